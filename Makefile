@@ -1,0 +1,77 @@
+# hangar - build, run and test.
+#   make          build build/hangard and build/hangar
+#   make run      install what is missing, start libvirt if needed, run hangard
+#   make check    install what is missing, build, run every test
+#   make check SANITIZE=1   the same under ASan + UBSan
+
+CC      ?= cc
+PKGS     = libmicrohttpd jansson libvirt sqlite3 uuid libxml-2.0 libsystemd
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
+           -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -O1
+LDFLAGS += -fsanitize=address,undefined
+BUILD   ?= build-san
+endif
+BUILD   ?= build
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+COMMON_SRC    = $(wildcard src/common/*.c)
+STORE_SRC     = $(wildcard src/store/*.c)
+SCHED_SRC     = $(wildcard src/scheduler/*.c)
+BACKEND_SRC   = $(wildcard src/backends/*.c)
+API_SRC       = $(wildcard src/api/*.c)
+DAEMON_SRC    = $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c))
+LIB_SRC       = $(COMMON_SRC) $(STORE_SRC) $(SCHED_SRC) $(BACKEND_SRC) \
+                $(API_SRC) $(DAEMON_SRC)
+LIB_OBJ       = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC       = $(wildcard clients/*.c)
+CLI_OBJ       = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC      = $(wildcard tests/unit/test_*.c)
+UNIT_BIN      = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps run check unit integration clean
+all: $(BUILD)/hangard $(BUILD)/hangar
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libhangar.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/hangard: $(BUILD)/obj/src/daemon/main.o $(BUILD)/libhangar.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/hangar: $(CLI_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcurl jansson)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhangar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS) -lcmocka
+
+deps:
+	@scripts/deps build
+
+run:
+	@scripts/deps run
+	@$(MAKE) --no-print-directory all
+	@scripts/start-libvirt
+	$(BUILD)/hangard --config config/hangard.conf
+
+unit: $(UNIT_BIN)
+check:
+	@scripts/deps check
+	@$(MAKE) --no-print-directory all unit
+	@BUILD=$(BUILD) tests/run
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,21 @@
+/*
+ * api.h - the REST API server (libmicrohttpd): what the daemon sees.
+ */
+#ifndef HANGAR_API_H
+#define HANGAR_API_H
+
+struct app;
+struct api;
+
+/*
+ * Listen on every address in app->cfg.listen ("unix:PATH" or HOST:PORT)
+ * and serve requests.  NULL with err_last() set when an address cannot be
+ * bound.
+ */
+struct api *api_start(struct app *app);
+/* Stop accepting new connections; requests under way go on. */
+void api_quiesce(struct api *a);
+/* Stop serving and free everything; removes the unix sockets. */
+void api_stop(struct api *a);
+
+#endif

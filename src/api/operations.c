@@ -1,0 +1,99 @@
+/*
+ * operations.c - GET /v1/operations and GET /v1/operations/{id}
+ * (?wait=N holds the reply until the operation ends: 200 once finished,
+ * 202 while it still runs).
+ */
+#include <stdio.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "req.h"
+
+#define OPERATIONS_WAIT_MAX 300
+
+void
+operations_err(const struct op_rec *o, struct err *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->code = err_code_from_name(o->err_code);
+	e->retryable = err_code_http(e->code) == 503;
+	snprintf(e->field, sizeof(e->field), "%s", o->err_field);
+	snprintf(e->msg, sizeof(e->msg), "%s", o->err_msg);
+}
+
+json_t *
+operations_json(const struct op_rec *o)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "id", o->id, "kind", op_kind_name(o->kind), "vm", o->vm_name,
+	    "vm_id", o->vm_uuid, "status", op_status_name(o->status),
+	    "step", o->step);
+	struct err e;
+
+	if (j == NULL)
+		return NULL;
+	if (o->status == OP_FAILED) {
+		operations_err(o, &e);
+		json_object_set_new(j, "error", problem_json(&e, NULL));
+	} else {
+		json_object_set_new(j, "error", json_null());
+	}
+	json_object_set_new(j, "created_at", req_time(o->created_at));
+	json_object_set_new(j, "started_at", req_time(o->started_at));
+	json_object_set_new(j, "finished_at", req_time(o->finished_at));
+	return j;
+}
+
+static int
+operations_add(const struct op_rec *o, void *arg)
+{
+	json_array_append_new(arg, operations_json(o));
+	return 0;
+}
+
+int
+operations_list(struct req *r)
+{
+	const char *vm = req_query(r, "vm"), *status = req_query(r, "status");
+	struct store_conn *c;
+	struct vm_rec v;
+	enum op_status st;
+	int64_t limit;
+	json_t *arr;
+	int rc = 0;
+
+	if (req_query_int(r, "limit", 1, 1000, 100, &limit) < 0)
+		return -1;
+	if (status && op_status_parse(status, &st) < 0)
+		return err_set_field(ERR_INVALID, "status", "status must be one "
+		    "of queued, running, succeeded, failed, cancelled");
+	c = store_read_begin(r->app->store);
+	v.id = 0;
+	if (vm)
+		rc = store_vm_get(c, vm, &v);
+	arr = json_array();
+	if (rc == 0)
+		rc = store_op_each(c, v.id, status, (int)limit, operations_add,
+		    arr);
+	store_read_end(c);
+	if (rc < 0) {
+		json_decref(arr);
+		return -1;
+	}
+	return req_reply(r, 200, json_pack("{s:o}", "operations", arr));
+}
+
+int
+operations_get(struct req *r)
+{
+	struct op_rec o;
+	int64_t wait;
+
+	if (req_query_int(r, "wait", 0, OPERATIONS_WAIT_MAX, 0, &wait) < 0 ||
+	    ops_wait(r->app->ops, r->params[0], wait * 1000, &o) < 0)
+		return -1;
+	return req_reply(r, (o.status == OP_QUEUED || o.status == OP_RUNNING) &&
+	    wait > 0 ? 202 : 200, operations_json(&o));
+}

@@ -1,0 +1,32 @@
+/*
+ * reply.c - small helpers for building replies.
+ */
+#include <stdio.h>
+
+#include "req.h"
+
+int
+req_reply(struct req *r, int status, json_t *reply)
+{
+	r->status = status;
+	json_decref(r->reply);
+	r->reply = reply;
+	return 0;
+}
+
+void
+req_set_location(struct req *r, const char *prefix, const char *id)
+{
+	snprintf(r->location, sizeof(r->location), "%s%s", prefix, id);
+}
+
+json_t *
+req_time(int64_t ms)
+{
+	char buf[40];
+
+	if (ms == 0)
+		return json_null();
+	time_format_ms(ms, buf, sizeof(buf));
+	return json_string(buf);
+}

@@ -1,0 +1,111 @@
+/*
+ * req.h - what the API's files share: one request as a handler sees it,
+ * the route table's row type, and the helpers for bodies, query
+ * parameters and replies.
+ *
+ * A handler returns 0 with r->status and r->reply set (the request owns
+ * r->reply), or -1 with err_last() set; server.c turns that into a
+ * problem+json reply in one place (problem.c).
+ */
+#ifndef HANGAR_REQ_H
+#define HANGAR_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "../common/error.h"
+#include "../daemon/app.h"
+
+#define REQ_MAX_PARAMS 4
+#define REQ_BODY_MAX (1024 * 1024)
+
+struct req {
+	struct app *app;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	char params[REQ_MAX_PARAMS][1024];   /* path segments matched by '*' */
+	json_t *body;            /* parsed body, or NULL when there is none */
+	/* reply */
+	int status;
+	json_t *reply;
+	char location[256];
+};
+
+typedef int (*req_handler)(struct req *r);
+
+struct route {
+	const char *method;
+	const char *pattern;     /* '*' matches one path segment */
+	req_handler handler;
+};
+
+/* router.c: find the route for method + path; fills r->params. */
+const struct route *router_match(struct req *r, char *allow, size_t allow_len);
+
+/* problem.c: the problem+json body for err (owned by the caller). */
+json_t *problem_json(const struct err *e, const char *instance);
+
+/* body.c: checking request bodies and query parameters. */
+enum body_type { BODY_INT, BODY_BOOL, BODY_STRING };
+
+struct body_field {
+	const char *name;
+	enum body_type type;
+	bool required;
+	int64_t min, max;        /* for BODY_INT; max length for BODY_STRING */
+};
+
+/*
+ * Check r->body against fields (a NULL body is an empty object): it must
+ * be an object, with no unknown field, each of the right type and range.
+ * 0, or -1 with ERR_INVALID naming the field.
+ */
+int body_check(struct req *r, const struct body_field *fields, size_t n);
+/* Values of checked fields (defaults when absent). */
+int64_t body_int(struct req *r, const char *name, int64_t def);
+bool body_bool(struct req *r, const char *name, bool def);
+const char *body_string(struct req *r, const char *name);
+
+/* A query parameter, or NULL. */
+const char *req_query(struct req *r, const char *name);
+/* An integer query parameter in [min, max]; def when absent; -1 + 400. */
+int req_query_int(struct req *r, const char *name, int64_t min, int64_t max,
+    int64_t def, int64_t *out);
+/* Validate a VM name: 1-63 of [a-z0-9-], not starting with '-'. */
+int req_check_name(const char *field, const char *name);
+
+/* Replies. */
+int req_reply(struct req *r, int status, json_t *reply);
+void req_set_location(struct req *r, const char *prefix, const char *id);
+/* RFC 3339 string, or JSON null for 0. */
+json_t *req_time(int64_t ms);
+
+/* Resource renderers, shared between handlers. */
+json_t *vms_json(const struct vm_rec *v);
+json_t *operations_json(const struct op_rec *o);
+/* A failed operation's error, as recorded. */
+void operations_err(const struct op_rec *o, struct err *e);
+json_t *hosts_json(const struct host_rec *h);
+
+/* Handlers (one file per resource). */
+int root_get(struct req *r);
+int hosts_list(struct req *r);
+int hosts_get(struct req *r);
+int vms_list(struct req *r);
+int vms_get(struct req *r);
+int vms_create(struct req *r);
+int vms_delete(struct req *r);
+int vms_start(struct req *r);
+int vms_stop(struct req *r);
+int vms_reboot(struct req *r);
+int vms_pause(struct req *r);
+int vms_resume(struct req *r);
+int operations_list(struct req *r);
+int operations_get(struct req *r);
+
+#endif

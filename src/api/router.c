@@ -1,0 +1,96 @@
+/*
+ * router.c - the route table, as data, and the matcher.  A path that
+ * matches a pattern under another method gets 405 with an Allow list.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "req.h"
+
+static const struct route router_routes[] = {
+	{ "GET",    "/v1",                   root_get },
+	{ "GET",    "/v1/hosts",             hosts_list },
+	{ "GET",    "/v1/hosts/*",           hosts_get },
+	{ "GET",    "/v1/vms",               vms_list },
+	{ "POST",   "/v1/vms",               vms_create },
+	{ "GET",    "/v1/vms/*",             vms_get },
+	{ "DELETE", "/v1/vms/*",             vms_delete },
+	{ "POST",   "/v1/vms/*/start",       vms_start },
+	{ "POST",   "/v1/vms/*/stop",        vms_stop },
+	{ "POST",   "/v1/vms/*/reboot",      vms_reboot },
+	{ "POST",   "/v1/vms/*/pause",       vms_pause },
+	{ "POST",   "/v1/vms/*/resume",      vms_resume },
+	{ "GET",    "/v1/operations",        operations_list },
+	{ "GET",    "/v1/operations/*",      operations_get },
+};
+
+/*
+ * Does path match pattern?  Segment by segment; '*' takes one non-empty
+ * segment, which is copied into r->params.
+ */
+static int
+router_try(const char *pattern, const char *path, struct req *r)
+{
+	const char *p = pattern, *s = path;
+	int np = 0;
+
+	for (;;) {
+		size_t n;
+
+		if (*p == '\0' || *s == '\0')
+			return *p == '\0' && *s == '\0';
+		if (*p != '/' || *s != '/')
+			return 0;
+		p++;
+		s++;
+		n = strcspn(s, "/");
+		if (*p == '*') {
+			if (n == 0 || n >= sizeof(r->params[0]) ||
+			    np == REQ_MAX_PARAMS)
+				return 0;
+			memcpy(r->params[np], s, n);
+			r->params[np++][n] = '\0';
+			p++;
+		} else {
+			if (strcspn(p, "/") != n || strncmp(p, s, n) != 0)
+				return 0;
+			p += n;
+		}
+		s += n;
+	}
+}
+
+const struct route *
+router_match(struct req *r, char *allow, size_t allow_len)
+{
+	const struct route *found = NULL;
+	size_t off = 0;
+
+	allow[0] = '\0';
+	for (size_t i = 0; i < sizeof(router_routes) / sizeof(router_routes[0]);
+	    i++) {
+		const struct route *rt = &router_routes[i];
+
+		if (!router_try(rt->pattern, r->path, r))
+			continue;
+		if (strcmp(rt->method, r->method) == 0) {
+			found = rt;
+			break;
+		}
+		if (off < allow_len) {
+			int w = snprintf(allow + off, allow_len - off, "%s%s",
+			    off ? ", " : "", rt->method);
+			if (w > 0)
+				off += (size_t)w;
+		}
+	}
+	if (found == NULL) {
+		if (allow[0])
+			err_set(ERR_METHOD, "%s is not allowed on '%s' (allowed: "
+			    "%s)", r->method, r->path, allow);
+		else
+			err_set(ERR_NOT_FOUND, "no resource at '%s'", r->path);
+	}
+	return found;
+}

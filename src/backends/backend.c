@@ -1,0 +1,141 @@
+/*
+ * backend.c - the wrappers that are the only callers of a backend_ops
+ * table.  A NULL slot becomes ERR_UNSUPPORTED here and nowhere else.
+ */
+#include <stddef.h>
+
+#include "../common/error.h"
+#include "backend.h"
+
+static const struct backend_ops *const backend_all[] = {
+	&backend_libvirt_ops,
+};
+
+int
+backend_init(void)
+{
+	for (size_t i = 0; i < sizeof(backend_all) / sizeof(backend_all[0]); i++)
+		if (backend_all[i]->global_init &&
+		    backend_all[i]->global_init() < 0)
+			return -1;
+	return 0;
+}
+
+const struct backend_ops *
+backend_for_uri(const char *uri)
+{
+	(void)uri;
+	return &backend_libvirt_ops;
+}
+
+#define BACKEND_UNSUPPORTED(bc, what) \
+	err_set(ERR_UNSUPPORTED, "the %s backend cannot %s", \
+	    (bc)->ops->name, what)
+
+#define BACKEND_CALL(bc, slot, what, ...) \
+	((bc)->ops->slot ? (bc)->ops->slot((bc), __VA_ARGS__) : \
+	    BACKEND_UNSUPPORTED(bc, what))
+
+struct backend_conn *
+backend_open(const char *uri)
+{
+	const struct backend_ops *ops = backend_for_uri(uri);
+
+	return ops->open(uri);
+}
+
+void
+backend_close(struct backend_conn *bc)
+{
+	if (bc)
+		bc->ops->close(bc);
+}
+
+int
+backend_host_facts(struct backend_conn *bc, struct host_facts *out)
+{
+	return BACKEND_CALL(bc, host_facts, "describe the host", out);
+}
+
+int
+backend_pool_ensure(struct backend_conn *bc, const char *pool,
+    const char *path)
+{
+	return BACKEND_CALL(bc, pool_ensure, "manage storage pools", pool,
+	    path);
+}
+
+int
+backend_volume_create(struct backend_conn *bc, const char *pool,
+    const char *vol, int64_t gib, char *path_out, size_t path_len)
+{
+	return BACKEND_CALL(bc, volume_create, "create volumes", pool, vol,
+	    gib, path_out, path_len);
+}
+
+int
+backend_volume_delete(struct backend_conn *bc, const char *pool,
+    const char *vol)
+{
+	return BACKEND_CALL(bc, volume_delete, "delete volumes", pool, vol);
+}
+
+int
+backend_define(struct backend_conn *bc, const struct vm_spec *spec)
+{
+	return BACKEND_CALL(bc, define, "define domains", spec);
+}
+
+int
+backend_undefine(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, undefine, "undefine domains", uuid);
+}
+
+int
+backend_start(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, start, "start domains", uuid);
+}
+
+int
+backend_shutdown(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, shutdown, "shut domains down", uuid);
+}
+
+int
+backend_destroy(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, destroy, "power domains off", uuid);
+}
+
+int
+backend_suspend(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, suspend, "pause domains", uuid);
+}
+
+int
+backend_resume(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, resume, "resume domains", uuid);
+}
+
+int
+backend_reboot(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, reboot, "reboot domains", uuid);
+}
+
+int
+backend_reset(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, reset, "reset domains", uuid);
+}
+
+int
+backend_state(struct backend_conn *bc, const char *uuid, enum vm_state *out)
+{
+	return BACKEND_CALL(bc, state, "read domain states", uuid, out);
+}

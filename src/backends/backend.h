@@ -1,0 +1,118 @@
+/*
+ * backend.h - the hypervisor backend interface.
+ *
+ * A backend is a table of operations (struct backend_ops), filled with
+ * designated initializers; a NULL slot means "this backend cannot do it".
+ * Callers never touch the table: they call the backend_*() wrappers below,
+ * which are the one place where a missing operation becomes ERR_UNSUPPORTED
+ * (HTTP 501) and where faults could be injected in tests.
+ *
+ * Backends know nothing of HTTP or SQLite.  Every function returns 0 on
+ * success or -1 with err_last() set, where:
+ *   ERR_NOT_FOUND    the domain/volume does not exist
+ *   ERR_CONFLICT     the domain is in the wrong state for the request
+ *   ERR_UNAVAILABLE  the host cannot be reached (retryable)
+ *   ERR_BACKEND      the hypervisor refused, with its own message
+ * Idempotent removals (destroy, undefine, volume_delete) succeed when the
+ * thing is already gone.
+ */
+#ifndef HANGAR_BACKEND_H
+#define HANGAR_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/types.h"
+
+struct backend_ops;
+
+/* One connection to one host; each implementation extends it. */
+struct backend_conn {
+	const struct backend_ops *ops;
+	char uri[1024];
+};
+
+struct host_facts {
+	char arch[32];           /* e.g. x86_64 */
+	char domain_type[16];    /* "kvm" when offered, else "qemu" */
+	int cpus;
+	int64_t memory_mib;
+	int64_t free_memory_mib;
+	char cpu_model[128];
+};
+
+/* What a backend needs to define a VM's domain.  Borrowed pointers. */
+struct vm_spec {
+	const char *uuid;
+	const char *name;
+	int vcpus;
+	int64_t memory_mib;
+	const char *domain_type;  /* kvm | qemu */
+	const char *arch;
+	const char *disk_path;    /* qcow2 image, or NULL for no disk */
+};
+
+struct backend_ops {
+	const char *name;
+	/* Process-wide set-up (event loop, error handlers); may be NULL. */
+	int (*global_init)(void);
+	/* Connect to uri; a new conn (free with close), NULL + error. */
+	struct backend_conn *(*open)(const char *uri);
+	void (*close)(struct backend_conn *bc);
+	int (*host_facts)(struct backend_conn *bc, struct host_facts *out);
+	/* Make sure a storage pool named pool exists at path, and is active. */
+	int (*pool_ensure)(struct backend_conn *bc, const char *pool,
+	    const char *path);
+	/* Create an empty qcow2 volume of gib GiB; its path into path_out. */
+	int (*volume_create)(struct backend_conn *bc, const char *pool,
+	    const char *vol, int64_t gib, char *path_out, size_t path_len);
+	int (*volume_delete)(struct backend_conn *bc, const char *pool,
+	    const char *vol);
+	int (*define)(struct backend_conn *bc, const struct vm_spec *spec);
+	int (*undefine)(struct backend_conn *bc, const char *uuid);
+	int (*start)(struct backend_conn *bc, const char *uuid);
+	int (*shutdown)(struct backend_conn *bc, const char *uuid);
+	int (*destroy)(struct backend_conn *bc, const char *uuid);
+	int (*suspend)(struct backend_conn *bc, const char *uuid);
+	int (*resume)(struct backend_conn *bc, const char *uuid);
+	int (*reboot)(struct backend_conn *bc, const char *uuid);
+	int (*reset)(struct backend_conn *bc, const char *uuid);
+	int (*state)(struct backend_conn *bc, const char *uuid,
+	    enum vm_state *out);
+};
+
+extern const struct backend_ops backend_libvirt_ops;
+
+/* Run every backend's global_init once. */
+int backend_init(void);
+/* The backend for a URI (for now libvirt serves every URI). */
+const struct backend_ops *backend_for_uri(const char *uri);
+
+struct backend_conn *backend_open(const char *uri);
+void backend_close(struct backend_conn *bc);
+int backend_host_facts(struct backend_conn *bc, struct host_facts *out);
+int backend_pool_ensure(struct backend_conn *bc, const char *pool,
+    const char *path);
+int backend_volume_create(struct backend_conn *bc, const char *pool,
+    const char *vol, int64_t gib, char *path_out, size_t path_len);
+int backend_volume_delete(struct backend_conn *bc, const char *pool,
+    const char *vol);
+int backend_define(struct backend_conn *bc, const struct vm_spec *spec);
+int backend_undefine(struct backend_conn *bc, const char *uuid);
+int backend_start(struct backend_conn *bc, const char *uuid);
+int backend_shutdown(struct backend_conn *bc, const char *uuid);
+int backend_destroy(struct backend_conn *bc, const char *uuid);
+int backend_suspend(struct backend_conn *bc, const char *uuid);
+int backend_resume(struct backend_conn *bc, const char *uuid);
+int backend_reboot(struct backend_conn *bc, const char *uuid);
+int backend_reset(struct backend_conn *bc, const char *uuid);
+int backend_state(struct backend_conn *bc, const char *uuid,
+    enum vm_state *out);
+
+/* --- domain_xml.c: XML documents, built with libxml2's writer --- */
+/* Each returns a malloc'd NUL-terminated document (caller frees) or NULL. */
+char *domain_xml_domain(const struct vm_spec *spec);
+char *domain_xml_pool(const char *name, const char *path);
+char *domain_xml_volume(const char *name, int64_t gib);
+
+#endif

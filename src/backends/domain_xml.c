@@ -1,0 +1,205 @@
+/*
+ * domain_xml.c - the XML documents hangar hands to libvirt (domain,
+ * storage pool, storage volume), written with libxml2's xmlTextWriter so
+ * that every value is escaped by the writer, never pasted in by printf.
+ * Golden files in tests/golden/xml/ pin the output.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/xmlwriter.h>
+
+#include "../common/error.h"
+#include "backend.h"
+
+/* libxml2 takes const xmlChar *; this cast keeps const, unlike BAD_CAST. */
+#define XC(s) ((const xmlChar *)(s))
+
+/* A writer into a memory buffer, indented. */
+struct xw {
+	xmlBufferPtr buf;
+	xmlTextWriterPtr w;
+	int rc;                 /* < 0 once any write failed */
+};
+
+static int
+xw_open(struct xw *x)
+{
+	x->rc = 0;
+	x->buf = xmlBufferCreate();
+	x->w = x->buf ? xmlNewTextWriterMemory(x->buf, 0) : NULL;
+	if (x->w == NULL) {
+		xmlBufferFree(x->buf);
+		return err_set(ERR_INTERNAL, "cannot create an XML writer");
+	}
+	xmlTextWriterSetIndent(x->w, 1);
+	xmlTextWriterSetIndentString(x->w, XC("  "));
+	return 0;
+}
+
+static void
+xw_start(struct xw *x, const char *el)
+{
+	if (x->rc >= 0)
+		x->rc = xmlTextWriterStartElement(x->w, XC(el));
+}
+
+static void
+xw_end(struct xw *x)
+{
+	if (x->rc >= 0)
+		x->rc = xmlTextWriterEndElement(x->w);
+}
+
+static void
+xw_attr(struct xw *x, const char *name, const char *value)
+{
+	if (x->rc >= 0)
+		x->rc = xmlTextWriterWriteAttribute(x->w, XC(name),
+		    XC(value));
+}
+
+/* <el>text</el> */
+static void
+xw_elem(struct xw *x, const char *el, const char *text)
+{
+	if (x->rc >= 0)
+		x->rc = xmlTextWriterWriteElement(x->w, XC(el),
+		    XC(text));
+}
+
+/* <el unit="...">n</el> (unit may be NULL) */
+static void
+xw_elem_num(struct xw *x, const char *el, const char *unit, int64_t n)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%" PRId64, n);
+	xw_start(x, el);
+	if (unit)
+		xw_attr(x, "unit", unit);
+	if (x->rc >= 0)
+		x->rc = xmlTextWriterWriteString(x->w, XC(num));
+	xw_end(x);
+}
+
+/* Finish the document; returns a malloc'd copy or NULL with an error. */
+static char *
+xw_close(struct xw *x)
+{
+	char *out = NULL;
+
+	if (x->rc >= 0)
+		x->rc = xmlTextWriterEndDocument(x->w);
+	xmlFreeTextWriter(x->w);    /* flushes into buf */
+	if (x->rc >= 0)
+		out = strdup((const char *)xmlBufferContent(x->buf));
+	xmlBufferFree(x->buf);
+	if (out == NULL)
+		err_set(ERR_INTERNAL, "cannot write XML");
+	return out;
+}
+
+char *
+domain_xml_domain(const struct vm_spec *spec)
+{
+	struct xw x;
+
+	if (xw_open(&x) < 0)
+		return NULL;
+	xw_start(&x, "domain");
+	xw_attr(&x, "type", spec->domain_type);
+	xw_elem(&x, "name", spec->name);
+	xw_elem(&x, "uuid", spec->uuid);
+	xw_start(&x, "metadata");
+	xw_start(&x, "hangar:vm");
+	xw_attr(&x, "xmlns:hangar", "urn:hangar:vm:1");
+	xw_attr(&x, "id", spec->uuid);
+	xw_end(&x);
+	xw_end(&x);
+	xw_elem_num(&x, "memory", "MiB", spec->memory_mib);
+	xw_elem_num(&x, "vcpu", NULL, spec->vcpus);
+	xw_start(&x, "os");
+	xw_start(&x, "type");
+	xw_attr(&x, "arch", spec->arch);
+	if (x.rc >= 0)
+		x.rc = xmlTextWriterWriteString(x.w, XC("hvm"));
+	xw_end(&x);
+	xw_start(&x, "boot");
+	xw_attr(&x, "dev", "hd");
+	xw_end(&x);
+	xw_end(&x);                 /* os */
+	xw_start(&x, "features");
+	xw_start(&x, "acpi");
+	xw_end(&x);
+	xw_end(&x);
+	xw_elem(&x, "on_poweroff", "destroy");
+	xw_elem(&x, "on_reboot", "restart");
+	xw_elem(&x, "on_crash", "destroy");
+	xw_start(&x, "devices");
+	if (spec->disk_path) {
+		xw_start(&x, "disk");
+		xw_attr(&x, "type", "file");
+		xw_attr(&x, "device", "disk");
+		xw_start(&x, "driver");
+		xw_attr(&x, "name", "qemu");
+		xw_attr(&x, "type", "qcow2");
+		xw_end(&x);
+		xw_start(&x, "source");
+		xw_attr(&x, "file", spec->disk_path);
+		xw_end(&x);
+		xw_start(&x, "target");
+		xw_attr(&x, "dev", "vda");
+		xw_attr(&x, "bus", "virtio");
+		xw_end(&x);
+		xw_end(&x);         /* disk */
+	}
+	xw_start(&x, "serial");
+	xw_attr(&x, "type", "pty");
+	xw_end(&x);
+	xw_start(&x, "memballoon");
+	xw_attr(&x, "model", "none");
+	xw_end(&x);
+	xw_end(&x);                 /* devices */
+	xw_end(&x);                 /* domain */
+	return xw_close(&x);
+}
+
+char *
+domain_xml_pool(const char *name, const char *path)
+{
+	struct xw x;
+
+	if (xw_open(&x) < 0)
+		return NULL;
+	xw_start(&x, "pool");
+	xw_attr(&x, "type", "dir");
+	xw_elem(&x, "name", name);
+	xw_start(&x, "target");
+	xw_elem(&x, "path", path);
+	xw_end(&x);
+	xw_end(&x);
+	return xw_close(&x);
+}
+
+char *
+domain_xml_volume(const char *name, int64_t gib)
+{
+	struct xw x;
+
+	if (xw_open(&x) < 0)
+		return NULL;
+	xw_start(&x, "volume");
+	xw_elem(&x, "name", name);
+	xw_elem_num(&x, "capacity", "GiB", gib);
+	xw_elem_num(&x, "allocation", NULL, 0);
+	xw_start(&x, "target");
+	xw_start(&x, "format");
+	xw_attr(&x, "type", "qcow2");
+	xw_end(&x);
+	xw_end(&x);
+	xw_end(&x);
+	return xw_close(&x);
+}

@@ -1,0 +1,122 @@
+/*
+ * types.c - name tables for the shared vocabulary in types.h.
+ */
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <stdio.h>
+
+#include "types.h"
+
+static const char *const vm_state_names[VM_STATE__COUNT] = {
+	[VM_STOPPED] = "stopped", [VM_RUNNING] = "running",
+	[VM_PAUSED] = "paused", [VM_CRASHED] = "crashed",
+	[VM_UNKNOWN] = "unknown",
+};
+
+static const struct {
+	const char *name;
+	const char *transitional;
+} op_kinds[OP_KIND__COUNT] = {
+	[OP_CREATE] = { "create", "creating" },
+	[OP_START]  = { "start", "starting" },
+	[OP_STOP]   = { "stop", "stopping" },
+	[OP_REBOOT] = { "reboot", "rebooting" },
+	[OP_PAUSE]  = { "pause", "pausing" },
+	[OP_RESUME] = { "resume", "resuming" },
+	[OP_DELETE] = { "delete", "deleting" },
+};
+
+static const char *const op_status_names[OP_STATUS__COUNT] = {
+	[OP_QUEUED] = "queued", [OP_RUNNING] = "running",
+	[OP_SUCCEEDED] = "succeeded", [OP_FAILED] = "failed",
+	[OP_CANCELLED] = "cancelled",
+};
+
+static int
+name_lookup(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (s && strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+vm_state_name(enum vm_state s)
+{
+	return ((unsigned)s < VM_STATE__COUNT) ? vm_state_names[s] : "unknown";
+}
+
+int
+vm_state_parse(const char *s, enum vm_state *out)
+{
+	int i = name_lookup(vm_state_names, VM_STATE__COUNT, s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum vm_state)i;
+	return 0;
+}
+
+const char *
+op_kind_name(enum op_kind k)
+{
+	return ((unsigned)k < OP_KIND__COUNT) ? op_kinds[k].name : "?";
+}
+
+const char *
+op_kind_transitional(enum op_kind k)
+{
+	return ((unsigned)k < OP_KIND__COUNT) ? op_kinds[k].transitional : "?";
+}
+
+int
+op_kind_parse(const char *s, enum op_kind *out)
+{
+	for (int i = 0; i < OP_KIND__COUNT; i++) {
+		if (s && strcmp(op_kinds[i].name, s) == 0) {
+			*out = (enum op_kind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *
+op_status_name(enum op_status s)
+{
+	return ((unsigned)s < OP_STATUS__COUNT) ? op_status_names[s] : "?";
+}
+
+int
+op_status_parse(const char *s, enum op_status *out)
+{
+	int i = name_lookup(op_status_names, OP_STATUS__COUNT, s);
+
+	if (i < 0)
+		return -1;
+	*out = (enum op_status)i;
+	return 0;
+}
+
+int64_t
+time_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void
+time_format_ms(int64_t ms, char *buf, unsigned long len)
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+	char base[24];
+
+	gmtime_r(&sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+}

@@ -1,0 +1,60 @@
+/*
+ * types.h - the small vocabulary shared by every module: VM states and
+ * operation kinds/statuses, with their names as they appear in the API and
+ * the database.  Tables live in types.c.
+ */
+#ifndef HANGAR_TYPES_H
+#define HANGAR_TYPES_H
+
+#include <stdint.h>
+
+#define UUID_STR_LEN 37      /* 36 chars + NUL */
+#define NAME_MAX_LEN 64      /* 63 chars + NUL */
+
+/* Stable states, as libvirt reports them. */
+enum vm_state {
+	VM_STOPPED = 0,
+	VM_RUNNING,
+	VM_PAUSED,
+	VM_CRASHED,
+	VM_UNKNOWN,
+	VM_STATE__COUNT
+};
+
+enum op_kind {
+	OP_CREATE = 0,
+	OP_START,
+	OP_STOP,
+	OP_REBOOT,
+	OP_PAUSE,
+	OP_RESUME,
+	OP_DELETE,
+	OP_KIND__COUNT
+};
+
+enum op_status {
+	OP_QUEUED = 0,
+	OP_RUNNING,
+	OP_SUCCEEDED,
+	OP_FAILED,
+	OP_CANCELLED,
+	OP_STATUS__COUNT
+};
+
+const char *vm_state_name(enum vm_state s);
+int vm_state_parse(const char *s, enum vm_state *out);     /* 0 / -1 */
+
+const char *op_kind_name(enum op_kind k);
+int op_kind_parse(const char *s, enum op_kind *out);
+/* The transitional VM state shown while an operation of kind k runs. */
+const char *op_kind_transitional(enum op_kind k);
+
+const char *op_status_name(enum op_status s);
+int op_status_parse(const char *s, enum op_status *out);
+
+/* Milliseconds since the epoch, wall clock. */
+int64_t time_now_ms(void);
+/* Format ms as RFC 3339 UTC "2026-11-24T16:40:00.123Z" into buf (>= 32). */
+void time_format_ms(int64_t ms, char *buf, unsigned long len);
+
+#endif

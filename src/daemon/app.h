@@ -1,0 +1,71 @@
+/*
+ * app.h - the daemon's shared context and the interfaces of the daemon
+ * module that the API calls: the fleet of host connections and the
+ * operation engine.
+ *
+ * Ownership: main() owns the one struct app; everything it points to lives
+ * until app shutdown.  Dependencies flow api -> daemon -> store, scheduler,
+ * backends; the engine tells the API nothing directly.
+ */
+#ifndef HANGAR_APP_H
+#define HANGAR_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../backends/backend.h"
+#include "../scheduler/sched.h"
+#include "../store/store.h"
+#include "config.h"
+
+struct fleet;
+struct ops;
+
+struct app {
+	struct config cfg;
+	struct store *store;
+	struct fleet *fleet;
+	struct ops *ops;
+	struct sched_policy policy;
+};
+
+/* --- fleet.c: one backend connection per registered host --- */
+struct fleet *fleet_open(struct store *s);
+void fleet_close(struct fleet *f);
+/*
+ * Register the host at uri as `local` when the inventory has no hosts,
+ * then connect to every host, refresh its facts and make sure its storage
+ * pool exists.  A host that cannot be reached is marked unreachable.
+ */
+int fleet_start(struct fleet *f, const char *local_uri, const char *pool,
+    const char *pool_path);
+/*
+ * The connection of host id, reconnecting if needed.  NULL with
+ * ERR_UNAVAILABLE ("host 'x' is unreachable: ...") when it cannot be had.
+ * The fleet keeps ownership; valid until fleet_close().
+ */
+struct backend_conn *fleet_conn(struct fleet *f, int64_t host_id);
+
+/* --- ops.c: the operation engine --- */
+struct ops *ops_new(struct app *app);
+/* Start the workers after recovering what a previous run left unfinished. */
+int ops_start(struct ops *o);
+/* Hand a queued operation (already committed to the store) to the workers. */
+void ops_submit(struct ops *o, const char *op_id);
+/*
+ * Wait until operation id has finished or timeout_ms passed.  Fills *out
+ * with its latest record.  Returns 0 (check out->status), or -1 with an
+ * error (unknown id, database).
+ */
+int ops_wait(struct ops *o, const char *id, int64_t timeout_ms,
+    struct op_rec *out);
+/*
+ * Stop taking work, wake every waiter, wait up to timeout_s for running
+ * operations, then stop the workers.  Returns 0, or -1 when operations
+ * were still running at the timeout (the workers are left alone then; the
+ * next start recovers those operations).
+ */
+int ops_stop(struct ops *o, int timeout_s);
+void ops_free(struct ops *o);
+
+#endif

@@ -1,0 +1,777 @@
+/*
+ * config.c - hangard's settings: the built-in defaults, the config file
+ * reader and the command-line flags (see config.h for the precedence).
+ *
+ * Every key is one row of config_keys[]: its name, the longest value it
+ * takes, and a setter that validates the value and stores it.  A setter
+ * writes the reason for a rejection as a phrase without the key ("must be
+ * an integer from 1 to 64, not 'abc'"), so the same setter serves the file
+ * ("hangard.conf:5: workers must be ...") and the flags ("--db: must be
+ * ...").  Values shown back in messages are cut at CONFIG_SHOW_MAX bytes.
+ *
+ * The file format is `key = value` per line.  A value may be written in
+ * double quotes (needed only to keep a '#' or surrounding blanks); there
+ * are no escapes.  In an unquoted value a '#' starts a comment.  A key
+ * other than `listen` may appear once per file; the first `listen` line of
+ * a file replaces the listen addresses set before, later ones append.
+ * A file is applied all or nothing: on error *c is left as it was.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "../common/version.h"
+#include "config.h"
+
+#define CONFIG_LINE_MAX 4096	/* bytes in a line, without its newline */
+#define CONFIG_SHOW_MAX 64	/* bytes of a bad value quoted in a message */
+#define CONFIG_WHY_MAX 512	/* a setter's reason phrase */
+#define CONFIG_POOL_NAME_MAX 64
+#define CONFIG_HOSTNAME_MAX 253
+
+
+struct config_key;
+typedef int (*config_setter)(struct config *, const struct config_key *,
+    const char *, char *, size_t);
+
+struct config_key {
+	const char	*ck_name;
+	config_setter	 ck_set;
+	size_t		 ck_off;	/* the field's offset in config */
+	size_t		 ck_max;	/* longest value taken, in bytes */
+	int		 ck_min;	/* integer keys: the range */
+	int		 ck_imax;
+};
+
+static int config_set_listen(struct config *, const struct config_key *,
+    const char *, char *, size_t);
+static int config_set_path(struct config *, const struct config_key *,
+    const char *, char *, size_t);
+static int config_set_uri(struct config *, const struct config_key *,
+    const char *, char *, size_t);
+static int config_set_pool_name(struct config *, const struct config_key *,
+    const char *, char *, size_t);
+static int config_set_level(struct config *, const struct config_key *,
+    const char *, char *, size_t);
+static int config_set_int(struct config *, const struct config_key *,
+    const char *, char *, size_t);
+static int config_set_mode(struct config *, const struct config_key *,
+    const char *, char *, size_t);
+
+#define CONFIG_STR(name, set, field, max) \
+	{ name, set, offsetof(struct config, field), max, 0, 0 }
+#define CONFIG_INT(name, set, field, lo, hi) \
+	{ name, set, offsetof(struct config, field), CONFIG_STR_MAX - 1, \
+	    lo, hi }
+
+static const struct config_key config_keys[] = {
+	CONFIG_STR("listen", config_set_listen, listen, CONFIG_STR_MAX - 1),
+	CONFIG_STR("db", config_set_path, db_path, CONFIG_STR_MAX - 1),
+	CONFIG_STR("host_uri", config_set_uri, host_uri, CONFIG_STR_MAX - 1),
+	CONFIG_STR("pool_name", config_set_pool_name, pool_name,
+	    CONFIG_POOL_NAME_MAX),
+	CONFIG_STR("pool_path", config_set_path, pool_path, CONFIG_STR_MAX - 1),
+	CONFIG_INT("log_level", config_set_level, log_level, 0, 0),
+	CONFIG_INT("workers", config_set_int, workers, 1, 64),
+	CONFIG_INT("http_threads", config_set_int, http_threads, 1, 64),
+	CONFIG_INT("shutdown_timeout_s", config_set_int, shutdown_timeout_s,
+	    0, 3600),
+	CONFIG_INT("stop_timeout_s", config_set_int, stop_timeout_s, 1, 3600),
+	CONFIG_INT("socket_mode", config_set_mode, socket_mode, 0, 0777),
+};
+#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+static const char *const config_default_listen[] = {
+	"unix:/run/hangar/hangard.sock",
+	"127.0.0.1:8470",
+};
+
+/* Copy src into dst[dstlen]; -1 (dst truncated) when it does not fit. */
+static int
+config_copy(char *dst, size_t dstlen, const char *src)
+{
+	int n;
+
+	n = snprintf(dst, dstlen, "%s", src);
+	if (n < 0 || (size_t)n >= dstlen)
+		return -1;
+	return 0;
+}
+
+/* "..." when s is longer than what a message shows of it, else "". */
+static const char *
+config_ellipsis(const char *s)
+{
+	return strlen(s) > CONFIG_SHOW_MAX ? "..." : "";
+}
+
+static char *
+config_field(struct config *c, const struct config_key *k)
+{
+	return (char *)c + k->ck_off;
+}
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < sizeof(config_default_listen) /
+	    sizeof(config_default_listen[0]); i++)
+		(void)config_copy(c->listen[c->n_listen++], CONFIG_STR_MAX,
+		    config_default_listen[i]);
+	(void)config_copy(c->db_path, sizeof(c->db_path),
+	    "/var/lib/hangar/hangar.db");
+	(void)config_copy(c->host_uri, sizeof(c->host_uri), "qemu:///system");
+	(void)config_copy(c->pool_name, sizeof(c->pool_name), "hangar");
+	(void)config_copy(c->pool_path, sizeof(c->pool_path),
+	    "/var/lib/hangar/images");
+	c->log_level = LOG_INFO;
+	c->workers = 4;
+	c->http_threads = 4;
+	c->shutdown_timeout_s = 30;
+	c->stop_timeout_s = 60;
+	c->socket_mode = 0660;
+	c->config_path[0] = '\0';
+}
+
+/*
+ * Why addr is not a valid listen address, or NULL when it is.
+ */
+static const char *
+config_listen_why(const char *addr)
+{
+	char host[CONFIG_HOSTNAME_MAX + 1];
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *colon, *p;
+	size_t hlen, plen;
+	long port;
+
+	if (strncmp(addr, "unix:", 5) == 0) {
+		p = addr + 5;
+		if (p[0] != '/')
+			return "a unix socket path must be absolute";
+		if (strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			return "a unix socket path must be shorter than "
+			    "108 bytes";
+		return NULL;
+	}
+
+	if ((colon = strrchr(addr, ':')) == NULL)
+		return "expected unix:/PATH or HOST:PORT";
+	p = colon + 1;
+	plen = strlen(p);
+	if (plen == 0 || plen > 5 || strspn(p, "0123456789") != plen)
+		return "the port must be a number from 1 to 65535";
+	port = strtol(p, NULL, 10);
+	if (port < 1 || port > 65535)
+		return "the port must be a number from 1 to 65535";
+
+	hlen = (size_t)(colon - addr);
+	if (hlen == 0)
+		return "the host is missing";
+	if (addr[0] == '[') {
+		if (hlen < 3 || addr[hlen - 1] != ']' ||
+		    hlen - 2 >= sizeof(host))
+			return "an IPv6 address must be written [ADDR]:PORT";
+		memcpy(host, addr + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+		if (inet_pton(AF_INET6, host, bin) != 1)
+			return "the IPv6 address is malformed";
+		return NULL;
+	}
+	if (memchr(addr, ':', hlen) != NULL)
+		return "an IPv6 address must be written [ADDR]:PORT";
+	if (hlen > CONFIG_HOSTNAME_MAX)
+		return "the host name is longer than 253 bytes";
+	memcpy(host, addr, hlen);
+	host[hlen] = '\0';
+	if (strspn(host, "0123456789.") == hlen) {
+		if (inet_pton(AF_INET, host, bin) != 1)
+			return "the IPv4 address is malformed";
+		return NULL;
+	}
+	if (strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789.-") != hlen)
+		return "a host name may only hold A-Z, a-z, 0-9, '.' and '-'";
+	if (host[0] == '.' || host[0] == '-' || strstr(host, "..") != NULL)
+		return "the host name is malformed";
+	return NULL;
+}
+
+int
+config_listen_valid(const char *addr)
+{
+	return config_listen_why(addr) == NULL ? 0 : -1;
+}
+
+static int
+config_set_listen(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	const char *bad;
+
+	(void)k;
+	if ((bad = config_listen_why(v)) != NULL) {
+		snprintf(why, whylen, "address '%.*s%s' is not valid: %s",
+		    CONFIG_SHOW_MAX, v, config_ellipsis(v), bad);
+		return -1;
+	}
+	if (c->n_listen >= CONFIG_LISTEN_MAX) {
+		snprintf(why, whylen, "may be given at most %d times",
+		    CONFIG_LISTEN_MAX);
+		return -1;
+	}
+	if (config_copy(c->listen[c->n_listen], CONFIG_STR_MAX, v) == -1) {
+		snprintf(why, whylen, "is too long");
+		return -1;
+	}
+	c->n_listen++;
+	return 0;
+}
+
+static int
+config_set_path(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	if (v[0] != '/') {
+		snprintf(why, whylen, "must be an absolute path, not '%.*s%s'",
+		    CONFIG_SHOW_MAX, v, config_ellipsis(v));
+		return -1;
+	}
+	if (config_copy(config_field(c, k), k->ck_max + 1, v) == -1) {
+		snprintf(why, whylen, "is too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_set_uri(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	for (const char *p = v; *p != '\0'; p++) {
+		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p)) {
+			snprintf(why, whylen, "must not contain blanks or "
+			    "control characters");
+			return -1;
+		}
+	}
+	if (config_copy(config_field(c, k), k->ck_max + 1, v) == -1) {
+		snprintf(why, whylen, "is too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_set_pool_name(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(v)) {
+		snprintf(why, whylen, "may only hold A-Z, a-z, 0-9, '_', '.' "
+		    "and '-', not '%.*s%s'", CONFIG_SHOW_MAX, v,
+		    config_ellipsis(v));
+		return -1;
+	}
+	if (config_copy(config_field(c, k), k->ck_max + 1, v) == -1) {
+		snprintf(why, whylen, "is too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+config_set_level(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	enum log_level l;
+
+	(void)k;
+	if (log_level_parse(v, &l) == -1) {
+		snprintf(why, whylen, "must be one of error, warn, info, "
+		    "debug, not '%.*s%s'", CONFIG_SHOW_MAX, v,
+		    config_ellipsis(v));
+		return -1;
+	}
+	c->log_level = l;
+	return 0;
+}
+
+/*
+ * Parse v, all digits of the given base, into k's range; -1 otherwise.
+ */
+static int
+config_parse_int(const char *v, int base, const struct config_key *k,
+    int *out)
+{
+	const char *digits = base == 8 ? "01234567" : "0123456789";
+	size_t n = strlen(v);
+	long l;
+
+	if (n == 0 || strspn(v, digits) != n)
+		return -1;
+	errno = 0;
+	l = strtol(v, NULL, base);
+	if (errno != 0 || l < k->ck_min || l > k->ck_imax)
+		return -1;
+	*out = (int)l;
+	return 0;
+}
+
+static int
+config_set_int(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	int n;
+
+	if (config_parse_int(v, 10, k, &n) == -1) {
+		snprintf(why, whylen, "must be an integer from %d to %d, "
+		    "not '%.*s%s'", k->ck_min, k->ck_imax, CONFIG_SHOW_MAX, v,
+		    config_ellipsis(v));
+		return -1;
+	}
+	memcpy(config_field(c, k), &n, sizeof(n));
+	return 0;
+}
+
+static int
+config_set_mode(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	int n;
+
+	if (config_parse_int(v, 8, k, &n) == -1) {
+		snprintf(why, whylen, "must be an octal mode from 0 to %04o, "
+		    "not '%.*s%s'", k->ck_imax, CONFIG_SHOW_MAX, v,
+		    config_ellipsis(v));
+		return -1;
+	}
+	memcpy(config_field(c, k), &n, sizeof(n));
+	return 0;
+}
+
+static const struct config_key *
+config_key_find(const char *name)
+{
+	for (size_t i = 0; i < CONFIG_NKEYS; i++)
+		if (strcmp(config_keys[i].ck_name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+/*
+ * Check the checks shared by every key, then run k's setter.  On error
+ * why holds a phrase to put after the key's (or flag's) name.
+ */
+static int
+config_apply(struct config *c, const struct config_key *k, const char *v,
+    char *why, size_t whylen)
+{
+	size_t n = strlen(v);
+
+	if (n == 0) {
+		snprintf(why, whylen, "must not be empty");
+		return -1;
+	}
+	if (n > k->ck_max) {
+		snprintf(why, whylen, "is too long (%zu bytes, at most %zu)",
+		    n, k->ck_max);
+		return -1;
+	}
+	return k->ck_set(c, k, v, why, whylen);
+}
+
+int
+config_set(struct config *c, const char *key, const char *value,
+    char *errbuf, size_t errlen)
+{
+	const struct config_key *k;
+	char why[CONFIG_WHY_MAX];
+
+	if ((k = config_key_find(key)) == NULL) {
+		snprintf(errbuf, errlen, "unknown key '%.*s%s'",
+		    CONFIG_SHOW_MAX, key, config_ellipsis(key));
+		return -1;
+	}
+	if (config_apply(c, k, value, why, sizeof(why)) == -1) {
+		snprintf(errbuf, errlen, "%s %s", k->ck_name, why);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read one line of f into buf[CONFIG_LINE_MAX + 1], without its newline.
+ * Returns 1 for a line, 0 at the end of the file, -1 on a read error,
+ * -2 for a line that is too long and -3 for a line holding a NUL byte.
+ */
+static int
+config_read_line(FILE *f, char *buf)
+{
+	size_t n = 0;
+	int ch, nul = 0;
+
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (n == CONFIG_LINE_MAX)
+			return -2;
+		if (ch == '\0')
+			nul = 1;
+		buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+	if (ferror(f))
+		return -1;
+	if (nul)
+		return -3;
+	if (ch == EOF && n == 0)
+		return 0;
+	return 1;
+}
+
+/* Cut the blanks off both ends of s, in place; returns the new start. */
+static char *
+config_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	*e = '\0';
+	return s;
+}
+
+/*
+ * Split a line into its key and value, in place.  Returns 0 and sets
+ * *key (NULL for a blank or comment line) and *value, or -1 with a
+ * message (without the FILE:LINE: prefix) in errbuf.
+ */
+static int
+config_split(char *line, char **key, char **value, char *errbuf,
+    size_t errlen)
+{
+	char *k, *v, *end;
+	size_t n;
+
+	*key = *value = NULL;
+	line = config_trim(line);
+	if (line[0] == '\0' || line[0] == '#')
+		return 0;
+	n = strcspn(line, "=#");
+	if (line[n] != '=') {
+		snprintf(errbuf, errlen, "expected 'key = value'");
+		return -1;
+	}
+	line[n] = '\0';
+	k = config_trim(line);
+	if (k[0] == '\0') {
+		snprintf(errbuf, errlen, "expected 'key = value'");
+		return -1;
+	}
+	v = config_trim(line + n + 1);
+	if (v[0] == '"') {
+		v++;
+		if ((end = strchr(v, '"')) == NULL) {
+			snprintf(errbuf, errlen, "the value of '%.*s%s' has no "
+			    "closing '\"'", CONFIG_SHOW_MAX, k,
+			    config_ellipsis(k));
+			return -1;
+		}
+		*end++ = '\0';
+		end += strspn(end, " \t\r\v\f");
+		if (*end != '\0' && *end != '#') {
+			snprintf(errbuf, errlen, "unexpected text after the "
+			    "quoted value of '%.*s%s'", CONFIG_SHOW_MAX, k,
+			    config_ellipsis(k));
+			return -1;
+		}
+	} else {
+		v[strcspn(v, "#")] = '\0';
+		v = config_trim(v);
+	}
+	*key = k;
+	*value = v;
+	return 0;
+}
+
+/*
+ * Apply the open file f to *c.  seen[] holds, per key, the line it was
+ * set on (0: not yet).  Errors go to errbuf prefixed with "path:LINE: ".
+ */
+static int
+config_read(struct config *c, FILE *f, const char *path, char *errbuf,
+    size_t errlen)
+{
+	char line[CONFIG_LINE_MAX + 1], why[CONFIG_WHY_MAX];
+	unsigned long seen[CONFIG_NKEYS] = { 0 }, lineno = 0;
+	const struct config_key *k;
+	char *key, *value;
+	size_t i;
+	int rc;
+
+	for (;;) {
+		lineno++;
+		if ((rc = config_read_line(f, line)) == 0)
+			return 0;
+		if (rc == -1) {
+			snprintf(errbuf, errlen, "%s: read error: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (rc == -2) {
+			snprintf(errbuf, errlen, "%s:%lu: line is longer than "
+			    "%d bytes", path, lineno, CONFIG_LINE_MAX);
+			return -1;
+		}
+		if (rc == -3) {
+			snprintf(errbuf, errlen, "%s:%lu: line holds a NUL "
+			    "byte", path, lineno);
+			return -1;
+		}
+		if (config_split(line, &key, &value, why, sizeof(why)) == -1) {
+			snprintf(errbuf, errlen, "%s:%lu: %s", path, lineno,
+			    why);
+			return -1;
+		}
+		if (key == NULL)
+			continue;
+		if ((k = config_key_find(key)) == NULL) {
+			snprintf(errbuf, errlen, "%s:%lu: unknown key '%.*s%s'",
+			    path, lineno, CONFIG_SHOW_MAX, key,
+			    config_ellipsis(key));
+			return -1;
+		}
+		i = (size_t)(k - config_keys);
+		if (k->ck_set == config_set_listen) {
+			if (seen[i] == 0)
+				c->n_listen = 0;
+		} else if (seen[i] != 0) {
+			snprintf(errbuf, errlen, "%s:%lu: %s is already set on "
+			    "line %lu", path, lineno, k->ck_name, seen[i]);
+			return -1;
+		}
+		if (seen[i] == 0)
+			seen[i] = lineno;
+		if (config_apply(c, k, value, why, sizeof(why)) == -1) {
+			snprintf(errbuf, errlen, "%s:%lu: %s %s", path, lineno,
+			    k->ck_name, why);
+			return -1;
+		}
+	}
+}
+
+int
+config_load_file(struct config *c, const char *path, char *errbuf,
+    size_t errlen)
+{
+	struct config *tmp;
+	FILE *f;
+	int rc = -1;
+
+	if ((tmp = malloc(sizeof(*tmp))) == NULL) {
+		snprintf(errbuf, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	*tmp = *c;
+	if (config_copy(tmp->config_path, sizeof(tmp->config_path), path)
+	    == -1) {
+		snprintf(errbuf, errlen, "%.*s...: the path is too long",
+		    CONFIG_SHOW_MAX, path);
+		goto fail;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(errbuf, errlen, "%s: cannot open: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	rc = config_read(tmp, f, path, errbuf, errlen);
+	fclose(f);
+	if (rc == 0)
+		*c = *tmp;
+fail:
+	free(tmp);
+	return rc;
+}
+
+enum {
+	CONFIG_OPT_DB = 256,
+	CONFIG_OPT_HOST_URI,
+	CONFIG_OPT_LOG_LEVEL,
+};
+
+static const struct option config_options[] = {
+	{ "config",	required_argument, NULL, 'c' },
+	{ "listen",	required_argument, NULL, 'l' },
+	{ "db",		required_argument, NULL, CONFIG_OPT_DB },
+	{ "host-uri",	required_argument, NULL, CONFIG_OPT_HOST_URI },
+	{ "log-level",	required_argument, NULL, CONFIG_OPT_LOG_LEVEL },
+	{ "check",	no_argument, NULL, 'n' },
+	{ "help",	no_argument, NULL, 'h' },
+	{ "version",	no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+config_usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+	    "usage: %s [-nhV] [-c FILE] [-l ADDR]... [--db PATH] "
+	    "[--host-uri URI]\n"
+	    "       [--log-level LEVEL]\n"
+	    "  -c, --config FILE      read settings from FILE\n"
+	    "  -l, --listen ADDR      listen on unix:/PATH or HOST:PORT "
+	    "(repeatable;\n"
+	    "                         replaces every listen of the file)\n"
+	    "      --db PATH          the SQLite database\n"
+	    "      --host-uri URI     the libvirt URI (qemu:///system)\n"
+	    "      --log-level LEVEL  error, warn, info or debug\n"
+	    "  -n, --check            check the configuration and exit\n"
+	    "  -h, --help             print this help and exit\n"
+	    "  -V, --version          print the version and exit\n",
+	    prog);
+}
+
+/* The long name of the option whose getopt value is val, or NULL. */
+static const char *
+config_option_name(int val)
+{
+	for (const struct option *o = config_options; o->name != NULL; o++)
+		if (o->val == val)
+			return o->name;
+	return NULL;
+}
+
+/*
+ * The message for a '?' or ':' from getopt_long; arg is the argv element
+ * it was looking at.
+ */
+static void
+config_option_error(int ch, const char *arg, char *errbuf, size_t errlen)
+{
+	const char *name = config_option_name(optopt);
+
+	if (ch == ':' && name != NULL)
+		snprintf(errbuf, errlen, "--%s: an argument is required", name);
+	else if (name != NULL && strncmp(arg, "--", 2) == 0)
+		snprintf(errbuf, errlen, "--%s: takes no argument", name);
+	else if (optopt != 0)
+		snprintf(errbuf, errlen, "unknown option '-%c'", optopt);
+	else
+		snprintf(errbuf, errlen, "unknown option '%.*s%s'",
+		    CONFIG_SHOW_MAX, arg, config_ellipsis(arg));
+}
+
+/* Apply the value of flag --name to key. */
+static int
+config_apply_flag(struct config *c, const char *flag, const char *key,
+    const char *value, char *errbuf, size_t errlen)
+{
+	char why[CONFIG_WHY_MAX];
+
+	if (config_apply(c, config_key_find(key), value, why, sizeof(why))
+	    == -1) {
+		snprintf(errbuf, errlen, "--%s: %s", flag, why);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_from_args(struct config *c, int argc, char **argv,
+    char *errbuf, size_t errlen)
+{
+	const char *file = NULL, *db = NULL, *uri = NULL, *level = NULL;
+	const char *prog = argc > 0 && argv[0] != NULL ? argv[0] : "hangard";
+	const char *listens[CONFIG_LISTEN_MAX];
+	size_t n_listen = 0;
+	int ch, check = 0, help = 0, version = 0;
+
+	config_defaults(c);
+	optind = 0;		/* glibc: start over, as if never called */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:l:nhV", config_options,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'l':
+			if (n_listen == CONFIG_LISTEN_MAX) {
+				snprintf(errbuf, errlen, "--listen: may be "
+				    "given at most %d times",
+				    CONFIG_LISTEN_MAX);
+				return -1;
+			}
+			listens[n_listen++] = optarg;
+			break;
+		case CONFIG_OPT_DB:
+			db = optarg;
+			break;
+		case CONFIG_OPT_HOST_URI:
+			uri = optarg;
+			break;
+		case CONFIG_OPT_LOG_LEVEL:
+			level = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'h':
+			help = 1;
+			break;
+		case 'V':
+			version = 1;
+			break;
+		default:
+			config_option_error(ch, argv[optind - 1], errbuf,
+			    errlen);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		snprintf(errbuf, errlen, "unexpected argument '%.*s%s'",
+		    CONFIG_SHOW_MAX, argv[optind],
+		    config_ellipsis(argv[optind]));
+		return -1;
+	}
+	if (help) {
+		config_usage(stdout, prog);
+		return 1;
+	}
+	if (version) {
+		printf("hangard %s\n", HANGAR_VERSION);
+		return 1;
+	}
+
+	if (file != NULL && config_load_file(c, file, errbuf, errlen) == -1)
+		return -1;
+	if (n_listen > 0)
+		c->n_listen = 0;
+	for (size_t i = 0; i < n_listen; i++)
+		if (config_apply_flag(c, "listen", "listen", listens[i], errbuf,
+		    errlen) == -1)
+			return -1;
+	if (db != NULL &&
+	    config_apply_flag(c, "db", "db", db, errbuf, errlen) == -1)
+		return -1;
+	if (uri != NULL && config_apply_flag(c, "host-uri", "host_uri", uri,
+	    errbuf, errlen) == -1)
+		return -1;
+	if (level != NULL && config_apply_flag(c, "log-level", "log_level",
+	    level, errbuf, errlen) == -1)
+		return -1;
+
+	if (check) {
+		printf("configuration OK\n");
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * config.h - hangard's settings: defaults, the config file, the flags.
+ *
+ * Precedence: built-in defaults < config file < command-line flags.
+ * The file is `key = value` lines; `#` starts a comment; blank lines are
+ * ignored; values may be double-quoted.  `listen` may repeat; any `listen`
+ * given on the command line replaces all of the file's.
+ */
+#ifndef HANGAR_CONFIG_H
+#define HANGAR_CONFIG_H
+
+#include <stddef.h>
+
+#include "../common/log.h"
+
+#define CONFIG_LISTEN_MAX 8
+#define CONFIG_STR_MAX 4096
+
+struct config {
+	char listen[CONFIG_LISTEN_MAX][CONFIG_STR_MAX]; /* "unix:PATH" or "HOST:PORT" */
+	size_t n_listen;
+	char db_path[CONFIG_STR_MAX];      /* default /var/lib/hangar/hangar.db */
+	char host_uri[CONFIG_STR_MAX];     /* default qemu:///system */
+	char pool_name[256];               /* default "hangar" */
+	char pool_path[CONFIG_STR_MAX];    /* default /var/lib/hangar/images */
+	enum log_level log_level;          /* default info */
+	int workers;                       /* 1..64, default 4 */
+	int http_threads;                  /* 1..64, default 4 */
+	int shutdown_timeout_s;            /* 0..3600, default 30 */
+	int stop_timeout_s;                /* default ACPI timeout, 1..3600, default 60 */
+	int socket_mode;                   /* octal, default 0660 */
+	char config_path[CONFIG_STR_MAX];  /* the file read, or "" */
+};
+
+/* Fill *c with the built-in defaults. */
+void config_defaults(struct config *c);
+
+/*
+ * Read the config file at path into *c (on top of what is there).
+ * Returns 0, or -1 with a message "FILE:LINE: what is wrong" in
+ * errbuf (unknown key, bad value, missing '=', too long, ...).
+ */
+int config_load_file(struct config *c, const char *path, char *errbuf, size_t errlen);
+
+/*
+ * Set one key from a string value (shared by the file reader and the
+ * flags).  Returns 0, or -1 with a message in errbuf naming the key.
+ */
+int config_set(struct config *c, const char *key, const char *value,
+    char *errbuf, size_t errlen);
+
+/*
+ * Parse argv: --config FILE, --listen ADDR (repeatable), --db PATH,
+ * --host-uri URI, --log-level LEVEL, --check (parse and exit), --help,
+ * --version.  Flags override the file; the file named by --config (or,
+ * when there is none, nothing) is read first.  Returns 0 to run, 1 when
+ * the caller should exit 0 (help/version/check printed), -1 on error with
+ * a message in errbuf (the caller exits 2).
+ */
+int config_from_args(struct config *c, int argc, char **argv,
+    char *errbuf, size_t errlen);
+
+/* Check an ADDR: "unix:/abs/path" or "HOST:PORT" (IPv4, [IPv6] or name). */
+int config_listen_valid(const char *addr);
+
+#endif

@@ -1,0 +1,432 @@
+/*
+ * ops.c - the operation engine: a queue of operations, a pool of worker
+ * threads that run them, waiters, and start-up recovery.
+ *
+ * An operation is committed to the store (status queued) before anyone
+ * tells the engine about it, so the store, not this queue, is the record:
+ * a job here is just "go and run operation X".  On start, queued
+ * operations are run again and running ones (left by a crash) are
+ * recovered by asking the backend what really happened (ops_vm.c).  A job
+ * whose host is unreachable during recovery is retried later.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/error.h"
+#include "../common/log.h"
+#include "ops_int.h"
+
+#define OPS_RECOVER_RETRY_MS 5000
+
+struct ops_job {
+	char id[UUID_STR_LEN];
+	bool recover;               /* finish a crashed run, do not run anew */
+	int64_t not_before_ms;
+	struct ops_job *next;
+};
+
+struct ops {
+	struct app *app;
+	pthread_mutex_t mu;
+	pthread_cond_t work;        /* a job was queued, or stopping */
+	pthread_cond_t done;        /* an operation finished */
+	struct ops_job *head, *tail;
+	bool stopping;
+	int busy;                   /* workers running a job */
+	int nthreads;
+	pthread_t *threads;
+};
+
+static void
+ops_timespec_at(int64_t ms, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)(ms % 1000) * 1000000L;
+}
+
+/* ms on CLOCK_REALTIME, what pthread_cond_timedwait uses by default */
+static int64_t
+ops_now(void)
+{
+	return time_now_ms();
+}
+
+struct ops *
+ops_new(struct app *app)
+{
+	struct ops *o = calloc(1, sizeof(*o));
+
+	if (o == NULL) {
+		err_set(ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	o->app = app;
+	pthread_mutex_init(&o->mu, NULL);
+	pthread_cond_init(&o->work, NULL);
+	pthread_cond_init(&o->done, NULL);
+	return o;
+}
+
+static void
+ops_enqueue(struct ops *o, const char *id, bool recover, int64_t delay_ms)
+{
+	struct ops_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		/* still in the store as queued: the next start runs it */
+		log_error("ops: out of memory queueing operation %s", id);
+		return;
+	}
+	snprintf(j->id, sizeof(j->id), "%s", id);
+	j->recover = recover;
+	j->not_before_ms = delay_ms ? ops_now() + delay_ms : 0;
+	pthread_mutex_lock(&o->mu);
+	if (o->tail)
+		o->tail->next = j;
+	else
+		o->head = j;
+	o->tail = j;
+	pthread_cond_signal(&o->work);
+	pthread_mutex_unlock(&o->mu);
+}
+
+void
+ops_submit(struct ops *o, const char *op_id)
+{
+	ops_enqueue(o, op_id, false, 0);
+}
+
+/* Take the first job that is due (o->mu held); NULL if none. */
+static struct ops_job *
+ops_take(struct ops *o, int64_t *next_due)
+{
+	struct ops_job *j, *prev = NULL;
+	int64_t now = ops_now();
+
+	*next_due = 0;
+	for (j = o->head; j; prev = j, j = j->next) {
+		if (j->not_before_ms <= now) {
+			if (prev)
+				prev->next = j->next;
+			else
+				o->head = j->next;
+			if (o->tail == j)
+				o->tail = prev;
+			j->next = NULL;
+			return j;
+		}
+		if (*next_due == 0 || j->not_before_ms < *next_due)
+			*next_due = j->not_before_ms;
+	}
+	return NULL;
+}
+
+static int
+ops_step_tx(struct store_conn *c, void *arg)
+{
+	struct op_ctx *x = arg;
+
+	return store_op_set_step(c, x->op.id, x->op.step);
+}
+
+void
+ops_step(struct op_ctx *x, const char *step)
+{
+	struct err e;
+
+	log_debug("op %s (%s %s): %s", x->op.id, op_kind_name(x->op.kind),
+	    x->op.vm_name, step);
+	snprintf(x->op.step, sizeof(x->op.step), "%s", step);
+	/* progress is best effort: keep the caller's error intact */
+	err_save(&e);
+	if (store_tx(x->app->store, ops_step_tx, x) < 0)
+		log_warnx("op %s: cannot record step '%s': %s", x->op.id, step,
+		    err_last()->msg);
+	err_restore(&e);
+}
+
+int
+ops_observe(struct op_ctx *x)
+{
+	if (backend_state(x->bc, x->vm.uuid, &x->observed) < 0)
+		return -1;
+	x->have_state = true;
+	return 0;
+}
+
+/* The closing transaction of a run: the outcome, all at once. */
+struct ops_close_arg {
+	struct op_ctx *x;
+	enum op_status status;
+	const struct err *e;
+};
+
+static int
+ops_close_tx(struct store_conn *c, void *arg)
+{
+	struct ops_close_arg *a = arg;
+	struct op_ctx *x = a->x;
+
+	if (x->op.step[0] && store_op_set_step(c, x->op.id, x->op.step) < 0)
+		return -1;
+	if (store_op_finish(c, x->op.id, a->status, a->e) < 0)
+		return -1;
+	if (x->vm.id == 0)
+		return 0;
+	if (x->delete_row)
+		return store_vm_delete(c, x->vm.id);
+	if (x->have_state &&
+	    store_vm_set_observed(c, x->vm.id, vm_state_name(x->observed)) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+ops_begin_tx(struct store_conn *c, void *arg)
+{
+	struct op_ctx *x = arg;
+
+	if (store_op_set_running(c, x->op.id) < 0)
+		return -1;
+	x->op.status = OP_RUNNING;
+	return 0;
+}
+
+/* Load the operation, its VM and host; 1 when there is nothing to do. */
+static int
+ops_load(struct ops *o, struct op_ctx *x, const char *id)
+{
+	struct store_conn *c = store_read_begin(o->app->store);
+	json_error_t je;
+	int r = 0;
+
+	memset(x, 0, sizeof(*x));
+	x->app = o->app;
+	if (store_op_get(c, id, &x->op) < 0) {
+		r = -1;
+	} else if (x->op.status != OP_QUEUED && x->op.status != OP_RUNNING) {
+		r = 1;
+	} else if (x->op.vm_id == 0 ||
+	    store_vm_get_id(c, x->op.vm_id, &x->vm) < 0 ||
+	    store_host_get_id(c, x->vm.host_id, &x->host) < 0) {
+		r = -1;
+	}
+	store_read_end(c);
+	if (r != 0)
+		return r;
+	x->params = json_loads(x->op.params, 0, &je);
+	if (x->params == NULL)
+		x->params = json_object();
+	x->op.step[0] = '\0';
+	return 0;
+}
+
+static void
+ops_run_job(struct ops *o, struct ops_job *j)
+{
+	struct op_ctx x;
+	struct ops_close_arg ca;
+	struct err e;
+	int r;
+
+	r = ops_load(o, &x, j->id);
+	if (r == 1)
+		return;
+	if (r < 0) {
+		log_error("op %s: cannot load it: %s", j->id, err_last()->msg);
+		return;
+	}
+	if (x.op.kind >= OP_KIND__COUNT) {
+		err_set(ERR_INTERNAL, "unknown operation kind");
+		goto finish;
+	}
+	if (!j->recover && x.op.status == OP_QUEUED &&
+	    store_tx(o->app->store, ops_begin_tx, &x) < 0) {
+		log_error("op %s: cannot mark it running: %s", x.op.id,
+		    err_last()->msg);
+		json_decref(x.params);
+		return;
+	}
+	log_info("op %s: %s vm '%s'%s", x.op.id, op_kind_name(x.op.kind),
+	    x.vm.name, j->recover ? " (recovering after a restart)" : "");
+	err_clear();
+	x.bc = fleet_conn(o->app->fleet, x.vm.host_id);
+	if (x.bc == NULL)
+		r = -1;
+	else if (j->recover)
+		r = ops_runners[x.op.kind].recover(&x);
+	else
+		r = ops_runners[x.op.kind].run(&x);
+	if (r < 0 && j->recover && x.bc == NULL) {
+		/* cannot ask the host yet: try again later */
+		log_warnx("op %s: recovery waits for the host: %s", x.op.id,
+		    err_last()->msg);
+		json_decref(x.params);
+		ops_enqueue(o, x.op.id, true, OPS_RECOVER_RETRY_MS);
+		return;
+	}
+	if (r < 0 && !x.have_state && x.bc && !x.delete_row) {
+		/* tell the truth about where the failure left the VM */
+		err_save(&e);
+		if (ops_observe(&x) < 0)
+			x.have_state = false;
+		err_restore(&e);
+	}
+finish:
+	err_save(&e);
+	ca.x = &x;
+	ca.status = r < 0 ? OP_FAILED : OP_SUCCEEDED;
+	ca.e = &e;
+	if (r < 0)
+		log_warnx("op %s: %s vm '%s' failed: %s", x.op.id,
+		    op_kind_name(x.op.kind), x.vm.name, e.msg);
+	else
+		log_info("op %s: %s vm '%s' succeeded", x.op.id,
+		    op_kind_name(x.op.kind), x.vm.name);
+	if (store_tx(o->app->store, ops_close_tx, &ca) < 0)
+		log_error("op %s: cannot record its result (recovered at the "
+		    "next start): %s", x.op.id, err_last()->msg);
+	json_decref(x.params);
+}
+
+static void *
+ops_worker(void *arg)
+{
+	struct ops *o = arg;
+	struct ops_job *j;
+	struct timespec ts;
+	int64_t due;
+
+	pthread_mutex_lock(&o->mu);
+	while (!o->stopping) {
+		j = ops_take(o, &due);
+		if (j == NULL) {
+			if (due) {
+				ops_timespec_at(due, &ts);
+				pthread_cond_timedwait(&o->work, &o->mu, &ts);
+			} else {
+				pthread_cond_wait(&o->work, &o->mu);
+			}
+			continue;
+		}
+		o->busy++;
+		pthread_mutex_unlock(&o->mu);
+		ops_run_job(o, j);
+		free(j);
+		pthread_mutex_lock(&o->mu);
+		o->busy--;
+		pthread_cond_broadcast(&o->done);
+	}
+	pthread_mutex_unlock(&o->mu);
+	return NULL;
+}
+
+static int
+ops_recover_one(const struct op_rec *op, void *arg)
+{
+	struct ops *o = arg;
+
+	log_info("ops: operation %s (%s vm '%s') was %s when the daemon "
+	    "stopped", op->id, op_kind_name(op->kind), op->vm_name,
+	    op_status_name(op->status));
+	ops_enqueue(o, op->id, op->status == OP_RUNNING, 0);
+	return 0;
+}
+
+int
+ops_start(struct ops *o)
+{
+	struct store_conn *c = store_read_begin(o->app->store);
+	int r = store_op_each_unfinished(c, ops_recover_one, o);
+
+	store_read_end(c);
+	if (r < 0)
+		return -1;
+	o->nthreads = o->app->cfg.workers > 0 ? o->app->cfg.workers : 1;
+	o->threads = calloc((size_t)o->nthreads, sizeof(pthread_t));
+	if (o->threads == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	for (int i = 0; i < o->nthreads; i++) {
+		if (pthread_create(&o->threads[i], NULL, ops_worker, o) != 0) {
+			o->nthreads = i;
+			return err_set(ERR_INTERNAL, "cannot start worker");
+		}
+	}
+	return 0;
+}
+
+int
+ops_wait(struct ops *o, const char *id, int64_t timeout_ms,
+    struct op_rec *out)
+{
+	int64_t deadline = ops_now() + timeout_ms;
+	struct store_conn *c;
+	struct timespec ts;
+	int r;
+
+	for (;;) {
+		c = store_read_begin(o->app->store);
+		r = store_op_get(c, id, out);
+		store_read_end(c);
+		if (r < 0)
+			return -1;
+		if (out->status != OP_QUEUED && out->status != OP_RUNNING)
+			return 0;
+		if (ops_now() >= deadline || __atomic_load_n(&o->stopping,
+		    __ATOMIC_RELAXED))
+			return 0;
+		/* wake at the next finish, or at least every second */
+		pthread_mutex_lock(&o->mu);
+		ops_timespec_at(ops_now() + 1000 < deadline ? ops_now() + 1000 :
+		    deadline, &ts);
+		pthread_cond_timedwait(&o->done, &o->mu, &ts);
+		pthread_mutex_unlock(&o->mu);
+	}
+}
+
+int
+ops_stop(struct ops *o, int timeout_s)
+{
+	int64_t deadline = ops_now() + (int64_t)timeout_s * 1000;
+	struct timespec ts;
+	struct ops_job *j;
+
+	pthread_mutex_lock(&o->mu);
+	o->stopping = true;
+	pthread_cond_broadcast(&o->work);
+	pthread_cond_broadcast(&o->done);
+	ops_timespec_at(deadline, &ts);
+	while (o->busy > 0 && ops_now() < deadline)
+		pthread_cond_timedwait(&o->done, &o->mu, &ts);
+	if (o->busy > 0) {
+		log_warnx("ops: %d operation(s) still running after %d s; they "
+		    "will be recovered at the next start", o->busy, timeout_s);
+		pthread_mutex_unlock(&o->mu);
+		return -1;          /* leave the threads; the process exits */
+	}
+	while ((j = o->head) != NULL) {
+		o->head = j->next;
+		free(j);
+	}
+	o->tail = NULL;
+	pthread_mutex_unlock(&o->mu);
+	for (int i = 0; i < o->nthreads; i++)
+		pthread_join(o->threads[i], NULL);
+	o->nthreads = 0;
+	return 0;
+}
+
+void
+ops_free(struct ops *o)
+{
+	if (o == NULL || o->nthreads > 0)
+		return;             /* workers still out: let exit reclaim */
+	free(o->threads);
+	pthread_cond_destroy(&o->work);
+	pthread_cond_destroy(&o->done);
+	pthread_mutex_destroy(&o->mu);
+	free(o);
+}

@@ -1,0 +1,251 @@
+/*
+ * ops_vm.c - what each kind of VM operation does against the backend, and
+ * how each is finished after a crash.  The runners are a table indexed by
+ * operation kind; the engine (ops.c) never branches on the kind itself.
+ *
+ * Every runner only talks to the backend; the engine writes the outcome to
+ * the store in one transaction afterwards (observed state, row removal,
+ * operation status).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/error.h"
+#include "../common/log.h"
+#include "ops_int.h"
+
+#define OPS_POLL_MS 200
+
+static void
+ops_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static bool
+ops_param_bool(struct op_ctx *x, const char *key)
+{
+	return json_is_true(json_object_get(x->params, key));
+}
+
+static int
+ops_volume_name(const struct op_ctx *x, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.qcow2", x->op.vm_uuid);
+	return 0;
+}
+
+/* Undo a create: every step is idempotent, so this is safe to repeat. */
+static int
+ops_create_rollback(struct op_ctx *x)
+{
+	char vol[64];
+	struct err e;
+	int r = 0;
+
+	err_save(&e);
+	ops_volume_name(x, vol, sizeof(vol));
+	ops_step(x, "rolling back");
+	if (backend_destroy(x->bc, x->op.vm_uuid) < 0 ||
+	    backend_undefine(x->bc, x->op.vm_uuid) < 0 ||
+	    backend_volume_delete(x->bc, x->app->cfg.pool_name, vol) < 0) {
+		log_error("op %s: rollback of vm '%s' failed: %s", x->op.id,
+		    x->op.vm_name, err_last()->msg);
+		r = -1;
+	}
+	err_restore(&e);
+	if (r == 0)
+		x->delete_row = true;
+	return r;
+}
+
+static int
+ops_run_create(struct op_ctx *x)
+{
+	char vol[64], path[4096];
+	struct vm_spec spec = {
+		.uuid = x->vm.uuid,
+		.name = x->vm.name,
+		.vcpus = x->vm.vcpus,
+		.memory_mib = x->vm.memory_mib,
+		.domain_type = x->host.domain_type[0] ? x->host.domain_type :
+		    "qemu",
+		.arch = x->host.arch[0] ? x->host.arch : "x86_64",
+		.disk_path = path,
+	};
+
+	ops_volume_name(x, vol, sizeof(vol));
+	ops_step(x, "creating disk");
+	if (backend_pool_ensure(x->bc, x->app->cfg.pool_name,
+	    x->app->cfg.pool_path) < 0 ||
+	    backend_volume_create(x->bc, x->app->cfg.pool_name, vol,
+	    x->vm.disk_gib, path, sizeof(path)) < 0)
+		goto fail;
+	ops_step(x, "defining domain");
+	if (backend_define(x->bc, &spec) < 0)
+		goto fail;
+	if (ops_param_bool(x, "start")) {
+		ops_step(x, "starting");
+		if (backend_start(x->bc, x->vm.uuid) < 0)
+			goto fail;
+	}
+	return ops_observe(x);
+fail:
+	/* a create is all or nothing: no half-made VM, disk or row */
+	ops_create_rollback(x);
+	return -1;
+}
+
+static int
+ops_recover_create(struct op_ctx *x)
+{
+	if (ops_create_rollback(x) < 0)
+		return -1;
+	return err_set(ERR_UNAVAILABLE, "the daemon stopped while vm '%s' "
+	    "was being created; the create was rolled back", x->op.vm_name);
+}
+
+static int
+ops_run_start(struct op_ctx *x)
+{
+	if (backend_start(x->bc, x->vm.uuid) < 0)
+		return -1;
+	return ops_observe(x);
+}
+
+static int
+ops_run_stop(struct op_ctx *x)
+{
+	json_t *t = json_object_get(x->params, "timeout_s");
+	int64_t timeout_ms = (t ? json_integer_value(t) :
+	    x->app->cfg.stop_timeout_s) * 1000;
+	int64_t deadline;
+	char step[128];
+
+	if (ops_param_bool(x, "force"))
+		goto power_off;
+	if (ops_observe(x) < 0)
+		return -1;
+	if (x->observed == VM_PAUSED) {
+		/* a paused guest cannot see the ACPI button */
+		ops_step(x, "resuming to shut down");
+		if (backend_resume(x->bc, x->vm.uuid) < 0)
+			return -1;
+	}
+	snprintf(step, sizeof(step), "ACPI shutdown, power-off after %lld s",
+	    (long long)(timeout_ms / 1000));
+	ops_step(x, step);
+	if (backend_shutdown(x->bc, x->vm.uuid) < 0)
+		return -1;
+	deadline = time_now_ms() + timeout_ms;
+	while (time_now_ms() < deadline) {
+		if (ops_observe(x) < 0)
+			return -1;
+		if (x->observed == VM_STOPPED)
+			return 0;
+		ops_sleep_ms(OPS_POLL_MS);
+	}
+	log_info("op %s: vm '%s' ignored the ACPI shutdown for %lld s; "
+	    "powering off", x->op.id, x->vm.name,
+	    (long long)(timeout_ms / 1000));
+power_off:
+	ops_step(x, "powering off");
+	if (backend_destroy(x->bc, x->vm.uuid) < 0)
+		return -1;
+	return ops_observe(x);
+}
+
+static int
+ops_run_reboot(struct op_ctx *x)
+{
+	bool force = ops_param_bool(x, "force");
+
+	ops_step(x, force ? "resetting" : "ACPI reboot");
+	if ((force ? backend_reset(x->bc, x->vm.uuid) :
+	    backend_reboot(x->bc, x->vm.uuid)) < 0)
+		return -1;
+	return ops_observe(x);
+}
+
+static int
+ops_run_pause(struct op_ctx *x)
+{
+	if (backend_suspend(x->bc, x->vm.uuid) < 0)
+		return -1;
+	return ops_observe(x);
+}
+
+static int
+ops_run_resume(struct op_ctx *x)
+{
+	if (backend_resume(x->bc, x->vm.uuid) < 0)
+		return -1;
+	return ops_observe(x);
+}
+
+static int
+ops_run_delete(struct op_ctx *x)
+{
+	char vol[64];
+
+	ops_volume_name(x, vol, sizeof(vol));
+	ops_step(x, "powering off");
+	if (backend_destroy(x->bc, x->vm.uuid) < 0)
+		return -1;
+	ops_step(x, "removing domain");
+	if (backend_undefine(x->bc, x->vm.uuid) < 0)
+		return -1;
+	ops_step(x, "removing disk");
+	if (backend_volume_delete(x->bc, x->app->cfg.pool_name, vol) < 0)
+		return -1;
+	x->delete_row = true;
+	return 0;
+}
+
+/*
+ * A state change interrupted by a restart: it happened if the domain is
+ * now in the state the operation was heading for.
+ */
+static int
+ops_recover_to(struct op_ctx *x, enum vm_state want)
+{
+	if (ops_observe(x) < 0)
+		return -1;
+	if (x->observed == want)
+		return 0;
+	return err_set(ERR_UNAVAILABLE, "the daemon stopped during this "
+	    "operation; vm '%s' is now %s", x->vm.name,
+	    vm_state_name(x->observed));
+}
+
+static int
+ops_recover_running(struct op_ctx *x)
+{
+	return ops_recover_to(x, VM_RUNNING);
+}
+
+static int
+ops_recover_stopped(struct op_ctx *x)
+{
+	return ops_recover_to(x, VM_STOPPED);
+}
+
+static int
+ops_recover_paused(struct op_ctx *x)
+{
+	return ops_recover_to(x, VM_PAUSED);
+}
+
+const struct op_runner ops_runners[OP_KIND__COUNT] = {
+	[OP_CREATE] = { ops_run_create, ops_recover_create },
+	[OP_START]  = { ops_run_start, ops_recover_running },
+	[OP_STOP]   = { ops_run_stop, ops_recover_stopped },
+	[OP_REBOOT] = { ops_run_reboot, ops_recover_running },
+	[OP_PAUSE]  = { ops_run_pause, ops_recover_paused },
+	[OP_RESUME] = { ops_run_resume, ops_recover_running },
+	/* removal is idempotent: finishing it is running it again */
+	[OP_DELETE] = { ops_run_delete, ops_run_delete },
+};

@@ -1,0 +1,172 @@
+/*
+ * reconcile.c - a periodic sweep over every VM: ask its host for the
+ * domain's state and record it as observed.  A VM whose host cannot be
+ * reached, or whose domain has vanished, is shown as `unknown`; nothing is
+ * ever deleted here.  VMs with an operation under way are left to it.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/error.h"
+#include "../common/log.h"
+#include "app.h"
+#include "reconcile.h"
+
+struct reconcile {
+	struct app *app;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool stop;
+};
+
+struct reconcile_seen {
+	int64_t id;
+	int64_t host_id;
+	int64_t updated_at;
+	char uuid[UUID_STR_LEN];
+	char name[NAME_MAX_LEN];
+	char observed[16];
+	enum vm_state state;
+};
+
+struct reconcile_list {
+	struct reconcile_seen *v;
+	size_t n, cap;
+};
+
+static int
+reconcile_collect(const struct vm_rec *v, void *arg)
+{
+	struct reconcile_list *l = arg;
+	struct reconcile_seen *s;
+
+	if (v->op_id[0])
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct reconcile_seen *nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		l->v = nv;
+		l->cap = cap;
+	}
+	s = &l->v[l->n++];
+	memset(s, 0, sizeof(*s));
+	s->id = v->id;
+	s->host_id = v->host_id;
+	s->updated_at = v->updated_at;
+	memcpy(s->uuid, v->uuid, sizeof(s->uuid));
+	memcpy(s->name, v->name, sizeof(s->name));
+	memcpy(s->observed, v->observed, sizeof(s->observed));
+	return 0;
+}
+
+static int
+reconcile_write(struct store_conn *c, void *arg)
+{
+	struct reconcile_list *l = arg;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const char *st = vm_state_name(l->v[i].state);
+
+		if (strcmp(st, l->v[i].observed) == 0)
+			continue;
+		if (store_vm_observe(c, l->v[i].id, st, l->v[i].updated_at) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void
+reconcile_sweep(struct app *app)
+{
+	struct reconcile_list l = { NULL, 0, 0 };
+	struct store_conn *c = store_read_begin(app->store);
+	int rc = store_vm_each(c, NULL, NULL, reconcile_collect, &l);
+
+	store_read_end(c);
+	if (rc < 0) {
+		log_warnx("reconcile: cannot list vms: %s", err_last()->msg);
+		free(l.v);
+		return;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct reconcile_seen *s = &l.v[i];
+		struct backend_conn *bc = fleet_conn(app->fleet, s->host_id);
+
+		if (bc == NULL || backend_state(bc, s->uuid, &s->state) < 0) {
+			s->state = VM_UNKNOWN;
+			if (strcmp(s->observed, "unknown") != 0)
+				log_warnx("reconcile: vm '%s': %s", s->name,
+				    err_last()->msg);
+		} else if (strcmp(s->observed, vm_state_name(s->state)) != 0) {
+			log_info("reconcile: vm '%s' is %s (was %s)", s->name,
+			    vm_state_name(s->state), s->observed);
+		}
+	}
+	if (l.n && store_tx(app->store, reconcile_write, &l) < 0)
+		log_warnx("reconcile: cannot record states: %s",
+		    err_last()->msg);
+	free(l.v);
+}
+
+static void *
+reconcile_loop(void *arg)
+{
+	struct reconcile *r = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&r->mu);
+	while (!r->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += RECONCILE_INTERVAL_S;
+		pthread_cond_timedwait(&r->cond, &r->mu, &ts);
+		if (r->stop)
+			break;
+		pthread_mutex_unlock(&r->mu);
+		reconcile_sweep(r->app);
+		pthread_mutex_lock(&r->mu);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+struct reconcile *
+reconcile_start(struct app *app)
+{
+	struct reconcile *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		err_set(ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	r->app = app;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	reconcile_sweep(app);
+	if (pthread_create(&r->thread, NULL, reconcile_loop, r) != 0) {
+		free(r);
+		err_set(ERR_INTERNAL, "cannot start the reconcile thread");
+		return NULL;
+	}
+	return r;
+}
+
+void
+reconcile_stop(struct reconcile *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cond);
+	free(r);
+}

@@ -1,0 +1,20 @@
+/*
+ * reconcile.h - the sweep that keeps each VM's observed state true to
+ * what libvirt reports, at start-up and then periodically.
+ */
+#ifndef HANGAR_RECONCILE_H
+#define HANGAR_RECONCILE_H
+
+struct app;
+struct reconcile;
+
+#define RECONCILE_INTERVAL_S 30
+
+/* Sweep once now, then every RECONCILE_INTERVAL_S in a thread. */
+struct reconcile *reconcile_start(struct app *app);
+/* Stop the thread and free; NULL is fine. */
+void reconcile_stop(struct reconcile *r);
+/* One sweep over every VM that has no operation under way. */
+void reconcile_sweep(struct app *app);
+
+#endif

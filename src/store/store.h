@@ -1,0 +1,147 @@
+/*
+ * store.h - hangar's inventory in SQLite: hosts, VMs and operations.
+ *
+ * The store knows nothing of HTTP or libvirt.  One writer connection sits
+ * behind a mutex and every write goes through store_tx(), which opens
+ * BEGIN IMMEDIATE and retries when the database is busy.  Reads take one of
+ * a small pool of reader connections (WAL lets them read while a write
+ * commits) and see one consistent snapshot between store_read_begin() and
+ * store_read_end().  Every statement is prepared once per connection and
+ * only ever sees user data as bound parameters.
+ *
+ * Return convention: 0 on success, -1 with err_last() set (ERR_NOT_FOUND,
+ * ERR_CONFLICT for a broken uniqueness rule, ERR_UNAVAILABLE for a database
+ * that cannot be written, ERR_INTERNAL otherwise).  Records are plain
+ * structs filled by the callee; they own no heap memory.
+ */
+#ifndef HANGAR_STORE_H
+#define HANGAR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/types.h"
+
+struct store;
+struct store_conn;
+
+struct host_rec {
+	int64_t id;
+	char name[NAME_MAX_LEN];
+	char uri[1024];
+	char state[16];            /* ready | unreachable */
+	char arch[32];
+	char domain_type[16];      /* kvm | qemu */
+	int cpus;
+	int64_t memory_mib;
+	int64_t free_memory_mib;
+	char cpu_model[128];
+	int64_t created_at, updated_at;
+	/* derived from the VMs placed on it (read-only) */
+	int vms;
+	int64_t alloc_vcpus, alloc_memory_mib, alloc_disk_gib;
+};
+
+struct vm_rec {
+	int64_t id;
+	char uuid[UUID_STR_LEN];
+	char name[NAME_MAX_LEN];
+	int vcpus;
+	int64_t memory_mib;
+	int64_t disk_gib;
+	int64_t host_id;
+	char host[NAME_MAX_LEN];   /* host name (read-only) */
+	char desired[16];          /* desired state */
+	char observed[16];         /* observed state, as libvirt reports it */
+	char state[16];            /* observed, or transitional (read-only) */
+	char op_id[UUID_STR_LEN];  /* the active operation, or "" (read-only) */
+	int64_t created_at, updated_at;
+};
+
+struct op_rec {
+	char id[UUID_STR_LEN];
+	enum op_kind kind;
+	int64_t vm_id;             /* 0 once the VM row is gone */
+	char vm_uuid[UUID_STR_LEN];
+	char vm_name[NAME_MAX_LEN];
+	enum op_status status;
+	char step[128];
+	char params[512];          /* kind-specific JSON object text */
+	char err_code[32];         /* err_code_name(), or "" */
+	char err_field[64];
+	char err_msg[1024];
+	int64_t created_at, started_at, finished_at;  /* 0 = not yet */
+};
+
+/* Open (creating and migrating the schema) the database at path. */
+struct store *store_open(const char *path);
+void store_close(struct store *s);
+/* The schema version this build migrates to. */
+int store_schema_version(void);
+
+/*
+ * Run fn(conn, arg) inside BEGIN IMMEDIATE.  fn returns 0 to commit or -1
+ * (with err_last() set) to roll back.  SQLITE_BUSY is retried with backoff,
+ * re-running fn from the start, so fn must not have effects outside the
+ * database.  Returns fn's result, or -1 if the transaction itself failed.
+ */
+typedef int (*store_tx_fn)(struct store_conn *c, void *arg);
+int store_tx(struct store *s, store_tx_fn fn, void *arg);
+
+/* A read snapshot on a pooled reader connection.  Never returns NULL. */
+struct store_conn *store_read_begin(struct store *s);
+void store_read_end(struct store_conn *c);
+
+/* --- hosts (store_host.c) --- */
+int store_host_insert(struct store_conn *c, struct host_rec *h);  /* sets id */
+int store_host_update_facts(struct store_conn *c, const struct host_rec *h);
+int store_host_set_state(struct store_conn *c, int64_t id, const char *state);
+int store_host_get(struct store_conn *c, const char *name, struct host_rec *out);
+int store_host_get_id(struct store_conn *c, int64_t id, struct host_rec *out);
+int store_host_count(struct store_conn *c, int64_t *out);
+/* Calls fn for each host, by name; stops early when fn returns non-zero. */
+typedef int (*store_host_fn)(const struct host_rec *h, void *arg);
+int store_host_each(struct store_conn *c, store_host_fn fn, void *arg);
+
+/* --- vms (store_vm.c) --- */
+int store_vm_insert(struct store_conn *c, struct vm_rec *v);      /* sets id */
+/* Look up by uuid or by name. */
+int store_vm_get(struct store_conn *c, const char *id_or_name, struct vm_rec *out);
+int store_vm_get_id(struct store_conn *c, int64_t id, struct vm_rec *out);
+int store_vm_set_observed(struct store_conn *c, int64_t id, const char *state);
+/*
+ * Record what a sweep saw, unless the row changed since it was read
+ * (updated_at differs) or an operation is under way: the sweep must never
+ * overwrite what an operation just wrote.  Not finding a row is no error.
+ */
+int store_vm_observe(struct store_conn *c, int64_t id, const char *state,
+    int64_t seen_updated_at);
+int store_vm_set_desired(struct store_conn *c, int64_t id, const char *state);
+int store_vm_delete(struct store_conn *c, int64_t id);
+/* host/state filters may be NULL. */
+typedef int (*store_vm_fn)(const struct vm_rec *v, void *arg);
+int store_vm_each(struct store_conn *c, const char *host, const char *state,
+    store_vm_fn fn, void *arg);
+
+/* --- operations (store_op.c) --- */
+/*
+ * Insert a queued operation.  Fails with ERR_CONFLICT when the VM already
+ * has a queued or running operation (a unique index guarantees it).
+ */
+int store_op_insert(struct store_conn *c, struct op_rec *o);
+int store_op_get(struct store_conn *c, const char *id, struct op_rec *out);
+int store_op_set_running(struct store_conn *c, const char *id);
+int store_op_set_step(struct store_conn *c, const char *id, const char *step);
+/* Final status; err_* taken from *e when status is OP_FAILED. */
+struct err;
+int store_op_finish(struct store_conn *c, const char *id,
+    enum op_status status, const struct err *e);
+typedef int (*store_op_fn)(const struct op_rec *o, void *arg);
+/* Newest first; vm_id 0 and status NULL mean "any"; limit <= 0 means 100. */
+int store_op_each(struct store_conn *c, int64_t vm_id, const char *status,
+    int limit, store_op_fn fn, void *arg);
+/* Oldest first: every queued or running operation (for start-up recovery). */
+int store_op_each_unfinished(struct store_conn *c, store_op_fn fn, void *arg);
+
+#endif

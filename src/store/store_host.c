@@ -1,0 +1,187 @@
+/*
+ * store_host.c - the hosts table.  A host's allocation (VMs, vCPUs,
+ * memory, disk placed on it) is derived from the vms table, never stored.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "store_int.h"
+
+#define HOST_COLS \
+	"SELECT h.id, h.name, h.uri, h.state, h.arch, h.domain_type, h.cpus," \
+	" h.memory_mib, h.free_memory_mib, h.cpu_model, h.created_at," \
+	" h.updated_at, COUNT(v.id), COALESCE(SUM(v.vcpus),0)," \
+	" COALESCE(SUM(v.memory_mib),0), COALESCE(SUM(v.disk_gib),0)" \
+	" FROM hosts h LEFT JOIN vms v ON v.host_id = h.id "
+
+static void
+host_row(sqlite3_stmt *st, struct host_rec *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->id = sqlite3_column_int64(st, 0);
+	store_col_text(st, 1, h->name, sizeof(h->name));
+	store_col_text(st, 2, h->uri, sizeof(h->uri));
+	store_col_text(st, 3, h->state, sizeof(h->state));
+	store_col_text(st, 4, h->arch, sizeof(h->arch));
+	store_col_text(st, 5, h->domain_type, sizeof(h->domain_type));
+	h->cpus = sqlite3_column_int(st, 6);
+	h->memory_mib = sqlite3_column_int64(st, 7);
+	h->free_memory_mib = sqlite3_column_int64(st, 8);
+	store_col_text(st, 9, h->cpu_model, sizeof(h->cpu_model));
+	h->created_at = sqlite3_column_int64(st, 10);
+	h->updated_at = sqlite3_column_int64(st, 11);
+	h->vms = sqlite3_column_int(st, 12);
+	h->alloc_vcpus = sqlite3_column_int64(st, 13);
+	h->alloc_memory_mib = sqlite3_column_int64(st, 14);
+	h->alloc_disk_gib = sqlite3_column_int64(st, 15);
+}
+
+int
+store_host_insert(struct store_conn *c, struct host_rec *h)
+{
+	static const char sql[] = "INSERT INTO hosts (name, uri, state, arch,"
+	    " domain_type, cpus, memory_mib, free_memory_mib, cpu_model,"
+	    " created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10)";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	h->created_at = h->updated_at = time_now_ms();
+	store_bind_text(st, 1, h->name);
+	store_bind_text(st, 2, h->uri);
+	sqlite3_bind_text(st, 3, h->state[0] ? h->state : "ready", -1,
+	    SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, h->arch, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, h->domain_type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 6, h->cpus);
+	sqlite3_bind_int64(st, 7, h->memory_mib);
+	sqlite3_bind_int64(st, 8, h->free_memory_mib);
+	sqlite3_bind_text(st, 9, h->cpu_model, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 10, h->created_at);
+	if (store_exec_stmt(c, st, "insert host") < 0) {
+		if (err_last()->code == ERR_CONFLICT)
+			err_set(ERR_CONFLICT, "host '%s' already exists",
+			    h->name);
+		return -1;
+	}
+	h->id = sqlite3_last_insert_rowid(c->db);
+	return 0;
+}
+
+int
+store_host_update_facts(struct store_conn *c, const struct host_rec *h)
+{
+	static const char sql[] = "UPDATE hosts SET arch=?2, domain_type=?3,"
+	    " cpus=?4, memory_mib=?5, free_memory_mib=?6, cpu_model=?7,"
+	    " updated_at=?8 WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, h->id);
+	sqlite3_bind_text(st, 2, h->arch, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, h->domain_type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 4, h->cpus);
+	sqlite3_bind_int64(st, 5, h->memory_mib);
+	sqlite3_bind_int64(st, 6, h->free_memory_mib);
+	sqlite3_bind_text(st, 7, h->cpu_model, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 8, time_now_ms());
+	if (store_exec_stmt(c, st, "update host") < 0)
+		return -1;
+	return store_changed(c, "host");
+}
+
+int
+store_host_set_state(struct store_conn *c, int64_t id, const char *state)
+{
+	static const char sql[] = "UPDATE hosts SET state=?2, updated_at=?3"
+	    " WHERE id=?1 AND state<>?2";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, time_now_ms());
+	return store_exec_stmt(c, st, "set host state");
+}
+
+static int
+host_get_one(struct store_conn *c, sqlite3_stmt *st, const char *what,
+    struct host_rec *out)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) != 0) {
+		host_row(st, out);
+		sqlite3_reset(st);
+		return 0;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(c, rc, "get host");
+	return err_set(ERR_NOT_FOUND, "host '%s' not found", what);
+}
+
+int
+store_host_get(struct store_conn *c, const char *name, struct host_rec *out)
+{
+	static const char sql[] = HOST_COLS "WHERE h.name = ?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	return host_get_one(c, st, name, out);
+}
+
+int
+store_host_get_id(struct store_conn *c, int64_t id, struct host_rec *out)
+{
+	static const char sql[] = HOST_COLS "WHERE h.id = ?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	char what[32];
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	snprintf(what, sizeof(what), "#%lld", (long long)id);
+	return host_get_one(c, st, what, out);
+}
+
+int
+store_host_count(struct store_conn *c, int64_t *out)
+{
+	static const char sql[] = "SELECT COUNT(*) FROM hosts";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 0 : store_fail(c, rc, "count hosts");
+}
+
+int
+store_host_each(struct store_conn *c, store_host_fn fn, void *arg)
+{
+	static const char sql[] = HOST_COLS "GROUP BY h.id ORDER BY h.name";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	struct host_rec h;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		host_row(st, &h);
+		if (fn(&h, arg) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(c, rc, "list hosts");
+	return 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * store_int.h - what the store_*.c files share and nobody else sees:
+ * the connection type and the prepared-statement cache.
+ */
+#ifndef HANGAR_STORE_INT_H
+#define HANGAR_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_STMT_CACHE 64
+
+struct store_conn {
+	sqlite3 *db;
+	pthread_mutex_t mu;
+	struct {
+		const char *sql;        /* key: the static SQL text's address */
+		sqlite3_stmt *stmt;
+	} cache[STORE_STMT_CACHE];
+};
+
+/*
+ * The statement for sql (a string literal: its address is the cache key),
+ * reset and with no bindings.  NULL with err_last() set on failure.
+ * The connection keeps ownership.
+ */
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
+
+/* Report a failed SQLite call as an error; returns -1. */
+int store_fail(struct store_conn *c, int rc, const char *what);
+
+/* Bind a string, or NULL when s is NULL or empty. */
+int store_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Copy column i as text into buf (empty for NULL). */
+void store_col_text(sqlite3_stmt *st, int i, char *buf, size_t len);
+
+/* Step a statement that returns no rows; 0 or -1. */
+int store_exec_stmt(struct store_conn *c, sqlite3_stmt *st, const char *what);
+/* Fail with ERR_NOT_FOUND unless the last statement changed a row. */
+int store_changed(struct store_conn *c, const char *what);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * store_op.c - the operations journal.  An operation row is the intent,
+ * written before libvirt is touched; its status then moves
+ * queued -> running -> succeeded | failed | cancelled.  A unique partial
+ * index keeps at most one queued or running operation per VM, so two
+ * conflicting requests can never both be accepted.
+ */
+#include <string.h>
+
+#include "../common/error.h"
+#include "store_int.h"
+
+#define OP_COLS \
+	"SELECT id, kind, vm_id, vm_uuid, vm_name, status, step, params," \
+	" err_code, err_field, err_msg, created_at, started_at, finished_at" \
+	" FROM operations "
+
+static void
+op_row(sqlite3_stmt *st, struct op_rec *o)
+{
+	char buf[32];
+
+	memset(o, 0, sizeof(*o));
+	store_col_text(st, 0, o->id, sizeof(o->id));
+	store_col_text(st, 1, buf, sizeof(buf));
+	if (op_kind_parse(buf, &o->kind) < 0)
+		o->kind = OP_KIND__COUNT;
+	o->vm_id = sqlite3_column_int64(st, 2);
+	store_col_text(st, 3, o->vm_uuid, sizeof(o->vm_uuid));
+	store_col_text(st, 4, o->vm_name, sizeof(o->vm_name));
+	store_col_text(st, 5, buf, sizeof(buf));
+	if (op_status_parse(buf, &o->status) < 0)
+		o->status = OP_FAILED;
+	store_col_text(st, 6, o->step, sizeof(o->step));
+	store_col_text(st, 7, o->params, sizeof(o->params));
+	store_col_text(st, 8, o->err_code, sizeof(o->err_code));
+	store_col_text(st, 9, o->err_field, sizeof(o->err_field));
+	store_col_text(st, 10, o->err_msg, sizeof(o->err_msg));
+	o->created_at = sqlite3_column_int64(st, 11);
+	o->started_at = sqlite3_column_int64(st, 12);
+	o->finished_at = sqlite3_column_int64(st, 13);
+}
+
+int
+store_op_insert(struct store_conn *c, struct op_rec *o)
+{
+	static const char sql[] = "INSERT INTO operations (id, kind, vm_id,"
+	    " vm_uuid, vm_name, status, params, created_at)"
+	    " VALUES (?1,?2,?3,?4,?5,'queued',?6,?7)";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	o->status = OP_QUEUED;
+	o->created_at = time_now_ms();
+	sqlite3_bind_text(st, 1, o->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, op_kind_name(o->kind), -1, SQLITE_STATIC);
+	if (o->vm_id)
+		sqlite3_bind_int64(st, 3, o->vm_id);
+	sqlite3_bind_text(st, 4, o->vm_uuid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, o->vm_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 6, o->params[0] ? o->params : "{}", -1,
+	    SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 7, o->created_at);
+	if (store_exec_stmt(c, st, "insert operation") < 0) {
+		if (err_last()->code == ERR_CONFLICT)
+			err_set(ERR_CONFLICT, "vm '%s' already has an operation "
+			    "in progress; wait for it to finish", o->vm_name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_op_get(struct store_conn *c, const char *id, struct op_rec *out)
+{
+	static const char sql[] = OP_COLS "WHERE id = ?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		op_row(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return store_fail(c, rc, "get operation");
+	return err_set(ERR_NOT_FOUND, "operation '%s' not found", id);
+}
+
+int
+store_op_set_running(struct store_conn *c, const char *id)
+{
+	static const char sql[] = "UPDATE operations SET status='running',"
+	    " started_at=?2 WHERE id=?1 AND status='queued'";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, time_now_ms());
+	if (store_exec_stmt(c, st, "start operation") < 0)
+		return -1;
+	return store_changed(c, "queued operation");
+}
+
+int
+store_op_set_step(struct store_conn *c, const char *id, const char *step)
+{
+	static const char sql[] = "UPDATE operations SET step=?2 WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, step, -1, SQLITE_TRANSIENT);
+	return store_exec_stmt(c, st, "set operation step");
+}
+
+int
+store_op_finish(struct store_conn *c, const char *id, enum op_status status,
+    const struct err *e)
+{
+	static const char sql[] = "UPDATE operations SET status=?2,"
+	    " err_code=?3, err_field=?4, err_msg=?5, finished_at=?6,"
+	    " started_at=COALESCE(started_at, ?6)"
+	    " WHERE id=?1 AND status IN ('queued','running')";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, op_status_name(status), -1, SQLITE_STATIC);
+	if (status == OP_FAILED && e) {
+		sqlite3_bind_text(st, 3, err_code_name(e->code), -1,
+		    SQLITE_STATIC);
+		store_bind_text(st, 4, e->field);
+		store_bind_text(st, 5, e->msg);
+	}
+	sqlite3_bind_int64(st, 6, time_now_ms());
+	if (store_exec_stmt(c, st, "finish operation") < 0)
+		return -1;
+	return store_changed(c, "unfinished operation");
+}
+
+static int
+op_each(struct store_conn *c, sqlite3_stmt *st, store_op_fn fn, void *arg)
+{
+	struct op_rec o;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		op_row(st, &o);
+		if (fn(&o, arg) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(c, rc, "list operations");
+	return 0;
+}
+
+int
+store_op_each(struct store_conn *c, int64_t vm_id, const char *status,
+    int limit, store_op_fn fn, void *arg)
+{
+	static const char sql[] = OP_COLS
+	    "WHERE (?1 IS NULL OR vm_id = ?1) AND (?2 IS NULL OR status = ?2)"
+	    " ORDER BY created_at DESC, rowid DESC LIMIT ?3";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	if (vm_id)
+		sqlite3_bind_int64(st, 1, vm_id);
+	store_bind_text(st, 2, status);
+	sqlite3_bind_int(st, 3, limit > 0 ? limit : 100);
+	return op_each(c, st, fn, arg);
+}
+
+int
+store_op_each_unfinished(struct store_conn *c, store_op_fn fn, void *arg)
+{
+	static const char sql[] = OP_COLS
+	    "WHERE status IN ('queued','running') ORDER BY created_at, rowid";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	return op_each(c, st, fn, arg);
+}

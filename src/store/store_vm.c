@@ -1,0 +1,209 @@
+/*
+ * store_vm.c - the vms table.  A VM's shown state is derived in SQL: the
+ * transitional state of its active operation if it has one, else the
+ * state libvirt last reported.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "store_int.h"
+
+#define VM_COLS \
+	"SELECT v.id, v.uuid, v.name, v.vcpus, v.memory_mib, v.disk_gib," \
+	" v.host_id, h.name, v.desired_state, v.observed_state," \
+	" COALESCE(CASE o.kind WHEN 'create' THEN 'creating'" \
+	"  WHEN 'start' THEN 'starting' WHEN 'stop' THEN 'stopping'" \
+	"  WHEN 'reboot' THEN 'rebooting' WHEN 'pause' THEN 'pausing'" \
+	"  WHEN 'resume' THEN 'resuming' WHEN 'delete' THEN 'deleting' END," \
+	"  v.observed_state) AS vm_state," \
+	" o.id, v.created_at, v.updated_at" \
+	" FROM vms v JOIN hosts h ON h.id = v.host_id" \
+	" LEFT JOIN operations o ON o.vm_id = v.id" \
+	"  AND o.status IN ('queued','running') "
+
+static void
+vm_row(sqlite3_stmt *st, struct vm_rec *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = sqlite3_column_int64(st, 0);
+	store_col_text(st, 1, v->uuid, sizeof(v->uuid));
+	store_col_text(st, 2, v->name, sizeof(v->name));
+	v->vcpus = sqlite3_column_int(st, 3);
+	v->memory_mib = sqlite3_column_int64(st, 4);
+	v->disk_gib = sqlite3_column_int64(st, 5);
+	v->host_id = sqlite3_column_int64(st, 6);
+	store_col_text(st, 7, v->host, sizeof(v->host));
+	store_col_text(st, 8, v->desired, sizeof(v->desired));
+	store_col_text(st, 9, v->observed, sizeof(v->observed));
+	store_col_text(st, 10, v->state, sizeof(v->state));
+	store_col_text(st, 11, v->op_id, sizeof(v->op_id));
+	v->created_at = sqlite3_column_int64(st, 12);
+	v->updated_at = sqlite3_column_int64(st, 13);
+}
+
+int
+store_vm_insert(struct store_conn *c, struct vm_rec *v)
+{
+	static const char sql[] = "INSERT INTO vms (uuid, name, vcpus,"
+	    " memory_mib, disk_gib, host_id, desired_state, observed_state,"
+	    " created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9)";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	v->created_at = v->updated_at = time_now_ms();
+	sqlite3_bind_text(st, 1, v->uuid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, v->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, v->vcpus);
+	sqlite3_bind_int64(st, 4, v->memory_mib);
+	sqlite3_bind_int64(st, 5, v->disk_gib);
+	sqlite3_bind_int64(st, 6, v->host_id);
+	sqlite3_bind_text(st, 7, v->desired, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, v->observed, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 9, v->created_at);
+	if (store_exec_stmt(c, st, "insert vm") < 0) {
+		if (err_last()->code == ERR_CONFLICT)
+			err_set_field(ERR_CONFLICT, "name",
+			    "a vm named '%s' already exists", v->name);
+		return -1;
+	}
+	v->id = sqlite3_last_insert_rowid(c->db);
+	return 0;
+}
+
+static int
+vm_get_one(struct store_conn *c, sqlite3_stmt *st, const char *what,
+    struct vm_rec *out)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW) {
+		vm_row(st, out);
+		sqlite3_reset(st);
+		return 0;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(c, rc, "get vm");
+	return err_set(ERR_NOT_FOUND, "vm '%s' not found", what);
+}
+
+int
+store_vm_get(struct store_conn *c, const char *id_or_name, struct vm_rec *out)
+{
+	static const char sql[] = VM_COLS "WHERE v.uuid = ?1 OR v.name = ?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id_or_name, -1, SQLITE_TRANSIENT);
+	return vm_get_one(c, st, id_or_name, out);
+}
+
+int
+store_vm_get_id(struct store_conn *c, int64_t id, struct vm_rec *out)
+{
+	static const char sql[] = VM_COLS "WHERE v.id = ?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	char what[32];
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	snprintf(what, sizeof(what), "#%lld", (long long)id);
+	return vm_get_one(c, st, what, out);
+}
+
+static int
+vm_set(struct store_conn *c, const char *sql, int64_t id, const char *state)
+{
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, time_now_ms());
+	if (store_exec_stmt(c, st, "update vm") < 0)
+		return -1;
+	return 0;
+}
+
+int
+store_vm_set_observed(struct store_conn *c, int64_t id, const char *state)
+{
+	static const char sql[] = "UPDATE vms SET observed_state=?2,"
+	    " updated_at=?3 WHERE id=?1 AND observed_state<>?2";
+
+	return vm_set(c, sql, id, state);
+}
+
+int
+store_vm_observe(struct store_conn *c, int64_t id, const char *state,
+    int64_t seen_updated_at)
+{
+	static const char sql[] = "UPDATE vms SET observed_state=?2,"
+	    " updated_at=?3 WHERE id=?1 AND observed_state<>?2"
+	    " AND updated_at=?4 AND NOT EXISTS (SELECT 1 FROM operations o"
+	    "  WHERE o.vm_id=?1 AND o.status IN ('queued','running'))";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, time_now_ms());
+	sqlite3_bind_int64(st, 4, seen_updated_at);
+	return store_exec_stmt(c, st, "observe vm");
+}
+
+int
+store_vm_set_desired(struct store_conn *c, int64_t id, const char *state)
+{
+	static const char sql[] = "UPDATE vms SET desired_state=?2,"
+	    " updated_at=?3 WHERE id=?1";
+
+	return vm_set(c, sql, id, state);
+}
+
+int
+store_vm_delete(struct store_conn *c, int64_t id)
+{
+	static const char sql[] = "DELETE FROM vms WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (store_exec_stmt(c, st, "delete vm") < 0)
+		return -1;
+	return store_changed(c, "vm");
+}
+
+int
+store_vm_each(struct store_conn *c, const char *host, const char *state,
+    store_vm_fn fn, void *arg)
+{
+	/* SQLite lets WHERE name the derived "vm_state" column. */
+	static const char sql[] = VM_COLS
+	    "WHERE (?1 IS NULL OR h.name = ?1) AND (?2 IS NULL OR vm_state = ?2)"
+	    " ORDER BY v.name";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	struct vm_rec v;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, host);
+	store_bind_text(st, 2, state);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		vm_row(st, &v);
+		if (fn(&v, arg) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(c, rc, "list vms");
+	return 0;
+}
