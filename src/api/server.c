@@ -335,11 +335,11 @@ api_start(struct app *app)
 		a->d[a->n] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
 		    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
 		    MHD_USE_ERROR_LOG, 0, NULL, NULL, server_access, a,
+		    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, a,
 		    MHD_OPTION_LISTEN_SOCKET, fd,
 		    MHD_OPTION_NOTIFY_COMPLETED, server_completed, a,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)330,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-		    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, a,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 		    MHD_OPTION_END);
 		if (a->d[a->n] == NULL) {
 			close(fd);

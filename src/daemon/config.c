@@ -78,7 +78,7 @@ static const struct config_key config_keys[] = {
 	CONFIG_STR("pool_path", config_set_path, pool_path, CONFIG_STR_MAX - 1),
 	CONFIG_INT("log_level", config_set_level, log_level, 0, 0),
 	CONFIG_INT("workers", config_set_int, workers, 1, 64),
-	CONFIG_INT("http_threads", config_set_int, http_threads, 1, 64),
+	CONFIG_INT("max_connections", config_set_int, max_connections, 1, 10000),
 	CONFIG_INT("shutdown_timeout_s", config_set_int, shutdown_timeout_s,
 	    0, 3600),
 	CONFIG_INT("stop_timeout_s", config_set_int, stop_timeout_s, 1, 3600),
@@ -132,7 +132,7 @@ config_defaults(struct config *c)
 	    "/var/lib/hangar/images");
 	c->log_level = LOG_INFO;
 	c->workers = 4;
-	c->http_threads = 4;
+	c->max_connections = 1000;
 	c->shutdown_timeout_s = 30;
 	c->stop_timeout_s = 60;
 	c->socket_mode = 0660;

@@ -25,7 +25,7 @@ struct config {
 	char pool_path[CONFIG_STR_MAX];    /* default /var/lib/hangar/images */
 	enum log_level log_level;          /* default info */
 	int workers;                       /* 1..64, default 4 */
-	int http_threads;                  /* 1..64, default 4 */
+	int max_connections;               /* HTTP connections at once, 1..10000, default 1000 */
 	int shutdown_timeout_s;            /* 0..3600, default 30 */
 	int stop_timeout_s;                /* default ACPI timeout, 1..3600, default 60 */
 	int socket_mode;                   /* octal, default 0660 */

@@ -259,7 +259,7 @@ test_defaults(void **state)
 	assert_string_equal(c->pool_path, "/var/lib/hangar/images");
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_int_equal(c->workers, 4);
-	assert_int_equal(c->http_threads, 4);
+	assert_int_equal(c->max_connections, 1000);
 	assert_int_equal(c->shutdown_timeout_s, 30);
 	assert_int_equal(c->stop_timeout_s, 60);
 	assert_int_equal(c->socket_mode, 0660);
@@ -282,7 +282,7 @@ test_pass_full(void **state)
 	assert_string_equal(c->pool_path, "/srv/hangar/images");
 	assert_int_equal(c->log_level, LOG_DEBUG);
 	assert_int_equal(c->workers, 8);
-	assert_int_equal(c->http_threads, 2);
+	assert_int_equal(c->max_connections, 2);
 	assert_int_equal(c->shutdown_timeout_s, 0);
 	assert_int_equal(c->stop_timeout_s, 120);
 	assert_int_equal(c->socket_mode, 0600);
@@ -326,7 +326,7 @@ test_pass_limits(void **state)
 
 	assert_int_equal(load(c, GOLDEN_DIR "/pass-limits.conf", err), 0);
 	assert_int_equal(c->workers, 64);
-	assert_int_equal(c->http_threads, 1);
+	assert_int_equal(c->max_connections, 1);
 	assert_int_equal(c->shutdown_timeout_s, 3600);
 	assert_int_equal(c->stop_timeout_s, 1);
 	assert_int_equal(c->socket_mode, 0);

@@ -1,0 +1,294 @@
+/*
+ * cmd_vm.c - `hangar vm ...`: list, show, create, and the actions start,
+ * stop, reboot, pause, resume and delete.
+ *
+ * Commands that start an operation send it without ?wait, then (unless
+ * --no-wait) follow it with op_wait() and print what it led to: the VM, or
+ * for delete the finished operation.  With --no-wait they print the
+ * operation as accepted.  The actions differ only in data (vm_acts below):
+ * the HTTP method, the path suffix, which options they take.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hangar.h"
+#include "http.h"
+
+#define VM_OPT_FORCE	0x1	/* takes --force */
+#define VM_OPT_TIMEOUT	0x2	/* takes --timeout-s S (alias --timeout) */
+
+static const struct output_col vm_cols[] = {
+	{ "NAME", "name", OUTPUT_TEXT },
+	{ "STATE", "state", OUTPUT_TEXT },
+	{ "HOST", "host", OUTPUT_TEXT },
+	{ "VCPUS", "vcpus", OUTPUT_TEXT },
+	{ "MEMORY", "memory_mib", OUTPUT_MIB },
+	{ "DISK", "disk_gib", OUTPUT_GIB },
+	{ "ID", "id", OUTPUT_TEXT },
+};
+
+/* An action on one VM, as the API spells it. */
+static const struct vm_act {
+	const char	*va_verb;
+	const char	*va_method;
+	const char	*va_suffix;	/* after /v1/vms/{vm} */
+	unsigned	 va_opts;	/* VM_OPT_* */
+	bool		 va_gone;	/* the VM is no more: print the op */
+} vm_acts[] = {
+	{ "start", "POST", "/start", 0, false },
+	{ "stop", "POST", "/stop", VM_OPT_FORCE | VM_OPT_TIMEOUT, false },
+	{ "reboot", "POST", "/reboot", VM_OPT_FORCE, false },
+	{ "pause", "POST", "/pause", 0, false },
+	{ "resume", "POST", "/resume", 0, false },
+	{ "delete", "DELETE", "", 0, true },
+};
+
+/* GET /v1/vms/{vm} and print it. */
+static int
+vm_print(struct cli *cli, const char *vm)
+{
+	char path[HANGAR_PATH_MAX];
+	json_t *reply;
+	int rc;
+
+	if (http_path(cli->cli_http, path, sizeof(path), "/v1/vms/", vm,
+	    NULL) == -1)
+		return -1;
+	if (http_call(cli->cli_http, "GET", path, NULL, &reply) == -1)
+		return -1;
+	rc = output_object(stdout, cli->cli_format, reply);
+	json_decref(reply);
+	return rc;
+}
+
+/* Set key to a new value in obj; a NULL value means jansson ran out. */
+static int
+vm_set(json_t *obj, const char *key, json_t *value)
+{
+	if (value == NULL || json_object_set_new(obj, key, value) == -1)
+		return cli_fail(CLI_ERROR, "out of memory");
+	return 0;
+}
+
+/* hangar vm list [--host HOST] [--state STATE] */
+int
+vm_list(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char path[HANGAR_PATH_MAX] = "/v1/vms";
+	const char *host = NULL, *state = NULL;
+	json_t *reply;
+	int ch, rc;
+
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		switch (ch) {
+		case 'H':
+			host = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (cli_args(cli, argc, argv, 0, 0) == -1)
+		return -1;
+	if (http_query(cli->cli_http, path, sizeof(path), "host", host) == -1 ||
+	    http_query(cli->cli_http, path, sizeof(path), "state", state) == -1)
+		return -1;
+	if (http_call(cli->cli_http, "GET", path, NULL, &reply) == -1)
+		return -1;
+	rc = output_list(stdout, cli->cli_format, reply, "vms", vm_cols,
+	    sizeof(vm_cols) / sizeof(vm_cols[0]));
+	json_decref(reply);
+	return rc;
+}
+
+/* hangar vm show VM */
+int
+vm_show(struct cli *cli, int argc, char **argv)
+{
+	if (cli_getopt(cli, argc, argv, ":", cli_no_options) != -1 ||
+	    cli_args(cli, argc, argv, 1, 1) == -1)
+		return -1;
+	return vm_print(cli, argv[optind]);
+}
+
+/*
+ * hangar vm create NAME [--vcpus N] [--memory MIB] [--disk GIB] [--start]
+ *
+ * Sizes are checked here only as positive integers; the server owns the
+ * ranges (docs/api.md) and its 400 names the field.
+ */
+int
+vm_create(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "vcpus", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "start", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	json_t *body = NULL, *vm = NULL, *op = NULL;
+	const char *key, *name, *opid, *vm_id;
+	char vmref[HANGAR_PATH_MAX];
+	long n;
+	int ch, rc = -1;
+
+	if ((body = json_object()) == NULL)
+		return cli_fail(CLI_ERROR, "out of memory");
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		switch (ch) {
+		case 'c':
+		case 'm':
+		case 'd':
+			key = ch == 'c' ? "vcpus" : ch == 'm' ? "memory_mib" :
+			    "disk_gib";
+			if (cli_parse_long(cli, ch == 'c' ? "--vcpus" :
+			    ch == 'm' ? "--memory" : "--disk", optarg, 1,
+			    INT_MAX, &n) == -1 ||
+			    vm_set(body, key, json_integer(n)) == -1)
+				goto done;
+			break;
+		case 's':
+			if (vm_set(body, "start", json_true()) == -1)
+				goto done;
+			break;
+		default:
+			goto done;
+		}
+	}
+	if (cli_args(cli, argc, argv, 1, 1) == -1)
+		goto done;
+	name = argv[optind];
+	if (vm_set(body, "name", json_string(name)) == -1)
+		goto done;
+
+	if (http_call(cli->cli_http, "POST", "/v1/vms", body, &vm) == -1)
+		goto done;
+	/* Keep the id (or the name) to fetch the VM by once it is made. */
+	if ((vm_id = json_string_value(json_object_get(vm, "id"))) == NULL)
+		vm_id = name;
+	n = snprintf(vmref, sizeof(vmref), "%s", vm_id);
+	if (n < 0 || (size_t)n >= sizeof(vmref)) {
+		cli_fail(CLI_ERROR, "the VM id is too long");
+		goto done;
+	}
+	opid = json_string_value(json_object_get(vm, "operation"));
+	if (opid == NULL) {
+		/* No operation to follow: the VM is as it will be. */
+		rc = output_object(stdout, cli->cli_format, vm);
+		goto done;
+	}
+	if (!cli->cli_wait) {
+		if (op_fetch(cli, opid, &op) == -1)
+			goto done;
+		rc = output_object(stdout, cli->cli_format, op);
+		goto done;
+	}
+	if (op_wait(cli, opid, NULL, &op) == -1)
+		goto done;
+	rc = vm_print(cli, vmref);
+done:
+	json_decref(body);
+	json_decref(vm);
+	json_decref(op);
+	return rc;
+}
+
+/*
+ * hangar vm start|stop|reboot|pause|resume|delete VM, with --force for
+ * stop and reboot and --timeout-s S (or --timeout S) for stop.
+ */
+int
+vm_action(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "timeout-s", required_argument, NULL, 't' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct vm_act *act = NULL;
+	json_t *body = NULL, *op = NULL, *done_op = NULL;
+	const char *vm, *vm_id;
+	char path[HANGAR_PATH_MAX], vmref[HANGAR_PATH_MAX];
+	bool force = false;
+	long timeout = 0;
+	size_t i;
+	int ch, n, rc = -1;
+
+	for (i = 0; i < sizeof(vm_acts) / sizeof(vm_acts[0]); i++)
+		if (strcmp(vm_acts[i].va_verb, cli->cli_cmd->c_verb) == 0)
+			act = &vm_acts[i];
+	if (act == NULL)
+		return cli_fail(CLI_ERROR, "no action '%s'",
+		    cli->cli_cmd->c_verb);
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		switch (ch) {
+		case 'f':
+			if ((act->va_opts & VM_OPT_FORCE) == 0)
+				return cli_usage_error(cli, "'vm %s' takes no "
+				    "--force", act->va_verb);
+			force = true;
+			break;
+		case 't':
+			if ((act->va_opts & VM_OPT_TIMEOUT) == 0)
+				return cli_usage_error(cli, "'vm %s' takes no "
+				    "--timeout-s", act->va_verb);
+			if (cli_parse_long(cli, "--timeout-s", optarg, 1,
+			    INT_MAX, &timeout) == -1)
+				return -1;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (cli_args(cli, argc, argv, 1, 1) == -1)
+		return -1;
+	vm = argv[optind];
+	if (http_path(cli->cli_http, path, sizeof(path), "/v1/vms/", vm,
+	    act->va_suffix) == -1)
+		return -1;
+	/* Send a body only when there is something to say. */
+	if (force || timeout > 0) {
+		if ((body = json_object()) == NULL)
+			return cli_fail(CLI_ERROR, "out of memory");
+		if ((force && vm_set(body, "force", json_true()) == -1) ||
+		    (timeout > 0 && vm_set(body, "timeout_s",
+		    json_integer(timeout)) == -1))
+			goto done;
+	}
+
+	if (http_call(cli->cli_http, act->va_method, path, body, &op) == -1)
+		goto done;
+	if (!cli->cli_wait) {
+		rc = output_object(stdout, cli->cli_format, op);
+		goto done;
+	}
+	/* Fetch the VM afterwards by its id: a name may be reused. */
+	vm_id = json_string_value(json_object_get(op, "vm_id"));
+	n = snprintf(vmref, sizeof(vmref), "%s", vm_id != NULL ? vm_id : vm);
+	if (n < 0 || (size_t)n >= sizeof(vmref)) {
+		cli_fail(CLI_ERROR, "the VM id is too long");
+		goto done;
+	}
+	if (op_wait(cli, NULL, op, &done_op) == -1)
+		goto done;
+	if (act->va_gone)
+		rc = output_object(stdout, cli->cli_format, done_op);
+	else
+		rc = vm_print(cli, vmref);
+done:
+	json_decref(body);
+	json_decref(op);
+	json_decref(done_op);
+	return rc;
+}

@@ -1,0 +1,410 @@
+/*
+ * hangar.c - the `hangar` command-line client: global options, the command
+ * table, and the error slot every other file reports into.
+ *
+ *	hangar [--url URL] [-o table|json] [--no-wait] [--timeout S] NOUN VERB ...
+ *
+ * The command table below is data: {noun, verb, handler, usage}.  main()
+ * parses the global options (they come before the noun), finds the row,
+ * answers -h/--help for it centrally, and runs the handler with argv
+ * starting at the verb.  Handlers parse their own options with cli_getopt()
+ * and check their operands with cli_args().
+ *
+ * Exit statuses: 0 success; 1 the server answered with an error or the
+ * operation failed; 2 usage; 3 the daemon could not be reached; 130
+ * interrupted while waiting.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "hangar.h"
+#include "http.h"
+
+#define CLI_MSG_MAX 2048
+
+static int	cli_version(struct cli *, int, char **);
+
+static const struct cli_cmd cli_cmds[] = {
+	{ "vm", "list", vm_list, "vm list [--host HOST] [--state STATE]" },
+	{ "vm", "show", vm_show, "vm show VM" },
+	{ "vm", "create", vm_create,
+	    "vm create NAME [--vcpus N] [--memory MIB] [--disk GIB] [--start]" },
+	{ "vm", "start", vm_action, "vm start VM" },
+	{ "vm", "stop", vm_action,
+	    "vm stop VM [--force] [--timeout-s S]" },
+	{ "vm", "reboot", vm_action, "vm reboot VM [--force]" },
+	{ "vm", "pause", vm_action, "vm pause VM" },
+	{ "vm", "resume", vm_action, "vm resume VM" },
+	{ "vm", "delete", vm_action, "vm delete VM" },
+	{ "host", "list", host_list, "host list" },
+	{ "host", "show", host_show, "host show NAME" },
+	{ "op", "list", op_list,
+	    "op list [--vm VM] [--status STATUS] [--limit N]" },
+	{ "op", "show", op_show, "op show ID" },
+	{ "version", NULL, cli_version, "version" },
+};
+#define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
+
+static const char cli_options_help[] =
+    "options (before the command):\n"
+    "  --url URL       unix:/path/to.sock or http://host:port (default:\n"
+    "                  $HANGAR_URL, else " HANGAR_DEFAULT_URL ")\n"
+    "  -o table|json   output format (default table)\n"
+    "  --no-wait       do not wait for operations; print them as accepted\n"
+    "  --timeout S     wait at most S seconds for an operation (default 600)\n"
+    "  -h, --help      print this help\n"
+    "  --version       print the client's version\n";
+
+/* For commands that take no options: getopt_long() still rejects any. */
+const struct option cli_no_options[] = { { NULL, 0, NULL, 0 } };
+
+volatile sig_atomic_t cli_interrupted;
+static enum cli_exit cli_exit_status = CLI_OK;
+
+/* Print a message as `hangar: msg` on stderr, off the progress line. */
+static void
+cli_vwarnx(const char *fmt, va_list ap)
+{
+	char msg[CLI_MSG_MAX];
+
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		snprintf(msg, sizeof(msg), "(cannot format the message)");
+	output_sanitize(msg);
+	output_spin_clear();
+	fprintf(stderr, "hangar: %s\n", msg);
+}
+
+/* A note on stderr that is not itself a failure. */
+void
+cli_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vwarnx(fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Report a failure: print it and record code as the exit status, unless an
+ * earlier failure already set one.  Returns -1 for `return cli_fail(...)`.
+ */
+int
+cli_fail(enum cli_exit code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vwarnx(fmt, ap);
+	va_end(ap);
+	if (cli_exit_status == CLI_OK)
+		cli_exit_status = code;
+	return -1;
+}
+
+enum cli_exit
+cli_status(void)
+{
+	return cli_exit_status;
+}
+
+/* Print the usage of one command, of every command of a noun, or of all. */
+static void
+cli_usage(FILE *fp, const struct cli_cmd *cmd, const char *noun)
+{
+	size_t i;
+
+	if (cmd != NULL) {
+		fprintf(fp, "usage: hangar [options] %s\n", cmd->c_usage);
+		return;
+	}
+	fprintf(fp, "usage: hangar [options] %s %s\n\n",
+	    noun != NULL ? noun : "NOUN", "VERB ...");
+	if (noun == NULL)
+		fputs(cli_options_help, fp);
+	fprintf(fp, "%scommands:\n", noun == NULL ? "\n" : "");
+	for (i = 0; i < CLI_NCMDS; i++)
+		if (noun == NULL || strcmp(cli_cmds[i].c_noun, noun) == 0)
+			fprintf(fp, "  hangar %s\n", cli_cmds[i].c_usage);
+}
+
+/* Report a usage error and print the usage of the command being run. */
+int
+cli_usage_error(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vwarnx(fmt, ap);
+	va_end(ap);
+	cli_usage(stderr, cli != NULL ? cli->cli_cmd : NULL, NULL);
+	if (cli_exit_status == CLI_OK)
+		cli_exit_status = CLI_USAGE;
+	return -1;
+}
+
+/*
+ * Parse s as a decimal integer from min to max into *out; what names it in
+ * the usage error, e.g. cli_parse_long(cli, "--vcpus", "4", 1, 256, &n).
+ */
+int
+cli_parse_long(struct cli *cli, const char *what, const char *s, long min,
+    long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno == ERANGE || v < min ||
+	    v > max)
+		return cli_usage_error(cli, "invalid %s '%s': expected an "
+		    "integer from %ld to %ld", what, s, min, max);
+	*out = v;
+	return 0;
+}
+
+/*
+ * getopt_long() with our messages: returns the next option, -1 at the end,
+ * or '?' after reporting an unknown option or a missing value.  Reset
+ * optind to 0 before the first call on a new argv.
+ */
+int
+cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
+    const struct option *lo)
+{
+	int ch;
+
+	opterr = 0;
+	ch = getopt_long(argc, argv, shortopts, lo, NULL);
+	if (ch == '?') {
+		if (optopt != 0)
+			cli_usage_error(cli, "unknown option '-%c'", optopt);
+		else
+			cli_usage_error(cli, "unknown option '%s'",
+			    argv[optind - 1]);
+		return '?';
+	}
+	if (ch == ':') {
+		cli_usage_error(cli, "option '%s' needs a value",
+		    argv[optind - 1]);
+		return '?';
+	}
+	return ch;
+}
+
+/*
+ * Check the operands left after the options: from min to max of them, none
+ * empty.  The first is argv[optind].
+ */
+int
+cli_args(struct cli *cli, int argc, char **argv, int min, int max)
+{
+	int n = argc - optind, i;
+
+	if (n < min)
+		return cli_usage_error(cli, "missing argument");
+	if (n > max)
+		return cli_usage_error(cli, "unexpected argument '%s'",
+		    argv[optind + max]);
+	for (i = optind; i < argc; i++)
+		if (argv[i][0] == '\0')
+			return cli_usage_error(cli, "empty argument");
+	return 0;
+}
+
+static void
+cli_on_sigint(int sig)
+{
+	(void)sig;
+	cli_interrupted = 1;
+}
+
+/*
+ * While waiting for an operation, catch SIGINT so the wait can end cleanly
+ * (erase the spinner, say the operation goes on); otherwise die of it.
+ */
+void
+cli_catch_interrupt(bool on)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on ? cli_on_sigint : SIG_DFL;
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* hangar version: the client's version and the server's GET /v1. */
+static int
+cli_version(struct cli *cli, int argc, char **argv)
+{
+	json_t *reply;
+	int rc;
+
+	if (cli_getopt(cli, argc, argv, ":", cli_no_options) != -1)
+		return -1;
+	if (cli_args(cli, argc, argv, 0, 0) == -1)
+		return -1;
+	if (http_call(cli->cli_http, "GET", "/v1", NULL, &reply) == -1)
+		return -1;
+	if (cli->cli_format == OUTPUT_TABLE)
+		printf("client_version: %s\n", HANGAR_VERSION);
+	rc = output_object(stdout, cli->cli_format, reply);
+	json_decref(reply);
+	return rc;
+}
+
+/* Whether argv holds -h or --help before any "--". */
+static bool
+cli_wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Find the command for argv (noun first).  Returns it with *nargs set to
+ * how many words named it, or NULL after a usage error; *help is set when
+ * the user only asked for help and it was printed.
+ */
+static const struct cli_cmd *
+cli_lookup(struct cli *cli, int argc, char **argv, int *nargs, bool *help)
+{
+	const char *noun = argv[0], *verb = argc > 1 ? argv[1] : NULL;
+	bool known = false;
+	size_t i;
+
+	*help = false;
+	for (i = 0; i < CLI_NCMDS; i++) {
+		if (strcmp(cli_cmds[i].c_noun, noun) != 0)
+			continue;
+		known = true;
+		if (cli_cmds[i].c_verb == NULL) {
+			*nargs = 1;
+			return &cli_cmds[i];
+		}
+		if (verb != NULL && strcmp(cli_cmds[i].c_verb, verb) == 0) {
+			*nargs = 2;
+			return &cli_cmds[i];
+		}
+	}
+	if (!known) {
+		cli_usage_error(cli, "unknown command '%s'", noun);
+		return NULL;
+	}
+	if (verb != NULL && (strcmp(verb, "-h") == 0 ||
+	    strcmp(verb, "--help") == 0)) {
+		cli_usage(stdout, NULL, noun);
+		*help = true;
+		return NULL;
+	}
+	if (verb == NULL)
+		cli_warnx("'%s' needs a verb", noun);
+	else
+		cli_warnx("unknown command '%s %s'", noun, verb);
+	cli_usage(stderr, NULL, noun);
+	cli_exit_status = CLI_USAGE;
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "url", required_argument, NULL, 'u' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "no-wait", no_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli cli = {
+		.cli_format = OUTPUT_TABLE,
+		.cli_wait = true,
+		.cli_timeout = HANGAR_DEFAULT_TIMEOUT,
+	};
+	const struct cli_cmd *cmd;
+	const char *url = getenv("HANGAR_URL");
+	bool help;
+	int ch, nargs, rc = -1;
+
+	if (url == NULL || *url == '\0')
+		url = HANGAR_DEFAULT_URL;
+	optind = 0;
+	while ((ch = cli_getopt(NULL, argc, argv, "+:o:h", lo)) != -1) {
+		switch (ch) {
+		case 'u':
+			url = optarg;
+			break;
+		case 'o':
+			if (output_parse_format(optarg, &cli.cli_format) == -1) {
+				cli_usage_error(NULL, "invalid output format "
+				    "'%s': use table or json", optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'n':
+			cli.cli_wait = false;
+			break;
+		case 't':
+			if (cli_parse_long(NULL, "--timeout", optarg, 1,
+			    INT_MAX, &cli.cli_timeout) == -1)
+				return CLI_USAGE;
+			break;
+		case 'h':
+			cli_usage(stdout, NULL, NULL);
+			return CLI_OK;
+		case 'V':
+			printf("hangar %s\n", HANGAR_VERSION);
+			return CLI_OK;
+		default:
+			return CLI_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		cli_usage_error(NULL, "no command given");
+		return CLI_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	if ((cmd = cli_lookup(&cli, argc, argv, &nargs, &help)) == NULL)
+		return help ? CLI_OK : CLI_USAGE;
+	cli.cli_cmd = cmd;
+	if (cli_wants_help(argc - nargs, argv + nargs)) {
+		cli_usage(stdout, cmd, NULL);
+		return CLI_OK;
+	}
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		cli_fail(CLI_ERROR, "cannot initialise libcurl");
+		return CLI_ERROR;
+	}
+	if ((cli.cli_http = http_open(url)) != NULL) {
+		/* The handler's argv[0] is the verb (or the lone noun). */
+		optind = 0;
+		rc = cmd->c_handler(&cli, argc - nargs + 1, argv + nargs - 1);
+	}
+	http_close(cli.cli_http);
+	curl_global_cleanup();
+	if (fflush(stdout) == EOF || ferror(stdout))
+		rc = cli_fail(CLI_ERROR, "cannot write the output: %s",
+		    strerror(errno));
+	if (rc == 0)
+		return CLI_OK;
+	return cli_status() != CLI_OK ? cli_status() : CLI_ERROR;
+}

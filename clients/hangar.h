@@ -1,0 +1,103 @@
+/*
+ * hangar.h - what the files of the `hangar` command-line client share.
+ *
+ * The client talks to hangard over its JSON REST API (docs/api.md) and
+ * shares no code with the daemon.  One file per concern: hangar.c (main,
+ * global options, the command table), http.c (libcurl), problem.c (reading
+ * problem+json), output.c (tables, `key: value`, JSON, the spinner) and one
+ * cmd_*.c per noun.
+ *
+ * Errors are reported once, where they happen, with cli_fail(): it prints
+ * `hangar: <message>` to stderr and records the exit status; the function
+ * then returns -1 and its callers just pass that up.  main() exits with the
+ * recorded status.
+ */
+#ifndef HANGAR_CLI_H
+#define HANGAR_CLI_H
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "output.h"
+
+#define HANGAR_VERSION "0.1.0"
+#define HANGAR_DEFAULT_URL "unix:/run/hangar/hangard.sock"
+#define HANGAR_DEFAULT_TIMEOUT 600L	/* seconds --timeout waits by default */
+#define HANGAR_PATH_MAX 2048		/* request path + query, escaped */
+
+/* The process exit statuses; the first failure reported sets one. */
+enum cli_exit {
+	CLI_OK = 0,
+	CLI_ERROR = 1,		/* the server said no, or the operation failed */
+	CLI_USAGE = 2,		/* bad command line */
+	CLI_UNREACHABLE = 3,	/* the daemon could not be reached */
+	CLI_INTERRUPTED = 130	/* SIGINT while waiting */
+};
+
+struct http;
+struct cli_cmd;
+
+/* The global options and the connection, passed to every handler. */
+struct cli {
+	struct http		*cli_http;
+	enum output_format	 cli_format;	/* -o table|json */
+	bool			 cli_wait;	/* false with --no-wait */
+	long			 cli_timeout;	/* --timeout, seconds */
+	const struct cli_cmd	*cli_cmd;	/* the command being run */
+};
+
+/*
+ * A command handler gets argv starting at the verb (argv[0] is the verb, or
+ * the noun for verb-less commands) and returns 0, or -1 after cli_fail().
+ */
+typedef int cli_handler(struct cli *, int, char **);
+
+struct cli_cmd {
+	const char	*c_noun;
+	const char	*c_verb;	/* NULL: the noun alone is the command */
+	cli_handler	*c_handler;
+	const char	*c_usage;	/* arguments after "hangar [options] " */
+};
+
+/* hangar.c */
+extern volatile sig_atomic_t cli_interrupted;
+void	 cli_warnx(const char *, ...)
+	    __attribute__((format(printf, 1, 2)));
+int	 cli_fail(enum cli_exit, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 cli_usage_error(struct cli *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+enum cli_exit cli_status(void);
+int	 cli_parse_long(struct cli *, const char *, const char *, long, long,
+	    long *);
+extern const struct option cli_no_options[];
+int	 cli_getopt(struct cli *, int, char **, const char *,
+	    const struct option *);
+int	 cli_args(struct cli *, int, char **, int, int);
+void	 cli_catch_interrupt(bool);
+
+/* problem.c */
+void	 problem_message(const json_t *, long, char *, size_t);
+bool	 problem_retryable(const json_t *, long);
+
+/* cmd_vm.c */
+int	 vm_list(struct cli *, int, char **);
+int	 vm_show(struct cli *, int, char **);
+int	 vm_create(struct cli *, int, char **);
+int	 vm_action(struct cli *, int, char **);
+
+/* cmd_host.c */
+int	 host_list(struct cli *, int, char **);
+int	 host_show(struct cli *, int, char **);
+
+/* cmd_op.c */
+int	 op_list(struct cli *, int, char **);
+int	 op_show(struct cli *, int, char **);
+int	 op_wait(struct cli *, const char *, json_t *, json_t **);
+int	 op_fetch(struct cli *, const char *, json_t **);
+
+#endif

@@ -1,0 +1,424 @@
+/*
+ * http.c - the hangar client's only door to hangard: libcurl underneath,
+ * JSON in and out.
+ *
+ * http_request() sends one request and hands back the HTTP status and the
+ * body parsed by jansson, whatever the status; http_call() is the common
+ * case on top of it: a 2xx reply with a JSON object, or the problem+json
+ * detail reported as the error.  Replies are read into a buffer that grows
+ * up to HTTP_BODY_MAX and no further.
+ *
+ * Exit statuses follow where the failure is: curl could not talk to the
+ * daemon (connect, send, receive, time out) is CLI_UNREACHABLE; anything
+ * the daemon said, or a reply we cannot use, is CLI_ERROR.
+ *
+ * Example:
+ *	json_t *vm;
+ *	if (http_call(h, "GET", "/v1/vms/web1", NULL, &vm) == -1)
+ *		return -1;	(already reported)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include <curl/curl.h>
+
+#include "hangar.h"
+#include "http.h"
+
+#define HTTP_URL_MAX 1024
+#define HTTP_CONNECT_TIMEOUT 10L
+#define HTTP_MSG_MAX 1024
+
+struct http {
+	CURL		*h_curl;
+	char		 h_target[HTTP_URL_MAX];	/* as given, for messages */
+	char		 h_base[HTTP_URL_MAX];	/* no trailing '/' */
+	char		 h_sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	http_tick_fn	*h_tick;
+	void		*h_tick_arg;
+	char		 h_err[CURL_ERROR_SIZE];
+};
+
+/* A reply body being read: grows by doubling, never past HTTP_BODY_MAX. */
+struct http_buf {
+	char	*hb_data;
+	size_t	 hb_len;
+	size_t	 hb_cap;
+	bool	 hb_over;	/* the reply was too large */
+	bool	 hb_nomem;
+};
+
+static size_t
+http_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct http_buf *b = arg;
+	size_t n = size * nmemb;	/* size is always 1 */
+	char *p;
+
+	if (n > HTTP_BODY_MAX - b->hb_len) {
+		b->hb_over = true;
+		return 0;
+	}
+	if (b->hb_len + n + 1 > b->hb_cap) {
+		size_t cap = b->hb_cap != 0 ? b->hb_cap : 4096;
+
+		while (cap < b->hb_len + n + 1)
+			cap *= 2;
+		if (cap > HTTP_BODY_MAX + 1)
+			cap = HTTP_BODY_MAX + 1;
+		if ((p = realloc(b->hb_data, cap)) == NULL) {
+			b->hb_nomem = true;
+			return 0;
+		}
+		b->hb_data = p;
+		b->hb_cap = cap;
+	}
+	memcpy(b->hb_data + b->hb_len, ptr, n);
+	b->hb_len += n;
+	b->hb_data[b->hb_len] = '\0';
+	return n;
+}
+
+/* libcurl's progress hook: stop on SIGINT, else let the waiter draw. */
+static int
+http_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct http *h = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (cli_interrupted)
+		return 1;
+	if (h->h_tick != NULL)
+		h->h_tick(h->h_tick_arg);
+	return 0;
+}
+
+/*
+ * Report that the daemon could not be reached, with curl's words and the
+ * system's (curl says "localhost port 80" even over a unix socket, where
+ * "No such file or directory" or "Permission denied" is what helps).
+ */
+static void
+http_unreachable(struct http *h, const char *method, const char *path,
+    CURLcode cc)
+{
+	const char *what = h->h_err[0] != '\0' ? h->h_err :
+	    curl_easy_strerror(cc);
+	long oserr = 0;
+
+	curl_easy_getinfo(h->h_curl, CURLINFO_OS_ERRNO, &oserr);
+	if (h->h_sock[0] != '\0' && cc == CURLE_COULDNT_CONNECT && oserr != 0)
+		cli_fail(CLI_UNREACHABLE, "cannot reach hangard at %s (%s %s): "
+		    "connect: %s", h->h_target, method, path,
+		    strerror((int)oserr));
+	else if (oserr != 0)
+		cli_fail(CLI_UNREACHABLE, "cannot reach hangard at %s (%s %s): "
+		    "%s (%s)", h->h_target, method, path, what,
+		    strerror((int)oserr));
+	else
+		cli_fail(CLI_UNREACHABLE, "cannot reach hangard at %s (%s %s): "
+		    "%s", h->h_target, method, path, what);
+}
+
+/*
+ * Open a connection description for target ("unix:/path" or
+ * "http[s]://host:port").  Returns NULL after reporting a bad target
+ * (CLI_USAGE) or no memory.
+ */
+struct http *
+http_open(const char *target)
+{
+	struct http *h;
+	const char *path;
+	size_t n;
+	int len;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		cli_fail(CLI_ERROR, "out of memory");
+		return NULL;
+	}
+	len = snprintf(h->h_target, sizeof(h->h_target), "%s", target);
+	if (len < 0 || (size_t)len >= sizeof(h->h_target)) {
+		cli_fail(CLI_USAGE, "the URL is too long");
+		goto fail;
+	}
+	if (strncmp(target, "unix:", 5) == 0) {
+		path = target + 5;
+		len = snprintf(h->h_sock, sizeof(h->h_sock), "%s", path);
+		if (*path == '\0' || len < 0 ||
+		    (size_t)len >= sizeof(h->h_sock)) {
+			cli_fail(CLI_USAGE, "invalid URL '%s': the socket path "
+			    "must be 1 to %zu bytes", target,
+			    sizeof(h->h_sock) - 1);
+			goto fail;
+		}
+		snprintf(h->h_base, sizeof(h->h_base), "http://localhost");
+	} else if (strncmp(target, "http://", 7) == 0 ||
+	    strncmp(target, "https://", 8) == 0) {
+		snprintf(h->h_base, sizeof(h->h_base), "%s", target);
+		n = strlen(h->h_base);
+		while (n > 0 && h->h_base[n - 1] == '/')
+			h->h_base[--n] = '\0';
+		if (strstr(h->h_base, "://")[3] == '\0') {
+			cli_fail(CLI_USAGE, "invalid URL '%s': no host", target);
+			goto fail;
+		}
+	} else {
+		cli_fail(CLI_USAGE, "invalid URL '%s': use unix:/path/to.sock "
+		    "or http://host:port", target);
+		goto fail;
+	}
+	if ((h->h_curl = curl_easy_init()) == NULL) {
+		cli_fail(CLI_ERROR, "cannot start libcurl");
+		goto fail;
+	}
+	return h;
+fail:
+	http_close(h);
+	return NULL;
+}
+
+void
+http_close(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->h_curl != NULL)
+		curl_easy_cleanup(h->h_curl);
+	free(h);
+}
+
+const char *
+http_target(const struct http *h)
+{
+	return h->h_target;
+}
+
+/* Have fn(arg) called while requests are in flight; fn NULL to stop. */
+void
+http_set_tick(struct http *h, http_tick_fn *fn, void *arg)
+{
+	h->h_tick = fn;
+	h->h_tick_arg = arg;
+}
+
+/*
+ * Send method path (path starts with "/v1", query included, already
+ * escaped) with body as JSON if not NULL; give up after timeout seconds
+ * (0: HTTP_TIMEOUT).  Fills *out with the status and the parsed body (NULL
+ * if the body was empty, or not JSON on an error status); the caller frees
+ * it with http_reply_free().  Returns 0 for any reply, -1 after reporting a
+ * failure to get one.
+ */
+int
+http_request(struct http *h, const char *method, const char *path,
+    const json_t *body, long timeout, struct http_reply *out)
+{
+	char url[HTTP_URL_MAX + HANGAR_PATH_MAX];
+	struct http_buf buf = { 0 };
+	struct curl_slist *hdrs = NULL, *t;
+	static const char *const fixed[] = {
+		"Accept: application/json, application/problem+json",
+		"Expect:",
+	};
+	CURL *c = h->h_curl;
+	CURLcode cc = CURLE_OK;
+	json_error_t je;
+	char *data = NULL;
+	size_t i;
+	int n, rc = -1;
+
+	out->hr_status = 0;
+	out->hr_json = NULL;
+	n = snprintf(url, sizeof(url), "%s%s", h->h_base, path);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return cli_fail(CLI_USAGE, "the request URL is too long");
+	if (body != NULL && (data = json_dumps(body, JSON_COMPACT)) == NULL)
+		return cli_fail(CLI_ERROR, "out of memory");
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 1; i++) {
+		const char *hdr = i < sizeof(fixed) / sizeof(fixed[0]) ?
+		    fixed[i] : data != NULL ? "Content-Type: application/json" :
+		    "Content-Type:";	/* no body: send none, not curl's form */
+
+		if ((t = curl_slist_append(hdrs, hdr)) == NULL) {
+			cli_fail(CLI_ERROR, "out of memory");
+			goto fail;
+		}
+		hdrs = t;
+	}
+
+	curl_easy_reset(c);
+#define HTTP_SET(opt, val) do {						\
+	if (cc == CURLE_OK)						\
+		cc = curl_easy_setopt(c, opt, val);			\
+} while (0)
+	HTTP_SET(CURLOPT_URL, url);
+	if (h->h_sock[0] != '\0')
+		HTTP_SET(CURLOPT_UNIX_SOCKET_PATH, h->h_sock);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	HTTP_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	HTTP_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	HTTP_SET(CURLOPT_NOSIGNAL, 1L);
+	HTTP_SET(CURLOPT_CONNECTTIMEOUT, HTTP_CONNECT_TIMEOUT);
+	HTTP_SET(CURLOPT_TIMEOUT, timeout > 0 ? timeout : HTTP_TIMEOUT);
+	HTTP_SET(CURLOPT_USERAGENT, "hangar/" HANGAR_VERSION);
+	HTTP_SET(CURLOPT_HTTPHEADER, hdrs);
+	HTTP_SET(CURLOPT_ERRORBUFFER, h->h_err);
+	HTTP_SET(CURLOPT_WRITEFUNCTION, http_write);
+	HTTP_SET(CURLOPT_WRITEDATA, &buf);
+	HTTP_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_BODY_MAX);
+	HTTP_SET(CURLOPT_NOPROGRESS, 0L);
+	HTTP_SET(CURLOPT_XFERINFOFUNCTION, http_xferinfo);
+	HTTP_SET(CURLOPT_XFERINFODATA, h);
+	if (strcmp(method, "GET") == 0) {
+		HTTP_SET(CURLOPT_HTTPGET, 1L);
+	} else {
+		if (strcmp(method, "POST") == 0)
+			HTTP_SET(CURLOPT_POST, 1L);
+		else
+			HTTP_SET(CURLOPT_CUSTOMREQUEST, method);
+		if (data != NULL || strcmp(method, "POST") == 0) {
+			HTTP_SET(CURLOPT_POSTFIELDSIZE,
+			    (long)(data != NULL ? strlen(data) : 0));
+			HTTP_SET(CURLOPT_POSTFIELDS, data != NULL ? data : "");
+		}
+	}
+#undef HTTP_SET
+	if (cc != CURLE_OK) {
+		cli_fail(CLI_ERROR, "cannot set up the request: %s",
+		    curl_easy_strerror(cc));
+		goto fail;
+	}
+
+	h->h_err[0] = '\0';
+	if ((cc = curl_easy_perform(c)) != CURLE_OK) {
+		if (buf.hb_over || cc == CURLE_FILESIZE_EXCEEDED)
+			cli_fail(CLI_ERROR, "the reply to %s %s is larger than "
+			    "%lu MiB", method, path, HTTP_BODY_MAX >> 20);
+		else if (buf.hb_nomem)
+			cli_fail(CLI_ERROR, "out of memory");
+		else if (cc == CURLE_ABORTED_BY_CALLBACK && cli_interrupted)
+			cli_fail(CLI_INTERRUPTED, "interrupted");
+		else
+			http_unreachable(h, method, path, cc);
+		goto fail;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->hr_status);
+	if (buf.hb_len > 0) {
+		out->hr_json = json_loadb(buf.hb_data, buf.hb_len, 0, &je);
+		if (out->hr_json == NULL && out->hr_status / 100 == 2) {
+			cli_fail(CLI_ERROR, "the reply to %s %s is not JSON: %s",
+			    method, path, je.text);
+			goto fail;
+		}
+	}
+	rc = 0;
+fail:
+	/* Do not leave the handle pointing at this frame's buffers. */
+	curl_easy_reset(c);
+	curl_slist_free_all(hdrs);
+	free(buf.hb_data);
+	free(data);
+	return rc;
+}
+
+void
+http_reply_free(struct http_reply *r)
+{
+	if (r == NULL)
+		return;
+	json_decref(r->hr_json);
+	r->hr_json = NULL;
+}
+
+/* Report a non-2xx reply by its problem detail.  Always returns -1. */
+int
+http_fail(const struct http_reply *r)
+{
+	char msg[HTTP_MSG_MAX];
+
+	problem_message(r->hr_json, r->hr_status, msg, sizeof(msg));
+	return cli_fail(CLI_ERROR, "%s", msg);
+}
+
+/*
+ * Send a request that must succeed: on a 2xx reply with a JSON object,
+ * *out is that object (the caller owns it) and 0 is returned; anything else
+ * is reported (the problem's detail for an error status) and -1 returned.
+ */
+int
+http_call(struct http *h, const char *method, const char *path,
+    const json_t *body, json_t **out)
+{
+	struct http_reply r;
+
+	*out = NULL;
+	if (http_request(h, method, path, body, 0, &r) == -1)
+		return -1;
+	if (r.hr_status / 100 != 2) {
+		http_fail(&r);
+		http_reply_free(&r);
+		return -1;
+	}
+	if (!json_is_object(r.hr_json)) {
+		http_reply_free(&r);
+		return cli_fail(CLI_ERROR, "the reply to %s %s is not a JSON "
+		    "object", method, path);
+	}
+	*out = r.hr_json;
+	return 0;
+}
+
+/*
+ * Build prefix + seg (URL-escaped) + suffix into buf, e.g.
+ * http_path(h, buf, len, "/v1/vms/", "web 1", "/start") gives
+ * "/v1/vms/web%201/start".  Returns 0, or -1 after reporting.
+ */
+int
+http_path(struct http *h, char *buf, size_t len, const char *prefix,
+    const char *seg, const char *suffix)
+{
+	char *esc;
+	int n;
+
+	if ((esc = curl_easy_escape(h->h_curl, seg, 0)) == NULL)
+		return cli_fail(CLI_ERROR, "out of memory");
+	n = snprintf(buf, len, "%s%s%s", prefix, esc,
+	    suffix != NULL ? suffix : "");
+	curl_free(esc);
+	if (n < 0 || (size_t)n >= len)
+		return cli_fail(CLI_USAGE, "an argument is too long");
+	return 0;
+}
+
+/*
+ * Append key=value (value URL-escaped) to the path in buf as a query
+ * parameter, after '?' or '&'.  A NULL value adds nothing.
+ */
+int
+http_query(struct http *h, char *buf, size_t len, const char *key,
+    const char *value)
+{
+	size_t used = strlen(buf);
+	char *esc;
+	int n;
+
+	if (value == NULL)
+		return 0;
+	if ((esc = curl_easy_escape(h->h_curl, value, 0)) == NULL)
+		return cli_fail(CLI_ERROR, "out of memory");
+	n = snprintf(buf + used, len - used, "%c%s=%s",
+	    strchr(buf, '?') != NULL ? '&' : '?', key, esc);
+	curl_free(esc);
+	if (n < 0 || (size_t)n >= len - used)
+		return cli_fail(CLI_USAGE, "an argument is too long");
+	return 0;
+}

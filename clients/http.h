@@ -1,0 +1,49 @@
+/*
+ * http.h - the hangar client's libcurl wrapper: one request in, one status
+ * and parsed JSON body out.
+ *
+ * The target is "unix:/path/to.sock" (requests go to http://localhost over
+ * that socket) or "http://host:port" (https too).  One curl handle is kept
+ * for the whole run so polls reuse the connection.
+ */
+#ifndef HANGAR_HTTP_H
+#define HANGAR_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define HTTP_BODY_MAX (64UL << 20)	/* replies larger than this fail */
+#define HTTP_TIMEOUT 60L		/* seconds a request may take, by default */
+
+struct http;
+
+/* What came back: the HTTP status and the body parsed, NULL if empty. */
+struct http_reply {
+	long	 hr_status;
+	json_t	*hr_json;
+};
+
+/*
+ * Called while a request is in flight (about once a second when idle,
+ * more often otherwise), so a waiting command can turn its spinner.
+ */
+typedef void http_tick_fn(void *);
+
+struct http	*http_open(const char *);
+void		 http_close(struct http *);
+const char	*http_target(const struct http *);
+void		 http_set_tick(struct http *, http_tick_fn *, void *);
+int		 http_request(struct http *, const char *, const char *,
+		    const json_t *, long, struct http_reply *);
+int		 http_call(struct http *, const char *, const char *,
+		    const json_t *, json_t **);
+void		 http_reply_free(struct http_reply *);
+int		 http_fail(const struct http_reply *);
+int		 http_path(struct http *, char *, size_t, const char *,
+		    const char *, const char *);
+int		 http_query(struct http *, char *, size_t, const char *,
+		    const char *);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * output.c - print what hangard sent: JSON, aligned tables, `key: value`.
+ *
+ * Every string that reaches the terminal from the server goes through
+ * output_put(), which replaces control characters with '?' (so a VM step or
+ * a problem detail cannot move the cursor or set the title) and cuts values
+ * longer than the buffer, ending them in "...".  JSON output needs no such
+ * care: jansson escapes control characters itself.
+ *
+ * Example: the columns of `hangar vm list` are
+ *	{ "NAME", "name", OUTPUT_TEXT }, { "MEMORY", "memory_mib", OUTPUT_MIB }
+ * and output_list() turns {"vms":[...]} into
+ *	NAME   STATE     ...  MEMORY
+ *	web1   running   ...  64MiB
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hangar.h"
+
+#define OUTPUT_COLS_MAX 16
+#define OUTPUT_GAP 3		/* spaces between table columns */
+#define OUTPUT_KEY_MAX 256	/* a flattened `a.b.c` key */
+#define OUTPUT_SPIN_MS 100	/* redraw the spinner at most this often */
+
+static const char output_frames[] = "|/-\\";
+
+/* The progress line on stderr; there is one per process. */
+static struct {
+	int		os_tty;		/* 0 not checked yet, 1 a terminal, -1 not */
+	bool		os_drawn;	/* a line is on the screen */
+	unsigned	os_frame;
+	struct timespec	os_last;	/* when it was last drawn */
+} output_spin;
+
+/*
+ * Append src to buf (length len, holding *used bytes), replacing control
+ * characters.  When it does not fit, the value ends in "..." instead.
+ */
+static void
+output_put(char *buf, size_t len, size_t *used, const char *src)
+{
+	size_t i;
+
+	if (len == 0)
+		return;
+	for (i = 0; src[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (*used + 1 >= len) {
+			size_t n = len - 1 < 3 ? len - 1 : 3;
+
+			memset(buf + len - 1 - n, '.', n);
+			buf[len - 1] = '\0';
+			*used = len - 1;
+			return;
+		}
+		buf[(*used)++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	buf[*used] = '\0';
+}
+
+/* The width of a UTF-8 string on screen, counting one column per character. */
+static size_t
+output_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+int
+output_parse_format(const char *s, enum output_format *out)
+{
+	if (strcmp(s, "table") == 0)
+		*out = OUTPUT_TABLE;
+	else if (strcmp(s, "json") == 0)
+		*out = OUTPUT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * Render one JSON value for a table cell or a `key: value` line into buf:
+ * "-" for null or missing, the unit appended to integers, nested values as
+ * compact JSON.  Never fails; a value that cannot be rendered shows as "?".
+ */
+void
+output_cell(const json_t *v, enum output_unit unit, char *buf, size_t len)
+{
+	char num[64];
+	char *dump;
+	size_t used = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	switch (v == NULL ? JSON_NULL : json_typeof(v)) {
+	case JSON_NULL:
+		output_put(buf, len, &used, "-");
+		break;
+	case JSON_STRING:
+		output_put(buf, len, &used, json_string_value(v));
+		break;
+	case JSON_INTEGER:
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT "%s",
+		    json_integer_value(v), unit == OUTPUT_MIB ? "MiB" :
+		    unit == OUTPUT_GIB ? "GiB" : "");
+		output_put(buf, len, &used, num);
+		break;
+	case JSON_REAL:
+		snprintf(num, sizeof(num), "%g", json_real_value(v));
+		output_put(buf, len, &used, num);
+		break;
+	case JSON_TRUE:
+		output_put(buf, len, &used, "true");
+		break;
+	case JSON_FALSE:
+		output_put(buf, len, &used, "false");
+		break;
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		if ((dump = json_dumps(v, JSON_COMPACT)) == NULL) {
+			output_put(buf, len, &used, "?");
+			break;
+		}
+		output_put(buf, len, &used, dump);
+		free(dump);
+		break;
+	}
+}
+
+int
+output_json(FILE *fp, const json_t *v)
+{
+	if (json_dumpf(v, fp, JSON_INDENT(2)) == -1 || fputc('\n', fp) == EOF)
+		return cli_fail(CLI_ERROR, "cannot write the output");
+	return 0;
+}
+
+/* The cell of column col in row (an object; anything else shows "-"). */
+static void
+output_row_cell(const json_t *row, const struct output_col *col, char *buf,
+    size_t len)
+{
+	const json_t *v = json_is_object(row) ?
+	    json_object_get(row, col->oc_key) : NULL;
+
+	output_cell(v, col->oc_unit, buf, len);
+}
+
+/*
+ * Print rows (a JSON array of objects) as a table: a heading line, then one
+ * line per row, each column as wide as its widest cell.
+ */
+int
+output_table(FILE *fp, const json_t *rows, const struct output_col *cols,
+    size_t ncols)
+{
+	size_t width[OUTPUT_COLS_MAX];
+	char cell[OUTPUT_CELL_MAX];
+	const json_t *row;
+	size_t i, c;
+
+	if (ncols > OUTPUT_COLS_MAX || !json_is_array(rows))
+		return cli_fail(CLI_ERROR, "cannot print this reply as a table");
+	for (c = 0; c < ncols; c++)
+		width[c] = output_width(cols[c].oc_head);
+	json_array_foreach(rows, i, row) {
+		for (c = 0; c < ncols; c++) {
+			size_t w;
+
+			output_row_cell(row, &cols[c], cell, sizeof(cell));
+			if ((w = output_width(cell)) > width[c])
+				width[c] = w;
+		}
+	}
+	for (c = 0; c < ncols; c++) {
+		if (c + 1 < ncols)
+			fprintf(fp, "%s%*s", cols[c].oc_head, (int)(width[c] -
+			    output_width(cols[c].oc_head) + OUTPUT_GAP), "");
+		else
+			fprintf(fp, "%s\n", cols[c].oc_head);
+	}
+	json_array_foreach(rows, i, row) {
+		for (c = 0; c < ncols; c++) {
+			output_row_cell(row, &cols[c], cell, sizeof(cell));
+			if (c + 1 < ncols)
+				fprintf(fp, "%s%*s", cell, (int)(width[c] -
+				    output_width(cell) + OUTPUT_GAP), "");
+			else
+				fprintf(fp, "%s\n", cell);
+		}
+	}
+	return 0;
+}
+
+/* Print obj's members as `prefix.key: value`, recursing into objects. */
+static void
+output_show_at(FILE *fp, const json_t *obj, const char *prefix)
+{
+	char key[OUTPUT_KEY_MAX], shown[OUTPUT_KEY_MAX];
+	char cell[OUTPUT_CELL_MAX];
+	const char *k;
+	const json_t *v;
+
+	json_object_foreach((json_t *)(uintptr_t)obj, k, v) {
+		size_t used = 0;
+		int n = snprintf(key, sizeof(key), "%s%s%s", prefix,
+		    *prefix != '\0' ? "." : "", k);
+
+		if (n < 0 || (size_t)n >= sizeof(key))
+			continue;	/* absurdly deep or long: skip it */
+		if (json_is_object(v) && json_object_size(v) > 0) {
+			output_show_at(fp, v, key);
+			continue;
+		}
+		output_put(shown, sizeof(shown), &used, key);
+		output_cell(v, OUTPUT_TEXT, cell, sizeof(cell));
+		fprintf(fp, "%s: %s\n", shown, cell);
+	}
+}
+
+/* Print an object as `key: value` lines, nested objects flattened. */
+int
+output_show(FILE *fp, const json_t *obj)
+{
+	if (!json_is_object(obj))
+		return cli_fail(CLI_ERROR, "cannot print this reply as a list "
+		    "of keys");
+	output_show_at(fp, obj, "");
+	return 0;
+}
+
+int
+output_object(FILE *fp, enum output_format format, const json_t *obj)
+{
+	if (format == OUTPUT_JSON)
+		return output_json(fp, obj);
+	return output_show(fp, obj);
+}
+
+/*
+ * Print a list reply such as {"vms":[...]}: all of it as JSON, or the array
+ * under key as a table.
+ */
+int
+output_list(FILE *fp, enum output_format format, const json_t *reply,
+    const char *key, const struct output_col *cols, size_t ncols)
+{
+	const json_t *rows;
+
+	if (format == OUTPUT_JSON)
+		return output_json(fp, reply);
+	rows = json_object_get(reply, key);
+	if (!json_is_array(rows))
+		return cli_fail(CLI_ERROR, "the reply has no \"%s\" list", key);
+	return output_table(fp, rows, cols, ncols);
+}
+
+/*
+ * Replace control characters in s with '?', in place, so a string from the
+ * server cannot drive the terminal.
+ */
+void
+output_sanitize(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/*
+ * Draw text as the progress line on stderr, after a turning spinner, cut to
+ * the terminal's width.  Does nothing unless stderr is a terminal; redraws
+ * at most every OUTPUT_SPIN_MS unless force.
+ */
+void
+output_spin_draw(bool force, const char *text)
+{
+	char line[512];
+	struct timespec now;
+	struct winsize ws;
+	size_t used = 0, cols = 80, w, i;
+	long ms;
+
+	if (output_spin.os_tty == 0)
+		output_spin.os_tty = isatty(STDERR_FILENO) == 1 ? 1 : -1;
+	if (output_spin.os_tty != 1)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - output_spin.os_last.tv_sec) * 1000 +
+	    (now.tv_nsec - output_spin.os_last.tv_nsec) / 1000000;
+	if (!force && output_spin.os_drawn && ms < OUTPUT_SPIN_MS)
+		return;
+	output_spin.os_last = now;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 10)
+		cols = ws.ws_col;
+	output_put(line, sizeof(line), &used, text);
+	/* Leave room for the spinner, its space and the cursor. */
+	for (i = 0, w = 0; line[i] != '\0'; i++) {
+		if (((unsigned char)line[i] & 0xc0) != 0x80 && ++w > cols - 3) {
+			line[i] = '\0';
+			break;
+		}
+	}
+	fprintf(stderr, "\r\033[K%c %s",
+	    output_frames[output_spin.os_frame++ % 4], line);
+	fflush(stderr);
+	output_spin.os_drawn = true;
+}
+
+/* Erase the progress line, if one is shown. */
+void
+output_spin_clear(void)
+{
+	if (!output_spin.os_drawn)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	output_spin.os_drawn = false;
+}

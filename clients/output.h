@@ -1,0 +1,50 @@
+/*
+ * output.h - how the hangar client prints what the server sent.
+ *
+ * `-o json` prints the server's JSON as it came, indented by two; `-o table`
+ * prints lists as aligned columns (described by a table of output_col) and
+ * single objects as `key: value` lines, nested objects flattened to
+ * `parent.key: value`.  The spinner (one per process) shows a running
+ * operation on stderr when stderr is a terminal; cli_warnx() clears it
+ * before it prints, so messages never land on the progress line.
+ */
+#ifndef HANGAR_OUTPUT_H
+#define HANGAR_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#define OUTPUT_CELL_MAX 4096	/* a longer value is cut and ends in "..." */
+
+enum output_format { OUTPUT_TABLE, OUTPUT_JSON };
+
+enum output_unit {
+	OUTPUT_TEXT,		/* the value as it is */
+	OUTPUT_MIB,		/* an integer count of MiB: "512MiB" */
+	OUTPUT_GIB		/* an integer count of GiB: "10GiB" */
+};
+
+/* One column of a table: its heading, the member it shows, its unit. */
+struct output_col {
+	const char		*oc_head;
+	const char		*oc_key;
+	enum output_unit	 oc_unit;
+};
+
+int	 output_parse_format(const char *, enum output_format *);
+void	 output_cell(const json_t *, enum output_unit, char *, size_t);
+int	 output_json(FILE *, const json_t *);
+int	 output_table(FILE *, const json_t *, const struct output_col *,
+	    size_t);
+int	 output_show(FILE *, const json_t *);
+int	 output_object(FILE *, enum output_format, const json_t *);
+int	 output_list(FILE *, enum output_format, const json_t *, const char *,
+	    const struct output_col *, size_t);
+
+void	 output_sanitize(char *);
+void	 output_spin_draw(bool, const char *);
+void	 output_spin_clear(void);
+
+#endif
