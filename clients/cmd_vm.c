@@ -71,6 +71,17 @@ vm_set(json_t *obj, const char *key, json_t *value)
 	return 0;
 }
 
+/* Set key to optarg, the value of option opt, parsed as a positive int. */
+static int
+vm_set_int(struct cli *cli, json_t *obj, const char *opt, const char *key)
+{
+	long n;
+
+	if (cli_parse_long(cli, opt, optarg, 1, INT_MAX, &n) == -1)
+		return -1;
+	return vm_set(obj, key, json_integer(n));
+}
+
 /* hangar vm list [--host HOST] [--state STATE] */
 int
 vm_list(struct cli *cli, int argc, char **argv)
@@ -137,24 +148,24 @@ vm_create(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	json_t *body = NULL, *vm = NULL, *op = NULL;
-	const char *key, *name, *opid, *vm_id;
+	const char *name, *opid, *vm_id;
 	char vmref[HANGAR_PATH_MAX];
-	long n;
-	int ch, rc = -1;
+	int ch, n, rc = -1;
 
 	if ((body = json_object()) == NULL)
 		return cli_fail(CLI_ERROR, "out of memory");
 	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
 		switch (ch) {
 		case 'c':
+			if (vm_set_int(cli, body, "--vcpus", "vcpus") == -1)
+				goto done;
+			break;
 		case 'm':
+			if (vm_set_int(cli, body, "--memory", "memory_mib") == -1)
+				goto done;
+			break;
 		case 'd':
-			key = ch == 'c' ? "vcpus" : ch == 'm' ? "memory_mib" :
-			    "disk_gib";
-			if (cli_parse_long(cli, ch == 'c' ? "--vcpus" :
-			    ch == 'm' ? "--memory" : "--disk", optarg, 1,
-			    INT_MAX, &n) == -1 ||
-			    vm_set(body, key, json_integer(n)) == -1)
+			if (vm_set_int(cli, body, "--disk", "disk_gib") == -1)
 				goto done;
 			break;
 		case 's':

@@ -184,11 +184,12 @@ cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
 	opterr = 0;
 	ch = getopt_long(argc, argv, shortopts, lo, NULL);
 	if (ch == '?') {
-		if (optopt != 0)
-			cli_usage_error(cli, "unknown option '-%c'", optopt);
-		else
-			cli_usage_error(cli, "unknown option '%s'",
+		/* A long option is named by its word, a short one by optopt. */
+		if (strncmp(argv[optind - 1], "--", 2) == 0 || optopt == 0)
+			cli_usage_error(cli, "invalid option '%s'",
 			    argv[optind - 1]);
+		else
+			cli_usage_error(cli, "invalid option '-%c'", optopt);
 		return '?';
 	}
 	if (ch == ':') {

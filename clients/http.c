@@ -248,7 +248,7 @@ http_request(struct http *h, const char *method, const char *path,
 
 		if ((t = curl_slist_append(hdrs, hdr)) == NULL) {
 			cli_fail(CLI_ERROR, "out of memory");
-			goto fail;
+			goto done;
 		}
 		hdrs = t;
 	}
@@ -295,7 +295,7 @@ http_request(struct http *h, const char *method, const char *path,
 	if (cc != CURLE_OK) {
 		cli_fail(CLI_ERROR, "cannot set up the request: %s",
 		    curl_easy_strerror(cc));
-		goto fail;
+		goto done;
 	}
 
 	h->h_err[0] = '\0';
@@ -309,7 +309,7 @@ http_request(struct http *h, const char *method, const char *path,
 			cli_fail(CLI_INTERRUPTED, "interrupted");
 		else
 			http_unreachable(h, method, path, cc);
-		goto fail;
+		goto done;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->hr_status);
 	if (buf.hb_len > 0) {
@@ -317,11 +317,11 @@ http_request(struct http *h, const char *method, const char *path,
 		if (out->hr_json == NULL && out->hr_status / 100 == 2) {
 			cli_fail(CLI_ERROR, "the reply to %s %s is not JSON: %s",
 			    method, path, je.text);
-			goto fail;
+			goto done;
 		}
 	}
 	rc = 0;
-fail:
+done:
 	/* Do not leave the handle pointing at this frame's buffers. */
 	curl_easy_reset(c);
 	curl_slist_free_all(hdrs);

@@ -437,7 +437,8 @@ static int
 lv_do_shutdown(virDomainPtr d, void *arg)
 {
 	(void)arg;
-	return virDomainShutdownFlags(d, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN);
+	/* flags 0: the driver's default, ACPI for QEMU without an agent */
+	return virDomainShutdownFlags(d, 0);
 }
 
 /* Power off; a domain that is not running is already off. */
@@ -468,7 +469,7 @@ static int
 lv_do_reboot(virDomainPtr d, void *arg)
 {
 	(void)arg;
-	return virDomainReboot(d, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN);
+	return virDomainReboot(d, 0);     /* ACPI for QEMU without an agent */
 }
 
 static int
