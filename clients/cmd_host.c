@@ -8,17 +8,6 @@
 #include "hangar.h"
 #include "http.h"
 
-static const struct output_col host_cols[] = {
-	{ "NAME", "name", OUTPUT_TEXT },
-	{ "STATE", "state", OUTPUT_TEXT },
-	{ "TYPE", "domain_type", OUTPUT_TEXT },
-	{ "ARCH", "arch", OUTPUT_TEXT },
-	{ "CPUS", "cpus", OUTPUT_TEXT },
-	{ "MEMORY", "memory_mib", OUTPUT_MIB },
-	{ "FREE", "free_memory_mib", OUTPUT_MIB },
-	{ "VMS", "vms", OUTPUT_TEXT },
-};
-
 /* hangar host list */
 int
 host_list(struct cli *cli, int argc, char **argv)
@@ -31,8 +20,8 @@ host_list(struct cli *cli, int argc, char **argv)
 		return -1;
 	if (http_call(cli->cli_http, "GET", "/v1/hosts", NULL, &reply) == -1)
 		return -1;
-	rc = output_list(stdout, cli->cli_format, reply, "hosts", host_cols,
-	    sizeof(host_cols) / sizeof(host_cols[0]));
+	rc = output_list(stdout, cli->cli_format, reply, "hosts", columns_host,
+	    columns_nhost);
 	json_decref(reply);
 	return rc;
 }

@@ -21,14 +21,6 @@
 #define OP_ID_MAX 128
 #define OP_MSG_MAX 1024
 
-static const struct output_col op_cols[] = {
-	{ "ID", "id", OUTPUT_TEXT },
-	{ "KIND", "kind", OUTPUT_TEXT },
-	{ "VM", "vm", OUTPUT_TEXT },
-	{ "STATUS", "status", OUTPUT_TEXT },
-	{ "CREATED", "created_at", OUTPUT_TEXT },
-};
-
 /* What the spinner needs to redraw itself from the curl progress hook. */
 struct op_watch {
 	const json_t	*ow_op;		/* the latest operation, or NULL */
@@ -165,7 +157,7 @@ op_wait(struct cli *cli, const char *id, json_t *initial, json_t **out)
 			wait = 0;
 		else if (remaining >= OP_POLL_WAIT)
 			wait = OP_POLL_WAIT;
-		else if ((wait = (long)remaining) < remaining)
+		else if ((double)(wait = (long)remaining) < remaining)
 			wait++;		/* round up: 0.3 s left waits 1 */
 		n = snprintf(path, sizeof(path), "%s?wait=%ld", base, wait);
 		if (n < 0 || (size_t)n >= sizeof(path)) {
@@ -176,20 +168,21 @@ op_wait(struct cli *cli, const char *id, json_t *initial, json_t **out)
 		if (http_request(cli->cli_http, "GET", path, NULL,
 		    wait + HTTP_TIMEOUT, &r) == -1) {
 			if (cli_interrupted)
-				cli_warnx("operation %s goes on; see 'hangar op "
-				    "show %s'", opid, opid);
+				cli_warnx("operation %s goes on; see "
+				    "'hangar op show %s'", opid, opid);
 			goto done;
 		}
 		if (r.hr_status / 100 == 2 && json_is_object(r.hr_json)) {
 			json_decref(op);
 			op = json_incref(r.hr_json);
+			w.ow_op = op;	/* the old one may be gone now */
 		} else if (!problem_retryable(r.hr_json, r.hr_status)) {
 			http_fail(&r);
 			http_reply_free(&r);
 			goto done;
 		}
 		http_reply_free(&r);
-		/* A server that does not hold the reply must not be hammered. */
+		/* Do not hammer a server that does not hold the reply. */
 		if (op == NULL || !op_finished(op))
 			op_pause(&w, OP_POLL_MIN_MS -
 			    (long)((op_now() - t0) * 1000));
@@ -280,7 +273,7 @@ op_list(struct cli *cli, int argc, char **argv)
 	if (http_call(cli->cli_http, "GET", path, NULL, &reply) == -1)
 		return -1;
 	rc = output_list(stdout, cli->cli_format, reply, "operations",
-	    op_cols, sizeof(op_cols) / sizeof(op_cols[0]));
+	    columns_op, columns_nop);
 	json_decref(reply);
 	return rc;
 }

@@ -18,16 +18,6 @@
 #define VM_OPT_FORCE	0x1	/* takes --force */
 #define VM_OPT_TIMEOUT	0x2	/* takes --timeout-s S (alias --timeout) */
 
-static const struct output_col vm_cols[] = {
-	{ "NAME", "name", OUTPUT_TEXT },
-	{ "STATE", "state", OUTPUT_TEXT },
-	{ "HOST", "host", OUTPUT_TEXT },
-	{ "VCPUS", "vcpus", OUTPUT_TEXT },
-	{ "MEMORY", "memory_mib", OUTPUT_MIB },
-	{ "DISK", "disk_gib", OUTPUT_GIB },
-	{ "ID", "id", OUTPUT_TEXT },
-};
-
 /* An action on one VM, as the API spells it. */
 static const struct vm_act {
 	const char	*va_verb;
@@ -115,8 +105,8 @@ vm_list(struct cli *cli, int argc, char **argv)
 		return -1;
 	if (http_call(cli->cli_http, "GET", path, NULL, &reply) == -1)
 		return -1;
-	rc = output_list(stdout, cli->cli_format, reply, "vms", vm_cols,
-	    sizeof(vm_cols) / sizeof(vm_cols[0]));
+	rc = output_list(stdout, cli->cli_format, reply, "vms", columns_vm,
+	    columns_nvm);
 	json_decref(reply);
 	return rc;
 }
@@ -161,7 +151,8 @@ vm_create(struct cli *cli, int argc, char **argv)
 				goto done;
 			break;
 		case 'm':
-			if (vm_set_int(cli, body, "--memory", "memory_mib") == -1)
+			if (vm_set_int(cli, body, "--memory",
+			    "memory_mib") == -1)
 				goto done;
 			break;
 		case 'd':
@@ -253,7 +244,8 @@ vm_action(struct cli *cli, int argc, char **argv)
 		case 't':
 			if ((act->va_opts & VM_OPT_TIMEOUT) == 0)
 				return cli_usage_error(cli, "'vm %s' takes no "
-				    "--timeout-s", act->va_verb);
+				    "--timeout-s (the global --timeout goes "
+				    "before the command)", act->va_verb);
 			if (cli_parse_long(cli, "--timeout-s", optarg, 1,
 			    INT_MAX, &timeout) == -1)
 				return -1;

@@ -2,7 +2,8 @@
  * hangar.c - the `hangar` command-line client: global options, the command
  * table, and the error slot every other file reports into.
  *
- *	hangar [--url URL] [-o table|json] [--no-wait] [--timeout S] NOUN VERB ...
+ *	hangar [--url URL] [-o table|json] [--no-wait] [--timeout S]
+ *	    NOUN VERB ...
  *
  * The command table below is data: {noun, verb, handler, usage}.  main()
  * parses the global options (they come before the noun), finds the row,
@@ -33,8 +34,8 @@ static int	cli_version(struct cli *, int, char **);
 static const struct cli_cmd cli_cmds[] = {
 	{ "vm", "list", vm_list, "vm list [--host HOST] [--state STATE]" },
 	{ "vm", "show", vm_show, "vm show VM" },
-	{ "vm", "create", vm_create,
-	    "vm create NAME [--vcpus N] [--memory MIB] [--disk GIB] [--start]" },
+	{ "vm", "create", vm_create, "vm create NAME [--vcpus N] "
+	    "[--memory MIB] [--disk GIB] [--start]" },
 	{ "vm", "start", vm_action, "vm start VM" },
 	{ "vm", "stop", vm_action,
 	    "vm stop VM [--force] [--timeout-s S]" },
@@ -59,7 +60,10 @@ static const char cli_options_help[] =
     "  --no-wait       do not wait for operations; print them as accepted\n"
     "  --timeout S     wait at most S seconds for an operation (default 600)\n"
     "  -h, --help      print this help\n"
-    "  --version       print the client's version\n";
+    "  --version       print the client's version\n"
+    "\n"
+    "exit status: 0 done; 1 the server refused or the operation failed;\n"
+    "2 usage; 3 hangard could not be reached; 130 interrupted\n";
 
 /* For commands that take no options: getopt_long() still rejects any. */
 const struct option cli_no_options[] = { { NULL, 0, NULL, 0 } };
@@ -126,12 +130,12 @@ cli_usage(FILE *fp, const struct cli_cmd *cmd, const char *noun)
 	}
 	fprintf(fp, "usage: hangar [options] %s %s\n\n",
 	    noun != NULL ? noun : "NOUN", "VERB ...");
-	if (noun == NULL)
-		fputs(cli_options_help, fp);
-	fprintf(fp, "%scommands:\n", noun == NULL ? "\n" : "");
+	fprintf(fp, "commands:\n");
 	for (i = 0; i < CLI_NCMDS; i++)
 		if (noun == NULL || strcmp(cli_cmds[i].c_noun, noun) == 0)
 			fprintf(fp, "  hangar %s\n", cli_cmds[i].c_usage);
+	if (noun == NULL)
+		fprintf(fp, "\n%s", cli_options_help);
 }
 
 /* Report a usage error and print the usage of the command being run. */
@@ -171,6 +175,26 @@ cli_parse_long(struct cli *cli, const char *what, const char *s, long min,
 }
 
 /*
+ * Whether the option getopt_long() just refused is a global one: a long
+ * arg (maybe "--opt=value") is named by its word, a short one by optopt.
+ */
+static bool
+cli_is_global(const char *arg)
+{
+	static const char *const globals[] = {
+		"--url", "--output", "--no-wait", "--timeout",
+	};
+	size_t i, n = strcspn(arg, "=");
+
+	if (strncmp(arg, "--", 2) != 0)
+		return optopt == 'o';
+	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+		if (strlen(globals[i]) == n && strncmp(arg, globals[i], n) == 0)
+			return true;
+	return false;
+}
+
+/*
  * getopt_long() with our messages: returns the next option, -1 at the end,
  * or '?' after reporting an unknown option or a missing value.  Reset
  * optind to 0 before the first call on a new argv.
@@ -185,7 +209,12 @@ cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
 	ch = getopt_long(argc, argv, shortopts, lo, NULL);
 	if (ch == '?') {
 		/* A long option is named by its word, a short one by optopt. */
-		if (strncmp(argv[optind - 1], "--", 2) == 0 || optopt == 0)
+		if (cli != NULL && cli_is_global(argv[optind - 1]))
+			cli_usage_error(cli, "'%s' is a global option: put it "
+			    "before the command", optopt == 'o' ? "-o" :
+			    argv[optind - 1]);
+		else if (strncmp(argv[optind - 1], "--", 2) == 0 ||
+		    optopt == 0)
 			cli_usage_error(cli, "invalid option '%s'",
 			    argv[optind - 1]);
 		else
@@ -271,7 +300,8 @@ cli_wants_help(int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
 			return true;
 	}
 	return false;
@@ -353,7 +383,8 @@ main(int argc, char **argv)
 			url = optarg;
 			break;
 		case 'o':
-			if (output_parse_format(optarg, &cli.cli_format) == -1) {
+			if (output_parse_format(optarg,
+			    &cli.cli_format) == -1) {
 				cli_usage_error(NULL, "invalid output format "
 				    "'%s': use table or json", optarg);
 				return CLI_USAGE;

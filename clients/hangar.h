@@ -4,8 +4,8 @@
  * The client talks to hangard over its JSON REST API (docs/api.md) and
  * shares no code with the daemon.  One file per concern: hangar.c (main,
  * global options, the command table), http.c (libcurl), problem.c (reading
- * problem+json), output.c (tables, `key: value`, JSON, the spinner) and one
- * cmd_*.c per noun.
+ * problem+json), output.c (tables, `key: value`, JSON, the spinner),
+ * columns.c (which columns each list shows) and one cmd_*.c per noun.
  *
  * Errors are reported once, where they happen, with cli_fail(): it prints
  * `hangar: <message>` to stderr and records the exit status; the function
@@ -24,7 +24,7 @@
 
 #include "output.h"
 
-#define HANGAR_VERSION "0.1.0"
+#include "../src/common/version.h"   /* the one version, shared with hangard */
 #define HANGAR_DEFAULT_URL "unix:/run/hangar/hangard.sock"
 #define HANGAR_DEFAULT_TIMEOUT 600L	/* seconds --timeout waits by default */
 #define HANGAR_PATH_MAX 2048		/* request path + query, escaped */
@@ -32,7 +32,7 @@
 /* The process exit statuses; the first failure reported sets one. */
 enum cli_exit {
 	CLI_OK = 0,
-	CLI_ERROR = 1,		/* the server said no, or the operation failed */
+	CLI_ERROR = 1,		/* the server said no, or the op failed */
 	CLI_USAGE = 2,		/* bad command line */
 	CLI_UNREACHABLE = 3,	/* the daemon could not be reached */
 	CLI_INTERRUPTED = 130	/* SIGINT while waiting */
@@ -58,9 +58,9 @@ typedef int cli_handler(struct cli *, int, char **);
 
 struct cli_cmd {
 	const char	*c_noun;
-	const char	*c_verb;	/* NULL: the noun alone is the command */
+	const char	*c_verb;	/* NULL: the noun is the command */
 	cli_handler	*c_handler;
-	const char	*c_usage;	/* arguments after "hangar [options] " */
+	const char	*c_usage;	/* what follows "hangar [options]" */
 };
 
 /* hangar.c */
@@ -79,6 +79,10 @@ int	 cli_getopt(struct cli *, int, char **, const char *,
 	    const struct option *);
 int	 cli_args(struct cli *, int, char **, int, int);
 void	 cli_catch_interrupt(bool);
+
+/* columns.c */
+extern const struct output_col columns_vm[], columns_host[], columns_op[];
+extern const size_t columns_nvm, columns_nhost, columns_nop;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);

@@ -33,7 +33,7 @@
 
 struct http {
 	CURL		*h_curl;
-	char		 h_target[HTTP_URL_MAX];	/* as given, for messages */
+	char		 h_target[HTTP_URL_MAX];	/* as given */
 	char		 h_base[HTTP_URL_MAX];	/* no trailing '/' */
 	char		 h_sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	http_tick_fn	*h_tick;
@@ -166,7 +166,8 @@ http_open(const char *target)
 		while (n > 0 && h->h_base[n - 1] == '/')
 			h->h_base[--n] = '\0';
 		if (strstr(h->h_base, "://")[3] == '\0') {
-			cli_fail(CLI_USAGE, "invalid URL '%s': no host", target);
+			cli_fail(CLI_USAGE, "invalid URL '%s': no host",
+			    target);
 			goto fail;
 		}
 	} else {
@@ -244,7 +245,7 @@ http_request(struct http *h, const char *method, const char *path,
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 1; i++) {
 		const char *hdr = i < sizeof(fixed) / sizeof(fixed[0]) ?
 		    fixed[i] : data != NULL ? "Content-Type: application/json" :
-		    "Content-Type:";	/* no body: send none, not curl's form */
+		    "Content-Type:";	/* no body: none, not curl's form */
 
 		if ((t = curl_slist_append(hdrs, hdr)) == NULL) {
 			cli_fail(CLI_ERROR, "out of memory");
@@ -315,8 +316,8 @@ http_request(struct http *h, const char *method, const char *path,
 	if (buf.hb_len > 0) {
 		out->hr_json = json_loadb(buf.hb_data, buf.hb_len, 0, &je);
 		if (out->hr_json == NULL && out->hr_status / 100 == 2) {
-			cli_fail(CLI_ERROR, "the reply to %s %s is not JSON: %s",
-			    method, path, je.text);
+			cli_fail(CLI_ERROR, "the reply to %s %s is not JSON: "
+			    "%s", method, path, je.text);
 			goto done;
 		}
 	}

@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #define HTTP_BODY_MAX (64UL << 20)	/* replies larger than this fail */
-#define HTTP_TIMEOUT 60L		/* seconds a request may take, by default */
+#define HTTP_TIMEOUT 60L		/* default seconds a request may take */
 
 struct http;
 

@@ -32,7 +32,7 @@ static const char output_frames[] = "|/-\\";
 
 /* The progress line on stderr; there is one per process. */
 static struct {
-	int		os_tty;		/* 0 not checked yet, 1 a terminal, -1 not */
+	int		os_tty;		/* 1 a tty, -1 not, 0 unknown yet */
 	bool		os_drawn;	/* a line is on the screen */
 	unsigned	os_frame;
 	struct timespec	os_last;	/* when it was last drawn */
@@ -172,7 +172,8 @@ output_table(FILE *fp, const json_t *rows, const struct output_col *cols,
 	size_t i, c;
 
 	if (ncols > OUTPUT_COLS_MAX || !json_is_array(rows))
-		return cli_fail(CLI_ERROR, "cannot print this reply as a table");
+		return cli_fail(CLI_ERROR, "cannot print this reply as a "
+		    "table");
 	for (c = 0; c < ncols; c++)
 		width[c] = output_width(cols[c].oc_head);
 	json_array_foreach(rows, i, row) {
@@ -204,29 +205,39 @@ output_table(FILE *fp, const json_t *rows, const struct output_col *cols,
 	return 0;
 }
 
-/* Print obj's members as `prefix.key: value`, recursing into objects. */
+/* Print one `key: value` line. */
+static void
+output_show_line(FILE *fp, const char *key, const json_t *v)
+{
+	char shown[OUTPUT_KEY_MAX], cell[OUTPUT_CELL_MAX];
+	size_t used = 0;
+
+	output_put(shown, sizeof(shown), &used, key);
+	output_cell(v, OUTPUT_TEXT, cell, sizeof(cell));
+	fprintf(fp, "%s: %s\n", shown, cell);
+}
+
+/*
+ * Print obj's members as `prefix.key: value`, recursing into objects.  The
+ * key's bound also bounds the depth (each level adds at least two bytes).
+ */
 static void
 output_show_at(FILE *fp, const json_t *obj, const char *prefix)
 {
-	char key[OUTPUT_KEY_MAX], shown[OUTPUT_KEY_MAX];
-	char cell[OUTPUT_CELL_MAX];
+	char key[OUTPUT_KEY_MAX];
 	const char *k;
 	const json_t *v;
+	int n;
 
 	json_object_foreach((json_t *)(uintptr_t)obj, k, v) {
-		size_t used = 0;
-		int n = snprintf(key, sizeof(key), "%s%s%s", prefix,
+		n = snprintf(key, sizeof(key), "%s%s%s", prefix,
 		    *prefix != '\0' ? "." : "", k);
-
 		if (n < 0 || (size_t)n >= sizeof(key))
 			continue;	/* absurdly deep or long: skip it */
-		if (json_is_object(v) && json_object_size(v) > 0) {
+		if (json_is_object(v) && json_object_size(v) > 0)
 			output_show_at(fp, v, key);
-			continue;
-		}
-		output_put(shown, sizeof(shown), &used, key);
-		output_cell(v, OUTPUT_TEXT, cell, sizeof(cell));
-		fprintf(fp, "%s: %s\n", shown, cell);
+		else
+			output_show_line(fp, key, v);
 	}
 }
 
