@@ -28,6 +28,7 @@ static const struct {
 	[ERR_UNAVAILABLE]   = { "unavailable", 503, true },
 	[ERR_NO_CAPACITY]   = { "no-capacity", 409, false },
 	[ERR_TIMEOUT]       = { "timeout", 504, true },
+	[ERR_INTERRUPTED]   = { "interrupted", 503, true },
 };
 
 static void

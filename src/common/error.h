@@ -29,6 +29,7 @@ enum err_code {
 	ERR_UNAVAILABLE,    /* 503: database or host unavailable, retry */
 	ERR_NO_CAPACITY,    /* 409: no host can take it */
 	ERR_TIMEOUT,        /* 504 */
+	ERR_INTERRUPTED,    /* 503: cut short by a daemon restart; retry */
 	ERR__COUNT
 };
 

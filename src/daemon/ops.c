@@ -195,7 +195,11 @@ ops_begin_tx(struct store_conn *c, void *arg)
 	return 0;
 }
 
-/* Load the operation, its VM and host; 1 when there is nothing to do. */
+/*
+ * Load the operation, its VM and host.  Returns 0, 1 when there is nothing
+ * to do (already finished), -1 when the operation cannot be read, or -2
+ * when its VM or host is gone (the operation is to fail with that error).
+ */
 static int
 ops_load(struct ops *o, struct op_ctx *x, const char *id)
 {
@@ -209,19 +213,19 @@ ops_load(struct ops *o, struct op_ctx *x, const char *id)
 		r = -1;
 	} else if (x->op.status != OP_QUEUED && x->op.status != OP_RUNNING) {
 		r = 1;
-	} else if (x->op.vm_id == 0 ||
-	    store_vm_get_id(c, x->op.vm_id, &x->vm) < 0 ||
+	} else if (x->op.vm_id == 0) {
+		err_set(ERR_NOT_FOUND, "vm '%s' no longer exists", x->op.vm_name);
+		r = -2;
+	} else if (store_vm_get_id(c, x->op.vm_id, &x->vm) < 0 ||
 	    store_host_get_id(c, x->vm.host_id, &x->host) < 0) {
-		r = -1;
+		r = -2;
 	}
 	store_read_end(c);
-	if (r != 0)
-		return r;
 	x->params = json_loads(x->op.params, 0, &je);
 	if (x->params == NULL)
 		x->params = json_object();
 	x->op.step[0] = '\0';
-	return 0;
+	return r;
 }
 
 static void
@@ -233,14 +237,19 @@ ops_run_job(struct ops *o, struct ops_job *j)
 	int r;
 
 	r = ops_load(o, &x, j->id);
-	if (r == 1)
-		return;
-	if (r < 0) {
-		log_error("op %s: cannot load it: %s", j->id, err_last()->msg);
+	if (r == 1 || r == -1) {
+		if (r < 0)      /* still queued in the store: next start retries */
+			log_error("op %s: cannot load it: %s", j->id,
+			    err_last()->msg);
+		json_decref(x.params);
 		return;
 	}
+	if (r == -2) {
+		x.vm.id = 0;
+		goto finish;
+	}
 	if (x.op.kind >= OP_KIND__COUNT) {
-		err_set(ERR_INTERNAL, "unknown operation kind");
+		r = err_set(ERR_INTERNAL, "unknown operation kind");
 		goto finish;
 	}
 	if (!j->recover && x.op.status == OP_QUEUED &&
@@ -255,15 +264,17 @@ ops_run_job(struct ops *o, struct ops_job *j)
 	err_clear();
 	x.bc = fleet_conn(o->app->fleet, x.vm.host_id);
 	if (x.bc == NULL)
-		r = -1;
+		x.unsettled = j->recover;   /* a fresh run just fails */
 	else if (j->recover)
 		r = ops_runners[x.op.kind].recover(&x);
 	else
 		r = ops_runners[x.op.kind].run(&x);
-	if (r < 0 && j->recover && x.bc == NULL) {
-		/* cannot ask the host yet: try again later */
-		log_warnx("op %s: recovery waits for the host: %s", x.op.id,
-		    err_last()->msg);
+	if (x.bc == NULL)
+		r = -1;
+	if (r < 0 && x.unsettled) {
+		/* the host cannot tell us how it ended: ask again later */
+		log_warnx("op %s: will be settled once the host answers: %s",
+		    x.op.id, err_last()->msg);
 		json_decref(x.params);
 		ops_enqueue(o, x.op.id, true, OPS_RECOVER_RETRY_MS);
 		return;

@@ -21,6 +21,9 @@ struct op_ctx {
 	json_t *params;              /* the operation's parameters (owned) */
 	/* results, for the closing transaction: */
 	bool delete_row;             /* remove the VM's row (delete, rollback) */
+	bool unsettled;              /* outcome unknown (host unreachable):
+	                              * keep the operation running and
+	                              * recover it again later */
 	bool have_state;             /* observed is known */
 	enum vm_state observed;
 };

@@ -52,8 +52,9 @@ ops_create_rollback(struct op_ctx *x)
 	if (backend_destroy(x->bc, x->op.vm_uuid) < 0 ||
 	    backend_undefine(x->bc, x->op.vm_uuid) < 0 ||
 	    backend_volume_delete(x->bc, x->app->cfg.pool_name, vol) < 0) {
-		log_error("op %s: rollback of vm '%s' failed: %s", x->op.id,
-		    x->op.vm_name, err_last()->msg);
+		log_error("op %s: rollback of vm '%s' failed (retried "
+		    "later): %s", x->op.id, x->op.vm_name, err_last()->msg);
+		x->unsettled = true;
 		r = -1;
 	}
 	err_restore(&e);
@@ -104,7 +105,7 @@ ops_recover_create(struct op_ctx *x)
 {
 	if (ops_create_rollback(x) < 0)
 		return -1;
-	return err_set(ERR_UNAVAILABLE, "the daemon stopped while vm '%s' "
+	return err_set(ERR_INTERRUPTED, "the daemon stopped while vm '%s' "
 	    "was being created; the create was rolled back", x->op.vm_name);
 }
 
@@ -216,7 +217,7 @@ ops_recover_to(struct op_ctx *x, enum vm_state want)
 		return -1;
 	if (x->observed == want)
 		return 0;
-	return err_set(ERR_UNAVAILABLE, "the daemon stopped during this "
+	return err_set(ERR_INTERRUPTED, "the daemon stopped during this "
 	    "operation; vm '%s' is now %s", x->vm.name,
 	    vm_state_name(x->observed));
 }

@@ -7,6 +7,7 @@
  * multi-thread mode (each connection used by one thread at a time).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,6 +308,8 @@ store_tx(struct store *s, store_tx_fn fn, void *arg)
 
 	pthread_mutex_lock(&c->mu);
 	for (attempt = 0; attempt < STORE_BUSY_RETRIES; attempt++) {
+		bool busy;
+
 		rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		if ((rc & 0xff) == SQLITE_BUSY) {
 			store_backoff(attempt);
@@ -324,11 +327,12 @@ store_tx(struct store *s, store_tx_fn fn, void *arg)
 				break;
 			r = store_fail(c, rc, "commit");
 		}
-		rc = sqlite3_get_autocommit(c->db) ? SQLITE_OK :
-		    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		/* read before ROLLBACK resets it */
+		busy = (sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_BUSY;
+		if (!sqlite3_get_autocommit(c->db))
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 		/* Retry the whole transaction only when SQLite was busy. */
-		if ((sqlite3_errcode(c->db) & 0xff) != SQLITE_BUSY ||
-		    err_last()->code != ERR_UNAVAILABLE)
+		if (!busy || err_last()->code != ERR_UNAVAILABLE)
 			break;
 		store_backoff(attempt);
 	}
