@@ -104,9 +104,8 @@ lv_connect(const char *uri)
 	virConnectPtr c = virConnectOpen(uri);
 
 	if (c == NULL) {
-		lv_fail("connect");
 		err_set(ERR_UNAVAILABLE, "cannot connect to host '%s': %s",
-		    uri, err_last()->msg);
+		    uri, virGetLastErrorMessage());
 		return NULL;
 	}
 	/* ping every 5 s; 3 missed answers close the connection */
@@ -334,7 +333,11 @@ lv_volume_delete(struct backend_conn *bc, const char *pool, const char *vol)
 	if (c == NULL)
 		return -1;
 	if ((p = virStoragePoolLookupByName(c, pool)) == NULL) {
-		lv_fail("find the storage pool");
+		/* no pool, no volume in it: already gone */
+		virErrorPtr e = virGetLastError();
+
+		r = e && e->code == VIR_ERR_NO_STORAGE_POOL ? 0 :
+		    lv_fail("find the storage pool");
 		goto done;
 	}
 	/* the pool's view may be stale: refresh before looking */

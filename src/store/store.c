@@ -94,7 +94,12 @@ store_fail(struct store_conn *c, int rc, const char *what)
 
 	switch (rc & 0xff) {
 	case SQLITE_CONSTRAINT:
-		return err_set(ERR_CONFLICT, "%s: %s", what, m);
+		/* a taken name is the client's conflict; any other broken
+		 * rule (foreign key, check) is our bug */
+		if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+		    rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return err_set(ERR_CONFLICT, "%s: %s", what, m);
+		return err_set(ERR_INTERNAL, "%s: %s", what, m);
 	case SQLITE_FULL:
 	case SQLITE_IOERR:
 	case SQLITE_READONLY:
@@ -154,6 +159,13 @@ store_col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 	const unsigned char *t = sqlite3_column_text(st, i);
 
 	snprintf(buf, len, "%s", t ? (const char *)t : "");
+}
+
+int
+store_unique_broken(struct store_conn *c, const char *column)
+{
+	return sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE &&
+	    strstr(sqlite3_errmsg(c->db), column) != NULL;
 }
 
 int

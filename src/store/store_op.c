@@ -63,7 +63,7 @@ store_op_insert(struct store_conn *c, struct op_rec *o)
 	    SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 7, o->created_at);
 	if (store_exec_stmt(c, st, "insert operation") < 0) {
-		if (err_last()->code == ERR_CONFLICT)
+		if (store_unique_broken(c, "operations.vm_id"))
 			err_set(ERR_CONFLICT, "vm '%s' already has an operation "
 			    "in progress; wait for it to finish", o->vm_name);
 		return -1;

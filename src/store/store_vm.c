@@ -63,7 +63,7 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v)
 	sqlite3_bind_text(st, 8, v->observed, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, v->created_at);
 	if (store_exec_stmt(c, st, "insert vm") < 0) {
-		if (err_last()->code == ERR_CONFLICT)
+		if (store_unique_broken(c, "vms.name"))
 			err_set_field(ERR_CONFLICT, "name",
 			    "a vm named '%s' already exists", v->name);
 		return -1;
@@ -134,7 +134,8 @@ int
 store_vm_set_observed(struct store_conn *c, int64_t id, const char *state)
 {
 	static const char sql[] = "UPDATE vms SET observed_state=?2,"
-	    " updated_at=?3 WHERE id=?1 AND observed_state<>?2";
+	    " updated_at=MAX(?3, updated_at + 1)"
+	    " WHERE id=?1 AND observed_state<>?2";
 
 	return vm_set(c, sql, id, state);
 }
@@ -144,8 +145,9 @@ store_vm_observe(struct store_conn *c, int64_t id, const char *state,
     int64_t seen_updated_at)
 {
 	static const char sql[] = "UPDATE vms SET observed_state=?2,"
-	    " updated_at=?3 WHERE id=?1 AND observed_state<>?2"
-	    " AND updated_at=?4 AND NOT EXISTS (SELECT 1 FROM operations o"
+	    " updated_at=MAX(?3, updated_at + 1) WHERE id=?1"
+	    " AND observed_state<>?2 AND updated_at=?4"
+	    " AND NOT EXISTS (SELECT 1 FROM operations o"
 	    "  WHERE o.vm_id=?1 AND o.status IN ('queued','running'))";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
@@ -162,7 +164,7 @@ int
 store_vm_set_desired(struct store_conn *c, int64_t id, const char *state)
 {
 	static const char sql[] = "UPDATE vms SET desired_state=?2,"
-	    " updated_at=?3 WHERE id=?1";
+	    " updated_at=MAX(?3, updated_at + 1) WHERE id=?1";
 
 	return vm_set(c, sql, id, state);
 }

@@ -1,0 +1,756 @@
+/*
+ * test_api.c - unit tests of the API's pure request-checking pieces:
+ * body_check (api/body.c), req_check_name, router_match (api/router.c)
+ * and problem_json (api/problem.c).
+ *
+ * No HTTP server runs: a struct req is built by hand with the fields
+ * these functions read.  req_query and req_query_int need a live
+ * libmicrohttpd connection and are left to the integration tests.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api/req.h"
+#include "common/error.h"
+
+/* The same table as POST /v1/vms (api/vms.c), per docs/api.md. */
+static const struct body_field create_fields[] = {
+	{ "name", BODY_STRING, true, 0, 255 },
+	{ "vcpus", BODY_INT, false, 1, 256 },
+	{ "memory_mib", BODY_INT, false, 16, 4194304 },
+	{ "disk_gib", BODY_INT, false, 1, 65536 },
+	{ "start", BODY_BOOL, false, 0, 0 },
+};
+#define NCREATE (sizeof(create_fields) / sizeof(create_fields[0]))
+
+/* POST /v1/vms/{vm}/stop: nothing required. */
+static const struct body_field stop_fields[] = {
+	{ "force", BODY_BOOL, false, 0, 0 },
+	{ "timeout_s", BODY_INT, false, 1, 3600 },
+};
+#define NSTOP (sizeof(stop_fields) / sizeof(stop_fields[0]))
+
+/*
+ * Run body_check on a body given as JSON text (NULL: no body).  Returns
+ * what body_check returned; *rq keeps the request (caller json_decrefs
+ * rq->body).
+ */
+static int
+check_text(struct req *rq, const char *text, const struct body_field *f,
+    size_t n)
+{
+	json_error_t je;
+
+	memset(rq, 0, sizeof(*rq));
+	rq->method = "POST";
+	rq->path = "/v1/vms";
+	if (text) {
+		rq->body = json_loads(text, JSON_DECODE_ANY, &je);
+		if (rq->body == NULL)
+			fail_msg("bad test JSON %s: %s", text, je.text);
+	}
+	err_clear();
+	return body_check(rq, f, n);
+}
+
+/* body_check must fail with ERR_INVALID naming field (or "" for none). */
+static void
+assert_body_invalid(const char *text, const struct body_field *f, size_t n,
+    const char *field)
+{
+	struct req rq;
+	int rc = check_text(&rq, text, f, n);
+
+	if (rc != -1)
+		fail_msg("body %s was accepted", text ? text : "(none)");
+	assert_int_equal(err_last()->code, ERR_INVALID);
+	assert_string_equal(err_last()->field, field);
+	assert_true(err_last()->msg[0] != '\0');
+	json_decref(rq.body);
+}
+
+static void
+assert_body_ok(const char *text, const struct body_field *f, size_t n)
+{
+	struct req rq;
+	int rc = check_text(&rq, text, f, n);
+
+	if (rc != 0)
+		fail_msg("body %s refused: %s", text ? text : "(none)",
+		    err_last()->msg);
+	json_decref(rq.body);
+}
+
+/* --- body_check --- */
+
+static void
+test_body_valid(void **state)
+{
+	struct req rq;
+
+	(void)state;
+	assert_int_equal(check_text(&rq, "{\"name\":\"web1\",\"vcpus\":2,"
+	    "\"memory_mib\":64,\"disk_gib\":3,\"start\":true}", create_fields,
+	    NCREATE), 0);
+	assert_string_equal(body_string(&rq, "name"), "web1");
+	assert_int_equal(body_int(&rq, "vcpus", 1), 2);
+	assert_int_equal(body_int(&rq, "memory_mib", 512), 64);
+	assert_int_equal(body_int(&rq, "disk_gib", 10), 3);
+	assert_true(body_bool(&rq, "start", false));
+	json_decref(rq.body);
+
+	/* absent optional fields give the caller's defaults */
+	assert_int_equal(check_text(&rq, "{\"name\":\"x\"}", create_fields,
+	    NCREATE), 0);
+	assert_int_equal(body_int(&rq, "vcpus", 1), 1);
+	assert_int_equal(body_int(&rq, "memory_mib", 512), 512);
+	assert_false(body_bool(&rq, "start", false));
+	assert_true(body_bool(&rq, "start", true));
+	assert_null(body_string(&rq, "nothing"));
+	json_decref(rq.body);
+
+	/* range ends are inclusive */
+	assert_body_ok("{\"name\":\"a\",\"vcpus\":1,\"memory_mib\":16,"
+	    "\"disk_gib\":1}", create_fields, NCREATE);
+	assert_body_ok("{\"name\":\"a\",\"vcpus\":256,\"memory_mib\":4194304,"
+	    "\"disk_gib\":65536}", create_fields, NCREATE);
+	assert_body_ok("{\"start\":false,\"name\":\"a\"}", create_fields,
+	    NCREATE);
+}
+
+static void
+test_body_none(void **state)
+{
+	struct req rq;
+
+	(void)state;
+	/* no body at all is an empty object: fine when nothing is required */
+	assert_int_equal(check_text(&rq, NULL, stop_fields, NSTOP), 0);
+	assert_true(json_is_object(rq.body));
+	assert_int_equal(json_object_size(rq.body), 0);
+	assert_false(body_bool(&rq, "force", false));
+	assert_int_equal(body_int(&rq, "timeout_s", 60), 60);
+	json_decref(rq.body);
+	assert_body_ok("{}", stop_fields, NSTOP);
+	assert_body_ok("{\"force\":true,\"timeout_s\":3600}", stop_fields,
+	    NSTOP);
+
+	/* ... and names the field when one is required */
+	assert_body_invalid(NULL, create_fields, NCREATE, "name");
+	assert_body_invalid("{}", create_fields, NCREATE, "name");
+	assert_body_invalid("{\"vcpus\":2}", create_fields, NCREATE, "name");
+}
+
+static void
+test_body_unknown_field(void **state)
+{
+	char key[200], text[300];
+
+	(void)state;
+	assert_body_invalid("{\"name\":\"a\",\"colour\":\"red\"}",
+	    create_fields, NCREATE, "colour");
+	assert_body_invalid("{\"Name\":\"a\"}", create_fields, NCREATE,
+	    "Name");
+	assert_body_invalid("{\"force\":true,\"forced\":true}", stop_fields,
+	    NSTOP, "forced");
+	assert_body_invalid("{\"\":1}", stop_fields, NSTOP, "");
+	assert_true(strstr(err_last()->msg, "unknown field") != NULL);
+	/* an unknown field among valid ones is still refused */
+	assert_body_invalid("{\"timeout_s\":5,\"x\":null,\"force\":false}",
+	    stop_fields, NSTOP, "x");
+
+	/* a very long key is cut to the field slot, not overflowed */
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	snprintf(text, sizeof(text), "{\"%s\":1}", key);
+	{
+		struct req rq;
+
+		assert_int_equal(check_text(&rq, text, stop_fields, NSTOP),
+		    -1);
+		assert_int_equal(err_last()->code, ERR_INVALID);
+		assert_int_equal(strlen(err_last()->field), ERR_FIELD_MAX - 1);
+		assert_int_equal(strncmp(err_last()->field, key,
+		    ERR_FIELD_MAX - 1), 0);
+		json_decref(rq.body);
+	}
+}
+
+static void
+test_body_wrong_type(void **state)
+{
+	(void)state;
+	assert_body_invalid("{\"name\":5}", create_fields, NCREATE, "name");
+	assert_body_invalid("{\"name\":null}", create_fields, NCREATE,
+	    "name");
+	assert_body_invalid("{\"name\":[\"a\"]}", create_fields, NCREATE,
+	    "name");
+	assert_body_invalid("{\"name\":\"a\",\"vcpus\":\"2\"}", create_fields,
+	    NCREATE, "vcpus");
+	assert_body_invalid("{\"name\":\"a\",\"vcpus\":2.0}", create_fields,
+	    NCREATE, "vcpus");
+	assert_body_invalid("{\"name\":\"a\",\"vcpus\":true}", create_fields,
+	    NCREATE, "vcpus");
+	assert_body_invalid("{\"name\":\"a\",\"vcpus\":null}", create_fields,
+	    NCREATE, "vcpus");
+	assert_body_invalid("{\"name\":\"a\",\"start\":1}", create_fields,
+	    NCREATE, "start");
+	assert_body_invalid("{\"name\":\"a\",\"start\":\"true\"}",
+	    create_fields, NCREATE, "start");
+	assert_body_invalid("{\"force\":{}}", stop_fields, NSTOP, "force");
+	assert_true(strstr(err_last()->msg, "force") != NULL);
+}
+
+static void
+test_body_out_of_range(void **state)
+{
+	char name[300], text[400];
+
+	(void)state;
+	assert_body_invalid("{\"name\":\"a\",\"vcpus\":0}", create_fields,
+	    NCREATE, "vcpus");
+	assert_body_invalid("{\"name\":\"a\",\"vcpus\":257}", create_fields,
+	    NCREATE, "vcpus");
+	assert_body_invalid("{\"name\":\"a\",\"vcpus\":-1}", create_fields,
+	    NCREATE, "vcpus");
+	assert_body_invalid("{\"name\":\"a\",\"memory_mib\":15}",
+	    create_fields, NCREATE, "memory_mib");
+	assert_body_invalid("{\"name\":\"a\",\"memory_mib\":4194305}",
+	    create_fields, NCREATE, "memory_mib");
+	assert_body_invalid("{\"name\":\"a\",\"disk_gib\":"
+	    "9223372036854775807}", create_fields, NCREATE, "disk_gib");
+	assert_body_invalid("{\"name\":\"a\",\"disk_gib\":"
+	    "-9223372036854775807}", create_fields, NCREATE, "disk_gib");
+	assert_body_invalid("{\"timeout_s\":0}", stop_fields, NSTOP,
+	    "timeout_s");
+	assert_body_invalid("{\"timeout_s\":3601}", stop_fields, NSTOP,
+	    "timeout_s");
+	assert_true(strstr(err_last()->msg, "3601") != NULL);
+
+	/* strings: max is the longest length allowed */
+	memset(name, 'a', 255);
+	name[255] = '\0';
+	snprintf(text, sizeof(text), "{\"name\":\"%s\"}", name);
+	assert_body_ok(text, create_fields, NCREATE);
+	memset(name, 'a', 256);
+	name[256] = '\0';
+	snprintf(text, sizeof(text), "{\"name\":\"%s\"}", name);
+	assert_body_invalid(text, create_fields, NCREATE, "name");
+}
+
+static void
+test_body_not_object(void **state)
+{
+	(void)state;
+	assert_body_invalid("[]", stop_fields, NSTOP, "");
+	assert_body_invalid("[{\"force\":true}]", stop_fields, NSTOP, "");
+	assert_body_invalid("\"force\"", stop_fields, NSTOP, "");
+	assert_body_invalid("42", stop_fields, NSTOP, "");
+	assert_body_invalid("true", stop_fields, NSTOP, "");
+	assert_body_invalid("null", stop_fields, NSTOP, "");
+	assert_true(strstr(err_last()->msg, "object") != NULL);
+}
+
+/* --- req_check_name --- */
+
+static void
+test_name_valid(void **state)
+{
+	static const char *const good[] = {
+		"a", "0", "web1", "a-b", "abc-", "a--b", "9lives",
+		"abcdefghijklmnopqrstuvwxyz0123456789-",
+		/* 63 characters */
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+
+	(void)state;
+	assert_int_equal(strlen(good[8]), 63);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		err_clear();
+		if (req_check_name("name", good[i]) != 0)
+			fail_msg("'%s' refused: %s", good[i], err_last()->msg);
+		assert_int_equal(err_last()->code, ERR_NONE);
+	}
+}
+
+static void
+test_name_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"", "a</name><x>", "../../etc", "Ünï", "-abc", "-", "ABC",
+		"webA", "a b", "a_b", "a.b", "a/b", "a\nb", "a\tb", "a'b",
+		"a\"b", "a&b", "web1\xff", "caf\xc3\xa9",
+		/* 64 characters */
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+
+	(void)state;
+	assert_int_equal(strlen(bad[19]), 64);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err_clear();
+		if (req_check_name("vm_name", bad[i]) != -1)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(err_last()->code, ERR_INVALID);
+		assert_string_equal(err_last()->field, "vm_name");
+		assert_true(strstr(err_last()->msg, "vm_name") != NULL);
+	}
+}
+
+/* --- router_match --- */
+
+struct route_case {
+	const char *method;
+	const char *path;
+	req_handler handler;
+	const char *param;       /* expected params[0], or NULL */
+};
+
+static const struct route_case route_cases[] = {
+	{ "GET", "/v1", root_get, NULL },
+	{ "GET", "/v1/hosts", hosts_list, NULL },
+	{ "GET", "/v1/hosts/local", hosts_get, "local" },
+	{ "GET", "/v1/vms", vms_list, NULL },
+	{ "POST", "/v1/vms", vms_create, NULL },
+	{ "GET", "/v1/vms/web1", vms_get, "web1" },
+	{ "GET", "/v1/vms/0b6e2a4e-2f7c-4d3b-9d55-1c4f6ad2e0b1", vms_get,
+	    "0b6e2a4e-2f7c-4d3b-9d55-1c4f6ad2e0b1" },
+	{ "DELETE", "/v1/vms/web1", vms_delete, "web1" },
+	{ "POST", "/v1/vms/web1/start", vms_start, "web1" },
+	{ "POST", "/v1/vms/web1/stop", vms_stop, "web1" },
+	{ "POST", "/v1/vms/web1/reboot", vms_reboot, "web1" },
+	{ "POST", "/v1/vms/web1/pause", vms_pause, "web1" },
+	{ "POST", "/v1/vms/web1/resume", vms_resume, "web1" },
+	/* a VM may be called like an action or a collection */
+	{ "POST", "/v1/vms/start/stop", vms_stop, "start" },
+	{ "GET", "/v1/vms/vms", vms_get, "vms" },
+	{ "GET", "/v1/operations", operations_list, NULL },
+	{ "GET", "/v1/operations/abc-123", operations_get, "abc-123" },
+};
+
+static const struct route *
+match(struct req *rq, const char *method, const char *path, char *allow,
+    size_t allow_len)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->method = method;
+	rq->path = path;
+	err_clear();
+	return router_match(rq, allow, allow_len);
+}
+
+static void
+test_router_every_route(void **state)
+{
+	struct req rq;
+	char allow[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(route_cases) / sizeof(route_cases[0]);
+	    i++) {
+		const struct route_case *rc = &route_cases[i];
+		const struct route *rt = match(&rq, rc->method, rc->path, allow,
+		    sizeof(allow));
+
+		if (rt == NULL)
+			fail_msg("%s %s: %s", rc->method, rc->path,
+			    err_last()->msg);
+		if (rt->handler != rc->handler)
+			fail_msg("%s %s: wrong handler (pattern %s)", rc->method,
+			    rc->path, rt->pattern);
+		assert_string_equal(rt->method, rc->method);
+		assert_string_equal(rq.params[0], rc->param ? rc->param : "");
+		assert_int_equal(err_last()->code, ERR_NONE);
+	}
+}
+
+static void
+assert_not_found(const char *method, const char *path)
+{
+	struct req rq;
+	char allow[128];
+
+	if (match(&rq, method, path, allow, sizeof(allow)) != NULL)
+		fail_msg("%s %s matched", method, path);
+	if (err_last()->code != ERR_NOT_FOUND)
+		fail_msg("%s %s: %s, not not-found", method, path,
+		    err_code_name(err_last()->code));
+	assert_string_equal(allow, "");
+}
+
+static void
+test_router_not_found(void **state)
+{
+	char longseg[2100];
+
+	(void)state;
+	assert_not_found("GET", "/");
+	assert_not_found("GET", "");
+	assert_not_found("GET", "/v2");
+	assert_not_found("GET", "/v1x");
+	assert_not_found("GET", "/v");
+	assert_not_found("GET", "/v1/host");
+	assert_not_found("GET", "/v1/hostsx");
+	assert_not_found("GET", "/v1/vms/web1/start/now");
+	assert_not_found("POST", "/v1/vms/web1/explode");
+	assert_not_found("GET", "/v1/operations/a/b");
+	assert_not_found("GET", "v1/vms");
+	/* trailing slashes and empty segments */
+	assert_not_found("GET", "/v1/");
+	assert_not_found("GET", "/v1/vms/");
+	assert_not_found("GET", "/v1/hosts/");
+	assert_not_found("POST", "/v1/vms//start");
+	assert_not_found("GET", "//v1/vms");
+	assert_not_found("GET", "/v1//vms");
+	assert_not_found("POST", "/v1/vms/web1/start/");
+	assert_not_found("GET", "/v1/operations/");
+	assert_true(strstr(err_last()->msg, "/v1/operations/") != NULL);
+
+	/* a segment longer than a parameter slot is no match, not overflow */
+	memcpy(longseg, "/v1/vms/", 8);
+	memset(longseg + 8, 'a', sizeof(longseg) - 9);
+	longseg[sizeof(longseg) - 1] = '\0';
+	assert_not_found("GET", longseg);
+}
+
+static void
+assert_method(const char *method, const char *path, const char *allow_want)
+{
+	struct req rq;
+	char allow[128];
+
+	if (match(&rq, method, path, allow, sizeof(allow)) != NULL)
+		fail_msg("%s %s matched", method, path);
+	if (err_last()->code != ERR_METHOD)
+		fail_msg("%s %s: %s, not method-not-allowed", method, path,
+		    err_code_name(err_last()->code));
+	assert_string_equal(allow, allow_want);
+	assert_true(strstr(err_last()->msg, allow_want) != NULL);
+	assert_true(strstr(err_last()->msg, method) != NULL);
+}
+
+static void
+test_router_wrong_method(void **state)
+{
+	struct req rq;
+	char allow[8];
+
+	(void)state;
+	assert_method("POST", "/v1", "GET");
+	assert_method("DELETE", "/v1/hosts", "GET");
+	assert_method("POST", "/v1/hosts/local", "GET");
+	assert_method("PUT", "/v1/vms", "GET, POST");
+	assert_method("DELETE", "/v1/vms", "GET, POST");
+	assert_method("POST", "/v1/vms/web1", "GET, DELETE");
+	assert_method("PATCH", "/v1/vms/web1", "GET, DELETE");
+	assert_method("GET", "/v1/vms/web1/start", "POST");
+	assert_method("DELETE", "/v1/vms/web1/resume", "POST");
+	assert_method("POST", "/v1/operations", "GET");
+	assert_method("DELETE", "/v1/operations/x", "GET");
+	/* methods are case-sensitive (RFC 9110) */
+	assert_method("get", "/v1", "GET");
+
+	/* a small Allow buffer is cut, never overrun */
+	memset(allow, 'X', sizeof(allow));
+	assert_null(match(&rq, "PUT", "/v1/vms", allow, 4));
+	assert_int_equal(err_last()->code, ERR_METHOD);
+	assert_string_equal(allow, "GET");
+	assert_int_equal(allow[4], 'X');
+}
+
+/* --- problem_json --- */
+
+/* The problem for err, dumped and parsed back: proves it is valid JSON. */
+static json_t *
+problem_roundtrip(const struct err *e, const char *instance)
+{
+	json_t *j = problem_json(e, instance), *back;
+	json_error_t je;
+	char *text;
+
+	if (j == NULL)
+		fail_msg("problem_json gave NULL for '%s'", e->msg);
+	text = json_dumps(j, JSON_COMPACT);
+	if (text == NULL)
+		fail_msg("problem for '%s' cannot be dumped", e->msg);
+	back = json_loads(text, 0, &je);
+	if (back == NULL)
+		fail_msg("problem is not valid JSON: %s: %s", je.text, text);
+	free(text);
+	json_decref(j);
+	return back;
+}
+
+static const char *
+jstr(json_t *j, const char *key)
+{
+	json_t *v = json_object_get(j, key);
+
+	if (!json_is_string(v))
+		fail_msg("'%s' is not a string", key);
+	return json_string_value(v);
+}
+
+static void
+test_problem_fields(void **state)
+{
+	struct err e;
+	json_t *j;
+
+	(void)state;
+	err_set_field(ERR_CONFLICT, "name", "a vm named '%s' already exists",
+	    "web1");
+	err_save(&e);
+	j = problem_roundtrip(&e, "/v1/vms");
+	assert_string_equal(jstr(j, "type"), "urn:hangar:problem:conflict");
+	assert_string_equal(jstr(j, "title"), "Conflict");
+	assert_int_equal(json_integer_value(json_object_get(j, "status")),
+	    409);
+	assert_string_equal(jstr(j, "detail"),
+	    "a vm named 'web1' already exists");
+	assert_true(json_is_false(json_object_get(j, "retryable")));
+	assert_string_equal(jstr(j, "field"), "name");
+	assert_string_equal(jstr(j, "instance"), "/v1/vms");
+	assert_int_equal(json_object_size(j), 7);
+	json_decref(j);
+
+	/* no field, no instance: the members are absent, not empty */
+	err_set(ERR_UNAVAILABLE, "host 'h1' is unreachable");
+	err_save(&e);
+	j = problem_roundtrip(&e, NULL);
+	assert_string_equal(jstr(j, "type"), "urn:hangar:problem:unavailable");
+	assert_int_equal(json_integer_value(json_object_get(j, "status")),
+	    503);
+	assert_true(json_is_true(json_object_get(j, "retryable")));
+	assert_null(json_object_get(j, "field"));
+	assert_null(json_object_get(j, "instance"));
+	assert_int_equal(json_object_size(j), 5);
+	json_decref(j);
+
+	/* retryable follows the error, not the code's table */
+	err_set(ERR_UNAVAILABLE, "x");
+	err_set_retryable(false);
+	err_save(&e);
+	j = problem_roundtrip(&e, NULL);
+	assert_true(json_is_false(json_object_get(j, "retryable")));
+	json_decref(j);
+	err_set(ERR_BACKEND, "x");
+	err_set_retryable(true);
+	err_save(&e);
+	j = problem_roundtrip(&e, NULL);
+	assert_true(json_is_true(json_object_get(j, "retryable")));
+	json_decref(j);
+}
+
+static void
+test_problem_every_code(void **state)
+{
+	/* docs/api.md: every type name and its status */
+	static const struct {
+		enum err_code code;
+		const char *type;
+		int status;
+	} want[] = {
+		{ ERR_INVALID, "invalid-request", 400 },
+		{ ERR_NOT_FOUND, "not-found", 404 },
+		{ ERR_METHOD, "method-not-allowed", 405 },
+		{ ERR_CONFLICT, "conflict", 409 },
+		{ ERR_TOO_LARGE, "payload-too-large", 413 },
+		{ ERR_MEDIA_TYPE, "unsupported-media-type", 415 },
+		{ ERR_UNPROCESSABLE, "unprocessable", 422 },
+		{ ERR_INTERNAL, "internal-error", 500 },
+		{ ERR_UNSUPPORTED, "not-implemented", 501 },
+		{ ERR_BACKEND, "backend-error", 502 },
+		{ ERR_UNAVAILABLE, "unavailable", 503 },
+		{ ERR_INTERRUPTED, "interrupted", 503 },
+		{ ERR_TIMEOUT, "timeout", 504 },
+		{ ERR_NO_CAPACITY, "no-capacity", 409 },
+	};
+	char type[96];
+
+	(void)state;
+	assert_int_equal(sizeof(want) / sizeof(want[0]), ERR__COUNT - 1);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct err e;
+		json_t *j;
+
+		err_set(want[i].code, "something about %s", want[i].type);
+		err_save(&e);
+		j = problem_roundtrip(&e, "/v1");
+		snprintf(type, sizeof(type), "urn:hangar:problem:%s",
+		    want[i].type);
+		assert_string_equal(jstr(j, "type"), type);
+		assert_int_equal(json_integer_value(json_object_get(j,
+		    "status")), want[i].status);
+		assert_int_equal(err_code_http(want[i].code), want[i].status);
+		assert_int_equal(err_code_from_name(want[i].type),
+		    want[i].code);
+		assert_true(strlen(jstr(j, "title")) > 0);
+		json_decref(j);
+	}
+}
+
+static void
+test_problem_no_error(void **state)
+{
+	struct err e;
+	json_t *j;
+
+	(void)state;
+	/* a handler that failed without setting an error: a 500, not a 200 */
+	memset(&e, 0, sizeof(e));
+	j = problem_roundtrip(&e, NULL);
+	assert_string_equal(jstr(j, "type"),
+	    "urn:hangar:problem:internal-error");
+	assert_int_equal(json_integer_value(json_object_get(j, "status")),
+	    500);
+	/* an empty message still gives a detail */
+	assert_true(strlen(jstr(j, "detail")) > 0);
+	json_decref(j);
+}
+
+static void
+test_problem_truncated_utf8(void **state)
+{
+	char msg[ERR_MSG_MAX + 16], key[100];
+	struct err e;
+	json_t *j;
+	size_t n;
+
+	(void)state;
+	/* 1022 'a' and a 2-byte é: the slot keeps 1023 bytes, half an é */
+	memset(msg, 'a', 1022);
+	memcpy(msg + 1022, "\xc3\xa9 tail", 8);
+	err_set(ERR_INVALID, "%s", msg);
+	assert_int_equal(strlen(err_last()->msg), ERR_MSG_MAX - 1);
+	assert_int_equal((unsigned char)err_last()->msg[1022], 0xc3);
+	err_save(&e);
+	j = problem_roundtrip(&e, "/v1/vms");
+	n = strlen(jstr(j, "detail"));
+	assert_int_equal(n, 1022);
+	assert_int_equal(strspn(jstr(j, "detail"), "a"), 1022);
+	json_decref(j);
+
+	/* 1020 'a' and a 4-byte emoji cut after 3 bytes */
+	memset(msg, 'a', 1020);
+	memcpy(msg + 1020, "\xf0\x9f\x98\x80", 5);
+	err_set(ERR_INVALID, "%s", msg);
+	err_save(&e);
+	j = problem_roundtrip(&e, NULL);
+	assert_int_equal(strlen(jstr(j, "detail")), 1020);
+	json_decref(j);
+
+	/* whole multi-byte characters survive */
+	err_set(ERR_CONFLICT, "vm 'caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80' "
+	    "is paused");
+	err_save(&e);
+	j = problem_roundtrip(&e, NULL);
+	assert_string_equal(jstr(j, "detail"),
+	    "vm 'caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80' is paused");
+	json_decref(j);
+
+	/* a stray invalid byte ends the detail there */
+	err_set(ERR_INVALID, "bad \xff byte");
+	err_save(&e);
+	j = problem_roundtrip(&e, NULL);
+	assert_string_equal(jstr(j, "detail"), "bad ");
+	json_decref(j);
+
+	/* a field cut mid-character (unknown field with a long key) */
+	memset(key, 0, sizeof(key));
+	for (int i = 0; i < 40; i++)
+		memcpy(key + 2 * i, "\xc3\xa9", 2);
+	err_set_field(ERR_INVALID, key, "unknown field '%.64s'", key);
+	assert_int_equal(strlen(err_last()->field), ERR_FIELD_MAX - 1);
+	err_save(&e);
+	j = problem_roundtrip(&e, NULL);
+	assert_int_equal(strlen(jstr(j, "field")), 62);
+	assert_int_equal(strncmp(jstr(j, "field"), key, 62), 0);
+	/* '%.64s' keeps 32 whole é: the detail is complete */
+	assert_int_equal(strncmp(jstr(j, "detail"), "unknown field '", 15), 0);
+	assert_int_equal(strlen(jstr(j, "detail")), 15 + 64 + 1);
+	json_decref(j);
+
+	/* the same with one ASCII byte first: now '%.64s' cuts an é */
+	key[0] = 'x';
+	memset(key + 1, 0, sizeof(key) - 1);
+	for (int i = 0; i < 40; i++)
+		memcpy(key + 1 + 2 * i, "\xc3\xa9", 2);
+	err_set_field(ERR_INVALID, key, "unknown field '%.64s'", key);
+	err_save(&e);
+	j = problem_roundtrip(&e, NULL);
+	assert_int_equal(strlen(jstr(j, "field")), 63);
+	assert_int_equal(strlen(jstr(j, "detail")), 15 + 63);
+	json_decref(j);
+}
+
+static void
+test_problem_invalid_utf8(void **state)
+{
+	/*
+	 * Byte sequences that are well-formed in shape but not UTF-8:
+	 * overlong, a UTF-16 surrogate, above U+10FFFF, bytes F5..FF.  A
+	 * path like GET /v1/%C0%80 puts such bytes into "no resource at
+	 * '...'", so they must still give a problem body.
+	 */
+	static const char *const bad[] = {
+		"no resource at '/v1/\xc0\x80'",
+		"no resource at '/v1/\xe0\x80\x80'",
+		"no resource at '/v1/\xed\xa0\x80'",
+		"no resource at '/v1/\xf0\x80\x80\x80'",
+		"no resource at '/v1/\xf4\x90\x80\x80'",
+		"no resource at '/v1/\xf8\x88\x80\x80\x80'",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct err e;
+		json_t *j, *k;
+
+		err_set(ERR_NOT_FOUND, "%s", bad[i]);
+		err_save(&e);
+		j = problem_json(&e, "/v1");
+		/* jansson refuses invalid UTF-8: a NULL here is a 500 */
+		assert_non_null(j);
+		json_decref(j);
+		k = problem_roundtrip(&e, "/v1");
+		assert_string_equal(jstr(k, "type"),
+		    "urn:hangar:problem:not-found");
+		assert_int_equal(strncmp(jstr(k, "detail"),
+		    "no resource at '/v1/", 20), 0);
+		json_decref(k);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_body_valid),
+		cmocka_unit_test(test_body_none),
+		cmocka_unit_test(test_body_unknown_field),
+		cmocka_unit_test(test_body_wrong_type),
+		cmocka_unit_test(test_body_out_of_range),
+		cmocka_unit_test(test_body_not_object),
+		cmocka_unit_test(test_name_valid),
+		cmocka_unit_test(test_name_invalid),
+		cmocka_unit_test(test_router_every_route),
+		cmocka_unit_test(test_router_not_found),
+		cmocka_unit_test(test_router_wrong_method),
+		cmocka_unit_test(test_problem_fields),
+		cmocka_unit_test(test_problem_every_code),
+		cmocka_unit_test(test_problem_no_error),
+		cmocka_unit_test(test_problem_truncated_utf8),
+		cmocka_unit_test(test_problem_invalid_utf8),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

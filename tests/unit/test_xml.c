@@ -1,0 +1,479 @@
+/*
+ * test_xml.c - unit tests of backends/domain_xml.c: the domain, storage
+ * pool and storage volume documents hangar hands to libvirt.
+ *
+ * Golden files in tests/golden/xml/ pin the output byte for byte; each
+ * case below names its file.  Run from the repository root (as `make
+ * check` does).  HANGAR_REGOLD=1 rewrites the golden files from what the
+ * code writes now; review the diff before committing it.
+ *
+ * Hostile values (markup, entities, quotes, CDATA ends) must come out
+ * escaped: each document is parsed back with libxml2 and checked with
+ * XPath, so an injected element shows up as a changed element count.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
+#include "backends/backend.h"
+#include "common/error.h"
+
+#define GOLDEN_DIR "tests/golden/xml"
+
+/* --- golden files --- */
+
+/* All of path, malloc'd and NUL-terminated; NULL when it cannot be read. */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			char *nb;
+
+			cap = (len + 4096 + 1) * 2;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, 4096, f);
+		len += n;
+		if (n < 4096)
+			break;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static void
+write_golden(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Compare got (which this function frees) with GOLDEN_DIR/name. */
+static void
+assert_golden(char *got, const char *name)
+{
+	char path[512], *want;
+	const char *regold = getenv("HANGAR_REGOLD");
+	size_t i;
+
+	if (got == NULL)
+		fail_msg("%s: no document: %s", name, err_last()->msg);
+	snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
+	if (regold && strcmp(regold, "1") == 0) {
+		write_golden(path, got);
+		free(got);
+		return;
+	}
+	if ((want = slurp(path)) == NULL)
+		fail_msg("cannot read %s (run from the repository root; "
+		    "HANGAR_REGOLD=1 creates it)", path);
+	if (strcmp(got, want) != 0) {
+		for (i = 0; got[i] && got[i] == want[i]; i++)
+			;
+		print_error("%s differs at byte %zu; got:\n%s\n", path, i, got);
+		free(want);
+		free(got);
+		fail_msg("%s does not match (HANGAR_REGOLD=1 rewrites it)",
+		    path);
+	}
+	free(want);
+	free(got);
+}
+
+static const struct vm_spec spec_kvm_disk = {
+	.uuid = "6f1c0a8e-3b7d-4c52-9e1a-0d2b3c4d5e6f",
+	.name = "web1",
+	.vcpus = 2,
+	.memory_mib = 2048,
+	.domain_type = "kvm",
+	.arch = "x86_64",
+	.disk_path = "/var/lib/hangar/images/web1.qcow2",
+};
+
+static const struct vm_spec spec_qemu_nodisk = {
+	.uuid = "00000000-0000-4000-8000-000000000001",
+	.name = "tiny",
+	.vcpus = 1,
+	.memory_mib = 64,
+	.domain_type = "qemu",
+	.arch = "aarch64",
+	.disk_path = NULL,
+};
+
+static const struct vm_spec spec_qemu_disk = {
+	.uuid = "ffffffff-ffff-4fff-bfff-ffffffffffff",
+	.name = "db-0",
+	.vcpus = 256,
+	.memory_mib = 4194304,
+	.domain_type = "qemu",
+	.arch = "x86_64",
+	.disk_path = "/srv/pool/db-0.qcow2",
+};
+
+static void
+test_golden_domain_kvm_disk(void **state)
+{
+	(void)state;
+	assert_golden(domain_xml_domain(&spec_kvm_disk),
+	    "domain-kvm-disk.xml");
+}
+
+static void
+test_golden_domain_qemu_nodisk(void **state)
+{
+	(void)state;
+	assert_golden(domain_xml_domain(&spec_qemu_nodisk),
+	    "domain-qemu-nodisk.xml");
+}
+
+static void
+test_golden_domain_qemu_disk(void **state)
+{
+	(void)state;
+	assert_golden(domain_xml_domain(&spec_qemu_disk),
+	    "domain-qemu-disk.xml");
+}
+
+static void
+test_golden_pool(void **state)
+{
+	(void)state;
+	assert_golden(domain_xml_pool("hangar", "/var/lib/hangar/images"),
+	    "pool.xml");
+}
+
+static void
+test_golden_volume(void **state)
+{
+	(void)state;
+	assert_golden(domain_xml_volume("web1.qcow2", 10), "volume.xml");
+	assert_golden(domain_xml_volume("big", 65536), "volume-big.xml");
+}
+
+/* --- parsing back --- */
+
+struct parsed {
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+};
+
+static void
+parse(struct parsed *p, const char *xml)
+{
+	assert_non_null(xml);
+	p->doc = xmlReadMemory(xml, (int)strlen(xml), "test.xml", NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (p->doc == NULL)
+		fail_msg("not well-formed XML:\n%s", xml);
+	p->ctx = xmlXPathNewContext(p->doc);
+	assert_non_null(p->ctx);
+}
+
+static void
+parsed_free(struct parsed *p)
+{
+	xmlXPathFreeContext(p->ctx);
+	xmlFreeDoc(p->doc);
+}
+
+/* The XPath expression's string value, malloc'd. */
+static char *
+xp_string(struct parsed *p, const char *expr)
+{
+	xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr,
+	    p->ctx);
+	char *s;
+
+	if (o == NULL || o->type != XPATH_STRING || o->stringval == NULL)
+		fail_msg("XPath %s gave no string", expr);
+	s = strdup((const char *)o->stringval);
+	xmlXPathFreeObject(o);
+	assert_non_null(s);
+	return s;
+}
+
+static double
+xp_number(struct parsed *p, const char *expr)
+{
+	xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr,
+	    p->ctx);
+	double d;
+
+	if (o == NULL || o->type != XPATH_NUMBER)
+		fail_msg("XPath %s gave no number", expr);
+	d = o->floatval;
+	xmlXPathFreeObject(o);
+	return d;
+}
+
+static void
+assert_xp_string(struct parsed *p, const char *expr, const char *want)
+{
+	char *got = xp_string(p, expr);
+
+	if (strcmp(got, want) != 0) {
+		print_error("%s: got '%s', want '%s'\n", expr, got, want);
+		free(got);
+		fail();
+	}
+	free(got);
+}
+
+/* Shape of a document: element counts that an injection would change. */
+struct shape {
+	double top, all, attrs;
+};
+
+static struct shape
+shape_of(struct parsed *p, const char *root)
+{
+	struct shape s;
+	char expr[128];
+
+	snprintf(expr, sizeof(expr), "count(/%s/*)", root);
+	s.top = xp_number(p, expr);
+	s.all = xp_number(p, "count(//*)");
+	s.attrs = xp_number(p, "count(//@*)");
+	return s;
+}
+
+static void
+assert_same_shape(struct parsed *p, const char *root, struct shape want)
+{
+	struct shape got = shape_of(p, root);
+
+	assert_true(got.top == want.top);
+	assert_true(got.all == want.all);
+	assert_true(got.attrs == want.attrs);
+	assert_true(xp_number(p, "count(//x)") == 0);
+	assert_true(xp_number(p, "count(//comment())") == 0);
+	assert_true(xp_number(p, "count(//processing-instruction())") == 0);
+}
+
+static const char *const hostile[] = {
+	"</name><x/>",
+	"a&b",
+	"&amp;&lt;&#60;&xxe;",
+	"q\"u'o\"te",
+	"]]>",
+	"<![CDATA[x]]>",
+	"<!-- c --><?pi x?>",
+	"</name><x a=\"1\"/><name>",
+	"' x='1",
+	"\" x=\"1",
+	"</source><x/><source file='",
+	"tab\there, caf\xc3\xa9",
+};
+
+static void
+test_domain_parses_back(void **state)
+{
+	struct parsed p;
+	char *xml;
+
+	(void)state;
+	xml = domain_xml_domain(&spec_kvm_disk);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domain/@type)", "kvm");
+	assert_xp_string(&p, "string(/domain/name)", "web1");
+	assert_xp_string(&p, "string(/domain/uuid)", spec_kvm_disk.uuid);
+	assert_xp_string(&p, "string(/domain/memory)", "2048");
+	assert_xp_string(&p, "string(/domain/memory/@unit)", "MiB");
+	assert_xp_string(&p, "string(/domain/vcpu)", "2");
+	assert_xp_string(&p, "string(/domain/os/type/@arch)", "x86_64");
+	assert_xp_string(&p, "string(/domain/os/type)", "hvm");
+	assert_xp_string(&p, "string(/domain/devices/disk/source/@file)",
+	    spec_kvm_disk.disk_path);
+	assert_xp_string(&p, "string(/domain/devices/disk/driver/@type)",
+	    "qcow2");
+	assert_xp_string(&p, "string(/domain/metadata/*[local-name()='vm']"
+	    "/@id)", spec_kvm_disk.uuid);
+	assert_xp_string(&p, "namespace-uri(/domain/metadata/*)",
+	    "urn:hangar:vm:1");
+	assert_true(xp_number(&p, "count(/domain/devices/disk)") == 1);
+	parsed_free(&p);
+	free(xml);
+
+	xml = domain_xml_domain(&spec_qemu_nodisk);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domain/@type)", "qemu");
+	assert_true(xp_number(&p, "count(/domain/devices/disk)") == 0);
+	assert_true(xp_number(&p, "count(/domain/devices/*)") == 2);
+	parsed_free(&p);
+	free(xml);
+}
+
+static void
+test_domain_hostile(void **state)
+{
+	struct vm_spec spec = spec_kvm_disk;
+	struct parsed p;
+	struct shape base;
+	char *xml;
+
+	(void)state;
+	xml = domain_xml_domain(&spec);
+	parse(&p, xml);
+	base = shape_of(&p, "domain");
+	parsed_free(&p);
+	free(xml);
+
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		/* in element text, attribute values, everywhere at once */
+		spec.name = hostile[i];
+		spec.uuid = hostile[i];
+		spec.disk_path = hostile[i];
+		spec.domain_type = hostile[i];
+		spec.arch = hostile[i];
+		xml = domain_xml_domain(&spec);
+		if (xml == NULL)
+			fail_msg("hostile[%zu]: %s", i, err_last()->msg);
+		parse(&p, xml);
+		assert_xp_string(&p, "string(/domain/name)", hostile[i]);
+		assert_xp_string(&p, "string(/domain/uuid)", hostile[i]);
+		assert_xp_string(&p, "string(/domain/@type)", hostile[i]);
+		assert_xp_string(&p, "string(/domain/os/type/@arch)",
+		    hostile[i]);
+		assert_xp_string(&p,
+		    "string(/domain/devices/disk/source/@file)", hostile[i]);
+		assert_xp_string(&p, "string(/domain/metadata/*/@id)",
+		    hostile[i]);
+		assert_true(xp_number(&p, "count(/domain/name)") == 1);
+		assert_same_shape(&p, "domain", base);
+		parsed_free(&p);
+		free(xml);
+	}
+}
+
+static void
+test_pool_hostile(void **state)
+{
+	struct parsed p;
+	struct shape base;
+	char *xml;
+
+	(void)state;
+	xml = domain_xml_pool("hangar", "/var/lib/hangar/images");
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/pool/@type)", "dir");
+	assert_xp_string(&p, "string(/pool/name)", "hangar");
+	assert_xp_string(&p, "string(/pool/target/path)",
+	    "/var/lib/hangar/images");
+	base = shape_of(&p, "pool");
+	parsed_free(&p);
+	free(xml);
+
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		xml = domain_xml_pool(hostile[i], hostile[i]);
+		assert_non_null(xml);
+		parse(&p, xml);
+		assert_xp_string(&p, "string(/pool/name)", hostile[i]);
+		assert_xp_string(&p, "string(/pool/target/path)", hostile[i]);
+		assert_same_shape(&p, "pool", base);
+		parsed_free(&p);
+		free(xml);
+	}
+}
+
+static void
+test_volume_hostile(void **state)
+{
+	struct parsed p;
+	struct shape base;
+	char *xml;
+
+	(void)state;
+	xml = domain_xml_volume("web1.qcow2", 7);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/volume/name)", "web1.qcow2");
+	assert_xp_string(&p, "string(/volume/capacity)", "7");
+	assert_xp_string(&p, "string(/volume/capacity/@unit)", "GiB");
+	assert_xp_string(&p, "string(/volume/allocation)", "0");
+	assert_xp_string(&p, "string(/volume/target/format/@type)", "qcow2");
+	base = shape_of(&p, "volume");
+	parsed_free(&p);
+	free(xml);
+
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		xml = domain_xml_volume(hostile[i], 1);
+		assert_non_null(xml);
+		parse(&p, xml);
+		assert_xp_string(&p, "string(/volume/name)", hostile[i]);
+		assert_same_shape(&p, "volume", base);
+		parsed_free(&p);
+		free(xml);
+	}
+}
+
+static void
+test_numbers(void **state)
+{
+	struct vm_spec spec = spec_qemu_nodisk;
+	struct parsed p;
+	char *xml;
+
+	(void)state;
+	/* 64-bit sizes are written in full, not cut to int */
+	spec.memory_mib = INT64_C(8796093022208);
+	xml = domain_xml_domain(&spec);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domain/memory)", "8796093022208");
+	parsed_free(&p);
+	free(xml);
+
+	xml = domain_xml_volume("v", INT64_C(4398046511104));
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/volume/capacity)", "4398046511104");
+	parsed_free(&p);
+	free(xml);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_domain_kvm_disk),
+		cmocka_unit_test(test_golden_domain_qemu_nodisk),
+		cmocka_unit_test(test_golden_domain_qemu_disk),
+		cmocka_unit_test(test_golden_pool),
+		cmocka_unit_test(test_golden_volume),
+		cmocka_unit_test(test_domain_parses_back),
+		cmocka_unit_test(test_domain_hostile),
+		cmocka_unit_test(test_pool_hostile),
+		cmocka_unit_test(test_volume_hostile),
+		cmocka_unit_test(test_numbers),
+	};
+	int rc;
+
+	xmlInitParser();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	xmlCleanupParser();
+	return rc;
+}
