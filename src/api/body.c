@@ -4,6 +4,7 @@
  * failure is ERR_INVALID naming the field, so the client knows what to fix.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,32 +17,40 @@ body_type_name(enum body_type t)
 	switch (t) {
 	case BODY_INT: return "an integer";
 	case BODY_BOOL: return "true or false";
+	case BODY_NUMBER: return "a number";
+	case BODY_OBJECT: return "an object";
 	default: return "a string";
 	}
 }
 
 int
-body_check(struct req *r, const struct body_field *fields, size_t n)
+body_check_object(json_t *obj, const char *prefix,
+    const struct body_field *fields, size_t n)
 {
 	const char *key;
+	char name[128];
 	json_t *v;
 	size_t i;
 
-	if (r->body == NULL)
-		r->body = json_object();
-	if (!json_is_object(r->body))
+	if (!json_is_object(obj)) {
+		if (prefix)
+			return err_set_field(ERR_INVALID, prefix, "%s must be "
+			    "an object", prefix);
 		return err_set(ERR_INVALID, "the request body must be a JSON "
 		    "object");
-	json_object_foreach(r->body, key, v) {
+	}
+	json_object_foreach(obj, key, v) {
 		const struct body_field *f = NULL;
 		int ok;
 
 		for (i = 0; i < n; i++)
 			if (strcmp(fields[i].name, key) == 0)
 				f = &fields[i];
+		snprintf(name, sizeof(name), "%s%s%.64s", prefix ? prefix : "",
+		    prefix ? "." : "", key);
 		if (f == NULL)
-			return err_set_field(ERR_INVALID, key,
-			    "unknown field '%.64s'", key);
+			return err_set_field(ERR_INVALID, name,
+			    "unknown field '%s'", name);
 		switch (f->type) {
 		case BODY_INT:
 			ok = json_is_integer(v);
@@ -49,30 +58,102 @@ body_check(struct req *r, const struct body_field *fields, size_t n)
 		case BODY_BOOL:
 			ok = json_is_boolean(v);
 			break;
+		case BODY_NUMBER:
+			ok = json_is_number(v);
+			break;
+		case BODY_OBJECT:
+			ok = json_is_object(v);
+			break;
 		default:
 			ok = json_is_string(v);
 			break;
 		}
 		if (!ok)
-			return err_set_field(ERR_INVALID, f->name,
-			    "%s must be %s", f->name, body_type_name(f->type));
+			return err_set_field(ERR_INVALID, name,
+			    "%s must be %s", name, body_type_name(f->type));
 		if (f->type == BODY_INT && (json_integer_value(v) < f->min ||
 		    json_integer_value(v) > f->max))
-			return err_set_field(ERR_INVALID, f->name,
-			    "%s must be from %lld to %lld, not %lld", f->name,
+			return err_set_field(ERR_INVALID, name,
+			    "%s must be from %lld to %lld, not %lld", name,
 			    (long long)f->min, (long long)f->max,
 			    (long long)json_integer_value(v));
 		if (f->type == BODY_STRING &&
 		    json_string_length(v) > (size_t)f->max)
-			return err_set_field(ERR_INVALID, f->name,
-			    "%s must be at most %lld characters", f->name,
+			return err_set_field(ERR_INVALID, name,
+			    "%s must be at most %lld characters", name,
 			    (long long)f->max);
 	}
-	for (i = 0; i < n; i++)
-		if (fields[i].required &&
-		    json_object_get(r->body, fields[i].name) == NULL)
-			return err_set_field(ERR_INVALID, fields[i].name,
-			    "%s is required", fields[i].name);
+	for (i = 0; i < n; i++) {
+		if (!fields[i].required ||
+		    json_object_get(obj, fields[i].name) != NULL)
+			continue;
+		snprintf(name, sizeof(name), "%s%s%s", prefix ? prefix : "",
+		    prefix ? "." : "", fields[i].name);
+		return err_set_field(ERR_INVALID, name, "%s is required", name);
+	}
+	return 0;
+}
+
+int
+body_check(struct req *r, const struct body_field *fields, size_t n)
+{
+	if (r->body == NULL)
+		r->body = json_object();
+	return body_check_object(r->body, NULL, fields, n);
+}
+
+int
+body_ratio(json_t *obj, const char *name, double def, double *out)
+{
+	json_t *v = json_object_get(obj, name);
+
+	*out = def;
+	if (v == NULL)
+		return 0;
+	if (!json_is_number(v) || !(json_number_value(v) > 0) ||
+	    json_number_value(v) > 1000)
+		return err_set_field(ERR_INVALID, name, "%s must be a number "
+		    "above 0 and at most 1000", name);
+	*out = json_number_value(v);
+	return 0;
+}
+
+static bool
+body_label_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 63 &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+int
+body_labels(json_t *obj, const char *field, struct sched_label *out,
+    size_t max, size_t *n)
+{
+	const char *key;
+	json_t *v;
+
+	*n = 0;
+	if (obj == NULL)
+		return 0;
+	if (!json_is_object(obj))
+		return err_set_field(ERR_INVALID, field, "%s must be an object "
+		    "of strings", field);
+	if (json_object_size(obj) > max)
+		return err_set_field(ERR_INVALID, field, "%s may have at most "
+		    "%zu labels", field, max);
+	json_object_foreach(obj, key, v) {
+		if (!body_label_ok(key) || !json_is_string(v) ||
+		    !body_label_ok(json_string_value(v)))
+			return err_set_field(ERR_INVALID, field, "%s: keys and "
+			    "values must be strings of 1 to 63 lower-case "
+			    "letters, digits, '.', '_' or '-'", field);
+		snprintf(out[*n].key, sizeof(out[*n].key), "%s", key);
+		snprintf(out[*n].value, sizeof(out[*n].value), "%s",
+		    json_string_value(v));
+		(*n)++;
+	}
 	return 0;
 }
 

@@ -1,27 +1,76 @@
 /*
- * hosts.c - GET /v1/hosts and GET /v1/hosts/{name}.
+ * hosts.c - the host resource: register (POST), list, show, change
+ * (PATCH: labels, ratios, reserved resources, maintenance) and remove
+ * (DELETE, refused while VMs live there).
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "../common/error.h"
 #include "req.h"
+
+/* The state a client sees: maintenance wins over the connection state. */
+static const char *
+hosts_state(const struct host_rec *h)
+{
+	return h->maintenance ? "maintenance" : h->state;
+}
+
+static json_t *
+hosts_resource(double physical, double reserved, double ratio,
+    double allocated)
+{
+	double cap = physical * ratio - reserved;
+
+	if (cap < 0)
+		cap = 0;
+	return json_pack("{s:f, s:f, s:f, s:f, s:f}", "physical", physical,
+	    "reserved", reserved, "capacity", cap, "allocated", allocated,
+	    "free", cap - allocated > 0 ? cap - allocated : 0.0);
+}
 
 json_t *
 hosts_json(const struct host_rec *h)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:I, s:s,"
-	    " s:i, s:{s:I, s:I, s:I}}",
-	    "name", h->name, "uri", h->uri, "state", h->state,
+	json_t *labels = json_loads(h->labels, 0, NULL);
+	json_t *types = json_array();
+	char buf[sizeof(h->domain_types)], *tok, *save;
+	json_t *j;
+
+	snprintf(buf, sizeof(buf), "%s", h->domain_types);
+	for (tok = strtok_r(buf, " ", &save); tok;
+	    tok = strtok_r(NULL, " ", &save))
+		json_array_append_new(types, json_string(tok));
+	j = json_pack("{s:s, s:s, s:s, s:b, s:o, s:s, s:s, s:o, s:s, s:i,"
+	    " s:I, s:I, s:i, s:f, s:f, s:f, s:{s:I, s:I, s:I}}",
+	    "name", h->name, "uri", h->uri, "state", hosts_state(h),
+	    "maintenance", h->maintenance,
+	    "labels", json_is_object(labels) ? labels : json_object(),
 	    "arch", h->arch, "domain_type", h->domain_type,
+	    "domain_types", types, "cpu_model", h->cpu_model,
 	    "cpus", h->cpus, "memory_mib", (json_int_t)h->memory_mib,
-	    "free_memory_mib", (json_int_t)h->free_memory_mib,
-	    "cpu_model", h->cpu_model, "vms", h->vms,
+	    "free_memory_mib", (json_int_t)h->free_memory_mib, "vms", h->vms,
+	    "cpu_ratio", h->cpu_ratio, "ram_ratio", h->ram_ratio,
+	    "disk_ratio", h->disk_ratio,
 	    "allocated", "vcpus", (json_int_t)h->alloc_vcpus,
 	    "memory_mib", (json_int_t)h->alloc_memory_mib,
 	    "disk_gib", (json_int_t)h->alloc_disk_gib);
-
-	if (j) {
-		json_object_set_new(j, "created_at", req_time(h->created_at));
-		json_object_set_new(j, "updated_at", req_time(h->updated_at));
-	}
+	if (!json_is_object(labels))
+		json_decref(labels);
+	if (j == NULL)
+		return NULL;
+	json_object_set_new(j, "resources", json_pack("{s:o, s:o, s:o}",
+	    "vcpus", hosts_resource(h->cpus, h->reserved_vcpus, h->cpu_ratio,
+	    (double)h->alloc_vcpus),
+	    "memory_mib", hosts_resource((double)h->memory_mib,
+	    (double)h->reserved_memory_mib, h->ram_ratio,
+	    (double)h->alloc_memory_mib),
+	    "disk_gib", hosts_resource((double)h->disk_gib,
+	    (double)h->reserved_disk_gib, h->disk_ratio,
+	    (double)h->alloc_disk_gib)));
+	json_object_set_new(j, "created_at", req_time(h->created_at));
+	json_object_set_new(j, "updated_at", req_time(h->updated_at));
 	return j;
 }
 
@@ -47,15 +96,209 @@ hosts_list(struct req *r)
 	return req_reply(r, 200, json_pack("{s:o}", "hosts", arr));
 }
 
+static int
+hosts_load(struct req *r, struct host_rec *h)
+{
+	struct store_conn *c = store_read_begin(r->app->store);
+	int rc = store_host_get(c, r->params[0], h);
+
+	store_read_end(c);
+	return rc;
+}
+
 int
 hosts_get(struct req *r)
 {
-	struct store_conn *c = store_read_begin(r->app->store);
 	struct host_rec h;
-	int rc = store_host_get(c, r->params[0], &h);
 
-	store_read_end(c);
-	if (rc < 0)
+	if (hosts_load(r, &h) < 0)
 		return -1;
 	return req_reply(r, 200, hosts_json(&h));
+}
+
+static const struct body_field hosts_reserved_fields[] = {
+	{ "vcpus", BODY_INT, false, 0, 4096 },
+	{ "memory_mib", BODY_INT, false, 0, 1LL << 32 },
+	{ "disk_gib", BODY_INT, false, 0, 1LL << 32 },
+};
+
+/*
+ * Apply the settings a body may carry (labels, reserved, ratios,
+ * maintenance) onto h.
+ */
+static int
+hosts_settings(struct req *r, struct host_rec *h)
+{
+	struct sched_label labels[PLACEMENTS_LABELS_MAX];
+	json_t *res = json_object_get(r->body, "reserved");
+	json_t *lj = json_object_get(r->body, "labels"), *out;
+	size_t n;
+	char *text;
+
+	if (body_ratio(r->body, "cpu_ratio", h->cpu_ratio, &h->cpu_ratio) < 0 ||
+	    body_ratio(r->body, "ram_ratio", h->ram_ratio, &h->ram_ratio) < 0 ||
+	    body_ratio(r->body, "disk_ratio", h->disk_ratio,
+	    &h->disk_ratio) < 0)
+		return -1;
+	if (res) {
+		if (body_check_object(res, "reserved", hosts_reserved_fields,
+		    sizeof(hosts_reserved_fields) /
+		    sizeof(hosts_reserved_fields[0])) < 0)
+			return -1;
+		if (json_object_get(res, "vcpus"))
+			h->reserved_vcpus = (int)json_integer_value(
+			    json_object_get(res, "vcpus"));
+		if (json_object_get(res, "memory_mib"))
+			h->reserved_memory_mib = json_integer_value(
+			    json_object_get(res, "memory_mib"));
+		if (json_object_get(res, "disk_gib"))
+			h->reserved_disk_gib = json_integer_value(
+			    json_object_get(res, "disk_gib"));
+	}
+	if (lj) {
+		if (body_labels(lj, "labels", labels, PLACEMENTS_LABELS_MAX,
+		    &n) < 0)
+			return -1;
+		/* store them canonically: keys sorted, compact */
+		out = json_object();
+		for (size_t i = 0; i < n; i++)
+			json_object_set_new(out, labels[i].key,
+			    json_string(labels[i].value));
+		text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(out);
+		if (text == NULL || strlen(text) >= sizeof(h->labels)) {
+			free(text);
+			return err_set_field(ERR_INVALID, "labels", "labels "
+			    "are too long");
+		}
+		snprintf(h->labels, sizeof(h->labels), "%s", text);
+		free(text);
+	}
+	if (json_object_get(r->body, "maintenance"))
+		h->maintenance = body_bool(r, "maintenance", false);
+	return 0;
+}
+
+static const struct body_field hosts_create_fields[] = {
+	{ "name", BODY_STRING, true, 0, 255 },
+	{ "uri", BODY_STRING, true, 0, 1000 },
+	{ "labels", BODY_OBJECT, false, 0, 0 },
+	{ "reserved", BODY_OBJECT, false, 0, 0 },
+	{ "cpu_ratio", BODY_NUMBER, false, 0, 0 },
+	{ "ram_ratio", BODY_NUMBER, false, 0, 0 },
+	{ "disk_ratio", BODY_NUMBER, false, 0, 0 },
+	{ "maintenance", BODY_BOOL, false, 0, 0 },
+};
+
+/* A libvirt URI: scheme, ':', no blanks or control characters. */
+static int
+hosts_check_uri(const char *uri)
+{
+	size_t scheme = strspn(uri, "abcdefghijklmnopqrstuvwxyz0123456789+");
+
+	if (scheme == 0 || uri[scheme] != ':')
+		return err_set_field(ERR_INVALID, "uri", "uri must be a libvirt "
+		    "URI such as qemu+tcp://host/system");
+	for (const unsigned char *p = (const unsigned char *)uri; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return err_set_field(ERR_INVALID, "uri", "uri must not "
+			    "contain blanks or control characters");
+	return 0;
+}
+
+int
+hosts_create(struct req *r)
+{
+	struct host_rec h;
+
+	if (body_check(r, hosts_create_fields, sizeof(hosts_create_fields) /
+	    sizeof(hosts_create_fields[0])) < 0 ||
+	    req_check_name("name", body_string(r, "name")) < 0 ||
+	    hosts_check_uri(body_string(r, "uri")) < 0)
+		return -1;
+	memset(&h, 0, sizeof(h));
+	fleet_host_defaults(r->app->fleet, &h);
+	snprintf(h.name, sizeof(h.name), "%s", body_string(r, "name"));
+	snprintf(h.uri, sizeof(h.uri), "%s", body_string(r, "uri"));
+	if (hosts_settings(r, &h) < 0)
+		return -1;
+	/* refuse a taken name before dialling anything */
+	{
+		struct host_rec old;
+		struct store_conn *c = store_read_begin(r->app->store);
+		int rc = store_host_get(c, h.name, &old);
+
+		store_read_end(c);
+		if (rc == 0)
+			return err_set_field(ERR_CONFLICT, "name", "host '%s' "
+			    "already exists", h.name);
+	}
+	if (fleet_register(r->app->fleet, &h) < 0)
+		return -1;
+	req_set_location(r, "/v1/hosts/", h.name);
+	return req_reply(r, 201, hosts_json(&h));
+}
+
+static const struct body_field hosts_update_fields[] = {
+	{ "labels", BODY_OBJECT, false, 0, 0 },
+	{ "reserved", BODY_OBJECT, false, 0, 0 },
+	{ "cpu_ratio", BODY_NUMBER, false, 0, 0 },
+	{ "ram_ratio", BODY_NUMBER, false, 0, 0 },
+	{ "disk_ratio", BODY_NUMBER, false, 0, 0 },
+	{ "maintenance", BODY_BOOL, false, 0, 0 },
+};
+
+struct hosts_tx {
+	struct req *r;
+	const char *name;
+	struct host_rec h;
+};
+
+static int
+hosts_update_tx(struct store_conn *c, void *arg)
+{
+	struct hosts_tx *t = arg;
+
+	if (store_host_get(c, t->name, &t->h) < 0 ||
+	    hosts_settings(t->r, &t->h) < 0 ||
+	    store_host_update_settings(c, &t->h) < 0)
+		return -1;
+	return store_host_get(c, t->name, &t->h);
+}
+
+int
+hosts_update(struct req *r)
+{
+	struct hosts_tx t = { r, r->params[0], { 0 } };
+
+	if (body_check(r, hosts_update_fields, sizeof(hosts_update_fields) /
+	    sizeof(hosts_update_fields[0])) < 0 ||
+	    store_tx(r->app->store, hosts_update_tx, &t) < 0 ||
+	    view_host_put(r->app->view, &t.h) < 0)
+		return -1;
+	return req_reply(r, 200, hosts_json(&t.h));
+}
+
+static int
+hosts_delete_tx(struct store_conn *c, void *arg)
+{
+	struct hosts_tx *t = arg;
+
+	if (store_host_get(c, t->name, &t->h) < 0)
+		return -1;
+	if (t->h.vms > 0)
+		return err_set(ERR_CONFLICT, "host '%s' still has %d VM(s); "
+		    "move or delete them first", t->h.name, t->h.vms);
+	return store_host_delete(c, t->h.id);
+}
+
+int
+hosts_delete(struct req *r)
+{
+	struct hosts_tx t = { r, r->params[0], { 0 } };
+
+	if (store_tx(r->app->store, hosts_delete_tx, &t) < 0)
+		return -1;
+	fleet_unregister(r->app->fleet, t.h.id);
+	return req_reply(r, 200, hosts_json(&t.h));
 }

@@ -34,6 +34,7 @@ struct req {
 	int status;
 	json_t *reply;
 	char location[256];
+	json_t *problem_ext;     /* extra members for an error reply, or NULL */
 };
 
 typedef int (*req_handler)(struct req *r);
@@ -51,7 +52,7 @@ const struct route *router_match(struct req *r, char *allow, size_t allow_len);
 json_t *problem_json(const struct err *e, const char *instance);
 
 /* body.c: checking request bodies and query parameters. */
-enum body_type { BODY_INT, BODY_BOOL, BODY_STRING };
+enum body_type { BODY_INT, BODY_BOOL, BODY_STRING, BODY_NUMBER, BODY_OBJECT };
 
 struct body_field {
 	const char *name;
@@ -66,6 +67,17 @@ struct body_field {
  * 0, or -1 with ERR_INVALID naming the field.
  */
 int body_check(struct req *r, const struct body_field *fields, size_t n);
+/* The same for a nested object; prefix names it in errors ("reserved"). */
+int body_check_object(json_t *obj, const char *prefix,
+    const struct body_field *fields, size_t n);
+/* A ratio field of obj: a number above 0, at most 1000; def if absent. */
+int body_ratio(json_t *obj, const char *name, double def, double *out);
+/*
+ * A labels object ({"rack":"a"}): keys and values 1-63 of [a-z0-9._-],
+ * at most max of them, copied into out.  field names it in errors.
+ */
+int body_labels(json_t *obj, const char *field, struct sched_label *out,
+    size_t max, size_t *n);
 /* Values of checked fields (defaults when absent). */
 int64_t body_int(struct req *r, const char *name, int64_t def);
 bool body_bool(struct req *r, const char *name, bool def);
@@ -85,6 +97,20 @@ void req_set_location(struct req *r, const char *prefix, const char *id);
 /* RFC 3339 string, or JSON null for 0. */
 json_t *req_time(int64_t ms);
 
+/* placements.c: the placement part of a VM create body, and the
+ * explain output.  Labels are copied into pr's own storage. */
+struct place_req;
+struct place_out;
+#define PLACEMENTS_LABELS_MAX 32
+struct placements_buf {
+	struct sched_label labels[PLACEMENTS_LABELS_MAX];
+};
+extern const struct body_field placements_fields[];
+extern const size_t placements_nfields;
+int placements_parse(struct req *r, struct place_req *pr,
+    struct placements_buf *buf);
+json_t *placements_hosts_json(const struct place_out *out);
+
 /* Resource renderers, shared between handlers. */
 json_t *vms_json(const struct vm_rec *v);
 json_t *operations_json(const struct op_rec *o);
@@ -96,6 +122,14 @@ json_t *hosts_json(const struct host_rec *h);
 int root_get(struct req *r);
 int hosts_list(struct req *r);
 int hosts_get(struct req *r);
+int hosts_create(struct req *r);
+int hosts_update(struct req *r);
+int hosts_delete(struct req *r);
+int groups_list(struct req *r);
+int groups_get(struct req *r);
+int groups_create(struct req *r);
+int groups_delete(struct req *r);
+int placements_create(struct req *r);
 int vms_list(struct req *r);
 int vms_get(struct req *r);
 int vms_create(struct req *r);

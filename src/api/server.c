@@ -79,7 +79,7 @@ server_send(struct MHD_Connection *conn, int status, json_t *reply,
 
 static enum MHD_Result
 server_problem(struct MHD_Connection *conn, const char *path,
-    const char *allow)
+    const char *allow, json_t *ext)
 {
 	const struct err *e = err_last();
 	json_t *p = problem_json(e, path);
@@ -89,6 +89,8 @@ server_problem(struct MHD_Connection *conn, const char *path,
 
 	if (status >= 500)
 		log_warnx("%d on %s: %s", status, path, e->msg);
+	if (p && ext)
+		json_object_update_missing(p, ext);
 	ret = server_send(conn, status, p, "application/problem+json", NULL,
 	    allow);
 	json_decref(p);
@@ -155,7 +157,7 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 			/* refuse before reading a byte of it */
 			err_set(ERR_TOO_LARGE, "the request body is larger "
 			    "than %d bytes", REQ_BODY_MAX);
-			return server_problem(conn, url, NULL);
+			return server_problem(conn, url, NULL, NULL);
 		}
 		return MHD_YES;
 	}
@@ -191,7 +193,7 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	allow[0] = '\0';
 	rt = router_match(&r, allow, sizeof(allow));
 	if (rt == NULL || server_parse_body(&r, sc) < 0 || rt->handler(&r) < 0) {
-		ret = server_problem(conn, url, allow);
+		ret = server_problem(conn, url, allow, r.problem_ext);
 	} else {
 		ret = server_send(conn, r.status, r.reply, "application/json",
 		    r.location, NULL);
@@ -199,6 +201,7 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	log_debug("%s %s -> %d", method, url, r.status);
 	json_decref(r.body);
 	json_decref(r.reply);
+	json_decref(r.problem_ext);
 	return ret;
 }
 

@@ -15,6 +15,7 @@
 #include <uuid/uuid.h>
 
 #include "../common/error.h"
+#include "../daemon/place.h"
 #include "req.h"
 
 #define VMS_WAIT_MAX 300
@@ -33,6 +34,8 @@ vms_json(const struct vm_rec *v)
 		return NULL;
 	json_object_set_new(j, "operation", v->op_id[0] ?
 	    json_string(v->op_id) : json_null());
+	json_object_set_new(j, "group", v->group[0] ?
+	    json_string(v->group) : json_null());
 	json_object_set_new(j, "created_at", req_time(v->created_at));
 	json_object_set_new(j, "updated_at", req_time(v->updated_at));
 	return j;
@@ -121,127 +124,66 @@ vms_list(struct req *r)
 
 /* --- create --- */
 
-static const struct body_field vms_create_fields[] = {
-	{ "name", BODY_STRING, true, 0, 255 },
-	{ "vcpus", BODY_INT, false, 1, 256 },
-	{ "memory_mib", BODY_INT, false, 16, 4194304 },
-	{ "disk_gib", BODY_INT, false, 1, 65536 },
-	{ "start", BODY_BOOL, false, 0, 0 },
-};
-
-struct vms_create_tx {
-	struct vm_rec vm;
-	struct op_rec op;
-	const struct sched_policy *policy;
-	struct host_rec *hosts;
-	size_t n, cap;
-};
-
-static int
-vms_collect_host(const struct host_rec *h, void *arg)
-{
-	struct vms_create_tx *t = arg;
-
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct host_rec *nh = realloc(t->hosts, cap * sizeof(*nh));
-
-		if (nh == NULL)
-			return err_set(ERR_INTERNAL, "out of memory");
-		t->hosts = nh;
-		t->cap = cap;
-	}
-	t->hosts[t->n++] = *h;
-	return 0;
-}
-
-/* Place the VM and claim its resources, atomically with its rows. */
-static int
-vms_create_tx(struct store_conn *c, void *arg)
-{
-	struct vms_create_tx *t = arg;
-	struct sched_request req = { t->vm.vcpus, t->vm.memory_mib };
-	struct sched_host *sh;
-	char why[2048];
-	int pick;
-
-	t->n = 0;
-	if (store_host_each(c, vms_collect_host, t) < 0)
-		return -1;
-	if ((sh = calloc(t->n ? t->n : 1, sizeof(*sh))) == NULL)
-		return err_set(ERR_INTERNAL, "out of memory");
-	for (size_t i = 0; i < t->n; i++) {
-		sh[i].name = t->hosts[i].name;
-		sh[i].ready = strcmp(t->hosts[i].state, "ready") == 0;
-		sh[i].cpus = t->hosts[i].cpus;
-		sh[i].memory_mib = t->hosts[i].memory_mib;
-		sh[i].vms = t->hosts[i].vms;
-		sh[i].alloc_vcpus = t->hosts[i].alloc_vcpus;
-		sh[i].alloc_memory_mib = t->hosts[i].alloc_memory_mib;
-	}
-	pick = sched_pick(sh, t->n, &req, t->policy);
-	if (pick < 0) {
-		sched_explain(sh, t->n, why, sizeof(why));
-		free(sh);
-		return err_set(ERR_NO_CAPACITY, "no host can take vm '%s' "
-		    "(%d vCPUs, %lld MiB): %s", t->vm.name, t->vm.vcpus,
-		    (long long)t->vm.memory_mib, why);
-	}
-	free(sh);
-	t->vm.host_id = t->hosts[pick].id;
-	if (store_vm_insert(c, &t->vm) < 0)
-		return -1;
-	t->op.vm_id = t->vm.id;
-	return store_op_insert(c, &t->op);
-}
-
 int
 vms_create(struct req *r)
 {
-	struct vms_create_tx t;
-	struct op_rec done;
-	const char *name;
+	struct placements_buf buf;
+	struct place_req pr;
+	struct place_out out;
+	struct vm_rec vm;
+	struct op_rec op, done;
 	bool start;
 	int64_t wait;
-	int rc;
 
-	if (body_check(r, vms_create_fields, sizeof(vms_create_fields) /
-	    sizeof(vms_create_fields[0])) < 0 ||
-	    req_check_name("name", (name = body_string(r, "name"))) < 0 ||
+	if (placements_parse(r, &pr, &buf) < 0 ||
 	    req_query_int(r, "wait", 0, VMS_WAIT_MAX, 0, &wait) < 0)
 		return -1;
-	memset(&t, 0, sizeof(t));
-	t.policy = &r->app->policy;
-	vms_new_uuid(t.vm.uuid);
-	snprintf(t.vm.name, sizeof(t.vm.name), "%s", name);
-	t.vm.vcpus = (int)body_int(r, "vcpus", 1);
-	t.vm.memory_mib = body_int(r, "memory_mib", 512);
-	t.vm.disk_gib = body_int(r, "disk_gib", 10);
+	memset(&vm, 0, sizeof(vm));
+	memset(&op, 0, sizeof(op));
+	vms_new_uuid(vm.uuid);
+	snprintf(vm.name, sizeof(vm.name), "%s", body_string(r, "name"));
+	vm.vcpus = pr.sr.vcpus;
+	vm.memory_mib = pr.sr.memory_mib;
+	vm.disk_gib = pr.sr.disk_gib;
 	start = body_bool(r, "start", false);
-	snprintf(t.vm.desired, sizeof(t.vm.desired), "%s",
+	snprintf(vm.desired, sizeof(vm.desired), "%s",
 	    start ? "running" : "stopped");
-	snprintf(t.vm.observed, sizeof(t.vm.observed), "stopped");
-	vms_new_uuid(t.op.id);
-	t.op.kind = OP_CREATE;
-	snprintf(t.op.vm_uuid, sizeof(t.op.vm_uuid), "%s", t.vm.uuid);
-	snprintf(t.op.vm_name, sizeof(t.op.vm_name), "%s", t.vm.name);
-	snprintf(t.op.params, sizeof(t.op.params), "{\"start\":%s}",
+	snprintf(vm.observed, sizeof(vm.observed), "stopped");
+	vms_new_uuid(op.id);
+	op.kind = OP_CREATE;
+	snprintf(op.vm_uuid, sizeof(op.vm_uuid), "%s", vm.uuid);
+	snprintf(op.vm_name, sizeof(op.vm_name), "%s", vm.name);
+	snprintf(op.params, sizeof(op.params), "{\"start\":%s}",
 	    start ? "true" : "false");
-	rc = store_tx(r->app->store, vms_create_tx, &t);
-	free(t.hosts);
-	if (rc < 0)
+	pr.vm = &vm;
+	pr.op = &op;
+	if (place_vm(r->app, &pr, NULL) < 0) {
+		if (err_last()->code == ERR_NO_CAPACITY) {
+			/* say, host by host, why none could take it */
+			struct err e;
+
+			err_save(&e);
+			pr.vm = NULL;
+			pr.op = NULL;
+			if (place_vm(r->app, &pr, &out) < 0 && out.n > 0)
+				r->problem_ext = json_pack("{s:o}", "hosts",
+				    placements_hosts_json(&out));
+			place_out_free(&out);
+			err_restore(&e);
+		}
 		return -1;
-	ops_submit(r->app->ops, t.op.id);
+	}
+	ops_submit(r->app->ops, op.id);
 	if (wait > 0) {
-		if (ops_wait(r->app->ops, t.op.id, wait * 1000, &done) < 0)
+		if (ops_wait(r->app->ops, op.id, wait * 1000, &done) < 0)
 			return -1;
 		if (done.status == OP_FAILED)
 			return vms_op_error(&done);
 	}
-	req_set_location(r, "/v1/vms/", t.vm.uuid);
-	if (vms_load(r, t.vm.uuid, &t.vm) < 0)
+	req_set_location(r, "/v1/vms/", vm.uuid);
+	if (vms_load(r, vm.uuid, &vm) < 0)
 		return -1;
-	return req_reply(r, 201, vms_json(&t.vm));
+	return req_reply(r, 201, vms_json(&vm));
 }
 
 /* --- lifecycle actions --- */

@@ -59,10 +59,10 @@ backend_host_facts(struct backend_conn *bc, struct host_facts *out)
 
 int
 backend_pool_ensure(struct backend_conn *bc, const char *pool,
-    const char *path)
+    const char *path, int64_t *cap_gib, int64_t *avail_gib)
 {
 	return BACKEND_CALL(bc, pool_ensure, "manage storage pools", pool,
-	    path);
+	    path, cap_gib, avail_gib);
 }
 
 int

@@ -35,6 +35,7 @@ struct backend_conn {
 struct host_facts {
 	char arch[32];           /* e.g. x86_64 */
 	char domain_type[16];    /* "kvm" when offered, else "qemu" */
+	char domain_types[32];   /* all offered for the host's arch: "kvm qemu" */
 	int cpus;
 	int64_t memory_mib;
 	int64_t free_memory_mib;
@@ -60,9 +61,12 @@ struct backend_ops {
 	struct backend_conn *(*open)(const char *uri);
 	void (*close)(struct backend_conn *bc);
 	int (*host_facts)(struct backend_conn *bc, struct host_facts *out);
-	/* Make sure a storage pool named pool exists at path, and is active. */
+	/*
+	 * Make sure a storage pool named pool exists at path, and is active;
+	 * its capacity and what is free in it, in GiB, into cap/avail.
+	 */
 	int (*pool_ensure)(struct backend_conn *bc, const char *pool,
-	    const char *path);
+	    const char *path, int64_t *cap_gib, int64_t *avail_gib);
 	/* Create an empty qcow2 volume of gib GiB; its path into path_out. */
 	int (*volume_create)(struct backend_conn *bc, const char *pool,
 	    const char *vol, int64_t gib, char *path_out, size_t path_len);
@@ -92,7 +96,7 @@ struct backend_conn *backend_open(const char *uri);
 void backend_close(struct backend_conn *bc);
 int backend_host_facts(struct backend_conn *bc, struct host_facts *out);
 int backend_pool_ensure(struct backend_conn *bc, const char *pool,
-    const char *path);
+    const char *path, int64_t *cap_gib, int64_t *avail_gib);
 int backend_volume_create(struct backend_conn *bc, const char *pool,
     const char *vol, int64_t gib, char *path_out, size_t path_len);
 int backend_volume_delete(struct backend_conn *bc, const char *pool,

@@ -192,7 +192,7 @@ lv_host_facts(struct backend_conn *bc, struct host_facts *out)
 {
 	virConnectPtr c = lv_get(bc);
 	virNodeInfo ni;
-	char *caps = NULL, kvm[8];
+	char *caps = NULL, kvm[8], qemu[8];
 	xmlDocPtr doc = NULL;
 	xmlXPathContextPtr ctx = NULL;
 	unsigned long long freemem;
@@ -228,8 +228,14 @@ lv_host_facts(struct backend_conn *bc, struct host_facts *out)
 	lv_xpath(ctx, "string(/capabilities/guest[os_type='hvm']/arch"
 	    "[@name=/capabilities/host/cpu/arch]/domain[@type='kvm']/@type)",
 	    kvm, sizeof(kvm));
+	lv_xpath(ctx, "string(/capabilities/guest[os_type='hvm']/arch"
+	    "[@name=/capabilities/host/cpu/arch]/domain[@type='qemu']/@type)",
+	    qemu, sizeof(qemu));
 	snprintf(out->domain_type, sizeof(out->domain_type), "%s",
 	    kvm[0] ? "kvm" : "qemu");
+	snprintf(out->domain_types, sizeof(out->domain_types), "%s%s%s",
+	    kvm[0] ? "kvm" : "", kvm[0] && qemu[0] ? " " : "",
+	    qemu[0] ? "qemu" : "");
 	if (out->cpu_model[0] == '\0')
 		snprintf(out->cpu_model, sizeof(out->cpu_model), "%s", ni.model);
 	r = 0;
@@ -242,8 +248,10 @@ done:
 }
 
 static int
-lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path)
+lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path,
+    int64_t *cap_gib, int64_t *avail_gib)
 {
+	virStoragePoolInfo info;
 	virConnectPtr c = lv_get(bc);
 	virStoragePoolPtr p = NULL;
 	char *xml = NULL;
@@ -273,6 +281,12 @@ lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path)
 		lv_fail("start the storage pool");
 		goto done;
 	}
+	if (virStoragePoolGetInfo(p, &info) < 0) {
+		lv_fail("read the storage pool's capacity");
+		goto done;
+	}
+	*cap_gib = (int64_t)(info.capacity >> 30);
+	*avail_gib = (int64_t)(info.available >> 30);
 	r = 0;
 done:
 	if (p)

@@ -17,6 +17,7 @@
 #include "../scheduler/sched.h"
 #include "../store/store.h"
 #include "config.h"
+#include "view.h"
 
 struct fleet;
 struct ops;
@@ -24,27 +25,44 @@ struct ops;
 struct app {
 	struct config cfg;
 	struct store *store;
+	struct view *view;
 	struct fleet *fleet;
 	struct ops *ops;
-	struct sched_policy policy;
 };
 
 /* --- fleet.c: one backend connection per registered host --- */
-struct fleet *fleet_open(struct store *s);
+struct fleet *fleet_open(struct store *s, struct view *v,
+    const struct config *cfg);
 void fleet_close(struct fleet *f);
 /*
- * Register the host at uri as `local` when the inventory has no hosts,
- * then connect to every host, refresh its facts and make sure its storage
- * pool exists.  A host that cannot be reached is marked unreachable.
+ * Register the host at cfg->host_uri as `local` when the inventory has no
+ * hosts, then connect to every host, refresh its facts and make sure its
+ * storage pool exists.  A host that cannot be reached is unreachable.
  */
-int fleet_start(struct fleet *f, const char *local_uri, const char *pool,
-    const char *pool_path);
+int fleet_start(struct fleet *f);
+/* Fill a new host record's settings with the configured defaults. */
+void fleet_host_defaults(const struct fleet *f, struct host_rec *h);
+/*
+ * Register a new host: connect to h->uri, read its facts, make sure its
+ * pool exists, then store it.  ERR_UNPROCESSABLE with libvirt's words
+ * when the URI cannot be reached or used; nothing is stored then.  h is
+ * filled with the stored record.
+ */
+int fleet_register(struct fleet *f, struct host_rec *h);
+/* Forget a host (its row is already gone). */
+void fleet_unregister(struct fleet *f, int64_t host_id);
 /*
  * The connection of host id, reconnecting if needed.  NULL with
  * ERR_UNAVAILABLE ("host 'x' is unreachable: ...") when it cannot be had.
  * The fleet keeps ownership; valid until fleet_close().
  */
 struct backend_conn *fleet_conn(struct fleet *f, int64_t host_id);
+/*
+ * Check every host: refresh the facts of reachable ones, mark those that
+ * stopped answering unreachable, and retry unreachable ones (with
+ * backoff).
+ */
+void fleet_check(struct fleet *f);
 
 /* --- ops.c: the operation engine --- */
 struct ops *ops_new(struct app *app);

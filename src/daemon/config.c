@@ -62,6 +62,10 @@ static int config_set_int(struct config *, const struct config_key *,
     const char *, char *, size_t);
 static int config_set_mode(struct config *, const struct config_key *,
     const char *, char *, size_t);
+static int config_set_ratio(struct config *, const struct config_key *,
+    const char *, char *, size_t);
+static int config_set_policy(struct config *, const struct config_key *,
+    const char *, char *, size_t);
 
 #define CONFIG_STR(name, set, field, max) \
 	{ name, set, offsetof(struct config, field), max, 0, 0 }
@@ -83,6 +87,17 @@ static const struct config_key config_keys[] = {
 	    0, 3600),
 	CONFIG_INT("stop_timeout_s", config_set_int, stop_timeout_s, 1, 3600),
 	CONFIG_INT("socket_mode", config_set_mode, socket_mode, 0, 0777),
+	CONFIG_INT("reconcile_interval_s", config_set_int,
+	    reconcile_interval_s, 1, 3600),
+	CONFIG_STR("placement_policy", config_set_policy, placement_policy, 15),
+	CONFIG_STR("cpu_ratio", config_set_ratio, cpu_ratio, 32),
+	CONFIG_STR("ram_ratio", config_set_ratio, ram_ratio, 32),
+	CONFIG_STR("disk_ratio", config_set_ratio, disk_ratio, 32),
+	CONFIG_INT("reserved_vcpus", config_set_int, reserved_vcpus, 0, 4096),
+	CONFIG_INT("reserved_memory_mib", config_set_int, reserved_memory_mib,
+	    0, 1 << 30),
+	CONFIG_INT("reserved_disk_gib", config_set_int, reserved_disk_gib,
+	    0, 1 << 30),
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -136,6 +151,15 @@ config_defaults(struct config *c)
 	c->shutdown_timeout_s = 30;
 	c->stop_timeout_s = 60;
 	c->socket_mode = 0660;
+	c->reconcile_interval_s = 30;
+	(void)config_copy(c->placement_policy, sizeof(c->placement_policy),
+	    "spread");
+	c->cpu_ratio = 4.0;
+	c->ram_ratio = 1.0;
+	c->disk_ratio = 1.0;
+	c->reserved_vcpus = 1;
+	c->reserved_memory_mib = 512;
+	c->reserved_disk_gib = 0;
 	c->config_path[0] = '\0';
 }
 
@@ -353,6 +377,39 @@ config_set_mode(struct config *c, const struct config_key *k,
 		return -1;
 	}
 	memcpy(config_field(c, k), &n, sizeof(n));
+	return 0;
+}
+
+/* A ratio: a decimal number above 0 and at most 1000. */
+static int
+config_set_ratio(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (*v == '\0' || *end != '\0' || errno != 0 || !(d > 0) ||
+	    d > 1000) {
+		snprintf(why, whylen, "must be a number above 0 and at most "
+		    "1000, not '%.*s%s'", CONFIG_SHOW_MAX, v, config_ellipsis(v));
+		return -1;
+	}
+	memcpy(config_field(c, k), &d, sizeof(d));
+	return 0;
+}
+
+static int
+config_set_policy(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	if (strcmp(v, "spread") != 0 && strcmp(v, "pack") != 0) {
+		snprintf(why, whylen, "must be spread or pack, not '%.*s%s'",
+		    CONFIG_SHOW_MAX, v, config_ellipsis(v));
+		return -1;
+	}
+	(void)config_copy(config_field(c, k), sizeof(c->placement_policy), v);
 	return 0;
 }
 

@@ -29,6 +29,13 @@ struct config {
 	int shutdown_timeout_s;            /* 0..3600, default 30 */
 	int stop_timeout_s;                /* default ACPI timeout, 1..3600, default 60 */
 	int socket_mode;                   /* octal, default 0660 */
+	int reconcile_interval_s;          /* state sweep, 1..3600, default 30 */
+	char placement_policy[16];         /* spread | pack, default spread */
+	/* what a newly registered host gets unless the request says */
+	double cpu_ratio, ram_ratio, disk_ratio;   /* 4.0, 1.0, 1.0 */
+	int reserved_vcpus;                /* 1 */
+	int reserved_memory_mib;           /* 512 */
+	int reserved_disk_gib;             /* 0 */
 	char config_path[CONFIG_STR_MAX];  /* the file read, or "" */
 };
 

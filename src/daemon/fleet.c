@@ -1,8 +1,10 @@
 /*
  * fleet.c - the daemon's connections to its hosts: one backend connection
- * per registered host, opened at start-up and reopened (at most every
- * FLEET_RETRY_MS) when a host could not be reached.  Host facts (CPUs,
- * memory, arch, kvm or qemu) are refreshed from the backend on connect.
+ * per registered host.  A host that cannot be reached is marked
+ * unreachable (in the store and the view) and retried with exponential
+ * backoff, from FLEET_RETRY_MIN_MS up to FLEET_RETRY_MAX_MS; nothing about
+ * its VMs is deleted.  Host facts (CPUs, memory, arch, kvm/qemu, pool
+ * capacity) are refreshed from the backend on each connect and check.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,30 +15,33 @@
 #include "../common/log.h"
 #include "app.h"
 
-#define FLEET_MAX_HOSTS 4096
-#define FLEET_RETRY_MS 2000
+#define FLEET_RETRY_MIN_MS 1000
+#define FLEET_RETRY_MAX_MS 60000
 
 struct fleet_host {
 	int64_t id;
 	char name[NAME_MAX_LEN];
 	char uri[1024];
-	pthread_mutex_t mu;
+	pthread_mutex_t mu;          /* guards everything below */
 	struct backend_conn *bc;
 	int64_t next_try_ms;
+	int64_t backoff_ms;
+	bool reachable;
+	bool removed;                /* unregistered; freed with the fleet */
 	struct err last_err;
 };
 
 struct fleet {
 	struct store *store;
-	char pool[256];
-	char pool_path[CONFIG_STR_MAX];
+	struct view *view;
+	const struct config *cfg;
 	pthread_mutex_t mu;          /* guards hosts/n */
-	struct fleet_host *hosts[FLEET_MAX_HOSTS];
-	size_t n;
+	struct fleet_host **hosts;
+	size_t n, cap;
 };
 
 struct fleet *
-fleet_open(struct store *s)
+fleet_open(struct store *s, struct view *v, const struct config *cfg)
 {
 	struct fleet *f = calloc(1, sizeof(*f));
 
@@ -45,8 +50,18 @@ fleet_open(struct store *s)
 		return NULL;
 	}
 	f->store = s;
+	f->view = v;
+	f->cfg = cfg;
 	pthread_mutex_init(&f->mu, NULL);
 	return f;
+}
+
+static void
+fleet_host_free(struct fleet_host *fh)
+{
+	backend_close(fh->bc);
+	pthread_mutex_destroy(&fh->mu);
+	free(fh);
 }
 
 void
@@ -54,107 +69,175 @@ fleet_close(struct fleet *f)
 {
 	if (f == NULL)
 		return;
-	for (size_t i = 0; i < f->n; i++) {
-		backend_close(f->hosts[i]->bc);
-		pthread_mutex_destroy(&f->hosts[i]->mu);
-		free(f->hosts[i]);
-	}
+	for (size_t i = 0; i < f->n; i++)
+		fleet_host_free(f->hosts[i]);
+	free(f->hosts);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 }
 
-/* Record a reachable host's facts (arg: struct host_rec *). */
-static int
-fleet_save_facts(struct store_conn *c, void *arg)
+void
+fleet_host_defaults(const struct fleet *f, struct host_rec *h)
 {
-	struct host_rec *h = arg;
-
-	if (store_host_update_facts(c, h) < 0)
-		return -1;
-	return store_host_set_state(c, h->id, "ready");
+	h->cpu_ratio = f->cfg->cpu_ratio;
+	h->ram_ratio = f->cfg->ram_ratio;
+	h->disk_ratio = f->cfg->disk_ratio;
+	h->reserved_vcpus = f->cfg->reserved_vcpus;
+	h->reserved_memory_mib = f->cfg->reserved_memory_mib;
+	h->reserved_disk_gib = f->cfg->reserved_disk_gib;
+	snprintf(h->labels, sizeof(h->labels), "{}");
 }
 
-/* Mark a host unreachable (arg: struct fleet_host *). */
+/*
+ * Read what the host at bc is (facts and pool) into h.  0, or -1 with the
+ * backend's error.
+ */
 static int
-fleet_save_unreachable(struct store_conn *c, void *arg)
+fleet_facts(struct fleet *f, struct backend_conn *bc, struct host_rec *h)
 {
-	struct fleet_host *fh = arg;
+	struct host_facts hf;
 
-	return store_host_set_state(c, fh->id, "unreachable");
+	if (backend_host_facts(bc, &hf) < 0 ||
+	    backend_pool_ensure(bc, f->cfg->pool_name, f->cfg->pool_path,
+	    &h->disk_gib, &h->disk_free_gib) < 0)
+		return -1;
+	snprintf(h->arch, sizeof(h->arch), "%s", hf.arch);
+	snprintf(h->domain_type, sizeof(h->domain_type), "%s", hf.domain_type);
+	snprintf(h->domain_types, sizeof(h->domain_types), "%s",
+	    hf.domain_types);
+	snprintf(h->cpu_model, sizeof(h->cpu_model), "%s", hf.cpu_model);
+	h->cpus = hf.cpus;
+	h->memory_mib = hf.memory_mib;
+	h->free_memory_mib = hf.free_memory_mib;
+	return 0;
+}
+
+/* Record a host's new facts and state, and show them to the view. */
+struct fleet_save {
+	struct host_rec *h;          /* facts to write, or NULL */
+	int64_t id;
+	const char *state;
+	struct host_rec out;         /* the stored record afterwards */
+};
+
+static int
+fleet_save_tx(struct store_conn *c, void *arg)
+{
+	struct fleet_save *a = arg;
+
+	if (a->h && store_host_update_facts(c, a->h) < 0)
+		return -1;
+	if (store_host_set_state(c, a->id, a->state) < 0)
+		return -1;
+	return store_host_get_id(c, a->id, &a->out);
+}
+
+static void
+fleet_save(struct fleet *f, struct fleet_host *fh, struct host_rec *facts)
+{
+	struct fleet_save a = { facts, fh->id, fh->reachable ? "ready" :
+	    "unreachable", { 0 } };
+	struct err e;
+
+	err_save(&e);
+	if (store_tx(f->store, fleet_save_tx, &a) < 0)
+		log_warnx("fleet: cannot record host '%s': %s", fh->name,
+		    err_last()->msg);
+	else if (view_host_put(f->view, &a.out) < 0)
+		log_warnx("fleet: cannot show host '%s' to the scheduler: %s",
+		    fh->name, err_last()->msg);
+	err_restore(&e);
+}
+
+/* fh is unreachable now (its mutex held); err_last() says why. */
+static void
+fleet_down(struct fleet *f, struct fleet_host *fh)
+{
+	bool was = fh->reachable;
+
+	err_save(&fh->last_err);
+	backend_close(fh->bc);
+	fh->bc = NULL;
+	fh->reachable = false;
+	fh->backoff_ms = fh->backoff_ms ? fh->backoff_ms * 2 :
+	    FLEET_RETRY_MIN_MS;
+	if (fh->backoff_ms > FLEET_RETRY_MAX_MS)
+		fh->backoff_ms = FLEET_RETRY_MAX_MS;
+	fh->next_try_ms = time_now_ms() + fh->backoff_ms;
+	if (was || fh->backoff_ms == FLEET_RETRY_MIN_MS) {
+		log_warnx("fleet: host '%s' is unreachable (retry in %lld ms): "
+		    "%s", fh->name, (long long)fh->backoff_ms,
+		    fh->last_err.msg);
+		fleet_save(f, fh, NULL);
+	}
+	err_restore(&fh->last_err);
 }
 
 /* Connect fh (its mutex held) and record what the host is. */
 static int
 fleet_connect(struct fleet *f, struct fleet_host *fh)
 {
-	struct host_facts hf;
 	struct host_rec h;
-	struct err e;
 
 	memset(&h, 0, sizeof(h));
 	h.id = fh->id;
 	fh->bc = backend_open(fh->uri);
-	if (fh->bc == NULL)
-		goto fail;
-	if (backend_host_facts(fh->bc, &hf) < 0 ||
-	    backend_pool_ensure(fh->bc, f->pool, f->pool_path) < 0) {
-		err_save(&e);
-		backend_close(fh->bc);
-		fh->bc = NULL;
-		err_restore(&e);
-		goto fail;
+	if (fh->bc == NULL || fleet_facts(f, fh->bc, &h) < 0) {
+		fleet_down(f, fh);
+		return -1;
 	}
-	snprintf(h.arch, sizeof(h.arch), "%s", hf.arch);
-	snprintf(h.domain_type, sizeof(h.domain_type), "%s", hf.domain_type);
-	snprintf(h.cpu_model, sizeof(h.cpu_model), "%s", hf.cpu_model);
-	h.cpus = hf.cpus;
-	h.memory_mib = hf.memory_mib;
-	h.free_memory_mib = hf.free_memory_mib;
-	if (store_tx(f->store, fleet_save_facts, &h) < 0)
-		log_warnx("fleet: cannot record the facts of host '%s': %s",
-		    fh->name, err_last()->msg);
+	fh->reachable = true;
+	fh->backoff_ms = 0;
+	fleet_save(f, fh, &h);
 	log_info("fleet: host '%s' (%s) is ready: %s, %d CPUs, %lld MiB, "
-	    "domain type %s", fh->name, fh->uri, hf.arch, hf.cpus,
-	    (long long)hf.memory_mib, hf.domain_type);
+	    "domain types %s, pool %lld GiB", fh->name, fh->uri, h.arch,
+	    h.cpus, (long long)h.memory_mib, h.domain_types,
+	    (long long)h.disk_gib);
 	return 0;
-fail:
-	err_save(&fh->last_err);
-	fh->next_try_ms = time_now_ms() + FLEET_RETRY_MS;
-	log_warnx("fleet: host '%s' is unreachable: %s", fh->name,
-	    fh->last_err.msg);
-	if (store_tx(f->store, fleet_save_unreachable, fh) < 0)
-		log_warnx("fleet: cannot record host '%s' as unreachable: %s",
-		    fh->name, err_last()->msg);
-	err_restore(&fh->last_err);
-	return -1;
 }
 
-static int
-fleet_add(const struct host_rec *h, void *arg)
+static struct fleet_host *
+fleet_add(struct fleet *f, const struct host_rec *h)
 {
-	struct fleet *f = arg;
-	struct fleet_host *fh;
+	struct fleet_host *fh = calloc(1, sizeof(*fh));
 
-	if (f->n == FLEET_MAX_HOSTS)
-		return err_set(ERR_INTERNAL, "too many hosts");
-	if ((fh = calloc(1, sizeof(*fh))) == NULL)
-		return err_set(ERR_INTERNAL, "out of memory");
+	if (fh == NULL) {
+		err_set(ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
 	fh->id = h->id;
 	snprintf(fh->name, sizeof(fh->name), "%s", h->name);
 	snprintf(fh->uri, sizeof(fh->uri), "%s", h->uri);
 	pthread_mutex_init(&fh->mu, NULL);
+	pthread_mutex_lock(&f->mu);
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		struct fleet_host **nh = realloc(f->hosts, cap * sizeof(*nh));
+
+		if (nh == NULL) {
+			pthread_mutex_unlock(&f->mu);
+			fleet_host_free(fh);
+			err_set(ERR_INTERNAL, "out of memory");
+			return NULL;
+		}
+		f->hosts = nh;
+		f->cap = cap;
+	}
 	f->hosts[f->n++] = fh;
-	return 0;
+	pthread_mutex_unlock(&f->mu);
+	return fh;
 }
 
-struct fleet_local_arg {
-	const char *uri;
-};
+static int
+fleet_add_rec(const struct host_rec *h, void *arg)
+{
+	return fleet_add(arg, h) ? 0 : -1;
+}
 
 static int
 fleet_ensure_local(struct store_conn *c, void *arg)
 {
-	struct fleet_local_arg *a = arg;
+	struct fleet *f = arg;
 	struct host_rec h;
 	int64_t n;
 
@@ -163,28 +246,28 @@ fleet_ensure_local(struct store_conn *c, void *arg)
 	if (n > 0)
 		return 0;
 	memset(&h, 0, sizeof(h));
+	fleet_host_defaults(f, &h);
 	snprintf(h.name, sizeof(h.name), "local");
-	snprintf(h.uri, sizeof(h.uri), "%s", a->uri);
+	if (snprintf(h.uri, sizeof(h.uri), "%s", f->cfg->host_uri) >=
+	    (int)sizeof(h.uri))
+		return err_set(ERR_INVALID, "host_uri is too long");
+	snprintf(h.state, sizeof(h.state), "unreachable");
 	if (store_host_insert(c, &h) < 0)
 		return -1;
-	log_info("fleet: registered host 'local' at '%s'", a->uri);
+	log_info("fleet: registered host 'local' at '%s'", f->cfg->host_uri);
 	return 0;
 }
 
 int
-fleet_start(struct fleet *f, const char *local_uri, const char *pool,
-    const char *pool_path)
+fleet_start(struct fleet *f)
 {
-	struct fleet_local_arg la = { local_uri };
 	struct store_conn *c;
 	int r;
 
-	snprintf(f->pool, sizeof(f->pool), "%s", pool);
-	snprintf(f->pool_path, sizeof(f->pool_path), "%s", pool_path);
-	if (store_tx(f->store, fleet_ensure_local, &la) < 0)
+	if (store_tx(f->store, fleet_ensure_local, f) < 0)
 		return -1;
 	c = store_read_begin(f->store);
-	r = store_host_each(c, fleet_add, f);
+	r = store_host_each(c, fleet_add_rec, f);
 	store_read_end(c);
 	if (r < 0)
 		return -1;
@@ -197,19 +280,88 @@ fleet_start(struct fleet *f, const char *local_uri, const char *pool,
 	return 0;
 }
 
-struct backend_conn *
-fleet_conn(struct fleet *f, int64_t host_id)
+static int
+fleet_insert_tx(struct store_conn *c, void *arg)
+{
+	struct host_rec *h = arg;
+
+	if (store_host_insert(c, h) < 0)
+		return -1;
+	return store_host_get_id(c, h->id, h);
+}
+
+int
+fleet_register(struct fleet *f, struct host_rec *h)
+{
+	struct backend_conn *bc;
+	struct fleet_host *fh;
+
+	if ((bc = backend_open(h->uri)) == NULL || fleet_facts(f, bc, h) < 0) {
+		struct err e;
+
+		err_save(&e);       /* the message is formatted into err_last() */
+		backend_close(bc);
+		/* the client's URI is what is wrong: say what libvirt said */
+		return err_set_field(ERR_UNPROCESSABLE, "uri", "cannot use host "
+		    "'%s': %s", h->name, e.msg);
+	}
+	snprintf(h->state, sizeof(h->state), "ready");
+	if (store_tx(f->store, fleet_insert_tx, h) < 0 ||
+	    view_host_put(f->view, h) < 0 || (fh = fleet_add(f, h)) == NULL) {
+		backend_close(bc);
+		return -1;
+	}
+	pthread_mutex_lock(&fh->mu);
+	fh->bc = bc;
+	fh->reachable = true;
+	pthread_mutex_unlock(&fh->mu);
+	log_info("fleet: registered host '%s' at '%s'", h->name, h->uri);
+	return 0;
+}
+
+void
+fleet_unregister(struct fleet *f, int64_t host_id)
 {
 	struct fleet_host *fh = NULL;
-	struct backend_conn *bc;
 
 	pthread_mutex_lock(&f->mu);
 	for (size_t i = 0; i < f->n; i++)
-		if (f->hosts[i]->id == host_id)
+		if (f->hosts[i]->id == host_id && !f->hosts[i]->removed)
 			fh = f->hosts[i];
 	pthread_mutex_unlock(&f->mu);
+	view_host_remove(f->view, host_id);
+	if (fh == NULL)
+		return;
+	/* keep the entry (a thread may still hold a pointer to it) */
+	pthread_mutex_lock(&fh->mu);
+	fh->removed = true;
+	backend_close(fh->bc);
+	fh->bc = NULL;
+	pthread_mutex_unlock(&fh->mu);
+	log_info("fleet: host '%s' removed", fh->name);
+}
+
+static struct fleet_host *
+fleet_find(struct fleet *f, int64_t host_id)
+{
+	struct fleet_host *fh = NULL;
+
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->n; i++)
+		if (f->hosts[i]->id == host_id && !f->hosts[i]->removed)
+			fh = f->hosts[i];
+	pthread_mutex_unlock(&f->mu);
+	return fh;
+}
+
+struct backend_conn *
+fleet_conn(struct fleet *f, int64_t host_id)
+{
+	struct fleet_host *fh = fleet_find(f, host_id);
+	struct backend_conn *bc;
+
 	if (fh == NULL) {
-		err_set(ERR_NOT_FOUND, "host #%lld is not known to the fleet",
+		err_set(ERR_NOT_FOUND, "host #%lld is not registered",
 		    (long long)host_id);
 		return NULL;
 	}
@@ -222,4 +374,43 @@ fleet_conn(struct fleet *f, int64_t host_id)
 		    fh->name, fh->last_err.msg);
 	pthread_mutex_unlock(&fh->mu);
 	return bc;
+}
+
+void
+fleet_check(struct fleet *f)
+{
+	struct fleet_host **list;
+	size_t n;
+
+	/* a snapshot of the list: hosts are only freed with the fleet */
+	pthread_mutex_lock(&f->mu);
+	n = f->n;
+	list = calloc(n ? n : 1, sizeof(*list));
+	if (list)
+		memcpy(list, f->hosts, n * sizeof(*list));
+	pthread_mutex_unlock(&f->mu);
+	if (list == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct fleet_host *fh = list[i];
+		struct host_rec h;
+
+		pthread_mutex_lock(&fh->mu);
+		if (fh->removed) {
+			/* nothing to check */
+		} else if (fh->bc == NULL) {
+			if (time_now_ms() >= fh->next_try_ms)
+				fleet_connect(f, fh);
+		} else {
+			memset(&h, 0, sizeof(h));
+			h.id = fh->id;
+			if (fleet_facts(f, fh->bc, &h) < 0)
+				fleet_down(f, fh);
+			else
+				fleet_save(f, fh, &h);
+		}
+		pthread_mutex_unlock(&fh->mu);
+	}
+	free(list);
+	err_clear();
 }

@@ -80,7 +80,6 @@ main(int argc, char **argv)
 	if (r > 0)
 		return 0;
 	log_set_level(app.cfg.log_level);
-	sched_policy_defaults(&app.policy);
 
 	/* block the signals before any thread exists, so all inherit it */
 	sigemptyset(&set);
@@ -97,9 +96,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (backend_init() < 0 ||
-	    (app.fleet = fleet_open(app.store)) == NULL ||
-	    fleet_start(app.fleet, app.cfg.host_uri, app.cfg.pool_name,
-	    app.cfg.pool_path) < 0 ||
+	    (app.view = view_load(app.store)) == NULL ||
+	    (app.fleet = fleet_open(app.store, app.view, &app.cfg)) == NULL ||
+	    fleet_start(app.fleet) < 0 ||
 	    (app.ops = ops_new(&app)) == NULL ||
 	    ops_start(app.ops) < 0 ||
 	    (rec = reconcile_start(&app)) == NULL ||
@@ -134,6 +133,7 @@ done:
 	api_stop(api);
 	ops_free(app.ops);
 	fleet_close(app.fleet);
+	view_free(app.view);
 	store_close(app.store);
 	log_info("hangard stopped");
 	return status;

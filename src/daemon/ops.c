@@ -300,6 +300,8 @@ finish:
 	if (store_tx(o->app->store, ops_close_tx, &ca) < 0)
 		log_error("op %s: cannot record its result (recovered at the "
 		    "next start): %s", x.op.id, err_last()->msg);
+	else if (x.delete_row && x.vm.id)
+		view_release(o->app->view, &x.vm);   /* the claim goes too */
 	json_decref(x.params);
 }
 

@@ -67,6 +67,7 @@ static int
 ops_run_create(struct op_ctx *x)
 {
 	char vol[64], path[4096];
+	int64_t cap, avail;
 	struct vm_spec spec = {
 		.uuid = x->vm.uuid,
 		.name = x->vm.name,
@@ -81,7 +82,7 @@ ops_run_create(struct op_ctx *x)
 	ops_volume_name(x, vol, sizeof(vol));
 	ops_step(x, "creating disk");
 	if (backend_pool_ensure(x->bc, x->app->cfg.pool_name,
-	    x->app->cfg.pool_path) < 0 ||
+	    x->app->cfg.pool_path, &cap, &avail) < 0 ||
 	    backend_volume_create(x->bc, x->app->cfg.pool_name, vol,
 	    x->vm.disk_gib, path, sizeof(path)) < 0)
 		goto fail;

@@ -85,8 +85,12 @@ void
 reconcile_sweep(struct app *app)
 {
 	struct reconcile_list l = { NULL, 0, 0 };
-	struct store_conn *c = store_read_begin(app->store);
-	int rc = store_vm_each(c, NULL, NULL, reconcile_collect, &l);
+	struct store_conn *c;
+	int rc;
+
+	fleet_check(app->fleet);
+	c = store_read_begin(app->store);
+	rc = store_vm_each(c, NULL, NULL, reconcile_collect, &l);
 
 	store_read_end(c);
 	if (rc < 0) {
@@ -123,7 +127,7 @@ reconcile_loop(void *arg)
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += RECONCILE_INTERVAL_S;
+		ts.tv_sec += r->app->cfg.reconcile_interval_s;
 		pthread_cond_timedwait(&r->cond, &r->mu, &ts);
 		if (r->stop)
 			break;

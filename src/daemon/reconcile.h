@@ -8,13 +8,12 @@
 struct app;
 struct reconcile;
 
-#define RECONCILE_INTERVAL_S 30
-
-/* Sweep once now, then every RECONCILE_INTERVAL_S in a thread. */
+/* Sweep once now, then every cfg.reconcile_interval_s in a thread. */
 struct reconcile *reconcile_start(struct app *app);
 /* Stop the thread and free; NULL is fine. */
 void reconcile_stop(struct reconcile *r);
-/* One sweep over every VM that has no operation under way. */
+/* One sweep: check every host, then every VM that has no operation
+ * under way. */
 void reconcile_sweep(struct app *app);
 
 #endif

@@ -1,125 +1,330 @@
 /*
- * sched.c - the placement filters and the weigher, as tables.
+ * sched.c - the placement pipeline: filters, then weighers, both tables.
+ *
+ * Scores are in GiB of memory so an operator can read them: `spread`
+ * scores a host by the memory it would have free after the placement,
+ * `pack` by minus that (the tightest fit wins).  A tiny per-VM part breaks
+ * ties toward the emptier host; a soft (non-strict) group adds or takes
+ * 100 per member so it outweighs any memory difference but never refuses.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "sched.h"
 
-/* A filter returns 1 when the host may take the request, else 0 and a
- * verdict saying why. */
-typedef int (*sched_filter_fn)(struct sched_host *h,
-    const struct sched_request *req, const struct sched_policy *pol);
-
-static int
-sched_filter_state(struct sched_host *h, const struct sched_request *req,
-    const struct sched_policy *pol)
-{
-	(void)req;
-	(void)pol;
-	if (h->ready)
-		return 1;
-	snprintf(h->verdict, sizeof(h->verdict), "host is not ready");
-	return 0;
-}
-
-static int
-sched_filter_memory(struct sched_host *h, const struct sched_request *req,
-    const struct sched_policy *pol)
-{
-	if (h->free_memory_mib >= req->memory_mib)
-		return 1;
-	snprintf(h->verdict, sizeof(h->verdict), "not enough memory: %lld MiB "
-	    "free of %lld (ratio %.2f, %lld reserved), %lld MiB asked",
-	    (long long)h->free_memory_mib, (long long)h->memory_mib,
-	    pol->ram_ratio, (long long)pol->reserved_memory_mib,
-	    (long long)req->memory_mib);
-	return 0;
-}
-
-static int
-sched_filter_vcpus(struct sched_host *h, const struct sched_request *req,
-    const struct sched_policy *pol)
-{
-	double cap = (h->cpus - pol->reserved_vcpus) * pol->cpu_ratio;
-	double free_vcpus = cap - (double)h->alloc_vcpus;
-
-	if (free_vcpus >= req->vcpus)
-		return 1;
-	snprintf(h->verdict, sizeof(h->verdict), "not enough vCPUs: %.0f free "
-	    "of %.0f (%d CPUs, ratio %.2f, %d reserved), %d asked",
-	    free_vcpus < 0 ? 0 : free_vcpus, cap < 0 ? 0 : cap, h->cpus,
-	    pol->cpu_ratio, pol->reserved_vcpus, req->vcpus);
-	return 0;
-}
-
-static const sched_filter_fn sched_filters[] = {
-	sched_filter_state,
-	sched_filter_memory,
-	sched_filter_vcpus,
-};
+#define SCHED_SAMPLE_MIN 100
+#define SCHED_GROUP_WEIGHT 100.0
 
 void
-sched_policy_defaults(struct sched_policy *p)
+sched_host_free(const struct sched_host *h, struct sched_free *f)
 {
-	p->cpu_ratio = 4.0;
-	p->ram_ratio = 1.0;
-	p->reserved_vcpus = 1;
-	p->reserved_memory_mib = 512;
+	f->vcpus_cap = (h->cpus - h->reserved_vcpus) * h->cpu_ratio;
+	if (f->vcpus_cap < 0)
+		f->vcpus_cap = 0;
+	f->memory_cap = (int64_t)(h->memory_mib * h->ram_ratio) -
+	    h->reserved_memory_mib;
+	if (f->memory_cap < 0)
+		f->memory_cap = 0;
+	f->disk_cap = (int64_t)(h->disk_gib * h->disk_ratio) -
+	    h->reserved_disk_gib;
+	if (f->disk_cap < 0)
+		f->disk_cap = 0;
+	f->vcpus = f->vcpus_cap - (double)h->alloc_vcpus;
+	f->memory_mib = f->memory_cap - h->alloc_memory_mib;
+	f->disk_gib = f->disk_cap - h->alloc_disk_gib;
 }
 
-/* Is a a better home than b?  Most free memory, then fewest VMs, name. */
+/*
+ * A filter: 1 when the host may take the request, else 0 with why filled.
+ * i is the host's index (for per-host request data such as group counts).
+ */
+typedef int (*sched_filter_fn)(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why);
+
 static int
-sched_better(const struct sched_host *a, const struct sched_host *b)
+sched_f_state(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why)
 {
-	if (a->free_memory_mib != b->free_memory_mib)
-		return a->free_memory_mib > b->free_memory_mib;
-	if (a->vms != b->vms)
-		return a->vms < b->vms;
-	return strcmp(a->name, b->name) < 0;
+	(void)i, (void)r, (void)f;
+	if (h->state == SCHED_READY)
+		return 1;
+	snprintf(why, SCHED_WHY_MAX, "host is %s", h->state ==
+	    SCHED_MAINTENANCE ? "in maintenance" : "unreachable");
+	return 0;
+}
+
+static int
+sched_f_arch(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why)
+{
+	(void)i, (void)f;
+	if (r->arch == NULL || strcmp(r->arch, h->arch) == 0)
+		return 1;
+	snprintf(why, SCHED_WHY_MAX, "arch is %s, %s asked", h->arch,
+	    r->arch);
+	return 0;
+}
+
+static int
+sched_f_domain_type(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why)
+{
+	(void)i, (void)f;
+	if (r->domain_type == 0 || (h->domain_types & r->domain_type))
+		return 1;
+	snprintf(why, SCHED_WHY_MAX, "does not offer domain type %s",
+	    r->domain_type == SCHED_DT_KVM ? "kvm" : "qemu");
+	return 0;
+}
+
+static int
+sched_f_vcpus(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why)
+{
+	(void)i;
+	if (f->vcpus >= r->vcpus)
+		return 1;
+	snprintf(why, SCHED_WHY_MAX, "%.0f vCPUs free of %.0f (%d CPUs x "
+	    "%.2f, %d reserved, %lld claimed), %d asked",
+	    f->vcpus < 0 ? 0 : f->vcpus, f->vcpus_cap, h->cpus, h->cpu_ratio,
+	    h->reserved_vcpus, (long long)h->alloc_vcpus, r->vcpus);
+	return 0;
+}
+
+static int
+sched_f_memory(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why)
+{
+	(void)i;
+	if (f->memory_mib >= r->memory_mib)
+		return 1;
+	snprintf(why, SCHED_WHY_MAX, "%lld MiB free of %lld (%lld MiB x %.2f, "
+	    "%lld reserved, %lld claimed), %lld asked",
+	    (long long)(f->memory_mib < 0 ? 0 : f->memory_mib),
+	    (long long)f->memory_cap, (long long)h->memory_mib, h->ram_ratio,
+	    (long long)h->reserved_memory_mib, (long long)h->alloc_memory_mib,
+	    (long long)r->memory_mib);
+	return 0;
+}
+
+static int
+sched_f_disk(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why)
+{
+	(void)i;
+	if (f->disk_gib >= r->disk_gib)
+		return 1;
+	snprintf(why, SCHED_WHY_MAX, "%lld GiB of disk free of %lld (%lld GiB "
+	    "x %.2f, %lld reserved, %lld claimed), %lld asked",
+	    (long long)(f->disk_gib < 0 ? 0 : f->disk_gib),
+	    (long long)f->disk_cap, (long long)h->disk_gib, h->disk_ratio,
+	    (long long)h->reserved_disk_gib, (long long)h->alloc_disk_gib,
+	    (long long)r->disk_gib);
+	return 0;
+}
+
+static int
+sched_f_labels(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why)
+{
+	(void)i, (void)f;
+	for (size_t k = 0; k < r->nlabels; k++) {
+		const char *have = NULL;
+
+		for (size_t j = 0; j < h->nlabels; j++)
+			if (strcmp(h->labels[j].key, r->labels[k].key) == 0)
+				have = h->labels[j].value;
+		if (have && strcmp(have, r->labels[k].value) == 0)
+			continue;
+		if (have)
+			snprintf(why, SCHED_WHY_MAX, "label %s is '%s', '%s' "
+			    "asked", r->labels[k].key, have, r->labels[k].value);
+		else
+			snprintf(why, SCHED_WHY_MAX, "has no label %s (asked "
+			    "'%s')", r->labels[k].key, r->labels[k].value);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+sched_f_group(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why)
+{
+	int here = r->group_counts ? r->group_counts[i] : 0;
+
+	(void)h, (void)f;
+	if (r->group == SCHED_GROUP_NONE || !r->group_strict)
+		return 1;
+	if (r->group == SCHED_ANTI_AFFINITY && here > 0) {
+		snprintf(why, SCHED_WHY_MAX, "already runs %d VM(s) of "
+		    "anti-affinity group '%s'", here, r->group_name);
+		return 0;
+	}
+	if (r->group == SCHED_AFFINITY && r->group_total > 0 && here == 0) {
+		snprintf(why, SCHED_WHY_MAX, "affinity group '%s' has its VMs "
+		    "on another host", r->group_name);
+		return 0;
+	}
+	return 1;
+}
+
+static const struct {
+	const char *name;
+	sched_filter_fn fn;
+} sched_filters[] = {
+	{ "state", sched_f_state },
+	{ "arch", sched_f_arch },
+	{ "domain_type", sched_f_domain_type },
+	{ "vcpus", sched_f_vcpus },
+	{ "memory", sched_f_memory },
+	{ "disk", sched_f_disk },
+	{ "labels", sched_f_labels },
+	{ "group", sched_f_group },
+};
+
+/* A weigher: its part of a fitting host's score. */
+typedef double (*sched_weigher_fn)(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f);
+
+static double
+sched_w_free_memory(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f)
+{
+	double after = (double)(f->memory_mib - r->memory_mib) / 1024.0;
+
+	(void)h, (void)i;
+	return r->policy == SCHED_PACK ? -after : after;
+}
+
+static double
+sched_w_vms(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f)
+{
+	(void)i, (void)f;
+	/* a tie-breaker: small enough never to beat 1 MiB of memory */
+	return (r->policy == SCHED_PACK ? 1e-6 : -1e-6) * h->vms;
+}
+
+static double
+sched_w_group(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f)
+{
+	int here = r->group_counts ? r->group_counts[i] : 0;
+
+	(void)h, (void)f;
+	if (r->group == SCHED_GROUP_NONE || r->group_strict)
+		return 0;
+	if (r->group == SCHED_AFFINITY)
+		return here > 0 ? SCHED_GROUP_WEIGHT : 0;
+	return -SCHED_GROUP_WEIGHT * here;
+}
+
+static const struct {
+	const char *name;
+	sched_weigher_fn fn;
+} sched_weighers[] = {
+	{ "free_memory", sched_w_free_memory },
+	{ "vms", sched_w_vms },
+	{ "group", sched_w_group },
+};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Judge host i; fills v; returns whether it fits. */
+static bool
+sched_judge(const struct sched_host *hosts, size_t i,
+    const struct sched_request *r, struct sched_verdict *v)
+{
+	const struct sched_host *h = &hosts[i];
+	struct sched_free f;
+	size_t k;
+
+	v->fits = false;
+	v->filter = NULL;
+	v->why[0] = '\0';
+	v->score = 0;
+	v->nparts = 0;
+	if (r->host && strcmp(r->host, h->name) != 0) {
+		v->filter = "host";
+		snprintf(v->why, sizeof(v->why), "host '%s' was asked for",
+		    r->host);
+		return false;
+	}
+	sched_host_free(h, &f);
+	if (!(r->host && r->force)) {
+		for (k = 0; k < NELEM(sched_filters); k++) {
+			if (!sched_filters[k].fn(h, i, r, &f, v->why)) {
+				v->filter = sched_filters[k].name;
+				return false;
+			}
+		}
+	}
+	for (k = 0; k < NELEM(sched_weighers) && k < SCHED_MAX_WEIGHERS; k++) {
+		double part = sched_weighers[k].fn(h, i, r, &f);
+
+		v->parts[k].name = sched_weighers[k].name;
+		v->parts[k].value = part;
+		v->score += part;
+	}
+	v->nparts = k;
+	v->fits = true;
+	return true;
 }
 
 int
-sched_pick(struct sched_host *hosts, size_t n,
-    const struct sched_request *req, const struct sched_policy *pol)
+sched_pick(const struct sched_host *hosts, size_t n,
+    const struct sched_request *req, struct sched_verdict *out)
 {
+	static unsigned long rotor;
+	struct sched_verdict tmp;
+	size_t want, found = 0, start = 0;
 	int best = -1;
+	double best_score = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		struct sched_host *h = &hosts[i];
-		size_t f;
+	/* sample big fleets unless every verdict is wanted */
+	want = n / 20 > SCHED_SAMPLE_MIN ? n / 20 : SCHED_SAMPLE_MIN;
+	if (out || req->host || n <= want)
+		want = n;
+	else
+		start = (size_t)(__atomic_fetch_add(&rotor, 7919,
+		    __ATOMIC_RELAXED) % n);
+	for (size_t s = 0; s < n && found < want; s++) {
+		size_t i = (start + s) % n;
+		struct sched_verdict *v = out ? &out[i] : &tmp;
 
-		h->verdict[0] = '\0';
-		h->free_memory_mib = (int64_t)(h->memory_mib * pol->ram_ratio) -
-		    pol->reserved_memory_mib - h->alloc_memory_mib;
-		if (h->free_memory_mib < 0)
-			h->free_memory_mib = 0;
-		for (f = 0; f < sizeof(sched_filters) / sizeof(sched_filters[0]);
-		    f++)
-			if (!sched_filters[f](h, req, pol))
-				break;
-		if (h->verdict[0] != '\0')
+		if (!sched_judge(hosts, i, req, v))
 			continue;
-		if (best < 0 || sched_better(h, &hosts[best]))
+		found++;
+		if (best < 0 || v->score > best_score ||
+		    (v->score == best_score &&
+		    strcmp(hosts[i].name, hosts[best].name) < 0)) {
 			best = (int)i;
+			best_score = v->score;
+		}
 	}
 	return best;
 }
 
 void
-sched_explain(const struct sched_host *hosts, size_t n, char *buf, size_t len)
+sched_explain(const struct sched_host *hosts, const struct sched_verdict *v,
+    size_t n, char *buf, size_t len)
 {
 	size_t off = 0;
 
+	if (n == 0) {
+		snprintf(buf, len, "no hosts are registered");
+		return;
+	}
 	buf[0] = '\0';
-	for (size_t i = 0; i < n && off < len; i++) {
-		int w = snprintf(buf + off, len - off, "%shost '%s': %s",
+	for (size_t i = 0; i < n && off + 1 < len; i++) {
+		int w = snprintf(buf + off, len - off, "%shost '%s': %s%s%s",
 		    i ? "; " : "", hosts[i].name,
-		    hosts[i].verdict[0] ? hosts[i].verdict : "fits");
+		    v[i].fits ? "fits" : v[i].filter,
+		    v[i].fits ? "" : ": ", v[i].fits ? "" : v[i].why);
+
 		if (w < 0)
 			break;
 		off += (size_t)w;
 	}
-	if (n == 0)
-		snprintf(buf, len, "no hosts are registered");
 }

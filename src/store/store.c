@@ -76,6 +76,30 @@ static const char *const store_migrations[] = {
 	"CREATE UNIQUE INDEX operations_active_vm ON operations(vm_id)"
 	"  WHERE status IN ('queued','running');"
 	"CREATE INDEX operations_created ON operations(created_at);",
+
+	/* 2: host settings and capacity, placement groups */
+	"ALTER TABLE hosts ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';"
+	"ALTER TABLE hosts ADD COLUMN cpu_ratio REAL NOT NULL DEFAULT 4.0;"
+	"ALTER TABLE hosts ADD COLUMN ram_ratio REAL NOT NULL DEFAULT 1.0;"
+	"ALTER TABLE hosts ADD COLUMN disk_ratio REAL NOT NULL DEFAULT 1.0;"
+	"ALTER TABLE hosts ADD COLUMN reserved_vcpus INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE hosts ADD COLUMN reserved_memory_mib INTEGER NOT NULL"
+	"  DEFAULT 512;"
+	"ALTER TABLE hosts ADD COLUMN reserved_disk_gib INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN domain_types TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE hosts ADD COLUMN disk_gib INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN disk_free_gib INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE groups ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  policy TEXT NOT NULL CHECK (policy IN ('affinity','anti-affinity')),"
+	"  strict INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"ALTER TABLE vms ADD COLUMN group_id INTEGER"
+	"  REFERENCES groups(id) ON DELETE RESTRICT;"
+	"CREATE INDEX vms_group ON vms(group_id);",
 };
 
 #define STORE_NMIGRATIONS \

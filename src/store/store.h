@@ -26,16 +26,26 @@
 struct store;
 struct store_conn;
 
+#define HOST_LABELS_MAX 2048
+
 struct host_rec {
 	int64_t id;
 	char name[NAME_MAX_LEN];
 	char uri[1024];
-	char state[16];            /* ready | unreachable */
+	char state[16];            /* connection: ready | unreachable */
+	bool maintenance;          /* no new placements */
+	char labels[HOST_LABELS_MAX];  /* JSON object of string values */
+	double cpu_ratio, ram_ratio, disk_ratio;
+	int reserved_vcpus;
+	int64_t reserved_memory_mib, reserved_disk_gib;
+	/* facts, from the backend */
 	char arch[32];
-	char domain_type[16];      /* kvm | qemu */
+	char domain_type[16];      /* the best offered: kvm, else qemu */
+	char domain_types[32];     /* all offered, space-separated */
 	int cpus;
 	int64_t memory_mib;
 	int64_t free_memory_mib;
+	int64_t disk_gib, disk_free_gib;   /* the VM storage pool */
 	char cpu_model[128];
 	int64_t created_at, updated_at;
 	/* derived from the VMs placed on it (read-only) */
@@ -52,6 +62,8 @@ struct vm_rec {
 	int64_t disk_gib;
 	int64_t host_id;
 	char host[NAME_MAX_LEN];   /* host name (read-only) */
+	int64_t group_id;          /* 0 = none */
+	char group[NAME_MAX_LEN];  /* group name (read-only) */
 	char desired[16];          /* desired state */
 	char observed[16];         /* observed state, as libvirt reports it */
 	char state[16];            /* observed, or transitional (read-only) */
@@ -96,6 +108,10 @@ void store_read_end(struct store_conn *c);
 /* --- hosts (store_host.c) --- */
 int store_host_insert(struct store_conn *c, struct host_rec *h);  /* sets id */
 int store_host_update_facts(struct store_conn *c, const struct host_rec *h);
+/* labels, ratios, reserved resources, maintenance */
+int store_host_update_settings(struct store_conn *c, const struct host_rec *h);
+/* ERR_CONFLICT while VMs are placed on it. */
+int store_host_delete(struct store_conn *c, int64_t id);
 int store_host_set_state(struct store_conn *c, int64_t id, const char *state);
 int store_host_get(struct store_conn *c, const char *name, struct host_rec *out);
 int store_host_get_id(struct store_conn *c, int64_t id, struct host_rec *out);
@@ -103,6 +119,24 @@ int store_host_count(struct store_conn *c, int64_t *out);
 /* Calls fn for each host, by name; stops early when fn returns non-zero. */
 typedef int (*store_host_fn)(const struct host_rec *h, void *arg);
 int store_host_each(struct store_conn *c, store_host_fn fn, void *arg);
+
+/* --- placement groups (store_group.c) --- */
+struct group_rec {
+	int64_t id;
+	char name[NAME_MAX_LEN];
+	char policy[16];           /* affinity | anti-affinity */
+	bool strict;
+	int64_t created_at;
+	int vms;                   /* members (read-only) */
+};
+
+int store_group_insert(struct store_conn *c, struct group_rec *g);
+int store_group_get(struct store_conn *c, const char *name,
+    struct group_rec *out);
+/* ERR_CONFLICT while it has members. */
+int store_group_delete(struct store_conn *c, int64_t id);
+typedef int (*store_group_fn)(const struct group_rec *g, void *arg);
+int store_group_each(struct store_conn *c, store_group_fn fn, void *arg);
 
 /* --- vms (store_vm.c) --- */
 int store_vm_insert(struct store_conn *c, struct vm_rec *v);      /* sets id */
@@ -119,9 +153,11 @@ int store_vm_observe(struct store_conn *c, int64_t id, const char *state,
     int64_t seen_updated_at);
 int store_vm_set_desired(struct store_conn *c, int64_t id, const char *state);
 int store_vm_delete(struct store_conn *c, int64_t id);
-/* host/state filters may be NULL. */
+/* host/state/group filters may be NULL. */
 typedef int (*store_vm_fn)(const struct vm_rec *v, void *arg);
 int store_vm_each(struct store_conn *c, const char *host, const char *state,
+    store_vm_fn fn, void *arg);
+int store_vm_each_in_group(struct store_conn *c, int64_t group_id,
     store_vm_fn fn, void *arg);
 
 /* --- operations (store_op.c) --- */

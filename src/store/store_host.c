@@ -12,7 +12,10 @@
 	"SELECT h.id, h.name, h.uri, h.state, h.arch, h.domain_type, h.cpus," \
 	" h.memory_mib, h.free_memory_mib, h.cpu_model, h.created_at," \
 	" h.updated_at, COUNT(v.id), COALESCE(SUM(v.vcpus),0)," \
-	" COALESCE(SUM(v.memory_mib),0), COALESCE(SUM(v.disk_gib),0)" \
+	" COALESCE(SUM(v.memory_mib),0), COALESCE(SUM(v.disk_gib),0)," \
+	" h.maintenance, h.labels, h.cpu_ratio, h.ram_ratio, h.disk_ratio," \
+	" h.reserved_vcpus, h.reserved_memory_mib, h.reserved_disk_gib," \
+	" h.domain_types, h.disk_gib, h.disk_free_gib" \
 	" FROM hosts h LEFT JOIN vms v ON v.host_id = h.id "
 
 static void
@@ -35,34 +38,75 @@ host_row(sqlite3_stmt *st, struct host_rec *h)
 	h->alloc_vcpus = sqlite3_column_int64(st, 13);
 	h->alloc_memory_mib = sqlite3_column_int64(st, 14);
 	h->alloc_disk_gib = sqlite3_column_int64(st, 15);
+	h->maintenance = sqlite3_column_int(st, 16) != 0;
+	store_col_text(st, 17, h->labels, sizeof(h->labels));
+	h->cpu_ratio = sqlite3_column_double(st, 18);
+	h->ram_ratio = sqlite3_column_double(st, 19);
+	h->disk_ratio = sqlite3_column_double(st, 20);
+	h->reserved_vcpus = sqlite3_column_int(st, 21);
+	h->reserved_memory_mib = sqlite3_column_int64(st, 22);
+	h->reserved_disk_gib = sqlite3_column_int64(st, 23);
+	store_col_text(st, 24, h->domain_types, sizeof(h->domain_types));
+	h->disk_gib = sqlite3_column_int64(st, 25);
+	h->disk_free_gib = sqlite3_column_int64(st, 26);
+}
+
+/* Bind the settings a client chooses to ?2.. ?9 of sql. */
+static void
+host_bind_settings(sqlite3_stmt *st, const struct host_rec *h)
+{
+	sqlite3_bind_int(st, 2, h->maintenance);
+	sqlite3_bind_text(st, 3, h->labels[0] ? h->labels : "{}", -1,
+	    SQLITE_TRANSIENT);
+	sqlite3_bind_double(st, 4, h->cpu_ratio);
+	sqlite3_bind_double(st, 5, h->ram_ratio);
+	sqlite3_bind_double(st, 6, h->disk_ratio);
+	sqlite3_bind_int(st, 7, h->reserved_vcpus);
+	sqlite3_bind_int64(st, 8, h->reserved_memory_mib);
+	sqlite3_bind_int64(st, 9, h->reserved_disk_gib);
+}
+
+/* Bind the facts read from the backend to ?10.. ?19 of sql. */
+static void
+host_bind_facts(sqlite3_stmt *st, const struct host_rec *h, int64_t now)
+{
+	sqlite3_bind_text(st, 10, h->arch, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 11, h->domain_type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 12, h->cpus);
+	sqlite3_bind_int64(st, 13, h->memory_mib);
+	sqlite3_bind_int64(st, 14, h->free_memory_mib);
+	sqlite3_bind_text(st, 15, h->cpu_model, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 16, h->domain_types, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 17, h->disk_gib);
+	sqlite3_bind_int64(st, 18, h->disk_free_gib);
+	sqlite3_bind_int64(st, 19, now);
 }
 
 int
 store_host_insert(struct store_conn *c, struct host_rec *h)
 {
-	static const char sql[] = "INSERT INTO hosts (name, uri, state, arch,"
-	    " domain_type, cpus, memory_mib, free_memory_mib, cpu_model,"
-	    " created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10)";
+	static const char sql[] = "INSERT INTO hosts (name, maintenance,"
+	    " labels, cpu_ratio, ram_ratio, disk_ratio, reserved_vcpus,"
+	    " reserved_memory_mib, reserved_disk_gib, arch, domain_type, cpus,"
+	    " memory_mib, free_memory_mib, cpu_model, domain_types, disk_gib,"
+	    " disk_free_gib, created_at, updated_at, uri, state) VALUES"
+	    " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
+	    "  ?19,?19,?20,?21)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
 		return -1;
 	h->created_at = h->updated_at = time_now_ms();
 	store_bind_text(st, 1, h->name);
-	store_bind_text(st, 2, h->uri);
-	sqlite3_bind_text(st, 3, h->state[0] ? h->state : "ready", -1,
+	host_bind_settings(st, h);
+	host_bind_facts(st, h, h->created_at);
+	store_bind_text(st, 20, h->uri);
+	sqlite3_bind_text(st, 21, h->state[0] ? h->state : "ready", -1,
 	    SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, h->arch, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 5, h->domain_type, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 6, h->cpus);
-	sqlite3_bind_int64(st, 7, h->memory_mib);
-	sqlite3_bind_int64(st, 8, h->free_memory_mib);
-	sqlite3_bind_text(st, 9, h->cpu_model, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 10, h->created_at);
 	if (store_exec_stmt(c, st, "insert host") < 0) {
-		if (err_last()->code == ERR_CONFLICT)
-			err_set(ERR_CONFLICT, "host '%s' already exists",
-			    h->name);
+		if (store_unique_broken(c, "hosts.name"))
+			err_set_field(ERR_CONFLICT, "name",
+			    "host '%s' already exists", h->name);
 		return -1;
 	}
 	h->id = sqlite3_last_insert_rowid(c->db);
@@ -72,23 +116,55 @@ store_host_insert(struct store_conn *c, struct host_rec *h)
 int
 store_host_update_facts(struct store_conn *c, const struct host_rec *h)
 {
-	static const char sql[] = "UPDATE hosts SET arch=?2, domain_type=?3,"
-	    " cpus=?4, memory_mib=?5, free_memory_mib=?6, cpu_model=?7,"
-	    " updated_at=?8 WHERE id=?1";
+	static const char sql[] = "UPDATE hosts SET arch=?10, domain_type=?11,"
+	    " cpus=?12, memory_mib=?13, free_memory_mib=?14, cpu_model=?15,"
+	    " domain_types=?16, disk_gib=?17, disk_free_gib=?18,"
+	    " updated_at=?19 WHERE id=?1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, h->id);
-	sqlite3_bind_text(st, 2, h->arch, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, h->domain_type, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 4, h->cpus);
-	sqlite3_bind_int64(st, 5, h->memory_mib);
-	sqlite3_bind_int64(st, 6, h->free_memory_mib);
-	sqlite3_bind_text(st, 7, h->cpu_model, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 8, time_now_ms());
+	host_bind_facts(st, h, time_now_ms());
 	if (store_exec_stmt(c, st, "update host") < 0)
 		return -1;
+	return store_changed(c, "host");
+}
+
+int
+store_host_update_settings(struct store_conn *c, const struct host_rec *h)
+{
+	static const char sql[] = "UPDATE hosts SET maintenance=?2, labels=?3,"
+	    " cpu_ratio=?4, ram_ratio=?5, disk_ratio=?6, reserved_vcpus=?7,"
+	    " reserved_memory_mib=?8, reserved_disk_gib=?9, updated_at=?10"
+	    " WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, h->id);
+	host_bind_settings(st, h);
+	sqlite3_bind_int64(st, 10, time_now_ms());
+	if (store_exec_stmt(c, st, "update host") < 0)
+		return -1;
+	return store_changed(c, "host");
+}
+
+int
+store_host_delete(struct store_conn *c, int64_t id)
+{
+	static const char sql[] = "DELETE FROM hosts WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (store_exec_stmt(c, st, "delete host") < 0) {
+		if (sqlite3_extended_errcode(c->db) ==
+		    SQLITE_CONSTRAINT_FOREIGNKEY)
+			err_set(ERR_CONFLICT, "the host still has VMs");
+		return -1;
+	}
 	return store_changed(c, "host");
 }
 

@@ -17,8 +17,9 @@
 	"  WHEN 'reboot' THEN 'rebooting' WHEN 'pause' THEN 'pausing'" \
 	"  WHEN 'resume' THEN 'resuming' WHEN 'delete' THEN 'deleting' END," \
 	"  v.observed_state) AS vm_state," \
-	" o.id, v.created_at, v.updated_at" \
+	" o.id, v.created_at, v.updated_at, v.group_id, g.name" \
 	" FROM vms v JOIN hosts h ON h.id = v.host_id" \
+	" LEFT JOIN groups g ON g.id = v.group_id" \
 	" LEFT JOIN operations o ON o.vm_id = v.id" \
 	"  AND o.status IN ('queued','running') "
 
@@ -40,6 +41,8 @@ vm_row(sqlite3_stmt *st, struct vm_rec *v)
 	store_col_text(st, 11, v->op_id, sizeof(v->op_id));
 	v->created_at = sqlite3_column_int64(st, 12);
 	v->updated_at = sqlite3_column_int64(st, 13);
+	v->group_id = sqlite3_column_int64(st, 14);
+	store_col_text(st, 15, v->group, sizeof(v->group));
 }
 
 int
@@ -47,7 +50,8 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v)
 {
 	static const char sql[] = "INSERT INTO vms (uuid, name, vcpus,"
 	    " memory_mib, disk_gib, host_id, desired_state, observed_state,"
-	    " created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9)";
+	    " created_at, updated_at, group_id)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -62,6 +66,8 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v)
 	sqlite3_bind_text(st, 7, v->desired, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 8, v->observed, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, v->created_at);
+	if (v->group_id)
+		sqlite3_bind_int64(st, 10, v->group_id);
 	if (store_exec_stmt(c, st, "insert vm") < 0) {
 		if (store_unique_broken(c, "vms.name"))
 			err_set_field(ERR_CONFLICT, "name",
@@ -207,5 +213,28 @@ store_vm_each(struct store_conn *c, const char *host, const char *state,
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_fail(c, rc, "list vms");
+	return 0;
+}
+
+int
+store_vm_each_in_group(struct store_conn *c, int64_t group_id,
+    store_vm_fn fn, void *arg)
+{
+	static const char sql[] = VM_COLS "WHERE v.group_id = ?1 ORDER BY v.name";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	struct vm_rec v;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, group_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		vm_row(st, &v);
+		if (fn(&v, arg) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(c, rc, "list group vms");
 	return 0;
 }

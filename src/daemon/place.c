@@ -1,0 +1,159 @@
+/*
+ * place.c - placing a VM (see place.h).
+ *
+ * The view's lock is held from the pick to the commit of the claim, so a
+ * concurrent create always sees the room this one took.  Creates are
+ * serialised by the store's writer anyway; holding the view across the
+ * transaction costs nothing more.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "app.h"
+#include "place.h"
+
+struct place_tx {
+	struct place_req *pr;
+	struct group_rec group;
+	bool have_group;
+};
+
+static int
+place_group_tx(struct store_conn *c, struct place_tx *t)
+{
+	if (t->pr->group == NULL)
+		return 0;
+	if (store_group_get(c, t->pr->group, &t->group) < 0) {
+		err_set_field(ERR_NOT_FOUND, "group", "group '%s' not found",
+		    t->pr->group);
+		return -1;
+	}
+	t->have_group = true;
+	return 0;
+}
+
+static int
+place_insert_tx(struct store_conn *c, void *arg)
+{
+	struct place_tx *t = arg;
+
+	if (store_vm_insert(c, t->pr->vm) < 0)
+		return -1;
+	t->pr->op->vm_id = t->pr->vm->id;
+	return store_op_insert(c, t->pr->op);
+}
+
+/* Keep every verdict in out; with the view locked. */
+static int
+place_keep(const struct sched_host *hosts, size_t n,
+    const struct sched_verdict *v, int pick, struct place_out *out)
+{
+	out->pick = pick;
+	out->n = n;
+	out->hosts = calloc(n ? n : 1, sizeof(*out->hosts));
+	if (out->hosts == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(out->hosts[i].name, sizeof(out->hosts[i].name), "%s",
+		    hosts[i].name);
+		sched_host_free(&hosts[i], &out->hosts[i].free);
+		out->hosts[i].v = v[i];
+	}
+	return 0;
+}
+
+int
+place_vm(struct app *app, struct place_req *pr, struct place_out *out)
+{
+	struct place_tx t = { pr, { 0 }, false };
+	const struct sched_host *hosts;
+	struct sched_verdict *v = NULL;
+	struct store_conn *c;
+	int *counts = NULL, pick, r = -1;
+	size_t n;
+	char why[4096];
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	c = store_read_begin(app->store);
+	r = place_group_tx(c, &t);
+	store_read_end(c);
+	if (r < 0)
+		return -1;
+	r = -1;
+	view_lock(app->view);
+	hosts = view_hosts(app->view, &n);
+	if (pr->sr.host) {
+		size_t i;
+
+		for (i = 0; i < n && strcmp(hosts[i].name, pr->sr.host); i++)
+			;
+		if (i == n) {
+			err_set_field(ERR_NOT_FOUND, "host", "host '%s' not "
+			    "found", pr->sr.host);
+			goto done;
+		}
+	}
+	if (t.have_group) {
+		if ((counts = calloc(n ? n : 1, sizeof(*counts))) == NULL) {
+			err_set(ERR_INTERNAL, "out of memory");
+			goto done;
+		}
+		view_group_counts(app->view, t.group.id, counts,
+		    &pr->sr.group_total);
+		pr->sr.group_counts = counts;
+		pr->sr.group = strcmp(t.group.policy, "affinity") == 0 ?
+		    SCHED_AFFINITY : SCHED_ANTI_AFFINITY;
+		pr->sr.group_strict = t.group.strict;
+		pr->sr.group_name = t.group.name;
+	}
+	if (out && (v = calloc(n ? n : 1, sizeof(*v))) == NULL) {
+		err_set(ERR_INTERNAL, "out of memory");
+		goto done;
+	}
+	pick = sched_pick(hosts, n, &pr->sr, v);
+	if (pick < 0) {
+		/* judge every host to say why none fits */
+		if (v == NULL && (v = calloc(n ? n : 1, sizeof(*v))) != NULL)
+			sched_pick(hosts, n, &pr->sr, v);
+		if (v)
+			sched_explain(hosts, v, n, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "out of memory explaining");
+		err_set(ERR_NO_CAPACITY, "no host can take a VM of %d vCPUs, "
+		    "%lld MiB and %lld GiB: %s", pr->sr.vcpus,
+		    (long long)pr->sr.memory_mib, (long long)pr->sr.disk_gib,
+		    why);
+		if (out && v)
+			place_keep(hosts, n, v, -1, out);
+		goto done;
+	}
+	if (out && place_keep(hosts, n, v, pick, out) < 0)
+		goto done;
+	if (pr->vm) {
+		pr->vm->host_id = hosts[pick].id;
+		pr->vm->group_id = t.have_group ? t.group.id : 0;
+		if (store_tx(app->store, place_insert_tx, &t) < 0)
+			goto done;
+		view_claim_locked(app->view, pr->vm);
+	}
+	r = 0;
+done:
+	view_unlock(app->view);
+	free(counts);
+	free(v);
+	pr->sr.group_counts = NULL;
+	return r;
+}
+
+void
+place_out_free(struct place_out *out)
+{
+	if (out) {
+		free(out->hosts);
+		out->hosts = NULL;
+		out->n = 0;
+	}
+}

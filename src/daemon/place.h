@@ -1,0 +1,46 @@
+/*
+ * place.h - placing a VM: gather the request's group, run the scheduler on
+ * the view, and (unless it is a dry run) commit the VM, its operation and
+ * its claim in one transaction while the view is held still.
+ */
+#ifndef HANGAR_PLACE_H
+#define HANGAR_PLACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../scheduler/sched.h"
+#include "../store/store.h"
+
+struct app;
+
+struct place_req {
+	struct sched_request sr;     /* group_counts/total filled here */
+	const char *group;           /* group name, or NULL */
+	/* to create: the rows to insert (vm->host_id, group_id and ids are
+	 * filled in here); NULL for a dry run */
+	struct vm_rec *vm;
+	struct op_rec *op;
+};
+
+/* Every host's verdict, for the explain output (owned; place_out_free). */
+struct place_out {
+	int pick;                    /* index into hosts, or -1 */
+	size_t n;
+	struct place_host {
+		char name[SCHED_NAME_MAX];
+		struct sched_free free;
+		struct sched_verdict v;
+	} *hosts;
+};
+
+/*
+ * Place the VM.  Returns 0 with the chosen host (and, when creating, the
+ * rows committed), or -1: ERR_NO_CAPACITY naming each host's reason,
+ * ERR_NOT_FOUND for an unknown group or host.  When out is given, every
+ * host is judged and its verdict kept there, success or not.
+ */
+int place_vm(struct app *app, struct place_req *pr, struct place_out *out);
+void place_out_free(struct place_out *out);
+
+#endif
