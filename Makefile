@@ -35,7 +35,7 @@ CLI_OBJ       = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC      = $(wildcard tests/unit/test_*.c)
 UNIT_BIN      = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run check unit integration clean
+.PHONY: all deps run check unit integration clean bench bench-place
 all: $(BUILD)/hangard $(BUILD)/hangar
 
 $(BUILD)/obj/%.o: %.c
@@ -70,6 +70,15 @@ check:
 	@scripts/deps check
 	@$(MAKE) --no-print-directory all unit
 	@BUILD=$(BUILD) tests/run
+
+$(BUILD)/bench/place_bench: bench/place_bench.c $(BUILD)/libhangar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
+
+# benchmarks print tables; they never fail on speed
+bench-place: $(BUILD)/bench/place_bench
+	@$(BUILD)/bench/place_bench
+bench: bench-place
 
 clean:
 	rm -rf build build-san

@@ -23,10 +23,19 @@ enum output_format { OUTPUT_TABLE, OUTPUT_JSON };
 enum output_unit {
 	OUTPUT_TEXT,		/* the value as it is */
 	OUTPUT_MIB,		/* an integer count of MiB: "512MiB" */
-	OUTPUT_GIB		/* an integer count of GiB: "10GiB" */
+	OUTPUT_GIB,		/* an integer count of GiB: "10GiB" */
+	OUTPUT_FREE_CAP,	/* {"free":1,"capacity":4,...}: "1/4" */
+	OUTPUT_LABELS,		/* {"rack":"a","zone":"b"}: "rack=a,zone=b" */
+	/* These read the whole row (give them a NULL key): */
+	OUTPUT_CHOSEN,		/* a VERDICT's name, "* " before the chosen */
+	OUTPUT_VERDICT		/* a VERDICT: "fits", or "no:" and its filter */
 };
 
-/* One column of a table: its heading, the member it shows, its unit. */
+/*
+ * One column of a table: its heading, the member it shows (a dotted path
+ * such as "resources.vcpus" reaches into nested objects; NULL is the row
+ * itself), its unit.
+ */
 struct output_col {
 	const char		*oc_head;
 	const char		*oc_key;
@@ -41,6 +50,10 @@ int	 output_table(FILE *, const json_t *, const struct output_col *,
 int	 output_show(FILE *, const json_t *);
 int	 output_object(FILE *, enum output_format, const json_t *);
 int	 output_list(FILE *, enum output_format, const json_t *, const char *,
+	    const struct output_col *, size_t);
+int	 output_detail(FILE *, enum output_format, const json_t *, const char *,
+	    const struct output_col *, size_t);
+int	 output_placement(FILE *, enum output_format, const json_t *,
 	    const struct output_col *, size_t);
 
 void	 output_sanitize(char *);

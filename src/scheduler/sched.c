@@ -34,8 +34,14 @@ sched_host_free(const struct sched_host *h, struct sched_free *f)
 	f->disk_gib = f->disk_cap - h->alloc_disk_gib;
 }
 
+/* Say why a filter refused, unless nobody will read it (why == NULL):
+ * formatting is most of the cost of a refusal. */
+#define SCHED_WHY(why, ...) \
+	do { if (why) snprintf(why, SCHED_WHY_MAX, __VA_ARGS__); } while (0)
+
 /*
- * A filter: 1 when the host may take the request, else 0 with why filled.
+ * A filter: 1 when the host may take the request, else 0 with why filled
+ * (when why is not NULL).
  * i is the host's index (for per-host request data such as group counts).
  */
 typedef int (*sched_filter_fn)(const struct sched_host *h, size_t i,
@@ -48,7 +54,7 @@ sched_f_state(const struct sched_host *h, size_t i,
 	(void)i, (void)r, (void)f;
 	if (h->state == SCHED_READY)
 		return 1;
-	snprintf(why, SCHED_WHY_MAX, "host is %s", h->state ==
+	SCHED_WHY(why, "host is %s", h->state ==
 	    SCHED_MAINTENANCE ? "in maintenance" : "unreachable");
 	return 0;
 }
@@ -60,7 +66,7 @@ sched_f_arch(const struct sched_host *h, size_t i,
 	(void)i, (void)f;
 	if (r->arch == NULL || strcmp(r->arch, h->arch) == 0)
 		return 1;
-	snprintf(why, SCHED_WHY_MAX, "arch is %s, %s asked", h->arch,
+	SCHED_WHY(why, "arch is %s, %s asked", h->arch,
 	    r->arch);
 	return 0;
 }
@@ -72,7 +78,7 @@ sched_f_domain_type(const struct sched_host *h, size_t i,
 	(void)i, (void)f;
 	if (r->domain_type == 0 || (h->domain_types & r->domain_type))
 		return 1;
-	snprintf(why, SCHED_WHY_MAX, "does not offer domain type %s",
+	SCHED_WHY(why, "does not offer domain type %s",
 	    r->domain_type == SCHED_DT_KVM ? "kvm" : "qemu");
 	return 0;
 }
@@ -84,7 +90,7 @@ sched_f_vcpus(const struct sched_host *h, size_t i,
 	(void)i;
 	if (f->vcpus >= r->vcpus)
 		return 1;
-	snprintf(why, SCHED_WHY_MAX, "%.0f vCPUs free of %.0f (%d CPUs x "
+	SCHED_WHY(why, "%.0f vCPUs free of %.0f (%d CPUs x "
 	    "%.2f, %d reserved, %lld claimed), %d asked",
 	    f->vcpus < 0 ? 0 : f->vcpus, f->vcpus_cap, h->cpus, h->cpu_ratio,
 	    h->reserved_vcpus, (long long)h->alloc_vcpus, r->vcpus);
@@ -98,7 +104,7 @@ sched_f_memory(const struct sched_host *h, size_t i,
 	(void)i;
 	if (f->memory_mib >= r->memory_mib)
 		return 1;
-	snprintf(why, SCHED_WHY_MAX, "%lld MiB free of %lld (%lld MiB x %.2f, "
+	SCHED_WHY(why, "%lld MiB free of %lld (%lld MiB x %.2f, "
 	    "%lld reserved, %lld claimed), %lld asked",
 	    (long long)(f->memory_mib < 0 ? 0 : f->memory_mib),
 	    (long long)f->memory_cap, (long long)h->memory_mib, h->ram_ratio,
@@ -114,7 +120,7 @@ sched_f_disk(const struct sched_host *h, size_t i,
 	(void)i;
 	if (f->disk_gib >= r->disk_gib)
 		return 1;
-	snprintf(why, SCHED_WHY_MAX, "%lld GiB of disk free of %lld (%lld GiB "
+	SCHED_WHY(why, "%lld GiB of disk free of %lld (%lld GiB "
 	    "x %.2f, %lld reserved, %lld claimed), %lld asked",
 	    (long long)(f->disk_gib < 0 ? 0 : f->disk_gib),
 	    (long long)f->disk_cap, (long long)h->disk_gib, h->disk_ratio,
@@ -137,10 +143,10 @@ sched_f_labels(const struct sched_host *h, size_t i,
 		if (have && strcmp(have, r->labels[k].value) == 0)
 			continue;
 		if (have)
-			snprintf(why, SCHED_WHY_MAX, "label %s is '%s', '%s' "
+			SCHED_WHY(why, "label %s is '%s', '%s' "
 			    "asked", r->labels[k].key, have, r->labels[k].value);
 		else
-			snprintf(why, SCHED_WHY_MAX, "has no label %s (asked "
+			SCHED_WHY(why, "has no label %s (asked "
 			    "'%s')", r->labels[k].key, r->labels[k].value);
 		return 0;
 	}
@@ -157,12 +163,12 @@ sched_f_group(const struct sched_host *h, size_t i,
 	if (r->group == SCHED_GROUP_NONE || !r->group_strict)
 		return 1;
 	if (r->group == SCHED_ANTI_AFFINITY && here > 0) {
-		snprintf(why, SCHED_WHY_MAX, "already runs %d VM(s) of "
+		SCHED_WHY(why, "already runs %d VM(s) of "
 		    "anti-affinity group '%s'", here, r->group_name);
 		return 0;
 	}
 	if (r->group == SCHED_AFFINITY && r->group_total > 0 && here == 0) {
-		snprintf(why, SCHED_WHY_MAX, "affinity group '%s' has its VMs "
+		SCHED_WHY(why, "affinity group '%s' has its VMs "
 		    "on another host", r->group_name);
 		return 0;
 	}
@@ -234,7 +240,7 @@ static const struct {
 /* Judge host i; fills v; returns whether it fits. */
 static bool
 sched_judge(const struct sched_host *hosts, size_t i,
-    const struct sched_request *r, struct sched_verdict *v)
+    const struct sched_request *r, struct sched_verdict *v, bool explain)
 {
 	const struct sched_host *h = &hosts[i];
 	struct sched_free f;
@@ -247,14 +253,15 @@ sched_judge(const struct sched_host *hosts, size_t i,
 	v->nparts = 0;
 	if (r->host && strcmp(r->host, h->name) != 0) {
 		v->filter = "host";
-		snprintf(v->why, sizeof(v->why), "host '%s' was asked for",
+		SCHED_WHY(explain ? v->why : NULL, "host '%s' was asked for",
 		    r->host);
 		return false;
 	}
 	sched_host_free(h, &f);
 	if (!(r->host && r->force)) {
 		for (k = 0; k < NELEM(sched_filters); k++) {
-			if (!sched_filters[k].fn(h, i, r, &f, v->why)) {
+			if (!sched_filters[k].fn(h, i, r, &f,
+			    explain ? v->why : NULL)) {
 				v->filter = sched_filters[k].name;
 				return false;
 			}
@@ -283,7 +290,7 @@ sched_pick(const struct sched_host *hosts, size_t n,
 	double best_score = 0;
 
 	/* sample big fleets unless every verdict is wanted */
-	want = n / 20 > SCHED_SAMPLE_MIN ? n / 20 : SCHED_SAMPLE_MIN;
+	want = n / 50 > SCHED_SAMPLE_MIN ? n / 50 : SCHED_SAMPLE_MIN;
 	if (out || req->host || n <= want)
 		want = n;
 	else
@@ -293,7 +300,7 @@ sched_pick(const struct sched_host *hosts, size_t n,
 		size_t i = (start + s) % n;
 		struct sched_verdict *v = out ? &out[i] : &tmp;
 
-		if (!sched_judge(hosts, i, req, v))
+		if (!sched_judge(hosts, i, req, v, out != NULL))
 			continue;
 		found++;
 		if (best < 0 || v->score > best_score ||

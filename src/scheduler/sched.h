@@ -100,7 +100,7 @@ struct sched_verdict {
  * Pick a host for req among hosts[0..n).  Returns the chosen index, or -1
  * when none fits.  With out (n entries) every host is judged and gets its
  * verdict; without it, large fleets are sampled: the scan stops once it
- * has enough candidates (at least 100, or 5% of n), starting at a rotating
+ * has enough candidates (at least 100, or 2% of n), starting at a rotating
  * offset, which keeps a pick fast at 10,000 hosts.
  */
 int sched_pick(const struct sched_host *hosts, size_t n,

@@ -35,6 +35,7 @@ struct fx {
 	struct backend_conn *bc;
 	virConnectPtr raw;       /* the same in-memory host, seen directly */
 	char pool_dir[256];
+	int64_t cap, avail;      /* the pool's capacity, from pool_ensure */
 };
 
 static void
@@ -167,7 +168,7 @@ test_wrappers_unsupported(void **state)
 
 	(void)state;
 	assert_unsupported(backend_host_facts(&bc, &hf), "describe the host");
-	assert_unsupported(backend_pool_ensure(&bc, "p", "/x"),
+	assert_unsupported(backend_pool_ensure(&bc, "p", "/x", NULL, NULL),
 	    "storage pools");
 	assert_unsupported(backend_volume_create(&bc, "p", "v", 1, path,
 	    sizeof(path)), "create volumes");
@@ -237,7 +238,7 @@ test_pool_ensure(void **state)
 
 	assert_null(virStoragePoolLookupByName(f->raw, "hangar"));
 	virResetLastError();
-	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir), 0);
+	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir, &f->cap, &f->avail), 0);
 	p = virStoragePoolLookupByName(f->raw, "hangar");
 	assert_non_null(p);
 	assert_int_equal(virStoragePoolIsActive(p), 1);
@@ -250,11 +251,11 @@ test_pool_ensure(void **state)
 	free(xml);
 
 	/* again: nothing to do */
-	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir), 0);
+	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir, &f->cap, &f->avail), 0);
 	/* stopped behind our back: started again */
 	assert_int_equal(virStoragePoolDestroy(p), 0);
 	assert_int_equal(virStoragePoolIsActive(p), 0);
-	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir), 0);
+	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir, &f->cap, &f->avail), 0);
 	assert_int_equal(virStoragePoolIsActive(p), 1);
 	assert_int_equal(virConnectNumOfStoragePools(f->raw), 2); /* + default */
 	virStoragePoolFree(p);
@@ -269,7 +270,7 @@ test_volumes(void **state)
 	virStorageVolInfo vi;
 	char path[1024], want[1100];
 
-	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir), 0);
+	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir, &f->cap, &f->avail), 0);
 	memset(path, 0, sizeof(path));
 	assert_int_equal(backend_volume_create(f->bc, "hangar", "web1.qcow2",
 	    3, path, sizeof(path)), 0);
@@ -327,7 +328,7 @@ test_lifecycle(void **state)
 	char uuid[UUID_STR_LEN], path[1024], *xml;
 	virDomainPtr d;
 
-	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir), 0);
+	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir, &f->cap, &f->avail), 0);
 	assert_int_equal(backend_volume_create(f->bc, "hangar", "web1.qcow2",
 	    1, path, sizeof(path)), 0);
 	spec_init(f, &spec, uuid, "web1", &hf, path);
