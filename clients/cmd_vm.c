@@ -1,6 +1,7 @@
 /*
  * cmd_vm.c - `hangar vm ...`: list, show, create, and the actions start,
- * stop, reboot, pause, resume and delete.
+ * stop, reboot, pause, resume and delete; and vm_spec(), the options that
+ * describe a VM to place, which `hangar place` shares.
  *
  * Commands that start an operation send it without ?wait, then (unless
  * --no-wait) follow it with op_wait() and print what it led to: the VM, or
@@ -52,15 +53,6 @@ vm_print(struct cli *cli, const char *vm)
 	return rc;
 }
 
-/* Set key to a new value in obj; a NULL value means jansson ran out. */
-static int
-vm_set(json_t *obj, const char *key, json_t *value)
-{
-	if (value == NULL || json_object_set_new(obj, key, value) == -1)
-		return cli_fail(CLI_ERROR, "out of memory");
-	return 0;
-}
-
 /* Set key to optarg, the value of option opt, parsed as a positive int. */
 static int
 vm_set_int(struct cli *cli, json_t *obj, const char *opt, const char *key)
@@ -69,7 +61,7 @@ vm_set_int(struct cli *cli, json_t *obj, const char *opt, const char *key)
 
 	if (cli_parse_long(cli, opt, optarg, 1, INT_MAX, &n) == -1)
 		return -1;
-	return vm_set(obj, key, json_integer(n));
+	return cli_set(obj, key, json_integer(n));
 }
 
 /* hangar vm list [--host HOST] [--state STATE] */
@@ -122,56 +114,144 @@ vm_show(struct cli *cli, int argc, char **argv)
 }
 
 /*
- * hangar vm create NAME [--vcpus N] [--memory MIB] [--disk GIB] [--start]
- *
- * Sizes are checked here only as positive integers; the server owns the
- * ranges (docs/api.md) and its 400 names the field.
+ * Parse the options and the NAME that describe a VM to place, into *out,
+ * a body for POST /v1/vms or POST /v1/placements (the caller owns it):
+ *	NAME [--vcpus N] [--memory MIB] [--disk GIB] [--host HOST [--force]]
+ *	    [--group GROUP] [--label K=V]... [--policy spread|pack]
+ * and, when create, [--start].  Labels and the policy go into "placement".
+ * Sizes are checked here only as positive integers, names not at all: the
+ * server owns the ranges (docs/api.md) and its 400 names the field.
+ * Returns 0, or -1 after reporting.
  */
 int
-vm_create(struct cli *cli, int argc, char **argv)
+vm_spec(struct cli *cli, int argc, char **argv, bool create, json_t **out)
 {
 	static const struct option lo[] = {
 		{ "vcpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "start", no_argument, NULL, 's' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
-	json_t *body = NULL, *vm = NULL, *op = NULL;
-	const char *name, *opid, *vm_id;
-	char vmref[HANGAR_PATH_MAX];
-	int ch, n, rc = -1;
+	json_t *body, *placement = NULL, *labels = NULL;
+	bool force = false, host = false;
+	int ch;
 
-	if ((body = json_object()) == NULL)
-		return cli_fail(CLI_ERROR, "out of memory");
+	*out = NULL;
+	if ((body = json_object()) == NULL || (labels = json_object()) == NULL ||
+	    (placement = json_object()) == NULL) {
+		cli_fail(CLI_ERROR, "out of memory");
+		goto fail;
+	}
 	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
 		switch (ch) {
 		case 'c':
 			if (vm_set_int(cli, body, "--vcpus", "vcpus") == -1)
-				goto done;
+				goto fail;
 			break;
 		case 'm':
 			if (vm_set_int(cli, body, "--memory",
 			    "memory_mib") == -1)
-				goto done;
+				goto fail;
 			break;
 		case 'd':
 			if (vm_set_int(cli, body, "--disk", "disk_gib") == -1)
-				goto done;
+				goto fail;
 			break;
 		case 's':
-			if (vm_set(body, "start", json_true()) == -1)
-				goto done;
+			if (!create) {
+				cli_usage_error(cli, "invalid option '--start'");
+				goto fail;
+			}
+			if (cli_set(body, "start", json_true()) == -1)
+				goto fail;
+			break;
+		case 'H':
+			host = true;
+			if (cli_set_str(cli, body, "host", "--host",
+			    optarg) == -1)
+				goto fail;
+			break;
+		case 'f':
+			force = true;
+			if (cli_set(body, "force", json_true()) == -1)
+				goto fail;
+			break;
+		case 'g':
+			if (cli_set_str(cli, body, "group", "--group",
+			    optarg) == -1)
+				goto fail;
+			break;
+		case 'l':
+			if (cli_parse_label(cli, "--label", optarg,
+			    labels) == -1)
+				goto fail;
+			break;
+		case 'p':
+			if (strcmp(optarg, "spread") != 0 &&
+			    strcmp(optarg, "pack") != 0) {
+				cli_usage_error(cli, "invalid --policy '%s': "
+				    "use spread or pack", optarg);
+				goto fail;
+			}
+			if (cli_set(placement, "policy",
+			    json_string(optarg)) == -1)
+				goto fail;
 			break;
 		default:
-			goto done;
+			goto fail;
 		}
 	}
-	if (cli_args(cli, argc, argv, 1, 1) == -1)
-		goto done;
-	name = argv[optind];
-	if (vm_set(body, "name", json_string(name)) == -1)
-		goto done;
+	if (force && !host) {
+		cli_usage_error(cli, "--force needs --host: it places the VM "
+		    "on that host whatever the filters say");
+		goto fail;
+	}
+	if (cli_args(cli, argc, argv, 1, 1) == -1 ||
+	    cli_set_str(cli, body, "name", "NAME", argv[optind]) == -1)
+		goto fail;
+	if (json_object_size(labels) > 0 &&
+	    cli_set(placement, "labels", json_incref(labels)) == -1)
+		goto fail;
+	if (json_object_size(placement) > 0 &&
+	    cli_set(body, "placement", json_incref(placement)) == -1)
+		goto fail;
+	json_decref(labels);
+	json_decref(placement);
+	*out = body;
+	return 0;
+fail:
+	json_decref(body);
+	json_decref(labels);
+	json_decref(placement);
+	return -1;
+}
+
+/*
+ * hangar vm create NAME [--start] [--vcpus N] [--memory MIB] [--disk GIB]
+ *     [--host HOST [--force]] [--group GROUP] [--label K=V]...
+ *     [--policy spread|pack]
+ *
+ * A create no host can take fails with the server's 409 (no-capacity),
+ * whose detail names every host and why; `hangar place` shows the same
+ * as a table without creating anything.
+ */
+int
+vm_create(struct cli *cli, int argc, char **argv)
+{
+	json_t *body = NULL, *vm = NULL, *op = NULL;
+	const char *name, *opid, *vm_id;
+	char vmref[HANGAR_PATH_MAX];
+	int n, rc = -1;
+
+	if (vm_spec(cli, argc, argv, true, &body) == -1)
+		return -1;
+	name = json_string_value(json_object_get(body, "name"));
 
 	if (http_call(cli->cli_http, "POST", "/v1/vms", body, &vm) == -1)
 		goto done;
@@ -264,8 +344,8 @@ vm_action(struct cli *cli, int argc, char **argv)
 	if (force || timeout > 0) {
 		if ((body = json_object()) == NULL)
 			return cli_fail(CLI_ERROR, "out of memory");
-		if ((force && vm_set(body, "force", json_true()) == -1) ||
-		    (timeout > 0 && vm_set(body, "timeout_s",
+		if ((force && cli_set(body, "force", json_true()) == -1) ||
+		    (timeout > 0 && cli_set(body, "timeout_s",
 		    json_integer(timeout)) == -1))
 			goto done;
 	}

@@ -19,18 +19,56 @@ const struct output_col columns_vm[] = {
 };
 const size_t columns_nvm = NITEMS(columns_vm);
 
-/* hangar host list: {"hosts":[HOST,...]} */
+/*
+ * hangar host list: {"hosts":[HOST,...]}.  Free and capacity are what the
+ * scheduler counts with: after ratios, reserved resources and claims.
+ */
 const struct output_col columns_host[] = {
 	{ "NAME", "name", OUTPUT_TEXT },
 	{ "STATE", "state", OUTPUT_TEXT },
 	{ "TYPE", "domain_type", OUTPUT_TEXT },
-	{ "ARCH", "arch", OUTPUT_TEXT },
 	{ "CPUS", "cpus", OUTPUT_TEXT },
-	{ "MEMORY", "memory_mib", OUTPUT_MIB },
-	{ "FREE", "free_memory_mib", OUTPUT_MIB },
+	{ "VCPU(free/cap)", "resources.vcpus", OUTPUT_FREE_CAP },
+	{ "MEMORY(free/cap MiB)", "resources.memory_mib", OUTPUT_FREE_CAP },
+	{ "DISK(free/cap GiB)", "resources.disk_gib", OUTPUT_FREE_CAP },
 	{ "VMS", "vms", OUTPUT_TEXT },
+	{ "LABELS", "labels", OUTPUT_LABELS },
 };
 const size_t columns_nhost = NITEMS(columns_host);
+
+/* hangar group list: {"groups":[GROUP,...]} */
+const struct output_col columns_group[] = {
+	{ "NAME", "name", OUTPUT_TEXT },
+	{ "POLICY", "policy", OUTPUT_TEXT },
+	{ "STRICT", "strict", OUTPUT_TEXT },
+	{ "VMS", "vms", OUTPUT_TEXT },
+	{ "CREATED", "created_at", OUTPUT_TEXT },
+};
+const size_t columns_ngroup = NITEMS(columns_group);
+
+/* hangar group show: the GROUP's "members":[{"name","id","host"},...] */
+const struct output_col columns_member[] = {
+	{ "MEMBER", "name", OUTPUT_TEXT },
+	{ "HOST", "host", OUTPUT_TEXT },
+	{ "ID", "id", OUTPUT_TEXT },
+};
+const size_t columns_nmember = NITEMS(columns_member);
+
+/*
+ * hangar place: a placement's {"hosts":[VERDICT,...]}.  The free room is
+ * before this VM; SCORE is only for hosts that fit, REASON only for the
+ * others.
+ */
+const struct output_col columns_place[] = {
+	{ "HOST", NULL, OUTPUT_CHOSEN },
+	{ "VERDICT", NULL, OUTPUT_VERDICT },
+	{ "SCORE", "score", OUTPUT_TEXT },
+	{ "FREE-VCPUS", "free.vcpus", OUTPUT_TEXT },
+	{ "FREE-MEM", "free.memory_mib", OUTPUT_MIB },
+	{ "FREE-DISK", "free.disk_gib", OUTPUT_GIB },
+	{ "REASON", "reason", OUTPUT_TEXT },
+};
+const size_t columns_nplace = NITEMS(columns_place);
 
 /* hangar op list: {"operations":[OPERATION,...]} */
 const struct output_col columns_op[] = {

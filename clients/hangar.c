@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,9 @@ static int	cli_version(struct cli *, int, char **);
 static const struct cli_cmd cli_cmds[] = {
 	{ "vm", "list", vm_list, "vm list [--host HOST] [--state STATE]" },
 	{ "vm", "show", vm_show, "vm show VM" },
-	{ "vm", "create", vm_create, "vm create NAME [--vcpus N] "
-	    "[--memory MIB] [--disk GIB] [--start]" },
+	{ "vm", "create", vm_create, "vm create NAME [--start] [--vcpus N] "
+	    "[--memory MIB]\n      [--disk GIB] [--host HOST [--force]] "
+	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]" },
 	{ "vm", "start", vm_action, "vm start VM" },
 	{ "vm", "stop", vm_action,
 	    "vm stop VM [--force] [--timeout-s S]" },
@@ -45,6 +47,25 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "vm", "delete", vm_action, "vm delete VM" },
 	{ "host", "list", host_list, "host list" },
 	{ "host", "show", host_show, "host show NAME" },
+	{ "host", "add", host_add, "host add NAME URI [--label K=V]... "
+	    "[--cpu-ratio X]\n      [--ram-ratio X] [--disk-ratio X] "
+	    "[--reserved-vcpus N]\n      [--reserved-memory MIB] "
+	    "[--reserved-disk GIB]" },
+	{ "host", "update", host_update, "host update NAME [--clear-labels] "
+	    "[--label K=V]...\n      [--cpu-ratio X] [--ram-ratio X] "
+	    "[--disk-ratio X]\n      [--reserved-vcpus N] "
+	    "[--reserved-memory MIB] [--reserved-disk GIB]" },
+	{ "host", "remove", host_remove, "host remove NAME" },
+	{ "host", "maintenance", host_maintenance,
+	    "host maintenance NAME on|off" },
+	{ "group", "create", group_create,
+	    "group create NAME --policy affinity|anti-affinity [--soft]" },
+	{ "group", "list", group_list, "group list" },
+	{ "group", "show", group_show, "group show NAME" },
+	{ "group", "delete", group_delete, "group delete NAME" },
+	{ "place", NULL, place, "place NAME [--vcpus N] [--memory MIB] "
+	    "[--disk GIB]\n      [--host HOST [--force]] [--group GROUP] "
+	    "[--label K=V]...\n      [--policy spread|pack]" },
 	{ "op", "list", op_list,
 	    "op list [--vm VM] [--status STATUS] [--limit N]" },
 	{ "op", "show", op_show, "op show ID" },
@@ -112,6 +133,19 @@ cli_fail(enum cli_exit code, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Record code as the exit status without a message, for a command whose
+ * output already says what went wrong (`hangar place` when no host fits).
+ * Returns -1 like cli_fail().
+ */
+int
+cli_fail_quietly(enum cli_exit code)
+{
+	if (cli_exit_status == CLI_OK)
+		cli_exit_status = code;
+	return -1;
+}
+
 enum cli_exit
 cli_status(void)
 {
@@ -172,6 +206,90 @@ cli_parse_long(struct cli *cli, const char *what, const char *s, long min,
 		    "integer from %ld to %ld", what, s, min, max);
 	*out = v;
 	return 0;
+}
+
+/*
+ * Parse s as a decimal number (such as "4" or "1.5") into *out; what names
+ * it in the usage error.  Only the syntax is checked: the server owns the
+ * range and its 400 names the field, e.g.
+ * cli_parse_number(cli, "--cpu-ratio", "1.5", &x).
+ */
+int
+cli_parse_number(struct cli *cli, const char *what, const char *s,
+    double *out)
+{
+	char *end;
+	double v;
+
+	if (*s == '\0' || strspn(s, "0123456789.+-eE") != strlen(s))
+		return cli_usage_error(cli, "invalid %s '%s': expected a "
+		    "number such as 1.5", what, s);
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || errno == ERANGE || !isfinite(v))
+		return cli_usage_error(cli, "invalid %s '%s': expected a "
+		    "number such as 1.5", what, s);
+	*out = v;
+	return 0;
+}
+
+/*
+ * Parse arg, the value of option what, as KEY=VALUE (both non-empty) and
+ * add it to the object labels; a key given twice is a usage error.  The
+ * server checks the characters and lengths (its 400 names the field).
+ * Example: cli_parse_label(cli, "--label", "rack=a", labels).
+ */
+int
+cli_parse_label(struct cli *cli, const char *what, const char *arg,
+    json_t *labels)
+{
+	const char *eq = strchr(arg, '=');
+	json_t *utf8;
+	char key[256];
+
+	/* jansson takes only UTF-8; say so rather than "out of memory". */
+	if ((utf8 = json_string(arg)) == NULL)
+		return cli_usage_error(cli, "invalid %s: not UTF-8", what);
+	json_decref(utf8);
+	if (eq == NULL || eq == arg || eq[1] == '\0')
+		return cli_usage_error(cli, "invalid %s '%s': expected "
+		    "KEY=VALUE", what, arg);
+	if ((size_t)(eq - arg) >= sizeof(key))
+		return cli_usage_error(cli, "invalid %s '%s': the key is too "
+		    "long", what, arg);
+	memcpy(key, arg, (size_t)(eq - arg));
+	key[eq - arg] = '\0';
+	if (json_object_get(labels, key) != NULL)
+		return cli_usage_error(cli, "%s '%s' is given twice", what,
+		    key);
+	return cli_set(labels, key, json_string(eq + 1));
+}
+
+/*
+ * Set key to value (a new reference, may be NULL when jansson ran out of
+ * memory) in obj.  Returns 0, or -1 after reporting.
+ */
+int
+cli_set(json_t *obj, const char *key, json_t *value)
+{
+	if (value == NULL || json_object_set_new(obj, key, value) == -1)
+		return cli_fail(CLI_ERROR, "out of memory");
+	return 0;
+}
+
+/*
+ * Set key to the string s from the command line (what names it) in obj.
+ * Returns 0, or -1 after reporting: a usage error if s is not UTF-8.
+ */
+int
+cli_set_str(struct cli *cli, json_t *obj, const char *key, const char *what,
+    const char *s)
+{
+	json_t *v;
+
+	if ((v = json_string(s)) == NULL)
+		return cli_usage_error(cli, "invalid %s: not UTF-8", what);
+	return cli_set(obj, key, v);
 }
 
 /*

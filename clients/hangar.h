@@ -5,7 +5,8 @@
  * shares no code with the daemon.  One file per concern: hangar.c (main,
  * global options, the command table), http.c (libcurl), problem.c (reading
  * problem+json), output.c (tables, `key: value`, JSON, the spinner),
- * columns.c (which columns each list shows) and one cmd_*.c per noun.
+ * columns.c (which columns each list shows) and one cmd_*.c per noun
+ * (cmd_vm.c, cmd_host.c, cmd_group.c, cmd_place.c, cmd_op.c).
  *
  * Errors are reported once, where they happen, with cli_fail(): it prints
  * `hangar: <message>` to stderr and records the exit status; the function
@@ -69,6 +70,7 @@ void	 cli_warnx(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 int	 cli_fail(enum cli_exit, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+int	 cli_fail_quietly(enum cli_exit);
 int	 cli_usage_error(struct cli *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 enum cli_exit cli_status(void);
@@ -77,12 +79,20 @@ int	 cli_parse_long(struct cli *, const char *, const char *, long, long,
 extern const struct option cli_no_options[];
 int	 cli_getopt(struct cli *, int, char **, const char *,
 	    const struct option *);
+int	 cli_parse_number(struct cli *, const char *, const char *,
+	    double *);
+int	 cli_parse_label(struct cli *, const char *, const char *, json_t *);
+int	 cli_set(json_t *, const char *, json_t *);
+int	 cli_set_str(struct cli *, json_t *, const char *, const char *,
+	    const char *);
 int	 cli_args(struct cli *, int, char **, int, int);
 void	 cli_catch_interrupt(bool);
 
 /* columns.c */
-extern const struct output_col columns_vm[], columns_host[], columns_op[];
-extern const size_t columns_nvm, columns_nhost, columns_nop;
+extern const struct output_col columns_vm[], columns_host[], columns_op[],
+    columns_group[], columns_member[], columns_place[];
+extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
+    columns_nmember, columns_nplace;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -93,10 +103,24 @@ int	 vm_list(struct cli *, int, char **);
 int	 vm_show(struct cli *, int, char **);
 int	 vm_create(struct cli *, int, char **);
 int	 vm_action(struct cli *, int, char **);
+int	 vm_spec(struct cli *, int, char **, bool, json_t **);
 
 /* cmd_host.c */
 int	 host_list(struct cli *, int, char **);
 int	 host_show(struct cli *, int, char **);
+int	 host_add(struct cli *, int, char **);
+int	 host_update(struct cli *, int, char **);
+int	 host_remove(struct cli *, int, char **);
+int	 host_maintenance(struct cli *, int, char **);
+
+/* cmd_group.c */
+int	 group_create(struct cli *, int, char **);
+int	 group_list(struct cli *, int, char **);
+int	 group_show(struct cli *, int, char **);
+int	 group_delete(struct cli *, int, char **);
+
+/* cmd_place.c */
+int	 place(struct cli *, int, char **);
 
 /* cmd_op.c */
 int	 op_list(struct cli *, int, char **);

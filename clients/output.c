@@ -90,9 +90,80 @@ output_parse_format(const char *s, enum output_format *out)
 }
 
 /*
+ * A JSON number as a person reads it: integers whole, reals with up to 15
+ * significant digits and no trailing zeros (4.0 is "4", 1048576.0 is
+ * "1048576", 0.1 is "0.1"), never "-0".
+ */
+static void
+output_number(const json_t *v, char *buf, size_t len)
+{
+	double d;
+
+	if (json_is_integer(v)) {
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return;
+	}
+	d = json_number_value(v);
+	if (d == 0)
+		d = 0;		/* -0.0 becomes 0 */
+	snprintf(buf, len, "%.15g", d);
+}
+
+/* {"free":F,"capacity":C,...} as "F/C"; false if v is not like that. */
+static bool
+output_free_cap(const json_t *v, char *buf, size_t len, size_t *used)
+{
+	const json_t *free_ = json_object_get(v, "free");
+	const json_t *cap = json_object_get(v, "capacity");
+	char a[64], b[64], num[160];
+
+	if (!json_is_number(free_) || !json_is_number(cap))
+		return false;
+	output_number(free_, a, sizeof(a));
+	output_number(cap, b, sizeof(b));
+	snprintf(num, sizeof(num), "%s/%s", a, b);
+	output_put(buf, len, used, num);
+	return true;
+}
+
+/* {"k":"v",...} as "k=v,..." ("-" if empty); false if v is no object. */
+static bool
+output_labels(const json_t *v, char *buf, size_t len, size_t *used)
+{
+	const char *k;
+	const json_t *lv;
+	char *dump;
+	bool first = true;
+
+	if (!json_is_object(v))
+		return false;
+	if (json_object_size(v) == 0)
+		output_put(buf, len, used, "-");
+	json_object_foreach((json_t *)(uintptr_t)v, k, lv) {
+		if (!first)
+			output_put(buf, len, used, ",");
+		first = false;
+		output_put(buf, len, used, k);
+		output_put(buf, len, used, "=");
+		if (json_is_string(lv)) {
+			output_put(buf, len, used, json_string_value(lv));
+		} else if ((dump = json_dumps(lv, JSON_COMPACT |
+		    JSON_ENCODE_ANY)) != NULL) {
+			output_put(buf, len, used, dump);
+			free(dump);
+		} else {
+			output_put(buf, len, used, "?");
+		}
+	}
+	return true;
+}
+
+/*
  * Render one JSON value for a table cell or a `key: value` line into buf:
  * "-" for null or missing, the unit appended to integers, nested values as
- * compact JSON.  Never fails; a value that cannot be rendered shows as "?".
+ * compact JSON (unless the unit says how to show them).  Never fails; a
+ * value that cannot be rendered shows as "?".
  */
 void
 output_cell(const json_t *v, enum output_unit unit, char *buf, size_t len)
@@ -104,6 +175,9 @@ output_cell(const json_t *v, enum output_unit unit, char *buf, size_t len)
 	if (len == 0)
 		return;
 	buf[0] = '\0';
+	if ((unit == OUTPUT_FREE_CAP && output_free_cap(v, buf, len, &used)) ||
+	    (unit == OUTPUT_LABELS && output_labels(v, buf, len, &used)))
+		return;
 	switch (v == NULL ? JSON_NULL : json_typeof(v)) {
 	case JSON_NULL:
 		output_put(buf, len, &used, "-");
@@ -118,7 +192,7 @@ output_cell(const json_t *v, enum output_unit unit, char *buf, size_t len)
 		output_put(buf, len, &used, num);
 		break;
 	case JSON_REAL:
-		snprintf(num, sizeof(num), "%g", json_real_value(v));
+		output_number(v, num, sizeof(num));
 		output_put(buf, len, &used, num);
 		break;
 	case JSON_TRUE:
@@ -147,14 +221,65 @@ output_json(FILE *fp, const json_t *v)
 	return 0;
 }
 
+/*
+ * The member at a dotted path in obj, e.g. "resources.vcpus", or NULL if
+ * any step is missing or not an object.
+ */
+static const json_t *
+output_get(const json_t *obj, const char *path)
+{
+	const char *dot;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		obj = json_object_getn(obj, path, (size_t)(dot - path));
+		path = dot + 1;
+	}
+	return json_object_get(obj, path);
+}
+
+/*
+ * A cell made from a whole placement VERDICT
+ * ({"name","fits","chosen","filter",...}): its name marked "* " when it is
+ * the chosen host ("  " otherwise, to keep names aligned), or its verdict.
+ */
+static void
+output_row_unit(const json_t *row, enum output_unit unit, char *buf,
+    size_t len)
+{
+	const char *filter = json_string_value(json_object_get(row, "filter"));
+	size_t used = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (unit == OUTPUT_CHOSEN) {
+		output_put(buf, len, &used,
+		    json_is_true(json_object_get(row, "chosen")) ? "* " : "  ");
+		output_cell(json_object_get(row, "name"), OUTPUT_TEXT,
+		    buf + used, len - used);
+	} else if (unit != OUTPUT_VERDICT) {
+		output_put(buf, len, &used, "-");	/* no such row unit */
+	} else if (json_is_true(json_object_get(row, "fits"))) {
+		output_put(buf, len, &used, "fits");
+	} else {
+		output_put(buf, len, &used, "no:");
+		output_put(buf, len, &used, filter != NULL ? filter : "?");
+	}
+}
+
 /* The cell of column col in row (an object; anything else shows "-"). */
 static void
 output_row_cell(const json_t *row, const struct output_col *col, char *buf,
     size_t len)
 {
-	const json_t *v = json_is_object(row) ?
-	    json_object_get(row, col->oc_key) : NULL;
+	const json_t *v;
 
+	if (json_is_object(row) && col->oc_key == NULL) {
+		output_row_unit(row, col->oc_unit, buf, len);
+		return;
+	}
+	v = json_is_object(row) && col->oc_key != NULL ?
+	    output_get(row, col->oc_key) : NULL;
 	output_cell(v, col->oc_unit, buf, len);
 }
 
@@ -276,6 +401,70 @@ output_list(FILE *fp, enum output_format format, const json_t *reply,
 	if (!json_is_array(rows))
 		return cli_fail(CLI_ERROR, "the reply has no \"%s\" list", key);
 	return output_table(fp, rows, cols, ncols);
+}
+
+/*
+ * Print one object (GROUP, say) that carries a list under key: all of it as
+ * JSON, or its other members as `key: value` lines, then, if the list is
+ * not empty, a blank line and the list as a table.  Example, for
+ * `hangar group show web`:
+ *	name: web
+ *	...
+ *
+ *	MEMBER   HOST    ID
+ *	web1     local   6f1c...
+ */
+int
+output_detail(FILE *fp, enum output_format format, const json_t *obj,
+    const char *key, const struct output_col *cols, size_t ncols)
+{
+	const json_t *rows;
+	json_t *rest;
+	int rc;
+
+	if (format == OUTPUT_JSON)
+		return output_json(fp, obj);
+	if (!json_is_object(obj))
+		return output_show(fp, obj);
+	rows = json_object_get(obj, key);
+	if ((rest = json_copy((json_t *)(uintptr_t)obj)) == NULL)
+		return cli_fail(CLI_ERROR, "out of memory");
+	json_object_del(rest, key);
+	rc = output_show(fp, rest);
+	json_decref(rest);
+	if (rc == 0 && json_array_size(rows) > 0) {
+		fputc('\n', fp);
+		rc = output_table(fp, rows, cols, ncols);
+	}
+	return rc;
+}
+
+/*
+ * Print a placement reply ({"host","policy","hosts":[VERDICT,...],
+ * "detail"}): all of it as JSON, or the verdicts as a table followed by
+ * `chosen: NAME` or `no host fits: DETAIL`.  Returns 0 once printed,
+ * whether a host fits or not; the caller decides what that means.
+ */
+int
+output_placement(FILE *fp, enum output_format format, const json_t *reply,
+    const struct output_col *cols, size_t ncols)
+{
+	const json_t *host = json_object_get(reply, "host");
+	char cell[OUTPUT_CELL_MAX];
+
+	if (format == OUTPUT_JSON)
+		return output_json(fp, reply);
+	if (output_list(fp, format, reply, "hosts", cols, ncols) == -1)
+		return -1;
+	if (json_is_string(host)) {
+		output_cell(host, OUTPUT_TEXT, cell, sizeof(cell));
+		fprintf(fp, "chosen: %s\n", cell);
+	} else {
+		output_cell(json_object_get(reply, "detail"), OUTPUT_TEXT,
+		    cell, sizeof(cell));
+		fprintf(fp, "no host fits: %s\n", cell);
+	}
+	return 0;
 }
 
 /*

@@ -6,11 +6,15 @@
  * The client is its own program, not part of libhangar.a, so its pure
  * files are compiled in here directly and cli_fail() is stubbed.
  *
- * Golden files: every tests/golden/cli/NAME.json holds a list reply
- * ({"KEY":[...]}); it is printed as `-o table` and compared with NAME.table,
- * and each of its elements as `key: value` lines (a blank line between)
- * compared with NAME.show.  Run with HANGAR_GOLDEN_UPDATE=1 to rewrite the
- * expected files, then review them as a diff.  The directory is
+ * Golden files: tests/golden/cli/NAME.json holds a list reply
+ * ({"KEY":[...]}) for vms, hosts, groups and operations: it is printed as
+ * `-o table` and compared with NAME.table, and each of its elements as
+ * `key: value` lines (a blank line between) compared with NAME.show.
+ * place-*.json hold placement replies, printed as `hangar place` does
+ * (place-*.table); group-show.json a group with members, printed as
+ * `hangar group show` does (group-show.show).  Run with
+ * HANGAR_GOLDEN_UPDATE=1 to rewrite the expected files, then review them
+ * as a diff.  The directory is
  * tests/golden/cli from the current directory, or $HANGAR_GOLDEN_DIR.
  */
 #include <stdarg.h>
@@ -71,6 +75,14 @@ test_output_cell(void **state)
 	assert_string_equal(test_cell("true", OUTPUT_TEXT, 64), "true");
 	assert_string_equal(test_cell("false", OUTPUT_TEXT, 64), "false");
 	assert_string_equal(test_cell("1.5", OUTPUT_TEXT, 64), "1.5");
+	/* Reals read like numbers, not like %g. */
+	assert_string_equal(test_cell("4.0", OUTPUT_TEXT, 64), "4");
+	assert_string_equal(test_cell("1048576.0", OUTPUT_TEXT, 64),
+	    "1048576");
+	assert_string_equal(test_cell("-0.0", OUTPUT_TEXT, 64), "0");
+	assert_string_equal(test_cell("0.1", OUTPUT_TEXT, 64), "0.1");
+	assert_string_equal(test_cell("4300.799999999999", OUTPUT_TEXT, 64),
+	    "4300.8");
 	assert_string_equal(test_cell("{\"a\":[1,2]}", OUTPUT_TEXT, 64),
 	    "{\"a\":[1,2]}");
 	/* Control characters cannot reach the terminal. */
@@ -83,6 +95,74 @@ test_output_cell(void **state)
 	    "abcd...");
 	assert_string_equal(test_cell("\"abcdefgh\"", OUTPUT_TEXT, 3), "..");
 	assert_string_equal(test_cell("\"abcdefgh\"", OUTPUT_TEXT, 1), "");
+}
+
+static void
+test_output_units(void **state)
+{
+	(void)state;
+	/* free/capacity of a HOST's resources member */
+	assert_string_equal(test_cell("{\"physical\":2.0,\"capacity\":7.0,"
+	    "\"free\":4.0}", OUTPUT_FREE_CAP, 64), "4/7");
+	assert_string_equal(test_cell("{\"capacity\":3.5,\"free\":2}",
+	    OUTPUT_FREE_CAP, 64), "2/3.5");
+	assert_string_equal(test_cell(NULL, OUTPUT_FREE_CAP, 64), "-");
+	assert_string_equal(test_cell("{\"free\":1}", OUTPUT_FREE_CAP, 64),
+	    "{\"free\":1}");
+	/* labels */
+	assert_string_equal(test_cell("{}", OUTPUT_LABELS, 64), "-");
+	assert_string_equal(test_cell("{\"rack\":\"a\",\"zone\":\"eu-1\"}",
+	    OUTPUT_LABELS, 64), "rack=a,zone=eu-1");
+	assert_string_equal(test_cell("{\"n\":1,\"k\\u001b\":\"v\\r\"}",
+	    OUTPUT_LABELS, 64), "n=1,k?=v?");
+	assert_string_equal(test_cell("{\"rack\":\"abcdefgh\"}",
+	    OUTPUT_LABELS, 8), "rack...");
+	assert_string_equal(test_cell(NULL, OUTPUT_LABELS, 64), "-");
+}
+
+/* One row of rows (JSON text) under cols, as output_table prints it. */
+static char *
+test_table(const char *rows, const struct output_col *cols, size_t ncols)
+{
+	json_t *v;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	assert_non_null(v = json_loads(rows, 0, NULL));
+	assert_non_null(fp = open_memstream(&buf, &len));
+	assert_int_equal(output_table(fp, v, cols, ncols), 0);
+	assert_int_equal(fclose(fp), 0);
+	json_decref(v);
+	return buf;
+}
+
+static void
+test_output_paths(void **state)
+{
+	static const struct output_col cols[] = {
+		{ "A", "a.b.c", OUTPUT_MIB },
+		{ "B", "a.x", OUTPUT_TEXT },
+		{ "HOST", NULL, OUTPUT_CHOSEN },
+		{ "V", NULL, OUTPUT_VERDICT },
+		{ "T", NULL, OUTPUT_TEXT },
+	};
+	char *got;
+
+	(void)state;
+	/* Dotted paths reach in; a missing step, or a non-object, is "-". */
+	got = test_table("[{\"a\":{\"b\":{\"c\":64}},\"name\":\"h1\","
+	    "\"chosen\":true,\"fits\":true},"
+	    "{\"a\":{\"b\":1,\"x\":\"y\"},\"name\":\"h2\",\"fits\":false,"
+	    "\"filter\":\"memory\"},"
+	    "{\"fits\":false},7]", cols, sizeof(cols) / sizeof(cols[0]));
+	assert_string_equal(got,
+	    "A       B   HOST   V           T\n"
+	    "64MiB   -   * h1   fits        -\n"
+	    "-       y     h2   no:memory   -\n"
+	    "-       -     -    no:?        -\n"
+	    "-       -   -      -           -\n");
+	free(got);
 }
 
 static void
@@ -280,12 +360,53 @@ test_golden_case(const char *dir, const struct test_case *tc)
 	json_decref(reply);
 }
 
+/* Print NAME.json with fn and compare it with NAME.SUFFIX. */
+static void
+test_golden_object(const char *dir, const char *name, const char *suffix,
+    int (*fn)(FILE *, const json_t *))
+{
+	char path[1024], file[256];
+	json_error_t je;
+	json_t *reply;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+	if ((reply = json_load_file(path, 0, &je)) == NULL)
+		fail_msg("%s: %s", path, je.text);
+	assert_non_null(fp = open_memstream(&buf, &len));
+	assert_int_equal(fn(fp, reply), 0);
+	assert_int_equal(fclose(fp), 0);
+	snprintf(file, sizeof(file), "%s.%s", name, suffix);
+	test_golden(dir, file, buf);
+	free(buf);
+	json_decref(reply);
+}
+
+/* As `hangar place` prints a placement reply. */
+static int
+test_print_place(FILE *fp, const json_t *reply)
+{
+	return output_placement(fp, OUTPUT_TABLE, reply, columns_place,
+	    columns_nplace);
+}
+
+/* As `hangar group show` prints a group. */
+static int
+test_print_group(FILE *fp, const json_t *reply)
+{
+	return output_detail(fp, OUTPUT_TABLE, reply, "members",
+	    columns_member, columns_nmember);
+}
+
 static void
 test_output_golden(void **state)
 {
 	const struct test_case cases[] = {
 		{ "vms", "vms", columns_vm, &columns_nvm },
 		{ "hosts", "hosts", columns_host, &columns_nhost },
+		{ "groups", "groups", columns_group, &columns_ngroup },
 		{ "operations", "operations", columns_op, &columns_nop },
 	};
 	const char *dir = getenv("HANGAR_GOLDEN_DIR");
@@ -296,6 +417,34 @@ test_output_golden(void **state)
 		dir = "tests/golden/cli";
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		test_golden_case(dir, &cases[i]);
+	test_golden_object(dir, "place-fits", "table", test_print_place);
+	test_golden_object(dir, "place-none", "table", test_print_place);
+	test_golden_object(dir, "group-show", "show", test_print_group);
+}
+
+/* JSON output is the server's reply, whatever the printer. */
+static void
+test_output_json_passthrough(void **state)
+{
+	json_t *v = json_pack("{s:n, s:[], s:s}", "host", "hosts", "detail",
+	    "none");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(fp = open_memstream(&buf, &len));
+	assert_int_equal(output_placement(fp, OUTPUT_JSON, v, columns_place,
+	    columns_nplace), 0);
+	assert_int_equal(output_detail(fp, OUTPUT_JSON, v, "hosts",
+	    columns_member, columns_nmember), 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_string_equal(buf, "{\n  \"host\": null,\n  \"hosts\": [],\n"
+	    "  \"detail\": \"none\"\n}\n{\n  \"host\": null,\n"
+	    "  \"hosts\": [],\n  \"detail\": \"none\"\n}\n");
+	free(buf);
+	json_decref(v);
 }
 
 int
@@ -303,12 +452,15 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_cell),
+		cmocka_unit_test(test_output_units),
+		cmocka_unit_test(test_output_paths),
 		cmocka_unit_test(test_output_sanitize),
 		cmocka_unit_test(test_output_parse_format),
 		cmocka_unit_test(test_problem_message),
 		cmocka_unit_test(test_problem_retryable),
 		cmocka_unit_test(test_output_errors),
 		cmocka_unit_test(test_output_golden),
+		cmocka_unit_test(test_output_json_passthrough),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
