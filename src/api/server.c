@@ -193,6 +193,7 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	allow[0] = '\0';
 	rt = router_match(&r, allow, sizeof(allow));
 	if (rt == NULL || server_parse_body(&r, sc) < 0 || rt->handler(&r) < 0) {
+		r.status = err_code_http(err_last()->code);
 		ret = server_problem(conn, url, allow, r.problem_ext);
 	} else {
 		ret = server_send(conn, r.status, r.reply, "application/json",

@@ -277,9 +277,24 @@ lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path,
 		    pool, path, bc->uri);
 	}
 	active = virStoragePoolIsActive(p);
-	if (active == 0 && virStoragePoolCreate(p, 0) < 0) {
-		lv_fail("start the storage pool");
-		goto done;
+	if (active == 1 && virStoragePoolRefresh(p, 0) < 0) {
+		/* active but its directory is gone: stop, rebuild, start */
+		log_warnx("libvirt: storage pool '%s' on '%s' cannot be read "
+		    "(%s); rebuilding it", pool, bc->uri,
+		    virGetLastErrorMessage());
+		virStoragePoolDestroy(p);
+		active = 0;
+	}
+	if (active == 0) {
+		/* building a dir pool only creates its directory if missing */
+		if (virStoragePoolBuild(p, 0) < 0) {
+			lv_fail("build the storage pool");
+			goto done;
+		}
+		if (virStoragePoolCreate(p, 0) < 0) {
+			lv_fail("start the storage pool");
+			goto done;
+		}
 	}
 	if (virStoragePoolGetInfo(p, &info) < 0) {
 		lv_fail("read the storage pool's capacity");

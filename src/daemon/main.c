@@ -25,7 +25,11 @@
 #include "app.h"
 #include "reconcile.h"
 
-/* Create the directory that will hold path, if it is missing. */
+/*
+ * Create the directory that will hold path, if it is missing: mode 0711,
+ * so QEMU (running as its own user under libvirt) can reach the disk
+ * images kept below it, while nobody else can list it.
+ */
 static void
 main_mkdir_parent(const char *path)
 {
@@ -36,7 +40,7 @@ main_mkdir_parent(const char *path)
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return;
 	*slash = '\0';
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0711) < 0 && errno != EEXIST)
 		log_warn("cannot create '%s'", dir);
 }
 

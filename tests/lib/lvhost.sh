@@ -1,0 +1,401 @@
+# shellcheck shell=bash
+#
+# lvhost.sh - run isolated libvirt "hosts" on this one machine, for tests.
+#
+# A host is a libvirtd + virtlogd pair living in its own mount + UTS
+# namespace (unshare --mount --uts --propagation private).  Inside it,
+# /etc/libvirt, /var/lib/libvirt, /var/log/libvirt, /var/cache/libvirt and
+# /run/libvirt are private directories of the host's state dir, /run is a
+# private tmpfs (so the machine's own /run/libvirt sockets are not even
+# visible), and the hostname is the host's NAME.  libvirtd listens only on
+# 127.0.0.1:PORT with auth "none" (tests only!); clients reach it at
+#   qemu+tcp://127.0.0.1:PORT/system
+# Nothing of the machine's own libvirt (/etc/libvirt, /var/lib/libvirt,
+# /run/libvirt, its libvirtd) is read, written or stopped.  Several hosts
+# can run at once: each has its own host_uuid, hostname, state dir and a
+# block of 64 ports starting at PORT:
+#   PORT          libvirtd's TCP listener
+#   PORT+1..31    qemu migration ports         (migration_port_min/max)
+#   PORT+32..47   VNC/SPICE ports              (remote_display_port_min/max)
+#   PORT+48..63   VNC websocket ports          (remote_websocket_port_min/max)
+# PORT must be in 6000..65471 (libvirt wants display ports >= 5900).
+#
+# Every mount inside uses `mount -n`: libmount would otherwise create
+# /run/mount/utab in the machine's real /run before the private tmpfs hides
+# it.  qemu.conf turns off per-guest mount namespaces and cgroups (cgroupfs
+# is shared by all hosts on the machine; two hosts' guests may share a
+# name), runs qemu as root with no security driver.
+#
+# Domain type: this machine's /dev/kvm works (nested KVM, though cpuinfo
+# shows no vmx/svm), so `virsh capabilities` offers kvm as well as qemu;
+# tests ask the host (t_expected_domain_type) instead of assuming one.
+#
+# The unshare'd process execs libvirtd in the foreground, so the pid the
+# caller gets is libvirtd's and the namespace (and every mount in it) lives
+# exactly as long as libvirtd, virtlogd and the guests it started.
+#
+# Functions (source this file from bash):
+#   lvhost_start NAME PORT
+#       Create $HANGAR_TEST_TMP/lvhost-NAME (HANGAR_TEST_TMP is created with
+#       mktemp -d and exported when unset), write a clean configuration
+#       (no domain, network or pool definitions; nothing autostarts, so no
+#       dnsmasq or bridge is ever needed), start virtlogd + libvirtd in the
+#       namespace, and wait (at most LVHOST_START_TIMEOUT s, default 60)
+#       until `virsh -c URI version` answers.  Sets and exports LVHOST_URI,
+#       LVHOST_PORT, LVHOST_DIR; prints "# lvhost NAME: URI ..." (a TAP
+#       comment).  On failure prints the reason and the log tails to stderr,
+#       stops whatever it started and returns 1.  Call it directly, not in
+#       $(...): the background libvirtd must be a child of your shell.
+#   lvhost_stop NAME
+#       Destroy every domain still active on the host, stop libvirtd,
+#       every qemu it started (by the pids in its private /run/libvirt/qemu)
+#       and virtlogd, each by pid (SIGTERM, then SIGKILL after a timeout),
+#       then any process still left in the host's mount namespace, and
+#       remove the state dir (kept when HANGAR_KEEP=1).  Safe to call twice
+#       or for a host that never started.  Returns 1 if a process survived.
+#   lvhost_uri NAME          print the host's URI
+#   lvhost_dir NAME          print the host's state dir
+#   lvhost_virsh NAME ARG... run virsh against the host (bounded: 60 s)
+#   lvhost_free_port [N]     print a port P such that P..P+N-1 (N default
+#                            64) are free on 127.0.0.1, below the ephemeral
+#                            range; random start, checked with `ss -ltn`
+#   lvhost_log_tail NAME     print the tails of the host's logs (stderr)
+#
+# State dir layout ($HANGAR_TEST_TMP/lvhost-NAME):
+#   etc/ lib/ log/ cache/ run/   bound on /etc/libvirt, /var/lib/libvirt,
+#                                /var/log/libvirt, /var/cache/libvirt,
+#                                /run/libvirt inside the namespace
+#   libvirtd.pid virtlogd.pid    pid files (outside /run)
+#   libvirtd.out                 libvirtd's and the setup script's stderr
+#   uri port mntns               what lvhost_stop needs
+#
+# libvirtd probes every qemu binary on its first start, about 8 s here; the
+# first host to start saves its capabilities cache in LVHOST_CAPS_CACHE
+# (default $HANGAR_TEST_TMP/.qemu-caps) and later hosts start from a copy
+# of it (about 0.2 s); libvirt re-probes by itself when it does not fit.
+#
+# Environment: HANGAR_TEST_TMP, HANGAR_KEEP=1 (keep state dirs),
+# LVHOST_CAPS_CACHE, LVHOST_START_TIMEOUT (seconds, default 60),
+# LVHOST_LOG_LEVEL (libvirt's 1 debug .. 4 error, default 3).
+
+_LVHOST_LIB=$(readlink -f "${BASH_SOURCE[0]}")
+
+lvhost_dir() {
+	printf '%s/lvhost-%s\n' "${HANGAR_TEST_TMP:-/nonexistent}" "$1"
+}
+
+lvhost_uri() {
+	cat "$(lvhost_dir "$1")/uri"
+}
+
+lvhost_virsh() {
+	local uri
+	uri=$(lvhost_uri "$1") || return 1
+	shift
+	timeout 60 virsh -q -c "$uri" "$@"
+}
+
+lvhost_log_tail() {
+	local d f
+	d=$(lvhost_dir "$1")
+	for f in "$d/libvirtd.out" "$d/log/libvirtd.log" "$d/log/virtlogd.log"; do
+		[ -s "$f" ] || continue
+		echo "--- tail of $f" >&2
+		tail -n 25 "$f" >&2
+	done
+}
+
+# lvhost_free_port [N]: see above.
+lvhost_free_port() {
+	local n=${1:-64} lo hi used base p i tries
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+	: "$hi"
+	hi=$((lo - n))                  # stay below the ephemeral range
+	lo=10000
+	[ "$hi" -gt "$lo" ] || { lo=6000; hi=$((65535 - n)); }
+	used=" $(ss -Htln 2>/dev/null | awk '{ sub(/.*:/, "", $4); printf "%s ", $4 }')"
+	for ((tries = 0; tries < 200; tries++)); do
+		base=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo)))
+		base=$((base - base % n))
+		[ "$base" -ge "$lo" ] || continue
+		for ((i = 0; i < n; i++)); do
+			p=$((base + i))
+			case $used in *" $p "*) continue 2 ;; esac
+		done
+		echo "$base"
+		return 0
+	done
+	echo "lvhost_free_port: no block of $n free ports found" >&2
+	return 1
+}
+
+# _lvhost_alive PID: true while PID runs (a zombie counts as gone).
+_lvhost_alive() {
+	local st
+	[ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || return 1
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "${st%% *}" != Z ]
+}
+
+# _lvhost_kill PID SECONDS: SIGTERM, wait, SIGKILL, wait; reap if a child.
+# Returns 1 if PID still runs at the end.
+_lvhost_kill() {
+	local pid=$1 secs=$2 i
+	_lvhost_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < secs * 10; i++)); do
+		_lvhost_alive "$pid" || break
+		sleep 0.1
+	done
+	if _lvhost_alive "$pid"; then
+		echo "# lvhost: pid $pid ignored SIGTERM for ${secs}s; SIGKILL" >&2
+		kill -KILL "$pid" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do
+			_lvhost_alive "$pid" || break
+			sleep 0.1
+		done
+	fi
+	wait "$pid" 2>/dev/null
+	! _lvhost_alive "$pid"
+}
+
+# _lvhost_pidfile FILE: print the pid in FILE if it is a number.
+_lvhost_pidfile() {
+	local pid
+	[ -r "$1" ] || return 1
+	read -r pid <"$1" || [ -n "${pid:-}" ] || return 1
+	case $pid in '' | *[!0-9]*) return 1 ;; esac
+	echo "$pid"
+}
+
+# _lvhost_in_ns PID NS: true if PID lives in mount namespace NS.
+_lvhost_in_ns() {
+	[ -n "$2" ] && [ "$(readlink "/proc/$1/ns/mnt" 2>/dev/null)" = "$2" ]
+}
+
+# _lvhost_ns_pids NS: every pid in mount namespace NS.
+_lvhost_ns_pids() {
+	local p
+	[ -n "$1" ] || return 0
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# Write the host's clean configuration into DIR/etc.
+_lvhost_write_config() {
+	local d=$1 name=$2 port=$3 uuid level=${LVHOST_LOG_LEVEL:-3}
+	uuid=$(cat /proc/sys/kernel/random/uuid)
+	mkdir -p "$d/etc/qemu" "$d/etc/storage" "$d/etc/secrets" \
+		"$d/lib" "$d/log/qemu" "$d/cache" "$d/run" || return 1
+	cat >"$d/etc/libvirtd.conf" <<-EOF
+		# lvhost $name: written by tests/lib/lvhost.sh (tests only)
+		listen_tcp = 1
+		listen_tls = 0
+		listen_addr = "127.0.0.1"
+		tcp_port = "$port"
+		auth_tcp = "none"
+		auth_unix_ro = "none"
+		auth_unix_rw = "none"
+		unix_sock_group = "root"
+		host_uuid = "$uuid"
+		log_outputs = "$level:file:/var/log/libvirt/libvirtd.log"
+	EOF
+	cat >"$d/etc/qemu.conf" <<-EOF
+		# lvhost $name: written by tests/lib/lvhost.sh (tests only)
+		user = "root"
+		group = "root"
+		dynamic_ownership = 0
+		remember_owner = 0
+		security_driver = "none"
+		# no per-guest mount namespace, no cgroups: cgroupfs is shared by
+		# every host on the machine, and guests of two hosts may have the
+		# same name and id
+		namespaces = []
+		cgroup_controllers = []
+		stdio_handler = "logd"
+		vnc_listen = "127.0.0.1"
+		spice_listen = "127.0.0.1"
+		migration_port_min = $((port + 1))
+		migration_port_max = $((port + 31))
+		remote_display_port_min = $((port + 32))
+		remote_display_port_max = $((port + 47))
+		remote_websocket_port_min = $((port + 48))
+		remote_websocket_port_max = $((port + 63))
+	EOF
+	cat >"$d/etc/virtlogd.conf" <<-EOF
+		log_outputs = "$level:file:/var/log/libvirt/virtlogd.log"
+	EOF
+	: >"$d/etc/libvirt.conf"
+	echo "$uuid" >"$d/host_uuid"
+}
+
+# _lvhost_ns_main NAME DIR: runs inside the new namespaces (see
+# lvhost_start); ends by exec'ing libvirtd in the foreground.
+_lvhost_ns_main() {
+	local name=$1 d=$2 i
+	set -e
+	# nothing done here may leak back, whatever the caller's propagation
+	mount -n --make-rprivate /
+	mount -n -t tmpfs -o mode=0755,size=16m lvhost-run /run
+	mkdir -p /run/libvirt /run/lock
+	mount -n --bind "$d/run" /run/libvirt
+	mount -n --bind "$d/etc" /etc/libvirt
+	mount -n --bind "$d/lib" /var/lib/libvirt
+	mount -n --bind "$d/log" /var/log/libvirt
+	mount -n --bind "$d/cache" /var/cache/libvirt
+	hostname "$name"
+	virtlogd -d -p "$d/virtlogd.pid"
+	for ((i = 0; i < 100; i++)); do
+		[ -S /run/libvirt/virtlogd-sock ] && break
+		sleep 0.05
+	done
+	set +e
+	exec libvirtd --listen -p "$d/libvirtd.pid"
+}
+
+# lvhost_start NAME PORT: see above.
+lvhost_start() {
+	local name=${1:?usage: lvhost_start NAME PORT} port=${2:?usage: lvhost_start NAME PORT}
+	local d uri pid t0 t1 i limit=${LVHOST_START_TIMEOUT:-60} ns caps
+	case $name in
+	'' | *[!a-zA-Z0-9-]* | -*)
+		echo "lvhost_start: bad host name '$name'" >&2
+		return 1
+		;;
+	esac
+	case $port in
+	*[!0-9]* | '') echo "lvhost_start: bad port '$port'" >&2; return 1 ;;
+	esac
+	if [ "$port" -lt 6000 ] || [ "$port" -gt 65471 ]; then
+		echo "lvhost_start: port $port not in 6000..65471" >&2
+		return 1
+	fi
+	if [ "$(id -u)" != 0 ]; then
+		echo "lvhost_start: needs root (mount namespaces, libvirtd)" >&2
+		return 1
+	fi
+	if [ -z "${HANGAR_TEST_TMP:-}" ]; then
+		HANGAR_TEST_TMP=$(mktemp -d /tmp/hangar-test.XXXXXX) || return 1
+		export HANGAR_TEST_TMP
+	fi
+	d=$(lvhost_dir "$name")
+	if [ -e "$d" ]; then
+		echo "lvhost_start: $d exists (host '$name' running?)" >&2
+		return 1
+	fi
+	mkdir -p "$d" || return 1
+	_lvhost_write_config "$d" "$name" "$port" || return 1
+	# the qemu capabilities cache (see the top of the file)
+	caps=${LVHOST_CAPS_CACHE:-$HANGAR_TEST_TMP/.qemu-caps}
+	if [ -d "$caps" ]; then
+		mkdir -p "$d/cache/qemu" &&
+			cp -a "$caps" "$d/cache/qemu/capabilities"
+	fi
+	uri="qemu+tcp://127.0.0.1:$port/system"
+	echo "$uri" >"$d/uri"
+	echo "$port" >"$d/port"
+
+	t0=${EPOCHREALTIME/[.,]/}
+	# unshare execs bash, which execs libvirtd: $! is libvirtd's pid
+	# shellcheck disable=SC2016 # $0.. are expanded by the inner bash
+	unshare --mount --uts --propagation private \
+		bash -c '. "$0" && _lvhost_ns_main "$1" "$2"' \
+		"$_LVHOST_LIB" "$name" "$d" </dev/null >"$d/libvirtd.out" 2>&1 &
+	pid=$!
+	echo "$pid" >"$d/unshare.pid"
+	# the namespace is known as soon as the child has unshared
+	for ((i = 0; i < 50; i++)); do
+		ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null) || break
+		[ "$ns" != "$(readlink /proc/$$/ns/mnt)" ] && break
+		sleep 0.02
+	done
+	[ -n "${ns:-}" ] && echo "$ns" >"$d/mntns"
+
+	for ((i = 0; i < limit * 10; i++)); do
+		if ! _lvhost_alive "$pid"; then
+			wait "$pid" 2>/dev/null
+			echo "lvhost_start: libvirtd for '$name' exited during start" >&2
+			lvhost_log_tail "$name"
+			lvhost_stop "$name" >/dev/null 2>&1
+			return 1
+		fi
+		if timeout 5 virsh -q -c "$uri" version >/dev/null 2>&1; then
+			break
+		fi
+		sleep 0.1
+	done
+	if ! timeout 5 virsh -q -c "$uri" version >/dev/null 2>&1; then
+		echo "lvhost_start: $uri did not answer within ${limit}s" >&2
+		lvhost_log_tail "$name"
+		lvhost_stop "$name" >/dev/null 2>&1
+		return 1
+	fi
+	t1=${EPOCHREALTIME/[.,]/}
+	if [ ! -d "$caps" ] && [ -d "$d/cache/qemu/capabilities" ]; then
+		if cp -a "$d/cache/qemu/capabilities" "$caps.$$"; then
+			mv -T "$caps.$$" "$caps" 2>/dev/null || rm -rf "$caps.$$"
+		fi
+	fi
+	LVHOST_URI=$uri
+	LVHOST_PORT=$port
+	LVHOST_DIR=$d
+	export LVHOST_URI LVHOST_PORT LVHOST_DIR
+	printf '# lvhost %s: %s up in %d.%02d s (libvirtd pid %s, state %s)\n' \
+		"$name" "$uri" $(((t1 - t0) / 1000000)) \
+		$(((t1 - t0) / 10000 % 100)) "$pid" "$d"
+}
+
+# lvhost_stop NAME: see above.
+lvhost_stop() {
+	local name=${1:?usage: lvhost_stop NAME} d uri ns pid f dom rc=0 left
+	d=$(lvhost_dir "$name")
+	[ -d "$d" ] || return 0
+	uri=$(cat "$d/uri" 2>/dev/null)
+	ns=$(cat "$d/mntns" 2>/dev/null)
+	pid=$(cat "$d/unshare.pid" 2>/dev/null)
+
+	# 1. guests, through libvirt while it is up
+	if _lvhost_alive "$pid" && [ -n "$uri" ]; then
+		for dom in $(timeout 20 virsh -q -c "$uri" list --name 2>/dev/null); do
+			timeout 20 virsh -q -c "$uri" destroy "$dom" >/dev/null 2>&1
+		done
+	fi
+	# 2. libvirtd (the unshare'd process itself, after its exec)
+	if [ -n "$pid" ] && _lvhost_in_ns "$pid" "$ns"; then
+		_lvhost_kill "$pid" 15 || rc=1
+	fi
+	[ -n "$pid" ] && wait "$pid" 2>/dev/null
+	f=$(_lvhost_pidfile "$d/libvirtd.pid") &&
+		[ "$f" != "$pid" ] && _lvhost_in_ns "$f" "$ns" &&
+		{ _lvhost_kill "$f" 15 || rc=1; }
+	# 3. guests libvirt did not get to: by their pid files
+	for f in "$d"/run/qemu/*.pid; do
+		[ -e "$f" ] || continue
+		pid=$(_lvhost_pidfile "$f") || continue
+		_lvhost_in_ns "$pid" "$ns" || continue
+		_lvhost_kill "$pid" 10 || rc=1
+	done
+	# 4. virtlogd, after the guests whose output it holds
+	if pid=$(_lvhost_pidfile "$d/virtlogd.pid") && _lvhost_in_ns "$pid" "$ns"; then
+		_lvhost_kill "$pid" 10 || rc=1
+	fi
+	# 5. whatever else still lives in the namespace (started by the above)
+	for pid in $(_lvhost_ns_pids "$ns"); do
+		echo "# lvhost $name: pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)) left in the namespace; killing it" >&2
+		_lvhost_kill "$pid" 5 || rc=1
+	done
+	left=$(_lvhost_ns_pids "$ns")
+	if [ -n "$left" ]; then
+		echo "lvhost_stop: pids still in $name's namespace: $left" >&2
+		rc=1
+	fi
+	if [ "$rc" = 0 ] && [ "${HANGAR_KEEP:-0}" != 1 ]; then
+		rm -rf "$d"
+	elif [ "$rc" = 0 ]; then
+		echo "# lvhost $name: state kept in $d" >&2
+		mv "$d" "$d.stopped.$$" 2>/dev/null
+	fi
+	return "$rc"
+}
