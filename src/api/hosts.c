@@ -21,7 +21,7 @@ static json_t *
 hosts_resource(double physical, double reserved, double ratio,
     double allocated)
 {
-	double cap = physical * ratio - reserved;
+	double cap = (physical - reserved) * ratio;   /* as the scheduler */
 
 	if (cap < 0)
 		cap = 0;

@@ -192,7 +192,7 @@ lv_host_facts(struct backend_conn *bc, struct host_facts *out)
 {
 	virConnectPtr c = lv_get(bc);
 	virNodeInfo ni;
-	char *caps = NULL, kvm[8], qemu[8];
+	char *caps = NULL, kvm[8], qemu[8], other[16];
 	xmlDocPtr doc = NULL;
 	xmlXPathContextPtr ctx = NULL;
 	unsigned long long freemem;
@@ -225,17 +225,25 @@ lv_host_facts(struct backend_conn *bc, struct host_facts *out)
 	lv_xpath(ctx, "string(/capabilities/host/cpu/model)", out->cpu_model,
 	    sizeof(out->cpu_model));
 	/* kvm where the host offers it for its own arch, else TCG */
+	/* kvm where the host offers it for its own arch, else qemu (TCG),
+	 * else whatever it offers (libvirt's test driver: "test") */
 	lv_xpath(ctx, "string(/capabilities/guest[os_type='hvm']/arch"
 	    "[@name=/capabilities/host/cpu/arch]/domain[@type='kvm']/@type)",
 	    kvm, sizeof(kvm));
 	lv_xpath(ctx, "string(/capabilities/guest[os_type='hvm']/arch"
 	    "[@name=/capabilities/host/cpu/arch]/domain[@type='qemu']/@type)",
 	    qemu, sizeof(qemu));
+	lv_xpath(ctx, "string(/capabilities/guest[os_type='hvm']/arch"
+	    "[@name=/capabilities/host/cpu/arch]/domain[1]/@type)",
+	    other, sizeof(other));
 	snprintf(out->domain_type, sizeof(out->domain_type), "%s",
-	    kvm[0] ? "kvm" : "qemu");
+	    kvm[0] ? "kvm" : qemu[0] ? "qemu" : other[0] ? other : "qemu");
 	snprintf(out->domain_types, sizeof(out->domain_types), "%s%s%s",
 	    kvm[0] ? "kvm" : "", kvm[0] && qemu[0] ? " " : "",
 	    qemu[0] ? "qemu" : "");
+	if (out->domain_types[0] == '\0')
+		snprintf(out->domain_types, sizeof(out->domain_types), "%s",
+		    out->domain_type);
 	if (out->cpu_model[0] == '\0')
 		snprintf(out->cpu_model, sizeof(out->cpu_model), "%s", ni.model);
 	r = 0;

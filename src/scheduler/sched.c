@@ -15,18 +15,23 @@
 #define SCHED_SAMPLE_MIN 100
 #define SCHED_GROUP_WEIGHT 100.0
 
+/*
+ * Capacity is (physical - reserved) x ratio for every resource, the rule
+ * OpenStack Placement uses: what the host keeps for itself is never
+ * overcommitted.
+ */
 void
 sched_host_free(const struct sched_host *h, struct sched_free *f)
 {
 	f->vcpus_cap = (h->cpus - h->reserved_vcpus) * h->cpu_ratio;
 	if (f->vcpus_cap < 0)
 		f->vcpus_cap = 0;
-	f->memory_cap = (int64_t)(h->memory_mib * h->ram_ratio) -
-	    h->reserved_memory_mib;
+	f->memory_cap = (int64_t)((h->memory_mib - h->reserved_memory_mib) *
+	    h->ram_ratio);
 	if (f->memory_cap < 0)
 		f->memory_cap = 0;
-	f->disk_cap = (int64_t)(h->disk_gib * h->disk_ratio) -
-	    h->reserved_disk_gib;
+	f->disk_cap = (int64_t)((h->disk_gib - h->reserved_disk_gib) *
+	    h->disk_ratio);
 	if (f->disk_cap < 0)
 		f->disk_cap = 0;
 	f->vcpus = f->vcpus_cap - (double)h->alloc_vcpus;
@@ -90,10 +95,11 @@ sched_f_vcpus(const struct sched_host *h, size_t i,
 	(void)i;
 	if (f->vcpus >= r->vcpus)
 		return 1;
-	SCHED_WHY(why, "%.0f vCPUs free of %.0f (%d CPUs x "
-	    "%.2f, %d reserved, %lld claimed), %d asked",
-	    f->vcpus < 0 ? 0 : f->vcpus, f->vcpus_cap, h->cpus, h->cpu_ratio,
-	    h->reserved_vcpus, (long long)h->alloc_vcpus, r->vcpus);
+	SCHED_WHY(why, "%.0f vCPUs free of %.0f ((%d CPUs - "
+	    "%d reserved) x %.2f, %lld claimed), %d asked",
+	    f->vcpus < 0 ? 0 : f->vcpus, f->vcpus_cap, h->cpus,
+	    h->reserved_vcpus, h->cpu_ratio, (long long)h->alloc_vcpus,
+	    r->vcpus);
 	return 0;
 }
 
@@ -104,11 +110,12 @@ sched_f_memory(const struct sched_host *h, size_t i,
 	(void)i;
 	if (f->memory_mib >= r->memory_mib)
 		return 1;
-	SCHED_WHY(why, "%lld MiB free of %lld (%lld MiB x %.2f, "
-	    "%lld reserved, %lld claimed), %lld asked",
+	SCHED_WHY(why, "%lld MiB free of %lld ((%lld MiB - %lld "
+	    "reserved) x %.2f, %lld claimed), %lld asked",
 	    (long long)(f->memory_mib < 0 ? 0 : f->memory_mib),
-	    (long long)f->memory_cap, (long long)h->memory_mib, h->ram_ratio,
-	    (long long)h->reserved_memory_mib, (long long)h->alloc_memory_mib,
+	    (long long)f->memory_cap, (long long)h->memory_mib,
+	    (long long)h->reserved_memory_mib, h->ram_ratio,
+	    (long long)h->alloc_memory_mib,
 	    (long long)r->memory_mib);
 	return 0;
 }
@@ -120,11 +127,12 @@ sched_f_disk(const struct sched_host *h, size_t i,
 	(void)i;
 	if (f->disk_gib >= r->disk_gib)
 		return 1;
-	SCHED_WHY(why, "%lld GiB of disk free of %lld (%lld GiB "
-	    "x %.2f, %lld reserved, %lld claimed), %lld asked",
+	SCHED_WHY(why, "%lld GiB of disk free of %lld ((%lld GiB "
+	    "- %lld reserved) x %.2f, %lld claimed), %lld asked",
 	    (long long)(f->disk_gib < 0 ? 0 : f->disk_gib),
-	    (long long)f->disk_cap, (long long)h->disk_gib, h->disk_ratio,
-	    (long long)h->reserved_disk_gib, (long long)h->alloc_disk_gib,
+	    (long long)f->disk_cap, (long long)h->disk_gib,
+	    (long long)h->reserved_disk_gib, h->disk_ratio,
+	    (long long)h->alloc_disk_gib,
 	    (long long)r->disk_gib);
 	return 0;
 }

@@ -188,8 +188,16 @@ store_col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
 int
 store_unique_broken(struct store_conn *c, const char *column)
 {
-	return sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_UNIQUE &&
-	    strstr(sqlite3_errmsg(c->db), column) != NULL;
+	return c->last_rc == SQLITE_CONSTRAINT_UNIQUE &&
+	    strstr(c->last_msg, column) != NULL;
+}
+
+int
+store_fk_broken(struct store_conn *c)
+{
+	/* ON DELETE RESTRICT reports SQLITE_CONSTRAINT_TRIGGER, not _FOREIGNKEY */
+	return (c->last_rc & 0xff) == SQLITE_CONSTRAINT &&
+	    strstr(c->last_msg, "FOREIGN KEY") != NULL;
 }
 
 int
@@ -197,9 +205,15 @@ store_exec_stmt(struct store_conn *c, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		/* keep what failed: reset may change the connection's view */
+		c->last_rc = sqlite3_extended_errcode(c->db);
+		snprintf(c->last_msg, sizeof(c->last_msg), "%s",
+		    sqlite3_errmsg(c->db));
+		sqlite3_reset(st);
+		return store_fail(c, c->last_rc, what);
+	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return store_fail(c, rc, what);
 	return 0;
 }
 

@@ -160,8 +160,7 @@ store_host_delete(struct store_conn *c, int64_t id)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (store_exec_stmt(c, st, "delete host") < 0) {
-		if (sqlite3_extended_errcode(c->db) ==
-		    SQLITE_CONSTRAINT_FOREIGNKEY)
+		if (store_fk_broken(c))
 			err_set(ERR_CONFLICT, "the host still has VMs");
 		return -1;
 	}

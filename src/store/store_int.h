@@ -14,6 +14,8 @@
 
 struct store_conn {
 	sqlite3 *db;
+	int last_rc;            /* extended result of the last failed step */
+	char last_msg[256];     /* and its message */
 	pthread_mutex_t mu;
 	struct {
 		const char *sql;        /* key: the static SQL text's address */
@@ -38,6 +40,8 @@ void store_col_text(sqlite3_stmt *st, int i, char *buf, size_t len);
 
 /* Did the last statement break the uniqueness of this column
  * ("table.column", as SQLite names it)? */
+/* Did the last statement break a foreign key? */
+int store_fk_broken(struct store_conn *c);
 int store_unique_broken(struct store_conn *c, const char *column);
 
 /* Step a statement that returns no rows; 0 or -1. */

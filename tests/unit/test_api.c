@@ -318,6 +318,14 @@ static const struct route_case route_cases[] = {
 	{ "GET", "/v1", root_get, NULL },
 	{ "GET", "/v1/hosts", hosts_list, NULL },
 	{ "GET", "/v1/hosts/local", hosts_get, "local" },
+	{ "POST", "/v1/hosts", hosts_create, NULL },
+	{ "PATCH", "/v1/hosts/h2", hosts_update, "h2" },
+	{ "DELETE", "/v1/hosts/h2", hosts_delete, "h2" },
+	{ "GET", "/v1/groups", groups_list, NULL },
+	{ "POST", "/v1/groups", groups_create, NULL },
+	{ "GET", "/v1/groups/web", groups_get, "web" },
+	{ "DELETE", "/v1/groups/web", groups_delete, "web" },
+	{ "POST", "/v1/placements", placements_create, NULL },
 	{ "GET", "/v1/vms", vms_list, NULL },
 	{ "POST", "/v1/vms", vms_create, NULL },
 	{ "GET", "/v1/vms/web1", vms_get, "web1" },
@@ -445,8 +453,10 @@ test_router_wrong_method(void **state)
 
 	(void)state;
 	assert_method("POST", "/v1", "GET");
-	assert_method("DELETE", "/v1/hosts", "GET");
-	assert_method("POST", "/v1/hosts/local", "GET");
+	assert_method("DELETE", "/v1/hosts", "GET, POST");
+	assert_method("POST", "/v1/hosts/local", "GET, PATCH, DELETE");
+	assert_method("PUT", "/v1/groups/web", "GET, DELETE");
+	assert_method("GET", "/v1/placements", "POST");
 	assert_method("PUT", "/v1/vms", "GET, POST");
 	assert_method("DELETE", "/v1/vms", "GET, POST");
 	assert_method("POST", "/v1/vms/web1", "GET, DELETE");
