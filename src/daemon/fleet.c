@@ -5,6 +5,10 @@
  * backoff, from FLEET_RETRY_MIN_MS up to FLEET_RETRY_MAX_MS; nothing about
  * its VMs is deleted.  Host facts (CPUs, memory, arch, kvm/qemu, pool
  * capacity) are refreshed from the backend on each connect and check.
+ *
+ * Ownership: a host's backend connection, once opened, lives as long as
+ * the fleet (workers use it without holding any fleet lock); the backend
+ * reopens its transport underneath when it drops.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -156,8 +160,6 @@ fleet_down(struct fleet *f, struct fleet_host *fh)
 	bool was = fh->reachable;
 
 	err_save(&fh->last_err);
-	backend_close(fh->bc);
-	fh->bc = NULL;
 	fh->reachable = false;
 	fh->backoff_ms = fh->backoff_ms ? fh->backoff_ms * 2 :
 	    FLEET_RETRY_MIN_MS;
@@ -173,15 +175,17 @@ fleet_down(struct fleet *f, struct fleet_host *fh)
 	err_restore(&fh->last_err);
 }
 
-/* Connect fh (its mutex held) and record what the host is. */
+/* Connect fh if it never was (its mutex held), and record what it is. */
 static int
 fleet_connect(struct fleet *f, struct fleet_host *fh)
 {
 	struct host_rec h;
+	bool was = fh->reachable;
 
 	memset(&h, 0, sizeof(h));
 	h.id = fh->id;
-	fh->bc = backend_open(fh->uri);
+	if (fh->bc == NULL)
+		fh->bc = backend_open(fh->uri);
 	if (fh->bc == NULL || fleet_facts(f, fh->bc, &h) < 0) {
 		fleet_down(f, fh);
 		return -1;
@@ -189,10 +193,11 @@ fleet_connect(struct fleet *f, struct fleet_host *fh)
 	fh->reachable = true;
 	fh->backoff_ms = 0;
 	fleet_save(f, fh, &h);
-	log_info("fleet: host '%s' (%s) is ready: %s, %d CPUs, %lld MiB, "
-	    "domain types %s, pool %lld GiB", fh->name, fh->uri, h.arch,
-	    h.cpus, (long long)h.memory_mib, h.domain_types,
-	    (long long)h.disk_gib);
+	if (!was)
+		log_info("fleet: host '%s' (%s) is ready: %s, %d CPUs, %lld "
+		    "MiB, domain types %s, pool %lld GiB", fh->name, fh->uri,
+		    h.arch, h.cpus, (long long)h.memory_mib, h.domain_types,
+		    (long long)h.disk_gib);
 	return 0;
 }
 
@@ -332,11 +337,10 @@ fleet_unregister(struct fleet *f, int64_t host_id)
 	view_host_remove(f->view, host_id);
 	if (fh == NULL)
 		return;
-	/* keep the entry (a thread may still hold a pointer to it) */
+	/* the entry and its connection stay until fleet_close(): another
+	 * thread may still hold them */
 	pthread_mutex_lock(&fh->mu);
 	fh->removed = true;
-	backend_close(fh->bc);
-	fh->bc = NULL;
 	pthread_mutex_unlock(&fh->mu);
 	log_info("fleet: host '%s' removed", fh->name);
 }
@@ -358,7 +362,7 @@ struct backend_conn *
 fleet_conn(struct fleet *f, int64_t host_id)
 {
 	struct fleet_host *fh = fleet_find(f, host_id);
-	struct backend_conn *bc;
+	struct backend_conn *bc = NULL;
 
 	if (fh == NULL) {
 		err_set(ERR_NOT_FOUND, "host #%lld is not registered",
@@ -366,10 +370,11 @@ fleet_conn(struct fleet *f, int64_t host_id)
 		return NULL;
 	}
 	pthread_mutex_lock(&fh->mu);
-	if (fh->bc == NULL && time_now_ms() >= fh->next_try_ms)
-		fleet_connect(f, fh);
-	bc = fh->bc;
-	if (bc == NULL)
+	/* an unreachable host is asked again only when its backoff is up */
+	if (fh->reachable || (time_now_ms() >= fh->next_try_ms &&
+	    fleet_connect(f, fh) == 0))
+		bc = fh->bc;
+	else
 		err_set(ERR_UNAVAILABLE, "host '%s' is unreachable: %s",
 		    fh->name, fh->last_err.msg);
 	pthread_mutex_unlock(&fh->mu);
@@ -398,7 +403,7 @@ fleet_check(struct fleet *f)
 		pthread_mutex_lock(&fh->mu);
 		if (fh->removed) {
 			/* nothing to check */
-		} else if (fh->bc == NULL) {
+		} else if (!fh->reachable) {
 			if (time_now_ms() >= fh->next_try_ms)
 				fleet_connect(f, fh);
 		} else {
