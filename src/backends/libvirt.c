@@ -285,21 +285,16 @@ lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path,
 		    pool, path, bc->uri);
 	}
 	active = virStoragePoolIsActive(p);
-	if (active == 1 && virStoragePoolRefresh(p, 0) < 0) {
-		/* active but its directory is gone: stop, rebuild, start */
-		log_warnx("libvirt: storage pool '%s' on '%s' cannot be read "
-		    "(%s); rebuilding it", pool, bc->uri,
-		    virGetLastErrorMessage());
-		virStoragePoolDestroy(p);
-		active = 0;
-	}
 	if (active == 0) {
-		/* building a dir pool only creates its directory if missing */
-		if (virStoragePoolBuild(p, 0) < 0) {
+		/* building a dir pool only creates its directory if missing;
+		 * a pool another thread started meanwhile is fine */
+		if (virStoragePoolBuild(p, 0) < 0 &&
+		    virStoragePoolIsActive(p) != 1) {
 			lv_fail("build the storage pool");
 			goto done;
 		}
-		if (virStoragePoolCreate(p, 0) < 0) {
+		if (virStoragePoolCreate(p, 0) < 0 &&
+		    virStoragePoolIsActive(p) != 1) {
 			lv_fail("start the storage pool");
 			goto done;
 		}

@@ -409,10 +409,13 @@ fleet_check(struct fleet *f)
 		} else {
 			memset(&h, 0, sizeof(h));
 			h.id = fh->id;
-			if (fleet_facts(f, fh->bc, &h) < 0)
-				fleet_down(f, fh);
-			else
+			if (fleet_facts(f, fh->bc, &h) == 0)
 				fleet_save(f, fh, &h);
+			else if (err_last()->code == ERR_UNAVAILABLE)
+				fleet_down(f, fh);
+			else    /* the host answers: it is not down */
+				log_warnx("fleet: cannot refresh host '%s': %s",
+				    fh->name, err_last()->msg);
 		}
 		pthread_mutex_unlock(&fh->mu);
 	}

@@ -269,8 +269,12 @@ ops_run_job(struct ops *o, struct ops_job *j)
 		r = ops_runners[x.op.kind].recover(&x);
 	else
 		r = ops_runners[x.op.kind].run(&x);
-	if (x.bc == NULL)
+	if (x.bc == NULL) {
 		r = -1;
+		/* nothing was done on the host: a fresh create leaves no row */
+		if (!j->recover && ops_runners[x.op.kind].drop_if_unreached)
+			x.delete_row = true;
+	}
 	if (r < 0 && x.unsettled) {
 		/* the host cannot tell us how it ended: ask again later */
 		log_warnx("op %s: will be settled once the host answers: %s",

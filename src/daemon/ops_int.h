@@ -37,6 +37,12 @@ struct op_runner {
 	 * error = it failed (or was rolled back).
 	 */
 	int (*recover)(struct op_ctx *x);
+	/*
+	 * When the host cannot be reached before anything was done, the VM's
+	 * row goes with the failed operation (a create that never started
+	 * leaves nothing behind).
+	 */
+	bool drop_if_unreached;
 };
 
 extern const struct op_runner ops_runners[OP_KIND__COUNT];

@@ -81,11 +81,19 @@ ops_run_create(struct op_ctx *x)
 
 	ops_volume_name(x, vol, sizeof(vol));
 	ops_step(x, "creating disk");
-	if (backend_pool_ensure(x->bc, x->app->cfg.pool_name,
-	    x->app->cfg.pool_path, &cap, &avail) < 0 ||
-	    backend_volume_create(x->bc, x->app->cfg.pool_name, vol,
-	    x->vm.disk_gib, path, sizeof(path)) < 0)
-		goto fail;
+	/* the pool is made when the host connects; only if it has gone
+	 * since (undefined, stopped) is it made again, then tried once more */
+	if (backend_volume_create(x->bc, x->app->cfg.pool_name, vol,
+	    x->vm.disk_gib, path, sizeof(path)) < 0) {
+		if (err_last()->code != ERR_NOT_FOUND &&
+		    err_last()->code != ERR_CONFLICT)
+			goto fail;
+		if (backend_pool_ensure(x->bc, x->app->cfg.pool_name,
+		    x->app->cfg.pool_path, &cap, &avail) < 0 ||
+		    backend_volume_create(x->bc, x->app->cfg.pool_name, vol,
+		    x->vm.disk_gib, path, sizeof(path)) < 0)
+			goto fail;
+	}
 	ops_step(x, "defining domain");
 	if (backend_define(x->bc, &spec) < 0)
 		goto fail;
@@ -242,12 +250,12 @@ ops_recover_paused(struct op_ctx *x)
 }
 
 const struct op_runner ops_runners[OP_KIND__COUNT] = {
-	[OP_CREATE] = { ops_run_create, ops_recover_create },
-	[OP_START]  = { ops_run_start, ops_recover_running },
-	[OP_STOP]   = { ops_run_stop, ops_recover_stopped },
-	[OP_REBOOT] = { ops_run_reboot, ops_recover_running },
-	[OP_PAUSE]  = { ops_run_pause, ops_recover_paused },
-	[OP_RESUME] = { ops_run_resume, ops_recover_running },
+	[OP_CREATE] = { ops_run_create, ops_recover_create, true },
+	[OP_START]  = { ops_run_start, ops_recover_running, false },
+	[OP_STOP]   = { ops_run_stop, ops_recover_stopped, false },
+	[OP_REBOOT] = { ops_run_reboot, ops_recover_running, false },
+	[OP_PAUSE]  = { ops_run_pause, ops_recover_paused, false },
+	[OP_RESUME] = { ops_run_resume, ops_recover_running, false },
 	/* removal is idempotent: finishing it is running it again */
-	[OP_DELETE] = { ops_run_delete, ops_run_delete },
+	[OP_DELETE] = { ops_run_delete, ops_run_delete, false },
 };

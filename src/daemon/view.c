@@ -1,8 +1,8 @@
 /*
  * view.c - the in-memory view of hosts and claims (see view.h).
  *
- * Hosts are kept sorted by id (ids only grow, so an insert appends), found
- * by binary search.  Group membership is a short list of (group, host,
+ * Hosts are kept sorted by id (an insert usually appends; SQLite may reuse
+ * the id of the newest host once it is deleted), found by binary search.  Group membership is a short list of (group, host,
  * count) rows: groups are small next to the fleet.
  */
 #include <jansson.h>
@@ -138,7 +138,7 @@ view_put_locked(struct view *v, const struct host_rec *h, bool claims)
 			v->hosts = nh;
 			v->cap = cap;
 		}
-		/* keep id order: ids only grow, but be safe */
+		/* keep id order */
 		i = (int)v->n;
 		while (i > 0 && v->hosts[i - 1].id > h->id)
 			i--;

@@ -5,15 +5,18 @@
  * scores a host by the memory it would have free after the placement,
  * `pack` by minus that (the tightest fit wins).  A tiny per-VM part breaks
  * ties toward the emptier host; a soft (non-strict) group adds or takes
- * 100 per member so it outweighs any memory difference but never refuses.
+ * 10^6 per member (more GiB than any host has) so it outweighs any memory
+ * difference but never refuses.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "sched.h"
 
+#define SCHED_FULL_SCAN_MAX 1000   /* up to this many hosts, judge all */
 #define SCHED_SAMPLE_MIN 100
-#define SCHED_GROUP_WEIGHT 100.0
+/* a soft group's weight per member: more GiB than any host has */
+#define SCHED_GROUP_WEIGHT 1e6
 
 /*
  * Capacity is (physical - reserved) x ratio for every resource, the rule
@@ -95,7 +98,7 @@ sched_f_vcpus(const struct sched_host *h, size_t i,
 	(void)i;
 	if (f->vcpus >= r->vcpus)
 		return 1;
-	SCHED_WHY(why, "%.0f vCPUs free of %.0f ((%d CPUs - "
+	SCHED_WHY(why, "%g vCPUs free of %g ((%d CPUs - "
 	    "%d reserved) x %.2f, %lld claimed), %d asked",
 	    f->vcpus < 0 ? 0 : f->vcpus, f->vcpus_cap, h->cpus,
 	    h->reserved_vcpus, h->cpu_ratio, (long long)h->alloc_vcpus,
@@ -215,9 +218,10 @@ static double
 sched_w_vms(const struct sched_host *h, size_t i,
     const struct sched_request *r, const struct sched_free *f)
 {
-	(void)i, (void)f;
-	/* a tie-breaker: small enough never to beat 1 MiB of memory */
-	return (r->policy == SCHED_PACK ? 1e-6 : -1e-6) * h->vms;
+	(void)i, (void)f, (void)r;
+	/* a tie-breaker toward the emptier host, under either policy: small
+	 * enough never to beat 1 MiB of memory */
+	return -1e-6 * h->vms;
 }
 
 static double
@@ -230,7 +234,7 @@ sched_w_group(const struct sched_host *h, size_t i,
 	if (r->group == SCHED_GROUP_NONE || r->group_strict)
 		return 0;
 	if (r->group == SCHED_AFFINITY)
-		return here > 0 ? SCHED_GROUP_WEIGHT : 0;
+		return SCHED_GROUP_WEIGHT * here;
 	return -SCHED_GROUP_WEIGHT * here;
 }
 
@@ -299,7 +303,7 @@ sched_pick(const struct sched_host *hosts, size_t n,
 
 	/* sample big fleets unless every verdict is wanted */
 	want = n / 50 > SCHED_SAMPLE_MIN ? n / 50 : SCHED_SAMPLE_MIN;
-	if (out || req->host || n <= want)
+	if (out || req->host || n <= SCHED_FULL_SCAN_MAX)
 		want = n;
 	else
 		start = (size_t)(__atomic_fetch_add(&rotor, 7919,
@@ -327,6 +331,8 @@ sched_explain(const struct sched_host *hosts, const struct sched_verdict *v,
 {
 	size_t off = 0;
 
+	if (len == 0)
+		return;
 	if (n == 0) {
 		snprintf(buf, len, "no hosts are registered");
 		return;

@@ -99,9 +99,10 @@ struct sched_verdict {
 /*
  * Pick a host for req among hosts[0..n).  Returns the chosen index, or -1
  * when none fits.  With out (n entries) every host is judged and gets its
- * verdict; without it, large fleets are sampled: the scan stops once it
- * has enough candidates (at least 100, or 2% of n), starting at a rotating
- * offset, which keeps a pick fast at 10,000 hosts.
+ * verdict; without it, fleets of more than 1,000 hosts are sampled: the
+ * scan stops once it has enough candidates (at least 100, or 2% of n),
+ * starting at a rotating offset, which keeps a pick fast at 10,000 hosts.
+ * Up to 1,000 hosts every host is judged.
  */
 int sched_pick(const struct sched_host *hosts, size_t n,
     const struct sched_request *req, struct sched_verdict *out);

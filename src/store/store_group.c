@@ -80,7 +80,7 @@ store_group_delete(struct store_conn *c, int64_t id)
 	sqlite3_bind_int64(st, 1, id);
 	if (store_exec_stmt(c, st, "delete group") < 0) {
 		if (store_fk_broken(c))
-			err_set(ERR_CONFLICT, "the group still has VMs");
+			err_set(ERR_CONFLICT, "group #%lld still has VMs", (long long)id);
 		return -1;
 	}
 	return store_changed(c, "group");

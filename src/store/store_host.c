@@ -161,7 +161,7 @@ store_host_delete(struct store_conn *c, int64_t id)
 	sqlite3_bind_int64(st, 1, id);
 	if (store_exec_stmt(c, st, "delete host") < 0) {
 		if (store_fk_broken(c))
-			err_set(ERR_CONFLICT, "the host still has VMs");
+			err_set(ERR_CONFLICT, "host #%lld still has VMs", (long long)id);
 		return -1;
 	}
 	return store_changed(c, "host");

@@ -38,10 +38,10 @@ int store_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Copy column i as text into buf (empty for NULL). */
 void store_col_text(sqlite3_stmt *st, int i, char *buf, size_t len);
 
-/* Did the last statement break the uniqueness of this column
- * ("table.column", as SQLite names it)? */
 /* Did the last statement break a foreign key? */
 int store_fk_broken(struct store_conn *c);
+/* Did the last statement break the uniqueness of this column
+ * ("table.column", as SQLite names it)? */
 int store_unique_broken(struct store_conn *c, const char *column);
 
 /* Step a statement that returns no rows; 0 or -1. */

@@ -135,7 +135,8 @@ bad "unknown verb on a vm" 404 -- POST "/v1/vms/$OK/explode"
 bad "unknown route /v2/vms" 404 -- GET /v2/vms
 bad "PUT /v1/vms" 405 -- PUT /v1/vms '{"name":"bad-put"}'
 bad "DELETE /v1/vms" 405 -- DELETE /v1/vms
-bad "POST /v1/hosts" 405 -- POST /v1/hosts '{}'
+bad "PUT /v1/hosts" 405 -- PUT /v1/hosts '{}'
+bad "POST /v1/hosts without name" 400 -- POST /v1/hosts '{}'
 bad "GET /v1/vms/NAME/start" 405 -- GET "/v1/vms/$OK/start"
 bad "PATCH /v1/vms/NAME" 405 -- PATCH "/v1/vms/$OK" '{}'
 bad "GET ?limit=1001" 400 -- GET "/v1/operations?limit=1001"

@@ -53,6 +53,16 @@
 #       then any process still left in the host's mount namespace, and
 #       remove the state dir (kept when HANGAR_KEEP=1).  Safe to call twice
 #       or for a host that never started.  Returns 1 if a process survived.
+#   lvhost_down NAME
+#       Take a running host down but keep it: the same stops as
+#       lvhost_stop (its active guests are destroyed first; defined domains,
+#       pools and the whole state dir stay), for tests of an unreachable
+#       host.  Returns 1 if a process survived.
+#   lvhost_up NAME
+#       Start a host taken down by lvhost_down again, on the same state
+#       dir, port and host_uuid (a fresh namespace; stale runtime files in
+#       run/ are removed first).  Waits and reports like lvhost_start; on
+#       failure the host stays down.
 #   lvhost_uri NAME          print the host's URI
 #   lvhost_dir NAME          print the host's state dir
 #   lvhost_virsh NAME ARG... run virsh against the host (bounded: 60 s)
@@ -68,6 +78,7 @@
 #   libvirtd.pid virtlogd.pid    pid files (outside /run)
 #   libvirtd.out                 libvirtd's and the setup script's stderr
 #   uri port mntns               what lvhost_stop needs
+#   down                         present while lvhost_down has it down
 #
 # libvirtd probes every qemu binary on its first start, about 8 s here; the
 # first host to start saves its capabilities cache in LVHOST_CAPS_CACHE
@@ -258,7 +269,7 @@ _lvhost_ns_main() {
 # lvhost_start NAME PORT: see above.
 lvhost_start() {
 	local name=${1:?usage: lvhost_start NAME PORT} port=${2:?usage: lvhost_start NAME PORT}
-	local d uri pid t0 t1 i limit=${LVHOST_START_TIMEOUT:-60} ns caps
+	local d uri caps
 	case $name in
 	'' | *[!a-zA-Z0-9-]* | -*)
 		echo "lvhost_start: bad host name '$name'" >&2
@@ -296,13 +307,27 @@ lvhost_start() {
 	uri="qemu+tcp://127.0.0.1:$port/system"
 	echo "$uri" >"$d/uri"
 	echo "$port" >"$d/port"
+	if ! _lvhost_launch "$name" lvhost_start; then
+		lvhost_stop "$name" >/dev/null 2>&1
+		return 1
+	fi
+}
 
+# _lvhost_launch NAME WHO: start libvirtd (and virtlogd) of the prepared
+# state dir in a new namespace and wait until it answers; sets LVHOST_*.
+# Returns 1 (after printing why, as WHO) if it did not come up; the
+# caller stops what is left.
+_lvhost_launch() {
+	local name=$1 who=$2 d uri port pid t0 t1 i limit=${LVHOST_START_TIMEOUT:-60} ns caps
+	d=$(lvhost_dir "$name")
+	uri=$(cat "$d/uri") && port=$(cat "$d/port") || return 1
+	caps=${LVHOST_CAPS_CACHE:-$HANGAR_TEST_TMP/.qemu-caps}
 	t0=${EPOCHREALTIME/[.,]/}
 	# unshare execs bash, which execs libvirtd: $! is libvirtd's pid
 	# shellcheck disable=SC2016 # $0.. are expanded by the inner bash
 	unshare --mount --uts --propagation private \
 		bash -c '. "$0" && _lvhost_ns_main "$1" "$2"' \
-		"$_LVHOST_LIB" "$name" "$d" </dev/null >"$d/libvirtd.out" 2>&1 &
+		"$_LVHOST_LIB" "$name" "$d" </dev/null >>"$d/libvirtd.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$d/unshare.pid"
 	# the namespace is known as soon as the child has unshared
@@ -316,9 +341,8 @@ lvhost_start() {
 	for ((i = 0; i < limit * 10; i++)); do
 		if ! _lvhost_alive "$pid"; then
 			wait "$pid" 2>/dev/null
-			echo "lvhost_start: libvirtd for '$name' exited during start" >&2
+			echo "$who: libvirtd for '$name' exited during start" >&2
 			lvhost_log_tail "$name"
-			lvhost_stop "$name" >/dev/null 2>&1
 			return 1
 		fi
 		if timeout 5 virsh -q -c "$uri" version >/dev/null 2>&1; then
@@ -327,9 +351,8 @@ lvhost_start() {
 		sleep 0.1
 	done
 	if ! timeout 5 virsh -q -c "$uri" version >/dev/null 2>&1; then
-		echo "lvhost_start: $uri did not answer within ${limit}s" >&2
+		echo "$who: $uri did not answer within ${limit}s" >&2
 		lvhost_log_tail "$name"
-		lvhost_stop "$name" >/dev/null 2>&1
 		return 1
 	fi
 	t1=${EPOCHREALTIME/[.,]/}
@@ -347,11 +370,11 @@ lvhost_start() {
 		$(((t1 - t0) / 10000 % 100)) "$pid" "$d"
 }
 
-# lvhost_stop NAME: see above.
-lvhost_stop() {
-	local name=${1:?usage: lvhost_stop NAME} d uri ns pid f dom rc=0 left
+# _lvhost_halt NAME: stop everything the host runs (steps 1-5 of
+# lvhost_stop); the state dir stays.  Returns 1 if a process survived.
+_lvhost_halt() {
+	local name=$1 d uri ns pid f dom rc=0 left
 	d=$(lvhost_dir "$name")
-	[ -d "$d" ] || return 0
 	uri=$(cat "$d/uri" 2>/dev/null)
 	ns=$(cat "$d/mntns" 2>/dev/null)
 	pid=$(cat "$d/unshare.pid" 2>/dev/null)
@@ -391,6 +414,15 @@ lvhost_stop() {
 		echo "lvhost_stop: pids still in $name's namespace: $left" >&2
 		rc=1
 	fi
+	return "$rc"
+}
+
+# lvhost_stop NAME: see above.
+lvhost_stop() {
+	local name=${1:?usage: lvhost_stop NAME} d rc=0
+	d=$(lvhost_dir "$name")
+	[ -d "$d" ] || return 0
+	_lvhost_halt "$name" || rc=1
 	if [ "$rc" = 0 ] && [ "${HANGAR_KEEP:-0}" != 1 ]; then
 		rm -rf "$d"
 	elif [ "$rc" = 0 ]; then
@@ -398,4 +430,36 @@ lvhost_stop() {
 		mv "$d" "$d.stopped.$$" 2>/dev/null
 	fi
 	return "$rc"
+}
+
+# lvhost_down NAME: see above.
+lvhost_down() {
+	local name=${1:?usage: lvhost_down NAME} d rc=0
+	d=$(lvhost_dir "$name")
+	if [ ! -d "$d" ] || [ -e "$d/down" ]; then
+		echo "lvhost_down: host '$name' is not running" >&2
+		return 1
+	fi
+	_lvhost_halt "$name" || rc=1
+	: >"$d/down"
+	return "$rc"
+}
+
+# lvhost_up NAME: see above.
+lvhost_up() {
+	local name=${1:?usage: lvhost_up NAME} d
+	d=$(lvhost_dir "$name")
+	if [ ! -e "$d/down" ]; then
+		echo "lvhost_up: host '$name' was not taken down by lvhost_down" >&2
+		return 1
+	fi
+	# runtime leftovers (sockets, pid files) of the previous run
+	find "$d/run" -mindepth 1 -delete 2>/dev/null
+	rm -f "$d/libvirtd.pid" "$d/virtlogd.pid" "$d/mntns" "$d/unshare.pid"
+	rm -f "$d/down"
+	if ! _lvhost_launch "$name" lvhost_up; then
+		_lvhost_halt "$name" >/dev/null 2>&1
+		: >"$d/down"
+		return 1
+	fi
 }

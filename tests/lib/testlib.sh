@@ -8,16 +8,27 @@
 # diagnostics as `# ...` lines, and t_summary's `N passed, N failed`.
 #
 # Setup and teardown:
-#   t_init ID         start a test script: ID (e.g. "curl") names its temp
+#   t_init ID [nohost]
+#                     start a test script: ID (e.g. "curl") names its temp
 #                     dir T_TMP (/tmp/hangar-ID.XXXXXX, short enough for a
 #                     unix socket path), its libvirt pool T_POOL
 #                     (hangar-ID) and its VM prefix T_PFX ("ID-").  Uses the
 #                     shared libvirt host of tests/run when HANGAR_LV_URI is
 #                     set, else starts its own with lvhost_start.  Sets
 #                     T_LV_URI and a trap that runs t_cleanup on exit.
+#                     With "nohost" it neither uses nor starts a libvirt
+#                     host: the script sets T_LV_URI itself (the URI
+#                     hangard_start gives as --host-uri), e.g. to a host
+#                     of t_lvhost_start or a test:/// URI.
+#   t_lvhost_start NAME
+#                     start one more libvirt host (lvhost_start, on a free
+#                     block of ports, tried up to 3 times) that t_cleanup
+#                     stops; sets LVHOST_URI/LVHOST_PORT/LVHOST_DIR.  Its
+#                     state dir is under HANGAR_TEST_TMP (T_TMP when unset).
 #   t_cleanup         (trap) stop hangard, remove this script's domains
 #                     (names starting with T_PFX) and pool from the libvirt
-#                     host, stop the host if the script started it, remove
+#                     host, stop the host if the script started it, stop
+#                     the hosts of t_lvhost_start, remove
 #                     T_TMP (kept, with the hangard log tail printed, when
 #                     something failed or HANGAR_KEEP=1).
 #   t_summary         print `N passed, N failed` for this script; exit 1 on
@@ -51,7 +62,8 @@
 #                              127.0.0.1:<free port>, db $T_TMP/hangar.db,
 #                              host $T_LV_URI, config $T_TMP/hangard.conf
 #                              (pool_path $T_TMP/images, pool_name $T_POOL,
-#                              stop_timeout_s 5), stderr to
+#                              stop_timeout_s 5, then the lines of
+#                              HANGARD_CONF_EXTRA if set), stderr to
 #                              $T_TMP/hangard.log; waits (HANGARD_START_TIMEOUT,
 #                              default 30 s) until GET /v1 answers.  Sets
 #                              HANGARD_PID, HANGARD_PORT, HANGARD_SOCK,
@@ -82,7 +94,7 @@ T_BASE=${T_BASE:-}
 export T_ELAPSED T_LOCATION  # read by the test scripts
 T_HTTP_TIMEOUT=${T_HTTP_TIMEOUT:-120}
 T_STATUS='' T_BODY='' T_CTYPE='' T_LOCATION='' T_ELAPSED=0 T_REQ=''
-T_TMP='' T_LV_URI='' T_LV_OWN='' T_POOL='' T_PFX=''
+T_TMP='' T_LV_URI='' T_LV_OWN='' T_POOL='' T_PFX='' T_LV_HOSTS=''
 HANGARD_PID='' HANGARD_PORT='' HANGARD_SOCK='' HANGARD_URL=''
 BUILD=${BUILD:-build}
 
@@ -277,6 +289,15 @@ t_init() {
 	trap t_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	if [ "${2:-}" = nohost ]; then
+		[ -n "${HANGAR_TEST_TMP:-}" ] || export HANGAR_TEST_TMP=$T_TMP
+		if [ ! -x "$BUILD/hangard" ]; then
+			t_fail "$BUILD/hangard exists" "build it first (make)"
+			exit 1
+		fi
+		printf '# %s: tmp %s, pool %s\n' "$T_SCRIPT" "$T_TMP" "$T_POOL"
+		return 0
+	fi
 	if [ -n "${HANGAR_LV_URI:-}" ]; then
 		T_LV_URI=$HANGAR_LV_URI
 	else
@@ -319,6 +340,9 @@ t_cleanup() {
 	if [ -n "$T_LV_OWN" ]; then
 		lvhost_stop "$T_LV_OWN" || echo "# cleanup: lvhost_stop $T_LV_OWN failed"
 	fi
+	for dom in $T_LV_HOSTS; do
+		lvhost_stop "$dom" || echo "# cleanup: lvhost_stop $dom failed"
+	done
 	if [ -n "$T_TMP" ] && [ -d "$T_TMP" ]; then
 		if [ "$T_FAILED" != 0 ] || [ "${HANGAR_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
 			if [ -s "$T_TMP/hangard.log" ] && [ "$T_FAILED" != 0 ]; then
@@ -331,6 +355,21 @@ t_cleanup() {
 		fi
 	fi
 	exit "$rc"
+}
+
+# t_lvhost_start NAME: see above.
+t_lvhost_start() {
+	local name=$1 try
+	[ -n "${HANGAR_TEST_TMP:-}" ] || export HANGAR_TEST_TMP=$T_TMP
+	for try in 1 2 3; do
+		# a port block found free may be taken before libvirtd binds it
+		if lvhost_start "$name" "$(lvhost_free_port 64)"; then
+			T_LV_HOSTS+=" $name"
+			return 0
+		fi
+		echo "# t_lvhost_start $name: attempt $try failed"
+	done
+	return 1
 }
 
 # ------------------------------------------------------------------- hangard
@@ -349,6 +388,8 @@ hangard_start() {
 		stop_timeout_s = 5
 		shutdown_timeout_s = 10
 	EOF
+	[ -z "${HANGARD_CONF_EXTRA:-}" ] ||
+		printf '%s\n' "$HANGARD_CONF_EXTRA" >>"$T_TMP/hangard.conf"
 	"$BUILD/hangard" --listen "unix:$HANGARD_SOCK" \
 		--listen "127.0.0.1:$HANGARD_PORT" --db "$T_TMP/hangar.db" \
 		--host-uri "$T_LV_URI" --config "$T_TMP/hangard.conf" \

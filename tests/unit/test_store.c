@@ -1,7 +1,9 @@
 /*
  * test_store.c - unit tests of store/: opening and migrating the
- * database, hosts, VMs, operations, the transaction helper, the sweep's
- * guarded update, and the writer/reader pool under concurrent use.
+ * database (a version-1 database built by hand is migrated), hosts and
+ * their settings, placement groups, VMs, operations, the transaction
+ * helper, the sweep's guarded update, and the writer/reader pool under
+ * concurrent use.
  *
  * Each test gets a fresh database in its own mkdtemp() directory, removed
  * afterwards.  The schema version and a few invariants are checked with
@@ -1447,6 +1449,605 @@ test_read_snapshot(void **state)
 	assert_int_equal(get_host(f, "two", &h), 0);
 }
 
+/* --- schema 2: host settings, placement groups --- */
+
+/* Migration 1 as it shipped (src/store/store.c), to build an old database. */
+static const char v1_schema[] =
+	"CREATE TABLE hosts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  uri TEXT NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'ready',"
+	"  arch TEXT NOT NULL DEFAULT '',"
+	"  domain_type TEXT NOT NULL DEFAULT '',"
+	"  cpus INTEGER NOT NULL DEFAULT 0,"
+	"  memory_mib INTEGER NOT NULL DEFAULT 0,"
+	"  free_memory_mib INTEGER NOT NULL DEFAULT 0,"
+	"  cpu_model TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE vms ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  vcpus INTEGER NOT NULL CHECK (vcpus > 0),"
+	"  memory_mib INTEGER NOT NULL CHECK (memory_mib > 0),"
+	"  disk_gib INTEGER NOT NULL CHECK (disk_gib > 0),"
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE RESTRICT,"
+	"  desired_state TEXT NOT NULL,"
+	"  observed_state TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE INDEX vms_host ON vms(host_id);"
+	"CREATE TABLE operations ("
+	"  id TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL,"
+	"  vm_id INTEGER REFERENCES vms(id) ON DELETE SET NULL,"
+	"  vm_uuid TEXT NOT NULL,"
+	"  vm_name TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  step TEXT NOT NULL DEFAULT '',"
+	"  params TEXT NOT NULL DEFAULT '{}',"
+	"  err_code TEXT, err_field TEXT, err_msg TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  started_at INTEGER, finished_at INTEGER);"
+	"CREATE UNIQUE INDEX operations_active_vm ON operations(vm_id)"
+	"  WHERE status IN ('queued','running');"
+	"CREATE INDEX operations_created ON operations(created_at);";
+
+/* A version-1 database at f->path holding host 'old', VM 'oldvm' on it
+ * and a finished operation; extra SQL (or NULL) runs after. */
+static void
+make_v1(struct fx *f, const char *extra)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	char p[320];
+
+	store_close(f->s);
+	f->s = NULL;
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+		unlink(p);
+	}
+	sql_exec(f->path, v1_schema);
+	sql_exec(f->path, "INSERT INTO hosts (name, uri, state, arch,"
+	    " domain_type, cpus, memory_mib, free_memory_mib, cpu_model,"
+	    " created_at, updated_at) VALUES ('old', 'qemu:///system',"
+	    " 'unreachable', 'x86_64', 'kvm', 8, 16384, 12000, 'Haswell',"
+	    " 1000, 2000);"
+	    "INSERT INTO vms (uuid, name, vcpus, memory_mib, disk_gib, host_id,"
+	    " desired_state, observed_state, created_at, updated_at) VALUES"
+	    " ('uuid-oldvm', 'oldvm', 2, 1024, 10, 1, 'running', 'running',"
+	    " 3000, 4000);"
+	    "INSERT INTO operations (id, kind, vm_id, vm_uuid, vm_name, status,"
+	    " created_at) VALUES ('op-old', 'create', 1, 'uuid-oldvm', 'oldvm',"
+	    " 'succeeded', 3000);"
+	    "PRAGMA user_version = 1;");
+	if (extra)
+		sql_exec(f->path, extra);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 1);
+}
+
+static int
+tx_group_insert(struct store_conn *c, void *arg)
+{
+	return store_group_insert(c, arg);
+}
+
+static int
+tx_group_delete(struct store_conn *c, void *arg)
+{
+	return store_group_delete(c, *(int64_t *)arg);
+}
+
+static int
+tx_host_delete(struct store_conn *c, void *arg)
+{
+	return store_host_delete(c, *(int64_t *)arg);
+}
+
+static int
+tx_host_settings(struct store_conn *c, void *arg)
+{
+	return store_host_update_settings(c, arg);
+}
+
+static int
+tx_host_facts_only(struct store_conn *c, void *arg)
+{
+	return store_host_update_facts(c, arg);
+}
+
+static int64_t
+add_group(struct fx *f, const char *name, const char *policy, bool strict)
+{
+	struct group_rec g;
+
+	memset(&g, 0, sizeof(g));
+	snprintf(g.name, sizeof(g.name), "%s", name);
+	snprintf(g.policy, sizeof(g.policy), "%s", policy);
+	g.strict = strict;
+	if (store_tx(f->s, tx_group_insert, &g) != 0)
+		fail_msg("insert group '%s': %s", name, err_last()->msg);
+	assert_true(g.id > 0);
+	assert_true(g.created_at > 0);
+	return g.id;
+}
+
+static struct vm_rec
+add_vm_in(struct fx *f, const char *name, int64_t host_id, int64_t group_id)
+{
+	struct vm_rec v;
+
+	vm_init(&v, name, host_id, 1, 64, 1, "running");
+	v.group_id = group_id;
+	if (store_tx(f->s, tx_vm_insert, &v) != 0)
+		fail_msg("insert vm '%s': %s", name, err_last()->msg);
+	return v;
+}
+
+static int
+get_group(struct fx *f, const char *name, struct group_rec *out)
+{
+	struct store_conn *c = store_read_begin(f->s);
+	int rc = store_group_get(c, name, out);
+
+	store_read_end(c);
+	return rc;
+}
+
+static int
+collect_group(const struct group_rec *g, void *arg)
+{
+	struct names *ns = arg;
+
+	snprintf(ns->v[ns->n++], NAME_MAX_LEN, "%s", g->name);
+	return ns->stop_after && ns->n >= ns->stop_after;
+}
+
+static void
+groups_all(struct fx *f, struct names *ns, int stop_after)
+{
+	struct store_conn *c = store_read_begin(f->s);
+
+	memset(ns, 0, sizeof(*ns));
+	ns->stop_after = stop_after;
+	if (store_group_each(c, collect_group, ns) != 0)
+		fail_msg("store_group_each: %s", err_last()->msg);
+	store_read_end(c);
+}
+
+/* "name:group_id:group:host" of each VM in a group, in order. */
+struct in_group {
+	char v[16][4 * NAME_MAX_LEN + 32];
+	int n;
+	int stop_after;
+};
+
+static int
+collect_in_group(const struct vm_rec *v, void *arg)
+{
+	struct in_group *g = arg;
+
+	snprintf(g->v[g->n++], sizeof(g->v[0]), "%s:%lld:%s:%s", v->name,
+	    (long long)v->group_id, v->group, v->host);
+	return g->stop_after && g->n >= g->stop_after;
+}
+
+static void
+vms_in_group(struct fx *f, int64_t group_id, struct in_group *g,
+    int stop_after)
+{
+	struct store_conn *c = store_read_begin(f->s);
+
+	memset(g, 0, sizeof(*g));
+	g->stop_after = stop_after;
+	if (store_vm_each_in_group(c, group_id, collect_in_group, g) != 0)
+		fail_msg("store_vm_each_in_group: %s", err_last()->msg);
+	store_read_end(c);
+}
+
+static void
+test_migrate_v1_to_v2(void **state)
+{
+	struct fx *f = *state;
+	struct host_rec h;
+	struct vm_rec v;
+	struct op_rec o;
+	int64_t g;
+
+	make_v1(f, NULL);
+	if ((f->s = store_open(f->path)) == NULL)
+		fail_msg("store_open of a v1 database: %s", err_last()->msg);
+	assert_true(store_schema_version() >= 2);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"),
+	    store_schema_version());
+
+	/* the host keeps its row and facts, and gets the default settings */
+	assert_int_equal(get_host(f, "old", &h), 0);
+	assert_int_equal(h.id, 1);
+	assert_string_equal(h.uri, "qemu:///system");
+	assert_string_equal(h.state, "unreachable");
+	assert_string_equal(h.arch, "x86_64");
+	assert_string_equal(h.domain_type, "kvm");
+	assert_int_equal(h.cpus, 8);
+	assert_int_equal(h.memory_mib, 16384);
+	assert_int_equal(h.free_memory_mib, 12000);
+	assert_string_equal(h.cpu_model, "Haswell");
+	assert_int_equal(h.created_at, 1000);
+	assert_int_equal(h.updated_at, 2000);
+	assert_false(h.maintenance);
+	assert_string_equal(h.labels, "{}");
+	assert_true(h.cpu_ratio == 4.0);
+	assert_true(h.ram_ratio == 1.0);
+	assert_true(h.disk_ratio == 1.0);
+	assert_int_equal(h.reserved_vcpus, 1);
+	assert_int_equal(h.reserved_memory_mib, 512);
+	assert_int_equal(h.reserved_disk_gib, 0);
+	assert_string_equal(h.domain_types, "");
+	assert_int_equal(h.disk_gib, 0);
+	assert_int_equal(h.disk_free_gib, 0);
+	/* its VM is still counted on it */
+	assert_int_equal(h.vms, 1);
+	assert_int_equal(h.alloc_vcpus, 2);
+	assert_int_equal(h.alloc_memory_mib, 1024);
+	assert_int_equal(h.alloc_disk_gib, 10);
+
+	/* the VM and its operation are kept; the VM is in no group */
+	assert_int_equal(get_vm(f, "oldvm", &v), 0);
+	assert_string_equal(v.uuid, "uuid-oldvm");
+	assert_int_equal(v.host_id, 1);
+	assert_string_equal(v.host, "old");
+	assert_int_equal(v.vcpus, 2);
+	assert_int_equal(v.created_at, 3000);
+	assert_int_equal(v.updated_at, 4000);
+	assert_int_equal(v.group_id, 0);
+	assert_string_equal(v.group, "");
+	assert_int_equal(get_op(f, "op-old", &o), 0);
+	assert_int_equal(o.vm_id, v.id);
+	assert_int_equal(o.status, OP_SUCCEEDED);
+
+	/* what version 2 added works on the old rows */
+	g = add_group(f, "web", "anti-affinity", true);
+	add_vm_in(f, "newvm", h.id, g);
+	snprintf(h.labels, sizeof(h.labels), "{\"rack\":\"a\"}");
+	h.maintenance = true;
+	assert_int_equal(store_tx(f->s, tx_host_settings, &h), 0);
+	assert_int_equal(get_host(f, "old", &h), 0);
+	assert_true(h.maintenance);
+	assert_string_equal(h.labels, "{\"rack\":\"a\"}");
+	assert_int_equal(h.vms, 2);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM sqlite_master"
+	    " WHERE type='index' AND name='vms_group'"), 1);
+
+	/* and opening it again migrates nothing more */
+	store_close(f->s);
+	assert_non_null(f->s = store_open(f->path));
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"),
+	    store_schema_version());
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM hosts"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM vms"), 2);
+}
+
+/* A migration that fails is rolled back whole: version and columns. */
+static void
+test_migrate_failure_rolls_back(void **state)
+{
+	struct fx *f = *state;
+
+	/* a table in the way of migration 2's CREATE TABLE groups */
+	make_v1(f, "CREATE TABLE groups (x INTEGER);");
+	err_clear();
+	assert_null(f->s = store_open(f->path));
+	assert_int_not_equal(err_last()->code, ERR_NONE);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 1);
+	/* migration 2's earlier ALTERs are undone too */
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM"
+	    " pragma_table_info('hosts') WHERE name='maintenance'"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM hosts"), 1);
+
+	/* once out of the way, the same database migrates */
+	sql_exec(f->path, "DROP TABLE groups;");
+	if ((f->s = store_open(f->path)) == NULL)
+		fail_msg("store_open after the fix: %s", err_last()->msg);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"),
+	    store_schema_version());
+}
+
+static void
+test_host_settings_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct host_rec h, got;
+	struct names ns;
+	struct store_conn *c;
+	int64_t created;
+
+	/* settings given at insert are stored */
+	memset(&h, 0, sizeof(h));
+	snprintf(h.name, sizeof(h.name), "s");
+	snprintf(h.uri, sizeof(h.uri), "test:///s");
+	snprintf(h.labels, sizeof(h.labels), "{\"rack\":\"a\"}");
+	h.cpu_ratio = 2.5;
+	h.ram_ratio = 1.5;
+	h.disk_ratio = 3.0;
+	h.reserved_vcpus = 2;
+	h.reserved_memory_mib = 1024;
+	h.reserved_disk_gib = 10;
+	h.maintenance = true;
+	snprintf(h.arch, sizeof(h.arch), "x86_64");
+	snprintf(h.domain_type, sizeof(h.domain_type), "kvm");
+	snprintf(h.domain_types, sizeof(h.domain_types), "kvm qemu");
+	h.cpus = 8;
+	h.memory_mib = 32768;
+	h.disk_gib = 500;
+	h.disk_free_gib = 400;
+	assert_int_equal(store_tx(f->s, tx_host_insert, &h), 0);
+	assert_int_equal(get_host(f, "s", &got), 0);
+	assert_string_equal(got.labels, "{\"rack\":\"a\"}");
+	assert_true(got.cpu_ratio == 2.5);
+	assert_true(got.ram_ratio == 1.5);
+	assert_true(got.disk_ratio == 3.0);
+	assert_int_equal(got.reserved_vcpus, 2);
+	assert_int_equal(got.reserved_memory_mib, 1024);
+	assert_int_equal(got.reserved_disk_gib, 10);
+	assert_true(got.maintenance);
+	assert_string_equal(got.domain_types, "kvm qemu");
+	assert_int_equal(got.disk_gib, 500);
+	assert_int_equal(got.disk_free_gib, 400);
+	created = got.created_at;
+
+	/* new settings; the facts in the record passed are not written */
+	sleep_ms(3);
+	h = got;
+	snprintf(h.labels, sizeof(h.labels), "{\"ssd\":\"yes\",\"zone\":\"n\"}");
+	h.cpu_ratio = 8.0;
+	h.ram_ratio = 0.75;
+	h.disk_ratio = 1.0;
+	h.reserved_vcpus = 0;
+	h.reserved_memory_mib = 0;
+	h.reserved_disk_gib = 0;
+	h.maintenance = false;
+	h.cpus = 99;
+	snprintf(h.arch, sizeof(h.arch), "bogus");
+	snprintf(h.state, sizeof(h.state), "unreachable");
+	h.disk_gib = 1;
+	assert_int_equal(store_tx(f->s, tx_host_settings, &h), 0);
+	assert_int_equal(get_host(f, "s", &got), 0);
+	assert_string_equal(got.labels, "{\"ssd\":\"yes\",\"zone\":\"n\"}");
+	assert_true(got.cpu_ratio == 8.0);
+	assert_true(got.ram_ratio == 0.75);
+	assert_true(got.disk_ratio == 1.0);
+	assert_int_equal(got.reserved_vcpus, 0);
+	assert_int_equal(got.reserved_memory_mib, 0);
+	assert_int_equal(got.reserved_disk_gib, 0);
+	assert_false(got.maintenance);
+	assert_int_equal(got.cpus, 8);
+	assert_string_equal(got.arch, "x86_64");
+	assert_string_equal(got.state, "ready");
+	assert_int_equal(got.disk_gib, 500);
+	assert_int_equal(got.created_at, created);
+	assert_true(got.updated_at > created);
+
+	/* empty labels are stored as an empty object */
+	h.labels[0] = '\0';
+	assert_int_equal(store_tx(f->s, tx_host_settings, &h), 0);
+	assert_int_equal(get_host(f, "s", &got), 0);
+	assert_string_equal(got.labels, "{}");
+
+	/* facts leave the settings alone */
+	h = got;
+	h.cpu_ratio = 16.0;
+	h.maintenance = true;
+	snprintf(h.labels, sizeof(h.labels), "{\"x\":\"y\"}");
+	h.reserved_memory_mib = 7;
+	h.cpus = 12;
+	snprintf(h.domain_types, sizeof(h.domain_types), "qemu");
+	h.disk_gib = 800;
+	h.disk_free_gib = 700;
+	assert_int_equal(store_tx(f->s, tx_host_facts_only, &h), 0);
+	assert_int_equal(get_host(f, "s", &got), 0);
+	assert_int_equal(got.cpus, 12);
+	assert_string_equal(got.domain_types, "qemu");
+	assert_int_equal(got.disk_gib, 800);
+	assert_int_equal(got.disk_free_gib, 700);
+	assert_true(got.cpu_ratio == 8.0);
+	assert_false(got.maintenance);
+	assert_string_equal(got.labels, "{}");
+	assert_int_equal(got.reserved_memory_mib, 0);
+
+	/* store_host_each carries them too */
+	c = store_read_begin(f->s);
+	memset(&ns, 0, sizeof(ns));
+	assert_int_equal(store_host_each(c, collect_host, &ns), 0);
+	store_read_end(c);
+	assert_int_equal(ns.n, 1);
+
+	/* an unknown host */
+	h.id = 4242;
+	assert_int_equal(store_tx(f->s, tx_host_settings, &h), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+}
+
+static void
+test_host_delete(void **state)
+{
+	struct fx *f = *state;
+	struct host_rec h;
+	int64_t busy = add_host(f, "busy", NULL), idle = add_host(f, "idle",
+	    NULL);
+	struct vm_rec v = add_vm(f, "v", busy, 1, 64, 1, "running");
+
+	/* refused while a VM is placed there, and nothing changes */
+	assert_int_equal(store_tx(f->s, tx_host_delete, &busy), -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	assert_int_equal(get_host(f, "busy", &h), 0);
+	assert_int_equal(h.vms, 1);
+	assert_int_equal(get_vm(f, "v", &v), 0);
+
+	/* a host without VMs goes */
+	assert_int_equal(store_tx(f->s, tx_host_delete, &idle), 0);
+	assert_int_equal(get_host(f, "idle", &h), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+
+	/* and the busy one once its VM is gone */
+	assert_int_equal(store_tx(f->s, tx_vm_delete, &v.id), 0);
+	assert_int_equal(store_tx(f->s, tx_host_delete, &busy), 0);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM hosts"), 0);
+	assert_int_equal(store_tx(f->s, tx_host_delete, &busy), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+}
+
+static void
+test_groups(void **state)
+{
+	struct fx *f = *state;
+	struct group_rec g, dup;
+	struct names ns;
+	char buf[256];
+	int64_t h = add_host(f, "h", NULL);
+	int64_t web = add_group(f, "web", "anti-affinity", true);
+	int64_t db = add_group(f, "db", "affinity", false);
+	struct vm_rec v;
+
+	assert_true(web != db);
+	assert_int_equal(get_group(f, "web", &g), 0);
+	assert_int_equal(g.id, web);
+	assert_string_equal(g.name, "web");
+	assert_string_equal(g.policy, "anti-affinity");
+	assert_true(g.strict);
+	assert_true(g.created_at > 0);
+	assert_int_equal(g.vms, 0);
+	assert_int_equal(get_group(f, "db", &g), 0);
+	assert_int_equal(g.id, db);
+	assert_string_equal(g.policy, "affinity");
+	assert_false(g.strict);
+
+	assert_int_equal(get_group(f, "nope", &g), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	assert_non_null(strstr(err_last()->msg, "'nope'"));
+
+	/* by name; fn returning non-zero stops the walk */
+	groups_all(f, &ns, 0);
+	assert_string_equal(joined(&ns, buf, sizeof(buf)), "db,web");
+	groups_all(f, &ns, 1);
+	assert_int_equal(ns.n, 1);
+
+	/* a taken name: conflict on the name field */
+	memset(&dup, 0, sizeof(dup));
+	snprintf(dup.name, sizeof(dup.name), "web");
+	snprintf(dup.policy, sizeof(dup.policy), "affinity");
+	assert_int_equal(store_tx(f->s, tx_group_insert, &dup), -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	assert_string_equal(err_last()->field, "name");
+	assert_non_null(strstr(err_last()->msg, "'web'"));
+	/* a policy the schema does not know */
+	snprintf(dup.name, sizeof(dup.name), "odd");
+	snprintf(dup.policy, sizeof(dup.policy), "nearby");
+	assert_int_equal(store_tx(f->s, tx_group_insert, &dup), -1);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM groups"), 2);
+
+	/* members are counted; a group with members is not deleted */
+	v = add_vm_in(f, "w1", h, web);
+	add_vm_in(f, "w2", h, web);
+	assert_int_equal(get_group(f, "web", &g), 0);
+	assert_int_equal(g.vms, 2);
+	assert_int_equal(store_tx(f->s, tx_group_delete, &web), -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	assert_int_equal(get_group(f, "web", &g), 0);
+	assert_int_equal(store_tx(f->s, tx_vm_delete, &v.id), 0);
+	assert_int_equal(get_group(f, "web", &g), 0);
+	assert_int_equal(g.vms, 1);
+	assert_int_equal(store_tx(f->s, tx_group_delete, &web), -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	assert_int_equal(get_vm(f, "w2", &v), 0);
+	assert_int_equal(store_tx(f->s, tx_vm_delete, &v.id), 0);
+	assert_int_equal(store_tx(f->s, tx_group_delete, &web), 0);
+	assert_int_equal(get_group(f, "web", &g), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	groups_all(f, &ns, 0);
+	assert_string_equal(joined(&ns, buf, sizeof(buf)), "db");
+	assert_int_equal(store_tx(f->s, tx_group_delete, &web), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+
+	/* an empty group is deleted at once; its name is free again */
+	assert_int_equal(store_tx(f->s, tx_group_delete, &db), 0);
+	add_group(f, "db", "anti-affinity", false);
+}
+
+static void
+test_vm_each_in_group(void **state)
+{
+	struct fx *f = *state;
+	int64_t a = add_host(f, "a", NULL), b = add_host(f, "b", NULL);
+	int64_t web = add_group(f, "web", "anti-affinity", true);
+	int64_t db = add_group(f, "db", "affinity", true);
+	int64_t empty = add_group(f, "empty", "affinity", false);
+	struct in_group g;
+	char want[4 * NAME_MAX_LEN + 32];
+
+	add_vm_in(f, "w2", b, web);
+	add_vm_in(f, "w0", a, web);
+	add_vm_in(f, "d1", a, db);
+	add_vm_in(f, "solo", a, 0);
+	add_vm_in(f, "w1", a, web);
+
+	/* only that group's VMs, by name, with their group and host */
+	vms_in_group(f, web, &g, 0);
+	assert_int_equal(g.n, 3);
+	snprintf(want, sizeof(want), "w0:%lld:web:a", (long long)web);
+	assert_string_equal(g.v[0], want);
+	snprintf(want, sizeof(want), "w1:%lld:web:a", (long long)web);
+	assert_string_equal(g.v[1], want);
+	snprintf(want, sizeof(want), "w2:%lld:web:b", (long long)web);
+	assert_string_equal(g.v[2], want);
+	vms_in_group(f, db, &g, 0);
+	assert_int_equal(g.n, 1);
+	snprintf(want, sizeof(want), "d1:%lld:db:a", (long long)db);
+	assert_string_equal(g.v[0], want);
+	vms_in_group(f, empty, &g, 0);
+	assert_int_equal(g.n, 0);
+	vms_in_group(f, empty + 100, &g, 0);
+	assert_int_equal(g.n, 0);
+	/* fn returning non-zero stops the walk */
+	vms_in_group(f, web, &g, 2);
+	assert_int_equal(g.n, 2);
+}
+
+static void
+test_vm_group_name(void **state)
+{
+	struct fx *f = *state;
+	int64_t h = add_host(f, "h", NULL);
+	int64_t web = add_group(f, "web", "affinity", true);
+	struct vm_rec v, got;
+	struct store_conn *c;
+	struct names ns;
+
+	v = add_vm_in(f, "member", h, web);
+	add_vm_in(f, "loner", h, 0);
+	assert_int_equal(get_vm(f, "member", &got), 0);
+	assert_int_equal(got.group_id, web);
+	assert_string_equal(got.group, "web");
+	c = store_read_begin(f->s);
+	assert_int_equal(store_vm_get_id(c, v.id, &got), 0);
+	store_read_end(c);
+	assert_string_equal(got.group, "web");
+	assert_int_equal(get_vm(f, "loner", &got), 0);
+	assert_int_equal(got.group_id, 0);
+	assert_string_equal(got.group, "");
+	/* group membership does not hide a VM from the plain listing */
+	vms_where(f, "h", NULL, &ns);
+	assert_int_equal(ns.n, 2);
+
+	/* a group that does not exist is refused, nothing stored */
+	vm_init(&v, "stray", h, 1, 64, 1, "running");
+	v.group_id = web + 100;
+	assert_int_equal(store_tx(f->s, tx_vm_insert, &v), -1);
+	assert_int_equal(get_vm(f, "stray", &got), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1476,6 +2077,13 @@ main(void)
 		T(test_concurrent_writers),
 		T(test_concurrent_readers_and_writers),
 		T(test_read_snapshot),
+		T(test_migrate_v1_to_v2),
+		T(test_migrate_failure_rolls_back),
+		T(test_host_settings_roundtrip),
+		T(test_host_delete),
+		T(test_groups),
+		T(test_vm_each_in_group),
+		T(test_vm_group_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
