@@ -92,17 +92,19 @@ store_group_each(struct store_conn *c, store_group_fn fn, void *arg)
 	static const char sql[] = GROUP_COLS "ORDER BY g.name";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	struct group_rec g;
-	int rc;
+	int rc, r = 0;
 
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		group_row(st, &g);
-		if (fn(&g, arg) != 0)
+		if ((r = fn(&g, arg)) != 0)
 			break;
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (r != 0)             /* fn's -1 (and its error) is ours */
+		return r < 0 ? -1 : 0;
+	if (rc != SQLITE_DONE)
 		return store_fail(c, rc, "list groups");
 	return 0;
 }

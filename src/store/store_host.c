@@ -246,17 +246,19 @@ store_host_each(struct store_conn *c, store_host_fn fn, void *arg)
 	static const char sql[] = HOST_COLS "GROUP BY h.id ORDER BY h.name";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	struct host_rec h;
-	int rc;
+	int rc, r = 0;
 
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		host_row(st, &h);
-		if (fn(&h, arg) != 0)
+		if ((r = fn(&h, arg)) != 0)
 			break;
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (r != 0)             /* fn's -1 (and its error) is ours */
+		return r < 0 ? -1 : 0;
+	if (rc != SQLITE_DONE)
 		return store_fail(c, rc, "list hosts");
 	return 0;
 }

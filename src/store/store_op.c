@@ -151,15 +151,17 @@ static int
 op_each(struct store_conn *c, sqlite3_stmt *st, store_op_fn fn, void *arg)
 {
 	struct op_rec o;
-	int rc;
+	int rc, r = 0;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		op_row(st, &o);
-		if (fn(&o, arg) != 0)
+		if ((r = fn(&o, arg)) != 0)
 			break;
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (r != 0)             /* fn's -1 (and its error) is ours */
+		return r < 0 ? -1 : 0;
+	if (rc != SQLITE_DONE)
 		return store_fail(c, rc, "list operations");
 	return 0;
 }

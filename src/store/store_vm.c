@@ -189,6 +189,28 @@ store_vm_delete(struct store_conn *c, int64_t id)
 	return store_changed(c, "vm");
 }
 
+/* Call fn on each row of st; fn's -1 (with its error) stops and is
+ * returned, any other non-zero just stops. */
+static int
+vm_each(struct store_conn *c, sqlite3_stmt *st, store_vm_fn fn, void *arg,
+    const char *what)
+{
+	struct vm_rec v;
+	int rc, r = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		vm_row(st, &v);
+		if ((r = fn(&v, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (rc != SQLITE_DONE)
+		return store_fail(c, rc, what);
+	return 0;
+}
+
 int
 store_vm_each(struct store_conn *c, const char *host, const char *state,
     store_vm_fn fn, void *arg)
@@ -198,22 +220,12 @@ store_vm_each(struct store_conn *c, const char *host, const char *state,
 	    "WHERE (?1 IS NULL OR h.name = ?1) AND (?2 IS NULL OR vm_state = ?2)"
 	    " ORDER BY v.name";
 	sqlite3_stmt *st = store_stmt(c, sql);
-	struct vm_rec v;
-	int rc;
 
 	if (st == NULL)
 		return -1;
 	store_bind_text(st, 1, host);
 	store_bind_text(st, 2, state);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		vm_row(st, &v);
-		if (fn(&v, arg) != 0)
-			break;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(c, rc, "list vms");
-	return 0;
+	return vm_each(c, st, fn, arg, "list vms");
 }
 
 int
@@ -222,19 +234,9 @@ store_vm_each_in_group(struct store_conn *c, int64_t group_id,
 {
 	static const char sql[] = VM_COLS "WHERE v.group_id = ?1 ORDER BY v.name";
 	sqlite3_stmt *st = store_stmt(c, sql);
-	struct vm_rec v;
-	int rc;
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, group_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		vm_row(st, &v);
-		if (fn(&v, arg) != 0)
-			break;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_fail(c, rc, "list group vms");
-	return 0;
+	return vm_each(c, st, fn, arg, "list group vms");
 }
