@@ -183,18 +183,6 @@ view_host_remove(struct view *v, int64_t host_id)
 	view_unlock(v);
 }
 
-void
-view_host_state(struct view *v, int64_t host_id, enum sched_state st)
-{
-	int i;
-
-	view_lock(v);
-	if ((i = view_index(v, host_id)) >= 0 &&
-	    v->hosts[i].state != SCHED_MAINTENANCE)
-		v->hosts[i].state = st;
-	view_unlock(v);
-}
-
 static void
 view_member_add(struct view *v, int64_t group_id, int64_t host_id, int d)
 {

@@ -809,35 +809,6 @@ test_host_remove(void **state)
 }
 
 static void
-test_host_state(void **state)
-{
-	struct fx *f = *state;
-	struct host_rec h;
-
-	view_host_state(f->v, f->alpha, SCHED_READY);
-	assert_int_equal(vhost(f, f->alpha).state, SCHED_READY);
-	view_host_state(f->v, f->zulu, SCHED_UNREACHABLE);
-	assert_int_equal(vhost(f, f->zulu).state, SCHED_UNREACHABLE);
-	view_host_state(f->v, f->zulu, SCHED_READY);
-	assert_int_equal(vhost(f, f->zulu).state, SCHED_READY);
-
-	/* the connection coming and going does not end maintenance */
-	view_host_state(f->v, f->mike, SCHED_READY);
-	assert_int_equal(vhost(f, f->mike).state, SCHED_MAINTENANCE);
-	view_host_state(f->v, f->mike, SCHED_UNREACHABLE);
-	assert_int_equal(vhost(f, f->mike).state, SCHED_MAINTENANCE);
-	/* ending it does */
-	store_host(f, f->mike, &h);
-	h.maintenance = false;
-	snprintf(h.state, sizeof(h.state), "ready");
-	assert_int_equal(view_host_put(f->v, &h), 0);
-	assert_int_equal(vhost(f, f->mike).state, SCHED_READY);
-
-	/* an unknown host is no error */
-	view_host_state(f->v, 4242, SCHED_READY);
-}
-
-static void
 test_state_of(void **state)
 {
 	struct host_rec h;
@@ -876,7 +847,9 @@ test_view_feeds_sched(void **state)
 	r.group_counts = counts;
 
 	/* zulu and alpha have members; mike is in maintenance */
-	view_host_state(f->v, f->alpha, SCHED_READY);
+	store_host(f, f->alpha, &h);
+	snprintf(h.state, sizeof(h.state), "ready");
+	assert_int_equal(view_host_put(f->v, &h), 0);
 	view_lock(f->v);
 	hs = view_hosts(f->v, &n);
 	view_group_counts(f->v, f->web, counts, &r.group_total);
@@ -919,7 +892,6 @@ main(void)
 		T(test_host_put_existing_keeps_claims),
 		T(test_host_put_new),
 		T(test_host_remove),
-		T(test_host_state),
 		cmocka_unit_test(test_state_of),
 		T(test_view_feeds_sched),
 	};
