@@ -222,5 +222,10 @@ req_check_name(const char *field, const char *name)
 	if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
 		return err_set_field(ERR_INVALID, field, "%s may only contain "
 		    "lower-case letters, digits and '-'", field);
+	/* VMs are found by id or name: a name must never look like an id */
+	if (n == 36 && name[8] == '-' && name[13] == '-' && name[18] == '-' &&
+	    name[23] == '-')
+		return err_set_field(ERR_INVALID, field, "%s must not have the "
+		    "form of a UUID", field);
 	return 0;
 }

@@ -271,10 +271,18 @@ hosts_update(struct req *r)
 {
 	struct hosts_tx t = { r, r->params[0], { 0 } };
 
+	int rc;
+
 	if (body_check(r, hosts_update_fields, sizeof(hosts_update_fields) /
-	    sizeof(hosts_update_fields[0])) < 0 ||
-	    store_tx(r->app->store, hosts_update_tx, &t) < 0 ||
-	    view_host_put(r->app->view, &t.h) < 0)
+	    sizeof(hosts_update_fields[0])) < 0)
+		return -1;
+	/* view, then store: the order placements take them in */
+	view_lock(r->app->view);
+	rc = store_tx(r->app->store, hosts_update_tx, &t);
+	if (rc == 0)
+		rc = view_host_put_locked(r->app->view, &t.h);
+	view_unlock(r->app->view);
+	if (rc < 0)
 		return -1;
 	return req_reply(r, 200, hosts_json(&t.h));
 }
@@ -296,8 +304,14 @@ int
 hosts_delete(struct req *r)
 {
 	struct hosts_tx t = { r, r->params[0], { 0 } };
+	int rc;
 
-	if (store_tx(r->app->store, hosts_delete_tx, &t) < 0)
+	view_lock(r->app->view);
+	rc = store_tx(r->app->store, hosts_delete_tx, &t);
+	if (rc == 0)
+		view_host_remove_locked(r->app->view, t.h.id);
+	view_unlock(r->app->view);
+	if (rc < 0)
 		return -1;
 	fleet_unregister(r->app->fleet, t.h.id);
 	return req_reply(r, 200, hosts_json(&t.h));

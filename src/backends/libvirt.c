@@ -375,7 +375,12 @@ lv_volume_delete(struct backend_conn *bc, const char *pool, const char *vol)
 	/* the pool's view may be stale: refresh before looking */
 	virStoragePoolRefresh(p, 0);
 	if ((v = virStorageVolLookupByName(p, vol)) == NULL) {
-		r = 0;          /* already gone */
+		/* only "no such volume" means already gone: any other error
+		 * must not let the caller forget a disk that is still there */
+		virErrorPtr e = virGetLastError();
+
+		r = e && e->code == VIR_ERR_NO_STORAGE_VOL ? 0 :
+		    lv_fail("look the disk volume up");
 		goto done;
 	}
 	if (virStorageVolDelete(v, 0) < 0) {

@@ -144,12 +144,18 @@ fleet_save(struct fleet *f, struct fleet_host *fh, struct host_rec *facts)
 	struct err e;
 
 	err_save(&e);
-	if (store_tx(f->store, fleet_save_tx, &a) < 0)
+	/* view, then store, as placements and host changes take them, so
+	 * the view never shows an older record than the store has */
+	view_lock(f->view);
+	if (fh->removed)
+		;       /* gone from the store and the view: nothing to record */
+	else if (store_tx(f->store, fleet_save_tx, &a) < 0)
 		log_warnx("fleet: cannot record host '%s': %s", fh->name,
 		    err_last()->msg);
-	else if (view_host_put(f->view, &a.out) < 0)
+	else if (view_host_put_locked(f->view, &a.out) < 0)
 		log_warnx("fleet: cannot show host '%s' to the scheduler: %s",
 		    fh->name, err_last()->msg);
+	view_unlock(f->view);
 	err_restore(&e);
 }
 

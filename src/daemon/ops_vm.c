@@ -102,7 +102,13 @@ ops_run_create(struct op_ctx *x)
 		if (backend_start(x->bc, x->vm.uuid) < 0)
 			goto fail;
 	}
-	return ops_observe(x);
+	/* it is made: not seeing its state now is no failure (the sweep
+	 * will read it) */
+	if (ops_observe(x) < 0) {
+		x->have_state = false;
+		err_clear();
+	}
+	return 0;
 fail:
 	/* a create is all or nothing: no half-made VM, disk or row */
 	ops_create_rollback(x);

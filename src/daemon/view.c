@@ -158,28 +158,40 @@ view_put_locked(struct view *v, const struct host_rec *h, bool claims)
 }
 
 int
+view_host_put_locked(struct view *v, const struct host_rec *h)
+{
+	return view_put_locked(v, h, view_index(v, h->id) < 0);
+}
+
+int
 view_host_put(struct view *v, const struct host_rec *h)
 {
 	int r;
 
 	view_lock(v);
-	r = view_put_locked(v, h, view_index(v, h->id) < 0);
+	r = view_host_put_locked(v, h);
 	view_unlock(v);
 	return r;
 }
 
 void
-view_host_remove(struct view *v, int64_t host_id)
+view_host_remove_locked(struct view *v, int64_t host_id)
 {
 	int i;
 
-	view_lock(v);
 	if ((i = view_index(v, host_id)) >= 0) {
 		free(v->hosts[i].labels);
 		memmove(&v->hosts[i], &v->hosts[i + 1],
 		    (v->n - (size_t)i - 1) * sizeof(*v->hosts));
 		v->n--;
 	}
+}
+
+void
+view_host_remove(struct view *v, int64_t host_id)
+{
+	view_lock(v);
+	view_host_remove_locked(v, host_id);
 	view_unlock(v);
 }
 

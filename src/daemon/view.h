@@ -41,6 +41,10 @@ void view_group_counts(struct view *v, int64_t group_id, int *counts,
 /* Add or replace a host from its record (settings, facts, state). */
 int view_host_put(struct view *v, const struct host_rec *h);
 void view_host_remove(struct view *v, int64_t host_id);
+/* The same, for a caller holding the lock across its store transaction
+ * (so a change and its view update cannot interleave with another's). */
+int view_host_put_locked(struct view *v, const struct host_rec *h);
+void view_host_remove_locked(struct view *v, int64_t host_id);
 /* Claim or release a VM's resources on its host (lock held or not: the
  * _locked variants are for a caller holding it). */
 void view_claim_locked(struct view *v, const struct vm_rec *vm);

@@ -72,6 +72,9 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v)
 		if (store_unique_broken(c, "vms.name"))
 			err_set_field(ERR_CONFLICT, "name",
 			    "a vm named '%s' already exists", v->name);
+		else if (store_fk_broken(c))
+			err_set(ERR_CONFLICT, "the host or group chosen for vm "
+			    "'%s' was removed meanwhile; try again", v->name);
 		return -1;
 	}
 	v->id = sqlite3_last_insert_rowid(c->db);

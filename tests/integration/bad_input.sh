@@ -76,6 +76,7 @@ create_bad "name ../../etc" name '{"name":"../../etc"}'
 create_bad "name of 64 characters" name "{\"name\":\"$(printf 'a%.0s' {1..64})\"}"
 create_bad "name with non-ASCII" name '{"name":"Ünï"}'
 create_bad "name starting with -" name '{"name":"-abc"}'
+create_bad "name shaped like a uuid" name '{"name":"0b6e2a4e-2f7c-4d3b-9d55-1c4f6ad2e0b1"}'
 create_bad "name in upper case" name '{"name":"ABC"}'
 create_bad "empty name" name '{"name":""}'
 bad "name with a NUL" 400 -- POST "/v1/vms?$W" '{"name":"a\u0000b"}'

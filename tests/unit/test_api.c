@@ -287,6 +287,7 @@ test_name_invalid(void **state)
 {
 	static const char *const bad[] = {
 		"", "a</name><x>", "../../etc", "Ünï", "-abc", "-", "ABC",
+		"0b6e2a4e-2f7c-4d3b-9d55-1c4f6ad2e0b1",
 		"webA", "a b", "a_b", "a.b", "a/b", "a\nb", "a\tb", "a'b",
 		"a\"b", "a&b", "web1\xff", "caf\xc3\xa9",
 		/* 64 characters */
@@ -294,7 +295,7 @@ test_name_invalid(void **state)
 	};
 
 	(void)state;
-	assert_int_equal(strlen(bad[19]), 64);
+	assert_int_equal(strlen(bad[sizeof(bad) / sizeof(bad[0]) - 1]), 64);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err_clear();
 		if (req_check_name("vm_name", bad[i]) != -1)
