@@ -88,10 +88,19 @@ vms_add(const struct vm_rec *v, void *arg)
 	return 0;
 }
 
-static const char *const vms_states[] = {
-	"stopped", "running", "paused", "crashed", "unknown", "creating",
-	"starting", "stopping", "rebooting", "pausing", "resuming", "deleting",
-};
+/* A state a VM can show: a stable one, or an operation's transitional one. */
+static bool
+vms_state_known(const char *s)
+{
+	enum vm_state st;
+
+	if (vm_state_parse(s, &st) == 0)
+		return true;
+	for (int k = 0; k < OP_KIND__COUNT; k++)
+		if (strcmp(op_kind_transitional((enum op_kind)k), s) == 0)
+			return true;
+	return false;
+}
 
 int
 vms_list(struct req *r)
@@ -99,18 +108,12 @@ vms_list(struct req *r)
 	const char *host = req_query(r, "host"), *state = req_query(r, "state");
 	struct store_conn *c;
 	json_t *arr;
-	size_t i;
 	int rc;
 
-	if (state) {
-		for (i = 0; i < sizeof(vms_states) / sizeof(vms_states[0]); i++)
-			if (strcmp(vms_states[i], state) == 0)
-				break;
-		if (i == sizeof(vms_states) / sizeof(vms_states[0]))
-			return err_set_field(ERR_INVALID, "state", "state must "
-			    "be a VM state such as stopped, running, paused, "
-			    "crashed, unknown or creating");
-	}
+	if (state && !vms_state_known(state))
+		return err_set_field(ERR_INVALID, "state", "state must be a VM "
+		    "state such as stopped, running, paused, crashed, unknown "
+		    "or creating");
 	arr = json_array();
 	c = store_read_begin(r->app->store);
 	rc = store_vm_each(c, host, state, vms_add, arr);

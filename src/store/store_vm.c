@@ -9,6 +9,7 @@
 #include "../common/error.h"
 #include "store_int.h"
 
+/* the transitional names match op_kind_transitional() in common/types.c */
 #define VM_COLS \
 	"SELECT v.id, v.uuid, v.name, v.vcpus, v.memory_mib, v.disk_gib," \
 	" v.host_id, h.name, v.desired_state, v.observed_state," \
