@@ -139,3 +139,41 @@ backend_state(struct backend_conn *bc, const char *uuid, enum vm_state *out)
 {
 	return BACKEND_CALL(bc, state, "read domain states", uuid, out);
 }
+
+int
+backend_snapshot_create(struct backend_conn *bc, const char *uuid,
+    const struct snap_spec *spec, struct snap_info *out)
+{
+	return BACKEND_CALL(bc, snapshot_create, "take snapshots", uuid, spec,
+	    out);
+}
+
+int
+backend_snapshot_get(struct backend_conn *bc, const char *uuid,
+    const char *name, struct snap_info *out)
+{
+	return BACKEND_CALL(bc, snapshot_get, "read snapshots", uuid, name,
+	    out);
+}
+
+int
+backend_snapshot_revert(struct backend_conn *bc, const char *uuid,
+    const char *name, bool disk_only)
+{
+	return BACKEND_CALL(bc, snapshot_revert, "revert to snapshots", uuid,
+	    name, disk_only);
+}
+
+int
+backend_snapshot_delete(struct backend_conn *bc, const char *uuid,
+    const char *name)
+{
+	return BACKEND_CALL(bc, snapshot_delete, "delete snapshots", uuid,
+	    name);
+}
+
+int
+backend_watch(struct backend_conn *bc, backend_event_fn fn, void *opaque)
+{
+	return BACKEND_CALL(bc, watch, "watch domain events", fn, opaque);
+}

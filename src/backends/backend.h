@@ -19,6 +19,7 @@
 #ifndef HANGAR_BACKEND_H
 #define HANGAR_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,41 @@ struct vm_spec {
 	const char *disk_path;    /* qcow2 image, or NULL for no disk */
 };
 
+#define SNAP_NAME_MAX 64
+#define SNAP_DESC_MAX 1024
+
+/* A snapshot to take.  Borrowed pointers. */
+struct snap_spec {
+	const char *name;
+	const char *description;  /* NULL or "" for none */
+	/*
+	 * Keep the RAM state (the VM must be running or paused).  libvirt 9
+	 * cannot take an internal disk-only snapshot of a running domain, so
+	 * for a running VM the RAM is saved whatever this says; the caller
+	 * records what was asked and reverts accordingly (disk_only below).
+	 */
+	bool memory;
+};
+
+/* A snapshot as the hypervisor knows it. */
+struct snap_info {
+	char name[SNAP_NAME_MAX];
+	char parent[SNAP_NAME_MAX];   /* "" for a root */
+	char state[16];               /* the domain's state when taken:
+	                               * running | paused | stopped */
+	bool has_memory;              /* a RAM state was saved */
+	int64_t created_at;           /* ms since the epoch */
+};
+
+/*
+ * Called from the backend's event thread when a domain on the connection
+ * changed state (uuid set; event names what libvirt said, e.g.
+ * "suspended", for the log), or when the connection itself was closed
+ * (uuid NULL).  It must return quickly and call no backend function.
+ */
+typedef void (*backend_event_fn)(void *opaque, const char *uuid,
+    const char *event);
+
 struct backend_ops {
 	const char *name;
 	/* Process-wide set-up (event loop, error handlers); may be NULL. */
@@ -83,6 +119,29 @@ struct backend_ops {
 	int (*reset)(struct backend_conn *bc, const char *uuid);
 	int (*state)(struct backend_conn *bc, const char *uuid,
 	    enum vm_state *out);
+	/*
+	 * Internal (qcow2) snapshots.  create fills *out with what the
+	 * hypervisor recorded (parent, state).  get: ERR_NOT_FOUND when the
+	 * snapshot does not exist.  revert returns the domain to the
+	 * snapshot's disks and, unless disk_only, its run state (a snapshot
+	 * with RAM comes back running or paused); with disk_only the domain
+	 * ends up stopped.  delete succeeds when it is already gone.
+	 */
+	int (*snapshot_create)(struct backend_conn *bc, const char *uuid,
+	    const struct snap_spec *spec, struct snap_info *out);
+	int (*snapshot_get)(struct backend_conn *bc, const char *uuid,
+	    const char *name, struct snap_info *out);
+	int (*snapshot_revert)(struct backend_conn *bc, const char *uuid,
+	    const char *name, bool disk_only);
+	int (*snapshot_delete)(struct backend_conn *bc, const char *uuid,
+	    const char *name);
+	/*
+	 * Call fn for every domain lifecycle change on this connection, and
+	 * once when the connection closes; kept across reconnects.  One
+	 * watcher per connection; fn NULL stops watching.
+	 */
+	int (*watch)(struct backend_conn *bc, backend_event_fn fn,
+	    void *opaque);
 };
 
 extern const struct backend_ops backend_libvirt_ops;
@@ -112,11 +171,22 @@ int backend_reboot(struct backend_conn *bc, const char *uuid);
 int backend_reset(struct backend_conn *bc, const char *uuid);
 int backend_state(struct backend_conn *bc, const char *uuid,
     enum vm_state *out);
+int backend_snapshot_create(struct backend_conn *bc, const char *uuid,
+    const struct snap_spec *spec, struct snap_info *out);
+int backend_snapshot_get(struct backend_conn *bc, const char *uuid,
+    const char *name, struct snap_info *out);
+int backend_snapshot_revert(struct backend_conn *bc, const char *uuid,
+    const char *name, bool disk_only);
+int backend_snapshot_delete(struct backend_conn *bc, const char *uuid,
+    const char *name);
+int backend_watch(struct backend_conn *bc, backend_event_fn fn,
+    void *opaque);
 
 /* --- domain_xml.c: XML documents, built with libxml2's writer --- */
 /* Each returns a malloc'd NUL-terminated document (caller frees) or NULL. */
 char *domain_xml_domain(const struct vm_spec *spec);
 char *domain_xml_pool(const char *name, const char *path);
 char *domain_xml_volume(const char *name, int64_t gib);
+char *domain_xml_snapshot(const struct snap_spec *spec);
 
 #endif

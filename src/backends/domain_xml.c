@@ -1,7 +1,8 @@
 /*
  * domain_xml.c - the XML documents hangar hands to libvirt (domain,
- * storage pool, storage volume), written with libxml2's xmlTextWriter so
- * that every value is escaped by the writer, never pasted in by printf.
+ * storage pool, storage volume, domain snapshot), written with libxml2's
+ * xmlTextWriter so that every value is escaped by the writer, never
+ * pasted in by printf.
  * Golden files in tests/golden/xml/ pin the output.
  */
 #include <inttypes.h>
@@ -199,6 +200,29 @@ domain_xml_volume(const char *name, int64_t gib)
 	xw_start(&x, "format");
 	xw_attr(&x, "type", "qcow2");
 	xw_end(&x);
+	xw_end(&x);
+	xw_end(&x);
+	return xw_close(&x);
+}
+
+/*
+ * <domainsnapshot> for virDomainSnapshotCreateXML: the name, the
+ * description when there is one, and whether the RAM is saved.  No
+ * <disks>: libvirt then takes internal snapshots of the qcow2 disks.
+ */
+char *
+domain_xml_snapshot(const struct snap_spec *spec)
+{
+	struct xw x;
+
+	if (xw_open(&x) < 0)
+		return NULL;
+	xw_start(&x, "domainsnapshot");
+	xw_elem(&x, "name", spec->name);
+	if (spec->description && spec->description[0] != '\0')
+		xw_elem(&x, "description", spec->description);
+	xw_start(&x, "memory");
+	xw_attr(&x, "snapshot", spec->memory ? "internal" : "no");
 	xw_end(&x);
 	xw_end(&x);
 	return xw_close(&x);

@@ -10,6 +10,11 @@
  * (and a raw virConnectPtr beside it, to check from libvirt's side what
  * the backend did) and closes both in its teardown, so tests do not see
  * one another's domains and pools.
+ *
+ * Lifecycle events are dispatched by libvirt's event loop, in the thread
+ * backend_init() starts; the test driver delivers an event to every open
+ * connection to test:///default, whichever one caused it, so the tests
+ * cause them through f->raw as well as through the backend.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,9 +22,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -165,6 +173,8 @@ test_wrappers_unsupported(void **state)
 	struct vm_spec spec = { .uuid = "u", .name = "n" };
 	enum vm_state st;
 	char path[64];
+	struct snap_spec ss = { .name = "s" };
+	struct snap_info si;
 
 	(void)state;
 	assert_unsupported(backend_host_facts(&bc, &hf), "describe the host");
@@ -184,6 +194,16 @@ test_wrappers_unsupported(void **state)
 	assert_unsupported(backend_reboot(&bc, "u"), "reboot domains");
 	assert_unsupported(backend_reset(&bc, "u"), "reset domains");
 	assert_unsupported(backend_state(&bc, "u", &st), "domain states");
+	assert_unsupported(backend_snapshot_create(&bc, "u", &ss, &si),
+	    "take snapshots");
+	assert_unsupported(backend_snapshot_get(&bc, "u", "s", &si),
+	    "read snapshots");
+	assert_unsupported(backend_snapshot_revert(&bc, "u", "s", false),
+	    "revert to snapshots");
+	assert_unsupported(backend_snapshot_delete(&bc, "u", "s"),
+	    "delete snapshots");
+	assert_unsupported(backend_watch(&bc, NULL, NULL),
+	    "watch domain events");
 	assert_int_equal(err_code_http(err_last()->code), 501);
 	/* closing nothing is fine */
 	backend_close(NULL);
@@ -538,6 +558,566 @@ test_two_connections_one_host(void **state)
 	assert_int_equal(backend_undefine(f->bc, uuid), 0);
 }
 
+/* --- snapshots --- */
+
+/* A stopped VM without a disk, defined through the backend. */
+static void
+define_vm(struct fx *f, char *uuid, const char *name)
+{
+	struct host_facts hf;
+	struct vm_spec spec;
+
+	spec_init(f, &spec, uuid, name, &hf, NULL);
+	if (backend_define(f->bc, &spec) != 0)
+		fail_msg("define %s: %s", name, err_last()->msg);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Take a snapshot that must succeed; its info into *out. */
+static void
+snap(struct fx *f, const char *uuid, const char *name, bool memory,
+    struct snap_info *out)
+{
+	struct snap_spec spec = { .name = name, .memory = memory };
+
+	memset(out, 0xa5, sizeof(*out));
+	if (backend_snapshot_create(f->bc, uuid, &spec, out) != 0)
+		fail_msg("snapshot %s: %s", name, err_last()->msg);
+	assert_string_equal(out->name, name);
+}
+
+/* libvirt's current snapshot of the domain (the last taken or reverted
+ * to), into buf; "" when none. */
+static void
+raw_current(struct fx *f, const char *uuid, char *buf, size_t len)
+{
+	virDomainPtr d = virDomainLookupByUUIDString(f->raw, uuid);
+	virDomainSnapshotPtr s;
+
+	assert_non_null(d);
+	buf[0] = '\0';
+	if ((s = virDomainSnapshotCurrent(d, 0)) != NULL) {
+		snprintf(buf, len, "%s", virDomainSnapshotGetName(s));
+		virDomainSnapshotFree(s);
+	}
+	virResetLastError();
+	virDomainFree(d);
+}
+
+/* libvirt's description of the snapshot, malloc'd. */
+static char *
+raw_snap_xml(struct fx *f, const char *uuid, const char *name)
+{
+	virDomainPtr d = virDomainLookupByUUIDString(f->raw, uuid);
+	virDomainSnapshotPtr s;
+	char *xml;
+
+	assert_non_null(d);
+	s = virDomainSnapshotLookupByName(d, name, 0);
+	assert_non_null(s);
+	xml = virDomainSnapshotGetXMLDesc(s, 0);
+	assert_non_null(xml);
+	virDomainSnapshotFree(s);
+	virDomainFree(d);
+	return xml;
+}
+
+static void
+test_snapshot_stopped(void **state)
+{
+	struct fx *f = *state;
+	char uuid[UUID_STR_LEN], want[256], *xml;
+	struct snap_spec spec = { .name = "s1", .description = "a <b> & 'c'",
+	    .memory = true };
+	struct snap_info si, got;
+	int64_t before = now_ms();
+
+	define_vm(f, uuid, "snapstop");
+	/* a stopped VM has no RAM to keep: the field at fault is memory */
+	assert_int_equal(backend_snapshot_create(f->bc, uuid, &spec, &si),
+	    -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	assert_string_equal(err_last()->field, "memory");
+	assert_non_null(strstr(err_last()->msg, uuid));
+	assert_non_null(strstr(err_last()->msg,
+	    "is stopped: it has no memory state to snapshot"));
+	assert_int_equal(backend_snapshot_get(f->bc, uuid, "s1", &si), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+
+	/* disks only */
+	spec.memory = false;
+	memset(&si, 0xa5, sizeof(si));
+	assert_int_equal(backend_snapshot_create(f->bc, uuid, &spec, &si), 0);
+	assert_string_equal(si.name, "s1");
+	assert_string_equal(si.parent, "");
+	assert_string_equal(si.state, "stopped");
+	assert_false(si.has_memory);
+	/* libvirt keeps whole seconds */
+	assert_true(si.created_at % 1000 == 0);
+	assert_true(si.created_at >= before - 1000);
+	assert_true(si.created_at <= now_ms() + 1000);
+	assert_int_equal(state_of(f, uuid), VM_STOPPED);
+
+	/* libvirt has what we asked for, the description as text */
+	xml = raw_snap_xml(f, uuid, "s1");
+	assert_non_null(strstr(xml, "<memory snapshot='no'/>"));
+	assert_non_null(strstr(xml,
+	    "<description>a &lt;b&gt; &amp; &apos;c&apos;</description>"));
+	free(xml);
+
+	/* get says the same */
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(backend_snapshot_get(f->bc, uuid, "s1", &got), 0);
+	assert_memory_equal(&got, &si, sizeof(got));
+
+	/* the same name again: a conflict, and the first one untouched */
+	assert_int_equal(backend_snapshot_create(f->bc, uuid, &spec, &si),
+	    -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	snprintf(want, sizeof(want), "snapshot 's1' of domain %s already "
+	    "exists", uuid);
+	assert_string_equal(err_last()->msg, want);
+	assert_int_equal(backend_snapshot_get(f->bc, uuid, "s1", &si), 0);
+	assert_memory_equal(&got, &si, sizeof(got));
+
+	/* a missing one */
+	assert_int_equal(backend_snapshot_get(f->bc, uuid, "nope", &si), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	snprintf(want, sizeof(want), "snapshot 'nope' of domain %s does not "
+	    "exist", uuid);
+	assert_string_equal(err_last()->msg, want);
+
+	/* the next one is the first one's child */
+	snap(f, uuid, "s2", false, &si);
+	assert_string_equal(si.parent, "s1");
+	assert_int_equal(backend_snapshot_get(f->bc, uuid, "s1", &si), 0);
+	assert_string_equal(si.parent, "");
+
+	assert_int_equal(backend_undefine(f->bc, uuid), 0);
+}
+
+static void
+test_snapshot_unknown_domain(void **state)
+{
+	struct fx *f = *state;
+	char uuid[UUID_STR_LEN];
+	struct snap_spec spec = { .name = "s1" };
+	struct snap_info si;
+
+	new_uuid(uuid);
+	assert_int_equal(backend_snapshot_create(f->bc, uuid, &spec, &si),
+	    -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	assert_non_null(strstr(err_last()->msg, uuid));
+	assert_int_equal(backend_snapshot_get(f->bc, uuid, "s1", &si), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	assert_int_equal(backend_snapshot_revert(f->bc, uuid, "s1", false),
+	    -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	/* a domain that is gone has no snapshot left to delete */
+	assert_int_equal(backend_snapshot_delete(f->bc, uuid, "s1"), 0);
+}
+
+static void
+test_snapshot_running(void **state)
+{
+	struct fx *f = *state;
+	char uuid[UUID_STR_LEN], *xml;
+	struct snap_info si;
+
+	define_vm(f, uuid, "snaprun");
+	assert_int_equal(backend_start(f->bc, uuid), 0);
+	/* disks only asked for, but a running VM's RAM is always saved */
+	snap(f, uuid, "run", false, &si);
+	assert_string_equal(si.state, "running");
+	assert_true(si.has_memory);
+	assert_string_equal(si.parent, "");
+	xml = raw_snap_xml(f, uuid, "run");
+	assert_non_null(strstr(xml, "<memory snapshot='internal'/>"));
+	free(xml);
+	assert_int_equal(state_of(f, uuid), VM_RUNNING);
+
+	/* RAM asked for */
+	snap(f, uuid, "run2", true, &si);
+	assert_string_equal(si.state, "running");
+	assert_true(si.has_memory);
+	assert_string_equal(si.parent, "run");
+
+	/* paused counts as active too */
+	assert_int_equal(backend_suspend(f->bc, uuid), 0);
+	snap(f, uuid, "paused", false, &si);
+	assert_string_equal(si.state, "paused");
+	assert_true(si.has_memory);
+	assert_string_equal(si.parent, "run2");
+	assert_int_equal(state_of(f, uuid), VM_PAUSED);
+
+	assert_int_equal(backend_destroy(f->bc, uuid), 0);
+	assert_int_equal(backend_undefine(f->bc, uuid), 0);
+}
+
+static void
+test_snapshot_revert(void **state)
+{
+	struct fx *f = *state;
+	char uuid[UUID_STR_LEN], cur[SNAP_NAME_MAX];
+	struct snap_info si;
+
+	define_vm(f, uuid, "snaprev");
+	snap(f, uuid, "off", false, &si);
+	assert_int_equal(backend_start(f->bc, uuid), 0);
+	snap(f, uuid, "live", false, &si);
+	assert_int_equal(backend_suspend(f->bc, uuid), 0);
+	snap(f, uuid, "paused", true, &si);
+	assert_int_equal(backend_destroy(f->bc, uuid), 0);
+
+	/* whole reverts come back in the state the snapshot recorded */
+	assert_int_equal(backend_snapshot_revert(f->bc, uuid, "live", false),
+	    0);
+	assert_int_equal(state_of(f, uuid), VM_RUNNING);
+	raw_current(f, uuid, cur, sizeof(cur));
+	assert_string_equal(cur, "live");
+	assert_int_equal(backend_snapshot_revert(f->bc, uuid, "off", false),
+	    0);
+	assert_int_equal(state_of(f, uuid), VM_STOPPED);
+	raw_current(f, uuid, cur, sizeof(cur));
+	assert_string_equal(cur, "off");
+	assert_int_equal(backend_snapshot_revert(f->bc, uuid, "paused",
+	    false), 0);
+	assert_int_equal(state_of(f, uuid), VM_PAUSED);
+	/* from paused to running */
+	assert_int_equal(backend_snapshot_revert(f->bc, uuid, "live", false),
+	    0);
+	assert_int_equal(state_of(f, uuid), VM_RUNNING);
+
+	/* disks only: stopped, whatever the snapshot and the VM were */
+	assert_int_equal(backend_snapshot_revert(f->bc, uuid, "paused", true),
+	    0);
+	assert_int_equal(state_of(f, uuid), VM_STOPPED);
+	assert_int_equal(raw_state(f, uuid), VIR_DOMAIN_SHUTOFF);
+	raw_current(f, uuid, cur, sizeof(cur));
+	assert_string_equal(cur, "paused");
+	assert_int_equal(backend_snapshot_revert(f->bc, uuid, "live", true),
+	    0);
+	assert_int_equal(state_of(f, uuid), VM_STOPPED);
+	raw_current(f, uuid, cur, sizeof(cur));
+	assert_string_equal(cur, "live");
+	/* from running, to a snapshot without RAM */
+	assert_int_equal(backend_start(f->bc, uuid), 0);
+	assert_int_equal(backend_snapshot_revert(f->bc, uuid, "off", true),
+	    0);
+	assert_int_equal(state_of(f, uuid), VM_STOPPED);
+	raw_current(f, uuid, cur, sizeof(cur));
+	assert_string_equal(cur, "off");
+
+	/* a missing one: nothing changes */
+	assert_int_equal(backend_snapshot_revert(f->bc, uuid, "nope", false),
+	    -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	assert_non_null(strstr(err_last()->msg, "'nope'"));
+	assert_int_equal(state_of(f, uuid), VM_STOPPED);
+
+	/* undefine takes the snapshots' metadata with it */
+	assert_int_equal(backend_undefine(f->bc, uuid), 0);
+	assert_int_equal(raw_state(f, uuid), -1);
+	virResetLastError();
+}
+
+static void
+test_snapshot_delete(void **state)
+{
+	struct fx *f = *state;
+	char uuid[UUID_STR_LEN];
+	struct snap_info si;
+
+	define_vm(f, uuid, "snapdel");
+	snap(f, uuid, "a", false, &si);
+	snap(f, uuid, "b", false, &si);
+	snap(f, uuid, "c", false, &si);
+	assert_string_equal(si.parent, "b");
+
+	/* deleting the middle one hands its child to its parent */
+	assert_int_equal(backend_snapshot_delete(f->bc, uuid, "b"), 0);
+	assert_int_equal(backend_snapshot_get(f->bc, uuid, "b", &si), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	assert_int_equal(backend_snapshot_get(f->bc, uuid, "c", &si), 0);
+	assert_string_equal(si.parent, "a");
+	/* again, and one that never was: both fine */
+	assert_int_equal(backend_snapshot_delete(f->bc, uuid, "b"), 0);
+	assert_int_equal(backend_snapshot_delete(f->bc, uuid, "never"), 0);
+
+	/* the root: its child becomes a root */
+	assert_int_equal(backend_snapshot_delete(f->bc, uuid, "a"), 0);
+	assert_int_equal(backend_snapshot_get(f->bc, uuid, "c", &si), 0);
+	assert_string_equal(si.parent, "");
+	assert_int_equal(backend_snapshot_delete(f->bc, uuid, "c"), 0);
+	{
+		virDomainPtr d = virDomainLookupByUUIDString(f->raw, uuid);
+
+		assert_non_null(d);
+		assert_int_equal(virDomainSnapshotNum(d, 0), 0);
+		virDomainFree(d);
+	}
+	assert_int_equal(backend_undefine(f->bc, uuid), 0);
+}
+
+/* --- watching --- */
+
+#define REC_MAX 256
+
+/* What a watcher was told, filled on libvirt's event thread. */
+struct rec {
+	pthread_mutex_t mu;
+	int n;
+	char uuid[REC_MAX][UUID_STR_LEN];   /* "" for the connection */
+	char event[REC_MAX][16];
+	int late;           /* calls after the watcher was let go */
+	int gone;           /* set once the watcher was let go */
+};
+
+static void
+rec_init(struct rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->mu, NULL);
+}
+
+static void
+rec_fn(void *opaque, const char *uuid, const char *event)
+{
+	struct rec *r = opaque;
+
+	pthread_mutex_lock(&r->mu);
+	if (r->gone)
+		r->late++;
+	if (r->n < REC_MAX) {
+		snprintf(r->uuid[r->n], sizeof(r->uuid[r->n]), "%s",
+		    uuid ? uuid : "");
+		snprintf(r->event[r->n], sizeof(r->event[r->n]), "%s", event);
+		r->n++;
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+static int
+rec_count(struct rec *r)
+{
+	int n;
+
+	pthread_mutex_lock(&r->mu);
+	n = r->n;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+/* Index of the first (uuid, event) at or after from, or -1. */
+static int
+rec_find(struct rec *r, int from, const char *uuid, const char *event)
+{
+	int i, at = -1;
+
+	pthread_mutex_lock(&r->mu);
+	for (i = from; i < r->n && at < 0; i++)
+		if (strcmp(r->uuid[i], uuid) == 0 &&
+		    strcmp(r->event[i], event) == 0)
+			at = i;
+	pthread_mutex_unlock(&r->mu);
+	return at;
+}
+
+/* Wait up to 2 s for (uuid, event) at or after from; its index. */
+static int
+rec_wait(struct rec *r, int from, const char *uuid, const char *event)
+{
+	int at;
+
+	for (int tries = 0; tries < 200; tries++) {
+		if ((at = rec_find(r, from, uuid, event)) >= 0)
+			return at;
+		usleep(10 * 1000);
+	}
+	fail_msg("no '%s' event for %s after 2 s (%d recorded)", event, uuid,
+	    rec_count(r));
+	return -1;
+}
+
+static void
+raw_do(struct fx *f, const char *uuid, int (*op)(virDomainPtr))
+{
+	virDomainPtr d = virDomainLookupByUUIDString(f->raw, uuid);
+
+	assert_non_null(d);
+	assert_int_equal(op(d), 0);
+	virDomainFree(d);
+}
+
+static void
+test_watch(void **state)
+{
+	struct fx *f = *state;
+	struct rec r, r2;
+	char uuid[UUID_STR_LEN];
+	int at, n;
+
+	rec_init(&r);
+	rec_init(&r2);
+	assert_int_equal(backend_watch(f->bc, rec_fn, &r), 0);
+
+	/* through the backend's own connection, and through another one */
+	define_vm(f, uuid, "watched");
+	at = rec_wait(&r, 0, uuid, "defined");
+	assert_int_equal(backend_start(f->bc, uuid), 0);
+	at = rec_wait(&r, at + 1, uuid, "started");
+	raw_do(f, uuid, virDomainSuspend);
+	at = rec_wait(&r, at + 1, uuid, "suspended");
+	raw_do(f, uuid, virDomainResume);
+	at = rec_wait(&r, at + 1, uuid, "resumed");
+	raw_do(f, uuid, virDomainDestroy);
+	at = rec_wait(&r, at + 1, uuid, "stopped");
+	/* the test driver never loses its connection */
+	assert_int_equal(rec_find(&r, 0, "", "closed"), -1);
+
+	/* watching again with another function only swaps the function */
+	assert_int_equal(backend_watch(f->bc, rec_fn, &r2), 0);
+	n = rec_count(&r);
+	assert_int_equal(backend_start(f->bc, uuid), 0);
+	rec_wait(&r2, 0, uuid, "started");
+	assert_int_equal(rec_count(&r), n);
+
+	/* stopped: nothing more arrives */
+	assert_int_equal(backend_watch(f->bc, NULL, NULL), 0);
+	assert_int_equal(backend_watch(f->bc, NULL, NULL), 0);
+	n = rec_count(&r2);
+	assert_int_equal(backend_destroy(f->bc, uuid), 0);
+	raw_do(f, uuid, virDomainCreate);
+	usleep(300 * 1000);
+	assert_int_equal(rec_count(&r2), n);
+	assert_int_equal(rec_count(&r), rec_find(&r, 0, uuid, "resumed") + 2);
+
+	/* and again: delivered as before */
+	assert_int_equal(backend_watch(f->bc, rec_fn, &r), 0);
+	n = rec_count(&r);
+	assert_int_equal(backend_destroy(f->bc, uuid), 0);
+	at = rec_wait(&r, n, uuid, "stopped");
+	assert_int_equal(backend_undefine(f->bc, uuid), 0);
+	rec_wait(&r, at + 1, uuid, "undefined");
+
+	/* teardown closes the connection while it is watched */
+	pthread_mutex_destroy(&r2.mu);
+}
+
+/* Each event's short name. */
+static void
+test_watch_names(void **state)
+{
+	struct fx *f = *state;
+	struct rec r;
+	char uuid[UUID_STR_LEN];
+	int at;
+
+	rec_init(&r);
+	assert_int_equal(backend_watch(f->bc, rec_fn, &r), 0);
+	define_vm(f, uuid, "names");
+	at = rec_wait(&r, 0, uuid, "defined");
+	assert_int_equal(backend_start(f->bc, uuid), 0);
+	at = rec_wait(&r, at + 1, uuid, "started");
+	assert_int_equal(backend_shutdown(f->bc, uuid), 0);
+	at = rec_wait(&r, at + 1, uuid, "stopped");
+	assert_int_equal(backend_undefine(f->bc, uuid), 0);
+	rec_wait(&r, at + 1, uuid, "undefined");
+	/* the test driver's own domain, by its UUID */
+	{
+		virDomainPtr d = virDomainLookupByName(f->raw, "test");
+		char tu[VIR_UUID_STRING_BUFLEN];
+
+		assert_non_null(d);
+		assert_int_equal(virDomainGetUUIDString(d, tu), 0);
+		assert_int_equal(virDomainSuspend(d), 0);
+		rec_wait(&r, 0, tu, "suspended");
+		assert_int_equal(virDomainResume(d), 0);
+		rec_wait(&r, 0, tu, "resumed");
+		virDomainFree(d);
+	}
+	assert_int_equal(backend_watch(f->bc, NULL, NULL), 0);
+	pthread_mutex_destroy(&r.mu);
+}
+
+/*
+ * Closing the backend while events pour in: once backend_close returns
+ * the watcher is never called again (ASan catches a callback on freed
+ * memory).
+ */
+struct storm {
+	virConnectPtr raw;
+	const char *uuid;
+	atomic_int stop;
+};
+
+static void *
+storm_run(void *arg)
+{
+	struct storm *s = arg;
+	virDomainPtr d = virDomainLookupByUUIDString(s->raw, s->uuid);
+
+	if (d == NULL)
+		return NULL;
+	while (!atomic_load(&s->stop)) {
+		virDomainSuspend(d);
+		virDomainResume(d);
+	}
+	virDomainFree(d);
+	return NULL;
+}
+
+static void
+test_watch_close_under_events(void **state)
+{
+	struct fx *f = *state;
+	struct rec r;
+	struct storm st;
+	pthread_t t;
+	char uuid[UUID_STR_LEN];
+
+	rec_init(&r);
+	define_vm(f, uuid, "storm");
+	assert_int_equal(backend_start(f->bc, uuid), 0);
+	st.raw = f->raw;
+	st.uuid = uuid;
+	atomic_init(&st.stop, 0);
+	assert_int_equal(pthread_create(&t, NULL, storm_run, &st), 0);
+	for (int i = 0; i < 20; i++) {
+		struct backend_conn *bc = backend_open(TEST_URI);
+
+		assert_non_null(bc);
+		assert_int_equal(backend_watch(bc, rec_fn, &r), 0);
+		usleep(5 * 1000);
+		if (i % 2)
+			assert_int_equal(backend_watch(bc, NULL, NULL), 0);
+		backend_close(bc);
+		pthread_mutex_lock(&r.mu);
+		r.gone = 1;
+		pthread_mutex_unlock(&r.mu);
+		usleep(2 * 1000);
+		pthread_mutex_lock(&r.mu);
+		assert_int_equal(r.late, 0);
+		r.gone = 0;
+		pthread_mutex_unlock(&r.mu);
+	}
+	atomic_store(&st.stop, 1);
+	pthread_join(t, NULL);
+	assert_true(rec_count(&r) > 0);
+	assert_int_equal(backend_destroy(f->bc, uuid), 0);
+	assert_int_equal(backend_undefine(f->bc, uuid), 0);
+	pthread_mutex_destroy(&r.mu);
+}
+
 static void
 test_unreachable(void **state)
 {
@@ -576,6 +1156,14 @@ main(void)
 		T(test_foreign_domain_untouched),
 		T(test_define_escapes),
 		T(test_two_connections_one_host),
+		T(test_snapshot_stopped),
+		T(test_snapshot_unknown_domain),
+		T(test_snapshot_running),
+		T(test_snapshot_revert),
+		T(test_snapshot_delete),
+		T(test_watch),
+		T(test_watch_names),
+		T(test_watch_close_under_events),
 		cmocka_unit_test(test_unreachable),
 	};
 

@@ -1,6 +1,7 @@
 /*
  * test_xml.c - unit tests of backends/domain_xml.c: the domain, storage
- * pool and storage volume documents hangar hands to libvirt.
+ * pool, storage volume and domain snapshot documents hangar hands to
+ * libvirt.
  *
  * Golden files in tests/golden/xml/ pin the output byte for byte; each
  * case below names its file.  Run from the repository root (as `make
@@ -175,6 +176,39 @@ test_golden_volume(void **state)
 	(void)state;
 	assert_golden(domain_xml_volume("web1.qcow2", 10), "volume.xml");
 	assert_golden(domain_xml_volume("big", 65536), "volume-big.xml");
+}
+
+static const struct snap_spec snap_plain = {
+	.name = "before-upgrade",
+	.description = NULL,
+	.memory = false,
+};
+
+static const struct snap_spec snap_desc = {
+	.name = "s1",
+	.description = "kernel <6.1> & \"glibc\" 'pinned'",
+	.memory = false,
+};
+
+static const struct snap_spec snap_memory = {
+	.name = "live",
+	.description = "with RAM",
+	.memory = true,
+};
+
+static void
+test_golden_snapshot(void **state)
+{
+	struct snap_spec empty = snap_plain;
+
+	(void)state;
+	assert_golden(domain_xml_snapshot(&snap_plain), "snapshot.xml");
+	assert_golden(domain_xml_snapshot(&snap_desc), "snapshot-desc.xml");
+	assert_golden(domain_xml_snapshot(&snap_memory),
+	    "snapshot-memory.xml");
+	/* an empty description is none at all */
+	empty.description = "";
+	assert_golden(domain_xml_snapshot(&empty), "snapshot.xml");
 }
 
 /* --- parsing back --- */
@@ -433,6 +467,80 @@ test_volume_hostile(void **state)
 }
 
 static void
+test_snapshot_parses_back(void **state)
+{
+	struct parsed p;
+	char *xml;
+
+	(void)state;
+	xml = domain_xml_snapshot(&snap_plain);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domainsnapshot/name)", "before-upgrade");
+	assert_true(xp_number(&p, "count(/domainsnapshot/description)") == 0);
+	assert_xp_string(&p, "string(/domainsnapshot/memory/@snapshot)", "no");
+	/* libvirt picks internal disk snapshots for qcow2 by itself */
+	assert_true(xp_number(&p, "count(/domainsnapshot/disks)") == 0);
+	assert_true(xp_number(&p, "count(/domainsnapshot/*)") == 2);
+	parsed_free(&p);
+	free(xml);
+
+	xml = domain_xml_snapshot(&snap_desc);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domainsnapshot/description)",
+	    snap_desc.description);
+	assert_xp_string(&p, "string(/domainsnapshot/memory/@snapshot)", "no");
+	parsed_free(&p);
+	free(xml);
+
+	xml = domain_xml_snapshot(&snap_memory);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domainsnapshot/name)", "live");
+	assert_xp_string(&p, "string(/domainsnapshot/description)",
+	    "with RAM");
+	assert_xp_string(&p, "string(/domainsnapshot/memory/@snapshot)",
+	    "internal");
+	parsed_free(&p);
+	free(xml);
+}
+
+static void
+test_snapshot_hostile(void **state)
+{
+	struct snap_spec spec = snap_memory;
+	struct parsed p;
+	struct shape base;
+	char *xml;
+
+	(void)state;
+	xml = domain_xml_snapshot(&spec);
+	parse(&p, xml);
+	base = shape_of(&p, "domainsnapshot");
+	parsed_free(&p);
+	free(xml);
+
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		spec.name = hostile[i];
+		spec.description = hostile[i];
+		xml = domain_xml_snapshot(&spec);
+		if (xml == NULL)
+			fail_msg("hostile[%zu]: %s", i, err_last()->msg);
+		parse(&p, xml);
+		assert_xp_string(&p, "string(/domainsnapshot/name)",
+		    hostile[i]);
+		assert_xp_string(&p, "string(/domainsnapshot/description)",
+		    hostile[i]);
+		assert_xp_string(&p,
+		    "string(/domainsnapshot/memory/@snapshot)", "internal");
+		assert_true(xp_number(&p, "count(/domainsnapshot/name)") == 1);
+		assert_true(xp_number(&p, "count(/domainsnapshot/memory)") ==
+		    1);
+		assert_same_shape(&p, "domainsnapshot", base);
+		parsed_free(&p);
+		free(xml);
+	}
+}
+
+static void
 test_numbers(void **state)
 {
 	struct vm_spec spec = spec_qemu_nodisk;
@@ -464,10 +572,13 @@ main(void)
 		cmocka_unit_test(test_golden_domain_qemu_disk),
 		cmocka_unit_test(test_golden_pool),
 		cmocka_unit_test(test_golden_volume),
+		cmocka_unit_test(test_golden_snapshot),
 		cmocka_unit_test(test_domain_parses_back),
 		cmocka_unit_test(test_domain_hostile),
 		cmocka_unit_test(test_pool_hostile),
 		cmocka_unit_test(test_volume_hostile),
+		cmocka_unit_test(test_snapshot_parses_back),
+		cmocka_unit_test(test_snapshot_hostile),
 		cmocka_unit_test(test_numbers),
 	};
 	int rc;
