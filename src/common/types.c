@@ -25,6 +25,9 @@ static const struct {
 	[OP_PAUSE]  = { "pause", "pausing" },
 	[OP_RESUME] = { "resume", "resuming" },
 	[OP_DELETE] = { "delete", "deleting" },
+	[OP_SNAPSHOT_CREATE] = { "snapshot_create", "snapshotting" },
+	[OP_SNAPSHOT_REVERT] = { "snapshot_revert", "reverting" },
+	[OP_SNAPSHOT_DELETE] = { "snapshot_delete", "deleting-snapshot" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

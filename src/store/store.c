@@ -26,6 +26,11 @@ struct store {
 	struct store_conn writer;
 	struct store_conn readers[STORE_READERS];
 	unsigned next_reader;
+	/* the newest committed event, and a wake-up for those waiting */
+	pthread_mutex_t ev_mu;
+	pthread_cond_t ev_cond;
+	int64_t last_event;
+	bool ev_init;
 };
 
 /*
@@ -100,6 +105,46 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE vms ADD COLUMN group_id INTEGER"
 	"  REFERENCES groups(id) ON DELETE RESTRICT;"
 	"CREATE INDEX vms_group ON vms(group_id);",
+
+	/* 3: events, snapshots, idempotency keys, snapshot schedules */
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  ts INTEGER NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  vm_uuid TEXT, vm_name TEXT, host TEXT, op_id TEXT,"
+	"  data TEXT NOT NULL DEFAULT '{}');"
+	"CREATE INDEX events_ts ON events(ts);"
+	"CREATE TABLE snapshots ("
+	"  id INTEGER PRIMARY KEY,"
+	"  vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  memory INTEGER NOT NULL,"
+	"  vm_state TEXT NOT NULL DEFAULT '',"
+	"  parent TEXT NOT NULL DEFAULT '',"
+	"  status TEXT NOT NULL DEFAULT 'creating'"
+	"    CHECK (status IN ('creating','ready')),"
+	"  scheduled INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (vm_id, name));"
+	"CREATE TABLE idempotency ("
+	"  key TEXT PRIMARY KEY,"
+	"  request TEXT NOT NULL,"
+	"  status INTEGER NOT NULL DEFAULT 0,"
+	"  location TEXT NOT NULL DEFAULT '',"
+	"  body TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX idempotency_created ON idempotency(created_at);"
+	"ALTER TABLE operations ADD COLUMN idem_key TEXT;"
+	"CREATE INDEX operations_idem ON operations(idem_key)"
+	"  WHERE idem_key IS NOT NULL;"
+	"CREATE INDEX operations_finished ON operations(finished_at)"
+	"  WHERE finished_at IS NOT NULL;"
+	"ALTER TABLE vms ADD COLUMN snapshot_schedule TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE vms ADD COLUMN snapshot_keep INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE vms ADD COLUMN snapshot_max_age_ms INTEGER NOT NULL"
+	"  DEFAULT 0;"
+	"ALTER TABLE vms ADD COLUMN snapshot_last_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define STORE_NMIGRATIONS \
@@ -316,8 +361,12 @@ store_open(const char *path)
 	if (store_conn_open(&s->writer, path,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) < 0)
 		goto fail;
+	pthread_mutex_init(&s->ev_mu, NULL);
+	pthread_cond_init(&s->ev_cond, NULL);
+	s->ev_init = true;
 	if (store_exec(&s->writer, "PRAGMA journal_mode = WAL;") < 0 ||
-	    store_migrate(&s->writer) < 0)
+	    store_migrate(&s->writer) < 0 ||
+	    store_event_max(&s->writer, &s->last_event) < 0)
 		goto fail;
 	for (i = 0; i < STORE_READERS; i++)
 		if (store_conn_open(&s->readers[i], path,
@@ -339,6 +388,10 @@ store_close(struct store *s)
 			store_conn_close(&s->readers[i]);
 	if (s->writer.db)
 		store_conn_close(&s->writer);
+	if (s->ev_init) {
+		pthread_cond_destroy(&s->ev_cond);
+		pthread_mutex_destroy(&s->ev_mu);
+	}
 	free(s);
 }
 
@@ -348,6 +401,17 @@ store_backoff(int attempt)
 	struct timespec ts = { 0, (long)(1 + attempt) * 2000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+/* Tell waiters that events up to id are committed. */
+static void
+store_event_committed(struct store *s, int64_t id)
+{
+	pthread_mutex_lock(&s->ev_mu);
+	if (id > s->last_event)
+		s->last_event = id;
+	pthread_cond_broadcast(&s->ev_cond);
+	pthread_mutex_unlock(&s->ev_mu);
 }
 
 int
@@ -370,11 +434,15 @@ store_tx(struct store *s, store_tx_fn fn, void *arg)
 			break;
 		}
 		err_clear();
+		c->ev_max = 0;
 		r = fn(c, arg);
 		if (r == 0) {
 			rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-			if (rc == SQLITE_OK)
+			if (rc == SQLITE_OK) {
+				if (c->ev_max > 0)
+					store_event_committed(s, c->ev_max);
 				break;
+			}
 			r = store_fail(c, rc, "commit");
 		}
 		/* read before ROLLBACK resets it */
@@ -390,6 +458,39 @@ store_tx(struct store *s, store_tx_fn fn, void *arg)
 		err_set(ERR_UNAVAILABLE, "the database stayed busy");
 	pthread_mutex_unlock(&c->mu);
 	return r;
+}
+
+int64_t
+store_event_last(struct store *s)
+{
+	int64_t id;
+
+	pthread_mutex_lock(&s->ev_mu);
+	id = s->last_event;
+	pthread_mutex_unlock(&s->ev_mu);
+	return id;
+}
+
+int64_t
+store_event_wait(struct store *s, int64_t after_id, int timeout_ms)
+{
+	struct timespec ts;
+	int64_t id;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->ev_mu);
+	while (s->last_event <= after_id &&
+	    pthread_cond_timedwait(&s->ev_cond, &s->ev_mu, &ts) == 0)
+		;
+	id = s->last_event;
+	pthread_mutex_unlock(&s->ev_mu);
+	return id;
 }
 
 struct store_conn *

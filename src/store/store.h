@@ -53,6 +53,8 @@ struct host_rec {
 	int64_t alloc_vcpus, alloc_memory_mib, alloc_disk_gib;
 };
 
+#define SNAPSHOT_SCHEDULE_MAX 129
+
 struct vm_rec {
 	int64_t id;
 	char uuid[UUID_STR_LEN];
@@ -66,10 +68,17 @@ struct vm_rec {
 	char group[NAME_MAX_LEN];  /* group name (read-only) */
 	char desired[16];          /* desired state */
 	char observed[16];         /* observed state, as libvirt reports it */
-	char state[16];            /* observed, or transitional (read-only) */
+	char state[24];            /* observed, or transitional (read-only) */
 	char op_id[UUID_STR_LEN];  /* the active operation, or "" (read-only) */
 	int64_t created_at, updated_at;
+	/* scheduled snapshots: "" for none */
+	char snapshot_schedule[SNAPSHOT_SCHEDULE_MAX];
+	int snapshot_keep;              /* keep the newest N scheduled; 0 = all */
+	int64_t snapshot_max_age_ms;    /* delete older scheduled; 0 = never */
+	int64_t snapshot_last_at;       /* when the schedule last fired */
 };
+
+#define IDEM_KEY_MAX 256
 
 struct op_rec {
 	char id[UUID_STR_LEN];
@@ -84,6 +93,7 @@ struct op_rec {
 	char err_field[64];
 	char err_msg[1024];
 	int64_t created_at, started_at, finished_at;  /* 0 = not yet */
+	char idem_key[IDEM_KEY_MAX];   /* the request's Idempotency-Key, or "" */
 };
 
 /* Open (creating and migrating the schema) the database at path. */
@@ -143,7 +153,12 @@ int store_vm_insert(struct store_conn *c, struct vm_rec *v);      /* sets id */
 /* Look up by uuid or by name. */
 int store_vm_get(struct store_conn *c, const char *id_or_name, struct vm_rec *out);
 int store_vm_get_id(struct store_conn *c, int64_t id, struct vm_rec *out);
-int store_vm_set_observed(struct store_conn *c, int64_t id, const char *state);
+/*
+ * Record the state libvirt reports, on behalf of operation op_id (may be
+ * NULL); a change appends a vm.<started|stopped|paused|...> event.
+ */
+int store_vm_set_observed(struct store_conn *c, int64_t id, const char *state,
+    const char *op_id);
 /*
  * Record what a sweep saw, unless the row changed since it was read
  * (updated_at differs) or an operation is under way: the sweep must never
@@ -152,13 +167,56 @@ int store_vm_set_observed(struct store_conn *c, int64_t id, const char *state);
 int store_vm_observe(struct store_conn *c, int64_t id, const char *state,
     int64_t seen_updated_at);
 int store_vm_set_desired(struct store_conn *c, int64_t id, const char *state);
-int store_vm_delete(struct store_conn *c, int64_t id);
+/* The snapshot schedule and retention from v; appends vm.updated. */
+int store_vm_set_schedule(struct store_conn *c, const struct vm_rec *v);
+/* The schedule fired at ms. */
+int store_vm_schedule_ran(struct store_conn *c, int64_t id, int64_t at_ms);
+/* Remove the row (its snapshots' rows go with it); appends vm.deleted. */
+int store_vm_delete(struct store_conn *c, int64_t id, const char *op_id);
 /* host/state/group filters may be NULL. */
 typedef int (*store_vm_fn)(const struct vm_rec *v, void *arg);
 int store_vm_each(struct store_conn *c, const char *host, const char *state,
     store_vm_fn fn, void *arg);
 int store_vm_each_in_group(struct store_conn *c, int64_t group_id,
     store_vm_fn fn, void *arg);
+/* Every VM with a snapshot schedule. */
+int store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg);
+
+/* --- snapshots (store_snap.c) --- */
+struct snap_rec {
+	int64_t id;
+	int64_t vm_id;
+	char name[NAME_MAX_LEN];
+	char description[1024];
+	bool memory;               /* RAM state kept (as asked) */
+	char vm_state[16];         /* the VM's state when taken */
+	char parent[NAME_MAX_LEN]; /* "" for a root */
+	char status[16];           /* creating | ready */
+	bool scheduled;            /* taken by the schedule */
+	int64_t created_at;
+};
+
+/*
+ * Insert a snapshot row (status creating).  ERR_CONFLICT naming field
+ * "name" when the VM already has a snapshot of that name.
+ */
+int store_snap_insert(struct store_conn *c, struct snap_rec *s,
+    const char *vm_name);
+int store_snap_get(struct store_conn *c, int64_t vm_id, const char *name,
+    struct snap_rec *out);
+/* creating -> ready, with what the hypervisor recorded; snapshot.created */
+int store_snap_ready(struct store_conn *c, const struct snap_rec *s,
+    const char *op_id);
+/*
+ * Remove a snapshot row; its children take its parent (as libvirt does).
+ * Appends snapshot.deleted unless it was still being created.
+ */
+int store_snap_delete(struct store_conn *c, int64_t vm_id, const char *name,
+    const char *op_id);
+typedef int (*store_snap_fn)(const struct snap_rec *s, void *arg);
+/* Oldest first; scheduled_only limits it to the schedule's snapshots. */
+int store_snap_each(struct store_conn *c, int64_t vm_id, bool scheduled_only,
+    store_snap_fn fn, void *arg);
 
 /* --- operations (store_op.c) --- */
 /*
@@ -167,6 +225,13 @@ int store_vm_each_in_group(struct store_conn *c, int64_t group_id,
  */
 int store_op_insert(struct store_conn *c, struct op_rec *o);
 int store_op_get(struct store_conn *c, const char *id, struct op_rec *out);
+/* The newest operation made by a request with Idempotency-Key key. */
+int store_op_get_by_idem(struct store_conn *c, const char *key,
+    struct op_rec *out);
+/* queued -> cancelled; ERR_NOT_FOUND when it is no longer queued. */
+int store_op_cancel_queued(struct store_conn *c, const char *id);
+/* Delete operations that finished before before_ms; count into *pruned. */
+int store_op_prune(struct store_conn *c, int64_t before_ms, int64_t *pruned);
 int store_op_set_running(struct store_conn *c, const char *id);
 int store_op_set_step(struct store_conn *c, const char *id, const char *step);
 /* Final status; err_* taken from *e when status is OP_FAILED. */
@@ -179,5 +244,78 @@ int store_op_each(struct store_conn *c, int64_t vm_id, const char *status,
     int limit, store_op_fn fn, void *arg);
 /* Oldest first: every queued or running operation (for start-up recovery). */
 int store_op_each_unfinished(struct store_conn *c, store_op_fn fn, void *arg);
+
+/* --- idempotency keys (store_idem.c) --- */
+struct idem_rec {
+	bool same_request;         /* the stored request equals this one */
+	int status;                /* the first reply's status; 0 = pending */
+	char location[256];
+	char *body;                /* the first reply's body (owned; free
+	                            * with store_idem_free) */
+	int64_t created_at;
+};
+
+/*
+ * Claim key for a request (its canonical text): 0 when the key was free
+ * (or expired: older than ttl_ms) and is now pending for this request, 1
+ * when the key is known, with *out filled.
+ */
+int store_idem_claim(struct store_conn *c, const char *key,
+    const char *request, int64_t ttl_ms, struct idem_rec *out);
+/* Record the reply to key's request. */
+int store_idem_done(struct store_conn *c, const char *key, int status,
+    const char *location, const char *body);
+/* Forget key (its request failed and may be tried again). */
+int store_idem_release(struct store_conn *c, const char *key);
+int store_idem_prune(struct store_conn *c, int64_t before_ms,
+    int64_t *pruned);
+void store_idem_free(struct idem_rec *r);
+
+/* Delete events older than before_ms; count into *pruned. */
+int store_event_prune(struct store_conn *c, int64_t before_ms,
+    int64_t *pruned);
+
+/* --- events (store_event.c) --- */
+/*
+ * Every change is appended to the events table in the transaction that
+ * makes it, so the stream holds exactly what was committed, in order.
+ */
+#define EVENT_DATA_MAX 4096
+
+struct event_rec {
+	int64_t id;
+	int64_t ts;                /* ms since the epoch */
+	char type[48];             /* vm.paused, operation.succeeded, ... */
+	char vm_uuid[UUID_STR_LEN];
+	char vm_name[NAME_MAX_LEN];
+	char host[NAME_MAX_LEN];
+	char op_id[UUID_STR_LEN];
+	char data[EVENT_DATA_MAX]; /* JSON object text */
+};
+
+struct json_t;
+/*
+ * Append an event about VM vm_id; its uuid, name and host are read from
+ * its row, which must still exist.  data (borrowed, may be NULL for {})
+ * is the event's data object; op_id may be NULL.
+ */
+int store_event_vm(struct store_conn *c, int64_t vm_id, const char *type,
+    const char *op_id, struct json_t *data);
+/* Append an event about a host (data borrowed, may be NULL). */
+int store_event_host(struct store_conn *c, const char *host,
+    const char *type, struct json_t *data);
+typedef int (*store_event_fn)(const struct event_rec *e, void *arg);
+/* Events with id > after_id, oldest first, at most limit of them. */
+int store_event_each(struct store_conn *c, int64_t after_id, int limit,
+    store_event_fn fn, void *arg);
+/* The oldest event id still kept (0 when there is none). */
+int store_event_first(struct store_conn *c, int64_t *out);
+/* The newest committed event id (0 when none). */
+int64_t store_event_last(struct store *s);
+/*
+ * Wait until an event newer than after_id is committed, at most
+ * timeout_ms; returns the newest committed id (<= after_id on timeout).
+ */
+int64_t store_event_wait(struct store *s, int64_t after_id, int timeout_ms);
 
 #endif

@@ -82,6 +82,27 @@ host_bind_facts(sqlite3_stmt *st, const struct host_rec *h, int64_t now)
 	sqlite3_bind_int64(st, 19, now);
 }
 
+/* An event about host id (data borrowed, may be NULL). */
+static int
+host_event(struct store_conn *c, int64_t id, const char *type, json_t *data)
+{
+	static const char sql[] = "SELECT name FROM hosts WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	char name[NAME_MAX_LEN];
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		store_col_text(st, 0, name, sizeof(name));
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : store_fail(c, rc, "get host");
+	return store_event_host(c, name, type, data);
+}
+
 int
 store_host_insert(struct store_conn *c, struct host_rec *h)
 {
@@ -110,7 +131,7 @@ store_host_insert(struct store_conn *c, struct host_rec *h)
 		return -1;
 	}
 	h->id = sqlite3_last_insert_rowid(c->db);
-	return 0;
+	return host_event(c, h->id, "host.added", NULL);
 }
 
 int
@@ -139,24 +160,32 @@ store_host_update_settings(struct store_conn *c, const struct host_rec *h)
 	    " reserved_memory_mib=?8, reserved_disk_gib=?9, updated_at=?10"
 	    " WHERE id=?1";
 	sqlite3_stmt *st = store_stmt(c, sql);
+	json_t *d;
+	int r;
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, h->id);
 	host_bind_settings(st, h);
 	sqlite3_bind_int64(st, 10, time_now_ms());
-	if (store_exec_stmt(c, st, "update host") < 0)
+	if (store_exec_stmt(c, st, "update host") < 0 ||
+	    store_changed(c, "host") < 0)
 		return -1;
-	return store_changed(c, "host");
+	d = json_pack("{s:b}", "maintenance", h->maintenance);
+	r = host_event(c, h->id, "host.updated", d);
+	json_decref(d);
+	return r;
 }
 
 int
 store_host_delete(struct store_conn *c, int64_t id)
 {
 	static const char sql[] = "DELETE FROM hosts WHERE id=?1";
-	sqlite3_stmt *st = store_stmt(c, sql);
+	sqlite3_stmt *st;
 
-	if (st == NULL)
+	/* rolled back with the delete if the host still has VMs */
+	if (host_event(c, id, "host.removed", NULL) < 0 ||
+	    (st = store_stmt(c, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (store_exec_stmt(c, st, "delete host") < 0) {
@@ -173,13 +202,19 @@ store_host_set_state(struct store_conn *c, int64_t id, const char *state)
 	static const char sql[] = "UPDATE hosts SET state=?2, updated_at=?3"
 	    " WHERE id=?1 AND state<>?2";
 	sqlite3_stmt *st = store_stmt(c, sql);
+	char type[48];
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, time_now_ms());
-	return store_exec_stmt(c, st, "set host state");
+	if (store_exec_stmt(c, st, "set host state") < 0)
+		return -1;
+	if (sqlite3_changes(c->db) == 0)
+		return 0;
+	snprintf(type, sizeof(type), "host.%s", state);
+	return host_event(c, id, type, NULL);
 }
 
 static int

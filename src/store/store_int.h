@@ -6,6 +6,7 @@
 #define HANGAR_STORE_INT_H
 
 #include <pthread.h>
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "store.h"
@@ -16,6 +17,7 @@ struct store_conn {
 	sqlite3 *db;
 	int last_rc;            /* extended result of the last failed step */
 	char last_msg[256];     /* and its message */
+	int64_t ev_max;         /* newest event appended in this transaction */
 	pthread_mutex_t mu;
 	struct {
 		const char *sql;        /* key: the static SQL text's address */
@@ -48,5 +50,12 @@ int store_unique_broken(struct store_conn *c, const char *column);
 int store_exec_stmt(struct store_conn *c, sqlite3_stmt *st, const char *what);
 /* Fail with ERR_NOT_FOUND unless the last statement changed a row. */
 int store_changed(struct store_conn *c, const char *what);
+
+/* --- events (store_event.c) --- */
+/* The newest event id in the table (0 when empty). */
+int store_event_max(struct store_conn *c, int64_t *out);
+/* The same for an operation's VM, by the operation's id. */
+int store_event_op(struct store_conn *c, const char *op_id,
+    const char *type, json_t *data);
 
 #endif

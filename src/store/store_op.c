@@ -5,6 +5,7 @@
  * index keeps at most one queued or running operation per VM, so two
  * conflicting requests can never both be accepted.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "../common/error.h"
@@ -12,8 +13,8 @@
 
 #define OP_COLS \
 	"SELECT id, kind, vm_id, vm_uuid, vm_name, status, step, params," \
-	" err_code, err_field, err_msg, created_at, started_at, finished_at" \
-	" FROM operations "
+	" err_code, err_field, err_msg, created_at, started_at, finished_at," \
+	" idem_key FROM operations "
 
 static void
 op_row(sqlite3_stmt *st, struct op_rec *o)
@@ -39,14 +40,55 @@ op_row(sqlite3_stmt *st, struct op_rec *o)
 	o->created_at = sqlite3_column_int64(st, 11);
 	o->started_at = sqlite3_column_int64(st, 12);
 	o->finished_at = sqlite3_column_int64(st, 13);
+	store_col_text(st, 14, o->idem_key, sizeof(o->idem_key));
+}
+
+/* operation.<status> (or .progress) with the kind and what is given */
+static int
+op_event(struct store_conn *c, const char *id, const char *type,
+    enum op_kind kind, const char *step, const struct err *e)
+{
+	json_t *d = json_pack("{s:s}", "kind", op_kind_name(kind));
+	int r;
+
+	if (d && step)
+		json_object_set_new(d, "step", json_string(step));
+	if (d && e)
+		json_object_set_new(d, "error", json_pack("{s:s, s:s, s:s}",
+		    "code", err_code_name(e->code), "field", e->field,
+		    "detail", e->msg));
+	r = store_event_op(c, id, type, d);
+	json_decref(d);
+	return r;
+}
+
+/* The kind of operation id (OP_KIND__COUNT when unknown). */
+static enum op_kind
+op_kind_of(struct store_conn *c, const char *id)
+{
+	static const char sql[] = "SELECT kind FROM operations WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	enum op_kind k = OP_KIND__COUNT;
+	char buf[32];
+
+	if (st == NULL)
+		return k;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		store_col_text(st, 0, buf, sizeof(buf));
+		if (op_kind_parse(buf, &k) < 0)
+			k = OP_KIND__COUNT;
+	}
+	sqlite3_reset(st);
+	return k;
 }
 
 int
 store_op_insert(struct store_conn *c, struct op_rec *o)
 {
 	static const char sql[] = "INSERT INTO operations (id, kind, vm_id,"
-	    " vm_uuid, vm_name, status, params, created_at)"
-	    " VALUES (?1,?2,?3,?4,?5,'queued',?6,?7)";
+	    " vm_uuid, vm_name, status, params, created_at, idem_key)"
+	    " VALUES (?1,?2,?3,?4,?5,'queued',?6,?7,?8)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -62,13 +104,37 @@ store_op_insert(struct store_conn *c, struct op_rec *o)
 	sqlite3_bind_text(st, 6, o->params[0] ? o->params : "{}", -1,
 	    SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 7, o->created_at);
+	store_bind_text(st, 8, o->idem_key);
 	if (store_exec_stmt(c, st, "insert operation") < 0) {
 		if (store_unique_broken(c, "operations.vm_id"))
 			err_set(ERR_CONFLICT, "vm '%s' already has an operation "
 			    "in progress; wait for it to finish", o->vm_name);
 		return -1;
 	}
-	return 0;
+	return op_event(c, o->id, "operation.queued", o->kind, NULL, NULL);
+}
+
+int
+store_op_get_by_idem(struct store_conn *c, const char *key,
+    struct op_rec *out)
+{
+	static const char sql[] = OP_COLS "WHERE idem_key = ?1"
+	    " ORDER BY created_at DESC LIMIT 1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		op_row(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return store_fail(c, rc, "get operation");
+	return err_set(ERR_NOT_FOUND, "no operation has that idempotency key");
 }
 
 int
@@ -103,22 +169,30 @@ store_op_set_running(struct store_conn *c, const char *id)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, time_now_ms());
-	if (store_exec_stmt(c, st, "start operation") < 0)
+	if (store_exec_stmt(c, st, "start operation") < 0 ||
+	    store_changed(c, "queued operation") < 0)
 		return -1;
-	return store_changed(c, "queued operation");
+	return op_event(c, id, "operation.running", op_kind_of(c, id), NULL,
+	    NULL);
 }
 
 int
 store_op_set_step(struct store_conn *c, const char *id, const char *step)
 {
-	static const char sql[] = "UPDATE operations SET step=?2 WHERE id=?1";
+	static const char sql[] = "UPDATE operations SET step=?2"
+	    " WHERE id=?1 AND step<>?2";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, step, -1, SQLITE_TRANSIENT);
-	return store_exec_stmt(c, st, "set operation step");
+	if (store_exec_stmt(c, st, "set operation step") < 0)
+		return -1;
+	if (sqlite3_changes(c->db) == 0)
+		return 0;
+	return op_event(c, id, "operation.progress", op_kind_of(c, id), step,
+	    NULL);
 }
 
 int
@@ -130,6 +204,7 @@ store_op_finish(struct store_conn *c, const char *id, enum op_status status,
 	    " started_at=COALESCE(started_at, ?6)"
 	    " WHERE id=?1 AND status IN ('queued','running')";
 	sqlite3_stmt *st = store_stmt(c, sql);
+	char type[48];
 
 	if (st == NULL)
 		return -1;
@@ -142,9 +217,48 @@ store_op_finish(struct store_conn *c, const char *id, enum op_status status,
 		store_bind_text(st, 5, e->msg);
 	}
 	sqlite3_bind_int64(st, 6, time_now_ms());
-	if (store_exec_stmt(c, st, "finish operation") < 0)
+	if (store_exec_stmt(c, st, "finish operation") < 0 ||
+	    store_changed(c, "unfinished operation") < 0)
 		return -1;
-	return store_changed(c, "unfinished operation");
+	snprintf(type, sizeof(type), "operation.%s", op_status_name(status));
+	return op_event(c, id, type, op_kind_of(c, id), NULL,
+	    status == OP_FAILED ? e : NULL);
+}
+
+int
+store_op_cancel_queued(struct store_conn *c, const char *id)
+{
+	static const char sql[] = "UPDATE operations SET status='cancelled',"
+	    " finished_at=?2, err_msg='cancelled before it started'"
+	    " WHERE id=?1 AND status='queued'";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, time_now_ms());
+	if (store_exec_stmt(c, st, "cancel operation") < 0 ||
+	    store_changed(c, "queued operation") < 0)
+		return -1;
+	return op_event(c, id, "operation.cancelled", op_kind_of(c, id),
+	    NULL, NULL);
+}
+
+int
+store_op_prune(struct store_conn *c, int64_t before_ms, int64_t *pruned)
+{
+	static const char sql[] = "DELETE FROM operations"
+	    " WHERE finished_at IS NOT NULL AND finished_at < ?1"
+	    " AND status NOT IN ('queued','running')";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before_ms);
+	if (store_exec_stmt(c, st, "prune operations") < 0)
+		return -1;
+	*pruned = sqlite3_changes(c->db);
+	return 0;
 }
 
 static int

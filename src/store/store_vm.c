@@ -16,9 +16,14 @@
 	" COALESCE(CASE o.kind WHEN 'create' THEN 'creating'" \
 	"  WHEN 'start' THEN 'starting' WHEN 'stop' THEN 'stopping'" \
 	"  WHEN 'reboot' THEN 'rebooting' WHEN 'pause' THEN 'pausing'" \
-	"  WHEN 'resume' THEN 'resuming' WHEN 'delete' THEN 'deleting' END," \
+	"  WHEN 'resume' THEN 'resuming' WHEN 'delete' THEN 'deleting'" \
+	"  WHEN 'snapshot_create' THEN 'snapshotting'" \
+	"  WHEN 'snapshot_revert' THEN 'reverting'" \
+	"  WHEN 'snapshot_delete' THEN 'deleting-snapshot' END," \
 	"  v.observed_state) AS vm_state," \
-	" o.id, v.created_at, v.updated_at, v.group_id, g.name" \
+	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
+	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
+	" v.snapshot_last_at" \
 	" FROM vms v JOIN hosts h ON h.id = v.host_id" \
 	" LEFT JOIN groups g ON g.id = v.group_id" \
 	" LEFT JOIN operations o ON o.vm_id = v.id" \
@@ -44,6 +49,11 @@ vm_row(sqlite3_stmt *st, struct vm_rec *v)
 	v->updated_at = sqlite3_column_int64(st, 13);
 	v->group_id = sqlite3_column_int64(st, 14);
 	store_col_text(st, 15, v->group, sizeof(v->group));
+	store_col_text(st, 16, v->snapshot_schedule,
+	    sizeof(v->snapshot_schedule));
+	v->snapshot_keep = sqlite3_column_int(st, 17);
+	v->snapshot_max_age_ms = sqlite3_column_int64(st, 18);
+	v->snapshot_last_at = sqlite3_column_int64(st, 19);
 }
 
 int
@@ -51,8 +61,9 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v)
 {
 	static const char sql[] = "INSERT INTO vms (uuid, name, vcpus,"
 	    " memory_mib, disk_gib, host_id, desired_state, observed_state,"
-	    " created_at, updated_at, group_id)"
-	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10)";
+	    " created_at, updated_at, group_id, snapshot_schedule,"
+	    " snapshot_keep, snapshot_max_age_ms, snapshot_last_at)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11,?12,?13,?9)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -69,6 +80,9 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v)
 	sqlite3_bind_int64(st, 9, v->created_at);
 	if (v->group_id)
 		sqlite3_bind_int64(st, 10, v->group_id);
+	sqlite3_bind_text(st, 11, v->snapshot_schedule, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 12, v->snapshot_keep);
+	sqlite3_bind_int64(st, 13, v->snapshot_max_age_ms);
 	if (store_exec_stmt(c, st, "insert vm") < 0) {
 		if (store_unique_broken(c, "vms.name"))
 			err_set_field(ERR_CONFLICT, "name",
@@ -125,6 +139,61 @@ store_vm_get_id(struct store_conn *c, int64_t id, struct vm_rec *out)
 	return vm_get_one(c, st, what, out);
 }
 
+/* The event type for a change of observed state. */
+static const char *
+vm_event_type(const char *from, const char *to)
+{
+	if (strcmp(from, "unknown") == 0)
+		return "vm.state";          /* seen again, whatever it is */
+	if (strcmp(to, "running") == 0)
+		return strcmp(from, "paused") == 0 ? "vm.resumed" :
+		    "vm.started";
+	if (strcmp(to, "paused") == 0)
+		return "vm.paused";
+	if (strcmp(to, "stopped") == 0)
+		return "vm.stopped";
+	if (strcmp(to, "crashed") == 0)
+		return "vm.crashed";
+	return "vm.unknown";
+}
+
+/* The observed state of row id into out ("" when there is no row). */
+static int
+vm_observed(struct store_conn *c, int64_t id, char *out, size_t len)
+{
+	static const char sql[] = "SELECT observed_state FROM vms WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	out[0] = '\0';
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		store_col_text(st, 0, out, len);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(c, rc, "read vm state");
+	return 0;
+}
+
+/* After an update of the observed state: the event, if it changed. */
+static int
+vm_state_event(struct store_conn *c, int64_t id, const char *from,
+    const char *to, const char *op_id)
+{
+	json_t *d;
+	int r;
+
+	if (sqlite3_changes(c->db) == 0 || from[0] == '\0')
+		return 0;
+	d = json_pack("{s:s, s:s}", "state", to, "previous", from);
+	r = store_event_vm(c, id, vm_event_type(from, to), op_id, d);
+	json_decref(d);
+	return r;
+}
+
 static int
 vm_set(struct store_conn *c, const char *sql, int64_t id, const char *state)
 {
@@ -141,13 +210,18 @@ vm_set(struct store_conn *c, const char *sql, int64_t id, const char *state)
 }
 
 int
-store_vm_set_observed(struct store_conn *c, int64_t id, const char *state)
+store_vm_set_observed(struct store_conn *c, int64_t id, const char *state,
+    const char *op_id)
 {
 	static const char sql[] = "UPDATE vms SET observed_state=?2,"
 	    " updated_at=MAX(?3, updated_at + 1)"
 	    " WHERE id=?1 AND observed_state<>?2";
+	char from[16];
 
-	return vm_set(c, sql, id, state);
+	if (vm_observed(c, id, from, sizeof(from)) < 0 ||
+	    vm_set(c, sql, id, state) < 0)
+		return -1;
+	return vm_state_event(c, id, from, state, op_id);
 }
 
 int
@@ -159,15 +233,20 @@ store_vm_observe(struct store_conn *c, int64_t id, const char *state,
 	    " AND observed_state<>?2 AND updated_at=?4"
 	    " AND NOT EXISTS (SELECT 1 FROM operations o"
 	    "  WHERE o.vm_id=?1 AND o.status IN ('queued','running'))";
-	sqlite3_stmt *st = store_stmt(c, sql);
+	sqlite3_stmt *st;
+	char from[16];
 
-	if (st == NULL)
+	if (vm_observed(c, id, from, sizeof(from)) < 0)
+		return -1;
+	if ((st = store_stmt(c, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, time_now_ms());
 	sqlite3_bind_int64(st, 4, seen_updated_at);
-	return store_exec_stmt(c, st, "observe vm");
+	if (store_exec_stmt(c, st, "observe vm") < 0)
+		return -1;
+	return vm_state_event(c, id, from, state, NULL);
 }
 
 int
@@ -180,12 +259,58 @@ store_vm_set_desired(struct store_conn *c, int64_t id, const char *state)
 }
 
 int
-store_vm_delete(struct store_conn *c, int64_t id)
+store_vm_set_schedule(struct store_conn *c, const struct vm_rec *v)
 {
-	static const char sql[] = "DELETE FROM vms WHERE id=?1";
+	/* a new schedule counts from now (SET sees the old row) */
+	static const char sql[] = "UPDATE vms SET snapshot_schedule=?2,"
+	    " snapshot_keep=?3, snapshot_max_age_ms=?4,"
+	    " snapshot_last_at=CASE WHEN snapshot_schedule<>?2 THEN ?5"
+	    "  ELSE snapshot_last_at END,"
+	    " updated_at=MAX(?5, updated_at + 1) WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	json_t *d;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, v->id);
+	sqlite3_bind_text(st, 2, v->snapshot_schedule, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, v->snapshot_keep);
+	sqlite3_bind_int64(st, 4, v->snapshot_max_age_ms);
+	sqlite3_bind_int64(st, 5, time_now_ms());
+	if (store_exec_stmt(c, st, "update vm") < 0 ||
+	    store_changed(c, "vm") < 0)
+		return -1;
+	d = json_pack("{s:s, s:i, s:I}", "snapshot_schedule",
+	    v->snapshot_schedule, "snapshot_keep", v->snapshot_keep,
+	    "snapshot_max_age_ms", (json_int_t)v->snapshot_max_age_ms);
+	r = store_event_vm(c, v->id, "vm.updated", NULL, d);
+	json_decref(d);
+	return r;
+}
+
+int
+store_vm_schedule_ran(struct store_conn *c, int64_t id, int64_t at_ms)
+{
+	static const char sql[] = "UPDATE vms SET snapshot_last_at=?2"
+	    " WHERE id=?1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, at_ms);
+	return store_exec_stmt(c, st, "update vm");
+}
+
+int
+store_vm_delete(struct store_conn *c, int64_t id, const char *op_id)
+{
+	static const char sql[] = "DELETE FROM vms WHERE id=?1";
+	sqlite3_stmt *st;
+
+	if (store_event_vm(c, id, "vm.deleted", op_id, NULL) < 0 ||
+	    (st = store_stmt(c, sql)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (store_exec_stmt(c, st, "delete vm") < 0)
@@ -230,6 +355,18 @@ store_vm_each(struct store_conn *c, const char *host, const char *state,
 	store_bind_text(st, 1, host);
 	store_bind_text(st, 2, state);
 	return vm_each(c, st, fn, arg, "list vms");
+}
+
+int
+store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg)
+{
+	static const char sql[] = VM_COLS "WHERE v.snapshot_schedule <> ''"
+	    " ORDER BY v.id";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	return vm_each(c, st, fn, arg, "list scheduled vms");
 }
 
 int

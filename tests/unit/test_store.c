@@ -143,7 +143,7 @@ tx_op_running(struct store_conn *c, void *arg)
 static int
 tx_vm_delete(struct store_conn *c, void *arg)
 {
-	return store_vm_delete(c, *(int64_t *)arg);
+	return store_vm_delete(c, *(int64_t *)arg, NULL);
 }
 
 struct finish_arg {
@@ -179,7 +179,7 @@ tx_set_observed(struct store_conn *c, void *arg)
 {
 	struct observe_arg *a = arg;
 
-	return store_vm_set_observed(c, a->id, a->state);
+	return store_vm_set_observed(c, a->id, a->state, NULL);
 }
 
 /* --- helpers --- */
