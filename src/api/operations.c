@@ -1,10 +1,11 @@
 /*
  * operations.c - GET /v1/operations and GET /v1/operations/{id}
  * (?wait=N holds the reply until the operation ends: 200 once finished,
- * 202 while it still runs).
+ * 202 while it still runs), and DELETE /v1/operations/{id}, which cancels
+ * one: a queued operation at once (200, status cancelled), a running one
+ * whose kind can stop part-way on request (202 while it stops, or 200 with
+ * ?wait=N once it has), anything else 409.
  */
-#include <stdio.h>
-
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ operations_json(const struct op_rec *o)
 	} else {
 		json_object_set_new(j, "error", json_null());
 	}
+	json_object_set_new(j, "params", json_loads(o->params, 0, NULL));
 	json_object_set_new(j, "created_at", req_time(o->created_at));
 	json_object_set_new(j, "started_at", req_time(o->started_at));
 	json_object_set_new(j, "finished_at", req_time(o->finished_at));
@@ -96,4 +98,44 @@ operations_get(struct req *r)
 		return -1;
 	return req_reply(r, (o.status == OP_QUEUED || o.status == OP_RUNNING) &&
 	    wait > 0 ? 202 : 200, operations_json(&o));
+}
+
+int
+operations_cancel(struct req *r)
+{
+	struct op_rec o;
+	int64_t wait;
+
+	if (body_check(r, NULL, 0) < 0 ||
+	    req_query_int(r, "wait", 0, OPERATIONS_WAIT_MAX, 0, &wait) < 0 ||
+	    ops_cancel(r->app->ops, r->params[0], &o) < 0)
+		return -1;
+	if (o.status == OP_RUNNING && wait > 0 &&
+	    ops_wait(r->app->ops, o.id, wait * 1000, &o) < 0)
+		return -1;
+	req_set_location(r, "/v1/operations/", o.id);
+	return req_reply(r, o.status == OP_QUEUED || o.status == OP_RUNNING ?
+	    202 : 200, operations_json(&o));
+}
+
+int
+operations_reply(struct req *r, struct op_rec *op, int64_t wait)
+{
+	struct store_conn *c;
+	int rc = 202;
+
+	req_set_location(r, "/v1/operations/", op->id);
+	if (wait > 0) {
+		if (ops_wait(r->app->ops, op->id, wait * 1000, op) < 0)
+			return -1;
+		if (op->status != OP_QUEUED && op->status != OP_RUNNING)
+			rc = 200;
+	} else {
+		c = store_read_begin(r->app->store);
+		rc = store_op_get(c, op->id, op) < 0 ? -1 : 202;
+		store_read_end(c);
+		if (rc < 0)
+			return -1;
+	}
+	return req_reply(r, rc, operations_json(op));
 }

@@ -22,6 +22,9 @@ const struct body_field placements_fields[] = {
 	{ "force", BODY_BOOL, false, 0, 0 },
 	{ "group", BODY_STRING, false, 0, 63 },
 	{ "placement", BODY_OBJECT, false, 0, 0 },
+	/* a VM create's own settings, checked in vms.c */
+	{ "snapshot_schedule", BODY_STRING, false, 0, 128 },
+	{ "snapshot_retention", BODY_OBJECT, false, 0, 0 },
 };
 const size_t placements_nfields =
     sizeof(placements_fields) / sizeof(placements_fields[0]);

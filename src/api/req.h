@@ -35,6 +35,9 @@ struct req {
 	json_t *reply;
 	char location[256];
 	json_t *problem_ext;     /* extra members for an error reply, or NULL */
+	struct MHD_Response *raw;  /* a handler-made response (a stream), sent
+	                            * as is with status; the request owns it */
+	char idem_key[IDEM_KEY_MAX];   /* the Idempotency-Key header, or "" */
 };
 
 typedef int (*req_handler)(struct req *r);
@@ -47,6 +50,24 @@ struct route {
 
 /* router.c: find the route for method + path; fills r->params. */
 const struct route *router_match(struct req *r, char *allow, size_t allow_len);
+
+/* idem.c: Idempotency-Key.  A stored reply to send again: */
+struct idem_reply {
+	int status;
+	char location[256];
+	char *body;              /* JSON text (owned: free it) */
+};
+#define IDEM_RUN 0
+#define IDEM_REPLAY 1
+/*
+ * Before a POST or DELETE handler runs: IDEM_RUN (no key, or the key is
+ * now claimed for this request: r->idem_key is set), IDEM_REPLAY with
+ * *out filled (send that instead), or -1 with the error (bad key, key
+ * used with another request, first request still in progress).
+ */
+int idem_begin(struct req *r, struct idem_reply *out);
+/* After the handler: remember a 2xx reply, or free the key. */
+void idem_end(struct req *r, int status, json_t *reply);
 
 /* problem.c: the problem+json body for err (owned by the caller). */
 json_t *problem_json(const struct err *e, const char *instance);
@@ -114,9 +135,16 @@ json_t *placements_hosts_json(const struct place_out *out);
 /* Resource renderers, shared between handlers. */
 json_t *vms_json(const struct vm_rec *v);
 json_t *operations_json(const struct op_rec *o);
+/*
+ * Reply with a recorded operation: 202 + its JSON and Location, or, when
+ * wait > 0 seconds, after waiting for it: 200 once it has finished.
+ */
+int operations_reply(struct req *r, struct op_rec *op, int64_t wait);
 /* A failed operation's error, as recorded. */
 void operations_err(const struct op_rec *o, struct err *e);
 json_t *hosts_json(const struct host_rec *h);
+json_t *events_json(const struct event_rec *e);
+json_t *snapshots_json(const struct snap_rec *s);
 
 /* Handlers (one file per resource). */
 int root_get(struct req *r);
@@ -139,7 +167,15 @@ int vms_stop(struct req *r);
 int vms_reboot(struct req *r);
 int vms_pause(struct req *r);
 int vms_resume(struct req *r);
+int vms_update(struct req *r);
 int operations_list(struct req *r);
 int operations_get(struct req *r);
+int operations_cancel(struct req *r);
+int events_get(struct req *r);
+int snapshots_list(struct req *r);
+int snapshots_get(struct req *r);
+int snapshots_create(struct req *r);
+int snapshots_revert(struct req *r);
+int snapshots_delete(struct req *r);
 
 #endif

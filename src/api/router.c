@@ -23,14 +23,22 @@ static const struct route router_routes[] = {
 	{ "GET",    "/v1/vms",               vms_list },
 	{ "POST",   "/v1/vms",               vms_create },
 	{ "GET",    "/v1/vms/*",             vms_get },
+	{ "PATCH",  "/v1/vms/*",             vms_update },
 	{ "DELETE", "/v1/vms/*",             vms_delete },
 	{ "POST",   "/v1/vms/*/start",       vms_start },
 	{ "POST",   "/v1/vms/*/stop",        vms_stop },
 	{ "POST",   "/v1/vms/*/reboot",      vms_reboot },
 	{ "POST",   "/v1/vms/*/pause",       vms_pause },
 	{ "POST",   "/v1/vms/*/resume",      vms_resume },
+	{ "GET",    "/v1/vms/*/snapshots",   snapshots_list },
+	{ "POST",   "/v1/vms/*/snapshots",   snapshots_create },
+	{ "GET",    "/v1/vms/*/snapshots/*", snapshots_get },
+	{ "DELETE", "/v1/vms/*/snapshots/*", snapshots_delete },
+	{ "POST",   "/v1/vms/*/snapshots/*/revert", snapshots_revert },
 	{ "GET",    "/v1/operations",        operations_list },
 	{ "GET",    "/v1/operations/*",      operations_get },
+	{ "DELETE", "/v1/operations/*",      operations_cancel },
+	{ "GET",    "/v1/events",            events_get },
 };
 
 /*

@@ -77,6 +77,33 @@ server_send(struct MHD_Connection *conn, int status, json_t *reply,
 	return ret;
 }
 
+/* A remembered reply, sent again (Idempotency-Key). */
+static enum MHD_Result
+server_replay(struct MHD_Connection *conn, struct idem_reply *rep)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(strlen(rep->body), rep->body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(rep->body);
+		return MHD_NO;
+	}
+	rep->body = NULL;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    "no-store");
+	MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+	if (rep->location[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
+		    rep->location);
+	ret = MHD_queue_response(conn, (unsigned)rep->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result
 server_problem(struct MHD_Connection *conn, const char *path,
     const char *allow, json_t *ext)
@@ -141,9 +168,11 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	struct api *a = cls;
 	struct server_conn *sc = *con_cls;
 	const struct route *rt;
+	struct idem_reply rep;
 	struct req r;
 	char allow[128];
 	enum MHD_Result ret;
+	int iv = IDEM_RUN;
 
 	(void)version;
 	if (sc == NULL) {
@@ -192,10 +221,22 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	err_clear();
 	allow[0] = '\0';
 	rt = router_match(&r, allow, sizeof(allow));
-	if (rt == NULL || server_parse_body(&r, sc) < 0 || rt->handler(&r) < 0) {
+	if (rt == NULL || server_parse_body(&r, sc) < 0 ||
+	    (iv = idem_begin(&r, &rep)) < 0) {
 		r.status = err_code_http(err_last()->code);
 		ret = server_problem(conn, url, allow, r.problem_ext);
+	} else if (iv == IDEM_REPLAY) {
+		r.status = rep.status;
+		ret = server_replay(conn, &rep);
+	} else if (rt->handler(&r) < 0) {
+		r.status = err_code_http(err_last()->code);
+		idem_end(&r, r.status, NULL);
+		ret = server_problem(conn, url, allow, r.problem_ext);
+	} else if (r.raw) {
+		ret = MHD_queue_response(conn, (unsigned)r.status, r.raw);
+		MHD_destroy_response(r.raw);
 	} else {
+		idem_end(&r, r.status, r.reply);
 		ret = server_send(conn, r.status, r.reply, "application/json",
 		    r.location, NULL);
 	}

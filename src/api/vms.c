@@ -15,10 +15,46 @@
 #include <uuid/uuid.h>
 
 #include "../common/error.h"
+#include "../common/schedule.h"
 #include "../daemon/place.h"
 #include "req.h"
 
 #define VMS_WAIT_MAX 300
+
+/* ms as a duration in the form it is written: "1d12h", "90s" -> "1m30s" */
+static void
+vms_duration(int64_t ms, char *buf, size_t len)
+{
+	static const struct { char unit; int64_t secs; } units[] = {
+		{ 'w', 604800 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 },
+		{ 's', 1 },
+	};
+	int64_t secs = ms / 1000;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (secs >= units[i].secs && off < len) {
+			int w = snprintf(buf + off, len - off, "%lld%c",
+			    (long long)(secs / units[i].secs), units[i].unit);
+
+			if (w > 0)
+				off += (size_t)w;
+			secs %= units[i].secs;
+		}
+	}
+}
+
+static json_t *
+vms_retention_json(const struct vm_rec *v)
+{
+	char age[64];
+
+	vms_duration(v->snapshot_max_age_ms, age, sizeof(age));
+	return json_pack("{s:o, s:o}", "keep", v->snapshot_keep > 0 ?
+	    json_integer(v->snapshot_keep) : json_null(), "max_age",
+	    v->snapshot_max_age_ms > 0 ? json_string(age) : json_null());
+}
 
 json_t *
 vms_json(const struct vm_rec *v)
@@ -36,6 +72,9 @@ vms_json(const struct vm_rec *v)
 	    json_string(v->op_id) : json_null());
 	json_object_set_new(j, "group", v->group[0] ?
 	    json_string(v->group) : json_null());
+	json_object_set_new(j, "snapshot_schedule", v->snapshot_schedule[0] ?
+	    json_string(v->snapshot_schedule) : json_null());
+	json_object_set_new(j, "snapshot_retention", vms_retention_json(v));
 	json_object_set_new(j, "created_at", req_time(v->created_at));
 	json_object_set_new(j, "updated_at", req_time(v->updated_at));
 	return j;
@@ -125,6 +164,111 @@ vms_list(struct req *r)
 	return req_reply(r, 200, json_pack("{s:o}", "vms", arr));
 }
 
+/* --- snapshot schedule: on create and PATCH --- */
+
+static const struct body_field vms_retention_fields[] = {
+	{ "keep", BODY_INT, false, 0, 1000 },
+	{ "max_age", BODY_STRING, false, 0, 64 },
+};
+
+/*
+ * snapshot_schedule ("" or null for none) and snapshot_retention
+ * {"keep": N, "max_age": "7d"} from body into v; what body leaves out
+ * stays as it is in v.
+ */
+static int
+vms_schedule_parse(json_t *body, struct vm_rec *v)
+{
+	json_t *sch = json_object_get(body, "snapshot_schedule");
+	json_t *ret = json_object_get(body, "snapshot_retention");
+	json_t *keep, *age;
+	struct schedule sc;
+	const char *t;
+
+	if (sch && !json_is_null(sch)) {
+		if (!json_is_string(sch))
+			return err_set_field(ERR_INVALID, "snapshot_schedule",
+			    "snapshot_schedule must be a string or null");
+		t = json_string_value(sch);
+		if (t[0] && schedule_parse(t, "snapshot_schedule", &sc) < 0)
+			return -1;
+		snprintf(v->snapshot_schedule, sizeof(v->snapshot_schedule),
+		    "%s", t);
+	} else if (sch) {
+		v->snapshot_schedule[0] = '\0';
+	}
+	if (ret == NULL)
+		return 0;
+	if (json_is_null(ret)) {
+		v->snapshot_keep = 0;
+		v->snapshot_max_age_ms = 0;
+		return 0;
+	}
+	if (body_check_object(ret, "snapshot_retention", vms_retention_fields,
+	    sizeof(vms_retention_fields) / sizeof(vms_retention_fields[0])) < 0)
+		return -1;
+	if ((keep = json_object_get(ret, "keep")) != NULL)
+		v->snapshot_keep = (int)json_integer_value(keep);
+	if ((age = json_object_get(ret, "max_age")) != NULL) {
+		v->snapshot_max_age_ms = 0;
+		t = json_string_value(age);
+		if (t[0] && schedule_parse_duration(t,
+		    "snapshot_retention.max_age", &v->snapshot_max_age_ms) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const struct body_field vms_update_fields[] = {
+	{ "snapshot_schedule", BODY_STRING, false, 0, 128 },
+	{ "snapshot_retention", BODY_OBJECT, false, 0, 0 },
+};
+
+struct vms_update_tx {
+	const char *id;
+	json_t *body;
+	struct vm_rec vm;
+};
+
+static int
+vms_update_tx(struct store_conn *c, void *arg)
+{
+	struct vms_update_tx *t = arg;
+
+	if (store_vm_get(c, t->id, &t->vm) < 0 ||
+	    vms_schedule_parse(t->body, &t->vm) < 0)
+		return -1;
+	return store_vm_set_schedule(c, &t->vm);
+}
+
+int
+vms_update(struct req *r)
+{
+	struct vms_update_tx t;
+	json_t *sch = json_object_get(r->body, "snapshot_schedule");
+
+	/* null is allowed for both: "none" */
+	if (sch && json_is_null(sch))
+		json_object_set_new(r->body, "snapshot_schedule",
+		    json_string(""));
+	if (json_is_null(json_object_get(r->body, "snapshot_retention")))
+		json_object_set_new(r->body, "snapshot_retention",
+		    json_object());
+	if (body_check(r, vms_update_fields, sizeof(vms_update_fields) /
+	    sizeof(vms_update_fields[0])) < 0)
+		return -1;
+	if (r->body == NULL || json_object_size(r->body) == 0)
+		return err_set(ERR_INVALID, "nothing to change: send "
+		    "snapshot_schedule and/or snapshot_retention");
+	memset(&t, 0, sizeof(t));
+	t.id = r->params[0];
+	t.body = r->body;
+	if (store_tx(r->app->store, vms_update_tx, &t) < 0 ||
+	    vms_load(r, r->params[0], &t.vm) < 0)
+		return -1;
+	return req_reply(r, 200, vms_json(&t.vm));
+}
+
 /* --- create --- */
 
 int
@@ -148,12 +292,15 @@ vms_create(struct req *r)
 	vm.vcpus = pr.sr.vcpus;
 	vm.memory_mib = pr.sr.memory_mib;
 	vm.disk_gib = pr.sr.disk_gib;
+	if (vms_schedule_parse(r->body, &vm) < 0)
+		return -1;
 	start = body_bool(r, "start", false);
 	snprintf(vm.desired, sizeof(vm.desired), "%s",
 	    start ? "running" : "stopped");
 	snprintf(vm.observed, sizeof(vm.observed), "stopped");
 	vms_new_uuid(op.id);
 	op.kind = OP_CREATE;
+	snprintf(op.idem_key, sizeof(op.idem_key), "%s", r->idem_key);
 	snprintf(op.vm_uuid, sizeof(op.vm_uuid), "%s", vm.uuid);
 	snprintf(op.vm_name, sizeof(op.vm_name), "%s", vm.name);
 	snprintf(op.params, sizeof(op.params), "{\"start\":%s}",
@@ -266,7 +413,6 @@ vms_action(struct req *r, enum op_kind kind)
 	struct vms_action_tx t;
 	char *params;
 	int64_t wait;
-	int rc;
 
 	if (body_check(r, act->fields, act->nfields) < 0 ||
 	    req_query_int(r, "wait", 0, VMS_WAIT_MAX, 0, &wait) < 0)
@@ -276,6 +422,7 @@ vms_action(struct req *r, enum op_kind kind)
 	t.id = r->params[0];
 	vms_new_uuid(t.op.id);
 	t.op.kind = kind;
+	snprintf(t.op.idem_key, sizeof(t.op.idem_key), "%s", r->idem_key);
 	params = json_dumps(r->body, JSON_COMPACT);
 	snprintf(t.op.params, sizeof(t.op.params), "%s",
 	    params ? params : "{}");
@@ -283,23 +430,7 @@ vms_action(struct req *r, enum op_kind kind)
 	if (store_tx(r->app->store, vms_action_tx, &t) < 0)
 		return -1;
 	ops_submit(r->app->ops, t.op.id);
-	req_set_location(r, "/v1/operations/", t.op.id);
-	rc = 202;
-	if (wait > 0) {
-		if (ops_wait(r->app->ops, t.op.id, wait * 1000, &t.op) < 0)
-			return -1;
-		if (t.op.status != OP_QUEUED && t.op.status != OP_RUNNING)
-			rc = 200;
-	} else {
-		struct store_conn *c = store_read_begin(r->app->store);
-
-		if (store_op_get(c, t.op.id, &t.op) < 0)
-			rc = -1;
-		store_read_end(c);
-		if (rc < 0)
-			return -1;
-	}
-	return req_reply(r, rc, operations_json(&t.op));
+	return operations_reply(r, &t.op, wait);
 }
 
 int

@@ -28,6 +28,9 @@ struct app {
 	struct view *view;
 	struct fleet *fleet;
 	struct ops *ops;
+	int64_t started_ms;        /* when this process started */
+	int stopping;              /* set (atomically) when shutting down:
+	                            * event streams end */
 };
 
 /* --- fleet.c: one backend connection per registered host --- */
@@ -49,6 +52,15 @@ void fleet_host_defaults(const struct fleet *f, struct host_rec *h);
  * filled with the stored record.
  */
 int fleet_register(struct fleet *f, struct host_rec *h);
+/*
+ * Have fn told of every domain lifecycle change on every host (uuid set),
+ * and of a host's connection closing (uuid NULL).  fn runs on the
+ * backend's event thread and must return quickly.  Set before
+ * fleet_start().
+ */
+typedef void (*fleet_event_fn)(void *arg, int64_t host_id, const char *uuid,
+    const char *event);
+void fleet_watch(struct fleet *f, fleet_event_fn fn, void *arg);
 /* Forget a host (its row is already gone). */
 void fleet_unregister(struct fleet *f, int64_t host_id);
 /*
@@ -77,6 +89,39 @@ void ops_submit(struct ops *o, const char *op_id);
  */
 int ops_wait(struct ops *o, const char *id, int64_t timeout_ms,
     struct op_rec *out);
+/* --- snapshots.c: snapshot requests --- */
+struct snap_request {
+	const char *vm;            /* name or uuid */
+	const char *name;          /* the snapshot */
+	const char *description;   /* take only; may be NULL */
+	bool memory;               /* take only: keep the RAM state */
+	bool scheduled;            /* take only: made by the schedule */
+	const char *idem_key;      /* the request's Idempotency-Key, or NULL */
+};
+/*
+ * Record a snapshot operation (kind OP_SNAPSHOT_CREATE, _REVERT or
+ * _DELETE) for rq->vm and hand it to the engine; *op is the recorded
+ * operation.  ERR_NOT_FOUND (vm, snapshot), ERR_CONFLICT (name taken, an
+ * operation under way, state unknown, memory asked of a stopped VM).
+ */
+int snapshots_request(struct app *app, enum op_kind kind,
+    const struct snap_request *rq, struct op_rec *op);
+
+/* --- snapsched.c: scheduled snapshots and their retention --- */
+struct snapsched;
+struct snapsched *snapsched_start(struct app *app);
+void snapsched_stop(struct snapsched *s);
+/* Look at every schedule now (one pass; what the thread does each tick). */
+void snapsched_tick(struct app *app);
+
+/*
+ * Cancel operation id: a queued one is cancelled at once (out->status
+ * cancelled; what it would have made is undone); a running one whose kind
+ * can stop part-way is asked to (out->status still running: wait for
+ * it).  ERR_NOT_FOUND, or ERR_CONFLICT when it has finished or cannot be
+ * stopped.
+ */
+int ops_cancel(struct ops *o, const char *id, struct op_rec *out);
 /*
  * Stop taking work, wake every waiter, wait up to timeout_s for running
  * operations, then stop the workers.  Returns 0, or -1 when operations

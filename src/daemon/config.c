@@ -89,6 +89,12 @@ static const struct config_key config_keys[] = {
 	CONFIG_INT("socket_mode", config_set_mode, socket_mode, 0, 0777),
 	CONFIG_INT("reconcile_interval_s", config_set_int,
 	    reconcile_interval_s, 1, 3600),
+	CONFIG_INT("operation_retention_s", config_set_int,
+	    operation_retention_s, 60, 315360000),
+	CONFIG_INT("event_retention_s", config_set_int, event_retention_s,
+	    60, 315360000),
+	CONFIG_INT("idempotency_ttl_s", config_set_int, idempotency_ttl_s,
+	    60, 2592000),
 	CONFIG_STR("placement_policy", config_set_policy, placement_policy, 15),
 	CONFIG_STR("cpu_ratio", config_set_ratio, cpu_ratio, 32),
 	CONFIG_STR("ram_ratio", config_set_ratio, ram_ratio, 32),
@@ -152,6 +158,9 @@ config_defaults(struct config *c)
 	c->stop_timeout_s = 60;
 	c->socket_mode = 0660;
 	c->reconcile_interval_s = 30;
+	c->operation_retention_s = 7 * 86400;
+	c->event_retention_s = 7 * 86400;
+	c->idempotency_ttl_s = 86400;
 	(void)config_copy(c->placement_policy, sizeof(c->placement_policy),
 	    "spread");
 	c->cpu_ratio = 4.0;

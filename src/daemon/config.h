@@ -30,6 +30,11 @@ struct config {
 	int stop_timeout_s;                /* default ACPI timeout, 1..3600, default 60 */
 	int socket_mode;                   /* octal, default 0660 */
 	int reconcile_interval_s;          /* state sweep, 1..3600, default 30 */
+	/* housekeeping: finished operations and events are deleted once
+	 * older than these; an Idempotency-Key is remembered this long */
+	int operation_retention_s;         /* 60..10 years, default 7 days */
+	int event_retention_s;             /* 60..10 years, default 7 days */
+	int idempotency_ttl_s;             /* 60..30 days, default 24 h */
 	char placement_policy[16];         /* spread | pack, default spread */
 	/* what a newly registered host gets unless the request says */
 	double cpu_ratio, ram_ratio, disk_ratio;   /* 4.0, 1.0, 1.0 */

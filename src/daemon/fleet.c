@@ -23,6 +23,7 @@
 #define FLEET_RETRY_MAX_MS 60000
 
 struct fleet_host {
+	struct fleet *fleet;
 	int64_t id;
 	char name[NAME_MAX_LEN];
 	char uri[1024];
@@ -42,6 +43,8 @@ struct fleet {
 	pthread_mutex_t mu;          /* guards hosts/n */
 	struct fleet_host **hosts;
 	size_t n, cap;
+	fleet_event_fn watch_fn;     /* set before fleet_start, then fixed */
+	void *watch_arg;
 };
 
 struct fleet *
@@ -181,6 +184,22 @@ fleet_down(struct fleet *f, struct fleet_host *fh)
 	err_restore(&fh->last_err);
 }
 
+void
+fleet_watch(struct fleet *f, fleet_event_fn fn, void *arg)
+{
+	f->watch_fn = fn;
+	f->watch_arg = arg;
+}
+
+/* On the backend's event thread: pass it on, naming the host. */
+static void
+fleet_on_event(void *opaque, const char *uuid, const char *event)
+{
+	struct fleet_host *fh = opaque;
+
+	fh->fleet->watch_fn(fh->fleet->watch_arg, fh->id, uuid, event);
+}
+
 /* Connect fh if it never was (its mutex held), and record what it is. */
 static int
 fleet_connect(struct fleet *f, struct fleet_host *fh)
@@ -190,8 +209,15 @@ fleet_connect(struct fleet *f, struct fleet_host *fh)
 
 	memset(&h, 0, sizeof(h));
 	h.id = fh->id;
-	if (fh->bc == NULL)
+	if (fh->bc == NULL) {
 		fh->bc = backend_open(fh->uri);
+		/* the backend keeps the watch across its reconnects */
+		if (fh->bc && f->watch_fn &&
+		    backend_watch(fh->bc, fleet_on_event, fh) < 0)
+			log_warnx("fleet: no domain events from host '%s' (the "
+			    "sweep still sees changes): %s", fh->name,
+			    err_last()->msg);
+	}
 	if (fh->bc == NULL || fleet_facts(f, fh->bc, &h) < 0) {
 		fleet_down(f, fh);
 		return -1;
@@ -216,6 +242,7 @@ fleet_add(struct fleet *f, const struct host_rec *h)
 		err_set(ERR_INTERNAL, "out of memory");
 		return NULL;
 	}
+	fh->fleet = f;
 	fh->id = h->id;
 	snprintf(fh->name, sizeof(fh->name), "%s", h->name);
 	snprintf(fh->uri, sizeof(fh->uri), "%s", h->uri);
@@ -347,6 +374,8 @@ fleet_unregister(struct fleet *f, int64_t host_id)
 	 * thread may still hold them */
 	pthread_mutex_lock(&fh->mu);
 	fh->removed = true;
+	if (fh->bc)
+		backend_watch(fh->bc, NULL, NULL);
 	pthread_mutex_unlock(&fh->mu);
 	log_info("fleet: host '%s' removed", fh->name);
 }

@@ -71,6 +71,8 @@ main(int argc, char **argv)
 	static struct app app;
 	struct api *api = NULL;
 	struct reconcile *rec = NULL;
+	struct watch *watch = NULL;
+	struct snapsched *sched = NULL;
 	char errbuf[1024];
 	sigset_t set;
 	int sig, r, status = 1;
@@ -94,6 +96,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	log_info("hangard %s starting", HANGAR_VERSION);
+	app.started_ms = time_now_ms();
 	main_mkdir_parent(app.cfg.db_path);
 	if ((app.store = store_open(app.cfg.db_path)) == NULL) {
 		log_error("%s", err_last()->msg);
@@ -102,10 +105,13 @@ main(int argc, char **argv)
 	if (backend_init() < 0 ||
 	    (app.view = view_load(app.store)) == NULL ||
 	    (app.fleet = fleet_open(app.store, app.view, &app.cfg)) == NULL ||
+	    (watch = watch_new(&app)) == NULL ||
 	    fleet_start(app.fleet) < 0 ||
 	    (app.ops = ops_new(&app)) == NULL ||
 	    ops_start(app.ops) < 0 ||
+	    watch_start(watch) < 0 ||
 	    (rec = reconcile_start(&app)) == NULL ||
+	    (sched = snapsched_start(&app)) == NULL ||
 	    (api = api_start(&app)) == NULL) {
 		log_error("%s", err_last()->msg);
 		goto done;
@@ -126,8 +132,11 @@ main(int argc, char **argv)
 	status = 0;
 	sd_notify(0, "STOPPING=1");
 done:
+	__atomic_store_n(&app.stopping, 1, __ATOMIC_RELAXED);
 	api_quiesce(api);
+	snapsched_stop(sched);
 	reconcile_stop(rec);
+	watch_stop(watch);
 	if (app.ops && ops_stop(app.ops, app.cfg.shutdown_timeout_s) < 0) {
 		/* workers still hold the store: leave it to exit; the journal
 		 * lets the next start finish what they were doing */
@@ -137,6 +146,7 @@ done:
 	api_stop(api);
 	ops_free(app.ops);
 	fleet_close(app.fleet);
+	watch_free(watch);
 	view_free(app.view);
 	store_close(app.store);
 	log_info("hangard stopped");

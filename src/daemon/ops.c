@@ -36,6 +36,7 @@ struct ops {
 	struct ops_job *head, *tail;
 	bool stopping;
 	int busy;                   /* workers running a job */
+	struct op_ctx *running;     /* runs under way, for cancellation */
 	int nthreads;
 	pthread_t *threads;
 };
@@ -148,6 +149,20 @@ ops_step(struct op_ctx *x, const char *step)
 	err_restore(&e);
 }
 
+bool
+ops_cancelled(struct op_ctx *x)
+{
+	return __atomic_load_n(&x->cancel, __ATOMIC_ACQUIRE) != 0;
+}
+
+int
+ops_cancel_now(struct op_ctx *x, const char *what)
+{
+	x->cancelled = true;
+	return err_set(ERR_CONFLICT, "operation %s was cancelled %s",
+	    x->op.id, what);
+}
+
 int
 ops_observe(struct op_ctx *x)
 {
@@ -164,6 +179,32 @@ struct ops_close_arg {
 	const struct err *e;
 };
 
+/*
+ * What the end of an operation does to its VM, in the closing (or
+ * cancelling) transaction: the runner's own records, then the row's
+ * removal or its observed state.  A cancelled operation leaves the VM
+ * wanting what it now is.
+ */
+static int
+ops_settle_vm(struct store_conn *c, struct op_ctx *x, enum op_status status)
+{
+	const struct op_runner *rn = &ops_runners[x->op.kind];
+
+	if (x->vm.id == 0)
+		return 0;
+	if (rn->close && rn->close(c, x, status == OP_SUCCEEDED) < 0)
+		return -1;
+	if (x->delete_row)
+		return store_vm_delete(c, x->vm.id, x->op.id);
+	if (x->have_state && store_vm_set_observed(c, x->vm.id,
+	    vm_state_name(x->observed), x->op.id) < 0)
+		return -1;
+	if (status == OP_CANCELLED)
+		return store_vm_set_desired(c, x->vm.id, x->have_state ?
+		    vm_state_name(x->observed) : x->vm.observed);
+	return 0;
+}
+
 static int
 ops_close_tx(struct store_conn *c, void *arg)
 {
@@ -172,16 +213,10 @@ ops_close_tx(struct store_conn *c, void *arg)
 
 	if (x->op.step[0] && store_op_set_step(c, x->op.id, x->op.step) < 0)
 		return -1;
-	if (store_op_finish(c, x->op.id, a->status, a->e) < 0)
+	if (x->op.kind < OP_KIND__COUNT &&
+	    ops_settle_vm(c, x, a->status) < 0)
 		return -1;
-	if (x->vm.id == 0)
-		return 0;
-	if (x->delete_row)
-		return store_vm_delete(c, x->vm.id);
-	if (x->have_state &&
-	    store_vm_set_observed(c, x->vm.id, vm_state_name(x->observed)) < 0)
-		return -1;
-	return 0;
+	return store_op_finish(c, x->op.id, a->status, a->e);
 }
 
 static int
@@ -229,6 +264,30 @@ ops_load(struct ops *o, struct op_ctx *x, const char *id)
 }
 
 static void
+ops_running_add(struct ops *o, struct op_ctx *x)
+{
+	pthread_mutex_lock(&o->mu);
+	x->next_running = o->running;
+	o->running = x;
+	pthread_mutex_unlock(&o->mu);
+}
+
+static void
+ops_running_remove(struct ops *o, struct op_ctx *x)
+{
+	struct op_ctx **p;
+
+	pthread_mutex_lock(&o->mu);
+	for (p = &o->running; *p; p = &(*p)->next_running) {
+		if (*p == x) {
+			*p = x->next_running;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&o->mu);
+}
+
+static void
 ops_run_job(struct ops *o, struct ops_job *j)
 {
 	struct op_ctx x;
@@ -252,10 +311,14 @@ ops_run_job(struct ops *o, struct ops_job *j)
 		r = err_set(ERR_INTERNAL, "unknown operation kind");
 		goto finish;
 	}
+	ops_running_add(o, &x);
 	if (!j->recover && x.op.status == OP_QUEUED &&
 	    store_tx(o->app->store, ops_begin_tx, &x) < 0) {
-		log_error("op %s: cannot mark it running: %s", x.op.id,
-		    err_last()->msg);
+		/* not found: cancelled since it was loaded */
+		if (err_last()->code != ERR_NOT_FOUND)
+			log_error("op %s: cannot mark it running: %s", x.op.id,
+			    err_last()->msg);
+		ops_running_remove(o, &x);
 		json_decref(x.params);
 		return;
 	}
@@ -279,6 +342,7 @@ ops_run_job(struct ops *o, struct ops_job *j)
 		/* the host cannot tell us how it ended: ask again later */
 		log_warnx("op %s: will be settled once the host answers: %s",
 		    x.op.id, err_last()->msg);
+		ops_running_remove(o, &x);
 		json_decref(x.params);
 		ops_enqueue(o, x.op.id, true, OPS_RECOVER_RETRY_MS);
 		return;
@@ -291,9 +355,11 @@ ops_run_job(struct ops *o, struct ops_job *j)
 		err_restore(&e);
 	}
 finish:
+	ops_running_remove(o, &x);
 	err_save(&e);
 	ca.x = &x;
-	ca.status = r < 0 ? OP_FAILED : OP_SUCCEEDED;
+	ca.status = r < 0 ? (x.cancelled ? OP_CANCELLED : OP_FAILED) :
+	    OP_SUCCEEDED;
 	ca.e = &e;
 	if (r < 0)
 		log_warnx("op %s: %s vm '%s' failed: %s", x.op.id,
@@ -402,6 +468,91 @@ ops_wait(struct ops *o, const char *id, int64_t timeout_ms,
 		pthread_cond_timedwait(&o->done, &o->mu, &ts);
 		pthread_mutex_unlock(&o->mu);
 	}
+}
+
+/* Cancelling a queued operation: all in one transaction. */
+struct ops_cancel_arg {
+	struct op_ctx x;
+	bool was_queued;
+};
+
+static int
+ops_cancel_tx(struct store_conn *c, void *arg)
+{
+	struct ops_cancel_arg *a = arg;
+	struct op_ctx *x = &a->x;
+	json_error_t je;
+	int r;
+
+	a->was_queued = false;
+	if (store_op_get(c, x->op.id, &x->op) < 0)
+		return -1;
+	if (x->op.status != OP_QUEUED)
+		return 0;
+	a->was_queued = true;
+	if (store_op_cancel_queued(c, x->op.id) < 0)
+		return -1;
+	if (x->op.vm_id == 0 || x->op.kind >= OP_KIND__COUNT)
+		return 0;
+	if (store_vm_get_id(c, x->op.vm_id, &x->vm) < 0)
+		return err_last()->code == ERR_NOT_FOUND ? 0 : -1;
+	x->delete_row = ops_runners[x->op.kind].drop_if_unreached;
+	json_decref(x->params);
+	x->params = json_loads(x->op.params, 0, &je);
+	if (x->params == NULL)
+		x->params = json_object();
+	r = ops_settle_vm(c, x, OP_CANCELLED);
+	return r;
+}
+
+int
+ops_cancel(struct ops *o, const char *id, struct op_rec *out)
+{
+	struct ops_cancel_arg a;
+	struct op_ctx *x;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.x.app = o->app;
+	snprintf(a.x.op.id, sizeof(a.x.op.id), "%s", id);
+	r = store_tx(o->app->store, ops_cancel_tx, &a);
+	json_decref(a.x.params);
+	if (r < 0)
+		return -1;
+	*out = a.x.op;
+	if (a.was_queued) {
+		log_info("op %s: %s vm '%s' cancelled before it started", id,
+		    op_kind_name(out->kind), out->vm_name);
+		if (a.x.delete_row && a.x.vm.id)
+			view_release(o->app->view, &a.x.vm);
+		out->status = OP_CANCELLED;
+		pthread_mutex_lock(&o->mu);
+		pthread_cond_broadcast(&o->done);
+		pthread_mutex_unlock(&o->mu);
+		return 0;
+	}
+	if (out->status != OP_RUNNING)
+		return err_set(ERR_CONFLICT, "operation %s has already %s", id,
+		    out->status == OP_SUCCEEDED ? "succeeded" :
+		    out->status == OP_FAILED ? "failed" : "been cancelled");
+	pthread_mutex_lock(&o->mu);
+	for (x = o->running; x; x = x->next_running)
+		if (strcmp(x->op.id, id) == 0)
+			break;
+	r = 0;
+	if (x == NULL)
+		r = err_set(ERR_CONFLICT, "operation %s is being settled after "
+		    "a restart and cannot be cancelled now", id);
+	else if (!ops_runners[x->op.kind].cancellable)
+		r = err_set(ERR_CONFLICT, "operation %s (%s vm '%s') is "
+		    "running and cannot be stopped part-way", id,
+		    op_kind_name(x->op.kind), x->op.vm_name);
+	else
+		__atomic_store_n(&x->cancel, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&o->mu);
+	if (r == 0)
+		log_info("op %s: cancel requested", id);
+	return r;
 }
 
 int

@@ -26,6 +26,13 @@ struct op_ctx {
 	                              * recover it again later */
 	bool have_state;             /* observed is known */
 	enum vm_state observed;
+	struct snap_rec snap;        /* snapshot kinds: the snapshot */
+	/* cancellation: cancel is set (atomically) by ops_cancel() while
+	 * the run goes on; a cancellable runner checks it at safe points
+	 * and, when it stops because of it, sets cancelled */
+	int cancel;
+	bool cancelled;
+	struct op_ctx *next_running;     /* the engine's list of runs */
 };
 
 struct op_runner {
@@ -38,11 +45,20 @@ struct op_runner {
 	 */
 	int (*recover)(struct op_ctx *x);
 	/*
-	 * When the host cannot be reached before anything was done, the VM's
-	 * row goes with the failed operation (a create that never started
-	 * leaves nothing behind).
+	 * Inside the closing transaction: record what the run did beyond the
+	 * VM's state (ok: it succeeded).  Also called, with ok false, when a
+	 * queued operation is cancelled or never reaches its host.  May be
+	 * NULL.
+	 */
+	int (*close)(struct store_conn *c, struct op_ctx *x, bool ok);
+	/*
+	 * When the host cannot be reached before anything was done, or the
+	 * operation is cancelled while queued, the VM's row goes with it (a
+	 * create that never started leaves nothing behind).
 	 */
 	bool drop_if_unreached;
+	/* A running one stops when asked (it checks ops_cancelled()). */
+	bool cancellable;
 };
 
 extern const struct op_runner ops_runners[OP_KIND__COUNT];
@@ -51,5 +67,18 @@ extern const struct op_runner ops_runners[OP_KIND__COUNT];
 void ops_step(struct op_ctx *x, const char *step);
 /* Ask the backend for the VM's state into x->observed; 0 or -1. */
 int ops_observe(struct op_ctx *x);
+/* Has someone asked this run to stop? */
+bool ops_cancelled(struct op_ctx *x);
+/* Stop because asked: sets x->cancelled and the error; returns -1. */
+int ops_cancel_now(struct op_ctx *x, const char *what);
+
+/* ops_snap.c: the snapshot runners */
+int ops_snap_create(struct op_ctx *x);
+int ops_snap_create_recover(struct op_ctx *x);
+int ops_snap_create_close(struct store_conn *c, struct op_ctx *x, bool ok);
+int ops_snap_revert(struct op_ctx *x);
+int ops_snap_revert_close(struct store_conn *c, struct op_ctx *x, bool ok);
+int ops_snap_delete(struct op_ctx *x);
+int ops_snap_delete_close(struct store_conn *c, struct op_ctx *x, bool ok);
 
 #endif

@@ -94,9 +94,17 @@ ops_run_create(struct op_ctx *x)
 		    x->vm.disk_gib, path, sizeof(path)) < 0)
 			goto fail;
 	}
+	if (ops_cancelled(x)) {
+		ops_cancel_now(x, "after its disk was made");
+		goto fail;
+	}
 	ops_step(x, "defining domain");
 	if (backend_define(x->bc, &spec) < 0)
 		goto fail;
+	if (ops_cancelled(x)) {
+		ops_cancel_now(x, "before its domain was started");
+		goto fail;
+	}
 	if (ops_param_bool(x, "start")) {
 		ops_step(x, "starting");
 		if (backend_start(x->bc, x->vm.uuid) < 0)
@@ -113,6 +121,15 @@ fail:
 	/* a create is all or nothing: no half-made VM, disk or row */
 	ops_create_rollback(x);
 	return -1;
+}
+
+/* A made VM is news: vm.created comes before its first state. */
+static int
+ops_close_create(struct store_conn *c, struct op_ctx *x, bool ok)
+{
+	if (!ok)
+		return 0;
+	return store_event_vm(c, x->vm.id, "vm.created", x->op.id, NULL);
 }
 
 static int
@@ -162,6 +179,9 @@ ops_run_stop(struct op_ctx *x)
 			return -1;
 		if (x->observed == VM_STOPPED)
 			return 0;
+		if (ops_cancelled(x))
+			return ops_cancel_now(x, "while the guest was asked to "
+			    "shut down; it was left as it is");
 		ops_sleep_ms(OPS_POLL_MS);
 	}
 	log_info("op %s: vm '%s' ignored the ACPI shutdown for %lld s; "
@@ -256,12 +276,21 @@ ops_recover_paused(struct op_ctx *x)
 }
 
 const struct op_runner ops_runners[OP_KIND__COUNT] = {
-	[OP_CREATE] = { ops_run_create, ops_recover_create, true },
-	[OP_START]  = { ops_run_start, ops_recover_running, false },
-	[OP_STOP]   = { ops_run_stop, ops_recover_stopped, false },
-	[OP_REBOOT] = { ops_run_reboot, ops_recover_running, false },
-	[OP_PAUSE]  = { ops_run_pause, ops_recover_paused, false },
-	[OP_RESUME] = { ops_run_resume, ops_recover_running, false },
+	[OP_CREATE] = { ops_run_create, ops_recover_create, ops_close_create,
+	    .drop_if_unreached = true, .cancellable = true },
+	[OP_START]  = { ops_run_start, ops_recover_running, NULL },
+	[OP_STOP]   = { ops_run_stop, ops_recover_stopped, NULL,
+	    .cancellable = true },
+	[OP_REBOOT] = { ops_run_reboot, ops_recover_running, NULL },
+	[OP_PAUSE]  = { ops_run_pause, ops_recover_paused, NULL },
+	[OP_RESUME] = { ops_run_resume, ops_recover_running, NULL },
 	/* removal is idempotent: finishing it is running it again */
-	[OP_DELETE] = { ops_run_delete, ops_run_delete, false },
+	[OP_DELETE] = { ops_run_delete, ops_run_delete, NULL },
+	[OP_SNAPSHOT_CREATE] = { ops_snap_create, ops_snap_create_recover,
+	    ops_snap_create_close },
+	/* reverting again ends where the first revert would have */
+	[OP_SNAPSHOT_REVERT] = { ops_snap_revert, ops_snap_revert,
+	    ops_snap_revert_close },
+	[OP_SNAPSHOT_DELETE] = { ops_snap_delete, ops_snap_delete,
+	    ops_snap_delete_close },
 };

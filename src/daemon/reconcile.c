@@ -1,6 +1,9 @@
 /*
- * reconcile.c - a periodic sweep over every VM: ask its host for the
- * domain's state and record it as observed.  A VM whose host cannot be
+ * reconcile.c - a periodic sweep over every VM (and a look at one VM when
+ * libvirt says it changed, see watch.c): ask its host for the domain's
+ * state and record it as observed.  The sweep also does the
+ * housekeeping: operations, events and idempotency keys past their
+ * retention are deleted.  A VM whose host cannot be
  * reached, or whose domain has vanished, is shown as `unknown`; nothing is
  * ever deleted here.  VMs with an operation under way are left to it.
  */
@@ -81,6 +84,23 @@ reconcile_write(struct store_conn *c, void *arg)
 	return 0;
 }
 
+/* Ask the VM's host for its state (unknown when it cannot tell). */
+static void
+reconcile_look(struct app *app, struct reconcile_seen *s)
+{
+	struct backend_conn *bc = fleet_conn(app->fleet, s->host_id);
+
+	if (bc == NULL || backend_state(bc, s->uuid, &s->state) < 0) {
+		s->state = VM_UNKNOWN;
+		if (strcmp(s->observed, "unknown") != 0)
+			log_warnx("reconcile: vm '%s': %s", s->name,
+			    err_last()->msg);
+	} else if (strcmp(s->observed, vm_state_name(s->state)) != 0) {
+		log_info("reconcile: vm '%s' is %s (was %s)", s->name,
+		    vm_state_name(s->state), s->observed);
+	}
+}
+
 void
 reconcile_sweep(struct app *app)
 {
@@ -98,24 +118,60 @@ reconcile_sweep(struct app *app)
 		free(l.v);
 		return;
 	}
-	for (size_t i = 0; i < l.n; i++) {
-		struct reconcile_seen *s = &l.v[i];
-		struct backend_conn *bc = fleet_conn(app->fleet, s->host_id);
-
-		if (bc == NULL || backend_state(bc, s->uuid, &s->state) < 0) {
-			s->state = VM_UNKNOWN;
-			if (strcmp(s->observed, "unknown") != 0)
-				log_warnx("reconcile: vm '%s': %s", s->name,
-				    err_last()->msg);
-		} else if (strcmp(s->observed, vm_state_name(s->state)) != 0) {
-			log_info("reconcile: vm '%s' is %s (was %s)", s->name,
-			    vm_state_name(s->state), s->observed);
-		}
-	}
+	for (size_t i = 0; i < l.n; i++)
+		reconcile_look(app, &l.v[i]);
 	if (l.n && store_tx(app->store, reconcile_write, &l) < 0)
 		log_warnx("reconcile: cannot record states: %s",
 		    err_last()->msg);
 	free(l.v);
+}
+
+void
+reconcile_vm(struct app *app, const char *uuid)
+{
+	struct reconcile_list l = { NULL, 0, 0 };
+	struct store_conn *c = store_read_begin(app->store);
+	struct vm_rec v;
+	int rc = store_vm_get(c, uuid, &v);
+
+	store_read_end(c);
+	if (rc < 0 || v.op_id[0])
+		return;     /* not ours, or its operation will record it */
+	if (reconcile_collect(&v, &l) < 0)
+		return;
+	reconcile_look(app, &l.v[0]);
+	if (store_tx(app->store, reconcile_write, &l) < 0)
+		log_warnx("reconcile: cannot record the state of vm '%s': %s",
+		    v.name, err_last()->msg);
+	free(l.v);
+}
+
+/* Delete what is older than the configured retention. */
+static int
+reconcile_prune_tx(struct store_conn *c, void *arg)
+{
+	struct app *app = arg;
+	int64_t now = time_now_ms(), ops, evs, keys;
+
+	if (store_op_prune(c, now - app->cfg.operation_retention_s * 1000LL,
+	    &ops) < 0 ||
+	    store_event_prune(c, now - app->cfg.event_retention_s * 1000LL,
+	    &evs) < 0 ||
+	    store_idem_prune(c, now - app->cfg.idempotency_ttl_s * 1000LL,
+	    &keys) < 0)
+		return -1;
+	if (ops || evs || keys)
+		log_info("housekeeping: deleted %lld operation(s), %lld "
+		    "event(s) and %lld idempotency key(s) past their retention",
+		    (long long)ops, (long long)evs, (long long)keys);
+	return 0;
+}
+
+void
+reconcile_prune(struct app *app)
+{
+	if (store_tx(app->store, reconcile_prune_tx, app) < 0)
+		log_warnx("housekeeping: %s", err_last()->msg);
 }
 
 static void *
@@ -133,6 +189,7 @@ reconcile_loop(void *arg)
 			break;
 		pthread_mutex_unlock(&r->mu);
 		reconcile_sweep(r->app);
+		reconcile_prune(r->app);
 		pthread_mutex_lock(&r->mu);
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -152,6 +209,7 @@ reconcile_start(struct app *app)
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	reconcile_sweep(app);
+	reconcile_prune(app);
 	if (pthread_create(&r->thread, NULL, reconcile_loop, r) != 0) {
 		free(r);
 		err_set(ERR_INTERNAL, "cannot start the reconcile thread");

@@ -16,4 +16,20 @@ void reconcile_stop(struct reconcile *r);
  * under way. */
 void reconcile_sweep(struct app *app);
 
+/* Look at one VM (by uuid) now, unless an operation is under way on it. */
+void reconcile_vm(struct app *app, const char *uuid);
+/* Delete operations, events and idempotency keys past their retention. */
+void reconcile_prune(struct app *app);
+
+/* watch.c: libvirt's domain events, turned into looks at those VMs. */
+struct watch;
+/* Create the watcher and hook it to the fleet (before fleet_start). */
+struct watch *watch_new(struct app *app);
+/* Start its thread. */
+int watch_start(struct watch *w);
+/* Stop its thread; events may still be queued (and ignored) after. */
+void watch_stop(struct watch *w);
+/* Free it, once the fleet is closed. */
+void watch_free(struct watch *w);
+
 #endif

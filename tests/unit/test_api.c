@@ -460,12 +460,16 @@ test_router_wrong_method(void **state)
 	assert_method("GET", "/v1/placements", "POST");
 	assert_method("PUT", "/v1/vms", "GET, POST");
 	assert_method("DELETE", "/v1/vms", "GET, POST");
-	assert_method("POST", "/v1/vms/web1", "GET, DELETE");
-	assert_method("PATCH", "/v1/vms/web1", "GET, DELETE");
+	assert_method("POST", "/v1/vms/web1", "GET, PATCH, DELETE");
+	assert_method("PUT", "/v1/vms/web1", "GET, PATCH, DELETE");
+	assert_method("PUT", "/v1/vms/web1/snapshots", "GET, POST");
+	assert_method("POST", "/v1/vms/web1/snapshots/s1", "GET, DELETE");
+	assert_method("GET", "/v1/vms/web1/snapshots/s1/revert", "POST");
+	assert_method("POST", "/v1/events", "GET");
 	assert_method("GET", "/v1/vms/web1/start", "POST");
 	assert_method("DELETE", "/v1/vms/web1/resume", "POST");
 	assert_method("POST", "/v1/operations", "GET");
-	assert_method("DELETE", "/v1/operations/x", "GET");
+	assert_method("POST", "/v1/operations/x", "GET, DELETE");
 	/* methods are case-sensitive (RFC 9110) */
 	assert_method("get", "/v1", "GET");
 

@@ -1,0 +1,148 @@
+/*
+ * ops_snap.c - the snapshot operations: take, revert to and delete a VM's
+ * internal (qcow2) snapshot, and how each is finished after a crash.
+ *
+ * The snapshot's row is written (status creating) with the operation, so
+ * a taken name is refused before libvirt is touched; the closing
+ * transaction makes it ready, or removes it when nothing was made.
+ * Parameters (operation params): {"name", "memory", "description",
+ * "scheduled"}.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "../common/log.h"
+#include "ops_int.h"
+
+static const char *
+ops_snap_name(struct op_ctx *x)
+{
+	const char *n = json_string_value(json_object_get(x->params, "name"));
+
+	return n ? n : "";
+}
+
+/* The snapshot's row into x->snap. */
+static int
+ops_snap_load(struct op_ctx *x)
+{
+	struct store_conn *c = store_read_begin(x->app->store);
+	int r = store_snap_get(c, x->vm.id, ops_snap_name(x), &x->snap);
+
+	store_read_end(c);
+	return r;
+}
+
+/* What the hypervisor recorded, into x->snap. */
+static void
+ops_snap_fill(struct op_ctx *x, const struct snap_info *info)
+{
+	snprintf(x->snap.parent, sizeof(x->snap.parent), "%s", info->parent);
+	snprintf(x->snap.vm_state, sizeof(x->snap.vm_state), "%s",
+	    info->state);
+}
+
+int
+ops_snap_create(struct op_ctx *x)
+{
+	struct snap_info info;
+	struct snap_spec spec;
+
+	if (ops_snap_load(x) < 0)
+		return -1;
+	spec.name = x->snap.name;
+	spec.description = x->snap.description;
+	spec.memory = x->snap.memory;
+	ops_step(x, spec.memory ? "saving disks and memory" : "saving disks");
+	if (backend_snapshot_create(x->bc, x->vm.uuid, &spec, &info) < 0)
+		return -1;
+	ops_snap_fill(x, &info);
+	return ops_observe(x);
+}
+
+int
+ops_snap_create_recover(struct op_ctx *x)
+{
+	struct snap_info info;
+
+	if (ops_snap_load(x) < 0)
+		return -1;
+	if (backend_snapshot_get(x->bc, x->vm.uuid, x->snap.name, &info) < 0) {
+		if (err_last()->code != ERR_NOT_FOUND)
+			return -1;
+		return err_set(ERR_INTERRUPTED, "the daemon stopped while "
+		    "snapshot '%s' of vm '%s' was being taken; it was not "
+		    "made", x->snap.name, x->vm.name);
+	}
+	/* libvirt finished it: it is as good as one we saw made */
+	ops_snap_fill(x, &info);
+	return ops_observe(x);
+}
+
+int
+ops_snap_create_close(struct store_conn *c, struct op_ctx *x, bool ok)
+{
+	if (ok)
+		return store_snap_ready(c, &x->snap, x->op.id);
+	/* nothing was made: the name is free again */
+	if (store_snap_delete(c, x->vm.id, ops_snap_name(x), x->op.id) < 0 &&
+	    err_last()->code != ERR_NOT_FOUND)
+		return -1;
+	return 0;
+}
+
+int
+ops_snap_revert(struct op_ctx *x)
+{
+	bool disk_only;
+
+	if (ops_snap_load(x) < 0)
+		return -1;
+	/*
+	 * A snapshot of a running VM taken without memory still holds the
+	 * RAM (libvirt 9 requires it); it is reverted as a disk snapshot:
+	 * the disks come back, the VM stays stopped.
+	 */
+	disk_only = !x->snap.memory;
+	ops_step(x, disk_only ? "restoring disks" : "restoring disks and "
+	    "memory");
+	if (backend_snapshot_revert(x->bc, x->vm.uuid, x->snap.name,
+	    disk_only) < 0)
+		return -1;
+	return ops_observe(x);
+}
+
+int
+ops_snap_revert_close(struct store_conn *c, struct op_ctx *x, bool ok)
+{
+	json_t *d;
+	int r;
+
+	if (!ok)
+		return 0;
+	d = json_pack("{s:s, s:b}", "snapshot", x->snap.name, "memory",
+	    x->snap.memory);
+	r = store_event_vm(c, x->vm.id, "snapshot.reverted", x->op.id, d);
+	json_decref(d);
+	return r;
+}
+
+int
+ops_snap_delete(struct op_ctx *x)
+{
+	ops_step(x, "deleting snapshot");
+	/* idempotent: a snapshot already gone is deleted */
+	return backend_snapshot_delete(x->bc, x->vm.uuid, ops_snap_name(x));
+}
+
+int
+ops_snap_delete_close(struct store_conn *c, struct op_ctx *x, bool ok)
+{
+	if (!ok)
+		return 0;
+	if (store_snap_delete(c, x->vm.id, ops_snap_name(x), x->op.id) < 0 &&
+	    err_last()->code != ERR_NOT_FOUND)
+		return -1;
+	return 0;
+}
