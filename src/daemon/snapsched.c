@@ -157,9 +157,10 @@ snapsched_one(struct app *app, struct vm_rec *v, int64_t now)
 			    "retention), operation %s", v->name, expired, op.id);
 		return;
 	}
-	if (schedule_parse(v->snapshot_schedule, "snapshot_schedule",
-	    &sc) < 0)
-		return;             /* checked when set; never fires if not */
+	/* the retention outlives the schedule: what it took still expires */
+	if (v->snapshot_schedule[0] == '\0' ||
+	    schedule_parse(v->snapshot_schedule, "snapshot_schedule", &sc) < 0)
+		return;             /* none, or (checked when set) never fires */
 	due = schedule_next(&sc, v->snapshot_last_at);
 	if (due < 0 || due > now)
 		return;

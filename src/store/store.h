@@ -179,7 +179,7 @@ int store_vm_each(struct store_conn *c, const char *host, const char *state,
     store_vm_fn fn, void *arg);
 int store_vm_each_in_group(struct store_conn *c, int64_t group_id,
     store_vm_fn fn, void *arg);
-/* Every VM with a snapshot schedule. */
+/* Every VM with a snapshot schedule or retention. */
 int store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg);
 
 /* --- snapshots (store_snap.c) --- */

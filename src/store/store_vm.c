@@ -361,6 +361,7 @@ int
 store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg)
 {
 	static const char sql[] = VM_COLS "WHERE v.snapshot_schedule <> ''"
+	    " OR v.snapshot_keep > 0 OR v.snapshot_max_age_ms > 0"
 	    " ORDER BY v.id";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
