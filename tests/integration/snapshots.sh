@@ -220,6 +220,48 @@ t_check "hand-made snapshots are untouched by the retention" bash -c \
 	"curl -fsS '$HANGARD_URL/v1/vms/$S/snapshots' | jq -e '[.snapshots[].name] | index(\"s1\") and index(\"s3\") and index(\"s4\")'"
 t_eq "hangar's snapshots equal libvirt's after the schedule" "$(snaps_api)" "$(snaps_lv)"
 
+# --- RAM state: a guest that counts in memory.  Its boot sector (written
+# into the disk image with qemu-io) runs: cli; xor ax,ax; mov ds,ax;
+# l: inc dword [0x7e00]; jmp l.  Paused, the counter holds still; a
+# snapshot with memory must bring back exactly the value it had.
+R=${T_PFX}r
+t_http POST "/v1/vms?wait=60" "{\"name\":\"$R\",\"memory_mib\":64,\"disk_gib\":1}"
+t_expect_status 201 "create $R (stopped)"
+R_ID=$(t_json .id)
+{
+	printf '\xfa\x31\xc0\x8e\xd8\x66\xff\x06\x00\x7e\xeb\xf9'
+	head -c 498 /dev/zero
+	printf '\x55\xaa'
+} >"$T_TMP/boot.bin"
+t_check "write the counting boot sector into $R's disk" \
+	qemu-io -f qcow2 -c "write -s $T_TMP/boot.bin 0 512" "$T_TMP/images/$R_ID.qcow2"
+counter() {
+	t_virsh qemu-monitor-command "$R_ID" --hmp 'xp /1wx 0x7e00' |
+		awk '{print $2}' | tr -d '\r'
+}
+t_http POST "/v1/vms/$R/start?wait=60" ''
+t_expect_json .status succeeded "start $R"
+t_check "the guest counts (its counter moves)" t_wait_for 10 bash -c \
+	"a=\$(virsh -q -c '$T_LV_URI' qemu-monitor-command '$R_ID' --hmp 'xp /1wx 0x7e00' | awk '{print \$2}'); sleep 0.3; b=\$(virsh -q -c '$T_LV_URI' qemu-monitor-command '$R_ID' --hmp 'xp /1wx 0x7e00' | awk '{print \$2}'); [ -n \"\$a\" ] && [ \"\$a\" != \"\$b\" ]"
+t_http POST "/v1/vms/$R/pause?wait=60" ''
+t_expect_json .status succeeded "pause $R"
+C1=$(counter)
+t_http POST "/v1/vms/$R/snapshots?wait=60" '{"name":"ram","memory":true}'
+t_expect_status 201 "snapshot with memory of $R at counter $C1"
+t_eq "taking the snapshot did not move the paused counter" "$(counter)" "$C1"
+t_http POST "/v1/vms/$R/resume?wait=60" ''
+sleep 1
+t_http POST "/v1/vms/$R/pause?wait=60" ''
+C2=$(counter)
+t_check "the counter moved on after the snapshot ($C1 -> $C2)" \
+	test -n "$C2" -a "$C2" != "$C1"
+t_http POST "/v1/vms/$R/snapshots/ram/revert?wait=60" ''
+t_expect_json .status succeeded "revert $R to the snapshot with memory"
+t_eq "virsh: $R paused, as it was taken" "$(t_domstate "$R_ID")" paused
+t_eq "the guest's RAM holds exactly the snapshot's counter" "$(counter)" "$C1"
+t_http DELETE "/v1/vms/$R?wait=60"
+t_expect_json .status succeeded "delete $R"
+
 # --- deleting the VM removes its snapshots everywhere
 t_http DELETE "/v1/vms/$S?wait=60"
 t_expect_json .status succeeded "delete $S with its snapshots"
