@@ -139,7 +139,28 @@ bad "DELETE /v1/vms" 405 -- DELETE /v1/vms
 bad "PUT /v1/hosts" 405 -- PUT /v1/hosts '{}'
 bad "POST /v1/hosts without name" 400 -- POST /v1/hosts '{}'
 bad "GET /v1/vms/NAME/start" 405 -- GET "/v1/vms/$OK/start"
-bad "PATCH /v1/vms/NAME" 405 -- PATCH "/v1/vms/$OK" '{}'
+bad "PUT /v1/vms/NAME" 405 -- PUT "/v1/vms/$OK" '{}'
+bad "PATCH /v1/vms/NAME with nothing to change" 400 -- PATCH "/v1/vms/$OK" '{}'
+bad "PATCH /v1/vms/NAME name (not changeable)" 400 -- PATCH "/v1/vms/$OK" '{"name":"x"}'
+bad "POST snapshots, name with a NUL" 400 -- POST "/v1/vms/$OK/snapshots" '{"name":"a\u0000b"}'
+bad "POST snapshots, XML in the name" 400 name -- POST "/v1/vms/$OK/snapshots" '{"name":"<x/>"}'
+{
+	printf '{"name":"'
+	head -c $((1024 * 1024 + 1024)) /dev/zero | tr '\0' a
+	printf '"}'
+} >"$T_TMP/bigname.json"
+bad "POST snapshots, name over 1 MiB" 413 -- POST "/v1/vms/$OK/snapshots" "@$T_TMP/bigname.json"
+bad "POST snapshots, name of 100 chars" 400 name -- POST "/v1/vms/$OK/snapshots" "{\"name\":\"$(printf 'a%.0s' $(seq 100))\"}"
+bad "POST snapshots, description a number" 400 -- POST "/v1/vms/$OK/snapshots" '{"name":"a","description":5}'
+bad "POST snapshots, memory a string" 400 -- POST "/v1/vms/$OK/snapshots" '{"name":"a","memory":"yes"}'
+bad "POST revert with a body field" 400 -- POST "/v1/vms/$OK/snapshots/x/revert" '{"force":true}'
+bad "DELETE /v1/operations/unknown" 404 -- DELETE "/v1/operations/nope"
+bad "GET /v1/events?since=1e3" 400 -- GET "/v1/events?since=1e3"
+bad "PATCH schedule, a number" 400 -- PATCH "/v1/vms/$OK" '{"snapshot_schedule":5}'
+bad "PATCH schedule, 61 minutes" 400 snapshot_schedule -- PATCH "/v1/vms/$OK" '{"snapshot_schedule":"61 * * * *"}'
+bad "PATCH retention keep too big" 400 snapshot_retention.keep -- PATCH "/v1/vms/$OK" '{"snapshot_retention":{"keep":100000}}'
+bad "PATCH retention unknown field" 400 -- PATCH "/v1/vms/$OK" '{"snapshot_retention":{"count":3}}'
+bad "POST /v1/vms with a bad schedule" 400 snapshot_schedule -- POST /v1/vms '{"name":"sch","snapshot_schedule":"@every 0s"}'
 bad "GET ?limit=1001" 400 -- GET "/v1/operations?limit=1001"
 bad "GET ?limit=abc" 400 -- GET "/v1/operations?limit=abc"
 
@@ -174,6 +195,10 @@ t_eq "the images dir holds only $OK's disk" \
 t_eq "the pool holds one volume" "$(t_virsh vol-list "$T_POOL" 2>/dev/null | sed '/^ *$/d' | wc -l)" 1
 t_check_not "nothing was written outside the images dir (../../etc)" \
 	test -e "$T_TMP/etc"
+t_eq "no refused snapshot reached libvirt" \
+	"$(t_virsh snapshot-list --name "$OK_ID" 2>/dev/null | sed '/^ *$/d' | wc -l)" 0
+t_http GET "/v1/vms/$OK/snapshots"
+t_expect_json '.snapshots | length' 0 "no refused snapshot was recorded"
 
 t_http DELETE "/v1/vms/$OK?$W"
 t_expect_json .status succeeded "delete $OK"
