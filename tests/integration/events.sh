@@ -80,7 +80,14 @@ cleanup_sse() {
 	local p
 	for p in $SSE_PIDS; do sse_stop "$p"; done
 }
-trap 'cleanup_sse; t_cleanup' EXIT
+# keep the script's exit status for t_cleanup
+on_exit() {
+	local rc=$?
+	cleanup_sse
+	(exit "$rc")
+	t_cleanup
+}
+trap on_exit EXIT
 
 # --- bad parameters: 400 problems, never a stream
 t_http GET "/v1/events?since=abc"
