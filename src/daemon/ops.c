@@ -509,6 +509,7 @@ int
 ops_cancel(struct ops *o, const char *id, struct op_rec *out)
 {
 	struct ops_cancel_arg a;
+	struct store_conn *c;
 	struct op_ctx *x;
 	int r;
 
@@ -525,7 +526,11 @@ ops_cancel(struct ops *o, const char *id, struct op_rec *out)
 		    op_kind_name(out->kind), out->vm_name);
 		if (a.x.delete_row && a.x.vm.id)
 			view_release(o->app->view, &a.x.vm);
-		out->status = OP_CANCELLED;
+		/* as recorded: status, finish time, message */
+		c = store_read_begin(o->app->store);
+		if (store_op_get(c, id, out) < 0)
+			out->status = OP_CANCELLED;
+		store_read_end(c);
 		pthread_mutex_lock(&o->mu);
 		pthread_cond_broadcast(&o->done);
 		pthread_mutex_unlock(&o->mu);
