@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../common/error.h"
+#include "../common/utf8.h"
 #include "store_int.h"
 
 #define OP_COLS \
@@ -49,14 +50,19 @@ op_event(struct store_conn *c, const char *id, const char *type,
     enum op_kind kind, const char *step, const struct err *e)
 {
 	json_t *d = json_pack("{s:s}", "kind", op_kind_name(kind));
+	char buf[ERR_MSG_MAX], fbuf[ERR_FIELD_MAX];
 	int r;
 
+	/* messages may hold any bytes: cut them to valid UTF-8, or jansson
+	 * would refuse them and the event lose its error */
 	if (d && step)
-		json_object_set_new(d, "step", json_string(step));
+		json_object_set_new(d, "step",
+		    json_string(utf8_clean(step, buf, sizeof(buf))));
 	if (d && e)
 		json_object_set_new(d, "error", json_pack("{s:s, s:s, s:s}",
-		    "code", err_code_name(e->code), "field", e->field,
-		    "detail", e->msg));
+		    "code", err_code_name(e->code),
+		    "field", utf8_clean(e->field, fbuf, sizeof(fbuf)),
+		    "detail", utf8_clean(e->msg, buf, sizeof(buf))));
 	r = store_event_op(c, id, type, d);
 	json_decref(d);
 	return r;

@@ -1,0 +1,56 @@
+/*
+ * utf8.c - keeping text that goes into JSON valid UTF-8.  jansson refuses
+ * (returns NULL for) a string that is not, and a message may quote client
+ * input cut short in the middle of a character (err_set truncates at
+ * ERR_MSG_MAX bytes) or a path with any bytes in it.
+ */
+#include <string.h>
+
+#include "utf8.h"
+
+/* Length of the valid UTF-8 sequence at u (RFC 3629), or 0. */
+static size_t
+utf8_seq(const unsigned char *u)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, k;
+
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] >= 0xc2 && u[0] <= 0xdf)
+		n = 2;
+	else if (u[0] >= 0xe0 && u[0] <= 0xef)
+		n = 3;
+	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;           /* continuation, overlong lead, > U+10FFFF */
+	if (u[0] == 0xe0)
+		lo = 0xa0;          /* overlong */
+	else if (u[0] == 0xed)
+		hi = 0x9f;          /* surrogates */
+	else if (u[0] == 0xf0)
+		lo = 0x90;          /* overlong */
+	else if (u[0] == 0xf4)
+		hi = 0x8f;          /* > U+10FFFF */
+	if (u[1] < lo || u[1] > hi)
+		return 0;
+	for (k = 2; k < n; k++)
+		if ((u[k] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+const char *
+utf8_clean(const char *s, char *buf, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, n;
+
+	while (u[i] && (n = utf8_seq(u + i)) != 0 && i + n < len)
+		i += n;
+	memcpy(buf, s, i);
+	buf[i] = '\0';
+	return buf;
+}
+

@@ -1,0 +1,16 @@
+/*
+ * utf8.h - valid UTF-8 for JSON (utf8.c).
+ */
+#ifndef HANGAR_UTF8_H
+#define HANGAR_UTF8_H
+
+#include <stddef.h>
+
+/*
+ * Copy s into buf[len], stopping before the first byte that is not valid
+ * UTF-8 (RFC 3629: no overlongs, surrogates or code points past
+ * U+10FFFF) or that would not fit.  Returns buf, always NUL-terminated.
+ */
+const char *utf8_clean(const char *s, char *buf, size_t len);
+
+#endif
