@@ -1,13 +1,18 @@
 /*
- * cmd_op.c - `hangar op list|show`, and op_wait(): following an operation
- * to its end for the commands that start one.
+ * cmd_op.c - `hangar op list|show|cancel`, and op_wait(): following an
+ * operation to its end for the commands that start one.
  *
  * Waiting is long polling: GET /v1/operations/{id}?wait=2 answers 200 once
  * the operation has finished and 202 while it goes on, so the loop asks
  * again until the status is succeeded, failed or cancelled, or --timeout
  * passes.  A 503 or 504 (or any problem saying "retryable") does not end
  * the wait; any other error does.  While it waits, a spinner on stderr (a
- * terminal only) shows `kind vm: status (step) [12s]`.
+ * terminal only) shows `kind vm: status (step) [12s]` (with the snapshot's
+ * name after the VM's for the snapshot kinds, whose "params" name it).
+ *
+ * Operations print as the server sent them: `key: value` lines, nested
+ * objects flattened, so a snapshot operation's {"params":{"name":"s1",
+ * "memory":false}} shows as `params.name: s1` and `params.memory: false`.
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +66,8 @@ op_watch_draw(struct op_watch *w, bool force)
 	struct timespec now;
 	const char *status = op_str(w->ow_op, "status", "?");
 	const char *step = op_str(w->ow_op, "step", NULL);
+	const char *what = op_str(json_object_get(w->ow_op, "params"), "name",
+	    NULL);
 	char text[512];
 
 	if (w->ow_op == NULL)
@@ -69,9 +76,10 @@ op_watch_draw(struct op_watch *w, bool force)
 		step = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	/* Truncation only shortens the progress line. */
-	snprintf(text, sizeof(text), "%s %s: %s%s%s%s [%llds]",
+	snprintf(text, sizeof(text), "%s %s%s%s: %s%s%s%s [%llds]",
 	    op_str(w->ow_op, "kind", "operation"),
-	    op_str(w->ow_op, "vm", w->ow_id), status,
+	    op_str(w->ow_op, "vm", w->ow_id), what != NULL ? " " : "",
+	    what != NULL ? what : "", status,
 	    step != NULL ? " (" : "", step != NULL ? step : "",
 	    step != NULL ? ")" : "",
 	    (long long)(now.tv_sec - w->ow_start.tv_sec));
@@ -102,22 +110,20 @@ op_pause(struct op_watch *w, long ms)
 }
 
 /*
- * Follow an operation until it ends: either initial, the operation as a
- * reply carried it (borrowed), or just its id.  On success *out is the
- * finished operation (the caller owns it) and 0 is returned.  A failed or
- * cancelled operation is reported by its error's detail; so are a timeout,
- * an interrupt and any failure to poll; then -1 is returned.
+ * Follow an operation until it ends, whatever its end: either initial, the
+ * operation as a reply carried it (borrowed), or just its id.  On success
+ * *out is the finished operation (the caller owns it; its status is
+ * succeeded, failed or cancelled) and 0 is returned.  A timeout, an
+ * interrupt and any failure to poll are reported; then -1 is returned.
  */
 int
-op_wait(struct cli *cli, const char *id, json_t *initial, json_t **out)
+op_follow(struct cli *cli, const char *id, json_t *initial, json_t **out)
 {
 	char opid[OP_ID_MAX], base[HANGAR_PATH_MAX], path[HANGAR_PATH_MAX];
-	char msg[OP_MSG_MAX];
 	struct op_watch w;
 	struct http_reply r;
 	json_t *op = NULL;
 	double deadline, remaining, t0;
-	const char *status;
 	long wait;
 	int n, rc = -1;
 
@@ -192,27 +198,49 @@ op_wait(struct cli *cli, const char *id, json_t *initial, json_t **out)
 			goto done;
 		}
 	}
-	output_spin_clear();
-
-	status = op_str(op, "status", "");
-	if (strcmp(status, "succeeded") == 0) {
-		*out = op;
-		op = NULL;
-		rc = 0;
-	} else if (json_is_object(json_object_get(op, "error"))) {
-		problem_message(json_object_get(op, "error"), 0, msg,
-		    sizeof(msg));
-		cli_fail(CLI_ERROR, "%s", msg);
-	} else {
-		cli_fail(CLI_ERROR, "operation %s (%s %s) %s", opid,
-		    op_str(op, "kind", "?"), op_str(op, "vm", "?"), status);
-	}
+	*out = op;
+	op = NULL;
+	rc = 0;
 done:
 	http_set_tick(cli->cli_http, NULL, NULL);
 	cli_catch_interrupt(false);
 	output_spin_clear();
 	json_decref(op);
 	return rc;
+}
+
+/*
+ * Follow an operation until it ends, as op_follow() does, and require that
+ * it succeeded: on success *out is the finished operation (the caller owns
+ * it) and 0 is returned.  A failed or cancelled operation is reported by
+ * its error's detail; then -1 is returned.
+ */
+int
+op_wait(struct cli *cli, const char *id, json_t *initial, json_t **out)
+{
+	char msg[OP_MSG_MAX];
+	const char *status;
+	json_t *op;
+
+	*out = NULL;
+	if (op_follow(cli, id, initial, &op) == -1)
+		return -1;
+	status = op_str(op, "status", "");
+	if (strcmp(status, "succeeded") == 0) {
+		*out = op;
+		return 0;
+	}
+	if (json_is_object(json_object_get(op, "error"))) {
+		problem_message(json_object_get(op, "error"), 0, msg,
+		    sizeof(msg));
+		cli_fail(CLI_ERROR, "%s", msg);
+	} else {
+		cli_fail(CLI_ERROR, "operation %s (%s %s) %s",
+		    op_str(op, "id", "?"), op_str(op, "kind", "?"),
+		    op_str(op, "vm", "?"), status);
+	}
+	json_decref(op);
+	return -1;
 }
 
 /* Fetch operation id into *out (the caller owns it). */
@@ -292,5 +320,67 @@ op_show(struct cli *cli, int argc, char **argv)
 		return -1;
 	rc = output_object(stdout, cli->cli_format, op);
 	json_decref(op);
+	return rc;
+}
+
+/*
+ * hangar op cancel ID [--wait]
+ *
+ * DELETE /v1/operations/{id}: a queued operation is cancelled at once (200,
+ * status cancelled); a running one whose kind can stop part-way is asked
+ * to (202, status still running); anything else is a 409.  Prints the
+ * operation as the reply has it.  With --wait, a running one is followed
+ * (as `vm start` follows its operation, bounded by --timeout) and printed
+ * once it has ended; if it ended some other way than cancelled (it
+ * finished first), that is reported and the exit status is 1.
+ */
+int
+op_cancel(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char path[HANGAR_PATH_MAX];
+	json_t *op = NULL, *done_op = NULL;
+	const char *id, *status;
+	bool wait = false;
+	int ch, rc = -1;
+
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		if (ch != 'w')
+			return -1;
+		wait = true;
+	}
+	if (cli_args(cli, argc, argv, 1, 1) == -1)
+		return -1;
+	id = argv[optind];
+	if (http_path(cli->cli_http, path, sizeof(path), "/v1/operations/",
+	    id, NULL) == -1 ||
+	    http_call(cli->cli_http, "DELETE", path, NULL, &op) == -1)
+		return -1;
+	if (!op_finished(op) && wait) {
+		if (op_follow(cli, NULL, op, &done_op) == -1)
+			goto done;
+		json_decref(op);
+		op = done_op;
+		done_op = NULL;
+	}
+	if (output_object(stdout, cli->cli_format, op) == -1)
+		goto done;
+	status = op_str(op, "status", "?");
+	if (!op_finished(op)) {
+		cli_warnx("operation %s is being stopped; see 'hangar op show "
+		    "%s'", op_str(op, "id", id), op_str(op, "id", id));
+	} else if (strcmp(status, "cancelled") != 0) {
+		cli_fail(CLI_ERROR, "operation %s (%s %s) %s before it could "
+		    "be cancelled", op_str(op, "id", id),
+		    op_str(op, "kind", "?"), op_str(op, "vm", "?"), status);
+		goto done;
+	}
+	rc = 0;
+done:
+	json_decref(op);
+	json_decref(done_op);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * cmd_vm.c - `hangar vm ...`: list, show, create, and the actions start,
+ * cmd_vm.c - `hangar vm ...`: list, show, create, update (the snapshot
+ * schedule and retention: PATCH /v1/vms/{vm}), and the actions start,
  * stop, reboot, pause, resume and delete; and vm_spec(), the options that
  * describe a VM to place, which `hangar place` shares.
  *
@@ -19,6 +20,17 @@
 #define VM_OPT_FORCE	0x1	/* takes --force */
 #define VM_OPT_TIMEOUT	0x2	/* takes --timeout-s S (alias --timeout) */
 
+/* The snapshot schedule options, as getopt_long() returns them. */
+#define VM_SCHED_SPEC	'S'	/* --snapshot-schedule SPEC */
+#define VM_SCHED_NONE	'N'	/* --no-snapshot-schedule */
+#define VM_SCHED_KEEP	'K'	/* --snapshot-keep N */
+#define VM_SCHED_AGE	'A'	/* --snapshot-max-age DURATION */
+#define VM_SCHED_OPTIONS						\
+	{ "snapshot-schedule", required_argument, NULL, VM_SCHED_SPEC },	\
+	{ "no-snapshot-schedule", no_argument, NULL, VM_SCHED_NONE },	\
+	{ "snapshot-keep", required_argument, NULL, VM_SCHED_KEEP },	\
+	{ "snapshot-max-age", required_argument, NULL, VM_SCHED_AGE }
+
 /* An action on one VM, as the API spells it. */
 static const struct vm_act {
 	const char	*va_verb;
@@ -36,7 +48,7 @@ static const struct vm_act {
 };
 
 /* GET /v1/vms/{vm} and print it. */
-static int
+int
 vm_print(struct cli *cli, const char *vm)
 {
 	char path[HANGAR_PATH_MAX];
@@ -62,6 +74,62 @@ vm_set_int(struct cli *cli, json_t *obj, const char *opt, const char *key)
 	if (cli_parse_long(cli, opt, optarg, 1, INT_MAX, &n) == -1)
 		return -1;
 	return cli_set(obj, key, json_integer(n));
+}
+
+/*
+ * If ch is one of the snapshot schedule options, put its value (optarg)
+ * into body ("snapshot_schedule": SPEC, or null for --no-snapshot-schedule,
+ * which only update takes) or retention ({"keep": N, "max_age": "7d"}; an
+ * age of "" or "none" is no limit).  Returns 1 if it was one, 0 if not, -1
+ * after reporting.  The server parses SPEC and DURATION: its 400 names the
+ * field.
+ */
+static int
+vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
+    json_t *retention)
+{
+	const json_t *had = json_object_get(body, "snapshot_schedule");
+	long n;
+
+	switch (ch) {
+	case VM_SCHED_SPEC:
+		if (json_is_null(had))
+			return cli_usage_error(cli, "--snapshot-schedule and "
+			    "--no-snapshot-schedule do not go together");
+		return cli_set_str(cli, body, "snapshot_schedule",
+		    "--snapshot-schedule", optarg) == -1 ? -1 : 1;
+	case VM_SCHED_NONE:
+		if (!update)
+			return cli_usage_error(cli, "invalid option "
+			    "'--no-snapshot-schedule': a new VM has no "
+			    "schedule unless given one");
+		if (json_is_string(had))
+			return cli_usage_error(cli, "--snapshot-schedule and "
+			    "--no-snapshot-schedule do not go together");
+		return cli_set(body, "snapshot_schedule", json_null()) == -1 ?
+		    -1 : 1;
+	case VM_SCHED_KEEP:
+		if (cli_parse_long(cli, "--snapshot-keep", optarg, 0, INT_MAX,
+		    &n) == -1)
+			return -1;
+		return cli_set(retention, "keep", json_integer(n)) == -1 ?
+		    -1 : 1;
+	case VM_SCHED_AGE:
+		return cli_set_str(cli, retention, "max_age",
+		    "--snapshot-max-age", strcmp(optarg, "none") == 0 ? "" :
+		    optarg) == -1 ? -1 : 1;
+	default:
+		return 0;
+	}
+}
+
+/* Put retention, if it says anything, into body as "snapshot_retention". */
+static int
+vm_sched_done(json_t *body, json_t *retention)
+{
+	if (json_object_size(retention) == 0)
+		return 0;
+	return cli_set(body, "snapshot_retention", json_incref(retention));
 }
 
 /* hangar vm list [--host HOST] [--state STATE] */
@@ -118,7 +186,8 @@ vm_show(struct cli *cli, int argc, char **argv)
  * a body for POST /v1/vms or POST /v1/placements (the caller owns it):
  *	NAME [--vcpus N] [--memory MIB] [--disk GIB] [--host HOST [--force]]
  *	    [--group GROUP] [--label K=V]... [--policy spread|pack]
- * and, when create, [--start].  Labels and the policy go into "placement".
+ * and, when create, [--start] and the snapshot schedule options
+ * (vm_sched_opt(): "snapshot_schedule", "snapshot_retention").  Labels and the policy go into "placement".
  * Sizes are checked here only as positive integers, names not at all: the
  * server owns the ranges (docs/api.md) and its 400 names the field.
  * Returns 0, or -1 after reporting.
@@ -136,19 +205,33 @@ vm_spec(struct cli *cli, int argc, char **argv, bool create, json_t **out)
 		{ "group", required_argument, NULL, 'g' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "policy", required_argument, NULL, 'p' },
+		VM_SCHED_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
-	json_t *body, *placement = NULL, *labels = NULL;
+	json_t *body, *placement = NULL, *labels = NULL, *retention = NULL;
 	bool force = false, host = false;
-	int ch;
+	int ch, r;
 
 	*out = NULL;
 	if ((body = json_object()) == NULL || (labels = json_object()) == NULL ||
-	    (placement = json_object()) == NULL) {
+	    (placement = json_object()) == NULL ||
+	    (retention = json_object()) == NULL) {
 		cli_fail(CLI_ERROR, "out of memory");
 		goto fail;
 	}
 	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		if ((r = vm_sched_opt(cli, ch, false, body, retention)) == -1)
+			goto fail;
+		if (r == 1 && !create) {
+			cli_usage_error(cli, "invalid option '--%s': the "
+			    "snapshot options are for vm create",
+			    ch == VM_SCHED_SPEC ? "snapshot-schedule" :
+			    ch == VM_SCHED_KEEP ? "snapshot-keep" :
+			    "snapshot-max-age");
+			goto fail;
+		}
+		if (r == 1)
+			continue;
 		switch (ch) {
 		case 'c':
 			if (vm_set_int(cli, body, "--vcpus", "vcpus") == -1)
@@ -221,21 +304,26 @@ vm_spec(struct cli *cli, int argc, char **argv, bool create, json_t **out)
 	if (json_object_size(placement) > 0 &&
 	    cli_set(body, "placement", json_incref(placement)) == -1)
 		goto fail;
+	if (vm_sched_done(body, retention) == -1)
+		goto fail;
 	json_decref(labels);
 	json_decref(placement);
+	json_decref(retention);
 	*out = body;
 	return 0;
 fail:
 	json_decref(body);
 	json_decref(labels);
 	json_decref(placement);
+	json_decref(retention);
 	return -1;
 }
 
 /*
  * hangar vm create NAME [--start] [--vcpus N] [--memory MIB] [--disk GIB]
  *     [--host HOST [--force]] [--group GROUP] [--label K=V]...
- *     [--policy spread|pack]
+ *     [--policy spread|pack] [--snapshot-schedule SPEC]
+ *     [--snapshot-keep N] [--snapshot-max-age DURATION]
  *
  * A create no host can take fails with the server's 409 (no-capacity),
  * whose detail names every host and why; `hangar place` shows the same
@@ -373,5 +461,51 @@ done:
 	json_decref(body);
 	json_decref(op);
 	json_decref(done_op);
+	return rc;
+}
+
+/*
+ * hangar vm update VM [--snapshot-schedule SPEC|--no-snapshot-schedule]
+ *     [--snapshot-keep N] [--snapshot-max-age DURATION]
+ *
+ * PATCH /v1/vms/{vm} with only what was given; prints the VM it returns.
+ */
+int
+vm_update(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		VM_SCHED_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	char path[HANGAR_PATH_MAX];
+	json_t *body, *retention, *vm = NULL;
+	int ch, rc = -1;
+
+	body = json_object();
+	retention = json_object();
+	if (body == NULL || retention == NULL) {
+		cli_fail(CLI_ERROR, "out of memory");
+		goto done;
+	}
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1)
+		if (vm_sched_opt(cli, ch, true, body, retention) != 1)
+			goto done;	/* reported, by getopt if not ours */
+	if (cli_args(cli, argc, argv, 1, 1) == -1 ||
+	    vm_sched_done(body, retention) == -1)
+		goto done;
+	if (json_object_size(body) == 0) {
+		cli_usage_error(cli, "nothing to change: give at least one "
+		    "option");
+		goto done;
+	}
+	if (http_path(cli->cli_http, path, sizeof(path), "/v1/vms/",
+	    argv[optind], NULL) == -1 ||
+	    http_call(cli->cli_http, "PATCH", path, body, &vm) == -1)
+		goto done;
+	rc = output_object(stdout, cli->cli_format, vm);
+done:
+	json_decref(body);
+	json_decref(retention);
+	json_decref(vm);
 	return rc;
 }

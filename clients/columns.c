@@ -79,3 +79,19 @@ const struct output_col columns_op[] = {
 	{ "CREATED", "created_at", OUTPUT_TEXT },
 };
 const size_t columns_nop = NITEMS(columns_op);
+
+/*
+ * hangar snapshot list VM: {"snapshots":[SNAPSHOT,...]}, oldest first.
+ * VM-STATE is what the VM was when it was taken; MEMORY says whether its
+ * RAM was saved too (only then does a revert bring that state back).
+ */
+const struct output_col columns_snapshot[] = {
+	{ "NAME", "name", OUTPUT_TEXT },
+	{ "PARENT", "parent", OUTPUT_TEXT },
+	{ "VM-STATE", "vm_state", OUTPUT_TEXT },
+	{ "MEMORY", "memory", OUTPUT_TEXT },
+	{ "STATUS", "status", OUTPUT_TEXT },
+	{ "SCHEDULED", "scheduled", OUTPUT_TEXT },
+	{ "CREATED", "created_at", OUTPUT_TEXT },
+};
+const size_t columns_nsnapshot = NITEMS(columns_snapshot);

@@ -5,7 +5,7 @@
  *	hangar [--url URL] [-o table|json] [--no-wait] [--timeout S]
  *	    NOUN VERB ...
  *
- * The command table below is data: {noun, verb, handler, usage}.  main()
+ * The command table below is data: {noun, verb, handler, usage, help}.  main()
  * parses the global options (they come before the noun), finds the row,
  * answers -h/--help for it centrally, and runs the handler with argv
  * starting at the verb.  Handlers parse their own options with cli_getopt()
@@ -13,7 +13,8 @@
  *
  * Exit statuses: 0 success; 1 the server answered with an error or the
  * operation failed; 2 usage; 3 the daemon could not be reached; 130
- * interrupted while waiting.
+ * interrupted while waiting (but Ctrl-C is how `hangar events --follow`
+ * ends: 0).
  */
 #include <errno.h>
 #include <limits.h>
@@ -32,44 +33,149 @@
 
 static int	cli_version(struct cli *, int, char **);
 
+/* The --help text of the commands that say more than their usage. */
+static const char help_vm_create[] =
+    "Create a VM (and start it with --start), placed by the scheduler\n"
+    "(see 'hangar place').  The snapshot options are those of 'vm update'.\n"
+    "Waits for the create, then prints the VM.\n";
+
+static const char help_vm_update[] =
+    "Change a VM's snapshot schedule and retention; what is not given\n"
+    "stays as it is.  Prints the VM.\n"
+    "\n"
+    "  --snapshot-schedule SPEC     when to take a snapshot: an interval\n"
+    "                               ('@every 6h' or just '6h'), a cron spec\n"
+    "                               in UTC ('0 3 * * mon-fri') or @hourly,\n"
+    "                               @daily, @weekly, @monthly, @yearly\n"
+    "  --no-snapshot-schedule       take no more scheduled snapshots\n"
+    "  --snapshot-keep N            keep the newest N scheduled snapshots\n"
+    "                               (0: no limit)\n"
+    "  --snapshot-max-age DURATION  delete scheduled snapshots older than\n"
+    "                               this, e.g. 7d or 1d12h (none: no limit)\n"
+    "\n"
+    "Retention only ever deletes scheduled snapshots, never those taken by\n"
+    "'hangar snapshot create'.\n";
+
+static const char help_snapshot_create[] =
+    "Take snapshot NAME of VM (1-63 letters, digits, '.', '_' or '-').\n"
+    "Waits for the operation (at most the global --timeout), then prints\n"
+    "the snapshot.\n"
+    "\n"
+    "  --memory            save the running VM's memory too: a revert\n"
+    "                      resumes it where it was\n"
+    "  --description TEXT  a note kept with the snapshot\n"
+    "  --no-wait           print the operation as accepted; do not wait\n";
+
+static const char help_snapshot_list[] =
+    "List VM's snapshots, oldest first.  PARENT: the snapshot it was taken\n"
+    "after; VM-STATE: the VM's state then; MEMORY: its memory was saved\n"
+    "too (a revert then restores that state); SCHEDULED: taken by the VM's\n"
+    "snapshot schedule.\n";
+
+static const char help_snapshot_revert[] =
+    "Return VM to snapshot NAME: its disks and, if the snapshot saved its\n"
+    "memory, its memory and state; after a snapshot without memory the VM\n"
+    "is left stopped.  Waits, then prints the VM.\n"
+    "\n"
+    "  --no-wait   print the operation as accepted; do not wait\n";
+
+static const char help_snapshot_delete[] =
+    "Delete snapshot NAME of VM.  Waits, then prints the finished\n"
+    "operation.\n"
+    "\n"
+    "  --no-wait   print the operation as accepted; do not wait\n";
+
+static const char help_op_cancel[] =
+    "Cancel operation ID.  A queued one is cancelled at once; a running one\n"
+    "is asked to stop, if its kind can stop part-way (anything else, and an\n"
+    "operation already finished, is an error).  Prints the operation.\n"
+    "\n"
+    "  --wait   follow a running one until it has stopped (at most the\n"
+    "           global --timeout); exit 1 if it finished before it could\n"
+    "           be cancelled\n";
+
+static const char help_events[] =
+    "Print hangard's events: VM state changes, operations, snapshots and\n"
+    "hosts.  Without --follow: every event the daemon still keeps (or those\n"
+    "after --since ID), then exit.  With --follow: new events (or those\n"
+    "after --since ID) as they happen, until interrupted (Ctrl-C exits 0);\n"
+    "a dropped connection is made again every 1 s, resuming after the last\n"
+    "event received, so none is missed or repeated.\n"
+    "\n"
+    "  -f, --follow      keep the stream open and print events as they come\n"
+    "  --since ID        start after event ID (the ID column)\n"
+    "  --type T[,T...]   only these types, e.g. vm.paused,operation.*\n"
+    "                    (a trailing * matches a prefix); may be repeated\n"
+    "  --vm VM           only the events of VM (name or id)\n"
+    "  --host HOST       only the events of HOST\n"
+    "\n"
+    "Table output: one line per event, ID TIME TYPE VM HOST DETAIL, written\n"
+    "as it arrives.  DETAIL: 'previous -> state' for vm.*; the kind, and the\n"
+    "step or the error, for operation.*; the snapshot for snapshot.*; the\n"
+    "data as JSON for the rest.  -o json: each event as one JSON object per\n"
+    "line (JSON Lines).  Events pruned before they could be read are named\n"
+    "in a warning on stderr.\n";
+
 static const struct cli_cmd cli_cmds[] = {
-	{ "vm", "list", vm_list, "vm list [--host HOST] [--state STATE]" },
-	{ "vm", "show", vm_show, "vm show VM" },
+	{ "vm", "list", vm_list, "vm list [--host HOST] [--state STATE]",
+	    NULL },
+	{ "vm", "show", vm_show, "vm show VM", NULL },
 	{ "vm", "create", vm_create, "vm create NAME [--start] [--vcpus N] "
 	    "[--memory MIB]\n      [--disk GIB] [--host HOST [--force]] "
-	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]" },
-	{ "vm", "start", vm_action, "vm start VM" },
+	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"
+	    "      [--snapshot-schedule SPEC] [--snapshot-keep N]\n"
+	    "      [--snapshot-max-age DURATION]", help_vm_create },
+	{ "vm", "update", vm_update, "vm update VM "
+	    "[--snapshot-schedule SPEC|--no-snapshot-schedule]\n"
+	    "      [--snapshot-keep N] [--snapshot-max-age DURATION]",
+	    help_vm_update },
+	{ "vm", "start", vm_action, "vm start VM", NULL },
 	{ "vm", "stop", vm_action,
-	    "vm stop VM [--force] [--timeout-s S]" },
-	{ "vm", "reboot", vm_action, "vm reboot VM [--force]" },
-	{ "vm", "pause", vm_action, "vm pause VM" },
-	{ "vm", "resume", vm_action, "vm resume VM" },
-	{ "vm", "delete", vm_action, "vm delete VM" },
-	{ "host", "list", host_list, "host list" },
-	{ "host", "show", host_show, "host show NAME" },
+	    "vm stop VM [--force] [--timeout-s S]", NULL },
+	{ "vm", "reboot", vm_action, "vm reboot VM [--force]", NULL },
+	{ "vm", "pause", vm_action, "vm pause VM", NULL },
+	{ "vm", "resume", vm_action, "vm resume VM", NULL },
+	{ "vm", "delete", vm_action, "vm delete VM", NULL },
+	{ "snapshot", "create", snapshot_create, "snapshot create VM NAME "
+	    "[--memory] [--description TEXT]\n      [--no-wait]",
+	    help_snapshot_create },
+	{ "snapshot", "list", snapshot_list, "snapshot list VM",
+	    help_snapshot_list },
+	{ "snapshot", "show", snapshot_show, "snapshot show VM NAME", NULL },
+	{ "snapshot", "revert", snapshot_revert,
+	    "snapshot revert VM NAME [--no-wait]", help_snapshot_revert },
+	{ "snapshot", "delete", snapshot_delete,
+	    "snapshot delete VM NAME [--no-wait]", help_snapshot_delete },
+	{ "host", "list", host_list, "host list", NULL },
+	{ "host", "show", host_show, "host show NAME", NULL },
 	{ "host", "add", host_add, "host add NAME URI [--label K=V]... "
 	    "[--cpu-ratio X]\n      [--ram-ratio X] [--disk-ratio X] "
 	    "[--reserved-vcpus N]\n      [--reserved-memory MIB] "
-	    "[--reserved-disk GIB]" },
+	    "[--reserved-disk GIB]", NULL },
 	{ "host", "update", host_update, "host update NAME [--clear-labels] "
 	    "[--label K=V]...\n      [--cpu-ratio X] [--ram-ratio X] "
 	    "[--disk-ratio X]\n      [--reserved-vcpus N] "
-	    "[--reserved-memory MIB] [--reserved-disk GIB]" },
-	{ "host", "remove", host_remove, "host remove NAME" },
+	    "[--reserved-memory MIB] [--reserved-disk GIB]", NULL },
+	{ "host", "remove", host_remove, "host remove NAME", NULL },
 	{ "host", "maintenance", host_maintenance,
-	    "host maintenance NAME on|off" },
+	    "host maintenance NAME on|off", NULL },
 	{ "group", "create", group_create,
-	    "group create NAME --policy affinity|anti-affinity [--soft]" },
-	{ "group", "list", group_list, "group list" },
-	{ "group", "show", group_show, "group show NAME" },
-	{ "group", "delete", group_delete, "group delete NAME" },
+	    "group create NAME --policy affinity|anti-affinity [--soft]",
+	    NULL },
+	{ "group", "list", group_list, "group list", NULL },
+	{ "group", "show", group_show, "group show NAME", NULL },
+	{ "group", "delete", group_delete, "group delete NAME", NULL },
 	{ "place", NULL, place, "place NAME [--vcpus N] [--memory MIB] "
 	    "[--disk GIB]\n      [--host HOST [--force]] [--group GROUP] "
-	    "[--label K=V]...\n      [--policy spread|pack]" },
+	    "[--label K=V]...\n      [--policy spread|pack]", NULL },
 	{ "op", "list", op_list,
-	    "op list [--vm VM] [--status STATUS] [--limit N]" },
-	{ "op", "show", op_show, "op show ID" },
-	{ "version", NULL, cli_version, "version" },
+	    "op list [--vm VM] [--status STATUS] [--limit N]", NULL },
+	{ "op", "show", op_show, "op show ID", NULL },
+	{ "op", "cancel", op_cancel, "op cancel ID [--wait]",
+	    help_op_cancel },
+	{ "events", NULL, events, "events [--follow|-f] [--since ID] "
+	    "[--type T[,T...]]\n      [--vm VM] [--host HOST]", help_events },
+	{ "version", NULL, cli_version, "version", NULL },
 };
 #define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 
@@ -537,6 +643,8 @@ main(int argc, char **argv)
 	cli.cli_cmd = cmd;
 	if (cli_wants_help(argc - nargs, argv + nargs)) {
 		cli_usage(stdout, cmd, NULL);
+		if (cmd->c_help != NULL)
+			printf("\n%s", cmd->c_help);
 		return CLI_OK;
 	}
 

@@ -5,8 +5,9 @@
  * shares no code with the daemon.  One file per concern: hangar.c (main,
  * global options, the command table), http.c (libcurl), problem.c (reading
  * problem+json), output.c (tables, `key: value`, JSON, the spinner),
- * columns.c (which columns each list shows) and one cmd_*.c per noun
- * (cmd_vm.c, cmd_host.c, cmd_group.c, cmd_place.c, cmd_op.c).
+ * columns.c (which columns each list shows), sse.c (reading the event
+ * stream) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c, cmd_group.c,
+ * cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c).
  *
  * Errors are reported once, where they happen, with cli_fail(): it prints
  * `hangar: <message>` to stderr and records the exit status; the function
@@ -62,6 +63,7 @@ struct cli_cmd {
 	const char	*c_verb;	/* NULL: the noun is the command */
 	cli_handler	*c_handler;
 	const char	*c_usage;	/* what follows "hangar [options]" */
+	const char	*c_help;	/* more for --help, or NULL */
 };
 
 /* hangar.c */
@@ -90,9 +92,9 @@ void	 cli_catch_interrupt(bool);
 
 /* columns.c */
 extern const struct output_col columns_vm[], columns_host[], columns_op[],
-    columns_group[], columns_member[], columns_place[];
+    columns_group[], columns_member[], columns_place[], columns_snapshot[];
 extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
-    columns_nmember, columns_nplace;
+    columns_nmember, columns_nplace, columns_nsnapshot;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -103,7 +105,9 @@ int	 vm_list(struct cli *, int, char **);
 int	 vm_show(struct cli *, int, char **);
 int	 vm_create(struct cli *, int, char **);
 int	 vm_action(struct cli *, int, char **);
+int	 vm_update(struct cli *, int, char **);
 int	 vm_spec(struct cli *, int, char **, bool, json_t **);
+int	 vm_print(struct cli *, const char *);
 
 /* cmd_host.c */
 int	 host_list(struct cli *, int, char **);
@@ -125,7 +129,19 @@ int	 place(struct cli *, int, char **);
 /* cmd_op.c */
 int	 op_list(struct cli *, int, char **);
 int	 op_show(struct cli *, int, char **);
+int	 op_cancel(struct cli *, int, char **);
+int	 op_follow(struct cli *, const char *, json_t *, json_t **);
 int	 op_wait(struct cli *, const char *, json_t *, json_t **);
 int	 op_fetch(struct cli *, const char *, json_t **);
+
+/* cmd_snapshot.c */
+int	 snapshot_create(struct cli *, int, char **);
+int	 snapshot_list(struct cli *, int, char **);
+int	 snapshot_show(struct cli *, int, char **);
+int	 snapshot_revert(struct cli *, int, char **);
+int	 snapshot_delete(struct cli *, int, char **);
+
+/* cmd_events.c */
+int	 events(struct cli *, int, char **);
 
 #endif

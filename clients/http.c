@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -39,6 +41,10 @@ struct http {
 	http_tick_fn	*h_tick;
 	void		*h_tick_arg;
 	char		 h_err[CURL_ERROR_SIZE];
+	/* While a stream is read (http_stream()): */
+	long		 h_idle;	/* give up after this many s silent */
+	double		 h_last_rx;	/* when bytes last came (monotonic) */
+	bool		 h_idled;	/* it was given up for that */
 };
 
 /* A reply body being read: grows by doubling, never past HTTP_BODY_MAX. */
@@ -48,6 +54,18 @@ struct http_buf {
 	size_t	 hb_cap;
 	bool	 hb_over;	/* the reply was too large */
 	bool	 hb_nomem;
+};
+
+/* A streamed reply being read: the body goes to the reader if it is one. */
+struct http_stream_ctx {
+	struct http	*hs_h;
+	const char	*hs_path;
+	const char	*hs_type;	/* the Content-Type it must have */
+	http_chunk_fn	*hs_fn;
+	void		*hs_arg;
+	int		 hs_mode;	/* 0 not yet known, 1 stream, 2 buffer */
+	bool		 hs_failed;	/* reported: the reader, or the type */
+	struct http_buf	 hs_buf;	/* an error reply's body */
 };
 
 static size_t
@@ -81,7 +99,19 @@ http_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* libcurl's progress hook: stop on SIGINT, else let the waiter draw. */
+static double
+http_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * libcurl's progress hook: stop on SIGINT, or when a stream has been
+ * silent too long; else let the waiter draw.
+ */
 static int
 http_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
@@ -94,19 +124,24 @@ http_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 	(void)ulnow;
 	if (cli_interrupted)
 		return 1;
+	if (h->h_idle > 0 && http_now() - h->h_last_rx > (double)h->h_idle) {
+		h->h_idled = true;
+		return 1;
+	}
 	if (h->h_tick != NULL)
 		h->h_tick(h->h_tick_arg);
 	return 0;
 }
 
 /*
- * Report that the daemon could not be reached, with curl's words and the
- * system's (curl says "localhost port 80" even over a unix socket, where
- * "No such file or directory" or "Permission denied" is what helps).
+ * Say in msg why the daemon could not be reached (or the reply was cut),
+ * with curl's words and the system's (curl says "localhost port 80" even
+ * over a unix socket, where "No such file or directory" or "Permission
+ * denied" is what helps).
  */
 static void
-http_unreachable(struct http *h, const char *method, const char *path,
-    CURLcode cc)
+http_unreachable_msg(struct http *h, const char *method, const char *path,
+    CURLcode cc, char *msg, size_t len)
 {
 	const char *what = h->h_err[0] != '\0' ? h->h_err :
 	    curl_easy_strerror(cc);
@@ -114,16 +149,27 @@ http_unreachable(struct http *h, const char *method, const char *path,
 
 	curl_easy_getinfo(h->h_curl, CURLINFO_OS_ERRNO, &oserr);
 	if (h->h_sock[0] != '\0' && cc == CURLE_COULDNT_CONNECT && oserr != 0)
-		cli_fail(CLI_UNREACHABLE, "cannot reach hangard at %s (%s %s): "
+		snprintf(msg, len, "cannot reach hangard at %s (%s %s): "
 		    "connect: %s", h->h_target, method, path,
 		    strerror((int)oserr));
 	else if (oserr != 0)
-		cli_fail(CLI_UNREACHABLE, "cannot reach hangard at %s (%s %s): "
+		snprintf(msg, len, "cannot reach hangard at %s (%s %s): "
 		    "%s (%s)", h->h_target, method, path, what,
 		    strerror((int)oserr));
 	else
-		cli_fail(CLI_UNREACHABLE, "cannot reach hangard at %s (%s %s): "
-		    "%s", h->h_target, method, path, what);
+		snprintf(msg, len, "cannot reach hangard at %s (%s %s): %s",
+		    h->h_target, method, path, what);
+}
+
+/* Report that the daemon could not be reached (CLI_UNREACHABLE). */
+static void
+http_unreachable(struct http *h, const char *method, const char *path,
+    CURLcode cc)
+{
+	char msg[HTTP_MSG_MAX];
+
+	http_unreachable_msg(h, method, path, cc, msg, sizeof(msg));
+	cli_fail(CLI_UNREACHABLE, "%s", msg);
 }
 
 /*
@@ -209,6 +255,44 @@ http_set_tick(struct http *h, http_tick_fn *fn, void *arg)
 	h->h_tick_arg = arg;
 }
 
+/* Set option opt of c to val, unless an earlier option failed (in cc). */
+#define HTTP_SET(opt, val) do {						\
+	if (cc == CURLE_OK)						\
+		cc = curl_easy_setopt(c, opt, val);			\
+} while (0)
+
+/*
+ * Reset the handle and set what every request shares: the URL, the unix
+ * socket if the target is one, http(s) only, the connect timeout, the
+ * headers, the error buffer and the progress hook (SIGINT, the spinner,
+ * a stream's idle limit).  Returns CURLE_OK or the first failure.
+ */
+static CURLcode
+http_setup(struct http *h, const char *url, struct curl_slist *hdrs)
+{
+	CURL *c = h->h_curl;
+	CURLcode cc = CURLE_OK;
+
+	curl_easy_reset(c);
+	HTTP_SET(CURLOPT_URL, url);
+	if (h->h_sock[0] != '\0')
+		HTTP_SET(CURLOPT_UNIX_SOCKET_PATH, h->h_sock);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	HTTP_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	HTTP_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	HTTP_SET(CURLOPT_NOSIGNAL, 1L);
+	HTTP_SET(CURLOPT_CONNECTTIMEOUT, HTTP_CONNECT_TIMEOUT);
+	HTTP_SET(CURLOPT_USERAGENT, "hangar/" HANGAR_VERSION);
+	HTTP_SET(CURLOPT_HTTPHEADER, hdrs);
+	HTTP_SET(CURLOPT_ERRORBUFFER, h->h_err);
+	HTTP_SET(CURLOPT_NOPROGRESS, 0L);
+	HTTP_SET(CURLOPT_XFERINFOFUNCTION, http_xferinfo);
+	HTTP_SET(CURLOPT_XFERINFODATA, h);
+	return cc;
+}
+
 /*
  * Send method path (path starts with "/v1", query included, already
  * escaped) with body as JSON if not NULL; give up after timeout seconds
@@ -254,31 +338,11 @@ http_request(struct http *h, const char *method, const char *path,
 		hdrs = t;
 	}
 
-	curl_easy_reset(c);
-#define HTTP_SET(opt, val) do {						\
-	if (cc == CURLE_OK)						\
-		cc = curl_easy_setopt(c, opt, val);			\
-} while (0)
-	HTTP_SET(CURLOPT_URL, url);
-	if (h->h_sock[0] != '\0')
-		HTTP_SET(CURLOPT_UNIX_SOCKET_PATH, h->h_sock);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	HTTP_SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	HTTP_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	HTTP_SET(CURLOPT_NOSIGNAL, 1L);
-	HTTP_SET(CURLOPT_CONNECTTIMEOUT, HTTP_CONNECT_TIMEOUT);
+	cc = http_setup(h, url, hdrs);
 	HTTP_SET(CURLOPT_TIMEOUT, timeout > 0 ? timeout : HTTP_TIMEOUT);
-	HTTP_SET(CURLOPT_USERAGENT, "hangar/" HANGAR_VERSION);
-	HTTP_SET(CURLOPT_HTTPHEADER, hdrs);
-	HTTP_SET(CURLOPT_ERRORBUFFER, h->h_err);
 	HTTP_SET(CURLOPT_WRITEFUNCTION, http_write);
 	HTTP_SET(CURLOPT_WRITEDATA, &buf);
 	HTTP_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_BODY_MAX);
-	HTTP_SET(CURLOPT_NOPROGRESS, 0L);
-	HTTP_SET(CURLOPT_XFERINFOFUNCTION, http_xferinfo);
-	HTTP_SET(CURLOPT_XFERINFODATA, h);
 	if (strcmp(method, "GET") == 0) {
 		HTTP_SET(CURLOPT_HTTPGET, 1L);
 	} else {
@@ -292,7 +356,6 @@ http_request(struct http *h, const char *method, const char *path,
 			HTTP_SET(CURLOPT_POSTFIELDS, data != NULL ? data : "");
 		}
 	}
-#undef HTTP_SET
 	if (cc != CURLE_OK) {
 		cli_fail(CLI_ERROR, "cannot set up the request: %s",
 		    curl_easy_strerror(cc));
@@ -422,4 +485,171 @@ http_query(struct http *h, char *buf, size_t len, const char *key,
 	if (n < 0 || (size_t)n >= len - used)
 		return cli_fail(CLI_USAGE, "an argument is too long");
 	return 0;
+}
+
+/* The body of a streamed reply: to the reader, or kept if it is an error. */
+static size_t
+http_stream_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct http_stream_ctx *s = arg;
+	size_t n = size * nmemb;
+	size_t tlen = strlen(s->hs_type);
+	long status = 0;
+	char *ct = NULL;
+
+	s->hs_h->h_last_rx = http_now();
+	if (s->hs_mode == 0) {
+		curl_easy_getinfo(s->hs_h->h_curl, CURLINFO_RESPONSE_CODE,
+		    &status);
+		curl_easy_getinfo(s->hs_h->h_curl, CURLINFO_CONTENT_TYPE, &ct);
+		if (status / 100 != 2) {
+			s->hs_mode = 2;
+		} else if (ct == NULL || strncasecmp(ct, s->hs_type,
+		    tlen) != 0 || (ct[tlen] != '\0' && ct[tlen] != ';' &&
+		    ct[tlen] != ' ')) {
+			cli_fail(CLI_ERROR, "the reply to GET %s is %s, not %s",
+			    s->hs_path, ct != NULL ? ct : "of no type",
+			    s->hs_type);
+			s->hs_failed = true;
+			return 0;
+		} else {
+			s->hs_mode = 1;
+		}
+	}
+	if (s->hs_mode == 2)
+		return http_write(ptr, size, nmemb, &s->hs_buf);
+	if (s->hs_fn(s->hs_arg, ptr, n) == -1) {
+		s->hs_failed = true;
+		return 0;
+	}
+	return n;
+}
+
+/*
+ * GET path as a stream of type (such as "text/event-stream"): each piece
+ * of the body goes to fn(arg, data, len) as it arrives, for as long as the
+ * server keeps the reply open: no total timeout, only the connect timeout
+ * and, if idle > 0, idle seconds without a byte (hangard sends a comment
+ * every 15 s, so a silent stream is a dead one).  lastid, if not NULL,
+ * goes out as the Last-Event-ID header.
+ *
+ * Returns HTTP_STREAM_REPLY once the server ended the reply: out->hr_status
+ * is its status and, if that is not 2xx, out->hr_json its problem (the
+ * caller frees it with http_reply_free()); HTTP_STREAM_CUT when hangard
+ * could not be reached, cut the stream off or fell silent, with why saying
+ * which (nothing reported: the caller may try again) and out->hr_status 0
+ * unless a reply had begun; HTTP_STREAM_INTERRUPTED on SIGINT;
+ * HTTP_STREAM_FAILED after reporting anything else (fn failed, the reply
+ * was not of type, no memory).
+ */
+enum http_stream_end
+http_stream(struct http *h, const char *path, const char *type,
+    const char *lastid, long idle, http_chunk_fn *fn, void *arg,
+    struct http_reply *out, char *why, size_t whylen)
+{
+	char url[HTTP_URL_MAX + HANGAR_PATH_MAX], accept[128], lei[128];
+	struct http_stream_ctx s;
+	struct curl_slist *hdrs = NULL, *t;
+	const char *list[2];
+	CURL *c = h->h_curl;
+	CURLcode cc = CURLE_OK;
+	enum http_stream_end rc = HTTP_STREAM_FAILED;
+	json_error_t je;
+	size_t i, nhdrs = 0;
+	int n;
+
+	out->hr_status = 0;
+	out->hr_json = NULL;
+	if (whylen > 0)
+		why[0] = '\0';
+	memset(&s, 0, sizeof(s));
+	s.hs_h = h;
+	s.hs_path = path;
+	s.hs_type = type;
+	s.hs_fn = fn;
+	s.hs_arg = arg;
+	n = snprintf(url, sizeof(url), "%s%s", h->h_base, path);
+	if (n < 0 || (size_t)n >= sizeof(url)) {
+		cli_fail(CLI_USAGE, "the request URL is too long");
+		return HTTP_STREAM_FAILED;
+	}
+	n = snprintf(accept, sizeof(accept), "Accept: %s, "
+	    "application/problem+json", type);
+	if (n < 0 || (size_t)n >= sizeof(accept)) {
+		cli_fail(CLI_ERROR, "the stream type is too long");
+		return HTTP_STREAM_FAILED;
+	}
+	list[nhdrs++] = accept;
+	if (lastid != NULL) {
+		n = snprintf(lei, sizeof(lei), "Last-Event-ID: %s", lastid);
+		if (n < 0 || (size_t)n >= sizeof(lei)) {
+			cli_fail(CLI_ERROR, "the last event id is too long");
+			return HTTP_STREAM_FAILED;
+		}
+		list[nhdrs++] = lei;
+	}
+	for (i = 0; i < nhdrs; i++) {
+		if ((t = curl_slist_append(hdrs, list[i])) == NULL) {
+			cli_fail(CLI_ERROR, "out of memory");
+			goto done;
+		}
+		hdrs = t;
+	}
+
+	cc = http_setup(h, url, hdrs);
+	HTTP_SET(CURLOPT_HTTPGET, 1L);
+	HTTP_SET(CURLOPT_TIMEOUT, 0L);		/* as long as it lasts */
+	HTTP_SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	HTTP_SET(CURLOPT_WRITEFUNCTION, http_stream_write);
+	HTTP_SET(CURLOPT_WRITEDATA, &s);
+	if (cc != CURLE_OK) {
+		cli_fail(CLI_ERROR, "cannot set up the request: %s",
+		    curl_easy_strerror(cc));
+		goto done;
+	}
+
+	h->h_err[0] = '\0';
+	h->h_idle = idle;
+	h->h_idled = false;
+	h->h_last_rx = http_now();
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->hr_status);
+	if (cc != CURLE_OK) {
+		if (s.hs_failed) {
+			;	/* reported */
+		} else if (s.hs_buf.hb_over) {
+			cli_fail(CLI_ERROR, "the reply to GET %s is larger than "
+			    "%lu MiB", path, HTTP_BODY_MAX >> 20);
+		} else if (s.hs_buf.hb_nomem) {
+			cli_fail(CLI_ERROR, "out of memory");
+		} else if (cc == CURLE_ABORTED_BY_CALLBACK && cli_interrupted) {
+			rc = HTTP_STREAM_INTERRUPTED;
+		} else if (h->h_idled) {
+			snprintf(why, whylen, "the stream from hangard at %s "
+			    "(GET %s) was silent for %ld s", h->h_target, path,
+			    idle);
+			rc = HTTP_STREAM_CUT;
+		} else if (out->hr_status != 0) {
+			snprintf(why, whylen, "the stream from hangard at %s "
+			    "(GET %s) was cut off: %s", h->h_target, path,
+			    h->h_err[0] != '\0' ? h->h_err :
+			    curl_easy_strerror(cc));
+			rc = HTTP_STREAM_CUT;
+		} else {
+			http_unreachable_msg(h, "GET", path, cc, why, whylen);
+			rc = HTTP_STREAM_CUT;
+		}
+		goto done;
+	}
+	if (s.hs_buf.hb_len > 0)
+		out->hr_json = json_loadb(s.hs_buf.hb_data, s.hs_buf.hb_len, 0,
+		    &je);
+	rc = HTTP_STREAM_REPLY;
+done:
+	h->h_idle = 0;
+	h->h_idled = false;
+	curl_easy_reset(c);
+	curl_slist_free_all(hdrs);
+	free(s.hs_buf.hb_data);
+	return rc;
 }

@@ -468,6 +468,179 @@ output_placement(FILE *fp, enum output_format format, const json_t *reply,
 }
 
 /*
+ * The columns of `hangar events`.  Events are printed as they arrive, so
+ * the widths cannot come from the rows as output_table() does: each column
+ * has a fixed width (TIME fits an RFC 3339 time with milliseconds), and a
+ * longer value pushes the rest of its line to the right.
+ */
+static const struct {
+	const char	*oe_head;
+	const char	*oe_key;	/* NULL: the summary of "data" */
+	size_t		 oe_width;
+} output_event_cols[] = {
+	{ "ID", "id", 5 },
+	{ "TIME", "time", 24 },
+	{ "TYPE", "type", 19 },
+	{ "VM", "vm", 12 },
+	{ "HOST", "host", 8 },
+	{ "DETAIL", NULL, 0 },
+};
+#define OUTPUT_EVENT_NCOLS \
+	(sizeof(output_event_cols) / sizeof(output_event_cols[0]))
+#define OUTPUT_EVENT_GAP 2
+
+/* Whether s starts with prefix. */
+static bool
+output_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* A string member of obj, or NULL if it is missing, not a string or "". */
+static const char *
+output_str(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+/*
+ * Write the DETAIL of an event (the object an SSE frame's data carries:
+ * {"id","type","time","vm","vm_id","host","operation","data"}) into buf,
+ * a short summary of its "data" by the event's family:
+ *	vm.*		"previous -> state" (when data has a state)
+ *	operation.*	the kind, then " (step)", or ": " and the error's
+ *			detail when it failed
+ *	snapshot.*	the snapshot's name
+ *	host.*		nothing
+ * and anything else as compact JSON (nothing if data is empty).
+ */
+void
+output_event_detail(const json_t *ev, char *buf, size_t len)
+{
+	const char *type = output_str(ev, "type");
+	const json_t *data = json_object_get(ev, "data"), *err;
+	const char *a, *b;
+	size_t used = 0;
+	char *dump;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (type == NULL)
+		type = "";
+	if (output_prefix(type, "host."))
+		return;
+	if (output_prefix(type, "vm.") &&
+	    (a = output_str(data, "state")) != NULL) {
+		if ((b = output_str(data, "previous")) != NULL) {
+			output_put(buf, len, &used, b);
+			output_put(buf, len, &used, " -> ");
+		}
+		output_put(buf, len, &used, a);
+		return;
+	}
+	if (output_prefix(type, "operation.") &&
+	    (a = output_str(data, "kind")) != NULL) {
+		output_put(buf, len, &used, a);
+		err = json_object_get(data, "error");
+		if ((b = output_str(err, "detail")) != NULL ||
+		    (b = output_str(err, "code")) != NULL) {
+			output_put(buf, len, &used, ": ");
+			output_put(buf, len, &used, b);
+		} else if ((b = output_str(data, "step")) != NULL) {
+			output_put(buf, len, &used, " (");
+			output_put(buf, len, &used, b);
+			output_put(buf, len, &used, ")");
+		}
+		return;
+	}
+	if (output_prefix(type, "snapshot.") &&
+	    ((a = output_str(data, "snapshot")) != NULL ||
+	    (a = output_str(data, "name")) != NULL)) {
+		output_put(buf, len, &used, a);
+		return;
+	}
+	if (data == NULL || json_is_null(data) ||
+	    (json_is_object(data) && json_object_size(data) == 0))
+		return;
+	if ((dump = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	    NULL) {
+		output_put(buf, len, &used, "?");
+		return;
+	}
+	output_put(buf, len, &used, dump);
+	free(dump);
+}
+
+/* Append cell to line, padded to width plus the gap unless it is last. */
+static void
+output_event_cell(char *line, size_t len, size_t *used, const char *cell,
+    size_t width, bool last)
+{
+	size_t w = output_width(cell), pad;
+
+	output_put(line, len, used, cell);
+	if (last)
+		return;
+	for (pad = (w < width ? width - w : 0) + OUTPUT_EVENT_GAP; pad > 0;
+	    pad--)
+		output_put(line, len, used, " ");
+}
+
+/*
+ * Print one event as `hangar events` does: with -o json its object as one
+ * compact line (JSON Lines); as a table, one line of ID, TIME, TYPE, VM,
+ * HOST and DETAIL (output_event_detail()), after the heading line the
+ * first time (*headed says whether it was printed).  The caller flushes.
+ */
+int
+output_event(FILE *fp, enum output_format format, const json_t *ev,
+    bool *headed)
+{
+	char line[OUTPUT_CELL_MAX + 256], cell[OUTPUT_CELL_MAX];
+	size_t c, used;
+
+	if (format == OUTPUT_JSON) {
+		if (json_dumpf(ev, fp, JSON_COMPACT) == -1 ||
+		    fputc('\n', fp) == EOF)
+			return cli_fail(CLI_ERROR, "cannot write the output");
+		return 0;
+	}
+	if (!*headed) {
+		used = 0;
+		line[0] = '\0';
+		for (c = 0; c < OUTPUT_EVENT_NCOLS; c++)
+			output_event_cell(line, sizeof(line), &used,
+			    output_event_cols[c].oe_head,
+			    output_event_cols[c].oe_width,
+			    c + 1 == OUTPUT_EVENT_NCOLS);
+		fprintf(fp, "%s\n", line);
+		*headed = true;
+	}
+	used = 0;
+	line[0] = '\0';
+	for (c = 0; c < OUTPUT_EVENT_NCOLS; c++) {
+		if (output_event_cols[c].oe_key == NULL)
+			output_event_detail(ev, cell, sizeof(cell));
+		else
+			output_cell(json_object_get(ev,
+			    output_event_cols[c].oe_key), OUTPUT_TEXT, cell,
+			    sizeof(cell));
+		output_event_cell(line, sizeof(line), &used, cell,
+		    output_event_cols[c].oe_width,
+		    c + 1 == OUTPUT_EVENT_NCOLS);
+	}
+	/* No trailing blanks when DETAIL is empty. */
+	while (used > 0 && line[used - 1] == ' ')
+		line[--used] = '\0';
+	if (fprintf(fp, "%s\n", line) < 0)
+		return cli_fail(CLI_ERROR, "cannot write the output");
+	return 0;
+}
+
+/*
  * Replace control characters in s with '?', in place, so a string from the
  * server cannot drive the terminal.
  */

@@ -4,9 +4,11 @@
  * `-o json` prints the server's JSON as it came, indented by two; `-o table`
  * prints lists as aligned columns (described by a table of output_col) and
  * single objects as `key: value` lines, nested objects flattened to
- * `parent.key: value`.  The spinner (one per process) shows a running
- * operation on stderr when stderr is a terminal; cli_warnx() clears it
- * before it prints, so messages never land on the progress line.
+ * `parent.key: value`; `hangar events` prints each event as it comes, as
+ * a line of fixed-width columns or one compact JSON line (output_event()).
+ * The spinner (one per process) shows a running operation on stderr when
+ * stderr is a terminal; cli_warnx() clears it before it prints, so
+ * messages never land on the progress line.
  */
 #ifndef HANGAR_OUTPUT_H
 #define HANGAR_OUTPUT_H
@@ -55,6 +57,8 @@ int	 output_detail(FILE *, enum output_format, const json_t *, const char *,
 	    const struct output_col *, size_t);
 int	 output_placement(FILE *, enum output_format, const json_t *,
 	    const struct output_col *, size_t);
+void	 output_event_detail(const json_t *, char *, size_t);
+int	 output_event(FILE *, enum output_format, const json_t *, bool *);
 
 void	 output_sanitize(char *);
 void	 output_spin_draw(bool, const char *);

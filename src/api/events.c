@@ -8,8 +8,10 @@
  *   ?follow=false                end the stream after the replay
  *
  * Each event is one SSE frame: "id: N", "event: TYPE" and "data: JSON".
- * A comment line is sent every 15 s of silence so proxies and clients
- * know the stream is alive.  When the client asks for ids that were
+ * The first frame carries only "retry" and "id" (where the stream
+ * starts), so a client that loses the connection before any event still
+ * resumes from there.  A comment line is sent every 15 s of silence so
+ * proxies and clients know the stream is alive.  When the client asks for ids that were
  * already pruned, a "gap" event says which ones it missed.
  *
  * Why nothing here can slow the daemon: the stream pulls from the events
@@ -316,7 +318,9 @@ events_get(struct req *r)
 	snprintf(s->vm, sizeof(s->vm), "%s", vm ? vm : "");
 	snprintf(s->host, sizeof(s->host), "%s", host ? host : "");
 	s->last = from >= 0 ? from : store_event_last(r->app->store);
-	if (events_put(s, "retry: 1000\n\n") < 0 ||
+	/* the id line tells the client where it starts, so a reconnect
+	 * before any event has arrived still resumes from here */
+	if (events_put(s, "retry: 1000\nid: %lld\n\n", (long long)s->last) < 0 ||
 	    (from > 0 && events_check_gap(s) < 0)) {
 		events_free(s);
 		return -1;

@@ -184,6 +184,61 @@ t_eq "vm create without a name: exit 2" "$CLI_RC" 2
 CLI_OUT=$(timeout 60 "$BUILD/hangar" --url "unix:$T_TMP/nosuch.sock" vm list 2>/dev/null)
 t_eq "unreachable socket: exit 3" "$?" 3
 
+# --- snapshots, events, cancel, schedules through the CLI
+C=${T_PFX}c
+ok_run "vm create $C --start" vm create "$C" --memory 64 --disk 1 --start
+vm_json "$C"
+C_ID=$(jq -r .id <<<"$CLI_OUT")
+"$BUILD/hangar" --url "unix:$HANGARD_SOCK" -o json events --follow --vm "$C" \
+	>"$T_TMP/follow.jsonl" 2>"$T_TMP/follow.err" &
+FOLLOW=$!
+sleep 0.5
+ok_run "snapshot create $C s1 --memory" snapshot create "$C" s1 --memory \
+	--description "from the cli"
+t_match "snapshot create prints the snapshot" "$CLI_OUT" 's1'
+t_eq "virsh has s1" "$(t_virsh snapshot-list --name "$C_ID" | tr -d ' \n')" s1
+ok_run "-o json snapshot list $C" -o json snapshot list "$C"
+json_of "snapshot list: s1 with memory" '.snapshots[0].name + " " + (.snapshots[0].memory|tostring)' "s1 true"
+ok_run "-o json snapshot show $C s1" -o json snapshot show "$C" s1
+json_of "snapshot show: its description" .description "from the cli"
+run snapshot create "$C" s1
+t_eq "snapshot create of a taken name: exit 1" "$CLI_RC" 1
+t_match "... saying why" "$CLI_ERR" "already has a snapshot named 's1'"
+run snapshot revert "$C" nope
+t_eq "snapshot revert of a missing one: exit 1" "$CLI_RC" 1
+ok_run "vm pause $C" vm pause "$C"
+ok_run "snapshot revert $C s1" snapshot revert "$C" s1
+t_eq "revert brought $C back running" "$(t_domstate "$C_ID")" running
+ok_run "snapshot delete $C s1" snapshot delete "$C" s1
+t_eq "virsh: no snapshot left" "$(t_virsh snapshot-list --name "$C_ID" | tr -d ' \n')" ""
+ok_run "vm update $C --snapshot-schedule" vm update "$C" \
+	--snapshot-schedule '0 3 * * *' --snapshot-keep 3 --snapshot-max-age 7d
+vm_json "$C"
+json_of "the schedule is set" '.snapshot_schedule + " " + (.snapshot_retention.keep|tostring) + " " + .snapshot_retention.max_age' \
+	"0 3 * * * 3 7d"
+run vm update "$C" --snapshot-schedule 'every day'
+t_eq "a bad schedule: exit 1" "$CLI_RC" 1
+t_match "... naming the field" "$CLI_ERR" "snapshot_schedule"
+ok_run "vm update $C --no-snapshot-schedule" vm update "$C" --no-snapshot-schedule
+ok_run "-o json events --vm $C (replay)" -o json events --vm "$C"
+t_check "events: one JSON object per line" bash -c \
+	"jq -e -s 'length > 0 and all(.[]; .id > 0)' <<<'$CLI_OUT'"
+t_eq "events: the snapshot's life, in order" \
+	"$(jq -r 'select(.type | startswith("snapshot.")) | .type' <<<"$CLI_OUT" | tr '\n' ' ')" \
+	"snapshot.created snapshot.reverted snapshot.deleted "
+DONE_OP=$(jq -r 'select(.type == "operation.succeeded") | .operation' <<<"$CLI_OUT" | tail -1)
+ok_run "events --vm $C --type vm.* (table)" events --vm "$C" --type 'vm.*'
+t_match "the table names the paused event" "$CLI_OUT" 'vm\.paused'
+t_check "the following stream got the same events as they happened" \
+	t_wait_for 5 bash -c "grep -q '\"snapshot.deleted\"' '$T_TMP/follow.jsonl'"
+kill -INT "$FOLLOW" 2>/dev/null
+wait "$FOLLOW"
+t_eq "events --follow ends with exit 0 on SIGINT" "$?" 0
+run op cancel "$DONE_OP"
+t_eq "op cancel of a finished operation: exit 1" "$CLI_RC" 1
+t_match "... saying it finished" "$CLI_ERR" "already succeeded"
+ok_run "vm delete $C" vm delete "$C"
+
 ok_run "vm delete $B (running)" vm delete "$B"
 t_eq "delete $B: virsh has no domain" "$(t_domstate "$B_ID")" absent
 t_eq "at the end: no cli-* domain" \

@@ -7,12 +7,19 @@
  * files are compiled in here directly and cli_fail() is stubbed.
  *
  * Golden files: tests/golden/cli/NAME.json holds a list reply
- * ({"KEY":[...]}) for vms, hosts, groups and operations: it is printed as
- * `-o table` and compared with NAME.table, and each of its elements as
- * `key: value` lines (a blank line between) compared with NAME.show.
+ * ({"KEY":[...]}) for vms, hosts, groups, operations and snapshots: it is
+ * printed as `-o table` and compared with NAME.table, and each of its
+ * elements as `key: value` lines (a blank line between) compared with
+ * NAME.show (so operations.show is also `hangar op show` of snapshot
+ * operations, and vms.show `hangar vm show` with a snapshot schedule).
  * place-*.json hold placement replies, printed as `hangar place` does
  * (place-*.table); group-show.json a group with members, printed as
- * `hangar group show` does (group-show.show).  Run with
+ * `hangar group show` does (group-show.show).  events.sse is an event
+ * stream as GET /v1/events sends it (one event of each family, a gap, a
+ * keepalive, a frame cut off at the end); it is read by the client's SSE
+ * reader (clients/sse.c) whole, in pieces of many sizes, and with CRLF
+ * and CR line ends, and printed as `hangar events` prints it
+ * (events.table, and events.jsonl for -o json).  Run with
  * HANGAR_GOLDEN_UPDATE=1 to rewrite the expected files, then review them
  * as a diff.  The directory is
  * tests/golden/cli from the current directory, or $HANGAR_GOLDEN_DIR.
@@ -30,6 +37,7 @@
 #include "../../clients/columns.c"
 #include "../../clients/output.c"
 #include "../../clients/problem.c"
+#include "../../clients/sse.c"
 
 static char test_msg[1024];
 static enum cli_exit test_code;
@@ -408,6 +416,8 @@ test_output_golden(void **state)
 		{ "hosts", "hosts", columns_host, &columns_nhost },
 		{ "groups", "groups", columns_group, &columns_ngroup },
 		{ "operations", "operations", columns_op, &columns_nop },
+		{ "snapshots", "snapshots", columns_snapshot,
+		    &columns_nsnapshot },
 	};
 	const char *dir = getenv("HANGAR_GOLDEN_DIR");
 	size_t i;
@@ -420,6 +430,307 @@ test_output_golden(void **state)
 	test_golden_object(dir, "place-fits", "table", test_print_place);
 	test_golden_object(dir, "place-none", "table", test_print_place);
 	test_golden_object(dir, "group-show", "show", test_print_group);
+}
+
+/* output_event_detail of the event JSON text js. */
+static const char *
+test_detail(const char *js, size_t len)
+{
+	static char buf[OUTPUT_CELL_MAX];
+	json_t *v;
+
+	assert_true(len <= sizeof(buf));
+	assert_non_null(v = json_loads(js, 0, NULL));
+	output_event_detail(v, buf, len);
+	json_decref(v);
+	return buf;
+}
+
+static void
+test_event_detail(void **state)
+{
+	(void)state;
+	assert_string_equal(test_detail("{\"type\":\"vm.paused\",\"data\":"
+	    "{\"state\":\"paused\",\"previous\":\"running\"}}", 64),
+	    "running -> paused");
+	/* No previous state: just the state. */
+	assert_string_equal(test_detail("{\"type\":\"vm.state\",\"data\":"
+	    "{\"state\":\"running\"}}", 64), "running");
+	/* A vm.* event without a state: its data as JSON, or nothing. */
+	assert_string_equal(test_detail("{\"type\":\"vm.updated\",\"data\":"
+	    "{\"snapshot_keep\":3}}", 64), "{\"snapshot_keep\":3}");
+	assert_string_equal(test_detail("{\"type\":\"vm.deleted\",\"data\":"
+	    "{}}", 64), "");
+	assert_string_equal(test_detail("{\"type\":\"vm.deleted\"}", 64), "");
+	assert_string_equal(test_detail("{\"type\":\"vm.deleted\",\"data\":"
+	    "null}", 64), "");
+	/* operation.*: the kind, the step, or the error (detail or code) */
+	assert_string_equal(test_detail("{\"type\":\"operation.running\","
+	    "\"data\":{\"kind\":\"stop\"}}", 64), "stop");
+	assert_string_equal(test_detail("{\"type\":\"operation.progress\","
+	    "\"data\":{\"kind\":\"stop\",\"step\":\"powering off\"}}", 64),
+	    "stop (powering off)");
+	assert_string_equal(test_detail("{\"type\":\"operation.failed\","
+	    "\"data\":{\"kind\":\"stop\",\"step\":\"x\",\"error\":{\"code\":"
+	    "\"timeout\",\"detail\":\"\"}}}", 64), "stop: timeout");
+	assert_string_equal(test_detail("{\"type\":\"operation.queued\","
+	    "\"data\":{}}", 64), "");
+	/* snapshot.*: the name, under "snapshot" or "name"; host.*: nothing */
+	assert_string_equal(test_detail("{\"type\":\"snapshot.created\","
+	    "\"data\":{\"name\":\"s1\"}}", 64), "s1");
+	assert_string_equal(test_detail("{\"type\":\"host.ready\","
+	    "\"data\":{\"maintenance\":true}}", 64), "");
+	/* No type at all, control characters, a short buffer */
+	assert_string_equal(test_detail("{\"data\":[1,\"a\"]}", 64),
+	    "[1,\"a\"]");
+	assert_string_equal(test_detail("{\"type\":\"vm.paused\",\"data\":"
+	    "{\"state\":\"p\\u001b]0;x\\u0007\"}}", 64), "p?]0;x?");
+	assert_string_equal(test_detail("{\"type\":\"operation.failed\","
+	    "\"data\":{\"kind\":\"start\",\"error\":{\"detail\":\"abcdefgh\"}}}",
+	    12), "start: a...");
+}
+
+/* What reading a stream collects (test_sse_run()). */
+struct test_stream {
+	FILE			*ts_fp;
+	enum output_format	 ts_format;
+	bool			 ts_headed;
+	int			 ts_gaps;
+	int			 ts_events;
+};
+
+/* The SSE reader's callback: print the event as `hangar events` does. */
+static int
+test_on_frame(void *arg, const char *type, const char *id, const char *data)
+{
+	struct test_stream *ts = arg;
+	json_t *ev;
+
+	if (strcmp(type, "gap") == 0) {
+		assert_non_null(ev = json_loads(data, 0, NULL));
+		assert_int_equal(json_integer_value(json_object_get(ev, "from")),
+		    49);
+		assert_int_equal(json_integer_value(json_object_get(ev, "to")),
+		    59);
+		json_decref(ev);
+		ts->ts_gaps++;
+		return 0;
+	}
+	if ((ev = json_loads(data, 0, NULL)) == NULL)
+		fail_msg("frame %s: not JSON: %s", id != NULL ? id : "-", data);
+	/* The frame's id and type are the event's own. */
+	assert_non_null(id);
+	assert_int_equal(strtoll(id, NULL, 10),
+	    json_integer_value(json_object_get(ev, "id")));
+	assert_string_equal(type, json_string_value(json_object_get(ev,
+	    "type")));
+	assert_int_equal(output_event(ts->ts_fp, ts->ts_format, ev,
+	    &ts->ts_headed), 0);
+	json_decref(ev);
+	ts->ts_events++;
+	return 0;
+}
+
+/*
+ * Feed stream (len bytes) to the SSE reader in pieces of step bytes (0:
+ * all at once), printing in format; returns what was printed (the caller
+ * frees it) and checks what every reading of events.sse must give: one
+ * gap, 19 events, and 70 as the last id (the cut-off frame 71 does not
+ * count).
+ */
+static char *
+test_sse_run(const char *stream, size_t len, size_t step,
+    enum output_format format)
+{
+	struct test_stream ts;
+	struct sse s;
+	char *buf = NULL;
+	size_t blen = 0, off, n;
+
+	memset(&ts, 0, sizeof(ts));
+	ts.ts_format = format;
+	assert_non_null(ts.ts_fp = open_memstream(&buf, &blen));
+	sse_init(&s, test_on_frame, &ts);
+	for (off = 0; off < len; off += n) {
+		n = step == 0 || len - off < step ? len - off : step;
+		assert_int_equal(sse_feed(&s, stream + off, n), 0);
+	}
+	assert_string_equal(sse_last_id(&s), "70");
+	sse_reset(&s);
+	assert_string_equal(sse_last_id(&s), "70");
+	sse_free(&s);
+	assert_int_equal(fclose(ts.ts_fp), 0);
+	assert_int_equal(ts.ts_gaps, 1);
+	assert_int_equal(ts.ts_events, 19);
+	return buf;
+}
+
+/* s with every "\n" replaced by eol ("\r\n" or "\r"); the caller frees it. */
+static char *
+test_eol(const char *s, const char *eol, size_t *len)
+{
+	size_t n = 0, el = strlen(eol);
+	const char *p;
+	char *out, *q;
+
+	for (p = s; *p != '\0'; p++)
+		n += *p == '\n' ? el : 1;
+	assert_non_null(out = malloc(n + 1));
+	for (p = s, q = out; *p != '\0'; p++) {
+		if (*p == '\n') {
+			memcpy(q, eol, el);
+			q += el;
+		} else {
+			*q++ = *p;
+		}
+	}
+	*q = '\0';
+	*len = n;
+	return out;
+}
+
+static void
+test_events_golden(void **state)
+{
+	static const char *const eols[] = { "\n", "\r\n", "\r" };
+	static const size_t steps[] = { 1, 2, 3, 4, 5, 7, 11, 64, 4096 };
+	const char *dir = getenv("HANGAR_GOLDEN_DIR");
+	char path[1024], *stream, *lf, *got, *again;
+	size_t len, e, i;
+
+	(void)state;
+	if (dir == NULL)
+		dir = "tests/golden/cli";
+	snprintf(path, sizeof(path), "%s/events.sse", dir);
+	if ((lf = test_slurp(path)) == NULL)
+		fail_msg("cannot read %s", path);
+
+	got = test_sse_run(lf, strlen(lf), 0, OUTPUT_TABLE);
+	test_golden(dir, "events.table", got);
+	/* However the stream is cut and whatever its line ends: the same. */
+	for (e = 0; e < sizeof(eols) / sizeof(eols[0]); e++) {
+		stream = test_eol(lf, eols[e], &len);
+		for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+			again = test_sse_run(stream, len, steps[i],
+			    OUTPUT_TABLE);
+			if (strcmp(again, got) != 0)
+				fail_msg("line ends %zu, pieces of %zu: got\n%s",
+				    e, steps[i], again);
+			free(again);
+		}
+		free(stream);
+	}
+	free(got);
+
+	got = test_sse_run(lf, strlen(lf), 1, OUTPUT_JSON);
+	test_golden(dir, "events.jsonl", got);
+	free(got);
+	free(lf);
+}
+
+/* Counts the frames handed over. */
+static int
+test_count_frame(void *arg, const char *type, const char *id,
+    const char *data)
+{
+	int *n = arg;
+
+	(void)type;
+	(void)id;
+	(void)data;
+	(*n)++;
+	return 0;
+}
+
+/* Stops the reading at the first frame. */
+static int
+test_stop_frame(void *arg, const char *type, const char *id,
+    const char *data)
+{
+	(void)arg;
+	(void)type;
+	(void)id;
+	(void)data;
+	return -1;
+}
+
+static void
+test_sse_edges(void **state)
+{
+	static const char cut[] = "id: 5\ndata: {}\n\nid: 6\ndata: {\"a\":";
+	struct sse s;
+	char *big;
+	int n = 0;
+
+	(void)state;
+	/* A frame cut off by a dropped connection never counts as seen. */
+	sse_init(&s, test_count_frame, &n);
+	assert_int_equal(sse_feed(&s, cut, sizeof(cut) - 1), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(sse_last_id(&s), "5");
+	sse_reset(&s);
+	/* The next connection starts clean, after 5. */
+	assert_int_equal(sse_feed(&s, "\n\nid: 6\ndata: {}\n\n", 18), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(sse_last_id(&s), "6");
+	/* An id alone sets the last id; no frame is handed over. */
+	assert_int_equal(sse_feed(&s, "id: 9\n\n", 7), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(sse_last_id(&s), "9");
+	/* "data" without a colon is an empty data line: a frame. */
+	assert_int_equal(sse_feed(&s, "data\n\n", 6), 0);
+	assert_int_equal(n, 3);
+	/* Comments and retry alone hand over nothing. */
+	assert_int_equal(sse_feed(&s, ": hi\nretry: 10\n\n\n\n", 18), 0);
+	assert_int_equal(n, 3);
+	sse_free(&s);
+
+	/* A line longer than SSE_MAX is an error, not endless memory. */
+	assert_non_null(big = malloc(SSE_MAX + 1));
+	memset(big, 'x', SSE_MAX + 1);
+	sse_init(&s, test_count_frame, &n);
+	test_msg[0] = '\0';
+	assert_int_equal(sse_feed(&s, big, SSE_MAX), 0);
+	assert_int_equal(sse_feed(&s, big, 1), -1);
+	assert_int_equal(test_code, CLI_ERROR);
+	assert_non_null(strstr(test_msg, "longer than"));
+	sse_free(&s);
+	free(big);
+
+	/* The callback can stop the reading. */
+	sse_init(&s, test_stop_frame, NULL);
+	assert_int_equal(sse_feed(&s, "data: 1\n\ndata: 2\n\n", 18), -1);
+	sse_free(&s);
+}
+
+/* The table's heading comes once, before the first event. */
+static void
+test_event_heading(void **state)
+{
+	json_t *ev = json_pack("{s:i, s:s, s:s, s:n, s:s, s:o}", "id", 7,
+	    "type", "host.ready", "time", "2026-11-24T16:40:00.000Z", "vm",
+	    "host", "local", "data", json_object());
+	bool headed = false;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(ev);
+	assert_non_null(fp = open_memstream(&buf, &len));
+	assert_int_equal(output_event(fp, OUTPUT_TABLE, ev, &headed), 0);
+	assert_true(headed);
+	assert_int_equal(output_event(fp, OUTPUT_TABLE, ev, &headed), 0);
+	assert_int_equal(fclose(fp), 0);
+	assert_string_equal(buf,
+	    "ID     TIME                      TYPE                 VM"
+	    "            HOST      DETAIL\n"
+	    "7      2026-11-24T16:40:00.000Z  host.ready           -"
+	    "             local\n"
+	    "7      2026-11-24T16:40:00.000Z  host.ready           -"
+	    "             local\n");
+	free(buf);
+	json_decref(ev);
 }
 
 /* JSON output is the server's reply, whatever the printer. */
@@ -461,6 +772,10 @@ main(void)
 		cmocka_unit_test(test_output_errors),
 		cmocka_unit_test(test_output_golden),
 		cmocka_unit_test(test_output_json_passthrough),
+		cmocka_unit_test(test_event_detail),
+		cmocka_unit_test(test_event_heading),
+		cmocka_unit_test(test_sse_edges),
+		cmocka_unit_test(test_events_golden),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
