@@ -21,13 +21,13 @@
 
 #define VMS_WAIT_MAX 300
 
-/* ms as a duration in the form it is written: "1d12h", "90s" -> "1m30s" */
+/* ms as a duration in the form it is written: "7d", "1d12h", "90s" ->
+ * "1m30s" (no weeks: "14d" reads better than "2w" back) */
 static void
 vms_duration(int64_t ms, char *buf, size_t len)
 {
 	static const struct { char unit; int64_t secs; } units[] = {
-		{ 'w', 604800 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 },
-		{ 's', 1 },
+		{ 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
 	};
 	int64_t secs = ms / 1000;
 	size_t off = 0;
