@@ -30,7 +30,16 @@ struct idem_claim {
 	int64_t ttl_ms;
 	struct idem_rec rec;
 	int known;
+	int64_t created_at;        /* take over: the claim to replace */
 };
+
+static int
+idem_take_over_tx(struct store_conn *c, void *arg)
+{
+	struct idem_claim *a = arg;
+
+	return store_idem_take_over(c, a->key, a->created_at);
+}
 
 static int
 idem_claim_tx(struct store_conn *c, void *arg)
@@ -64,9 +73,13 @@ idem_record(struct req *r, int status, const char *location,
     const char *body)
 {
 	struct idem_done a = { r->idem_key, status, location, body };
+	struct err e;
 
-	/* failing to remember only loses the replay, not the request */
+	/* failing to remember only loses the replay, not the request; and
+	 * the request's own error (a 4xx being sent) must survive this */
+	err_save(&e);
 	store_tx(r->app->store, idem_done_tx, &a);
+	err_restore(&e);
 }
 
 /* Visible ASCII, 1 to IDEM_KEY_MAX - 1 characters. */
@@ -98,7 +111,11 @@ idem_request_text(struct req *r)
 	return text;
 }
 
-/* A pending key whose first request recorded an operation: answer that. */
+/*
+ * A pending key.  Claimed by this daemon: the first request still runs
+ * (409, retry).  Left by a daemon that died: answer with the operation the
+ * first request recorded, or, if it recorded none, run this one.
+ */
 static int
 idem_pending(struct req *r, const struct idem_rec *rec, struct idem_reply *out)
 {
@@ -112,13 +129,23 @@ idem_pending(struct req *r, const struct idem_rec *rec, struct idem_reply *out)
 	store_read_end(c);
 	if (rc < 0 && err_last()->code != ERR_NOT_FOUND)
 		return -1;
-	if (rc < 0) {
-		if (rec->created_at < r->app->started_ms)
-			return IDEM_RUN;    /* died before doing anything */
+	if (rec->created_at >= r->app->started_ms) {
+		/* the first request is still running in this daemon */
 		err_set(ERR_CONFLICT, "a request with Idempotency-Key '%s' is "
 		    "still being processed; retry shortly", r->idem_key);
 		err_set_retryable(true);
 		return -1;
+	}
+	if (rc < 0) {
+		/* a daemon died before it did anything: run it, once */
+		struct idem_claim a = { .key = r->idem_key,
+		    .created_at = rec->created_at };
+
+		if (store_tx(r->app->store, idem_take_over_tx, &a) < 0) {
+			err_set_retryable(true);
+			return -1;
+		}
+		return IDEM_RUN;
 	}
 	j = operations_json(&op);
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;

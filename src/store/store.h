@@ -265,6 +265,13 @@ int store_idem_claim(struct store_conn *c, const char *key,
 /* Record the reply to key's request. */
 int store_idem_done(struct store_conn *c, const char *key, int status,
     const char *location, const char *body);
+/*
+ * Take over a key left pending by a daemon that died (claimed at
+ * created_at): it is pending for this request now.  ERR_CONFLICT when
+ * another request took it over first.
+ */
+int store_idem_take_over(struct store_conn *c, const char *key,
+    int64_t created_at);
 /* Forget key (its request failed and may be tried again). */
 int store_idem_release(struct store_conn *c, const char *key);
 int store_idem_prune(struct store_conn *c, int64_t before_ms,

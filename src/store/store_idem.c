@@ -86,6 +86,27 @@ store_idem_done(struct store_conn *c, const char *key, int status,
 }
 
 int
+store_idem_take_over(struct store_conn *c, const char *key,
+    int64_t created_at)
+{
+	static const char sql[] = "UPDATE idempotency SET created_at=?3"
+	    " WHERE key=?1 AND status=0 AND created_at=?2";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, created_at);
+	sqlite3_bind_int64(st, 3, time_now_ms());
+	if (store_exec_stmt(c, st, "take over idempotency key") < 0)
+		return -1;
+	if (sqlite3_changes(c->db) == 0)
+		return err_set(ERR_CONFLICT, "a request with Idempotency-Key "
+		    "'%s' is already being retried", key);
+	return 0;
+}
+
+int
 store_idem_release(struct store_conn *c, const char *key)
 {
 	static const char sql[] = "DELETE FROM idempotency WHERE key=?1";
