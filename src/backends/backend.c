@@ -3,6 +3,7 @@
  * table.  A NULL slot becomes ERR_UNSUPPORTED here and nowhere else.
  */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "../common/error.h"
 #include "backend.h"
@@ -176,4 +177,90 @@ int
 backend_watch(struct backend_conn *bc, backend_event_fn fn, void *opaque)
 {
 	return BACKEND_CALL(bc, watch, "watch domain events", fn, opaque);
+}
+
+int
+backend_migrate(struct backend_conn *bc, const char *uuid,
+    const struct migrate_spec *spec)
+{
+	return BACKEND_CALL(bc, migrate, "migrate domains", uuid, spec);
+}
+
+int
+backend_job_stats(struct backend_conn *bc, const char *uuid, bool completed,
+    struct migrate_stats *out)
+{
+	return BACKEND_CALL(bc, job_stats, "read migration progress", uuid,
+	    completed, out);
+}
+
+int
+backend_job_abort(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, job_abort, "abort migrations", uuid);
+}
+
+int
+backend_migrate_postcopy(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, migrate_postcopy, "switch migrations to "
+	    "post-copy", uuid);
+}
+
+int
+backend_migrate_check(struct backend_conn *bc, const char *uuid,
+    struct backend_conn *dst, const char *dst_pool, bool copy_storage,
+    struct migrate_checks *out)
+{
+	return BACKEND_CALL(bc, migrate_check, "check migrations", uuid, dst,
+	    dst_pool, copy_storage, out);
+}
+
+int
+backend_snapshot_export(struct backend_conn *bc, const char *uuid,
+    char ***xmls, size_t *n, char *current, size_t current_len)
+{
+	return BACKEND_CALL(bc, snapshot_export, "export snapshots", uuid,
+	    xmls, n, current, current_len);
+}
+
+int
+backend_snapshot_forget(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, snapshot_forget, "forget snapshots", uuid);
+}
+
+int
+backend_snapshot_redefine(struct backend_conn *bc, const char *uuid,
+    char *const *xmls, size_t n, const char *current)
+{
+	return BACKEND_CALL(bc, snapshot_redefine, "redefine snapshots", uuid,
+	    xmls, n, current);
+}
+
+int
+backend_volume_copy(struct backend_conn *bc, const char *pool,
+    const char *vol, struct backend_conn *dst, const char *dst_pool,
+    char *path_out, size_t path_len)
+{
+	return BACKEND_CALL(bc, volume_copy, "copy volumes", pool, vol, dst,
+	    dst_pool, path_out, path_len);
+}
+
+int
+backend_volume_path(struct backend_conn *bc, const char *pool,
+    const char *vol, char *path_out, size_t path_len)
+{
+	return BACKEND_CALL(bc, volume_path, "find volumes", pool, vol,
+	    path_out, path_len);
+}
+
+void
+backend_free_strings(char **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }

@@ -80,6 +80,57 @@ struct snap_info {
 	int64_t created_at;           /* ms since the epoch */
 };
 
+/* How to move a domain to another host (live migration, peer to peer). */
+struct migrate_spec {
+	const char *dest_uri;      /* the destination's libvirt URI */
+	/*
+	 * Where QEMU sends the data: "tcp://ADDR" (the destination picks a
+	 * port from its own range) or "tcp://ADDR:PORT"; NULL: tcp:// plus
+	 * the host of dest_uri.  Passed explicitly (VIR_MIGRATE_PARAM_URI):
+	 * libvirt's own guess would be the destination's hostname.
+	 */
+	const char *migrate_uri;
+	bool live;                 /* false: paused while its memory moves */
+	bool copy_storage;         /* copy the disks (non-shared storage); the
+	                            * destination volume must already exist */
+	const char *dest_disk_path;/* the disk's path on the destination, or
+	                            * NULL for the same path (shared storage) */
+	bool shared_storage;       /* same disk file seen by both hosts */
+	int64_t max_downtime_ms;   /* 0: libvirt's default */
+	bool auto_converge;
+	bool post_copy;            /* allow a switch to post-copy
+	                            * (backend_migrate_postcopy) */
+	int64_t bandwidth_mib_s;   /* 0: unlimited */
+};
+
+/* A migration job's progress (virDomainGetJobStats); -1 = not known. */
+struct migrate_stats {
+	bool active;               /* a job is running */
+	int64_t elapsed_ms;
+	int64_t data_total, data_processed, data_remaining;     /* bytes */
+	int64_t mem_total, mem_processed, mem_remaining;
+	int64_t disk_total, disk_processed, disk_remaining;
+	int64_t iteration;         /* memory passes so far */
+	int64_t dirty_rate;        /* pages per second */
+	int64_t mem_bps;           /* bytes per second */
+	int64_t downtime_ms;       /* expected, or (completed) measured */
+	bool postcopy;             /* it switched to post-copy */
+};
+
+#define MIGRATE_CHECKS_MAX 12
+
+/* One pre-flight check: its name, verdict and why. */
+struct migrate_check {
+	char name[24];             /* cpu, machine, emulator, network, ... */
+	bool pass;
+	char reason[512];
+};
+
+struct migrate_checks {
+	struct migrate_check c[MIGRATE_CHECKS_MAX];
+	int n;
+};
+
 /*
  * Called from the backend's event thread when a domain on the connection
  * changed state (uuid set; event names what libvirt said, e.g.
@@ -142,6 +193,60 @@ struct backend_ops {
 	 */
 	int (*watch)(struct backend_conn *bc, backend_event_fn fn,
 	    void *opaque);
+
+	/*
+	 * Live-migrate domain uuid from bc to spec->dest_uri, peer to peer,
+	 * keeping it defined there and undefining it here when done.  Blocks
+	 * until the job ends.  ERR_CONFLICT ("cancelled") when it was
+	 * aborted (job_abort); ERR_BACKEND with libvirt's words otherwise.
+	 * On failure the domain is still running here.
+	 */
+	int (*migrate)(struct backend_conn *bc, const char *uuid,
+	    const struct migrate_spec *spec);
+	/* The domain's current job, or (completed) its last finished one. */
+	int (*job_stats)(struct backend_conn *bc, const char *uuid,
+	    bool completed, struct migrate_stats *out);
+	/* Abort the domain's current job (a migration). */
+	int (*job_abort)(struct backend_conn *bc, const char *uuid);
+	/* Switch a running migration (started with post_copy) to post-copy. */
+	int (*migrate_postcopy)(struct backend_conn *bc, const char *uuid);
+	/*
+	 * The hypervisor-side checks of moving domain uuid from bc to dst:
+	 * cpu (the source host's CPU against the destination's), machine
+	 * (the domain's machine type offered there), emulator, network (each
+	 * interface's network or bridge exists there), storage (for a copy,
+	 * room in dst_pool for the disk).  Appended to out; 0, or -1 when
+	 * the checks themselves could not be made.
+	 */
+	int (*migrate_check)(struct backend_conn *bc, const char *uuid,
+	    struct backend_conn *dst, const char *dst_pool, bool copy_storage,
+	    struct migrate_checks *out);
+	/*
+	 * Snapshot metadata, for a move: libvirt refuses to migrate a domain
+	 * that has snapshots.  export: every snapshot's XML, parents before
+	 * children (a malloc'd array of malloc'd strings into *xmls, count
+	 * into *n; free with backend_free_strings), and the current one's name
+	 * (or "").  forget: drop all of the domain's snapshot metadata here,
+	 * leaving the disks (and the snapshots in them) alone.  redefine:
+	 * define them again (on another host), in order, marking current.
+	 */
+	int (*snapshot_export)(struct backend_conn *bc, const char *uuid,
+	    char ***xmls, size_t *n, char *current, size_t current_len);
+	int (*snapshot_forget)(struct backend_conn *bc, const char *uuid);
+	int (*snapshot_redefine)(struct backend_conn *bc, const char *uuid,
+	    char *const *xmls, size_t n, const char *current);
+	/*
+	 * Copy volume vol of pool on bc to dst_pool on dst (same name,
+	 * format and capacity, all its data, internal snapshots included),
+	 * through libvirt streams; the new volume's path into path_out.  A
+	 * failed copy leaves no volume on dst.
+	 */
+	int (*volume_copy)(struct backend_conn *bc, const char *pool,
+	    const char *vol, struct backend_conn *dst, const char *dst_pool,
+	    char *path_out, size_t path_len);
+	/* The path of volume vol in pool (ERR_NOT_FOUND when missing). */
+	int (*volume_path)(struct backend_conn *bc, const char *pool,
+	    const char *vol, char *path_out, size_t path_len);
 };
 
 extern const struct backend_ops backend_libvirt_ops;
@@ -181,6 +286,27 @@ int backend_snapshot_delete(struct backend_conn *bc, const char *uuid,
     const char *name);
 int backend_watch(struct backend_conn *bc, backend_event_fn fn,
     void *opaque);
+int backend_migrate(struct backend_conn *bc, const char *uuid,
+    const struct migrate_spec *spec);
+int backend_job_stats(struct backend_conn *bc, const char *uuid,
+    bool completed, struct migrate_stats *out);
+int backend_job_abort(struct backend_conn *bc, const char *uuid);
+int backend_migrate_postcopy(struct backend_conn *bc, const char *uuid);
+int backend_migrate_check(struct backend_conn *bc, const char *uuid,
+    struct backend_conn *dst, const char *dst_pool, bool copy_storage,
+    struct migrate_checks *out);
+int backend_snapshot_export(struct backend_conn *bc, const char *uuid,
+    char ***xmls, size_t *n, char *current, size_t current_len);
+int backend_snapshot_forget(struct backend_conn *bc, const char *uuid);
+int backend_snapshot_redefine(struct backend_conn *bc, const char *uuid,
+    char *const *xmls, size_t n, const char *current);
+int backend_volume_copy(struct backend_conn *bc, const char *pool,
+    const char *vol, struct backend_conn *dst, const char *dst_pool,
+    char *path_out, size_t path_len);
+int backend_volume_path(struct backend_conn *bc, const char *pool,
+    const char *vol, char *path_out, size_t path_len);
+/* Free an array from snapshot_export. */
+void backend_free_strings(char **v, size_t n);
 
 /* --- domain_xml.c: XML documents, built with libxml2's writer --- */
 /* Each returns a malloc'd NUL-terminated document (caller frees) or NULL. */
