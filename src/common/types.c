@@ -28,6 +28,9 @@ static const struct {
 	[OP_SNAPSHOT_CREATE] = { "snapshot_create", "snapshotting" },
 	[OP_SNAPSHOT_REVERT] = { "snapshot_revert", "reverting" },
 	[OP_SNAPSHOT_DELETE] = { "snapshot_delete", "deleting-snapshot" },
+	[OP_MIGRATE] = { "migrate", "migrating" },
+	[OP_DRAIN] = { "drain", "draining" },
+	[OP_PLAN] = { "plan_execute", "executing" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

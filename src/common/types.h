@@ -32,6 +32,9 @@ enum op_kind {
 	OP_SNAPSHOT_CREATE,
 	OP_SNAPSHOT_REVERT,
 	OP_SNAPSHOT_DELETE,
+	OP_MIGRATE,
+	OP_DRAIN,            /* host-level: no VM */
+	OP_PLAN,             /* executing a migration plan: no VM */
 	OP_KIND__COUNT
 };
 

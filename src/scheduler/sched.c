@@ -186,10 +186,23 @@ sched_f_group(const struct sched_host *h, size_t i,
 	return 1;
 }
 
+/* A move never goes back to the host it leaves. */
+static int
+sched_f_source(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why)
+{
+	(void)i, (void)f;
+	if (r->exclude_host == NULL || strcmp(h->name, r->exclude_host) != 0)
+		return 1;
+	SCHED_WHY(why, "is where the VM is now");
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	sched_filter_fn fn;
 } sched_filters[] = {
+	{ "source", sched_f_source },
 	{ "state", sched_f_state },
 	{ "arch", sched_f_arch },
 	{ "domain_type", sched_f_domain_type },

@@ -72,6 +72,7 @@ struct sched_request {
 	int group_total;                  /* members anywhere */
 	const char *host;                 /* explicit host, or NULL */
 	bool force;                       /* with host: skip the filters */
+	const char *exclude_host;         /* a move: the host it leaves */
 };
 
 /* Free room on a host after ratios, reserved resources and claims. */

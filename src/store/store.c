@@ -145,6 +145,25 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE vms ADD COLUMN snapshot_max_age_ms INTEGER NOT NULL"
 	"  DEFAULT 0;"
 	"ALTER TABLE vms ADD COLUMN snapshot_last_at INTEGER NOT NULL DEFAULT 0;",
+
+	/* 4: per-host storage, operation progress and parents, plans */
+	"ALTER TABLE hosts ADD COLUMN pool_path TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE hosts ADD COLUMN storage TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE operations ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';"
+	"ALTER TABLE operations ADD COLUMN parent_id TEXT;"
+	"ALTER TABLE operations ADD COLUMN host_id INTEGER"
+	"  REFERENCES hosts(id) ON DELETE SET NULL;"
+	"CREATE INDEX operations_parent ON operations(parent_id)"
+	"  WHERE parent_id IS NOT NULL;"
+	/* one queued or running host-level operation (drain) per host */
+	"CREATE UNIQUE INDEX operations_active_host ON operations(host_id)"
+	"  WHERE status IN ('queued','running') AND host_id IS NOT NULL;"
+	"CREATE TABLE plans ("
+	"  id TEXT PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('consolidation','rebalance')),"
+	"  body TEXT NOT NULL,"
+	"  op_id TEXT,"
+	"  created_at INTEGER NOT NULL);",
 };
 
 #define STORE_NMIGRATIONS \

@@ -47,6 +47,11 @@ struct host_rec {
 	int64_t free_memory_mib;
 	int64_t disk_gib, disk_free_gib;   /* the VM storage pool */
 	char cpu_model[128];
+	/* storage: where its VM disks live ("" = the configured pool_path),
+	 * and the name of the shared storage it sees there ("" = local): hosts
+	 * with the same storage name see the same files at the same path */
+	char pool_path[1024];
+	char storage[NAME_MAX_LEN];
 	int64_t created_at, updated_at;
 	/* derived from the VMs placed on it (read-only) */
 	int vms;
@@ -94,6 +99,10 @@ struct op_rec {
 	char err_msg[1024];
 	int64_t created_at, started_at, finished_at;  /* 0 = not yet */
 	char idem_key[IDEM_KEY_MAX];   /* the request's Idempotency-Key, or "" */
+	char progress[1024];       /* JSON object (migration progress), "{}" */
+	char parent_id[UUID_STR_LEN];  /* the drain or plan it belongs to */
+	int64_t host_id;           /* host-level operations (drain): the host */
+	char host[NAME_MAX_LEN];   /* its name (read-only) */
 };
 
 /* Open (creating and migrating the schema) the database at path. */
@@ -118,7 +127,7 @@ void store_read_end(struct store_conn *c);
 /* --- hosts (store_host.c) --- */
 int store_host_insert(struct store_conn *c, struct host_rec *h);  /* sets id */
 int store_host_update_facts(struct store_conn *c, const struct host_rec *h);
-/* labels, ratios, reserved resources, maintenance */
+/* labels, ratios, reserved resources, maintenance, storage */
 int store_host_update_settings(struct store_conn *c, const struct host_rec *h);
 /* ERR_CONFLICT while VMs are placed on it. */
 int store_host_delete(struct store_conn *c, int64_t id);
@@ -167,6 +176,10 @@ int store_vm_set_observed(struct store_conn *c, int64_t id, const char *state,
 int store_vm_observe(struct store_conn *c, int64_t id, const char *state,
     int64_t seen_updated_at);
 int store_vm_set_desired(struct store_conn *c, int64_t id, const char *state);
+/* The VM now lives on host_id (a finished migration); appends vm.migrated
+ * with data {"from","to"}. */
+int store_vm_set_host(struct store_conn *c, int64_t id, int64_t host_id,
+    const char *op_id);
 /* The snapshot schedule and retention from v; appends vm.updated. */
 int store_vm_set_schedule(struct store_conn *c, const struct vm_rec *v);
 /* The schedule fired at ms. */
@@ -234,6 +247,12 @@ int store_op_cancel_queued(struct store_conn *c, const char *id);
 int store_op_prune(struct store_conn *c, int64_t before_ms, int64_t *pruned);
 int store_op_set_running(struct store_conn *c, const char *id);
 int store_op_set_step(struct store_conn *c, const char *id, const char *step);
+/* Record progress (a JSON object's text); appends operation.progress. */
+int store_op_set_progress(struct store_conn *c, const char *id,
+    const char *progress);
+/* Replace the operation's params (a JSON object's text). */
+int store_op_set_params(struct store_conn *c, const char *id,
+    const char *params);
 /* Final status; err_* taken from *e when status is OP_FAILED. */
 struct err;
 int store_op_finish(struct store_conn *c, const char *id,
@@ -244,6 +263,26 @@ int store_op_each(struct store_conn *c, int64_t vm_id, const char *status,
     int limit, store_op_fn fn, void *arg);
 /* Oldest first: every queued or running operation (for start-up recovery). */
 int store_op_each_unfinished(struct store_conn *c, store_op_fn fn, void *arg);
+/* The children of a drain or plan, oldest first. */
+int store_op_each_child(struct store_conn *c, const char *parent_id,
+    store_op_fn fn, void *arg);
+
+/* --- migration plans (store_plan.c) --- */
+struct plan_rec {
+	char id[UUID_STR_LEN];
+	char kind[16];             /* consolidation | rebalance */
+	char *body;                /* the plan's JSON text (owned: free with
+	                            * store_plan_free) */
+	char op_id[UUID_STR_LEN];  /* the execution, or "" */
+	int64_t created_at;
+};
+
+int store_plan_insert(struct store_conn *c, const char *id, const char *kind,
+    const char *body);
+int store_plan_get(struct store_conn *c, const char *id, struct plan_rec *out);
+/* Mark the plan executed by op_id; ERR_CONFLICT if it already was. */
+int store_plan_set_op(struct store_conn *c, const char *id, const char *op_id);
+void store_plan_free(struct plan_rec *p);
 
 /* --- idempotency keys (store_idem.c) --- */
 struct idem_rec {

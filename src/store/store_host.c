@@ -15,7 +15,7 @@
 	" COALESCE(SUM(v.memory_mib),0), COALESCE(SUM(v.disk_gib),0)," \
 	" h.maintenance, h.labels, h.cpu_ratio, h.ram_ratio, h.disk_ratio," \
 	" h.reserved_vcpus, h.reserved_memory_mib, h.reserved_disk_gib," \
-	" h.domain_types, h.disk_gib, h.disk_free_gib" \
+	" h.domain_types, h.disk_gib, h.disk_free_gib, h.pool_path, h.storage" \
 	" FROM hosts h LEFT JOIN vms v ON v.host_id = h.id "
 
 static void
@@ -49,6 +49,8 @@ host_row(sqlite3_stmt *st, struct host_rec *h)
 	store_col_text(st, 24, h->domain_types, sizeof(h->domain_types));
 	h->disk_gib = sqlite3_column_int64(st, 25);
 	h->disk_free_gib = sqlite3_column_int64(st, 26);
+	store_col_text(st, 27, h->pool_path, sizeof(h->pool_path));
+	store_col_text(st, 28, h->storage, sizeof(h->storage));
 }
 
 /* Bind the settings a client chooses to ?2.. ?9 of sql. */
@@ -110,9 +112,10 @@ store_host_insert(struct store_conn *c, struct host_rec *h)
 	    " labels, cpu_ratio, ram_ratio, disk_ratio, reserved_vcpus,"
 	    " reserved_memory_mib, reserved_disk_gib, arch, domain_type, cpus,"
 	    " memory_mib, free_memory_mib, cpu_model, domain_types, disk_gib,"
-	    " disk_free_gib, created_at, updated_at, uri, state) VALUES"
+	    " disk_free_gib, created_at, updated_at, uri, state, pool_path,"
+	    " storage) VALUES"
 	    " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
-	    "  ?19,?19,?20,?21)";
+	    "  ?19,?19,?20,?21,?22,?23)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -124,6 +127,8 @@ store_host_insert(struct store_conn *c, struct host_rec *h)
 	store_bind_text(st, 20, h->uri);
 	sqlite3_bind_text(st, 21, h->state[0] ? h->state : "ready", -1,
 	    SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 22, h->pool_path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 23, h->storage, -1, SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "insert host") < 0) {
 		if (store_unique_broken(c, "hosts.name"))
 			err_set_field(ERR_CONFLICT, "name",
@@ -157,8 +162,8 @@ store_host_update_settings(struct store_conn *c, const struct host_rec *h)
 {
 	static const char sql[] = "UPDATE hosts SET maintenance=?2, labels=?3,"
 	    " cpu_ratio=?4, ram_ratio=?5, disk_ratio=?6, reserved_vcpus=?7,"
-	    " reserved_memory_mib=?8, reserved_disk_gib=?9, updated_at=?10"
-	    " WHERE id=?1";
+	    " reserved_memory_mib=?8, reserved_disk_gib=?9, updated_at=?10,"
+	    " storage=?11 WHERE id=?1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	json_t *d;
 	int r;
@@ -168,6 +173,7 @@ store_host_update_settings(struct store_conn *c, const struct host_rec *h)
 	sqlite3_bind_int64(st, 1, h->id);
 	host_bind_settings(st, h);
 	sqlite3_bind_int64(st, 10, time_now_ms());
+	sqlite3_bind_text(st, 11, h->storage, -1, SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "update host") < 0 ||
 	    store_changed(c, "host") < 0)
 		return -1;

@@ -15,7 +15,9 @@
 #define OP_COLS \
 	"SELECT id, kind, vm_id, vm_uuid, vm_name, status, step, params," \
 	" err_code, err_field, err_msg, created_at, started_at, finished_at," \
-	" idem_key FROM operations "
+	" idem_key, progress, parent_id, host_id," \
+	" (SELECT name FROM hosts WHERE hosts.id = operations.host_id)" \
+	" FROM operations "
 
 static void
 op_row(sqlite3_stmt *st, struct op_rec *o)
@@ -42,6 +44,10 @@ op_row(sqlite3_stmt *st, struct op_rec *o)
 	o->started_at = sqlite3_column_int64(st, 12);
 	o->finished_at = sqlite3_column_int64(st, 13);
 	store_col_text(st, 14, o->idem_key, sizeof(o->idem_key));
+	store_col_text(st, 15, o->progress, sizeof(o->progress));
+	store_col_text(st, 16, o->parent_id, sizeof(o->parent_id));
+	o->host_id = sqlite3_column_int64(st, 17);
+	store_col_text(st, 18, o->host, sizeof(o->host));
 }
 
 /* operation.<status> (or .progress) with the kind and what is given */
@@ -93,8 +99,9 @@ int
 store_op_insert(struct store_conn *c, struct op_rec *o)
 {
 	static const char sql[] = "INSERT INTO operations (id, kind, vm_id,"
-	    " vm_uuid, vm_name, status, params, created_at, idem_key)"
-	    " VALUES (?1,?2,?3,?4,?5,'queued',?6,?7,?8)";
+	    " vm_uuid, vm_name, status, params, created_at, idem_key,"
+	    " parent_id, host_id)"
+	    " VALUES (?1,?2,?3,?4,?5,'queued',?6,?7,?8,?9,?10)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -111,10 +118,16 @@ store_op_insert(struct store_conn *c, struct op_rec *o)
 	    SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 7, o->created_at);
 	store_bind_text(st, 8, o->idem_key);
+	store_bind_text(st, 9, o->parent_id);
+	if (o->host_id)
+		sqlite3_bind_int64(st, 10, o->host_id);
 	if (store_exec_stmt(c, st, "insert operation") < 0) {
 		if (store_unique_broken(c, "operations.vm_id"))
 			err_set(ERR_CONFLICT, "vm '%s' already has an operation "
 			    "in progress; wait for it to finish", o->vm_name);
+		else if (store_unique_broken(c, "operations.host_id"))
+			err_set(ERR_CONFLICT, "the host already has an operation "
+			    "in progress; wait for it to finish");
 		return -1;
 	}
 	return op_event(c, o->id, "operation.queued", o->kind, NULL, NULL);
@@ -199,6 +212,47 @@ store_op_set_step(struct store_conn *c, const char *id, const char *step)
 		return 0;
 	return op_event(c, id, "operation.progress", op_kind_of(c, id), step,
 	    NULL);
+}
+
+int
+store_op_set_progress(struct store_conn *c, const char *id,
+    const char *progress)
+{
+	static const char sql[] = "UPDATE operations SET progress=?2"
+	    " WHERE id=?1 AND progress<>?2";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	json_error_t je;
+	json_t *d;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, progress, -1, SQLITE_TRANSIENT);
+	if (store_exec_stmt(c, st, "set operation progress") < 0)
+		return -1;
+	if (sqlite3_changes(c->db) == 0)
+		return 0;
+	d = json_pack("{s:s, s:o}", "kind", op_kind_name(op_kind_of(c, id)),
+	    "progress", json_loads(progress, 0, &je));
+	r = store_event_op(c, id, "operation.progress", d);
+	json_decref(d);
+	return r;
+}
+
+int
+store_op_set_params(struct store_conn *c, const char *id, const char *params)
+{
+	static const char sql[] = "UPDATE operations SET params=?2 WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, params, -1, SQLITE_TRANSIENT);
+	if (store_exec_stmt(c, st, "set operation params") < 0)
+		return -1;
+	return store_changed(c, "operation");
 }
 
 int
@@ -301,6 +355,20 @@ store_op_each(struct store_conn *c, int64_t vm_id, const char *status,
 		sqlite3_bind_int64(st, 1, vm_id);
 	store_bind_text(st, 2, status);
 	sqlite3_bind_int(st, 3, limit > 0 ? limit : 100);
+	return op_each(c, st, fn, arg);
+}
+
+int
+store_op_each_child(struct store_conn *c, const char *parent_id,
+    store_op_fn fn, void *arg)
+{
+	static const char sql[] = OP_COLS
+	    "WHERE parent_id = ?1 ORDER BY created_at, rowid";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, parent_id, -1, SQLITE_TRANSIENT);
 	return op_each(c, st, fn, arg);
 }
 

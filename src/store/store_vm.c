@@ -19,7 +19,8 @@
 	"  WHEN 'resume' THEN 'resuming' WHEN 'delete' THEN 'deleting'" \
 	"  WHEN 'snapshot_create' THEN 'snapshotting'" \
 	"  WHEN 'snapshot_revert' THEN 'reverting'" \
-	"  WHEN 'snapshot_delete' THEN 'deleting-snapshot' END," \
+	"  WHEN 'snapshot_delete' THEN 'deleting-snapshot'" \
+	"  WHEN 'migrate' THEN 'migrating' END," \
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
@@ -256,6 +257,40 @@ store_vm_set_desired(struct store_conn *c, int64_t id, const char *state)
 	    " updated_at=MAX(?3, updated_at + 1) WHERE id=?1";
 
 	return vm_set(c, sql, id, state);
+}
+
+int
+store_vm_set_host(struct store_conn *c, int64_t id, int64_t host_id,
+    const char *op_id)
+{
+	static const char from_sql[] = "SELECT h.name FROM vms v"
+	    " JOIN hosts h ON h.id = v.host_id WHERE v.id = ?1";
+	static const char sql[] = "UPDATE vms SET host_id=?2,"
+	    " updated_at=MAX(?3, updated_at + 1) WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, from_sql);
+	char from[NAME_MAX_LEN] = "";
+	json_t *d;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		store_col_text(st, 0, from, sizeof(from));
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return store_fail(c, r, "get vm host");
+	if ((st = store_stmt(c, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, host_id);
+	sqlite3_bind_int64(st, 3, time_now_ms());
+	if (store_exec_stmt(c, st, "move vm") < 0 || store_changed(c, "vm") < 0)
+		return -1;
+	d = json_pack("{s:s}", "from", from);
+	r = store_event_vm(c, id, "vm.migrated", op_id, d);
+	json_decref(d);
+	return r;
 }
 
 int

@@ -2252,8 +2252,11 @@ expect_schema_v3(struct fx *f)
 {
 	char buf[1024];
 
-	assert_int_equal(store_schema_version(), 3);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+	/* migration 4 (storage, progress, plans) comes after 3 */
+	assert_int_equal(store_schema_version(), 4);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+	assert_string_equal(sql_columns(f->path, "plans", buf, sizeof(buf)),
+	    "id,kind,body,op_id,created_at");
 	assert_string_equal(sql_columns(f->path, "events", buf, sizeof(buf)),
 	    "id,ts,type,vm_uuid,vm_name,host,op_id,data");
 	assert_string_equal(sql_columns(f->path, "snapshots", buf,
@@ -2268,7 +2271,7 @@ expect_schema_v3(struct fx *f)
 	assert_string_equal(sql_columns(f->path, "operations", buf,
 	    sizeof(buf)), "id,kind,vm_id,vm_uuid,vm_name,status,step,params,"
 	    "err_code,err_field,err_msg,created_at,started_at,finished_at,"
-	    "idem_key");
+	    "idem_key,progress,parent_id,host_id");
 	/* NOT NULL where the store relies on it */
 	assert_string_equal(sql_text(f->path, "SELECT group_concat(name, ',')"
 	    " FROM (SELECT name FROM pragma_table_info('events') WHERE"
