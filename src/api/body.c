@@ -19,6 +19,8 @@ body_type_name(enum body_type t)
 	case BODY_BOOL: return "true or false";
 	case BODY_NUMBER: return "a number";
 	case BODY_OBJECT: return "an object";
+	case BODY_ARRAY: return "an array";
+	case BODY_ANY: return "a JSON value";
 	default: return "a string";
 	}
 }
@@ -63,6 +65,12 @@ body_check_object(json_t *obj, const char *prefix,
 			break;
 		case BODY_OBJECT:
 			ok = json_is_object(v);
+			break;
+		case BODY_ARRAY:
+			ok = json_is_array(v);
+			break;
+		case BODY_ANY:
+			ok = true;
 			break;
 		default:
 			ok = json_is_string(v);

@@ -69,6 +69,10 @@ hosts_json(const struct host_rec *h)
 	    "disk_gib", hosts_resource((double)h->disk_gib,
 	    (double)h->reserved_disk_gib, h->disk_ratio,
 	    (double)h->alloc_disk_gib)));
+	json_object_set_new(j, "pool_path", h->pool_path[0] ?
+	    json_string(h->pool_path) : json_null());
+	json_object_set_new(j, "storage", h->storage[0] ?
+	    json_string(h->storage) : json_null());
 	json_object_set_new(j, "created_at", req_time(h->created_at));
 	json_object_set_new(j, "updated_at", req_time(h->updated_at));
 	return j;
@@ -176,6 +180,28 @@ hosts_settings(struct req *r, struct host_rec *h)
 	}
 	if (json_object_get(r->body, "maintenance"))
 		h->maintenance = body_bool(r, "maintenance", false);
+	if (json_object_get(r->body, "storage")) {
+		const char *st = body_string(r, "storage");
+
+		if (st[0] && req_check_name("storage", st) < 0)
+			return -1;
+		snprintf(h->storage, sizeof(h->storage), "%s", st);
+	}
+	return 0;
+}
+
+/* An absolute directory, no "..", no blanks or control characters. */
+static int
+hosts_check_path(const char *field, const char *p)
+{
+	if (p[0] != '/' || strstr(p, "/../") || strstr(p, "/./") ||
+	    (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0))
+		return err_set_field(ERR_INVALID, field, "%s must be an "
+		    "absolute directory without '.' or '..' parts", field);
+	for (const unsigned char *u = (const unsigned char *)p; *u; u++)
+		if (*u <= ' ' || *u == 0x7f || *u == '\'' || *u == '"')
+			return err_set_field(ERR_INVALID, field, "%s must not "
+			    "contain blanks, quotes or control characters", field);
 	return 0;
 }
 
@@ -188,6 +214,8 @@ static const struct body_field hosts_create_fields[] = {
 	{ "ram_ratio", BODY_NUMBER, false, 0, 0 },
 	{ "disk_ratio", BODY_NUMBER, false, 0, 0 },
 	{ "maintenance", BODY_BOOL, false, 0, 0 },
+	{ "storage", BODY_STRING, false, 0, 63 },
+	{ "pool_path", BODY_STRING, false, 0, 1000 },
 };
 
 /* A libvirt URI: scheme, ':', no blanks or control characters. */
@@ -222,6 +250,12 @@ hosts_create(struct req *r)
 	snprintf(h.uri, sizeof(h.uri), "%s", body_string(r, "uri"));
 	if (hosts_settings(r, &h) < 0)
 		return -1;
+	if (body_string(r, "pool_path")) {
+		if (hosts_check_path("pool_path", body_string(r, "pool_path")) < 0)
+			return -1;
+		snprintf(h.pool_path, sizeof(h.pool_path), "%s",
+		    body_string(r, "pool_path"));
+	}
 	/* refuse a taken name before dialling anything */
 	{
 		struct host_rec old;
@@ -246,6 +280,7 @@ static const struct body_field hosts_update_fields[] = {
 	{ "ram_ratio", BODY_NUMBER, false, 0, 0 },
 	{ "disk_ratio", BODY_NUMBER, false, 0, 0 },
 	{ "maintenance", BODY_BOOL, false, 0, 0 },
+	{ "storage", BODY_STRING, false, 0, 63 },
 };
 
 struct hosts_tx {
@@ -314,5 +349,133 @@ hosts_delete(struct req *r)
 	if (rc < 0)
 		return -1;
 	fleet_unregister(r->app->fleet, t.h.id);
+	return req_reply(r, 200, hosts_json(&t.h));
+}
+
+/* --- drain and undrain --- */
+
+struct hosts_busy {
+	int64_t host_id;
+	bool busy;
+};
+
+/* Is one of these a drain of the host?  (1 stops the walk.) */
+static int
+hosts_busy(const struct op_rec *o, void *arg)
+{
+	struct hosts_busy *b = arg;
+
+	if (o->kind == OP_DRAIN && o->host_id == b->host_id)
+		b->busy = true;
+	return b->busy ? 1 : 0;
+}
+
+static const struct body_field hosts_drain_fields[] = {
+	{ "stopped", BODY_STRING, false, 0, 16 },
+	{ "max_parallel", BODY_INT, false, 1, 16 },
+};
+
+struct hosts_drain_tx {
+	const char *name;
+	struct host_rec h;
+	struct op_rec op;
+	bool undrain;
+};
+
+static int
+hosts_drain_tx(struct store_conn *c, void *arg)
+{
+	struct hosts_drain_tx *t = arg;
+
+	if (store_host_get(c, t->name, &t->h) < 0)
+		return -1;
+	t->h.maintenance = !t->undrain;
+	if (store_host_update_settings(c, &t->h) < 0)
+		return -1;
+	if (!t->undrain) {
+		t->op.host_id = t->h.id;
+		if (store_op_insert(c, &t->op) < 0)
+			return -1;
+	}
+	return store_host_get(c, t->name, &t->h);
+}
+
+/* Maintenance on or off, with the view in step (and, to drain, the op). */
+static int
+hosts_drain_commit(struct req *r, struct hosts_drain_tx *t)
+{
+	int rc;
+
+	view_lock(r->app->view);
+	rc = store_tx(r->app->store, hosts_drain_tx, t);
+	if (rc == 0)
+		rc = view_host_put_locked(r->app->view, &t->h);
+	view_unlock(r->app->view);
+	return rc;
+}
+
+int
+hosts_drain(struct req *r)
+{
+	struct hosts_drain_tx t;
+	const char *stopped;
+	int64_t wait;
+	char *params;
+
+	if (body_check(r, hosts_drain_fields, sizeof(hosts_drain_fields) /
+	    sizeof(hosts_drain_fields[0])) < 0 ||
+	    req_query_int(r, "wait", 0, 3600, 0, &wait) < 0)
+		return -1;
+	stopped = body_string(r, "stopped");
+	if (stopped && strcmp(stopped, "migrate") != 0 &&
+	    strcmp(stopped, "stay") != 0)
+		return err_set_field(ERR_INVALID, "stopped", "stopped must be "
+		    "\"migrate\" (cold-migrate stopped VMs too) or \"stay\"");
+	memset(&t, 0, sizeof(t));
+	t.name = r->params[0];
+	req_new_id(t.op.id);
+	t.op.kind = OP_DRAIN;
+	snprintf(t.op.idem_key, sizeof(t.op.idem_key), "%s", r->idem_key);
+	if (asprintf(&params, "{\"stopped\":\"%s\",\"max_parallel\":%d}",
+	    stopped ? stopped : "stay",
+	    (int)body_int(r, "max_parallel", 1)) < 0)
+		return err_set(ERR_INTERNAL, "out of memory");
+	snprintf(t.op.params, sizeof(t.op.params), "%s", params);
+	free(params);
+	if (hosts_drain_commit(r, &t) < 0)
+		return -1;
+	ops_submit(r->app->ops, t.op.id);
+	return operations_reply(r, &t.op, wait);
+}
+
+int
+hosts_undrain(struct req *r)
+{
+	struct hosts_drain_tx t;
+
+	if (body_check(r, NULL, 0) < 0)
+		return -1;
+	memset(&t, 0, sizeof(t));
+	t.name = r->params[0];
+	t.undrain = true;
+	{
+		struct store_conn *c = store_read_begin(r->app->store);
+		struct hosts_busy b = { 0, false };
+		int rc = store_host_get(c, t.name, &t.h);
+
+		b.host_id = t.h.id;
+		if (rc == 0)
+			rc = store_op_each(c, 0, "running", 1000, hosts_busy, &b);
+		if (rc == 0 && !b.busy)
+			rc = store_op_each(c, 0, "queued", 1000, hosts_busy, &b);
+		store_read_end(c);
+		if (rc < 0)
+			return -1;
+		if (b.busy)
+			return err_set(ERR_CONFLICT, "host '%s' is being drained; "
+			    "cancel the drain first", t.name);
+	}
+	if (hosts_drain_commit(r, &t) < 0)
+		return -1;
 	return req_reply(r, 200, hosts_json(&t.h));
 }

@@ -27,10 +27,11 @@ operations_err(const struct op_rec *o, struct err *e)
 json_t *
 operations_json(const struct op_rec *o)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
-	    "id", o->id, "kind", op_kind_name(o->kind), "vm", o->vm_name,
-	    "vm_id", o->vm_uuid, "status", op_status_name(o->status),
-	    "step", o->step);
+	json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:s, s:s}",
+	    "id", o->id, "kind", op_kind_name(o->kind),
+	    "vm", o->vm_name[0] ? json_string(o->vm_name) : json_null(),
+	    "vm_id", o->vm_uuid[0] ? json_string(o->vm_uuid) : json_null(),
+	    "status", op_status_name(o->status), "step", o->step);
 	struct err e;
 
 	if (j == NULL)
@@ -42,6 +43,12 @@ operations_json(const struct op_rec *o)
 		json_object_set_new(j, "error", json_null());
 	}
 	json_object_set_new(j, "params", json_loads(o->params, 0, NULL));
+	json_object_set_new(j, "progress", json_loads(o->progress[0] ?
+	    o->progress : "{}", 0, NULL));
+	json_object_set_new(j, "host", o->host[0] ? json_string(o->host) :
+	    json_null());
+	json_object_set_new(j, "parent", o->parent_id[0] ?
+	    json_string(o->parent_id) : json_null());
 	json_object_set_new(j, "created_at", req_time(o->created_at));
 	json_object_set_new(j, "started_at", req_time(o->started_at));
 	json_object_set_new(j, "finished_at", req_time(o->finished_at));

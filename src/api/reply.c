@@ -3,6 +3,8 @@
  */
 #include <stdio.h>
 
+#include <uuid/uuid.h>
+
 #include "req.h"
 
 int
@@ -29,4 +31,13 @@ req_time(int64_t ms)
 		return json_null();
 	time_format_ms(ms, buf, sizeof(buf));
 	return json_string(buf);
+}
+
+void
+req_new_id(char out[UUID_STR_LEN])
+{
+	uuid_t u;
+
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, out);
 }

@@ -73,7 +73,9 @@ void idem_end(struct req *r, int status, json_t *reply);
 json_t *problem_json(const struct err *e, const char *instance);
 
 /* body.c: checking request bodies and query parameters. */
-enum body_type { BODY_INT, BODY_BOOL, BODY_STRING, BODY_NUMBER, BODY_OBJECT };
+/* BODY_ANY: any JSON value; the handler checks it */
+enum body_type { BODY_INT, BODY_BOOL, BODY_STRING, BODY_NUMBER, BODY_OBJECT,
+    BODY_ANY, BODY_ARRAY };
 
 struct body_field {
 	const char *name;
@@ -111,6 +113,9 @@ int req_query_int(struct req *r, const char *name, int64_t min, int64_t max,
     int64_t def, int64_t *out);
 /* Validate a VM name: 1-63 of [a-z0-9-], not starting with '-'. */
 int req_check_name(const char *field, const char *name);
+
+/* A new random id (a UUID) into out. */
+void req_new_id(char out[UUID_STR_LEN]);
 
 /* Replies. */
 int req_reply(struct req *r, int status, json_t *reply);
@@ -153,6 +158,13 @@ int hosts_get(struct req *r);
 int hosts_create(struct req *r);
 int hosts_update(struct req *r);
 int hosts_delete(struct req *r);
+int hosts_drain(struct req *r);
+int hosts_undrain(struct req *r);
+int vms_migrate(struct req *r);
+int plans_consolidation(struct req *r);
+int plans_rebalance(struct req *r);
+int plans_get(struct req *r);
+int plans_execute(struct req *r);
 int groups_list(struct req *r);
 int groups_get(struct req *r);
 int groups_create(struct req *r);

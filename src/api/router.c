@@ -15,6 +15,8 @@ static const struct route router_routes[] = {
 	{ "GET",    "/v1/hosts/*",           hosts_get },
 	{ "PATCH",  "/v1/hosts/*",           hosts_update },
 	{ "DELETE", "/v1/hosts/*",           hosts_delete },
+	{ "POST",   "/v1/hosts/*/drain",     hosts_drain },
+	{ "POST",   "/v1/hosts/*/undrain",   hosts_undrain },
 	{ "GET",    "/v1/groups",            groups_list },
 	{ "POST",   "/v1/groups",            groups_create },
 	{ "GET",    "/v1/groups/*",          groups_get },
@@ -30,6 +32,7 @@ static const struct route router_routes[] = {
 	{ "POST",   "/v1/vms/*/reboot",      vms_reboot },
 	{ "POST",   "/v1/vms/*/pause",       vms_pause },
 	{ "POST",   "/v1/vms/*/resume",      vms_resume },
+	{ "POST",   "/v1/vms/*/migrate",     vms_migrate },
 	{ "GET",    "/v1/vms/*/snapshots",   snapshots_list },
 	{ "POST",   "/v1/vms/*/snapshots",   snapshots_create },
 	{ "GET",    "/v1/vms/*/snapshots/*", snapshots_get },
@@ -39,6 +42,10 @@ static const struct route router_routes[] = {
 	{ "GET",    "/v1/operations/*",      operations_get },
 	{ "DELETE", "/v1/operations/*",      operations_cancel },
 	{ "GET",    "/v1/events",            events_get },
+	{ "POST",   "/v1/plans/consolidation", plans_consolidation },
+	{ "POST",   "/v1/plans/rebalance",   plans_rebalance },
+	{ "GET",    "/v1/plans/*",           plans_get },
+	{ "POST",   "/v1/plans/*/execute",   plans_execute },
 };
 
 /*

@@ -107,6 +107,57 @@ struct snap_request {
 int snapshots_request(struct app *app, enum op_kind kind,
     const struct snap_request *rq, struct op_rec *op);
 
+/* --- migrate.c: migration requests and pre-flight checks --- */
+struct migrate_request {
+	const char *vm;            /* name or uuid */
+	const char *host;          /* destination; NULL: the scheduler picks */
+	bool force;                /* with host: skip the placement filters */
+	bool live;                 /* a running VM keeps running (default) */
+	bool live_asked;           /* live was in the request */
+	int copy_storage;          /* -1 auto, 0 no (shared), 1 yes */
+	int64_t max_downtime_ms;   /* 0: libvirt's default */
+	int64_t bandwidth_mib_s;   /* 0: unlimited */
+	bool auto_converge;
+	bool post_copy;
+	const char *parent_id;     /* a drain's or plan's child, or NULL */
+	const char *idem_key;      /* or NULL */
+	bool no_submit;            /* the caller runs it (ops_run_inline) */
+};
+/*
+ * Record a migration (kind OP_MIGRATE) of rq->vm and hand it to the engine
+ * (unless no_submit).  ERR_NOT_FOUND (vm, host), ERR_CONFLICT (an
+ * operation under way, unknown state, a storage mode that cannot work),
+ * ERR_NO_CAPACITY (no host can take it).
+ */
+int migrate_request(struct app *app, const struct migrate_request *rq,
+    struct op_rec *op);
+/*
+ * The same decisions as checks, plus the hypervisors' (CPU, machine type,
+ * emulator, networks, room for a copy); changes nothing.  *out: {"ok",
+ * "vm", "from", "host", "mode", "copy_storage", "checks":[{"name",
+ * "pass", "reason"}]} (owned by the caller).  -1 only for an unknown VM
+ * or a failure to check at all.
+ */
+struct json_t;
+int migrate_preflight(struct app *app, const struct migrate_request *rq,
+    struct json_t **out);
+
+/* --- planner.c: migration plans --- */
+struct planner_request {
+	bool rebalance;            /* else consolidation */
+	int max_moves;             /* <= 0: no limit */
+	const char *const *hosts;  /* a subset by name, or NULL */
+	size_t nhosts;
+	int target_free_hosts;     /* consolidation; <= 0: as many as can */
+};
+/*
+ * Compute a plan over the current hosts and VMs, store it, and give it
+ * back as JSON (*plan_out, owned by the caller) with its id in id_out.
+ * Changes no VM.
+ */
+int planner_make(struct app *app, const struct planner_request *rq,
+    char *id_out, struct json_t **plan_out);
+
 /* --- snapsched.c: scheduled snapshots and their retention --- */
 struct snapsched;
 struct snapsched *snapsched_start(struct app *app);

@@ -27,6 +27,7 @@ struct fleet_host {
 	int64_t id;
 	char name[NAME_MAX_LEN];
 	char uri[1024];
+	char pool_path[1024];        /* "" = the configured one */
 	pthread_mutex_t mu;          /* guards everything below */
 	struct backend_conn *bc;
 	int64_t next_try_ms;
@@ -100,13 +101,15 @@ fleet_host_defaults(const struct fleet *f, struct host_rec *h)
  * backend's error.
  */
 static int
-fleet_facts(struct fleet *f, struct backend_conn *bc, struct host_rec *h)
+fleet_facts(struct fleet *f, struct backend_conn *bc, struct host_rec *h,
+    const char *pool_path)
 {
 	struct host_facts hf;
 
 	if (backend_host_facts(bc, &hf) < 0 ||
-	    backend_pool_ensure(bc, f->cfg->pool_name, f->cfg->pool_path,
-	    &h->disk_gib, &h->disk_free_gib) < 0)
+	    backend_pool_ensure(bc, f->cfg->pool_name, pool_path[0] ?
+	    pool_path : f->cfg->pool_path, &h->disk_gib,
+	    &h->disk_free_gib) < 0)
 		return -1;
 	snprintf(h->arch, sizeof(h->arch), "%s", hf.arch);
 	snprintf(h->domain_type, sizeof(h->domain_type), "%s", hf.domain_type);
@@ -218,7 +221,7 @@ fleet_connect(struct fleet *f, struct fleet_host *fh)
 			    "sweep still sees changes): %s", fh->name,
 			    err_last()->msg);
 	}
-	if (fh->bc == NULL || fleet_facts(f, fh->bc, &h) < 0) {
+	if (fh->bc == NULL || fleet_facts(f, fh->bc, &h, fh->pool_path) < 0) {
 		fleet_down(f, fh);
 		return -1;
 	}
@@ -246,6 +249,7 @@ fleet_add(struct fleet *f, const struct host_rec *h)
 	fh->id = h->id;
 	snprintf(fh->name, sizeof(fh->name), "%s", h->name);
 	snprintf(fh->uri, sizeof(fh->uri), "%s", h->uri);
+	snprintf(fh->pool_path, sizeof(fh->pool_path), "%s", h->pool_path);
 	pthread_mutex_init(&fh->mu, NULL);
 	pthread_mutex_lock(&f->mu);
 	if (f->n == f->cap) {
@@ -334,7 +338,8 @@ fleet_register(struct fleet *f, struct host_rec *h)
 	struct backend_conn *bc;
 	struct fleet_host *fh;
 
-	if ((bc = backend_open(h->uri)) == NULL || fleet_facts(f, bc, h) < 0) {
+	if ((bc = backend_open(h->uri)) == NULL ||
+	    fleet_facts(f, bc, h, h->pool_path) < 0) {
 		struct err e;
 
 		err_save(&e);       /* the message is formatted into err_last() */
@@ -352,6 +357,9 @@ fleet_register(struct fleet *f, struct host_rec *h)
 	pthread_mutex_lock(&fh->mu);
 	fh->bc = bc;
 	fh->reachable = true;
+	if (f->watch_fn && backend_watch(bc, fleet_on_event, fh) < 0)
+		log_warnx("fleet: no domain events from host '%s' (the sweep "
+		    "still sees changes): %s", fh->name, err_last()->msg);
 	pthread_mutex_unlock(&fh->mu);
 	log_info("fleet: registered host '%s' at '%s'", h->name, h->uri);
 	return 0;
@@ -444,7 +452,7 @@ fleet_check(struct fleet *f)
 		} else {
 			memset(&h, 0, sizeof(h));
 			h.id = fh->id;
-			if (fleet_facts(f, fh->bc, &h) == 0)
+			if (fleet_facts(f, fh->bc, &h, fh->pool_path) == 0)
 				fleet_save(f, fh, &h);
 			else if (err_last()->code == ERR_UNAVAILABLE)
 				fleet_down(f, fh);

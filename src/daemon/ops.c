@@ -163,6 +163,41 @@ ops_cancel_now(struct op_ctx *x, const char *what)
 	    x->op.id, what);
 }
 
+struct ops_progress_arg {
+	const char *id;
+	const char *text;
+};
+
+static int
+ops_progress_tx(struct store_conn *c, void *arg)
+{
+	struct ops_progress_arg *a = arg;
+
+	return store_op_set_progress(c, a->id, a->text);
+}
+
+void
+ops_progress(struct op_ctx *x, json_t *progress)
+{
+	struct ops_progress_arg a;
+	char *text = json_dumps(progress, JSON_COMPACT);
+	struct err e;
+
+	if (text == NULL || strlen(text) >= sizeof(x->op.progress)) {
+		free(text);
+		return;
+	}
+	snprintf(x->op.progress, sizeof(x->op.progress), "%s", text);
+	a.id = x->op.id;
+	a.text = text;
+	err_save(&e);
+	if (store_tx(x->app->store, ops_progress_tx, &a) < 0)
+		log_warnx("op %s: cannot record progress: %s", x->op.id,
+		    err_last()->msg);
+	err_restore(&e);
+	free(text);
+}
+
 int
 ops_observe(struct op_ctx *x)
 {
@@ -248,6 +283,9 @@ ops_load(struct ops *o, struct op_ctx *x, const char *id)
 		r = -1;
 	} else if (x->op.status != OP_QUEUED && x->op.status != OP_RUNNING) {
 		r = 1;
+	} else if (x->op.kind < OP_KIND__COUNT &&
+	    ops_runners[x->op.kind].no_vm) {
+		r = 0;                  /* host- or fleet-level */
 	} else if (x->op.vm_id == 0) {
 		err_set(ERR_NOT_FOUND, "vm '%s' no longer exists", x->op.vm_name);
 		r = -2;
@@ -261,6 +299,19 @@ ops_load(struct ops *o, struct op_ctx *x, const char *id)
 		x->params = json_object();
 	x->op.step[0] = '\0';
 	return r;
+}
+
+/* What an operation is about, for the log: "vm 'web1'" or "host 'h2'". */
+static void
+ops_subject(const struct op_ctx *x, char *buf, size_t len)
+{
+	if (x->op.vm_name[0] || x->vm.name[0])
+		snprintf(buf, len, "vm '%s'", x->vm.name[0] ? x->vm.name :
+		    x->op.vm_name);
+	else if (x->op.host[0])
+		snprintf(buf, len, "host '%s'", x->op.host);
+	else
+		snprintf(buf, len, "(all hosts)");
 }
 
 static void
@@ -293,6 +344,7 @@ ops_run_job(struct ops *o, struct ops_job *j)
 	struct op_ctx x;
 	struct ops_close_arg ca;
 	struct err e;
+	char subject[96];
 	int r;
 
 	r = ops_load(o, &x, j->id);
@@ -322,9 +374,15 @@ ops_run_job(struct ops *o, struct ops_job *j)
 		json_decref(x.params);
 		return;
 	}
-	log_info("op %s: %s vm '%s'%s", x.op.id, op_kind_name(x.op.kind),
-	    x.vm.name, j->recover ? " (recovering after a restart)" : "");
+	ops_subject(&x, subject, sizeof(subject));
+	log_info("op %s: %s %s%s", x.op.id, op_kind_name(x.op.kind),
+	    subject, j->recover ? " (recovering after a restart)" : "");
 	err_clear();
+	if (ops_runners[x.op.kind].no_vm) {
+		r = j->recover ? ops_runners[x.op.kind].recover(&x) :
+		    ops_runners[x.op.kind].run(&x);
+		goto settle;
+	}
 	x.bc = fleet_conn(o->app->fleet, x.vm.host_id);
 	if (x.bc == NULL)
 		x.unsettled = j->recover;   /* a fresh run just fails */
@@ -338,6 +396,7 @@ ops_run_job(struct ops *o, struct ops_job *j)
 		if (!j->recover && ops_runners[x.op.kind].drop_if_unreached)
 			x.delete_row = true;
 	}
+settle:
 	if (r < 0 && x.unsettled) {
 		/* the host cannot tell us how it ended: ask again later */
 		log_warnx("op %s: will be settled once the host answers: %s",
@@ -361,17 +420,24 @@ finish:
 	ca.status = r < 0 ? (x.cancelled ? OP_CANCELLED : OP_FAILED) :
 	    OP_SUCCEEDED;
 	ca.e = &e;
+	ops_subject(&x, subject, sizeof(subject));
 	if (r < 0)
-		log_warnx("op %s: %s vm '%s' failed: %s", x.op.id,
-		    op_kind_name(x.op.kind), x.vm.name, e.msg);
+		log_warnx("op %s: %s %s %s: %s", x.op.id,
+		    op_kind_name(x.op.kind), subject, ca.status ==
+		    OP_CANCELLED ? "cancelled" : "failed", e.msg);
 	else
-		log_info("op %s: %s vm '%s' succeeded", x.op.id,
-		    op_kind_name(x.op.kind), x.vm.name);
-	if (store_tx(o->app->store, ops_close_tx, &ca) < 0)
+		log_info("op %s: %s %s succeeded", x.op.id,
+		    op_kind_name(x.op.kind), subject);
+	if (store_tx(o->app->store, ops_close_tx, &ca) < 0) {
 		log_error("op %s: cannot record its result (recovered at the "
 		    "next start): %s", x.op.id, err_last()->msg);
-	else if (x.delete_row && x.vm.id)
-		view_release(o->app->view, &x.vm);   /* the claim goes too */
+	} else {
+		if (x.delete_row && x.vm.id)
+			view_release(o->app->view, &x.vm);   /* the claim too */
+		if (x.op.kind < OP_KIND__COUNT && ops_runners[x.op.kind].after)
+			ops_runners[x.op.kind].after(&x, ca.status ==
+			    OP_SUCCEEDED);
+	}
 	json_decref(x.params);
 }
 
@@ -415,6 +481,8 @@ ops_recover_one(const struct op_rec *op, void *arg)
 	log_info("ops: operation %s (%s vm '%s') was %s when the daemon "
 	    "stopped", op->id, op_kind_name(op->kind), op->vm_name,
 	    op_status_name(op->status));
+	if (op->kind < OP_KIND__COUNT && ops_runners[op->kind].restart)
+		ops_runners[op->kind].restart(o->app, op);
 	ops_enqueue(o, op->id, op->status == OP_RUNNING, 0);
 	return 0;
 }
@@ -468,6 +536,63 @@ ops_wait(struct ops *o, const char *id, int64_t timeout_ms,
 		pthread_cond_timedwait(&o->done, &o->mu, &ts);
 		pthread_mutex_unlock(&o->mu);
 	}
+}
+
+/* Children run inline: a small pool of this call's own threads. */
+struct ops_inline {
+	struct ops *o;
+	char (*ids)[UUID_STR_LEN];
+	size_t n, next;
+	bool (*stop)(void *arg);
+	void *arg;
+	pthread_mutex_t mu;
+};
+
+static void *
+ops_inline_thread(void *arg)
+{
+	struct ops_inline *in = arg;
+	struct ops_job j;
+
+	for (;;) {
+		pthread_mutex_lock(&in->mu);
+		if (in->next == in->n || (in->stop && in->stop(in->arg))) {
+			pthread_mutex_unlock(&in->mu);
+			break;
+		}
+		memset(&j, 0, sizeof(j));
+		snprintf(j.id, sizeof(j.id), "%s", in->ids[in->next++]);
+		pthread_mutex_unlock(&in->mu);
+		ops_run_job(in->o, &j);
+		pthread_mutex_lock(&in->o->mu);
+		pthread_cond_broadcast(&in->o->done);
+		pthread_mutex_unlock(&in->o->mu);
+	}
+	return NULL;
+}
+
+int
+ops_run_inline(struct ops *o, char (*ids)[UUID_STR_LEN], size_t n,
+    int parallel, bool (*stop)(void *arg), void *arg)
+{
+	struct ops_inline in = { o, ids, n, 0, stop, arg,
+	    PTHREAD_MUTEX_INITIALIZER };
+	pthread_t t[16];
+	int k, started = 0;
+
+	if (parallel < 1)
+		parallel = 1;
+	if (parallel > 16)
+		parallel = 16;
+	for (k = 1; k < parallel && (size_t)k < n; k++)
+		if (pthread_create(&t[started], NULL, ops_inline_thread,
+		    &in) == 0)
+			started++;
+	ops_inline_thread(&in);
+	for (k = 0; k < started; k++)
+		pthread_join(t[k], NULL);
+	pthread_mutex_destroy(&in.mu);
+	return 0;
 }
 
 /* Cancelling a queued operation: all in one transaction. */
@@ -526,6 +651,8 @@ ops_cancel(struct ops *o, const char *id, struct op_rec *out)
 		    op_kind_name(out->kind), out->vm_name);
 		if (a.x.delete_row && a.x.vm.id)
 			view_release(o->app->view, &a.x.vm);
+		if (out->kind < OP_KIND__COUNT && ops_runners[out->kind].after)
+			ops_runners[out->kind].after(&a.x, false);
 		/* as recorded: status, finish time, message */
 		c = store_read_begin(o->app->store);
 		if (store_op_get(c, id, out) < 0)

@@ -33,6 +33,10 @@ struct op_ctx {
 	int cancel;
 	bool cancelled;
 	struct op_ctx *next_running;     /* the engine's list of runs */
+	/* migrations: where the VM went (0: it did not move) */
+	int64_t moved_to;
+	struct backend_conn *dst_bc;     /* the destination's connection */
+	bool aborted;                    /* job_abort was sent */
 };
 
 struct op_runner {
@@ -59,6 +63,20 @@ struct op_runner {
 	bool drop_if_unreached;
 	/* A running one stops when asked (it checks ops_cancelled()). */
 	bool cancellable;
+	/* Host-level or fleet-level: no VM to load and no host connection. */
+	bool no_vm;
+	/*
+	 * After the closing transaction committed (ok: it succeeded): bring
+	 * what lives outside the store (the view's claims) in line.  Also
+	 * run for an operation cancelled while queued.  May be NULL.
+	 */
+	void (*after)(struct op_ctx *x, bool ok);
+	/*
+	 * At start-up, for each operation still queued or running: re-take
+	 * what lives only in memory (a migration's claim on its
+	 * destination).  May be NULL.
+	 */
+	void (*restart)(struct app *app, const struct op_rec *op);
 };
 
 extern const struct op_runner ops_runners[OP_KIND__COUNT];
@@ -71,6 +89,28 @@ int ops_observe(struct op_ctx *x);
 bool ops_cancelled(struct op_ctx *x);
 /* Stop because asked: sets x->cancelled and the error; returns -1. */
 int ops_cancel_now(struct op_ctx *x, const char *what);
+
+/* Record progress (a JSON object) on the operation (best effort). */
+void ops_progress(struct op_ctx *x, json_t *progress);
+/*
+ * Run the given (queued) operations here and now, at most parallel at a
+ * time, in threads of this call; returns when all have ended.  For a
+ * drain or plan, whose children must not wait for a free worker.  Stops
+ * starting new ones once stop(arg) says so (NULL: never).
+ */
+int ops_run_inline(struct ops *o, char (*ids)[UUID_STR_LEN], size_t n,
+    int parallel, bool (*stop)(void *arg), void *arg);
+
+/* ops_migrate.c: migration, drain and plan runners */
+int ops_migrate_run(struct op_ctx *x);
+int ops_migrate_recover(struct op_ctx *x);
+int ops_migrate_close(struct store_conn *c, struct op_ctx *x, bool ok);
+void ops_migrate_after(struct op_ctx *x, bool ok);
+void ops_migrate_restart(struct app *app, const struct op_rec *op);
+int ops_drain_run(struct op_ctx *x);
+int ops_drain_recover(struct op_ctx *x);
+int ops_plan_run(struct op_ctx *x);
+int ops_plan_recover(struct op_ctx *x);
 
 /* ops_snap.c: the snapshot runners */
 int ops_snap_create(struct op_ctx *x);

@@ -89,6 +89,7 @@ ops_run_create(struct op_ctx *x)
 		    err_last()->code != ERR_CONFLICT)
 			goto fail;
 		if (backend_pool_ensure(x->bc, x->app->cfg.pool_name,
+		    x->host.pool_path[0] ? x->host.pool_path :
 		    x->app->cfg.pool_path, &cap, &avail) < 0 ||
 		    backend_volume_create(x->bc, x->app->cfg.pool_name, vol,
 		    x->vm.disk_gib, path, sizeof(path)) < 0)
@@ -293,4 +294,11 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	    ops_snap_revert_close },
 	[OP_SNAPSHOT_DELETE] = { ops_snap_delete, ops_snap_delete,
 	    ops_snap_delete_close },
+	[OP_MIGRATE] = { ops_migrate_run, ops_migrate_recover,
+	    ops_migrate_close, .cancellable = true,
+	    .after = ops_migrate_after, .restart = ops_migrate_restart },
+	[OP_DRAIN] = { ops_drain_run, ops_drain_recover, NULL,
+	    .cancellable = true, .no_vm = true },
+	[OP_PLAN] = { ops_plan_run, ops_plan_recover, NULL,
+	    .cancellable = true, .no_vm = true },
 };

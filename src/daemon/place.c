@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "../common/error.h"
 #include "app.h"
 #include "place.h"
@@ -32,6 +34,14 @@ place_group_tx(struct store_conn *c, struct place_tx *t)
 	}
 	t->have_group = true;
 	return 0;
+}
+
+static int
+place_move_tx(struct store_conn *c, void *arg)
+{
+	struct op_rec *op = arg;
+
+	return store_op_insert(c, op);
 }
 
 static int
@@ -64,8 +74,13 @@ place_keep(const struct sched_host *hosts, size_t n,
 	return 0;
 }
 
-int
-place_vm(struct app *app, struct place_req *pr, struct place_out *out)
+/*
+ * The pick (and, for a create or a move, the commit) with the view held.
+ * move: the VM that moves (pr->vm is NULL then); mop: its operation.
+ */
+static int
+place_run(struct app *app, struct place_req *pr, struct place_out *out,
+    const struct vm_rec *move, struct op_rec *mop, struct host_rec *dest)
 {
 	struct place_tx t = { pr, { 0 }, false };
 	const struct sched_host *hosts;
@@ -139,6 +154,38 @@ place_vm(struct app *app, struct place_req *pr, struct place_out *out)
 			goto done;
 		view_claim_locked(app->view, pr->vm);
 	}
+	if (move) {
+		struct store_conn *rc = store_read_begin(app->store);
+		int got = store_host_get_id(rc, hosts[pick].id, dest);
+
+		store_read_end(rc);
+		if (got < 0)
+			goto done;
+		if (mop) {
+			struct vm_rec there = *move;
+			json_t *p = json_loads(mop->params, 0, NULL);
+			char *text;
+
+			if (p == NULL)
+				p = json_object();
+			json_object_set_new(p, "to", json_string(dest->name));
+			json_object_set_new(p, "to_id", json_integer(dest->id));
+			text = json_dumps(p, JSON_COMPACT);
+			json_decref(p);
+			if (text == NULL || strlen(text) >= sizeof(mop->params)) {
+				free(text);
+				err_set(ERR_INTERNAL, "migration parameters too long");
+				goto done;
+			}
+			snprintf(mop->params, sizeof(mop->params), "%s", text);
+			free(text);
+			if (store_tx(app->store, place_move_tx, mop) < 0)
+				goto done;
+			/* held on both hosts until the move settles */
+			there.host_id = dest->id;
+			view_claim_locked(app->view, &there);
+		}
+	}
 	r = 0;
 done:
 	view_unlock(app->view);
@@ -146,6 +193,23 @@ done:
 	free(v);
 	pr->sr.group_counts = NULL;
 	return r;
+}
+
+int
+place_vm(struct app *app, struct place_req *pr, struct place_out *out)
+{
+	return place_run(app, pr, out, NULL, NULL, NULL);
+}
+
+int
+place_move(struct app *app, const struct vm_rec *vm, struct place_req *pr,
+    struct op_rec *op, struct host_rec *dest, struct place_out *out)
+{
+	pr->vm = NULL;
+	pr->op = NULL;
+	pr->sr.exclude_host = vm->host;
+	pr->group = vm->group[0] ? vm->group : NULL;
+	return place_run(app, pr, out, vm, op, dest);
 }
 
 void

@@ -41,6 +41,17 @@ struct place_out {
  * host is judged and its verdict kept there, success or not.
  */
 int place_vm(struct app *app, struct place_req *pr, struct place_out *out);
+
+/*
+ * Choose where VM vm moves (pr->sr.host: that host, checked by the
+ * filters unless force; NULL: the scheduler's pick among the others) and,
+ * when op is given, record the operation (op->params gets "to" and
+ * "to_id" added) in one transaction while the view holds a claim for the
+ * VM on the destination as well as the source.  The destination's record
+ * into *dest.  out as for place_vm.
+ */
+int place_move(struct app *app, const struct vm_rec *vm, struct place_req *pr,
+    struct op_rec *op, struct host_rec *dest, struct place_out *out);
 void place_out_free(struct place_out *out);
 
 #endif

@@ -1,0 +1,788 @@
+/*
+ * ops_migrate.c - moving VMs: one migration (live or cold, over shared
+ * storage or with its disk copied), a host drain (a migration per VM,
+ * children of one operation) and the execution of a migration plan.
+ *
+ * A live migration runs libvirt's peer-to-peer migration in a thread of
+ * its own while the runner polls the job's statistics into the
+ * operation's progress (and the event stream) twice a second; a cancel
+ * aborts the job, and the VM keeps running on the source.  libvirt will
+ * not migrate a domain that has snapshots, so their metadata is taken off
+ * the source first and defined again on whichever host the VM ends on.
+ * The VM's row moves to the destination in the closing transaction; the
+ * view holds its resources on both hosts until then.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/error.h"
+#include "../common/log.h"
+#include "ops_int.h"
+
+#define MIG_POLL_MS 500
+
+struct mig {
+	struct op_ctx *x;
+	int64_t to_id;
+	struct host_rec dst;
+	bool cold, live, copy;
+	char vol[64];
+	char src_path[4096], dst_path[4096];
+	char **snaps;              /* exported snapshot metadata */
+	size_t nsnaps;
+	char current[SNAP_NAME_MAX];
+	bool snaps_off;            /* taken off the source */
+	bool dst_vol;              /* we made the destination's disk */
+};
+
+static int64_t
+mig_param_int(struct op_ctx *x, const char *k)
+{
+	return json_integer_value(json_object_get(x->params, k));
+}
+
+static bool
+mig_param_bool(struct op_ctx *x, const char *k)
+{
+	return json_is_true(json_object_get(x->params, k));
+}
+
+static void
+mig_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Load the destination and open its connection. */
+static int
+mig_setup(struct op_ctx *x, struct mig *m)
+{
+	const char *mode = json_string_value(json_object_get(x->params,
+	    "mode"));
+	struct store_conn *c;
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	m->x = x;
+	m->to_id = mig_param_int(x, "to_id");
+	m->cold = mode && strcmp(mode, "cold") == 0;
+	m->live = mode && strcmp(mode, "live") == 0;
+	m->copy = mig_param_bool(x, "copy_storage");
+	snprintf(m->vol, sizeof(m->vol), "%s.qcow2", x->vm.uuid);
+	c = store_read_begin(x->app->store);
+	r = store_host_get_id(c, m->to_id, &m->dst);
+	store_read_end(c);
+	if (r < 0)
+		return err_set(ERR_NOT_FOUND, "the destination host #%lld is "
+		    "no longer registered", (long long)m->to_id);
+	if ((x->dst_bc = fleet_conn(x->app->fleet, m->to_id)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Take the snapshot metadata off the source (libvirt refuses otherwise). */
+static int
+mig_snaps_off(struct mig *m)
+{
+	struct op_ctx *x = m->x;
+
+	if (backend_snapshot_export(x->bc, x->vm.uuid, &m->snaps, &m->nsnaps,
+	    m->current, sizeof(m->current)) < 0)
+		return -1;
+	if (m->nsnaps == 0)
+		return 0;
+	ops_step(x, "moving snapshot metadata");
+	if (backend_snapshot_forget(x->bc, x->vm.uuid) < 0)
+		return -1;
+	m->snaps_off = true;
+	return 0;
+}
+
+/* Put the snapshot metadata back where the VM now is. */
+static void
+mig_snaps_on(struct mig *m, struct backend_conn *bc, const char *where)
+{
+	struct err e;
+
+	if (!m->snaps_off)
+		return;
+	err_save(&e);
+	if (backend_snapshot_redefine(bc, m->x->vm.uuid, m->snaps, m->nsnaps,
+	    m->current) < 0)
+		log_error("op %s: the %zu snapshot(s) of vm '%s' could not be "
+		    "defined on %s again: %s", m->x->op.id, m->nsnaps,
+		    m->x->vm.name, where, err_last()->msg);
+	else
+		m->snaps_off = false;
+	err_restore(&e);
+}
+
+/* Remove the destination's copy of the disk after a failure. */
+static void
+mig_drop_dst_vol(struct mig *m)
+{
+	struct err e;
+
+	if (!m->dst_vol)
+		return;
+	err_save(&e);
+	if (backend_volume_delete(m->x->dst_bc, m->x->app->cfg.pool_name,
+	    m->vol) < 0)
+		log_error("op %s: the copy of vm '%s''s disk on '%s' could not "
+		    "be removed: %s", m->x->op.id, m->x->vm.name, m->dst.name,
+		    err_last()->msg);
+	err_restore(&e);
+}
+
+static json_t *
+mig_stats_json(const struct migrate_stats *s)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+	    "elapsed_ms", (json_int_t)s->elapsed_ms,
+	    "data_total", (json_int_t)s->data_total,
+	    "data_processed", (json_int_t)s->data_processed,
+	    "data_remaining", (json_int_t)s->data_remaining,
+	    "iteration", (json_int_t)s->iteration,
+	    "dirty_rate", (json_int_t)s->dirty_rate,
+	    "mem_bps", (json_int_t)s->mem_bps,
+	    "downtime_ms", (json_int_t)s->downtime_ms,
+	    "postcopy", s->postcopy);
+}
+
+/* The migration call, in a thread of its own. */
+struct mig_thread {
+	struct backend_conn *bc;
+	const char *uuid;
+	struct migrate_spec spec;
+	int r;
+	struct err e;
+	int done;
+};
+
+static void *
+mig_thread(void *arg)
+{
+	struct mig_thread *t = arg;
+
+	t->r = backend_migrate(t->bc, t->uuid, &t->spec);
+	err_save(&t->e);
+	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int
+mig_live(struct mig *m)
+{
+	struct op_ctx *x = m->x;
+	struct mig_thread t;
+	struct migrate_stats st;
+	pthread_t th;
+	json_t *p;
+	char step[160];
+	bool switched = false;
+
+	if (m->copy) {
+		ops_step(x, "creating the disk on the destination");
+		if (backend_volume_create(x->dst_bc, x->app->cfg.pool_name,
+		    m->vol, x->vm.disk_gib, m->dst_path,
+		    sizeof(m->dst_path)) < 0)
+			return -1;
+		m->dst_vol = true;
+		if (backend_volume_path(x->bc, x->app->cfg.pool_name, m->vol,
+		    m->src_path, sizeof(m->src_path)) < 0)
+			goto fail;
+	}
+	if (mig_snaps_off(m) < 0)
+		goto fail;
+	memset(&t, 0, sizeof(t));
+	t.bc = x->bc;
+	t.uuid = x->vm.uuid;
+	t.spec.dest_uri = m->dst.uri;
+	t.spec.live = m->live;
+	t.spec.copy_storage = m->copy;
+	t.spec.dest_disk_path = m->copy && strcmp(m->src_path, m->dst_path) ?
+	    m->dst_path : NULL;
+	t.spec.shared_storage = !m->copy;
+	t.spec.max_downtime_ms = mig_param_int(x, "max_downtime_ms");
+	t.spec.auto_converge = mig_param_bool(x, "auto_converge");
+	t.spec.post_copy = mig_param_bool(x, "post_copy");
+	t.spec.bandwidth_mib_s = mig_param_int(x, "bandwidth_mib_s");
+	snprintf(step, sizeof(step), "migrating to '%s'%s", m->dst.name,
+	    m->copy ? " with its disk" : "");
+	ops_step(x, step);
+	if (pthread_create(&th, NULL, mig_thread, &t) != 0) {
+		err_set(ERR_INTERNAL, "cannot start the migration thread");
+		goto fail;
+	}
+	while (!__atomic_load_n(&t.done, __ATOMIC_ACQUIRE)) {
+		mig_sleep_ms(MIG_POLL_MS);
+		if (ops_cancelled(x) && !x->aborted) {
+			x->aborted = true;
+			if (backend_job_abort(x->bc, x->vm.uuid) < 0)
+				log_warnx("op %s: cannot abort the migration: %s",
+				    x->op.id, err_last()->msg);
+		}
+		if (__atomic_load_n(&t.done, __ATOMIC_ACQUIRE) ||
+		    backend_job_stats(x->bc, x->vm.uuid, false, &st) < 0 ||
+		    !st.active)
+			continue;
+		if (t.spec.post_copy && !switched && st.iteration >= 2 &&
+		    backend_migrate_postcopy(x->bc, x->vm.uuid) == 0)
+			switched = true;
+		if ((p = mig_stats_json(&st)) != NULL) {
+			ops_progress(x, p);
+			json_decref(p);
+		}
+	}
+	pthread_join(th, NULL);
+	if (t.r < 0) {
+		err_restore(&t.e);
+		if (x->aborted)
+			x->cancelled = true;
+		goto fail;
+	}
+	/* the job's final numbers (the downtime) are kept where it ended */
+	if (backend_job_stats(x->dst_bc, x->vm.uuid, true, &st) == 0 ||
+	    backend_job_stats(x->bc, x->vm.uuid, true, &st) == 0) {
+		if ((p = mig_stats_json(&st)) != NULL) {
+			ops_progress(x, p);
+			json_decref(p);
+		}
+	}
+	err_clear();
+	mig_snaps_on(m, x->dst_bc, "the destination");
+	if (m->copy && backend_volume_delete(x->bc, x->app->cfg.pool_name,
+	    m->vol) < 0) {
+		log_warnx("op %s: vm '%s' moved, but its old disk on the source "
+		    "could not be removed: %s", x->op.id, x->vm.name,
+		    err_last()->msg);
+		err_clear();
+	}
+	return 0;
+fail:
+	mig_snaps_on(m, x->bc, "the source");
+	mig_drop_dst_vol(m);
+	return -1;
+}
+
+static int
+mig_cold(struct mig *m)
+{
+	struct op_ctx *x = m->x;
+	struct vm_spec spec = {
+		.uuid = x->vm.uuid,
+		.name = x->vm.name,
+		.vcpus = x->vm.vcpus,
+		.memory_mib = x->vm.memory_mib,
+		.domain_type = m->dst.domain_type[0] ? m->dst.domain_type :
+		    "qemu",
+		.arch = m->dst.arch[0] ? m->dst.arch : "x86_64",
+		.disk_path = m->dst_path,
+	};
+
+	if (m->copy) {
+		ops_step(x, "copying the disk to the destination");
+		if (backend_volume_copy(x->bc, x->app->cfg.pool_name, m->vol,
+		    x->dst_bc, x->app->cfg.pool_name, m->dst_path,
+		    sizeof(m->dst_path)) < 0)
+			return -1;
+		m->dst_vol = true;
+	} else if (backend_volume_path(x->bc, x->app->cfg.pool_name, m->vol,
+	    m->dst_path, sizeof(m->dst_path)) < 0) {
+		return -1;
+	}
+	if (ops_cancelled(x)) {
+		ops_cancel_now(x, "after its disk was copied");
+		goto fail;
+	}
+	if (backend_snapshot_export(x->bc, x->vm.uuid, &m->snaps, &m->nsnaps,
+	    m->current, sizeof(m->current)) < 0)
+		goto fail;
+	ops_step(x, "defining the domain on the destination");
+	if (backend_define(x->dst_bc, &spec) < 0)
+		goto fail;
+	if (m->nsnaps && backend_snapshot_redefine(x->dst_bc, x->vm.uuid,
+	    m->snaps, m->nsnaps, m->current) < 0) {
+		log_error("op %s: the snapshots of vm '%s' could not be defined "
+		    "on '%s': %s", x->op.id, x->vm.name, m->dst.name,
+		    err_last()->msg);
+		err_clear();
+	}
+	ops_step(x, "removing the domain from the source");
+	if (backend_undefine(x->bc, x->vm.uuid) < 0)
+		return -1;     /* defined on both: recovery finishes it */
+	if (m->copy && backend_volume_delete(x->bc, x->app->cfg.pool_name,
+	    m->vol) < 0) {
+		log_warnx("op %s: vm '%s' moved, but its old disk on the source "
+		    "could not be removed: %s", x->op.id, x->vm.name,
+		    err_last()->msg);
+		err_clear();
+	}
+	return 0;
+fail:
+	mig_drop_dst_vol(m);
+	return -1;
+}
+
+int
+ops_migrate_run(struct op_ctx *x)
+{
+	struct mig m;
+	int r;
+
+	if (mig_setup(x, &m) < 0)
+		return -1;
+	r = m.cold ? mig_cold(&m) : mig_live(&m);
+	backend_free_strings(m.snaps, m.nsnaps);
+	if (r < 0)
+		return -1;
+	x->moved_to = m.to_id;
+	/* its state, as the destination sees it */
+	x->bc = x->dst_bc;
+	if (ops_observe(x) < 0) {
+		x->have_state = false;
+		err_clear();
+	}
+	return 0;
+}
+
+/* Where is the domain now?  1 found, 0 not there, -1 cannot tell. */
+static int
+mig_where(struct backend_conn *bc, const char *uuid, enum vm_state *st)
+{
+	if (backend_state(bc, uuid, st) == 0)
+		return 1;
+	if (err_last()->code == ERR_NOT_FOUND) {
+		err_clear();
+		return 0;
+	}
+	return -1;
+}
+
+int
+ops_migrate_recover(struct op_ctx *x)
+{
+	struct migrate_stats js;
+	enum vm_state ss, ds;
+	struct mig m;
+	int on_src, on_dst;
+
+	if (mig_setup(x, &m) < 0) {
+		x->unsettled = err_last()->code == ERR_UNAVAILABLE;
+		return -1;
+	}
+	if (!m.cold && backend_job_stats(x->bc, x->vm.uuid, false, &js) == 0 &&
+	    js.active) {
+		x->unsettled = true;   /* libvirt is still at it */
+		return err_set(ERR_UNAVAILABLE, "the migration of vm '%s' is "
+		    "still running in libvirt", x->vm.name);
+	}
+	on_src = mig_where(x->bc, x->vm.uuid, &ss);
+	on_dst = mig_where(x->dst_bc, x->vm.uuid, &ds);
+	if (on_src < 0 || on_dst < 0) {
+		x->unsettled = true;
+		return -1;
+	}
+	if (on_dst && !on_src) {
+		x->moved_to = m.to_id;
+	} else if (on_dst && on_src && m.cold) {
+		/* defined on both: finish what the cold move started */
+		if (backend_undefine(x->bc, x->vm.uuid) < 0)
+			return -1;
+		x->moved_to = m.to_id;
+	} else if (on_src) {
+		if (m.copy && !on_dst) {
+			m.dst_vol = true;
+			mig_drop_dst_vol(&m);
+		}
+		x->have_state = true;
+		x->observed = ss;
+		return err_set(ERR_INTERRUPTED, "the daemon stopped while vm "
+		    "'%s' was being migrated to '%s'; it is still on '%s' (%s)",
+		    x->vm.name, m.dst.name, x->vm.host, vm_state_name(ss));
+	} else {
+		return err_set(ERR_INTERRUPTED, "the daemon stopped while vm "
+		    "'%s' was being migrated, and its domain is now on neither "
+		    "'%s' nor '%s'", x->vm.name, x->vm.host, m.dst.name);
+	}
+	if (m.copy && backend_volume_delete(x->bc, x->app->cfg.pool_name,
+	    m.vol) < 0)
+		err_clear();
+	x->bc = x->dst_bc;
+	x->have_state = true;
+	x->observed = ds;
+	return 0;
+}
+
+int
+ops_migrate_close(struct store_conn *c, struct op_ctx *x, bool ok)
+{
+	if (!ok || x->moved_to == 0)
+		return 0;
+	return store_vm_set_host(c, x->vm.id, x->moved_to, x->op.id);
+}
+
+/* The claim stays where the VM is: release the other host's. */
+void
+ops_migrate_after(struct op_ctx *x, bool ok)
+{
+	struct vm_rec there = x->vm;
+	int64_t to = mig_param_int(x, "to_id");
+
+	if (x->vm.id == 0 || to == 0)
+		return;
+	if (ok && x->moved_to) {
+		view_release(x->app->view, &x->vm);      /* the source's */
+	} else {
+		there.host_id = to;
+		view_release(x->app->view, &there);      /* the destination's */
+	}
+}
+
+/* After a restart the view knows only the source's claim. */
+void
+ops_migrate_restart(struct app *app, const struct op_rec *op)
+{
+	struct store_conn *c = store_read_begin(app->store);
+	json_t *p = json_loads(op->params, 0, NULL);
+	struct vm_rec vm;
+	int r = store_vm_get_id(c, op->vm_id, &vm);
+
+	store_read_end(c);
+	if (r == 0 && p) {
+		vm.host_id = json_integer_value(json_object_get(p, "to_id"));
+		if (vm.host_id) {
+			view_lock(app->view);
+			view_claim_locked(app->view, &vm);
+			view_unlock(app->view);
+		}
+	}
+	json_decref(p);
+	err_clear();
+}
+
+/* --- drains and plans: migrations as children, run right here --- */
+
+struct mig_children {
+	struct op_ctx *x;
+	char (*ids)[UUID_STR_LEN];
+	size_t n, cap;
+	json_t *moves;             /* [{vm, to, op, status, error}] */
+	int failed;                /* could not even be recorded */
+};
+
+static int
+mig_child_add(struct mig_children *k, const char *id)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+		char (*nv)[UUID_STR_LEN] = realloc(k->ids, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		k->ids = nv;
+		k->cap = cap;
+	}
+	snprintf(k->ids[k->n++], UUID_STR_LEN, "%s", id);
+	return 0;
+}
+
+/* Before each child starts: show how far it got; stop if cancelled. */
+static int mig_children_sum(struct mig_children *k, json_t *extra);
+
+static bool
+mig_children_stop(void *arg)
+{
+	struct mig_children *k = arg;
+
+	if (ops_cancelled(k->x))
+		return true;
+	mig_children_sum(k, NULL);
+	return false;
+}
+
+/* One child's line in the progress. */
+static void
+mig_child_line(json_t *arr, const struct op_rec *o)
+{
+	json_t *p = json_loads(o->params, 0, NULL);
+	json_t *to = json_object_get(p, "to");
+
+	json_array_append_new(arr, json_pack("{s:s, s:o, s:s, s:s, s:s}",
+	    "vm", o->vm_name, "to", to ? json_incref(to) : json_null(),
+	    "op", o->id, "status", op_status_name(o->status),
+	    "error", o->err_msg));
+	json_decref(p);
+}
+
+/* Children that never started (the parent was cancelled) are cancelled
+ * too, so no VM stays "migrating" behind a queued operation. */
+static void
+mig_children_cancel_rest(struct mig_children *k)
+{
+	struct store_conn *c;
+	struct op_rec o;
+
+	for (size_t i = 0; i < k->n; i++) {
+		c = store_read_begin(k->x->app->store);
+		if (store_op_get(c, k->ids[i], &o) < 0)
+			o.status = OP_FAILED;
+		store_read_end(c);
+		if (o.status == OP_QUEUED &&
+		    ops_cancel(k->x->app->ops, k->ids[i], &o) < 0)
+			log_warnx("op %s: cannot cancel its child %s: %s",
+			    k->x->op.id, k->ids[i], err_last()->msg);
+	}
+	err_clear();
+}
+
+/*
+ * Sum the children up into the progress (the moves refused before they
+ * could start first).  Returns how many did not succeed.
+ */
+static int
+mig_children_sum(struct mig_children *k, json_t *extra)
+{
+	struct op_ctx *x = k->x;
+	struct store_conn *c;
+	json_t *moves = json_array(), *p;
+	struct op_rec o;
+	int bad = k->failed, ok = 0;
+
+	json_array_extend(moves, k->moves);
+	c = store_read_begin(x->app->store);
+	for (size_t i = 0; i < k->n; i++) {
+		if (store_op_get(c, k->ids[i], &o) < 0)
+			continue;
+		mig_child_line(moves, &o);
+		if (o.status == OP_SUCCEEDED)
+			ok++;
+		else
+			bad++;
+	}
+	store_read_end(c);
+	err_clear();
+	p = json_pack("{s:i, s:i, s:i, s:o}", "total",
+	    (int)json_array_size(moves), "moved", ok, "failed", bad,
+	    "moves", moves);
+	if (p && extra)
+		json_object_update(p, extra);
+	if (p)
+		ops_progress(x, p);
+	json_decref(p);
+	return bad;
+}
+
+struct drain_vms {
+	struct vm_rec *v;
+	size_t n, cap;
+};
+
+static int
+drain_collect(const struct vm_rec *v, void *arg)
+{
+	struct drain_vms *d = arg;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		struct vm_rec *nv = realloc(d->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		d->v = nv;
+		d->cap = cap;
+	}
+	d->v[d->n++] = *v;
+	return 0;
+}
+
+/* A move that could not even be recorded: say so in the moves list. */
+static void
+mig_child_refused(struct mig_children *k, const char *vm, const char *to)
+{
+	json_array_append_new(k->moves, json_pack("{s:s, s:s?, s:n, s:s, "
+	    "s:s}", "vm", vm, "to", to, "op", "status", "failed", "error",
+	    err_last()->msg));
+	k->failed++;
+	err_clear();
+}
+
+int
+ops_drain_run(struct op_ctx *x)
+{
+	const char *stopped = json_string_value(json_object_get(x->params,
+	    "stopped"));
+	bool move_stopped = stopped && strcmp(stopped, "migrate") == 0;
+	struct mig_children k = { x, NULL, 0, 0, json_array(), 0 };
+	struct drain_vms d = { NULL, 0, 0 };
+	struct migrate_request rq;
+	struct store_conn *c;
+	struct op_rec child;
+	int stayed = 0, bad, r;
+	json_t *extra;
+
+	c = store_read_begin(x->app->store);
+	r = store_vm_each(c, x->op.host, NULL, drain_collect, &d);
+	store_read_end(c);
+	if (r < 0)
+		goto out;
+	ops_step(x, "moving the VMs away");
+	for (size_t i = 0; i < d.n && !ops_cancelled(x); i++) {
+		const struct vm_rec *v = &d.v[i];
+		bool stopped_vm = strcmp(v->observed, "stopped") == 0 ||
+		    strcmp(v->observed, "crashed") == 0;
+
+		if (stopped_vm && !move_stopped) {
+			stayed++;
+			continue;
+		}
+		memset(&rq, 0, sizeof(rq));
+		rq.vm = v->uuid;
+		rq.live = true;
+		rq.copy_storage = -1;
+		rq.parent_id = x->op.id;
+		rq.no_submit = true;
+		if (migrate_request(x->app, &rq, &child) < 0)
+			mig_child_refused(&k, v->name, NULL);
+		else if (mig_child_add(&k, child.id) < 0)
+			break;
+	}
+	ops_run_inline(x->app->ops, k.ids, k.n,
+	    (int)mig_param_int(x, "max_parallel"), mig_children_stop, &k);
+	mig_children_cancel_rest(&k);
+	extra = json_pack("{s:i}", "stayed", stayed);
+	bad = mig_children_sum(&k, extra);
+	json_decref(extra);
+	if (ops_cancelled(x))
+		r = ops_cancel_now(x, "before every VM was moved");
+	else if (bad > 0)
+		r = err_set(ERR_CONFLICT, "%d of %zu VM(s) could not be moved "
+		    "off host '%s'; it stays in maintenance (see the "
+		    "operation's progress for each)", bad, d.n - (size_t)stayed,
+		    x->op.host);
+	else
+		r = 0;
+out:
+	free(d.v);
+	free(k.ids);
+	json_decref(k.moves);
+	return r;
+}
+
+int
+ops_drain_recover(struct op_ctx *x)
+{
+	/* its children are operations of their own, settled on their own */
+	return err_set(ERR_INTERRUPTED, "the daemon stopped during the drain "
+	    "of host '%s'; its migrations were settled one by one; drain it "
+	    "again to move what is left", x->op.host);
+}
+
+int
+ops_plan_run(struct op_ctx *x)
+{
+	const char *plan_id = json_string_value(json_object_get(x->params,
+	    "plan"));
+	int parallel = (int)mig_param_int(x, "max_parallel");
+	struct mig_children k = { x, NULL, 0, 0, json_array(), 0 };
+	struct migrate_request rq;
+	struct store_conn *c;
+	struct plan_rec plan;
+	struct op_rec child;
+	struct vm_rec vm;
+	json_t *body = NULL, *moves, *mv;
+	size_t i, start;
+	int r = -1, bad = 0;
+
+	if (parallel < 1)
+		parallel = 1;
+	c = store_read_begin(x->app->store);
+	r = store_plan_get(c, plan_id ? plan_id : "", &plan);
+	store_read_end(c);
+	if (r < 0)
+		goto out;
+	body = json_loads(plan.body, 0, NULL);
+	store_plan_free(&plan);
+	moves = json_object_get(body, "moves");
+	ops_step(x, "moving VMs");
+	/* in batches of `parallel`, each move checked again just before */
+	for (start = 0; start < json_array_size(moves) && bad == 0 &&
+	    !ops_cancelled(x); start += (size_t)parallel) {
+		size_t first = k.n;
+
+		for (i = start; i < json_array_size(moves) &&
+		    i < start + (size_t)parallel; i++) {
+			const char *name, *from, *to;
+
+			mv = json_array_get(moves, i);
+			name = json_string_value(json_object_get(mv, "vm"));
+			from = json_string_value(json_object_get(mv, "from"));
+			to = json_string_value(json_object_get(mv, "to"));
+			c = store_read_begin(x->app->store);
+			r = store_vm_get(c, json_string_value(json_object_get(mv,
+			    "vm_id")), &vm);
+			store_read_end(c);
+			if (r == 0 && strcmp(vm.host, from) != 0)
+				r = err_set(ERR_CONFLICT, "vm '%s' is on '%s' now, "
+				    "not '%s' as planned", vm.name, vm.host, from);
+			if (r == 0) {
+				memset(&rq, 0, sizeof(rq));
+				rq.vm = vm.uuid;
+				rq.host = to;
+				rq.live = true;
+				rq.copy_storage = -1;
+				rq.parent_id = x->op.id;
+				rq.no_submit = true;
+				r = migrate_request(x->app, &rq, &child);
+			}
+			if (r < 0) {
+				mig_child_refused(&k, name, to);
+				bad++;
+				break;
+			}
+			(void)name;
+			if (mig_child_add(&k, child.id) < 0)
+				goto out;
+		}
+		if (k.n > first) {
+			char (*ids)[UUID_STR_LEN] = k.ids + first;
+
+			ops_run_inline(x->app->ops, ids, k.n - first, parallel,
+			    mig_children_stop, &k);
+			c = store_read_begin(x->app->store);
+			for (i = first; i < k.n; i++)
+				if (store_op_get(c, k.ids[i], &child) == 0 &&
+				    child.status != OP_SUCCEEDED)
+					bad++;
+			store_read_end(c);
+		}
+	}
+	mig_children_cancel_rest(&k);
+	bad = mig_children_sum(&k, NULL);
+	if (ops_cancelled(x))
+		r = ops_cancel_now(x, "before every move was made");
+	else if (bad > 0)
+		r = err_set(ERR_CONFLICT, "the plan stopped at its first failed "
+		    "move (see the operation's progress)");
+	else
+		r = 0;
+out:
+	json_decref(body);
+	free(k.ids);
+	json_decref(k.moves);
+	return r;
+}
+
+int
+ops_plan_recover(struct op_ctx *x)
+{
+	(void)x;
+	return err_set(ERR_INTERRUPTED, "the daemon stopped while a plan was "
+	    "being executed; its migrations were settled one by one; make a "
+	    "new plan for what is left");
+}
