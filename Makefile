@@ -35,7 +35,8 @@ CLI_OBJ       = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC      = $(wildcard tests/unit/test_*.c)
 UNIT_BIN      = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run check unit integration clean bench bench-place
+.PHONY: all deps run check unit integration clean bench bench-place \
+        bench-plan bench-migrate
 all: $(BUILD)/hangard $(BUILD)/hangar
 
 $(BUILD)/obj/%.o: %.c
@@ -52,9 +53,11 @@ $(BUILD)/hangard: $(BUILD)/obj/src/daemon/main.o $(BUILD)/libhangar.a
 $(BUILD)/hangar: $(CLI_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libcurl jansson)
 
+# -MMD: a test that #includes sources (test_cli_output) rebuilds with them
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP -MF $@.d -o $@ $^ \
+	    $(PKG_LIBS) -lcmocka
 
 deps:
 	@scripts/deps build
@@ -75,12 +78,22 @@ $(BUILD)/bench/place_bench: bench/place_bench.c $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/bench/plan_bench: bench/plan_bench.c $(BUILD)/libhangar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
+
 # benchmarks print tables; they never fail on speed
 bench-place: $(BUILD)/bench/place_bench
 	@$(BUILD)/bench/place_bench
-bench: bench-place
+bench-plan: $(BUILD)/bench/plan_bench
+	@$(BUILD)/bench/plan_bench
+# live migration through the API against virsh migrate (two libvirt hosts)
+bench-migrate: all
+	@scripts/deps check
+	@BUILD=$(BUILD) bench/migrate_bench.sh
+bench: bench-place bench-plan bench-migrate
 
 clean:
 	rm -rf build build-san
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

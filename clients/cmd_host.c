@@ -1,13 +1,16 @@
 /*
- * cmd_host.c - `hangar host ...`: list, show, add, update, remove and
- * maintenance on|off.
+ * cmd_host.c - `hangar host ...`: list, show, add, update, remove,
+ * maintenance on|off, drain and undrain.
  *
  * add is POST /v1/hosts (hangard dials the URI first: one it cannot reach
  * is a 422 with libvirt's words), update and maintenance are PATCH
- * /v1/hosts/{name}, remove is DELETE (a 409 while VMs live there).  Each
- * prints the host as the server sent it back.  The settings add and update
- * share (labels, ratios, reserved resources) are parsed by host_settings();
- * labels replace all of the host's labels, as the API does.
+ * /v1/hosts/{name}, remove is DELETE (a 409 while VMs live there), undrain
+ * is POST /v1/hosts/{name}/undrain.  Each prints the host as the server
+ * sent it back.  The settings add and update share (labels, ratios,
+ * reserved resources, the storage name) are parsed by host_settings();
+ * labels replace all of the host's labels, as the API does.  drain (POST
+ * /v1/hosts/{name}/drain) starts an operation that moves every VM away;
+ * the command follows it and prints the moves (op_moves()).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +20,9 @@
 #include "http.h"
 
 #define HOST_CLEAR_LABELS 'C'	/* host_settings(): --clear-labels seen */
+#define HOST_POOL_PATH	'P'	/* --pool-path DIR (add only) */
+#define HOST_STORAGE	'S'	/* --storage NAME */
+#define HOST_NO_STORAGE	'N'	/* --no-storage (update only) */
 
 /* The reserved resources, as option, body member and largest value. */
 static const struct host_res {
@@ -67,10 +73,12 @@ host_path(struct cli *cli, char *path, size_t len, const char *name)
 
 /*
  * Parse the settings options of host add (update: of host update, which
- * also takes --clear-labels) into body: "labels", "cpu_ratio", "ram_ratio",
- * "disk_ratio", "reserved".  Ratios are checked here only as numbers and
- * reserved amounts as integers from 0; the server owns the ranges.
- * Returns 0, or -1 after reporting.
+ * takes --clear-labels and --no-storage where add takes --pool-path) into
+ * body: "labels", "cpu_ratio", "ram_ratio", "disk_ratio", "reserved",
+ * "pool_path", "storage" ("" for --no-storage: no shared storage).
+ * Ratios are checked here only as numbers and reserved amounts as
+ * integers from 0; the server owns the ranges, and checks the path and
+ * the storage name.  Returns 0, or -1 after reporting.
  */
 static int
 host_settings(struct cli *cli, int argc, char **argv, bool update,
@@ -85,10 +93,13 @@ host_settings(struct cli *cli, int argc, char **argv, bool update,
 		{ "reserved-vcpus", required_argument, NULL, 'v' },
 		{ "reserved-memory", required_argument, NULL, 'm' },
 		{ "reserved-disk", required_argument, NULL, 'd' },
+		{ "pool-path", required_argument, NULL, HOST_POOL_PATH },
+		{ "storage", required_argument, NULL, HOST_STORAGE },
+		{ "no-storage", no_argument, NULL, HOST_NO_STORAGE },
 		{ NULL, 0, NULL, 0 }
 	};
 	json_t *labels = NULL, *reserved = NULL;
-	bool clear = false;
+	bool clear = false, storage = false, no_storage = false;
 	double ratio;
 	size_t i;
 	long n;
@@ -113,6 +124,28 @@ host_settings(struct cli *cli, int argc, char **argv, bool update,
 				goto done;
 			}
 			clear = true;
+			continue;
+		}
+		if (ch == HOST_POOL_PATH || ch == HOST_NO_STORAGE) {
+			if (update != (ch == HOST_NO_STORAGE)) {
+				cli_usage_error(cli, "invalid option '%s'%s",
+				    ch == HOST_POOL_PATH ? "--pool-path" :
+				    "--no-storage", ch == HOST_POOL_PATH ?
+				    ": the pool path is set when the host is "
+				    "added" : "");
+				goto done;
+			}
+			if (ch == HOST_POOL_PATH && cli_set_str(cli, body,
+			    "pool_path", "--pool-path", optarg) == -1)
+				goto done;
+			no_storage = no_storage || ch == HOST_NO_STORAGE;
+			continue;
+		}
+		if (ch == HOST_STORAGE) {
+			storage = true;
+			if (cli_set_str(cli, body, "storage", "--storage",
+			    optarg) == -1)
+				goto done;
 			continue;
 		}
 		for (i = 0; i < NITEMS(host_ratios); i++)
@@ -142,6 +175,13 @@ host_settings(struct cli *cli, int argc, char **argv, bool update,
 		    "together: --label alone replaces all the labels");
 		goto done;
 	}
+	if (storage && no_storage) {
+		cli_usage_error(cli, "--storage and --no-storage do not go "
+		    "together");
+		goto done;
+	}
+	if (no_storage && cli_set(body, "storage", json_string("")) == -1)
+		goto done;
 	if ((clear || json_object_size(labels) > 0) &&
 	    cli_set(body, "labels", json_incref(labels)) == -1)
 		goto done;
@@ -189,7 +229,7 @@ host_show(struct cli *cli, int argc, char **argv)
 /*
  * hangar host add NAME URI [--label K=V]... [--cpu-ratio X] [--ram-ratio X]
  *     [--disk-ratio X] [--reserved-vcpus N] [--reserved-memory MIB]
- *     [--reserved-disk GIB]
+ *     [--reserved-disk GIB] [--pool-path DIR] [--storage NAME]
  */
 int
 host_add(struct cli *cli, int argc, char **argv)
@@ -210,7 +250,10 @@ done:
 	return rc;
 }
 
-/* hangar host update NAME [--clear-labels] [the settings of host add] */
+/*
+ * hangar host update NAME [--clear-labels] [--storage NAME|--no-storage]
+ *     [the other settings of host add, but --pool-path]
+ */
 int
 host_update(struct cli *cli, int argc, char **argv)
 {
@@ -273,4 +316,82 @@ host_maintenance(struct cli *cli, int argc, char **argv)
 	rc = host_send(cli, "PATCH", path, body);
 	json_decref(body);
 	return rc;
+}
+
+/*
+ * hangar host drain NAME [--stopped stay|migrate] [--parallel N]
+ *     [--no-wait]
+ *
+ * POST /v1/hosts/{name}/drain with only what was given (the server's
+ * defaults: stopped VMs stay, one move at a time): the host goes into
+ * maintenance and its VMs are migrated away.  Waits (at most the global
+ * --timeout), then prints each move and `moved N, failed N, stayed N`;
+ * exit 1 if the drain failed (the host stays in maintenance).
+ */
+int
+host_drain(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "stopped", required_argument, NULL, 's' },
+		{ "parallel", required_argument, NULL, 'p' },
+		{ "no-wait", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char path[HANGAR_PATH_MAX];
+	json_t *body = NULL, *op = NULL;
+	long n;
+	int ch, rc = -1;
+
+	if ((body = json_object()) == NULL)
+		return cli_fail(CLI_ERROR, "out of memory");
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		switch (ch) {
+		case 's':
+			if (strcmp(optarg, "stay") != 0 &&
+			    strcmp(optarg, "migrate") != 0) {
+				cli_usage_error(cli, "invalid --stopped '%s': "
+				    "use stay or migrate", optarg);
+				goto done;
+			}
+			if (cli_set(body, "stopped", json_string(optarg)) == -1)
+				goto done;
+			break;
+		case 'p':
+			if (cli_parse_long(cli, "--parallel", optarg, 1,
+			    INT_MAX, &n) == -1 || cli_set(body, "max_parallel",
+			    json_integer(n)) == -1)
+				goto done;
+			break;
+		case 'n':
+			cli->cli_wait = false;
+			break;
+		default:
+			goto done;
+		}
+	}
+	if (cli_args(cli, argc, argv, 1, 1) == -1 ||
+	    http_path(cli->cli_http, path, sizeof(path), "/v1/hosts/",
+	    argv[optind], "/drain") == -1 ||
+	    http_call(cli->cli_http, "POST", path,
+	    json_object_size(body) > 0 ? body : NULL, &op) == -1)
+		goto done;
+	rc = op_moves(cli, op);
+done:
+	json_decref(body);
+	json_decref(op);
+	return rc;
+}
+
+/* hangar host undrain NAME: back to ready; prints the host. */
+int
+host_undrain(struct cli *cli, int argc, char **argv)
+{
+	char path[HANGAR_PATH_MAX];
+
+	if (cli_getopt(cli, argc, argv, ":", cli_no_options) != -1 ||
+	    cli_args(cli, argc, argv, 1, 1) == -1 ||
+	    http_path(cli->cli_http, path, sizeof(path), "/v1/hosts/",
+	    argv[optind], "/undrain") == -1)
+		return -1;
+	return host_send(cli, "POST", path, NULL);
 }

@@ -8,11 +8,23 @@
  * passes.  A 503 or 504 (or any problem saying "retryable") does not end
  * the wait; any other error does.  While it waits, a spinner on stderr (a
  * terminal only) shows `kind vm: status (step) [12s]` (with the snapshot's
- * name after the VM's for the snapshot kinds, whose "params" name it).
+ * name after the VM's for the snapshot kinds, whose "params" name it, and
+ * the host for a drain, which has no VM).  The kinds that report progress
+ * as they go (migrate, drain, plan_execute) are polled with ?wait=1, so
+ * that what the spinner shows keeps up: for a migration, once libvirt
+ * counts its data, a bar (output_migrate_line()):
+ *	migrating to h2 [#######.....] 58% 39/67 MiB, pass 2 [12s]
+ *
+ * SIGINT ends the wait, not the operation: the client says how to follow
+ * it (and how to cancel it, for the kinds that can stop part-way) and
+ * exits 130; with OP_CANCEL_ON_INTERRUPT (`vm migrate
+ * --cancel-on-interrupt`) it first asks the server to cancel it.
  *
  * Operations print as the server sent them: `key: value` lines, nested
  * objects flattened, so a snapshot operation's {"params":{"name":"s1",
- * "memory":false}} shows as `params.name: s1` and `params.memory: false`.
+ * "memory":false}} shows as `params.name: s1` and `params.memory: false`;
+ * output_operation() leaves out a null "host" or "parent" and an empty
+ * "progress", and shows a drain's or a plan's moves as a table.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +34,7 @@
 #include "http.h"
 
 #define OP_POLL_WAIT 2		/* seconds each poll may hold the reply */
+#define OP_POLL_WAIT_PROGRESS 1	/* the same, for kinds that show progress */
 #define OP_POLL_MIN_MS 500	/* do not poll faster than this */
 #define OP_ID_MAX 128
 #define OP_MSG_MAX 1024
@@ -60,6 +73,38 @@ op_finished(const json_t *op)
 	    strcmp(status, "failed") == 0 || strcmp(status, "cancelled") == 0;
 }
 
+/* What op acts on: its VM, else its host (a drain), else dflt. */
+static const char *
+op_target(const json_t *op, const char *dflt)
+{
+	return op_str(op, "vm", op_str(op, "host", dflt));
+}
+
+/* Whether op is of a kind that moves VMs and reports progress as it goes. */
+static bool
+op_moving(const json_t *op)
+{
+	const char *kind = op_str(op, "kind", "");
+
+	return strcmp(kind, "migrate") == 0 || strcmp(kind, "drain") == 0 ||
+	    strcmp(kind, "plan_execute") == 0;
+}
+
+/*
+ * Whether cancelling op could stop it now: it is queued, or running and of
+ * a kind that can stop part-way (docs/api.md, Operations).
+ */
+static bool
+op_stoppable(const json_t *op)
+{
+	const char *kind = op_str(op, "kind", "");
+
+	if (strcmp(op_str(op, "status", ""), "queued") == 0)
+		return true;
+	return !op_finished(op) && (strcmp(kind, "create") == 0 ||
+	    strcmp(kind, "stop") == 0 || op_moving(op));
+}
+
 static void
 op_watch_draw(struct op_watch *w, bool force)
 {
@@ -68,21 +113,32 @@ op_watch_draw(struct op_watch *w, bool force)
 	const char *step = op_str(w->ow_op, "step", NULL);
 	const char *what = op_str(json_object_get(w->ow_op, "params"), "name",
 	    NULL);
-	char text[512];
+	const json_t *progress = json_object_get(w->ow_op, "progress");
+	const json_t *total = json_object_get(progress, "total");
+	char text[512], line[384], count[64] = "";
 
 	if (w->ow_op == NULL)
 		return;		/* nothing to show until the first poll */
 	if (step != NULL && strcmp(step, status) == 0)
 		step = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (json_is_integer(total))
+		snprintf(count, sizeof(count), ", %" JSON_INTEGER_FORMAT
+		    " of %" JSON_INTEGER_FORMAT " moved",
+		    json_integer_value(json_object_get(progress, "moved")),
+		    json_integer_value(total));
 	/* Truncation only shortens the progress line. */
-	snprintf(text, sizeof(text), "%s %s%s%s: %s%s%s%s [%llds]",
-	    op_str(w->ow_op, "kind", "operation"),
-	    op_str(w->ow_op, "vm", w->ow_id), what != NULL ? " " : "",
-	    what != NULL ? what : "", status,
-	    step != NULL ? " (" : "", step != NULL ? step : "",
-	    step != NULL ? ")" : "",
-	    (long long)(now.tv_sec - w->ow_start.tv_sec));
+	if (output_migrate_line(w->ow_op, line, sizeof(line)))
+		snprintf(text, sizeof(text), "%s [%llds]", line,
+		    (long long)(now.tv_sec - w->ow_start.tv_sec));
+	else
+		snprintf(text, sizeof(text), "%s %s%s%s: %s%s%s%s%s [%llds]",
+		    op_str(w->ow_op, "kind", "operation"),
+		    op_target(w->ow_op, w->ow_id), what != NULL ? " " : "",
+		    what != NULL ? what : "", status,
+		    step != NULL ? " (" : "", step != NULL ? step : "",
+		    step != NULL ? ")" : "", count,
+		    (long long)(now.tv_sec - w->ow_start.tv_sec));
 	output_spin_draw(force, text);
 }
 
@@ -110,21 +166,65 @@ op_pause(struct op_watch *w, long ms)
 }
 
 /*
+ * The wait for operation opid (op: the latest we know, maybe NULL) was
+ * interrupted, and "interrupted" said (exit 130): say how to follow it,
+ * and how to cancel it if it can be; or, with OP_CANCEL_ON_INTERRUPT in
+ * flags, cancel it (DELETE /v1/operations/{id}) and say what came of that.
+ */
+static void
+op_interrupted(struct cli *cli, const char *opid, const char *base,
+    const json_t *op, unsigned flags)
+{
+	struct http_reply r;
+	json_t *now;
+
+	if ((flags & OP_CANCEL_ON_INTERRUPT) == 0) {
+		if (op_stoppable(op))
+			cli_warnx("operation %s goes on: see 'hangar op show "
+			    "%s', or stop it with 'hangar op cancel %s'", opid,
+			    opid, opid);
+		else
+			cli_warnx("operation %s goes on; see 'hangar op show "
+			    "%s'", opid, opid);
+		return;
+	}
+	/* A second Ctrl-C cuts the cancel short, as it would any request. */
+	cli_interrupted = 0;
+	http_set_tick(cli->cli_http, NULL, NULL);
+	if (http_request(cli->cli_http, "DELETE", base, NULL, 0, &r) == -1)
+		return;
+	if (r.hr_status / 100 != 2) {
+		http_fail(&r);
+		http_reply_free(&r);
+		return;
+	}
+	now = r.hr_json;
+	if (strcmp(op_str(now, "status", ""), "cancelled") == 0)
+		cli_warnx("operation %s cancelled", opid);
+	else
+		cli_warnx("operation %s (%s) is being cancelled; see 'hangar "
+		    "op show %s'", opid, op_str(now, "status", "?"), opid);
+	http_reply_free(&r);
+}
+
+/*
  * Follow an operation until it ends, whatever its end: either initial, the
- * operation as a reply carried it (borrowed), or just its id.  On success
+ * operation as a reply carried it (borrowed), or just its id.  flags: 0,
+ * or OP_CANCEL_ON_INTERRUPT to cancel the operation on SIGINT.  On success
  * *out is the finished operation (the caller owns it; its status is
  * succeeded, failed or cancelled) and 0 is returned.  A timeout, an
  * interrupt and any failure to poll are reported; then -1 is returned.
  */
 int
-op_follow(struct cli *cli, const char *id, json_t *initial, json_t **out)
+op_follow(struct cli *cli, const char *id, json_t *initial, unsigned flags,
+    json_t **out)
 {
 	char opid[OP_ID_MAX], base[HANGAR_PATH_MAX], path[HANGAR_PATH_MAX];
 	struct op_watch w;
 	struct http_reply r;
 	json_t *op = NULL;
 	double deadline, remaining, t0;
-	long wait;
+	long wait, most;
 	int n, rc = -1;
 
 	*out = NULL;
@@ -154,15 +254,16 @@ op_follow(struct cli *cli, const char *id, json_t *initial, json_t **out)
 			cli_fail(CLI_ERROR, "gave up after %ld s waiting for "
 			    "operation %s (%s %s: %s); it goes on, see "
 			    "'hangar op show %s'", cli->cli_timeout, opid,
-			    op_str(op, "kind", "?"), op_str(op, "vm", "?"),
+			    op_str(op, "kind", "?"), op_target(op, "?"),
 			    op_str(op, "status", "?"), opid);
 			goto done;
 		}
 		/* Ask at once the first time if we know nothing yet. */
+		most = op_moving(op) ? OP_POLL_WAIT_PROGRESS : OP_POLL_WAIT;
 		if (op == NULL)
 			wait = 0;
-		else if (remaining >= OP_POLL_WAIT)
-			wait = OP_POLL_WAIT;
+		else if (remaining >= most)
+			wait = most;
 		else if ((double)(wait = (long)remaining) < remaining)
 			wait++;		/* round up: 0.3 s left waits 1 */
 		n = snprintf(path, sizeof(path), "%s?wait=%ld", base, wait);
@@ -173,9 +274,9 @@ op_follow(struct cli *cli, const char *id, json_t *initial, json_t **out)
 		t0 = op_now();
 		if (http_request(cli->cli_http, "GET", path, NULL,
 		    wait + HTTP_TIMEOUT, &r) == -1) {
+			/* http_request() said "interrupted". */
 			if (cli_interrupted)
-				cli_warnx("operation %s goes on; see "
-				    "'hangar op show %s'", opid, opid);
+				op_interrupted(cli, opid, base, op, flags);
 			goto done;
 		}
 		if (r.hr_status / 100 == 2 && json_is_object(r.hr_json)) {
@@ -193,8 +294,8 @@ op_follow(struct cli *cli, const char *id, json_t *initial, json_t **out)
 			op_pause(&w, OP_POLL_MIN_MS -
 			    (long)((op_now() - t0) * 1000));
 		if (cli_interrupted) {
-			cli_fail(CLI_INTERRUPTED, "interrupted; operation %s "
-			    "goes on, see 'hangar op show %s'", opid, opid);
+			cli_fail(CLI_INTERRUPTED, "interrupted");
+			op_interrupted(cli, opid, base, op, flags);
 			goto done;
 		}
 	}
@@ -210,37 +311,71 @@ done:
 }
 
 /*
- * Follow an operation until it ends, as op_follow() does, and require that
- * it succeeded: on success *out is the finished operation (the caller owns
- * it) and 0 is returned.  A failed or cancelled operation is reported by
- * its error's detail; then -1 is returned.
+ * Report a finished operation that did not succeed, by its error's detail
+ * (or its status, if it has none).  Always returns -1.
  */
-int
-op_wait(struct cli *cli, const char *id, json_t *initial, json_t **out)
+static int
+op_failed(const json_t *op)
 {
 	char msg[OP_MSG_MAX];
-	const char *status;
-	json_t *op;
 
-	*out = NULL;
-	if (op_follow(cli, id, initial, &op) == -1)
-		return -1;
-	status = op_str(op, "status", "");
-	if (strcmp(status, "succeeded") == 0) {
-		*out = op;
-		return 0;
-	}
 	if (json_is_object(json_object_get(op, "error"))) {
 		problem_message(json_object_get(op, "error"), 0, msg,
 		    sizeof(msg));
-		cli_fail(CLI_ERROR, "%s", msg);
-	} else {
-		cli_fail(CLI_ERROR, "operation %s (%s %s) %s",
-		    op_str(op, "id", "?"), op_str(op, "kind", "?"),
-		    op_str(op, "vm", "?"), status);
+		return cli_fail(CLI_ERROR, "%s", msg);
 	}
+	return cli_fail(CLI_ERROR, "operation %s (%s %s) %s",
+	    op_str(op, "id", "?"), op_str(op, "kind", "?"),
+	    op_target(op, "?"), op_str(op, "status", "?"));
+}
+
+/*
+ * Follow an operation until it ends, as op_follow() does (with its flags),
+ * and require that it succeeded: on success *out is the finished operation
+ * (the caller owns it) and 0 is returned.  A failed or cancelled operation
+ * is reported by its error's detail; then -1 is returned.
+ */
+int
+op_wait(struct cli *cli, const char *id, json_t *initial, unsigned flags,
+    json_t **out)
+{
+	json_t *op;
+
+	*out = NULL;
+	if (op_follow(cli, id, initial, flags, &op) == -1)
+		return -1;
+	if (strcmp(op_str(op, "status", ""), "succeeded") == 0) {
+		*out = op;
+		return 0;
+	}
+	op_failed(op);
 	json_decref(op);
 	return -1;
+}
+
+/*
+ * For `host drain` and `plan execute`: op, the operation that moves VMs as
+ * the reply carried it (borrowed), is printed as accepted if not waiting;
+ * else followed to its end and what it did printed (output_moves(): its
+ * moves as a table and `moved N, failed N, stayed N`; -o json, the
+ * operation), whatever its end.  One that failed or was cancelled is then
+ * reported by its problem (exit 1): the table says which moves.
+ */
+int
+op_moves(struct cli *cli, json_t *op)
+{
+	json_t *done_op;
+	int rc;
+
+	if (!cli->cli_wait)
+		return output_operation(stdout, cli->cli_format, op);
+	if (op_follow(cli, NULL, op, 0, &done_op) == -1)
+		return -1;
+	rc = output_moves(stdout, cli->cli_format, done_op);
+	if (rc == 0 && strcmp(op_str(done_op, "status", ""), "succeeded") != 0)
+		rc = op_failed(done_op);
+	json_decref(done_op);
+	return rc;
 }
 
 /* Fetch operation id into *out (the caller owns it). */
@@ -318,7 +453,7 @@ op_show(struct cli *cli, int argc, char **argv)
 		return -1;
 	if (op_fetch(cli, argv[optind], &op) == -1)
 		return -1;
-	rc = output_object(stdout, cli->cli_format, op);
+	rc = output_operation(stdout, cli->cli_format, op);
 	json_decref(op);
 	return rc;
 }
@@ -360,13 +495,13 @@ op_cancel(struct cli *cli, int argc, char **argv)
 	    http_call(cli->cli_http, "DELETE", path, NULL, &op) == -1)
 		return -1;
 	if (!op_finished(op) && wait) {
-		if (op_follow(cli, NULL, op, &done_op) == -1)
+		if (op_follow(cli, NULL, op, 0, &done_op) == -1)
 			goto done;
 		json_decref(op);
 		op = done_op;
 		done_op = NULL;
 	}
-	if (output_object(stdout, cli->cli_format, op) == -1)
+	if (output_operation(stdout, cli->cli_format, op) == -1)
 		goto done;
 	status = op_str(op, "status", "?");
 	if (!op_finished(op)) {
@@ -375,7 +510,7 @@ op_cancel(struct cli *cli, int argc, char **argv)
 	} else if (strcmp(status, "cancelled") != 0) {
 		cli_fail(CLI_ERROR, "operation %s (%s %s) %s before it could "
 		    "be cancelled", op_str(op, "id", id),
-		    op_str(op, "kind", "?"), op_str(op, "vm", "?"), status);
+		    op_str(op, "kind", "?"), op_target(op, "?"), status);
 		goto done;
 	}
 	rc = 0;

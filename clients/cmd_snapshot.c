@@ -75,7 +75,7 @@ snap_run(struct cli *cli, const char *method, const char *path,
 	if (http_call(cli->cli_http, method, path, body, &op) == -1)
 		return -1;
 	if (!cli->cli_wait) {
-		rc = output_object(stdout, cli->cli_format, op);
+		rc = output_operation(stdout, cli->cli_format, op);
 		goto done;
 	}
 	/* Fetch the VM afterwards by its id: a name may be reused. */
@@ -86,7 +86,7 @@ snap_run(struct cli *cli, const char *method, const char *path,
 		cli_fail(CLI_ERROR, "the VM id is too long");
 		goto done;
 	}
-	if (op_wait(cli, NULL, op, &done_op) == -1)
+	if (op_wait(cli, NULL, op, 0, &done_op) == -1)
 		goto done;
 	switch (then) {
 	case SNAP_PRINT_SNAPSHOT:
@@ -96,7 +96,7 @@ snap_run(struct cli *cli, const char *method, const char *path,
 		rc = vm_print(cli, vmref);
 		break;
 	case SNAP_PRINT_OP:
-		rc = output_object(stdout, cli->cli_format, done_op);
+		rc = output_operation(stdout, cli->cli_format, done_op);
 		break;
 	}
 done:

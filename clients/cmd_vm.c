@@ -1,7 +1,8 @@
 /*
  * cmd_vm.c - `hangar vm ...`: list, show, create, update (the snapshot
- * schedule and retention: PATCH /v1/vms/{vm}), and the actions start,
- * stop, reboot, pause, resume and delete; and vm_spec(), the options that
+ * schedule and retention: PATCH /v1/vms/{vm}), the actions start, stop,
+ * reboot, pause, resume and delete, and migrate (POST
+ * /v1/vms/{vm}/migrate, or its dry run); and vm_spec(), the options that
  * describe a VM to place, which `hangar place` shares.
  *
  * Commands that start an operation send it without ?wait, then (unless
@@ -360,10 +361,10 @@ vm_create(struct cli *cli, int argc, char **argv)
 	if (!cli->cli_wait) {
 		if (op_fetch(cli, opid, &op) == -1)
 			goto done;
-		rc = output_object(stdout, cli->cli_format, op);
+		rc = output_operation(stdout, cli->cli_format, op);
 		goto done;
 	}
-	if (op_wait(cli, opid, NULL, &op) == -1)
+	if (op_wait(cli, opid, NULL, 0, &op) == -1)
 		goto done;
 	rc = vm_print(cli, vmref);
 done:
@@ -441,7 +442,7 @@ vm_action(struct cli *cli, int argc, char **argv)
 	if (http_call(cli->cli_http, act->va_method, path, body, &op) == -1)
 		goto done;
 	if (!cli->cli_wait) {
-		rc = output_object(stdout, cli->cli_format, op);
+		rc = output_operation(stdout, cli->cli_format, op);
 		goto done;
 	}
 	/* Fetch the VM afterwards by its id: a name may be reused. */
@@ -451,10 +452,10 @@ vm_action(struct cli *cli, int argc, char **argv)
 		cli_fail(CLI_ERROR, "the VM id is too long");
 		goto done;
 	}
-	if (op_wait(cli, NULL, op, &done_op) == -1)
+	if (op_wait(cli, NULL, op, 0, &done_op) == -1)
 		goto done;
 	if (act->va_gone)
-		rc = output_object(stdout, cli->cli_format, done_op);
+		rc = output_operation(stdout, cli->cli_format, done_op);
 	else
 		rc = vm_print(cli, vmref);
 done:
@@ -507,5 +508,178 @@ done:
 	json_decref(body);
 	json_decref(retention);
 	json_decref(vm);
+	return rc;
+}
+
+/* --copy-storage: the words the command line takes, as the API's values. */
+static json_t *
+vm_copy_storage(const char *word)
+{
+	if (strcmp(word, "auto") == 0)
+		return json_string("auto");
+	if (strcmp(word, "yes") == 0)
+		return json_true();
+	if (strcmp(word, "no") == 0)
+		return json_false();
+	return NULL;
+}
+
+/*
+ * Parse the options of vm migrate into body (only what was given: the
+ * server has the defaults) and *check, *flags; the VM is argv[optind].
+ * Returns 0, or -1 after reporting.
+ */
+static int
+vm_migrate_opts(struct cli *cli, int argc, char **argv, json_t *body,
+    bool *check, unsigned *flags)
+{
+	static const struct option lo[] = {
+		{ "to", required_argument, NULL, 'H' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "offline", no_argument, NULL, 'O' },
+		{ "copy-storage", required_argument, NULL, 's' },
+		{ "max-downtime", required_argument, NULL, 'd' },
+		{ "auto-converge", no_argument, NULL, 'a' },
+		{ "post-copy", no_argument, NULL, 'p' },
+		{ "bandwidth", required_argument, NULL, 'b' },
+		{ "no-wait", no_argument, NULL, 'n' },
+		{ "cancel-on-interrupt", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
+	json_t *cs;
+	bool force = false, host = false;
+	int ch;
+
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		switch (ch) {
+		case 'H':
+			host = true;
+			if (cli_set_str(cli, body, "host", "--to",
+			    optarg) == -1)
+				return -1;
+			break;
+		case 'f':
+			force = true;
+			if (cli_set(body, "force", json_true()) == -1)
+				return -1;
+			break;
+		case 'c':
+			*check = true;
+			break;
+		case 'O':
+			if (cli_set(body, "live", json_false()) == -1)
+				return -1;
+			break;
+		case 's':
+			if ((cs = vm_copy_storage(optarg)) == NULL)
+				return cli_usage_error(cli, "invalid "
+				    "--copy-storage '%s': use auto, yes or no",
+				    optarg);
+			if (cli_set(body, "copy_storage", cs) == -1)
+				return -1;
+			break;
+		case 'd':
+			if (vm_set_int(cli, body, "--max-downtime",
+			    "max_downtime_ms") == -1)
+				return -1;
+			break;
+		case 'a':
+			if (cli_set(body, "auto_converge", json_true()) == -1)
+				return -1;
+			break;
+		case 'p':
+			if (cli_set(body, "post_copy", json_true()) == -1)
+				return -1;
+			break;
+		case 'b':
+			if (vm_set_int(cli, body, "--bandwidth",
+			    "bandwidth_mib_s") == -1)
+				return -1;
+			break;
+		case 'n':
+			cli->cli_wait = false;
+			break;
+		case 'C':
+			*flags |= OP_CANCEL_ON_INTERRUPT;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (force && !host)
+		return cli_usage_error(cli, "--force needs --to: it moves the "
+		    "VM to that host whatever the filters say");
+	return cli_args(cli, argc, argv, 1, 1);
+}
+
+/*
+ * hangar vm migrate VM [--to HOST [--force]] [--check] [--offline]
+ *     [--copy-storage auto|yes|no] [--max-downtime MS] [--auto-converge]
+ *     [--post-copy] [--bandwidth MIB_S] [--no-wait] [--cancel-on-interrupt]
+ *
+ * POST /v1/vms/{vm}/migrate with only what was given: without --to the
+ * scheduler picks the host; a running or paused VM moves live (--offline:
+ * paused while its memory copies), a stopped one cold.  --check sends
+ * ?dry_run=1 instead and prints the checks (output_checks()), moving
+ * nothing; it exits 1 if the move could not be made.  Otherwise the
+ * command waits (a bar on a terminal, see cmd_op.c), then prints the VM
+ * where it now is and, as a table, `downtime: N ms` when libvirt measured
+ * one.  A failed migration is reported by its problem (the VM is where it
+ * was), exit 1.  SIGINT leaves the migration running and says how to
+ * cancel it, unless --cancel-on-interrupt: then it is cancelled first.
+ */
+int
+vm_migrate(struct cli *cli, int argc, char **argv)
+{
+	char path[HANGAR_PATH_MAX], vmref[HANGAR_PATH_MAX];
+	json_t *body, *reply = NULL, *done_op = NULL, *down;
+	const char *vm, *vm_id;
+	unsigned flags = 0;
+	bool check = false;
+	int n, rc = -1;
+
+	if ((body = json_object()) == NULL)
+		return cli_fail(CLI_ERROR, "out of memory");
+	if (vm_migrate_opts(cli, argc, argv, body, &check, &flags) == -1)
+		goto done;
+	vm = argv[optind];
+	if (http_path(cli->cli_http, path, sizeof(path), "/v1/vms/", vm,
+	    "/migrate") == -1 ||
+	    http_query(cli->cli_http, path, sizeof(path), "dry_run",
+	    check ? "1" : NULL) == -1 ||
+	    http_call(cli->cli_http, "POST", path, body, &reply) == -1)
+		goto done;
+	if (check) {
+		rc = output_checks(stdout, cli->cli_format, reply);
+		if (rc == 0 && !json_is_true(json_object_get(reply, "ok")))
+			rc = cli_fail_quietly(CLI_ERROR);
+		goto done;
+	}
+	if (!cli->cli_wait) {
+		rc = output_operation(stdout, cli->cli_format, reply);
+		goto done;
+	}
+	/* Fetch the VM afterwards by its id: a name may be reused. */
+	vm_id = json_string_value(json_object_get(reply, "vm_id"));
+	n = snprintf(vmref, sizeof(vmref), "%s", vm_id != NULL ? vm_id : vm);
+	if (n < 0 || (size_t)n >= sizeof(vmref)) {
+		cli_fail(CLI_ERROR, "the VM id is too long");
+		goto done;
+	}
+	if (op_wait(cli, NULL, reply, flags, &done_op) == -1 ||
+	    vm_print(cli, vmref) == -1)
+		goto done;
+	down = json_object_get(json_object_get(done_op, "progress"),
+	    "downtime_ms");
+	if (cli->cli_format == OUTPUT_TABLE && json_is_integer(down) &&
+	    json_integer_value(down) > 0)
+		printf("downtime: %" JSON_INTEGER_FORMAT " ms\n",
+		    json_integer_value(down));
+	rc = 0;
+done:
+	json_decref(body);
+	json_decref(reply);
+	json_decref(done_op);
 	return rc;
 }

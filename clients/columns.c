@@ -70,11 +70,14 @@ const struct output_col columns_place[] = {
 };
 const size_t columns_nplace = NITEMS(columns_place);
 
-/* hangar op list: {"operations":[OPERATION,...]} */
+/*
+ * hangar op list: {"operations":[OPERATION,...]}.  VM/HOST is the VM the
+ * operation acts on, or for a drain (which has no VM) the host.
+ */
 const struct output_col columns_op[] = {
 	{ "ID", "id", OUTPUT_TEXT },
 	{ "KIND", "kind", OUTPUT_TEXT },
-	{ "VM", "vm", OUTPUT_TEXT },
+	{ "VM/HOST", NULL, OUTPUT_OP_TARGET },
 	{ "STATUS", "status", OUTPUT_TEXT },
 	{ "CREATED", "created_at", OUTPUT_TEXT },
 };
@@ -95,3 +98,36 @@ const struct output_col columns_snapshot[] = {
 	{ "CREATED", "created_at", OUTPUT_TEXT },
 };
 const size_t columns_nsnapshot = NITEMS(columns_snapshot);
+
+/*
+ * hangar vm migrate --check: a dry run's {"checks":[{"name","pass",
+ * "reason"},...]}, in the order the server ran them.
+ */
+const struct output_col columns_check[] = {
+	{ "CHECK", "name", OUTPUT_TEXT },
+	{ "RESULT", "pass", OUTPUT_PASS },
+	{ "REASON", "reason", OUTPUT_TEXT },
+};
+const size_t columns_ncheck = NITEMS(columns_check);
+
+/*
+ * hangar host drain, plan execute, op show: the moves a drain or a plan
+ * made, its operation's "progress":{"moves":[{"vm","to","op","status",
+ * "error"},...]}.  ERROR is empty for a move that succeeded.
+ */
+const struct output_col columns_move[] = {
+	{ "VM", "vm", OUTPUT_TEXT },
+	{ "TO", "to", OUTPUT_TEXT },
+	{ "STATUS", "status", OUTPUT_TEXT },
+	{ "ERROR", "error", OUTPUT_TEXT },
+};
+const size_t columns_nmove = NITEMS(columns_move);
+
+/* hangar plan ...: a PLAN's "moves":[{"vm","vm_id","from","to","mode"},...] */
+const struct output_col columns_plan_move[] = {
+	{ "VM", "vm", OUTPUT_TEXT },
+	{ "FROM", "from", OUTPUT_TEXT },
+	{ "TO", "to", OUTPUT_TEXT },
+	{ "MODE", "mode", OUTPUT_TEXT },
+};
+const size_t columns_nplan_move = NITEMS(columns_plan_move);

@@ -94,6 +94,69 @@ static const char help_op_cancel[] =
     "           global --timeout); exit 1 if it finished before it could\n"
     "           be cancelled\n";
 
+static const char help_vm_migrate[] =
+    "Move VM to another host: live if it runs or is paused, cold if it is\n"
+    "stopped.  Waits (a progress bar on a terminal), then prints the VM\n"
+    "where it now is and the downtime libvirt measured.  A failed migration\n"
+    "leaves the VM where it was (exit 1).\n"
+    "\n"
+    "  --to HOST              move it there (it must pass the placement\n"
+    "                         filters); without it the scheduler picks\n"
+    "  --force                with --to: skip the filters\n"
+    "  --check                only check: print each check (CHECK, RESULT,\n"
+    "                         REASON) and the host and mode it would use;\n"
+    "                         exit 1 if it could not be moved\n"
+    "  --offline              a running VM is paused while its memory copies\n"
+    "  --copy-storage auto|yes|no\n"
+    "                         copy the disk (auto: unless both hosts declare\n"
+    "                         the same storage)\n"
+    "  --max-downtime MS      the longest pause allowed at the switch-over\n"
+    "  --auto-converge        slow the guest down if its memory changes\n"
+    "                         faster than it copies\n"
+    "  --post-copy            switch to post-copy after the first pass\n"
+    "  --bandwidth MIB_S      at most this many MiB/s\n"
+    "  --no-wait              print the operation as accepted; do not wait\n"
+    "  --cancel-on-interrupt  Ctrl-C cancels the migration (otherwise it\n"
+    "                         goes on, and 'hangar op cancel ID' stops it)\n";
+
+static const char help_host_drain[] =
+    "Put host NAME in maintenance and migrate its VMs away, each to the\n"
+    "host the scheduler picks.  Waits (at most the global --timeout), then\n"
+    "prints each move (VM, TO, STATUS, ERROR) and 'moved N, failed N,\n"
+    "stayed N'; exit 1 if a VM could not be moved (the host stays in\n"
+    "maintenance).  'hangar host undrain NAME' makes it take VMs again.\n"
+    "\n"
+    "  --stopped stay|migrate  stopped VMs stay (default) or move cold\n"
+    "  --parallel N            at most N moves at a time (default 1)\n"
+    "  --no-wait               print the operation as accepted; do not wait\n";
+
+static const char help_plan_consolidate[] =
+    "Plan how to empty as many hosts as possible (the least loaded first),\n"
+    "under the same capacity and anti-affinity rules as placement.  Moves\n"
+    "nothing: prints the plan (its moves, the hosts it frees, utilisation\n"
+    "before -> after); 'hangar plan execute ID' runs it.\n"
+    "\n"
+    "  --max-moves N     at most N moves\n"
+    "  --host H          plan among these hosts only; may be repeated\n"
+    "  --target-free N   stop once N hosts are free\n";
+
+static const char help_plan_rebalance[] =
+    "Plan moves from the most to the least loaded host (memory) while that\n"
+    "narrows the spread.  Moves nothing: prints the plan; 'hangar plan\n"
+    "execute ID' runs it.\n"
+    "\n"
+    "  --max-moves N     at most N moves\n"
+    "  --host H          plan among these hosts only; may be repeated\n";
+
+static const char help_plan_execute[] =
+    "Run plan ID's moves as migrations, each checked again just before it\n"
+    "starts; the first that fails stops the rest.  Waits (at most the\n"
+    "global --timeout), then prints each move and 'moved N, failed N';\n"
+    "exit 1 if a move failed.  A plan runs once.\n"
+    "\n"
+    "  --parallel N   at most N moves at a time (default 1)\n"
+    "  --no-wait      print the operation as accepted; do not wait\n";
+
 static const char help_events[] =
     "Print hangard's events: VM state changes, operations, snapshots and\n"
     "hosts.  Without --follow: every event the daemon still keeps (or those\n"
@@ -136,6 +199,11 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "vm", "pause", vm_action, "vm pause VM", NULL },
 	{ "vm", "resume", vm_action, "vm resume VM", NULL },
 	{ "vm", "delete", vm_action, "vm delete VM", NULL },
+	{ "vm", "migrate", vm_migrate, "vm migrate VM [--to HOST [--force]] "
+	    "[--check] [--offline]\n      [--copy-storage auto|yes|no] "
+	    "[--max-downtime MS] [--auto-converge]\n      [--post-copy] "
+	    "[--bandwidth MIB_S] [--no-wait]\n      [--cancel-on-interrupt]",
+	    help_vm_migrate },
 	{ "snapshot", "create", snapshot_create, "snapshot create VM NAME "
 	    "[--memory] [--description TEXT]\n      [--no-wait]",
 	    help_snapshot_create },
@@ -151,14 +219,20 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "host", "add", host_add, "host add NAME URI [--label K=V]... "
 	    "[--cpu-ratio X]\n      [--ram-ratio X] [--disk-ratio X] "
 	    "[--reserved-vcpus N]\n      [--reserved-memory MIB] "
-	    "[--reserved-disk GIB]", NULL },
+	    "[--reserved-disk GIB] [--pool-path DIR]\n      "
+	    "[--storage NAME]", NULL },
 	{ "host", "update", host_update, "host update NAME [--clear-labels] "
 	    "[--label K=V]...\n      [--cpu-ratio X] [--ram-ratio X] "
 	    "[--disk-ratio X]\n      [--reserved-vcpus N] "
-	    "[--reserved-memory MIB] [--reserved-disk GIB]", NULL },
+	    "[--reserved-memory MIB] [--reserved-disk GIB]\n      "
+	    "[--storage NAME|--no-storage]", NULL },
 	{ "host", "remove", host_remove, "host remove NAME", NULL },
 	{ "host", "maintenance", host_maintenance,
 	    "host maintenance NAME on|off", NULL },
+	{ "host", "drain", host_drain, "host drain NAME "
+	    "[--stopped stay|migrate] [--parallel N]\n      [--no-wait]",
+	    help_host_drain },
+	{ "host", "undrain", host_undrain, "host undrain NAME", NULL },
 	{ "group", "create", group_create,
 	    "group create NAME --policy affinity|anti-affinity [--soft]",
 	    NULL },
@@ -168,6 +242,15 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "place", NULL, place, "place NAME [--vcpus N] [--memory MIB] "
 	    "[--disk GIB]\n      [--host HOST [--force]] [--group GROUP] "
 	    "[--label K=V]...\n      [--policy spread|pack]", NULL },
+	{ "plan", "consolidate", plan_consolidate, "plan consolidate "
+	    "[--max-moves N] [--host H]... [--target-free N]",
+	    help_plan_consolidate },
+	{ "plan", "rebalance", plan_rebalance,
+	    "plan rebalance [--max-moves N] [--host H]...",
+	    help_plan_rebalance },
+	{ "plan", "show", plan_show, "plan show ID", NULL },
+	{ "plan", "execute", plan_execute,
+	    "plan execute ID [--parallel N] [--no-wait]", help_plan_execute },
 	{ "op", "list", op_list,
 	    "op list [--vm VM] [--status STATUS] [--limit N]", NULL },
 	{ "op", "show", op_show, "op show ID", NULL },

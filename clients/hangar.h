@@ -5,9 +5,11 @@
  * shares no code with the daemon.  One file per concern: hangar.c (main,
  * global options, the command table), http.c (libcurl), problem.c (reading
  * problem+json), output.c (tables, `key: value`, JSON, the spinner),
- * columns.c (which columns each list shows), sse.c (reading the event
- * stream) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c, cmd_group.c,
- * cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c).
+ * migration.c (printing migrations, drains, plans and an operation's
+ * progress), columns.c (which columns each list shows), sse.c (reading
+ * the event stream) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c,
+ * cmd_group.c, cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c,
+ * cmd_plan.c).
  *
  * Errors are reported once, where they happen, with cli_fail(): it prints
  * `hangar: <message>` to stderr and records the exit status; the function
@@ -92,9 +94,11 @@ void	 cli_catch_interrupt(bool);
 
 /* columns.c */
 extern const struct output_col columns_vm[], columns_host[], columns_op[],
-    columns_group[], columns_member[], columns_place[], columns_snapshot[];
+    columns_group[], columns_member[], columns_place[], columns_snapshot[],
+    columns_check[], columns_move[], columns_plan_move[];
 extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
-    columns_nmember, columns_nplace, columns_nsnapshot;
+    columns_nmember, columns_nplace, columns_nsnapshot, columns_ncheck,
+    columns_nmove, columns_nplan_move;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -106,6 +110,7 @@ int	 vm_show(struct cli *, int, char **);
 int	 vm_create(struct cli *, int, char **);
 int	 vm_action(struct cli *, int, char **);
 int	 vm_update(struct cli *, int, char **);
+int	 vm_migrate(struct cli *, int, char **);
 int	 vm_spec(struct cli *, int, char **, bool, json_t **);
 int	 vm_print(struct cli *, const char *);
 
@@ -116,6 +121,8 @@ int	 host_add(struct cli *, int, char **);
 int	 host_update(struct cli *, int, char **);
 int	 host_remove(struct cli *, int, char **);
 int	 host_maintenance(struct cli *, int, char **);
+int	 host_drain(struct cli *, int, char **);
+int	 host_undrain(struct cli *, int, char **);
 
 /* cmd_group.c */
 int	 group_create(struct cli *, int, char **);
@@ -127,12 +134,20 @@ int	 group_delete(struct cli *, int, char **);
 int	 place(struct cli *, int, char **);
 
 /* cmd_op.c */
+#define OP_CANCEL_ON_INTERRUPT 0x1	/* op_follow(): SIGINT cancels it */
 int	 op_list(struct cli *, int, char **);
 int	 op_show(struct cli *, int, char **);
 int	 op_cancel(struct cli *, int, char **);
-int	 op_follow(struct cli *, const char *, json_t *, json_t **);
-int	 op_wait(struct cli *, const char *, json_t *, json_t **);
+int	 op_follow(struct cli *, const char *, json_t *, unsigned, json_t **);
+int	 op_wait(struct cli *, const char *, json_t *, unsigned, json_t **);
 int	 op_fetch(struct cli *, const char *, json_t **);
+int	 op_moves(struct cli *, json_t *);
+
+/* cmd_plan.c */
+int	 plan_consolidate(struct cli *, int, char **);
+int	 plan_rebalance(struct cli *, int, char **);
+int	 plan_show(struct cli *, int, char **);
+int	 plan_execute(struct cli *, int, char **);
 
 /* cmd_snapshot.c */
 int	 snapshot_create(struct cli *, int, char **);

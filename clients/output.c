@@ -178,6 +178,10 @@ output_cell(const json_t *v, enum output_unit unit, char *buf, size_t len)
 	if ((unit == OUTPUT_FREE_CAP && output_free_cap(v, buf, len, &used)) ||
 	    (unit == OUTPUT_LABELS && output_labels(v, buf, len, &used)))
 		return;
+	if (unit == OUTPUT_PASS && json_is_boolean(v)) {
+		output_put(buf, len, &used, json_is_true(v) ? "pass" : "FAIL");
+		return;
+	}
 	switch (v == NULL ? JSON_NULL : json_typeof(v)) {
 	case JSON_NULL:
 		output_put(buf, len, &used, "-");
@@ -238,21 +242,29 @@ output_get(const json_t *obj, const char *path)
 }
 
 /*
- * A cell made from a whole placement VERDICT
- * ({"name","fits","chosen","filter",...}): its name marked "* " when it is
- * the chosen host ("  " otherwise, to keep names aligned), or its verdict.
+ * A cell made from a whole row: of a placement VERDICT
+ * ({"name","fits","chosen","filter",...}), its name marked "* " when it is
+ * the chosen host ("  " otherwise, to keep names aligned), or its verdict;
+ * of an OPERATION, what it acts on: its vm, else its host (a drain has no
+ * vm), else "-".
  */
 static void
 output_row_unit(const json_t *row, enum output_unit unit, char *buf,
     size_t len)
 {
 	const char *filter = json_string_value(json_object_get(row, "filter"));
+	const json_t *target;
 	size_t used = 0;
 
 	if (len == 0)
 		return;
 	buf[0] = '\0';
-	if (unit == OUTPUT_CHOSEN) {
+	if (unit == OUTPUT_OP_TARGET) {
+		target = json_object_get(row, "vm");
+		if (!json_is_string(target))
+			target = json_object_get(row, "host");
+		output_cell(target, OUTPUT_TEXT, buf, len);
+	} else if (unit == OUTPUT_CHOSEN) {
 		output_put(buf, len, &used,
 		    json_is_true(json_object_get(row, "chosen")) ? "* " : "  ");
 		output_cell(json_object_get(row, "name"), OUTPUT_TEXT,
@@ -285,7 +297,8 @@ output_row_cell(const json_t *row, const struct output_col *col, char *buf,
 
 /*
  * Print rows (a JSON array of objects) as a table: a heading line, then one
- * line per row, each column as wide as its widest cell.
+ * line per row, each column as wide as its widest cell.  A line ends at
+ * its last non-empty cell, without trailing blanks.
  */
 int
 output_table(FILE *fp, const json_t *rows, const struct output_col *cols,
@@ -294,7 +307,7 @@ output_table(FILE *fp, const json_t *rows, const struct output_col *cols,
 	size_t width[OUTPUT_COLS_MAX];
 	char cell[OUTPUT_CELL_MAX];
 	const json_t *row;
-	size_t i, c;
+	size_t i, c, last;
 
 	if (ncols > OUTPUT_COLS_MAX || !json_is_array(rows))
 		return cli_fail(CLI_ERROR, "cannot print this reply as a "
@@ -318,9 +331,15 @@ output_table(FILE *fp, const json_t *rows, const struct output_col *cols,
 			fprintf(fp, "%s\n", cols[c].oc_head);
 	}
 	json_array_foreach(rows, i, row) {
-		for (c = 0; c < ncols; c++) {
+		for (last = ncols; last > 1; last--) {
+			output_row_cell(row, &cols[last - 1], cell,
+			    sizeof(cell));
+			if (cell[0] != '\0')
+				break;
+		}
+		for (c = 0; c < last; c++) {
 			output_row_cell(row, &cols[c], cell, sizeof(cell));
-			if (c + 1 < ncols)
+			if (c + 1 < last)
 				fprintf(fp, "%s%*s", cell, (int)(width[c] -
 				    output_width(cell) + OUTPUT_GAP), "");
 			else

@@ -8,7 +8,10 @@
  * a line of fixed-width columns or one compact JSON line (output_event()).
  * The spinner (one per process) shows a running operation on stderr when
  * stderr is a terminal; cli_warnx() clears it before it prints, so
- * messages never land on the progress line.
+ * messages never land on the progress line.  migration.c prints what is
+ * particular to moving VMs: an operation with its progress, a migration's
+ * dry run, the moves of a drain or a plan, a plan, and the progress bar of
+ * a running migration.
  */
 #ifndef HANGAR_OUTPUT_H
 #define HANGAR_OUTPUT_H
@@ -28,9 +31,11 @@ enum output_unit {
 	OUTPUT_GIB,		/* an integer count of GiB: "10GiB" */
 	OUTPUT_FREE_CAP,	/* {"free":1,"capacity":4,...}: "1/4" */
 	OUTPUT_LABELS,		/* {"rack":"a","zone":"b"}: "rack=a,zone=b" */
+	OUTPUT_PASS,		/* a check's boolean: "pass" or "FAIL" */
 	/* These read the whole row (give them a NULL key): */
 	OUTPUT_CHOSEN,		/* a VERDICT's name, "* " before the chosen */
-	OUTPUT_VERDICT		/* a VERDICT: "fits", or "no:" and its filter */
+	OUTPUT_VERDICT,		/* a VERDICT: "fits", or "no:" and its filter */
+	OUTPUT_OP_TARGET	/* an OPERATION's vm, else its host (a drain) */
 };
 
 /*
@@ -59,6 +64,13 @@ int	 output_placement(FILE *, enum output_format, const json_t *,
 	    const struct output_col *, size_t);
 void	 output_event_detail(const json_t *, char *, size_t);
 int	 output_event(FILE *, enum output_format, const json_t *, bool *);
+
+/* migration.c */
+int	 output_operation(FILE *, enum output_format, const json_t *);
+int	 output_checks(FILE *, enum output_format, const json_t *);
+int	 output_moves(FILE *, enum output_format, const json_t *);
+int	 output_plan(FILE *, enum output_format, const json_t *);
+bool	 output_migrate_line(const json_t *, char *, size_t);
 
 void	 output_sanitize(char *);
 void	 output_spin_draw(bool, const char *);

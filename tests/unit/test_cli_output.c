@@ -1,7 +1,7 @@
 /*
  * test_cli_output.c - unit tests of the hangar client's printing and
- * problem+json reading (clients/output.c, clients/problem.c) and of its
- * column tables (clients/columns.c).
+ * problem+json reading (clients/output.c, clients/migration.c,
+ * clients/problem.c) and of its column tables (clients/columns.c).
  *
  * The client is its own program, not part of libhangar.a, so its pure
  * files are compiled in here directly and cli_fail() is stubbed.
@@ -10,11 +10,18 @@
  * ({"KEY":[...]}) for vms, hosts, groups, operations and snapshots: it is
  * printed as `-o table` and compared with NAME.table, and each of its
  * elements as `key: value` lines (a blank line between) compared with
- * NAME.show (so operations.show is also `hangar op show` of snapshot
- * operations, and vms.show `hangar vm show` with a snapshot schedule).
+ * NAME.show (so operations.show is `hangar op show` of snapshot,
+ * migrate, drain and plan_execute operations, printed as output_operation()
+ * does, and vms.show `hangar vm show` with a snapshot schedule).
  * place-*.json hold placement replies, printed as `hangar place` does
  * (place-*.table); group-show.json a group with members, printed as
- * `hangar group show` does (group-show.show).  events.sse is an event
+ * `hangar group show` does (group-show.show); migrate-check*.json dry runs
+ * of a migration, printed as `hangar vm migrate --check` does
+ * (migrate-check*.table: all pass, some fail, no host); drain-result.json
+ * and plan-result.json finished drain and plan_execute operations, printed
+ * as `hangar host drain` and `hangar plan execute` print them once they
+ * have waited (*-result.table); plan*.json plans, printed as `hangar plan
+ * show` does (plan*.show: with moves, and with none).  events.sse is an event
  * stream as GET /v1/events sends it (one event of each family, a gap, a
  * keepalive, a frame cut off at the end); it is read by the client's SSE
  * reader (clients/sse.c) whole, in pieces of many sizes, and with CRLF
@@ -36,6 +43,7 @@
 
 #include "../../clients/columns.c"
 #include "../../clients/output.c"
+#include "../../clients/migration.c"
 #include "../../clients/problem.c"
 #include "../../clients/sse.c"
 
@@ -324,12 +332,17 @@ test_golden(const char *dir, const char *name, const char *got)
 	free(want);
 }
 
-/* One golden case: NAME.json's list under key, with these columns. */
+/*
+ * One golden case: NAME.json's list under key, with these columns; each
+ * element printed by show (NULL: output_object()).
+ */
 struct test_case {
 	const char		*tc_name;
 	const char		*tc_key;
 	const struct output_col	*tc_cols;
 	const size_t		*tc_ncols;
+	int			(*tc_show)(FILE *, enum output_format,
+				    const json_t *);
 };
 
 static void
@@ -359,7 +372,8 @@ test_golden_case(const char *dir, const struct test_case *tc)
 	json_array_foreach(json_object_get(reply, tc->tc_key), i, v) {
 		if (i > 0)
 			fputc('\n', fp);
-		assert_int_equal(output_object(fp, OUTPUT_TABLE, v), 0);
+		assert_int_equal((tc->tc_show != NULL ? tc->tc_show :
+		    output_object)(fp, OUTPUT_TABLE, v), 0);
 	}
 	assert_int_equal(fclose(fp), 0);
 	snprintf(file, sizeof(file), "%s.show", tc->tc_name);
@@ -408,16 +422,39 @@ test_print_group(FILE *fp, const json_t *reply)
 	    columns_member, columns_nmember);
 }
 
+/* As `hangar vm migrate --check` prints a dry run. */
+static int
+test_print_checks(FILE *fp, const json_t *reply)
+{
+	return output_checks(fp, OUTPUT_TABLE, reply);
+}
+
+/* As `hangar host drain` and `hangar plan execute` print what they did. */
+static int
+test_print_moves(FILE *fp, const json_t *op)
+{
+	return output_moves(fp, OUTPUT_TABLE, op);
+}
+
+/* As `hangar plan show` prints a plan. */
+static int
+test_print_plan(FILE *fp, const json_t *plan)
+{
+	return output_plan(fp, OUTPUT_TABLE, plan);
+}
+
 static void
 test_output_golden(void **state)
 {
 	const struct test_case cases[] = {
-		{ "vms", "vms", columns_vm, &columns_nvm },
-		{ "hosts", "hosts", columns_host, &columns_nhost },
-		{ "groups", "groups", columns_group, &columns_ngroup },
-		{ "operations", "operations", columns_op, &columns_nop },
+		{ "vms", "vms", columns_vm, &columns_nvm, NULL },
+		{ "hosts", "hosts", columns_host, &columns_nhost, NULL },
+		{ "groups", "groups", columns_group, &columns_ngroup,
+		    NULL },
+		{ "operations", "operations", columns_op, &columns_nop,
+		    output_operation },
 		{ "snapshots", "snapshots", columns_snapshot,
-		    &columns_nsnapshot },
+		    &columns_nsnapshot, NULL },
 	};
 	const char *dir = getenv("HANGAR_GOLDEN_DIR");
 	size_t i;
@@ -430,6 +467,110 @@ test_output_golden(void **state)
 	test_golden_object(dir, "place-fits", "table", test_print_place);
 	test_golden_object(dir, "place-none", "table", test_print_place);
 	test_golden_object(dir, "group-show", "show", test_print_group);
+	test_golden_object(dir, "migrate-check", "table", test_print_checks);
+	test_golden_object(dir, "migrate-check-fail", "table",
+	    test_print_checks);
+	test_golden_object(dir, "migrate-check-none", "table",
+	    test_print_checks);
+	test_golden_object(dir, "drain-result", "table", test_print_moves);
+	test_golden_object(dir, "plan-result", "table", test_print_moves);
+	test_golden_object(dir, "plan", "show", test_print_plan);
+	test_golden_object(dir, "plan-empty", "show", test_print_plan);
+}
+
+/* output_migrate_line of the operation JSON text js, or NULL if none. */
+static const char *
+test_migrate_line(const char *js, size_t len)
+{
+	static char buf[512];
+	json_t *op;
+	bool drawn;
+
+	assert_true(len <= sizeof(buf));
+	assert_non_null(op = json_loads(js, 0, NULL));
+	memset(buf, 'x', sizeof(buf));
+	drawn = output_migrate_line(op, buf, len);
+	json_decref(op);
+	return drawn ? buf : NULL;
+}
+
+static void
+test_migrate_bar(void **state)
+{
+	(void)state;
+	/* 39 of 67 MiB: 58%, 7 of 12 (rounded), the pass once known */
+	assert_string_equal(test_migrate_line("{\"kind\":\"migrate\","
+	    "\"params\":{\"to\":\"h2\"},\"progress\":{\"data_total\":"
+	    "70254592,\"data_processed\":40894464,\"iteration\":2,"
+	    "\"downtime_ms\":0}}", 512),
+	    "migrating to h2 [#######.....] 58% 39/67 MiB, pass 2");
+	/* The start, the end, the downtime, post-copy, no destination */
+	assert_string_equal(test_migrate_line("{\"kind\":\"migrate\","
+	    "\"progress\":{\"data_total\":1048576,\"data_processed\":0}}",
+	    512), "migrating [............] 0% 0/1 MiB");
+	assert_string_equal(test_migrate_line("{\"kind\":\"migrate\","
+	    "\"params\":{\"to\":\"h\\u001b2\"},\"progress\":{"
+	    "\"data_total\":10485760,\"data_processed\":20971520,"
+	    "\"iteration\":5,\"downtime_ms\":28,\"postcopy\":true}}", 512),
+	    "migrating to h?2 [############] 100% 10/10 MiB, pass 5, "
+	    "downtime 28 ms, post-copy");
+	/* Nothing counted yet, another kind, no progress: no bar */
+	assert_null(test_migrate_line("{\"kind\":\"migrate\",\"progress\":"
+	    "{\"data_total\":0,\"data_processed\":0}}", 512));
+	assert_null(test_migrate_line("{\"kind\":\"migrate\",\"progress\":"
+	    "{}}", 512));
+	assert_null(test_migrate_line("{\"kind\":\"drain\",\"progress\":"
+	    "{\"data_total\":10,\"data_processed\":5}}", 512));
+	assert_null(test_migrate_line("{\"kind\":\"migrate\"}", 512));
+	/* A short buffer only shortens the line. */
+	assert_string_equal(test_migrate_line("{\"kind\":\"migrate\","
+	    "\"progress\":{\"data_total\":1048576,\"data_processed\":"
+	    "524288}}", 16), "migrating [####");
+}
+
+/* A check's result, and what an operation acts on, in a table. */
+static void
+test_output_row_units(void **state)
+{
+	char *got;
+
+	(void)state;
+	got = test_table("[{\"name\":\"cpu\",\"pass\":true,\"reason\":\"ok\"},"
+	    "{\"name\":\"machine\",\"pass\":false,\"reason\":\"no\"},"
+	    "{\"name\":\"x\",\"pass\":\"maybe\"}]", columns_check,
+	    columns_ncheck);
+	assert_string_equal(got,
+	    "CHECK     RESULT   REASON\n"
+	    "cpu       pass     ok\n"
+	    "machine   FAIL     no\n"
+	    "x         maybe    -\n");
+	free(got);
+	got = test_table("[{\"id\":\"1\",\"kind\":\"stop\",\"vm\":\"web1\","
+	    "\"host\":null},{\"id\":\"2\",\"kind\":\"drain\",\"vm\":null,"
+	    "\"host\":\"h1\"},{\"id\":\"3\",\"kind\":\"plan_execute\","
+	    "\"vm\":null,\"host\":null},{\"id\":\"4\"}]", columns_op,
+	    columns_nop);
+	assert_string_equal(got,
+	    "ID   KIND           VM/HOST   STATUS   CREATED\n"
+	    "1    stop           web1      -        -\n"
+	    "2    drain          h1        -        -\n"
+	    "3    plan_execute   -         -        -\n"
+	    "4    -              -         -        -\n");
+	free(got);
+	/* Empty cells at the end of a line leave no trailing blanks. */
+	got = test_table("[{\"vm\":\"a\",\"to\":\"h2\",\"status\":"
+	    "\"succeeded\",\"error\":\"\"},{\"vm\":\"b\",\"to\":\"\","
+	    "\"status\":\"\",\"error\":\"\"},{\"vm\":\"\",\"to\":\"\","
+	    "\"status\":\"\",\"error\":\"\"},{\"vm\":\"c\",\"to\":\"\","
+	    "\"status\":\"failed\",\"error\":\"x\"}]", columns_move,
+	    columns_nmove);
+	assert_string_equal(got,
+	    "VM   TO   STATUS      ERROR\n"
+	    "a    h2   succeeded\n"
+	    "b\n"
+	    "\n"
+	    "c         failed      x\n");
+	free(got);
 }
 
 /* output_event_detail of the event JSON text js. */
@@ -750,8 +891,18 @@ test_output_json_passthrough(void **state)
 	    columns_nplace), 0);
 	assert_int_equal(output_detail(fp, OUTPUT_JSON, v, "hosts",
 	    columns_member, columns_nmember), 0);
+	assert_int_equal(output_checks(fp, OUTPUT_JSON, v), 0);
+	assert_int_equal(output_moves(fp, OUTPUT_JSON, v), 0);
+	assert_int_equal(output_plan(fp, OUTPUT_JSON, v), 0);
+	assert_int_equal(output_operation(fp, OUTPUT_JSON, v), 0);
 	assert_int_equal(fclose(fp), 0);
 	assert_string_equal(buf, "{\n  \"host\": null,\n  \"hosts\": [],\n"
+	    "  \"detail\": \"none\"\n}\n{\n  \"host\": null,\n"
+	    "  \"hosts\": [],\n  \"detail\": \"none\"\n}\n"
+	    "{\n  \"host\": null,\n  \"hosts\": [],\n"
+	    "  \"detail\": \"none\"\n}\n{\n  \"host\": null,\n"
+	    "  \"hosts\": [],\n  \"detail\": \"none\"\n}\n"
+	    "{\n  \"host\": null,\n  \"hosts\": [],\n"
 	    "  \"detail\": \"none\"\n}\n{\n  \"host\": null,\n"
 	    "  \"hosts\": [],\n  \"detail\": \"none\"\n}\n");
 	free(buf);
@@ -771,6 +922,8 @@ main(void)
 		cmocka_unit_test(test_problem_retryable),
 		cmocka_unit_test(test_output_errors),
 		cmocka_unit_test(test_output_golden),
+		cmocka_unit_test(test_migrate_bar),
+		cmocka_unit_test(test_output_row_units),
 		cmocka_unit_test(test_output_json_passthrough),
 		cmocka_unit_test(test_event_detail),
 		cmocka_unit_test(test_event_heading),
