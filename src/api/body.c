@@ -219,21 +219,5 @@ req_query_int(struct req *r, const char *name, int64_t min, int64_t max,
 int
 req_check_name(const char *field, const char *name)
 {
-	size_t n = strlen(name);
-
-	if (n == 0 || n > 63)
-		return err_set_field(ERR_INVALID, field, "%s must be 1 to 63 "
-		    "characters long", field);
-	if (name[0] == '-')
-		return err_set_field(ERR_INVALID, field, "%s must not start "
-		    "with '-'", field);
-	if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
-		return err_set_field(ERR_INVALID, field, "%s may only contain "
-		    "lower-case letters, digits and '-'", field);
-	/* VMs are found by id or name: a name must never look like an id */
-	if (n == 36 && name[8] == '-' && name[13] == '-' && name[18] == '-' &&
-	    name[23] == '-')
-		return err_set_field(ERR_INVALID, field, "%s must not have the "
-		    "form of a UUID", field);
-	return 0;
+	return name_check(field, name);
 }

@@ -25,6 +25,7 @@ const struct body_field placements_fields[] = {
 	/* a VM create's own settings, checked in vms.c */
 	{ "snapshot_schedule", BODY_STRING, false, 0, 128 },
 	{ "snapshot_retention", BODY_OBJECT, false, 0, 0 },
+	{ "on_drift", BODY_STRING, false, 0, 16 },
 };
 const size_t placements_nfields =
     sizeof(placements_fields) / sizeof(placements_fields[0]);

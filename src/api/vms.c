@@ -75,6 +75,8 @@ vms_json(const struct vm_rec *v)
 	json_object_set_new(j, "snapshot_schedule", v->snapshot_schedule[0] ?
 	    json_string(v->snapshot_schedule) : json_null());
 	json_object_set_new(j, "snapshot_retention", vms_retention_json(v));
+	json_object_set_new(j, "on_drift", json_string(v->on_drift[0] ?
+	    v->on_drift : "record"));
 	json_object_set_new(j, "created_at", req_time(v->created_at));
 	json_object_set_new(j, "updated_at", req_time(v->updated_at));
 	return j;
@@ -181,9 +183,19 @@ vms_schedule_parse(json_t *body, struct vm_rec *v)
 {
 	json_t *sch = json_object_get(body, "snapshot_schedule");
 	json_t *ret = json_object_get(body, "snapshot_retention");
+	json_t *od = json_object_get(body, "on_drift");
 	json_t *keep, *age;
 	struct schedule sc;
 	const char *t;
+
+	if (od) {
+		t = json_string_value(od);
+		if (t == NULL || (strcmp(t, "record") && strcmp(t, "enforce") &&
+		    strcmp(t, "alert")))
+			return err_set_field(ERR_INVALID, "on_drift", "on_drift "
+			    "must be record, enforce or alert");
+		snprintf(v->on_drift, sizeof(v->on_drift), "%s", t);
+	}
 
 	if (sch && !json_is_null(sch)) {
 		if (!json_is_string(sch))
@@ -222,6 +234,7 @@ vms_schedule_parse(json_t *body, struct vm_rec *v)
 static const struct body_field vms_update_fields[] = {
 	{ "snapshot_schedule", BODY_STRING, false, 0, 128 },
 	{ "snapshot_retention", BODY_OBJECT, false, 0, 0 },
+	{ "on_drift", BODY_STRING, false, 0, 16 },
 };
 
 struct vms_update_tx {
@@ -259,7 +272,7 @@ vms_update(struct req *r)
 		return -1;
 	if (r->body == NULL || json_object_size(r->body) == 0)
 		return err_set(ERR_INVALID, "nothing to change: send "
-		    "snapshot_schedule and/or snapshot_retention");
+		    "snapshot_schedule, snapshot_retention or on_drift");
 	memset(&t, 0, sizeof(t));
 	t.id = r->params[0];
 	t.body = r->body;

@@ -264,3 +264,9 @@ backend_free_strings(char **v, size_t n)
 		free(v[i]);
 	free(v);
 }
+
+int
+backend_list_domains(struct backend_conn *bc, backend_domain_fn fn, void *arg)
+{
+	return BACKEND_CALL(bc, list_domains, "list its domains", fn, arg);
+}

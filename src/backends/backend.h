@@ -131,6 +131,21 @@ struct migrate_checks {
 	int n;
 };
 
+/* A domain as a host's hypervisor has it (listing, adoption). */
+struct domain_info {
+	char uuid[UUID_STR_LEN];
+	char name[256];
+	enum vm_state state;
+	bool persistent;
+	bool hangar;               /* carries hangar's metadata element */
+	int vcpus;
+	int64_t memory_mib;
+	char disk_path[1024];      /* its first file disk, or "" */
+	int64_t disk_gib;          /* that disk's capacity (rounded up), or 0 */
+};
+
+typedef int (*backend_domain_fn)(const struct domain_info *d, void *arg);
+
 /*
  * Called from the backend's event thread when a domain on the connection
  * changed state (uuid set; event names what libvirt said, e.g.
@@ -247,6 +262,12 @@ struct backend_ops {
 	/* The path of volume vol in pool (ERR_NOT_FOUND when missing). */
 	int (*volume_path)(struct backend_conn *bc, const char *pool,
 	    const char *vol, char *path_out, size_t path_len);
+	/*
+	 * Every domain on the host (defined or only running), in no
+	 * particular order; fn's non-zero stops the walk (-1 is returned).
+	 */
+	int (*list_domains)(struct backend_conn *bc, backend_domain_fn fn,
+	    void *arg);
 };
 
 extern const struct backend_ops backend_libvirt_ops;
@@ -305,6 +326,8 @@ int backend_volume_copy(struct backend_conn *bc, const char *pool,
     char *path_out, size_t path_len);
 int backend_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len);
+int backend_list_domains(struct backend_conn *bc, backend_domain_fn fn,
+    void *arg);
 /* Free an array from snapshot_export. */
 void backend_free_strings(char **v, size_t n);
 

@@ -2744,6 +2744,80 @@ done:
 	return r;
 }
 
+/* --- listing the host's domains --- */
+
+/* What the domain's definition says: its disk, and whether it is ours. */
+static void
+lv_domain_xml_facts(virDomainPtr d, struct domain_info *out)
+{
+	char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+	xmlDocPtr doc = xml ? lv_xml_read(xml, "domain.xml") : NULL;
+	xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
+	char mine[8];
+
+	free(xml);
+	if (ctx) {
+		lv_xpath(ctx, "string(/domain/devices/disk[@device='disk' and "
+		    "@type='file'][1]/source/@file)", out->disk_path,
+		    sizeof(out->disk_path));
+		lv_xpath(ctx, "string(count(/domain/metadata/*[local-name()="
+		    "'vm' and namespace-uri()='urn:hangar:vm:1']))", mine,
+		    sizeof(mine));
+		out->hangar = mine[0] && strcmp(mine, "0") != 0;
+	}
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+}
+
+static int
+lv_list_domains(struct backend_conn *bc, backend_domain_fn fn, void *arg)
+{
+	virConnectPtr c = lv_get(bc);
+	virDomainPtr *doms = NULL;
+	struct domain_info info;
+	virStorageVolPtr vol;
+	virStorageVolInfo vi;
+	virDomainInfo di;
+	int n, i, r = 0;
+
+	if (c == NULL)
+		return -1;
+	if ((n = virConnectListAllDomains(c, &doms, 0)) < 0) {
+		virConnectClose(c);
+		return lv_fail("list the domains");
+	}
+	for (i = 0; i < n; i++) {
+		memset(&info, 0, sizeof(info));
+		if (virDomainGetUUIDString(doms[i], info.uuid) < 0)
+			continue;
+		snprintf(info.name, sizeof(info.name), "%s",
+		    virDomainGetName(doms[i]) ? virDomainGetName(doms[i]) : "");
+		if (lv_do_state(doms[i], &info.state) < 0)
+			info.state = VM_UNKNOWN;
+		info.persistent = virDomainIsPersistent(doms[i]) == 1;
+		if (virDomainGetInfo(doms[i], &di) == 0) {
+			info.vcpus = di.nrVirtCpu;
+			info.memory_mib = (int64_t)(di.maxMem / 1024);
+		}
+		lv_domain_xml_facts(doms[i], &info);
+		if (info.disk_path[0] &&
+		    (vol = virStorageVolLookupByPath(c, info.disk_path))) {
+			if (virStorageVolGetInfo(vol, &vi) == 0)
+				info.disk_gib = (int64_t)((vi.capacity +
+				    (1ULL << 30) - 1) >> 30);
+			virStorageVolFree(vol);
+		}
+		virResetLastError();
+		if (r == 0 && fn(&info, arg) != 0)
+			r = -1;
+	}
+	for (i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+	virConnectClose(c);
+	return r;
+}
+
 const struct backend_ops backend_libvirt_ops = {
 	.name = "libvirt",
 	.global_init = lv_global_init,
@@ -2776,6 +2850,7 @@ const struct backend_ops backend_libvirt_ops = {
 	.snapshot_export = lv_snapshot_export,
 	.snapshot_forget = lv_snapshot_forget,
 	.snapshot_redefine = lv_snapshot_redefine,
+	.list_domains = lv_list_domains,
 	.volume_copy = lv_volume_copy,
 	.volume_path = lv_volume_path,
 };

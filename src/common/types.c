@@ -6,6 +6,7 @@
 #include <time.h>
 #include <stdio.h>
 
+#include "error.h"
 #include "types.h"
 
 static const char *const vm_state_names[VM_STATE__COUNT] = {
@@ -125,4 +126,26 @@ time_format_ms(int64_t ms, char *buf, unsigned long len)
 	gmtime_r(&sec, &tm);
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
+}
+
+int
+name_check(const char *field, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 63)
+		return err_set_field(ERR_INVALID, field, "%s must be 1 to 63 "
+		    "characters long", field);
+	if (name[0] == '-')
+		return err_set_field(ERR_INVALID, field, "%s must not start "
+		    "with '-'", field);
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+		return err_set_field(ERR_INVALID, field, "%s may only contain "
+		    "lower-case letters, digits and '-'", field);
+	/* VMs are found by id or name: a name must never look like an id */
+	if (n == 36 && name[8] == '-' && name[13] == '-' && name[18] == '-' &&
+	    name[23] == '-')
+		return err_set_field(ERR_INVALID, field, "%s must not have the "
+		    "form of a UUID", field);
+	return 0;
 }

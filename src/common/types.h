@@ -58,6 +58,13 @@ const char *op_kind_transitional(enum op_kind k);
 const char *op_status_name(enum op_status s);
 int op_status_parse(const char *s, enum op_status *out);
 
+/*
+ * A name hangar gives a VM, host or group: 1-63 of [a-z0-9-], not
+ * starting with '-', never shaped like a UUID (things are found by id or
+ * name).  0, or -1 with ERR_INVALID naming field.
+ */
+int name_check(const char *field, const char *name);
+
 /* Milliseconds since the epoch, wall clock. */
 int64_t time_now_ms(void);
 /* Format ms as RFC 3339 UTC "2026-11-24T16:40:00.123Z" into buf (>= 32). */

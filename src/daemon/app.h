@@ -142,6 +142,29 @@ struct json_t;
 int migrate_preflight(struct app *app, const struct migrate_request *rq,
     struct json_t **out);
 
+/* --- drift.c: inventory against libvirt --- */
+/*
+ * Compare every VM (or vm, by name or id) and host (or host) with what
+ * the hosts' libvirt has: *out = {"vms":[drift...], "orphans":[domain...],
+ * "hosts":[{"host","listed","detail"}]} (owned by the caller).  Changes
+ * nothing.  ERR_NOT_FOUND for an unknown vm.
+ */
+int drift_scan(struct app *app, const char *vm, const char *host,
+    struct json_t **out);
+/*
+ * Take domain (uuid or name) on host into the inventory as a VM named name
+ * (NULL: the domain's name), as it is: its vCPUs, memory, disk and state.
+ * *out is the new row.  ERR_NOT_FOUND, ERR_CONFLICT (already known,
+ * transient, name taken).
+ */
+int drift_adopt_domain(struct app *app, const char *host, const char *domain,
+    const char *name, struct vm_rec *out);
+/*
+ * A VM's observed state differs from the desired one (changed: it just
+ * moved away, else it was already off): apply its on_drift policy.
+ */
+void drift_act(struct app *app, const struct vm_rec *v, bool changed);
+
 /* --- planner.c: migration plans --- */
 struct planner_request {
 	bool rebalance;            /* else consolidation */

@@ -8,6 +8,7 @@
  * ever deleted here.  VMs with an operation under way are left to it.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +33,8 @@ struct reconcile_seen {
 	char uuid[UUID_STR_LEN];
 	char name[NAME_MAX_LEN];
 	char observed[16];
+	char desired[16];
+	char on_drift[16];
 	enum vm_state state;
 };
 
@@ -65,7 +68,36 @@ reconcile_collect(const struct vm_rec *v, void *arg)
 	memcpy(s->uuid, v->uuid, sizeof(s->uuid));
 	memcpy(s->name, v->name, sizeof(s->name));
 	memcpy(s->observed, v->observed, sizeof(s->observed));
+	memcpy(s->desired, v->desired, sizeof(s->desired));
+	memcpy(s->on_drift, v->on_drift, sizeof(s->on_drift));
 	return 0;
+}
+
+/*
+ * After the states are recorded: a VM that drifted from its desired
+ * state gets its on_drift policy (a change is news; an enforced VM still
+ * off course is tried again each sweep).
+ */
+static void
+reconcile_drift(struct app *app, const struct reconcile_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct reconcile_seen *s = &l->v[i];
+		const char *st = vm_state_name(s->state);
+		bool changed = strcmp(st, s->observed) != 0;
+		struct vm_rec v;
+
+		if (!changed && strcmp(s->on_drift, "enforce") != 0)
+			continue;
+		memset(&v, 0, sizeof(v));
+		v.id = s->id;
+		memcpy(v.uuid, s->uuid, sizeof(v.uuid));
+		memcpy(v.name, s->name, sizeof(v.name));
+		memcpy(v.desired, s->desired, sizeof(v.desired));
+		snprintf(v.observed, sizeof(v.observed), "%s", st);
+		memcpy(v.on_drift, s->on_drift, sizeof(v.on_drift));
+		drift_act(app, &v, changed);
+	}
 }
 
 static int
@@ -123,6 +155,8 @@ reconcile_sweep(struct app *app)
 	if (l.n && store_tx(app->store, reconcile_write, &l) < 0)
 		log_warnx("reconcile: cannot record states: %s",
 		    err_last()->msg);
+	else
+		reconcile_drift(app, &l);
 	free(l.v);
 }
 
@@ -143,6 +177,8 @@ reconcile_vm(struct app *app, const char *uuid)
 	if (store_tx(app->store, reconcile_write, &l) < 0)
 		log_warnx("reconcile: cannot record the state of vm '%s': %s",
 		    v.name, err_last()->msg);
+	else
+		reconcile_drift(app, &l);
 	free(l.v);
 }
 

@@ -164,6 +164,17 @@ static const char *const store_migrations[] = {
 	"  body TEXT NOT NULL,"
 	"  op_id TEXT,"
 	"  created_at INTEGER NOT NULL);",
+
+	/* 5: drift policy and reason, API tokens */
+	"ALTER TABLE vms ADD COLUMN on_drift TEXT NOT NULL DEFAULT 'record'"
+	"  CHECK (on_drift IN ('record','enforce','alert'));"
+	"CREATE TABLE tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  role TEXT NOT NULL CHECK (role IN ('reader','operator','admin')),"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  created_at INTEGER NOT NULL,"
+	"  revoked_at INTEGER);",
 };
 
 #define STORE_NMIGRATIONS \

@@ -81,6 +81,7 @@ struct vm_rec {
 	int snapshot_keep;              /* keep the newest N scheduled; 0 = all */
 	int64_t snapshot_max_age_ms;    /* delete older scheduled; 0 = never */
 	int64_t snapshot_last_at;       /* when the schedule last fired */
+	char on_drift[16];              /* record | enforce | alert */
 };
 
 #define IDEM_KEY_MAX 256
@@ -180,7 +181,8 @@ int store_vm_set_desired(struct store_conn *c, int64_t id, const char *state);
  * with data {"from","to"}. */
 int store_vm_set_host(struct store_conn *c, int64_t id, int64_t host_id,
     const char *op_id);
-/* The snapshot schedule and retention from v; appends vm.updated. */
+/* The snapshot schedule, retention and drift policy from v; appends
+ * vm.updated. */
 int store_vm_set_schedule(struct store_conn *c, const struct vm_rec *v);
 /* The schedule fired at ms. */
 int store_vm_schedule_ran(struct store_conn *c, int64_t id, int64_t at_ms);

@@ -24,7 +24,7 @@
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
-	" v.snapshot_last_at" \
+	" v.snapshot_last_at, v.on_drift" \
 	" FROM vms v JOIN hosts h ON h.id = v.host_id" \
 	" LEFT JOIN groups g ON g.id = v.group_id" \
 	" LEFT JOIN operations o ON o.vm_id = v.id" \
@@ -55,6 +55,7 @@ vm_row(sqlite3_stmt *st, struct vm_rec *v)
 	v->snapshot_keep = sqlite3_column_int(st, 17);
 	v->snapshot_max_age_ms = sqlite3_column_int64(st, 18);
 	v->snapshot_last_at = sqlite3_column_int64(st, 19);
+	store_col_text(st, 20, v->on_drift, sizeof(v->on_drift));
 }
 
 int
@@ -63,8 +64,8 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v)
 	static const char sql[] = "INSERT INTO vms (uuid, name, vcpus,"
 	    " memory_mib, disk_gib, host_id, desired_state, observed_state,"
 	    " created_at, updated_at, group_id, snapshot_schedule,"
-	    " snapshot_keep, snapshot_max_age_ms, snapshot_last_at)"
-	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11,?12,?13,?9)";
+	    " snapshot_keep, snapshot_max_age_ms, snapshot_last_at, on_drift)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11,?12,?13,?9,?14)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -84,6 +85,8 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v)
 	sqlite3_bind_text(st, 11, v->snapshot_schedule, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 12, v->snapshot_keep);
 	sqlite3_bind_int64(st, 13, v->snapshot_max_age_ms);
+	sqlite3_bind_text(st, 14, v->on_drift[0] ? v->on_drift : "record", -1,
+	    SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "insert vm") < 0) {
 		if (store_unique_broken(c, "vms.name"))
 			err_set_field(ERR_CONFLICT, "name",
@@ -300,7 +303,7 @@ store_vm_set_schedule(struct store_conn *c, const struct vm_rec *v)
 	static const char sql[] = "UPDATE vms SET snapshot_schedule=?2,"
 	    " snapshot_keep=?3, snapshot_max_age_ms=?4,"
 	    " snapshot_last_at=CASE WHEN snapshot_schedule<>?2 THEN ?5"
-	    "  ELSE snapshot_last_at END,"
+	    "  ELSE snapshot_last_at END, on_drift=?6,"
 	    " updated_at=MAX(?5, updated_at + 1) WHERE id=?1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	json_t *d;
@@ -313,12 +316,15 @@ store_vm_set_schedule(struct store_conn *c, const struct vm_rec *v)
 	sqlite3_bind_int(st, 3, v->snapshot_keep);
 	sqlite3_bind_int64(st, 4, v->snapshot_max_age_ms);
 	sqlite3_bind_int64(st, 5, time_now_ms());
+	sqlite3_bind_text(st, 6, v->on_drift[0] ? v->on_drift : "record", -1,
+	    SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "update vm") < 0 ||
 	    store_changed(c, "vm") < 0)
 		return -1;
-	d = json_pack("{s:s, s:i, s:I}", "snapshot_schedule",
+	d = json_pack("{s:s, s:i, s:I, s:s}", "snapshot_schedule",
 	    v->snapshot_schedule, "snapshot_keep", v->snapshot_keep,
-	    "snapshot_max_age_ms", (json_int_t)v->snapshot_max_age_ms);
+	    "snapshot_max_age_ms", (json_int_t)v->snapshot_max_age_ms,
+	    "on_drift", v->on_drift[0] ? v->on_drift : "record");
 	r = store_event_vm(c, v->id, "vm.updated", NULL, d);
 	json_decref(d);
 	return r;

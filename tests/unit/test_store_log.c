@@ -2037,7 +2037,8 @@ test_vm_schedules(void **state)
 	expect_one(f, mark, "vm.updated", &e);
 	expect_about(&e, "uuid-a", "a", "h", "");
 	assert_json(e.data, "{\"snapshot_schedule\":\"@every 6h\","
-	    "\"snapshot_keep\":3,\"snapshot_max_age_ms\":0}");
+	    "\"snapshot_keep\":3,\"snapshot_max_age_ms\":0,"
+	    "\"on_drift\":\"record\"}");
 	mark = e.id;
 	assert_int_equal(get_vm(f, "a", &got), 0);
 	assert_string_equal(got.snapshot_schedule, "@every 6h");
@@ -2071,7 +2072,8 @@ test_vm_schedules(void **state)
 	assert_int_equal(store_tx(f->s, tx_vm_schedule, &upd), 0);
 	expect_one(f, mark, "vm.updated", &e);
 	assert_json(e.data, "{\"snapshot_schedule\":\"0 3 * * *\","
-	    "\"snapshot_keep\":4,\"snapshot_max_age_ms\":0}");
+	    "\"snapshot_keep\":4,\"snapshot_max_age_ms\":0,"
+	    "\"on_drift\":\"record\"}");
 	mark = e.id;
 	assert_int_equal(get_vm(f, "a", &got), 0);
 	assert_string_equal(got.snapshot_schedule, "0 3 * * *");
@@ -2253,8 +2255,12 @@ expect_schema_v3(struct fx *f)
 	char buf[1024];
 
 	/* migration 4 (storage, progress, plans) comes after 3 */
-	assert_int_equal(store_schema_version(), 4);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 4);
+	/* later migrations (4: storage, progress, plans; 5: drift policy,
+	 * tokens) come after 3 */
+	assert_int_equal(store_schema_version(), 5);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
+	assert_string_equal(sql_columns(f->path, "tokens", buf, sizeof(buf)),
+	    "id,name,role,hash,created_at,revoked_at");
 	assert_string_equal(sql_columns(f->path, "plans", buf, sizeof(buf)),
 	    "id,kind,body,op_id,created_at");
 	assert_string_equal(sql_columns(f->path, "events", buf, sizeof(buf)),
@@ -2267,7 +2273,7 @@ expect_schema_v3(struct fx *f)
 	assert_string_equal(sql_columns(f->path, "vms", buf, sizeof(buf)),
 	    "id,uuid,name,vcpus,memory_mib,disk_gib,host_id,desired_state,"
 	    "observed_state,created_at,updated_at,group_id,snapshot_schedule,"
-	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at");
+	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at,on_drift");
 	assert_string_equal(sql_columns(f->path, "operations", buf,
 	    sizeof(buf)), "id,kind,vm_id,vm_uuid,vm_name,status,step,params,"
 	    "err_code,err_field,err_msg,created_at,started_at,finished_at,"

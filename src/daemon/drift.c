@@ -1,0 +1,467 @@
+/*
+ * drift.c - where the inventory and libvirt disagree, and what is done
+ * about it.
+ *
+ * drift_scan() asks every reachable host for its domains (one listing per
+ * host) and compares them with the VM rows: a VM whose state differs from
+ * the one asked for ("state"), whose domain is gone ("missing") or on
+ * another managed host ("elsewhere"), or whose host cannot be reached
+ * ("unreachable"); and the domains no row knows (orphans).  It changes
+ * nothing.  drift_adopt() takes an orphan into the inventory.
+ * drift_act() applies a VM's on_drift policy when the sweep or a libvirt
+ * event sees its state move away from the desired one: `record` does
+ * nothing more (the drift shows in GET /v1/drift), `alert` appends a
+ * vm.drift event, `enforce` also starts the operation that brings it
+ * back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <uuid/uuid.h>
+
+#include "../common/error.h"
+#include "../common/log.h"
+#include "app.h"
+
+/* One host's domains, as listed. */
+struct drift_host {
+	struct host_rec h;
+	bool listed;               /* reachable and listed */
+	char why[ERR_MSG_MAX];     /* why not */
+	struct domain_info *d;
+	size_t n, cap;
+	bool *known;               /* d[i] has a row */
+};
+
+struct drift_scan {
+	struct drift_host *hosts;
+	size_t nhosts, cap;
+	struct vm_rec *vms;
+	size_t nvms, vcap;
+};
+
+static int
+drift_add_host(const struct host_rec *h, void *arg)
+{
+	struct drift_scan *s = arg;
+
+	if (s->nhosts == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		struct drift_host *nh = realloc(s->hosts, cap * sizeof(*nh));
+
+		if (nh == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		s->hosts = nh;
+		s->cap = cap;
+	}
+	memset(&s->hosts[s->nhosts], 0, sizeof(s->hosts[0]));
+	s->hosts[s->nhosts++].h = *h;
+	return 0;
+}
+
+static int
+drift_add_vm(const struct vm_rec *v, void *arg)
+{
+	struct drift_scan *s = arg;
+
+	if (s->nvms == s->vcap) {
+		size_t cap = s->vcap ? s->vcap * 2 : 64;
+		struct vm_rec *nv = realloc(s->vms, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		s->vms = nv;
+		s->vcap = cap;
+	}
+	s->vms[s->nvms++] = *v;
+	return 0;
+}
+
+static int
+drift_add_domain(const struct domain_info *d, void *arg)
+{
+	struct drift_host *dh = arg;
+
+	if (dh->n == dh->cap) {
+		size_t cap = dh->cap ? dh->cap * 2 : 16;
+		struct domain_info *nd = realloc(dh->d, cap * sizeof(*nd));
+
+		if (nd == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		dh->d = nd;
+		dh->cap = cap;
+	}
+	dh->d[dh->n++] = *d;
+	return 0;
+}
+
+static void
+drift_free(struct drift_scan *s)
+{
+	for (size_t i = 0; i < s->nhosts; i++) {
+		free(s->hosts[i].d);
+		free(s->hosts[i].known);
+	}
+	free(s->hosts);
+	free(s->vms);
+}
+
+/* Load the rows and list every host (host_name: only that one). */
+static int
+drift_load(struct app *app, const char *host_name, struct drift_scan *s)
+{
+	struct store_conn *c = store_read_begin(app->store);
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = store_host_each(c, drift_add_host, s);
+	if (r == 0)
+		r = store_vm_each(c, NULL, NULL, drift_add_vm, s);
+	store_read_end(c);
+	if (r < 0)
+		return -1;
+	for (size_t i = 0; i < s->nhosts; i++) {
+		struct drift_host *dh = &s->hosts[i];
+		struct backend_conn *bc;
+
+		if (host_name && strcmp(dh->h.name, host_name) != 0)
+			continue;
+		bc = fleet_conn(app->fleet, dh->h.id);
+		if (bc == NULL || backend_list_domains(bc, drift_add_domain,
+		    dh) < 0) {
+			snprintf(dh->why, sizeof(dh->why), "%s", err_last()->msg);
+			err_clear();
+			continue;
+		}
+		dh->listed = true;
+		dh->known = calloc(dh->n ? dh->n : 1, sizeof(*dh->known));
+		if (dh->known == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+	}
+	return 0;
+}
+
+/* The domain with this uuid on host index i, or NULL. */
+static const struct domain_info *
+drift_find(struct drift_scan *s, size_t i, const char *uuid, bool mark)
+{
+	struct drift_host *dh = &s->hosts[i];
+
+	for (size_t k = 0; dh->listed && k < dh->n; k++) {
+		if (strcmp(dh->d[k].uuid, uuid) == 0) {
+			if (mark)
+				dh->known[k] = true;
+			return &dh->d[k];
+		}
+	}
+	return NULL;
+}
+
+/* A VM's drift, or NULL when there is none. */
+static json_t *
+drift_of_vm(struct drift_scan *s, const struct vm_rec *v)
+{
+	const struct domain_info *d = NULL;
+	size_t i, home = s->nhosts;
+	char why[640];
+
+	for (i = 0; i < s->nhosts; i++)
+		if (s->hosts[i].h.id == v->host_id)
+			home = i;
+	/* mark the domain as known wherever it is */
+	for (i = 0; i < s->nhosts; i++)
+		if (i != home)
+			drift_find(s, i, v->uuid, true);
+	if (home == s->nhosts)
+		return NULL;
+	if (!s->hosts[home].listed) {
+		snprintf(why, sizeof(why), "host '%s' cannot be reached: %.500s",
+		    v->host, s->hosts[home].why);
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "vm",
+		    v->name, "id", v->uuid, "host", v->host, "kind",
+		    "unreachable", "desired", v->desired, "detail", why);
+	}
+	d = drift_find(s, home, v->uuid, true);
+	if (d == NULL) {
+		for (i = 0; i < s->nhosts; i++)
+			if (i != home && drift_find(s, i, v->uuid, false))
+				break;
+		if (i < s->nhosts) {
+			snprintf(why, sizeof(why), "its domain is on host '%s', "
+			    "not on '%s' where the inventory has it",
+			    s->hosts[i].h.name, v->host);
+			return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			    "vm", v->name, "id", v->uuid, "host", v->host,
+			    "kind", "elsewhere", "found_on", s->hosts[i].h.name,
+			    "desired", v->desired, "detail", why);
+		}
+		snprintf(why, sizeof(why), "its domain is gone from host '%s'",
+		    v->host);
+		return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "vm", v->name,
+		    "id", v->uuid, "host", v->host, "kind", "missing",
+		    "desired", v->desired, "detail", why);
+	}
+	if (v->op_id[0] || strcmp(vm_state_name(d->state), v->desired) == 0)
+		return NULL;
+	/* a crashed VM that should be stopped is stopped enough */
+	if (d->state == VM_CRASHED && strcmp(v->desired, "stopped") == 0)
+		return NULL;
+	snprintf(why, sizeof(why), "vm '%s' is %s but should be %s",
+	    v->name, vm_state_name(d->state), v->desired);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "vm",
+	    v->name, "id", v->uuid, "host", v->host, "kind", "state",
+	    "desired", v->desired, "observed", vm_state_name(d->state),
+	    "on_drift", v->on_drift, "detail", why);
+}
+
+static json_t *
+drift_orphan_json(const struct drift_host *dh, const struct domain_info *d)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:I, s:s, s:I}",
+	    "host", dh->h.name, "uuid", d->uuid, "name", d->name,
+	    "state", vm_state_name(d->state), "persistent", d->persistent,
+	    "hangar_metadata", d->hangar, "vcpus", d->vcpus,
+	    "memory_mib", (json_int_t)d->memory_mib, "disk_path",
+	    d->disk_path, "disk_gib", (json_int_t)d->disk_gib);
+}
+
+int
+drift_scan(struct app *app, const char *vm, const char *host, json_t **out)
+{
+	struct drift_scan s;
+	json_t *vms = json_array(), *orphans = json_array(), *hosts =
+	    json_array(), *j;
+	bool found = vm == NULL;
+	int r;
+
+	*out = NULL;
+	r = drift_load(app, host, &s);
+	for (size_t i = 0; r == 0 && i < s.nvms; i++) {
+		const struct vm_rec *v = &s.vms[i];
+
+		if (vm && strcmp(v->name, vm) && strcmp(v->uuid, vm))
+			continue;
+		found = true;
+		if (host && strcmp(v->host, host) != 0)
+			continue;
+		if ((j = drift_of_vm(&s, v)) != NULL)
+			json_array_append_new(vms, j);
+	}
+	if (r == 0 && !found)
+		r = err_set(ERR_NOT_FOUND, "vm '%s' not found", vm);
+	for (size_t i = 0; r == 0 && vm == NULL && i < s.nhosts; i++) {
+		struct drift_host *dh = &s.hosts[i];
+
+		if (host && strcmp(dh->h.name, host) != 0)
+			continue;
+		json_array_append_new(hosts, json_pack("{s:s, s:b, s:s}",
+		    "host", dh->h.name, "listed", dh->listed, "detail",
+		    dh->listed ? "" : dh->why));
+		for (size_t k = 0; dh->listed && k < dh->n; k++)
+			if (!dh->known[k])
+				json_array_append_new(orphans,
+				    drift_orphan_json(dh, &dh->d[k]));
+	}
+	drift_free(&s);
+	if (r < 0) {
+		json_decref(vms);
+		json_decref(orphans);
+		json_decref(hosts);
+		return -1;
+	}
+	*out = json_pack("{s:o, s:o, s:o}", "vms", vms, "orphans", orphans,
+	    "hosts", hosts);
+	return *out ? 0 : err_set(ERR_INTERNAL, "out of memory");
+}
+
+/* --- adopting an orphan --- */
+
+struct drift_adopt_tx {
+	struct vm_rec vm;
+};
+
+static int
+drift_adopt_tx(struct store_conn *c, void *arg)
+{
+	struct drift_adopt_tx *t = arg;
+
+	if (store_vm_insert(c, &t->vm) < 0)
+		return -1;
+	return store_event_vm(c, t->vm.id, "vm.adopted", NULL, NULL);
+}
+
+int
+drift_adopt_domain(struct app *app, const char *host, const char *domain,
+    const char *name, struct vm_rec *out)
+{
+	struct drift_scan s;
+	const struct domain_info *d = NULL;
+	struct drift_adopt_tx t;
+	size_t i, k;
+	int r;
+
+	if ((r = drift_load(app, host, &s)) < 0) {
+		drift_free(&s);
+		return -1;
+	}
+	for (i = 0; i < s.nhosts && strcmp(s.hosts[i].h.name, host); i++)
+		;
+	if (i == s.nhosts) {
+		drift_free(&s);
+		return err_set(ERR_NOT_FOUND, "host '%s' not found", host);
+	}
+	if (!s.hosts[i].listed) {
+		r = err_set(ERR_UNAVAILABLE, "host '%s' cannot be listed: %s",
+		    host, s.hosts[i].why);
+		drift_free(&s);
+		return r;
+	}
+	for (k = 0; k < s.hosts[i].n; k++)
+		if (strcmp(s.hosts[i].d[k].uuid, domain) == 0 ||
+		    strcmp(s.hosts[i].d[k].name, domain) == 0)
+			d = &s.hosts[i].d[k];
+	if (d == NULL) {
+		drift_free(&s);
+		return err_set(ERR_NOT_FOUND, "host '%s' has no domain '%s'",
+		    host, domain);
+	}
+	for (k = 0; k < s.nvms; k++)
+		if (strcmp(s.vms[k].uuid, d->uuid) == 0) {
+			r = err_set(ERR_CONFLICT, "domain '%s' is vm '%s' of the "
+			    "inventory already", domain, s.vms[k].name);
+			drift_free(&s);
+			return r;
+		}
+	if (!d->persistent) {
+		drift_free(&s);
+		return err_set(ERR_CONFLICT, "domain '%s' is transient (not "
+		    "defined): hangar only manages defined domains", domain);
+	}
+	memset(&t, 0, sizeof(t));
+	snprintf(t.vm.uuid, sizeof(t.vm.uuid), "%s", d->uuid);
+	if (name_check("name", name ? name : d->name) < 0) {
+		struct err e;
+
+		err_save(&e);
+		drift_free(&s);
+		return err_set_field(ERR_UNPROCESSABLE, "name", "domain '%.64s' "
+		    "cannot be adopted under that name (%s); give one in "
+		    "\"name\"", domain, e.msg);
+	}
+	snprintf(t.vm.name, sizeof(t.vm.name), "%.63s", name ? name : d->name);
+	t.vm.vcpus = d->vcpus > 0 ? d->vcpus : 1;
+	t.vm.memory_mib = d->memory_mib > 0 ? d->memory_mib : 1;
+	t.vm.disk_gib = d->disk_gib > 0 ? d->disk_gib : 1;
+	t.vm.host_id = s.hosts[i].h.id;
+	snprintf(t.vm.observed, sizeof(t.vm.observed), "%s",
+	    vm_state_name(d->state));
+	snprintf(t.vm.desired, sizeof(t.vm.desired), "%s",
+	    d->state == VM_CRASHED ? "stopped" : vm_state_name(d->state));
+	snprintf(t.vm.on_drift, sizeof(t.vm.on_drift), "record");
+	drift_free(&s);
+	/* view, then store, as for any claim */
+	view_lock(app->view);
+	r = store_tx(app->store, drift_adopt_tx, &t);
+	if (r == 0)
+		view_claim_locked(app->view, &t.vm);
+	view_unlock(app->view);
+	if (r < 0)
+		return -1;
+	log_info("drift: adopted domain '%s' on host '%s' as vm '%s'", domain,
+	    host, t.vm.name);
+	*out = t.vm;
+	return 0;
+}
+
+/* --- acting on drift --- */
+
+static const struct {
+	const char *desired, *observed;
+	enum op_kind kind;
+} drift_fixes[] = {
+	{ "running", "stopped", OP_START },
+	{ "running", "crashed", OP_START },
+	{ "running", "paused", OP_RESUME },
+	{ "stopped", "running", OP_STOP },
+	{ "stopped", "paused", OP_STOP },
+	{ "paused", "running", OP_PAUSE },
+};
+
+struct drift_act_tx {
+	const struct vm_rec *v;
+	bool enforce;
+	struct op_rec op;
+	bool have_op;
+	bool changed;              /* news: say it on the event stream */
+};
+
+static int
+drift_act_tx(struct store_conn *c, void *arg)
+{
+	struct drift_act_tx *t = arg;
+	const struct vm_rec *v = t->v;
+	json_t *d = json_pack("{s:s, s:s, s:s}", "desired", v->desired,
+	    "observed", v->observed, "on_drift", v->on_drift);
+	int r = t->changed ? store_event_vm(c, v->id, "vm.drift", NULL, d) : 0;
+
+	json_decref(d);
+	if (r < 0 || !t->enforce)
+		return r;
+	for (size_t i = 0; i < sizeof(drift_fixes) / sizeof(drift_fixes[0]);
+	    i++) {
+		uuid_t u;
+
+		if (strcmp(drift_fixes[i].desired, v->desired) ||
+		    strcmp(drift_fixes[i].observed, v->observed))
+			continue;
+		memset(&t->op, 0, sizeof(t->op));
+		uuid_generate_random(u);
+		uuid_unparse_lower(u, t->op.id);
+		t->op.kind = drift_fixes[i].kind;
+		t->op.vm_id = v->id;
+		snprintf(t->op.vm_uuid, sizeof(t->op.vm_uuid), "%s", v->uuid);
+		snprintf(t->op.vm_name, sizeof(t->op.vm_name), "%s", v->name);
+		snprintf(t->op.params, sizeof(t->op.params),
+		    "{\"reason\":\"on_drift enforce\"}");
+		if (store_op_insert(c, &t->op) < 0)
+			return -1;
+		t->have_op = true;
+		break;
+	}
+	return 0;
+}
+
+void
+drift_act(struct app *app, const struct vm_rec *v, bool changed)
+{
+	struct drift_act_tx t;
+
+	if (strcmp(v->on_drift, "record") == 0 || v->op_id[0] ||
+	    strcmp(v->desired, v->observed) == 0 ||
+	    strcmp(v->observed, "unknown") == 0 ||
+	    (strcmp(v->desired, "stopped") == 0 &&
+	    strcmp(v->observed, "crashed") == 0))
+		return;
+	memset(&t, 0, sizeof(t));
+	t.v = v;
+	t.changed = changed;
+	t.enforce = strcmp(v->on_drift, "enforce") == 0;
+	if (store_tx(app->store, drift_act_tx, &t) < 0) {
+		log_warnx("drift: vm '%s' (%s, should be %s): %s", v->name,
+		    v->observed, v->desired, err_last()->msg);
+		return;
+	}
+	if (!t.have_op && !changed)
+		return;
+	if (t.have_op) {
+		log_info("drift: vm '%s' is %s but should be %s: operation %s "
+		    "(%s) brings it back", v->name, v->observed, v->desired,
+		    t.op.id, op_kind_name(t.op.kind));
+		ops_submit(app->ops, t.op.id);
+	} else {
+		log_info("drift: vm '%s' is %s but should be %s", v->name,
+		    v->observed, v->desired);
+	}
+}
