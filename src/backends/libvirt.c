@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -774,10 +775,27 @@ lv_do_shutdown(virDomainPtr d, void *arg)
 static int
 lv_do_destroy(virDomainPtr d, void *arg)
 {
+	struct timespec ts = { 0, 200 * 1000000L };
+
 	(void)arg;
-	if (virDomainIsActive(d) == 0)
-		return 0;
-	return virDomainDestroy(d);
+	/*
+	 * Someone else (a daemon killed mid-delete, the guest itself) may
+	 * be powering it off right now: then our destroy is refused ("not
+	 * running", or the state lock is busy) while it still looks active
+	 * a moment.  Off is off, whoever did it.
+	 */
+	for (int tries = 0; tries < 25; tries++) {
+		if (virDomainIsActive(d) == 0)
+			return 0;
+		if (virDomainDestroy(d) == 0)
+			return 0;
+		if (virDomainIsActive(d) == 0) {
+			virResetLastError();
+			return 0;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return -1;
 }
 
 static int

@@ -20,6 +20,15 @@
 #include "ops_int.h"
 
 #define OPS_RECOVER_RETRY_MS 5000
+#define OPS_CLOSE_RETRY_MS 1000
+
+static void
+ops_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
 
 struct ops_job {
 	char id[UUID_STR_LEN];
@@ -428,7 +437,17 @@ finish:
 	else
 		log_info("op %s: %s %s succeeded", x.op.id,
 		    op_kind_name(x.op.kind), subject);
-	if (store_tx(o->app->store, ops_close_tx, &ca) < 0) {
+	/* the result must be written: a full or failing disk is waited out
+	 * (nothing else can be written meanwhile anyway); only a shutdown
+	 * leaves it to the next start's recovery */
+	while ((r = store_tx(o->app->store, ops_close_tx, &ca)) < 0 &&
+	    err_last()->code == ERR_UNAVAILABLE &&
+	    !__atomic_load_n(&o->stopping, __ATOMIC_RELAXED)) {
+		log_warnx("op %s: cannot record its result yet (retrying): %s",
+		    x.op.id, err_last()->msg);
+		ops_sleep_ms(OPS_CLOSE_RETRY_MS);
+	}
+	if (r < 0) {
 		log_error("op %s: cannot record its result (recovered at the "
 		    "next start): %s", x.op.id, err_last()->msg);
 	} else {
