@@ -5,7 +5,7 @@
 #   make check SANITIZE=1   the same under ASan + UBSan
 
 CC      ?= cc
-PKGS     = libmicrohttpd jansson libvirt sqlite3 uuid libxml-2.0 libsystemd
+PKGS     = libmicrohttpd jansson libvirt sqlite3 uuid libxml-2.0 libsystemd gnutls
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
            -Wno-format-nonliteral
@@ -56,8 +56,8 @@ $(BUILD)/hangar: $(CLI_OBJ)
 # -MMD: a test that #includes sources (test_cli_output) rebuilds with them
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP -MF $@.d -o $@ $^ \
-	    $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP -MF $@.d -o $@ \
+	    $(filter %.c %.a,$^) $(PKG_LIBS) -lcmocka
 
 deps:
 	@scripts/deps build
@@ -97,3 +97,4 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
+include tests/soak/soak.mk

@@ -2,8 +2,8 @@
  * hangar.c - the `hangar` command-line client: global options, the command
  * table, and the error slot every other file reports into.
  *
- *	hangar [--url URL] [-o table|json] [--no-wait] [--timeout S]
- *	    NOUN VERB ...
+ *	hangar [--url URL] [--token TOKEN] [--cacert FILE] [-o table|json]
+ *	    [--no-wait] [--timeout S] NOUN VERB ...
  *
  * The command table below is data: {noun, verb, handler, usage, help}.  main()
  * parses the global options (they come before the noun), finds the row,
@@ -264,8 +264,12 @@ static const struct cli_cmd cli_cmds[] = {
 
 static const char cli_options_help[] =
     "options (before the command):\n"
-    "  --url URL       unix:/path/to.sock or http://host:port (default:\n"
+    "  --url URL       unix:/path/to.sock or http[s]://host:port (default:\n"
     "                  $HANGAR_URL, else " HANGAR_DEFAULT_URL ")\n"
+    "  --token TOKEN   API token, sent as 'Authorization: Bearer' (default:\n"
+    "                  $HANGAR_TOKEN, better: arguments show in ps)\n"
+    "  --cacert FILE   trust the CA certificates in FILE for https\n"
+    "                  (default: $HANGAR_CACERT, else the system's)\n"
     "  -o table|json   output format (default table)\n"
     "  --no-wait       do not wait for operations; print them as accepted\n"
     "  --timeout S     wait at most S seconds for an operation (default 600)\n"
@@ -489,7 +493,8 @@ static bool
 cli_is_global(const char *arg)
 {
 	static const char *const globals[] = {
-		"--url", "--output", "--no-wait", "--timeout",
+		"--url", "--output", "--no-wait", "--timeout", "--token",
+		"--cacert",
 	};
 	size_t i, n = strcspn(arg, "=");
 
@@ -664,6 +669,8 @@ main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "url", required_argument, NULL, 'u' },
+		{ "token", required_argument, NULL, 'T' },
+		{ "cacert", required_argument, NULL, 'C' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "no-wait", no_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -678,6 +685,8 @@ main(int argc, char **argv)
 	};
 	const struct cli_cmd *cmd;
 	const char *url = getenv("HANGAR_URL");
+	const char *token = getenv("HANGAR_TOKEN");
+	const char *cacert = getenv("HANGAR_CACERT");
 	bool help;
 	int ch, nargs, rc = -1;
 
@@ -688,6 +697,12 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'u':
 			url = optarg;
+			break;
+		case 'T':
+			token = optarg;
+			break;
+		case 'C':
+			cacert = optarg;
 			break;
 		case 'o':
 			if (output_parse_format(optarg,
@@ -735,7 +750,8 @@ main(int argc, char **argv)
 		cli_fail(CLI_ERROR, "cannot initialise libcurl");
 		return CLI_ERROR;
 	}
-	if ((cli.cli_http = http_open(url)) != NULL) {
+	if ((cli.cli_http = http_open(url)) != NULL &&
+	    http_set_auth(cli.cli_http, token, cacert) == 0) {
 		/* The handler's argv[0] is the verb (or the lone noun). */
 		optind = 0;
 		rc = cmd->c_handler(&cli, argc - nargs + 1, argv + nargs - 1);

@@ -32,12 +32,15 @@
 #define HTTP_URL_MAX 1024
 #define HTTP_CONNECT_TIMEOUT 10L
 #define HTTP_MSG_MAX 1024
+#define HTTP_AUTH_MAX 512	/* "Authorization: Bearer TOKEN" */
 
 struct http {
 	CURL		*h_curl;
 	char		 h_target[HTTP_URL_MAX];	/* as given */
 	char		 h_base[HTTP_URL_MAX];	/* no trailing '/' */
 	char		 h_sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char		 h_auth[HTTP_AUTH_MAX];	/* the header, or "" */
+	char		 h_cacert[HTTP_URL_MAX];	/* CA file for https, or "" */
 	http_tick_fn	*h_tick;
 	void		*h_tick_arg;
 	char		 h_err[CURL_ERROR_SIZE];
@@ -238,7 +241,42 @@ http_close(struct http *h)
 		return;
 	if (h->h_curl != NULL)
 		curl_easy_cleanup(h->h_curl);
+	explicit_bzero(h->h_auth, sizeof(h->h_auth));
 	free(h);
+}
+
+/*
+ * Send "Authorization: Bearer token" with every request (token NULL or
+ * "": none), and trust the CA certificates in the PEM file cacert for
+ * https (NULL or "": the system's).  Returns 0, or -1 after reporting a
+ * token or path that cannot be used (CLI_USAGE).
+ */
+int
+http_set_auth(struct http *h, const char *token, const char *cacert)
+{
+	int n;
+
+	h->h_auth[0] = '\0';
+	if (token != NULL && *token != '\0') {
+		for (const char *p = token; *p != '\0'; p++)
+			if (*p <= ' ' || *p > '~')
+				return cli_fail(CLI_USAGE, "the API token may "
+				    "only hold visible ASCII characters");
+		n = snprintf(h->h_auth, sizeof(h->h_auth),
+		    "Authorization: Bearer %s", token);
+		if (n < 0 || (size_t)n >= sizeof(h->h_auth)) {
+			h->h_auth[0] = '\0';
+			return cli_fail(CLI_USAGE, "the API token is too long");
+		}
+	}
+	h->h_cacert[0] = '\0';
+	if (cacert != NULL && *cacert != '\0') {
+		n = snprintf(h->h_cacert, sizeof(h->h_cacert), "%s", cacert);
+		if (n < 0 || (size_t)n >= sizeof(h->h_cacert))
+			return cli_fail(CLI_USAGE, "the CA file path is too "
+			    "long");
+	}
+	return 0;
 }
 
 const char *
@@ -283,6 +321,8 @@ http_setup(struct http *h, const char *url, struct curl_slist *hdrs)
 	HTTP_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	HTTP_SET(CURLOPT_NOSIGNAL, 1L);
+	if (h->h_cacert[0] != '\0')
+		HTTP_SET(CURLOPT_CAINFO, h->h_cacert);
 	HTTP_SET(CURLOPT_CONNECTTIMEOUT, HTTP_CONNECT_TIMEOUT);
 	HTTP_SET(CURLOPT_USERAGENT, "hangar/" HANGAR_VERSION);
 	HTTP_SET(CURLOPT_HTTPHEADER, hdrs);
@@ -332,6 +372,13 @@ http_request(struct http *h, const char *method, const char *path,
 		    "Content-Type:";	/* no body: none, not curl's form */
 
 		if ((t = curl_slist_append(hdrs, hdr)) == NULL) {
+			cli_fail(CLI_ERROR, "out of memory");
+			goto done;
+		}
+		hdrs = t;
+	}
+	if (h->h_auth[0] != '\0') {
+		if ((t = curl_slist_append(hdrs, h->h_auth)) == NULL) {
 			cli_fail(CLI_ERROR, "out of memory");
 			goto done;
 		}
@@ -550,7 +597,7 @@ http_stream(struct http *h, const char *path, const char *type,
 	char url[HTTP_URL_MAX + HANGAR_PATH_MAX], accept[128], lei[128];
 	struct http_stream_ctx s;
 	struct curl_slist *hdrs = NULL, *t;
-	const char *list[2];
+	const char *list[3];
 	CURL *c = h->h_curl;
 	CURLcode cc = CURLE_OK;
 	enum http_stream_end rc = HTTP_STREAM_FAILED;
@@ -588,6 +635,8 @@ http_stream(struct http *h, const char *path, const char *type,
 		}
 		list[nhdrs++] = lei;
 	}
+	if (h->h_auth[0] != '\0')
+		list[nhdrs++] = h->h_auth;
 	for (i = 0; i < nhdrs; i++) {
 		if ((t = curl_slist_append(hdrs, list[i])) == NULL) {
 			cli_fail(CLI_ERROR, "out of memory");

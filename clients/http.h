@@ -3,7 +3,9 @@
  * and parsed JSON body out.
  *
  * The target is "unix:/path/to.sock" (requests go to http://localhost over
- * that socket) or "http://host:port" (https too).  One curl handle is kept
+ * that socket) or "http://host:port" (https too).  http_set_auth() adds
+ * an API token (Authorization: Bearer) to every request and a CA file
+ * for https.  One curl handle is kept
  * for the whole run so polls reuse the connection.  http_stream() is the
  * one long-lived request: GET /v1/events, its body handed over piece by
  * piece, with no total timeout.
@@ -50,6 +52,7 @@ enum http_stream_end {
 
 struct http	*http_open(const char *);
 void		 http_close(struct http *);
+int		 http_set_auth(struct http *, const char *, const char *);
 const char	*http_target(const struct http *);
 void		 http_set_tick(struct http *, http_tick_fn *, void *);
 int		 http_request(struct http *, const char *, const char *,

@@ -4,6 +4,8 @@
 #ifndef HANGAR_API_H
 #define HANGAR_API_H
 
+#include <stdio.h>
+
 struct app;
 struct api;
 
@@ -17,5 +19,9 @@ struct api *api_start(struct app *app);
 void api_quiesce(struct api *a);
 /* Stop serving and free everything; removes the unix sockets. */
 void api_stop(struct api *a);
+
+/* Print the route table, one "METHOD PATTERN ROLE" line per route
+ * (hangard --routes).  0, or -1 when out cannot be written. */
+int api_print_routes(FILE *out);
 
 #endif

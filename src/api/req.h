@@ -19,6 +19,7 @@
 
 #include "../common/error.h"
 #include "../daemon/app.h"
+#include "auth.h"
 
 #define REQ_MAX_PARAMS 4
 #define REQ_BODY_MAX (1024 * 1024)
@@ -46,10 +47,13 @@ struct route {
 	const char *method;
 	const char *pattern;     /* '*' matches one path segment */
 	req_handler handler;
+	enum auth_role role;     /* the least role that may call it */
 };
 
 /* router.c: find the route for method + path; fills r->params. */
 const struct route *router_match(struct req *r, char *allow, size_t allow_len);
+/* router.c: the whole table (*n rows), for --routes and the tests. */
+const struct route *router_table(size_t *n);
 
 /* idem.c: Idempotency-Key.  A stored reply to send again: */
 struct idem_reply {
@@ -193,5 +197,8 @@ int snapshots_get(struct req *r);
 int snapshots_create(struct req *r);
 int snapshots_revert(struct req *r);
 int snapshots_delete(struct req *r);
+int tokens_list(struct req *r);
+int tokens_create(struct req *r);
+int tokens_delete(struct req *r);
 
 #endif

@@ -1,55 +1,69 @@
 /*
  * router.c - the route table, as data, and the matcher.  A path that
  * matches a pattern under another method gets 405 with an Allow list.
+ * Each route names the least role that may call it (checked in server.c
+ * before the body is read).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "../common/error.h"
+#include "api.h"
 #include "req.h"
 
+/*
+ * Every route, with the least role that may call it (auth.h): reads are
+ * for readers (POST /v1/placements too: a dry run that changes nothing),
+ * VM work (lifecycle, snapshots, migration, cancelling) for operators,
+ * the fleet (hosts, drains, orphans, groups, plans) and tokens for admins.
+ * `hangard --routes` prints this table; tests/integration/auth.sh tries
+ * every row with every role.
+ */
 static const struct route router_routes[] = {
-	{ "GET",    "/v1",                   root_get },
-	{ "GET",    "/v1/hosts",             hosts_list },
-	{ "POST",   "/v1/hosts",             hosts_create },
-	{ "GET",    "/v1/hosts/*",           hosts_get },
-	{ "PATCH",  "/v1/hosts/*",           hosts_update },
-	{ "DELETE", "/v1/hosts/*",           hosts_delete },
-	{ "POST",   "/v1/hosts/*/drain",     hosts_drain },
-	{ "POST",   "/v1/hosts/*/undrain",   hosts_undrain },
-	{ "GET",    "/v1/hosts/*/orphans",   drift_orphans },
-	{ "POST",   "/v1/hosts/*/orphans/*/adopt", drift_adopt },
-	{ "GET",    "/v1/drift",             drift_list },
-	{ "GET",    "/v1/groups",            groups_list },
-	{ "POST",   "/v1/groups",            groups_create },
-	{ "GET",    "/v1/groups/*",          groups_get },
-	{ "DELETE", "/v1/groups/*",          groups_delete },
-	{ "POST",   "/v1/placements",        placements_create },
-	{ "GET",    "/v1/vms",               vms_list },
-	{ "POST",   "/v1/vms",               vms_create },
-	{ "GET",    "/v1/vms/*",             vms_get },
-	{ "PATCH",  "/v1/vms/*",             vms_update },
-	{ "DELETE", "/v1/vms/*",             vms_delete },
-	{ "POST",   "/v1/vms/*/start",       vms_start },
-	{ "POST",   "/v1/vms/*/stop",        vms_stop },
-	{ "POST",   "/v1/vms/*/reboot",      vms_reboot },
-	{ "POST",   "/v1/vms/*/pause",       vms_pause },
-	{ "POST",   "/v1/vms/*/resume",      vms_resume },
-	{ "POST",   "/v1/vms/*/migrate",     vms_migrate },
-	{ "GET",    "/v1/vms/*/drift",       drift_get },
-	{ "GET",    "/v1/vms/*/snapshots",   snapshots_list },
-	{ "POST",   "/v1/vms/*/snapshots",   snapshots_create },
-	{ "GET",    "/v1/vms/*/snapshots/*", snapshots_get },
-	{ "DELETE", "/v1/vms/*/snapshots/*", snapshots_delete },
-	{ "POST",   "/v1/vms/*/snapshots/*/revert", snapshots_revert },
-	{ "GET",    "/v1/operations",        operations_list },
-	{ "GET",    "/v1/operations/*",      operations_get },
-	{ "DELETE", "/v1/operations/*",      operations_cancel },
-	{ "GET",    "/v1/events",            events_get },
-	{ "POST",   "/v1/plans/consolidation", plans_consolidation },
-	{ "POST",   "/v1/plans/rebalance",   plans_rebalance },
-	{ "GET",    "/v1/plans/*",           plans_get },
-	{ "POST",   "/v1/plans/*/execute",   plans_execute },
+	{ "GET",    "/v1",                          root_get,            AUTH_READER },
+	{ "GET",    "/v1/hosts",                    hosts_list,          AUTH_READER },
+	{ "POST",   "/v1/hosts",                    hosts_create,        AUTH_ADMIN },
+	{ "GET",    "/v1/hosts/*",                  hosts_get,           AUTH_READER },
+	{ "PATCH",  "/v1/hosts/*",                  hosts_update,        AUTH_ADMIN },
+	{ "DELETE", "/v1/hosts/*",                  hosts_delete,        AUTH_ADMIN },
+	{ "POST",   "/v1/hosts/*/drain",            hosts_drain,         AUTH_ADMIN },
+	{ "POST",   "/v1/hosts/*/undrain",          hosts_undrain,       AUTH_ADMIN },
+	{ "GET",    "/v1/hosts/*/orphans",          drift_orphans,       AUTH_READER },
+	{ "POST",   "/v1/hosts/*/orphans/*/adopt",  drift_adopt,         AUTH_ADMIN },
+	{ "GET",    "/v1/drift",                    drift_list,          AUTH_READER },
+	{ "GET",    "/v1/groups",                   groups_list,         AUTH_READER },
+	{ "POST",   "/v1/groups",                   groups_create,       AUTH_ADMIN },
+	{ "GET",    "/v1/groups/*",                 groups_get,          AUTH_READER },
+	{ "DELETE", "/v1/groups/*",                 groups_delete,       AUTH_ADMIN },
+	{ "POST",   "/v1/placements",               placements_create,   AUTH_READER },
+	{ "GET",    "/v1/vms",                      vms_list,            AUTH_READER },
+	{ "POST",   "/v1/vms",                      vms_create,          AUTH_OPERATOR },
+	{ "GET",    "/v1/vms/*",                    vms_get,             AUTH_READER },
+	{ "PATCH",  "/v1/vms/*",                    vms_update,          AUTH_OPERATOR },
+	{ "DELETE", "/v1/vms/*",                    vms_delete,          AUTH_OPERATOR },
+	{ "POST",   "/v1/vms/*/start",              vms_start,           AUTH_OPERATOR },
+	{ "POST",   "/v1/vms/*/stop",               vms_stop,            AUTH_OPERATOR },
+	{ "POST",   "/v1/vms/*/reboot",             vms_reboot,          AUTH_OPERATOR },
+	{ "POST",   "/v1/vms/*/pause",              vms_pause,           AUTH_OPERATOR },
+	{ "POST",   "/v1/vms/*/resume",             vms_resume,          AUTH_OPERATOR },
+	{ "POST",   "/v1/vms/*/migrate",            vms_migrate,         AUTH_OPERATOR },
+	{ "GET",    "/v1/vms/*/drift",              drift_get,           AUTH_READER },
+	{ "GET",    "/v1/vms/*/snapshots",          snapshots_list,      AUTH_READER },
+	{ "POST",   "/v1/vms/*/snapshots",          snapshots_create,    AUTH_OPERATOR },
+	{ "GET",    "/v1/vms/*/snapshots/*",        snapshots_get,       AUTH_READER },
+	{ "DELETE", "/v1/vms/*/snapshots/*",        snapshots_delete,    AUTH_OPERATOR },
+	{ "POST",   "/v1/vms/*/snapshots/*/revert", snapshots_revert,    AUTH_OPERATOR },
+	{ "GET",    "/v1/operations",               operations_list,     AUTH_READER },
+	{ "GET",    "/v1/operations/*",             operations_get,      AUTH_READER },
+	{ "DELETE", "/v1/operations/*",             operations_cancel,   AUTH_OPERATOR },
+	{ "GET",    "/v1/events",                   events_get,          AUTH_READER },
+	{ "POST",   "/v1/plans/consolidation",      plans_consolidation, AUTH_ADMIN },
+	{ "POST",   "/v1/plans/rebalance",          plans_rebalance,     AUTH_ADMIN },
+	{ "GET",    "/v1/plans/*",                  plans_get,           AUTH_READER },
+	{ "POST",   "/v1/plans/*/execute",          plans_execute,       AUTH_ADMIN },
+	{ "GET",    "/v1/tokens",                   tokens_list,         AUTH_ADMIN },
+	{ "POST",   "/v1/tokens",                   tokens_create,       AUTH_ADMIN },
+	{ "DELETE", "/v1/tokens/*",                 tokens_delete,       AUTH_ADMIN },
 };
 
 /*
@@ -120,4 +134,23 @@ router_match(struct req *r, char *allow, size_t allow_len)
 			err_set(ERR_NOT_FOUND, "no resource at '%s'", r->path);
 	}
 	return found;
+}
+
+const struct route *
+router_table(size_t *n)
+{
+	*n = sizeof(router_routes) / sizeof(router_routes[0]);
+	return router_routes;
+}
+
+int
+api_print_routes(FILE *out)
+{
+	size_t n;
+	const struct route *rt = router_table(&n);
+
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s %s %s\n", rt[i].method, rt[i].pattern,
+		    auth_role_name(rt[i].role));
+	return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }

@@ -1,13 +1,15 @@
 /*
- * server.c - the HTTP front end on libmicrohttpd: listening sockets,
- * reading bodies (bounded), content-type checks, dispatch through the
- * route table, and writing replies.  Errors from anywhere below become a
- * problem+json reply here and only here.
+ * server.c - the HTTP front end on libmicrohttpd: listening sockets
+ * (HTTPS on TCP when tls_cert is set), access control (auth.c) before a
+ * byte of a body is read, reading bodies (bounded), content-type checks,
+ * dispatch through the route table, and writing replies.  Errors from
+ * anywhere below become a problem+json reply here and only here.
  *
  * Threads: one libmicrohttpd thread per connection, so a request that
  * waits for an operation (?wait=N) never holds up another connection.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +26,25 @@
 #include "req.h"
 
 #define SERVER_MAX_DAEMONS CONFIG_LISTEN_MAX
+#define SERVER_PEM_MAX (1024 * 1024)   /* bytes of a PEM file */
+
+/* One listening address: what its requests' access check needs. */
+struct server_listener {
+	struct api *api;
+	bool is_unix;            /* peer credentials give a role */
+	bool tls;                /* HTTPS */
+	bool client_ca;          /* HTTPS wanting a client certificate */
+};
 
 struct api {
 	struct app *app;
 	struct MHD_Daemon *d[SERVER_MAX_DAEMONS];
+	struct server_listener lis[SERVER_MAX_DAEMONS];
 	char unix_path[SERVER_MAX_DAEMONS][CONFIG_STR_MAX];
 	size_t n;
+	struct auth_unix unix_roles;
+	/* PEM text of tls_cert, tls_key, tls_client_ca (NULL: not set) */
+	char *tls_cert, *tls_key, *tls_ca;
 };
 
 /* Per-request state across libmicrohttpd's calls. */
@@ -37,11 +52,15 @@ struct server_conn {
 	char *body;
 	size_t len, cap;
 	bool too_large;
+	bool replied;            /* refused before the body (auth, size) */
+	struct auth_who who;
 };
 
+/* challenge: a WWW-Authenticate value (401), or NULL */
 static enum MHD_Result
 server_send(struct MHD_Connection *conn, int status, json_t *reply,
-    const char *ctype, const char *location, const char *allow)
+    const char *ctype, const char *location, const char *allow,
+    const char *challenge)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -72,6 +91,9 @@ server_send(struct MHD_Connection *conn, int status, json_t *reply,
 		    location);
 	if (allow && allow[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	if (challenge)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    challenge);
 	ret = MHD_queue_response(conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -113,13 +135,18 @@ server_problem(struct MHD_Connection *conn, const char *path,
 	enum MHD_Result ret;
 	int status = err_code_http(e->code == ERR_NONE ? ERR_INTERNAL :
 	    e->code);
+	const char *challenge = NULL;
 
 	if (status >= 500)
 		log_warnx("%d on %s: %s", status, path, e->msg);
 	if (p && ext)
 		json_object_update_missing(p, ext);
+	/* RFC 6750: a token was sent (the field at fault) but is no good */
+	if (e->code == ERR_UNAUTHORIZED)
+		challenge = e->field[0] ? "Bearer realm=\"hangar\", "
+		    "error=\"invalid_token\"" : "Bearer realm=\"hangar\"";
 	ret = server_send(conn, status, p, "application/problem+json", NULL,
-	    allow);
+	    allow, challenge);
 	json_decref(p);
 	return ret;
 }
@@ -160,12 +187,68 @@ server_parse_body(struct req *r, struct server_conn *sc)
 	return 0;
 }
 
+/* The client, for log lines: "uid 0" / "token 'ci'" and its address. */
+static void
+server_peer(struct server_listener *l, struct MHD_Connection *conn,
+    const struct server_conn *sc, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	char host[NI_MAXHOST] = "?";
+
+	if (!l->is_unix) {
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci && ci->client_addr && getnameinfo(ci->client_addr,
+		    ci->client_addr->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+		    host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+			snprintf(host, sizeof(host), "?");
+	}
+	snprintf(buf, len, "%s%s%s", sc->who.name, l->is_unix ? "" : " at ",
+	    l->is_unix ? "" : host);
+}
+
+/*
+ * Before a byte of the body is read: may the sender call this route?
+ * 0 with sc->who filled, or -1 with the error (401, 403; *ext may be set
+ * for the problem body).  An unknown path is left to the router (404,
+ * 405) once the sender is known to have some role.
+ */
+static int
+server_authorize(struct server_listener *l, struct MHD_Connection *conn,
+    const char *method, const char *url, struct server_conn *sc,
+    json_t **ext)
+{
+	struct api *a = l->api;
+	const struct route *rt;
+	enum auth_role need;
+	struct req r;
+	char allow[128];
+
+	snprintf(sc->who.name, sizeof(sc->who.name), "nobody");
+	if (l->client_ca && auth_client_cert(conn) < 0)
+		return -1;
+	if (auth_identify(a->app->store, &a->unix_roles, conn, l->is_unix,
+	    &sc->who) < 0)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	r.method = method;
+	r.path = url;
+	rt = router_match(&r, allow, sizeof(allow));
+	err_clear();
+	need = rt == NULL ? AUTH_READER : rt->role;
+	if (need == AUTH_NONE)          /* a row without its role: fail closed */
+		need = AUTH_ADMIN;
+	return auth_permit(&sc->who, need, ext);
+}
+
 static enum MHD_Result
 server_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-	struct api *a = cls;
+	struct server_listener *l = cls;
+	struct api *a = l->api;
 	struct server_conn *sc = *con_cls;
 	const struct route *rt;
 	struct idem_reply rep;
@@ -178,16 +261,35 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (sc == NULL) {
 		const char *cl = MHD_lookup_connection_value(conn,
 		    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		char peer[AUTH_WHO_MAX + NI_MAXHOST + 8];
+		json_t *ext = NULL;
 
 		if ((sc = calloc(1, sizeof(*sc))) == NULL)
 			return MHD_NO;
 		*con_cls = sc;
+		err_clear();
+		if (server_authorize(l, conn, method, url, sc, &ext) < 0) {
+			server_peer(l, conn, sc, peer, sizeof(peer));
+			log_info("api: %s %s from %s refused (%d): %s", method,
+			    url, peer, err_code_http(err_last()->code),
+			    err_last()->msg);
+			sc->replied = true;
+			ret = server_problem(conn, url, NULL, ext);
+			json_decref(ext);
+			return ret;
+		}
 		if (cl && strtoull(cl, NULL, 10) > REQ_BODY_MAX) {
 			/* refuse before reading a byte of it */
 			err_set(ERR_TOO_LARGE, "the request body is larger "
 			    "than %d bytes", REQ_BODY_MAX);
+			sc->replied = true;
 			return server_problem(conn, url, NULL, NULL);
 		}
+		return MHD_YES;
+	}
+	if (sc->replied) {
+		/* answered already: drop whatever of the body comes */
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -238,9 +340,9 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	} else {
 		idem_end(&r, r.status, r.reply);
 		ret = server_send(conn, r.status, r.reply, "application/json",
-		    r.location, NULL);
+		    r.location, NULL, NULL);
 	}
-	log_debug("%s %s -> %d", method, url, r.status);
+	log_debug("%s %s -> %d (%s)", method, url, r.status, sc->who.name);
 	json_decref(r.body);
 	json_decref(r.reply);
 	json_decref(r.problem_ext);
@@ -274,9 +376,13 @@ server_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", msg);
 }
 
-/* A listening unix socket at path, or -1 with an error. */
+/*
+ * A listening unix socket at path, or -1 with an error.  Its group is
+ * unix_admin_group when that exists, so the mode (0660) lets its members
+ * in.
+ */
 static int
-server_listen_unix(const char *path, int mode)
+server_listen_unix(const char *path, int mode, const struct auth_unix *u)
 {
 	struct sockaddr_un sun;
 	char dir[sizeof(sun.sun_path)];
@@ -315,6 +421,9 @@ server_listen_unix(const char *path, int mode)
 		close(fd);
 		return -1;
 	}
+	if (u->au_set[AUTH_ADMIN] && chown(path, (uid_t)-1,
+	    u->au_gid[AUTH_ADMIN]) < 0)
+		log_warn("cannot give '%s' to the admin group", path);
 	return fd;
 }
 
@@ -358,6 +467,126 @@ server_listen_tcp(const char *addr)
 	return fd;
 }
 
+/*
+ * The whole of the PEM file at path (key names it in errors), or NULL
+ * with the error.  A private key others may read is worth a warning.
+ */
+static char *
+server_read_pem(const char *key, const char *path, bool secret)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		err_set(ERR_UNAVAILABLE, "%s '%s' cannot be read: %s", key,
+		    path, strerror(errno));
+		goto fail;
+	}
+	if (st.st_size > SERVER_PEM_MAX) {
+		err_set(ERR_UNAVAILABLE, "%s '%s' is larger than %d bytes", key,
+		    path, SERVER_PEM_MAX);
+		goto fail;
+	}
+	if (secret && (st.st_mode & 0077) != 0)
+		log_warnx("%s '%s' may be read by other users (mode %04o)",
+		    key, path, (unsigned)(st.st_mode & 07777));
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		err_set(ERR_INTERNAL, "out of memory");
+		goto fail;
+	}
+	while (len < (size_t)st.st_size &&
+	    (n = read(fd, buf + len, (size_t)st.st_size - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_set(ERR_UNAVAILABLE, "%s '%s' cannot be read: %s",
+			    key, path, strerror(errno));
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	if (strstr(buf, "-----BEGIN ") == NULL) {
+		err_set(ERR_UNAVAILABLE, "%s '%s' holds no PEM block", key,
+		    path);
+		goto fail;
+	}
+	close(fd);
+	return buf;
+fail:
+	if (buf)
+		explicit_bzero(buf, len);
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void
+server_free_pem(char *pem)
+{
+	if (pem) {
+		explicit_bzero(pem, strlen(pem));
+		free(pem);
+	}
+}
+
+/* Read the TLS files of the config (when tls_cert is set). */
+static int
+server_tls_load(struct api *a, const struct config *cfg)
+{
+	if (cfg->tls_cert[0] == '\0')
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return err_set(ERR_UNAVAILABLE, "tls_cert is set, but this "
+		    "libmicrohttpd was built without TLS");
+	if ((a->tls_cert = server_read_pem("tls_cert", cfg->tls_cert,
+	    false)) == NULL ||
+	    (a->tls_key = server_read_pem("tls_key", cfg->tls_key,
+	    true)) == NULL)
+		return -1;
+	if (cfg->tls_client_ca[0] != '\0' &&
+	    (a->tls_ca = server_read_pem("tls_client_ca", cfg->tls_client_ca,
+	    false)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Serve HTTP (HTTPS if l->tls) on the listening socket fd. */
+static struct MHD_Daemon *
+server_daemon(struct api *a, struct server_listener *l, int fd)
+{
+	const struct config *cfg = &a->app->cfg;
+	struct MHD_OptionItem tls[4];
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	size_t nt = 0;
+
+	if (l->tls) {
+		flags |= MHD_USE_TLS;
+		tls[nt++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT,
+		    0, a->tls_cert };
+		tls[nt++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY,
+		    0, a->tls_key };
+		/* asks for a client certificate; auth_client_cert() checks it */
+		if (l->client_ca)
+			tls[nt++] = (struct MHD_OptionItem){
+			    MHD_OPTION_HTTPS_MEM_TRUST, 0, a->tls_ca };
+	}
+	tls[nt] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	return MHD_start_daemon(flags, 0, NULL, NULL, server_access, l,
+	    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, a,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, a,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)330,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	    MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_END);
+}
+
 struct api *
 api_start(struct app *app)
 {
@@ -369,33 +598,37 @@ api_start(struct app *app)
 		return NULL;
 	}
 	a->app = app;
+	auth_unix_init(&a->unix_roles, cfg);
+	if (server_tls_load(a, cfg) < 0)
+		goto fail;
 	for (size_t i = 0; i < cfg->n_listen && i < SERVER_MAX_DAEMONS; i++) {
 		const char *addr = cfg->listen[i];
+		struct server_listener *l = &a->lis[a->n];
 		bool is_unix = strncmp(addr, "unix:", 5) == 0;
-		int fd = is_unix ? server_listen_unix(addr + 5, cfg->socket_mode) :
-		    server_listen_tcp(addr);
+		int fd = is_unix ? server_listen_unix(addr + 5, cfg->socket_mode,
+		    &a->unix_roles) : server_listen_tcp(addr);
 
 		if (fd < 0)
 			goto fail;
-		a->d[a->n] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-		    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC |
-		    MHD_USE_ERROR_LOG, 0, NULL, NULL, server_access, a,
-		    MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, a,
-		    MHD_OPTION_LISTEN_SOCKET, fd,
-		    MHD_OPTION_NOTIFY_COMPLETED, server_completed, a,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)330,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-		    MHD_OPTION_END);
-		if (a->d[a->n] == NULL) {
+		l->api = a;
+		l->is_unix = is_unix;
+		l->tls = !is_unix && a->tls_cert != NULL;
+		l->client_ca = l->tls && a->tls_ca != NULL;
+		if ((a->d[a->n] = server_daemon(a, l, fd)) == NULL) {
 			close(fd);
-			err_set(ERR_UNAVAILABLE, "cannot serve HTTP on '%s'", addr);
+			err_set(ERR_UNAVAILABLE, "cannot serve %s on '%s'%s",
+			    l->tls ? "HTTPS" : "HTTP", addr, l->tls ? ": are "
+			    "tls_cert and tls_key a PEM certificate and its key "
+			    "(not encrypted)?" : "");
 			goto fail;
 		}
 		if (is_unix)
 			snprintf(a->unix_path[a->n], sizeof(a->unix_path[0]),
 			    "%s", addr + 5);
 		a->n++;
-		log_info("api: listening on %s", addr);
+		log_info("api: listening on %s%s%s", addr, l->tls ?
+		    " (HTTPS" : "", l->tls ? (l->client_ca ? ", client "
+		    "certificates required)" : ")") : "");
 	}
 	return a;
 fail:
@@ -429,5 +662,8 @@ api_stop(struct api *a)
 		if (a->unix_path[i][0])
 			unlink(a->unix_path[i]);
 	}
+	server_free_pem(a->tls_cert);
+	server_free_pem(a->tls_key);
+	server_free_pem(a->tls_ca);
 	free(a);
 }

@@ -29,6 +29,8 @@ static const struct {
 	[ERR_NO_CAPACITY]   = { "no-capacity", 409, false },
 	[ERR_TIMEOUT]       = { "timeout", 504, true },
 	[ERR_INTERRUPTED]   = { "interrupted", 503, true },
+	[ERR_UNAUTHORIZED]  = { "unauthorized", 401, false },
+	[ERR_FORBIDDEN]     = { "forbidden", 403, false },
 };
 
 static void

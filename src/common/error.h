@@ -30,6 +30,8 @@ enum err_code {
 	ERR_NO_CAPACITY,    /* 409: no host can take it */
 	ERR_TIMEOUT,        /* 504 */
 	ERR_INTERRUPTED,    /* 503: cut short by a daemon restart; retry */
+	ERR_UNAUTHORIZED,   /* 401: no credentials, or not valid ones */
+	ERR_FORBIDDEN,      /* 403: valid credentials, not enough for this */
 	ERR__COUNT
 };
 

@@ -20,9 +20,11 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/un.h>
 
 #include "../common/version.h"
@@ -66,6 +68,8 @@ static int config_set_ratio(struct config *, const struct config_key *,
     const char *, char *, size_t);
 static int config_set_policy(struct config *, const struct config_key *,
     const char *, char *, size_t);
+static int config_set_group(struct config *, const struct config_key *,
+    const char *, char *, size_t);
 
 #define CONFIG_STR(name, set, field, max) \
 	{ name, set, offsetof(struct config, field), max, 0, 0 }
@@ -104,6 +108,16 @@ static const struct config_key config_keys[] = {
 	    0, 1 << 30),
 	CONFIG_INT("reserved_disk_gib", config_set_int, reserved_disk_gib,
 	    0, 1 << 30),
+	CONFIG_STR("tls_cert", config_set_path, tls_cert, CONFIG_STR_MAX - 1),
+	CONFIG_STR("tls_key", config_set_path, tls_key, CONFIG_STR_MAX - 1),
+	CONFIG_STR("tls_client_ca", config_set_path, tls_client_ca,
+	    CONFIG_STR_MAX - 1),
+	CONFIG_STR("unix_admin_group", config_set_group, unix_admin_group,
+	    CONFIG_GROUP_MAX - 1),
+	CONFIG_STR("unix_operator_group", config_set_group,
+	    unix_operator_group, CONFIG_GROUP_MAX - 1),
+	CONFIG_STR("unix_reader_group", config_set_group, unix_reader_group,
+	    CONFIG_GROUP_MAX - 1),
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -169,6 +183,8 @@ config_defaults(struct config *c)
 	c->reserved_vcpus = 1;
 	c->reserved_memory_mib = 512;
 	c->reserved_disk_gib = 0;
+	(void)config_copy(c->unix_admin_group, sizeof(c->unix_admin_group),
+	    "hangar");
 	c->config_path[0] = '\0';
 }
 
@@ -240,6 +256,75 @@ int
 config_listen_valid(const char *addr)
 {
 	return config_listen_why(addr) == NULL ? 0 : -1;
+}
+
+/*
+ * Is the valid TCP listen address addr a loopback one: 127.0.0.0/8,
+ * [::1], [::ffff:127.x.x.x] or the name localhost?  Other names count as
+ * not loopback, whatever they resolve to today.
+ */
+static int
+config_listen_loopback(const char *addr)
+{
+	char host[CONFIG_HOSTNAME_MAX + 1];
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *colon = strrchr(addr, ':');
+	size_t hlen = colon ? (size_t)(colon - addr) : 0;
+
+	if (hlen == 0 || hlen > CONFIG_HOSTNAME_MAX)
+		return 0;
+	if (addr[0] == '[') {
+		if (hlen < 3)
+			return 0;
+		memcpy(host, addr + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return 0;
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	}
+	memcpy(host, addr, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return strcasecmp(host, "localhost") == 0;
+}
+
+int
+config_check(const struct config *c, char *errbuf, size_t errlen)
+{
+	bool tls = c->tls_cert[0] != '\0';
+
+	if (tls && c->tls_key[0] == '\0') {
+		snprintf(errbuf, errlen, "tls_cert is set but tls_key is not: "
+		    "HTTPS needs both");
+		return -1;
+	}
+	if (!tls && c->tls_key[0] != '\0') {
+		snprintf(errbuf, errlen, "tls_key is set but tls_cert is not: "
+		    "HTTPS needs both");
+		return -1;
+	}
+	if (!tls && c->tls_client_ca[0] != '\0') {
+		snprintf(errbuf, errlen, "tls_client_ca needs tls_cert and "
+		    "tls_key: client certificates are checked over HTTPS only");
+		return -1;
+	}
+	if (tls)
+		return 0;
+	for (size_t i = 0; i < c->n_listen; i++) {
+		const char *a = c->listen[i];
+
+		if (strncmp(a, "unix:", 5) == 0 || config_listen_loopback(a))
+			continue;
+		snprintf(errbuf, errlen, "listen '%.*s%s' is not a loopback "
+		    "address: plain HTTP is allowed only on 127.0.0.0/8, [::1] "
+		    "and localhost; set tls_cert and tls_key to serve HTTPS",
+		    CONFIG_SHOW_MAX, a, config_ellipsis(a));
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -419,6 +504,31 @@ config_set_policy(struct config *c, const struct config_key *k,
 		return -1;
 	}
 	(void)config_copy(config_field(c, k), sizeof(c->placement_policy), v);
+	return 0;
+}
+
+/*
+ * A unix group name: 1 to 32 of A-Z a-z 0-9 '_' '.' '-', not starting
+ * with '-'; "none" stores "" (no group gives that role).
+ */
+static int
+config_set_group(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	size_t n = strlen(v);
+
+	if (strcmp(v, "none") == 0) {
+		config_field(c, k)[0] = '\0';
+		return 0;
+	}
+	if (v[0] == '-' || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
+		snprintf(why, whylen, "must be a group name (A-Z, a-z, 0-9, "
+		    "'_', '.', '-', not starting with '-') or none, not "
+		    "'%.*s%s'", CONFIG_SHOW_MAX, v, config_ellipsis(v));
+		return -1;
+	}
+	(void)config_copy(config_field(c, k), k->ck_max + 1, v);
 	return 0;
 }
 
@@ -701,8 +811,14 @@ config_usage(FILE *out, const char *prog)
 	    "      --log-level LEVEL  error, warn, info or debug\n"
 	    "  -n, --check            check the configuration and exit\n"
 	    "  -h, --help             print this help and exit\n"
-	    "  -V, --version          print the version and exit\n",
-	    prog);
+	    "  -V, --version          print the version and exit\n"
+	    "      --routes           print every route: METHOD PATTERN ROLE\n"
+	    "API tokens (the database from --db, or the config's db):\n"
+	    "  %s token create --name NAME --role reader|operator|admin\n"
+	    "  %s token list\n"
+	    "  %s token revoke NAME\n"
+	    "       each also takes [--config FILE] [--db PATH]\n",
+	    prog, prog, prog, prog);
 }
 
 /* The long name of the option whose getopt value is val, or NULL. */
@@ -835,6 +951,8 @@ config_from_args(struct config *c, int argc, char **argv,
 	    level, errbuf, errlen) == -1)
 		return -1;
 
+	if (config_check(c, errbuf, errlen) == -1)
+		return -1;
 	if (check) {
 		printf("configuration OK\n");
 		return 1;

@@ -15,6 +15,7 @@
 
 #define CONFIG_LISTEN_MAX 8
 #define CONFIG_STR_MAX 4096
+#define CONFIG_GROUP_MAX 33                /* a group name: 1-32 bytes */
 
 struct config {
 	char listen[CONFIG_LISTEN_MAX][CONFIG_STR_MAX]; /* "unix:PATH" or "HOST:PORT" */
@@ -41,6 +42,16 @@ struct config {
 	int reserved_vcpus;                /* 1 */
 	int reserved_memory_mib;           /* 512 */
 	int reserved_disk_gib;             /* 0 */
+	/* access control: TLS on every TCP listener when tls_cert is set
+	 * (plain HTTP is allowed on loopback addresses only), and the unix
+	 * groups whose members get a role on the unix socket ("" = none) */
+	char tls_cert[CONFIG_STR_MAX];     /* PEM certificate (chain), or "" */
+	char tls_key[CONFIG_STR_MAX];      /* its PEM private key, or "" */
+	char tls_client_ca[CONFIG_STR_MAX]; /* PEM CA: require client
+	                                    * certificates it signed; or "" */
+	char unix_admin_group[CONFIG_GROUP_MAX];    /* default "hangar" */
+	char unix_operator_group[CONFIG_GROUP_MAX]; /* default "" */
+	char unix_reader_group[CONFIG_GROUP_MAX];   /* default "" */
 	char config_path[CONFIG_STR_MAX];  /* the file read, or "" */
 };
 
@@ -65,7 +76,8 @@ int config_set(struct config *c, const char *key, const char *value,
  * Parse argv: --config FILE, --listen ADDR (repeatable), --db PATH,
  * --host-uri URI, --log-level LEVEL, --check (parse and exit), --help,
  * --version.  Flags override the file; the file named by --config (or,
- * when there is none, nothing) is read first.  Returns 0 to run, 1 when
+ * when there is none, nothing) is read first; config_check() runs last.
+ * Returns 0 to run, 1 when
  * the caller should exit 0 (help/version/check printed), -1 on error with
  * a message in errbuf (the caller exits 2).
  */
@@ -74,5 +86,14 @@ int config_from_args(struct config *c, int argc, char **argv,
 
 /* Check an ADDR: "unix:/abs/path" or "HOST:PORT" (IPv4, [IPv6] or name). */
 int config_listen_valid(const char *addr);
+
+/*
+ * The rules that join keys, checked once everything is read (the file,
+ * then the flags): tls_cert and tls_key go together, tls_client_ca needs
+ * them, and without TLS every TCP listen address must be a loopback one
+ * (127.0.0.0/8, [::1] or localhost).  0, or -1 with a message in errbuf.
+ * config_from_args() runs it.
+ */
+int config_check(const struct config *c, char *errbuf, size_t errlen);
 
 #endif

@@ -366,4 +366,37 @@ int64_t store_event_last(struct store *s);
  */
 int64_t store_event_wait(struct store *s, int64_t after_id, int timeout_ms);
 
+/* ================================================================== */
+/* --- API tokens (store_token.c; access control) --- */
+/*
+ * Only a token's SHA-256 (hex) is stored, never the token.  A revoked
+ * token keeps its row (revoked_at set) until a new token takes its name.
+ */
+#define TOKEN_HASH_LEN 65          /* 64 hex digits + NUL */
+
+struct token_rec {
+	char id[UUID_STR_LEN];
+	char name[NAME_MAX_LEN];
+	char role[16];             /* reader | operator | admin */
+	char hash[TOKEN_HASH_LEN];
+	int64_t created_at;
+	int64_t revoked_at;        /* 0: in force */
+};
+
+/*
+ * Insert t (id, name, role, hash set by the caller; sets created_at).  A
+ * revoked token of the same name is replaced; ERR_CONFLICT naming field
+ * "name" when a token of that name is in force.
+ */
+int store_token_insert(struct store_conn *c, struct token_rec *t);
+/*
+ * Revoke token name now (a revoked one keeps its first revoked_at); *out
+ * is the row afterwards.  ERR_NOT_FOUND when there is no such token.
+ */
+int store_token_revoke(struct store_conn *c, const char *name,
+    struct token_rec *out);
+/* Every token, revoked ones too, by name; stops when fn returns non-zero. */
+typedef int (*store_token_fn)(const struct token_rec *t, void *arg);
+int store_token_each(struct store_conn *c, store_token_fn fn, void *arg);
+
 #endif

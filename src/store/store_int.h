@@ -11,7 +11,7 @@
 
 #include "store.h"
 
-#define STORE_STMT_CACHE 64
+#define STORE_STMT_CACHE 160
 
 struct store_conn {
 	sqlite3 *db;

@@ -68,6 +68,14 @@
 #                              default 30 s) until GET /v1 answers.  Sets
 #                              HANGARD_PID, HANGARD_PORT, HANGARD_SOCK,
 #                              HANGARD_URL and T_BASE.
+#                              Access control: the first start makes an
+#                              admin token "test" in the database
+#                              (HANGAR_TEST_TOKEN) and exports it to every
+#                              client of the script and its subshells:
+#                              CURL_HOME=$T_TMP, whose .curlrc adds
+#                              "Authorization: Bearer ..." to every curl
+#                              (t_http, direct curls; `curl -q` opts out),
+#                              and HANGAR_TOKEN for the hangar CLI.
 #   hangard_stop               SIGTERM by pid, wait (HANGARD_STOP_TIMEOUT,
 #                              default 30 s), then SIGKILL; checks (one
 #                              check) that it exited 0 and that its log has
@@ -390,6 +398,7 @@ hangard_start() {
 	EOF
 	[ -z "${HANGARD_CONF_EXTRA:-}" ] ||
 		printf '%s\n' "$HANGARD_CONF_EXTRA" >>"$T_TMP/hangard.conf"
+	_t_token || return 1
 	"$BUILD/hangard" --listen "unix:$HANGARD_SOCK" \
 		--listen "127.0.0.1:$HANGARD_PORT" --db "$T_TMP/hangar.db" \
 		--host-uri "$T_LV_URI" --config "$T_TMP/hangard.conf" \
@@ -412,6 +421,22 @@ hangard_start() {
 	t_fail "hangard starts" "GET /v1 did not answer within ${limit}s"
 	tail -n 20 "$T_TMP/hangard.log" | sed 's/^/#   /'
 	return 1
+}
+
+# _t_token: make the admin token "test" once per database (see
+# hangard_start) and hand it to curl and the CLI.
+_t_token() {
+	if [ -z "${HANGAR_TEST_TOKEN:-}" ] || [ ! -s "$T_TMP/.curlrc" ]; then
+		if ! HANGAR_TEST_TOKEN=$("$BUILD/hangard" token create \
+			--db "$T_TMP/hangar.db" --name test --role admin \
+			2>>"$T_TMP/hangard.log") || [ -z "$HANGAR_TEST_TOKEN" ]; then
+			t_fail "hangard token create" "see $T_TMP/hangard.log"
+			return 1
+		fi
+		(umask 077 && printf 'header = "Authorization: Bearer %s"\n' \
+			"$HANGAR_TEST_TOKEN" >"$T_TMP/.curlrc")
+	fi
+	export HANGAR_TEST_TOKEN CURL_HOME=$T_TMP HANGAR_TOKEN=$HANGAR_TEST_TOKEN
 }
 
 # hangard_stop [quiet]: quiet (from the cleanup trap) still counts a

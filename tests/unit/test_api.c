@@ -588,6 +588,8 @@ test_problem_every_code(void **state)
 		{ ERR_INTERRUPTED, "interrupted", 503 },
 		{ ERR_TIMEOUT, "timeout", 504 },
 		{ ERR_NO_CAPACITY, "no-capacity", 409 },
+		{ ERR_UNAUTHORIZED, "unauthorized", 401 },
+		{ ERR_FORBIDDEN, "forbidden", 403 },
 	};
 	char type[96];
 

@@ -3,8 +3,9 @@
  * reader, the flags and listen address checks.
  *
  * The file reader is tested with golden cases in tests/golden/config/:
- * every pass-*.conf must load, and every fail-*.conf must fail with the
- * one-line message held in its sibling fail-*.expected.  Adding a case
+ * every pass-*.conf must load and pass config_check(), and every
+ * fail-*.conf must fail one of them with the one-line message held in its
+ * sibling fail-*.expected.  Adding a case
  * is adding files; no code changes.  Run from the repository root (as
  * `make check` does).  HANGAR_REGOLD=1 rewrites the .expected files from
  * what the reader says now; review the diff before committing it.
@@ -146,6 +147,8 @@ golden_case(const char *name, int regold)
 	assert_non_null(c);
 	snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
 	rc = load(c, path, err);
+	if (rc == 0)
+		rc = config_check(c, err, ERR_MAX);
 	if (strncmp(name, "pass-", 5) == 0) {
 		if (rc != 0) {
 			print_error("%s: should load, got: %s\n", path, err);
@@ -263,7 +266,85 @@ test_defaults(void **state)
 	assert_int_equal(c->shutdown_timeout_s, 30);
 	assert_int_equal(c->stop_timeout_s, 60);
 	assert_int_equal(c->socket_mode, 0660);
+	assert_string_equal(c->tls_cert, "");
+	assert_string_equal(c->tls_key, "");
+	assert_string_equal(c->tls_client_ca, "");
+	assert_string_equal(c->unix_admin_group, "hangar");
+	assert_string_equal(c->unix_operator_group, "");
+	assert_string_equal(c->unix_reader_group, "");
 	assert_string_equal(c->config_path, "");
+}
+
+/* Access control keys: the values kept, and "none" for no group. */
+static void
+test_access_keys(void **state)
+{
+	struct config *c = *state;
+	char err[ERR_MAX];
+
+	assert_int_equal(load(c, GOLDEN_DIR "/pass-full.conf", err), 0);
+	assert_string_equal(c->tls_cert, "/etc/hangar/tls/cert.pem");
+	assert_string_equal(c->tls_key, "/etc/hangar/tls/key.pem");
+	assert_string_equal(c->tls_client_ca, "/etc/hangar/tls/clients-ca.pem");
+	assert_string_equal(c->unix_admin_group, "hangar-admins");
+	assert_string_equal(c->unix_operator_group, "hangar-ops");
+	assert_string_equal(c->unix_reader_group, "adm");
+	assert_int_equal(load(c, GOLDEN_DIR "/pass-unix-groups.conf", err), 0);
+	assert_string_equal(c->unix_admin_group, "");
+	assert_string_equal(c->unix_operator_group, "hangar-ops");
+	assert_string_equal(c->unix_reader_group, "_hangar.read-1");
+	/* the shipped file says what the defaults are */
+	assert_int_equal(load(c, "config/hangard.conf", err), 0);
+	assert_string_equal(c->unix_admin_group, "hangar");
+	assert_string_equal(c->unix_operator_group, "");
+	assert_int_equal(config_check(c, err, ERR_MAX), 0);
+}
+
+/*
+ * config_check after the flags: a --listen off loopback needs TLS from the
+ * file; one on loopback does not; the message names the address.
+ */
+static void
+test_check_plain_listen(void **state)
+{
+	struct config *c = *state;
+	char err[ERR_MAX];
+	static const char *const loopback[] = {
+		"127.0.0.1:1", "127.255.255.254:2", "[::1]:3", "localhost:4",
+		"[::ffff:127.0.0.9]:5", "unix:/tmp/x.sock",
+	};
+	static const char *const other[] = {
+		"0.0.0.0:1", "10.0.0.1:2", "[::]:3", "[fe80::1]:4",
+		"kvm-1.example.org:5", "128.0.0.1:6", "[::ffff:10.0.0.1]:7",
+		"localhost.example.org:8",
+	};
+
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		char *argv[] = { "hangard", "--listen", (char *)(uintptr_t)
+		    loopback[i], NULL };
+
+		if (from_args(c, argv, err) != 0)
+			fail_msg("%s: %s", loopback[i], err);
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		char *argv[] = { "hangard", "--listen", (char *)(uintptr_t)
+		    other[i], NULL };
+		char want[256];
+
+		if (from_args(c, argv, err) != -1)
+			fail_msg("%s: plain HTTP accepted", other[i]);
+		snprintf(want, sizeof(want), "listen '%s' is not a loopback "
+		    "address", other[i]);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("%s: %s", other[i], err);
+	}
+	/* the same with TLS from the file: fine */
+	assert_int_equal(from_args(c, ARGV("--config", GOLDEN_DIR
+	    "/pass-tls.conf", "--listen", "0.0.0.0:1"), err), 0);
+	assert_string_equal(c->tls_client_ca, "/etc/hangar/tls/clients-ca.pem");
+	/* and --check says so too, exiting 2 (-1) */
+	assert_int_equal(from_args(c, ARGV("--check", "--listen", "[::]:1"),
+	    err), -1);
 }
 
 static void
@@ -657,9 +738,10 @@ test_args_too_many_listen(void **state)
 	struct config *c = *state;
 	char err[ERR_MAX];
 
-	assert_int_equal(from_args(c, ARGV("-l", "h:1", "-l", "h:2", "-l",
-	    "h:3", "-l", "h:4", "-l", "h:5", "-l", "h:6", "-l", "h:7", "-l",
-	    "h:8"), err), 0);
+	assert_int_equal(from_args(c, ARGV("-l", "127.0.0.1:1", "-l",
+	    "127.0.0.2:2", "-l", "127.0.0.3:3", "-l", "127.0.0.4:4", "-l",
+	    "[::1]:5", "-l", "localhost:6", "-l", "127.1.2.3:7", "-l",
+	    "unix:/tmp/h.sock"), err), 0);
 	assert_int_equal(c->n_listen, 8);
 	assert_int_equal(from_args(c, ARGV("-l", "h:1", "-l", "h:2", "-l",
 	    "h:3", "-l", "h:4", "-l", "h:5", "-l", "h:6", "-l", "h:7", "-l",
@@ -697,6 +779,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pass_limits, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_sample_config, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_access_keys, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_check_plain_listen, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_load_on_top, setup,
 		    teardown),

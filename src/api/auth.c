@@ -1,0 +1,427 @@
+/*
+ * auth.c - access control: roles, API tokens, the unix socket's peer
+ * credentials and TLS client certificates (see auth.h for the rules).
+ *
+ * A presented token is hashed and its hash compared, in constant time,
+ * with the hash of every stored token, revoked ones included, without
+ * stopping at a match: how long the check takes says nothing about how
+ * close a guess came.  The store is read on every request, so a token
+ * revoked by `hangard token revoke` (another process) stops working at
+ * once.
+ *
+ * Example (what server.c does before reading a request's body):
+ *	struct auth_who who;
+ *	json_t *ext = NULL;
+ *	if (auth_identify(store, &unix_roles, conn, is_unix, &who) < 0 ||
+ *	    auth_permit(&who, route->role, &ext) < 0)
+ *		... reply with err_last() (401 or 403) ...
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
+
+#include "../common/error.h"
+#include "../common/log.h"
+#include "req.h"
+
+#define AUTH_PEER_GROUPS 64        /* supplementary groups read at first;
+                                    * more take a second call */
+
+static const char *const auth_role_names[AUTH_NROLES] = {
+	[AUTH_NONE] = "none",
+	[AUTH_READER] = "reader",
+	[AUTH_OPERATOR] = "operator",
+	[AUTH_ADMIN] = "admin",
+};
+
+const char *
+auth_role_name(enum auth_role role)
+{
+	if ((int)role < 0 || role >= AUTH_NROLES)
+		role = AUTH_NONE;
+	return auth_role_names[role];
+}
+
+int
+auth_role_parse(const char *name, enum auth_role *out)
+{
+	for (int i = AUTH_READER; i < AUTH_NROLES; i++) {
+		if (name != NULL && strcmp(name, auth_role_names[i]) == 0) {
+			*out = (enum auth_role)i;
+			return 0;
+		}
+	}
+	return err_set_field(ERR_INVALID, "role", "role must be reader, "
+	    "operator or admin, not '%.32s'", name ? name : "");
+}
+
+bool
+auth_equal(const void *a, const void *b, size_t n)
+{
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(x[i] ^ y[i]);
+	return d == 0;
+}
+
+int
+auth_hash(const char *token, char out[TOKEN_HASH_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), md) < 0)
+		return err_set(ERR_INTERNAL, "SHA-256 failed");
+	for (size_t i = 0; i < sizeof(md); i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[2 * sizeof(md)] = '\0';
+	return 0;
+}
+
+int
+auth_token_generate(char out[AUTH_TOKEN_MAX])
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	    "qrstuvwxyz0123456789-_";
+	unsigned char rnd[AUTH_TOKEN_BYTES];
+	size_t got = 0, o = strlen(AUTH_TOKEN_PREFIX);
+	unsigned bits = 0, nbits = 0;
+
+	while (got < sizeof(rnd)) {
+		ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set(ERR_INTERNAL, "getrandom: %s",
+			    strerror(errno));
+		got += (size_t)n;
+	}
+	memcpy(out, AUTH_TOKEN_PREFIX, o);
+	/* base64url, no padding: 32 bytes are 43 characters */
+	for (size_t i = 0; i < sizeof(rnd); i++) {
+		bits = (bits << 8) | rnd[i];
+		nbits += 8;
+		while (nbits >= 6) {
+			nbits -= 6;
+			out[o++] = b64[(bits >> nbits) & 0x3f];
+		}
+	}
+	if (nbits > 0)
+		out[o++] = b64[(bits << (6 - nbits)) & 0x3f];
+	out[o] = '\0';
+	explicit_bzero(rnd, sizeof(rnd));
+	return 0;
+}
+
+static int
+auth_insert_tx(struct store_conn *c, void *arg)
+{
+	return store_token_insert(c, arg);
+}
+
+int
+auth_token_create(struct store *s, const char *name, const char *role,
+    char token[AUTH_TOKEN_MAX], struct token_rec *out)
+{
+	enum auth_role r;
+
+	if (req_check_name("name", name) < 0 || auth_role_parse(role, &r) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	req_new_id(out->id);
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	snprintf(out->role, sizeof(out->role), "%s", auth_role_name(r));
+	if (auth_token_generate(token) < 0 || auth_hash(token, out->hash) < 0 ||
+	    store_tx(s, auth_insert_tx, out) < 0) {
+		explicit_bzero(token, AUTH_TOKEN_MAX);
+		return -1;
+	}
+	log_info("auth: token '%s' (%s) created", out->name, out->role);
+	return 0;
+}
+
+struct auth_revoke {
+	const char *name;
+	struct token_rec *out;
+};
+
+static int
+auth_revoke_tx(struct store_conn *c, void *arg)
+{
+	struct auth_revoke *a = arg;
+
+	return store_token_revoke(c, a->name, a->out);
+}
+
+int
+auth_token_revoke(struct store *s, const char *name, struct token_rec *out)
+{
+	struct auth_revoke a = { name, out };
+
+	if (store_tx(s, auth_revoke_tx, &a) < 0)
+		return -1;
+	log_info("auth: token '%s' (%s) revoked", out->name, out->role);
+	return 0;
+}
+
+/* One group of the config: looked up now; missing means no role. */
+static void
+auth_unix_group(struct auth_unix *u, enum auth_role role, const char *name,
+    bool by_default)
+{
+	struct group *gr;
+
+	u->au_set[role] = false;
+	if (name[0] == '\0')
+		return;
+	errno = 0;
+	if ((gr = getgrnam(name)) == NULL) {
+		if (by_default)
+			log_debug("auth: no group '%s': it gives no %s role on "
+			    "the unix socket", name, auth_role_name(role));
+		else
+			log_warnx("auth: unix_%s_group '%s' does not exist; "
+			    "it gives nobody a role", auth_role_name(role),
+			    name);
+		return;
+	}
+	u->au_set[role] = true;
+	u->au_gid[role] = gr->gr_gid;
+	log_info("auth: members of group '%s' (%lu) are %s on the unix "
+	    "socket", name, (unsigned long)gr->gr_gid, auth_role_name(role));
+}
+
+void
+auth_unix_init(struct auth_unix *u, const struct config *cfg)
+{
+	memset(u, 0, sizeof(*u));
+	auth_unix_group(u, AUTH_ADMIN, cfg->unix_admin_group,
+	    strcmp(cfg->unix_admin_group, "hangar") == 0);
+	auth_unix_group(u, AUTH_OPERATOR, cfg->unix_operator_group, false);
+	auth_unix_group(u, AUTH_READER, cfg->unix_reader_group, false);
+}
+
+enum auth_role
+auth_unix_role(const struct auth_unix *u, uid_t uid, const gid_t *gids,
+    size_t n)
+{
+	if (uid == 0)
+		return AUTH_ADMIN;
+	for (int r = AUTH_ADMIN; r > AUTH_NONE; r--) {
+		if (!u->au_set[r])
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (gids[i] == u->au_gid[r])
+				return (enum auth_role)r;
+	}
+	return AUTH_NONE;
+}
+
+/* The token of an "Authorization: Bearer TOKEN" value, or -1. */
+static int
+auth_bearer_token(const char *hdr, char tok[AUTH_TOKEN_MAX])
+{
+	size_t n;
+
+	hdr += strspn(hdr, " \t");
+	if (strncasecmp(hdr, "Bearer", 6) != 0 || (hdr[6] != ' ' &&
+	    hdr[6] != '\t'))
+		return -1;
+	hdr += 6;
+	hdr += strspn(hdr, " \t");
+	n = strcspn(hdr, " \t");
+	if (n == 0 || n >= AUTH_TOKEN_MAX || hdr[n + strspn(hdr + n, " \t")])
+		return -1;
+	memcpy(tok, hdr, n);
+	tok[n] = '\0';
+	return 0;
+}
+
+struct auth_scan {
+	char hash[TOKEN_HASH_LEN];
+	struct token_rec match;
+	bool found;
+};
+
+static int
+auth_scan_one(const struct token_rec *t, void *arg)
+{
+	struct auth_scan *a = arg;
+
+	/* every row is compared: no early return on a match */
+	if (auth_equal(t->hash, a->hash, TOKEN_HASH_LEN - 1) &&
+	    strlen(t->hash) == TOKEN_HASH_LEN - 1) {
+		a->match = *t;
+		a->found = true;
+	}
+	return 0;
+}
+
+/* The role of the token in header hdr, into *who; -1 with a 401. */
+static int
+auth_bearer(struct store *s, const char *hdr, struct auth_who *who)
+{
+	struct store_conn *c;
+	struct auth_scan a;
+	char tok[AUTH_TOKEN_MAX];
+	enum auth_role role = AUTH_NONE;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	if (auth_bearer_token(hdr, tok) < 0)
+		return err_set_field(ERR_UNAUTHORIZED, "Authorization", "the "
+		    "Authorization header must be 'Bearer TOKEN'");
+	rc = auth_hash(tok, a.hash);
+	explicit_bzero(tok, sizeof(tok));
+	if (rc < 0)
+		return -1;
+	c = store_read_begin(s);
+	rc = store_token_each(c, auth_scan_one, &a);
+	store_read_end(c);
+	if (rc < 0)
+		return -1;       /* the store's error: fail closed (503) */
+	if (!a.found)
+		return err_set_field(ERR_UNAUTHORIZED, "Authorization", "the "
+		    "bearer token is not valid");
+	if (a.match.revoked_at != 0)
+		return err_set_field(ERR_UNAUTHORIZED, "Authorization", "the "
+		    "bearer token has been revoked");
+	if (auth_role_parse(a.match.role, &role) < 0)
+		return err_set(ERR_INTERNAL, "token '%s' has an unknown role",
+		    a.match.name);
+	who->role = role;
+	snprintf(who->name, sizeof(who->name), "token '%s'", a.match.name);
+	return 0;
+}
+
+/*
+ * The role of the peer of the unix socket connection fd, into *who: its
+ * uid, primary gid (SO_PEERCRED) and supplementary groups
+ * (SO_PEERGROUPS), as they were when it connected.
+ */
+static int
+auth_peer(const struct auth_unix *u, int fd, struct auth_who *who)
+{
+	gid_t buf[AUTH_PEER_GROUPS + 1], *gids = buf;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	size_t n = 1;
+	int rc;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return err_set(ERR_INTERNAL, "SO_PEERCRED: %s",
+		    strerror(errno));
+	len = (socklen_t)(AUTH_PEER_GROUPS * sizeof(gid_t));
+	rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gids + 1, &len);
+	if (rc < 0 && errno == ERANGE) {
+		/* len now says how much room they take */
+		if ((gids = malloc(sizeof(gid_t) + len)) == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		rc = getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, gids + 1, &len);
+	}
+	if (rc < 0) {
+		rc = errno;
+		if (gids != buf)
+			free(gids);
+		return err_set(ERR_INTERNAL, "SO_PEERGROUPS: %s", strerror(rc));
+	}
+	gids[0] = cred.gid;
+	n += len / sizeof(gid_t);
+	who->role = auth_unix_role(u, cred.uid, gids, n);
+	snprintf(who->name, sizeof(who->name), "uid %lu",
+	    (unsigned long)cred.uid);
+	if (gids != buf)
+		free(gids);
+	return 0;
+}
+
+int
+auth_identify(struct store *s, const struct auth_unix *u,
+    struct MHD_Connection *conn, bool is_unix, struct auth_who *who)
+{
+	const union MHD_ConnectionInfo *ci;
+	const char *hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+
+	memset(who, 0, sizeof(*who));
+	snprintf(who->name, sizeof(who->name), "nobody");
+	if (hdr != NULL)
+		return auth_bearer(s, hdr, who);
+	if (!is_unix)
+		return err_set(ERR_UNAUTHORIZED, "this request needs an API "
+		    "token: send 'Authorization: Bearer TOKEN' (`hangard token "
+		    "create` makes one)");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return err_set(ERR_INTERNAL, "the connection has no socket");
+	return auth_peer(u, ci->connect_fd, who);
+}
+
+int
+auth_client_cert(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_typed_vdata_st purpose = {
+		.type = GNUTLS_DT_KEY_PURPOSE_OID,
+		.data = (unsigned char *)(uintptr_t)GNUTLS_KP_TLS_WWW_CLIENT,
+	};
+	gnutls_session_t ses;
+	gnutls_datum_t why = { NULL, 0 };
+	unsigned int list = 0, status = 0;
+	int rc;
+
+	if (ci == NULL || ci->tls_session == NULL)
+		return err_set(ERR_FORBIDDEN, "a TLS client certificate is "
+		    "required");
+	ses = (gnutls_session_t)ci->tls_session;
+	if (gnutls_certificate_get_peers(ses, &list) == NULL || list == 0)
+		return err_set(ERR_FORBIDDEN, "a TLS client certificate is "
+		    "required");
+	rc = gnutls_certificate_verify_peers(ses, &purpose, 1, &status);
+	if (rc < 0)
+		return err_set(ERR_FORBIDDEN, "the TLS client certificate "
+		    "cannot be checked: %s", gnutls_strerror(rc));
+	if (status == 0)
+		return 0;
+	if (gnutls_certificate_verification_status_print(status,
+	    GNUTLS_CRT_X509, &why, 0) < 0)
+		why.data = NULL;
+	while (why.data && why.size > 0 && why.data[why.size - 1] == ' ')
+		why.data[--why.size] = '\0';
+	err_set(ERR_FORBIDDEN, "the TLS client certificate is not accepted: "
+	    "%s", why.data ? (const char *)why.data : "it is not trusted");
+	gnutls_free(why.data);
+	return -1;
+}
+
+int
+auth_permit(const struct auth_who *who, enum auth_role need, json_t **ext)
+{
+	if (who->role >= need && who->role != AUTH_NONE)
+		return 0;
+	*ext = json_pack("{s:s, s:s}", "required_role", auth_role_name(need),
+	    "role", auth_role_name(who->role));
+	if (who->role == AUTH_NONE)
+		return err_set(ERR_FORBIDDEN, "%s has no role here: send "
+		    "'Authorization: Bearer TOKEN', or connect as root or as "
+		    "a member of a group given a role (unix_*_group)",
+		    who->name);
+	return err_set(ERR_FORBIDDEN, "this request needs the role %s; %s has "
+	    "the role %s", auth_role_name(need), who->name,
+	    auth_role_name(who->role));
+}

@@ -1,0 +1,116 @@
+/*
+ * auth.h - access control: who a request comes from and whether that is
+ * enough for its route.
+ *
+ * Roles are ordered: reader < operator < admin, each allowed what the one
+ * below is.  The role a route needs is a column of the route table
+ * (router.c).  A request's role comes from, in this order:
+ *   1. an `Authorization: Bearer TOKEN` header, on any listener: the
+ *      token's role, or 401 when the token is unknown or revoked;
+ *   2. on a TCP listener, nothing else: 401 without a token;
+ *   3. on the unix socket, the peer's uid and groups (SO_PEERCRED,
+ *      SO_PEERGROUPS): uid 0 and unix_admin_group are admin,
+ *      unix_operator_group operator, unix_reader_group reader; anyone
+ *      else has no role (403).
+ * With tls_client_ca set, a TLS listener also wants a client certificate
+ * that CA signed (403 without), on top of the token.
+ *
+ * Tokens are "hgr_" + 32 random bytes (getrandom) in base64url; only
+ * their SHA-256 is stored (store_token.c), and a presented token is
+ * checked by comparing its hash with every stored one in constant time.
+ * Tokens never reach a log or an error body.
+ *
+ * This file and auth.c are the only users of GnuTLS (SHA-256 and the
+ * client certificate check); libmicrohttpd does the TLS itself.
+ */
+#ifndef HANGAR_AUTH_H
+#define HANGAR_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "../daemon/config.h"
+#include "../store/store.h"
+
+enum auth_role {
+	AUTH_NONE = 0,       /* may do nothing */
+	AUTH_READER,         /* reads, and dry runs that change nothing */
+	AUTH_OPERATOR,       /* + VM lifecycle, snapshots, migration */
+	AUTH_ADMIN,          /* + hosts, groups, plans, tokens: everything */
+};
+#define AUTH_NROLES (AUTH_ADMIN + 1)
+
+#define AUTH_TOKEN_PREFIX "hgr_"
+#define AUTH_TOKEN_BYTES 32
+#define AUTH_TOKEN_MAX 64          /* a token is 47 characters + NUL */
+#define AUTH_WHO_MAX 96
+
+/* "none", "reader", "operator", "admin". */
+const char *auth_role_name(enum auth_role role);
+/* A role by name (not "none"); -1 with ERR_INVALID naming field "role". */
+int auth_role_parse(const char *name, enum auth_role *out);
+
+/* The SHA-256 of token in lower-case hex.  0, or -1 with the error. */
+int auth_hash(const char *token, char out[TOKEN_HASH_LEN]);
+/* Are a[0..n) and b[0..n) equal?  Takes the same time wherever they differ. */
+bool auth_equal(const void *a, const void *b, size_t n);
+/* A new random token into out.  0, or -1 with the error. */
+int auth_token_generate(char out[AUTH_TOKEN_MAX]);
+
+/*
+ * Make and store a token: name (1-63 of [a-z0-9-]) and role checked
+ * (ERR_INVALID), ERR_CONFLICT when a token of that name is in force.
+ * The token itself is written to token (shown once, never stored); *out
+ * is the stored row.  Shared by POST /v1/tokens and `hangard token`.
+ */
+int auth_token_create(struct store *s, const char *name, const char *role,
+    char token[AUTH_TOKEN_MAX], struct token_rec *out);
+/* Revoke token name; *out is its row.  ERR_NOT_FOUND. */
+int auth_token_revoke(struct store *s, const char *name,
+    struct token_rec *out);
+
+/* The groups that give a role on the unix socket (resolved at start). */
+struct auth_unix {
+	bool	 au_set[AUTH_NROLES];
+	gid_t	 au_gid[AUTH_NROLES];
+};
+/* Look up cfg's unix_*_group names; a group that does not exist is
+ * logged and gives nobody a role. */
+void auth_unix_init(struct auth_unix *u, const struct config *cfg);
+/* The role of a peer with uid and groups gids[n] (its primary one too). */
+enum auth_role auth_unix_role(const struct auth_unix *u, uid_t uid,
+    const gid_t *gids, size_t n);
+
+/* Who a request comes from. */
+struct auth_who {
+	enum auth_role role;
+	char name[AUTH_WHO_MAX];   /* "token 'ci'", "uid 1000": for logs */
+};
+
+/*
+ * Who sent the request on conn (see the top of this file).  0 with *who
+ * filled (its role may be AUTH_NONE on the unix socket), or -1 with
+ * ERR_UNAUTHORIZED (field "Authorization" when a token was sent but is not
+ * valid).
+ */
+int auth_identify(struct store *s, const struct auth_unix *u,
+    struct MHD_Connection *conn, bool is_unix, struct auth_who *who);
+/*
+ * Does a TLS connection carry a client certificate that the daemon's
+ * trusted CA (tls_client_ca) signed, valid now?  0, or -1 with
+ * ERR_FORBIDDEN.
+ */
+int auth_client_cert(struct MHD_Connection *conn);
+/*
+ * May who do what needs role need?  0, or -1 with ERR_FORBIDDEN naming
+ * both roles; *ext then gets {"required_role", "role"} for the problem
+ * body (owned by the caller).
+ */
+int auth_permit(const struct auth_who *who, enum auth_role need,
+    json_t **ext);
+
+#endif
