@@ -57,7 +57,7 @@ $(BUILD)/hangar: $(CLI_OBJ)
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP -MF $@.d -o $@ \
-	    $(filter %.c %.a,$^) $(PKG_LIBS) -lcmocka
+	    $< $(BUILD)/libhangar.a $(PKG_LIBS) -lcmocka
 
 deps:
 	@scripts/deps build
@@ -72,6 +72,7 @@ unit: $(UNIT_BIN)
 check:
 	@scripts/deps check
 	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@BUILD=$(BUILD) tests/run
 
 $(BUILD)/bench/place_bench: bench/place_bench.c $(BUILD)/libhangar.a
@@ -94,7 +95,9 @@ bench-migrate: all
 bench: bench-place bench-plan bench-migrate
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
 include tests/soak/soak.mk
+# libFuzzer targets (tests/fuzz/): make fuzz [FUZZ_TIME=60], make fuzz-smoke
+include tests/fuzz/fuzz.mk

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../common/error.h"
+#include "../common/utf8.h"
 #include "req.h"
 
 /* The state a client sees: maintenance wins over the connection state. */
@@ -202,6 +203,9 @@ hosts_check_path(const char *field, const char *p)
 		if (*u <= ' ' || *u == 0x7f || *u == '\'' || *u == '"')
 			return err_set_field(ERR_INVALID, field, "%s must not "
 			    "contain blanks, quotes or control characters", field);
+	if (!utf8_xml_text(p))
+		return err_set_field(ERR_INVALID, field, "%s must be UTF-8 "
+		    "text XML can carry", field);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../common/error.h"
+#include "../common/utf8.h"
 #include "req.h"
 
 #define SNAPSHOTS_WAIT_MAX 300
@@ -129,6 +130,9 @@ snapshots_check_text(const char *field, const char *s)
 		if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
 			return err_set_field(ERR_INVALID, field, "%s must not "
 			    "contain control characters", field);
+	if (!utf8_xml_text(s))
+		return err_set_field(ERR_INVALID, field, "%s must not contain "
+		    "characters XML cannot carry (U+FFFE, U+FFFF)", field);
 	return 0;
 }
 

@@ -259,17 +259,21 @@ vms_update(struct req *r)
 {
 	struct vms_update_tx t;
 	json_t *sch = json_object_get(r->body, "snapshot_schedule");
+	bool no_retention = json_is_null(json_object_get(r->body,
+	    "snapshot_retention"));
 
-	/* null is allowed for both: "none" */
+	/* null is allowed for both: "none" (checked as absent, then put
+	 * back for vms_schedule_parse, which clears on null) */
 	if (sch && json_is_null(sch))
 		json_object_set_new(r->body, "snapshot_schedule",
 		    json_string(""));
-	if (json_is_null(json_object_get(r->body, "snapshot_retention")))
-		json_object_set_new(r->body, "snapshot_retention",
-		    json_object());
+	if (no_retention)
+		json_object_del(r->body, "snapshot_retention");
 	if (body_check(r, vms_update_fields, sizeof(vms_update_fields) /
 	    sizeof(vms_update_fields[0])) < 0)
 		return -1;
+	if (no_retention)
+		json_object_set_new(r->body, "snapshot_retention", json_null());
 	if (r->body == NULL || json_object_size(r->body) == 0)
 		return err_set(ERR_INVALID, "nothing to change: send "
 		    "snapshot_schedule, snapshot_retention or on_drift");

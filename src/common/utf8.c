@@ -4,6 +4,7 @@
  * input cut short in the middle of a character (err_set truncates at
  * ERR_MSG_MAX bytes) or a path with any bytes in it.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "utf8.h"
@@ -54,3 +55,28 @@ utf8_clean(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+
+bool
+utf8_xml_text(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n;
+	uint32_t cp;
+
+	while (*u) {
+		if ((n = utf8_seq(u)) == 0)
+			return false;
+		cp = n == 1 ? u[0] : n == 2 ? (uint32_t)(u[0] & 0x1f) << 6 |
+		    (u[1] & 0x3f) : n == 3 ? (uint32_t)(u[0] & 0x0f) << 12 |
+		    (uint32_t)(u[1] & 0x3f) << 6 | (u[2] & 0x3f) :
+		    (uint32_t)(u[0] & 0x07) << 18 | (uint32_t)(u[1] & 0x3f) << 12 |
+		    (uint32_t)(u[2] & 0x3f) << 6 | (u[3] & 0x3f);
+		/* XML 1.0 Char: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD,
+		 * U+10000 up (utf8_seq already refuses surrogates) */
+		if ((cp < 0x20 && cp != 0x9 && cp != 0xa && cp != 0xd) ||
+		    cp == 0xfffe || cp == 0xffff)
+			return false;
+		u += n;
+	}
+	return true;
+}

@@ -4,6 +4,7 @@
 #ifndef HANGAR_UTF8_H
 #define HANGAR_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -12,5 +13,12 @@
  * U+10FFFF) or that would not fit.  Returns buf, always NUL-terminated.
  */
 const char *utf8_clean(const char *s, char *buf, size_t len);
+
+/*
+ * Is s valid UTF-8 made only of characters XML 1.0 allows (no control
+ * characters but tab, LF and CR; no U+FFFE or U+FFFF)?  Text that goes
+ * into libvirt's XML must be, or libvirt refuses the document.
+ */
+bool utf8_xml_text(const char *s);
 
 #endif

@@ -28,6 +28,7 @@
 #include <sys/un.h>
 
 #include "../common/version.h"
+#include "../common/utf8.h"
 #include "config.h"
 
 #define CONFIG_LINE_MAX 4096	/* bytes in a line, without its newline */
@@ -359,6 +360,18 @@ config_set_path(struct config *c, const struct config_key *k,
 	if (v[0] != '/') {
 		snprintf(why, whylen, "must be an absolute path, not '%.*s%s'",
 		    CONFIG_SHOW_MAX, v, config_ellipsis(v));
+		return -1;
+	}
+	/* paths go into libvirt's XML (the pool) and logs: text only */
+	for (const char *p = v; *p != '\0'; p++) {
+		if (iscntrl((unsigned char)*p)) {
+			snprintf(why, whylen, "must not contain control "
+			    "characters");
+			return -1;
+		}
+	}
+	if (!utf8_xml_text(v)) {
+		snprintf(why, whylen, "must be UTF-8 text XML can carry");
 		return -1;
 	}
 	if (config_copy(config_field(c, k), k->ck_max + 1, v) == -1) {
