@@ -22,7 +22,7 @@
 #define OPS_RECOVER_RETRY_MS 5000
 #define OPS_CLOSE_RETRY_MS 1000
 
-static void
+void
 ops_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

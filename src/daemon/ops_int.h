@@ -90,6 +90,8 @@ bool ops_cancelled(struct op_ctx *x);
 /* Stop because asked: sets x->cancelled and the error; returns -1. */
 int ops_cancel_now(struct op_ctx *x, const char *what);
 
+/* Sleep ms milliseconds (polling a guest or a job). */
+void ops_sleep_ms(int ms);
 /* Record progress (a JSON object) on the operation (best effort). */
 void ops_progress(struct op_ctx *x, json_t *progress);
 /*

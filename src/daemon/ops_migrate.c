@@ -50,14 +50,6 @@ mig_param_bool(struct op_ctx *x, const char *k)
 	return json_is_true(json_object_get(x->params, k));
 }
 
-static void
-mig_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Load the destination and open its connection. */
 static int
 mig_setup(struct op_ctx *x, struct mig *m)
@@ -120,6 +112,22 @@ mig_snaps_on(struct mig *m, struct backend_conn *bc, const char *where)
 	else
 		m->snaps_off = false;
 	err_restore(&e);
+}
+
+/* After a move with a copy: the source's disk goes (a failure to remove
+ * it is only logged: the VM has moved). */
+static void
+mig_drop_src_vol(struct mig *m)
+{
+	struct op_ctx *x = m->x;
+
+	if (m->copy && backend_volume_delete(x->bc, x->app->cfg.pool_name,
+	    m->vol) < 0) {
+		log_warnx("op %s: vm '%s' moved, but its old disk on the source "
+		    "could not be removed: %s", x->op.id, x->vm.name,
+		    err_last()->msg);
+		err_clear();
+	}
 }
 
 /* Remove the destination's copy of the disk after a failure. */
@@ -220,7 +228,7 @@ mig_live(struct mig *m)
 		goto fail;
 	}
 	while (!__atomic_load_n(&t.done, __ATOMIC_ACQUIRE)) {
-		mig_sleep_ms(MIG_POLL_MS);
+		ops_sleep_ms(MIG_POLL_MS);
 		if (ops_cancelled(x) && !x->aborted) {
 			x->aborted = true;
 			if (backend_job_abort(x->bc, x->vm.uuid) < 0)
@@ -256,13 +264,7 @@ mig_live(struct mig *m)
 	}
 	err_clear();
 	mig_snaps_on(m, x->dst_bc, "the destination");
-	if (m->copy && backend_volume_delete(x->bc, x->app->cfg.pool_name,
-	    m->vol) < 0) {
-		log_warnx("op %s: vm '%s' moved, but its old disk on the source "
-		    "could not be removed: %s", x->op.id, x->vm.name,
-		    err_last()->msg);
-		err_clear();
-	}
+	mig_drop_src_vol(m);
 	return 0;
 fail:
 	mig_snaps_on(m, x->bc, "the source");
@@ -316,13 +318,7 @@ mig_cold(struct mig *m)
 	ops_step(x, "removing the domain from the source");
 	if (backend_undefine(x->bc, x->vm.uuid) < 0)
 		return -1;     /* defined on both: recovery finishes it */
-	if (m->copy && backend_volume_delete(x->bc, x->app->cfg.pool_name,
-	    m->vol) < 0) {
-		log_warnx("op %s: vm '%s' moved, but its old disk on the source "
-		    "could not be removed: %s", x->op.id, x->vm.name,
-		    err_last()->msg);
-		err_clear();
-	}
+	mig_drop_src_vol(m);
 	return 0;
 fail:
 	mig_drop_dst_vol(m);

@@ -17,14 +17,6 @@
 
 #define OPS_POLL_MS 200
 
-static void
-ops_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static bool
 ops_param_bool(struct op_ctx *x, const char *key)
 {

@@ -133,12 +133,14 @@ store_op_insert(struct store_conn *c, struct op_rec *o)
 	return op_event(c, o->id, "operation.queued", o->kind, NULL, NULL);
 }
 
-int
-store_op_get_by_idem(struct store_conn *c, const char *key,
-    struct op_rec *out)
+/*
+ * The one operation sql (bound to key) finds into out; ERR_NOT_FOUND
+ * with the message "<what> not found" otherwise.
+ */
+static int
+op_get_one(struct store_conn *c, const char *sql, const char *key,
+    const char *what, struct op_rec *out)
 {
-	static const char sql[] = OP_COLS "WHERE idem_key = ?1"
-	    " ORDER BY created_at DESC LIMIT 1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	int rc;
 
@@ -153,28 +155,28 @@ store_op_get_by_idem(struct store_conn *c, const char *key,
 		return 0;
 	if (rc != SQLITE_DONE)
 		return store_fail(c, rc, "get operation");
-	return err_set(ERR_NOT_FOUND, "no operation has that idempotency key");
+	return err_set(ERR_NOT_FOUND, "%s not found", what);
+}
+
+int
+store_op_get_by_idem(struct store_conn *c, const char *key,
+    struct op_rec *out)
+{
+	static const char sql[] = OP_COLS "WHERE idem_key = ?1"
+	    " ORDER BY created_at DESC LIMIT 1";
+
+	return op_get_one(c, sql, key, "an operation with that idempotency "
+	    "key", out);
 }
 
 int
 store_op_get(struct store_conn *c, const char *id, struct op_rec *out)
 {
 	static const char sql[] = OP_COLS "WHERE id = ?1";
-	sqlite3_stmt *st = store_stmt(c, sql);
-	int rc;
+	char what[64];
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		op_row(st, out);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc != SQLITE_DONE)
-		return store_fail(c, rc, "get operation");
-	return err_set(ERR_NOT_FOUND, "operation '%s' not found", id);
+	snprintf(what, sizeof(what), "operation '%.40s'", id);
+	return op_get_one(c, sql, id, what, out);
 }
 
 int
