@@ -72,7 +72,7 @@ unit: $(UNIT_BIN)
 check:
 	@scripts/deps check
 	@$(MAKE) --no-print-directory all unit
-	@$(MAKE) --no-print-directory fuzz-smoke
+	@[ "$(SANITIZE)" = 1 ] || $(MAKE) --no-print-directory fuzz-smoke
 	@BUILD=$(BUILD) tests/run
 
 $(BUILD)/bench/place_bench: bench/place_bench.c $(BUILD)/libhangar.a
