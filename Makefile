@@ -83,7 +83,20 @@ $(BUILD)/bench/plan_bench: bench/plan_bench.c $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/bench/p4_raw: bench/p4_raw.c $(BUILD)/libhangar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bench/p5_fill: bench/p5_fill.c $(BUILD)/libhangar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bench/httpload: bench/httpload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 # benchmarks print tables; they never fail on speed
+.PHONY: bench-tools
 bench-place: $(BUILD)/bench/place_bench
 	@$(BUILD)/bench/place_bench
 bench-plan: $(BUILD)/bench/plan_bench
@@ -92,7 +105,14 @@ bench-plan: $(BUILD)/bench/plan_bench
 bench-migrate: all
 	@scripts/deps check
 	@BUILD=$(BUILD) bench/migrate_bench.sh
-bench: bench-place bench-plan bench-migrate
+bench-tools: all $(BUILD)/bench/place_bench $(BUILD)/bench/p4_raw \
+        $(BUILD)/bench/p5_fill $(BUILD)/bench/httpload
+# issue 7: hangar side by side with virsh, nginx and LXD, one table
+# (bench/run.sh; `make bench BENCH_ROWS="P2 P4"` runs only those rows)
+bench:
+	@scripts/deps bench
+	@$(MAKE) --no-print-directory bench-tools
+	@BUILD=$(BUILD) bash bench/run.sh $(BENCH_ROWS)
 
 clean:
 	rm -rf build build-san build-fuzz

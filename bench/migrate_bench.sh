@@ -15,6 +15,9 @@
 # and the ratio.  A benchmark: it never fails on speed.
 #
 # Usage: BUILD=build bench/migrate_bench.sh [ROUNDS]   (default 5)
+# With BENCH_OUT=FILE it also writes the numbers there as shell
+# assignments (am ap ad vm vp vd: medians, p95 and downtime in ms, for
+# hangar and virsh), for bench/run.sh.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -47,6 +50,11 @@ pool_name = mbench
 pool_path = $T/pool
 cpu_ratio = 16
 EOF
+# TCP needs a token: an admin one, sent by every curl below (.curlrc)
+H_TOKEN=$("$BUILD/hangard" token create --db "$T/h.db" --name bench --role admin) ||
+	{ echo "cannot create a token"; exit 1; }
+printf 'header = "Authorization: Bearer %s"\n' "$H_TOKEN" >"$T/.curlrc"
+export CURL_HOME=$T
 "$BUILD/hangard" --listen "127.0.0.1:$P" --db "$T/h.db" --host-uri "$UA" \
 	--config "$T/h.conf" --log-level warn >"$T/log" 2>&1 &
 HPID=$!
@@ -105,3 +113,6 @@ printf '  %-28s %8s %8s %12s\n' "" "median" "p95" "downtime"
 printf '  %-28s %6d ms %6d ms %9d ms\n' "hangar POST .../migrate?wait" "$am" "$ap" "$ad"
 printf '  %-28s %6d ms %6d ms %9d ms\n' "virsh migrate (same flags)" "$vm" "$vp" "$vd"
 awk -v a="$am" -v v="$vm" 'BEGIN { printf "  ratio hangar/virsh (median): %.3f  (target <= 1.05)\n", a / v }'
+if [ -n "${BENCH_OUT:-}" ]; then
+	printf 'am=%d ap=%d ad=%d vm=%d vp=%d vd=%d\n' "$am" "$ap" "$ad" "$vm" "$vp" "$vd" >"$BENCH_OUT"
+fi
