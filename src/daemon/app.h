@@ -142,6 +142,15 @@ struct json_t;
 int migrate_preflight(struct app *app, const struct migrate_request *rq,
     struct json_t **out);
 
+/* --- vm_list.c: VM records gathered from a store walk --- */
+struct vm_list {
+	struct vm_rec *v;          /* owned: vm_list_free */
+	size_t n, cap;
+};
+/* A store_vm_fn: append v to the vm_list arg; -1 out of memory. */
+int vm_list_add(const struct vm_rec *v, void *arg);
+void vm_list_free(struct vm_list *l);
+
 /* --- drift.c: inventory against libvirt --- */
 /*
  * Compare every VM (or vm, by name or id) and host (or host) with what

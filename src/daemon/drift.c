@@ -38,8 +38,7 @@ struct drift_host {
 struct drift_scan {
 	struct drift_host *hosts;
 	size_t nhosts, cap;
-	struct vm_rec *vms;
-	size_t nvms, vcap;
+	struct vm_list vms;
 };
 
 static int
@@ -58,24 +57,6 @@ drift_add_host(const struct host_rec *h, void *arg)
 	}
 	memset(&s->hosts[s->nhosts], 0, sizeof(s->hosts[0]));
 	s->hosts[s->nhosts++].h = *h;
-	return 0;
-}
-
-static int
-drift_add_vm(const struct vm_rec *v, void *arg)
-{
-	struct drift_scan *s = arg;
-
-	if (s->nvms == s->vcap) {
-		size_t cap = s->vcap ? s->vcap * 2 : 64;
-		struct vm_rec *nv = realloc(s->vms, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return err_set(ERR_INTERNAL, "out of memory");
-		s->vms = nv;
-		s->vcap = cap;
-	}
-	s->vms[s->nvms++] = *v;
 	return 0;
 }
 
@@ -105,7 +86,7 @@ drift_free(struct drift_scan *s)
 		free(s->hosts[i].known);
 	}
 	free(s->hosts);
-	free(s->vms);
+	vm_list_free(&s->vms);
 }
 
 /* Load the rows and list every host (host_name: only that one). */
@@ -118,7 +99,7 @@ drift_load(struct app *app, const char *host_name, struct drift_scan *s)
 	memset(s, 0, sizeof(*s));
 	r = store_host_each(c, drift_add_host, s);
 	if (r == 0)
-		r = store_vm_each(c, NULL, NULL, drift_add_vm, s);
+		r = store_vm_each(c, NULL, NULL, vm_list_add, &s->vms);
 	store_read_end(c);
 	if (r < 0)
 		return -1;
@@ -238,8 +219,8 @@ drift_scan(struct app *app, const char *vm, const char *host, json_t **out)
 
 	*out = NULL;
 	r = drift_load(app, host, &s);
-	for (size_t i = 0; r == 0 && i < s.nvms; i++) {
-		const struct vm_rec *v = &s.vms[i];
+	for (size_t i = 0; r == 0 && i < s.vms.n; i++) {
+		const struct vm_rec *v = &s.vms.v[i];
 
 		if (vm && strcmp(v->name, vm) && strcmp(v->uuid, vm))
 			continue;
@@ -327,10 +308,10 @@ drift_adopt_domain(struct app *app, const char *host, const char *domain,
 		return err_set(ERR_NOT_FOUND, "host '%s' has no domain '%s'",
 		    host, domain);
 	}
-	for (k = 0; k < s.nvms; k++)
-		if (strcmp(s.vms[k].uuid, d->uuid) == 0) {
+	for (k = 0; k < s.vms.n; k++)
+		if (strcmp(s.vms.v[k].uuid, d->uuid) == 0) {
 			r = err_set(ERR_CONFLICT, "domain '%s' is vm '%s' of the "
-			    "inventory already", domain, s.vms[k].name);
+			    "inventory already", domain, s.vms.v[k].name);
 			drift_free(&s);
 			return r;
 		}

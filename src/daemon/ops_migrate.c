@@ -574,29 +574,6 @@ mig_children_sum(struct mig_children *k, json_t *extra)
 	return bad;
 }
 
-struct drain_vms {
-	struct vm_rec *v;
-	size_t n, cap;
-};
-
-static int
-drain_collect(const struct vm_rec *v, void *arg)
-{
-	struct drain_vms *d = arg;
-
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		struct vm_rec *nv = realloc(d->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return err_set(ERR_INTERNAL, "out of memory");
-		d->v = nv;
-		d->cap = cap;
-	}
-	d->v[d->n++] = *v;
-	return 0;
-}
-
 /* A move that could not even be recorded: say so in the moves list. */
 static void
 mig_child_refused(struct mig_children *k, const char *vm, const char *to)
@@ -615,7 +592,7 @@ ops_drain_run(struct op_ctx *x)
 	    "stopped"));
 	bool move_stopped = stopped && strcmp(stopped, "migrate") == 0;
 	struct mig_children k = { x, NULL, 0, 0, json_array(), 0 };
-	struct drain_vms d = { NULL, 0, 0 };
+	struct vm_list d = { NULL, 0, 0 };
 	struct migrate_request rq;
 	struct store_conn *c;
 	struct op_rec child;
@@ -623,7 +600,7 @@ ops_drain_run(struct op_ctx *x)
 	json_t *extra;
 
 	c = store_read_begin(x->app->store);
-	r = store_vm_each(c, x->op.host, NULL, drain_collect, &d);
+	r = store_vm_each(c, x->op.host, NULL, vm_list_add, &d);
 	store_read_end(c);
 	if (r < 0)
 		goto out;
@@ -664,7 +641,7 @@ ops_drain_run(struct op_ctx *x)
 	else
 		r = 0;
 out:
-	free(d.v);
+	vm_list_free(&d);
 	free(k.ids);
 	json_decref(k.moves);
 	return r;

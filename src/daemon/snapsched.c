@@ -33,29 +33,6 @@ struct snapsched {
 	bool stop;
 };
 
-struct snapsched_list {
-	struct vm_rec *v;
-	size_t n, cap;
-};
-
-static int
-snapsched_collect(const struct vm_rec *v, void *arg)
-{
-	struct snapsched_list *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct vm_rec *nv = realloc(l->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return err_set(ERR_INTERNAL, "out of memory");
-		l->v = nv;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *v;
-	return 0;
-}
-
 /* The retention's verdict over a VM's scheduled snapshots. */
 struct snapsched_expiry {
 	const struct vm_rec *vm;
@@ -190,10 +167,10 @@ snapsched_one(struct app *app, struct vm_rec *v, int64_t now)
 void
 snapsched_tick(struct app *app)
 {
-	struct snapsched_list l = { NULL, 0, 0 };
+	struct vm_list l = { NULL, 0, 0 };
 	struct store_conn *c = store_read_begin(app->store);
 	int64_t now = time_now_ms();
-	int r = store_vm_each_scheduled(c, snapsched_collect, &l);
+	int r = store_vm_each_scheduled(c, vm_list_add, &l);
 
 	store_read_end(c);
 	if (r < 0)
@@ -201,7 +178,7 @@ snapsched_tick(struct app *app)
 		    err_last()->msg);
 	for (size_t i = 0; r == 0 && i < l.n; i++)
 		snapsched_one(app, &l.v[i], now);
-	free(l.v);
+	vm_list_free(&l);
 }
 
 static void *
