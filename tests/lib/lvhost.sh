@@ -256,6 +256,12 @@ _lvhost_ns_main() {
 	mount -n --bind "$d/lib" /var/lib/libvirt
 	mount -n --bind "$d/log" /var/log/libvirt
 	mount -n --bind "$d/cache" /var/cache/libvirt
+	# LVHOST_NO_KVM=1: hide /dev/kvm, so guests run under TCG as on
+	# machines without it (CI may be one)
+	if [ "${LVHOST_NO_KVM:-0}" = 1 ] && [ -e /dev/kvm ]; then
+		: >"$d/no-kvm"
+		mount -n --bind "$d/no-kvm" /dev/kvm
+	fi
 	hostname "$name"
 	virtlogd -d -p "$d/virtlogd.pid"
 	for ((i = 0; i < 100; i++)); do

@@ -119,9 +119,16 @@ t_fail() {
 }
 
 t_check() {
-	local name=$1
+	local name=$1 err
 	shift
-	if "$@" >/dev/null 2>&1; then t_ok "$name"; else t_fail "$name" "'$*' failed"; fi
+	# run in this shell (callers may rely on its side effects); keep
+	# stderr to say why it failed
+	if "$@" >/dev/null 2>"${T_TMP:-/tmp}/.t_check.err"; then
+		t_ok "$name"
+	else
+		err=$(tail -c 2000 "${T_TMP:-/tmp}/.t_check.err" 2>/dev/null)
+		t_fail "$name" "'$*' failed${err:+: $(_t_cut "$err")}"
+	fi
 }
 
 t_check_not() {
