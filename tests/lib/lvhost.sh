@@ -256,8 +256,11 @@ _lvhost_ns_main() {
 	mount -n --bind "$d/lib" /var/lib/libvirt
 	mount -n --bind "$d/log" /var/log/libvirt
 	mount -n --bind "$d/cache" /var/cache/libvirt
-	# LVHOST_NO_KVM=1: hide /dev/kvm, so guests run under TCG as on
-	# machines without it (CI may be one)
+	# LVHOST_NO_KVM=1: make /dev/kvm an empty file, so guests run under
+	# TCG as on machines without KVM.  Not a perfect copy of such a
+	# machine: libvirt still sees a /dev/kvm, finds its cached
+	# capabilities (no kvm) stale and probes QEMU again on every define,
+	# which then takes seconds
 	if [ "${LVHOST_NO_KVM:-0}" = 1 ] && [ -e /dev/kvm ]; then
 		: >"$d/no-kvm"
 		mount -n --bind "$d/no-kvm" /dev/kvm
