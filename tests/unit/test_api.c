@@ -1,7 +1,7 @@
 /*
  * test_api.c - unit tests of the API's pure request-checking pieces:
  * body_check (api/body.c), req_check_name, router_match (api/router.c)
- * and problem_json (api/problem.c).
+ * and problem_json (api/problem.c), and where the routes' requests run.
  *
  * No HTTP server runs: a struct req is built by hand with the fields
  * these functions read.  req_query and req_query_int need a live
@@ -381,6 +381,44 @@ test_router_every_route(void **state)
 	}
 }
 
+/*
+ * Where requests run (req.h): on the server's pool only reads of one row
+ * that never wait; every write (the writer's lock and fsync) and anything
+ * that asks libvirt or lists a table on a thread of its own.
+ */
+static void
+test_router_run(void **state)
+{
+	static const char *const pool[] = {
+		"GET /v1", "GET /v1/vms/*", "GET /v1/vms/*/snapshots",
+		"GET /v1/vms/*/snapshots/*", "GET /v1/operations/*",
+		"GET /v1/events", "GET /v1/tokens",
+	};
+	const struct route *rt;
+	size_t n, npool = 0;
+	char name[128];
+
+	(void)state;
+	rt = router_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		bool want = false;
+
+		snprintf(name, sizeof(name), "%s %s", rt[i].method,
+		    rt[i].pattern);
+		for (size_t k = 0; k < sizeof(pool) / sizeof(pool[0]); k++)
+			want |= strcmp(name, pool[k]) == 0;
+		if ((rt[i].run == ROUTE_POOL) != want)
+			fail_msg("%s runs %s", name, rt[i].run == ROUTE_POOL ?
+			    "on the pool" : "on its own thread");
+		if (strcmp(rt[i].method, "GET") != 0)
+			assert_int_equal(rt[i].run, ROUTE_THREAD);
+		npool += rt[i].run == ROUTE_POOL;
+	}
+	assert_int_equal(npool, sizeof(pool) / sizeof(pool[0]));
+	/* the safe default: a row that says nothing gets its own thread */
+	assert_int_equal(ROUTE_THREAD, 0);
+}
+
 static void
 assert_not_found(const char *method, const char *path)
 {
@@ -747,6 +785,7 @@ test_problem_invalid_utf8(void **state)
 	}
 }
 
+
 int
 main(void)
 {
@@ -760,6 +799,7 @@ main(void)
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_name_invalid),
 		cmocka_unit_test(test_router_every_route),
+		cmocka_unit_test(test_router_run),
 		cmocka_unit_test(test_router_not_found),
 		cmocka_unit_test(test_router_wrong_method),
 		cmocka_unit_test(test_problem_fields),
