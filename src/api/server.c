@@ -56,6 +56,7 @@ struct api {
 	struct auth_unix unix_roles;
 	/* PEM text of tls_cert, tls_key, tls_client_ca (NULL: not set) */
 	char *tls_cert, *tls_key, *tls_ca;
+	struct auth_tokens *tokens;
 	struct events_hub *hub;
 	/* requests on threads of their own (server_spawn) */
 	pthread_mutex_t mu;
@@ -284,7 +285,7 @@ server_authorize(struct server_listener *l, struct MHD_Connection *conn,
 	snprintf(sc->who.name, sizeof(sc->who.name), "nobody");
 	if (l->client_ca && auth_client_cert(conn) < 0)
 		return -1;
-	if (auth_identify(a->app->store, &a->unix_roles, conn, l->is_unix,
+	if (auth_identify(a->tokens, &a->unix_roles, conn, l->is_unix,
 	    &sc->who) < 0)
 		return -1;
 	memset(&r, 0, sizeof(r));
@@ -784,6 +785,7 @@ api_start(struct app *app)
 	pthread_cond_init(&a->idle, NULL);
 	auth_unix_init(&a->unix_roles, cfg);
 	if (server_tls_load(a, cfg) < 0 ||
+	    (a->tokens = auth_tokens_open(app->store, cfg->db_path)) == NULL ||
 	    (a->hub = events_hub_start(app)) == NULL)
 		goto fail;
 	for (size_t i = 0; i < cfg->n_listen && i < SERVER_MAX_DAEMONS; i++) {
@@ -860,6 +862,7 @@ api_stop(struct api *a)
 			unlink(a->unix_path[i]);
 	}
 	events_hub_free(a->hub);
+	auth_tokens_close(a->tokens);
 	server_free_pem(a->tls_cert);
 	server_free_pem(a->tls_key);
 	server_free_pem(a->tls_ca);
