@@ -36,6 +36,9 @@ struct req {
 	/* reply */
 	int status;
 	json_t *reply;
+	char *text;              /* or the reply already as JSON text (jsonw.h;
+	                          * owned, text_len bytes), instead of reply */
+	size_t text_len;
 	char location[256];
 	json_t *problem_ext;     /* extra members for an error reply, or NULL */
 	struct MHD_Response *raw;  /* a handler-made response (a stream), sent
@@ -143,6 +146,10 @@ void req_new_id(char out[UUID_STR_LEN]);
 
 /* Replies. */
 int req_reply(struct req *r, int status, json_t *reply);
+struct jw;
+/* Reply with the text written into w (taken: w is empty afterwards);
+ * -1 with ERR_INTERNAL when w failed (out of memory, not UTF-8). */
+int req_reply_text(struct req *r, int status, struct jw *w);
 void req_set_location(struct req *r, const char *prefix, const char *id);
 /* RFC 3339 string, or JSON null for 0. */
 json_t *req_time(int64_t ms);
@@ -163,6 +170,8 @@ json_t *placements_hosts_json(const struct place_out *out);
 
 /* Resource renderers, shared between handlers. */
 json_t *vms_json(const struct vm_rec *v);
+/* The same text json_dumps(vms_json(v), JSON_COMPACT) makes, into w. */
+void vms_write(struct jw *w, const struct vm_rec *v);
 json_t *operations_json(const struct op_rec *o);
 /*
  * Reply with a recorded operation: 202 + its JSON and Location, or, when

@@ -340,6 +340,18 @@ server_handle(struct server_conn *sc)
 	} else if (r.raw) {
 		status = (unsigned)r.status;
 		sc->resp = r.raw;
+	} else if (r.text) {
+		if (r.idem_key[0]) {
+			/* rare: remember it as jansson sees it */
+			json_t *j = json_loadb(r.text, r.text_len, 0, NULL);
+
+			idem_end(&r, r.status, j);
+			json_decref(j);
+		}
+		status = (unsigned)r.status;
+		sc->resp = server_build_text(&status, r.text, r.text_len,
+		    "application/json", r.location, NULL, NULL);
+		r.text = NULL;
 	} else {
 		idem_end(&r, r.status, r.reply);
 		status = (unsigned)r.status;
@@ -352,6 +364,7 @@ server_handle(struct server_conn *sc)
 	json_decref(r.body);
 	json_decref(r.reply);
 	json_decref(r.problem_ext);
+	free(r.text);
 }
 
 /* Does this request need a thread of its own (req.h, router.c)? */
