@@ -739,15 +739,23 @@ server_tls_load(struct api *a, const struct config *cfg)
 	return 0;
 }
 
-/* Threads per listener: one per CPU, within [SERVER_POOL_MIN, _MAX]. */
+/*
+ * Threads per listener: one per CPU, within [SERVER_POOL_MIN, _MAX], and
+ * no more than max_connections: libmicrohttpd splits that limit between
+ * the threads, and a thread with a share of 0 would refuse everything.
+ */
 static unsigned
-server_pool_size(void)
+server_pool_size(int max_connections)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (n < SERVER_POOL_MIN)
-		return SERVER_POOL_MIN;
-	return n > SERVER_POOL_MAX ? SERVER_POOL_MAX : (unsigned)n;
+		n = SERVER_POOL_MIN;
+	if (n > SERVER_POOL_MAX)
+		n = SERVER_POOL_MAX;
+	if (n > max_connections)
+		n = max_connections > 0 ? max_connections : 1;
+	return (unsigned)n;
 }
 
 /* Serve HTTP (HTTPS if l->tls) on the listening socket fd. */
@@ -778,7 +786,8 @@ server_daemon(struct api *a, struct server_listener *l, int fd)
 	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, a,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)330,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-	    MHD_OPTION_THREAD_POOL_SIZE, server_pool_size(),
+	    MHD_OPTION_THREAD_POOL_SIZE,
+	    server_pool_size(cfg->max_connections),
 	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
 }
