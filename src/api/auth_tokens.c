@@ -64,6 +64,7 @@ struct auth_tokens *
 auth_tokens_open(struct store *s, const char *db_path)
 {
 	struct auth_tokens *t = calloc(1, sizeof(*t));
+	pthread_rwlockattr_t attr;
 	int rc;
 
 	if (t == NULL) {
@@ -71,7 +72,13 @@ auth_tokens_open(struct store *s, const char *db_path)
 		return NULL;
 	}
 	t->store = s;
-	pthread_rwlock_init(&t->lock, NULL);
+	/* a recheck (the write lock) must not wait behind a steady stream
+	 * of readers */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&t->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	rc = sqlite3_open_v2(db_path, &t->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc == SQLITE_OK)
