@@ -830,12 +830,13 @@ rand_string(char *buf, size_t max, bool bad)
 	size_t n = 0, want = (size_t)(rng() % max);
 
 	while (n < want) {
+		char ctl[2] = { (char)(1 + rng() % 31), 0 };
 		const char *p;
 		size_t k;
 
-		/* one character in 2 + ..: a control one is often enough */
+		/* one piece in 8 any control character */
 		if (rng() % 8 == 0)
-			p = (char[2]){ (char)(1 + rng() % 31), 0 };
+			p = ctl;
 		else if (bad && rng() % 10 == 0)
 			p = evil[rng() % (sizeof(evil) / sizeof(evil[0]))];
 		else
