@@ -15,7 +15,8 @@ struct api;
  * bound.
  */
 struct api *api_start(struct app *app);
-/* Stop accepting new connections; requests under way go on. */
+/* Stop accepting new connections; requests under way go on, event
+ * streams end. */
 void api_quiesce(struct api *a);
 /* Stop serving and free everything; removes the unix sockets. */
 void api_stop(struct api *a);

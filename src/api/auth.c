@@ -5,14 +5,14 @@
  * A presented token is hashed and its hash compared, in constant time,
  * with the hash of every stored token, revoked ones included, without
  * stopping at a match: how long the check takes says nothing about how
- * close a guess came.  The store is read on every request, so a token
- * revoked by `hangard token revoke` (another process) stops working at
- * once.
+ * close a guess came.  The rows are kept in memory (auth_tokens.c) and
+ * read again when the database changed, so a token revoked by `hangard
+ * token revoke` (another process) stops working within milliseconds.
  *
  * Example (what server.c does before reading a request's body):
  *	struct auth_who who;
  *	json_t *ext = NULL;
- *	if (auth_identify(store, &unix_roles, conn, is_unix, &who) < 0 ||
+ *	if (auth_identify(tokens, &unix_roles, conn, is_unix, &who) < 0 ||
  *	    auth_permit(&who, route->role, &ext) < 0)
  *		... reply with err_last() (401 or 403) ...
  */
@@ -150,6 +150,7 @@ auth_token_create(struct store *s, const char *name, const char *role,
 		explicit_bzero(token, AUTH_TOKEN_MAX);
 		return -1;
 	}
+	auth_tokens_changed();
 	log_info("auth: token '%s' (%s) created", out->name, out->role);
 	return 0;
 }
@@ -174,6 +175,7 @@ auth_token_revoke(struct store *s, const char *name, struct token_rec *out)
 
 	if (store_tx(s, auth_revoke_tx, &a) < 0)
 		return -1;
+	auth_tokens_changed();
 	log_info("auth: token '%s' (%s) revoked", out->name, out->role);
 	return 0;
 }
@@ -251,60 +253,36 @@ auth_bearer_token(const char *hdr, char tok[AUTH_TOKEN_MAX])
 	return 0;
 }
 
-struct auth_scan {
-	char hash[TOKEN_HASH_LEN];
-	struct token_rec match;
-	bool found;
-};
-
-static int
-auth_scan_one(const struct token_rec *t, void *arg)
-{
-	struct auth_scan *a = arg;
-
-	/* every row is compared: no early return on a match */
-	if (auth_equal(t->hash, a->hash, TOKEN_HASH_LEN - 1) &&
-	    strlen(t->hash) == TOKEN_HASH_LEN - 1) {
-		a->match = *t;
-		a->found = true;
-	}
-	return 0;
-}
-
 /* The role of the token in header hdr, into *who; -1 with a 401. */
 static int
-auth_bearer(struct store *s, const char *hdr, struct auth_who *who)
+auth_bearer(struct auth_tokens *t, const char *hdr, struct auth_who *who)
 {
-	struct store_conn *c;
-	struct auth_scan a;
-	char tok[AUTH_TOKEN_MAX];
+	struct token_rec match;
+	char tok[AUTH_TOKEN_MAX], hash[TOKEN_HASH_LEN];
 	enum auth_role role = AUTH_NONE;
+	bool found;
 	int rc;
 
-	memset(&a, 0, sizeof(a));
 	if (auth_bearer_token(hdr, tok) < 0)
 		return err_set_field(ERR_UNAUTHORIZED, "Authorization", "the "
 		    "Authorization header must be 'Bearer TOKEN'");
-	rc = auth_hash(tok, a.hash);
+	rc = auth_hash(tok, hash);
 	explicit_bzero(tok, sizeof(tok));
 	if (rc < 0)
 		return -1;
-	c = store_read_begin(s);
-	rc = store_token_each(c, auth_scan_one, &a);
-	store_read_end(c);
-	if (rc < 0)
+	if (auth_tokens_match(t, hash, &match, &found) < 0)
 		return -1;       /* the store's error: fail closed (503) */
-	if (!a.found)
+	if (!found)
 		return err_set_field(ERR_UNAUTHORIZED, "Authorization", "the "
 		    "bearer token is not valid");
-	if (a.match.revoked_at != 0)
+	if (match.revoked_at != 0)
 		return err_set_field(ERR_UNAUTHORIZED, "Authorization", "the "
 		    "bearer token has been revoked");
-	if (auth_role_parse(a.match.role, &role) < 0)
+	if (auth_role_parse(match.role, &role) < 0)
 		return err_set(ERR_INTERNAL, "token '%s' has an unknown role",
-		    a.match.name);
+		    match.name);
 	who->role = role;
-	snprintf(who->name, sizeof(who->name), "token '%s'", a.match.name);
+	snprintf(who->name, sizeof(who->name), "token '%s'", match.name);
 	return 0;
 }
 
@@ -350,7 +328,7 @@ auth_peer(const struct auth_unix *u, int fd, struct auth_who *who)
 }
 
 int
-auth_identify(struct store *s, const struct auth_unix *u,
+auth_identify(struct auth_tokens *t, const struct auth_unix *u,
     struct MHD_Connection *conn, bool is_unix, struct auth_who *who)
 {
 	const union MHD_ConnectionInfo *ci;
@@ -360,7 +338,7 @@ auth_identify(struct store *s, const struct auth_unix *u,
 	memset(who, 0, sizeof(*who));
 	snprintf(who->name, sizeof(who->name), "nobody");
 	if (hdr != NULL)
-		return auth_bearer(s, hdr, who);
+		return auth_bearer(t, hdr, who);
 	if (!is_unix)
 		return err_set(ERR_UNAUTHORIZED, "this request needs an API "
 		    "token: send 'Authorization: Bearer TOKEN' (`hangard token "

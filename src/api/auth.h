@@ -17,8 +17,9 @@
  *
  * Tokens are "hgr_" + 32 random bytes (getrandom) in base64url; only
  * their SHA-256 is stored (store_token.c), and a presented token is
- * checked by comparing its hash with every stored one in constant time.
- * Tokens never reach a log or an error body.
+ * checked by comparing its hash with every stored one in constant time
+ * (kept in memory, auth_tokens.c).  Tokens never reach a log or an error
+ * body.
  *
  * This file and auth.c are the only users of GnuTLS (SHA-256 and the
  * client certificate check); libmicrohttpd does the TLS itself.
@@ -73,6 +74,28 @@ int auth_token_create(struct store *s, const char *name, const char *role,
 int auth_token_revoke(struct store *s, const char *name,
     struct token_rec *out);
 
+/*
+ * auth_tokens.c: the tokens table in memory, loaded again when the
+ * database changed (PRAGMA data_version on a connection of its own): a
+ * token made by any process works from the next request, one revoked
+ * through the API fails from the next request, one revoked by another
+ * process (`hangard token revoke`) within AUTH_TOKENS_RECHECK_MS (5 ms).
+ * auth_tokens_open: NULL with the error when db_path cannot be opened;
+ * the rows are read at the first check.  s is borrowed.
+ */
+struct auth_tokens;
+struct auth_tokens *auth_tokens_open(struct store *s, const char *db_path);
+void auth_tokens_close(struct auth_tokens *t);
+/*
+ * Find the row whose hash is hash (hex), comparing with every row in
+ * constant time: 0 with *found (and *out when found), or -1 with the
+ * store's error (fail closed).
+ */
+int auth_tokens_match(struct auth_tokens *t, const char hash[TOKEN_HASH_LEN],
+    struct token_rec *out, bool *found);
+/* This process changed the tokens table: every cache loads it again. */
+void auth_tokens_changed(void);
+
 /* The groups that give a role on the unix socket (resolved at start). */
 struct auth_unix {
 	bool	 au_set[AUTH_NROLES];
@@ -92,12 +115,12 @@ struct auth_who {
 };
 
 /*
- * Who sent the request on conn (see the top of this file).  0 with *who
- * filled (its role may be AUTH_NONE on the unix socket), or -1 with
- * ERR_UNAUTHORIZED (field "Authorization" when a token was sent but is not
- * valid).
+ * Who sent the request on conn (see the top of this file); tokens are
+ * looked up in t.  0 with *who filled (its role may be AUTH_NONE on the
+ * unix socket), or -1 with ERR_UNAUTHORIZED (field "Authorization" when a
+ * token was sent but is not valid).
  */
-int auth_identify(struct store *s, const struct auth_unix *u,
+int auth_identify(struct auth_tokens *t, const struct auth_unix *u,
     struct MHD_Connection *conn, bool is_unix, struct auth_who *who);
 /*
  * Does a TLS connection carry a client certificate that the daemon's

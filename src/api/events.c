@@ -15,12 +15,22 @@
  * already pruned, a "gap" event says which ones it missed.
  *
  * Why nothing here can slow the daemon: the stream pulls from the events
- * table at the client's own pace, on its connection's own thread; nothing
- * is ever pushed to it or queued for it.  Its memory is one bounded
- * buffer (EVENTS_BUF_MAX); a client that falls behind just reads older
- * rows, and one that falls behind the retention gets the gap event.
+ * table at the client's own pace; nothing is ever pushed to it or queued
+ * for it.  libmicrohttpd asks for more only when the client's socket can
+ * take it, so a client that does not read costs nothing but its
+ * connection.  Its memory is one bounded buffer (EVENTS_BUF_MAX); a
+ * client that falls behind just reads older rows, and one that falls
+ * behind the retention gets the gap event.
+ *
+ * Threads: streams are served on the server's thread pool and never
+ * block it.  A stream that has sent everything there is parks in the hub
+ * (its connection suspended) and gives its thread back; the hub's one
+ * thread waits for the next committed event (store_event_wait) and
+ * resumes the parked streams that are behind it, whose keepalive is due,
+ * or all of them when the daemon stops.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +48,9 @@
 
 struct events_stream {
 	struct app *app;
+	struct events_hub *hub;
+	struct MHD_Connection *conn;
+	struct events_stream *next;  /* in the hub's parked list */
 	int64_t last;              /* the newest id looked at */
 	bool follow;
 	int ntypes;
@@ -48,6 +61,15 @@ struct events_stream {
 	size_t len, off;
 	int64_t sent_ms;           /* when something was last sent */
 	bool full;                 /* the batch stopped: buffer full */
+};
+
+struct events_hub {
+	struct app *app;
+	pthread_mutex_t mu;        /* guards all below */
+	pthread_cond_t cond;       /* a stream parked, or stop */
+	struct events_stream *parked;  /* suspended streams */
+	bool stop;                 /* events_hub_stop: park no more */
+	pthread_t thread;
 };
 
 json_t *
@@ -161,10 +183,44 @@ events_fill(struct events_stream *s)
 	return r;
 }
 
+static bool
+events_stopping(const struct events_hub *h)
+{
+	return h->stop || __atomic_load_n(&h->app->stopping, __ATOMIC_RELAXED);
+}
+
+/*
+ * Park s until there is something to send: 0 parked (its connection is
+ * suspended; the reader must return 0 at once), 1 an event came after all
+ * (read on), -1 the daemon stops (end the stream).
+ */
+static int
+events_park(struct events_stream *s)
+{
+	struct events_hub *h = s->hub;
+	int r = 0;
+
+	pthread_mutex_lock(&h->mu);
+	if (events_stopping(h)) {
+		r = -1;
+	} else if (store_event_last(h->app->store) > s->last) {
+		r = 1;
+	} else {
+		/* under h->mu: the hub cannot resume it before it is suspended */
+		s->next = h->parked;
+		h->parked = s;
+		MHD_suspend_connection(s->conn);
+		pthread_cond_signal(&h->cond);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return r;
+}
+
 static ssize_t
 events_reader(void *cls, uint64_t pos, char *out, size_t max)
 {
 	struct events_stream *s = cls;
+	int64_t newest;
 	size_t n;
 
 	(void)pos;
@@ -177,9 +233,10 @@ events_reader(void *cls, uint64_t pos, char *out, size_t max)
 			return (ssize_t)n;
 		}
 		s->off = s->len = 0;
-		if (__atomic_load_n(&s->app->stopping, __ATOMIC_RELAXED))
+		if (events_stopping(s->hub))
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (store_event_last(s->app->store) > s->last) {
+		newest = store_event_last(s->app->store);
+		if (newest > s->last) {
 			int64_t before = s->last;
 
 			if (events_fill(s) < 0) {
@@ -189,6 +246,9 @@ events_reader(void *cls, uint64_t pos, char *out, size_t max)
 			}
 			if (s->len > 0 || s->last != before)
 				continue;
+			/* every id up to newest is committed, and none is
+			 * there: pruned.  Do not look for them again. */
+			s->last = newest;
 		}
 		if (!s->follow)
 			return MHD_CONTENT_READER_END_OF_STREAM;
@@ -196,7 +256,14 @@ events_reader(void *cls, uint64_t pos, char *out, size_t max)
 			events_put(s, ": keepalive\n\n");
 			continue;
 		}
-		store_event_wait(s->app->store, s->last, EVENTS_WAIT_MS);
+		switch (events_park(s)) {
+		case 0:
+			return 0;          /* called again once resumed */
+		case 1:
+			continue;
+		default:
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		}
 	}
 }
 
@@ -292,7 +359,14 @@ events_get(struct req *r)
 		return err_set(ERR_INTERNAL, "out of memory");
 	}
 	s->app = r->app;
+	s->hub = r->hub;
+	s->conn = r->conn;
 	s->follow = true;
+	if (s->hub == NULL) {
+		events_free(s);
+		return err_set(ERR_UNAVAILABLE, "event streams are not served "
+		    "here");
+	}
 	if (follow && strcmp(follow, "false") != 0 &&
 	    strcmp(follow, "true") != 0) {
 		events_free(s);
@@ -340,4 +414,111 @@ events_get(struct req *r)
 	r->raw = resp;
 	r->status = 200;
 	return 0;
+}
+
+/* --- the hub: where streams wait without holding a thread --- */
+
+/*
+ * Resume the parked streams that have something to do: an event after
+ * their last, a keepalive due, or (all of them) the daemon stopping.
+ * h->mu held.
+ */
+static void
+events_hub_wake(struct events_hub *h)
+{
+	struct events_stream **pp = &h->parked, *s;
+	int64_t newest = store_event_last(h->app->store), now = time_now_ms();
+	bool all = events_stopping(h);
+
+	while ((s = *pp) != NULL) {
+		if (all || s->last < newest ||
+		    now - s->sent_ms >= EVENTS_KEEPALIVE_MS) {
+			/* unlinked first: once resumed, s may be freed */
+			*pp = s->next;
+			s->next = NULL;
+			MHD_resume_connection(s->conn);
+		} else {
+			pp = &s->next;
+		}
+	}
+}
+
+static void *
+events_hub_run(void *arg)
+{
+	struct events_hub *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	while (!h->stop) {
+		int64_t newest, now, wait = EVENTS_WAIT_MS;
+
+		if (h->parked == NULL) {
+			pthread_cond_wait(&h->cond, &h->mu);
+			continue;
+		}
+		/* read under h->mu: an event committed after this wakes the
+		 * wait below, and a stream parks only when it has seen every
+		 * event up to the newest (events_park) */
+		newest = store_event_last(h->app->store);
+		now = time_now_ms();
+		for (struct events_stream *s = h->parked; s; s = s->next)
+			if (s->sent_ms + EVENTS_KEEPALIVE_MS - now < wait)
+				wait = s->sent_ms + EVENTS_KEEPALIVE_MS - now;
+		pthread_mutex_unlock(&h->mu);
+		store_event_wait(h->app->store, newest, wait > 0 ? (int)wait : 0);
+		pthread_mutex_lock(&h->mu);
+		events_hub_wake(h);
+	}
+	events_hub_wake(h);
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+struct events_hub *
+events_hub_start(struct app *app)
+{
+	struct events_hub *h = calloc(1, sizeof(*h));
+	int rc;
+
+	if (h == NULL) {
+		err_set(ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	h->app = app;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	if ((rc = pthread_create(&h->thread, NULL, events_hub_run, h)) != 0) {
+		err_set(ERR_INTERNAL, "cannot start the event streams' thread: "
+		    "%s", strerror(rc));
+		pthread_cond_destroy(&h->cond);
+		pthread_mutex_destroy(&h->mu);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+events_hub_stop(struct events_hub *h)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stop = true;
+	events_hub_wake(h);
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->mu);
+}
+
+void
+events_hub_free(struct events_hub *h)
+{
+	if (h == NULL)
+		return;
+	events_hub_stop(h);
+	/* at most EVENTS_WAIT_MS: it may be in store_event_wait() */
+	pthread_join(h->thread, NULL);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
 }

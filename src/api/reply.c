@@ -2,9 +2,11 @@
  * reply.c - small helpers for building replies.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <uuid/uuid.h>
 
+#include "jsonw.h"
 #include "req.h"
 
 int
@@ -13,6 +15,21 @@ req_reply(struct req *r, int status, json_t *reply)
 	r->status = status;
 	json_decref(r->reply);
 	r->reply = reply;
+	return 0;
+}
+
+int
+req_reply_text(struct req *r, int status, struct jw *w)
+{
+	size_t len;
+	char *text = jw_take(w, &len);
+
+	if (text == NULL)
+		return err_set(ERR_INTERNAL, "the reply could not be encoded");
+	free(r->text);
+	r->text = text;
+	r->text_len = len;
+	r->status = status;
 	return 0;
 }
 

@@ -22,6 +22,8 @@
 #include "auth.h"
 
 #define REQ_MAX_PARAMS 4
+
+struct events_hub;
 #define REQ_BODY_MAX (1024 * 1024)
 
 struct req {
@@ -34,20 +36,41 @@ struct req {
 	/* reply */
 	int status;
 	json_t *reply;
+	char *text;              /* or the reply already as JSON text (jsonw.h;
+	                          * owned, text_len bytes), instead of reply */
+	size_t text_len;
 	char location[256];
 	json_t *problem_ext;     /* extra members for an error reply, or NULL */
 	struct MHD_Response *raw;  /* a handler-made response (a stream), sent
 	                            * as is with status; the request owns it */
 	char idem_key[IDEM_KEY_MAX];   /* the Idempotency-Key header, or "" */
+	struct events_hub *hub;  /* where event streams park (events.c) */
 };
 
 typedef int (*req_handler)(struct req *r);
+
+/*
+ * Where a route's requests run (server.c).  The server answers on a small
+ * pool of threads, each serving many connections: a request that may take
+ * long would hold up every connection of its thread, so it gets a thread
+ * of its own while its connection is suspended.  Any request with
+ * ?wait=N (N > 0) does too, whatever its route says.
+ */
+enum route_run {
+	ROUTE_THREAD = 0,        /* a thread of its own: it may wait for
+	                          * libvirt, the writer and its fsync, or
+	                          * build a long listing (the safe default) */
+	ROUTE_POOL,              /* on the pool: one indexed read, bounded,
+	                          * never waits (GET /v1/events never
+	                          * blocks: its stream parks, events.c) */
+};
 
 struct route {
 	const char *method;
 	const char *pattern;     /* '*' matches one path segment */
 	req_handler handler;
 	enum auth_role role;     /* the least role that may call it */
+	enum route_run run;
 };
 
 /* router.c: find the route for method + path; fills r->params. */
@@ -123,6 +146,10 @@ void req_new_id(char out[UUID_STR_LEN]);
 
 /* Replies. */
 int req_reply(struct req *r, int status, json_t *reply);
+struct jw;
+/* Reply with the text written into w (taken: w is empty afterwards);
+ * -1 with ERR_INTERNAL when w failed (out of memory, not UTF-8). */
+int req_reply_text(struct req *r, int status, struct jw *w);
 void req_set_location(struct req *r, const char *prefix, const char *id);
 /* RFC 3339 string, or JSON null for 0. */
 json_t *req_time(int64_t ms);
@@ -143,6 +170,8 @@ json_t *placements_hosts_json(const struct place_out *out);
 
 /* Resource renderers, shared between handlers. */
 json_t *vms_json(const struct vm_rec *v);
+/* The same text json_dumps(vms_json(v), JSON_COMPACT) makes, into w. */
+void vms_write(struct jw *w, const struct vm_rec *v);
 json_t *operations_json(const struct op_rec *o);
 /*
  * Reply with a recorded operation: 202 + its JSON and Location, or, when
@@ -153,6 +182,19 @@ int operations_reply(struct req *r, struct op_rec *op, int64_t wait);
 void operations_err(const struct op_rec *o, struct err *e);
 json_t *hosts_json(const struct host_rec *h);
 json_t *events_json(const struct event_rec *e);
+/*
+ * events.c: an event stream that has sent all there is parks in the hub
+ * (its connection suspended, no thread held); the hub's thread resumes it
+ * when an event is committed, its keepalive is due or the daemon stops.
+ * NULL with the error when the thread cannot start.
+ */
+struct events_hub *events_hub_start(struct app *app);
+/* Resume every parked stream; each then ends, as the hub parks no more.
+ * Returns at once; may be called again.  NULL is fine. */
+void events_hub_stop(struct events_hub *h);
+/* Stop it (as above), end its thread and free it, once no stream can
+ * reach it any more (the HTTP daemons are stopped).  NULL is fine. */
+void events_hub_free(struct events_hub *h);
 json_t *snapshots_json(const struct snap_rec *s);
 
 /* Handlers (one file per resource). */

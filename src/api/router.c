@@ -2,7 +2,7 @@
  * router.c - the route table, as data, and the matcher.  A path that
  * matches a pattern under another method gets 405 with an Allow list.
  * Each route names the least role that may call it (checked in server.c
- * before the body is read).
+ * before the body is read) and where its requests run.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,52 +18,57 @@
  * the fleet (hosts, drains, orphans, groups, plans) and tokens for admins.
  * `hangard --routes` prints this table; tests/integration/auth.sh tries
  * every row with every role.
+ *
+ * The last column says where a request runs (req.h): ROUTE_POOL only for
+ * reads of one row (or a bounded few) that never wait; everything that
+ * writes (the writer's lock, fsync), asks libvirt, or lists a whole table
+ * gets a thread of its own, so it cannot stall the pool's connections.
  */
 static const struct route router_routes[] = {
-	{ "GET",    "/v1",                          root_get,            AUTH_READER },
-	{ "GET",    "/v1/hosts",                    hosts_list,          AUTH_READER },
-	{ "POST",   "/v1/hosts",                    hosts_create,        AUTH_ADMIN },
-	{ "GET",    "/v1/hosts/*",                  hosts_get,           AUTH_READER },
-	{ "PATCH",  "/v1/hosts/*",                  hosts_update,        AUTH_ADMIN },
-	{ "DELETE", "/v1/hosts/*",                  hosts_delete,        AUTH_ADMIN },
-	{ "POST",   "/v1/hosts/*/drain",            hosts_drain,         AUTH_ADMIN },
-	{ "POST",   "/v1/hosts/*/undrain",          hosts_undrain,       AUTH_ADMIN },
-	{ "GET",    "/v1/hosts/*/orphans",          drift_orphans,       AUTH_READER },
-	{ "POST",   "/v1/hosts/*/orphans/*/adopt",  drift_adopt,         AUTH_ADMIN },
-	{ "GET",    "/v1/drift",                    drift_list,          AUTH_READER },
-	{ "GET",    "/v1/groups",                   groups_list,         AUTH_READER },
-	{ "POST",   "/v1/groups",                   groups_create,       AUTH_ADMIN },
-	{ "GET",    "/v1/groups/*",                 groups_get,          AUTH_READER },
-	{ "DELETE", "/v1/groups/*",                 groups_delete,       AUTH_ADMIN },
-	{ "POST",   "/v1/placements",               placements_create,   AUTH_READER },
-	{ "GET",    "/v1/vms",                      vms_list,            AUTH_READER },
-	{ "POST",   "/v1/vms",                      vms_create,          AUTH_OPERATOR },
-	{ "GET",    "/v1/vms/*",                    vms_get,             AUTH_READER },
-	{ "PATCH",  "/v1/vms/*",                    vms_update,          AUTH_OPERATOR },
-	{ "DELETE", "/v1/vms/*",                    vms_delete,          AUTH_OPERATOR },
-	{ "POST",   "/v1/vms/*/start",              vms_start,           AUTH_OPERATOR },
-	{ "POST",   "/v1/vms/*/stop",               vms_stop,            AUTH_OPERATOR },
-	{ "POST",   "/v1/vms/*/reboot",             vms_reboot,          AUTH_OPERATOR },
-	{ "POST",   "/v1/vms/*/pause",              vms_pause,           AUTH_OPERATOR },
-	{ "POST",   "/v1/vms/*/resume",             vms_resume,          AUTH_OPERATOR },
-	{ "POST",   "/v1/vms/*/migrate",            vms_migrate,         AUTH_OPERATOR },
-	{ "GET",    "/v1/vms/*/drift",              drift_get,           AUTH_READER },
-	{ "GET",    "/v1/vms/*/snapshots",          snapshots_list,      AUTH_READER },
-	{ "POST",   "/v1/vms/*/snapshots",          snapshots_create,    AUTH_OPERATOR },
-	{ "GET",    "/v1/vms/*/snapshots/*",        snapshots_get,       AUTH_READER },
-	{ "DELETE", "/v1/vms/*/snapshots/*",        snapshots_delete,    AUTH_OPERATOR },
-	{ "POST",   "/v1/vms/*/snapshots/*/revert", snapshots_revert,    AUTH_OPERATOR },
-	{ "GET",    "/v1/operations",               operations_list,     AUTH_READER },
-	{ "GET",    "/v1/operations/*",             operations_get,      AUTH_READER },
-	{ "DELETE", "/v1/operations/*",             operations_cancel,   AUTH_OPERATOR },
-	{ "GET",    "/v1/events",                   events_get,          AUTH_READER },
-	{ "POST",   "/v1/plans/consolidation",      plans_consolidation, AUTH_ADMIN },
-	{ "POST",   "/v1/plans/rebalance",          plans_rebalance,     AUTH_ADMIN },
-	{ "GET",    "/v1/plans/*",                  plans_get,           AUTH_READER },
-	{ "POST",   "/v1/plans/*/execute",          plans_execute,       AUTH_ADMIN },
-	{ "GET",    "/v1/tokens",                   tokens_list,         AUTH_ADMIN },
-	{ "POST",   "/v1/tokens",                   tokens_create,       AUTH_ADMIN },
-	{ "DELETE", "/v1/tokens/*",                 tokens_delete,       AUTH_ADMIN },
+	{ "GET",    "/v1",                          root_get,            AUTH_READER,   ROUTE_POOL },
+	{ "GET",    "/v1/hosts",                    hosts_list,          AUTH_READER,   ROUTE_THREAD },
+	{ "POST",   "/v1/hosts",                    hosts_create,        AUTH_ADMIN,    ROUTE_THREAD },
+	{ "GET",    "/v1/hosts/*",                  hosts_get,           AUTH_READER,   ROUTE_THREAD },
+	{ "PATCH",  "/v1/hosts/*",                  hosts_update,        AUTH_ADMIN,    ROUTE_THREAD },
+	{ "DELETE", "/v1/hosts/*",                  hosts_delete,        AUTH_ADMIN,    ROUTE_THREAD },
+	{ "POST",   "/v1/hosts/*/drain",            hosts_drain,         AUTH_ADMIN,    ROUTE_THREAD },
+	{ "POST",   "/v1/hosts/*/undrain",          hosts_undrain,       AUTH_ADMIN,    ROUTE_THREAD },
+	{ "GET",    "/v1/hosts/*/orphans",          drift_orphans,       AUTH_READER,   ROUTE_THREAD },
+	{ "POST",   "/v1/hosts/*/orphans/*/adopt",  drift_adopt,         AUTH_ADMIN,    ROUTE_THREAD },
+	{ "GET",    "/v1/drift",                    drift_list,          AUTH_READER,   ROUTE_THREAD },
+	{ "GET",    "/v1/groups",                   groups_list,         AUTH_READER,   ROUTE_THREAD },
+	{ "POST",   "/v1/groups",                   groups_create,       AUTH_ADMIN,    ROUTE_THREAD },
+	{ "GET",    "/v1/groups/*",                 groups_get,          AUTH_READER,   ROUTE_THREAD },
+	{ "DELETE", "/v1/groups/*",                 groups_delete,       AUTH_ADMIN,    ROUTE_THREAD },
+	{ "POST",   "/v1/placements",               placements_create,   AUTH_READER,   ROUTE_THREAD },
+	{ "GET",    "/v1/vms",                      vms_list,            AUTH_READER,   ROUTE_THREAD },
+	{ "POST",   "/v1/vms",                      vms_create,          AUTH_OPERATOR, ROUTE_THREAD },
+	{ "GET",    "/v1/vms/*",                    vms_get,             AUTH_READER,   ROUTE_POOL },
+	{ "PATCH",  "/v1/vms/*",                    vms_update,          AUTH_OPERATOR, ROUTE_THREAD },
+	{ "DELETE", "/v1/vms/*",                    vms_delete,          AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/*/start",              vms_start,           AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/*/stop",               vms_stop,            AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/*/reboot",             vms_reboot,          AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/*/pause",              vms_pause,           AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/*/resume",             vms_resume,          AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/*/migrate",            vms_migrate,         AUTH_OPERATOR, ROUTE_THREAD },
+	{ "GET",    "/v1/vms/*/drift",              drift_get,           AUTH_READER,   ROUTE_THREAD },
+	{ "GET",    "/v1/vms/*/snapshots",          snapshots_list,      AUTH_READER,   ROUTE_POOL },
+	{ "POST",   "/v1/vms/*/snapshots",          snapshots_create,    AUTH_OPERATOR, ROUTE_THREAD },
+	{ "GET",    "/v1/vms/*/snapshots/*",        snapshots_get,       AUTH_READER,   ROUTE_POOL },
+	{ "DELETE", "/v1/vms/*/snapshots/*",        snapshots_delete,    AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/*/snapshots/*/revert", snapshots_revert,    AUTH_OPERATOR, ROUTE_THREAD },
+	{ "GET",    "/v1/operations",               operations_list,     AUTH_READER,   ROUTE_THREAD },
+	{ "GET",    "/v1/operations/*",             operations_get,      AUTH_READER,   ROUTE_POOL },
+	{ "DELETE", "/v1/operations/*",             operations_cancel,   AUTH_OPERATOR, ROUTE_THREAD },
+	{ "GET",    "/v1/events",                   events_get,          AUTH_READER,   ROUTE_POOL },
+	{ "POST",   "/v1/plans/consolidation",      plans_consolidation, AUTH_ADMIN,    ROUTE_THREAD },
+	{ "POST",   "/v1/plans/rebalance",          plans_rebalance,     AUTH_ADMIN,    ROUTE_THREAD },
+	{ "GET",    "/v1/plans/*",                  plans_get,           AUTH_READER,   ROUTE_THREAD },
+	{ "POST",   "/v1/plans/*/execute",          plans_execute,       AUTH_ADMIN,    ROUTE_THREAD },
+	{ "GET",    "/v1/tokens",                   tokens_list,         AUTH_ADMIN,    ROUTE_POOL },
+	{ "POST",   "/v1/tokens",                   tokens_create,       AUTH_ADMIN,    ROUTE_THREAD },
+	{ "DELETE", "/v1/tokens/*",                 tokens_delete,       AUTH_ADMIN,    ROUTE_THREAD },
 };
 
 /*

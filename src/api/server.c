@@ -5,12 +5,21 @@
  * dispatch through the route table, and writing replies.  Errors from
  * anywhere below become a problem+json reply here and only here.
  *
- * Threads: one libmicrohttpd thread per connection, so a request that
- * waits for an operation (?wait=N) never holds up another connection.
+ * Threads: each listener is served by a small pool of libmicrohttpd
+ * threads (epoll), each thread serving many connections.  A request runs
+ * on its connection's pool thread only when its route says it is quick
+ * and never waits (ROUTE_POOL in router.c); anything else, and any
+ * request with ?wait=N, runs on a thread of its own (server_spawn) while
+ * its connection is suspended, so a request that waits for an operation,
+ * libvirt or the database's writer never holds up another connection.
+ * Event streams park without a thread (events.c).  api_stop() waits for
+ * the own threads and resumes the parked streams before it stops the
+ * daemons (libmicrohttpd must not be stopped with a connection suspended).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +36,8 @@
 
 #define SERVER_MAX_DAEMONS CONFIG_LISTEN_MAX
 #define SERVER_PEM_MAX (1024 * 1024)   /* bytes of a PEM file */
+#define SERVER_POOL_MIN 2              /* threads per listener */
+#define SERVER_POOL_MAX 8
 
 /* One listening address: what its requests' access check needs. */
 struct server_listener {
@@ -45,6 +56,20 @@ struct api {
 	struct auth_unix unix_roles;
 	/* PEM text of tls_cert, tls_key, tls_client_ca (NULL: not set) */
 	char *tls_cert, *tls_key, *tls_ca;
+	struct auth_tokens *tokens;
+	struct events_hub *hub;
+	/* requests on threads of their own (server_spawn) */
+	pthread_mutex_t mu;
+	pthread_cond_t idle;     /* nthreads fell to 0 */
+	unsigned nthreads;
+	bool stopping;           /* api_stop: no new threads */
+};
+
+/* Where a request is, across libmicrohttpd's calls. */
+enum server_state {
+	SERVER_READING = 0,      /* headers and body coming in */
+	SERVER_RUNNING,          /* on its own thread, connection suspended */
+	SERVER_DONE,             /* that thread left the reply in resp */
 };
 
 /* Per-request state across libmicrohttpd's calls. */
@@ -54,34 +79,45 @@ struct server_conn {
 	bool too_large;
 	bool replied;            /* refused before the body (auth, size) */
 	struct auth_who who;
+	enum server_state state;
+	bool pool;               /* its route runs on the pool (router.c) */
+	/* for server_thread: the request and, once run, its reply */
+	struct server_listener *l;
+	struct MHD_Connection *conn;
+	const char *url, *method;    /* libmicrohttpd's, live with conn */
+	unsigned status;
+	struct MHD_Response *resp;   /* owned until queued */
 };
 
-/* challenge: a WWW-Authenticate value (401), or NULL */
-static enum MHD_Result
-server_send(struct MHD_Connection *conn, int status, json_t *reply,
+/*
+ * The reply: text (taken; len bytes of JSON), or NULL when it could not
+ * be made (then a 500: *status is set).  challenge: a WWW-Authenticate
+ * value (401), or NULL.  The response is the caller's, NULL when out of
+ * memory.
+ */
+static struct MHD_Response *
+server_build_text(unsigned *status, char *text, size_t len,
     const char *ctype, const char *location, const char *allow,
     const char *challenge)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 	static const char fallback[] = "{\"type\":\"urn:hangar:problem:"
 	    "internal-error\",\"title\":\"Internal Server Error\",\"status\":"
 	    "500,\"detail\":\"the reply could not be encoded\","
 	    "\"retryable\":false}";
 
 	if (text == NULL) {
-		status = 500;
+		*status = 500;
 		ctype = "application/problem+json";
 		resp = MHD_create_response_from_buffer(sizeof(fallback) - 1,
 		    (void *)(uintptr_t)fallback, MHD_RESPMEM_PERSISTENT);
 	} else {
-		resp = MHD_create_response_from_buffer(strlen(text), text,
+		resp = MHD_create_response_from_buffer(len, text,
 		    MHD_RESPMEM_MUST_FREE);
 	}
 	if (resp == NULL) {
 		free(text);
-		return MHD_NO;
+		return NULL;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
@@ -94,23 +130,45 @@ server_send(struct MHD_Connection *conn, int status, json_t *reply,
 	if (challenge)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    challenge);
-	ret = MHD_queue_response(conn, (unsigned)status, resp);
+	return resp;
+}
+
+/* The same for reply (borrowed; NULL when it could not be made). */
+static struct MHD_Response *
+server_build(unsigned *status, json_t *reply, const char *ctype,
+    const char *location, const char *allow, const char *challenge)
+{
+	char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+
+	return server_build_text(status, text, text ? strlen(text) : 0, ctype,
+	    location, allow, challenge);
+}
+
+/* Queue resp (consumed; NULL: out of memory, the connection closes). */
+static enum MHD_Result
+server_queue(struct MHD_Connection *conn, unsigned status,
+    struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	if (resp == NULL)
+		return MHD_NO;
+	ret = MHD_queue_response(conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
 
-/* A remembered reply, sent again (Idempotency-Key). */
-static enum MHD_Result
-server_replay(struct MHD_Connection *conn, struct idem_reply *rep)
+/* A remembered reply, sent again (Idempotency-Key); rep->body is taken. */
+static struct MHD_Response *
+server_replay(struct idem_reply *rep)
 {
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	resp = MHD_create_response_from_buffer(strlen(rep->body), rep->body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(rep->body);
-		return MHD_NO;
+		return NULL;
 	}
 	rep->body = NULL;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -121,34 +179,33 @@ server_replay(struct MHD_Connection *conn, struct idem_reply *rep)
 	if (rep->location[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
 		    rep->location);
-	ret = MHD_queue_response(conn, (unsigned)rep->status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return resp;
 }
 
-static enum MHD_Result
-server_problem(struct MHD_Connection *conn, const char *path,
-    const char *allow, json_t *ext)
+/* The problem+json reply for err_last(); *status is set. */
+static struct MHD_Response *
+server_problem(unsigned *status, const char *path, const char *allow,
+    json_t *ext)
 {
 	const struct err *e = err_last();
 	json_t *p = problem_json(e, path);
-	enum MHD_Result ret;
-	int status = err_code_http(e->code == ERR_NONE ? ERR_INTERNAL :
-	    e->code);
+	struct MHD_Response *resp;
 	const char *challenge = NULL;
 
-	if (status >= 500)
-		log_warnx("%d on %s: %s", status, path, e->msg);
+	*status = (unsigned)err_code_http(e->code == ERR_NONE ? ERR_INTERNAL :
+	    e->code);
+	if (*status >= 500)
+		log_warnx("%u on %s: %s", *status, path, e->msg);
 	if (p && ext)
 		json_object_update_missing(p, ext);
 	/* RFC 6750: a token was sent (the field at fault) but is no good */
 	if (e->code == ERR_UNAUTHORIZED)
 		challenge = e->field[0] ? "Bearer realm=\"hangar\", "
 		    "error=\"invalid_token\"" : "Bearer realm=\"hangar\"";
-	ret = server_send(conn, status, p, "application/problem+json", NULL,
+	resp = server_build(status, p, "application/problem+json", NULL,
 	    allow, challenge);
 	json_decref(p);
-	return ret;
+	return resp;
 }
 
 static bool
@@ -228,7 +285,7 @@ server_authorize(struct server_listener *l, struct MHD_Connection *conn,
 	snprintf(sc->who.name, sizeof(sc->who.name), "nobody");
 	if (l->client_ca && auth_client_cert(conn) < 0)
 		return -1;
-	if (auth_identify(a->app->store, &a->unix_roles, conn, l->is_unix,
+	if (auth_identify(a->tokens, &a->unix_roles, conn, l->is_unix,
 	    &sc->who) < 0)
 		return -1;
 	memset(&r, 0, sizeof(r));
@@ -236,10 +293,153 @@ server_authorize(struct server_listener *l, struct MHD_Connection *conn,
 	r.path = url;
 	rt = router_match(&r, allow, sizeof(allow));
 	err_clear();
+	/* no route: its 404 or 405 is quick */
+	sc->pool = rt == NULL || rt->run == ROUTE_POOL;
 	need = rt == NULL ? AUTH_READER : rt->role;
 	if (need == AUTH_NONE)          /* a row without its role: fail closed */
 		need = AUTH_ADMIN;
 	return auth_permit(&sc->who, need, ext);
+}
+
+/*
+ * Run the request whose whole body is in sc: route, body, idempotency,
+ * handler.  Leaves the reply in sc->status and sc->resp (NULL when out of
+ * memory).  Runs on a pool thread or on the request's own thread.
+ */
+static void
+server_handle(struct server_conn *sc)
+{
+	struct server_listener *l = sc->l;
+	const struct route *rt;
+	struct idem_reply rep;
+	struct req r;
+	char allow[128];
+	int iv = IDEM_RUN;
+	unsigned status = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.app = l->api->app;
+	r.conn = sc->conn;
+	r.method = sc->method;
+	r.path = sc->url;
+	r.hub = l->api->hub;
+	err_clear();
+	allow[0] = '\0';
+	rt = router_match(&r, allow, sizeof(allow));
+	if (rt == NULL || server_parse_body(&r, sc) < 0 ||
+	    (iv = idem_begin(&r, &rep)) < 0) {
+		sc->resp = server_problem(&status, sc->url, allow,
+		    r.problem_ext);
+	} else if (iv == IDEM_REPLAY) {
+		status = (unsigned)rep.status;
+		sc->resp = server_replay(&rep);
+	} else if (rt->handler(&r) < 0) {
+		idem_end(&r, err_code_http(err_last()->code), NULL);
+		sc->resp = server_problem(&status, sc->url, allow,
+		    r.problem_ext);
+	} else if (r.raw) {
+		status = (unsigned)r.status;
+		sc->resp = r.raw;
+	} else if (r.text) {
+		if (r.idem_key[0]) {
+			/* rare: remember it as jansson sees it */
+			json_t *j = json_loadb(r.text, r.text_len, 0, NULL);
+
+			idem_end(&r, r.status, j);
+			json_decref(j);
+		}
+		status = (unsigned)r.status;
+		sc->resp = server_build_text(&status, r.text, r.text_len,
+		    "application/json", r.location, NULL, NULL);
+		r.text = NULL;
+	} else {
+		idem_end(&r, r.status, r.reply);
+		status = (unsigned)r.status;
+		sc->resp = server_build(&status, r.reply, "application/json",
+		    r.location, NULL, NULL);
+	}
+	sc->status = status;
+	log_debug("%s %s -> %u (%s)", sc->method, sc->url, status,
+	    sc->who.name);
+	json_decref(r.body);
+	json_decref(r.reply);
+	json_decref(r.problem_ext);
+	free(r.text);
+}
+
+/* Does this request need a thread of its own (req.h, router.c)? */
+static bool
+server_own_thread(const struct server_conn *sc)
+{
+	const char *wait;
+
+	if (!sc->pool)
+		return true;
+	/* ?wait=N on any route: it may hold the reply for N seconds */
+	wait = MHD_lookup_connection_value(sc->conn, MHD_GET_ARGUMENT_KIND,
+	    "wait");
+	return wait != NULL && wait[strspn(wait, "0")] != '\0';
+}
+
+static void *
+server_thread(void *arg)
+{
+	struct server_conn *sc = arg;
+	struct api *a = sc->l->api;
+	struct MHD_Connection *conn = sc->conn;
+
+	server_handle(sc);
+	sc->state = SERVER_DONE;
+	/* from here on sc belongs to libmicrohttpd's thread again (it may
+	 * be freed as soon as the connection is resumed) */
+	MHD_resume_connection(conn);
+	pthread_mutex_lock(&a->mu);
+	if (--a->nthreads == 0)
+		pthread_cond_broadcast(&a->idle);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/*
+ * Run the request on a thread of its own, its connection suspended until
+ * the reply is ready (server_access then queues it).  0 when it is under
+ * way (or its 503 is ready), -1 when the server stops: run it here.
+ */
+static int
+server_spawn(struct server_conn *sc)
+{
+	struct api *a = sc->l->api;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_mutex_lock(&a->mu);
+	if (a->stopping) {
+		pthread_mutex_unlock(&a->mu);
+		return -1;
+	}
+	a->nthreads++;
+	pthread_mutex_unlock(&a->mu);
+	sc->state = SERVER_RUNNING;
+	/* suspended before the thread exists: it cannot resume too early */
+	MHD_suspend_connection(sc->conn);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, server_thread, sc);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		err_set(ERR_UNAVAILABLE, "cannot start a thread for this "
+		    "request: %s", strerror(rc));
+		err_set_retryable(true);
+		sc->resp = server_problem(&sc->status, sc->url, NULL, NULL);
+		sc->state = SERVER_DONE;
+		MHD_resume_connection(sc->conn);
+		pthread_mutex_lock(&a->mu);
+		if (--a->nthreads == 0)
+			pthread_cond_broadcast(&a->idle);
+		pthread_mutex_unlock(&a->mu);
+	}
+	return 0;
 }
 
 static enum MHD_Result
@@ -248,14 +448,9 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
     size_t *upload_data_size, void **con_cls)
 {
 	struct server_listener *l = cls;
-	struct api *a = l->api;
 	struct server_conn *sc = *con_cls;
-	const struct route *rt;
-	struct idem_reply rep;
-	struct req r;
-	char allow[128];
-	enum MHD_Result ret;
-	int iv = IDEM_RUN;
+	struct MHD_Response *resp;
+	unsigned status;
 
 	(void)version;
 	if (sc == NULL) {
@@ -267,6 +462,10 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 		if ((sc = calloc(1, sizeof(*sc))) == NULL)
 			return MHD_NO;
 		*con_cls = sc;
+		sc->l = l;
+		sc->conn = conn;
+		sc->url = url;
+		sc->method = method;
 		err_clear();
 		if (server_authorize(l, conn, method, url, sc, &ext) < 0) {
 			server_peer(l, conn, sc, peer, sizeof(peer));
@@ -274,18 +473,25 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 			    url, peer, err_code_http(err_last()->code),
 			    err_last()->msg);
 			sc->replied = true;
-			ret = server_problem(conn, url, NULL, ext);
+			resp = server_problem(&status, url, NULL, ext);
 			json_decref(ext);
-			return ret;
+			return server_queue(conn, status, resp);
 		}
 		if (cl && strtoull(cl, NULL, 10) > REQ_BODY_MAX) {
 			/* refuse before reading a byte of it */
 			err_set(ERR_TOO_LARGE, "the request body is larger "
 			    "than %d bytes", REQ_BODY_MAX);
 			sc->replied = true;
-			return server_problem(conn, url, NULL, NULL);
+			resp = server_problem(&status, url, NULL, NULL);
+			return server_queue(conn, status, resp);
 		}
 		return MHD_YES;
+	}
+	if (sc->state == SERVER_DONE) {
+		/* back from its own thread: send what it left */
+		resp = sc->resp;
+		sc->resp = NULL;
+		return server_queue(conn, sc->status, resp);
 	}
 	if (sc->replied) {
 		/* answered already: drop whatever of the body comes */
@@ -314,39 +520,15 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 		sc->len += n;
 		return MHD_YES;
 	}
-
-	memset(&r, 0, sizeof(r));
-	r.app = a->app;
-	r.conn = conn;
-	r.method = method;
-	r.path = url;
-	err_clear();
-	allow[0] = '\0';
-	rt = router_match(&r, allow, sizeof(allow));
-	if (rt == NULL || server_parse_body(&r, sc) < 0 ||
-	    (iv = idem_begin(&r, &rep)) < 0) {
-		r.status = err_code_http(err_last()->code);
-		ret = server_problem(conn, url, allow, r.problem_ext);
-	} else if (iv == IDEM_REPLAY) {
-		r.status = rep.status;
-		ret = server_replay(conn, &rep);
-	} else if (rt->handler(&r) < 0) {
-		r.status = err_code_http(err_last()->code);
-		idem_end(&r, r.status, NULL);
-		ret = server_problem(conn, url, allow, r.problem_ext);
-	} else if (r.raw) {
-		ret = MHD_queue_response(conn, (unsigned)r.status, r.raw);
-		MHD_destroy_response(r.raw);
-	} else {
-		idem_end(&r, r.status, r.reply);
-		ret = server_send(conn, r.status, r.reply, "application/json",
-		    r.location, NULL, NULL);
-	}
-	log_debug("%s %s -> %d (%s)", method, url, r.status, sc->who.name);
-	json_decref(r.body);
-	json_decref(r.reply);
-	json_decref(r.problem_ext);
-	return ret;
+	/* the whole request is in */
+	if (sc->state == SERVER_RUNNING)
+		return MHD_YES;              /* not expected: it is suspended */
+	if (server_own_thread(sc) && server_spawn(sc) == 0)
+		return MHD_YES;
+	server_handle(sc);
+	resp = sc->resp;
+	sc->resp = NULL;
+	return server_queue(conn, sc->status, resp);
 }
 
 static void
@@ -359,6 +541,8 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)conn;
 	(void)toe;
 	if (sc) {
+		if (sc->resp)
+			MHD_destroy_response(sc->resp);
 		free(sc->body);
 		free(sc);
 	}
@@ -555,14 +739,33 @@ server_tls_load(struct api *a, const struct config *cfg)
 	return 0;
 }
 
+/*
+ * Threads per listener: one per CPU, within [SERVER_POOL_MIN, _MAX], and
+ * no more than max_connections: libmicrohttpd splits that limit between
+ * the threads, and a thread with a share of 0 would refuse everything.
+ */
+static unsigned
+server_pool_size(int max_connections)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < SERVER_POOL_MIN)
+		n = SERVER_POOL_MIN;
+	if (n > SERVER_POOL_MAX)
+		n = SERVER_POOL_MAX;
+	if (n > max_connections)
+		n = max_connections > 0 ? max_connections : 1;
+	return (unsigned)n;
+}
+
 /* Serve HTTP (HTTPS if l->tls) on the listening socket fd. */
 static struct MHD_Daemon *
 server_daemon(struct api *a, struct server_listener *l, int fd)
 {
 	const struct config *cfg = &a->app->cfg;
 	struct MHD_OptionItem tls[4];
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	size_t nt = 0;
 
 	if (l->tls) {
@@ -583,6 +786,8 @@ server_daemon(struct api *a, struct server_listener *l, int fd)
 	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, a,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)330,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	    MHD_OPTION_THREAD_POOL_SIZE,
+	    server_pool_size(cfg->max_connections),
 	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
 }
@@ -598,8 +803,12 @@ api_start(struct app *app)
 		return NULL;
 	}
 	a->app = app;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->idle, NULL);
 	auth_unix_init(&a->unix_roles, cfg);
-	if (server_tls_load(a, cfg) < 0)
+	if (server_tls_load(a, cfg) < 0 ||
+	    (a->tokens = auth_tokens_open(app->store, cfg->db_path)) == NULL ||
+	    (a->hub = events_hub_start(app)) == NULL)
 		goto fail;
 	for (size_t i = 0; i < cfg->n_listen && i < SERVER_MAX_DAEMONS; i++) {
 		const char *addr = cfg->listen[i];
@@ -641,6 +850,9 @@ api_quiesce(struct api *a)
 {
 	if (a == NULL)
 		return;
+	/* the daemon stops: event streams end now (a client reconnects to
+	 * the next daemon with Last-Event-ID) */
+	events_hub_stop(a->hub);
 	for (size_t i = 0; i < a->n; i++) {
 		MHD_socket fd = MHD_quiesce_daemon(a->d[i]);
 
@@ -657,13 +869,26 @@ api_stop(struct api *a)
 {
 	if (a == NULL)
 		return;
+	/* no connection may stay suspended when a daemon stops: let the
+	 * own threads finish (the operations they wait for have stopped)
+	 * and end the parked event streams first */
+	pthread_mutex_lock(&a->mu);
+	a->stopping = true;
+	while (a->nthreads > 0)
+		pthread_cond_wait(&a->idle, &a->mu);
+	pthread_mutex_unlock(&a->mu);
+	events_hub_stop(a->hub);
 	for (size_t i = 0; i < a->n; i++) {
 		MHD_stop_daemon(a->d[i]);
 		if (a->unix_path[i][0])
 			unlink(a->unix_path[i]);
 	}
+	events_hub_free(a->hub);
+	auth_tokens_close(a->tokens);
 	server_free_pem(a->tls_cert);
 	server_free_pem(a->tls_key);
 	server_free_pem(a->tls_ca);
+	pthread_cond_destroy(&a->idle);
+	pthread_mutex_destroy(&a->mu);
 	free(a);
 }

@@ -83,6 +83,10 @@ t_eq "the new token works at once" \
 	"$(qcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $REVOKED" "$HANGARD_URL/v1/tokens")" 200
 "$BUILD/hangard" token revoke t-revoked --db "$T_TMP/hangar.db" 2>>"$T_TMP/cli.err"
 t_eq "hangard token revoke: exit 0" "$?" 0
+# the daemon keeps tokens in memory and rereads them when the database
+# changed (within 5 ms of a commit by another process)
+code=$(qcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $REVOKED" "$HANGARD_URL/v1/tokens")
+t_eq "the token revoked by the CLI is refused at the next request" "$code" 401
 WRONG=hgr_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' | head -c 43)
 
 # --- the things a refused request names (it must not touch them)

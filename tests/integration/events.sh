@@ -8,7 +8,10 @@
 #   - a client that disconnects and comes back with Last-Event-ID gets
 #     exactly the events it missed, in order, then live ones;
 #   - filters, replay-only streams, bad parameters;
-#   - a client that never reads does not hold up the daemon.
+#   - a client that never reads does not hold up the daemon;
+#   - many open streams and many ?wait requests at once: each gets its
+#     answer, and a GET is answered meanwhile (the server's thread pool
+#     is not held by them).
 # Usage: BUILD=build tests/integration/events.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -262,6 +265,41 @@ t_http GET "/v1/vms/$A"
 t_expect_status 200 "GET still answers with a stuck client connected"
 sse_stop "$READER"
 sse_stop "$STUCK"
+
+# --- 40 streams and 30 ?wait requests at once: none holds a thread of
+# the server's pool (streams park, waits run on threads of their own)
+MANY=''
+for i in $(seq 1 40); do
+	sse_start "$T_TMP/many.$i" "$HANGARD_URL/v1/events?type=vm.stopped&vm=$A"
+	MANY+=" $SSE_PID"
+done
+sleep 0.5
+# a guest with no OS ignores the ACPI button: the stop runs its 3 s
+t_http POST "/v1/vms/$A/stop" '{"timeout_s":3}'
+t_expect_status 202 "stop $A (3 s of ACPI shutdown first)"
+STOP_OP=$(t_json .id)
+WAITS=''
+for i in $(seq 1 30); do
+	curl -sS -m 30 -o "$T_TMP/wait.$i" -w '%{http_code}\n' \
+		"$HANGARD_URL/v1/operations/$STOP_OP?wait=20" >"$T_TMP/wait.$i.code" 2>&1 &
+	WAITS+=" $!"
+done
+sleep 0.5
+start=$(t_ns_now)
+t_http GET "/v1/vms/$A"
+took=$(($(t_ns_now) - start))
+t_expect_status 200 "GET answers while 30 requests wait and 40 streams are open"
+t_check "... at once (${took} ms)" test "$took" -lt 1000
+t_expect_json .state stopping "... and $A is still stopping"
+# shellcheck disable=SC2086
+wait $WAITS
+t_eq "all 30 ?wait requests end with 200" \
+	"$(cat "$T_TMP"/wait.*.code | grep -c '^200$')" 30
+t_eq "... each with the operation finished" \
+	"$(for i in $(seq 1 30); do jq -r .status "$T_TMP/wait.$i"; done | sort -u)" succeeded
+t_check "all 40 streams get vm.stopped" t_wait_for 5 bash -c \
+	"for i in \$(seq 1 40); do grep -q '^event: vm.stopped' '$T_TMP/many.'\$i || exit 1; done"
+for p in $MANY; do sse_stop "$p"; done
 
 # --- clean up; a stream open at shutdown must not hold hangard up
 t_http DELETE "/v1/vms/$A?wait=60"

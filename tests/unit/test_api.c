@@ -1,7 +1,9 @@
 /*
  * test_api.c - unit tests of the API's pure request-checking pieces:
  * body_check (api/body.c), req_check_name, router_match (api/router.c)
- * and problem_json (api/problem.c).
+ * and problem_json (api/problem.c); and of the JSON text writer
+ * (api/jsonw.c, vms_write), against what jansson makes of the same values
+ * on many random inputs.
  *
  * No HTTP server runs: a struct req is built by hand with the fields
  * these functions read.  req_query and req_query_int need a live
@@ -19,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "api/jsonw.h"
 #include "api/req.h"
 #include "common/error.h"
 
@@ -379,6 +382,44 @@ test_router_every_route(void **state)
 		assert_string_equal(rq.params[0], rc->param ? rc->param : "");
 		assert_int_equal(err_last()->code, ERR_NONE);
 	}
+}
+
+/*
+ * Where requests run (req.h): on the server's pool only reads of one row
+ * that never wait; every write (the writer's lock and fsync) and anything
+ * that asks libvirt or lists a table on a thread of its own.
+ */
+static void
+test_router_run(void **state)
+{
+	static const char *const pool[] = {
+		"GET /v1", "GET /v1/vms/*", "GET /v1/vms/*/snapshots",
+		"GET /v1/vms/*/snapshots/*", "GET /v1/operations/*",
+		"GET /v1/events", "GET /v1/tokens",
+	};
+	const struct route *rt;
+	size_t n, npool = 0;
+	char name[128];
+
+	(void)state;
+	rt = router_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		bool want = false;
+
+		snprintf(name, sizeof(name), "%s %s", rt[i].method,
+		    rt[i].pattern);
+		for (size_t k = 0; k < sizeof(pool) / sizeof(pool[0]); k++)
+			want |= strcmp(name, pool[k]) == 0;
+		if ((rt[i].run == ROUTE_POOL) != want)
+			fail_msg("%s runs %s", name, rt[i].run == ROUTE_POOL ?
+			    "on the pool" : "on its own thread");
+		if (strcmp(rt[i].method, "GET") != 0)
+			assert_int_equal(rt[i].run, ROUTE_THREAD);
+		npool += rt[i].run == ROUTE_POOL;
+	}
+	assert_int_equal(npool, sizeof(pool) / sizeof(pool[0]));
+	/* the safe default: a row that says nothing gets its own thread */
+	assert_int_equal(ROUTE_THREAD, 0);
 }
 
 static void
@@ -747,6 +788,376 @@ test_problem_invalid_utf8(void **state)
 	}
 }
 
+
+/* --- the JSON text writer (jsonw.c) against jansson --- */
+
+/* A small deterministic PRNG (xorshift64*): the same cases every run. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+/*
+ * A random string of up to max - 1 bytes made of pieces that matter to
+ * JSON: plain ASCII, '"', '\\', '/', every control character, DEL, valid
+ * 2-, 3- and 4-byte UTF-8 (U+2028 too), and (when bad) bytes that are not
+ * UTF-8: stray continuations, overlongs, surrogates, > U+10FFFF, F5..FF,
+ * sequences cut short.
+ */
+static void
+rand_string(char *buf, size_t max, bool bad)
+{
+	static const char *const good[] = {
+		"a", "Z", "0", " ", "-", "web1", "\"", "\\", "/", "\x7f",
+		"\b", "\f", "\n", "\r", "\t", "\x01", "\x1f", "\x1b",
+		"\xc3\xa9", "\xc2\x80", "\xdf\xbf", "\xe2\x80\xa8",
+		"\xe0\xa0\x80", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
+		"\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf", "\xf0\x9f\x98\x80",
+	};
+	static const char *const evil[] = {
+		"\x80", "\xbf", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\x80",
+		"\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+		"\xf0\x80\x80\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+		"\xf8", "\xfe", "\xff", "\xc3", "\xe2\x82", "\xf0\x9f\x98",
+		"\xc3\x28", "\xe2\x28\xa1",
+	};
+	size_t n = 0, want = (size_t)(rng() % max);
+
+	while (n < want) {
+		char ctl[2] = { (char)(1 + rng() % 31), 0 };
+		const char *p;
+		size_t k;
+
+		/* one piece in 8 any control character */
+		if (rng() % 8 == 0)
+			p = ctl;
+		else if (bad && rng() % 10 == 0)
+			p = evil[rng() % (sizeof(evil) / sizeof(evil[0]))];
+		else
+			p = good[rng() % (sizeof(good) / sizeof(good[0]))];
+		k = strlen(p);
+		if (n + k >= max)
+			break;
+		memcpy(buf + n, p, k);
+		n += k;
+	}
+	buf[n] = '\0';
+}
+
+/* jansson's text for the string s, or NULL when it refuses s. */
+static char *
+jansson_string(const char *s)
+{
+	json_t *j = json_string(s);
+	char *t = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+	json_decref(j);
+	return t;
+}
+
+/* jw_str(s) must be jansson's text, or fail where jansson refuses s.
+ * Returns whether jansson took s. */
+static bool
+assert_jw_string(const char *s)
+{
+	char *want = jansson_string(s), *got;
+	struct jw w;
+	size_t len;
+
+	jw_init(&w);
+	jw_str(&w, s);
+	got = jw_take(&w, &len);
+	if (want == NULL) {
+		if (got != NULL)
+			fail_msg("jansson refuses %s but jw wrote %s", s, got);
+	} else {
+		if (got == NULL)
+			fail_msg("jw failed on %s (jansson: %s)", s, want);
+		assert_string_equal(got, want);
+		assert_int_equal(len, strlen(want));
+	}
+	free(want);
+	free(got);
+	return want != NULL;
+}
+
+static void
+test_jsonw_strings(void **state)
+{
+	static const char *const fixed[] = {
+		"", "plain", "\"", "\\", "a\"b\\c/d", "\x01\x02\x1f\x7f",
+		"\b\f\n\r\t", "\xc3\xa9t\xc3\xa9", "\xe2\x80\xa8\xe2\x80\xa9",
+		"\xf0\x9f\x98\x80", "\xc0\x80", "\xed\xa0\x80", "x\xff",
+		"\xf4\x90\x80\x80", "\xc3", "ok\xe2\x82", "\xef\xbb\xbf" "bom",
+	};
+	char buf[96];
+	int took = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		assert_jw_string(fixed[i]);
+	for (int i = 0; i < 20000; i++) {
+		rand_string(buf, sizeof(buf), i % 2 == 1);
+		took += assert_jw_string(buf);
+	}
+	/* both kinds were tried, many times */
+	assert_in_range(took, 11000, 19000);
+	/* every single byte, and every byte after a valid lead byte */
+	for (int b = 1; b < 256; b++) {
+		char one[2] = { (char)b, 0 }, two[3] = { (char)0xc3, (char)b, 0 };
+
+		assert_jw_string(one);
+		assert_jw_string(two);
+	}
+}
+
+static void
+test_jsonw_numbers(void **state)
+{
+	static const int64_t fixed[] = {
+		0, 1, -1, 9, 10, -10, 99, 100, 1000000007, INT32_MAX,
+		INT32_MIN, (int64_t)INT32_MAX + 1, INT64_MAX, INT64_MIN,
+		INT64_MIN + 1, 999999999999999999LL, -999999999999999999LL,
+	};
+	char want[32];
+	struct jw w;
+	size_t len;
+	char *got;
+
+	(void)state;
+	for (int i = 0; i < 5000; i++) {
+		int64_t n = i < (int)(sizeof(fixed) / sizeof(fixed[0])) ?
+		    fixed[i] : (int64_t)rng() >> (rng() % 64);
+
+		snprintf(want, sizeof(want), "%lld", (long long)n);
+		jw_init(&w);
+		jw_int(&w, n);
+		got = jw_take(&w, &len);
+		assert_non_null(got);
+		assert_string_equal(got, want);
+		free(got);
+	}
+	jw_init(&w);
+	jw_begin(&w, '[');
+	jw_bool(&w, true);
+	jw_bool(&w, false);
+	jw_null(&w);
+	jw_end(&w, ']');
+	got = jw_take(&w, &len);
+	assert_string_equal(got, "[true,false,null]");
+	free(got);
+}
+
+/* jw_time(ms) must be req_time(ms) as jansson writes it. */
+static void
+assert_jw_time(int64_t ms)
+{
+	json_t *j = req_time(ms);
+	char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY), *got;
+	struct jw w;
+	size_t len;
+
+	jw_init(&w);
+	jw_time(&w, ms);
+	got = jw_take(&w, &len);
+	assert_non_null(want);
+	assert_non_null(got);
+	if (strcmp(got, want) != 0)
+		fail_msg("time %lld: jw %s, jansson %s", (long long)ms, got,
+		    want);
+	free(want);
+	free(got);
+	json_decref(j);
+}
+
+static void
+test_jsonw_time(void **state)
+{
+	static const int64_t fixed[] = {
+		0, 1, 999, 1000, 86399999, 86400000,
+		951782400000LL,         /* 2000-02-29 */
+		951868799999LL,         /* 2000-02-29T23:59:59.999 */
+		4107542400000LL,        /* 2100-03-01 */
+		4107455999999LL,        /* 2100-02-28T23:59:59.999 */
+		1735689599999LL,        /* 2024-12-31T23:59:59.999 */
+		1709164800000LL,        /* 2024-02-29 */
+		253402300799999LL,      /* 9999-12-31T23:59:59.999 */
+		253402300800000LL,      /* 10000-01-01: the fallback */
+		-1, -86400001,          /* before 1970: the fallback */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		assert_jw_time(fixed[i]);
+	for (int i = 0; i < 20000; i++)
+		assert_jw_time((int64_t)(rng() % 253402300800000ULL));
+	/* every day of 1999-2101, at a random time of day */
+	for (int64_t d = 10592; d < 47847; d++)
+		assert_jw_time(d * 86400000 + (int64_t)(rng() % 86400000));
+}
+
+static void
+test_jsonw_nesting(void **state)
+{
+	struct jw w;
+	size_t len;
+	char *got;
+
+	(void)state;
+	jw_init(&w);
+	jw_begin(&w, '[');
+	jw_int(&w, 1);
+	jw_begin(&w, '[');
+	jw_end(&w, ']');
+	jw_begin(&w, '{');
+	jw_end(&w, '}');
+	jw_begin(&w, '{');
+	jw_key(&w, "a");
+	jw_begin(&w, '[');
+	jw_bool(&w, true);
+	jw_null(&w);
+	jw_end(&w, ']');
+	jw_key(&w, "b");
+	jw_str_or_null(&w, "");
+	jw_key(&w, "c");
+	jw_str_or_null(&w, "x");
+	jw_end(&w, '}');
+	jw_str(&w, "y");
+	jw_end(&w, ']');
+	got = jw_take(&w, &len);
+	assert_non_null(got);
+	assert_string_equal(got, "[1,[],{},{\"a\":[true,null],\"b\":null,"
+	    "\"c\":\"x\"},\"y\"]");
+	assert_int_equal(len, strlen(got));
+	free(got);
+
+	/* misuse fails the text rather than writing bad JSON */
+	jw_init(&w);
+	jw_begin(&w, '[');
+	jw_key(&w, "k");                 /* a key in an array */
+	assert_true(jw_failed(&w));
+	assert_null(jw_take(&w, &len));
+	jw_init(&w);
+	jw_end(&w, '}');                 /* nothing open */
+	assert_true(jw_failed(&w));
+	jw_free(&w);
+	jw_init(&w);
+	for (int i = 0; i <= JW_DEPTH; i++)
+		jw_begin(&w, '[');
+	assert_true(jw_failed(&w));
+	jw_free(&w);
+	/* a long text grows the buffer */
+	jw_init(&w);
+	jw_begin(&w, '[');
+	for (int i = 0; i < 5000; i++)
+		jw_str(&w, "0123456789");
+	jw_end(&w, ']');
+	got = jw_take(&w, &len);
+	assert_non_null(got);
+	assert_int_equal(len, 2 + 5000 * 13 - 1);   /* "..." and ',' */
+	free(got);
+}
+
+/* A VM record with random contents (bad: strings may not be UTF-8). */
+static void
+rand_vm(struct vm_rec *v, bool bad)
+{
+	static const char *const drift[] = { "", "record", "enforce", "alert" };
+
+	memset(v, 0, sizeof(*v));
+	rand_string(v->uuid, sizeof(v->uuid), bad && rng() % 8 == 0);
+	rand_string(v->name, sizeof(v->name), bad && rng() % 8 == 0);
+	rand_string(v->host, sizeof(v->host), bad && rng() % 8 == 0);
+	rand_string(v->state, sizeof(v->state), bad && rng() % 8 == 0);
+	rand_string(v->desired, sizeof(v->desired), bad && rng() % 8 == 0);
+	rand_string(v->observed, sizeof(v->observed), bad && rng() % 8 == 0);
+	if (rng() % 2)
+		rand_string(v->op_id, sizeof(v->op_id), bad && rng() % 8 == 0);
+	if (rng() % 2)
+		rand_string(v->group, sizeof(v->group), bad && rng() % 8 == 0);
+	if (rng() % 2)
+		rand_string(v->snapshot_schedule, sizeof(v->snapshot_schedule),
+		    bad && rng() % 8 == 0);
+	snprintf(v->on_drift, sizeof(v->on_drift), "%s", drift[rng() % 4]);
+	v->vcpus = (int)(rng() % 3 == 0 ? (int64_t)rng() : (int64_t)(rng() % 64));
+	v->memory_mib = (int64_t)rng() >> (rng() % 64);
+	v->disk_gib = (int64_t)rng() >> (rng() % 64);
+	v->snapshot_keep = (int)(rng() % 4) - 1;
+	v->snapshot_max_age_ms = rng() % 3 ? 0 : (int64_t)(rng() % 4000000000ULL) - 1000;
+	v->created_at = rng() % 4 ? (int64_t)(rng() % 4102444800000ULL) : 0;
+	v->updated_at = rng() % 4 ? (int64_t)(rng() % 4102444800000ULL) : 0;
+}
+
+/* Are all of v's strings UTF-8, as jansson sees it? */
+static bool
+vm_utf8(const struct vm_rec *v)
+{
+	const char *const f[] = { v->uuid, v->name, v->host, v->state,
+	    v->desired, v->observed, v->op_id, v->group, v->snapshot_schedule,
+	    v->on_drift };
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		json_t *j = json_string(f[i]);
+
+		if (j == NULL)
+			return false;
+		json_decref(j);
+	}
+	return true;
+}
+
+/*
+ * vms_write must write jansson's text for every record whose strings are
+ * UTF-8, and fail for every other: jansson does not always fail on those
+ * (json_object_set_new drops a member whose string it refused), so
+ * vms_get() answers with vms_json() whenever vms_write fails, and the
+ * reply is jansson's in every case.
+ */
+static void
+test_jsonw_vms(void **state)
+{
+	int same = 0;
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		struct vm_rec v;
+		json_t *j;
+		char *want, *got;
+		struct jw w;
+		size_t len;
+
+		rand_vm(&v, i % 2 == 1);
+		j = vms_json(&v);
+		want = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		jw_init(&w);
+		vms_write(&w, &v);
+		got = jw_take(&w, &len);
+		if (!vm_utf8(&v)) {
+			if (got != NULL)
+				fail_msg("vms_write wrote %s from strings that "
+				    "are not UTF-8", got);
+			free(want);
+			continue;
+		}
+		if (got == NULL || want == NULL)
+			fail_msg("record %d: vms_write %s, jansson %s", i,
+			    got ? got : "failed", want ? want : "failed");
+		assert_string_equal(got, want);
+		assert_int_equal(len, strlen(want));
+		same++;
+		free(want);
+		free(got);
+	}
+	assert_in_range(same, 12000, 19000);
+}
+
 int
 main(void)
 {
@@ -760,6 +1171,7 @@ main(void)
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_name_invalid),
 		cmocka_unit_test(test_router_every_route),
+		cmocka_unit_test(test_router_run),
 		cmocka_unit_test(test_router_not_found),
 		cmocka_unit_test(test_router_wrong_method),
 		cmocka_unit_test(test_problem_fields),
@@ -767,6 +1179,11 @@ main(void)
 		cmocka_unit_test(test_problem_no_error),
 		cmocka_unit_test(test_problem_truncated_utf8),
 		cmocka_unit_test(test_problem_invalid_utf8),
+		cmocka_unit_test(test_jsonw_strings),
+		cmocka_unit_test(test_jsonw_numbers),
+		cmocka_unit_test(test_jsonw_time),
+		cmocka_unit_test(test_jsonw_nesting),
+		cmocka_unit_test(test_jsonw_vms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * of api/router.c, store/store_token.c): the SHA-256 behind token hashes
  * (FIPS 180-2 vectors), the constant-time compare, token making, role
  * names, the unix peer's role, the permission check, the route table's
- * roles against the rules of docs/api.md, and tokens in a real store.
+ * roles against the rules of docs/api.md, and tokens in a real store and
+ * in the in-memory cache of the bearer check (api/auth_tokens.c).
  *
  * What needs a live connection (a bearer header, SO_PEERCRED, a client
  * certificate) is tried by tests/integration/auth.sh.
@@ -468,6 +469,101 @@ test_store_tokens(void **state)
 	assert_string_equal(c.t[1].name, "ci");
 }
 
+/* What `hangard token create|revoke` does from another process: write
+ * the table through a store of its own, without telling this one. */
+static int
+other_insert_tx(struct store_conn *c, void *arg)
+{
+	return store_token_insert(c, arg);
+}
+
+static int
+other_revoke_tx(struct store_conn *c, void *arg)
+{
+	struct token_rec r;
+
+	return store_token_revoke(c, arg, &r);
+}
+
+/* auth_tokens_match for token tok: 1 found (row in *out), 0 not. */
+static int
+cache_find(struct auth_tokens *t, const char *tok, struct token_rec *out)
+{
+	char h[TOKEN_HASH_LEN];
+	bool found = false;
+
+	assert_int_equal(auth_hash(tok, h), 0);
+	assert_int_equal(auth_tokens_match(t, h, out, &found), 0);
+	return found;
+}
+
+/*
+ * The tokens kept in memory (auth_tokens.c) follow the table: made or
+ * revoked here (the API) from the next check; made by another process
+ * from the next check too; revoked by another process within
+ * AUTH_TOKENS_RECHECK_MS (5 ms).
+ */
+static void
+test_token_cache(void **state)
+{
+	struct fix *f = *state;
+	struct auth_tokens *t = auth_tokens_open(f->s, f->path);
+	struct store *other = store_open(f->path);
+	struct token_rec r, row;
+	char api[AUTH_TOKEN_MAX], cli[AUTH_TOKEN_MAX];
+
+	assert_non_null(t);
+	assert_non_null(other);
+	assert_int_equal(cache_find(t, "hgr_nothing", &r), 0);
+
+	/* made and revoked here */
+	assert_int_equal(auth_token_create(f->s, "api", "admin", api, &row), 0);
+	assert_int_equal(cache_find(t, api, &r), 1);
+	assert_string_equal(r.name, "api");
+	assert_string_equal(r.role, "admin");
+	assert_int_equal(r.revoked_at, 0);
+
+	/* made by another process: found at the first try */
+	memset(&row, 0, sizeof(row));
+	assert_int_equal(auth_token_generate(cli), 0);
+	assert_int_equal(auth_hash(cli, row.hash), 0);
+	snprintf(row.id, sizeof(row.id), "00000000-0000-4000-8000-000000000001");
+	snprintf(row.name, sizeof(row.name), "cli");
+	snprintf(row.role, sizeof(row.role), "reader");
+	assert_int_equal(store_tx(other, other_insert_tx, &row), 0);
+	assert_int_equal(cache_find(t, cli, &r), 1);
+	assert_string_equal(r.role, "reader");
+	assert_int_equal(r.revoked_at, 0);
+
+	/* revoked by another process: refused within the recheck time */
+	assert_int_equal(store_tx(other, other_revoke_tx, (void *)"cli"), 0);
+	usleep(20 * 1000);
+	assert_int_equal(cache_find(t, cli, &r), 1);
+	assert_true(r.revoked_at > 0);
+	/* and the one in force still works */
+	assert_int_equal(cache_find(t, api, &r), 1);
+	assert_int_equal(r.revoked_at, 0);
+
+	/* revoked here: at the next check, without waiting */
+	assert_int_equal(auth_token_revoke(f->s, "api", &row), 0);
+	assert_int_equal(cache_find(t, api, &r), 1);
+	assert_true(r.revoked_at > 0);
+	/* a revoked name made again by another process: the new token in
+	 * force, the old one unknown */
+	assert_int_equal(auth_token_generate(cli), 0);
+	assert_int_equal(auth_hash(cli, row.hash), 0);
+	snprintf(row.name, sizeof(row.name), "api");
+	snprintf(row.role, sizeof(row.role), "operator");
+	assert_int_equal(store_tx(other, other_insert_tx, &row), 0);
+	assert_int_equal(cache_find(t, cli, &r), 1);
+	assert_string_equal(r.role, "operator");
+	assert_int_equal(r.revoked_at, 0);
+	assert_int_equal(cache_find(t, api, &r), 0);
+
+	store_close(other);
+	auth_tokens_close(t);
+}
+
 int
 main(void)
 {
@@ -481,6 +577,8 @@ main(void)
 		cmocka_unit_test(test_route_roles),
 		cmocka_unit_test(test_route_lookup),
 		cmocka_unit_test_setup_teardown(test_store_tokens, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_token_cache, setup,
 		    teardown),
 	};
 

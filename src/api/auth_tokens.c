@@ -1,0 +1,226 @@
+/*
+ * auth_tokens.c - the API tokens in memory, for the bearer check of
+ * every request over TCP (auth.c), so a request does not open a read
+ * transaction and scan the tokens table.
+ *
+ * The rows are loaded at the first check and loaded again whenever the
+ * database may have changed them:
+ *   - auth_token_create() and auth_token_revoke() in this process bump a
+ *     counter (auth_tokens_changed): POST and DELETE /v1/tokens count
+ *     from the next request.
+ *   - PRAGMA data_version, read on a connection of this file's own, moves
+ *     whenever any other connection commits, another process's included:
+ *     `hangard token create` and `revoke` write the database directly.
+ *     It is read when a token is not found (so a token just made by the
+ *     CLI works at once), and otherwise at most every
+ *     AUTH_TOKENS_RECHECK_MS (so a token the CLI revoked stops working
+ *     within that).  Reading it starts a read transaction on the WAL
+ *     index: two fcntl() locks, which cost more than the rest of the
+ *     check, hence not on every request.
+ * If the version cannot be read, the rows are read again (and if that
+ * fails, the check fails closed: 503).
+ *
+ * The hashes are compared as before: with every row, revoked ones
+ * included, in constant time, without stopping at a match.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "../common/error.h"
+#include "../common/log.h"
+#include "auth.h"
+
+#define AUTH_TOKENS_RECHECK_MS 5
+
+struct auth_tokens {
+	struct store *store;
+	sqlite3 *db;               /* read-only, only for data_version */
+	sqlite3_stmt *ver;         /* PRAGMA data_version */
+	pthread_rwlock_t lock;     /* guards everything below, and db (write
+	                            * lock); readers only compare */
+	bool loaded;
+	int64_t version;           /* data_version when last loaded */
+	unsigned gen;              /* auth_tokens_gen when last loaded */
+	int64_t checked_ms;        /* when version was last read (monotonic) */
+	struct token_rec *rows;
+	size_t n, cap;
+};
+
+/* Bumped (atomically) by every create and revoke in this process. */
+static unsigned auth_tokens_gen;
+
+void
+auth_tokens_changed(void)
+{
+	__atomic_add_fetch(&auth_tokens_gen, 1, __ATOMIC_RELEASE);
+}
+
+struct auth_tokens *
+auth_tokens_open(struct store *s, const char *db_path)
+{
+	struct auth_tokens *t = calloc(1, sizeof(*t));
+	pthread_rwlockattr_t attr;
+	int rc;
+
+	if (t == NULL) {
+		err_set(ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	t->store = s;
+	/* a recheck (the write lock) must not wait behind a steady stream
+	 * of readers */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&t->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	rc = sqlite3_open_v2(db_path, &t->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(t->db, 1000);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(t->db, "PRAGMA data_version", -1,
+		    SQLITE_PREPARE_PERSISTENT, &t->ver, NULL);
+	if (rc != SQLITE_OK) {
+		err_set(ERR_UNAVAILABLE, "cannot open '%s' to check tokens: %s",
+		    db_path, t->db ? sqlite3_errmsg(t->db) :
+		    sqlite3_errstr(rc));
+		auth_tokens_close(t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+auth_tokens_close(struct auth_tokens *t)
+{
+	if (t == NULL)
+		return;
+	sqlite3_finalize(t->ver);
+	sqlite3_close(t->db);
+	if (t->rows)
+		explicit_bzero(t->rows, t->cap * sizeof(t->rows[0]));
+	free(t->rows);
+	pthread_rwlock_destroy(&t->lock);
+	free(t);
+}
+
+/* The database's data_version, or -1 when it cannot be read. */
+static int64_t
+auth_tokens_version(struct auth_tokens *t)
+{
+	int64_t v = -1;
+
+	if (sqlite3_step(t->ver) == SQLITE_ROW)
+		v = sqlite3_column_int64(t->ver, 0);
+	sqlite3_reset(t->ver);
+	return v;
+}
+
+static int
+auth_tokens_add(const struct token_rec *r, void *arg)
+{
+	struct auth_tokens *t = arg;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		struct token_rec *n = calloc(cap, sizeof(*n));
+
+		if (n == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		if (t->rows) {
+			memcpy(n, t->rows, t->n * sizeof(*n));
+			explicit_bzero(t->rows, t->cap * sizeof(t->rows[0]));
+			free(t->rows);
+		}
+		t->rows = n;
+		t->cap = cap;
+	}
+	t->rows[t->n++] = *r;
+	return 0;
+}
+
+/* Read every row again; write lock held.  0, or -1 with the store's
+ * error. */
+static int
+auth_tokens_load(struct auth_tokens *t, int64_t version, unsigned gen)
+{
+	struct store_conn *c;
+	int rc;
+
+	t->loaded = false;
+	t->n = 0;
+	c = store_read_begin(t->store);
+	rc = store_token_each(c, auth_tokens_add, t);
+	store_read_end(c);
+	if (rc < 0)
+		return -1;
+	t->loaded = version >= 0;  /* unknown version: read again next time */
+	t->version = version;
+	t->gen = gen;
+	return 0;
+}
+
+static int64_t
+auth_tokens_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Compare hash with every row (no early return on a match); lock held. */
+static void
+auth_tokens_scan(const struct auth_tokens *t, const char *hash,
+    struct token_rec *out, bool *found)
+{
+	*found = false;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct token_rec *r = &t->rows[i];
+
+		if (auth_equal(r->hash, hash, TOKEN_HASH_LEN - 1) &&
+		    strlen(r->hash) == TOKEN_HASH_LEN - 1) {
+			*out = *r;
+			*found = true;
+		}
+	}
+}
+
+int
+auth_tokens_match(struct auth_tokens *t, const char hash[TOKEN_HASH_LEN],
+    struct token_rec *out, bool *found)
+{
+	unsigned gen = __atomic_load_n(&auth_tokens_gen, __ATOMIC_ACQUIRE);
+	int64_t now = auth_tokens_now_ms(), version;
+	int rc = 0;
+
+	/* the usual case: loaded, checked a moment ago, and found */
+	pthread_rwlock_rdlock(&t->lock);
+	if (t->loaded && t->gen == gen &&
+	    now - t->checked_ms < AUTH_TOKENS_RECHECK_MS) {
+		auth_tokens_scan(t, hash, out, found);
+		if (*found) {
+			pthread_rwlock_unlock(&t->lock);
+			return 0;
+		}
+	}
+	pthread_rwlock_unlock(&t->lock);
+
+	pthread_rwlock_wrlock(&t->lock);
+	/* the version first: a commit after this makes the next check
+	 * load again, even if this load already saw it */
+	version = auth_tokens_version(t);
+	t->checked_ms = now;
+	if (!t->loaded || version != t->version || gen != t->gen)
+		rc = auth_tokens_load(t, version, gen);
+	if (rc == 0)
+		auth_tokens_scan(t, hash, out, found);
+	pthread_rwlock_unlock(&t->lock);
+	return rc;
+}
