@@ -64,6 +64,7 @@ struct lv_conn {
 	bool watching;               /* the caller wants events */
 	int ev_id;                   /* lifecycle callback on conn, or -1 */
 	bool close_cb;               /* close callback registered on conn */
+	/* base.uri's text follows the struct (lv_open) */
 };
 
 /*
@@ -356,17 +357,22 @@ lv_get(struct backend_conn *bc)
 	return c;
 }
 
+/*
+ * The URI is kept right after the struct, in the same allocation (so it
+ * is exactly as long as it needs to be, and freed with lc).
+ */
 static struct backend_conn *
 lv_open(const char *uri)
 {
-	struct lv_conn *lc = calloc(1, sizeof(*lc));
+	size_t len = strlen(uri) + 1;
+	struct lv_conn *lc = calloc(1, sizeof(*lc) + len);
 
 	if (lc == NULL) {
 		err_set(ERR_INTERNAL, "out of memory");
 		return NULL;
 	}
 	lc->base.ops = &backend_libvirt_ops;
-	snprintf(lc->base.uri, sizeof(lc->base.uri), "%s", uri);
+	lc->base.uri = memcpy(lc + 1, uri, len);
 	pthread_mutex_init(&lc->mu, NULL);
 	lc->ev_id = -1;
 	lc->conn = lv_connect(uri);
