@@ -550,16 +550,26 @@ lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path,
 			goto done;
 		p = virStoragePoolDefineXML(c, xml, 0);
 		if (p == NULL) {
+			struct err e;
+
+			/* another connection to the same libvirtd (hosts are
+			 * connected in parallel) may have defined it first */
 			lv_fail("define the storage pool");
-			goto done;
+			err_save(&e);
+			if ((p = virStoragePoolLookupByName(c, pool)) == NULL) {
+				err_restore(&e);
+				goto done;
+			}
+		} else {
+			if (virStoragePoolBuild(p, 0) < 0 &&
+			    virStoragePoolIsActive(p) != 1) {
+				lv_fail("build the storage pool");
+				goto done;
+			}
+			virStoragePoolSetAutostart(p, 1);
+			log_info("libvirt: defined storage pool '%s' at '%s' "
+			    "on '%s'", pool, path, bc->uri);
 		}
-		if (virStoragePoolBuild(p, 0) < 0) {
-			lv_fail("build the storage pool");
-			goto done;
-		}
-		virStoragePoolSetAutostart(p, 1);
-		log_info("libvirt: defined storage pool '%s' at '%s' on '%s'",
-		    pool, path, bc->uri);
 	}
 	active = virStoragePoolIsActive(p);
 	if (active == 0) {
