@@ -8,7 +8,9 @@
  *
  * Ownership: a host's backend connection, once opened, lives as long as
  * the fleet (workers use it without holding any fleet lock); the backend
- * reopens its transport underneath when it drops.
+ * reopens its transport underneath when it drops.  A host's strings are
+ * its own heap copies, sized to fit: 10,000 hosts must not cost 3 KiB of
+ * fixed buffers each.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -26,15 +28,16 @@ struct fleet_host {
 	struct fleet *fleet;
 	int64_t id;
 	char name[NAME_MAX_LEN];
-	char uri[1024];
-	char pool_path[1024];        /* "" = the configured one */
+	char *uri;                   /* owned */
+	char *pool_path;             /* owned; NULL = the configured one */
 	pthread_mutex_t mu;          /* guards everything below */
 	struct backend_conn *bc;
 	int64_t next_try_ms;
 	int64_t backoff_ms;
 	bool reachable;
 	bool removed;                /* unregistered; freed with the fleet */
-	struct err last_err;
+	char *last_err;              /* owned: why it is unreachable, or
+	                              * NULL (out of memory) */
 };
 
 struct fleet {
@@ -69,6 +72,9 @@ fleet_host_free(struct fleet_host *fh)
 {
 	backend_close(fh->bc);
 	pthread_mutex_destroy(&fh->mu);
+	free(fh->uri);
+	free(fh->pool_path);
+	free(fh->last_err);
 	free(fh);
 }
 
@@ -97,8 +103,8 @@ fleet_host_defaults(const struct fleet *f, struct host_rec *h)
 }
 
 /*
- * Read what the host at bc is (facts and pool) into h.  0, or -1 with the
- * backend's error.
+ * Read what the host at bc is (facts and pool) into h; pool_path NULL for
+ * the configured one.  0, or -1 with the backend's error.
  */
 static int
 fleet_facts(struct fleet *f, struct backend_conn *bc, struct host_rec *h,
@@ -107,7 +113,7 @@ fleet_facts(struct fleet *f, struct backend_conn *bc, struct host_rec *h,
 	struct host_facts hf;
 
 	if (backend_host_facts(bc, &hf) < 0 ||
-	    backend_pool_ensure(bc, f->cfg->pool_name, pool_path[0] ?
+	    backend_pool_ensure(bc, f->cfg->pool_name, pool_path ?
 	    pool_path : f->cfg->pool_path, &h->disk_gib,
 	    &h->disk_free_gib) < 0)
 		return -1;
@@ -165,13 +171,24 @@ fleet_save(struct fleet *f, struct fleet_host *fh, struct host_rec *facts)
 	err_restore(&e);
 }
 
+/* Why fh (its mutex held) is unreachable. */
+static const char *
+fleet_why(const struct fleet_host *fh)
+{
+	return fh->last_err ? fh->last_err : "(the reason was lost: out of "
+	    "memory)";
+}
+
 /* fh is unreachable now (its mutex held); err_last() says why. */
 static void
 fleet_down(struct fleet *f, struct fleet_host *fh)
 {
 	bool was = fh->reachable;
+	struct err e;
 
-	err_save(&fh->last_err);
+	err_save(&e);
+	free(fh->last_err);
+	fh->last_err = strdup(e.msg);
 	fh->reachable = false;
 	fh->backoff_ms = fh->backoff_ms ? fh->backoff_ms * 2 :
 	    FLEET_RETRY_MIN_MS;
@@ -180,11 +197,10 @@ fleet_down(struct fleet *f, struct fleet_host *fh)
 	fh->next_try_ms = time_now_ms() + fh->backoff_ms;
 	if (was || fh->backoff_ms == FLEET_RETRY_MIN_MS) {
 		log_warnx("fleet: host '%s' is unreachable (retry in %lld ms): "
-		    "%s", fh->name, (long long)fh->backoff_ms,
-		    fh->last_err.msg);
+		    "%s", fh->name, (long long)fh->backoff_ms, e.msg);
 		fleet_save(f, fh, NULL);
 	}
-	err_restore(&fh->last_err);
+	err_restore(&e);
 }
 
 void
@@ -227,6 +243,8 @@ fleet_connect(struct fleet *f, struct fleet_host *fh)
 	}
 	fh->reachable = true;
 	fh->backoff_ms = 0;
+	free(fh->last_err);
+	fh->last_err = NULL;
 	fleet_save(f, fh, &h);
 	if (!was)
 		log_info("fleet: host '%s' (%s) is ready: %s, %d CPUs, %lld "
@@ -236,21 +254,21 @@ fleet_connect(struct fleet *f, struct fleet_host *fh)
 	return 0;
 }
 
+/* A fleet entry for host h; the fleet owns it.  NULL when out of memory. */
 static struct fleet_host *
 fleet_add(struct fleet *f, const struct host_rec *h)
 {
 	struct fleet_host *fh = calloc(1, sizeof(*fh));
 
-	if (fh == NULL) {
-		err_set(ERR_INTERNAL, "out of memory");
-		return NULL;
-	}
+	if (fh == NULL)
+		goto oom;
 	fh->fleet = f;
 	fh->id = h->id;
 	snprintf(fh->name, sizeof(fh->name), "%s", h->name);
-	snprintf(fh->uri, sizeof(fh->uri), "%s", h->uri);
-	snprintf(fh->pool_path, sizeof(fh->pool_path), "%s", h->pool_path);
 	pthread_mutex_init(&fh->mu, NULL);
+	if ((fh->uri = strdup(h->uri)) == NULL ||
+	    (h->pool_path[0] && (fh->pool_path = strdup(h->pool_path)) == NULL))
+		goto oom;
 	pthread_mutex_lock(&f->mu);
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 16;
@@ -258,9 +276,7 @@ fleet_add(struct fleet *f, const struct host_rec *h)
 
 		if (nh == NULL) {
 			pthread_mutex_unlock(&f->mu);
-			fleet_host_free(fh);
-			err_set(ERR_INTERNAL, "out of memory");
-			return NULL;
+			goto oom;
 		}
 		f->hosts = nh;
 		f->cap = cap;
@@ -268,6 +284,11 @@ fleet_add(struct fleet *f, const struct host_rec *h)
 	f->hosts[f->n++] = fh;
 	pthread_mutex_unlock(&f->mu);
 	return fh;
+oom:
+	if (fh)
+		fleet_host_free(fh);
+	err_set(ERR_INTERNAL, "out of memory");
+	return NULL;
 }
 
 static int
@@ -339,7 +360,7 @@ fleet_register(struct fleet *f, struct host_rec *h)
 	struct fleet_host *fh;
 
 	if ((bc = backend_open(h->uri)) == NULL ||
-	    fleet_facts(f, bc, h, h->pool_path) < 0) {
+	    fleet_facts(f, bc, h, h->pool_path[0] ? h->pool_path : NULL) < 0) {
 		struct err e;
 
 		err_save(&e);       /* the message is formatted into err_last() */
@@ -419,7 +440,7 @@ fleet_conn(struct fleet *f, int64_t host_id)
 		bc = fh->bc;
 	else
 		err_set(ERR_UNAVAILABLE, "host '%s' is unreachable: %s",
-		    fh->name, fh->last_err.msg);
+		    fh->name, fleet_why(fh));
 	pthread_mutex_unlock(&fh->mu);
 	return bc;
 }
