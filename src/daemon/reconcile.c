@@ -264,12 +264,18 @@ reconcile_prune(struct app *app)
 		log_warnx("housekeeping: %s", err_last()->msg);
 }
 
+/*
+ * The first sweep runs at once, without checking the hosts (fleet_start
+ * has just looked at every one); then one every reconcile_interval_s.
+ */
 static void *
 reconcile_loop(void *arg)
 {
 	struct reconcile *r = arg;
 	struct timespec ts;
 
+	reconcile_run(r->app, false, &r->stop);
+	reconcile_prune(r->app);
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -298,9 +304,9 @@ reconcile_start(struct app *app)
 	r->app = app;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
-	reconcile_sweep(app);
-	reconcile_prune(app);
 	if (pthread_create(&r->thread, NULL, reconcile_loop, r) != 0) {
+		pthread_cond_destroy(&r->cond);
+		pthread_mutex_destroy(&r->mu);
 		free(r);
 		err_set(ERR_INTERNAL, "cannot start the reconcile thread");
 		return NULL;
