@@ -552,8 +552,9 @@ lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path,
 		if (p == NULL) {
 			struct err e;
 
-			/* another connection to the same libvirtd (hosts are
-			 * connected in parallel) may have defined it first */
+			/* another connection to the same libvirtd (two hosts
+			 * on one libvirtd, looked at from two threads) may
+			 * have defined it first */
 			lv_fail("define the storage pool");
 			err_save(&e);
 			if ((p = virStoragePoolLookupByName(c, pool)) == NULL) {
