@@ -27,10 +27,14 @@
 
 struct backend_ops;
 
-/* One connection to one host; each implementation extends it. */
+/*
+ * One connection to one host; each implementation extends it.  uri is
+ * owned by the implementation (sized to fit, freed with the connection by
+ * backend_close()); callers only read it.
+ */
 struct backend_conn {
 	const struct backend_ops *ops;
-	char uri[1024];
+	const char *uri;
 };
 
 struct host_facts {

@@ -64,6 +64,7 @@ struct lv_conn {
 	bool watching;               /* the caller wants events */
 	int ev_id;                   /* lifecycle callback on conn, or -1 */
 	bool close_cb;               /* close callback registered on conn */
+	/* base.uri's text follows the struct (lv_open) */
 };
 
 /*
@@ -356,17 +357,22 @@ lv_get(struct backend_conn *bc)
 	return c;
 }
 
+/*
+ * The URI is kept right after the struct, in the same allocation (so it
+ * is exactly as long as it needs to be, and freed with lc).
+ */
 static struct backend_conn *
 lv_open(const char *uri)
 {
-	struct lv_conn *lc = calloc(1, sizeof(*lc));
+	size_t len = strlen(uri) + 1;
+	struct lv_conn *lc = calloc(1, sizeof(*lc) + len);
 
 	if (lc == NULL) {
 		err_set(ERR_INTERNAL, "out of memory");
 		return NULL;
 	}
 	lc->base.ops = &backend_libvirt_ops;
-	snprintf(lc->base.uri, sizeof(lc->base.uri), "%s", uri);
+	lc->base.uri = memcpy(lc + 1, uri, len);
 	pthread_mutex_init(&lc->mu, NULL);
 	lc->ev_id = -1;
 	lc->conn = lv_connect(uri);
@@ -544,16 +550,27 @@ lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path,
 			goto done;
 		p = virStoragePoolDefineXML(c, xml, 0);
 		if (p == NULL) {
+			struct err e;
+
+			/* another connection to the same libvirtd (two hosts
+			 * on one libvirtd, looked at from two threads) may
+			 * have defined it first */
 			lv_fail("define the storage pool");
-			goto done;
+			err_save(&e);
+			if ((p = virStoragePoolLookupByName(c, pool)) == NULL) {
+				err_restore(&e);
+				goto done;
+			}
+		} else {
+			if (virStoragePoolBuild(p, 0) < 0 &&
+			    virStoragePoolIsActive(p) != 1) {
+				lv_fail("build the storage pool");
+				goto done;
+			}
+			virStoragePoolSetAutostart(p, 1);
+			log_info("libvirt: defined storage pool '%s' at '%s' "
+			    "on '%s'", pool, path, bc->uri);
 		}
-		if (virStoragePoolBuild(p, 0) < 0) {
-			lv_fail("build the storage pool");
-			goto done;
-		}
-		virStoragePoolSetAutostart(p, 1);
-		log_info("libvirt: defined storage pool '%s' at '%s' on '%s'",
-		    pool, path, bc->uri);
 	}
 	active = virStoragePoolIsActive(p);
 	if (active == 0) {

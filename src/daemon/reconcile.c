@@ -6,6 +6,10 @@
  * retention are deleted.  A VM whose host cannot be
  * reached, or whose domain has vanished, is shown as `unknown`; nothing is
  * ever deleted here.  VMs with an operation under way are left to it.
+ *
+ * The sweep reads the VMs a page at a time (RECONCILE_PAGE), asks their
+ * hosts, and writes only the states that changed, so its memory does not
+ * grow with the inventory and an idle sweep commits nothing.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -18,12 +22,15 @@
 #include "app.h"
 #include "reconcile.h"
 
+/* VMs looked at per read of the inventory (a page: about 1.6 MiB) */
+#define RECONCILE_PAGE 8192
+
 struct reconcile {
 	struct app *app;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
-	bool stop;
+	bool stop;                   /* also read without mu (__atomic) */
 };
 
 struct reconcile_seen {
@@ -38,29 +45,40 @@ struct reconcile_seen {
 	enum vm_state state;
 };
 
-struct reconcile_list {
-	struct reconcile_seen *v;
+/*
+ * A page of the walk over every VM, in name order.  The store has no way
+ * to start a walk part-way, so each page walks from the first VM again
+ * and skips those up to `after`: memory stays at one page whatever the
+ * fleet's size, for a walk that costs (VMs / RECONCILE_PAGE + 1) / 2
+ * full reads of the vms table.
+ */
+struct reconcile_page {
+	struct reconcile_seen *v;    /* owned; cap slots */
 	size_t n, cap;
+	char after[NAME_MAX_LEN];    /* the last VM taken, "" before the
+	                              * first page */
+	bool more;                   /* the page filled before the walk
+	                              * ended */
 };
 
+/* A store_vm_fn: take v into the page; 1 (stop) once it is full. */
 static int
 reconcile_collect(const struct vm_rec *v, void *arg)
 {
-	struct reconcile_list *l = arg;
+	struct reconcile_page *p = arg;
 	struct reconcile_seen *s;
 
-	if (v->op_id[0])
+	/* names are unique and sorted bytewise, as strcmp() does */
+	if (p->after[0] && strcmp(v->name, p->after) <= 0)
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct reconcile_seen *nv = realloc(l->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return err_set(ERR_INTERNAL, "out of memory");
-		l->v = nv;
-		l->cap = cap;
+	if (p->n == p->cap) {
+		p->more = true;
+		return 1;
 	}
-	s = &l->v[l->n++];
+	memcpy(p->after, v->name, sizeof(p->after));
+	if (v->op_id[0])
+		return 0;       /* its operation records what it does */
+	s = &p->v[p->n++];
 	memset(s, 0, sizeof(*s));
 	s->id = v->id;
 	s->host_id = v->host_id;
@@ -79,10 +97,10 @@ reconcile_collect(const struct vm_rec *v, void *arg)
  * off course is tried again each sweep).
  */
 static void
-reconcile_drift(struct app *app, const struct reconcile_list *l)
+reconcile_drift(struct app *app, const struct reconcile_page *p)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		const struct reconcile_seen *s = &l->v[i];
+	for (size_t i = 0; i < p->n; i++) {
+		const struct reconcile_seen *s = &p->v[i];
 		const char *st = vm_state_name(s->state);
 		bool changed = strcmp(st, s->observed) != 0;
 		struct vm_rec v;
@@ -100,17 +118,27 @@ reconcile_drift(struct app *app, const struct reconcile_list *l)
 	}
 }
 
+/* Does any VM of the page show another state than the one stored? */
+static bool
+reconcile_changed(const struct reconcile_page *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(vm_state_name(p->v[i].state), p->v[i].observed))
+			return true;
+	return false;
+}
+
 static int
 reconcile_write(struct store_conn *c, void *arg)
 {
-	struct reconcile_list *l = arg;
+	struct reconcile_page *p = arg;
 
-	for (size_t i = 0; i < l->n; i++) {
-		const char *st = vm_state_name(l->v[i].state);
+	for (size_t i = 0; i < p->n; i++) {
+		const char *st = vm_state_name(p->v[i].state);
 
-		if (strcmp(st, l->v[i].observed) == 0)
+		if (strcmp(st, p->v[i].observed) == 0)
 			continue;
-		if (store_vm_observe(c, l->v[i].id, st, l->v[i].updated_at) < 0)
+		if (store_vm_observe(c, p->v[i].id, st, p->v[i].updated_at) < 0)
 			return -1;
 	}
 	return 0;
@@ -133,53 +161,79 @@ reconcile_look(struct app *app, struct reconcile_seen *s)
 	}
 }
 
-void
-reconcile_sweep(struct app *app)
+/* Look at the page's VMs, record what changed, then act on drift. */
+static void
+reconcile_page_do(struct app *app, struct reconcile_page *p, const char *what)
 {
-	struct reconcile_list l = { NULL, 0, 0 };
+	for (size_t i = 0; i < p->n; i++)
+		reconcile_look(app, &p->v[i]);
+	if (!reconcile_changed(p))
+		reconcile_drift(app, p);        /* enforced VMs still off */
+	else if (store_tx(app->store, reconcile_write, p) < 0)
+		log_warnx("reconcile: cannot record the state of %s: %s", what,
+		    err_last()->msg);
+	else
+		reconcile_drift(app, p);
+}
+
+/*
+ * One sweep: check every host first when hosts is set, then every VM
+ * that has no operation under way, a page at a time.  *stop (may be
+ * NULL) set meanwhile ends it after the current page.
+ */
+static void
+reconcile_run(struct app *app, bool hosts, const bool *stop)
+{
+	struct reconcile_page p;
 	struct store_conn *c;
 	int rc;
 
-	fleet_check(app->fleet);
-	c = store_read_begin(app->store);
-	rc = store_vm_each(c, NULL, NULL, reconcile_collect, &l);
-
-	store_read_end(c);
-	if (rc < 0) {
-		log_warnx("reconcile: cannot list vms: %s", err_last()->msg);
-		free(l.v);
+	if (hosts)
+		fleet_check(app->fleet);
+	memset(&p, 0, sizeof(p));
+	p.cap = RECONCILE_PAGE;
+	if ((p.v = malloc(p.cap * sizeof(*p.v))) == NULL) {
+		log_warnx("reconcile: out of memory");
 		return;
 	}
-	for (size_t i = 0; i < l.n; i++)
-		reconcile_look(app, &l.v[i]);
-	if (l.n && store_tx(app->store, reconcile_write, &l) < 0)
-		log_warnx("reconcile: cannot record states: %s",
-		    err_last()->msg);
-	else
-		reconcile_drift(app, &l);
-	free(l.v);
+	do {
+		p.n = 0;
+		p.more = false;
+		c = store_read_begin(app->store);
+		rc = store_vm_each(c, NULL, NULL, reconcile_collect, &p);
+		store_read_end(c);
+		if (rc < 0) {
+			log_warnx("reconcile: cannot list vms: %s",
+			    err_last()->msg);
+			break;
+		}
+		reconcile_page_do(app, &p, "vms");
+	} while (p.more && !(stop && __atomic_load_n(stop, __ATOMIC_ACQUIRE)));
+	free(p.v);
+}
+
+void
+reconcile_sweep(struct app *app)
+{
+	reconcile_run(app, true, NULL);
 }
 
 void
 reconcile_vm(struct app *app, const char *uuid)
 {
-	struct reconcile_list l = { NULL, 0, 0 };
+	struct reconcile_seen one;
+	struct reconcile_page p = { &one, 0, 1, "", false };
 	struct store_conn *c = store_read_begin(app->store);
 	struct vm_rec v;
 	int rc = store_vm_get(c, uuid, &v);
+	char what[NAME_MAX_LEN + 8];
 
 	store_read_end(c);
 	if (rc < 0 || v.op_id[0])
 		return;     /* not ours, or its operation will record it */
-	if (reconcile_collect(&v, &l) < 0)
-		return;
-	reconcile_look(app, &l.v[0]);
-	if (store_tx(app->store, reconcile_write, &l) < 0)
-		log_warnx("reconcile: cannot record the state of vm '%s': %s",
-		    v.name, err_last()->msg);
-	else
-		reconcile_drift(app, &l);
-	free(l.v);
+	reconcile_collect(&v, &p);
+	snprintf(what, sizeof(what), "vm '%s'", v.name);
+	reconcile_page_do(app, &p, what);
 }
 
 /* Delete what is older than the configured retention. */
@@ -210,12 +264,18 @@ reconcile_prune(struct app *app)
 		log_warnx("housekeeping: %s", err_last()->msg);
 }
 
+/*
+ * The first sweep runs at once, without checking the hosts (fleet_start
+ * has just looked at every one); then one every reconcile_interval_s.
+ */
 static void *
 reconcile_loop(void *arg)
 {
 	struct reconcile *r = arg;
 	struct timespec ts;
 
+	reconcile_run(r->app, false, &r->stop);
+	reconcile_prune(r->app);
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -224,7 +284,7 @@ reconcile_loop(void *arg)
 		if (r->stop)
 			break;
 		pthread_mutex_unlock(&r->mu);
-		reconcile_sweep(r->app);
+		reconcile_run(r->app, true, &r->stop);
 		reconcile_prune(r->app);
 		pthread_mutex_lock(&r->mu);
 	}
@@ -244,9 +304,9 @@ reconcile_start(struct app *app)
 	r->app = app;
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
-	reconcile_sweep(app);
-	reconcile_prune(app);
 	if (pthread_create(&r->thread, NULL, reconcile_loop, r) != 0) {
+		pthread_cond_destroy(&r->cond);
+		pthread_mutex_destroy(&r->mu);
 		free(r);
 		err_set(ERR_INTERNAL, "cannot start the reconcile thread");
 		return NULL;
@@ -260,7 +320,7 @@ reconcile_stop(struct reconcile *r)
 	if (r == NULL)
 		return;
 	pthread_mutex_lock(&r->mu);
-	r->stop = true;
+	__atomic_store_n(&r->stop, true, __ATOMIC_RELEASE);
 	pthread_cond_signal(&r->cond);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->thread, NULL);

@@ -8,12 +8,16 @@
 struct app;
 struct reconcile;
 
-/* Sweep once now, then every cfg.reconcile_interval_s in a thread. */
+/*
+ * Start the sweeping thread: a first sweep at once (of the VMs only:
+ * fleet_start has just looked at every host), then one every
+ * cfg.reconcile_interval_s.  Returns without waiting for the first.
+ */
 struct reconcile *reconcile_start(struct app *app);
 /* Stop the thread and free; NULL is fine. */
 void reconcile_stop(struct reconcile *r);
 /* One sweep: check every host, then every VM that has no operation
- * under way. */
+ * under way, a page of VMs at a time. */
 void reconcile_sweep(struct app *app);
 
 /* Look at one VM (by uuid) now, unless an operation is under way on it. */
