@@ -193,6 +193,14 @@ vms_add(const struct vm_rec *v, void *arg)
 	return 0;
 }
 
+/* store_vm_each's callback of vms_list: one VM into the text (a jw). */
+static int
+vms_add_text(const struct vm_rec *v, void *arg)
+{
+	vms_write(arg, v);
+	return 0;
+}
+
 /* A state a VM can show: a stable one, or an operation's transitional one. */
 static bool
 vms_state_known(const char *s)
@@ -212,6 +220,7 @@ vms_list(struct req *r)
 {
 	const char *host = req_query(r, "host"), *state = req_query(r, "state");
 	struct store_conn *c;
+	struct jw w;
 	json_t *arr;
 	int rc;
 
@@ -219,6 +228,26 @@ vms_list(struct req *r)
 		return err_set_field(ERR_INVALID, "state", "state must be a VM "
 		    "state such as stopped, running, paused, crashed, unknown "
 		    "or creating");
+	/* written as text: with 100,000 VMs a jansson tree of the list
+	 * took ~400 MiB at its peak for a 40 MB reply */
+	jw_init(&w);
+	jw_begin(&w, '{');
+	jw_key(&w, "vms");
+	jw_begin(&w, '[');
+	c = store_read_begin(r->app->store);
+	rc = store_vm_each(c, host, state, vms_add_text, &w);
+	store_read_end(c);
+	jw_end(&w, ']');
+	jw_end(&w, '}');
+	if (rc < 0) {
+		jw_free(&w);
+		return -1;
+	}
+	if (!jw_failed(&w))
+		return req_reply_text(r, 200, &w);
+	/* not UTF-8 somewhere (or out of memory): jansson's tree, which
+	 * drops what it cannot encode, as vms_get does */
+	jw_free(&w);
 	arr = json_array();
 	c = store_read_begin(r->app->store);
 	rc = store_vm_each(c, host, state, vms_add, arr);
