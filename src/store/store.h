@@ -133,7 +133,13 @@ int store_host_update_settings(struct store_conn *c, const struct host_rec *h);
 /* ERR_CONFLICT while VMs are placed on it. */
 int store_host_delete(struct store_conn *c, int64_t id);
 int store_host_set_state(struct store_conn *c, int64_t id, const char *state);
+/* With the derived counters (vms, alloc_*): costs O(VMs on the host). */
 int store_host_get(struct store_conn *c, const char *name, struct host_rec *out);
+/*
+ * The host's own columns only: the derived counters are left 0 (read them
+ * with store_host_get or store_host_each, or from the view).  One row
+ * lookup, for the hot paths (loading an operation, a facts refresh).
+ */
 int store_host_get_id(struct store_conn *c, int64_t id, struct host_rec *out);
 int store_host_count(struct store_conn *c, int64_t *out);
 /* Calls fn for each host, by name; stops early when fn returns non-zero. */

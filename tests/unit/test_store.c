@@ -490,6 +490,9 @@ test_host_insert_get_each(void **state)
 	c = store_read_begin(f->s);
 	assert_int_equal(store_host_get_id(c, id_b, &h), 0);
 	assert_string_equal(h.name, "bravo");
+	/* by id and by name: the same record (no VMs, so the same counters) */
+	assert_int_equal(store_host_get(c, "bravo", &dup), 0);
+	assert_memory_equal(&h, &dup, sizeof(h));
 	assert_int_equal(store_host_get_id(c, 999, &h), -1);
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
 	assert_int_equal(store_host_get(c, "delta", &h), -1);
@@ -631,12 +634,19 @@ test_host_allocation(void **state)
 	assert_int_equal(h.alloc_vcpus, 4);
 	assert_int_equal(h.alloc_memory_mib, 1536);
 	assert_int_equal(h.alloc_disk_gib, 30);
-	c = store_read_begin(f->s);
-	assert_int_equal(store_host_get_id(c, b, &h), 0);
+	assert_int_equal(get_host(f, "b", &h), 0);
 	assert_int_equal(h.vms, 1);
 	assert_int_equal(h.alloc_vcpus, 2);
 	assert_int_equal(h.alloc_memory_mib, 256);
 	assert_int_equal(h.alloc_disk_gib, 5);
+	/* by id: the host's own columns, without the sums over its VMs */
+	c = store_read_begin(f->s);
+	assert_int_equal(store_host_get_id(c, a, &h), 0);
+	assert_string_equal(h.name, "a");
+	assert_int_equal(h.vms, 0);
+	assert_int_equal(h.alloc_vcpus, 0);
+	assert_int_equal(h.alloc_memory_mib, 0);
+	assert_int_equal(h.alloc_disk_gib, 0);
 	store_read_end(c);
 
 	/* a host with nothing on it, through store_host_each too */
