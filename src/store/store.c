@@ -21,6 +21,12 @@
 #define STORE_READERS 8
 #define STORE_BUSY_RETRIES 50
 
+/* Statements the transaction helpers run, prepared once per connection. */
+static const char sql_begin[] = "BEGIN";
+static const char sql_begin_immediate[] = "BEGIN IMMEDIATE";
+static const char sql_commit[] = "COMMIT";
+static const char sql_rollback[] = "ROLLBACK";
+
 struct store {
 	char path[4096];
 	struct store_conn writer;
@@ -328,8 +334,32 @@ store_conn_open(struct store_conn *c, const char *path, int flags)
 	}
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, 5000);
-	return store_exec(c, "PRAGMA foreign_keys = ON;"
-	    "PRAGMA synchronous = FULL;");
+	if (store_exec(c, "PRAGMA foreign_keys = ON;"
+	    "PRAGMA synchronous = FULL;") < 0)
+		return -1;
+	/* prepared now, so beginning and ending a transaction never has to
+	 * prepare (or fail to prepare) anything */
+	if (store_stmt(c, sql_begin) == NULL ||
+	    store_stmt(c, sql_commit) == NULL ||
+	    store_stmt(c, sql_rollback) == NULL ||
+	    ((flags & SQLITE_OPEN_READWRITE) &&
+	    store_stmt(c, sql_begin_immediate) == NULL))
+		return -1;
+	return 0;
+}
+
+/* Step one of the statements above; the SQLite result code. */
+static int
+store_run(struct store_conn *c, const char *sql)
+{
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	if (st == NULL)
+		return SQLITE_ERROR;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
 static void
@@ -454,7 +484,7 @@ store_tx(struct store *s, store_tx_fn fn, void *arg)
 	for (attempt = 0; attempt < STORE_BUSY_RETRIES; attempt++) {
 		bool busy;
 
-		rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		rc = store_run(c, sql_begin_immediate);
 		if ((rc & 0xff) == SQLITE_BUSY) {
 			store_backoff(attempt);
 			continue;
@@ -467,7 +497,7 @@ store_tx(struct store *s, store_tx_fn fn, void *arg)
 		c->ev_max = 0;
 		r = fn(c, arg);
 		if (r == 0) {
-			rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+			rc = store_run(c, sql_commit);
 			if (rc == SQLITE_OK) {
 				if (c->ev_max > 0)
 					store_event_committed(s, c->ev_max);
@@ -478,7 +508,7 @@ store_tx(struct store *s, store_tx_fn fn, void *arg)
 		/* read before ROLLBACK resets it */
 		busy = (sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_BUSY;
 		if (!sqlite3_get_autocommit(c->db))
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			store_run(c, sql_rollback);
 		/* Retry the whole transaction only when SQLite was busy. */
 		if (!busy || err_last()->code != ERR_UNAVAILABLE)
 			break;
@@ -542,7 +572,9 @@ store_read_begin(struct store *s)
 		c = &s->readers[start % STORE_READERS];
 		pthread_mutex_lock(&c->mu);
 	}
-	sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+	/* prepared when the connection was opened: this cannot fail to
+	 * prepare, and a failed BEGIN only means reads without a snapshot */
+	store_run(c, sql_begin);
 	return c;
 }
 
@@ -550,6 +582,6 @@ void
 store_read_end(struct store_conn *c)
 {
 	if (!sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+		store_run(c, sql_commit);
 	pthread_mutex_unlock(&c->mu);
 }
