@@ -134,28 +134,53 @@ ops_take(struct ops *o, int64_t *next_due)
 	return NULL;
 }
 
+/* A step to record, queued by ops_step (owned by the store until then). */
+struct ops_step_arg {
+	char id[UUID_STR_LEN];
+	char step[sizeof(((struct op_rec *)0)->step)];
+};
+
 static int
 ops_step_tx(struct store_conn *c, void *arg)
 {
-	struct op_ctx *x = arg;
+	struct ops_step_arg *a = arg;
 
-	return store_op_set_step(c, x->op.id, x->op.step);
+	return store_op_set_step(c, a->id, a->step);
+}
+
+static void
+ops_step_then(void *arg, int r)
+{
+	struct ops_step_arg *a = arg;
+
+	if (r < 0)
+		log_warnx("op %s: cannot record step '%s': %s", a->id, a->step,
+		    err_last()->msg);
+	free(a);
 }
 
 void
 ops_step(struct op_ctx *x, const char *step)
 {
-	struct err e;
+	struct ops_step_arg *a;
 
 	log_debug("op %s (%s %s): %s", x->op.id, op_kind_name(x->op.kind),
 	    x->op.vm_name, step);
 	snprintf(x->op.step, sizeof(x->op.step), "%s", step);
-	/* progress is best effort: keep the caller's error intact */
-	err_save(&e);
-	if (store_tx(x->app->store, ops_step_tx, x) < 0)
-		log_warnx("op %s: cannot record step '%s': %s", x->op.id, step,
-		    err_last()->msg);
-	err_restore(&e);
+	/*
+	 * Progress is best effort, and the run need not wait for it: queued,
+	 * committed without an fsync of its own (recovery goes by the status,
+	 * which is durable, and asks the backend), made durable by the next
+	 * durable commit.  The closing transaction writes the last step again.
+	 */
+	if ((a = malloc(sizeof(*a))) == NULL) {
+		log_warnx("op %s: cannot record step '%s': out of memory",
+		    x->op.id, step);
+		return;
+	}
+	snprintf(a->id, sizeof(a->id), "%s", x->op.id);
+	snprintf(a->step, sizeof(a->step), "%s", step);
+	store_tx_async(x->app->store, ops_step_tx, a, ops_step_then);
 }
 
 bool
@@ -199,8 +224,9 @@ ops_progress(struct op_ctx *x, json_t *progress)
 	snprintf(x->op.progress, sizeof(x->op.progress), "%s", text);
 	a.id = x->op.id;
 	a.text = text;
+	/* best effort, and not durable by itself: as for a step */
 	err_save(&e);
-	if (store_tx(x->app->store, ops_progress_tx, &a) < 0)
+	if (store_tx_lazy(x->app->store, ops_progress_tx, &a) < 0)
 		log_warnx("op %s: cannot record progress: %s", x->op.id,
 		    err_last()->msg);
 	err_restore(&e);
