@@ -11,13 +11,15 @@
  * and runs it on the writer in one transaction, each request inside its
  * own savepoint, so one fsync serves the batch.  Each caller sleeps until
  * the leader has committed (and synced) and hands it its own result and
- * error.  Lazy requests (store_tx_lazy) go first, in a transaction of
- * their own committed with synchronous=NORMAL: no fsync, made durable by
- * the next durable commit or, at the latest, STORE_SYNC_MS later by the
- * syncer thread.  Events appended by a lazy transaction are announced
- * (store_event_last, store_event_wait) and shown to readers of the log
- * (store_event_each on a reader) only once they are durable, so no client
- * ever sees an event that a power failure could take back.
+ * error.  Lazy requests (store_tx_lazy, store_tx_async) ride along with
+ * durable ones; a batch of lazy ones only is committed with
+ * synchronous=NORMAL: no fsync, made durable by the next durable commit
+ * or, at the latest, STORE_SYNC_MS later by the syncer thread (which
+ * takes the writer to fsync the WAL).  Events appended by a lazy
+ * transaction are announced (store_event_last, store_event_wait) and
+ * shown to readers of the log (store_event_each on a reader) only once
+ * they are durable, so no client ever sees an event that a power failure
+ * could take back.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -794,7 +796,7 @@ fail:
 	return -1;
 }
 
-/* Requests of one kind (all durable or all lazy): batched, or alone. */
+/* Requests q[0..n) committed as one batch, or else each alone. */
 static void
 store_group(struct store *s, struct store_req **q, int n, bool durable)
 {
@@ -806,14 +808,13 @@ store_group(struct store *s, struct store_req **q, int n, bool durable)
 		store_solo(s, q[i], durable);
 }
 
-/* Hand q[0..n) their results (s->q_mu held). */
+/* Hand q[0..n) (none asynchronous) their results (s->q_mu held). */
 static void
 store_wake(struct store_req **q, int n)
 {
 	for (int i = 0; i < n; i++) {
 		q[i]->done = true;
-		if (q[i]->then == NULL)
-			pthread_cond_signal(&q[i]->cond);
+		pthread_cond_signal(&q[i]->cond);
 	}
 }
 
@@ -830,63 +831,60 @@ store_then(struct store_req **q, int n)
 
 /*
  * Lead one batch: take the queue (up to STORE_BATCH_MAX) and run it on
- * the writer.  Lazy requests first, in their own NORMAL transaction, and
- * told at once; then the durable ones in a FULL one, told once it is
- * synced; then the syncs.  Called and returns with s->q_mu held.
+ * the writer, in queue order, as one transaction: synchronous=FULL when
+ * any request in it is durable (lazy ones then ride along), NORMAL when
+ * all are lazy.  Then the syncs.  Called and returns with s->q_mu held.
  */
 static void
 store_lead_one(struct store *s)
 {
-	struct store_req *all[STORE_BATCH_MAX], *lazy[STORE_BATCH_MAX],
-	    *durable[STORE_BATCH_MAX], *sync[STORE_BATCH_MAX],
+	struct store_req *q, *work[STORE_BATCH_MAX], *wake[STORE_BATCH_MAX],
 	    *async[STORE_BATCH_MAX];
-	int n = 0, nl = 0, nd = 0, ns = 0, na = 0, i, r = 0;
+	int nw = 0, nk = 0, na = 0, ns = 0, i, r = 0;
+	bool durable = false;
 	struct err e;
 
 	s->leading = true;
-	while (s->q_head && n < STORE_BATCH_MAX) {
-		all[n] = s->q_head;
-		s->q_head = all[n]->next;
-		all[n]->next = NULL;
-		if (all[n]->fn == NULL)
-			sync[ns++] = all[n];
-		else if (all[n]->durable)
-			durable[nd++] = all[n];
+	while ((q = s->q_head) != NULL && nk + na < STORE_BATCH_MAX) {
+		s->q_head = q->next;
+		q->next = NULL;
+		/* sorted now: a woken caller's request is gone at once, an
+		 * asynchronous one once then() is done with it */
+		if (q->then)
+			async[na++] = q;
 		else
-			lazy[nl++] = all[n];
-		/* known now: a woken caller's request is gone at once */
-		if (all[n]->then)
-			async[na++] = all[n];
-		n++;
+			wake[nk++] = q;
+		if (q->fn == NULL) {
+			ns++;           /* a sync: after the work */
+			continue;
+		}
+		work[nw++] = q;
+		durable |= q->durable;
 	}
 	if (s->q_head == NULL)
 		s->q_tail = NULL;
 	pthread_mutex_unlock(&s->q_mu);
 
 	pthread_mutex_lock(&s->writer.mu);
-	if (nl > 0) {
-		store_group(s, lazy, nl, false);
-		pthread_mutex_lock(&s->q_mu);
-		store_wake(lazy, nl);
-		pthread_mutex_unlock(&s->q_mu);
-	}
-	store_group(s, durable, nd, true);
+	store_group(s, work, nw, durable);
 	if (ns > 0) {
+		/* every commit so far made durable */
 		err_clear();
 		if (s->unsynced)
 			r = store_sync_wal(s);
 		err_save(&e);
-		for (i = 0; i < ns; i++) {
-			sync[i]->r = r;
-			sync[i]->e = e;
+		for (i = 0; i < nk; i++) {
+			if (wake[i]->fn == NULL) {
+				wake[i]->r = r;
+				wake[i]->e = e;
+			}
 		}
 	}
 	pthread_mutex_unlock(&s->writer.mu);
 	store_then(async, na);
 
 	pthread_mutex_lock(&s->q_mu);
-	store_wake(durable, nd);
-	store_wake(sync, ns);
+	store_wake(wake, nk);
 	s->leading = false;
 }
 

@@ -131,12 +131,12 @@ int store_schema_version(void);
 typedef int (*store_tx_fn)(struct store_conn *c, void *arg);
 int store_tx(struct store *s, store_tx_fn fn, void *arg);
 /*
- * The same, but not durable on return: committed (and seen by readers)
- * without an fsync of its own.  It becomes durable with the next durable
- * commit, or at the latest STORE_SYNC_MS (10 ms) later.  A crash of the
- * process loses nothing; a power failure or kernel crash before that sync
- * may lose it, with whatever was committed after it (never what was
- * committed before it).  Events it appends are announced to the log's
+ * The same, but not necessarily durable on return: committed (and seen by
+ * readers) without an fsync of its own.  It becomes durable with the next
+ * durable commit, or at the latest STORE_SYNC_MS (10 ms) later.  A crash
+ * of the process loses nothing; a power failure or kernel crash before
+ * that sync may lose it, with whatever was committed after it (never what
+ * was committed before it).  Events it appends are announced to the log's
  * readers only once durable.  For records that recovery does not depend
  * on (an operation's step and progress).
  */
