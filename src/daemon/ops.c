@@ -134,28 +134,53 @@ ops_take(struct ops *o, int64_t *next_due)
 	return NULL;
 }
 
+/* A step to record, queued by ops_step (owned by the store until then). */
+struct ops_step_arg {
+	char id[UUID_STR_LEN];
+	char step[sizeof(((struct op_rec *)0)->step)];
+};
+
 static int
 ops_step_tx(struct store_conn *c, void *arg)
 {
-	struct op_ctx *x = arg;
+	struct ops_step_arg *a = arg;
 
-	return store_op_set_step(c, x->op.id, x->op.step);
+	return store_op_set_step(c, a->id, a->step);
+}
+
+static void
+ops_step_then(void *arg, int r)
+{
+	struct ops_step_arg *a = arg;
+
+	if (r < 0)
+		log_warnx("op %s: cannot record step '%s': %s", a->id, a->step,
+		    err_last()->msg);
+	free(a);
 }
 
 void
 ops_step(struct op_ctx *x, const char *step)
 {
-	struct err e;
+	struct ops_step_arg *a;
 
 	log_debug("op %s (%s %s): %s", x->op.id, op_kind_name(x->op.kind),
 	    x->op.vm_name, step);
 	snprintf(x->op.step, sizeof(x->op.step), "%s", step);
-	/* progress is best effort: keep the caller's error intact */
-	err_save(&e);
-	if (store_tx(x->app->store, ops_step_tx, x) < 0)
-		log_warnx("op %s: cannot record step '%s': %s", x->op.id, step,
-		    err_last()->msg);
-	err_restore(&e);
+	/*
+	 * Progress is best effort, and the run need not wait for it: queued,
+	 * committed without an fsync of its own (recovery goes by the status,
+	 * which is durable, and asks the backend), made durable by the next
+	 * durable commit.  The closing transaction writes the last step again.
+	 */
+	if ((a = malloc(sizeof(*a))) == NULL) {
+		log_warnx("op %s: cannot record step '%s': out of memory",
+		    x->op.id, step);
+		return;
+	}
+	snprintf(a->id, sizeof(a->id), "%s", x->op.id);
+	snprintf(a->step, sizeof(a->step), "%s", step);
+	store_tx_async(x->app->store, ops_step_tx, a, ops_step_then);
 }
 
 bool
@@ -199,8 +224,9 @@ ops_progress(struct op_ctx *x, json_t *progress)
 	snprintf(x->op.progress, sizeof(x->op.progress), "%s", text);
 	a.id = x->op.id;
 	a.text = text;
+	/* best effort, and not durable by itself: as for a step */
 	err_save(&e);
-	if (store_tx(x->app->store, ops_progress_tx, &a) < 0)
+	if (store_tx_lazy(x->app->store, ops_progress_tx, &a) < 0)
 		log_warnx("op %s: cannot record progress: %s", x->op.id,
 		    err_last()->msg);
 	err_restore(&e);
@@ -347,131 +373,221 @@ ops_running_remove(struct ops *o, struct op_ctx *x)
 	pthread_mutex_unlock(&o->mu);
 }
 
-static void
-ops_run_job(struct ops *o, struct ops_job *j)
-{
+/*
+ * One run: its context and its closing transaction.  A worker keeps two,
+ * the run under way and the one before it, whose closing transaction it
+ * posts (store_tx_post) rather than waits for: the next run's first
+ * commit takes it along (one fsync for both), and the worker settles it
+ * after that commit (ops_settle).  Only then is its outcome acted on
+ * (view, runner's after, waiters woken), as if it had been waited for.
+ */
+struct ops_run {
 	struct op_ctx x;
 	struct ops_close_arg ca;
+	struct err e;               /* the run's error, for the close */
+	bool closing;               /* its closing transaction is to settle */
+	struct store_ticket *close; /* ... posted, not waited for yet */
+};
+
+/*
+ * Settle run's closing transaction: wait for it (or run it), retrying
+ * while the database is unavailable, then act on its outcome.  Keeps the
+ * caller's error; does nothing for NULL or a run with nothing to settle.
+ */
+static void
+ops_settle(struct ops *o, struct ops_run *run)
+{
+	struct op_ctx *x;
+	struct err e;
+	int r;
+
+	if (run == NULL || !run->closing)
+		return;
+	x = &run->x;
+	err_save(&e);
+	if (run->close) {
+		r = store_tx_wait(run->close);
+		run->close = NULL;
+	} else {
+		r = store_tx(o->app->store, ops_close_tx, &run->ca);
+	}
+	/* the result must be written: a full or failing disk is waited out
+	 * (nothing else can be written meanwhile anyway); only a shutdown
+	 * leaves it to the next start's recovery */
+	while (r < 0 && err_last()->code == ERR_UNAVAILABLE &&
+	    !__atomic_load_n(&o->stopping, __ATOMIC_RELAXED)) {
+		log_warnx("op %s: cannot record its result yet (retrying): %s",
+		    x->op.id, err_last()->msg);
+		ops_sleep_ms(OPS_CLOSE_RETRY_MS);
+		r = store_tx(o->app->store, ops_close_tx, &run->ca);
+	}
+	if (r < 0) {
+		log_error("op %s: cannot record its result (recovered at the "
+		    "next start): %s", x->op.id, err_last()->msg);
+	} else {
+		if (x->delete_row && x->vm.id)
+			view_release(o->app->view, &x->vm);  /* the claim too */
+		if (x->op.kind < OP_KIND__COUNT && ops_runners[x->op.kind].after)
+			ops_runners[x->op.kind].after(x, run->ca.status ==
+			    OP_SUCCEEDED);
+	}
+	json_decref(x->params);
+	x->params = NULL;
+	run->closing = false;
+	/* its waiters (ops_wait) see it finished now */
+	pthread_mutex_lock(&o->mu);
+	pthread_cond_broadcast(&o->done);
+	pthread_mutex_unlock(&o->mu);
+	err_restore(&e);
+}
+
+/*
+ * Run job j in run.  prev: the worker's previous run, settled here after
+ * this run's first commit; with it, this run's closing transaction is
+ * posted and left to settle (run->closing), else (NULL: a drain's or a
+ * plan's children) it is settled before this returns.
+ */
+static void
+ops_run_job(struct ops *o, struct ops_job *j, struct ops_run *run,
+    struct ops_run *prev)
+{
+	struct op_ctx *x = &run->x;
 	struct err e;
 	char subject[96];
 	int r;
 
-	r = ops_load(o, &x, j->id);
+	run->closing = false;
+	run->close = NULL;
+	r = ops_load(o, x, j->id);
 	if (r == 1 || r == -1) {
+		ops_settle(o, prev);
 		if (r < 0)      /* still queued in the store: next start retries */
 			log_error("op %s: cannot load it: %s", j->id,
 			    err_last()->msg);
-		json_decref(x.params);
+		json_decref(x->params);
 		return;
 	}
 	if (r == -2) {
-		x.vm.id = 0;
+		ops_settle(o, prev);
+		x->vm.id = 0;
 		goto finish;
 	}
-	if (x.op.kind >= OP_KIND__COUNT) {
+	if (x->op.kind >= OP_KIND__COUNT) {
+		ops_settle(o, prev);
 		r = err_set(ERR_INTERNAL, "unknown operation kind");
 		goto finish;
 	}
-	ops_running_add(o, &x);
-	if (!j->recover && x.op.status == OP_QUEUED &&
-	    store_tx(o->app->store, ops_begin_tx, &x) < 0) {
+	ops_running_add(o, x);
+	r = 0;
+	if (!j->recover && x->op.status == OP_QUEUED)
+		r = store_tx(o->app->store, ops_begin_tx, x);
+	/* prev's closing transaction went with that commit, or before it */
+	ops_settle(o, prev);
+	if (r < 0) {
 		/* not found: cancelled since it was loaded */
 		if (err_last()->code != ERR_NOT_FOUND)
-			log_error("op %s: cannot mark it running: %s", x.op.id,
+			log_error("op %s: cannot mark it running: %s", x->op.id,
 			    err_last()->msg);
-		ops_running_remove(o, &x);
-		json_decref(x.params);
+		ops_running_remove(o, x);
+		json_decref(x->params);
+		/* still queued in the store: once the database can be
+		 * written again (a full disk), it is run after all */
+		if (err_last()->code == ERR_UNAVAILABLE)
+			ops_enqueue(o, j->id, false, OPS_CLOSE_RETRY_MS);
 		return;
 	}
-	ops_subject(&x, subject, sizeof(subject));
-	log_info("op %s: %s %s%s", x.op.id, op_kind_name(x.op.kind),
+	ops_subject(x, subject, sizeof(subject));
+	log_info("op %s: %s %s%s", x->op.id, op_kind_name(x->op.kind),
 	    subject, j->recover ? " (recovering after a restart)" : "");
 	err_clear();
-	if (ops_runners[x.op.kind].no_vm) {
-		r = j->recover ? ops_runners[x.op.kind].recover(&x) :
-		    ops_runners[x.op.kind].run(&x);
+	if (ops_runners[x->op.kind].no_vm) {
+		r = j->recover ? ops_runners[x->op.kind].recover(x) :
+		    ops_runners[x->op.kind].run(x);
 		goto settle;
 	}
-	x.bc = fleet_conn(o->app->fleet, x.vm.host_id);
-	if (x.bc == NULL)
-		x.unsettled = j->recover;   /* a fresh run just fails */
+	x->bc = fleet_conn(o->app->fleet, x->vm.host_id);
+	if (x->bc == NULL)
+		x->unsettled = j->recover;  /* a fresh run just fails */
 	else if (j->recover)
-		r = ops_runners[x.op.kind].recover(&x);
+		r = ops_runners[x->op.kind].recover(x);
 	else
-		r = ops_runners[x.op.kind].run(&x);
-	if (x.bc == NULL) {
+		r = ops_runners[x->op.kind].run(x);
+	if (x->bc == NULL) {
 		r = -1;
 		/* nothing was done on the host: a fresh create leaves no row */
-		if (!j->recover && ops_runners[x.op.kind].drop_if_unreached)
-			x.delete_row = true;
+		if (!j->recover && ops_runners[x->op.kind].drop_if_unreached)
+			x->delete_row = true;
 	}
 settle:
-	if (r < 0 && x.unsettled) {
+	if (r < 0 && x->unsettled) {
 		/* the host cannot tell us how it ended: ask again later */
 		log_warnx("op %s: will be settled once the host answers: %s",
-		    x.op.id, err_last()->msg);
-		ops_running_remove(o, &x);
-		json_decref(x.params);
-		ops_enqueue(o, x.op.id, true, OPS_RECOVER_RETRY_MS);
+		    x->op.id, err_last()->msg);
+		ops_running_remove(o, x);
+		json_decref(x->params);
+		ops_enqueue(o, x->op.id, true, OPS_RECOVER_RETRY_MS);
 		return;
 	}
-	if (r < 0 && !x.have_state && x.bc && !x.delete_row) {
+	if (r < 0 && !x->have_state && x->bc && !x->delete_row) {
 		/* tell the truth about where the failure left the VM */
 		err_save(&e);
-		if (ops_observe(&x) < 0)
-			x.have_state = false;
+		if (ops_observe(x) < 0)
+			x->have_state = false;
 		err_restore(&e);
 	}
 finish:
-	ops_running_remove(o, &x);
-	err_save(&e);
-	ca.x = &x;
-	ca.status = r < 0 ? (x.cancelled ? OP_CANCELLED : OP_FAILED) :
+	ops_running_remove(o, x);
+	err_save(&run->e);
+	run->ca.x = x;
+	run->ca.status = r < 0 ? (x->cancelled ? OP_CANCELLED : OP_FAILED) :
 	    OP_SUCCEEDED;
-	ca.e = &e;
-	ops_subject(&x, subject, sizeof(subject));
+	run->ca.e = &run->e;
+	ops_subject(x, subject, sizeof(subject));
 	if (r < 0)
-		log_warnx("op %s: %s %s %s: %s", x.op.id,
-		    op_kind_name(x.op.kind), subject, ca.status ==
-		    OP_CANCELLED ? "cancelled" : "failed", e.msg);
+		log_warnx("op %s: %s %s %s: %s", x->op.id,
+		    op_kind_name(x->op.kind), subject, run->ca.status ==
+		    OP_CANCELLED ? "cancelled" : "failed", run->e.msg);
 	else
-		log_info("op %s: %s %s succeeded", x.op.id,
-		    op_kind_name(x.op.kind), subject);
-	/* the result must be written: a full or failing disk is waited out
-	 * (nothing else can be written meanwhile anyway); only a shutdown
-	 * leaves it to the next start's recovery */
-	while ((r = store_tx(o->app->store, ops_close_tx, &ca)) < 0 &&
-	    err_last()->code == ERR_UNAVAILABLE &&
-	    !__atomic_load_n(&o->stopping, __ATOMIC_RELAXED)) {
-		log_warnx("op %s: cannot record its result yet (retrying): %s",
-		    x.op.id, err_last()->msg);
-		ops_sleep_ms(OPS_CLOSE_RETRY_MS);
-	}
-	if (r < 0) {
-		log_error("op %s: cannot record its result (recovered at the "
-		    "next start): %s", x.op.id, err_last()->msg);
-	} else {
-		if (x.delete_row && x.vm.id)
-			view_release(o->app->view, &x.vm);   /* the claim too */
-		if (x.op.kind < OP_KIND__COUNT && ops_runners[x.op.kind].after)
-			ops_runners[x.op.kind].after(&x, ca.status ==
-			    OP_SUCCEEDED);
-	}
-	json_decref(x.params);
+		log_info("op %s: %s %s succeeded", x->op.id,
+		    op_kind_name(x->op.kind), subject);
+	run->closing = true;
+	/* a worker's: the next run's first commit takes it along (NULL: out
+	 * of memory, settled here instead) */
+	if (prev != NULL &&
+	    (run->close = store_tx_post(o->app->store, ops_close_tx,
+	    &run->ca)) != NULL)
+		return;
+	ops_settle(o, run);
 }
 
 static void *
 ops_worker(void *arg)
 {
 	struct ops *o = arg;
+	struct ops_run *runs = calloc(2, sizeof(*runs));
 	struct ops_job *j;
 	struct timespec ts;
 	int64_t due;
+	int cur = 0;
+	bool had_prev;
 
+	if (runs == NULL) {
+		log_error("ops: out of memory starting a worker");
+		return NULL;
+	}
 	pthread_mutex_lock(&o->mu);
 	while (!o->stopping) {
 		j = ops_take(o, &due);
 		if (j == NULL) {
+			if (runs[1 - cur].closing) {
+				/* nothing else to take it along: settle now */
+				pthread_mutex_unlock(&o->mu);
+				ops_settle(o, &runs[1 - cur]);
+				pthread_mutex_lock(&o->mu);
+				o->busy--;
+				pthread_cond_broadcast(&o->done);
+				continue;
+			}
 			if (due) {
 				ops_timespec_at(due, &ts);
 				pthread_cond_timedwait(&o->work, &o->mu, &ts);
@@ -480,15 +596,29 @@ ops_worker(void *arg)
 			}
 			continue;
 		}
+		/* busy counts each run until its close is settled */
 		o->busy++;
+		had_prev = runs[1 - cur].closing;
 		pthread_mutex_unlock(&o->mu);
-		ops_run_job(o, j);
+		ops_run_job(o, j, &runs[cur], &runs[1 - cur]);
 		free(j);
 		pthread_mutex_lock(&o->mu);
-		o->busy--;
+		if (had_prev)
+			o->busy--;          /* settled in ops_run_job */
+		if (!runs[cur].closing)
+			o->busy--;
+		cur = 1 - cur;
 		pthread_cond_broadcast(&o->done);
 	}
 	pthread_mutex_unlock(&o->mu);
+	if (runs[1 - cur].closing) {
+		ops_settle(o, &runs[1 - cur]);
+		pthread_mutex_lock(&o->mu);
+		o->busy--;
+		pthread_cond_broadcast(&o->done);
+		pthread_mutex_unlock(&o->mu);
+	}
+	free(runs);
 	return NULL;
 }
 
@@ -571,6 +701,7 @@ static void *
 ops_inline_thread(void *arg)
 {
 	struct ops_inline *in = arg;
+	struct ops_run run;
 	struct ops_job j;
 
 	for (;;) {
@@ -582,7 +713,7 @@ ops_inline_thread(void *arg)
 		memset(&j, 0, sizeof(j));
 		snprintf(j.id, sizeof(j.id), "%s", in->ids[in->next++]);
 		pthread_mutex_unlock(&in->mu);
-		ops_run_job(in->o, &j);
+		ops_run_job(in->o, &j, &run, NULL);
 		pthread_mutex_lock(&in->o->mu);
 		pthread_cond_broadcast(&in->o->done);
 		pthread_mutex_unlock(&in->o->mu);

@@ -1,10 +1,12 @@
 /*
  * place.c - placing a VM (see place.h).
  *
- * The view's lock is held from the pick to the commit of the claim, so a
- * concurrent create always sees the room this one took.  Creates are
- * serialised by the store's writer anyway; holding the view across the
- * transaction costs nothing more.
+ * The view's lock is held from the pick to the claim, so a concurrent
+ * create always sees the room this one took.  A create's claim is taken
+ * before its rows are committed, and the view let go for the commit: the
+ * store commits concurrent creates together (group commit), which it
+ * could not if each held the view through its fsync.  A failed commit
+ * gives the claim back.  A move still commits with the view held.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,7 +77,7 @@ place_keep(const struct sched_host *hosts, size_t n,
 }
 
 /*
- * The pick (and, for a create or a move, the commit) with the view held.
+ * The pick and the claim with the view held (a move's commit too).
  * move: the VM that moves (pr->vm is NULL then); mop: its operation.
  */
 static int
@@ -87,6 +89,7 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 	struct sched_verdict *v = NULL;
 	struct store_conn *c;
 	int *counts = NULL, pick, r = -1;
+	bool held;
 	size_t n;
 	char why[4096];
 
@@ -99,6 +102,7 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 		return -1;
 	r = -1;
 	view_lock(app->view);
+	held = true;
 	hosts = view_hosts(app->view, &n);
 	if (pr->sr.host) {
 		size_t i;
@@ -150,9 +154,13 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 	if (pr->vm) {
 		pr->vm->host_id = hosts[pick].id;
 		pr->vm->group_id = t.have_group ? t.group.id : 0;
-		if (store_tx(app->store, place_insert_tx, &t) < 0)
-			goto done;
 		view_claim_locked(app->view, pr->vm);
+		view_unlock(app->view);
+		held = false;
+		if (store_tx(app->store, place_insert_tx, &t) < 0) {
+			view_release(app->view, pr->vm);
+			goto done;
+		}
 	}
 	if (move) {
 		struct store_conn *rc = store_read_begin(app->store);
@@ -188,7 +196,8 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 	}
 	r = 0;
 done:
-	view_unlock(app->view);
+	if (held)
+		view_unlock(app->view);
 	free(counts);
 	free(v);
 	pr->sr.group_counts = NULL;

@@ -116,10 +116,58 @@ int store_schema_version(void);
  * Run fn(conn, arg) inside BEGIN IMMEDIATE.  fn returns 0 to commit or -1
  * (with err_last() set) to roll back.  SQLITE_BUSY is retried with backoff,
  * re-running fn from the start, so fn must not have effects outside the
- * database.  Returns fn's result, or -1 if the transaction itself failed.
+ * database.  Returns fn's result, or -1 if the transaction itself failed;
+ * err_last() is what fn (or the commit) left.  On 0 the changes are
+ * durable (synchronous=FULL).
+ *
+ * Concurrent callers are committed together (group commit): fn may run on
+ * another caller's thread, inside a savepoint of a transaction shared with
+ * other callers' fns, while its own caller waits.  So fn must also not
+ * take locks, call store_tx, nor rely on thread-local state other than
+ * err_last() (which its caller gets back); its failure rolls back its own
+ * savepoint only.  A batch that meets a database error (full disk, I/O)
+ * is rolled back and each fn run again alone, as without the batch.
  */
 typedef int (*store_tx_fn)(struct store_conn *c, void *arg);
 int store_tx(struct store *s, store_tx_fn fn, void *arg);
+/*
+ * The same, but not necessarily durable on return: committed (and seen by
+ * readers) without an fsync of its own.  It becomes durable with the next
+ * durable commit, or at the latest STORE_SYNC_MS (10 ms) later.  A crash
+ * of the process loses nothing; a power failure or kernel crash before
+ * that sync may lose it, with whatever was committed after it (never what
+ * was committed before it).  Events it appends are announced to the log's
+ * readers only once durable.  For records that recovery does not depend
+ * on (an operation's step and progress).
+ */
+int store_tx_lazy(struct store *s, store_tx_fn fn, void *arg);
+/*
+ * store_tx_lazy without waiting for it: fn(conn, arg) is queued and this
+ * returns at once (or, when no other transaction is under way, after
+ * running it here).  Once it is committed (or failed), then(arg, r) is
+ * called, on whichever thread ran it, with fn's result and err_last() as
+ * fn left it; then owns arg (frees it) and must not call store_tx.  The
+ * transactions of one thread run in the order it queued them, so its
+ * next store_tx() sees this one's changes (a reader may not yet).
+ */
+void store_tx_async(struct store *s, store_tx_fn fn, void *arg,
+    void (*then)(void *arg, int r));
+/*
+ * store_tx in two halves, for a caller with other work to do meanwhile:
+ * store_tx_post queues fn (durable) and returns at once; store_tx_wait
+ * waits for it, returns what store_tx would have and frees the ticket.
+ * It must be called, once.  Until then fn may not have run at all: it
+ * runs with whatever commits next (this thread's next store_tx, which
+ * then sees its changes, or any other), at the latest in store_tx_wait.
+ * store_tx_post returns NULL (err_last() set, nothing queued) when out
+ * of memory.
+ */
+struct store_ticket;
+struct store_ticket *store_tx_post(struct store *s, store_tx_fn fn,
+    void *arg);
+int store_tx_wait(struct store_ticket *t);
+/* Make every commit so far durable; 0, or -1 with err_last() set. */
+int store_sync(struct store *s);
 
 /* A read snapshot on a pooled reader connection.  Never returns NULL. */
 struct store_conn *store_read_begin(struct store *s);
@@ -133,7 +181,13 @@ int store_host_update_settings(struct store_conn *c, const struct host_rec *h);
 /* ERR_CONFLICT while VMs are placed on it. */
 int store_host_delete(struct store_conn *c, int64_t id);
 int store_host_set_state(struct store_conn *c, int64_t id, const char *state);
+/* With the derived counters (vms, alloc_*): costs O(VMs on the host). */
 int store_host_get(struct store_conn *c, const char *name, struct host_rec *out);
+/*
+ * The host's own columns only: the derived counters are left 0 (read them
+ * with store_host_get or store_host_each, or from the view).  One row
+ * lookup, for the hot paths (loading an operation, a facts refresh).
+ */
 int store_host_get_id(struct store_conn *c, int64_t id, struct host_rec *out);
 int store_host_count(struct store_conn *c, int64_t *out);
 /* Calls fn for each host, by name; stops early when fn returns non-zero. */
@@ -353,15 +407,18 @@ int store_event_vm(struct store_conn *c, int64_t vm_id, const char *type,
 int store_event_host(struct store_conn *c, const char *host,
     const char *type, struct json_t *data);
 typedef int (*store_event_fn)(const struct event_rec *e, void *arg);
-/* Events with id > after_id, oldest first, at most limit of them. */
+/*
+ * Events with id > after_id, oldest first, at most limit of them.  On a
+ * reader (store_read_begin), only durable ones: up to store_event_last().
+ */
 int store_event_each(struct store_conn *c, int64_t after_id, int limit,
     store_event_fn fn, void *arg);
 /* The oldest event id still kept (0 when there is none). */
 int store_event_first(struct store_conn *c, int64_t *out);
-/* The newest committed event id (0 when none). */
+/* The newest committed and durable event id (0 when none). */
 int64_t store_event_last(struct store *s);
 /*
- * Wait until an event newer than after_id is committed, at most
+ * Wait until an event newer than after_id is durable, at most
  * timeout_ms; returns the newest committed id (<= after_id on timeout).
  */
 int64_t store_event_wait(struct store *s, int64_t after_id, int timeout_ms);

@@ -4,10 +4,12 @@
  * reused, even after pruning).  Events are appended by the store
  * functions that make the change, inside the same transaction, so a
  * reader of the log sees exactly what was committed and in commit order.
- * store_tx() wakes those waiting in store_event_wait() after a commit
- * that appended events.
+ * store_tx() wakes those waiting in store_event_wait() once a commit that
+ * appended events is durable; until then (a lazy commit, store_tx_lazy)
+ * readers of the log do not see them either.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +148,8 @@ store_event_each(struct store_conn *c, int64_t after_id, int limit,
     store_event_fn fn, void *arg)
 {
 	static const char sql[] = "SELECT id, ts, type, vm_uuid, vm_name,"
-	    " host, op_id, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
+	    " host, op_id, data FROM events WHERE id > ?1 AND id <= ?3"
+	    " ORDER BY id LIMIT ?2";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	struct event_rec *e;
 	int rc, r = 0;
@@ -157,6 +160,9 @@ store_event_each(struct store_conn *c, int64_t after_id, int limit,
 		return err_set(ERR_INTERNAL, "out of memory");
 	sqlite3_bind_int64(st, 1, after_id);
 	sqlite3_bind_int(st, 2, limit > 0 ? limit : 100);
+	/* a lazy commit's events wait until they are durable */
+	sqlite3_bind_int64(st, 3, c->store ? store_event_last(c->store) :
+	    INT64_MAX);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(e, 0, offsetof(struct event_rec, data));
 		e->id = sqlite3_column_int64(st, 0);

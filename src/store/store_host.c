@@ -8,15 +8,23 @@
 #include "../common/error.h"
 #include "store_int.h"
 
-#define HOST_COLS \
+/* A host's columns around its derived counters (host_row's order). */
+#define HOST_COLS_A \
 	"SELECT h.id, h.name, h.uri, h.state, h.arch, h.domain_type, h.cpus," \
 	" h.memory_mib, h.free_memory_mib, h.cpu_model, h.created_at," \
-	" h.updated_at, COUNT(v.id), COALESCE(SUM(v.vcpus),0)," \
-	" COALESCE(SUM(v.memory_mib),0), COALESCE(SUM(v.disk_gib),0)," \
+	" h.updated_at, "
+#define HOST_COLS_B \
 	" h.maintenance, h.labels, h.cpu_ratio, h.ram_ratio, h.disk_ratio," \
 	" h.reserved_vcpus, h.reserved_memory_mib, h.reserved_disk_gib," \
-	" h.domain_types, h.disk_gib, h.disk_free_gib, h.pool_path, h.storage" \
-	" FROM hosts h LEFT JOIN vms v ON v.host_id = h.id "
+	" h.domain_types, h.disk_gib, h.disk_free_gib, h.pool_path, h.storage"
+/* With the counters summed over the host's VMs: O(VMs on the host). */
+#define HOST_COLS \
+	HOST_COLS_A "COUNT(v.id), COALESCE(SUM(v.vcpus),0)," \
+	" COALESCE(SUM(v.memory_mib),0), COALESCE(SUM(v.disk_gib),0)," \
+	HOST_COLS_B " FROM hosts h LEFT JOIN vms v ON v.host_id = h.id "
+/* Without them (left 0): one row lookup. */
+#define HOST_COLS_BARE \
+	HOST_COLS_A "0, 0, 0, 0," HOST_COLS_B " FROM hosts h "
 
 static void
 host_row(sqlite3_stmt *st, struct host_rec *h)
@@ -255,7 +263,7 @@ store_host_get(struct store_conn *c, const char *name, struct host_rec *out)
 int
 store_host_get_id(struct store_conn *c, int64_t id, struct host_rec *out)
 {
-	static const char sql[] = HOST_COLS "WHERE h.id = ?1";
+	static const char sql[] = HOST_COLS_BARE "WHERE h.id = ?1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	char what[32];
 

@@ -6,6 +6,7 @@
 #define HANGAR_STORE_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <sqlite3.h>
 
@@ -18,6 +19,8 @@ struct store_conn {
 	int last_rc;            /* extended result of the last failed step */
 	char last_msg[256];     /* and its message */
 	int64_t ev_max;         /* newest event appended in this transaction */
+	bool wal_wrote;         /* writer: the last COMMIT wrote to the WAL */
+	struct store *store;    /* readers: their store (NULL: the writer) */
 	pthread_mutex_t mu;
 	struct {
 		const char *sql;        /* key: the static SQL text's address */

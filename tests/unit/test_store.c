@@ -490,6 +490,9 @@ test_host_insert_get_each(void **state)
 	c = store_read_begin(f->s);
 	assert_int_equal(store_host_get_id(c, id_b, &h), 0);
 	assert_string_equal(h.name, "bravo");
+	/* by id and by name: the same record (no VMs, so the same counters) */
+	assert_int_equal(store_host_get(c, "bravo", &dup), 0);
+	assert_memory_equal(&h, &dup, sizeof(h));
 	assert_int_equal(store_host_get_id(c, 999, &h), -1);
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
 	assert_int_equal(store_host_get(c, "delta", &h), -1);
@@ -631,12 +634,19 @@ test_host_allocation(void **state)
 	assert_int_equal(h.alloc_vcpus, 4);
 	assert_int_equal(h.alloc_memory_mib, 1536);
 	assert_int_equal(h.alloc_disk_gib, 30);
-	c = store_read_begin(f->s);
-	assert_int_equal(store_host_get_id(c, b, &h), 0);
+	assert_int_equal(get_host(f, "b", &h), 0);
 	assert_int_equal(h.vms, 1);
 	assert_int_equal(h.alloc_vcpus, 2);
 	assert_int_equal(h.alloc_memory_mib, 256);
 	assert_int_equal(h.alloc_disk_gib, 5);
+	/* by id: the host's own columns, without the sums over its VMs */
+	c = store_read_begin(f->s);
+	assert_int_equal(store_host_get_id(c, a, &h), 0);
+	assert_string_equal(h.name, "a");
+	assert_int_equal(h.vms, 0);
+	assert_int_equal(h.alloc_vcpus, 0);
+	assert_int_equal(h.alloc_memory_mib, 0);
+	assert_int_equal(h.alloc_disk_gib, 0);
 	store_read_end(c);
 
 	/* a host with nothing on it, through store_host_each too */
@@ -1452,6 +1462,296 @@ test_read_snapshot(void **state)
 	assert_int_equal(get_host(f, "two", &h), 0);
 }
 
+/* --- group commit: batches, lazy, asynchronous and posted transactions --- */
+
+/* Insert host name, then fail with fail (ERR_NONE: commit); counts runs. */
+struct gc_arg {
+	const char *name;
+	enum err_code fail;
+	int runs;
+	/* store_tx_async: what then() was told */
+	int called, then_r;
+	char msg[ERR_MSG_MAX];
+};
+
+static int
+tx_gc(struct store_conn *c, void *arg)
+{
+	struct gc_arg *a = arg;
+	struct host_rec h;
+
+	a->runs++;
+	memset(&h, 0, sizeof(h));
+	snprintf(h.name, sizeof(h.name), "%s", a->name);
+	snprintf(h.uri, sizeof(h.uri), "test:///%s", a->name);
+	if (store_host_insert(c, &h) < 0)
+		return -1;
+	if (a->fail != ERR_NONE)
+		return err_set(a->fail, "'%s' fails on purpose", a->name);
+	return 0;
+}
+
+static void
+gc_then(void *arg, int r)
+{
+	struct gc_arg *a = arg;
+
+	a->called++;
+	a->then_r = r;
+	snprintf(a->msg, sizeof(a->msg), "%s", r < 0 ? err_last()->msg : "");
+}
+
+/* 1 when host name is stored (names are unique), else 0. */
+static int64_t
+count_hosts_named(struct fx *f, const char *name)
+{
+	struct host_rec h;
+
+	if (get_host(f, name, &h) == 0)
+		return 1;
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	return 0;
+}
+
+/*
+ * Posted transactions run together in one batch once someone waits; a
+ * failing one rolls back its own savepoint only, and each waiter gets
+ * its own result and error.
+ */
+static void
+test_tx_batch_savepoints(void **state)
+{
+	struct fx *f = *state;
+	struct gc_arg a[4] = {
+		{ .name = "g1" }, { .name = "g2", .fail = ERR_CONFLICT },
+		{ .name = "g3" }, { .name = "g1" },     /* name taken by a[0] */
+	};
+	struct store_ticket *t[4];
+	int64_t before = store_event_last(f->s);
+	int i;
+
+	for (i = 0; i < 4; i++)
+		assert_non_null(t[i] = store_tx_post(f->s, tx_gc, &a[i]));
+	/* nothing runs until someone commits */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(a[i].runs, 0);
+	err_set(ERR_INVALID, "the caller's own error");
+	assert_int_equal(store_tx_wait(t[0]), 0);
+	/* one batch ran all four, once each */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(a[i].runs, 1);
+	assert_int_equal(store_tx_wait(t[1]), -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	assert_string_equal(err_last()->msg, "'g2' fails on purpose");
+	assert_int_equal(store_tx_wait(t[2]), 0);
+	assert_int_equal(err_last()->code, ERR_NONE);
+	assert_int_equal(store_tx_wait(t[3]), -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	assert_non_null(strstr(err_last()->msg, "'g1' already exists"));
+
+	assert_int_equal(count_hosts_named(f, "g1"), 1);
+	assert_int_equal(count_hosts_named(f, "g2"), 0);
+	assert_int_equal(count_hosts_named(f, "g3"), 1);
+	/* only the committed inserts' events, and the newest is announced */
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM events"
+	    " WHERE type='host.added'"), 2);
+	assert_int_equal(store_event_last(f->s),
+	    sql_int(f->path, "SELECT MAX(id) FROM events"));
+	assert_true(store_event_last(f->s) > before);
+}
+
+/*
+ * A database error inside a batch (here a fn reporting one) rolls the
+ * whole batch back; every request then runs alone, as without batching.
+ */
+static void
+test_tx_batch_fallback(void **state)
+{
+	struct fx *f = *state;
+	struct gc_arg a[3] = {
+		{ .name = "f1" }, { .name = "f2", .fail = ERR_UNAVAILABLE },
+		{ .name = "f3" },
+	};
+	struct store_ticket *t[3];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		assert_non_null(t[i] = store_tx_post(f->s, tx_gc, &a[i]));
+	assert_int_equal(store_tx_wait(t[2]), 0);
+	assert_int_equal(store_tx_wait(t[1]), -1);
+	assert_int_equal(err_last()->code, ERR_UNAVAILABLE);
+	assert_string_equal(err_last()->msg, "'f2' fails on purpose");
+	assert_int_equal(store_tx_wait(t[0]), 0);
+	/* the batch (up to f2), then each alone */
+	assert_int_equal(a[0].runs, 2);
+	assert_int_equal(a[1].runs, 2);
+	assert_int_equal(a[2].runs, 1);
+	assert_int_equal(count_hosts_named(f, "f1"), 1);
+	assert_int_equal(count_hosts_named(f, "f2"), 0);
+	assert_int_equal(count_hosts_named(f, "f3"), 1);
+}
+
+static int
+count_event(const struct event_rec *e, void *arg)
+{
+	int64_t *n = arg;
+
+	(void)e;
+	(*n)++;
+	return 0;
+}
+
+/* Events a reader of the log is shown after id (capped as readers are). */
+static int64_t
+events_after(struct fx *f, int64_t id)
+{
+	struct store_conn *c = store_read_begin(f->s);
+	int64_t n = 0;
+
+	assert_int_equal(store_event_each(c, id, 1000, count_event, &n), 0);
+	store_read_end(c);
+	return n;
+}
+
+/*
+ * A lazy commit is seen by readers at once; its events are shown (and
+ * announced) once it is durable: after store_sync, after a durable commit,
+ * or soon after anyway.
+ */
+static void
+test_tx_lazy(void **state)
+{
+	struct fx *f = *state;
+	struct gc_arg lz = { .name = "lz" }, lz2 = { .name = "lz2" },
+	    dz = { .name = "dz" }, lz3 = { .name = "lz3" },
+	    bad = { .name = "bad", .fail = ERR_CONFLICT };
+	struct host_rec h;
+	int64_t mark = store_event_last(f->s), seen;
+
+	assert_int_equal(store_tx_lazy(f->s, tx_gc, &lz), 0);
+	assert_int_equal(get_host(f, "lz", &h), 0);
+	/* never more than what is announced (by then: the syncer may have
+	 * made it durable meanwhile) */
+	seen = events_after(f, mark);
+	assert_true(seen <= store_event_last(f->s) - mark);
+	assert_int_equal(store_sync(f->s), 0);
+	assert_int_equal(store_event_last(f->s),
+	    sql_int(f->path, "SELECT MAX(id) FROM events"));
+	assert_int_equal(events_after(f, mark), 1);
+
+	/* a durable commit makes the lazy one before it durable too */
+	mark = store_event_last(f->s);
+	assert_int_equal(store_tx_lazy(f->s, tx_gc, &lz2), 0);
+	assert_int_equal(store_tx(f->s, tx_gc, &dz), 0);
+	assert_int_equal(store_event_last(f->s), mark + 2);
+	assert_int_equal(events_after(f, mark), 2);
+
+	/* nothing else to come: announced within STORE_SYNC_MS all the same */
+	mark = store_event_last(f->s);
+	assert_int_equal(store_tx_lazy(f->s, tx_gc, &lz3), 0);
+	assert_true(store_event_wait(f->s, mark, 5000) == mark + 1);
+
+	/* a failing one is rolled back like any other */
+	assert_int_equal(store_tx_lazy(f->s, tx_gc, &bad), -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	assert_int_equal(count_hosts_named(f, "bad"), 0);
+	assert_int_equal(store_sync(f->s), 0);
+	assert_int_equal(store_event_last(f->s), mark + 1);
+}
+
+/*
+ * store_tx_async returns at once and keeps the caller's error; a later
+ * store_tx of the same thread finds it run and then() told, with fn's
+ * own result and error.
+ */
+static void
+test_tx_async(void **state)
+{
+	struct fx *f = *state;
+	struct gc_arg a1 = { .name = "a1" },
+	    a2 = { .name = "a2", .fail = ERR_CONFLICT }, d = { .name = "d" };
+
+	err_set(ERR_INVALID, "the caller's own error");
+	store_tx_async(f->s, tx_gc, &a1, gc_then);
+	store_tx_async(f->s, tx_gc, &a2, gc_then);
+	assert_int_equal(err_last()->code, ERR_INVALID);
+	assert_int_equal(store_tx(f->s, tx_gc, &d), 0);
+	assert_int_equal(a1.called, 1);
+	assert_int_equal(a1.then_r, 0);
+	assert_int_equal(a2.called, 1);
+	assert_int_equal(a2.then_r, -1);
+	assert_string_equal(a2.msg, "'a2' fails on purpose");
+	assert_int_equal(count_hosts_named(f, "a1"), 1);
+	assert_int_equal(count_hosts_named(f, "a2"), 0);
+	assert_int_equal(count_hosts_named(f, "d"), 1);
+}
+
+/* Many threads committing at once each get their own result and error. */
+#define GC_THREADS 8
+#define GC_TXS 40
+
+struct gc_thread {
+	struct fx *f;
+	int t;
+	int wrong;                 /* results or errors not this thread's */
+	char first[ERR_MSG_MAX + 128];
+};
+
+static void *
+gc_worker(void *arg)
+{
+	struct gc_thread *w = arg;
+	char name[NAME_MAX_LEN], want[ERR_MSG_MAX];
+	struct gc_arg a;
+	int r;
+
+	for (int i = 0; i < GC_TXS; i++) {
+		snprintf(name, sizeof(name), "t%d-%d", w->t, i);
+		memset(&a, 0, sizeof(a));
+		a.name = name;
+		a.fail = i % 2 ? ERR_CONFLICT : ERR_NONE;
+		r = i % 3 == 0 ? store_tx_lazy(w->f->s, tx_gc, &a) :
+		    store_tx(w->f->s, tx_gc, &a);
+		snprintf(want, sizeof(want), "'%s' fails on purpose", name);
+		if (i % 2 ? r != -1 || err_last()->code != ERR_CONFLICT ||
+		    strcmp(err_last()->msg, want) != 0 :
+		    r != 0 || err_last()->code != ERR_NONE) {
+			if (w->wrong++ == 0)
+				snprintf(w->first, sizeof(w->first), "%s: r %d,"
+				    " error '%s'", name, r, err_last()->msg);
+		}
+	}
+	return NULL;
+}
+
+static void
+test_tx_concurrent_results(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th[GC_THREADS];
+	struct gc_thread w[GC_THREADS];
+	int i;
+
+	for (i = 0; i < GC_THREADS; i++) {
+		w[i] = (struct gc_thread){ .f = f, .t = i };
+		assert_int_equal(pthread_create(&th[i], NULL, gc_worker, &w[i]),
+		    0);
+	}
+	for (i = 0; i < GC_THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (i = 0; i < GC_THREADS; i++)
+		if (w[i].wrong)
+			fail_msg("thread %d: %d wrong results, first: %s", i,
+			    w[i].wrong, w[i].first);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM hosts"),
+	    GC_THREADS * GC_TXS / 2);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM events"
+	    " WHERE type='host.added'"), GC_THREADS * GC_TXS / 2);
+	assert_int_equal(store_sync(f->s), 0);
+	assert_int_equal(store_event_last(f->s),
+	    sql_int(f->path, "SELECT MAX(id) FROM events"));
+}
+
 /* --- schema 2: host settings, placement groups --- */
 
 /* Migration 1 as it shipped (src/store/store.c), to build an old database. */
@@ -2076,6 +2376,11 @@ main(void)
 		T(test_op_each_unfinished),
 		T(test_vm_delete_keeps_ops),
 		T(test_tx_rollback_commit),
+		T(test_tx_batch_savepoints),
+		T(test_tx_batch_fallback),
+		T(test_tx_lazy),
+		T(test_tx_async),
+		T(test_tx_concurrent_results),
 		T(test_vm_observe),
 		T(test_concurrent_writers),
 		T(test_concurrent_readers_and_writers),
