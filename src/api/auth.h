@@ -76,15 +76,15 @@ int auth_token_revoke(struct store *s, const char *name,
 
 /*
  * auth_tokens.c: the tokens table in memory, loaded again when the
- * database changed (PRAGMA data_version on a connection of its own): a
+ * database changed (store_data_version): a
  * token made by any process works from the next request, one revoked
  * through the API fails from the next request, one revoked by another
  * process (`hangard token revoke`) within AUTH_TOKENS_RECHECK_MS (5 ms).
- * auth_tokens_open: NULL with the error when db_path cannot be opened;
- * the rows are read at the first check.  s is borrowed.
+ * auth_tokens_open: NULL (with the error) only when out of memory; the
+ * rows are read at the first check.  s is borrowed.
  */
 struct auth_tokens;
-struct auth_tokens *auth_tokens_open(struct store *s, const char *db_path);
+struct auth_tokens *auth_tokens_open(struct store *s);
 void auth_tokens_close(struct auth_tokens *t);
 /*
  * Find the row whose hash is hash (hex), comparing with every row in

@@ -8,8 +8,8 @@
  *   - auth_token_create() and auth_token_revoke() in this process bump a
  *     counter (auth_tokens_changed): POST and DELETE /v1/tokens count
  *     from the next request.
- *   - PRAGMA data_version, read on a connection of this file's own, moves
- *     whenever any other connection commits, another process's included:
+ *   - The database's data_version (store_data_version) moves whenever
+ *     any connection commits, another process's included:
  *     `hangard token create` and `revoke` write the database directly.
  *     It is read when a token is not found (so a token just made by the
  *     CLI works at once), and otherwise at most every
@@ -29,8 +29,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "../common/error.h"
 #include "../common/log.h"
 #include "auth.h"
@@ -39,10 +37,8 @@
 
 struct auth_tokens {
 	struct store *store;
-	sqlite3 *db;               /* read-only, only for data_version */
-	sqlite3_stmt *ver;         /* PRAGMA data_version */
-	pthread_rwlock_t lock;     /* guards everything below, and db (write
-	                            * lock); readers only compare */
+	pthread_rwlock_t lock;     /* guards everything below (write lock);
+	                            * readers only compare */
 	bool loaded;
 	int64_t version;           /* data_version when last loaded */
 	unsigned gen;              /* auth_tokens_gen when last loaded */
@@ -61,11 +57,10 @@ auth_tokens_changed(void)
 }
 
 struct auth_tokens *
-auth_tokens_open(struct store *s, const char *db_path)
+auth_tokens_open(struct store *s)
 {
 	struct auth_tokens *t = calloc(1, sizeof(*t));
 	pthread_rwlockattr_t attr;
-	int rc;
 
 	if (t == NULL) {
 		err_set(ERR_INTERNAL, "out of memory");
@@ -79,20 +74,6 @@ auth_tokens_open(struct store *s, const char *db_path)
 	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&t->lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
-	rc = sqlite3_open_v2(db_path, &t->db, SQLITE_OPEN_READONLY |
-	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_busy_timeout(t->db, 1000);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v3(t->db, "PRAGMA data_version", -1,
-		    SQLITE_PREPARE_PERSISTENT, &t->ver, NULL);
-	if (rc != SQLITE_OK) {
-		err_set(ERR_UNAVAILABLE, "cannot open '%s' to check tokens: %s",
-		    db_path, t->db ? sqlite3_errmsg(t->db) :
-		    sqlite3_errstr(rc));
-		auth_tokens_close(t);
-		return NULL;
-	}
 	return t;
 }
 
@@ -101,25 +82,11 @@ auth_tokens_close(struct auth_tokens *t)
 {
 	if (t == NULL)
 		return;
-	sqlite3_finalize(t->ver);
-	sqlite3_close(t->db);
 	if (t->rows)
 		explicit_bzero(t->rows, t->cap * sizeof(t->rows[0]));
 	free(t->rows);
 	pthread_rwlock_destroy(&t->lock);
 	free(t);
-}
-
-/* The database's data_version, or -1 when it cannot be read. */
-static int64_t
-auth_tokens_version(struct auth_tokens *t)
-{
-	int64_t v = -1;
-
-	if (sqlite3_step(t->ver) == SQLITE_ROW)
-		v = sqlite3_column_int64(t->ver, 0);
-	sqlite3_reset(t->ver);
-	return v;
 }
 
 static int
@@ -215,7 +182,7 @@ auth_tokens_match(struct auth_tokens *t, const char hash[TOKEN_HASH_LEN],
 	pthread_rwlock_wrlock(&t->lock);
 	/* the version first: a commit after this makes the next check
 	 * load again, even if this load already saw it */
-	version = auth_tokens_version(t);
+	version = store_data_version(t->store);
 	t->checked_ms = now;
 	if (!t->loaded || version != t->version || gen != t->gen)
 		rc = auth_tokens_load(t, version, gen);

@@ -807,7 +807,7 @@ api_start(struct app *app)
 	pthread_cond_init(&a->idle, NULL);
 	auth_unix_init(&a->unix_roles, cfg);
 	if (server_tls_load(a, cfg) < 0 ||
-	    (a->tokens = auth_tokens_open(app->store, cfg->db_path)) == NULL ||
+	    (a->tokens = auth_tokens_open(app->store)) == NULL ||
 	    (a->hub = events_hub_start(app)) == NULL)
 		goto fail;
 	for (size_t i = 0; i < cfg->n_listen && i < SERVER_MAX_DAEMONS; i++) {

@@ -109,6 +109,14 @@ struct op_rec {
 /* Open (creating and migrating the schema) the database at path. */
 struct store *store_open(const char *path);
 void store_close(struct store *s);
+/*
+ * SQLite's PRAGMA data_version, read on a connection of its own that
+ * never writes: it moves whenever any other connection commits, this
+ * process's writer or another process's (`hangard token revoke` on the
+ * database).  Cheap (two fcntl locks), thread-safe.  -1 when it cannot
+ * be read.
+ */
+int64_t store_data_version(struct store *s);
 /* The schema version this build migrates to. */
 int store_schema_version(void);
 

@@ -507,7 +507,7 @@ static void
 test_token_cache(void **state)
 {
 	struct fix *f = *state;
-	struct auth_tokens *t = auth_tokens_open(f->s, f->path);
+	struct auth_tokens *t = auth_tokens_open(f->s);
 	struct store *other = store_open(f->path);
 	struct token_rec r, row;
 	char api[AUTH_TOKEN_MAX], cli[AUTH_TOKEN_MAX];
