@@ -27,10 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../common/error.h"
 #include "../common/log.h"
+#include "../common/types.h"
 #include "auth.h"
 
 #define AUTH_TOKENS_RECHECK_MS 5
@@ -133,15 +133,6 @@ auth_tokens_load(struct auth_tokens *t, int64_t version, unsigned gen)
 	return 0;
 }
 
-static int64_t
-auth_tokens_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Compare hash with every row (no early return on a match); lock held. */
 static void
 auth_tokens_scan(const struct auth_tokens *t, const char *hash,
@@ -164,7 +155,7 @@ auth_tokens_match(struct auth_tokens *t, const char hash[TOKEN_HASH_LEN],
     struct token_rec *out, bool *found)
 {
 	unsigned gen = __atomic_load_n(&auth_tokens_gen, __ATOMIC_ACQUIRE);
-	int64_t now = auth_tokens_now_ms(), version;
+	int64_t now = time_mono_ms(), version;
 	int rc = 0;
 
 	/* the usual case: loaded, checked a moment ago, and found */

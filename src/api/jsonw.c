@@ -5,13 +5,14 @@
  * Strings: '"' and '\\' are escaped, as are the control characters below
  * 0x20 (\b \f \n \r \t, others \u00XX with upper-case hex, as jansson
  * writes them); everything else, UTF-8 included, is copied.  A string
- * that is not valid UTF-8 (RFC 3629, as jansson checks it) fails the
- * text.
+ * that is not valid UTF-8 (RFC 3629, as jansson checks it: utf8_seq)
+ * fails the text.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/types.h"
+#include "../common/utf8.h"
 #include "jsonw.h"
 
 #define JW_FIRST_CAP 1024
@@ -147,37 +148,6 @@ jw_key(struct jw *w, const char *key)
 	w->after_key = true;
 }
 
-/* Length of the valid UTF-8 sequence at u (RFC 3629), or 0; u[0] >= 0x80. */
-static size_t
-jw_utf8_seq(const unsigned char *u)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, k;
-
-	if (u[0] >= 0xc2 && u[0] <= 0xdf)
-		n = 2;
-	else if (u[0] >= 0xe0 && u[0] <= 0xef)
-		n = 3;
-	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;           /* continuation, overlong lead, > U+10FFFF */
-	if (u[0] == 0xe0)
-		lo = 0xa0;          /* overlong */
-	else if (u[0] == 0xed)
-		hi = 0x9f;          /* surrogates */
-	else if (u[0] == 0xf0)
-		lo = 0x90;          /* overlong */
-	else if (u[0] == 0xf4)
-		hi = 0x8f;          /* > U+10FFFF */
-	if (u[1] < lo || u[1] > hi)
-		return 0;
-	for (k = 2; k < n; k++)
-		if ((u[k] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 void
 jw_str(struct jw *w, const char *s)
 {
@@ -194,7 +164,7 @@ jw_str(struct jw *w, const char *s)
 			if (u[run] < 0x80) {
 				run++;
 			} else {
-				size_t n = jw_utf8_seq(u + run);
+				size_t n = utf8_seq(u + run);
 
 				if (n == 0) {
 					w->failed = true;

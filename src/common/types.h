@@ -67,6 +67,8 @@ int name_check(const char *field, const char *name);
 
 /* Milliseconds since the epoch, wall clock. */
 int64_t time_now_ms(void);
+/* Milliseconds of CLOCK_MONOTONIC: for intervals, never for dates. */
+int64_t time_mono_ms(void);
 /* Format ms as RFC 3339 UTC "2026-11-24T16:40:00.123Z" into buf (>= 32). */
 void time_format_ms(int64_t ms, char *buf, unsigned long len);
 

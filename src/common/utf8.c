@@ -9,8 +9,7 @@
 
 #include "utf8.h"
 
-/* Length of the valid UTF-8 sequence at u (RFC 3629), or 0. */
-static size_t
+size_t
 utf8_seq(const unsigned char *u)
 {
 	unsigned char lo = 0x80, hi = 0xbf;

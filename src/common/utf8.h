@@ -8,6 +8,13 @@
 #include <stddef.h>
 
 /*
+ * Length in bytes of the valid UTF-8 sequence at u (RFC 3629: no
+ * overlongs, surrogates or code points past U+10FFFF): 1 for ASCII, 0
+ * when u does not start one (a NUL inside a sequence ends it too).
+ */
+size_t utf8_seq(const unsigned char *u);
+
+/*
  * Copy s into buf[len], stopping before the first byte that is not valid
  * UTF-8 (RFC 3629: no overlongs, surrogates or code points past
  * U+10FFFF) or that would not fit.  Returns buf, always NUL-terminated.

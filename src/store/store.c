@@ -31,6 +31,7 @@
 
 #include "../common/error.h"
 #include "../common/log.h"
+#include "../common/types.h"
 #include "store_int.h"
 
 #define STORE_READERS 8
@@ -590,15 +591,6 @@ store_backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-static int64_t
-store_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Step one of the cached statements above; the SQLite result code. */
 static int
 store_run(struct store_conn *c, const char *sql)
@@ -669,7 +661,7 @@ store_committed(struct store *s, bool durable, int64_t ev_max)
 		pthread_mutex_lock(&s->ev_mu);
 		if (!s->unsynced) {
 			s->unsynced = true;
-			s->unsynced_at = store_mono_ms();
+			s->unsynced_at = time_mono_ms();
 			pthread_cond_signal(&s->sync_cond);
 		}
 		if (ev_max > s->ev_unsynced)
@@ -1072,7 +1064,7 @@ store_syncer(void *arg)
 			continue;
 		}
 		due = s->unsynced_at + STORE_SYNC_MS;
-		if (store_mono_ms() < due) {
+		if (time_mono_ms() < due) {
 			ts.tv_sec = (time_t)(due / 1000);
 			ts.tv_nsec = (long)(due % 1000) * 1000000L;
 			pthread_cond_timedwait(&s->sync_cond, &s->ev_mu, &ts);
@@ -1085,7 +1077,7 @@ store_syncer(void *arg)
 			    "%s", err_last()->msg);
 		pthread_mutex_lock(&s->ev_mu);
 		if (!ok && s->unsynced)         /* try again later */
-			s->unsynced_at = store_mono_ms() + STORE_SYNC_RETRY_MS;
+			s->unsynced_at = time_mono_ms() + STORE_SYNC_RETRY_MS;
 	}
 	pthread_mutex_unlock(&s->ev_mu);
 	return NULL;
