@@ -260,6 +260,39 @@ static const char *const store_migrations[] = {
 	"  hash TEXT NOT NULL UNIQUE,"
 	"  created_at INTEGER NOT NULL,"
 	"  revoked_at INTEGER);",
+
+	/*
+	 * 6: a VM is its devices.  Disks become rows of their own, with
+	 * stable device names; every VM's one disk moves into the table as
+	 * vda, under the volume name it always had ("<uuid>.qcow2").
+	 * vms.disk_gib stays as the sum of the VM's disks: what it claims
+	 * of its host's pool (kept by store_disk.c, read by placement).
+	 */
+	"CREATE TABLE vm_disks ("
+	"  vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+	"  dev TEXT NOT NULL,"
+	"  device TEXT NOT NULL DEFAULT 'disk'"
+	"    CHECK (device IN ('disk','cdrom')),"
+	"  bus TEXT NOT NULL DEFAULT 'virtio'"
+	"    CHECK (bus IN ('virtio','sata','scsi','ide')),"
+	"  format TEXT NOT NULL DEFAULT 'qcow2'"
+	"    CHECK (format IN ('qcow2','raw')),"
+	"  size_gib INTEGER NOT NULL CHECK (size_gib >= 0),"
+	"  volume TEXT NOT NULL,"
+	"  boot_order INTEGER NOT NULL DEFAULT 0,"
+	"  image TEXT NOT NULL DEFAULT '',"
+	"  base_volume TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (vm_id, dev));"
+	"CREATE INDEX vm_disks_image ON vm_disks(image) WHERE image <> '';"
+	"INSERT INTO vm_disks (vm_id, dev, size_gib, volume, boot_order,"
+	"  created_at)"
+	"  SELECT id, 'vda', disk_gib, uuid || '.qcow2', 1, created_at"
+	"  FROM vms;"
+	"ALTER TABLE vms ADD COLUMN firmware TEXT NOT NULL DEFAULT 'bios'"
+	"  CHECK (firmware IN ('bios','uefi'));"
+	"ALTER TABLE vms ADD COLUMN machine TEXT NOT NULL DEFAULT 'pc'"
+	"  CHECK (machine IN ('pc','q35'));",
 };
 
 #define STORE_NMIGRATIONS \

@@ -82,6 +82,31 @@ struct vm_rec {
 	int64_t snapshot_max_age_ms;    /* delete older scheduled; 0 = never */
 	int64_t snapshot_last_at;       /* when the schedule last fired */
 	char on_drift[16];              /* record | enforce | alert */
+	char firmware[8];               /* bios | uefi */
+	char machine[8];                /* pc | q35 */
+};
+
+/*
+ * One disk of a VM (the vm_disks table).  A VM's devices are lists; its
+ * disks are named by their stable device name, vda, vdb, ... (sda, sdb,
+ * ... on sata/scsi, hda.. on ide; a CD-ROM is a disk with device
+ * "cdrom").  vm_rec.disk_gib is the sum of size_gib over its disks.
+ */
+#define VM_DISKS_MAX 16
+#define DISK_DEV_LEN 8
+#define DISK_VOLUME_LEN 96
+
+struct disk_rec {
+	char dev[DISK_DEV_LEN];        /* vda, sdb, ... */
+	char device[8];                /* disk | cdrom */
+	char bus[8];                   /* virtio | sata | scsi | ide */
+	char format[8];                /* qcow2 | raw */
+	int64_t size_gib;
+	char volume[DISK_VOLUME_LEN];  /* its volume in the host's pool */
+	int boot_order;                /* 1, 2, ...; 0: not a boot device */
+	char image[NAME_MAX_LEN];      /* the image it was cloned from, or "" */
+	char base_volume[DISK_VOLUME_LEN]; /* its backing volume, or "" */
+	int64_t created_at;
 };
 
 #define IDEM_KEY_MAX 256
@@ -221,7 +246,12 @@ typedef int (*store_group_fn)(const struct group_rec *g, void *arg);
 int store_group_each(struct store_conn *c, store_group_fn fn, void *arg);
 
 /* --- vms (store_vm.c) --- */
-int store_vm_insert(struct store_conn *c, struct vm_rec *v);      /* sets id */
+/*
+ * Insert the VM and its disks (sets v->id; v->disk_gib becomes the sum of
+ * the disks' sizes when there are any).
+ */
+int store_vm_insert(struct store_conn *c, struct vm_rec *v,
+    struct disk_rec *disks, int ndisks);
 /* Look up by uuid or by name. */
 int store_vm_get(struct store_conn *c, const char *id_or_name, struct vm_rec *out);
 int store_vm_get_id(struct store_conn *c, int64_t id, struct vm_rec *out);
@@ -258,6 +288,29 @@ int store_vm_each_in_group(struct store_conn *c, int64_t group_id,
     store_vm_fn fn, void *arg);
 /* Every VM with a snapshot schedule or retention. */
 int store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg);
+
+/* --- a VM's disks (store_disk.c) --- */
+/*
+ * Add disk d to VM vm_id and add its size to the VM's disk_gib.
+ * ERR_CONFLICT naming field "dev" when the VM already has that device.
+ */
+int store_disk_insert(struct store_conn *c, int64_t vm_id, struct disk_rec *d);
+/* Remove one disk (ERR_NOT_FOUND when it has no such device). */
+int store_disk_delete(struct store_conn *c, int64_t vm_id, const char *dev);
+/* Its new size (the VM's disk_gib follows). */
+int store_disk_resize(struct store_conn *c, int64_t vm_id, const char *dev,
+    int64_t size_gib);
+/*
+ * The VM's disks, by boot order then device name, into out[max]; the
+ * count, or -1.  More than max disks is ERR_INTERNAL (never stored).
+ */
+int store_disk_list(struct store_conn *c, int64_t vm_id, struct disk_rec *out,
+    int max);
+int store_disk_get(struct store_conn *c, int64_t vm_id, const char *dev,
+    struct disk_rec *out);
+/* How many disks are clones of image (0 when none). */
+int store_disk_count_image(struct store_conn *c, const char *image,
+    int64_t *out);
 
 /* --- snapshots (store_snap.c) --- */
 struct snap_rec {

@@ -54,6 +54,10 @@ int store_exec_stmt(struct store_conn *c, sqlite3_stmt *st, const char *what);
 /* Fail with ERR_NOT_FOUND unless the last statement changed a row. */
 int store_changed(struct store_conn *c, const char *what);
 
+/* --- disks (store_disk.c) --- */
+/* Insert d's row only (the VM's disk_gib is the caller's). */
+int store_disk_row(struct store_conn *c, int64_t vm_id, struct disk_rec *d);
+
 /* --- events (store_event.c) --- */
 /* The newest event id in the table (0 when empty). */
 int store_event_max(struct store_conn *c, int64_t *out);

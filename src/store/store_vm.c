@@ -24,7 +24,7 @@
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
-	" v.snapshot_last_at, v.on_drift" \
+	" v.snapshot_last_at, v.on_drift, v.firmware, v.machine" \
 	" FROM vms v JOIN hosts h ON h.id = v.host_id" \
 	" LEFT JOIN groups g ON g.id = v.group_id" \
 	" LEFT JOIN operations o ON o.vm_id = v.id" \
@@ -56,21 +56,31 @@ vm_row(sqlite3_stmt *st, struct vm_rec *v)
 	v->snapshot_max_age_ms = sqlite3_column_int64(st, 18);
 	v->snapshot_last_at = sqlite3_column_int64(st, 19);
 	store_col_text(st, 20, v->on_drift, sizeof(v->on_drift));
+	store_col_text(st, 21, v->firmware, sizeof(v->firmware));
+	store_col_text(st, 22, v->machine, sizeof(v->machine));
 }
 
 int
-store_vm_insert(struct store_conn *c, struct vm_rec *v)
+store_vm_insert(struct store_conn *c, struct vm_rec *v,
+    struct disk_rec *disks, int ndisks)
 {
 	static const char sql[] = "INSERT INTO vms (uuid, name, vcpus,"
 	    " memory_mib, disk_gib, host_id, desired_state, observed_state,"
 	    " created_at, updated_at, group_id, snapshot_schedule,"
-	    " snapshot_keep, snapshot_max_age_ms, snapshot_last_at, on_drift)"
-	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11,?12,?13,?9,?14)";
+	    " snapshot_keep, snapshot_max_age_ms, snapshot_last_at, on_drift,"
+	    " firmware, machine)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11,?12,?13,?9,?14,"
+	    " ?15,?16)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
 		return -1;
 	v->created_at = v->updated_at = time_now_ms();
+	if (ndisks > 0) {
+		v->disk_gib = 0;
+		for (int i = 0; i < ndisks; i++)
+			v->disk_gib += disks[i].size_gib;
+	}
 	sqlite3_bind_text(st, 1, v->uuid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, v->name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 3, v->vcpus);
@@ -87,6 +97,10 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v)
 	sqlite3_bind_int64(st, 13, v->snapshot_max_age_ms);
 	sqlite3_bind_text(st, 14, v->on_drift[0] ? v->on_drift : "record", -1,
 	    SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 15, v->firmware[0] ? v->firmware : "bios", -1,
+	    SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 16, v->machine[0] ? v->machine : "pc", -1,
+	    SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "insert vm") < 0) {
 		if (store_unique_broken(c, "vms.name"))
 			err_set_field(ERR_CONFLICT, "name",
@@ -97,6 +111,9 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v)
 		return -1;
 	}
 	v->id = sqlite3_last_insert_rowid(c->db);
+	for (int i = 0; i < ndisks; i++)
+		if (store_disk_row(c, v->id, &disks[i]) < 0)
+			return -1;
 	return 0;
 }
 

@@ -154,7 +154,7 @@ tx_fill(struct store_conn *c, void *arg)
 		v.host_id = fl->host_id;
 		snprintf(v.desired, sizeof(v.desired), "%s", v.observed);
 		snprintf(v.on_drift, sizeof(v.on_drift), "record");
-		if (store_vm_insert(c, &v) != 0)
+		if (store_vm_insert(c, &v, NULL, 0) != 0)
 			return -1;
 	}
 	return 0;

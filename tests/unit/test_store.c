@@ -125,7 +125,7 @@ tx_host_insert(struct store_conn *c, void *arg)
 static int
 tx_vm_insert(struct store_conn *c, void *arg)
 {
-	return store_vm_insert(c, arg);
+	return store_vm_insert(c, arg, NULL, 0);
 }
 
 static int
@@ -1297,7 +1297,7 @@ tx_vm_and_op(struct store_conn *c, void *arg)
 	struct conc_tx *t = arg;
 
 	t->runs++;
-	if (store_vm_insert(c, &t->vm) < 0)
+	if (store_vm_insert(c, &t->vm, NULL, 0) < 0)
 		return -1;
 	t->op.vm_id = t->vm.id;
 	return store_op_insert(c, &t->op);

@@ -226,7 +226,7 @@ tx_host_state(struct store_conn *c, void *arg)
 static int
 tx_vm_insert(struct store_conn *c, void *arg)
 {
-	return store_vm_insert(c, arg);
+	return store_vm_insert(c, arg, NULL, 0);
 }
 
 struct vm_delete_arg {
@@ -2256,9 +2256,9 @@ expect_schema_v3(struct fx *f)
 
 	/* migration 4 (storage, progress, plans) comes after 3 */
 	/* later migrations (4: storage, progress, plans; 5: drift policy,
-	 * tokens) come after 3 */
-	assert_int_equal(store_schema_version(), 5);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 5);
+	 * tokens; 6: disks as rows, firmware, machine) come after 3 */
+	assert_int_equal(store_schema_version(), 6);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 6);
 	assert_string_equal(sql_columns(f->path, "tokens", buf, sizeof(buf)),
 	    "id,name,role,hash,created_at,revoked_at");
 	assert_string_equal(sql_columns(f->path, "plans", buf, sizeof(buf)),
@@ -2273,7 +2273,8 @@ expect_schema_v3(struct fx *f)
 	assert_string_equal(sql_columns(f->path, "vms", buf, sizeof(buf)),
 	    "id,uuid,name,vcpus,memory_mib,disk_gib,host_id,desired_state,"
 	    "observed_state,created_at,updated_at,group_id,snapshot_schedule,"
-	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at,on_drift");
+	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at,on_drift,"
+	    "firmware,machine");
 	assert_string_equal(sql_columns(f->path, "operations", buf,
 	    sizeof(buf)), "id,kind,vm_id,vm_uuid,vm_name,status,step,params,"
 	    "err_code,err_field,err_msg,created_at,started_at,finished_at,"

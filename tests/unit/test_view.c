@@ -54,7 +54,7 @@ tx_group_insert(struct store_conn *c, void *arg)
 static int
 tx_vm_insert(struct store_conn *c, void *arg)
 {
-	return store_vm_insert(c, arg);
+	return store_vm_insert(c, arg, NULL, 0);
 }
 
 /* A host as POST /v1/hosts would store it. */
