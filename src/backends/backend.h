@@ -47,6 +47,20 @@ struct host_facts {
 	char cpu_model[128];
 };
 
+/* One disk of a domain.  Borrowed pointers. */
+struct vm_disk_spec {
+	const char *dev;          /* target device: vda, sdb, hdc, ... */
+	const char *device;       /* disk | cdrom */
+	const char *bus;          /* virtio | sata | scsi | ide */
+	const char *format;       /* qcow2 | raw */
+	const char *path;         /* the file */
+	/* the backing chain, outermost first: each a qcow2 or raw file
+	 * (a linked clone's base); NULL-terminated, or NULL for none */
+	const char *const *backing;
+	const char *const *backing_format;
+	int boot_order;           /* 1, 2, ...; 0: not a boot device */
+};
+
 /* What a backend needs to define a VM's domain.  Borrowed pointers. */
 struct vm_spec {
 	const char *uuid;
@@ -55,7 +69,12 @@ struct vm_spec {
 	int64_t memory_mib;
 	const char *domain_type;  /* kvm | qemu */
 	const char *arch;
-	const char *disk_path;    /* qcow2 image, or NULL for no disk */
+	const char *machine;      /* pc | q35, or NULL: the hypervisor's */
+	const char *firmware;     /* bios | uefi, or NULL: bios */
+	const char *serial_log;   /* file the serial console is logged to,
+	                           * or NULL */
+	const struct vm_disk_spec *disks;
+	int ndisks;
 };
 
 #define SNAP_NAME_MAX 64

@@ -6,6 +6,7 @@
  * Golden files in tests/golden/xml/ pin the output.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,10 +104,97 @@ xw_close(struct xw *x)
 	return out;
 }
 
+/* <os>: the machine type, the firmware, and (when no disk carries a boot
+ * order of its own) boot from the first disk */
+static void
+domain_xml_os(struct xw *x, const struct vm_spec *spec)
+{
+	bool ordered = false;
+
+	for (int i = 0; i < spec->ndisks; i++)
+		ordered = ordered || spec->disks[i].boot_order > 0;
+	xw_start(x, "os");
+	if (spec->firmware && strcmp(spec->firmware, "uefi") == 0)
+		xw_attr(x, "firmware", "efi");
+	xw_start(x, "type");
+	xw_attr(x, "arch", spec->arch);
+	if (spec->machine)
+		xw_attr(x, "machine", spec->machine);
+	if (x->rc >= 0)
+		x->rc = xmlTextWriterWriteString(x->w, XC("hvm"));
+	xw_end(x);
+	if (!ordered) {
+		xw_start(x, "boot");
+		xw_attr(x, "dev", "hd");
+		xw_end(x);
+	}
+	xw_end(x);                  /* os */
+}
+
+/* <backingStore> chain from d->backing[i] on, each inside the one before */
+static void
+domain_xml_backing(struct xw *x, const struct vm_disk_spec *d, int i)
+{
+	xw_start(x, "backingStore");
+	if (d->backing[i] != NULL) {
+		xw_attr(x, "type", "file");
+		xw_start(x, "format");
+		xw_attr(x, "type", d->backing_format && d->backing_format[i] ?
+		    d->backing_format[i] : "qcow2");
+		xw_end(x);
+		xw_start(x, "source");
+		xw_attr(x, "file", d->backing[i]);
+		xw_end(x);
+		/* an empty <backingStore/> ends the chain: libvirt then
+		 * trusts it and probes nothing in the files */
+		domain_xml_backing(x, d, i + 1);
+	}
+	xw_end(x);
+}
+
+static void
+domain_xml_disk(struct xw *x, const struct vm_disk_spec *d)
+{
+	bool cdrom = d->device && strcmp(d->device, "cdrom") == 0;
+
+	xw_start(x, "disk");
+	xw_attr(x, "type", "file");
+	xw_attr(x, "device", cdrom ? "cdrom" : "disk");
+	xw_start(x, "driver");
+	xw_attr(x, "name", "qemu");
+	xw_attr(x, "type", d->format ? d->format : "qcow2");
+	xw_end(x);
+	if (d->path) {
+		xw_start(x, "source");
+		xw_attr(x, "file", d->path);
+		xw_end(x);
+		if (d->backing)
+			domain_xml_backing(x, d, 0);
+	}
+	xw_start(x, "target");
+	xw_attr(x, "dev", d->dev);
+	xw_attr(x, "bus", d->bus ? d->bus : "virtio");
+	xw_end(x);
+	if (d->boot_order > 0) {
+		char order[16];
+
+		snprintf(order, sizeof(order), "%d", d->boot_order);
+		xw_start(x, "boot");
+		xw_attr(x, "order", order);
+		xw_end(x);
+	}
+	if (cdrom) {
+		xw_start(x, "readonly");
+		xw_end(x);
+	}
+	xw_end(x);                  /* disk */
+}
+
 char *
 domain_xml_domain(const struct vm_spec *spec)
 {
 	struct xw x;
+	bool scsi = false;
 
 	if (xw_open(&x) < 0)
 		return NULL;
@@ -122,16 +210,7 @@ domain_xml_domain(const struct vm_spec *spec)
 	xw_end(&x);
 	xw_elem_num(&x, "memory", "MiB", spec->memory_mib);
 	xw_elem_num(&x, "vcpu", NULL, spec->vcpus);
-	xw_start(&x, "os");
-	xw_start(&x, "type");
-	xw_attr(&x, "arch", spec->arch);
-	if (x.rc >= 0)
-		x.rc = xmlTextWriterWriteString(x.w, XC("hvm"));
-	xw_end(&x);
-	xw_start(&x, "boot");
-	xw_attr(&x, "dev", "hd");
-	xw_end(&x);
-	xw_end(&x);                 /* os */
+	domain_xml_os(&x, spec);
 	xw_start(&x, "features");
 	xw_start(&x, "acpi");
 	xw_end(&x);
@@ -140,25 +219,27 @@ domain_xml_domain(const struct vm_spec *spec)
 	xw_elem(&x, "on_reboot", "restart");
 	xw_elem(&x, "on_crash", "destroy");
 	xw_start(&x, "devices");
-	if (spec->disk_path) {
-		xw_start(&x, "disk");
-		xw_attr(&x, "type", "file");
-		xw_attr(&x, "device", "disk");
-		xw_start(&x, "driver");
-		xw_attr(&x, "name", "qemu");
-		xw_attr(&x, "type", "qcow2");
+	for (int i = 0; i < spec->ndisks; i++) {
+		domain_xml_disk(&x, &spec->disks[i]);
+		scsi = scsi || (spec->disks[i].bus &&
+		    strcmp(spec->disks[i].bus, "scsi") == 0);
+	}
+	if (scsi) {
+		/* libvirt's default SCSI controller (LSI) is one most guest
+		 * kernels built for clouds lack */
+		xw_start(&x, "controller");
+		xw_attr(&x, "type", "scsi");
+		xw_attr(&x, "model", "virtio-scsi");
 		xw_end(&x);
-		xw_start(&x, "source");
-		xw_attr(&x, "file", spec->disk_path);
-		xw_end(&x);
-		xw_start(&x, "target");
-		xw_attr(&x, "dev", "vda");
-		xw_attr(&x, "bus", "virtio");
-		xw_end(&x);
-		xw_end(&x);         /* disk */
 	}
 	xw_start(&x, "serial");
 	xw_attr(&x, "type", "pty");
+	if (spec->serial_log) {
+		xw_start(&x, "log");
+		xw_attr(&x, "file", spec->serial_log);
+		xw_attr(&x, "append", "off");
+		xw_end(&x);
+	}
 	xw_end(&x);
 	xw_start(&x, "memballoon");
 	xw_attr(&x, "model", "none");

@@ -537,10 +537,12 @@ fuzz_check_domain(const struct vm_spec *sp, bool text_ok)
 	    "<on_poweroff>{destroy}</on_poweroff>"
 	    "<on_reboot>{restart}</on_reboot>"
 	    "<on_crash>{destroy}</on_crash><devices>");
-	if (sp->disk_path) {
+	/* the oracle knows one plain virtio qcow2 disk (test_xml pins the
+	 * rest of the device lists) */
+	if (sp->ndisks == 1) {
 		fuzz_sb_put(&b, "<disk type=\"file\" device=\"disk\">"
 		    "<driver name=\"qemu\" type=\"qcow2\"></driver><source");
-		fuzz_want_attr(&b, "file", sp->disk_path);
+		fuzz_want_attr(&b, "file", sp->disks[0].path);
 		fuzz_sb_put(&b, "></source><target dev=\"vda\" bus=\"virtio\">"
 		    "</target></disk>");
 	}

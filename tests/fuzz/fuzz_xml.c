@@ -32,6 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *str[6] = { "", "", "", "", "", "" };
 	struct vm_spec vs;
+	struct vm_disk_spec disk;
 	struct snap_spec ss;
 	uint8_t flags;
 	int64_t num = 0;
@@ -64,7 +65,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vs.uuid = str[1];
 	vs.domain_type = str[2];
 	vs.arch = str[3];
-	vs.disk_path = (flags & 1) ? str[4] : NULL;
+	memset(&disk, 0, sizeof(disk));
+	disk.dev = "vda";
+	disk.path = str[4];
+	vs.disks = &disk;
+	vs.ndisks = (flags & 1) ? 1 : 0;
 	vs.memory_mib = num;
 	vs.vcpus = (int)(num >> 32);
 	fuzz_check_domain(&vs, ok);

@@ -125,7 +125,18 @@ spec_init(struct fx *f, struct vm_spec *spec, char *uuid, const char *name,
 	spec->memory_mib = 64;
 	spec->domain_type = hf->domain_type;
 	spec->arch = hf->arch;
-	spec->disk_path = disk;
+	if (disk) {
+		/* the spec borrows its disk list: a few live at once */
+		static struct vm_disk_spec ds[8];
+		static unsigned next;
+		struct vm_disk_spec *d = &ds[next++ % 8];
+
+		memset(d, 0, sizeof(*d));
+		d->dev = "vda";
+		d->path = disk;
+		spec->disks = d;
+		spec->ndisks = 1;
+	}
 }
 
 static enum vm_state

@@ -108,6 +108,10 @@ assert_golden(char *got, const char *name)
 	free(got);
 }
 
+static const struct vm_disk_spec disk_web1[] = {
+	{ .dev = "vda", .path = "/var/lib/hangar/images/web1.qcow2" },
+};
+
 static const struct vm_spec spec_kvm_disk = {
 	.uuid = "6f1c0a8e-3b7d-4c52-9e1a-0d2b3c4d5e6f",
 	.name = "web1",
@@ -115,7 +119,8 @@ static const struct vm_spec spec_kvm_disk = {
 	.memory_mib = 2048,
 	.domain_type = "kvm",
 	.arch = "x86_64",
-	.disk_path = "/var/lib/hangar/images/web1.qcow2",
+	.disks = disk_web1,
+	.ndisks = 1,
 };
 
 static const struct vm_spec spec_qemu_nodisk = {
@@ -125,7 +130,10 @@ static const struct vm_spec spec_qemu_nodisk = {
 	.memory_mib = 64,
 	.domain_type = "qemu",
 	.arch = "aarch64",
-	.disk_path = NULL,
+};
+
+static const struct vm_disk_spec disk_db0[] = {
+	{ .dev = "vda", .path = "/srv/pool/db-0.qcow2" },
 };
 
 static const struct vm_spec spec_qemu_disk = {
@@ -135,7 +143,75 @@ static const struct vm_spec spec_qemu_disk = {
 	.memory_mib = 4194304,
 	.domain_type = "qemu",
 	.arch = "x86_64",
-	.disk_path = "/srv/pool/db-0.qcow2",
+	.disks = disk_db0,
+	.ndisks = 1,
+};
+
+/* an image-backed root disk: an overlay on a cached base, itself on one */
+static const char *const chain[] = {
+	"/var/lib/hangar/images/base-9f86d081.qcow2",
+	"/var/lib/hangar/images/base-0c1e2d3f.raw", NULL,
+};
+static const char *const chain_fmt[] = { "qcow2", "raw", NULL };
+
+static const struct vm_disk_spec disk_backed[] = {
+	{ .dev = "vda", .format = "qcow2", .bus = "virtio",
+	  .path = "/var/lib/hangar/images/a1b2-vda.qcow2", .backing = chain,
+	  .backing_format = chain_fmt, .boot_order = 1 },
+};
+
+static const struct vm_spec spec_backed = {
+	.uuid = "a1b2c3d4-0000-4000-8000-00000000000b",
+	.name = "from-image",
+	.vcpus = 1,
+	.memory_mib = 512,
+	.domain_type = "qemu",
+	.arch = "x86_64",
+	.machine = "pc",
+	.serial_log = "/var/log/libvirt/qemu/from-image-serial.log",
+	.disks = disk_backed,
+	.ndisks = 1,
+};
+
+/* three disks on three buses, the second one bootable after the first */
+static const struct vm_disk_spec disk_three[] = {
+	{ .dev = "vda", .path = "/p/three-vda.qcow2", .boot_order = 1 },
+	{ .dev = "sda", .bus = "scsi", .path = "/p/three-sda.qcow2",
+	  .boot_order = 2 },
+	{ .dev = "sdb", .bus = "sata", .format = "raw",
+	  .path = "/p/three-sdb.raw" },
+};
+
+static const struct vm_spec spec_three = {
+	.uuid = "33333333-3333-4333-8333-333333333333",
+	.name = "three",
+	.vcpus = 4,
+	.memory_mib = 4096,
+	.domain_type = "kvm",
+	.arch = "x86_64",
+	.machine = "q35",
+	.firmware = "uefi",
+	.disks = disk_three,
+	.ndisks = 3,
+};
+
+/* a root disk and a CD-ROM (e.g. a cloud-init seed) on IDE */
+static const struct vm_disk_spec disk_cdrom[] = {
+	{ .dev = "vda", .path = "/p/cd-vda.qcow2", .boot_order = 1 },
+	{ .dev = "hdc", .device = "cdrom", .bus = "ide", .format = "raw",
+	  .path = "/p/cd-seed.iso" },
+};
+
+static const struct vm_spec spec_cdrom = {
+	.uuid = "cdcdcdcd-cdcd-4cdc-8cdc-cdcdcdcdcdcd",
+	.name = "cd",
+	.vcpus = 1,
+	.memory_mib = 256,
+	.domain_type = "qemu",
+	.arch = "x86_64",
+	.machine = "pc",
+	.disks = disk_cdrom,
+	.ndisks = 2,
 };
 
 static void
@@ -161,6 +237,17 @@ test_golden_domain_qemu_disk(void **state)
 	assert_golden(domain_xml_domain(&spec_qemu_disk),
 	    "domain-qemu-disk.xml");
 }
+
+static void
+test_golden_domain_devices(void **state)
+{
+	(void)state;
+	assert_golden(domain_xml_domain(&spec_backed),
+	    "domain-backing-chain.xml");
+	assert_golden(domain_xml_domain(&spec_three), "domain-three-disks.xml");
+	assert_golden(domain_xml_domain(&spec_cdrom), "domain-cdrom.xml");
+}
+
 
 static void
 test_golden_pool(void **state)
@@ -344,7 +431,7 @@ test_domain_parses_back(void **state)
 	assert_xp_string(&p, "string(/domain/os/type/@arch)", "x86_64");
 	assert_xp_string(&p, "string(/domain/os/type)", "hvm");
 	assert_xp_string(&p, "string(/domain/devices/disk/source/@file)",
-	    spec_kvm_disk.disk_path);
+	    spec_kvm_disk.disks[0].path);
 	assert_xp_string(&p, "string(/domain/devices/disk/driver/@type)",
 	    "qcow2");
 	assert_xp_string(&p, "string(/domain/metadata/*[local-name()='vm']"
@@ -364,13 +451,71 @@ test_domain_parses_back(void **state)
 	free(xml);
 }
 
+/* The lists come out as lists: every disk, in order, each its own. */
+static void
+test_domain_disk_lists(void **state)
+{
+	struct parsed p;
+	char *xml;
+
+	(void)state;
+	xml = domain_xml_domain(&spec_three);
+	parse(&p, xml);
+	assert_true(xp_number(&p, "count(/domain/devices/disk)") == 3);
+	assert_xp_string(&p, "string(/domain/devices/disk[2]/target/@dev)",
+	    "sda");
+	assert_xp_string(&p, "string(/domain/devices/disk[2]/target/@bus)",
+	    "scsi");
+	assert_xp_string(&p, "string(/domain/devices/disk[3]/driver/@type)",
+	    "raw");
+	assert_xp_string(&p, "string(/domain/devices/disk[2]/boot/@order)",
+	    "2");
+	assert_true(xp_number(&p, "count(/domain/devices/disk[3]/boot)") == 0);
+	/* per-device boot order and <os><boot> exclude each other */
+	assert_true(xp_number(&p, "count(/domain/os/boot)") == 0);
+	assert_xp_string(&p, "string(/domain/os/@firmware)", "efi");
+	assert_xp_string(&p, "string(/domain/os/type/@machine)", "q35");
+	assert_true(xp_number(&p, "count(/domain/devices/controller"
+	    "[@type='scsi'][@model='virtio-scsi'])") == 1);
+	parsed_free(&p);
+	free(xml);
+
+	xml = domain_xml_domain(&spec_backed);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domain/devices/disk/backingStore/"
+	    "source/@file)", chain[0]);
+	assert_xp_string(&p, "string(/domain/devices/disk/backingStore/"
+	    "backingStore/format/@type)", "raw");
+	/* the chain ends in an empty element: nothing left to probe */
+	assert_true(xp_number(&p, "count(/domain/devices/disk/backingStore/"
+	    "backingStore/backingStore/*)") == 0);
+	assert_true(xp_number(&p, "count(/domain/devices/disk/backingStore/"
+	    "backingStore/backingStore)") == 1);
+	assert_xp_string(&p, "string(/domain/devices/serial/log/@file)",
+	    spec_backed.serial_log);
+	parsed_free(&p);
+	free(xml);
+
+	xml = domain_xml_domain(&spec_cdrom);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domain/devices/disk[2]/@device)",
+	    "cdrom");
+	assert_true(xp_number(&p, "count(/domain/devices/disk[2]/readonly)")
+	    == 1);
+	parsed_free(&p);
+	free(xml);
+}
+
 static void
 test_domain_hostile(void **state)
 {
 	struct vm_spec spec = spec_kvm_disk;
+	struct vm_disk_spec disk = disk_web1[0];
 	struct parsed p;
 	struct shape base;
 	char *xml;
+
+	spec.disks = &disk;
 
 	(void)state;
 	xml = domain_xml_domain(&spec);
@@ -383,7 +528,7 @@ test_domain_hostile(void **state)
 		/* in element text, attribute values, everywhere at once */
 		spec.name = hostile[i];
 		spec.uuid = hostile[i];
-		spec.disk_path = hostile[i];
+		disk.path = hostile[i];
 		spec.domain_type = hostile[i];
 		spec.arch = hostile[i];
 		xml = domain_xml_domain(&spec);
@@ -570,6 +715,8 @@ main(void)
 		cmocka_unit_test(test_golden_domain_kvm_disk),
 		cmocka_unit_test(test_golden_domain_qemu_nodisk),
 		cmocka_unit_test(test_golden_domain_qemu_disk),
+		cmocka_unit_test(test_golden_domain_devices),
+		cmocka_unit_test(test_domain_disk_lists),
 		cmocka_unit_test(test_golden_pool),
 		cmocka_unit_test(test_golden_volume),
 		cmocka_unit_test(test_golden_snapshot),
