@@ -26,6 +26,11 @@ const struct body_field placements_fields[] = {
 	{ "snapshot_schedule", BODY_STRING, false, 0, 128 },
 	{ "snapshot_retention", BODY_OBJECT, false, 0, 0 },
 	{ "on_drift", BODY_STRING, false, 0, 16 },
+	/* the VM's hardware, checked in disks.c */
+	{ "disk_bus", BODY_STRING, false, 0, 16 },
+	{ "disks", BODY_ARRAY, false, 0, 0 },
+	{ "firmware", BODY_STRING, false, 0, 16 },
+	{ "machine", BODY_STRING, false, 0, 16 },
 };
 const size_t placements_nfields =
     sizeof(placements_fields) / sizeof(placements_fields[0]);
@@ -48,9 +53,12 @@ placements_parse(struct req *r, struct place_req *pr,
 	    req_check_name("name", body_string(r, "name")) < 0)
 		return -1;
 	memset(pr, 0, sizeof(*pr));
+	memset(&buf->vm, 0, sizeof(buf->vm));
+	if (disks_parse_create(r, &buf->vm, buf->disks, &buf->ndisks) < 0)
+		return -1;
 	pr->sr.vcpus = (int)body_int(r, "vcpus", 1);
 	pr->sr.memory_mib = body_int(r, "memory_mib", 512);
-	pr->sr.disk_gib = body_int(r, "disk_gib", 10);
+	pr->sr.disk_gib = buf->vm.disk_gib;
 	pr->sr.policy = strcmp(r->app->cfg.placement_policy, "pack") == 0 ?
 	    SCHED_PACK : SCHED_SPREAD;
 	if ((s = body_string(r, "host")) != NULL) {

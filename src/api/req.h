@@ -161,6 +161,9 @@ struct place_out;
 #define PLACEMENTS_LABELS_MAX 32
 struct placements_buf {
 	struct sched_label labels[PLACEMENTS_LABELS_MAX];
+	struct vm_rec vm;                      /* firmware, machine, disk_gib */
+	struct disk_rec disks[VM_DISKS_MAX];   /* the VM's disks, named */
+	int ndisks;
 };
 extern const struct body_field placements_fields[];
 extern const size_t placements_nfields;
@@ -168,10 +171,34 @@ int placements_parse(struct req *r, struct place_req *pr,
     struct placements_buf *buf);
 json_t *placements_hosts_json(const struct place_out *out);
 
+/* disks.c: a VM's disks in a create body, and as JSON. */
+/* s must be one of set[0..n-1]; ERR_INVALID naming field otherwise. */
+int disks_word(const char *field, const char *s, const char *const *set,
+    size_t n);
+/* The next free device name for bus among d[0..n-1], into out. */
+int disks_name(const struct disk_rec *d, int n, const char *bus, char *out,
+    const char *field);
+/* The root disk (disk_gib, disk_bus) and "disks"; vm gets firmware,
+ * machine and disk_gib (the sum). */
+int disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
+    int *n);
+/* Name each disk's volume after the VM's uuid. */
+void disks_volumes(struct disk_rec *d, int n, const char *uuid);
+json_t *disks_json(const struct disk_rec *d, int n);
+void disks_write(struct jw *w, const struct disk_rec *d, int n);
+
 /* Resource renderers, shared between handlers. */
 json_t *vms_json(const struct vm_rec *v);
-/* The same text json_dumps(vms_json(v), JSON_COMPACT) makes, into w. */
-void vms_write(struct jw *w, const struct vm_rec *v);
+/* With its disks (a VM on its own: GET, create). */
+json_t *vms_json_full(const struct vm_rec *v, const struct disk_rec *d,
+    int n);
+/* The same text json_dumps(vms_json_full(v, d, n), JSON_COMPACT) makes,
+ * into w; n < 0: without disks, as vms_json(v). */
+void vms_write(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
+    int n);
+/* Read the VM and its disks (*n of them) in one read snapshot. */
+int vms_load_full(struct req *r, const char *id, struct vm_rec *v,
+    struct disk_rec *d, int *n);
 json_t *operations_json(const struct op_rec *o);
 /*
  * Reply with a recorded operation: 202 + its JSON and Location, or, when

@@ -78,13 +78,26 @@ vms_json(const struct vm_rec *v)
 	json_object_set_new(j, "snapshot_retention", vms_retention_json(v));
 	json_object_set_new(j, "on_drift", json_string(v->on_drift[0] ?
 	    v->on_drift : "record"));
+	json_object_set_new(j, "firmware", json_string(v->firmware));
+	json_object_set_new(j, "machine", json_string(v->machine));
 	json_object_set_new(j, "created_at", req_time(v->created_at));
 	json_object_set_new(j, "updated_at", req_time(v->updated_at));
 	return j;
 }
 
+json_t *
+vms_json_full(const struct vm_rec *v, const struct disk_rec *d, int n)
+{
+	json_t *j = vms_json(v);
+
+	if (j)
+		json_object_set_new(j, "disks", disks_json(d, n));
+	return j;
+}
+
 void
-vms_write(struct jw *w, const struct vm_rec *v)
+vms_write(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
+    int n)
 {
 	char age[64];
 
@@ -130,10 +143,18 @@ vms_write(struct jw *w, const struct vm_rec *v)
 	jw_end(w, '}');
 	jw_key(w, "on_drift");
 	jw_str(w, v->on_drift[0] ? v->on_drift : "record");
+	jw_key(w, "firmware");
+	jw_str(w, v->firmware);
+	jw_key(w, "machine");
+	jw_str(w, v->machine);
 	jw_key(w, "created_at");
 	jw_time(w, v->created_at);
 	jw_key(w, "updated_at");
 	jw_time(w, v->updated_at);
+	if (n >= 0) {
+		jw_key(w, "disks");
+		disks_write(w, d, n);
+	}
 	jw_end(w, '}');
 }
 
@@ -167,21 +188,37 @@ vms_load(struct req *r, const char *id, struct vm_rec *v)
 	return rc;
 }
 
+/* The VM and its disks, as one read. */
+int
+vms_load_full(struct req *r, const char *id, struct vm_rec *v,
+    struct disk_rec *d, int *n)
+{
+	struct store_conn *c = store_read_begin(r->app->store);
+	int rc = store_vm_get(c, id, v);
+
+	if (rc == 0 && (*n = store_disk_list(c, v->id, d, VM_DISKS_MAX)) < 0)
+		rc = -1;
+	store_read_end(c);
+	return rc;
+}
+
 /* The hot read: written as text, without a jansson tree. */
 int
 vms_get(struct req *r)
 {
+	struct disk_rec d[VM_DISKS_MAX];
 	struct vm_rec v;
 	struct jw w;
+	int n;
 
-	if (vms_load(r, r->params[0], &v) < 0)
+	if (vms_load_full(r, r->params[0], &v, d, &n) < 0)
 		return -1;
 	jw_init(&w);
-	vms_write(&w, &v);
+	vms_write(&w, &v, d, n);
 	if (jw_failed(&w)) {
 		/* not UTF-8 (or out of memory): whatever jansson makes of it */
 		jw_free(&w);
-		return req_reply(r, 200, vms_json(&v));
+		return req_reply(r, 200, vms_json_full(&v, d, n));
 	}
 	return req_reply_text(r, 200, &w);
 }
@@ -197,7 +234,7 @@ vms_add(const struct vm_rec *v, void *arg)
 static int
 vms_add_text(const struct vm_rec *v, void *arg)
 {
-	vms_write(arg, v);
+	vms_write(arg, v, NULL, -1);
 	return 0;
 }
 
@@ -402,6 +439,11 @@ vms_create(struct req *r)
 	vm.vcpus = pr.sr.vcpus;
 	vm.memory_mib = pr.sr.memory_mib;
 	vm.disk_gib = pr.sr.disk_gib;
+	memcpy(vm.firmware, buf.vm.firmware, sizeof(vm.firmware));
+	memcpy(vm.machine, buf.vm.machine, sizeof(vm.machine));
+	disks_volumes(buf.disks, buf.ndisks, vm.uuid);
+	pr.disks = buf.disks;
+	pr.ndisks = buf.ndisks;
 	if (vms_schedule_parse(r->body, &vm) < 0)
 		return -1;
 	start = body_bool(r, "start", false);
@@ -441,9 +483,9 @@ vms_create(struct req *r)
 			return vms_op_error(&done);
 	}
 	req_set_location(r, "/v1/vms/", vm.uuid);
-	if (vms_load(r, vm.uuid, &vm) < 0)
+	if (vms_load_full(r, vm.uuid, &vm, buf.disks, &buf.ndisks) < 0)
 		return -1;
-	return req_reply(r, 201, vms_json(&vm));
+	return req_reply(r, 201, vms_json_full(&vm, buf.disks, buf.ndisks));
 }
 
 /* --- lifecycle actions --- */

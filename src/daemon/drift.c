@@ -261,6 +261,8 @@ drift_scan(struct app *app, const char *vm, const char *host, json_t **out)
 
 struct drift_adopt_tx {
 	struct vm_rec vm;
+	struct disk_rec disks[VM_DISKS_MAX];
+	int ndisks;
 };
 
 static int
@@ -268,7 +270,7 @@ drift_adopt_tx(struct store_conn *c, void *arg)
 {
 	struct drift_adopt_tx *t = arg;
 
-	if (store_vm_insert(c, &t->vm) < 0)
+	if (store_vm_insert(c, &t->vm, t->disks, t->ndisks) < 0)
 		return -1;
 	return store_event_vm(c, t->vm.id, "vm.adopted", NULL, NULL);
 }

@@ -327,6 +327,10 @@ ops_load(struct ops *o, struct op_ctx *x, const char *id)
 	} else if (store_vm_get_id(c, x->op.vm_id, &x->vm) < 0 ||
 	    store_host_get_id(c, x->vm.host_id, &x->host) < 0) {
 		r = -2;
+	} else if ((x->ndisks = store_disk_list(c, x->vm.id, x->disks,
+	    VM_DISKS_MAX)) < 0) {
+		x->ndisks = 0;
+		r = -1;
 	}
 	store_read_end(c);
 	x->params = json_loads(x->op.params, 0, &je);

@@ -27,6 +27,8 @@ struct op_ctx {
 	bool have_state;             /* observed is known */
 	enum vm_state observed;
 	struct snap_rec snap;        /* snapshot kinds: the snapshot */
+	struct disk_rec disks[VM_DISKS_MAX];  /* the VM's disks when loaded */
+	int ndisks;
 	/* cancellation: cancel is set (atomically) by ops_cancel() while
 	 * the run goes on; a cancellable runner checks it at safe points
 	 * and, when it stops because of it, sets cancelled */
@@ -115,6 +117,26 @@ int ops_plan_run(struct op_ctx *x);
 int ops_plan_recover(struct op_ctx *x);
 
 /* ops_snap.c: the snapshot runners */
+/* ops_disk.c: the VM's disks on a host, as a list */
+struct ops_disks {
+	char path[VM_DISKS_MAX][1024];        /* each disk's file */
+	struct vm_disk_spec spec[VM_DISKS_MAX];
+	char serial_log[256];
+};
+/* The host's pool directory (its own, else the configured one). */
+const char *ops_pool_path(const struct op_ctx *x, const struct host_rec *h);
+/* Make every disk's volume on bc (host h); their paths into out. */
+int ops_disks_make(struct op_ctx *x, struct backend_conn *bc,
+    const struct host_rec *h, struct ops_disks *out);
+/* The paths of the disks' existing volumes on bc. */
+int ops_disks_paths(struct op_ctx *x, struct backend_conn *bc,
+    struct ops_disks *out);
+/* Remove every disk's volume from bc (idempotent; all are tried). */
+int ops_disks_delete(struct op_ctx *x, struct backend_conn *bc);
+/* The domain description of x's VM on host h, its disks at d's paths. */
+void ops_vm_spec(struct op_ctx *x, const struct host_rec *h,
+    struct ops_disks *d, struct vm_spec *spec);
+
 int ops_snap_create(struct op_ctx *x);
 int ops_snap_create_recover(struct op_ctx *x);
 int ops_snap_create_close(struct store_conn *c, struct op_ctx *x, bool ok);

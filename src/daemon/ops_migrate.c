@@ -29,8 +29,9 @@ struct mig {
 	int64_t to_id;
 	struct host_rec dst;
 	bool cold, live, copy;
-	char vol[64];
-	char src_path[4096], dst_path[4096];
+	char vol[DISK_VOLUME_LEN];
+	struct ops_disks src, dstd;     /* the disks' files on each host */
+	char *src_path, *dst_path;
 	char **snaps;              /* exported snapshot metadata */
 	size_t nsnaps;
 	char current[SNAP_NAME_MAX];
@@ -65,7 +66,14 @@ mig_setup(struct op_ctx *x, struct mig *m)
 	m->cold = mode && strcmp(mode, "cold") == 0;
 	m->live = mode && strcmp(mode, "live") == 0;
 	m->copy = mig_param_bool(x, "copy_storage");
-	snprintf(m->vol, sizeof(m->vol), "%s.qcow2", x->vm.uuid);
+	if (x->ndisks > 1 && m->copy)
+		return err_set(ERR_CONFLICT, "vm '%s' has %d disks: copying "
+		    "more than one disk is not supported yet", x->vm.name,
+		    x->ndisks);
+	snprintf(m->vol, sizeof(m->vol), "%s", x->ndisks ?
+	    x->disks[0].volume : "");
+	m->src_path = m->src.path[0];
+	m->dst_path = m->dstd.path[0];
 	c = store_read_begin(x->app->store);
 	r = store_host_get_id(c, m->to_id, &m->dst);
 	store_read_end(c);
@@ -198,11 +206,11 @@ mig_live(struct mig *m)
 		ops_step(x, "creating the disk on the destination");
 		if (backend_volume_create(x->dst_bc, x->app->cfg.pool_name,
 		    m->vol, x->vm.disk_gib, m->dst_path,
-		    sizeof(m->dst_path)) < 0)
+		    sizeof(m->dstd.path[0])) < 0)
 			return -1;
 		m->dst_vol = true;
 		if (backend_volume_path(x->bc, x->app->cfg.pool_name, m->vol,
-		    m->src_path, sizeof(m->src_path)) < 0)
+		    m->src_path, sizeof(m->src.path[0])) < 0)
 			goto fail;
 	}
 	if (mig_snaps_off(m) < 0)
@@ -276,26 +284,16 @@ static int
 mig_cold(struct mig *m)
 {
 	struct op_ctx *x = m->x;
-	struct vm_spec spec = {
-		.uuid = x->vm.uuid,
-		.name = x->vm.name,
-		.vcpus = x->vm.vcpus,
-		.memory_mib = x->vm.memory_mib,
-		.domain_type = m->dst.domain_type[0] ? m->dst.domain_type :
-		    "qemu",
-		.arch = m->dst.arch[0] ? m->dst.arch : "x86_64",
-		.disk_path = m->dst_path,
-	};
+	struct vm_spec spec;
 
 	if (m->copy) {
 		ops_step(x, "copying the disk to the destination");
 		if (backend_volume_copy(x->bc, x->app->cfg.pool_name, m->vol,
 		    x->dst_bc, x->app->cfg.pool_name, m->dst_path,
-		    sizeof(m->dst_path)) < 0)
+		    sizeof(m->dstd.path[0])) < 0)
 			return -1;
 		m->dst_vol = true;
-	} else if (backend_volume_path(x->bc, x->app->cfg.pool_name, m->vol,
-	    m->dst_path, sizeof(m->dst_path)) < 0) {
+	} else if (ops_disks_paths(x, x->bc, &m->dstd) < 0) {
 		return -1;
 	}
 	if (ops_cancelled(x)) {
@@ -306,6 +304,7 @@ mig_cold(struct mig *m)
 	    m->current, sizeof(m->current)) < 0)
 		goto fail;
 	ops_step(x, "defining the domain on the destination");
+	ops_vm_spec(x, &m->dst, &m->dstd, &spec);
 	if (backend_define(x->dst_bc, &spec) < 0)
 		goto fail;
 	if (m->nsnaps && backend_snapshot_redefine(x->dst_bc, x->vm.uuid,

@@ -23,27 +23,18 @@ ops_param_bool(struct op_ctx *x, const char *key)
 	return json_is_true(json_object_get(x->params, key));
 }
 
-static int
-ops_volume_name(const struct op_ctx *x, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s.qcow2", x->op.vm_uuid);
-	return 0;
-}
-
 /* Undo a create: every step is idempotent, so this is safe to repeat. */
 static int
 ops_create_rollback(struct op_ctx *x)
 {
-	char vol[64];
 	struct err e;
 	int r = 0;
 
 	err_save(&e);
-	ops_volume_name(x, vol, sizeof(vol));
 	ops_step(x, "rolling back");
 	if (backend_destroy(x->bc, x->op.vm_uuid) < 0 ||
 	    backend_undefine(x->bc, x->op.vm_uuid) < 0 ||
-	    backend_volume_delete(x->bc, x->app->cfg.pool_name, vol) < 0) {
+	    ops_disks_delete(x, x->bc) < 0) {
 		log_error("op %s: rollback of vm '%s' failed (retried "
 		    "later): %s", x->op.id, x->op.vm_name, err_last()->msg);
 		x->unsettled = true;
@@ -58,40 +49,17 @@ ops_create_rollback(struct op_ctx *x)
 static int
 ops_run_create(struct op_ctx *x)
 {
-	char vol[64], path[4096];
-	int64_t cap, avail;
-	struct vm_spec spec = {
-		.uuid = x->vm.uuid,
-		.name = x->vm.name,
-		.vcpus = x->vm.vcpus,
-		.memory_mib = x->vm.memory_mib,
-		.domain_type = x->host.domain_type[0] ? x->host.domain_type :
-		    "qemu",
-		.arch = x->host.arch[0] ? x->host.arch : "x86_64",
-		.disk_path = path,
-	};
+	struct ops_disks disks;
+	struct vm_spec spec;
 
-	ops_volume_name(x, vol, sizeof(vol));
-	ops_step(x, "creating disk");
-	/* the pool is made when the host connects; only if it has gone
-	 * since (undefined, stopped) is it made again, then tried once more */
-	if (backend_volume_create(x->bc, x->app->cfg.pool_name, vol,
-	    x->vm.disk_gib, path, sizeof(path)) < 0) {
-		if (err_last()->code != ERR_NOT_FOUND &&
-		    err_last()->code != ERR_CONFLICT)
-			goto fail;
-		if (backend_pool_ensure(x->bc, x->app->cfg.pool_name,
-		    x->host.pool_path[0] ? x->host.pool_path :
-		    x->app->cfg.pool_path, &cap, &avail) < 0 ||
-		    backend_volume_create(x->bc, x->app->cfg.pool_name, vol,
-		    x->vm.disk_gib, path, sizeof(path)) < 0)
-			goto fail;
-	}
+	if (ops_disks_make(x, x->bc, &x->host, &disks) < 0)
+		goto fail;
 	if (ops_cancelled(x)) {
-		ops_cancel_now(x, "after its disk was made");
+		ops_cancel_now(x, "after its disks were made");
 		goto fail;
 	}
 	ops_step(x, "defining domain");
+	ops_vm_spec(x, &x->host, &disks, &spec);
 	if (backend_define(x->bc, &spec) < 0)
 		goto fail;
 	if (ops_cancelled(x)) {
@@ -218,17 +186,14 @@ ops_run_resume(struct op_ctx *x)
 static int
 ops_run_delete(struct op_ctx *x)
 {
-	char vol[64];
-
-	ops_volume_name(x, vol, sizeof(vol));
 	ops_step(x, "powering off");
 	if (backend_destroy(x->bc, x->vm.uuid) < 0)
 		return -1;
 	ops_step(x, "removing domain");
 	if (backend_undefine(x->bc, x->vm.uuid) < 0)
 		return -1;
-	ops_step(x, "removing disk");
-	if (backend_volume_delete(x->bc, x->app->cfg.pool_name, vol) < 0)
+	ops_step(x, "removing disks");
+	if (ops_disks_delete(x, x->bc) < 0)
 		return -1;
 	x->delete_row = true;
 	return 0;

@@ -20,6 +20,8 @@ struct place_req {
 	/* to create: the rows to insert (vm->host_id, group_id and ids are
 	 * filled in here); NULL for a dry run */
 	struct vm_rec *vm;
+	struct disk_rec *disks;      /* its disks (vm->disk_gib: their sum) */
+	int ndisks;
 	struct op_rec *op;
 };
 

@@ -1085,6 +1085,8 @@ rand_vm(struct vm_rec *v, bool bad)
 		rand_string(v->snapshot_schedule, sizeof(v->snapshot_schedule),
 		    bad && rng() % 8 == 0);
 	snprintf(v->on_drift, sizeof(v->on_drift), "%s", drift[rng() % 4]);
+	rand_string(v->firmware, sizeof(v->firmware), bad && rng() % 8 == 0);
+	rand_string(v->machine, sizeof(v->machine), bad && rng() % 8 == 0);
 	v->vcpus = (int)(rng() % 3 == 0 ? (int64_t)rng() : (int64_t)(rng() % 64));
 	v->memory_mib = (int64_t)rng() >> (rng() % 64);
 	v->disk_gib = (int64_t)rng() >> (rng() % 64);
@@ -1094,21 +1096,54 @@ rand_vm(struct vm_rec *v, bool bad)
 	v->updated_at = rng() % 4 ? (int64_t)(rng() % 4102444800000ULL) : 0;
 }
 
-/* Are all of v's strings UTF-8, as jansson sees it? */
+/* A random disk list: -1 (none shown, as in a list) to 3 disks. */
+static int
+rand_disks(struct disk_rec *d, bool bad)
+{
+	int n = (int)(rng() % 5) - 1;
+
+	for (int i = 0; i < n; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		rand_string(d[i].dev, sizeof(d[i].dev), bad && rng() % 8 == 0);
+		rand_string(d[i].device, sizeof(d[i].device), false);
+		rand_string(d[i].bus, sizeof(d[i].bus), false);
+		rand_string(d[i].format, sizeof(d[i].format), false);
+		rand_string(d[i].volume, sizeof(d[i].volume),
+		    bad && rng() % 8 == 0);
+		if (rng() % 2)
+			rand_string(d[i].image, sizeof(d[i].image),
+			    bad && rng() % 8 == 0);
+		d[i].size_gib = (int64_t)rng() >> (rng() % 64);
+		d[i].boot_order = (int)(rng() % 3);
+	}
+	return n;
+}
+
 static bool
-vm_utf8(const struct vm_rec *v)
+str_utf8(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
+/* Are all of v's (and its disks') strings UTF-8, as jansson sees it? */
+static bool
+vm_utf8(const struct vm_rec *v, const struct disk_rec *d, int n)
 {
 	const char *const f[] = { v->uuid, v->name, v->host, v->state,
 	    v->desired, v->observed, v->op_id, v->group, v->snapshot_schedule,
-	    v->on_drift };
+	    v->on_drift, v->firmware, v->machine };
 
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		json_t *j = json_string(f[i]);
-
-		if (j == NULL)
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (!str_utf8(f[i]))
 			return false;
-		json_decref(j);
-	}
+	for (int i = 0; i < n; i++)
+		if (!str_utf8(d[i].dev) || !str_utf8(d[i].device) ||
+		    !str_utf8(d[i].bus) || !str_utf8(d[i].format) ||
+		    !str_utf8(d[i].volume) || !str_utf8(d[i].image))
+			return false;
 	return true;
 }
 
@@ -1127,19 +1162,22 @@ test_jsonw_vms(void **state)
 	(void)state;
 	for (int i = 0; i < 20000; i++) {
 		struct vm_rec v;
+		struct disk_rec d[4];
 		json_t *j;
 		char *want, *got;
 		struct jw w;
 		size_t len;
+		int n;
 
 		rand_vm(&v, i % 2 == 1);
-		j = vms_json(&v);
+		n = rand_disks(d, i % 2 == 1);
+		j = n < 0 ? vms_json(&v) : vms_json_full(&v, d, n);
 		want = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);
 		jw_init(&w);
-		vms_write(&w, &v);
+		vms_write(&w, &v, d, n);
 		got = jw_take(&w, &len);
-		if (!vm_utf8(&v)) {
+		if (!vm_utf8(&v, d, n)) {
 			if (got != NULL)
 				fail_msg("vms_write wrote %s from strings that "
 				    "are not UTF-8", got);
