@@ -1,7 +1,9 @@
 /*
- * main.c - hangard: read the configuration, open the inventory, connect to
- * the hosts, start the operation engine and the API, then wait for
- * signals.  SIGTERM/SIGINT stop it cleanly (stop accepting, let running
+ * hangard.c - the program's entry: read the configuration, open the
+ * inventory, connect to the hosts, start the operation engine and the
+ * API, then wait for signals.  It is the one file that wires config,
+ * store, daemon and api together, and so sits above them all, outside
+ * src/daemon/: nothing in the daemon depends back on the API.  SIGTERM/SIGINT stop it cleanly (stop accepting, let running
  * operations finish up to shutdown_timeout_s, close the database); SIGHUP
  * re-reads the log level from the config file.
  *
@@ -24,13 +26,13 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "../api/api.h"
-#include "../api/auth.h"
-#include "../common/error.h"
-#include "../common/log.h"
-#include "../common/version.h"
-#include "app.h"
-#include "reconcile.h"
+#include "api/api.h"
+#include "api/auth.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "daemon/app.h"
+#include "daemon/reconcile.h"
 
 /*
  * Create the directory that will hold path, if it is missing: mode 0711,
