@@ -3,9 +3,10 @@
  * inventory, connect to the hosts, start the operation engine and the
  * API, then wait for signals.  It is the one file that wires config,
  * store, daemon and api together, and so sits above them all, outside
- * src/daemon/: nothing in the daemon depends back on the API.  SIGTERM/SIGINT stop it cleanly (stop accepting, let running
- * operations finish up to shutdown_timeout_s, close the database); SIGHUP
- * re-reads the log level from the config file.
+ * src/daemon/: nothing in the daemon depends back on the API.
+ * SIGTERM/SIGINT stop it cleanly (stop accepting, let running operations
+ * finish up to shutdown_timeout_s, close the database); SIGHUP re-reads
+ * the log level from the config file.
  *
  * Every signal is blocked in every thread and taken by sigwait() here, so
  * no handler ever runs in the middle of library code.
