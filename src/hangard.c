@@ -28,9 +28,9 @@
 #include <systemd/sd-daemon.h>
 
 #include "api/api.h"
-#include "api/auth.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/token.h"
 #include "common/version.h"
 #include "daemon/app.h"
 #include "daemon/reconcile.h"
@@ -135,7 +135,7 @@ main_token(int argc, char **argv)
 	struct store *s = NULL;
 	struct token_rec t;
 	struct stat st;
-	char errbuf[1024], token[AUTH_TOKEN_MAX];
+	char errbuf[1024], token[TOKEN_MAX];
 	int ch, rc = 1;
 
 	log_set_level(LOG_WARN);
@@ -199,14 +199,14 @@ main_token(int argc, char **argv)
 	if ((s = store_open(cfg.db_path)) == NULL)
 		goto fail;
 	if (strcmp(verb, "create") == 0) {
-		if (auth_token_create(s, name, role, token, &t) < 0)
+		if (tokens_issue(s, name, role, token, &t) < 0)
 			goto fail;
 		printf("%s\n", token);
 		explicit_bzero(token, sizeof(token));
 		fprintf(stderr, "hangard token: token '%s' (%s) created; it is "
 		    "shown only this once\n", t.name, t.role);
 	} else if (strcmp(verb, "revoke") == 0) {
-		if (auth_token_revoke(s, name, &t) < 0)
+		if (tokens_revoke(s, name, &t) < 0)
 			goto fail;
 		fprintf(stderr, "hangard token: token '%s' revoked\n", t.name);
 	} else {
