@@ -26,7 +26,7 @@ STORE_SRC     = $(wildcard src/store/*.c)
 SCHED_SRC     = $(wildcard src/scheduler/*.c)
 BACKEND_SRC   = $(wildcard src/backends/*.c)
 API_SRC       = $(wildcard src/api/*.c)
-DAEMON_SRC    = $(filter-out src/daemon/main.c,$(wildcard src/daemon/*.c))
+DAEMON_SRC    = $(wildcard src/daemon/*.c)
 LIB_SRC       = $(COMMON_SRC) $(STORE_SRC) $(SCHED_SRC) $(BACKEND_SRC) \
                 $(API_SRC) $(DAEMON_SRC)
 LIB_OBJ       = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -47,7 +47,9 @@ $(BUILD)/libhangar.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/hangard: $(BUILD)/obj/src/daemon/main.o $(BUILD)/libhangar.a
+# src/hangard.c, the entry, is the one file above every module (not in
+# the archive: it holds main())
+$(BUILD)/hangard: $(BUILD)/obj/src/hangard.o $(BUILD)/libhangar.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/hangar: $(CLI_OBJ)

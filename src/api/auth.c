@@ -1,6 +1,8 @@
 /*
- * auth.c - access control: roles, API tokens, the unix socket's peer
- * credentials and TLS client certificates (see auth.h for the rules).
+ * auth.c - access control over HTTP: the bearer token of a request, the
+ * unix socket's peer credentials, TLS client certificates and the role
+ * check (see auth.h for the rules).  Tokens themselves (made, hashed,
+ * compared) are common/token.c, and issued by daemon/tokens.c.
  *
  * A presented token is hashed and its hash compared, in constant time,
  * with the hash of every stored token, revoked ones included, without
@@ -22,163 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
 #include "../common/error.h"
 #include "../common/log.h"
-#include "req.h"
+#include "auth.h"
 
 #define AUTH_PEER_GROUPS 64        /* supplementary groups read at first;
                                     * more take a second call */
-
-static const char *const auth_role_names[AUTH_NROLES] = {
-	[AUTH_NONE] = "none",
-	[AUTH_READER] = "reader",
-	[AUTH_OPERATOR] = "operator",
-	[AUTH_ADMIN] = "admin",
-};
-
-const char *
-auth_role_name(enum auth_role role)
-{
-	if ((int)role < 0 || role >= AUTH_NROLES)
-		role = AUTH_NONE;
-	return auth_role_names[role];
-}
-
-int
-auth_role_parse(const char *name, enum auth_role *out)
-{
-	for (int i = AUTH_READER; i < AUTH_NROLES; i++) {
-		if (name != NULL && strcmp(name, auth_role_names[i]) == 0) {
-			*out = (enum auth_role)i;
-			return 0;
-		}
-	}
-	return err_set_field(ERR_INVALID, "role", "role must be reader, "
-	    "operator or admin, not '%.32s'", name ? name : "");
-}
-
-bool
-auth_equal(const void *a, const void *b, size_t n)
-{
-	const volatile unsigned char *x = a, *y = b;
-	unsigned char d = 0;
-
-	for (size_t i = 0; i < n; i++)
-		d |= (unsigned char)(x[i] ^ y[i]);
-	return d == 0;
-}
-
-int
-auth_hash(const char *token, char out[TOKEN_HASH_LEN])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[32];
-
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), md) < 0)
-		return err_set(ERR_INTERNAL, "SHA-256 failed");
-	for (size_t i = 0; i < sizeof(md); i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0xf];
-	}
-	out[2 * sizeof(md)] = '\0';
-	return 0;
-}
-
-int
-auth_token_generate(char out[AUTH_TOKEN_MAX])
-{
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	    "qrstuvwxyz0123456789-_";
-	unsigned char rnd[AUTH_TOKEN_BYTES];
-	size_t got = 0, o = strlen(AUTH_TOKEN_PREFIX);
-	unsigned bits = 0, nbits = 0;
-
-	while (got < sizeof(rnd)) {
-		ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_set(ERR_INTERNAL, "getrandom: %s",
-			    strerror(errno));
-		got += (size_t)n;
-	}
-	memcpy(out, AUTH_TOKEN_PREFIX, o);
-	/* base64url, no padding: 32 bytes are 43 characters */
-	for (size_t i = 0; i < sizeof(rnd); i++) {
-		bits = (bits << 8) | rnd[i];
-		nbits += 8;
-		while (nbits >= 6) {
-			nbits -= 6;
-			out[o++] = b64[(bits >> nbits) & 0x3f];
-		}
-	}
-	if (nbits > 0)
-		out[o++] = b64[(bits << (6 - nbits)) & 0x3f];
-	out[o] = '\0';
-	explicit_bzero(rnd, sizeof(rnd));
-	return 0;
-}
-
-static int
-auth_insert_tx(struct store_conn *c, void *arg)
-{
-	return store_token_insert(c, arg);
-}
-
-int
-auth_token_create(struct store *s, const char *name, const char *role,
-    char token[AUTH_TOKEN_MAX], struct token_rec *out)
-{
-	enum auth_role r;
-
-	if (req_check_name("name", name) < 0 || auth_role_parse(role, &r) < 0)
-		return -1;
-	memset(out, 0, sizeof(*out));
-	req_new_id(out->id);
-	snprintf(out->name, sizeof(out->name), "%s", name);
-	snprintf(out->role, sizeof(out->role), "%s", auth_role_name(r));
-	if (auth_token_generate(token) < 0 || auth_hash(token, out->hash) < 0 ||
-	    store_tx(s, auth_insert_tx, out) < 0) {
-		explicit_bzero(token, AUTH_TOKEN_MAX);
-		return -1;
-	}
-	auth_tokens_changed();
-	log_info("auth: token '%s' (%s) created", out->name, out->role);
-	return 0;
-}
-
-struct auth_revoke {
-	const char *name;
-	struct token_rec *out;
-};
-
-static int
-auth_revoke_tx(struct store_conn *c, void *arg)
-{
-	struct auth_revoke *a = arg;
-
-	return store_token_revoke(c, a->name, a->out);
-}
-
-int
-auth_token_revoke(struct store *s, const char *name, struct token_rec *out)
-{
-	struct auth_revoke a = { name, out };
-
-	if (store_tx(s, auth_revoke_tx, &a) < 0)
-		return -1;
-	auth_tokens_changed();
-	log_info("auth: token '%s' (%s) revoked", out->name, out->role);
-	return 0;
-}
 
 /* One group of the config: looked up now; missing means no role. */
 static void
@@ -235,7 +91,7 @@ auth_unix_role(const struct auth_unix *u, uid_t uid, const gid_t *gids,
 
 /* The token of an "Authorization: Bearer TOKEN" value, or -1. */
 static int
-auth_bearer_token(const char *hdr, char tok[AUTH_TOKEN_MAX])
+auth_bearer_token(const char *hdr, char tok[TOKEN_MAX])
 {
 	size_t n;
 
@@ -246,7 +102,7 @@ auth_bearer_token(const char *hdr, char tok[AUTH_TOKEN_MAX])
 	hdr += 6;
 	hdr += strspn(hdr, " \t");
 	n = strcspn(hdr, " \t");
-	if (n == 0 || n >= AUTH_TOKEN_MAX || hdr[n + strspn(hdr + n, " \t")])
+	if (n == 0 || n >= TOKEN_MAX || hdr[n + strspn(hdr + n, " \t")])
 		return -1;
 	memcpy(tok, hdr, n);
 	tok[n] = '\0';
@@ -258,7 +114,7 @@ static int
 auth_bearer(struct auth_tokens *t, const char *hdr, struct auth_who *who)
 {
 	struct token_rec match;
-	char tok[AUTH_TOKEN_MAX], hash[TOKEN_HASH_LEN];
+	char tok[TOKEN_MAX], hash[TOKEN_HASH_LEN];
 	enum auth_role role = AUTH_NONE;
 	bool found;
 	int rc;
@@ -266,7 +122,7 @@ auth_bearer(struct auth_tokens *t, const char *hdr, struct auth_who *who)
 	if (auth_bearer_token(hdr, tok) < 0)
 		return err_set_field(ERR_UNAUTHORIZED, "Authorization", "the "
 		    "Authorization header must be 'Bearer TOKEN'");
-	rc = auth_hash(tok, hash);
+	rc = token_hash(tok, hash);
 	explicit_bzero(tok, sizeof(tok));
 	if (rc < 0)
 		return -1;

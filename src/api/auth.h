@@ -19,10 +19,11 @@
  * their SHA-256 is stored (store_token.c), and a presented token is
  * checked by comparing its hash with every stored one in constant time
  * (kept in memory, auth_tokens.c).  Tokens never reach a log or an error
- * body.
+ * body.  The token itself (making, hashing, comparing) is
+ * common/token.c, which needs no HTTP: `hangard token` uses it too.
  *
- * This file and auth.c are the only users of GnuTLS (SHA-256 and the
- * client certificate check); libmicrohttpd does the TLS itself.
+ * auth.c uses GnuTLS for the client certificate check; libmicrohttpd
+ * does the TLS itself.
  */
 #ifndef HANGAR_AUTH_H
 #define HANGAR_AUTH_H
@@ -34,52 +35,23 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "../common/token.h"
+#include "../common/types.h"
 #include "../daemon/config.h"
 #include "../store/store.h"
 
-enum auth_role {
-	AUTH_NONE = 0,       /* may do nothing */
-	AUTH_READER,         /* reads, and dry runs that change nothing */
-	AUTH_OPERATOR,       /* + VM lifecycle, snapshots, migration */
-	AUTH_ADMIN,          /* + hosts, groups, plans, tokens: everything */
-};
-#define AUTH_NROLES (AUTH_ADMIN + 1)
-
-#define AUTH_TOKEN_PREFIX "hgr_"
-#define AUTH_TOKEN_BYTES 32
-#define AUTH_TOKEN_MAX 64          /* a token is 47 characters + NUL */
+/* The role vocabulary (enum auth_role, auth_role_name, auth_role_parse) is
+ * in common/types.h; making, hashing and comparing tokens in
+ * common/token.h; issuing and revoking them in daemon/tokens.c. */
 #define AUTH_WHO_MAX 96
-
-/* "none", "reader", "operator", "admin". */
-const char *auth_role_name(enum auth_role role);
-/* A role by name (not "none"); -1 with ERR_INVALID naming field "role". */
-int auth_role_parse(const char *name, enum auth_role *out);
-
-/* The SHA-256 of token in lower-case hex.  0, or -1 with the error. */
-int auth_hash(const char *token, char out[TOKEN_HASH_LEN]);
-/* Are a[0..n) and b[0..n) equal?  Takes the same time wherever they differ. */
-bool auth_equal(const void *a, const void *b, size_t n);
-/* A new random token into out.  0, or -1 with the error. */
-int auth_token_generate(char out[AUTH_TOKEN_MAX]);
-
-/*
- * Make and store a token: name (1-63 of [a-z0-9-]) and role checked
- * (ERR_INVALID), ERR_CONFLICT when a token of that name is in force.
- * The token itself is written to token (shown once, never stored); *out
- * is the stored row.  Shared by POST /v1/tokens and `hangard token`.
- */
-int auth_token_create(struct store *s, const char *name, const char *role,
-    char token[AUTH_TOKEN_MAX], struct token_rec *out);
-/* Revoke token name; *out is its row.  ERR_NOT_FOUND. */
-int auth_token_revoke(struct store *s, const char *name,
-    struct token_rec *out);
 
 /*
  * auth_tokens.c: the tokens table in memory, loaded again when the
- * database changed (store_data_version): a
- * token made by any process works from the next request, one revoked
- * through the API fails from the next request, one revoked by another
- * process (`hangard token revoke`) within AUTH_TOKENS_RECHECK_MS (5 ms).
+ * database changed (store_data_version) or this process issued or revoked
+ * a token (tokens_generation): a token made by any process works from
+ * the next request, one revoked through the API fails from the next
+ * request, one revoked by another process (`hangard token revoke`)
+ * within AUTH_TOKENS_RECHECK_MS (5 ms).
  * auth_tokens_open: NULL (with the error) only when out of memory; the
  * rows are read at the first check.  s is borrowed.
  */
@@ -93,8 +65,6 @@ void auth_tokens_close(struct auth_tokens *t);
  */
 int auth_tokens_match(struct auth_tokens *t, const char hash[TOKEN_HASH_LEN],
     struct token_rec *out, bool *found);
-/* This process changed the tokens table: every cache loads it again. */
-void auth_tokens_changed(void);
 
 /* The groups that give a role on the unix socket (resolved at start). */
 struct auth_unix {

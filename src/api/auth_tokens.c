@@ -5,9 +5,9 @@
  *
  * The rows are loaded at the first check and loaded again whenever the
  * database may have changed them:
- *   - auth_token_create() and auth_token_revoke() in this process bump a
- *     counter (auth_tokens_changed): POST and DELETE /v1/tokens count
- *     from the next request.
+ *   - tokens_issue() and tokens_revoke() (daemon/tokens.c) in this
+ *     process move a counter (tokens_generation): POST and DELETE
+ *     /v1/tokens count from the next request.
  *   - The database's data_version (store_data_version) moves whenever
  *     any connection commits, another process's included:
  *     `hangard token create` and `revoke` write the database directly.
@@ -30,7 +30,9 @@
 
 #include "../common/error.h"
 #include "../common/log.h"
+#include "../common/token.h"
 #include "../common/types.h"
+#include "../daemon/app.h"
 #include "auth.h"
 
 #define AUTH_TOKENS_RECHECK_MS 5
@@ -41,20 +43,11 @@ struct auth_tokens {
 	                            * readers only compare */
 	bool loaded;
 	int64_t version;           /* data_version when last loaded */
-	unsigned gen;              /* auth_tokens_gen when last loaded */
+	unsigned gen;              /* tokens_generation() when last loaded */
 	int64_t checked_ms;        /* when version was last read (monotonic) */
 	struct token_rec *rows;
 	size_t n, cap;
 };
-
-/* Bumped (atomically) by every create and revoke in this process. */
-static unsigned auth_tokens_gen;
-
-void
-auth_tokens_changed(void)
-{
-	__atomic_add_fetch(&auth_tokens_gen, 1, __ATOMIC_RELEASE);
-}
 
 struct auth_tokens *
 auth_tokens_open(struct store *s)
@@ -142,7 +135,7 @@ auth_tokens_scan(const struct auth_tokens *t, const char *hash,
 	for (size_t i = 0; i < t->n; i++) {
 		const struct token_rec *r = &t->rows[i];
 
-		if (auth_equal(r->hash, hash, TOKEN_HASH_LEN - 1) &&
+		if (token_equal(r->hash, hash, TOKEN_HASH_LEN - 1) &&
 		    strlen(r->hash) == TOKEN_HASH_LEN - 1) {
 			*out = *r;
 			*found = true;
@@ -154,7 +147,7 @@ int
 auth_tokens_match(struct auth_tokens *t, const char hash[TOKEN_HASH_LEN],
     struct token_rec *out, bool *found)
 {
-	unsigned gen = __atomic_load_n(&auth_tokens_gen, __ATOMIC_ACQUIRE);
+	unsigned gen = tokens_generation();
 	int64_t now = time_mono_ms(), version;
 	int rc = 0;
 

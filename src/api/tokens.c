@@ -3,7 +3,8 @@
  * token is in that reply and nowhere else, ever), GET /v1/tokens lists
  * names, roles and dates (never a token or a hash), DELETE
  * /v1/tokens/{name} revokes one (its row stays, with revoked_at).  Only
- * admins reach these (router.c); `hangard token` does the same offline.
+ * admins reach these (router.c).  Issuing and revoking are
+ * daemon/tokens.c, which `hangard token` calls offline.
  */
 #include <stdio.h>
 #include <string.h>
@@ -54,7 +55,7 @@ int
 tokens_create(struct req *r)
 {
 	struct token_rec t;
-	char token[AUTH_TOKEN_MAX];
+	char token[TOKEN_MAX];
 	json_t *j;
 
 	/* a remembered reply would keep the token in the database */
@@ -64,7 +65,7 @@ tokens_create(struct req *r)
 		    "secret that is never stored");
 	if (body_check(r, tokens_fields, sizeof(tokens_fields) /
 	    sizeof(tokens_fields[0])) < 0 ||
-	    auth_token_create(r->app->store, body_string(r, "name"),
+	    tokens_issue(r->app->store, body_string(r, "name"),
 	    body_string(r, "role"), token, &t) < 0)
 		return -1;
 	j = tokens_json(&t);
@@ -79,7 +80,7 @@ tokens_delete(struct req *r)
 {
 	struct token_rec t;
 
-	if (auth_token_revoke(r->app->store, r->params[0], &t) < 0)
+	if (tokens_revoke(r->app->store, r->params[0], &t) < 0)
 		return -1;
 	return req_reply(r, 200, tokens_json(&t));
 }

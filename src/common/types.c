@@ -107,6 +107,34 @@ op_status_parse(const char *s, enum op_status *out)
 	return 0;
 }
 
+static const char *const auth_role_names[AUTH_NROLES] = {
+	[AUTH_NONE] = "none",
+	[AUTH_READER] = "reader",
+	[AUTH_OPERATOR] = "operator",
+	[AUTH_ADMIN] = "admin",
+};
+
+const char *
+auth_role_name(enum auth_role role)
+{
+	if ((int)role < 0 || role >= AUTH_NROLES)
+		role = AUTH_NONE;
+	return auth_role_names[role];
+}
+
+int
+auth_role_parse(const char *name, enum auth_role *out)
+{
+	for (int i = AUTH_READER; i < AUTH_NROLES; i++) {
+		if (name != NULL && strcmp(name, auth_role_names[i]) == 0) {
+			*out = (enum auth_role)i;
+			return 0;
+		}
+	}
+	return err_set_field(ERR_INVALID, "role", "role must be reader, "
+	    "operator or admin, not '%.32s'", name ? name : "");
+}
+
 int64_t
 time_now_ms(void)
 {

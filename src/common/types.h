@@ -1,7 +1,7 @@
 /*
- * types.h - the small vocabulary shared by every module: VM states and
- * operation kinds/statuses, with their names as they appear in the API and
- * the database.  Tables live in types.c.
+ * types.h - the small vocabulary shared by every module: VM states,
+ * operation kinds/statuses and access roles, with their names as they
+ * appear in the API and the database.  Tables live in types.c.
  */
 #ifndef HANGAR_TYPES_H
 #define HANGAR_TYPES_H
@@ -57,6 +57,24 @@ const char *op_kind_transitional(enum op_kind k);
 
 const char *op_status_name(enum op_status s);
 int op_status_parse(const char *s, enum op_status *out);
+
+/*
+ * Access roles, ordered: reader < operator < admin, each allowed what the
+ * one below is (api/auth.h has the rules).  A token's role is stored by
+ * name (store_token.c).
+ */
+enum auth_role {
+	AUTH_NONE = 0,       /* may do nothing */
+	AUTH_READER,         /* reads, and dry runs that change nothing */
+	AUTH_OPERATOR,       /* + VM lifecycle, snapshots, migration */
+	AUTH_ADMIN,          /* + hosts, groups, plans, tokens: everything */
+};
+#define AUTH_NROLES (AUTH_ADMIN + 1)
+
+/* "none", "reader", "operator", "admin". */
+const char *auth_role_name(enum auth_role role);
+/* A role by name (not "none"); -1 with ERR_INVALID naming field "role". */
+int auth_role_parse(const char *name, enum auth_role *out);
 
 /*
  * A name hangar gives a VM, host or group: 1-63 of [a-z0-9-], not

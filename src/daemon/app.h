@@ -190,6 +190,25 @@ struct planner_request {
 int planner_make(struct app *app, const struct planner_request *rq,
     char *id_out, struct json_t **plan_out);
 
+/* --- tokens.c: API tokens issued and revoked --- */
+/*
+ * Make and store a token: name (1-63 of [a-z0-9-]) and role checked
+ * (ERR_INVALID), ERR_CONFLICT when a token of that name is in force.
+ * The token itself is written to token (shown once, never stored); *out
+ * is the stored row.  Shared by POST /v1/tokens and `hangard token
+ * create`, which has a store but no struct app.
+ */
+int tokens_issue(struct store *s, const char *name, const char *role,
+    char token[TOKEN_MAX], struct token_rec *out);
+/* Revoke token name; *out is its row.  ERR_NOT_FOUND. */
+int tokens_revoke(struct store *s, const char *name, struct token_rec *out);
+/*
+ * A count of the tokens issued and revoked by this process: when it
+ * moves, the API's bearer check (api/auth_tokens.c) reads the table
+ * again.
+ */
+unsigned tokens_generation(void);
+
 /* --- snapsched.c: scheduled snapshots and their retention --- */
 struct snapsched;
 struct snapsched *snapsched_start(struct app *app);

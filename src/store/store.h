@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/token.h"
 #include "../common/types.h"
 
 struct store;
@@ -489,8 +490,8 @@ int64_t store_event_wait(struct store *s, int64_t after_id, int timeout_ms);
 /*
  * Only a token's SHA-256 (hex) is stored, never the token.  A revoked
  * token keeps its row (revoked_at set) until a new token takes its name.
+ * TOKEN_HASH_LEN is in common/token.h.
  */
-#define TOKEN_HASH_LEN 65          /* 64 hex digits + NUL */
 
 struct token_rec {
 	char id[UUID_STR_LEN];

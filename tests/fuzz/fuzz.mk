@@ -9,11 +9,12 @@
 #   make fuzz-clean          remove build-fuzz/
 # Running is tests/fuzz/run's job (corpora, crash reports, the count).
 #
-# Every src/*/*.c but the daemon's main.c is compiled once with coverage
-# instrumentation (fuzzer-no-link) and the sanitizers into
-# $(FUZZ_BUILD)/libhangar.a; a target links what it needs from it.  A
-# target may #include a src/*.c file to reach its static validators; the
-# archive's copy of that file is then never pulled in.  Nothing here
+# Every src/*/*.c (so not src/hangard.c, the program's entry) is
+# compiled once with coverage instrumentation (fuzzer-no-link) and the
+# sanitizers into $(FUZZ_BUILD)/libhangar.a; a target links what it
+# needs from it.  A target may #include a src/*.c file to reach its
+# static validators; the archive's copy of that file is then never
+# pulled in.  Nothing here
 # touches the Makefile's own variables or build directories.
 
 FUZZ_CC         ?= clang
@@ -40,7 +41,7 @@ FUZZ_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -pthread -g -O1 $(FUZZ_SAN)
 # few more things (missing field initializers), which must not stop fuzzing
 FUZZ_SRC_WARN = $(filter-out -Werror,$(WARN)) -Wno-missing-field-initializers
 
-FUZZ_SRC     = $(filter-out src/daemon/main.c,$(wildcard src/*/*.c))
+FUZZ_SRC     = $(wildcard src/*/*.c)
 FUZZ_OBJ     = $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN     = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)

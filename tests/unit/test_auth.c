@@ -1,10 +1,11 @@
 /*
- * test_auth.c - unit tests of access control (api/auth.c, the role column
- * of api/router.c, store/store_token.c): the SHA-256 behind token hashes
- * (FIPS 180-2 vectors), the constant-time compare, token making, role
- * names, the unix peer's role, the permission check, the route table's
- * roles against the rules of docs/api.md, and tokens in a real store and
- * in the in-memory cache of the bearer check (api/auth_tokens.c).
+ * test_auth.c - unit tests of access control over HTTP (api/auth.c, the
+ * role column of api/router.c): the unix peer's role, the permission
+ * check, the route table's roles against the rules of docs/api.md, and
+ * tokens issued and revoked in a real store (daemon/tokens.c,
+ * store/store_token.c) and seen by the in-memory cache of the bearer
+ * check (api/auth_tokens.c).  The token itself (hash, compare, making)
+ * and the role names are tested without HTTP by test_token.c.
  *
  * What needs a live connection (a bearer header, SO_PEERCRED, a client
  * certificate) is tried by tests/integration/auth.sh.
@@ -23,103 +24,8 @@
 #include "api/auth.h"
 #include "api/req.h"
 #include "common/error.h"
+#include "common/token.h"
 #include "store/store.h"
-
-/* --- SHA-256 (auth_hash) --- */
-
-static void
-test_hash_vectors(void **state)
-{
-	static const struct {
-		const char *in, *want;
-	} v[] = {
-		{ "", "e3b0c44298fc1c149afbf4c8996fb924"
-		    "27ae41e4649b934ca495991b7852b855" },
-		{ "abc", "ba7816bf8f01cfea414140de5dae2223"
-		    "b00361a396177a9cb410ff61f20015ad" },
-		{ "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-		    "248d6a61d20638b8e5c026930c3e6039"
-		    "a33ce45964ff2167f6ecedd419db06c1" },
-		/* 64 bytes: one full block, then the padding block */
-		{ "0123456789012345678901234567890123456789012345678901234567890123",
-		    "9674d9e078535b7cec43284387a6ee39"
-		    "956188e735a85452b0050b55341cda56" },
-	};
-	char out[TOKEN_HASH_LEN];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		assert_int_equal(auth_hash(v[i].in, out), 0);
-		assert_string_equal(out, v[i].want);
-	}
-}
-
-/* --- auth_equal --- */
-
-static void
-test_equal(void **state)
-{
-	char a[TOKEN_HASH_LEN], b[TOKEN_HASH_LEN];
-
-	(void)state;
-	assert_int_equal(auth_hash("x", a), 0);
-	memcpy(b, a, sizeof(a));
-	assert_true(auth_equal(a, b, 64));
-	assert_true(auth_equal(a, b, 0));
-	b[0] ^= 1;                        /* differs in the first byte */
-	assert_false(auth_equal(a, b, 64));
-	b[0] ^= 1;
-	b[63] ^= 0x80;                    /* only in the last */
-	assert_false(auth_equal(a, b, 64));
-	assert_true(auth_equal(a, b, 63));
-	assert_false(auth_equal("\x00", "\xff", 1));
-}
-
-/* --- tokens --- */
-
-static void
-test_token_generate(void **state)
-{
-	char t1[AUTH_TOKEN_MAX], t2[AUTH_TOKEN_MAX];
-	size_t np = strlen(AUTH_TOKEN_PREFIX);
-
-	(void)state;
-	assert_int_equal(auth_token_generate(t1), 0);
-	assert_int_equal(auth_token_generate(t2), 0);
-	/* "hgr_" + 32 bytes in unpadded base64url: 43 characters */
-	assert_int_equal(strlen(t1), np + 43);
-	assert_int_equal(strncmp(t1, AUTH_TOKEN_PREFIX, np), 0);
-	assert_int_equal(strspn(t1 + np, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
-	    "klmnopqrstuvwxyz0123456789-_"), 43);
-	assert_string_not_equal(t1, t2);
-}
-
-static void
-test_roles(void **state)
-{
-	enum auth_role r;
-
-	(void)state;
-	assert_true(AUTH_NONE < AUTH_READER && AUTH_READER < AUTH_OPERATOR &&
-	    AUTH_OPERATOR < AUTH_ADMIN);
-	assert_int_equal(auth_role_parse("reader", &r), 0);
-	assert_int_equal(r, AUTH_READER);
-	assert_int_equal(auth_role_parse("operator", &r), 0);
-	assert_int_equal(r, AUTH_OPERATOR);
-	assert_int_equal(auth_role_parse("admin", &r), 0);
-	assert_int_equal(r, AUTH_ADMIN);
-	assert_string_equal(auth_role_name(AUTH_OPERATOR), "operator");
-	assert_string_equal(auth_role_name(AUTH_NONE), "none");
-	assert_string_equal(auth_role_name((enum auth_role)42), "none");
-	for (const char *const *b = (const char *const[]){ "none", "Admin",
-	    "", "root", "admin ", NULL }; *b; b++) {
-		err_clear();
-		assert_int_equal(auth_role_parse(*b, &r), -1);
-		assert_int_equal(err_last()->code, ERR_INVALID);
-		assert_string_equal(err_last()->field, "role");
-	}
-	assert_int_equal(auth_role_parse(NULL, &r), -1);
-}
 
 /* --- the unix socket's peer --- */
 
@@ -399,13 +305,13 @@ test_store_tokens(void **state)
 	struct fix *f = *state;
 	struct token_rec t, r;
 	struct collect c;
-	char tok[AUTH_TOKEN_MAX], tok2[AUTH_TOKEN_MAX], h[TOKEN_HASH_LEN];
+	char tok[TOKEN_MAX], tok2[TOKEN_MAX], h[TOKEN_HASH_LEN];
 	char wal[160];
 
-	assert_int_equal(auth_token_create(f->s, "ci", "operator", tok, &t), 0);
+	assert_int_equal(tokens_issue(f->s, "ci", "operator", tok, &t), 0);
 	assert_string_equal(t.name, "ci");
 	assert_string_equal(t.role, "operator");
-	assert_int_equal(auth_hash(tok, h), 0);
+	assert_int_equal(token_hash(tok, h), 0);
 	assert_string_equal(t.hash, h);
 	assert_true(t.created_at > 0);
 	assert_int_equal(t.revoked_at, 0);
@@ -422,36 +328,36 @@ test_store_tokens(void **state)
 
 	/* a name in force is taken */
 	err_clear();
-	assert_int_equal(auth_token_create(f->s, "ci", "admin", tok2, &r), -1);
+	assert_int_equal(tokens_issue(f->s, "ci", "admin", tok2, &r), -1);
 	assert_int_equal(err_last()->code, ERR_CONFLICT);
 	assert_string_equal(err_last()->field, "name");
 	/* bad names and roles */
-	assert_int_equal(auth_token_create(f->s, "CI", "admin", tok2, &r), -1);
+	assert_int_equal(tokens_issue(f->s, "CI", "admin", tok2, &r), -1);
 	assert_int_equal(err_last()->code, ERR_INVALID);
 	assert_string_equal(err_last()->field, "name");
-	assert_int_equal(auth_token_create(f->s, "x", "root", tok2, &r), -1);
+	assert_int_equal(tokens_issue(f->s, "x", "root", tok2, &r), -1);
 	assert_string_equal(err_last()->field, "role");
-	assert_int_equal(auth_token_create(f->s, "", "admin", tok2, &r), -1);
+	assert_int_equal(tokens_issue(f->s, "", "admin", tok2, &r), -1);
 
 	/* revoke: the row stays, revoked; again keeps the first time */
-	assert_int_equal(auth_token_revoke(f->s, "ci", &r), 0);
+	assert_int_equal(tokens_revoke(f->s, "ci", &r), 0);
 	assert_true(r.revoked_at >= t.created_at);
 	{
 		int64_t first = r.revoked_at;
 
 		usleep(2000);
-		assert_int_equal(auth_token_revoke(f->s, "ci", &r), 0);
+		assert_int_equal(tokens_revoke(f->s, "ci", &r), 0);
 		assert_int_equal(r.revoked_at, first);
 	}
 	list(f, &c);
 	assert_int_equal(c.n, 1);
 	assert_true(c.t[0].revoked_at > 0);
 	err_clear();
-	assert_int_equal(auth_token_revoke(f->s, "nobody", &r), -1);
+	assert_int_equal(tokens_revoke(f->s, "nobody", &r), -1);
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
 
 	/* a revoked name may be used again: a new token, a new hash */
-	assert_int_equal(auth_token_create(f->s, "ci", "reader", tok2, &r), 0);
+	assert_int_equal(tokens_issue(f->s, "ci", "reader", tok2, &r), 0);
 	assert_string_not_equal(tok, tok2);
 	assert_string_not_equal(r.hash, t.hash);
 	assert_string_not_equal(r.id, t.id);
@@ -461,7 +367,7 @@ test_store_tokens(void **state)
 	assert_int_equal(c.t[0].revoked_at, 0);
 
 	/* listed by name */
-	assert_int_equal(auth_token_create(f->s, "a-first", "admin", tok2, &r),
+	assert_int_equal(tokens_issue(f->s, "a-first", "admin", tok2, &r),
 	    0);
 	list(f, &c);
 	assert_int_equal(c.n, 2);
@@ -492,7 +398,7 @@ cache_find(struct auth_tokens *t, const char *tok, struct token_rec *out)
 	char h[TOKEN_HASH_LEN];
 	bool found = false;
 
-	assert_int_equal(auth_hash(tok, h), 0);
+	assert_int_equal(token_hash(tok, h), 0);
 	assert_int_equal(auth_tokens_match(t, h, out, &found), 0);
 	return found;
 }
@@ -510,14 +416,14 @@ test_token_cache(void **state)
 	struct auth_tokens *t = auth_tokens_open(f->s);
 	struct store *other = store_open(f->path);
 	struct token_rec r, row;
-	char api[AUTH_TOKEN_MAX], cli[AUTH_TOKEN_MAX];
+	char api[TOKEN_MAX], cli[TOKEN_MAX];
 
 	assert_non_null(t);
 	assert_non_null(other);
 	assert_int_equal(cache_find(t, "hgr_nothing", &r), 0);
 
 	/* made and revoked here */
-	assert_int_equal(auth_token_create(f->s, "api", "admin", api, &row), 0);
+	assert_int_equal(tokens_issue(f->s, "api", "admin", api, &row), 0);
 	assert_int_equal(cache_find(t, api, &r), 1);
 	assert_string_equal(r.name, "api");
 	assert_string_equal(r.role, "admin");
@@ -525,8 +431,8 @@ test_token_cache(void **state)
 
 	/* made by another process: found at the first try */
 	memset(&row, 0, sizeof(row));
-	assert_int_equal(auth_token_generate(cli), 0);
-	assert_int_equal(auth_hash(cli, row.hash), 0);
+	assert_int_equal(token_generate(cli), 0);
+	assert_int_equal(token_hash(cli, row.hash), 0);
 	snprintf(row.id, sizeof(row.id), "00000000-0000-4000-8000-000000000001");
 	snprintf(row.name, sizeof(row.name), "cli");
 	snprintf(row.role, sizeof(row.role), "reader");
@@ -545,13 +451,13 @@ test_token_cache(void **state)
 	assert_int_equal(r.revoked_at, 0);
 
 	/* revoked here: at the next check, without waiting */
-	assert_int_equal(auth_token_revoke(f->s, "api", &row), 0);
+	assert_int_equal(tokens_revoke(f->s, "api", &row), 0);
 	assert_int_equal(cache_find(t, api, &r), 1);
 	assert_true(r.revoked_at > 0);
 	/* a revoked name made again by another process: the new token in
 	 * force, the old one unknown */
-	assert_int_equal(auth_token_generate(cli), 0);
-	assert_int_equal(auth_hash(cli, row.hash), 0);
+	assert_int_equal(token_generate(cli), 0);
+	assert_int_equal(token_hash(cli, row.hash), 0);
 	snprintf(row.name, sizeof(row.name), "api");
 	snprintf(row.role, sizeof(row.role), "operator");
 	assert_int_equal(store_tx(other, other_insert_tx, &row), 0);
@@ -568,10 +474,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hash_vectors),
-		cmocka_unit_test(test_equal),
-		cmocka_unit_test(test_token_generate),
-		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_unix_role),
 		cmocka_unit_test(test_permit),
 		cmocka_unit_test(test_route_roles),

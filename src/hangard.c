@@ -1,9 +1,12 @@
 /*
- * main.c - hangard: read the configuration, open the inventory, connect to
- * the hosts, start the operation engine and the API, then wait for
- * signals.  SIGTERM/SIGINT stop it cleanly (stop accepting, let running
- * operations finish up to shutdown_timeout_s, close the database); SIGHUP
- * re-reads the log level from the config file.
+ * hangard.c - the program's entry: read the configuration, open the
+ * inventory, connect to the hosts, start the operation engine and the
+ * API, then wait for signals.  It is the one file that wires config,
+ * store, daemon and api together, and so sits above them all, outside
+ * src/daemon/: nothing in the daemon depends back on the API.
+ * SIGTERM/SIGINT stop it cleanly (stop accepting, let running operations
+ * finish up to shutdown_timeout_s, close the database); SIGHUP re-reads
+ * the log level from the config file.
  *
  * Every signal is blocked in every thread and taken by sigwait() here, so
  * no handler ever runs in the middle of library code.
@@ -24,13 +27,13 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "../api/api.h"
-#include "../api/auth.h"
-#include "../common/error.h"
-#include "../common/log.h"
-#include "../common/version.h"
-#include "app.h"
-#include "reconcile.h"
+#include "api/api.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/token.h"
+#include "common/version.h"
+#include "daemon/app.h"
+#include "daemon/reconcile.h"
 
 /*
  * Create the directory that will hold path, if it is missing: mode 0711,
@@ -132,7 +135,7 @@ main_token(int argc, char **argv)
 	struct store *s = NULL;
 	struct token_rec t;
 	struct stat st;
-	char errbuf[1024], token[AUTH_TOKEN_MAX];
+	char errbuf[1024], token[TOKEN_MAX];
 	int ch, rc = 1;
 
 	log_set_level(LOG_WARN);
@@ -196,14 +199,14 @@ main_token(int argc, char **argv)
 	if ((s = store_open(cfg.db_path)) == NULL)
 		goto fail;
 	if (strcmp(verb, "create") == 0) {
-		if (auth_token_create(s, name, role, token, &t) < 0)
+		if (tokens_issue(s, name, role, token, &t) < 0)
 			goto fail;
 		printf("%s\n", token);
 		explicit_bzero(token, sizeof(token));
 		fprintf(stderr, "hangard token: token '%s' (%s) created; it is "
 		    "shown only this once\n", t.name, t.role);
 	} else if (strcmp(verb, "revoke") == 0) {
-		if (auth_token_revoke(s, name, &t) < 0)
+		if (tokens_revoke(s, name, &t) < 0)
 			goto fail;
 		fprintf(stderr, "hangard token: token '%s' revoked\n", t.name);
 	} else {
