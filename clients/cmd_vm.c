@@ -61,7 +61,8 @@ vm_print(struct cli *cli, const char *vm)
 		return -1;
 	if (http_call(cli->cli_http, "GET", path, NULL, &reply) == -1)
 		return -1;
-	rc = output_object(stdout, cli->cli_format, reply);
+	rc = output_detail(stdout, cli->cli_format, reply, "disks",
+	    columns_disk, columns_ndisk);
 	json_decref(reply);
 	return rc;
 }
@@ -122,6 +123,79 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 	default:
 		return 0;
 	}
+}
+
+/* The VM's hardware options, as getopt_long() returns them. */
+#define VM_HW_DISK_BUS	'B'	/* --disk-bus BUS */
+#define VM_HW_DATA	'D'	/* --data-disk GIB[:BUS], repeatable */
+#define VM_HW_FIRMWARE	'F'	/* --firmware bios|uefi */
+#define VM_HW_MACHINE	'M'	/* --machine pc|q35 */
+#define VM_HW_OPTIONS							\
+	{ "disk-gib", required_argument, NULL, 'd' },			\
+	{ "disk-bus", required_argument, NULL, VM_HW_DISK_BUS },	\
+	{ "data-disk", required_argument, NULL, VM_HW_DATA },		\
+	{ "firmware", required_argument, NULL, VM_HW_FIRMWARE },	\
+	{ "machine", required_argument, NULL, VM_HW_MACHINE }
+
+/* --data-disk GIB[:BUS] appended to disks as {"size_gib", "bus"}. */
+static int
+vm_data_disk(struct cli *cli, json_t *disks)
+{
+	char num[32];
+	const char *colon = strchr(optarg, ':');
+	size_t len = colon ? (size_t)(colon - optarg) : strlen(optarg);
+	json_t *d;
+	long n;
+
+	if (len == 0 || len >= sizeof(num))
+		return cli_usage_error(cli, "invalid --data-disk '%s': use "
+		    "GIB or GIB:BUS", optarg);
+	memcpy(num, optarg, len);
+	num[len] = '\0';
+	if (cli_parse_long(cli, "--data-disk", num, 1, INT_MAX, &n) == -1)
+		return -1;
+	if ((d = json_pack("{s:I}", "size_gib", (json_int_t)n)) == NULL ||
+	    (colon && cli_set_str(cli, d, "bus", "--data-disk",
+	    colon + 1) == -1) || json_array_append_new(disks, d) == -1) {
+		json_decref(d);
+		return cli_fail(CLI_ERROR, "out of memory");
+	}
+	return 0;
+}
+
+/*
+ * If ch is one of the hardware options (create only), put its value into
+ * body; data disks go into disks.  1 if it was one, 0 if not, -1 after
+ * reporting.  The server checks the words; its 400 names the field.
+ */
+static int
+vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
+{
+	const char *key;
+
+	switch (ch) {
+	case VM_HW_DISK_BUS:
+		key = "disk_bus";
+		break;
+	case VM_HW_FIRMWARE:
+		key = "firmware";
+		break;
+	case VM_HW_MACHINE:
+		key = "machine";
+		break;
+	case VM_HW_DATA:
+		key = NULL;
+		break;
+	default:
+		return 0;
+	}
+	if (!create && key != NULL)
+		return cli_usage_error(cli, "invalid option '--%s': it is "
+		    "for vm create", ch == VM_HW_DISK_BUS ? "disk-bus" :
+		    ch == VM_HW_FIRMWARE ? "firmware" : "machine");
+	if (key == NULL)
+		return vm_data_disk(cli, disks) == -1 ? -1 : 1;
+	return cli_set_str(cli, body, key, key, optarg) == -1 ? -1 : 1;
 }
 
 /* Put retention, if it says anything, into body as "snapshot_retention". */
@@ -187,7 +261,9 @@ vm_show(struct cli *cli, int argc, char **argv)
  * a body for POST /v1/vms or POST /v1/placements (the caller owns it):
  *	NAME [--vcpus N] [--memory MIB] [--disk GIB] [--host HOST [--force]]
  *	    [--group GROUP] [--label K=V]... [--policy spread|pack]
- * and, when create, [--start] and the snapshot schedule options
+ *	    [--data-disk GIB[:BUS]]... (also in a dry run: they take room)
+ * and, when create, [--start], the hardware options (--disk-bus,
+ * --firmware, --machine: vm_hw_opt()) and the snapshot schedule options
  * (vm_sched_opt(): "snapshot_schedule", "snapshot_retention").  Labels and the policy go into "placement".
  * Sizes are checked here only as positive integers, names not at all: the
  * server owns the ranges (docs/api.md) and its 400 names the field.
@@ -207,20 +283,27 @@ vm_spec(struct cli *cli, int argc, char **argv, bool create, json_t **out)
 		{ "label", required_argument, NULL, 'l' },
 		{ "policy", required_argument, NULL, 'p' },
 		VM_SCHED_OPTIONS,
+		VM_HW_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
-	json_t *body, *placement = NULL, *labels = NULL, *retention = NULL;
+	json_t *body, *placement = NULL, *labels = NULL, *retention = NULL,
+	    *disks = NULL;
 	bool force = false, host = false;
 	int ch, r;
 
 	*out = NULL;
 	if ((body = json_object()) == NULL || (labels = json_object()) == NULL ||
 	    (placement = json_object()) == NULL ||
-	    (retention = json_object()) == NULL) {
+	    (retention = json_object()) == NULL ||
+	    (disks = json_array()) == NULL) {
 		cli_fail(CLI_ERROR, "out of memory");
 		goto fail;
 	}
 	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		if ((r = vm_hw_opt(cli, ch, create, body, disks)) == -1)
+			goto fail;
+		if (r == 1)
+			continue;
 		if ((r = vm_sched_opt(cli, ch, false, body, retention)) == -1)
 			goto fail;
 		if (r == 1 && !create) {
@@ -307,9 +390,13 @@ vm_spec(struct cli *cli, int argc, char **argv, bool create, json_t **out)
 		goto fail;
 	if (vm_sched_done(body, retention) == -1)
 		goto fail;
+	if (json_array_size(disks) > 0 &&
+	    cli_set(body, "disks", json_incref(disks)) == -1)
+		goto fail;
 	json_decref(labels);
 	json_decref(placement);
 	json_decref(retention);
+	json_decref(disks);
 	*out = body;
 	return 0;
 fail:
@@ -317,11 +404,14 @@ fail:
 	json_decref(labels);
 	json_decref(placement);
 	json_decref(retention);
+	json_decref(disks);
 	return -1;
 }
 
 /*
  * hangar vm create NAME [--start] [--vcpus N] [--memory MIB] [--disk GIB]
+ *     [--disk-bus BUS] [--data-disk GIB[:BUS]]... [--firmware bios|uefi]
+ *     [--machine pc|q35]
  *     [--host HOST [--force]] [--group GROUP] [--label K=V]...
  *     [--policy spread|pack] [--snapshot-schedule SPEC]
  *     [--snapshot-keep N] [--snapshot-max-age DURATION]

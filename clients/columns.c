@@ -19,6 +19,19 @@ const struct output_col columns_vm[] = {
 };
 const size_t columns_nvm = NITEMS(columns_vm);
 
+/* hangar vm show: the VM's "disks" */
+const struct output_col columns_disk[] = {
+	{ "DEV", "dev", OUTPUT_TEXT },
+	{ "DEVICE", "device", OUTPUT_TEXT },
+	{ "BUS", "bus", OUTPUT_TEXT },
+	{ "FORMAT", "format", OUTPUT_TEXT },
+	{ "SIZE", "size_gib", OUTPUT_GIB },
+	{ "BOOT", "boot_order", OUTPUT_TEXT },
+	{ "IMAGE", "image", OUTPUT_TEXT },
+	{ "VOLUME", "volume", OUTPUT_TEXT },
+};
+const size_t columns_ndisk = NITEMS(columns_disk);
+
 /*
  * hangar host list: {"hosts":[HOST,...]}.  Free and capacity are what the
  * scheduler counts with: after ratios, reserved resources and claims.

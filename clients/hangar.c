@@ -184,7 +184,9 @@ static const struct cli_cmd cli_cmds[] = {
 	    NULL },
 	{ "vm", "show", vm_show, "vm show VM", NULL },
 	{ "vm", "create", vm_create, "vm create NAME [--start] [--vcpus N] "
-	    "[--memory MIB]\n      [--disk GIB] [--host HOST [--force]] "
+	    "[--memory MIB]\n      [--disk GIB] [--disk-bus BUS] "
+	    "[--data-disk GIB[:BUS]]...\n      [--firmware bios|uefi] "
+	    "[--machine pc|q35]\n      [--host HOST [--force]] "
 	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"
 	    "      [--snapshot-schedule SPEC] [--snapshot-keep N]\n"
 	    "      [--snapshot-max-age DURATION]", help_vm_create },
@@ -240,7 +242,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "group", "show", group_show, "group show NAME", NULL },
 	{ "group", "delete", group_delete, "group delete NAME", NULL },
 	{ "place", NULL, place, "place NAME [--vcpus N] [--memory MIB] "
-	    "[--disk GIB]\n      [--host HOST [--force]] [--group GROUP] "
+	    "[--disk GIB]\n      [--data-disk GIB[:BUS]]... "
+	    "[--host HOST [--force]] [--group GROUP] "
 	    "[--label K=V]...\n      [--policy spread|pack]", NULL },
 	{ "plan", "consolidate", plan_consolidate, "plan consolidate "
 	    "[--max-moves N] [--host H]... [--target-free N]",

@@ -95,10 +95,10 @@ void	 cli_catch_interrupt(bool);
 /* columns.c */
 extern const struct output_col columns_vm[], columns_host[], columns_op[],
     columns_group[], columns_member[], columns_place[], columns_snapshot[],
-    columns_check[], columns_move[], columns_plan_move[];
+    columns_check[], columns_move[], columns_plan_move[], columns_disk[];
 extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
     columns_nmember, columns_nplace, columns_nsnapshot, columns_ncheck,
-    columns_nmove, columns_nplan_move;
+    columns_nmove, columns_nplan_move, columns_ndisk;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
