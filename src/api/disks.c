@@ -35,40 +35,6 @@ disks_word(const char *field, const char *s, const char *const *set,
 	return err_set_field(ERR_INVALID, field, "%s must be %s", field, list);
 }
 
-/* The device-name prefix of a bus: vd (virtio), sd (sata, scsi), hd. */
-static const char *
-disks_prefix(const char *bus)
-{
-	if (strcmp(bus, "virtio") == 0)
-		return "vd";
-	return strcmp(bus, "ide") == 0 ? "hd" : "sd";
-}
-
-/*
- * The next free device name on bus among the n disks named so far:
- * vda, vdb, ...; sda, ... (sata and scsi share sd); hda..hdd (IDE has
- * four places, and a CD-ROM of the guest's own takes none of them here).
- */
-int
-disks_name(const struct disk_rec *d, int n, const char *bus, char *out,
-    const char *field)
-{
-	const char *p = disks_prefix(bus);
-	int max = strcmp(p, "hd") == 0 ? 4 : 26;
-
-	for (int k = 0; k < max; k++) {
-		bool taken = false;
-
-		snprintf(out, DISK_DEV_LEN, "%s%c", p, 'a' + k);
-		for (int i = 0; i < n && !taken; i++)
-			taken = strcmp(d[i].dev, out) == 0;
-		if (!taken)
-			return 0;
-	}
-	return err_set_field(ERR_INVALID, field, "no device name is left on "
-	    "the %s bus (at most %d disks)", bus, max);
-}
-
 /* One disk: bus checked against the machine, and named. */
 static int
 disks_add(struct disk_rec *d, int *n, const char *bus, int64_t gib,
@@ -82,7 +48,7 @@ disks_add(struct disk_rec *d, int *n, const char *bus, int64_t gib,
 		return err_set_field(ERR_INVALID, field, "machine q35 has no "
 		    "IDE bus: use sata, or machine pc");
 	memset(x, 0, sizeof(*x));
-	if (disks_name(d, *n, bus, x->dev, field) < 0)
+	if (disks_dev_name(d, *n, bus, x->dev, field) < 0)
 		return -1;
 	snprintf(x->device, sizeof(x->device), "disk");
 	snprintf(x->bus, sizeof(x->bus), "%s", bus);
@@ -210,4 +176,109 @@ disks_write(struct jw *w, const struct disk_rec *d, int n)
 		jw_end(w, '}');
 	}
 	jw_end(w, ']');
+}
+
+/* --- /v1/vms/{vm}/disks --- */
+
+#define DISKS_WAIT_MAX 300
+
+int
+disks_list(struct req *r)
+{
+	struct disk_rec d[VM_DISKS_MAX];
+	struct vm_rec v;
+	int n;
+
+	if (vms_load_full(r, r->params[0], &v, d, &n) < 0)
+		return -1;
+	return req_reply(r, 200, json_pack("{s:o}", "disks",
+	    disks_json(d, n)));
+}
+
+int
+disks_get(struct req *r)
+{
+	struct disk_rec d[VM_DISKS_MAX];
+	struct vm_rec v;
+	int n;
+
+	if (vms_load_full(r, r->params[0], &v, d, &n) < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (strcmp(d[i].dev, r->params[1]) == 0) {
+			json_t *a = disks_json(&d[i], 1);
+			json_t *one = json_incref(json_array_get(a, 0));
+
+			json_decref(a);
+			return req_reply(r, 200, one);
+		}
+	return err_set(ERR_NOT_FOUND, "vm '%s' has no disk '%s'", v.name,
+	    r->params[1]);
+}
+
+/* Record rq (vm and idempotency key filled here) and answer with its
+ * operation, after ?wait=N seconds when asked. */
+static int
+disks_act(struct req *r, struct disk_request *rq)
+{
+	struct op_rec op;
+	int64_t wait;
+
+	if (req_query_int(r, "wait", 0, DISKS_WAIT_MAX, 0, &wait) < 0)
+		return -1;
+	rq->vm = r->params[0];
+	rq->idem_key = r->idem_key[0] ? r->idem_key : NULL;
+	if (disks_request(r->app, rq, &op) < 0)
+		return -1;
+	return operations_reply(r, &op, wait);
+}
+
+/* POST /v1/vms/{vm}/disks {"size_gib": N, "bus": "virtio"} */
+int
+disks_add_one(struct req *r)
+{
+	struct disk_request rq;
+
+	if (body_check(r, disks_fields, sizeof(disks_fields) /
+	    sizeof(disks_fields[0])) < 0)
+		return -1;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = OP_DISK_ADD;
+	rq.bus = body_string(r, "bus") ? body_string(r, "bus") : "virtio";
+	rq.size_gib = body_int(r, "size_gib", 0);
+	if (disks_word("bus", rq.bus, disks_buses, 4) < 0)
+		return -1;
+	return disks_act(r, &rq);
+}
+
+/* DELETE /v1/vms/{vm}/disks/{dev}: detach it and delete its volume */
+int
+disks_remove(struct req *r)
+{
+	struct disk_request rq;
+
+	if (body_check(r, NULL, 0) < 0)
+		return -1;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = OP_DISK_REMOVE;
+	rq.dev = r->params[1];
+	return disks_act(r, &rq);
+}
+
+/* POST /v1/vms/{vm}/disks/{dev}/resize {"size_gib": N} */
+int
+disks_resize(struct req *r)
+{
+	static const struct body_field fields[] = {
+		{ "size_gib", BODY_INT, true, 1, 65536 },
+	};
+	struct disk_request rq;
+
+	if (body_check(r, fields, 1) < 0)
+		return -1;
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = OP_DISK_RESIZE;
+	rq.dev = r->params[1];
+	rq.size_gib = body_int(r, "size_gib", 0);
+	return disks_act(r, &rq);
 }

@@ -175,9 +175,6 @@ json_t *placements_hosts_json(const struct place_out *out);
 /* s must be one of set[0..n-1]; ERR_INVALID naming field otherwise. */
 int disks_word(const char *field, const char *s, const char *const *set,
     size_t n);
-/* The next free device name for bus among d[0..n-1], into out. */
-int disks_name(const struct disk_rec *d, int n, const char *bus, char *out,
-    const char *field);
 /* The root disk (disk_gib, disk_bus) and "disks"; vm gets firmware,
  * machine and disk_gib (the sum). */
 int disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
@@ -261,6 +258,11 @@ int operations_list(struct req *r);
 int operations_get(struct req *r);
 int operations_cancel(struct req *r);
 int events_get(struct req *r);
+int disks_list(struct req *r);
+int disks_get(struct req *r);
+int disks_add_one(struct req *r);
+int disks_remove(struct req *r);
+int disks_resize(struct req *r);
 int snapshots_list(struct req *r);
 int snapshots_get(struct req *r);
 int snapshots_create(struct req *r);

@@ -32,6 +32,9 @@ static const struct {
 	[OP_MIGRATE] = { "migrate", "migrating" },
 	[OP_DRAIN] = { "drain", "draining" },
 	[OP_PLAN] = { "plan_execute", "executing" },
+	[OP_DISK_ADD] = { "disk_add", "adding-disk" },
+	[OP_DISK_REMOVE] = { "disk_remove", "removing-disk" },
+	[OP_DISK_RESIZE] = { "disk_resize", "resizing-disk" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

@@ -35,6 +35,9 @@ enum op_kind {
 	OP_MIGRATE,
 	OP_DRAIN,            /* host-level: no VM */
 	OP_PLAN,             /* executing a migration plan: no VM */
+	OP_DISK_ADD,
+	OP_DISK_REMOVE,
+	OP_DISK_RESIZE,
 	OP_KIND__COUNT
 };
 

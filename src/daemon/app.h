@@ -107,6 +107,34 @@ struct snap_request {
 int snapshots_request(struct app *app, enum op_kind kind,
     const struct snap_request *rq, struct op_rec *op);
 
+/* --- disks.c: adding, removing and growing a VM's disks --- */
+struct disk_request {
+	const char *vm;            /* name or uuid */
+	enum op_kind kind;         /* OP_DISK_ADD, _REMOVE or _RESIZE */
+	const char *dev;           /* remove, resize: the disk */
+	const char *bus;           /* add: virtio (default), sata, scsi, ide */
+	int64_t size_gib;          /* add: its size; resize: the new size */
+	const char *idem_key;      /* the request's Idempotency-Key, or NULL */
+};
+/*
+ * Record a disk operation and hand it to the engine; *op is the recorded
+ * operation.  An added disk's row (and a grown disk's new size) is
+ * written with it, its room claimed on the VM's host at once as a create
+ * claims a VM's; a failed operation gives it back.  ERR_NOT_FOUND (vm,
+ * dev), ERR_CONFLICT (an operation under way, state unknown, the boot
+ * disk), ERR_INVALID (a shrink, no device name left on the bus),
+ * ERR_NO_CAPACITY.
+ */
+int disks_request(struct app *app, const struct disk_request *rq,
+    struct op_rec *op);
+/*
+ * The next free device name for bus among d[0..n-1] into out
+ * (DISK_DEV_LEN): vda, vdb, ... (virtio); sda, ... (sata and scsi share
+ * them); hda..hdd (IDE has four places).  field names it in the error.
+ */
+int disks_dev_name(const struct disk_rec *d, int n, const char *bus,
+    char *out, const char *field);
+
 /* --- migrate.c: migration requests and pre-flight checks --- */
 struct migrate_request {
 	const char *vm;            /* name or uuid */

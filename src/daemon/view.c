@@ -255,6 +255,40 @@ view_release(struct view *v, const struct vm_rec *vm)
 	view_unlock(v);
 }
 
+int
+view_disk_room_locked(struct view *v, int64_t host_id, int64_t delta)
+{
+	struct sched_free f;
+	int i = view_index(v, host_id);
+
+	if (i < 0)
+		return err_set(ERR_NOT_FOUND, "host #%lld is not known",
+		    (long long)host_id);
+	sched_host_free(&v->hosts[i], &f);
+	if (delta <= f.disk_gib)
+		return 0;
+	return err_set(ERR_NO_CAPACITY, "host '%s' has %lld GiB of disk free "
+	    "(of %lld), not the %lld GiB more this needs", v->hosts[i].name,
+	    (long long)f.disk_gib, (long long)f.disk_cap, (long long)delta);
+}
+
+void
+view_disk_locked(struct view *v, int64_t host_id, int64_t delta)
+{
+	int i = view_index(v, host_id);
+
+	if (i >= 0)
+		v->hosts[i].alloc_disk_gib += delta;
+}
+
+void
+view_disk(struct view *v, int64_t host_id, int64_t delta)
+{
+	view_lock(v);
+	view_disk_locked(v, host_id, delta);
+	view_unlock(v);
+}
+
 void
 view_group_counts(struct view *v, int64_t group_id, int *counts, int *total)
 {

@@ -49,6 +49,15 @@ void view_host_remove_locked(struct view *v, int64_t host_id);
  * _locked variants are for a caller holding it). */
 void view_claim_locked(struct view *v, const struct vm_rec *vm);
 void view_release(struct view *v, const struct vm_rec *vm);
+/*
+ * A VM on host_id grows (delta > 0: a disk added or grown) or shrinks
+ * (a disk removed, or a growth undone) by delta GiB of disk.
+ * view_disk_room_locked: 0 when the host has room for delta more GiB,
+ * else -1 with ERR_NO_CAPACITY saying how much it has.
+ */
+int view_disk_room_locked(struct view *v, int64_t host_id, int64_t delta);
+void view_disk_locked(struct view *v, int64_t host_id, int64_t delta);
+void view_disk(struct view *v, int64_t host_id, int64_t delta);
 
 /* The scheduler's state for a host record. */
 enum sched_state view_state_of(const struct host_rec *h);

@@ -20,7 +20,10 @@
 	"  WHEN 'snapshot_create' THEN 'snapshotting'" \
 	"  WHEN 'snapshot_revert' THEN 'reverting'" \
 	"  WHEN 'snapshot_delete' THEN 'deleting-snapshot'" \
-	"  WHEN 'migrate' THEN 'migrating' END," \
+	"  WHEN 'migrate' THEN 'migrating'" \
+	"  WHEN 'disk_add' THEN 'adding-disk'" \
+	"  WHEN 'disk_remove' THEN 'removing-disk'" \
+	"  WHEN 'disk_resize' THEN 'resizing-disk' END," \
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
