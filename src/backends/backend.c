@@ -1,6 +1,7 @@
 /*
- * backend.c - the wrappers that are the only callers of a backend_ops
- * table.  A NULL slot becomes ERR_UNSUPPORTED here and nowhere else.
+ * backend.c - the wrappers that are the only callers of a backend's
+ * tables (struct backend_driver).  A NULL table or a NULL slot becomes
+ * ERR_UNSUPPORTED here and nowhere else.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -8,203 +9,222 @@
 #include "../common/error.h"
 #include "backend.h"
 
-static const struct backend_ops *const backend_all[] = {
-	&backend_libvirt_ops,
+static const struct backend_driver *const backend_all[] = {
+	&backend_libvirt,
 };
 
 int
 backend_init(void)
 {
-	for (size_t i = 0; i < sizeof(backend_all) / sizeof(backend_all[0]); i++)
-		if (backend_all[i]->global_init &&
-		    backend_all[i]->global_init() < 0)
+	const struct backend_conn_ops *c;
+
+	for (size_t i = 0; i < sizeof(backend_all) / sizeof(backend_all[0]);
+	    i++) {
+		c = backend_all[i]->conn;
+		if (c && c->global_init && c->global_init() < 0)
 			return -1;
+	}
 	return 0;
 }
 
-const struct backend_ops *
+const struct backend_driver *
 backend_for_uri(const char *uri)
 {
 	(void)uri;
-	return &backend_libvirt_ops;
+	return &backend_libvirt;
 }
 
-#define BACKEND_UNSUPPORTED(bc, what) \
-	err_set(ERR_UNSUPPORTED, "the %s backend cannot %s", \
-	    (bc)->ops->name, what)
+static int
+backend_unsupported(const struct backend_driver *drv, const char *what)
+{
+	return err_set(ERR_UNSUPPORTED, "the %s backend cannot %s", drv->name,
+	    what);
+}
 
-#define BACKEND_CALL(bc, slot, what, ...) \
-	((bc)->ops->slot ? (bc)->ops->slot((bc), __VA_ARGS__) : \
-	    BACKEND_UNSUPPORTED(bc, what))
+/*
+ * Call slot of bc's table (conn, domain, storage or network) with bc and
+ * the rest; a missing table or slot is ERR_UNSUPPORTED ("the libvirt
+ * backend cannot <what>").
+ */
+#define BACKEND_CALL(bc, table, slot, what, ...) \
+	((bc)->driver->table && (bc)->driver->table->slot ? \
+	    (bc)->driver->table->slot((bc), __VA_ARGS__) : \
+	    backend_unsupported((bc)->driver, what))
 
 struct backend_conn *
 backend_open(const char *uri)
 {
-	const struct backend_ops *ops = backend_for_uri(uri);
+	const struct backend_driver *drv = backend_for_uri(uri);
 
-	return ops->open(uri);
+	if (drv->conn == NULL || drv->conn->open == NULL) {
+		backend_unsupported(drv, "connect to hosts");
+		return NULL;
+	}
+	return drv->conn->open(uri);
 }
 
+/* A conn was opened by its driver's open, so its close is there. */
 void
 backend_close(struct backend_conn *bc)
 {
 	if (bc)
-		bc->ops->close(bc);
+		bc->driver->conn->close(bc);
 }
 
 int
 backend_host_facts(struct backend_conn *bc, struct host_facts *out)
 {
-	return BACKEND_CALL(bc, host_facts, "describe the host", out);
+	return BACKEND_CALL(bc, conn, host_facts, "describe the host", out);
 }
 
 int
 backend_pool_ensure(struct backend_conn *bc, const char *pool,
     const char *path, int64_t *cap_gib, int64_t *avail_gib)
 {
-	return BACKEND_CALL(bc, pool_ensure, "manage storage pools", pool,
-	    path, cap_gib, avail_gib);
+	return BACKEND_CALL(bc, storage, pool_ensure, "manage storage pools",
+	    pool, path, cap_gib, avail_gib);
 }
 
 int
 backend_volume_create(struct backend_conn *bc, const char *pool,
     const char *vol, int64_t gib, char *path_out, size_t path_len)
 {
-	return BACKEND_CALL(bc, volume_create, "create volumes", pool, vol,
-	    gib, path_out, path_len);
+	return BACKEND_CALL(bc, storage, volume_create, "create volumes", pool,
+	    vol, gib, path_out, path_len);
 }
 
 int
 backend_volume_delete(struct backend_conn *bc, const char *pool,
     const char *vol)
 {
-	return BACKEND_CALL(bc, volume_delete, "delete volumes", pool, vol);
+	return BACKEND_CALL(bc, storage, volume_delete, "delete volumes", pool,
+	    vol);
 }
 
 int
 backend_define(struct backend_conn *bc, const struct vm_spec *spec)
 {
-	return BACKEND_CALL(bc, define, "define domains", spec);
+	return BACKEND_CALL(bc, domain, define, "define domains", spec);
 }
 
 int
 backend_undefine(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, undefine, "undefine domains", uuid);
+	return BACKEND_CALL(bc, domain, undefine, "undefine domains", uuid);
 }
 
 int
 backend_start(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, start, "start domains", uuid);
+	return BACKEND_CALL(bc, domain, start, "start domains", uuid);
 }
 
 int
 backend_shutdown(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, shutdown, "shut domains down", uuid);
+	return BACKEND_CALL(bc, domain, shutdown, "shut domains down", uuid);
 }
 
 int
 backend_destroy(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, destroy, "power domains off", uuid);
+	return BACKEND_CALL(bc, domain, destroy, "power domains off", uuid);
 }
 
 int
 backend_suspend(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, suspend, "pause domains", uuid);
+	return BACKEND_CALL(bc, domain, suspend, "pause domains", uuid);
 }
 
 int
 backend_resume(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, resume, "resume domains", uuid);
+	return BACKEND_CALL(bc, domain, resume, "resume domains", uuid);
 }
 
 int
 backend_reboot(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, reboot, "reboot domains", uuid);
+	return BACKEND_CALL(bc, domain, reboot, "reboot domains", uuid);
 }
 
 int
 backend_reset(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, reset, "reset domains", uuid);
+	return BACKEND_CALL(bc, domain, reset, "reset domains", uuid);
 }
 
 int
 backend_state(struct backend_conn *bc, const char *uuid, enum vm_state *out)
 {
-	return BACKEND_CALL(bc, state, "read domain states", uuid, out);
+	return BACKEND_CALL(bc, domain, state, "read domain states", uuid, out);
 }
 
 int
 backend_snapshot_create(struct backend_conn *bc, const char *uuid,
     const struct snap_spec *spec, struct snap_info *out)
 {
-	return BACKEND_CALL(bc, snapshot_create, "take snapshots", uuid, spec,
-	    out);
+	return BACKEND_CALL(bc, domain, snapshot_create, "take snapshots", uuid,
+	    spec, out);
 }
 
 int
 backend_snapshot_get(struct backend_conn *bc, const char *uuid,
     const char *name, struct snap_info *out)
 {
-	return BACKEND_CALL(bc, snapshot_get, "read snapshots", uuid, name,
-	    out);
+	return BACKEND_CALL(bc, domain, snapshot_get, "read snapshots", uuid,
+	    name, out);
 }
 
 int
 backend_snapshot_revert(struct backend_conn *bc, const char *uuid,
     const char *name, bool disk_only)
 {
-	return BACKEND_CALL(bc, snapshot_revert, "revert to snapshots", uuid,
-	    name, disk_only);
+	return BACKEND_CALL(bc, domain, snapshot_revert, "revert to snapshots",
+	    uuid, name, disk_only);
 }
 
 int
 backend_snapshot_delete(struct backend_conn *bc, const char *uuid,
     const char *name)
 {
-	return BACKEND_CALL(bc, snapshot_delete, "delete snapshots", uuid,
-	    name);
+	return BACKEND_CALL(bc, domain, snapshot_delete, "delete snapshots",
+	    uuid, name);
 }
 
 int
 backend_watch(struct backend_conn *bc, backend_event_fn fn, void *opaque)
 {
-	return BACKEND_CALL(bc, watch, "watch domain events", fn, opaque);
+	return BACKEND_CALL(bc, conn, watch, "watch domain events", fn, opaque);
 }
 
 int
 backend_migrate(struct backend_conn *bc, const char *uuid,
     const struct migrate_spec *spec)
 {
-	return BACKEND_CALL(bc, migrate, "migrate domains", uuid, spec);
+	return BACKEND_CALL(bc, domain, migrate, "migrate domains", uuid, spec);
 }
 
 int
 backend_job_stats(struct backend_conn *bc, const char *uuid, bool completed,
     struct migrate_stats *out)
 {
-	return BACKEND_CALL(bc, job_stats, "read migration progress", uuid,
-	    completed, out);
+	return BACKEND_CALL(bc, domain, job_stats, "read migration progress",
+	    uuid, completed, out);
 }
 
 int
 backend_job_abort(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, job_abort, "abort migrations", uuid);
+	return BACKEND_CALL(bc, domain, job_abort, "abort migrations", uuid);
 }
 
 int
 backend_migrate_postcopy(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, migrate_postcopy, "switch migrations to "
-	    "post-copy", uuid);
+	return BACKEND_CALL(bc, domain, migrate_postcopy,
+	    "switch migrations to post-copy", uuid);
 }
 
 int
@@ -212,30 +232,31 @@ backend_migrate_check(struct backend_conn *bc, const char *uuid,
     struct backend_conn *dst, const char *dst_pool, bool copy_storage,
     struct migrate_checks *out)
 {
-	return BACKEND_CALL(bc, migrate_check, "check migrations", uuid, dst,
-	    dst_pool, copy_storage, out);
+	return BACKEND_CALL(bc, domain, migrate_check, "check migrations", uuid,
+	    dst, dst_pool, copy_storage, out);
 }
 
 int
 backend_snapshot_export(struct backend_conn *bc, const char *uuid,
     char ***xmls, size_t *n, char *current, size_t current_len)
 {
-	return BACKEND_CALL(bc, snapshot_export, "export snapshots", uuid,
-	    xmls, n, current, current_len);
+	return BACKEND_CALL(bc, domain, snapshot_export, "export snapshots",
+	    uuid, xmls, n, current, current_len);
 }
 
 int
 backend_snapshot_forget(struct backend_conn *bc, const char *uuid)
 {
-	return BACKEND_CALL(bc, snapshot_forget, "forget snapshots", uuid);
+	return BACKEND_CALL(bc, domain, snapshot_forget, "forget snapshots",
+	    uuid);
 }
 
 int
 backend_snapshot_redefine(struct backend_conn *bc, const char *uuid,
     char *const *xmls, size_t n, const char *current)
 {
-	return BACKEND_CALL(bc, snapshot_redefine, "redefine snapshots", uuid,
-	    xmls, n, current);
+	return BACKEND_CALL(bc, domain, snapshot_redefine, "redefine snapshots",
+	    uuid, xmls, n, current);
 }
 
 int
@@ -243,15 +264,15 @@ backend_volume_copy(struct backend_conn *bc, const char *pool,
     const char *vol, struct backend_conn *dst, const char *dst_pool,
     char *path_out, size_t path_len)
 {
-	return BACKEND_CALL(bc, volume_copy, "copy volumes", pool, vol, dst,
-	    dst_pool, path_out, path_len);
+	return BACKEND_CALL(bc, storage, volume_copy, "copy volumes", pool, vol,
+	    dst, dst_pool, path_out, path_len);
 }
 
 int
 backend_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len)
 {
-	return BACKEND_CALL(bc, volume_path, "find volumes", pool, vol,
+	return BACKEND_CALL(bc, storage, volume_path, "find volumes", pool, vol,
 	    path_out, path_len);
 }
 
@@ -268,5 +289,6 @@ backend_free_strings(char **v, size_t n)
 int
 backend_list_domains(struct backend_conn *bc, backend_domain_fn fn, void *arg)
 {
-	return BACKEND_CALL(bc, list_domains, "list its domains", fn, arg);
+	return BACKEND_CALL(bc, domain, list_domains, "list its domains", fn,
+	    arg);
 }

@@ -1,11 +1,19 @@
 /*
  * backend.h - the hypervisor backend interface.
  *
- * A backend is a table of operations (struct backend_ops), filled with
- * designated initializers; a NULL slot means "this backend cannot do it".
- * Callers never touch the table: they call the backend_*() wrappers below,
- * which are the one place where a missing operation becomes ERR_UNSUPPORTED
- * (HTTP 501) and where faults could be injected in tests.
+ * A backend is a driver (struct backend_driver): its name and one table
+ * of operations per concern, the way libvirt splits its own drivers
+ * (virHypervisorDriver, virStorageDriver, virNetworkDriver):
+ *   conn     the connection: global set-up, open/close, host facts, watch
+ *   domain   domains: define, lifecycle, state, listing, snapshots,
+ *            migration and its checks
+ *   storage  pools and volumes, and copying volumes between hosts
+ *   network  networks (empty for now)
+ * Tables are filled with designated initializers; a NULL table or a NULL
+ * slot means "this backend cannot do it".  Callers never touch the
+ * tables: they call the backend_*() wrappers below, which are the one
+ * place where a missing operation becomes ERR_UNSUPPORTED (HTTP 501) and
+ * where faults could be injected in tests.
  *
  * Backends know nothing of HTTP or SQLite.  Every function returns 0 on
  * success or -1 with err_last() set, where:
@@ -25,7 +33,7 @@
 
 #include "../common/types.h"
 
-struct backend_ops;
+struct backend_driver;
 
 /*
  * One connection to one host; each implementation extends it.  uri is
@@ -33,7 +41,7 @@ struct backend_ops;
  * backend_close()); callers only read it.
  */
 struct backend_conn {
-	const struct backend_ops *ops;
+	const struct backend_driver *driver;
 	const char *uri;
 };
 
@@ -178,8 +186,8 @@ typedef int (*backend_domain_fn)(const struct domain_info *d, void *arg);
 typedef void (*backend_event_fn)(void *opaque, const char *uuid,
     const char *event);
 
-struct backend_ops {
-	const char *name;
+/* The connection: what a host is, and what happens on it. */
+struct backend_conn_ops {
 	/* Process-wide set-up (event loop, error handlers); may be NULL. */
 	int (*global_init)(void);
 	/* Connect to uri; a new conn (free with close), NULL + error. */
@@ -187,16 +195,16 @@ struct backend_ops {
 	void (*close)(struct backend_conn *bc);
 	int (*host_facts)(struct backend_conn *bc, struct host_facts *out);
 	/*
-	 * Make sure a storage pool named pool exists at path, and is active;
-	 * its capacity and what is free in it, in GiB, into cap/avail.
+	 * Call fn for every domain lifecycle change on this connection, and
+	 * once when the connection closes; kept across reconnects.  One
+	 * watcher per connection; fn NULL stops watching.
 	 */
-	int (*pool_ensure)(struct backend_conn *bc, const char *pool,
-	    const char *path, int64_t *cap_gib, int64_t *avail_gib);
-	/* Create an empty qcow2 volume of gib GiB; its path into path_out. */
-	int (*volume_create)(struct backend_conn *bc, const char *pool,
-	    const char *vol, int64_t gib, char *path_out, size_t path_len);
-	int (*volume_delete)(struct backend_conn *bc, const char *pool,
-	    const char *vol);
+	int (*watch)(struct backend_conn *bc, backend_event_fn fn,
+	    void *opaque);
+};
+
+/* Domains: definition, lifecycle, snapshots, migration. */
+struct backend_domain_ops {
 	int (*define)(struct backend_conn *bc, const struct vm_spec *spec);
 	int (*undefine)(struct backend_conn *bc, const char *uuid);
 	int (*start)(struct backend_conn *bc, const char *uuid);
@@ -208,6 +216,12 @@ struct backend_ops {
 	int (*reset)(struct backend_conn *bc, const char *uuid);
 	int (*state)(struct backend_conn *bc, const char *uuid,
 	    enum vm_state *out);
+	/*
+	 * Every domain on the host (defined or only running), in no
+	 * particular order; fn's non-zero stops the walk (-1 is returned).
+	 */
+	int (*list_domains)(struct backend_conn *bc, backend_domain_fn fn,
+	    void *arg);
 	/*
 	 * Internal (qcow2) snapshots.  create fills *out with what the
 	 * hypervisor recorded (parent, state).  get: ERR_NOT_FOUND when the
@@ -225,13 +239,19 @@ struct backend_ops {
 	int (*snapshot_delete)(struct backend_conn *bc, const char *uuid,
 	    const char *name);
 	/*
-	 * Call fn for every domain lifecycle change on this connection, and
-	 * once when the connection closes; kept across reconnects.  One
-	 * watcher per connection; fn NULL stops watching.
+	 * Snapshot metadata, for a move: libvirt refuses to migrate a domain
+	 * that has snapshots.  export: every snapshot's XML, parents before
+	 * children (a malloc'd array of malloc'd strings into *xmls, count
+	 * into *n; free with backend_free_strings), and the current one's name
+	 * (or "").  forget: drop all of the domain's snapshot metadata here,
+	 * leaving the disks (and the snapshots in them) alone.  redefine:
+	 * define them again (on another host), in order, marking current.
 	 */
-	int (*watch)(struct backend_conn *bc, backend_event_fn fn,
-	    void *opaque);
-
+	int (*snapshot_export)(struct backend_conn *bc, const char *uuid,
+	    char ***xmls, size_t *n, char *current, size_t current_len);
+	int (*snapshot_forget)(struct backend_conn *bc, const char *uuid);
+	int (*snapshot_redefine)(struct backend_conn *bc, const char *uuid,
+	    char *const *xmls, size_t n, const char *current);
 	/*
 	 * Live-migrate domain uuid from bc to spec->dest_uri, peer to peer,
 	 * keeping it defined there and undefining it here when done.  Blocks
@@ -259,20 +279,21 @@ struct backend_ops {
 	int (*migrate_check)(struct backend_conn *bc, const char *uuid,
 	    struct backend_conn *dst, const char *dst_pool, bool copy_storage,
 	    struct migrate_checks *out);
+};
+
+/* Storage: pools, volumes, and streams that copy volumes between hosts. */
+struct backend_storage_ops {
 	/*
-	 * Snapshot metadata, for a move: libvirt refuses to migrate a domain
-	 * that has snapshots.  export: every snapshot's XML, parents before
-	 * children (a malloc'd array of malloc'd strings into *xmls, count
-	 * into *n; free with backend_free_strings), and the current one's name
-	 * (or "").  forget: drop all of the domain's snapshot metadata here,
-	 * leaving the disks (and the snapshots in them) alone.  redefine:
-	 * define them again (on another host), in order, marking current.
+	 * Make sure a storage pool named pool exists at path, and is active;
+	 * its capacity and what is free in it, in GiB, into cap/avail.
 	 */
-	int (*snapshot_export)(struct backend_conn *bc, const char *uuid,
-	    char ***xmls, size_t *n, char *current, size_t current_len);
-	int (*snapshot_forget)(struct backend_conn *bc, const char *uuid);
-	int (*snapshot_redefine)(struct backend_conn *bc, const char *uuid,
-	    char *const *xmls, size_t n, const char *current);
+	int (*pool_ensure)(struct backend_conn *bc, const char *pool,
+	    const char *path, int64_t *cap_gib, int64_t *avail_gib);
+	/* Create an empty qcow2 volume of gib GiB; its path into path_out. */
+	int (*volume_create)(struct backend_conn *bc, const char *pool,
+	    const char *vol, int64_t gib, char *path_out, size_t path_len);
+	int (*volume_delete)(struct backend_conn *bc, const char *pool,
+	    const char *vol);
 	/*
 	 * Copy volume vol of pool on bc to dst_pool on dst (same name,
 	 * format and capacity, all its data, internal snapshots included),
@@ -285,20 +306,35 @@ struct backend_ops {
 	/* The path of volume vol in pool (ERR_NOT_FOUND when missing). */
 	int (*volume_path)(struct backend_conn *bc, const char *pool,
 	    const char *vol, char *path_out, size_t path_len);
-	/*
-	 * Every domain on the host (defined or only running), in no
-	 * particular order; fn's non-zero stops the walk (-1 is returned).
-	 */
-	int (*list_domains)(struct backend_conn *bc, backend_domain_fn fn,
-	    void *arg);
 };
 
-extern const struct backend_ops backend_libvirt_ops;
+/*
+ * Networks.  Empty for now: the next issue (a VM's NICs) fills it with
+ * the networks a NIC plugs into.  C wants a member, so it has one
+ * reserved slot, always NULL, to be replaced by the first real one.
+ */
+struct backend_network_ops {
+	int (*reserved)(struct backend_conn *bc);
+};
+
+/*
+ * A backend: its name (for messages) and its tables.  A NULL table means
+ * none of its operations are supported.
+ */
+struct backend_driver {
+	const char *name;
+	const struct backend_conn_ops *conn;
+	const struct backend_domain_ops *domain;
+	const struct backend_storage_ops *storage;
+	const struct backend_network_ops *network;
+};
+
+extern const struct backend_driver backend_libvirt;
 
 /* Run every backend's global_init once. */
 int backend_init(void);
 /* The backend for a URI (for now libvirt serves every URI). */
-const struct backend_ops *backend_for_uri(const char *uri);
+const struct backend_driver *backend_for_uri(const char *uri);
 
 struct backend_conn *backend_open(const char *uri);
 void backend_close(struct backend_conn *bc);

@@ -1,8 +1,8 @@
 /*
  * test_backend.c - unit tests of backends/: the wrappers in backend.c
- * (a missing operation becomes ERR_UNSUPPORTED) and the libvirt backend
- * in libvirt.c, driven against libvirt's own test:///default driver: real
- * libvirt code, in memory, no hand-written mock.
+ * (a missing table or operation becomes ERR_UNSUPPORTED) and the libvirt
+ * backend in lv_*.c, driven against libvirt's own test:///default driver:
+ * real libvirt code, in memory, no hand-written mock.
  *
  * libvirt's test driver keeps one in-memory state for test:///default
  * while at least one connection to it is open; it starts afresh once the
@@ -166,7 +166,19 @@ raw_state(struct fx *f, const char *uuid)
 
 /* --- the wrappers, with a backend that can do nothing --- */
 
-static const struct backend_ops empty_ops = { .name = "empty" };
+/* A backend with no tables, and one whose tables have no slots filled. */
+static const struct backend_driver empty_driver = { .name = "empty" };
+static const struct backend_conn_ops empty_conn;
+static const struct backend_domain_ops empty_domain;
+static const struct backend_storage_ops empty_storage;
+static const struct backend_network_ops empty_network;
+static const struct backend_driver empty_tables_driver = {
+	.name = "empty",
+	.conn = &empty_conn,
+	.domain = &empty_domain,
+	.storage = &empty_storage,
+	.network = &empty_network,
+};
 
 static void
 assert_unsupported(int rc, const char *what)
@@ -177,10 +189,11 @@ assert_unsupported(int rc, const char *what)
 	assert_non_null(strstr(err_last()->msg, what));
 }
 
+/* Every wrapper on a connection of drv, which can do nothing. */
 static void
-test_wrappers_unsupported(void **state)
+assert_all_unsupported(const struct backend_driver *drv)
 {
-	struct backend_conn bc = { .ops = &empty_ops, .uri = "empty://" };
+	struct backend_conn bc = { .driver = drv, .uri = "empty://" };
 	struct host_facts hf;
 	struct vm_spec spec = { .uuid = "u", .name = "n" };
 	enum vm_state st;
@@ -193,7 +206,6 @@ test_wrappers_unsupported(void **state)
 	char **xmls = NULL;
 	size_t n = 0;
 
-	(void)state;
 	assert_unsupported(backend_host_facts(&bc, &hf), "describe the host");
 	assert_unsupported(backend_pool_ensure(&bc, "p", "/x", NULL, NULL),
 	    "storage pools");
@@ -239,6 +251,18 @@ test_wrappers_unsupported(void **state)
 	    sizeof(path)), "copy volumes");
 	assert_unsupported(backend_volume_path(&bc, "p", "v", path,
 	    sizeof(path)), "find volumes");
+	assert_unsupported(backend_list_domains(&bc, NULL, NULL),
+	    "list its domains");
+}
+
+static void
+test_wrappers_unsupported(void **state)
+{
+	char **xmls;
+
+	(void)state;
+	assert_all_unsupported(&empty_driver);
+	assert_all_unsupported(&empty_tables_driver);
 	/* freeing nothing is fine; so is an array of strings */
 	backend_free_strings(NULL, 0);
 	xmls = calloc(3, sizeof(*xmls));
@@ -249,8 +273,8 @@ test_wrappers_unsupported(void **state)
 	assert_int_equal(err_code_http(err_last()->code), 501);
 	/* closing nothing is fine */
 	backend_close(NULL);
-	assert_ptr_equal(backend_for_uri(TEST_URI), &backend_libvirt_ops);
-	assert_string_equal(backend_libvirt_ops.name, "libvirt");
+	assert_ptr_equal(backend_for_uri(TEST_URI), &backend_libvirt);
+	assert_string_equal(backend_libvirt.name, "libvirt");
 }
 
 /* --- libvirt's test driver --- */
@@ -260,7 +284,7 @@ test_open(void **state)
 {
 	struct fx *f = *state;
 
-	assert_ptr_equal(f->bc->ops, &backend_libvirt_ops);
+	assert_ptr_equal(f->bc->driver, &backend_libvirt);
 	assert_string_equal(f->bc->uri, TEST_URI);
 }
 
