@@ -292,3 +292,35 @@ backend_list_domains(struct backend_conn *bc, backend_domain_fn fn, void *arg)
 	return BACKEND_CALL(bc, domain, list_domains, "list its domains", fn,
 	    arg);
 }
+
+int
+backend_disk_attach(struct backend_conn *bc, const char *uuid,
+    const struct vm_disk_spec *d, bool live)
+{
+	return BACKEND_CALL(bc, domain, disk_attach, "plug disks in", uuid, d,
+	    live);
+}
+
+int
+backend_disk_detach(struct backend_conn *bc, const char *uuid,
+    const char *dev, bool live)
+{
+	return BACKEND_CALL(bc, domain, disk_detach, "unplug disks", uuid, dev,
+	    live);
+}
+
+int
+backend_disk_resize(struct backend_conn *bc, const char *uuid,
+    const char *dev, int64_t gib)
+{
+	return BACKEND_CALL(bc, domain, disk_resize, "grow disks", uuid, dev,
+	    gib);
+}
+
+int
+backend_volume_resize(struct backend_conn *bc, const char *pool,
+    const char *vol, int64_t gib)
+{
+	return BACKEND_CALL(bc, storage, volume_resize, "grow volumes", pool,
+	    vol, gib);
+}

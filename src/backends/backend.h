@@ -279,6 +279,19 @@ struct backend_domain_ops {
 	int (*migrate_check)(struct backend_conn *bc, const char *uuid,
 	    struct backend_conn *dst, const char *dst_pool, bool copy_storage,
 	    struct migrate_checks *out);
+	/*
+	 * Devices.  disk_attach plugs disk d into the domain's definition
+	 * and, with live, into the running guest too; disk_detach unplugs
+	 * the disk whose target is dev the same way, and succeeds when the
+	 * domain has no such disk; disk_resize grows a running domain's
+	 * disk dev to gib GiB (QEMU resizes the file; the guest is told).
+	 */
+	int (*disk_attach)(struct backend_conn *bc, const char *uuid,
+	    const struct vm_disk_spec *d, bool live);
+	int (*disk_detach)(struct backend_conn *bc, const char *uuid,
+	    const char *dev, bool live);
+	int (*disk_resize)(struct backend_conn *bc, const char *uuid,
+	    const char *dev, int64_t gib);
 };
 
 /* Storage: pools, volumes, and streams that copy volumes between hosts. */
@@ -306,6 +319,10 @@ struct backend_storage_ops {
 	/* The path of volume vol in pool (ERR_NOT_FOUND when missing). */
 	int (*volume_path)(struct backend_conn *bc, const char *pool,
 	    const char *vol, char *path_out, size_t path_len);
+	/* Grow volume vol (not in use by a running domain) to gib GiB;
+	 * the same size is no change and no error. */
+	int (*volume_resize)(struct backend_conn *bc, const char *pool,
+	    const char *vol, int64_t gib);
 };
 
 /*
@@ -387,12 +404,21 @@ int backend_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len);
 int backend_list_domains(struct backend_conn *bc, backend_domain_fn fn,
     void *arg);
+int backend_disk_attach(struct backend_conn *bc, const char *uuid,
+    const struct vm_disk_spec *d, bool live);
+int backend_disk_detach(struct backend_conn *bc, const char *uuid,
+    const char *dev, bool live);
+int backend_disk_resize(struct backend_conn *bc, const char *uuid,
+    const char *dev, int64_t gib);
+int backend_volume_resize(struct backend_conn *bc, const char *pool,
+    const char *vol, int64_t gib);
 /* Free an array from snapshot_export. */
 void backend_free_strings(char **v, size_t n);
 
 /* --- domain_xml.c: XML documents, built with libxml2's writer --- */
 /* Each returns a malloc'd NUL-terminated document (caller frees) or NULL. */
 char *domain_xml_domain(const struct vm_spec *spec);
+char *domain_xml_disk_device(const struct vm_disk_spec *d);
 char *domain_xml_pool(const char *name, const char *path);
 char *domain_xml_volume(const char *name, int64_t gib);
 char *domain_xml_snapshot(const struct snap_spec *spec);

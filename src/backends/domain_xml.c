@@ -190,6 +190,18 @@ domain_xml_disk(struct xw *x, const struct vm_disk_spec *d)
 	xw_end(x);                  /* disk */
 }
 
+/* One <disk> on its own, for hot-plugging it (virDomainAttachDevice). */
+char *
+domain_xml_disk_device(const struct vm_disk_spec *d)
+{
+	struct xw x;
+
+	if (xw_open(&x) < 0)
+		return NULL;
+	domain_xml_disk(&x, d);
+	return xw_close(&x);
+}
+
 char *
 domain_xml_domain(const struct vm_spec *spec)
 {

@@ -39,6 +39,9 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.job_abort = lv_job_abort,
 	.migrate_postcopy = lv_migrate_postcopy,
 	.migrate_check = lv_migrate_check,
+	.disk_attach = lv_disk_attach,
+	.disk_detach = lv_disk_detach,
+	.disk_resize = lv_disk_resize,
 };
 
 static const struct backend_storage_ops lv_storage_ops = {
@@ -47,6 +50,7 @@ static const struct backend_storage_ops lv_storage_ops = {
 	.volume_delete = lv_volume_delete,
 	.volume_copy = lv_volume_copy,
 	.volume_path = lv_volume_path,
+	.volume_resize = lv_volume_resize,
 };
 
 /* No network table yet (the next issue): every network call is 501. */

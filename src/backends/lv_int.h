@@ -90,6 +90,14 @@ int lv_state(struct backend_conn *bc, const char *uuid, enum vm_state *out);
 int lv_list_domains(struct backend_conn *bc, backend_domain_fn fn,
     void *arg);
 
+/* lv_device.c */
+int lv_disk_attach(struct backend_conn *bc, const char *uuid,
+    const struct vm_disk_spec *d, bool live);
+int lv_disk_detach(struct backend_conn *bc, const char *uuid,
+    const char *dev, bool live);
+int lv_disk_resize(struct backend_conn *bc, const char *uuid,
+    const char *dev, int64_t gib);
+
 /* lv_snapshot.c */
 int lv_snapshot_create(struct backend_conn *bc, const char *uuid,
     const struct snap_spec *spec, struct snap_info *out);
@@ -130,5 +138,7 @@ int lv_volume_copy(struct backend_conn *bc, const char *pool,
     char *path_out, size_t path_len);
 int lv_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len);
+int lv_volume_resize(struct backend_conn *bc, const char *pool,
+    const char *vol, int64_t gib);
 
 #endif

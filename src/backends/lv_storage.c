@@ -241,6 +241,36 @@ done:
 	return r;
 }
 
+int
+lv_volume_resize(struct backend_conn *bc, const char *pool, const char *vol,
+    int64_t gib)
+{
+	virConnectPtr c = lv_get(bc);
+	virStoragePoolPtr p = NULL;
+	virStorageVolPtr v;
+	virStorageVolInfo info;
+	unsigned long long want = (unsigned long long)gib << 30;
+	int r = -1;
+
+	if (c == NULL)
+		return -1;
+	if ((v = lv_vol_lookup(c, bc->uri, pool, vol, &p)) == NULL)
+		goto done;
+	if (virStorageVolGetInfo(v, &info) < 0)
+		lv_fail("read the volume's size");
+	else if (info.capacity >= want)
+		r = 0;          /* grown already (a retried resize) */
+	else if (virStorageVolResize(v, want, 0) < 0)
+		lv_fail("grow the volume");
+	else
+		r = 0;
+	virStorageVolFree(v);
+	virStoragePoolFree(p);
+done:
+	virConnectClose(c);
+	return r;
+}
+
 /* The format libvirt gives volume v (qcow2, raw, ...) into fmt. */
 static int
 lv_vol_format(virStorageVolPtr v, char *fmt, size_t len)

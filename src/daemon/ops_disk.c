@@ -124,3 +124,182 @@ ops_vm_spec(struct op_ctx *x, const struct host_rec *h, struct ops_disks *d,
 	spec->disks = d->spec;
 	spec->ndisks = x->ndisks;
 }
+
+/* --- disk operations on one disk of a made VM --- */
+
+/* The disk the operation is about (its "dev" param), or NULL + error. */
+static const struct disk_rec *
+ops_disk_of(struct op_ctx *x)
+{
+	const char *dev = json_string_value(json_object_get(x->params,
+	    "dev"));
+
+	for (int i = 0; dev && i < x->ndisks; i++)
+		if (strcmp(x->disks[i].dev, dev) == 0)
+			return &x->disks[i];
+	err_set(ERR_NOT_FOUND, "vm '%s' has no disk '%s'", x->vm.name,
+	    dev ? dev : "?");
+	return NULL;
+}
+
+/* Does a change reach the running guest too? */
+static int
+ops_disk_live(struct op_ctx *x, bool *live)
+{
+	if (ops_observe(x) < 0)
+		return -1;
+	*live = x->observed == VM_RUNNING || x->observed == VM_PAUSED;
+	return 0;
+}
+
+/* Undo an add (after a failure or a crash): every step is idempotent. */
+static int
+ops_disk_add_undo(struct op_ctx *x, const struct disk_rec *d)
+{
+	struct err e;
+	int r = 0;
+
+	err_save(&e);
+	if (backend_disk_detach(x->bc, x->vm.uuid, d->dev, true) < 0 ||
+	    backend_volume_delete(x->bc, x->app->cfg.pool_name,
+	    d->volume) < 0) {
+		log_error("op %s: undoing the new disk %s of vm '%s' failed "
+		    "(retried later): %s", x->op.id, d->dev, x->vm.name,
+		    err_last()->msg);
+		x->unsettled = true;
+		r = -1;
+	}
+	err_restore(&e);
+	return r;
+}
+
+int
+ops_disk_add(struct op_ctx *x)
+{
+	const struct disk_rec *d = ops_disk_of(x);
+	struct vm_disk_spec s;
+	char path[1024], step[64];
+	bool live;
+
+	if (d == NULL)
+		return -1;
+	snprintf(step, sizeof(step), "creating disk %s", d->dev);
+	ops_step(x, step);
+	if (ops_disk_make(x, x->bc, &x->host, d, path, sizeof(path)) < 0)
+		return -1;
+	memset(&s, 0, sizeof(s));
+	s.dev = d->dev;
+	s.device = d->device;
+	s.bus = d->bus;
+	s.format = d->format;
+	s.path = path;
+	s.boot_order = d->boot_order;
+	if (ops_disk_live(x, &live) < 0)
+		goto fail;
+	ops_step(x, live ? "plugging the disk into the running guest" :
+	    "adding the disk to the definition");
+	if (backend_disk_attach(x->bc, x->vm.uuid, &s, live) < 0)
+		goto fail;
+	return 0;
+fail:
+	ops_disk_add_undo(x, d);
+	return -1;
+}
+
+int
+ops_disk_add_recover(struct op_ctx *x)
+{
+	const struct disk_rec *d = ops_disk_of(x);
+
+	if (d == NULL || ops_disk_add_undo(x, d) < 0)
+		return -1;
+	return err_set(ERR_INTERRUPTED, "the daemon stopped while a disk was "
+	    "being added to vm '%s'; the add was undone", x->vm.name);
+}
+
+int
+ops_disk_remove(struct op_ctx *x)
+{
+	const struct disk_rec *d = ops_disk_of(x);
+	bool live;
+
+	if (d == NULL || ops_disk_live(x, &live) < 0)
+		return -1;
+	ops_step(x, "unplugging the disk");
+	if (backend_disk_detach(x->bc, x->vm.uuid, d->dev, live) < 0)
+		return -1;
+	ops_step(x, "removing the disk's volume");
+	return backend_volume_delete(x->bc, x->app->cfg.pool_name, d->volume);
+}
+
+int
+ops_disk_resize(struct op_ctx *x)
+{
+	const struct disk_rec *d = ops_disk_of(x);
+	bool live;
+
+	/* the row already says the new size (claimed with the request) */
+	if (d == NULL || ops_disk_live(x, &live) < 0)
+		return -1;
+	ops_step(x, live ? "growing the disk under the running guest" :
+	    "growing the disk's volume");
+	if (live)
+		return backend_disk_resize(x->bc, x->vm.uuid, d->dev,
+		    d->size_gib);
+	return backend_volume_resize(x->bc, x->app->cfg.pool_name, d->volume,
+	    d->size_gib);
+}
+
+static int64_t
+ops_disk_param(struct op_ctx *x, const char *k)
+{
+	return json_integer_value(json_object_get(x->params, k));
+}
+
+/* The closing transaction: the row follows what really happened. */
+int
+ops_disk_close(struct store_conn *c, struct op_ctx *x, bool ok)
+{
+	const char *dev = json_string_value(json_object_get(x->params,
+	    "dev"));
+
+	if (dev == NULL)
+		return 0;
+	switch (x->op.kind) {
+	case OP_DISK_ADD:
+		if (ok || store_disk_delete(c, x->vm.id, dev) == 0)
+			return 0;
+		break;
+	case OP_DISK_REMOVE:
+		if (!ok || store_disk_delete(c, x->vm.id, dev) == 0)
+			return 0;
+		break;
+	default:
+		if (ok || store_disk_resize(c, x->vm.id, dev,
+		    ops_disk_param(x, "from_gib")) == 0)
+			return 0;
+		break;
+	}
+	/* the VM or the disk may be gone meanwhile: nothing to undo */
+	if (err_last()->code != ERR_NOT_FOUND)
+		return -1;
+	err_clear();
+	return 0;
+}
+
+/* After it: the room the view holds follows the row. */
+void
+ops_disk_after(struct op_ctx *x, bool ok)
+{
+	int64_t delta = 0;
+
+	if (x->op.kind == OP_DISK_ADD && !ok)
+		delta = -ops_disk_param(x, "size_gib");
+	else if (x->op.kind == OP_DISK_REMOVE && ok)
+		delta = -ops_disk_param(x, "size_gib");
+	else if (x->op.kind == OP_DISK_RESIZE && !ok)
+		delta = ops_disk_param(x, "from_gib") -
+		    ops_disk_param(x, "size_gib");
+	if (delta != 0 && x->vm.host_id)
+		view_disk(x->app->view, x->vm.host_id, delta);
+}

@@ -137,6 +137,14 @@ int ops_disks_delete(struct op_ctx *x, struct backend_conn *bc);
 void ops_vm_spec(struct op_ctx *x, const struct host_rec *h,
     struct ops_disks *d, struct vm_spec *spec);
 
+/* The disk operations (one disk of a made VM: its "dev" param). */
+int ops_disk_add(struct op_ctx *x);
+int ops_disk_add_recover(struct op_ctx *x);
+int ops_disk_remove(struct op_ctx *x);
+int ops_disk_resize(struct op_ctx *x);
+int ops_disk_close(struct store_conn *c, struct op_ctx *x, bool ok);
+void ops_disk_after(struct op_ctx *x, bool ok);
+
 int ops_snap_create(struct op_ctx *x);
 int ops_snap_create_recover(struct op_ctx *x);
 int ops_snap_create_close(struct store_conn *c, struct op_ctx *x, bool ok);

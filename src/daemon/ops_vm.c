@@ -261,4 +261,14 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	    .cancellable = true, .no_vm = true },
 	[OP_PLAN] = { .run = ops_plan_run, .recover = ops_plan_recover,
 	    .cancellable = true, .no_vm = true },
+	/* an interrupted add is undone; a remove or a grow is finished */
+	[OP_DISK_ADD] = { .run = ops_disk_add,
+	    .recover = ops_disk_add_recover, .close = ops_disk_close,
+	    .after = ops_disk_after },
+	[OP_DISK_REMOVE] = { .run = ops_disk_remove,
+	    .recover = ops_disk_remove, .close = ops_disk_close,
+	    .after = ops_disk_after },
+	[OP_DISK_RESIZE] = { .run = ops_disk_resize,
+	    .recover = ops_disk_resize, .close = ops_disk_close,
+	    .after = ops_disk_after },
 };

@@ -102,7 +102,7 @@ T_BASE=${T_BASE:-}
 export T_ELAPSED T_LOCATION  # read by the test scripts
 T_HTTP_TIMEOUT=${T_HTTP_TIMEOUT:-120}
 T_STATUS='' T_BODY='' T_CTYPE='' T_LOCATION='' T_ELAPSED=0 T_REQ=''
-T_TMP='' T_LV_URI='' T_LV_OWN='' T_POOL='' T_PFX='' T_LV_HOSTS=''
+T_TMP='' T_LV_URI='' T_LV_DIR='' T_LV_OWN='' T_POOL='' T_PFX='' T_LV_HOSTS=''
 HANGARD_PID='' HANGARD_PORT='' HANGARD_SOCK='' HANGARD_URL=''
 BUILD=${BUILD:-build}
 
@@ -315,6 +315,7 @@ t_init() {
 	fi
 	if [ -n "${HANGAR_LV_URI:-}" ]; then
 		T_LV_URI=$HANGAR_LV_URI
+		T_LV_DIR=${HANGAR_LV_DIR:-}
 	else
 		export HANGAR_TEST_TMP=$T_TMP
 		if ! lvhost_start "t-$id" "$(lvhost_free_port 64)"; then
@@ -322,6 +323,7 @@ t_init() {
 			exit 1
 		fi
 		T_LV_URI=$LVHOST_URI
+		T_LV_DIR=$LVHOST_DIR
 		T_LV_OWN="t-$id"
 	fi
 	if ! t_virsh version >/dev/null 2>&1; then

@@ -1,0 +1,148 @@
+/*
+ * lv_device.c - a domain's devices, one at a time: plugging a disk in
+ * and out (the definition, and the running guest when asked), and
+ * growing a running domain's disk.  Each device is described by
+ * domain_xml.c, the same way the whole domain is.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "lv_int.h"
+
+struct lv_dev_arg {
+	const char *xml;
+	const char *dev;
+	unsigned int flags;
+	int64_t gib;
+};
+
+/* The flags of a device change: the definition, and the guest if live. */
+static unsigned int
+lv_dev_flags(bool live)
+{
+	return VIR_DOMAIN_AFFECT_CONFIG | (live ? VIR_DOMAIN_AFFECT_LIVE : 0);
+}
+
+static int
+lv_do_attach(virDomainPtr d, void *arg)
+{
+	struct lv_dev_arg *a = arg;
+
+	return virDomainAttachDeviceFlags(d, a->xml, a->flags);
+}
+
+int
+lv_disk_attach(struct backend_conn *bc, const char *uuid,
+    const struct vm_disk_spec *d, bool live)
+{
+	struct lv_dev_arg a = { .flags = lv_dev_flags(live) };
+	char *xml = domain_xml_disk_device(d);
+	int r;
+
+	if (xml == NULL)
+		return -1;
+	a.xml = xml;
+	r = lv_with_domain(bc, uuid, "plug the disk in", 0, lv_do_attach, &a);
+	free(xml);
+	return r;
+}
+
+/*
+ * The <disk> of the definition (flags: the inactive one, or the live
+ * one) whose target is dev, as XML into *out; 0 when there is none.
+ */
+static int
+lv_disk_xml(virDomainPtr d, const char *dev, unsigned int flags, char **out)
+{
+	char *xml = virDomainGetXMLDesc(d, flags);
+	char expr[128];
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr o;
+	int n = 0;
+
+	*out = NULL;
+	if (xml == NULL)
+		return -1;
+	doc = lv_xml_read(xml, "domain");
+	free(xml);
+	if (doc == NULL)
+		return LV_REPORTED;
+	ctx = xmlXPathNewContext(doc);
+	snprintf(expr, sizeof(expr), "/domain/devices/disk[target/@dev='%s']",
+	    dev);
+	o = ctx ? lv_xpath_nodes(ctx, expr, &n) : NULL;
+	if (n > 0) {
+		xmlBufferPtr b = xmlBufferCreate();
+
+		if (b && xmlNodeDump(b, doc, o->nodesetval->nodeTab[0], 0,
+		    0) > 0)
+			*out = strdup((const char *)xmlBufferContent(b));
+		xmlBufferFree(b);
+	}
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+/* Unplug from the definition, then from the guest; either may already
+ * lack it (a retried detach). */
+static int
+lv_do_detach(virDomainPtr d, void *arg)
+{
+	struct lv_dev_arg *a = arg;
+	char *xml;
+	int r;
+
+	if ((r = lv_disk_xml(d, a->dev, VIR_DOMAIN_XML_INACTIVE, &xml)) < 0)
+		return r;
+	if (xml) {
+		r = virDomainDetachDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_CONFIG);
+		free(xml);
+		if (r < 0)
+			return -1;
+	}
+	if (!(a->flags & VIR_DOMAIN_AFFECT_LIVE) || virDomainIsActive(d) != 1)
+		return 0;
+	if ((r = lv_disk_xml(d, a->dev, 0, &xml)) < 0)
+		return r;
+	if (xml == NULL)
+		return 0;
+	r = virDomainDetachDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_LIVE);
+	free(xml);
+	return r;
+}
+
+int
+lv_disk_detach(struct backend_conn *bc, const char *uuid, const char *dev,
+    bool live)
+{
+	struct lv_dev_arg a = { .dev = dev, .flags = lv_dev_flags(live) };
+
+	if (strspn(dev, "abcdefghijklmnopqrstuvwxyz") != strlen(dev))
+		return err_set(ERR_INVALID, "'%s' is not a disk device name",
+		    dev);
+	return lv_with_domain(bc, uuid, "unplug the disk", 1, lv_do_detach,
+	    &a);
+}
+
+static int
+lv_do_resize(virDomainPtr d, void *arg)
+{
+	struct lv_dev_arg *a = arg;
+
+	return virDomainBlockResize(d, a->dev,
+	    (unsigned long long)a->gib << 30, VIR_DOMAIN_BLOCK_RESIZE_BYTES);
+}
+
+int
+lv_disk_resize(struct backend_conn *bc, const char *uuid, const char *dev,
+    int64_t gib)
+{
+	struct lv_dev_arg a = { .dev = dev, .gib = gib };
+
+	return lv_with_domain(bc, uuid, "grow the disk", 0, lv_do_resize, &a);
+}
