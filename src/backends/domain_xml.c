@@ -114,8 +114,17 @@ domain_xml_os(struct xw *x, const struct vm_spec *spec)
 	for (int i = 0; i < spec->ndisks; i++)
 		ordered = ordered || spec->disks[i].boot_order > 0;
 	xw_start(x, "os");
-	if (spec->firmware && strcmp(spec->firmware, "uefi") == 0)
+	if (spec->firmware && strcmp(spec->firmware, "uefi") == 0) {
+		/* OVMF without Secure Boot: that one needs SMM, which not
+		 * every hypervisor (nested KVM) offers */
 		xw_attr(x, "firmware", "efi");
+		xw_start(x, "firmware");
+		xw_start(x, "feature");
+		xw_attr(x, "enabled", "no");
+		xw_attr(x, "name", "secure-boot");
+		xw_end(x);
+		xw_end(x);
+	}
 	xw_start(x, "type");
 	xw_attr(x, "arch", spec->arch);
 	if (spec->machine)

@@ -51,9 +51,11 @@ static int
 lv_do_undefine(virDomainPtr d, void *arg)
 {
 	(void)arg;
-	/* hangar makes no UEFI NVRAM or checkpoints; snapshots it does */
+	/* a UEFI domain's NVRAM (its variables) goes with it; hangar makes
+	 * no checkpoints; snapshots it does */
 	return virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
-	    VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
+	    VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+	    VIR_DOMAIN_UNDEFINE_NVRAM);
 }
 
 static int

@@ -123,6 +123,20 @@ t_http POST "/v1/vms/$A/start?$W"
 op_ok "start $A with four disks"
 t_eq "virsh: the running guest has four disks" "$(blk "$A" | wc -l)" 4
 
+# --- UEFI on q35 (OVMF from Debian), its disk on SATA
+U=${T_PFX}u
+t_http POST "/v1/vms?$W" "{\"name\":\"$U\",\"vcpus\":1,\"memory_mib\":128,
+	\"disk_gib\":1,\"disk_bus\":\"sata\",\"firmware\":\"uefi\",
+	\"machine\":\"q35\",\"start\":true}"
+t_expect_status 201 "create $U, uefi on q35: 201"
+t_expect_json .state running "$U: running"
+t_expect_json '.firmware + " " + .machine + " " + .disks[0].dev' "uefi q35 sda"
+x=$(t_virsh dumpxml "$U")
+t_match "virsh: $U's machine is a q35" "$x" "machine='pc-q35"
+t_match "virsh: $U boots OVMF" "$x" "<loader [^>]*>[^<]*OVMF"
+t_http DELETE "/v1/vms/$U?$W"
+t_expect_status 200 "delete $U"
+
 # --- create refusals
 bad() {
 	t_http POST /v1/vms "$1"
