@@ -324,3 +324,11 @@ backend_volume_resize(struct backend_conn *bc, const char *pool,
 	return BACKEND_CALL(bc, storage, volume_resize, "grow volumes", pool,
 	    vol, gib);
 }
+
+int
+backend_disk_list(struct backend_conn *bc, const char *uuid,
+    struct domain_disk *out, int max, int *n)
+{
+	return BACKEND_CALL(bc, domain, disk_list, "list disks", uuid, out,
+	    max, n);
+}

@@ -111,6 +111,12 @@ struct snap_info {
 	int64_t created_at;           /* ms since the epoch */
 };
 
+/* A disk's file on a migration's destination. */
+struct migrate_disk {
+	const char *dev;           /* its target: vda, sdb, ... */
+	const char *path;
+};
+
 /* How to move a domain to another host (live migration, peer to peer). */
 struct migrate_spec {
 	const char *dest_uri;      /* the destination's libvirt URI */
@@ -123,9 +129,11 @@ struct migrate_spec {
 	const char *migrate_uri;
 	bool live;                 /* false: paused while its memory moves */
 	bool copy_storage;         /* copy the disks (non-shared storage); the
-	                            * destination volume must already exist */
-	const char *dest_disk_path;/* the disk's path on the destination, or
-	                            * NULL for the same path (shared storage) */
+	                            * destination volumes must already exist */
+	/* each disk's file on the destination where it differs from the
+	 * source's (by target dev); none: the same paths (shared storage) */
+	const struct migrate_disk *dest_disks;
+	int ndest_disks;
 	bool shared_storage;       /* same disk file seen by both hosts */
 	int64_t max_downtime_ms;   /* 0: libvirt's default */
 	bool auto_converge;
@@ -176,6 +184,17 @@ struct domain_info {
 };
 
 typedef int (*backend_domain_fn)(const struct domain_info *d, void *arg);
+
+/* One disk of a domain as its definition has it (adoption). */
+#define DOMAIN_DISKS_MAX 16
+struct domain_disk {
+	char dev[16];              /* target: vda, sdb, ... */
+	char device[8];            /* disk | cdrom | ... */
+	char bus[8];
+	char format[16];           /* the driver's type: qcow2, raw, ... */
+	char path[1024];           /* its file, or "" (not a file) */
+	int64_t gib;               /* its capacity, rounded up; 0: unknown */
+};
 
 /*
  * Called from the backend's event thread when a domain on the connection
@@ -292,6 +311,10 @@ struct backend_domain_ops {
 	    const char *dev, bool live);
 	int (*disk_resize)(struct backend_conn *bc, const char *uuid,
 	    const char *dev, int64_t gib);
+	/* The domain's disks, in the definition's order, into out[max];
+	 * their count into *n (more than max: ERR_UNPROCESSABLE). */
+	int (*disk_list)(struct backend_conn *bc, const char *uuid,
+	    struct domain_disk *out, int max, int *n);
 };
 
 /* Storage: pools, volumes, and streams that copy volumes between hosts. */
@@ -412,6 +435,8 @@ int backend_disk_resize(struct backend_conn *bc, const char *uuid,
     const char *dev, int64_t gib);
 int backend_volume_resize(struct backend_conn *bc, const char *pool,
     const char *vol, int64_t gib);
+int backend_disk_list(struct backend_conn *bc, const char *uuid,
+    struct domain_disk *out, int max, int *n);
 /* Free an array from snapshot_export. */
 void backend_free_strings(char **v, size_t n);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/tree.h>
+
 #include "../common/error.h"
 #include "lv_int.h"
 
@@ -145,4 +147,80 @@ lv_disk_resize(struct backend_conn *bc, const char *uuid, const char *dev,
 	struct lv_dev_arg a = { .dev = dev, .gib = gib };
 
 	return lv_with_domain(bc, uuid, "grow the disk", 0, lv_do_resize, &a);
+}
+
+struct lv_list_arg {
+	struct domain_disk *out;
+	int max, *n;
+};
+
+/* One <disk> node into *dd, its capacity read from its volume. */
+static void
+lv_disk_fill(virDomainPtr d, xmlXPathContextPtr ctx, xmlNodePtr node,
+    struct domain_disk *dd)
+{
+	virStorageVolPtr vol;
+	virStorageVolInfo vi;
+
+	memset(dd, 0, sizeof(*dd));
+	lv_xpath_at(ctx, node, "string(target/@dev)", dd->dev,
+	    sizeof(dd->dev));
+	lv_xpath_at(ctx, node, "string(@device)", dd->device,
+	    sizeof(dd->device));
+	lv_xpath_at(ctx, node, "string(target/@bus)", dd->bus,
+	    sizeof(dd->bus));
+	lv_xpath_at(ctx, node, "string(driver/@type)", dd->format,
+	    sizeof(dd->format));
+	lv_xpath_at(ctx, node, "string(source/@file)", dd->path,
+	    sizeof(dd->path));
+	if (dd->path[0] && (vol = virStorageVolLookupByPath(
+	    virDomainGetConnect(d), dd->path)) != NULL) {
+		if (virStorageVolGetInfo(vol, &vi) == 0)
+			dd->gib = (int64_t)((vi.capacity + (1ULL << 30) - 1) >>
+			    30);
+		virStorageVolFree(vol);
+	}
+	virResetLastError();
+}
+
+static int
+lv_do_disk_list(virDomainPtr d, void *arg)
+{
+	struct lv_list_arg *a = arg;
+	char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr o = NULL;
+	int n = 0;
+
+	if (xml == NULL)
+		return -1;
+	doc = lv_xml_read(xml, "domain.xml");
+	free(xml);
+	if (doc == NULL)
+		return LV_REPORTED;
+	if ((ctx = xmlXPathNewContext(doc)) != NULL)
+		o = lv_xpath_nodes(ctx, "/domain/devices/disk", &n);
+	*a->n = n;
+	for (int i = 0; i < n && i < a->max; i++)
+		lv_disk_fill(d, ctx, o->nodesetval->nodeTab[i], &a->out[i]);
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	if (n <= a->max)
+		return 0;
+	err_set(ERR_UNPROCESSABLE, "the domain has %d disks, more than the "
+	    "%d hangar keeps", n, a->max);
+	return LV_REPORTED;
+}
+
+int
+lv_disk_list(struct backend_conn *bc, const char *uuid,
+    struct domain_disk *out, int max, int *n)
+{
+	struct lv_list_arg a = { out, max, n };
+
+	*n = 0;
+	return lv_with_domain(bc, uuid, "list the domain's disks", 0,
+	    lv_do_disk_list, &a);
 }

@@ -42,6 +42,7 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.disk_attach = lv_disk_attach,
 	.disk_detach = lv_disk_detach,
 	.disk_resize = lv_disk_resize,
+	.disk_list = lv_disk_list,
 };
 
 static const struct backend_storage_ops lv_storage_ops = {

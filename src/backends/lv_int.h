@@ -97,6 +97,8 @@ int lv_disk_detach(struct backend_conn *bc, const char *uuid,
     const char *dev, bool live);
 int lv_disk_resize(struct backend_conn *bc, const char *uuid,
     const char *dev, int64_t gib);
+int lv_disk_list(struct backend_conn *bc, const char *uuid,
+    struct domain_disk *out, int max, int *n);
 
 /* lv_snapshot.c */
 int lv_snapshot_create(struct backend_conn *bc, const char *uuid,

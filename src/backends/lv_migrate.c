@@ -58,22 +58,57 @@ lv_uri_host(const char *uri, char *host, size_t len)
 	return 0;
 }
 
+/* Point the disk whose target is md->dev at md->path: 0 or -1. */
+static int
+lv_xml_disk_move(xmlXPathContextPtr ctx, const char *uuid,
+    const struct migrate_disk *md)
+{
+	xmlXPathObjectPtr o;
+	char expr[128], type[16];
+	int n, r = -1;
+
+	if (strspn(md->dev, "abcdefghijklmnopqrstuvwxyz") != strlen(md->dev))
+		return err_set(ERR_INVALID, "'%s' is not a disk device name",
+		    md->dev);
+	snprintf(expr, sizeof(expr), "/domain/devices/disk[target/@dev='%s']",
+	    md->dev);
+	o = lv_xpath_nodes(ctx, expr, &n);
+	if (n != 1) {
+		xmlXPathFreeObject(o);
+		return err_set(ERR_UNPROCESSABLE, "domain %s has no disk '%s': "
+		    "it cannot be moved to '%s'", uuid, md->dev, md->path);
+	}
+	lv_xpath_at(ctx, o->nodesetval->nodeTab[0], "string(@type)", type,
+	    sizeof(type));
+	xmlXPathFreeObject(o);
+	o = lv_xpath_nodes(ctx, "source[@file]", &n);
+	if (strcmp(type, "file") != 0 || n != 1)
+		err_set(ERR_UNPROCESSABLE, "disk '%s' of domain %s is not a "
+		    "file: it cannot be moved to '%s'", md->dev, uuid, md->path);
+	else if (xmlSetProp(o->nodesetval->nodeTab[0], LV_XC("file"),
+	    LV_XC(md->path)) == NULL)
+		err_set(ERR_INTERNAL, "out of memory");
+	else
+		r = 0;
+	xmlXPathFreeObject(o);
+	return r;
+}
+
 /*
- * Domain description xml with the source file of its one disk set to
- * path: a malloc'd document, or NULL with an error.  Edited as a tree
- * (libxml2), so the path is escaped like any attribute value.
+ * The domain description xml with each disk of disks[0..n-1] (by its
+ * target dev) pointing at its new file: a malloc'd document, or NULL with
+ * an error.  Edited as a tree (libxml2), so each path is escaped like any
+ * attribute value.
  */
 static char *
-lv_xml_disk_moved(const char *xml, const char *uuid, const char *path)
+lv_xml_disk_moved(const char *xml, const char *uuid,
+    const struct migrate_disk *disks, int n)
 {
 	xmlDocPtr doc;
 	xmlXPathContextPtr ctx = NULL;
-	xmlXPathObjectPtr o = NULL;
-	xmlNodePtr src;
 	xmlChar *mem = NULL;
-	char type[16];
 	char *out = NULL;
-	int n, len = 0;
+	int len = 0;
 
 	doc = lv_xml_read(xml, "domain.xml");
 	if (doc == NULL || (ctx = xmlXPathNewContext(doc)) == NULL) {
@@ -81,34 +116,15 @@ lv_xml_disk_moved(const char *xml, const char *uuid, const char *path)
 		    "%s", uuid);
 		goto done;
 	}
-	o = lv_xpath_nodes(ctx, "/domain/devices/disk[@device='disk']", &n);
-	if (n != 1) {
-		err_set(ERR_UNPROCESSABLE, "domain %s has %d disks: only a "
-		    "domain with one disk can be moved to the disk path '%s'",
-		    uuid, n, path);
-		goto done;
-	}
-	lv_xpath_at(ctx, o->nodesetval->nodeTab[0], "string(@type)", type,
-	    sizeof(type));
-	xmlXPathFreeObject(o);
-	o = lv_xpath_nodes(ctx, "source[@file]", &n);
-	if (strcmp(type, "file") != 0 || n != 1) {
-		err_set(ERR_UNPROCESSABLE, "the disk of domain %s is not a "
-		    "file: it cannot be moved to '%s'", uuid, path);
-		goto done;
-	}
-	src = o->nodesetval->nodeTab[0];
-	if (xmlSetProp(src, LV_XC("file"), LV_XC(path)) == NULL) {
-		err_set(ERR_INTERNAL, "out of memory");
-		goto done;
-	}
+	for (int i = 0; i < n; i++)
+		if (lv_xml_disk_move(ctx, uuid, &disks[i]) < 0)
+			goto done;
 	xmlDocDumpMemory(doc, &mem, &len);
 	if (mem == NULL || (out = strdup((const char *)mem)) == NULL)
 		err_set(ERR_INTERNAL, "cannot write the description of domain "
 		    "%s", uuid);
 done:
 	xmlFree(mem);
-	xmlXPathFreeObject(o);
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	return out;
@@ -133,7 +149,7 @@ struct lv_migrate_arg {
 };
 
 /*
- * With dest_disk_path, both the definition the domain runs with there
+ * With dest_disks, both the definition the domain runs with there
  * (DEST_XML) and the one kept there (PERSIST_XML) name the new path:
  * without the latter libvirt would persist the source's definition, old
  * path and all.
@@ -157,8 +173,8 @@ lv_migrate_disk_params(virDomainPtr d, const struct lv_migrate_arg *a,
 		if ((xml = virDomainGetXMLDesc(d, which[i])) == NULL)
 			return lv_fail("describe the domain for its "
 			    "destination");
-		moved = lv_xml_disk_moved(xml, a->uuid,
-		    a->spec->dest_disk_path);
+		moved = lv_xml_disk_moved(xml, a->uuid, a->spec->dest_disks,
+		    a->spec->ndest_disks);
 		free(xml);
 		if (moved == NULL)
 			return -1;
@@ -207,7 +223,7 @@ lv_do_migrate(virDomainPtr d, void *arg)
 		lv_fail("prepare the migration's parameters");
 		goto done;
 	}
-	if (s->dest_disk_path &&
+	if (s->ndest_disks > 0 &&
 	    lv_migrate_disk_params(d, a, &params, &np, &maxp) < 0)
 		goto done;
 	if (s->max_downtime_ms > 0 && virDomainMigrateSetMaxDowntime(d,

@@ -446,42 +446,57 @@ lv_snap_xml_name(const char *xml, char *name, size_t len)
  * The descriptions are redefined as given.  Each holds the <domain> it
  * was taken of, and reverting to a snapshot brings that definition back,
  * disk path included: after a move to another disk path (volume_copy,
- * or migrate with dest_disk_path) a revert on the new host points the
- * domain at the OLD host's path again (seen on libvirt 9.0).  So the
- * definitions a snapshot carries are given the domain's disk path on this
- * host before they are redefined (lv_snap_xml_repath).
+ * or migrate with dest_disks) a revert on the new host points the
+ * domain at the OLD host's paths again (seen on libvirt 9.0).  So the
+ * definitions a snapshot carries are given the domain's disk paths on
+ * this host, disk by disk (by target), before they are redefined
+ * (lv_snap_xml_repath).
  * And migrate with copy_storage does not carry the qcow2's internal
  * snapshots at all, so their metadata must not follow such a move.
  */
+/* Each file disk of a domain now: its target and its file. */
+struct lv_disk_now {
+	int n;
+	struct {
+		char dev[16];
+		char file[1024];
+	} d[16];
+};
+
 /*
- * The snapshot description xml with the file of its (one) disk in every
- * domain definition it carries (<domain>, <inactiveDomain>) set to path:
- * the domain's disk where it is now.  A malloc'd copy, or NULL with an
- * error.
+ * The snapshot description xml with the file of each of its disks in
+ * every domain definition it carries (<domain>, <inactiveDomain>) set to
+ * where the domain's disk of the same target is now.  A malloc'd copy,
+ * or NULL with an error.
  */
 static char *
-lv_snap_xml_repath(const char *xml, const char *path)
+lv_snap_xml_repath(const char *xml, const struct lv_disk_now *now)
 {
 	xmlDocPtr doc = lv_xml_read(xml, "snapshot.xml");
 	xmlXPathContextPtr ctx = NULL;
 	xmlXPathObjectPtr o = NULL;
 	xmlChar *mem = NULL;
-	char *out = NULL;
+	char *out = NULL, expr[256];
 	int n = 0, len = 0;
 
 	if (doc == NULL || (ctx = xmlXPathNewContext(doc)) == NULL) {
 		err_set(ERR_BACKEND, "cannot parse a snapshot description");
 		goto done;
 	}
-	o = lv_xpath_nodes(ctx, "/domainsnapshot/*[self::domain or "
-	    "self::inactiveDomain]/devices/disk[@device='disk' and "
-	    "@type='file']/source[@file]", &n);
-	for (int i = 0; i < n; i++)
-		if (xmlSetProp(o->nodesetval->nodeTab[i], LV_XC("file"),
-		    LV_XC(path)) == NULL) {
-			err_set(ERR_INTERNAL, "out of memory");
-			goto done;
-		}
+	for (int k = 0; k < now->n; k++) {
+		snprintf(expr, sizeof(expr), "/domainsnapshot/*[self::domain or "
+		    "self::inactiveDomain]/devices/disk[@type='file' and "
+		    "target/@dev='%s']/source[@file]", now->d[k].dev);
+		o = lv_xpath_nodes(ctx, expr, &n);
+		for (int i = 0; i < n; i++)
+			if (xmlSetProp(o->nodesetval->nodeTab[i], LV_XC("file"),
+			    LV_XC(now->d[k].file)) == NULL) {
+				err_set(ERR_INTERNAL, "out of memory");
+				goto done;
+			}
+		xmlXPathFreeObject(o);
+		o = NULL;
+	}
 	xmlDocDumpMemory(doc, &mem, &len);
 	if (mem == NULL || (out = strdup((const char *)mem)) == NULL)
 		err_set(ERR_INTERNAL, "cannot write a snapshot description");
@@ -493,15 +508,18 @@ done:
 	return out;
 }
 
-/* The file of the domain's one disk now, into path ("" if none/many). */
+/* The domain's file disks now (targets are plain letters; others are
+ * left as they are). */
 static int
-lv_disk_path_now(virDomainPtr d, char *path, size_t len)
+lv_disks_now(virDomainPtr d, struct lv_disk_now *now)
 {
 	char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
 	xmlDocPtr doc;
 	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr o = NULL;
+	int n = 0;
 
-	path[0] = '\0';
+	now->n = 0;
 	if (xml == NULL)
 		return -1;
 	doc = lv_xml_read(xml, "domain.xml");
@@ -509,9 +527,21 @@ lv_disk_path_now(virDomainPtr d, char *path, size_t len)
 	if (doc == NULL)
 		return err_set(ERR_BACKEND, "cannot parse a domain description");
 	if ((ctx = xmlXPathNewContext(doc)) != NULL)
-		lv_xpath(ctx, "string(/domain/devices/disk[@device='disk' and "
-		    "@type='file'][count(/domain/devices/disk[@device='disk'])"
-		    " = 1]/source/@file)", path, len);
+		o = lv_xpath_nodes(ctx, "/domain/devices/disk[@type='file']",
+		    &n);
+	for (int i = 0; i < n && now->n < 16; i++) {
+		xmlNodePtr node = o->nodesetval->nodeTab[i];
+
+		lv_xpath_at(ctx, node, "string(target/@dev)",
+		    now->d[now->n].dev, sizeof(now->d[now->n].dev));
+		lv_xpath_at(ctx, node, "string(source/@file)",
+		    now->d[now->n].file, sizeof(now->d[now->n].file));
+		if (now->d[now->n].file[0] && now->d[now->n].dev[0] &&
+		    strspn(now->d[now->n].dev, "abcdefghijklmnopqrstuvwxyz") ==
+		    strlen(now->d[now->n].dev))
+			now->n++;
+	}
+	xmlXPathFreeObject(o);
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	return 0;
@@ -522,7 +552,8 @@ lv_do_snapshot_redefine(virDomainPtr d, void *arg)
 {
 	struct lv_meta_arg *a = arg;
 	virDomainSnapshotPtr snap;
-	char name[256], what[300], path[4096];
+	char name[256], what[300];
+	struct lv_disk_now now;
 	unsigned int flags;
 	bool found = a->in_current == NULL || a->in_current[0] == '\0';
 	char *moved;
@@ -537,7 +568,7 @@ lv_do_snapshot_redefine(virDomainPtr d, void *arg)
 		    "those to redefine", a->in_current);
 		return LV_REPORTED;
 	}
-	if (lv_disk_path_now(d, path, sizeof(path)) < 0)
+	if (lv_disks_now(d, &now) < 0)
 		return -1;
 	for (size_t i = 0; i < a->in_n; i++) {
 		if (lv_snap_xml_name(a->in[i], name, sizeof(name)) < 0)
@@ -547,8 +578,8 @@ lv_do_snapshot_redefine(virDomainPtr d, void *arg)
 			flags |= VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT;
 		/* the definitions it carries must name the disk where it is
 		 * now, or a revert would point the domain at the old path */
-		moved = path[0] ? lv_snap_xml_repath(a->in[i], path) : NULL;
-		if (path[0] && moved == NULL)
+		moved = now.n ? lv_snap_xml_repath(a->in[i], &now) : NULL;
+		if (now.n && moved == NULL)
 			return LV_REPORTED;
 		snap = virDomainSnapshotCreateXML(d, moved ? moved : a->in[i],
 		    flags);

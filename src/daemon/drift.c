@@ -275,6 +275,79 @@ drift_adopt_tx(struct store_conn *c, void *arg)
 	return store_event_vm(c, t->vm.id, "vm.adopted", NULL, NULL);
 }
 
+/* w must be one of the n words of set. */
+static bool
+drift_word(const char *w, const char *const *set, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(w, set[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * One disk of a domain to adopt, as a row.  A file in the host's pool is
+ * hangar's from now on (its volume, deleted with the VM); a file
+ * elsewhere is recorded without a volume, and left alone.
+ */
+static int
+drift_adopt_disk(const char *pool_dir, const struct domain_disk *dd,
+    struct disk_rec *r)
+{
+	static const char *const buses[] = { "virtio", "sata", "scsi", "ide" };
+	static const char *const formats[] = { "qcow2", "raw" };
+	const char *slash = strrchr(dd->path, '/');
+	size_t dl = strlen(pool_dir);
+
+	if (!drift_word(dd->bus, buses, 4) || !drift_word(dd->format,
+	    formats, 2) || strlen(dd->dev) >= sizeof(r->dev) ||
+	    strspn(dd->dev, "abcdefghijklmnopqrstuvwxyz") != strlen(dd->dev))
+		return err_set(ERR_UNPROCESSABLE, "its disk '%.15s' (bus '%s', "
+		    "format '%s') is not one hangar keeps: a qcow2 or raw "
+		    "file on virtio, sata, scsi or ide", dd->dev, dd->bus,
+		    dd->format);
+	memset(r, 0, sizeof(*r));
+	snprintf(r->dev, sizeof(r->dev), "%s", dd->dev);
+	snprintf(r->device, sizeof(r->device), "%s",
+	    strcmp(dd->device, "cdrom") == 0 ? "cdrom" : "disk");
+	snprintf(r->bus, sizeof(r->bus), "%s", dd->bus);
+	snprintf(r->format, sizeof(r->format), "%s", dd->format);
+	r->size_gib = dd->gib;
+	while (dl > 1 && pool_dir[dl - 1] == '/')
+		dl--;
+	if (slash && (size_t)(slash - dd->path) == dl &&
+	    strncmp(dd->path, pool_dir, dl) == 0 &&
+	    strlen(slash + 1) < sizeof(r->volume))
+		snprintf(r->volume, sizeof(r->volume), "%s", slash + 1);
+	return 0;
+}
+
+/* Every disk of the domain into t (the first disk is the boot disk). */
+static int
+drift_adopt_disks(struct app *app, const struct host_rec *h,
+    const char *uuid, struct drift_adopt_tx *t)
+{
+	struct domain_disk dd[DOMAIN_DISKS_MAX];
+	struct backend_conn *bc = fleet_conn(app->fleet, h->id);
+	int n = 0;
+	bool boot = false;
+
+	if (bc == NULL || backend_disk_list(bc, uuid, dd, VM_DISKS_MAX,
+	    &n) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct disk_rec *r = &t->disks[t->ndisks];
+
+		if (drift_adopt_disk(h->pool_path[0] ? h->pool_path :
+		    app->cfg.pool_path, &dd[i], r) < 0)
+			return -1;
+		if (!boot && strcmp(r->device, "disk") == 0)
+			r->boot_order = boot = 1;
+		t->ndisks++;
+	}
+	return 0;
+}
+
 int
 drift_adopt_domain(struct app *app, const char *host, const char *domain,
     const char *name, struct vm_rec *out)
@@ -323,6 +396,14 @@ drift_adopt_domain(struct app *app, const char *host, const char *domain,
 		    "defined): hangar only manages defined domains", domain);
 	}
 	memset(&t, 0, sizeof(t));
+	if (drift_adopt_disks(app, &s.hosts[i].h, d->uuid, &t) < 0) {
+		struct err e;
+
+		err_save(&e);
+		drift_free(&s);
+		return err_set(e.code, "domain '%.64s' cannot be adopted: %s",
+		    domain, e.msg);
+	}
 	snprintf(t.vm.uuid, sizeof(t.vm.uuid), "%s", d->uuid);
 	if (name_check("name", name ? name : d->name) < 0) {
 		struct err e;

@@ -65,7 +65,12 @@ ops_disks_paths(struct op_ctx *x, struct backend_conn *bc,
     struct ops_disks *out)
 {
 	for (int i = 0; i < x->ndisks; i++)
-		if (backend_volume_path(bc, x->app->cfg.pool_name,
+		if (x->disks[i].volume[0] == '\0')
+			return err_set(ERR_CONFLICT, "disk %s of vm '%s' is not "
+			    "in hangar's storage pool (an adopted domain's own "
+			    "file): hangar does not move it", x->disks[i].dev,
+			    x->vm.name);
+		else if (backend_volume_path(bc, x->app->cfg.pool_name,
 		    x->disks[i].volume, out->path[i],
 		    sizeof(out->path[i])) < 0)
 			return -1;
@@ -80,7 +85,9 @@ ops_disks_delete(struct op_ctx *x, struct backend_conn *bc)
 
 	/* every one is tried; the first failure is the one reported */
 	for (int i = 0; i < x->ndisks; i++) {
-		if (backend_volume_delete(bc, x->app->cfg.pool_name,
+		/* a disk outside hangar's pool (adopted) is not hangar's */
+		if (x->disks[i].volume[0] == '\0' ||
+		    backend_volume_delete(bc, x->app->cfg.pool_name,
 		    x->disks[i].volume) == 0)
 			continue;
 		if (r == 0)

@@ -29,9 +29,9 @@ struct mig {
 	int64_t to_id;
 	struct host_rec dst;
 	bool cold, live, copy;
-	char vol[DISK_VOLUME_LEN];
 	struct ops_disks src, dstd;     /* the disks' files on each host */
-	char *src_path, *dst_path;
+	struct migrate_disk moved[VM_DISKS_MAX];  /* where they differ */
+	int nmoved;
 	char **snaps;              /* exported snapshot metadata */
 	size_t nsnaps;
 	char current[SNAP_NAME_MAX];
@@ -66,14 +66,6 @@ mig_setup(struct op_ctx *x, struct mig *m)
 	m->cold = mode && strcmp(mode, "cold") == 0;
 	m->live = mode && strcmp(mode, "live") == 0;
 	m->copy = mig_param_bool(x, "copy_storage");
-	if (x->ndisks > 1 && m->copy)
-		return err_set(ERR_CONFLICT, "vm '%s' has %d disks: copying "
-		    "more than one disk is not supported yet", x->vm.name,
-		    x->ndisks);
-	snprintf(m->vol, sizeof(m->vol), "%s", x->ndisks ?
-	    x->disks[0].volume : "");
-	m->src_path = m->src.path[0];
-	m->dst_path = m->dstd.path[0];
 	c = store_read_begin(x->app->store);
 	r = store_host_get_id(c, m->to_id, &m->dst);
 	store_read_end(c);
@@ -122,23 +114,22 @@ mig_snaps_on(struct mig *m, struct backend_conn *bc, const char *where)
 	err_restore(&e);
 }
 
-/* After a move with a copy: the source's disk goes (a failure to remove
- * it is only logged: the VM has moved). */
+/* After a move with a copy: the source's disks go (a failure to remove
+ * them is only logged: the VM has moved). */
 static void
 mig_drop_src_vol(struct mig *m)
 {
 	struct op_ctx *x = m->x;
 
-	if (m->copy && backend_volume_delete(x->bc, x->app->cfg.pool_name,
-	    m->vol) < 0) {
-		log_warnx("op %s: vm '%s' moved, but its old disk on the source "
-		    "could not be removed: %s", x->op.id, x->vm.name,
-		    err_last()->msg);
+	if (m->copy && ops_disks_delete(x, x->bc) < 0) {
+		log_warnx("op %s: vm '%s' moved, but its old disks on the "
+		    "source could not all be removed: %s", x->op.id,
+		    x->vm.name, err_last()->msg);
 		err_clear();
 	}
 }
 
-/* Remove the destination's copy of the disk after a failure. */
+/* Remove the destination's copies of the disks after a failure. */
 static void
 mig_drop_dst_vol(struct mig *m)
 {
@@ -147,12 +138,30 @@ mig_drop_dst_vol(struct mig *m)
 	if (!m->dst_vol)
 		return;
 	err_save(&e);
-	if (backend_volume_delete(m->x->dst_bc, m->x->app->cfg.pool_name,
-	    m->vol) < 0)
-		log_error("op %s: the copy of vm '%s''s disk on '%s' could not "
-		    "be removed: %s", m->x->op.id, m->x->vm.name, m->dst.name,
-		    err_last()->msg);
+	if (ops_disks_delete(m->x, m->x->dst_bc) < 0)
+		log_error("op %s: the copies of vm '%s''s disks on '%s' could "
+		    "not all be removed: %s", m->x->op.id, m->x->vm.name,
+		    m->dst.name, err_last()->msg);
 	err_restore(&e);
+}
+
+/* Make every disk on the destination, and note each one whose file is
+ * not at the source's path there. */
+static int
+mig_dst_disks(struct mig *m)
+{
+	struct op_ctx *x = m->x;
+
+	m->dst_vol = true;     /* a half-made set is removed as a whole */
+	if (ops_disks_make(x, x->dst_bc, &m->dst, &m->dstd) < 0 ||
+	    ops_disks_paths(x, x->bc, &m->src) < 0)
+		return -1;
+	m->nmoved = 0;
+	for (int i = 0; i < x->ndisks; i++)
+		if (strcmp(m->src.path[i], m->dstd.path[i]) != 0)
+			m->moved[m->nmoved++] = (struct migrate_disk){
+			    x->disks[i].dev, m->dstd.path[i] };
+	return 0;
 }
 
 static json_t *
@@ -202,17 +211,8 @@ mig_live(struct mig *m)
 	char step[160];
 	bool switched = false;
 
-	if (m->copy) {
-		ops_step(x, "creating the disk on the destination");
-		if (backend_volume_create(x->dst_bc, x->app->cfg.pool_name,
-		    m->vol, x->vm.disk_gib, m->dst_path,
-		    sizeof(m->dstd.path[0])) < 0)
-			return -1;
-		m->dst_vol = true;
-		if (backend_volume_path(x->bc, x->app->cfg.pool_name, m->vol,
-		    m->src_path, sizeof(m->src.path[0])) < 0)
-			goto fail;
-	}
+	if (m->copy && mig_dst_disks(m) < 0)
+		goto fail;
 	if (mig_snaps_off(m) < 0)
 		goto fail;
 	memset(&t, 0, sizeof(t));
@@ -221,15 +221,15 @@ mig_live(struct mig *m)
 	t.spec.dest_uri = m->dst.uri;
 	t.spec.live = m->live;
 	t.spec.copy_storage = m->copy;
-	t.spec.dest_disk_path = m->copy && strcmp(m->src_path, m->dst_path) ?
-	    m->dst_path : NULL;
+	t.spec.dest_disks = m->copy ? m->moved : NULL;
+	t.spec.ndest_disks = m->copy ? m->nmoved : 0;
 	t.spec.shared_storage = !m->copy;
 	t.spec.max_downtime_ms = mig_param_int(x, "max_downtime_ms");
 	t.spec.auto_converge = mig_param_bool(x, "auto_converge");
 	t.spec.post_copy = mig_param_bool(x, "post_copy");
 	t.spec.bandwidth_mib_s = mig_param_int(x, "bandwidth_mib_s");
 	snprintf(step, sizeof(step), "migrating to '%s'%s", m->dst.name,
-	    m->copy ? " with its disk" : "");
+	    m->copy ? " with its disks" : "");
 	ops_step(x, step);
 	if (pthread_create(&th, NULL, mig_thread, &t) != 0) {
 		err_set(ERR_INTERNAL, "cannot start the migration thread");
@@ -285,19 +285,25 @@ mig_cold(struct mig *m)
 {
 	struct op_ctx *x = m->x;
 	struct vm_spec spec;
+	char step[96];
 
 	if (m->copy) {
-		ops_step(x, "copying the disk to the destination");
-		if (backend_volume_copy(x->bc, x->app->cfg.pool_name, m->vol,
-		    x->dst_bc, x->app->cfg.pool_name, m->dst_path,
-		    sizeof(m->dstd.path[0])) < 0)
-			return -1;
 		m->dst_vol = true;
+		for (int i = 0; i < x->ndisks; i++) {
+			snprintf(step, sizeof(step), "copying disk %s to the "
+			    "destination", x->disks[i].dev);
+			ops_step(x, step);
+			if (backend_volume_copy(x->bc, x->app->cfg.pool_name,
+			    x->disks[i].volume, x->dst_bc,
+			    x->app->cfg.pool_name, m->dstd.path[i],
+			    sizeof(m->dstd.path[i])) < 0)
+				goto fail;
+		}
 	} else if (ops_disks_paths(x, x->bc, &m->dstd) < 0) {
 		return -1;
 	}
 	if (ops_cancelled(x)) {
-		ops_cancel_now(x, "after its disk was copied");
+		ops_cancel_now(x, "after its disks were copied");
 		goto fail;
 	}
 	if (backend_snapshot_export(x->bc, x->vm.uuid, &m->snaps, &m->nsnaps,
@@ -405,8 +411,7 @@ ops_migrate_recover(struct op_ctx *x)
 		    "'%s' was being migrated, and its domain is now on neither "
 		    "'%s' nor '%s'", x->vm.name, x->vm.host, m.dst.name);
 	}
-	if (m.copy && backend_volume_delete(x->bc, x->app->cfg.pool_name,
-	    m.vol) < 0)
+	if (m.copy && ops_disks_delete(x, x->bc) < 0)
 		err_clear();
 	x->bc = x->dst_bc;
 	x->have_state = true;

@@ -83,6 +83,8 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v,
 		v->disk_gib = 0;
 		for (int i = 0; i < ndisks; i++)
 			v->disk_gib += disks[i].size_gib;
+		if (v->disk_gib < 1)
+			v->disk_gib = 1;   /* a VM claims at least 1 GiB */
 	}
 	sqlite3_bind_text(st, 1, v->uuid, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, v->name, -1, SQLITE_TRANSIENT);

@@ -1243,14 +1243,21 @@ test_migrate_check(void **state)
 	assert_int_equal(backend_volume_delete(f->bc, "hangar", "m.qcow2"), 0);
 }
 
-/* dest_disk_path rewrites the one disk's file; anything else is refused. */
+/* dest_disks rewrites each named disk's file; an unknown or non-file
+ * disk is refused before libvirt is asked. */
 static void
 test_migrate_disk_path(void **state)
 {
 	struct fx *f = *state;
+	static const struct migrate_disk one[] = {
+		{ "vda", "/there/a'b&c.qcow2" },
+	};
+	static const struct migrate_disk two[] = {
+		{ "vda", "/there/a.qcow2" }, { "vdb", "/there/b.qcow2" },
+	};
 	struct migrate_spec ms = { .dest_uri = "qemu+tcp://10.0.0.2/system",
-	    .live = true, .copy_storage = true,
-	    .dest_disk_path = "/there/a'b&c.qcow2" };
+	    .live = true, .copy_storage = true, .dest_disks = one,
+	    .ndest_disks = 1 };
 	struct host_facts hf;
 	struct vm_spec spec;
 	char uuid[UUID_STR_LEN], path[1024], want[512];
@@ -1260,9 +1267,8 @@ test_migrate_disk_path(void **state)
 	define_vm(f, uuid, "nodisk");
 	assert_int_equal(backend_migrate(f->bc, uuid, &ms), -1);
 	assert_int_equal(err_last()->code, ERR_UNPROCESSABLE);
-	snprintf(want, sizeof(want), "domain %s has 0 disks: only a domain "
-	    "with one disk can be moved to the disk path "
-	    "'/there/a'b&c.qcow2'", uuid);
+	snprintf(want, sizeof(want), "domain %s has no disk 'vda': it cannot "
+	    "be moved to '/there/a'b&c.qcow2'", uuid);
 	assert_string_equal(err_last()->msg, want);
 	assert_int_equal(backend_undefine(f->bc, uuid), 0);
 
@@ -1280,16 +1286,19 @@ test_migrate_disk_path(void **state)
 	assert_int_equal(backend_undefine(f->bc, uuid), 0);
 	assert_int_equal(backend_volume_delete(f->bc, "hangar", "d.qcow2"), 0);
 
-	/* two disks */
+	/* two disks, both moved: libvirt is asked */
 	define_raw(f, "<domain type='test'><name>two</name>"
 	    "<memory>65536</memory><os><type arch='i686'>hvm</type></os>"
 	    "<devices><disk type='file' device='disk'><source file='/a'/>"
 	    "<target dev='vda'/></disk><disk type='file' device='disk'>"
 	    "<source file='/b'/><target dev='vdb'/></disk></devices>"
 	    "</domain>", uuid);
+	ms.dest_disks = two;
+	ms.ndest_disks = 2;
 	assert_int_equal(backend_migrate(f->bc, uuid, &ms), -1);
-	assert_int_equal(err_last()->code, ERR_UNPROCESSABLE);
-	assert_non_null(strstr(err_last()->msg, "has 2 disks"));
+	assert_int_equal(err_last()->code, ERR_BACKEND);
+	assert_non_null(strstr(err_last()->msg,
+	    "libvirt could not migrate the domain: "));
 	d = virDomainLookupByUUIDString(f->raw, uuid);
 	assert_non_null(d);
 	assert_int_equal(virDomainUndefine(d), 0);
@@ -1301,10 +1310,12 @@ test_migrate_disk_path(void **state)
 	    "<devices><disk type='block' device='disk'>"
 	    "<source dev='/dev/sdz'/><target dev='vda'/></disk></devices>"
 	    "</domain>", uuid);
+	ms.dest_disks = one;
+	ms.ndest_disks = 1;
 	assert_int_equal(backend_migrate(f->bc, uuid, &ms), -1);
 	assert_int_equal(err_last()->code, ERR_UNPROCESSABLE);
-	snprintf(want, sizeof(want), "the disk of domain %s is not a file: it "
-	    "cannot be moved to '/there/a'b&c.qcow2'", uuid);
+	snprintf(want, sizeof(want), "disk 'vda' of domain %s is not a file: "
+	    "it cannot be moved to '/there/a'b&c.qcow2'", uuid);
 	assert_string_equal(err_last()->msg, want);
 	d = virDomainLookupByUUIDString(f->raw, uuid);
 	assert_non_null(d);
