@@ -18,6 +18,7 @@ struct op_ctx {
 	struct vm_rec vm;            /* the VM as it was when the run began */
 	struct host_rec host;
 	struct backend_conn *bc;     /* the VM's host (borrowed from fleet) */
+	char pool[FLEET_POOL_MAX];   /* that host's storage pool (fleet_pool) */
 	json_t *params;              /* the operation's parameters (owned) */
 	/* results, for the closing transaction: */
 	bool delete_row;             /* remove the VM's row (delete, rollback) */
@@ -36,6 +37,7 @@ struct op_ctx {
 	/* migrations: where the VM went (0: it did not move) */
 	int64_t moved_to;
 	struct backend_conn *dst_bc;     /* the destination's connection */
+	char dst_pool[FLEET_POOL_MAX];   /* ... and its storage pool */
 	bool aborted;                    /* job_abort was sent */
 };
 

@@ -72,7 +72,9 @@ mig_setup(struct op_ctx *x, struct mig *m)
 	if (r < 0)
 		return err_set(ERR_NOT_FOUND, "the destination host #%lld is "
 		    "no longer registered", (long long)m->to_id);
-	if ((x->dst_bc = fleet_conn(x->app->fleet, m->to_id)) == NULL)
+	if ((x->dst_bc = fleet_conn(x->app->fleet, m->to_id)) == NULL ||
+	    fleet_pool(x->app->fleet, m->to_id, x->dst_pool,
+	    sizeof(x->dst_pool)) < 0)
 		return -1;
 	return 0;
 }
@@ -121,8 +123,7 @@ mig_drop_src_vol(struct mig *m)
 {
 	struct op_ctx *x = m->x;
 
-	if (m->copy && backend_volume_delete(x->bc, x->app->cfg.pool_name,
-	    m->vol) < 0) {
+	if (m->copy && backend_volume_delete(x->bc, x->pool, m->vol) < 0) {
 		log_warnx("op %s: vm '%s' moved, but its old disk on the source "
 		    "could not be removed: %s", x->op.id, x->vm.name,
 		    err_last()->msg);
@@ -139,7 +140,7 @@ mig_drop_dst_vol(struct mig *m)
 	if (!m->dst_vol)
 		return;
 	err_save(&e);
-	if (backend_volume_delete(m->x->dst_bc, m->x->app->cfg.pool_name,
+	if (backend_volume_delete(m->x->dst_bc, m->x->dst_pool,
 	    m->vol) < 0)
 		log_error("op %s: the copy of vm '%s''s disk on '%s' could not "
 		    "be removed: %s", m->x->op.id, m->x->vm.name, m->dst.name,
@@ -196,12 +197,11 @@ mig_live(struct mig *m)
 
 	if (m->copy) {
 		ops_step(x, "creating the disk on the destination");
-		if (backend_volume_create(x->dst_bc, x->app->cfg.pool_name,
-		    m->vol, x->vm.disk_gib, m->dst_path,
-		    sizeof(m->dst_path)) < 0)
+		if (backend_volume_create(x->dst_bc, x->dst_pool, m->vol,
+		    x->vm.disk_gib, m->dst_path, sizeof(m->dst_path)) < 0)
 			return -1;
 		m->dst_vol = true;
-		if (backend_volume_path(x->bc, x->app->cfg.pool_name, m->vol,
+		if (backend_volume_path(x->bc, x->pool, m->vol,
 		    m->src_path, sizeof(m->src_path)) < 0)
 			goto fail;
 	}
@@ -289,12 +289,12 @@ mig_cold(struct mig *m)
 
 	if (m->copy) {
 		ops_step(x, "copying the disk to the destination");
-		if (backend_volume_copy(x->bc, x->app->cfg.pool_name, m->vol,
-		    x->dst_bc, x->app->cfg.pool_name, m->dst_path,
+		if (backend_volume_copy(x->bc, x->pool, m->vol,
+		    x->dst_bc, x->dst_pool, m->dst_path,
 		    sizeof(m->dst_path)) < 0)
 			return -1;
 		m->dst_vol = true;
-	} else if (backend_volume_path(x->bc, x->app->cfg.pool_name, m->vol,
+	} else if (backend_volume_path(x->bc, x->pool, m->vol,
 	    m->dst_path, sizeof(m->dst_path)) < 0) {
 		return -1;
 	}
@@ -406,8 +406,7 @@ ops_migrate_recover(struct op_ctx *x)
 		    "'%s' was being migrated, and its domain is now on neither "
 		    "'%s' nor '%s'", x->vm.name, x->vm.host, m.dst.name);
 	}
-	if (m.copy && backend_volume_delete(x->bc, x->app->cfg.pool_name,
-	    m.vol) < 0)
+	if (m.copy && backend_volume_delete(x->bc, x->pool, m.vol) < 0)
 		err_clear();
 	x->bc = x->dst_bc;
 	x->have_state = true;

@@ -43,7 +43,7 @@ ops_create_rollback(struct op_ctx *x)
 	ops_step(x, "rolling back");
 	if (backend_destroy(x->bc, x->op.vm_uuid) < 0 ||
 	    backend_undefine(x->bc, x->op.vm_uuid) < 0 ||
-	    backend_volume_delete(x->bc, x->app->cfg.pool_name, vol) < 0) {
+	    backend_volume_delete(x->bc, x->pool, vol) < 0) {
 		log_error("op %s: rollback of vm '%s' failed (retried "
 		    "later): %s", x->op.id, x->op.vm_name, err_last()->msg);
 		x->unsettled = true;
@@ -59,7 +59,6 @@ static int
 ops_run_create(struct op_ctx *x)
 {
 	char vol[64], path[4096];
-	int64_t cap, avail;
 	struct vm_spec spec = {
 		.uuid = x->vm.uuid,
 		.name = x->vm.name,
@@ -75,15 +74,14 @@ ops_run_create(struct op_ctx *x)
 	ops_step(x, "creating disk");
 	/* the pool is made when the host connects; only if it has gone
 	 * since (undefined, stopped) is it made again, then tried once more */
-	if (backend_volume_create(x->bc, x->app->cfg.pool_name, vol,
-	    x->vm.disk_gib, path, sizeof(path)) < 0) {
+	if (backend_volume_create(x->bc, x->pool, vol, x->vm.disk_gib, path,
+	    sizeof(path)) < 0) {
 		if (err_last()->code != ERR_NOT_FOUND &&
 		    err_last()->code != ERR_CONFLICT)
 			goto fail;
-		if (backend_pool_ensure(x->bc, x->app->cfg.pool_name,
-		    x->host.pool_path[0] ? x->host.pool_path :
-		    x->app->cfg.pool_path, &cap, &avail) < 0 ||
-		    backend_volume_create(x->bc, x->app->cfg.pool_name, vol,
+		if (fleet_pool_ensure(x->app->fleet, x->vm.host_id, x->pool,
+		    sizeof(x->pool)) < 0 ||
+		    backend_volume_create(x->bc, x->pool, vol,
 		    x->vm.disk_gib, path, sizeof(path)) < 0)
 			goto fail;
 	}
@@ -228,7 +226,7 @@ ops_run_delete(struct op_ctx *x)
 	if (backend_undefine(x->bc, x->vm.uuid) < 0)
 		return -1;
 	ops_step(x, "removing disk");
-	if (backend_volume_delete(x->bc, x->app->cfg.pool_name, vol) < 0)
+	if (backend_volume_delete(x->bc, x->pool, vol) < 0)
 		return -1;
 	x->delete_row = true;
 	return 0;
