@@ -48,8 +48,9 @@ void fleet_host_defaults(const struct fleet *f, struct host_rec *h);
 /*
  * Register a new host: connect to h->uri, read its facts, make sure its
  * pool exists, then store it.  ERR_UNPROCESSABLE with libvirt's words
- * when the URI cannot be reached or used; nothing is stored then.  h is
- * filled with the stored record.
+ * when the URI cannot be reached or used, ERR_CONFLICT (field pool_path)
+ * when the name its pool would get is taken by a pool at another
+ * directory; nothing is stored then.  h is filled with the stored record.
  */
 int fleet_register(struct fleet *f, struct host_rec *h);
 /*

@@ -459,6 +459,25 @@ test_pool_per_path(void **state)
 		virStoragePoolFree(sp);
 		virConnectClose(raw);
 	}
+
+	/* refused: the name the rule gives is a pool at another directory */
+	{
+		struct host_rec h;
+
+		snprintf(f->cfg.pool_path, sizeof(f->cfg.pool_path), "%s/moved",
+		    f->dir);
+		memset(&h, 0, sizeof(h));
+		fleet_host_defaults(f->fl, &h);
+		snprintf(h.name, sizeof(h.name), "four");
+		snprintf(h.uri, sizeof(h.uri), "test:///default");
+		assert_int_equal(fleet_register(f->fl, &h), -1);
+		assert_int_equal(err_last()->code, ERR_CONFLICT);
+		assert_string_equal(err_last()->field, "pool_path");
+		assert_non_null(strstr(err_last()->msg, "storage pool "
+		    "'hangar-fleet' on host 'test:///default' is at"));
+		snprintf(f->cfg.pool_path, sizeof(f->cfg.pool_path), "%s",
+		    f->pool);
+	}
 }
 
 /* pool_path changes while the host holds no VM, and not after. */
