@@ -84,13 +84,14 @@ fleet_pool_at(struct fleet *f, struct backend_conn *bc, const char *path,
 {
 	if (path == NULL)
 		path = f->cfg->pool_path;
-	/* the pool found last time, if it is still there: one lookup */
+	/* the pool found last time, if it is still there: one lookup (if
+	 * it moved or cannot be made again, the whole rule is followed) */
 	if (hint) {
 		snprintf(ff->pool, sizeof(ff->pool), "%s", hint);
 		if (backend_pool_ensure(bc, ff->pool, path, &ff->disk_gib,
 		    &ff->disk_free_gib) == 0)
 			return 0;
-		if (err_last()->code != ERR_CONFLICT)
+		if (err_last()->code == ERR_UNAVAILABLE)
 			return -1;
 	}
 	if (backend_pool_find(bc, path, ff->pool, sizeof(ff->pool)) < 0) {
