@@ -105,6 +105,13 @@ void ops_progress(struct op_ctx *x, json_t *progress);
 int ops_run_inline(struct ops *o, char (*ids)[UUID_STR_LEN], size_t n,
     int parallel, bool (*stop)(void *arg), void *arg);
 
+/*
+ * ops_vm.c: the pool that really holds the VM's volume vol, into x->pool
+ * (a disk made before pools were per directory may be in the one called
+ * pool_name).
+ */
+int ops_disk_pool(struct op_ctx *x, const char *vol);
+
 /* ops_migrate.c: migration, drain and plan runners */
 int ops_migrate_run(struct op_ctx *x);
 int ops_migrate_recover(struct op_ctx *x);

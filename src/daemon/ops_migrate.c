@@ -331,7 +331,7 @@ ops_migrate_run(struct op_ctx *x)
 	struct mig m;
 	int r;
 
-	if (mig_setup(x, &m) < 0)
+	if (mig_setup(x, &m) < 0 || ops_disk_pool(x, m.vol) < 0)
 		return -1;
 	r = m.cold ? mig_cold(&m) : mig_live(&m);
 	backend_free_strings(m.snaps, m.nsnaps);

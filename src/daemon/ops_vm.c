@@ -30,6 +30,36 @@ ops_volume_name(const struct op_ctx *x, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Before this release every disk was made in the pool called pool_name,
+ * wherever the host's pool_path was: a VM made then on a host with a
+ * pool_path of its own may have its disk there, not in the pool at its
+ * directory.  When its volume is not in x->pool but in that one, x->pool
+ * becomes that one (for this run), so that a delete removes the disk and
+ * a migration finds it.  0, or -1 when the host could not say.
+ */
+int
+ops_disk_pool(struct op_ctx *x, const char *vol)
+{
+	const char *legacy = x->app->cfg.pool_name;
+	char path[4096];
+
+	if (strcmp(x->pool, legacy) == 0 ||
+	    backend_volume_path(x->bc, x->pool, vol, path, sizeof(path)) == 0)
+		return 0;
+	if (err_last()->code != ERR_NOT_FOUND)
+		return -1;
+	if (backend_volume_path(x->bc, legacy, vol, path, sizeof(path)) < 0) {
+		err_clear();       /* in neither: nothing to redirect */
+		return 0;
+	}
+	log_warnx("op %s: the disk of vm '%s' is in the old pool '%s' ('%s'), "
+	    "not in its host's pool '%s': it is used there", x->op.id,
+	    x->vm.name, legacy, path, x->pool);
+	snprintf(x->pool, sizeof(x->pool), "%s", legacy);
+	return 0;
+}
+
 /* Undo a create: every step is idempotent, so this is safe to repeat. */
 static int
 ops_create_rollback(struct op_ctx *x)
@@ -219,6 +249,8 @@ ops_run_delete(struct op_ctx *x)
 	char vol[64];
 
 	ops_volume_name(x, vol, sizeof(vol));
+	if (ops_disk_pool(x, vol) < 0)
+		return -1;
 	ops_step(x, "powering off");
 	if (backend_destroy(x->bc, x->vm.uuid) < 0)
 		return -1;
