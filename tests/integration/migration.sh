@@ -391,6 +391,22 @@ t_expect_json .field pool_path "... naming pool_path"
 t_match "... saying it holds a VM" "$(t_json .detail)" 'holds 1 VM'
 t_http GET /v1/hosts/h2
 t_expect_json .pool_path "${POOLDIR[h2]}" "h2: pool_path unchanged"
+# a VM made before pools were per directory: its disk is in h2's old
+# $T_POOL (moved there by hand, its domain pointed at it); a delete finds
+# it there and removes it
+L=${T_PFX}legacy
+create "$L" '.host = "h2"'
+L_VOL=${ID[$L]}.qcow2
+mv "${POOLDIR[h2]}/$L_VOL" "$OLDDIR/$L_VOL"
+lv h2 dumpxml "$L" | sed "s:${POOLDIR[h2]}/$L_VOL:$OLDDIR/$L_VOL:" >"$T_TMP/legacy.xml"
+lv h2 define "$T_TMP/legacy.xml" >/dev/null
+lv h2 pool-refresh "${POOL[h2]}" >/dev/null
+lv h2 pool-refresh "$T_POOL" >/dev/null
+t_eq "legacy: its domain's disk is in old-h2" "$(disk h2 "$L")" "$OLDDIR/$L_VOL"
+t_http DELETE "/v1/vms/$L?$W"
+t_expect_json .status succeeded "delete legacy: succeeded"
+t_check_not "legacy: its disk in old-h2 is gone" test -e "$OLDDIR/$L_VOL"
+t_eq "legacy: its domain is gone" "$(domstate h2 "$L")" absent
 t_check "A: h2's pool lists its volume" has_vol h2 "$A_VOL"
 t_check "A: local's pool no longer lists its volume" lacks_vol local "$A_VOL"
 t_check_not "A: the old file is gone" test -e "${POOLDIR[local]}/$A_VOL"
