@@ -69,7 +69,8 @@ lv_pool_by_path(virConnectPtr c, const char *uri, const char *path)
 		return NULL;
 	}
 	for (int i = 0; i < n; i++) {
-		if (found == NULL && lv_pool_path(list[i], at, sizeof(at)) == 0 &&
+		if (found == NULL &&
+		    lv_pool_path(list[i], at, sizeof(at)) == 0 &&
 		    path_same(at, path))
 			found = list[i];
 		else

@@ -568,8 +568,8 @@ fleet_register(struct fleet *f, struct host_rec *h)
 		backend_close(bc);
 		/* a pool of the name its directory would get is elsewhere */
 		if (e.code == ERR_CONFLICT)
-			return err_set_field(ERR_CONFLICT, "pool_path", "cannot "
-			    "use host '%s': %s", h->name, e.msg);
+			return err_set_field(ERR_CONFLICT, "pool_path",
+			    "cannot use host '%s': %s", h->name, e.msg);
 		/* the client's URI is what is wrong: say what libvirt said */
 		return err_set_field(ERR_UNPROCESSABLE, "uri", "cannot use host "
 		    "'%s': %s", h->name, e.msg);

@@ -180,11 +180,11 @@ fleet_move_tx(struct store_conn *c, void *arg)
 	    store_host_get(c, m->h.name, &m->h) < 0)
 		return -1;
 	if (m->h.vms > 0)
-		return err_set_field(ERR_CONFLICT, "pool_path", "host '%s' holds "
-		    "%d VM(s) whose disks are in its current pool at '%s'; "
-		    "move or delete them before changing pool_path", m->h.name,
-		    m->h.vms, m->h.pool_path[0] ? m->h.pool_path : "(the "
-		    "configured pool_path)");
+		return err_set_field(ERR_CONFLICT, "pool_path", "host '%s' "
+		    "holds %d VM(s) whose disks are in its current pool at "
+		    "'%s'; move or delete them before changing pool_path",
+		    m->h.name, m->h.vms, m->h.pool_path[0] ? m->h.pool_path :
+		    "(the configured pool_path)");
 	if ((r = store_op_each_unfinished(c, fleet_move_incoming,
 	    &m->id)) < 0) {
 		struct err e;
@@ -428,8 +428,8 @@ fleet_probe(const struct fleet_end *a, const struct fleet_end *b,
 		    "'%.400s'): a disk is copied", a->name, b->name, pa, pb);
 	} else if (err_last()->code == ERR_NOT_FOUND) {
 		snprintf(sh->why, sizeof(sh->why), "hosts '%s' and '%s' do not "
-		    "share storage: a file made in '%.400s' on '%s' is not seen "
-		    "by '%s'", a->name, b->name, pa, a->name, b->name);
+		    "share storage: a file made in '%.400s' on '%s' is not "
+		    "seen by '%s'", a->name, b->name, pa, a->name, b->name);
 		r = 0;
 	}
 	err_save(&e);
