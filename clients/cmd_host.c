@@ -73,7 +73,7 @@ host_path(struct cli *cli, char *path, size_t len, const char *name)
 
 /*
  * Parse the settings options of host add (update: of host update, which
- * takes --clear-labels and --no-storage where add takes --pool-path) into
+ * also takes --clear-labels and --no-storage) into
  * body: "labels", "cpu_ratio", "ram_ratio", "disk_ratio", "reserved",
  * "pool_path", "storage" ("" for --no-storage: no shared storage).
  * Ratios are checked here only as numbers and reserved amounts as
@@ -126,19 +126,20 @@ host_settings(struct cli *cli, int argc, char **argv, bool update,
 			clear = true;
 			continue;
 		}
-		if (ch == HOST_POOL_PATH || ch == HOST_NO_STORAGE) {
-			if (update != (ch == HOST_NO_STORAGE)) {
-				cli_usage_error(cli, "invalid option '%s'%s",
-				    ch == HOST_POOL_PATH ? "--pool-path" :
-				    "--no-storage", ch == HOST_POOL_PATH ?
-				    ": the pool path is set when the host is "
-				    "added" : "");
+		if (ch == HOST_POOL_PATH) {
+			/* update: the server refuses it while VMs are there */
+			if (cli_set_str(cli, body, "pool_path", "--pool-path",
+			    optarg) == -1)
+				goto done;
+			continue;
+		}
+		if (ch == HOST_NO_STORAGE) {
+			if (!update) {
+				cli_usage_error(cli, "invalid option "
+				    "'--no-storage'");
 				goto done;
 			}
-			if (ch == HOST_POOL_PATH && cli_set_str(cli, body,
-			    "pool_path", "--pool-path", optarg) == -1)
-				goto done;
-			no_storage = no_storage || ch == HOST_NO_STORAGE;
+			no_storage = true;
 			continue;
 		}
 		if (ch == HOST_STORAGE) {
@@ -252,7 +253,7 @@ done:
 
 /*
  * hangar host update NAME [--clear-labels] [--storage NAME|--no-storage]
- *     [the other settings of host add, but --pool-path]
+ *     [the other settings of host add; --pool-path while no VM is there]
  */
 int
 host_update(struct cli *cli, int argc, char **argv)

@@ -227,7 +227,7 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--label K=V]...\n      [--cpu-ratio X] [--ram-ratio X] "
 	    "[--disk-ratio X]\n      [--reserved-vcpus N] "
 	    "[--reserved-memory MIB] [--reserved-disk GIB]\n      "
-	    "[--storage NAME|--no-storage]", NULL },
+	    "[--pool-path DIR] [--storage NAME|--no-storage]", NULL },
 	{ "host", "remove", host_remove, "host remove NAME", NULL },
 	{ "host", "maintenance", host_maintenance,
 	    "host maintenance NAME on|off", NULL },

@@ -1,7 +1,8 @@
 /*
  * hosts.c - the host resource: register (POST), list, show, change
- * (PATCH: labels, ratios, reserved resources, maintenance) and remove
- * (DELETE, refused while VMs live there).
+ * (PATCH: labels, ratios, reserved resources, maintenance, pool_path
+ * while no VM is there) and remove (DELETE, refused while VMs live
+ * there).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,7 @@ static const struct body_field hosts_update_fields[] = {
 	{ "disk_ratio", BODY_NUMBER, false, 0, 0 },
 	{ "maintenance", BODY_BOOL, false, 0, 0 },
 	{ "storage", BODY_STRING, false, 0, 63 },
+	{ "pool_path", BODY_STRING, false, 0, 1000 },
 };
 
 struct hosts_tx {
@@ -305,15 +307,44 @@ hosts_update_tx(struct store_conn *c, void *arg)
 	return store_host_get(c, t->name, &t->h);
 }
 
+/*
+ * PATCH's pool_path: "" for the configured one.  The other settings are
+ * checked first (on a copy), so that a bad one changes nothing; the pool
+ * is moved by the fleet (only while the host holds no VM).
+ */
+static int
+hosts_update_pool(struct req *r, const char *name, const char *path)
+{
+	struct host_rec h, scratch;
+	struct store_conn *c;
+	int rc;
+
+	if (path[0] && hosts_check_path("pool_path", path) < 0)
+		return -1;
+	c = store_read_begin(r->app->store);
+	rc = store_host_get(c, name, &h);
+	store_read_end(c);
+	if (rc < 0)
+		return -1;
+	scratch = h;
+	if (hosts_settings(r, &scratch) < 0)
+		return -1;
+	if (strcmp(path, h.pool_path) == 0)
+		return 0;
+	return fleet_set_pool_path(r->app->fleet, h.id, path, &h);
+}
+
 int
 hosts_update(struct req *r)
 {
 	struct hosts_tx t = { r, r->params[0], { 0 } };
-
 	int rc;
 
 	if (body_check(r, hosts_update_fields, sizeof(hosts_update_fields) /
 	    sizeof(hosts_update_fields[0])) < 0)
+		return -1;
+	if (body_string(r, "pool_path") && hosts_update_pool(r, t.name,
+	    body_string(r, "pool_path")) < 0)
 		return -1;
 	/* view, then store: the order placements take them in */
 	view_lock(r->app->view);

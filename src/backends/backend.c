@@ -78,6 +78,14 @@ backend_host_facts(struct backend_conn *bc, struct host_facts *out)
 }
 
 int
+backend_pool_find(struct backend_conn *bc, const char *path, char *name_out,
+    size_t name_len)
+{
+	return BACKEND_CALL(bc, storage, pool_find, "find storage pools", path,
+	    name_out, name_len);
+}
+
+int
 backend_pool_ensure(struct backend_conn *bc, const char *pool,
     const char *path, int64_t *cap_gib, int64_t *avail_gib)
 {

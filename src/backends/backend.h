@@ -320,8 +320,17 @@ struct backend_domain_ops {
 /* Storage: pools, volumes, and streams that copy volumes between hosts. */
 struct backend_storage_ops {
 	/*
-	 * Make sure a storage pool named pool exists at path, and is active;
-	 * its capacity and what is free in it, in GiB, into cap/avail.
+	 * The name of the pool whose directory is path (repeated and
+	 * trailing '/' aside), whatever it is called, into name_out;
+	 * ERR_NOT_FOUND when no pool is there.
+	 */
+	int (*pool_find)(struct backend_conn *bc, const char *path,
+	    char *name_out, size_t name_len);
+	/*
+	 * Make sure a storage pool named pool exists at path (defining it
+	 * there when there is none), and is active; its capacity and what is
+	 * free in it, in GiB, into cap/avail.  ERR_CONFLICT when a pool of
+	 * that name is at another directory.
 	 */
 	int (*pool_ensure)(struct backend_conn *bc, const char *pool,
 	    const char *path, int64_t *cap_gib, int64_t *avail_gib);
@@ -379,6 +388,8 @@ const struct backend_driver *backend_for_uri(const char *uri);
 struct backend_conn *backend_open(const char *uri);
 void backend_close(struct backend_conn *bc);
 int backend_host_facts(struct backend_conn *bc, struct host_facts *out);
+int backend_pool_find(struct backend_conn *bc, const char *path,
+    char *name_out, size_t name_len);
 int backend_pool_ensure(struct backend_conn *bc, const char *pool,
     const char *path, int64_t *cap_gib, int64_t *avail_gib);
 int backend_volume_create(struct backend_conn *bc, const char *pool,

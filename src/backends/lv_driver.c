@@ -46,6 +46,7 @@ static const struct backend_domain_ops lv_domain_ops = {
 };
 
 static const struct backend_storage_ops lv_storage_ops = {
+	.pool_find = lv_pool_find,
 	.pool_ensure = lv_pool_ensure,
 	.volume_create = lv_volume_create,
 	.volume_delete = lv_volume_delete,

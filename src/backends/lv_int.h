@@ -129,6 +129,8 @@ int lv_migrate_check(struct backend_conn *bc, const char *uuid,
     struct migrate_checks *out);
 
 /* lv_storage.c */
+int lv_pool_find(struct backend_conn *bc, const char *path, char *name_out,
+    size_t name_len);
 int lv_pool_ensure(struct backend_conn *bc, const char *pool,
     const char *path, int64_t *cap_gib, int64_t *avail_gib);
 int lv_volume_create(struct backend_conn *bc, const char *pool,

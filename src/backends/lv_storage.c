@@ -1,8 +1,13 @@
 /*
- * lv_storage.c - the libvirt backend's storage: making sure a pool
- * exists and is active, creating and deleting volumes, finding a
- * volume's path, and copying a volume to another host through libvirt
- * streams.
+ * lv_storage.c - the libvirt backend's storage: finding the pool at a
+ * directory, making sure a pool exists at its directory and is active,
+ * creating and deleting volumes, finding a volume's path, and copying a
+ * volume to another host through libvirt streams.
+ *
+ * A pool is known by its name but stands for its directory: a pool of
+ * the asked name that libvirt keeps at another directory is refused
+ * (ERR_CONFLICT), never used, so that no disk lands elsewhere than where
+ * the host was told to keep them.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,7 +22,145 @@
 
 #include "../common/error.h"
 #include "../common/log.h"
+#include "../common/path.h"
 #include "lv_int.h"
+
+/*
+ * The target directory of pool p into path (normalized); 0, or -1 with
+ * an error.
+ */
+static int
+lv_pool_path(virStoragePoolPtr p, char *path, size_t len)
+{
+	char *xml = virStoragePoolGetXMLDesc(p, 0), raw[4096];
+	xmlXPathContextPtr ctx = NULL;
+	xmlDocPtr doc;
+
+	if (xml == NULL)
+		return lv_fail("describe the storage pool");
+	raw[0] = '\0';
+	doc = lv_xml_read(xml, "pool.xml");
+	free(xml);
+	if (doc && (ctx = xmlXPathNewContext(doc)) != NULL)
+		lv_xpath(ctx, "string(/pool/target/path)", raw, sizeof(raw));
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	if (ctx == NULL)
+		return err_set(ERR_BACKEND, "cannot parse a storage pool's "
+		    "description");
+	path_norm(raw, path, len);
+	return 0;
+}
+
+/*
+ * The pool whose target directory is path, whatever its name (free with
+ * virStoragePoolFree); NULL and ERR_NOT_FOUND when there is none, NULL
+ * with another error when the pools could not be listed.
+ */
+static virStoragePoolPtr
+lv_pool_by_path(virConnectPtr c, const char *uri, const char *path)
+{
+	virStoragePoolPtr *list = NULL, found = NULL;
+	char at[4096];
+	int n;
+
+	if ((n = virConnectListAllStoragePools(c, &list, 0)) < 0) {
+		lv_fail("list the storage pools");
+		return NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		if (found == NULL &&
+		    lv_pool_path(list[i], at, sizeof(at)) == 0 &&
+		    path_same(at, path))
+			found = list[i];
+		else
+			virStoragePoolFree(list[i]);
+	}
+	free(list);
+	if (found == NULL)
+		err_set(ERR_NOT_FOUND, "no storage pool is at '%s' on host "
+		    "'%s'", path, uri);
+	else
+		err_clear();    /* a pool that could not be described */
+	return found;
+}
+
+int
+lv_pool_find(struct backend_conn *bc, const char *path, char *name_out,
+    size_t name_len)
+{
+	virConnectPtr c = lv_get(bc);
+	virStoragePoolPtr p;
+	const char *name;
+	int r = -1;
+
+	if (c == NULL)
+		return -1;
+	if ((p = lv_pool_by_path(c, bc->uri, path)) != NULL) {
+		if ((name = virStoragePoolGetName(p)) == NULL) {
+			lv_fail("read the storage pool's name");
+		} else {
+			snprintf(name_out, name_len, "%s", name);
+			r = 0;
+		}
+		virStoragePoolFree(p);
+	}
+	virConnectClose(c);
+	return r;
+}
+
+/*
+ * Pool named pool on c, defined (built, autostarted) at path when there
+ * is none; NULL with an error.  ERR_CONFLICT when a pool of that name is
+ * at another directory: its volumes are not where the caller wants them.
+ */
+static virStoragePoolPtr
+lv_pool_define(virConnectPtr c, const char *uri, const char *pool,
+    const char *path)
+{
+	virStoragePoolPtr p = virStoragePoolLookupByName(c, pool);
+	char *xml = NULL, at[4096];
+	struct err e;
+
+	if (p == NULL) {
+		if ((xml = domain_xml_pool(pool, path)) == NULL)
+			return NULL;
+		p = virStoragePoolDefineXML(c, xml, 0);
+		free(xml);
+		if (p != NULL) {
+			if (virStoragePoolBuild(p, 0) < 0 &&
+			    virStoragePoolIsActive(p) != 1) {
+				lv_fail("build the storage pool");
+				virStoragePoolFree(p);
+				return NULL;
+			}
+			virStoragePoolSetAutostart(p, 1);
+			log_info("libvirt: defined storage pool '%s' at '%s' "
+			    "on '%s'", pool, path, uri);
+			return p;
+		}
+		/* another connection to the same libvirtd (two hosts on one
+		 * libvirtd, looked at from two threads) may have defined it
+		 * first */
+		lv_fail("define the storage pool");
+		err_save(&e);
+		if ((p = virStoragePoolLookupByName(c, pool)) == NULL) {
+			err_restore(&e);
+			return NULL;
+		}
+	}
+	if (lv_pool_path(p, at, sizeof(at)) < 0)
+		goto fail;
+	if (!path_same(at, path)) {
+		err_set(ERR_CONFLICT, "storage pool '%s' on host '%s' is at "
+		    "'%s', not at '%s'", pool, uri, at, path);
+		goto fail;
+	}
+	return p;
+fail:
+	virStoragePoolFree(p);
+	return NULL;
+}
 
 int
 lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path,
@@ -25,42 +168,14 @@ lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path,
 {
 	virStoragePoolInfo info;
 	virConnectPtr c = lv_get(bc);
-	virStoragePoolPtr p = NULL;
-	char *xml = NULL;
-	int r = -1, active;
+	virStoragePoolPtr p;
+	int r = -1;
 
 	if (c == NULL)
 		return -1;
-	p = virStoragePoolLookupByName(c, pool);
-	if (p == NULL) {
-		if ((xml = domain_xml_pool(pool, path)) == NULL)
-			goto done;
-		p = virStoragePoolDefineXML(c, xml, 0);
-		if (p == NULL) {
-			struct err e;
-
-			/* another connection to the same libvirtd (two hosts
-			 * on one libvirtd, looked at from two threads) may
-			 * have defined it first */
-			lv_fail("define the storage pool");
-			err_save(&e);
-			if ((p = virStoragePoolLookupByName(c, pool)) == NULL) {
-				err_restore(&e);
-				goto done;
-			}
-		} else {
-			if (virStoragePoolBuild(p, 0) < 0 &&
-			    virStoragePoolIsActive(p) != 1) {
-				lv_fail("build the storage pool");
-				goto done;
-			}
-			virStoragePoolSetAutostart(p, 1);
-			log_info("libvirt: defined storage pool '%s' at '%s' "
-			    "on '%s'", pool, path, bc->uri);
-		}
-	}
-	active = virStoragePoolIsActive(p);
-	if (active == 0) {
+	if ((p = lv_pool_define(c, bc->uri, pool, path)) == NULL)
+		goto done;
+	if (virStoragePoolIsActive(p) == 0) {
 		/* building a dir pool only creates its directory if missing;
 		 * a pool another thread started meanwhile is fine */
 		if (virStoragePoolBuild(p, 0) < 0 &&
@@ -84,7 +199,6 @@ lv_pool_ensure(struct backend_conn *bc, const char *pool, const char *path,
 done:
 	if (p)
 		virStoragePoolFree(p);
-	free(xml);
 	virConnectClose(c);
 	return r;
 }

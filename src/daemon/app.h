@@ -48,8 +48,9 @@ void fleet_host_defaults(const struct fleet *f, struct host_rec *h);
 /*
  * Register a new host: connect to h->uri, read its facts, make sure its
  * pool exists, then store it.  ERR_UNPROCESSABLE with libvirt's words
- * when the URI cannot be reached or used; nothing is stored then.  h is
- * filled with the stored record.
+ * when the URI cannot be reached or used, ERR_CONFLICT (field pool_path)
+ * when the name its pool would get is taken by a pool at another
+ * directory; nothing is stored then.  h is filled with the stored record.
  */
 int fleet_register(struct fleet *f, struct host_rec *h);
 /*
@@ -69,6 +70,39 @@ void fleet_unregister(struct fleet *f, int64_t host_id);
  * The fleet keeps ownership; valid until fleet_close().
  */
 struct backend_conn *fleet_conn(struct fleet *f, int64_t host_id);
+/*
+ * The name of host id's storage pool, the one at its pool_path, as its
+ * last look found it (fleet_pool.c says how it is chosen), into out.
+ * ERR_UNAVAILABLE when the host was never reached.  A VM's disk is made
+ * in, and looked up in, its host's pool; a migration's copy in the
+ * destination's.
+ */
+#define FLEET_POOL_MAX 288
+int fleet_pool(struct fleet *f, int64_t host_id, char *out, size_t len);
+/*
+ * The same, after making sure the pool is there and active again (it may
+ * have been undefined or stopped behind our back).
+ */
+int fleet_pool_ensure(struct fleet *f, int64_t host_id, char *out,
+    size_t len);
+/*
+ * Move host id's disks to directory path ("" for the configured
+ * pool_path): its pool there is made sure of (as on registration), then
+ * the host record is changed, while no VM is placed on it (ERR_CONFLICT
+ * otherwise), and its facts are looked at again.  *h is the stored
+ * record afterwards.
+ */
+int fleet_set_pool_path(struct fleet *f, int64_t host_id, const char *path,
+    struct host_rec *h);
+/*
+ * Do hosts a and b see the same files at the same path in their pools
+ * (a marker volume made through a's pool is found through b's)?  Found
+ * once per pair of pools and kept (fleet_pool.c says for how long).
+ * *why says what was found, for a check's reason.  0, or -1 when it
+ * could not be found out (a host unreachable).
+ */
+int fleet_shared(struct fleet *f, int64_t a, int64_t b, bool *shared,
+    char *why, size_t why_len);
 /*
  * Check every host: refresh the facts of reachable ones, mark those that
  * stopped answering unreachable, and retry unreachable ones (with

@@ -27,55 +27,7 @@
 
 #include "../common/error.h"
 #include "../common/log.h"
-#include "app.h"
-
-#define FLEET_RETRY_MIN_MS 1000
-#define FLEET_RETRY_MAX_MS 60000
-#define FLEET_BATCH 256            /* looks recorded per transaction */
-#define FLEET_BATCH_MS 500         /* ... or after looking this long */
-
-/* What a look at a reachable host reads from it. */
-struct fleet_facts {
-	struct host_facts hf;
-	int64_t disk_gib, disk_free_gib;   /* its VM storage pool */
-};
-
-struct fleet_host {
-	struct fleet *fleet;
-	int64_t id;
-	char name[NAME_MAX_LEN];
-	char *uri;                   /* owned */
-	char *pool_path;             /* owned; NULL = the configured one */
-	pthread_mutex_t mu;          /* guards everything below but the
-	                              * last two */
-	struct backend_conn *bc;
-	int64_t next_try_ms;
-	int64_t backoff_ms;
-	bool reachable;
-	char *last_err;              /* owned: why it is unreachable, or
-	                              * NULL (out of memory) */
-	/* what was last recorded for it, so that only changes are written */
-	bool rec_reachable;
-	uint64_t rec_facts;          /* fleet_facts_hash(); 0: not known */
-	unsigned rec_epoch;          /* fleet->epoch when recorded */
-	/* read without mu (__atomic), written with it: */
-	bool removed;                /* unregistered; freed with the fleet */
-	unsigned seq;                /* bumped for each look to record */
-};
-
-struct fleet {
-	struct store *store;
-	struct view *view;
-	const struct config *cfg;
-	pthread_mutex_t mu;          /* guards hosts/n */
-	struct fleet_host **hosts;
-	size_t n, cap;
-	fleet_event_fn watch_fn;     /* set before fleet_start, then fixed */
-	void *watch_arg;
-	unsigned epoch;              /* (__atomic) bumped when a record could
-	                              * not be written: every host's next
-	                              * look is then written again */
-};
+#include "fleet_int.h"
 
 /* One look at a host, to be written by fleet_record(). */
 struct fleet_rec {
@@ -109,6 +61,7 @@ fleet_open(struct store *s, struct view *v, const struct config *cfg)
 	f->view = v;
 	f->cfg = cfg;
 	pthread_mutex_init(&f->mu, NULL);
+	fleet_shares_new(f);
 	return f;
 }
 
@@ -119,6 +72,7 @@ fleet_host_free(struct fleet_host *fh)
 	pthread_mutex_destroy(&fh->mu);
 	free(fh->uri);
 	free(fh->pool_path);
+	free(fh->pool);
 	free(fh->last_err);
 	free(fh);
 }
@@ -131,6 +85,7 @@ fleet_close(struct fleet *f)
 	for (size_t i = 0; i < f->n; i++)
 		fleet_host_free(f->hosts[i]);
 	free(f->hosts);
+	fleet_shares_free(f);
 	pthread_mutex_destroy(&f->mu);
 	free(f);
 }
@@ -149,18 +104,28 @@ fleet_host_defaults(const struct fleet *f, struct host_rec *h)
 
 /*
  * Read what the host at bc is (facts and pool) into ff; pool_path NULL
- * for the configured one.  0, or -1 with the backend's error.
+ * for the configured one, hint the pool found there last time (or NULL).
+ * 0, or -1 with the backend's error.
  */
 static int
 fleet_facts(struct fleet *f, struct backend_conn *bc, const char *pool_path,
-    struct fleet_facts *ff)
+    const char *hint, struct fleet_facts *ff)
 {
 	memset(ff, 0, sizeof(*ff));
 	if (backend_host_facts(bc, &ff->hf) < 0 ||
-	    backend_pool_ensure(bc, f->cfg->pool_name, pool_path ? pool_path :
-	    f->cfg->pool_path, &ff->disk_gib, &ff->disk_free_gib) < 0)
+	    fleet_pool_at(f, bc, pool_path, hint, ff) < 0)
 		return -1;
 	return 0;
+}
+
+/* Keep the pool name a look at fh (its mutex held) found. */
+static void
+fleet_keep_pool(struct fleet_host *fh, const struct fleet_facts *ff)
+{
+	if (fh->pool && strcmp(fh->pool, ff->pool) == 0)
+		return;
+	free(fh->pool);
+	fh->pool = strdup(ff->pool);    /* NULL: fleet_pool() says so */
 }
 
 static void
@@ -197,8 +162,7 @@ fleet_facts_from_rec(const struct host_rec *h, struct fleet_facts *ff)
 	ff->disk_free_gib = h->disk_free_gib;
 }
 
-/* FNV-1a over n bytes at p, continuing from h. */
-static uint64_t
+uint64_t
 fleet_fnv(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -222,7 +186,7 @@ fleet_facts_hash(const struct fleet_facts *ff)
 	    ff->hf.domain_types, ff->hf.cpu_model };
 	int64_t num[] = { ff->hf.cpus, ff->hf.memory_mib,
 	    ff->hf.free_memory_mib, ff->disk_gib, ff->disk_free_gib };
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = FLEET_FNV0;
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
 		h = fleet_fnv(h, s[i], strlen(s[i]) + 1);
@@ -435,12 +399,7 @@ fleet_on_event(void *opaque, const char *uuid, const char *event)
 	fh->fleet->watch_fn(fh->fleet->watch_arg, fh->id, uuid, event);
 }
 
-/*
- * Connect fh if it never was (its mutex held), look at it, and record what
- * was found (into b, or at once when b is NULL).  0, or -1 when it is
- * unreachable.
- */
-static int
+int
 fleet_connect(struct fleet *f, struct fleet_host *fh, struct fleet_batch *b)
 {
 	struct fleet_facts ff;
@@ -455,10 +414,12 @@ fleet_connect(struct fleet *f, struct fleet_host *fh, struct fleet_batch *b)
 			    "sweep still sees changes): %s", fh->name,
 			    err_last()->msg);
 	}
-	if (fh->bc == NULL || fleet_facts(f, fh->bc, fh->pool_path, &ff) < 0) {
+	if (fh->bc == NULL || fleet_facts(f, fh->bc, fh->pool_path, fh->pool,
+	    &ff) < 0) {
 		fleet_down(f, fh, b);
 		return -1;
 	}
+	fleet_keep_pool(fh, &ff);
 	fh->reachable = true;
 	fh->backoff_ms = 0;
 	free(fh->last_err);
@@ -599,12 +560,16 @@ fleet_register(struct fleet *f, struct host_rec *h)
 	struct fleet_facts ff;
 
 	if ((bc = backend_open(h->uri)) == NULL ||
-	    fleet_facts(f, bc, h->pool_path[0] ? h->pool_path : NULL,
+	    fleet_facts(f, bc, h->pool_path[0] ? h->pool_path : NULL, NULL,
 	    &ff) < 0) {
 		struct err e;
 
 		err_save(&e);       /* the message is formatted into err_last() */
 		backend_close(bc);
+		/* a pool of the name its directory would get is elsewhere */
+		if (e.code == ERR_CONFLICT)
+			return err_set_field(ERR_CONFLICT, "pool_path",
+			    "cannot use host '%s': %s", h->name, e.msg);
 		/* the client's URI is what is wrong: say what libvirt said */
 		return err_set_field(ERR_UNPROCESSABLE, "uri", "cannot use host "
 		    "'%s': %s", h->name, e.msg);
@@ -619,6 +584,7 @@ fleet_register(struct fleet *f, struct host_rec *h)
 	pthread_mutex_lock(&fh->mu);
 	fh->bc = bc;
 	fh->reachable = true;
+	fleet_keep_pool(fh, &ff);
 	if (f->watch_fn && backend_watch(bc, fleet_on_event, fh) < 0)
 		log_warnx("fleet: no domain events from host '%s' (the sweep "
 		    "still sees changes): %s", fh->name, err_last()->msg);
@@ -627,8 +593,7 @@ fleet_register(struct fleet *f, struct host_rec *h)
 	return 0;
 }
 
-/* Host id's entry, or NULL; valid until fleet_close(). */
-static struct fleet_host *
+struct fleet_host *
 fleet_find(struct fleet *f, int64_t host_id)
 {
 	struct fleet_host *fh = NULL;
@@ -683,6 +648,18 @@ fleet_conn(struct fleet *f, int64_t host_id)
 	return bc;
 }
 
+int
+fleet_look(struct fleet *f, struct fleet_host *fh)
+{
+	struct fleet_facts ff;
+
+	if (fleet_facts(f, fh->bc, fh->pool_path, fh->pool, &ff) < 0)
+		return -1;
+	fleet_keep_pool(fh, &ff);
+	fleet_note(f, fh, &ff, NULL);
+	return 0;
+}
+
 void
 fleet_check(struct fleet *f)
 {
@@ -710,7 +687,9 @@ fleet_check(struct fleet *f)
 		} else if (!fh->reachable) {
 			if (time_now_ms() >= fh->next_try_ms)
 				fleet_connect(f, fh, &b);
-		} else if (fleet_facts(f, fh->bc, fh->pool_path, &ff) == 0) {
+		} else if (fleet_facts(f, fh->bc, fh->pool_path, fh->pool,
+		    &ff) == 0) {
+			fleet_keep_pool(fh, &ff);
 			fleet_note(f, fh, &ff, &b);
 		} else if (err_last()->code == ERR_UNAVAILABLE) {
 			fleet_down(f, fh, &b);

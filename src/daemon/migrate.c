@@ -2,8 +2,9 @@
  * migrate.c - recording a migration and checking one before it happens.
  *
  * migrate_request() decides what kind of move it is — live (the VM runs
- * or is paused) or cold (it is stopped), over shared storage (both hosts
- * declare the same storage name) or with its disk copied — picks the
+ * or is paused) or cold (it is stopped), over shared storage (a marker
+ * file made through the source's pool is seen through the
+ * destination's: fleet_shared) or with its disk copied — picks the
  * destination (the scheduler, or the host asked for, checked by the same
  * filters) and records the operation while the view holds the VM's
  * resources on both hosts (place_move).  migrate_preflight() runs the
@@ -74,25 +75,32 @@ migrate_load(struct app *app, const struct migrate_request *rq,
 }
 
 /*
- * Shared or copied storage between src and dst; 0, or -1 with the reason
- * (field copy_storage).  *copy is the answer.
+ * Shared or copied storage between src and dst, as found by a marker
+ * file (fleet_shared); 0, or -1 with the reason (field copy_storage).
+ * *copy is the answer, why what was found.
  */
 static int
-migrate_storage(const struct migrate_request *rq, const struct migrate_plan *p,
-    const struct host_rec *dst, bool *copy)
+migrate_storage(struct app *app, const struct migrate_request *rq,
+    const struct migrate_plan *p, const struct host_rec *dst, bool *copy,
+    char *why, size_t why_len)
 {
-	bool shared = p->src.storage[0] &&
-	    strcmp(p->src.storage, dst->storage) == 0;
+	struct err e;
+	bool shared;
 
+	if (fleet_shared(app->fleet, p->src.id, dst->id, &shared, why,
+	    why_len) < 0) {
+		err_save(&e);
+		return err_set_field(e.code, "copy_storage", "cannot tell "
+		    "whether hosts '%s' and '%s' share storage: %s",
+		    p->src.name, dst->name, e.msg);
+	}
 	if (rq->copy_storage == 1 && shared)
-		return err_set_field(ERR_CONFLICT, "copy_storage", "hosts '%s' "
-		    "and '%s' share storage '%s': copying the disk would "
-		    "overwrite it", p->src.name, dst->name, p->src.storage);
+		return err_set_field(ERR_CONFLICT, "copy_storage", "%s: "
+		    "copying the disk would overwrite it", why);
 	if (rq->copy_storage == 0 && !shared)
-		return err_set_field(ERR_CONFLICT, "copy_storage", "hosts '%s' "
-		    "and '%s' do not share storage (storage '%s' and '%s'): "
-		    "the disk must be copied (copy_storage true or \"auto\")",
-		    p->src.name, dst->name, p->src.storage, dst->storage);
+		return err_set_field(ERR_CONFLICT, "copy_storage", "%s: the "
+		    "disk must be copied (copy_storage true or \"auto\")",
+		    why);
 	*copy = !shared;
 	if (*copy && !p->cold && p->nsnaps > 0)
 		return err_set_field(ERR_CONFLICT, "copy_storage", "vm '%s' has "
@@ -123,7 +131,7 @@ migrate_request(struct app *app, const struct migrate_request *rq,
 	struct place_req pr;
 	struct host_rec dst;
 	json_t *params;
-	char *text;
+	char *text, why[1200];
 	bool copy;
 	uuid_t u;
 	int r;
@@ -147,7 +155,7 @@ migrate_request(struct app *app, const struct migrate_request *rq,
 	migrate_place_req(rq, &p, &pr);
 	if (place_move(app, &p.vm, &pr, NULL, &dst, NULL) < 0)
 		return -1;
-	if (migrate_storage(rq, &p, &dst, &copy) < 0)
+	if (migrate_storage(app, rq, &p, &dst, &copy, why, sizeof(why)) < 0)
 		return -1;
 	params = json_pack("{s:s, s:b, s:s, s:I, s:I, s:b, s:b, s:s, s:I}",
 	    "mode", p.cold ? "cold" : rq->live ? "live" : "offline",
@@ -198,7 +206,7 @@ migrate_preflight(struct app *app, const struct migrate_request *rq,
 	struct host_rec dst;
 	struct backend_conn *sbc, *dbc;
 	json_t *checks = json_array(), *res;
-	char why[1024];
+	char why[1400], found[1200], dpool[FLEET_POOL_MAX];
 	bool copy = false, ok = true, have_dst = false;
 	int i;
 
@@ -235,26 +243,27 @@ migrate_preflight(struct app *app, const struct migrate_request *rq,
 		place_out_free(&po);
 	}
 	if (have_dst) {
-		if (migrate_storage(rq, &p, &dst, &copy) < 0) {
+		if (migrate_storage(app, rq, &p, &dst, &copy, found,
+		    sizeof(found)) < 0) {
 			migrate_check_add(checks, "storage_mode", false,
 			    err_last()->msg);
 			ok = false;
 		} else {
-			snprintf(why, sizeof(why), copy ? "the disk will be "
-			    "copied to '%s' (local storage)" : "shared storage "
-			    "'%s': the disk stays where it is", copy ?
-			    dst.name : dst.storage);
+			snprintf(why, sizeof(why), copy ? "%s: the disk will "
+			    "be copied to '%s'" : "%s: the disk stays where it "
+			    "is", found, dst.name);
 			migrate_check_add(checks, "storage_mode", true, why);
 		}
 		sbc = fleet_conn(app->fleet, p.src.id);
 		dbc = sbc ? fleet_conn(app->fleet, dst.id) : NULL;
 		memset(&mc, 0, sizeof(mc));
-		if (sbc == NULL || dbc == NULL) {
+		if (sbc == NULL || dbc == NULL || fleet_pool(app->fleet,
+		    dst.id, dpool, sizeof(dpool)) < 0) {
 			migrate_check_add(checks, "hosts", false,
 			    err_last()->msg);
 			ok = false;
-		} else if (backend_migrate_check(sbc, p.vm.uuid, dbc,
-		    app->cfg.pool_name, copy, &mc) < 0) {
+		} else if (backend_migrate_check(sbc, p.vm.uuid, dbc, dpool,
+		    copy, &mc) < 0) {
 			migrate_check_add(checks, "hypervisor", false,
 			    err_last()->msg);
 			ok = false;

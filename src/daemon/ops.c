@@ -510,6 +510,9 @@ ops_run_job(struct ops *o, struct ops_job *j, struct ops_run *run,
 		goto settle;
 	}
 	x->bc = fleet_conn(o->app->fleet, x->vm.host_id);
+	if (x->bc && fleet_pool(o->app->fleet, x->vm.host_id, x->pool,
+	    sizeof(x->pool)) < 0)
+		x->bc = NULL;
 	if (x->bc == NULL)
 		x->unsettled = j->recover;  /* a fresh run just fails */
 	else if (j->recover)

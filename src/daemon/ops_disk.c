@@ -14,38 +14,30 @@
 /* Where libvirt's virtlogd keeps a domain's serial console output. */
 #define OPS_SERIAL_LOG_DIR "/var/log/libvirt/qemu"
 
-const char *
-ops_pool_path(const struct op_ctx *x, const struct host_rec *h)
-{
-	return h->pool_path[0] ? h->pool_path : x->app->cfg.pool_path;
-}
-
-/* Make one volume; the pool is made again first if it has gone since
- * the host connected (undefined, stopped), then it is tried once more. */
+/*
+ * Make one volume; the pool is made again first if it has gone since the
+ * host connected (undefined, stopped), then it is tried once more.
+ */
 static int
-ops_disk_make(struct op_ctx *x, struct backend_conn *bc,
-    const struct host_rec *h, const struct disk_rec *d, char *path,
-    size_t len)
+ops_disk_make(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
+    char *pool, const struct disk_rec *d, char *path, size_t len)
 {
-	const char *pool = x->app->cfg.pool_name;
-	int64_t cap, avail;
-
 	if (backend_volume_create(bc, pool, d->volume, d->size_gib, path,
 	    len) == 0)
 		return 0;
 	if (err_last()->code != ERR_NOT_FOUND &&
 	    err_last()->code != ERR_CONFLICT)
 		return -1;
-	if (backend_pool_ensure(bc, pool, ops_pool_path(x, h), &cap,
-	    &avail) < 0)
+	if (fleet_pool_ensure(x->app->fleet, host_id, pool,
+	    FLEET_POOL_MAX) < 0)
 		return -1;
 	return backend_volume_create(bc, pool, d->volume, d->size_gib, path,
 	    len);
 }
 
 int
-ops_disks_make(struct op_ctx *x, struct backend_conn *bc,
-    const struct host_rec *h, struct ops_disks *out)
+ops_disks_make(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
+    char *pool, struct ops_disks *out)
 {
 	char step[96];
 
@@ -53,15 +45,15 @@ ops_disks_make(struct op_ctx *x, struct backend_conn *bc,
 		snprintf(step, sizeof(step), "creating disk %s",
 		    x->disks[i].dev);
 		ops_step(x, step);
-		if (ops_disk_make(x, bc, h, &x->disks[i], out->path[i],
-		    sizeof(out->path[i])) < 0)
+		if (ops_disk_make(x, bc, host_id, pool, &x->disks[i],
+		    out->path[i], sizeof(out->path[i])) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 int
-ops_disks_paths(struct op_ctx *x, struct backend_conn *bc,
+ops_disks_paths(struct op_ctx *x, struct backend_conn *bc, const char *pool,
     struct ops_disks *out)
 {
 	for (int i = 0; i < x->ndisks; i++)
@@ -70,15 +62,14 @@ ops_disks_paths(struct op_ctx *x, struct backend_conn *bc,
 			    "in hangar's storage pool (an adopted domain's own "
 			    "file): hangar does not move it", x->disks[i].dev,
 			    x->vm.name);
-		else if (backend_volume_path(bc, x->app->cfg.pool_name,
-		    x->disks[i].volume, out->path[i],
-		    sizeof(out->path[i])) < 0)
+		else if (backend_volume_path(bc, pool, x->disks[i].volume,
+		    out->path[i], sizeof(out->path[i])) < 0)
 			return -1;
 	return 0;
 }
 
 int
-ops_disks_delete(struct op_ctx *x, struct backend_conn *bc)
+ops_disks_delete(struct op_ctx *x, struct backend_conn *bc, const char *pool)
 {
 	int r = 0;
 	struct err e = { 0 };
@@ -87,8 +78,7 @@ ops_disks_delete(struct op_ctx *x, struct backend_conn *bc)
 	for (int i = 0; i < x->ndisks; i++) {
 		/* a disk outside hangar's pool (adopted) is not hangar's */
 		if (x->disks[i].volume[0] == '\0' ||
-		    backend_volume_delete(bc, x->app->cfg.pool_name,
-		    x->disks[i].volume) == 0)
+		    backend_volume_delete(bc, pool, x->disks[i].volume) == 0)
 			continue;
 		if (r == 0)
 			err_save(&e);
@@ -97,6 +87,29 @@ ops_disks_delete(struct op_ctx *x, struct backend_conn *bc)
 	if (r < 0)
 		err_restore(&e);
 	return r;
+}
+
+int
+ops_disk_pool(struct op_ctx *x)
+{
+	const char *legacy = x->app->cfg.pool_name;
+	const char *vol = x->ndisks ? x->disks[0].volume : "";
+	char path[4096];
+
+	if (vol[0] == '\0' || strcmp(x->pool, legacy) == 0 ||
+	    backend_volume_path(x->bc, x->pool, vol, path, sizeof(path)) == 0)
+		return 0;
+	if (err_last()->code != ERR_NOT_FOUND)
+		return -1;
+	if (backend_volume_path(x->bc, legacy, vol, path, sizeof(path)) < 0) {
+		err_clear();       /* in neither: nothing to redirect */
+		return 0;
+	}
+	log_warnx("op %s: the disks of vm '%s' are in the old pool '%s' ('%s'),"
+	    " not in its host's pool '%s': they are used there", x->op.id,
+	    x->vm.name, legacy, path, x->pool);
+	snprintf(x->pool, sizeof(x->pool), "%s", legacy);
+	return 0;
 }
 
 /* The domain description for x's VM on host h with its disks at d. */
@@ -168,8 +181,7 @@ ops_disk_add_undo(struct op_ctx *x, const struct disk_rec *d)
 
 	err_save(&e);
 	if (backend_disk_detach(x->bc, x->vm.uuid, d->dev, true) < 0 ||
-	    backend_volume_delete(x->bc, x->app->cfg.pool_name,
-	    d->volume) < 0) {
+	    backend_volume_delete(x->bc, x->pool, d->volume) < 0) {
 		log_error("op %s: undoing the new disk %s of vm '%s' failed "
 		    "(retried later): %s", x->op.id, d->dev, x->vm.name,
 		    err_last()->msg);
@@ -192,7 +204,8 @@ ops_disk_add(struct op_ctx *x)
 		return -1;
 	snprintf(step, sizeof(step), "creating disk %s", d->dev);
 	ops_step(x, step);
-	if (ops_disk_make(x, x->bc, &x->host, d, path, sizeof(path)) < 0)
+	if (ops_disk_make(x, x->bc, x->vm.host_id, x->pool, d, path,
+	    sizeof(path)) < 0)
 		return -1;
 	memset(&s, 0, sizeof(s));
 	s.dev = d->dev;
@@ -236,7 +249,7 @@ ops_disk_remove(struct op_ctx *x)
 	if (backend_disk_detach(x->bc, x->vm.uuid, d->dev, live) < 0)
 		return -1;
 	ops_step(x, "removing the disk's volume");
-	return backend_volume_delete(x->bc, x->app->cfg.pool_name, d->volume);
+	return backend_volume_delete(x->bc, x->pool, d->volume);
 }
 
 int
@@ -253,8 +266,7 @@ ops_disk_resize(struct op_ctx *x)
 	if (live)
 		return backend_disk_resize(x->bc, x->vm.uuid, d->dev,
 		    d->size_gib);
-	return backend_volume_resize(x->bc, x->app->cfg.pool_name, d->volume,
-	    d->size_gib);
+	return backend_volume_resize(x->bc, x->pool, d->volume, d->size_gib);
 }
 
 static int64_t

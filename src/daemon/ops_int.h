@@ -18,6 +18,7 @@ struct op_ctx {
 	struct vm_rec vm;            /* the VM as it was when the run began */
 	struct host_rec host;
 	struct backend_conn *bc;     /* the VM's host (borrowed from fleet) */
+	char pool[FLEET_POOL_MAX];   /* that host's storage pool (fleet_pool) */
 	json_t *params;              /* the operation's parameters (owned) */
 	/* results, for the closing transaction: */
 	bool delete_row;             /* remove the VM's row (delete, rollback) */
@@ -38,6 +39,7 @@ struct op_ctx {
 	/* migrations: where the VM went (0: it did not move) */
 	int64_t moved_to;
 	struct backend_conn *dst_bc;     /* the destination's connection */
+	char dst_pool[FLEET_POOL_MAX];   /* ... and its storage pool */
 	bool aborted;                    /* job_abort was sent */
 };
 
@@ -105,6 +107,13 @@ void ops_progress(struct op_ctx *x, json_t *progress);
 int ops_run_inline(struct ops *o, char (*ids)[UUID_STR_LEN], size_t n,
     int parallel, bool (*stop)(void *arg), void *arg);
 
+/*
+ * ops_disk.c: the pool that really holds the VM's disks, into x->pool
+ * (the disks of a VM made before pools were per directory may be in the
+ * one called pool_name; its first disk's volume tells).
+ */
+int ops_disk_pool(struct op_ctx *x);
+
 /* ops_migrate.c: migration, drain and plan runners */
 int ops_migrate_run(struct op_ctx *x);
 int ops_migrate_recover(struct op_ctx *x);
@@ -125,14 +134,17 @@ struct ops_disks {
 };
 /* The host's pool directory (its own, else the configured one). */
 const char *ops_pool_path(const struct op_ctx *x, const struct host_rec *h);
-/* Make every disk's volume on bc (host h); their paths into out. */
+/* Make every disk's volume in pool (of host_id, on bc; made again if it
+ * has gone, its name then updated in pool[FLEET_POOL_MAX]); their paths
+ * into out. */
 int ops_disks_make(struct op_ctx *x, struct backend_conn *bc,
-    const struct host_rec *h, struct ops_disks *out);
-/* The paths of the disks' existing volumes on bc. */
+    int64_t host_id, char *pool, struct ops_disks *out);
+/* The paths of the disks' existing volumes in pool on bc. */
 int ops_disks_paths(struct op_ctx *x, struct backend_conn *bc,
-    struct ops_disks *out);
-/* Remove every disk's volume from bc (idempotent; all are tried). */
-int ops_disks_delete(struct op_ctx *x, struct backend_conn *bc);
+    const char *pool, struct ops_disks *out);
+/* Remove every disk's volume from pool on bc (idempotent; all tried). */
+int ops_disks_delete(struct op_ctx *x, struct backend_conn *bc,
+    const char *pool);
 /* The domain description of x's VM on host h, its disks at d's paths. */
 void ops_vm_spec(struct op_ctx *x, const struct host_rec *h,
     struct ops_disks *d, struct vm_spec *spec);

@@ -72,7 +72,9 @@ mig_setup(struct op_ctx *x, struct mig *m)
 	if (r < 0)
 		return err_set(ERR_NOT_FOUND, "the destination host #%lld is "
 		    "no longer registered", (long long)m->to_id);
-	if ((x->dst_bc = fleet_conn(x->app->fleet, m->to_id)) == NULL)
+	if ((x->dst_bc = fleet_conn(x->app->fleet, m->to_id)) == NULL ||
+	    fleet_pool(x->app->fleet, m->to_id, x->dst_pool,
+	    sizeof(x->dst_pool)) < 0)
 		return -1;
 	return 0;
 }
@@ -121,7 +123,7 @@ mig_drop_src_vol(struct mig *m)
 {
 	struct op_ctx *x = m->x;
 
-	if (m->copy && ops_disks_delete(x, x->bc) < 0) {
+	if (m->copy && ops_disks_delete(x, x->bc, x->pool) < 0) {
 		log_warnx("op %s: vm '%s' moved, but its old disks on the "
 		    "source could not all be removed: %s", x->op.id,
 		    x->vm.name, err_last()->msg);
@@ -138,7 +140,7 @@ mig_drop_dst_vol(struct mig *m)
 	if (!m->dst_vol)
 		return;
 	err_save(&e);
-	if (ops_disks_delete(m->x, m->x->dst_bc) < 0)
+	if (ops_disks_delete(m->x, m->x->dst_bc, m->x->dst_pool) < 0)
 		log_error("op %s: the copies of vm '%s''s disks on '%s' could "
 		    "not all be removed: %s", m->x->op.id, m->x->vm.name,
 		    m->dst.name, err_last()->msg);
@@ -153,8 +155,8 @@ mig_dst_disks(struct mig *m)
 	struct op_ctx *x = m->x;
 
 	m->dst_vol = true;     /* a half-made set is removed as a whole */
-	if (ops_disks_make(x, x->dst_bc, &m->dst, &m->dstd) < 0 ||
-	    ops_disks_paths(x, x->bc, &m->src) < 0)
+	if (ops_disks_make(x, x->dst_bc, m->to_id, x->dst_pool, &m->dstd) < 0 ||
+	    ops_disks_paths(x, x->bc, x->pool, &m->src) < 0)
 		return -1;
 	m->nmoved = 0;
 	for (int i = 0; i < x->ndisks; i++)
@@ -293,13 +295,13 @@ mig_cold(struct mig *m)
 			snprintf(step, sizeof(step), "copying disk %s to the "
 			    "destination", x->disks[i].dev);
 			ops_step(x, step);
-			if (backend_volume_copy(x->bc, x->app->cfg.pool_name,
-			    x->disks[i].volume, x->dst_bc,
-			    x->app->cfg.pool_name, m->dstd.path[i],
+			if (backend_volume_copy(x->bc, x->pool,
+			    x->disks[i].volume, x->dst_bc, x->dst_pool,
+			    m->dstd.path[i],
 			    sizeof(m->dstd.path[i])) < 0)
 				goto fail;
 		}
-	} else if (ops_disks_paths(x, x->bc, &m->dstd) < 0) {
+	} else if (ops_disks_paths(x, x->bc, x->pool, &m->dstd) < 0) {
 		return -1;
 	}
 	if (ops_cancelled(x)) {
@@ -336,7 +338,7 @@ ops_migrate_run(struct op_ctx *x)
 	struct mig m;
 	int r;
 
-	if (mig_setup(x, &m) < 0)
+	if (mig_setup(x, &m) < 0 || ops_disk_pool(x) < 0)
 		return -1;
 	r = m.cold ? mig_cold(&m) : mig_live(&m);
 	backend_free_strings(m.snaps, m.nsnaps);
@@ -411,7 +413,7 @@ ops_migrate_recover(struct op_ctx *x)
 		    "'%s' was being migrated, and its domain is now on neither "
 		    "'%s' nor '%s'", x->vm.name, x->vm.host, m.dst.name);
 	}
-	if (m.copy && ops_disks_delete(x, x->bc) < 0)
+	if (m.copy && ops_disks_delete(x, x->bc, x->pool) < 0)
 		err_clear();
 	x->bc = x->dst_bc;
 	x->have_state = true;

@@ -34,7 +34,7 @@ ops_create_rollback(struct op_ctx *x)
 	ops_step(x, "rolling back");
 	if (backend_destroy(x->bc, x->op.vm_uuid) < 0 ||
 	    backend_undefine(x->bc, x->op.vm_uuid) < 0 ||
-	    ops_disks_delete(x, x->bc) < 0) {
+	    ops_disks_delete(x, x->bc, x->pool) < 0) {
 		log_error("op %s: rollback of vm '%s' failed (retried "
 		    "later): %s", x->op.id, x->op.vm_name, err_last()->msg);
 		x->unsettled = true;
@@ -52,7 +52,7 @@ ops_run_create(struct op_ctx *x)
 	struct ops_disks disks;
 	struct vm_spec spec;
 
-	if (ops_disks_make(x, x->bc, &x->host, &disks) < 0)
+	if (ops_disks_make(x, x->bc, x->vm.host_id, x->pool, &disks) < 0)
 		goto fail;
 	if (ops_cancelled(x)) {
 		ops_cancel_now(x, "after its disks were made");
@@ -186,6 +186,8 @@ ops_run_resume(struct op_ctx *x)
 static int
 ops_run_delete(struct op_ctx *x)
 {
+	if (ops_disk_pool(x) < 0)
+		return -1;
 	ops_step(x, "powering off");
 	if (backend_destroy(x->bc, x->vm.uuid) < 0)
 		return -1;
@@ -193,7 +195,7 @@ ops_run_delete(struct op_ctx *x)
 	if (backend_undefine(x->bc, x->vm.uuid) < 0)
 		return -1;
 	ops_step(x, "removing disks");
-	if (ops_disks_delete(x, x->bc) < 0)
+	if (ops_disks_delete(x, x->bc, x->pool) < 0)
 		return -1;
 	x->delete_row = true;
 	return 0;

@@ -210,7 +210,7 @@ void store_read_end(struct store_conn *c);
 /* --- hosts (store_host.c) --- */
 int store_host_insert(struct store_conn *c, struct host_rec *h);  /* sets id */
 int store_host_update_facts(struct store_conn *c, const struct host_rec *h);
-/* labels, ratios, reserved resources, maintenance, storage */
+/* labels, ratios, reserved resources, maintenance, storage, pool_path */
 int store_host_update_settings(struct store_conn *c, const struct host_rec *h);
 /* ERR_CONFLICT while VMs are placed on it. */
 int store_host_delete(struct store_conn *c, int64_t id);

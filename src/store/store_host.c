@@ -171,7 +171,7 @@ store_host_update_settings(struct store_conn *c, const struct host_rec *h)
 	static const char sql[] = "UPDATE hosts SET maintenance=?2, labels=?3,"
 	    " cpu_ratio=?4, ram_ratio=?5, disk_ratio=?6, reserved_vcpus=?7,"
 	    " reserved_memory_mib=?8, reserved_disk_gib=?9, updated_at=?10,"
-	    " storage=?11 WHERE id=?1";
+	    " storage=?11, pool_path=?12 WHERE id=?1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	json_t *d;
 	int r;
@@ -182,6 +182,7 @@ store_host_update_settings(struct store_conn *c, const struct host_rec *h)
 	host_bind_settings(st, h);
 	sqlite3_bind_int64(st, 10, time_now_ms());
 	sqlite3_bind_text(st, 11, h->storage, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 12, h->pool_path, -1, SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "update host") < 0 ||
 	    store_changed(c, "host") < 0)
 		return -1;

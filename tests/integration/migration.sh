@@ -26,11 +26,15 @@
 # Every step is checked through virsh on both ends as well as the API.
 #
 # Starts its own three libvirt hosts (tests/lib/lvhost.sh): the first is
-# hangard's `local` (pool $T_TMP/images); h2 is registered with its own
-# pool directory $T_TMP/images-h2 (local storage); h3 with the same pool
-# directory as local and storage "shared1", which local is given by PATCH
-# (so local and h3 share their disks).  Guests are 64 MiB, 1 vCPU, 1 GiB
-# qcow2 without an OS (kvm or qemu, as the host offers).
+# hangard's `local` (pool $T_TMP/images); h2 is registered with a pool
+# directory of its own while its libvirt already has a pool named like
+# hangard's ($T_POOL) elsewhere, from "an earlier install" (its disks must
+# not go there), then moved by PATCH to $T_TMP/images-h2 (local storage);
+# h3 with the same pool directory as local.  Sharing is found (a marker
+# file), not declared: local and h2 declare the same `storage` and share
+# nothing, h3 declares none and shares local's directory.  Guests are 64
+# MiB, 1 vCPU, 1 GiB qcow2 without an OS (kvm or qemu, as the host
+# offers).
 #
 # Usage: BUILD=build tests/integration/migration.sh
 # shellcheck disable=SC2317 # functions run through t_wait_for
@@ -43,7 +47,7 @@ t_init migr nohost
 
 HOSTS="local h2 h3"
 W=wait=120
-declare -A URI LVNAME POOLDIR ID
+declare -A URI LVNAME POOLDIR ID POOL
 POOLDIR[local]=$T_TMP/images
 POOLDIR[h2]=$T_TMP/images-h2
 POOLDIR[h3]=$T_TMP/images
@@ -146,13 +150,26 @@ disk() {
 	lv "$1" domblklist --details "$2" 2>/dev/null | awk '$2 == "disk" { print $4; exit }'
 }
 
+# pool_at HOST DIR: the name of the pool libvirt on HOST has at DIR
+pool_at() {
+	local p
+	for p in $(lv "$1" pool-list --all --name 2>/dev/null); do
+		if [ "$(lv "$1" pool-dumpxml "$p" 2>/dev/null |
+			sed -n 's:.*<path>\(.*\)</path>.*:\1:p')" = "$2" ]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # vols HOST: the volumes libvirt lists in HOST's pool (refreshed first:
 # another host may have changed a shared directory), sorted, one a line;
 # fails when libvirt does not answer
 vols() {
 	local out
-	lv "$1" pool-refresh "$T_POOL" >/dev/null 2>&1 || return 1
-	out=$(lv "$1" vol-list "$T_POOL" 2>/dev/null) || return 1
+	lv "$1" pool-refresh "${POOL[$1]}" >/dev/null 2>&1 || return 1
+	out=$(lv "$1" vol-list "${POOL[$1]}" 2>/dev/null) || return 1
 	awk 'NF { print $1 }' <<<"$out" | sort
 }
 
@@ -259,20 +276,36 @@ t_http PATCH /v1/hosts/local '{"storage":"shared1"}'
 t_expect_status 200 "PATCH local storage shared1: 200"
 t_expect_json .storage shared1 "local: storage shared1"
 t_expect_json .cpu_ratio 16 "local: cpu_ratio 16 from the config"
-mkdir -p "${POOLDIR[h2]}"
-t_http POST /v1/hosts "{\"name\":\"h2\",\"uri\":\"${URI[h2]}\",\"pool_path\":\"${POOLDIR[h2]}\",\"cpu_ratio\":16}"
-t_expect_status 201 "register h2 (its own pool directory): 201"
-t_expect_json .pool_path "${POOLDIR[h2]}" "h2: pool_path"
-t_expect_json .storage null "h2: no shared storage"
-t_http POST /v1/hosts "{\"name\":\"h3\",\"uri\":\"${URI[h3]}\",\"pool_path\":\"${POOLDIR[h3]}\",\"storage\":\"shared1\",\"cpu_ratio\":16}"
-t_expect_status 201 "register h3 (local's pool directory, storage shared1): 201"
-t_expect_json .storage shared1 "h3: storage shared1"
+# h2's libvirt has a pool named $T_POOL from an earlier install, elsewhere
+OLDDIR=$T_TMP/old-h2
+mkdir -p "$OLDDIR" "${POOLDIR[h2]}" "$T_TMP/images-h2-first"
+lv h2 pool-define-as "$T_POOL" dir --target "$OLDDIR" >/dev/null &&
+	lv h2 pool-start "$T_POOL" >/dev/null
+t_eq "h2: libvirt already has pool $T_POOL at old-h2" "$(pool_at h2 "$OLDDIR")" "$T_POOL"
+t_http POST /v1/hosts "{\"name\":\"h2\",\"uri\":\"${URI[h2]}\",\"pool_path\":\"$T_TMP/images-h2-first\",\"storage\":\"shared1\",\"cpu_ratio\":16}"
+t_expect_status 201 "register h2 (a pool directory of its own, storage shared1 declared): 201"
+t_expect_json .pool_path "$T_TMP/images-h2-first" "h2: pool_path"
+t_match "h2: a pool of its own at images-h2-first, named by the path" \
+	"$(pool_at h2 "$T_TMP/images-h2-first")" "^$T_POOL-[0-9a-f]{8}\$"
+# an empty host's pool moves
+t_http PATCH /v1/hosts/h2 "{\"pool_path\":\"${POOLDIR[h2]}\"}"
+t_expect_status 200 "PATCH h2 pool_path (no VM there): 200"
+t_expect_json .pool_path "${POOLDIR[h2]}" "h2: the new pool_path"
+t_expect_json '.resources.disk_gib.physical > 0' true "h2: the new pool's capacity"
+POOL[h2]=$(pool_at h2 "${POOLDIR[h2]}")
+t_match "h2: a pool of its own at images-h2" "${POOL[h2]}" "^$T_POOL-[0-9a-f]{8}\$"
+t_eq "h2: the old $T_POOL is still at old-h2, left alone" "$(pool_at h2 "$OLDDIR")" "$T_POOL"
+t_http PATCH /v1/hosts/h2 '{"pool_path":"relative/dir"}'
+t_expect_problem 400 "PATCH h2 pool_path relative: 400"
+t_http POST /v1/hosts "{\"name\":\"h3\",\"uri\":\"${URI[h3]}\",\"pool_path\":\"${POOLDIR[h3]}/\",\"cpu_ratio\":16}"
+t_expect_status 201 "register h3 (local's pool directory, no storage declared): 201"
+t_expect_json .storage null "h3: no storage declared"
 t_http GET /v1/hosts
 t_expect_json '[.hosts[] | "\(.name):\(.state):\(.cpu_ratio)"] | sort | join(",")' \
 	"h2:ready:16,h3:ready:16,local:ready:16" "three hosts ready, cpu_ratio 16"
-for h in $HOSTS; do
-	t_eq "$h: libvirt has pool $T_POOL at ${POOLDIR[$h]}" \
-		"$(lv "$h" pool-dumpxml "$T_POOL" 2>/dev/null | sed -n 's:.*<path>\(.*\)</path>.*:\1:p')" "${POOLDIR[$h]}"
+for h in local h3; do
+	POOL[$h]=$(pool_at "$h" "${POOLDIR[$h]}")
+	t_eq "$h: libvirt has pool $T_POOL (the configured name) at ${POOLDIR[$h]}" "${POOL[$h]}" "$T_POOL"
 done
 
 # ================================================================ the VMs
@@ -298,7 +331,11 @@ t_expect_json '[.checks[] | select(.pass != true or (.reason | type) != "string"
 	"dry run A -> h2: every check passes with a reason"
 dry "$B" '{"host":"h3"}'
 t_expect_json '[.ok, .copy_storage] | join(" ")' "true false" "dry run B -> h3: ok, the disk stays (shared)"
-t_match "dry run B -> h3: storage_mode names shared1" "$(check_of storage_mode)" '^true .*shared1'
+t_match "dry run B -> h3: storage_mode says the sharing was found" "$(check_of storage_mode)" \
+	"^true hosts '(local|h3)' and '(local|h3)' share storage: both see '${POOLDIR[local]}'"
+dry "$A" '{"host":"h2"}'
+t_match "dry run A -> h2: storage_mode says local and h2 share nothing (whatever they declare)" \
+	"$(check_of storage_mode)" "^true hosts '(local|h2)' and '(local|h2)' do not share storage"
 dry "$A" '{"host":"h2","copy_storage":false}'
 t_expect_json .ok false "dry run A -> h2 with copy_storage false: not ok"
 t_match "... storage_mode fails, naming copy_storage" "$(check_of storage_mode)" '^false .*copy_storage'
@@ -346,6 +383,30 @@ A_OP=$(t_json .id)
 is_on "$A" h2
 t_expect_json '.params | [.from, .copy_storage] | join(" ")' "local true" "migrate A: params say from local, copied"
 t_eq "A: its disk on h2 is in h2's pool" "$(disk h2 "$A")" "${POOLDIR[h2]}/$A_VOL"
+t_check "A: its file is in images-h2" test -e "${POOLDIR[h2]}/$A_VOL"
+t_check_not "A: nothing went to the old pool's old-h2" test -e "$OLDDIR/$A_VOL"
+t_http PATCH /v1/hosts/h2 "{\"pool_path\":\"$T_TMP/images-h2-first\"}"
+t_expect_problem 409 "PATCH h2 pool_path with A on it: 409"
+t_expect_json .field pool_path "... naming pool_path"
+t_match "... saying it holds a VM" "$(t_json .detail)" 'holds 1 VM'
+t_http GET /v1/hosts/h2
+t_expect_json .pool_path "${POOLDIR[h2]}" "h2: pool_path unchanged"
+# a VM made before pools were per directory: its disk is in h2's old
+# $T_POOL (moved there by hand, its domain pointed at it); a delete finds
+# it there and removes it
+L=${T_PFX}legacy
+create "$L" '.host = "h2"'
+L_VOL=${ID[$L]}.qcow2
+mv "${POOLDIR[h2]}/$L_VOL" "$OLDDIR/$L_VOL"
+lv h2 dumpxml "$L" | sed "s:${POOLDIR[h2]}/$L_VOL:$OLDDIR/$L_VOL:" >"$T_TMP/legacy.xml"
+lv h2 define "$T_TMP/legacy.xml" >/dev/null
+lv h2 pool-refresh "${POOL[h2]}" >/dev/null
+lv h2 pool-refresh "$T_POOL" >/dev/null
+t_eq "legacy: its domain's disk is in old-h2" "$(disk h2 "$L")" "$OLDDIR/$L_VOL"
+t_http DELETE "/v1/vms/$L?$W"
+t_expect_json .status succeeded "delete legacy: succeeded"
+t_check_not "legacy: its disk in old-h2 is gone" test -e "$OLDDIR/$L_VOL"
+t_eq "legacy: its domain is gone" "$(domstate h2 "$L")" absent
 t_check "A: h2's pool lists its volume" has_vol h2 "$A_VOL"
 t_check "A: local's pool no longer lists its volume" lacks_vol local "$A_VOL"
 t_check_not "A: the old file is gone" test -e "${POOLDIR[local]}/$A_VOL"

@@ -209,6 +209,8 @@ assert_all_unsupported(const struct backend_driver *drv)
 	assert_unsupported(backend_host_facts(&bc, &hf), "describe the host");
 	assert_unsupported(backend_pool_ensure(&bc, "p", "/x", NULL, NULL),
 	    "storage pools");
+	assert_unsupported(backend_pool_find(&bc, "/x", path, sizeof(path)),
+	    "storage pools");
 	assert_unsupported(backend_volume_create(&bc, "p", "v", 1, path,
 	    sizeof(path)), "create volumes");
 	assert_unsupported(backend_volume_delete(&bc, "p", "v"),
@@ -347,6 +349,72 @@ test_pool_ensure(void **state)
 	assert_int_equal(virStoragePoolIsActive(p), 1);
 	assert_int_equal(virConnectNumOfStoragePools(f->raw), 2); /* + default */
 	virStoragePoolFree(p);
+}
+
+/*
+ * A pool stands for its directory: pool_find names whatever pool is at a
+ * directory, and pool_ensure never uses a pool of the asked name that is
+ * at another one (the bug: a host asked for /srv/p2 kept an old `hangar`
+ * at /var/lib/hangar/images, and every disk went there).
+ */
+static void
+test_pool_per_path(void **state)
+{
+	struct fx *f = *state;
+	char dir2[300], slashed[300], name[256], want[700];
+	virStoragePoolPtr p;
+
+	snprintf(dir2, sizeof(dir2), "%s/p2", f->pool_dir);
+	/* nothing at either directory yet */
+	assert_int_equal(backend_pool_find(f->bc, f->pool_dir, name,
+	    sizeof(name)), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	assert_int_equal(backend_pool_ensure(f->bc, "hangar", f->pool_dir,
+	    &f->cap, &f->avail), 0);
+
+	/* found by its directory, written any way */
+	snprintf(slashed, sizeof(slashed), "/%s//", f->pool_dir);
+	assert_int_equal(backend_pool_find(f->bc, slashed, name,
+	    sizeof(name)), 0);
+	assert_string_equal(name, "hangar");
+	assert_int_equal(backend_pool_find(f->bc, dir2, name, sizeof(name)),
+	    -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	/* test:///default's own pool is found by its directory too */
+	assert_int_equal(backend_pool_find(f->bc, "/default-pool", name,
+	    sizeof(name)), 0);
+	assert_string_equal(name, "default-pool");
+
+	/* `hangar` elsewhere is refused, naming it and where it is */
+	assert_int_equal(backend_pool_ensure(f->bc, "hangar", dir2, &f->cap,
+	    &f->avail), -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	snprintf(want, sizeof(want), "storage pool 'hangar' on host '%s' is "
+	    "at '%s', not at '%s'", TEST_URI, f->pool_dir, dir2);
+	assert_string_equal(err_last()->msg, want);
+	/* ... and nothing was made at dir2 */
+	assert_int_equal(backend_pool_find(f->bc, dir2, name, sizeof(name)),
+	    -1);
+
+	/* a pool of its own there: then each directory has its pool */
+	assert_int_equal(backend_pool_ensure(f->bc, "hangar-p2", dir2,
+	    &f->cap, &f->avail), 0);
+	assert_int_equal(backend_pool_find(f->bc, dir2, name, sizeof(name)),
+	    0);
+	assert_string_equal(name, "hangar-p2");
+	assert_int_equal(backend_pool_find(f->bc, f->pool_dir, name,
+	    sizeof(name)), 0);
+	assert_string_equal(name, "hangar");
+	/* the same name at the same directory, written differently: fine */
+	assert_int_equal(backend_pool_ensure(f->bc, "hangar", slashed,
+	    &f->cap, &f->avail), 0);
+
+	p = virStoragePoolLookupByName(f->raw, "hangar-p2");
+	assert_non_null(p);
+	virStoragePoolDestroy(p);
+	virStoragePoolUndefine(p);
+	virStoragePoolFree(p);
+	rmdir(dir2);
 }
 
 static void
@@ -1877,6 +1945,7 @@ main(void)
 		T(test_open),
 		T(test_host_facts),
 		T(test_pool_ensure),
+		T(test_pool_per_path),
 		T(test_volumes),
 		T(test_lifecycle),
 		T(test_undefine_running),

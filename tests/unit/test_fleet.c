@@ -1,6 +1,8 @@
 /*
- * test_fleet.c - unit tests of daemon/fleet.c: connecting the hosts, and
- * recording what a look at one finds only when it changed.
+ * test_fleet.c - unit tests of daemon/fleet.c and fleet_pool.c:
+ * connecting the hosts, recording what a look at one finds only when it
+ * changed, each host's pool being the one at its directory, moving it,
+ * and finding out which hosts share storage.
  *
  * Each test runs a fleet over a fresh store (in its own mkdtemp()
  * directory, removed afterwards) and libvirt's in-memory test:///default
@@ -20,6 +22,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <libvirt/libvirt.h>
 
 #include "backends/backend.h"
 #include "common/error.h"
@@ -131,6 +135,15 @@ get_host(struct fx *f, const char *name, struct host_rec *h)
 	if (store_host_get(c, name, h) != 0)
 		fail_msg("get host '%s': %s", name, err_last()->msg);
 	store_read_end(c);
+}
+
+static void
+get_host_id(struct fx *f, const char *name, int64_t *id)
+{
+	struct host_rec h;
+
+	get_host(f, name, &h);
+	*id = h.id;
 }
 
 static int
@@ -353,6 +366,178 @@ test_back_to_ready(void **state)
 	assert_int_equal(view_host(f, id).state, SCHED_READY);
 }
 
+/* Register host name at test:///default with pool_path path ("": none). */
+static int64_t
+register_host(struct fx *f, const char *name, const char *path)
+{
+	struct host_rec h;
+
+	memset(&h, 0, sizeof(h));
+	fleet_host_defaults(f->fl, &h);
+	snprintf(h.name, sizeof(h.name), "%s", name);
+	snprintf(h.uri, sizeof(h.uri), "test:///default");
+	snprintf(h.pool_path, sizeof(h.pool_path), "%s", path);
+	if (fleet_register(f->fl, &h) != 0)
+		fail_msg("register '%s': %s", name, err_last()->msg);
+	return h.id;
+}
+
+static int
+tx_vm_insert(struct store_conn *c, void *arg)
+{
+	return store_vm_insert(c, arg, NULL, 0);
+}
+
+/*
+ * The bug: a host registered with a pool_path whose libvirt already had
+ * the configured pool elsewhere kept that pool, and its disks went there.
+ * Each directory has its own pool now; a host whose directory holds the
+ * configured pool (an existing install) keeps it.
+ */
+static void
+test_pool_per_path(void **state)
+{
+	struct fx *f = *state;
+	char p2[320], same[320], pool[FLEET_POOL_MAX];
+	char found[FLEET_POOL_MAX], disk[1024];
+	struct backend_conn *bc;
+	int64_t local, two, three;
+
+	snprintf(p2, sizeof(p2), "%s/p2", f->dir);
+	snprintf(same, sizeof(same), "%s//", f->pool);
+	fleet_up(f);
+	get_host_id(f, "local", &local);
+	assert_int_equal(fleet_pool(f->fl, local, pool, sizeof(pool)), 0);
+	assert_string_equal(pool, "hangar-fleet");
+
+	/* the same libvirt, another directory: a pool of its own there */
+	two = register_host(f, "two", p2);
+	assert_int_equal(fleet_pool(f->fl, two, pool, sizeof(pool)), 0);
+	assert_int_equal(strncmp(pool, "hangar-fleet-", 13), 0);
+	assert_int_equal(strlen(pool), 13 + 8);
+	bc = fleet_conn(f->fl, two);
+	assert_non_null(bc);
+	assert_int_equal(backend_pool_find(bc, p2, found, sizeof(found)), 0);
+	assert_string_equal(found, pool);
+	assert_int_equal(backend_volume_create(bc, pool, "d.qcow2", 1, disk,
+	    sizeof(disk)), 0);
+	assert_int_equal(strncmp(disk, p2, strlen(p2)), 0);
+	assert_int_equal(backend_volume_delete(bc, pool, "d.qcow2"), 0);
+
+	/* the configured directory, however written: the configured pool */
+	three = register_host(f, "three", same);
+	assert_int_equal(fleet_pool(f->fl, three, pool, sizeof(pool)), 0);
+	assert_string_equal(pool, "hangar-fleet");
+
+	/* sharing is found: local and three see one pool, two does not */
+	{
+		bool shared = false;
+		char why[1200];
+
+		assert_int_equal(fleet_shared(f->fl, local, three, &shared, why,
+		    sizeof(why)), 0);
+		assert_true(shared);
+		assert_non_null(strstr(why, "share storage"));
+		assert_int_equal(fleet_shared(f->fl, two, local, &shared, why,
+		    sizeof(why)), 0);
+		assert_false(shared);
+		assert_non_null(strstr(why, "do not share storage"));
+		/* no marker is left behind in either pool */
+		virConnectPtr raw = virConnectOpen("test:///default");
+		virStoragePoolPtr sp;
+
+		assert_non_null(raw);
+		sp = virStoragePoolLookupByName(raw, "hangar-fleet");
+		assert_non_null(sp);
+		virStoragePoolRefresh(sp, 0);
+		assert_int_equal(virStoragePoolNumOfVolumes(sp), 0);
+		virStoragePoolFree(sp);
+		assert_int_equal(fleet_pool(f->fl, two, pool, sizeof(pool)), 0);
+		sp = virStoragePoolLookupByName(raw, pool);
+		assert_non_null(sp);
+		assert_int_equal(virStoragePoolNumOfVolumes(sp), 0);
+		virStoragePoolFree(sp);
+		virConnectClose(raw);
+	}
+
+	/* refused: the name the rule gives is a pool at another directory */
+	{
+		struct host_rec h;
+
+		snprintf(f->cfg.pool_path, sizeof(f->cfg.pool_path), "%s/moved",
+		    f->dir);
+		memset(&h, 0, sizeof(h));
+		fleet_host_defaults(f->fl, &h);
+		snprintf(h.name, sizeof(h.name), "four");
+		snprintf(h.uri, sizeof(h.uri), "test:///default");
+		assert_int_equal(fleet_register(f->fl, &h), -1);
+		assert_int_equal(err_last()->code, ERR_CONFLICT);
+		assert_string_equal(err_last()->field, "pool_path");
+		assert_non_null(strstr(err_last()->msg, "storage pool "
+		    "'hangar-fleet' on host 'test:///default' is at"));
+		snprintf(f->cfg.pool_path, sizeof(f->cfg.pool_path), "%s",
+		    f->pool);
+	}
+}
+
+/* pool_path changes while the host holds no VM, and not after. */
+static void
+test_pool_path_change(void **state)
+{
+	struct fx *f = *state;
+	char p2[320], p3[320], pool[FLEET_POOL_MAX], before[FLEET_POOL_MAX];
+	struct host_rec h;
+	struct vm_rec v;
+	int64_t two;
+	bool shared = true;
+
+	snprintf(p2, sizeof(p2), "%s/p2", f->dir);
+	snprintf(p3, sizeof(p3), "%s/p3", f->dir);
+	fleet_up(f);
+	two = register_host(f, "two", p2);
+	assert_int_equal(fleet_pool(f->fl, two, before, sizeof(before)), 0);
+
+	/* empty: it moves, and it now shares with local */
+	assert_int_equal(fleet_set_pool_path(f->fl, two, p3, &h), 0);
+	assert_string_equal(h.pool_path, p3);
+	assert_int_equal(fleet_pool(f->fl, two, pool, sizeof(pool)), 0);
+	assert_string_not_equal(pool, before);
+	get_host(f, "two", &h);
+	assert_string_equal(h.pool_path, p3);
+	assert_int_equal(fleet_set_pool_path(f->fl, two, "", &h), 0);
+	assert_int_equal(fleet_pool(f->fl, two, pool, sizeof(pool)), 0);
+	assert_string_equal(pool, "hangar-fleet");
+	{
+		int64_t local;
+
+		get_host_id(f, "local", &local);
+		assert_int_equal(fleet_shared(f->fl, local, two, &shared, NULL,
+		    0), 0);
+		assert_true(shared);
+	}
+
+	/* a VM on it: refused, and nothing changes */
+	memset(&v, 0, sizeof(v));
+	snprintf(v.uuid, sizeof(v.uuid), "uuid-web1");
+	snprintf(v.name, sizeof(v.name), "web1");
+	v.vcpus = 1;
+	v.memory_mib = 64;
+	v.disk_gib = 1;
+	v.host_id = two;
+	snprintf(v.desired, sizeof(v.desired), "stopped");
+	snprintf(v.observed, sizeof(v.observed), "stopped");
+	if (store_tx(f->s, tx_vm_insert, &v) != 0)
+		fail_msg("insert vm: %s", err_last()->msg);
+	assert_int_equal(fleet_set_pool_path(f->fl, two, p2, &h), -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	assert_string_equal(err_last()->field, "pool_path");
+	assert_non_null(strstr(err_last()->msg, "holds 1 VM(s)"));
+	get_host(f, "two", &h);
+	assert_string_equal(h.pool_path, "");
+	assert_int_equal(fleet_pool(f->fl, two, pool, sizeof(pool)), 0);
+	assert_string_equal(pool, "hangar-fleet");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -365,6 +550,8 @@ main(void)
 		T(test_unreachable_recorded_once),
 		T(test_still_unreachable_not_written),
 		T(test_back_to_ready),
+		T(test_pool_per_path),
+		T(test_pool_path_change),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
