@@ -394,7 +394,8 @@ test_router_run(void **state)
 {
 	static const char *const pool[] = {
 		"GET /v1", "GET /v1/vms/*", "GET /v1/vms/*/snapshots",
-		"GET /v1/vms/*/snapshots/*", "GET /v1/operations/*",
+		"GET /v1/vms/*/snapshots/*", "GET /v1/vms/*/disks",
+		"GET /v1/vms/*/disks/*", "GET /v1/operations/*",
 		"GET /v1/events", "GET /v1/tokens",
 	};
 	const struct route *rt;
