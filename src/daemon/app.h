@@ -123,6 +123,13 @@ void ops_submit(struct ops *o, const char *op_id);
  */
 int ops_wait(struct ops *o, const char *id, int64_t timeout_ms,
     struct op_rec *out);
+/*
+ * The VM ref (name or uuid) for a request that starts an operation on
+ * it: 0, or -1 with ERR_NOT_FOUND, or ERR_CONFLICT while an operation is
+ * under way or its state is unknown (snapshots.c).
+ */
+int vm_idle(struct store_conn *c, const char *ref, struct vm_rec *v);
+
 /* --- snapshots.c: snapshot requests --- */
 struct snap_request {
 	const char *vm;            /* name or uuid */

@@ -45,21 +45,6 @@ disks_dev_name(const struct disk_rec *d, int n, const char *bus, char *out,
 	    "the %s bus (at most %d disks)", bus, max);
 }
 
-/* The VM, free of operations and with a known state; 0 or -1. */
-static int
-disks_vm(struct store_conn *c, const char *ref, struct vm_rec *v)
-{
-	if (store_vm_get(c, ref, v) < 0)
-		return -1;
-	if (v->op_id[0])
-		return err_set(ERR_CONFLICT, "vm '%s' is %s: operation %s is in "
-		    "progress", v->name, v->state, v->op_id);
-	if (strcmp(v->observed, "unknown") == 0)
-		return err_set(ERR_CONFLICT, "vm '%s' is unknown: its host "
-		    "cannot be reached now", v->name);
-	return 0;
-}
-
 /* A new disk: named, its row written, its room checked; params. */
 static json_t *
 disks_add(struct store_conn *c, struct disks_tx *t, const struct vm_rec *v)
@@ -138,7 +123,7 @@ disks_tx(struct store_conn *c, void *arg)
 	char *text;
 
 	t->delta = 0;
-	if (disks_vm(c, t->rq->vm, &v) < 0)
+	if (vm_idle(c, t->rq->vm, &v) < 0)
 		return -1;
 	params = t->rq->kind == OP_DISK_ADD ? disks_add(c, t, &v) :
 	    disks_change(c, t, &v);

@@ -22,9 +22,8 @@ struct snapshots_tx {
 	char vm_name[NAME_MAX_LEN];
 };
 
-/* The VM, free of operations and with a known state; 0 or -1. */
-static int
-snapshots_vm(struct store_conn *c, const char *ref, struct vm_rec *v)
+int
+vm_idle(struct store_conn *c, const char *ref, struct vm_rec *v)
 {
 	if (store_vm_get(c, ref, v) < 0)
 		return -1;
@@ -47,7 +46,7 @@ snapshots_tx(struct store_conn *c, void *arg)
 	json_t *params;
 	char *text;
 
-	if (snapshots_vm(c, rq->vm, &v) < 0)
+	if (vm_idle(c, rq->vm, &v) < 0)
 		return -1;
 	snprintf(t->vm_name, sizeof(t->vm_name), "%s", v.name);
 	memset(&s, 0, sizeof(s));
