@@ -38,6 +38,14 @@
 #define SERVER_PEM_MAX (1024 * 1024)   /* bytes of a PEM file */
 #define SERVER_POOL_MIN 2              /* threads per listener */
 #define SERVER_POOL_MAX 8
+/*
+ * A request refused before its body was read (access, size) still has
+ * its body read and thrown away, up to this many bytes, before the reply
+ * goes out: a client still sending when the connection closes gets a
+ * reset and never reads the reply (nginx's lingering close does the
+ * same).  A longer body is answered at once and the connection closed.
+ */
+#define SERVER_DRAIN_MAX (8 * 1024 * 1024)
 
 /* One listening address: what its requests' access check needs. */
 struct server_listener {
@@ -76,8 +84,12 @@ enum server_state {
 struct server_conn {
 	char *body;
 	size_t len, cap;
-	bool too_large;
 	bool replied;            /* refused before the body (auth, size) */
+	bool refused;            /* refused; the reply waits for the body's
+	                          * end, which is read and dropped */
+	struct err refusal;      /* ... its error */
+	json_t *refusal_ext;     /* ... and extra members (owned), or NULL */
+	uint64_t dropped;        /* bytes of the body thrown away */
 	struct auth_who who;
 	enum server_state state;
 	bool pool;               /* its route runs on the pool (router.c) */
@@ -208,6 +220,35 @@ server_problem(unsigned *status, const char *path, const char *allow,
 	return resp;
 }
 
+/*
+ * Refuse the request with err_last() (and ext, borrowed, may be NULL).
+ * One with a body of at most SERVER_DRAIN_MAX bytes (or chunked: until
+ * it passes that) is answered once the body is in, read and dropped; any
+ * other at once.
+ */
+static enum MHD_Result
+server_refuse(struct server_conn *sc, json_t *ext)
+{
+	const char *cl = MHD_lookup_connection_value(sc->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(sc->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+	struct MHD_Response *resp;
+	unsigned status;
+
+	if ((te != NULL || len > 0) && len <= SERVER_DRAIN_MAX &&
+	    sc->dropped <= SERVER_DRAIN_MAX) {
+		sc->refused = true;
+		err_save(&sc->refusal);
+		sc->refusal_ext = ext ? json_incref(ext) : NULL;
+		return MHD_YES;
+	}
+	sc->replied = true;
+	resp = server_problem(&status, sc->url, NULL, ext);
+	return server_queue(sc->conn, status, resp);
+}
+
 static bool
 server_is_json(const char *ctype)
 {
@@ -226,9 +267,6 @@ server_parse_body(struct req *r, struct server_conn *sc)
 	const char *ctype;
 	json_error_t je;
 
-	if (sc->too_large)
-		return err_set(ERR_TOO_LARGE, "the request body is larger than "
-		    "%d bytes", REQ_BODY_MAX);
 	if (sc->len == 0)
 		return 0;
 	ctype = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -468,22 +506,21 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 		sc->method = method;
 		err_clear();
 		if (server_authorize(l, conn, method, url, sc, &ext) < 0) {
+			enum MHD_Result ret;
+
 			server_peer(l, conn, sc, peer, sizeof(peer));
 			log_info("api: %s %s from %s refused (%d): %s", method,
 			    url, peer, err_code_http(err_last()->code),
 			    err_last()->msg);
-			sc->replied = true;
-			resp = server_problem(&status, url, NULL, ext);
+			ret = server_refuse(sc, ext);
 			json_decref(ext);
-			return server_queue(conn, status, resp);
+			return ret;
 		}
 		if (cl && strtoull(cl, NULL, 10) > REQ_BODY_MAX) {
-			/* refuse before reading a byte of it */
+			/* nothing of it is kept */
 			err_set(ERR_TOO_LARGE, "the request body is larger "
 			    "than %d bytes", REQ_BODY_MAX);
-			sc->replied = true;
-			resp = server_problem(&status, url, NULL, NULL);
-			return server_queue(conn, status, resp);
+			return server_refuse(sc, NULL);
 		}
 		return MHD_YES;
 	}
@@ -498,13 +535,29 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (sc->refused && *upload_data_size > 0) {
+		sc->dropped += *upload_data_size;
+		*upload_data_size = 0;
+		/* too much to wait for: close without the reply */
+		return sc->dropped > SERVER_DRAIN_MAX ? MHD_NO : MHD_YES;
+	}
+	if (sc->refused) {
+		/* the whole body is in: now the reply can be read */
+		err_restore(&sc->refusal);
+		resp = server_problem(&status, url, NULL, sc->refusal_ext);
+		sc->replied = true;
+		return server_queue(conn, status, resp);
+	}
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (sc->too_large || sc->len + n > REQ_BODY_MAX) {
-			sc->too_large = true;
-			return MHD_YES;
+		if (sc->len + n > REQ_BODY_MAX) {
+			/* chunked, or longer than it said */
+			err_set(ERR_TOO_LARGE, "the request body is larger "
+			    "than %d bytes", REQ_BODY_MAX);
+			sc->dropped = sc->len + n;
+			return server_refuse(sc, NULL);
 		}
 		if (sc->len + n + 1 > sc->cap) {
 			size_t cap = (sc->len + n + 1) * 2;
@@ -543,6 +596,7 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (sc) {
 		if (sc->resp)
 			MHD_destroy_response(sc->resp);
+		json_decref(sc->refusal_ext);
 		free(sc->body);
 		free(sc);
 	}
