@@ -1,7 +1,8 @@
 /*
  * imgprobe_int.h - what the files of the image inspector share (imgprobe.c:
- * detection, qcow2, vmdk, the API; imgprobe_ms.c: vhd and vhdx): the
- * bounded reader and the byte-order helpers.  Not for use outside them.
+ * detection, qcow2, vmdk, the API; imgprobe_ms.c: vhd and vhdx; ova.c and
+ * ova_tar.c: OVAs): the bounded reader, the byte-order helpers, the tar
+ * listing.  Not for use outside them.
  */
 #ifndef HANGAR_IMGPROBE_INT_H
 #define HANGAR_IMGPROBE_INT_H
@@ -77,5 +78,32 @@ int imgprobe_vpc(const struct rdr *r, const unsigned char *f, uint64_t at,
     struct img_info *ii);
 /* A file that starts with "vhdxfile". */
 int imgprobe_vhdx(const struct rdr *r, struct img_info *ii);
+
+/* ova_tar.c */
+#define OVA_MEMBERS_MAX	64
+
+struct tar_member {
+	char name[256];
+	uint64_t off, size;
+};
+
+struct tar_list {
+	int n;
+	struct tar_member m[OVA_MEMBERS_MAX];
+};
+
+/* Read exactly len bytes at off of the tar at [0, size) of fd, or -1. */
+int ova_read(int fd, uint64_t size, void *buf, size_t len, uint64_t off,
+    const char *what);
+/*
+ * Check a member name and drop its leading "./": not empty, not
+ * absolute, no ".." component, no backslash, no control characters.
+ */
+int ova_name_ok(char *name);
+/* List the regular members of the tar at [0, size) of fd into *tl. */
+int ova_tar_scan(int fd, uint64_t size, struct tar_list *tl);
+/* The member named name, or NULL. */
+const struct tar_member *ova_tar_find(const struct tar_list *tl,
+    const char *name);
 
 #endif
