@@ -185,6 +185,9 @@ probe_qcow2(const struct rdr *r, const unsigned char *h, struct img_info *ii)
 	if (version != 2 && version != 3)
 		return imgprobe_refuse("The qcow2 image has version %" PRIu32 "; only "
 		    "versions 2 and 3 are accepted.", version);
+	if (r->size < (version == 2 ? QCOW2_HDR_V2 : QCOW2_HDR_V3))
+		return imgprobe_refuse("The qcow2 image is truncated: it is "
+		    "shorter than its header.");
 	if (be64(h + 8) != 0)
 		return imgprobe_refuse("The qcow2 image has a backing file, which is "
 		    "not accepted: upload a standalone image.");
@@ -481,19 +484,24 @@ probe_head(const struct rdr *r, const unsigned char *h, struct img_info *ii,
 
 	*found = true;
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (memcmp(h + refused[i].off, refused[i].magic,
+		if (in_file(r, refused[i].off, refused[i].len) &&
+		    memcmp(h + refused[i].off, refused[i].magic,
 		    refused[i].len) == 0)
 			return imgprobe_refuse("The image is a %s image, which is not "
 			    "accepted.", refused[i].name);
-	if (memcmp(h, QCOW2_MAGIC, 4) == 0)
+	if (r->size >= 4 && memcmp(h, QCOW2_MAGIC, 4) == 0)
 		return probe_qcow2(r, h, ii);
-	if (memcmp(h, "KDMV", 4) == 0)
-		return probe_vmdk(r, h, ii);
-	if (memcmp(h, "vhdxfile", 8) == 0)
+	if ((r->size >= 4 && memcmp(h, "KDMV", 4) == 0) ||
+	    (r->size >= 8 && memcmp(h, "conectix", 8) == 0)) {
+		if (r->size < SECTOR)
+			return imgprobe_refuse("The image is truncated: it is "
+			    "shorter than its header.");
+		return h[0] == 'K' ? probe_vmdk(r, h, ii) :
+		    imgprobe_vpc(r, h, 0, ii);
+	}
+	if (r->size >= 8 && memcmp(h, "vhdxfile", 8) == 0)
 		return imgprobe_vhdx(r, ii);
-	if (memcmp(h, "conectix", 8) == 0)
-		return imgprobe_vpc(r, h, 0, ii);
-	if (memcmp(h + 257, "ustar", 5) == 0) {
+	if (r->size >= SECTOR && memcmp(h + 257, "ustar", 5) == 0) {
 		ii->format = IMG_FMT_OVA;
 		return 0;
 	}
