@@ -1,0 +1,749 @@
+/*
+ * test_imgprobe.c - unit tests of common/imgprobe.c, imgprobe_ms.c, ova.c
+ * and ova_tar.c on real images: each is made by qemu-img (qemu-utils) or
+ * tar in a temp directory, some then patched by hand where qemu-img will
+ * not make the hostile case (a vmdk descriptor naming /etc/passwd, a
+ * qcow2 of 8 EiB, a vhdx parent locator).  Every refusal must be
+ * ERR_UNPROCESSABLE naming "file" (or "format" for a wrong claim) with a
+ * message that says why; the tests match a word of it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/imgprobe.h"
+
+#define GIB	(1024ULL * 1024 * 1024)
+
+static char dir[64];
+
+/* Run a shell command in the temp dir; it must succeed. */
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	int n;
+	va_list ap;
+
+	n = snprintf(cmd, sizeof(cmd), "cd %s && ", dir);
+	va_start(ap, fmt);
+	vsnprintf(cmd + n, sizeof(cmd) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+static const char *
+path(const char *name)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	return buf;
+}
+
+/* img_probe_fd on the whole file name. */
+static int
+probe(const char *name, struct img_info *ii)
+{
+	struct stat st;
+	int fd, rc;
+
+	if ((fd = open(path(name), O_RDONLY)) == -1 || fstat(fd, &st) == -1)
+		fail_msg("cannot open %s", name);
+	err_clear();
+	memset(ii, 0xa5, sizeof(*ii));
+	rc = img_probe_fd(fd, 0, (uint64_t)st.st_size, ii);
+	close(fd);
+	return rc;
+}
+
+static int
+ova(const char *name, struct ova_info *oi)
+{
+	struct stat st;
+	int fd, rc;
+
+	if ((fd = open(path(name), O_RDONLY)) == -1 || fstat(fd, &st) == -1)
+		fail_msg("cannot open %s", name);
+	err_clear();
+	rc = ova_probe_fd(fd, (uint64_t)st.st_size, oi);
+	close(fd);
+	return rc;
+}
+
+/* The last call failed with ERR_UNPROCESSABLE on field, saying word. */
+static void
+refused_(const char *what, int rc, const char *field, const char *word,
+    int line)
+{
+	const struct err *e = err_last();
+
+	if (rc != -1)
+		fail_msg("line %d: %s was accepted", line, what);
+	if (e->code != ERR_UNPROCESSABLE || strcmp(e->field, field) != 0 ||
+	    strstr(e->msg, word) == NULL)
+		fail_msg("line %d: %s: got %s on '%s': %s (wanted '%s' on "
+		    "'%s')", line, what, err_code_name(e->code), e->field,
+		    e->msg, word, field);
+}
+#define refused(what, rc, field, word) \
+	refused_(what, rc, field, word, __LINE__)
+
+static void
+accepted_(const char *what, int rc, int line)
+{
+	if (rc != 0)
+		fail_msg("line %d: %s refused: %s", line, what,
+		    err_last()->msg);
+}
+#define accepted(what, rc) accepted_(what, rc, __LINE__)
+
+/* Write len bytes at off of file name. */
+static void
+patch(const char *name, uint64_t off, const void *p, size_t len)
+{
+	int fd = open(path(name), O_WRONLY);
+
+	if (fd == -1 || pwrite(fd, p, len, (off_t)off) != (ssize_t)len)
+		fail_msg("cannot patch %s", name);
+	close(fd);
+}
+
+static void
+get(const char *name, uint64_t off, void *p, size_t len)
+{
+	int fd = open(path(name), O_RDONLY);
+
+	if (fd == -1 || pread(fd, p, len, (off_t)off) != (ssize_t)len)
+		fail_msg("cannot read %s", name);
+	close(fd);
+}
+
+static void
+put_be64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (56 - 8 * i));
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_imgprobe.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+test_names(void **state)
+{
+	enum img_format f;
+
+	(void)state;
+	assert_string_equal(img_format_name(IMG_FMT_VPC), "vhd");
+	assert_string_equal(img_format_name(IMG_FMT_UNKNOWN), "auto");
+	assert_string_equal(img_format_qemu(IMG_FMT_VPC), "vpc");
+	assert_null(img_format_qemu(IMG_FMT_OVA));
+	assert_null(img_format_qemu(IMG_FMT_UNKNOWN));
+	assert_int_equal(img_format_parse("vpc", &f), 0);
+	assert_int_equal(f, IMG_FMT_VPC);
+	assert_int_equal(img_format_parse("vhd", &f), 0);
+	assert_int_equal(f, IMG_FMT_VPC);
+	assert_int_equal(img_format_parse("auto", &f), 0);
+	assert_int_equal(f, IMG_FMT_UNKNOWN);
+	assert_int_equal(img_format_parse("ova", &f), 0);
+	assert_int_equal(f, IMG_FMT_OVA);
+	f = IMG_FMT_RAW;
+	err_clear();
+	assert_int_equal(img_format_parse("qcow", &f), -1);
+	assert_int_equal(err_last()->code, ERR_INVALID);
+	assert_string_equal(err_last()->field, "format");
+	assert_int_equal(f, IMG_FMT_RAW);
+	assert_int_equal(img_format_parse(NULL, &f), -1);
+}
+
+static void
+test_qcow2(void **state)
+{
+	struct img_info ii;
+
+	(void)state;
+	sh("qemu-img create -q -f qcow2 q3.qcow2 1G");
+	accepted("qcow2 v3", probe("q3.qcow2", &ii));
+	assert_int_equal(ii.format, IMG_FMT_QCOW2);
+	assert_int_equal(ii.virtual_size, GIB);
+	assert_int_equal(ii.cluster_size, 65536);
+	assert_string_equal(ii.subformat, "");
+	sh("qemu-img create -q -f qcow2 -o compat=0.10,cluster_size=4096 "
+	    "q2.qcow2 3G");
+	accepted("qcow2 v2", probe("q2.qcow2", &ii));
+	assert_int_equal(ii.virtual_size, 3 * GIB);
+	assert_int_equal(ii.cluster_size, 4096);
+	/* with data in it, and compressed clusters */
+	sh("qemu-img create -q -f raw r.raw 4M && "
+	    "printf hello | dd of=r.raw conv=notrunc status=none && "
+	    "qemu-img convert -c -O qcow2 r.raw qc.qcow2");
+	accepted("compressed qcow2", probe("qc.qcow2", &ii));
+	assert_int_equal(ii.virtual_size, 4 << 20);
+}
+
+static void
+test_qcow2_refused(void **state)
+{
+	struct img_info ii;
+
+	(void)state;
+	sh("qemu-img create -q -f qcow2 base.qcow2 1G && "
+	    "qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 top.qcow2");
+	refused("backing file", probe("top.qcow2", &ii), "file", "backing");
+	sh("qemu-img create -q -f qcow2 -o data_file=d.raw d.qcow2 1G");
+	refused("data file", probe("d.qcow2", &ii), "file", "data file");
+	/* legacy AES (no key derivation to time), then LUKS */
+	sh("qemu-img create -q -f qcow2 --object secret,id=s0,data=pw "
+	    "-o encrypt.format=aes,encrypt.key-secret=s0 ea.qcow2 16M");
+	refused("aes", probe("ea.qcow2", &ii), "file", "encrypted");
+	sh("qemu-img create -q -f qcow2 --object secret,id=s0,data=pw "
+	    "-o encrypt.format=luks,encrypt.key-secret=s0,"
+	    "encrypt.iter-time=200 el.qcow2 16M");
+	refused("luks", probe("el.qcow2", &ii), "file", "encrypted");
+	sh("qemu-img create -q -f qcow2 q.qcow2 1G && "
+	    "head -c 100000 q.qcow2 > t.qcow2");
+	refused("truncated", probe("t.qcow2", &ii), "file", "past its end");
+	sh("head -c 50 q.qcow2 > t50.qcow2");
+	refused("50 bytes", probe("t50.qcow2", &ii), "file", "truncated");
+}
+
+/* Hand-patched qcow2 headers: size, features, extensions. */
+static void
+test_qcow2_patched(void **state)
+{
+	unsigned char b[8];
+	struct img_info ii;
+
+	(void)state;
+	sh("qemu-img create -q -f qcow2 big.qcow2 1G");
+	put_be64(b, 1ULL << 63);
+	patch("big.qcow2", 24, b, 8);
+	accepted("8 EiB header", probe("big.qcow2", &ii));
+	assert_true(ii.virtual_size == 1ULL << 63);
+	err_clear();
+	refused("8 EiB against 1 TiB", img_accept(&ii, IMG_FMT_QCOW2,
+	    1024 * GIB), "file", "8 EiB");
+	accepted("8 EiB with no limit", img_accept(&ii, IMG_FMT_UNKNOWN,
+	    UINT64_MAX));
+
+	sh("qemu-img create -q -f qcow2 inc.qcow2 1G");
+	put_be64(b, 1ULL << 40);
+	patch("inc.qcow2", 72, b, 8);
+	refused("unknown incompat", probe("inc.qcow2", &ii), "file",
+	    "unknown incompatible");
+	put_be64(b, 1ULL << 2);
+	patch("inc.qcow2", 72, b, 8);
+	refused("data file bit", probe("inc.qcow2", &ii), "file",
+	    "data file");
+
+	/* a data-file name extension with no feature bit */
+	sh("qemu-img create -q -f qcow2 ext.qcow2 1G");
+	get("ext.qcow2", 100, b, 4);   /* header_length */
+	{
+		uint32_t hl = (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 |
+		    b[3];
+		unsigned char ext[16] = { 0x44, 0x41, 0x54, 0x41, 0, 0, 0, 4,
+		    'x', '.', 'r', 'w', 0, 0, 0, 0 };
+
+		patch("ext.qcow2", hl, ext, sizeof(ext));
+		refused("data file extension", probe("ext.qcow2", &ii),
+		    "file", "data file");
+		/* an extension whose length runs past the first cluster */
+		ext[4] = 0x7f;
+		ext[0] = 0x12;
+		patch("ext.qcow2", hl, ext, 8);
+		refused("long extension", probe("ext.qcow2", &ii), "file",
+		    "extension");
+	}
+
+	/* the L1 table moved past the end of the file */
+	sh("qemu-img create -q -f qcow2 l1.qcow2 1G");
+	put_be64(b, 1ULL << 40);
+	patch("l1.qcow2", 40, b, 8);
+	refused("L1 past the end", probe("l1.qcow2", &ii), "file", "L1");
+	/* cluster_bits 30 */
+	sh("qemu-img create -q -f qcow2 cb.qcow2 1G");
+	patch("cb.qcow2", 20, "\0\0\0\x1e", 4);
+	refused("cluster_bits", probe("cb.qcow2", &ii), "file",
+	    "cluster_bits");
+	/* version 4 */
+	patch("cb.qcow2", 4, "\0\0\0\4", 4);
+	refused("version 4", probe("cb.qcow2", &ii), "file", "version");
+}
+
+/* Replace the embedded descriptor of a qemu-made vmdk (20 sectors at 512). */
+static void
+vmdk_desc(const char *name, const char *create, const char *extents,
+    const char *more)
+{
+	char d[20 * 512];
+
+	memset(d, 0, sizeof(d));
+	snprintf(d, sizeof(d), "# Disk DescriptorFile\nversion=1\n"
+	    "CID=12345678\n%s\ncreateType=\"%s\"\n\n# Extent description\n"
+	    "%s\n\n# The Disk Data Base\n#DDB\n\nddb.virtualHWVersion = "
+	    "\"4\"\n", more, create, extents);
+	patch(name, 512, d, sizeof(d));
+}
+
+static void
+test_vmdk(void **state)
+{
+	struct img_info ii;
+
+	(void)state;
+	sh("qemu-img create -q -f vmdk v.vmdk 1G");
+	accepted("monolithicSparse", probe("v.vmdk", &ii));
+	assert_int_equal(ii.format, IMG_FMT_VMDK);
+	assert_int_equal(ii.virtual_size, GIB);
+	assert_string_equal(ii.subformat, "monolithicSparse");
+	assert_int_equal(ii.cluster_size, 0);
+	sh("qemu-img create -q -f raw r.raw 3M && "
+	    "printf data | dd of=r.raw conv=notrunc status=none && "
+	    "qemu-img convert -O vmdk -o subformat=streamOptimized r.raw "
+	    "s.vmdk");
+	accepted("streamOptimized", probe("s.vmdk", &ii));
+	assert_int_equal(ii.virtual_size, 3 << 20);
+	assert_string_equal(ii.subformat, "streamOptimized");
+
+	sh("qemu-img create -q -f vmdk -o subformat=monolithicFlat f.vmdk 1G");
+	refused("monolithicFlat", probe("f.vmdk", &ii), "file", "descriptor");
+	sh("qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentSparse "
+	    "t.vmdk 1G");
+	refused("twoGbMaxExtentSparse", probe("t.vmdk", &ii), "file",
+	    "descriptor");
+	sh("qemu-img create -q -f vmdk -b v.vmdk -F vmdk delta.vmdk");
+	refused("delta", probe("delta.vmdk", &ii), "file", "parent");
+}
+
+/* Embedded descriptors patched to name other files. */
+static void
+test_vmdk_descriptor(void **state)
+{
+	static const char *const bad[][4] = {
+		{ "monolithicSparse", "RW 2097152 FLAT \"/etc/passwd\" 0", "",
+		    "FLAT" },
+		{ "monolithicSparse", "RW 2097152 SPARSE \"/etc/passwd\"", "",
+		    "another file" },
+		{ "monolithicSparse", "RW 2097152 SPARSE \"..\\\\x.vmdk\"", "",
+		    "another file" },
+		{ "monolithicSparse", "RW 1 SPARSE \"p.vmdk\"\n"
+		    "RW 1 SPARSE \"q.vmdk\"", "", "2 extents" },
+		{ "monolithicSparse", "", "", "0 extents" },
+		{ "monolithicFlat", "RW 2097152 SPARSE \"p.vmdk\"", "",
+		    "createType" },
+		{ "vmfsSparse", "RW 2097152 VMFSSPARSE \"p.vmdk\"", "",
+		    "createType" },
+		{ "monolithicSparse", "RW 2097152 SPARSE \"p.vmdk\"",
+		    "parentCID=87654321", "parent" },
+		{ "monolithicSparse", "RW 2097152 SPARSE \"p.vmdk\"",
+		    "parentCID=ffffffff\nparentFileNameHint=\"/etc/passwd\"",
+		    "parentFileNameHint" },
+	};
+	struct img_info ii;
+	size_t i;
+
+	(void)state;
+	sh("qemu-img create -q -f vmdk d.vmdk 1G");
+	vmdk_desc("d.vmdk", "monolithicSparse", "RW 2097152 SPARSE "
+	    "\"d.vmdk\"", "parentCID=ffffffff");
+	accepted("rewritten descriptor", probe("d.vmdk", &ii));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		vmdk_desc("d.vmdk", bad[i][0], bad[i][1], bad[i][2]);
+		refused(bad[i][1], probe("d.vmdk", &ii), "file", bad[i][3]);
+	}
+	/* not text */
+	vmdk_desc("d.vmdk", "monolithicSparse", "RW 2097152 SPARSE "
+	    "\"d.vmdk\"", "x=\x01");
+	refused("binary descriptor", probe("d.vmdk", &ii), "file", "text");
+	/* capacity 0: qemu would follow the descriptor's extents */
+	vmdk_desc("d.vmdk", "monolithicSparse", "RW 2097152 SPARSE "
+	    "\"d.vmdk\"", "");
+	patch("d.vmdk", 12, "\0\0\0\0\0\0\0\0", 8);
+	refused("capacity 0", probe("d.vmdk", &ii), "file", "capacity");
+	/* a descriptor past the end */
+	sh("qemu-img create -q -f vmdk e.vmdk 1G");
+	patch("e.vmdk", 28, "\0\0\0\0\0\0\1\0", 8);
+	refused("descriptor offset", probe("e.vmdk", &ii), "file",
+	    "past its end");
+}
+
+/* A streamOptimized vmdk whose header is in its footer (GD at the end). */
+static void
+test_vmdk_footer(void **state)
+{
+	unsigned char h[512], foot[1536];
+	struct img_info ii;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	sh("qemu-img create -q -f raw r5.raw 5M && qemu-img convert -O vmdk "
+	    "-o subformat=streamOptimized r5.raw sf.vmdk");
+	get("sf.vmdk", 0, h, sizeof(h));
+	memset(foot, 0, sizeof(foot));
+	foot[12] = 2;                           /* MARKER_FOOTER */
+	memcpy(foot + 512, h, sizeof(h));
+	if ((fd = open(path("sf.vmdk"), O_WRONLY | O_APPEND)) == -1 ||
+	    write(fd, foot, sizeof(foot)) != (ssize_t)sizeof(foot) ||
+	    fstat(fd, &st) == -1)
+		fail_msg("cannot append the footer");
+	close(fd);
+	memset(h + 12, 0, 8);                   /* header capacity: 0... */
+	h[12] = 1;                              /* ...1 sector, say */
+	memset(h + 56, 0xff, 8);                /* GD_AT_END */
+	patch("sf.vmdk", 0, h, sizeof(h));
+	accepted("footer", probe("sf.vmdk", &ii));
+	assert_int_equal(ii.virtual_size, 5 << 20);
+	patch("sf.vmdk", (uint64_t)st.st_size - 1536 + 12, "\3", 1);
+	refused("bad footer", probe("sf.vmdk", &ii), "file", "footer");
+}
+
+/* Set a vhd footer's disk type at off and fix its checksum. */
+static void
+vhd_type(const char *name, uint64_t off, unsigned type)
+{
+	unsigned char f[512];
+	uint32_t sum = 0;
+	int i;
+
+	get(name, off, f, sizeof(f));
+	f[63] = (unsigned char)type;
+	memset(f + 64, 0, 4);
+	for (i = 0; i < 512; i++)
+		sum += f[i];
+	sum = ~sum;
+	for (i = 0; i < 4; i++)
+		f[64 + i] = (unsigned char)(sum >> (24 - 8 * i));
+	patch(name, off, f, sizeof(f));
+}
+
+static void
+test_vhd(void **state)
+{
+	struct img_info ii;
+	struct stat st;
+
+	(void)state;
+	sh("qemu-img create -q -f vpc -o subformat=fixed vf.vhd 10M");
+	accepted("fixed", probe("vf.vhd", &ii));
+	assert_int_equal(ii.format, IMG_FMT_VPC);
+	assert_string_equal(ii.subformat, "fixed");
+	assert_int_equal(stat(path("vf.vhd"), &st), 0);
+	assert_int_equal(ii.virtual_size, (uint64_t)st.st_size - 512);
+	sh("qemu-img create -q -f vpc vd.vhd 1G");
+	accepted("dynamic", probe("vd.vhd", &ii));
+	assert_string_equal(ii.subformat, "dynamic");
+	/* qemu rounds to the CHS geometry; qemu-img info says the same */
+	assert_int_equal(ii.virtual_size, 1073995776);
+
+	vhd_type("vd.vhd", 0, 4);
+	refused("differencing", probe("vd.vhd", &ii), "file",
+	    "differencing");
+	vhd_type("vd.vhd", 0, 3);
+	accepted("dynamic again", probe("vd.vhd", &ii));
+	patch("vd.vhd", 48, "\1", 1);
+	refused("checksum", probe("vd.vhd", &ii), "file", "checksum");
+	assert_int_equal(stat(path("vf.vhd"), &st), 0);
+	vhd_type("vf.vhd", (uint64_t)st.st_size - 512, 4);
+	refused("fixed made differencing", probe("vf.vhd", &ii), "file",
+	    "differencing");
+	/* a footer that claims more data than lies before it */
+	vhd_type("vf.vhd", (uint64_t)st.st_size - 512, 2);
+	patch("vf.vhd", (uint64_t)st.st_size - 512 + 48, "\1", 1);
+	vhd_type("vf.vhd", (uint64_t)st.st_size - 512, 2);
+	refused("fixed too big", probe("vf.vhd", &ii), "file", "footer");
+}
+
+static uint32_t
+get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static void
+test_vhdx(void **state)
+{
+	static const unsigned char parent[16] = { 0x2d, 0x5f, 0xd3, 0xa8,
+	    0x0b, 0xb3, 0x4d, 0x45, 0xab, 0xf7, 0xd3, 0xd8, 0x48, 0x34, 0xab,
+	    0x0c };
+	static const unsigned char meta[16] = { 0x06, 0xa2, 0x7c, 0x8b, 0x90,
+	    0x47, 0x9a, 0x4b, 0xb8, 0xfe, 0x57, 0x5f, 0x05, 0x0f, 0x88, 0x6e };
+	unsigned char rt[16 + 32 * 8], e[32];
+	struct img_info ii;
+	uint64_t moff = 0;
+	uint32_t i, n;
+
+	(void)state;
+	sh("qemu-img create -q -f vhdx x.vhdx 1G");
+	accepted("vhdx", probe("x.vhdx", &ii));
+	assert_int_equal(ii.format, IMG_FMT_VHDX);
+	assert_int_equal(ii.virtual_size, GIB);
+	assert_string_equal(ii.subformat, "");
+
+	get("x.vhdx", 192 * 1024, rt, sizeof(rt));
+	n = get_le32(rt + 8);
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++)
+		if (memcmp(rt + 16 + 32 * i, meta, 16) == 0)
+			moff = (uint64_t)get_le32(rt + 16 + 32 * i + 16) |
+			    (uint64_t)get_le32(rt + 16 + 32 * i + 20) << 32;
+	assert_true(moff != 0);
+	/* the first metadata item becomes a parent locator */
+	sh("cp x.vhdx p.vhdx");
+	get("p.vhdx", moff + 32, e, sizeof(e));
+	memcpy(e, parent, 16);
+	patch("p.vhdx", moff + 32, e, sizeof(e));
+	refused("parent locator", probe("p.vhdx", &ii), "file", "parent");
+	/* a metadata item past its region */
+	sh("cp x.vhdx o.vhdx");
+	get("o.vhdx", moff + 32 + 32, e, sizeof(e));
+	memset(e + 16, 0x7f, 4);
+	patch("o.vhdx", moff + 32 + 32, e, sizeof(e));
+	refused("item past region", probe("o.vhdx", &ii), "file", "region");
+	/* no region table */
+	sh("cp x.vhdx r.vhdx");
+	patch("r.vhdx", 192 * 1024, "xxxx", 4);
+	refused("region table", probe("r.vhdx", &ii), "file", "region");
+	sh("head -c 100000 x.vhdx > t.vhdx");
+	refused("truncated", probe("t.vhdx", &ii), "file", "past its end");
+}
+
+static void
+test_raw_and_claims(void **state)
+{
+	struct img_info ii, q;
+
+	(void)state;
+	sh("head -c 1000000 /dev/urandom > r.raw && : > empty.raw");
+	accepted("raw", probe("r.raw", &ii));
+	assert_int_equal(ii.format, IMG_FMT_RAW);
+	assert_int_equal(ii.virtual_size, 1000000);
+	refused("empty", probe("empty.raw", &ii), "file", "empty");
+	accepted("raw again", probe("r.raw", &ii));
+	accepted("raw as raw", img_accept(&ii, IMG_FMT_RAW, 1 << 20));
+	accepted("raw as auto", img_accept(&ii, IMG_FMT_UNKNOWN, 1 << 20));
+	refused("raw too big", img_accept(&ii, IMG_FMT_RAW, 999999), "file",
+	    "exceeds");
+	err_clear();
+	refused("raw as qcow2", img_accept(&ii, IMG_FMT_QCOW2, GIB),
+	    "format", "raw");
+
+	sh("qemu-img create -q -f qcow2 c.qcow2 1G");
+	accepted("qcow2", probe("c.qcow2", &q));
+	err_clear();
+	refused("qcow2 smuggled as raw", img_accept(&q, IMG_FMT_RAW,
+	    UINT64_MAX), "format", "qcow2");
+	accepted("qcow2 as qcow2", img_accept(&q, IMG_FMT_QCOW2, GIB));
+	err_clear();
+	refused("qcow2 as vmdk", img_accept(&q, IMG_FMT_VMDK, GIB), "format",
+	    "vmdk");
+
+	/* other formats' headers are refused, not taken for raw */
+	sh("qemu-img create -q -f qed x.qed 1G && "
+	    "qemu-img create -q -f vdi x.vdi 1G && "
+	    "qemu-img create -q -f parallels x.hdd 1G");
+	refused("qed", probe("x.qed", &ii), "file", "QED");
+	refused("vdi", probe("x.vdi", &ii), "file", "VDI");
+	refused("parallels", probe("x.hdd", &ii), "file", "Parallels");
+}
+
+/* An OVF of 2 vCPUs, 2048 MiB, one SCSI disk with file href; prolog goes
+ * before the Envelope (a DOCTYPE), "cut" leaves the document unclosed. */
+static void
+write_ovf(const char *name, const char *prolog, const char *href, bool cut)
+{
+	FILE *f = fopen(path(name), "w");
+
+	if (f == NULL)
+		fail_msg("cannot write %s", name);
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n%s\n"
+	    "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+	    "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+	    "xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+	    "CIM_ResourceAllocationSettingData\">\n"
+	    "<References><File ovf:id=\"file1\" ovf:href=\"%s\"/>"
+	    "</References>\n<DiskSection><Info>disks</Info>"
+	    "<Disk ovf:capacity=\"3\" ovf:capacityAllocationUnits=\"byte * "
+	    "2^20\" ovf:diskId=\"vmdisk1\" ovf:fileRef=\"file1\" ovf:format="
+	    "\"http://www.vmware.com/interfaces/specifications/vmdk.html"
+	    "#streamOptimized\"/></DiskSection>\n"
+	    "<VirtualSystem ovf:id=\"vm\"><Info>a VM</Info>\n"
+	    "<OperatingSystemSection ovf:id=\"101\"><Info>os</Info>"
+	    "<Description>Debian GNU/Linux 12</Description>"
+	    "</OperatingSystemSection>\n<VirtualHardwareSection><Info>hw"
+	    "</Info>\n<Item><rasd:InstanceID>1</rasd:InstanceID>"
+	    "<rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2"
+	    "</rasd:VirtualQuantity></Item>\n<Item><rasd:AllocationUnits>"
+	    "byte * 2^20</rasd:AllocationUnits><rasd:InstanceID>2"
+	    "</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType>"
+	    "<rasd:VirtualQuantity>2048</rasd:VirtualQuantity></Item>\n"
+	    "<Item><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>"
+	    "lsilogic</rasd:ResourceSubType><rasd:ResourceType>6"
+	    "</rasd:ResourceType></Item>\n<Item><rasd:HostResource>"
+	    "ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4"
+	    "</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>"
+	    "17</rasd:ResourceType></Item>\n</VirtualHardwareSection>\n"
+	    "</VirtualSystem>\n%s", prolog, href, cut ? "" : "</Envelope>\n");
+	fclose(f);
+}
+
+static void
+test_ova(void **state)
+{
+	struct ova_info oi;
+	struct img_info ii, di;
+	int fd;
+
+	(void)state;
+	sh("mkdir -p ova && qemu-img create -q -f raw ova/r.raw 3M && "
+	    "qemu-img convert -O vmdk -o subformat=streamOptimized ova/r.raw "
+	    "ova/disk1.vmdk");
+	write_ovf("ova/vm.ovf", "", "disk1.vmdk", false);
+	sh("cd ova && tar --format=ustar -cf ../good.ova vm.ovf disk1.vmdk && "
+	    "tar --format=pax -cf ../pax.ova ./vm.ovf ./disk1.vmdk && "
+	    "tar --format=gnu -cf ../gnu.ova vm.ovf disk1.vmdk");
+	accepted("ova", ova("good.ova", &oi));
+	assert_int_equal(oi.vcpus, 2);
+	assert_int_equal(oi.memory_mib, 2048);
+	assert_string_equal(oi.os, "linux");
+	assert_string_equal(oi.firmware, "");
+	assert_int_equal(oi.ndisks, 1);
+	assert_string_equal(oi.disks[0].file, "disk1.vmdk");
+	assert_string_equal(oi.disks[0].bus, "scsi");
+	assert_int_equal(oi.disks[0].info.format, IMG_FMT_VMDK);
+	assert_string_equal(oi.disks[0].info.subformat, "streamOptimized");
+	assert_int_equal(oi.disks[0].info.virtual_size, 3 << 20);
+	assert_true(oi.disks[0].offset % 512 == 0);
+	/* the member range probes the same alone */
+	fd = open(path("good.ova"), O_RDONLY);
+	assert_true(fd >= 0);
+	accepted("member", img_probe_fd(fd, oi.disks[0].offset,
+	    oi.disks[0].size, &di));
+	close(fd);
+	assert_int_equal(di.virtual_size, 3 << 20);
+	/* the whole file is an OVA */
+	accepted("probe ova", probe("good.ova", &ii));
+	assert_int_equal(ii.format, IMG_FMT_OVA);
+	accepted("claim ova", img_accept(&ii, IMG_FMT_OVA, 0));
+	accepted("pax ova", ova("pax.ova", &oi));
+	assert_string_equal(oi.disks[0].file, "disk1.vmdk");
+	accepted("gnu ova", ova("gnu.ova", &oi));
+}
+
+static void
+test_ova_hostile(void **state)
+{
+	struct ova_info oi;
+
+	(void)state;
+	/* test_ova made ova/vm.ovf and ova/disk1.vmdk */
+	sh("cd ova && tar --format=ustar -P --transform='s,^disk,../disk,' "
+	    "-cf ../dotdot.ova vm.ovf disk1.vmdk 2>/dev/null");
+	refused("../", ova("dotdot.ova", &oi), "file", "..");
+	sh("cd ova && tar --format=ustar -P -cf ../abs.ova vm.ovf "
+	    "\"$PWD/disk1.vmdk\" 2>/dev/null");
+	refused("absolute", ova("abs.ova", &oi), "file", "member named");
+	sh("cd ova && tar --format=ustar -cf ../missing.ova vm.ovf");
+	refused("missing disk", ova("missing.ova", &oi), "file",
+	    "does not hold");
+	sh("cd ova && ln -sf /etc/passwd link.vmdk && tar --format=ustar "
+	    "-cf ../link.ova vm.ovf link.vmdk disk1.vmdk");
+	refused("symlink", ova("link.ova", &oi), "file", "link");
+	sh("cd ova && tar --format=ustar --transform='s,^r.raw,disk1.vmdk,' "
+	    "-cf ../dup.ova vm.ovf disk1.vmdk r.raw");
+	refused("duplicate", ova("dup.ova", &oi), "file", "twice");
+
+	sh("mkdir -p ova2 && cp ova/disk1.vmdk ova2/");
+	write_ovf("ova2/vm.ovf", "", "disk1.vmdk", true);
+	sh("cd ova2 && tar --format=ustar -cf ../cut.ova vm.ovf disk1.vmdk");
+	refused("malformed XML", ova("cut.ova", &oi), "file", "well-formed");
+	write_ovf("ova2/vm.ovf", "<!DOCTYPE Envelope [\n"
+	    "<!ENTITY a \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">\n"
+	    "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
+	    "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
+	    "<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
+	    "<!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">\n"
+	    "<!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">\n"
+	    "<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">\n"
+	    "]>", "&g;", false);
+	sh("cd ova2 && tar --format=ustar -cf ../bomb.ova vm.ovf disk1.vmdk");
+	refused("entity bomb", ova("bomb.ova", &oi), "file", "DTD");
+	write_ovf("ova2/vm.ovf", "<!DOCTYPE Envelope [<!ENTITY x SYSTEM "
+	    "\"file:///etc/passwd\">]>", "&x;", false);
+	sh("cd ova2 && tar --format=ustar -cf ../xxe.ova vm.ovf disk1.vmdk");
+	refused("external entity", ova("xxe.ova", &oi), "file", "DTD");
+	write_ovf("ova2/vm.ovf", "", "http://evil.example/disk1.vmdk", false);
+	sh("cd ova2 && tar --format=ustar -cf ../url.ova vm.ovf disk1.vmdk");
+	refused("URL", ova("url.ova", &oi), "file", "disk1.vmdk");
+
+	/* the OVF says vmdk; the member is a qcow2 with a backing file */
+	sh("mkdir -p ova3 && qemu-img create -q -f qcow2 ova3/b.qcow2 1G && "
+	    "qemu-img create -q -f qcow2 -b b.qcow2 -F qcow2 ova3/disk1.vmdk");
+	write_ovf("ova3/vm.ovf", "", "disk1.vmdk", false);
+	sh("cd ova3 && tar --format=ustar -cf ../q.ova vm.ovf disk1.vmdk");
+	refused("qcow2 inside", ova("q.ova", &oi), "file", "backing");
+	sh("cd ova3 && qemu-img create -q -f qcow2 disk1.vmdk 1G && "
+	    "tar --format=ustar -cf ../q2.ova vm.ovf disk1.vmdk");
+	refused("qcow2 called vmdk", ova("q2.ova", &oi), "file", "vmdk");
+	sh("head -c 3000 good.ova > short.ova");
+	refused("truncated tar", ova("short.ova", &oi), "file", "truncated");
+	sh("head -c 10000 /dev/urandom > rand.ova");
+	refused("not a tar", ova("rand.ova", &oi), "file", "tar");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_qcow2),
+		cmocka_unit_test(test_qcow2_refused),
+		cmocka_unit_test(test_qcow2_patched),
+		cmocka_unit_test(test_vmdk),
+		cmocka_unit_test(test_vmdk_descriptor),
+		cmocka_unit_test(test_vmdk_footer),
+		cmocka_unit_test(test_vhd),
+		cmocka_unit_test(test_vhdx),
+		cmocka_unit_test(test_raw_and_claims),
+		cmocka_unit_test(test_ova),
+		cmocka_unit_test(test_ova_hostile),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
