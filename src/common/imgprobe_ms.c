@@ -39,20 +39,21 @@ vhd_dynamic(const struct rdr *r, uint64_t off)
 	uint64_t bat;
 	uint32_t entries, block;
 
-	if (imgprobe_read(r, d, sizeof(d), off, "vhd dynamic disk header") == -1)
+	if (imgprobe_read(r, d, sizeof(d), off, "vhd dynamic disk header") ==
+	    -1)
 		return -1;
 	if (memcmp(d, "cxsparse", 8) != 0)
-		return imgprobe_refuse("The dynamic vhd's header at offset %" PRIu64
-		    " is not valid.", off);
+		return imgprobe_refuse("The dynamic vhd's header at offset %"
+		    PRIu64 " is not valid.", off);
 	bat = be64(d + 16);
 	entries = be32(d + 28);
 	block = be32(d + 32);
 	if (block < SECTOR || (block & (block - 1)) != 0)
-		return imgprobe_refuse("The dynamic vhd's block size %" PRIu32 " is not "
-		    "valid.", block);
+		return imgprobe_refuse("The dynamic vhd's block size %" PRIu32
+		    " is not valid.", block);
 	if (!in_file(r, bat, (uint64_t)entries * 4))
-		return imgprobe_refuse("The dynamic vhd's block allocation table points "
-		    "past its end.");
+		return imgprobe_refuse("The dynamic vhd's block allocation "
+		    "table points past its end.");
 	return 0;
 }
 
@@ -66,12 +67,12 @@ imgprobe_vpc(const struct rdr *r, const unsigned char *f, uint64_t at,
 	if (!vhd_checksum_ok(f))
 		return imgprobe_refuse("The vhd footer's checksum is wrong.");
 	if (type == VHD_DIFF)
-		return imgprobe_refuse("The vhd is a differencing disk with a parent, "
-		    "which is not accepted.");
+		return imgprobe_refuse("The vhd is a differencing disk with a "
+		    "parent, which is not accepted.");
 	if (type == VHD_FIXED) {
 		if (at == 0 || cur > at)
-			return imgprobe_refuse("The fixed vhd is inconsistent: its "
-			    "size %" PRIu64 " does not fit before its "
+			return imgprobe_refuse("The fixed vhd is inconsistent: "
+			    "its size %" PRIu64 " does not fit before its "
 			    "footer.", cur);
 		snprintf(ii->subformat, sizeof(ii->subformat), "fixed");
 	} else if (type == VHD_DYNAMIC) {
@@ -79,8 +80,8 @@ imgprobe_vpc(const struct rdr *r, const unsigned char *f, uint64_t at,
 			return -1;
 		snprintf(ii->subformat, sizeof(ii->subformat), "dynamic");
 	} else {
-		return imgprobe_refuse("The vhd's disk type %" PRIu32 " is not fixed "
-		    "or dynamic.", type);
+		return imgprobe_refuse("The vhd's disk type %" PRIu32 " is not "
+		    "fixed or dynamic.", type);
 	}
 	ii->format = IMG_FMT_VPC;
 	ii->virtual_size = cur;
@@ -114,13 +115,14 @@ vhdx_regions(const struct rdr *r, uint64_t *moff, uint32_t *mlen)
 	uint32_t n, i;
 	bool found = false;
 
-	if (imgprobe_read(r, h, sizeof(h), VHDX_REGION_OFF, "vhdx region table") ==
-	    -1)
+	if (imgprobe_read(r, h, sizeof(h), VHDX_REGION_OFF,
+	    "vhdx region table") == -1)
 		return -1;
 	if (memcmp(h, "regi", 4) != 0 || (n = le32(h + 8)) > VHDX_ENTRIES_MAX)
 		return imgprobe_refuse("The vhdx region table is not valid.");
 	for (i = 0; i < n; i++) {
-		if (imgprobe_read(r, e, sizeof(e), VHDX_REGION_OFF + 16 + 32 * i,
+		if (imgprobe_read(r, e, sizeof(e),
+		    VHDX_REGION_OFF + 16 + 32 * (uint64_t)i,
 		    "vhdx region table entry") == -1)
 			return -1;
 		if (memcmp(e, guid_metadata, 16) == 0) {
@@ -129,15 +131,15 @@ vhdx_regions(const struct rdr *r, uint64_t *moff, uint32_t *mlen)
 			found = true;
 		} else if (memcmp(e, guid_bat, 16) != 0 &&
 		    (le32(e + 28) & 1) != 0) {
-			return imgprobe_refuse("The vhdx has an unknown required "
-			    "region.");
+			return imgprobe_refuse("The vhdx has an unknown "
+			    "required region.");
 		}
 	}
 	if (!found)
 		return imgprobe_refuse("The vhdx has no metadata region.");
 	if (*mlen < 32 || !in_file(r, *moff, *mlen))
-		return imgprobe_refuse("The vhdx metadata region points past its "
-		    "end.");
+		return imgprobe_refuse("The vhdx metadata region points past "
+		    "its end.");
 	return 0;
 }
 
@@ -156,9 +158,10 @@ vhdx_item(const struct rdr *r, const unsigned char *e, uint64_t moff,
 	    memcmp(e, guid_fileparam, 16) != 0)
 		return 0;
 	if (len < 8 || off > mlen || len > mlen - off)
-		return imgprobe_refuse("The vhdx metadata item at %" PRIu32 " is too "
-		    "short or lies outside its region.", off);
-	if (imgprobe_read(r, v, sizeof(v), moff + off, "vhdx metadata item") == -1)
+		return imgprobe_refuse("The vhdx metadata item at %" PRIu32
+		    " is too short or lies outside its region.", off);
+	if (imgprobe_read(r, v, sizeof(v), moff + off, "vhdx metadata item") ==
+	    -1)
 		return -1;
 	if (memcmp(e, guid_fileparam, 16) == 0) {
 		if (le32(v + 4) & 2)

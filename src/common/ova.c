@@ -9,9 +9,10 @@
  * whole but capped (OVF_MAX), refused if it has a DTD at all (no entity
  * can then be declared, so none expanded: a DOCTYPE stops the parser
  * itself, whatever the text's encoding), and parsed by libxml2 with no
- * network and no DTD loading.  Each disk of its DiskSection is found through its File
- * reference in the tar and probed with img_probe_fd, so a member claimed
- * as a vmdk that is really a qcow2 with a backing file is refused here.
+ * network and no DTD loading.  Each disk of its DiskSection is found
+ * through its File reference in the tar and probed with img_probe_fd, so
+ * a member claimed as a vmdk that is really a qcow2 with a backing file
+ * is refused here.
  *
  * Elements and attributes are matched by local name: producers disagree
  * on prefixes and namespace versions (ovf:, rasd:, vmw:, vbox:).
@@ -132,7 +133,8 @@ ovf_memory(xmlNodePtr item, struct ova_info *oi)
 		    "valid.", q);
 	v = shift >= 20 ? v << (shift - 20) : v >> (20 - shift);
 	if (v < 1 || v > (INT64_C(1) << 32))
-		return imgprobe_refuse("The OVF's memory size is out of range.");
+		return imgprobe_refuse("The OVF's memory size is out of "
+		    "range.");
 	oi->memory_mib = v;
 	return 0;
 }

@@ -44,8 +44,8 @@ ova_read(int fd, uint64_t size, void *buf, size_t len, uint64_t off,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return err_set_field(ERR_INTERNAL, "file", "Reading the "
-			    "OVA failed: %s.", strerror(errno));
+			return err_set_field(ERR_INTERNAL, "file", "Reading "
+			    "the OVA failed: %s.", strerror(errno));
 		if (n == 0)
 			return imgprobe_refuse("The OVA is truncated: its %s "
 			    "could not be read whole.", what);

@@ -108,6 +108,17 @@ probe_mem(const uint8_t *pre, size_t npre, const uint8_t *data, size_t n)
 	check_info(&ii, npre + n);
 }
 
+/* Has the path a ".." component? */
+static bool
+has_dotdot(const char *p)
+{
+	size_t n = strlen(p);
+
+	return strcmp(p, "..") == 0 || strncmp(p, "../", 3) == 0 ||
+	    strstr(p, "/../") != NULL || (n >= 3 && strcmp(p + n - 3, "/..")
+	    == 0);
+}
+
 static void
 probe_ova(const uint8_t *data, size_t size)
 {
@@ -133,9 +144,10 @@ probe_ova(const uint8_t *data, size_t size)
 		FUZZ_CHECK(d->offset <= size && d->size <= size - d->offset,
 		    "disk %d past the end", i);
 		FUZZ_CHECK(d->file[0] != '\0' && d->file[0] != '/' &&
-		    strstr(d->file, "..") == NULL, "disk name '%s'", d->file);
+		    !has_dotdot(d->file), "disk name '%s'", d->file);
 		FUZZ_CHECK(d->bus[0] == '\0' || strcmp(d->bus, "virtio") == 0 ||
-		    strcmp(d->bus, "sata") == 0 || strcmp(d->bus, "scsi") == 0 ||
+		    strcmp(d->bus, "sata") == 0 ||
+		    strcmp(d->bus, "scsi") == 0 ||
 		    strcmp(d->bus, "ide") == 0, "bus '%s'", d->bus);
 		FUZZ_CHECK(d->info.format != IMG_FMT_OVA, "nested OVA");
 		check_info(&d->info, d->size);
