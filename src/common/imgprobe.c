@@ -455,7 +455,11 @@ probe_vmdk(const struct rdr *r, const unsigned char *hdr, struct img_info *ii)
 	if (grain == 0 || grain > 65536 || (grain & (grain - 1)) != 0)
 		return imgprobe_refuse("The vmdk's grain size %" PRIu64
 		    " is not valid.", grain);
-	if (doff == 0 || doff > UINT64_MAX / SECTOR || dlen > VMDK_DESC_MAX)
+	if (le64(h + 56) >= r->size / SECTOR)
+		return imgprobe_refuse("The vmdk's grain directory lies past "
+		    "its end.");
+	if (doff == 0 || doff > UINT64_MAX / SECTOR ||
+	    dlen > VMDK_DESC_MAX / SECTOR)
 		return imgprobe_refuse("The vmdk has no valid embedded "
 		    "descriptor.");
 	if (vmdk_read_desc(r, doff * SECTOR, dlen * SECTOR, ii) == -1 ||

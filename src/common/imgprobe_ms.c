@@ -126,6 +126,9 @@ vhdx_regions(const struct rdr *r, uint64_t *moff, uint32_t *mlen)
 		    "vhdx region table entry") == -1)
 			return -1;
 		if (memcmp(e, guid_metadata, 16) == 0) {
+			if (found)
+				return imgprobe_refuse("The vhdx has two "
+				    "metadata regions.");
 			*moff = le64(e + 16);
 			*mlen = le32(e + 24);
 			found = true;
@@ -143,13 +146,18 @@ vhdx_regions(const struct rdr *r, uint64_t *moff, uint32_t *mlen)
 	return 0;
 }
 
-/* One metadata table entry e of the region at [moff, moff+mlen). */
+/*
+ * One metadata table entry e of the region at [moff, moff+mlen); *seen
+ * has bit 0 once the virtual disk size is read, bit 1 the file parameters
+ * (each may appear once: two sizes would leave qemu and us to pick).
+ */
 static int
 vhdx_item(const struct rdr *r, const unsigned char *e, uint64_t moff,
-    uint32_t mlen, struct img_info *ii, bool *got_size)
+    uint32_t mlen, struct img_info *ii, unsigned *seen)
 {
 	unsigned char v[8];
 	uint32_t off = le32(e + 16), len = le32(e + 20);
+	unsigned bit;
 
 	if (memcmp(e, guid_parent, 16) == 0)
 		return imgprobe_refuse("The vhdx has a parent locator: it is a "
@@ -157,6 +165,11 @@ vhdx_item(const struct rdr *r, const unsigned char *e, uint64_t moff,
 	if (memcmp(e, guid_vdsize, 16) != 0 &&
 	    memcmp(e, guid_fileparam, 16) != 0)
 		return 0;
+	bit = memcmp(e, guid_vdsize, 16) == 0 ? 1u : 2u;
+	if (*seen & bit)
+		return imgprobe_refuse("The vhdx metadata table lists an item "
+		    "twice.");
+	*seen |= bit;
 	if (len < 8 || off > mlen || len > mlen - off)
 		return imgprobe_refuse("The vhdx metadata item at %" PRIu32
 		    " is too short or lies outside its region.", off);
@@ -170,7 +183,6 @@ vhdx_item(const struct rdr *r, const unsigned char *e, uint64_t moff,
 		return 0;
 	}
 	ii->virtual_size = le64(v);
-	*got_size = true;
 	return 0;
 }
 
@@ -180,7 +192,7 @@ imgprobe_vhdx(const struct rdr *r, struct img_info *ii)
 	unsigned char h[32], e[32];
 	uint64_t moff = 0;
 	uint32_t mlen = 0, n, i;
-	bool got_size = false;
+	unsigned seen = 0;
 
 	if (vhdx_regions(r, &moff, &mlen) == -1 ||
 	    imgprobe_read(r, h, sizeof(h), moff, "vhdx metadata table") == -1)
@@ -192,10 +204,10 @@ imgprobe_vhdx(const struct rdr *r, struct img_info *ii)
 	for (i = 0; i < n; i++) {
 		if (imgprobe_read(r, e, sizeof(e), moff + 32 + 32 * i,
 		    "vhdx metadata entry") == -1 ||
-		    vhdx_item(r, e, moff, mlen, ii, &got_size) == -1)
+		    vhdx_item(r, e, moff, mlen, ii, &seen) == -1)
 			return -1;
 	}
-	if (!got_size)
+	if (!(seen & 1))
 		return imgprobe_refuse("The vhdx has no virtual disk size.");
 	ii->format = IMG_FMT_VHDX;
 	return 0;

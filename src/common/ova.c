@@ -342,7 +342,7 @@ ovf_os(xmlNodePtr vs, struct ova_info *oi)
 	snprintf(oi->os, sizeof(oi->os), "other");
 	if ((v >= 15 && v <= 19) || v == 58 || v == 63 || v == 67 ||
 	    (v >= 69 && v <= 77) || v == 102 || v == 104 || v == 110 ||
-	    (v >= 112 && v <= 116) || strcasestr(text, "win") != NULL) {
+	    (v >= 112 && v <= 116) || strcasestr(text, "windows") != NULL) {
 		snprintf(oi->os, sizeof(oi->os), "windows");
 		return;
 	}

@@ -183,12 +183,11 @@ tar_ext(int fd, uint64_t size, uint64_t off, uint64_t len, char type,
 	if ((d = malloc(len + 1)) == NULL)
 		return err_set(ERR_INTERNAL, "Out of memory.");
 	rc = ova_read(fd, size, d, (size_t)len, off, "extended header");
-	if (rc == 0 && type == 'x') {
+	d[len] = '\0';             /* tar_pax's strtoul stops there at worst */
+	if (rc == 0 && type == 'x')
 		rc = tar_pax(d, (size_t)len, nx);
-	} else if (rc == 0) {
-		d[len] = '\0';
+	else if (rc == 0)
 		snprintf(nx->name, sizeof(nx->name), "%s", d);
-	}
 	free(d);
 	return rc;
 }

@@ -395,6 +395,11 @@ test_vmdk_descriptor(void **state)
 	    "\"d.vmdk\"", "");
 	patch("d.vmdk", 12, "\0\0\0\0\0\0\0\0", 8);
 	refused("capacity 0", probe("d.vmdk", &ii), "file", "capacity");
+	/* a grain directory past the end */
+	sh("qemu-img create -q -f vmdk g.vmdk 1G");
+	patch("g.vmdk", 56, "\0\0\0\0\0\1\0\0", 8);
+	refused("grain directory", probe("g.vmdk", &ii), "file",
+	    "grain directory");
 	/* a descriptor past the end */
 	sh("qemu-img create -q -f vmdk e.vmdk 1G");
 	patch("e.vmdk", 28, "\0\0\0\0\0\0\1\0", 8);
@@ -536,6 +541,16 @@ test_vhdx(void **state)
 	memset(e + 16, 0x7f, 4);
 	patch("o.vhdx", moff + 32 + 32, e, sizeof(e));
 	refused("item past region", probe("o.vhdx", &ii), "file", "region");
+	/* the virtual disk size twice: the first item's GUID copied on */
+	sh("cp x.vhdx two.vhdx");
+	for (i = 0; i < 8; i++) {
+		get("two.vhdx", moff + 32 + 32 * i, e, sizeof(e));
+		if (memcmp(e, "\x24\x42\xa5\x2f", 4) == 0)
+			break;
+	}
+	assert_true(i < 8);
+	patch("two.vhdx", moff + 32 + 32 * (i == 0 ? 1 : 0), e, 16);
+	refused("two sizes", probe("two.vhdx", &ii), "file", "twice");
 	/* no region table */
 	sh("cp x.vhdx r.vhdx");
 	patch("r.vhdx", 192 * 1024, "xxxx", 4);
@@ -628,6 +643,7 @@ test_ova(void **state)
 {
 	struct ova_info oi;
 	struct img_info ii, di;
+	char lname[160];
 	int fd;
 
 	(void)state;
@@ -664,6 +680,16 @@ test_ova(void **state)
 	accepted("pax ova", ova("pax.ova", &oi));
 	assert_string_equal(oi.disks[0].file, "disk1.vmdk");
 	accepted("gnu ova", ova("gnu.ova", &oi));
+	/* a name past ustar's 100 bytes: a pax path, a GNU long name */
+	snprintf(lname, sizeof(lname), "%0150d.vmdk", 7);
+	sh("mkdir -p long && cp ova/disk1.vmdk long/%s", lname);
+	write_ovf("long/vm.ovf", "", lname, false);
+	sh("cd long && tar --format=pax -cf ../long.ova vm.ovf %s && "
+	    "tar --format=gnu -cf ../longgnu.ova vm.ovf %s", lname, lname);
+	accepted("pax long name", ova("long.ova", &oi));
+	assert_string_equal(oi.disks[0].file, lname);
+	accepted("GNU long name", ova("longgnu.ova", &oi));
+	assert_string_equal(oi.disks[0].file, lname);
 }
 
 static void
