@@ -196,6 +196,7 @@ tar_ext(int fd, uint64_t size, uint64_t off, uint64_t len, char type,
 static int
 tar_add(struct tar_list *tl, const char *name, uint64_t off, uint64_t len)
 {
+	size_t k;
 	int i;
 
 	for (i = 0; i < tl->n; i++)
@@ -205,7 +206,10 @@ tar_add(struct tar_list *tl, const char *name, uint64_t off, uint64_t len)
 	if (tl->n == OVA_MEMBERS_MAX)
 		return imgprobe_refuse("The OVA has more than %d members.",
 		    OVA_MEMBERS_MAX);
-	snprintf(tl->m[tl->n].name, sizeof(tl->m[0].name), "%s", name);
+	if ((k = strlen(name)) >= sizeof(tl->m[0].name))
+		return imgprobe_refuse("The OVA has a member name longer than "
+		    "255 bytes.");
+	memcpy(tl->m[tl->n].name, name, k + 1);
 	tl->m[tl->n].off = off;
 	tl->m[tl->n].size = len;
 	tl->n++;
@@ -254,9 +258,6 @@ tar_entry(int fd, uint64_t size, const unsigned char *h, uint64_t off,
 		return 0;
 	tar_header_name(h, nx, name, sizeof(name));
 	memset(nx, 0, sizeof(*nx));
-	if (strlen(name) >= sizeof(tl->m[0].name))
-		return imgprobe_refuse("The OVA has a member name longer than "
-		    "255 bytes.");
 	if (ova_name_ok(name) == -1)
 		return -1;
 	if (type == '5')
