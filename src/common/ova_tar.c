@@ -19,6 +19,8 @@
 #include "imgprobe_int.h"
 
 #define TAR_BLOCK	512u
+/* members, directories and extended headers: a bound on the walk */
+#define TAR_HEADERS_MAX	1024
 #define PAX_MAX		(64u * 1024)
 
 /* A pax or GNU long-name header's effect on the next member. */
@@ -275,10 +277,14 @@ ova_tar_scan(int fd, uint64_t size, struct tar_list *tl)
 	unsigned char h[TAR_BLOCK];
 	struct tar_next nx;
 	uint64_t off = 0, next = 0;
+	int headers = 0;
 
 	memset(&nx, 0, sizeof(nx));
 	tl->n = 0;
 	while (off + TAR_BLOCK <= size) {
+		if (++headers > TAR_HEADERS_MAX)
+			return imgprobe_refuse("The OVA has more than %d tar "
+			    "headers.", TAR_HEADERS_MAX);
 		if (ova_read(fd, size, h, sizeof(h), off, "tar header") == -1)
 			return -1;
 		if (memcmp(h, zero, sizeof(h)) == 0)

@@ -319,6 +319,58 @@ test_qcow2_patched(void **state)
 	refused("version 4", probe("cb.qcow2", &ii), "file", "version");
 }
 
+/* What qemu-img makes with its many options must not be refused. */
+static void
+test_qemu_variants(void **state)
+{
+	static const struct {
+		const char *args, *file;
+		enum img_format fmt;
+		uint64_t size;
+	} v[] = {
+		{ "-f qcow2 -o preallocation=metadata", "pm.qcow2",
+		    IMG_FMT_QCOW2, 64 << 20 },
+		{ "-f qcow2 -o extended_l2=on", "el2.qcow2", IMG_FMT_QCOW2,
+		    GIB },
+		{ "-f qcow2 -o compression_type=zstd", "zs.qcow2",
+		    IMG_FMT_QCOW2, GIB },
+		{ "-f qcow2 -o lazy_refcounts=on,refcount_bits=64", "lr.qcow2",
+		    IMG_FMT_QCOW2, GIB },
+		{ "-f qcow2 -o cluster_size=2M", "c2m.qcow2", IMG_FMT_QCOW2,
+		    10240 * GIB },
+		{ "-f qcow2 -o cluster_size=512", "c512.qcow2", IMG_FMT_QCOW2,
+		    100 * GIB },
+		{ "-f vmdk -o compat6", "c6.vmdk", IMG_FMT_VMDK, GIB },
+		{ "-f vmdk -o adapter_type=lsilogic", "ad.vmdk", IMG_FMT_VMDK,
+		    GIB },
+		{ "-f vmdk -o subformat=streamOptimized", "so.vmdk",
+		    IMG_FMT_VMDK, GIB },
+		{ "-f vpc -o force_size=on", "fs.vhd", IMG_FMT_VPC, GIB },
+		{ "-f vhdx -o subformat=fixed", "xf.vhdx", IMG_FMT_VHDX,
+		    64 << 20 },
+		{ "-f vhdx -o block_size=1M,log_size=1M", "xb.vhdx",
+		    IMG_FMT_VHDX, 10 * GIB },
+	};
+	struct img_info ii;
+	char size[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(size, sizeof(size), "%llu",
+		    (unsigned long long)v[i].size);
+		sh("qemu-img create -q %s %s %s", v[i].args, v[i].file, size);
+		accepted(v[i].file, probe(v[i].file, &ii));
+		assert_int_equal(ii.format, v[i].fmt);
+		assert_true(ii.virtual_size == v[i].size);
+	}
+	/* internal snapshots: a snapshot table to bounds-check */
+	sh("qemu-img create -q -f qcow2 sn.qcow2 1G && "
+	    "qemu-img snapshot -c s1 sn.qcow2 && "
+	    "qemu-img snapshot -c s2 sn.qcow2");
+	accepted("snapshots", probe("sn.qcow2", &ii));
+}
+
 /* Replace the embedded descriptor of a qemu-made vmdk (20 sectors at 512). */
 static void
 vmdk_desc(const char *name, const char *create, const char *extents,
@@ -775,6 +827,7 @@ main(void)
 		cmocka_unit_test(test_qcow2),
 		cmocka_unit_test(test_qcow2_refused),
 		cmocka_unit_test(test_qcow2_patched),
+		cmocka_unit_test(test_qemu_variants),
 		cmocka_unit_test(test_vmdk),
 		cmocka_unit_test(test_vmdk_descriptor),
 		cmocka_unit_test(test_vmdk_footer),
