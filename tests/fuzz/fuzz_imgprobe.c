@@ -11,7 +11,11 @@
  *    then the input: the vhdx region and metadata tables lie past the
  *    seeds' 64 KiB, so this is how the fuzzer reaches them;
  *  - when the input looks like a tar ("ustar" at 257), ova_probe_fd on a
- *    memfd holding it.
+ *    memfd holding it, every header's checksum made right first (else
+ *    nearly every mutation of a header would stop at the checksum);
+ *  - when it starts with '<', ova_probe_fd on a tar made here of the
+ *    input as vm.ovf and a small raw disk1.vmdk: the OVF parser fuzzed
+ *    without tar framing in the way.
  * Checks: -1 leaves ERR_UNPROCESSABLE naming "file" with a message (the
  *  error-slot invariant, fuzz.h); 0 gives a detected format with a known
  *  subformat, raw's size is the file's, qcow2's cluster size a power of
@@ -119,6 +123,39 @@ has_dotdot(const char *p)
 	    == 0);
 }
 
+/* Set the checksum of the ustar header h. */
+static void
+tar_sum(uint8_t *h)
+{
+	unsigned sum = 0;
+	int i;
+
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum & 0777777);
+	h[155] = ' ';
+}
+
+/* Append a regular member name of data[0..n) to the tar t at *len. */
+static void
+tar_put(uint8_t *t, size_t *len, const char *name, const uint8_t *data,
+    size_t n)
+{
+	uint8_t *h = t + *len;
+
+	memset(h, 0, 512);
+	snprintf((char *)h, 100, "%s", name);
+	memcpy(h + 100, "0000644", 8);
+	snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)n);
+	h[156] = '0';
+	memcpy(h + 257, "ustar\0" "00", 8);
+	tar_sum(h);
+	if (n > 0)
+		memcpy(h + 512, data, n);
+	*len += 512 + (n + 511) / 512 * 512;
+}
+
 static void
 probe_ova(const uint8_t *data, size_t size)
 {
@@ -159,6 +196,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t *vhdx;
 
+	static const uint8_t disk[1024];
+	uint8_t *t;
+	size_t n = 0, off;
+
 	fuzz_xml_init();
 	if (vhdx == NULL) {
 		if ((vhdx = calloc(1, VHDX_PAD)) == NULL)
@@ -167,7 +208,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	probe_mem(NULL, 0, data, size);
 	probe_mem(vhdx, VHDX_PAD, data, size);
-	if (size >= 512 && memcmp(data + 257, "ustar", 5) == 0)
-		probe_ova(data, size);
+	if (size >= 512 && memcmp(data + 257, "ustar", 5) == 0) {
+		if ((t = malloc(size)) == NULL)
+			abort();
+		memcpy(t, data, size);
+		for (off = 0; off + 512 <= size; off += 512)
+			if (memcmp(t + off + 257, "ustar", 5) == 0)
+				tar_sum(t + off);
+		probe_ova(t, size);
+		free(t);
+	} else if (size > 0 && data[0] == '<') {
+		if ((t = calloc(1, size + sizeof(disk) + 8192)) == NULL)
+			abort();
+		tar_put(t, &n, "vm.ovf", data, size);
+		tar_put(t, &n, "disk1.vmdk", disk, sizeof(disk));
+		probe_ova(t, n + 1024);
+		free(t);
+	}
 	return 0;
 }
