@@ -192,7 +192,7 @@ ovf_disk(xmlNodePtr root, xmlNodePtr d, struct ovf_ctx *cx, int i)
 {
 	struct ova_disk *od = &cx->oi->disks[i];
 	const struct tar_member *m;
-	char ref[64], href[256], buf[256];
+	char ref[64], href[512], buf[256];
 	xmlNodePtr f;
 
 	attr(d, "diskId", cx->ids[i], sizeof(cx->ids[i]));
@@ -210,9 +210,11 @@ ovf_disk(xmlNodePtr root, xmlNodePtr d, struct ovf_ctx *cx, int i)
 	if (attr(f, "chunkSize", buf, sizeof(buf))[0] != '\0')
 		return imgprobe_refuse("The OVF's file '%.100s' is split in "
 		    "chunks, which is not accepted.", href);
-	if (strstr(href, "://") != NULL || ova_name_ok(href) == -1)
+	if (strstr(href, "://") != NULL || strlen(href) >= sizeof(od->file))
 		return imgprobe_refuse("The OVF's file reference '%.100s' does "
 		    "not name a file in the OVA.", href);
+	if (ova_name_ok(href) == -1)
+		return -1;
 	if ((m = ova_tar_find(cx->tl, href)) == NULL)
 		return imgprobe_refuse("The OVA does not hold '%.100s', which "
 		    "its OVF names as a disk.", href);
