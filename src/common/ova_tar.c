@@ -106,10 +106,12 @@ int
 ova_name_ok(char *name)
 {
 	const char *p;
-	size_t k;
+	size_t k, skip = 0;
 
-	while (strncmp(name, "./", 2) == 0)
-		memmove(name, name + 2, strlen(name + 2) + 1);
+	while (name[skip] == '.' && name[skip + 1] == '/')
+		skip += 2;
+	for (k = 0; skip > 0 && (name[k] = name[k + skip]) != '\0'; k++)
+		;
 	if (name[0] == '\0' || name[0] == '/' || strchr(name, '\\') != NULL)
 		return imgprobe_refuse("The OVA has a member named '%.100s', "
 		    "which is not accepted.", name);
