@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,14 +418,23 @@ ovf_no_dtd(void *ctx, const xmlChar *name, const xmlChar *ext,
 	xmlStopParser(c);
 }
 
+/* libxml2 wants xmlInitParser once before threads parse (2.9.x). */
+static void
+ovf_xml_init(void)
+{
+	xmlInitParser();
+}
+
 /* Parse the OVF text d[0..len): NULL (refused) when not acceptable. */
 static xmlDocPtr
 ovf_read(const char *d, size_t len)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	xmlParserCtxtPtr c;
 	xmlDocPtr doc;
 	bool dtd = false;
 
+	(void)pthread_once(&once, ovf_xml_init);
 	if ((c = xmlNewParserCtxt()) == NULL) {
 		err_set(ERR_INTERNAL, "Out of memory.");
 		return NULL;

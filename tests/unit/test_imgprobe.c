@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ sh(const char *fmt, ...)
 static const char *
 path(const char *name)
 {
-	static char buf[256];
+	static __thread char buf[256];   /* test_ova_threads */
 
 	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
 	return buf;
@@ -758,6 +759,44 @@ test_ova(void **state)
 	assert_string_equal(oi.disks[0].file, lname);
 }
 
+/* A thread probing good.ova (and a hostile one) 50 times: 0 if all went
+ * as expected. */
+static void *
+ova_thread(void *arg)
+{
+	struct ova_info oi;
+	intptr_t bad = 0;
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 50; i++) {
+		if (ova("good.ova", &oi) != 0 || oi.vcpus != 2)
+			bad++;
+		if (ova("cut.ova", &oi) != -1 ||
+		    strstr(err_last()->msg, "well-formed") == NULL)
+			bad++;
+	}
+	return (void *)bad;
+}
+
+/* Threads at once: libxml2 set up once, each error in its own slot. */
+static void
+test_ova_threads(void **state)
+{
+	pthread_t t[4];
+	void *bad;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, ova_thread, NULL),
+		    0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &bad), 0);
+		assert_null(bad);
+	}
+}
+
 static void
 test_ova_hostile(void **state)
 {
@@ -836,6 +875,7 @@ main(void)
 		cmocka_unit_test(test_raw_and_claims),
 		cmocka_unit_test(test_ova),
 		cmocka_unit_test(test_ova_hostile),
+		cmocka_unit_test(test_ova_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
