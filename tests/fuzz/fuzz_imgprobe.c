@@ -92,6 +92,9 @@ check_info(const struct img_info *ii, uint64_t size)
 	FUZZ_CHECK((img_accept(ii, IMG_FMT_RAW, UINT64_MAX) == 0) ==
 	    (ii->format == IMG_FMT_RAW), "raw claim vs %s",
 	    img_format_name(ii->format));
+	FUZZ_CHECK((img_accept(ii, ii->format, 1ULL << 40) == 0) ==
+	    (ii->virtual_size <= 1ULL << 40), "1 TiB limit vs %llu",
+	    (unsigned long long)ii->virtual_size);
 }
 
 static void
