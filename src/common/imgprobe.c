@@ -110,17 +110,17 @@ imgprobe_read(const struct rdr *r, void *buf, size_t len, uint64_t off,
 	long n;
 
 	if (!in_file(r, off, len))
-		return imgprobe_refuse("The image is truncated or "
+		return imgprobe_refuse("the image is truncated or "
 		    "inconsistent: its %s (%zu bytes at offset %" PRIu64
-		    ") lies past its end (%" PRIu64 " bytes).", what, len, off,
+		    ") lies past its end (%" PRIu64 " bytes)", what, len, off,
 		    r->size);
 	n = r->rd(r->arg, buf, len, off);
 	if (n < 0)
-		return err_set_field(ERR_INTERNAL, "file", "Reading the image "
-		    "at offset %" PRIu64 " failed.", off);
+		return err_set_field(ERR_INTERNAL, "file", "reading the image "
+		    "at offset %" PRIu64 " failed", off);
 	if ((size_t)n != len)
-		return imgprobe_refuse("The image is truncated: its %s at "
-		    "offset %" PRIu64 " could not be read whole.", what, off);
+		return imgprobe_refuse("the image is truncated: its %s at "
+		    "offset %" PRIu64 " could not be read whole", what, off);
 	return 0;
 }
 
@@ -146,21 +146,21 @@ qcow2_extensions(const struct rdr *r, uint64_t off, uint32_t cluster)
 		if (type == 0)
 			return 0;
 		if (type == QCOW2_EXT_DATA_FILE)
-			return imgprobe_refuse("The qcow2 image names an "
-			    "external data file, which is not accepted.");
+			return imgprobe_refuse("the qcow2 image names an "
+			    "external data file, which is not accepted");
 		if (type == QCOW2_EXT_CRYPTO)
-			return imgprobe_refuse("The qcow2 image is encrypted, "
-			    "which is not accepted.");
+			return imgprobe_refuse("the qcow2 image is encrypted, "
+			    "which is not accepted");
 		step = sizeof(h) + (((uint64_t)len + 7) & ~(uint64_t)7);
 		if (step > cluster - off || !in_file(r, off, step))
-			return imgprobe_refuse("The qcow2 image's header "
+			return imgprobe_refuse("the qcow2 image's header "
 			    "extension 0x%08" PRIx32 " at offset %" PRIu64
-			    " runs past its first cluster or its end.", type,
+			    " runs past its first cluster or its end", type,
 			    off);
 		off += step;
 	}
-	return imgprobe_refuse("The qcow2 image's header extensions have no "
-	    "end marker within its first cluster.");
+	return imgprobe_refuse("the qcow2 image's header extensions have no "
+	    "end marker within its first cluster");
 }
 
 /* A cluster-aligned table of n entries of esz bytes at off, in the file. */
@@ -169,12 +169,12 @@ qcow2_table(const struct rdr *r, const char *what, uint64_t off, uint64_t n,
     unsigned esz, uint32_t cluster)
 {
 	if (off % cluster != 0)
-		return imgprobe_refuse("The qcow2 image's %s offset %" PRIu64
-		    " is not aligned to its cluster size.", what, off);
+		return imgprobe_refuse("the qcow2 image's %s offset %" PRIu64
+		    " is not aligned to its cluster size", what, off);
 	if (n > UINT64_MAX / esz || !in_file(r, off, n * esz))
-		return imgprobe_refuse("The qcow2 image's %s (%" PRIu64
+		return imgprobe_refuse("the qcow2 image's %s (%" PRIu64
 		    " entries at offset %" PRIu64 ") points past its end (%"
-		    PRIu64 " bytes).", what, n, off, r->size);
+		    PRIu64 " bytes)", what, n, off, r->size);
 	return 0;
 }
 
@@ -186,40 +186,40 @@ probe_qcow2(const struct rdr *r, const unsigned char *h, struct img_info *ii)
 	uint64_t incompat = 0;
 
 	if (version != 2 && version != 3)
-		return imgprobe_refuse("The qcow2 image has version %" PRIu32
-		    "; only versions 2 and 3 are accepted.", version);
+		return imgprobe_refuse("the qcow2 image has version %" PRIu32
+		    "; only versions 2 and 3 are accepted", version);
 	if (r->size < (version == 2 ? QCOW2_HDR_V2 : QCOW2_HDR_V3))
-		return imgprobe_refuse("The qcow2 image is truncated: it is "
-		    "shorter than its header.");
+		return imgprobe_refuse("the qcow2 image is truncated: it is "
+		    "shorter than its header");
 	if (be64(h + 8) != 0)
-		return imgprobe_refuse("The qcow2 image has a backing file, "
-		    "which is not accepted: upload a standalone image.");
+		return imgprobe_refuse("the qcow2 image has a backing file, "
+		    "which is not accepted: upload a standalone image");
 	if (bits < 9 || bits > 21)
-		return imgprobe_refuse("The qcow2 image's cluster_bits %" PRIu32
-		    " is not between 9 and 21.", bits);
+		return imgprobe_refuse("the qcow2 image's cluster_bits %" PRIu32
+		    " is not between 9 and 21", bits);
 	cluster = 1u << bits;
 	if (be32(h + 32) != 0)
-		return imgprobe_refuse("The qcow2 image is encrypted, which is "
-		    "not accepted.");
+		return imgprobe_refuse("the qcow2 image is encrypted, which is "
+		    "not accepted");
 	if (version == 3) {
 		incompat = be64(h + 72);
 		hdrlen = be32(h + 100);
 		if (hdrlen < QCOW2_HDR_V3 || hdrlen % 8 != 0 ||
 		    hdrlen > cluster)
-			return imgprobe_refuse("The qcow2 image's "
-			    "header_length %" PRIu32 " is not valid.", hdrlen);
+			return imgprobe_refuse("the qcow2 image's "
+			    "header_length %" PRIu32 " is not valid", hdrlen);
 	}
 	if (incompat & QCOW2_INCOMPAT_DATA)
-		return imgprobe_refuse("The qcow2 image uses an external data "
-		    "file, which is not accepted.");
+		return imgprobe_refuse("the qcow2 image uses an external data "
+		    "file, which is not accepted");
 	if (incompat & QCOW2_INCOMPAT_CORRUPT)
-		return imgprobe_refuse("The qcow2 image is marked corrupt.");
+		return imgprobe_refuse("the qcow2 image is marked corrupt");
 	if (incompat & ~(uint64_t)QCOW2_INCOMPAT_KNOWN)
-		return imgprobe_refuse("The qcow2 image has unknown "
-		    "incompatible features (0x%" PRIx64 ").", incompat);
+		return imgprobe_refuse("the qcow2 image has unknown "
+		    "incompatible features (0x%" PRIx64 ")", incompat);
 	if (be32(h + 36) > QCOW2_L1_MAX)
-		return imgprobe_refuse("The qcow2 image's L1 table is too "
-		    "large.");
+		return imgprobe_refuse("the qcow2 image's L1 table is too "
+		    "large");
 	if (qcow2_table(r, "L1 table", be64(h + 40), be32(h + 36), 8,
 	    cluster) == -1 ||
 	    qcow2_table(r, "refcount table", be64(h + 48),
@@ -228,8 +228,8 @@ probe_qcow2(const struct rdr *r, const unsigned char *h, struct img_info *ii)
 	    be64(h + 64), be32(h + 60), 40, cluster) == -1))
 		return -1;
 	if (!in_file(r, 0, hdrlen))
-		return imgprobe_refuse("The qcow2 image is shorter than its "
-		    "header.");
+		return imgprobe_refuse("the qcow2 image is shorter than its "
+		    "header");
 	if (qcow2_extensions(r, hdrlen, cluster) == -1)
 		return -1;
 	ii->format = IMG_FMT_QCOW2;
@@ -297,15 +297,15 @@ desc_extent(const char *p, const char *eol, bool *is_extent)
 	name[0] = '\0';
 	if (sscanf(line, " %11s %llu %11s \"%255[^\"]\"", access, &sectors,
 	    type, name) < 3)
-		return imgprobe_refuse("The vmdk descriptor has a malformed "
-		    "extent line.");
+		return imgprobe_refuse("the vmdk descriptor has a malformed "
+		    "extent line");
 	if (strcmp(type, "SPARSE") != 0)
-		return imgprobe_refuse("The vmdk descriptor's extent is of "
-		    "type '%s'; only SPARSE (the file itself) is accepted.",
+		return imgprobe_refuse("the vmdk descriptor's extent is of "
+		    "type '%s'; only SPARSE (the file itself) is accepted",
 		    type);
 	if (strpbrk(name, "/\\") != NULL || strncmp(name, "..", 2) == 0)
-		return imgprobe_refuse("The vmdk descriptor's extent names "
-		    "another file ('%.128s'), which is not accepted.", name);
+		return imgprobe_refuse("the vmdk descriptor's extent names "
+		    "another file ('%.128s'), which is not accepted", name);
 	return 0;
 }
 
@@ -326,26 +326,26 @@ vmdk_descriptor(const char *d, struct img_info *ii)
 		if (val[0] != '\0') {
 			if (strcmp(val, "monolithicSparse") != 0 &&
 			    strcmp(val, "streamOptimized") != 0)
-				return imgprobe_refuse("The vmdk is of "
+				return imgprobe_refuse("the vmdk is of "
 				    "createType '%s'; only monolithicSparse "
-				    "and streamOptimized are accepted.", val);
+				    "and streamOptimized are accepted", val);
 			snprintf(ii->subformat, sizeof(ii->subformat), "%s",
 			    val);
 		}
 		desc_value(p, eol, "parentCID", val, sizeof(val));
 		if (val[0] != '\0' && strcmp(val, "ffffffff") != 0)
-			return imgprobe_refuse("The vmdk is a delta disk with "
-			    "a parent, which is not accepted.");
+			return imgprobe_refuse("the vmdk is a delta disk with "
+			    "a parent, which is not accepted");
 		if (desc_extent(p, eol, &ext) == -1)
 			return -1;
 		extents += ext;
 	}
 	if (ii->subformat[0] == '\0')
-		return imgprobe_refuse("The vmdk descriptor has no createType."
+		return imgprobe_refuse("the vmdk descriptor has no createType"
 		    );
 	if (extents != 1)
-		return imgprobe_refuse("The vmdk descriptor has %d extents; "
-		    "exactly one is accepted.", extents);
+		return imgprobe_refuse("the vmdk descriptor has %d extents; "
+		    "exactly one is accepted", extents);
 	return 0;
 }
 
@@ -359,10 +359,10 @@ vmdk_read_desc(const struct rdr *r, uint64_t off, uint64_t len,
 	int rc = -1;
 
 	if (len == 0 || len > VMDK_DESC_MAX)
-		return imgprobe_refuse("The vmdk's embedded descriptor is "
-		    "missing or larger than %u bytes.", VMDK_DESC_MAX);
+		return imgprobe_refuse("the vmdk's embedded descriptor is "
+		    "missing or larger than %u bytes", VMDK_DESC_MAX);
 	if ((d = malloc(len + 1)) == NULL)
-		return err_set(ERR_INTERNAL, "Out of memory.");
+		return err_set(ERR_INTERNAL, "out of memory");
 	if (imgprobe_read(r, d, len, off, "vmdk descriptor") == -1)
 		goto fail;
 	d[len] = '\0';
@@ -370,8 +370,8 @@ vmdk_read_desc(const struct rdr *r, uint64_t off, uint64_t len,
 		k = utf8_seq((const unsigned char *)d + i);
 		if (k == 0 || ((unsigned char)d[i] < 0x20 && d[i] != '\n' &&
 		    d[i] != '\r' && d[i] != '\t')) {
-			imgprobe_refuse("The vmdk's embedded descriptor is not "
-			    "text.");
+			imgprobe_refuse("the vmdk's embedded descriptor is not "
+			    "text");
 			goto fail;
 		}
 	}
@@ -395,12 +395,12 @@ vmdk_parent_scan(const struct rdr *r)
 	len = r->size - SECTOR < VMDK_PARENT_SCAN ? r->size - SECTOR :
 	    VMDK_PARENT_SCAN;
 	if ((buf = malloc(len)) == NULL)
-		return err_set(ERR_INTERNAL, "Out of memory.");
+		return err_set(ERR_INTERNAL, "out of memory");
 	if (imgprobe_read(r, buf, len, SECTOR, "vmdk descriptor area") == -1)
 		rc = -1;
 	else if (memmem(buf, len, key, sizeof(key) - 1) != NULL)
-		rc = imgprobe_refuse("The vmdk names a parent disk "
-		    "(parentFileNameHint), which is not accepted.");
+		rc = imgprobe_refuse("the vmdk names a parent disk "
+		    "(parentFileNameHint), which is not accepted");
 	free(buf);
 	return rc;
 }
@@ -418,13 +418,13 @@ vmdk_footer(const struct rdr *r, unsigned char *h)
 
 	if (end < sizeof(m) || imgprobe_read(r, m, sizeof(m), end - sizeof(m),
 	    "vmdk footer") == -1)
-		return imgprobe_refuse("The streamOptimized vmdk has no footer."
+		return imgprobe_refuse("the streamOptimized vmdk has no footer"
 		    );
 	if (le64(m) != 0 || le32(m + 8) != 0 || le32(m + 12) != 2 ||
 	    memcmp(m + SECTOR, "KDMV", 4) != 0 || le64(m + 2 * SECTOR) != 0 ||
 	    le32(m + 2 * SECTOR + 8) != 0 || le32(m + 2 * SECTOR + 12) != 0)
-		return imgprobe_refuse("The streamOptimized vmdk's footer is "
-		    "invalid.");
+		return imgprobe_refuse("the streamOptimized vmdk's footer is "
+		    "invalid");
 	memcpy(h, m + SECTOR, SECTOR);
 	return 0;
 }
@@ -438,30 +438,30 @@ probe_vmdk(const struct rdr *r, const unsigned char *hdr, struct img_info *ii)
 
 	memcpy(h, hdr, sizeof(h));
 	if (version < 1 || version > 3)
-		return imgprobe_refuse("The vmdk has version %" PRIu32
-		    "; versions 1 to 3 are accepted.", version);
+		return imgprobe_refuse("the vmdk has version %" PRIu32
+		    "; versions 1 to 3 are accepted", version);
 	doff = le64(h + 28);
 	dlen = le64(h + 36);
 	if (le64(h + 12) == 0)      /* qemu then follows the descriptor */
-		return imgprobe_refuse("The vmdk's capacity is 0: it is a "
-		    "descriptor for other files, which is not accepted.");
+		return imgprobe_refuse("the vmdk's capacity is 0: it is a "
+		    "descriptor for other files, which is not accepted");
 	if (le64(h + 56) == VMDK_GD_AT_END && vmdk_footer(r, h) == -1)
 		return -1;
 	cap = le64(h + 12);
 	grain = le64(h + 20);
 	if (cap == 0 || cap > UINT64_MAX / SECTOR)
-		return imgprobe_refuse("The vmdk's capacity %" PRIu64
-		    " sectors is not valid.", cap);
+		return imgprobe_refuse("the vmdk's capacity %" PRIu64
+		    " sectors is not valid", cap);
 	if (grain == 0 || grain > 65536 || (grain & (grain - 1)) != 0)
-		return imgprobe_refuse("The vmdk's grain size %" PRIu64
-		    " is not valid.", grain);
+		return imgprobe_refuse("the vmdk's grain size %" PRIu64
+		    " is not valid", grain);
 	if (le64(h + 56) >= r->size / SECTOR)
-		return imgprobe_refuse("The vmdk's grain directory lies past "
-		    "its end.");
+		return imgprobe_refuse("the vmdk's grain directory lies past "
+		    "its end");
 	if (doff == 0 || doff > UINT64_MAX / SECTOR ||
 	    dlen > VMDK_DESC_MAX / SECTOR)
-		return imgprobe_refuse("The vmdk has no valid embedded "
-		    "descriptor.");
+		return imgprobe_refuse("the vmdk has no valid embedded "
+		    "descriptor");
 	if (vmdk_read_desc(r, doff * SECTOR, dlen * SECTOR, ii) == -1 ||
 	    vmdk_parent_scan(r) == -1)
 		return -1;
@@ -502,15 +502,15 @@ probe_head(const struct rdr *r, const unsigned char *h, struct img_info *ii,
 		if (in_file(r, refused[i].off, refused[i].len) &&
 		    memcmp(h + refused[i].off, refused[i].magic,
 		    refused[i].len) == 0)
-			return imgprobe_refuse("The image is a %s image, which "
-			    "is not accepted.", refused[i].name);
+			return imgprobe_refuse("the image is a %s image, which "
+			    "is not accepted", refused[i].name);
 	if (r->size >= 4 && memcmp(h, QCOW2_MAGIC, 4) == 0)
 		return probe_qcow2(r, h, ii);
 	if ((r->size >= 4 && memcmp(h, "KDMV", 4) == 0) ||
 	    (r->size >= 8 && memcmp(h, "conectix", 8) == 0)) {
 		if (r->size < SECTOR)
-			return imgprobe_refuse("The image is truncated: it is "
-			    "shorter than its header.");
+			return imgprobe_refuse("the image is truncated: it is "
+			    "shorter than its header");
 		return h[0] == 'K' ? probe_vmdk(r, h, ii) :
 		    imgprobe_vpc(r, h, 0, ii);
 	}
@@ -559,7 +559,7 @@ img_probe(img_read_fn rd, void *arg, uint64_t size, struct img_info *out)
 	memset(&ii, 0, sizeof(ii));
 	memset(h, 0, sizeof(h));
 	if (size == 0)
-		return imgprobe_refuse("The image is empty.");
+		return imgprobe_refuse("the image is empty");
 	if (imgprobe_read(&r, h, size < SECTOR ? size : SECTOR, 0,
 	    "first sector") == -1)
 		return -1;
@@ -608,7 +608,7 @@ img_probe_fd(int fd, uint64_t off, uint64_t size, struct img_info *out)
 	struct fd_range fr = { fd, off };
 
 	if (off > INT64_MAX || size > (uint64_t)INT64_MAX - off)
-		return imgprobe_refuse("The image's range is not valid.");
+		return imgprobe_refuse("the image's range is not valid");
 	return img_probe(fd_read, &fr, size, out);
 }
 
@@ -640,15 +640,15 @@ img_accept(const struct img_info *in, enum img_format claimed,
 
 	if ((unsigned)in->format >= IMG_FMT__COUNT ||
 	    in->format == IMG_FMT_UNKNOWN)
-		return err_set_field(ERR_UNPROCESSABLE, "file", "The image's "
-		    "format is not known.");
+		return err_set_field(ERR_UNPROCESSABLE, "file", "the image's "
+		    "format is not known");
 	if (claimed != IMG_FMT_UNKNOWN && claimed != in->format)
-		return err_set_field(ERR_UNPROCESSABLE, "format", "The file is "
-		    "a %s image, not '%s' as claimed.",
+		return err_set_field(ERR_UNPROCESSABLE, "format", "the file is "
+		    "a %s image, not '%s' as claimed",
 		    img_format_name(in->format), img_format_name(claimed));
 	if (in->virtual_size > max_virtual)
-		return err_set_field(ERR_UNPROCESSABLE, "file", "The image's "
-		    "virtual size %s exceeds the limit of %s.",
+		return err_set_field(ERR_UNPROCESSABLE, "file", "the image's "
+		    "virtual size %s exceeds the limit of %s",
 		    human(in->virtual_size, a, sizeof(a)),
 		    human(max_virtual, b, sizeof(b)));
 	return 0;

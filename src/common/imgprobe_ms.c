@@ -43,17 +43,17 @@ vhd_dynamic(const struct rdr *r, uint64_t off)
 	    -1)
 		return -1;
 	if (memcmp(d, "cxsparse", 8) != 0)
-		return imgprobe_refuse("The dynamic vhd's header at offset %"
-		    PRIu64 " is not valid.", off);
+		return imgprobe_refuse("the dynamic vhd's header at offset %"
+		    PRIu64 " is not valid", off);
 	bat = be64(d + 16);
 	entries = be32(d + 28);
 	block = be32(d + 32);
 	if (block < SECTOR || (block & (block - 1)) != 0)
-		return imgprobe_refuse("The dynamic vhd's block size %" PRIu32
-		    " is not valid.", block);
+		return imgprobe_refuse("the dynamic vhd's block size %" PRIu32
+		    " is not valid", block);
 	if (!in_file(r, bat, (uint64_t)entries * 4))
-		return imgprobe_refuse("The dynamic vhd's block allocation "
-		    "table points past its end.");
+		return imgprobe_refuse("the dynamic vhd's block allocation "
+		    "table points past its end");
 	return 0;
 }
 
@@ -65,23 +65,23 @@ imgprobe_vpc(const struct rdr *r, const unsigned char *f, uint64_t at,
 	uint64_t cur = be64(f + 48);
 
 	if (!vhd_checksum_ok(f))
-		return imgprobe_refuse("The vhd footer's checksum is wrong.");
+		return imgprobe_refuse("the vhd footer's checksum is wrong");
 	if (type == VHD_DIFF)
-		return imgprobe_refuse("The vhd is a differencing disk with a "
-		    "parent, which is not accepted.");
+		return imgprobe_refuse("the vhd is a differencing disk with a "
+		    "parent, which is not accepted");
 	if (type == VHD_FIXED) {
 		if (at == 0 || cur > at)
-			return imgprobe_refuse("The fixed vhd is inconsistent: "
+			return imgprobe_refuse("the fixed vhd is inconsistent: "
 			    "its size %" PRIu64 " does not fit before its "
-			    "footer.", cur);
+			    "footer", cur);
 		snprintf(ii->subformat, sizeof(ii->subformat), "fixed");
 	} else if (type == VHD_DYNAMIC) {
 		if (vhd_dynamic(r, be64(f + 16)) == -1)
 			return -1;
 		snprintf(ii->subformat, sizeof(ii->subformat), "dynamic");
 	} else {
-		return imgprobe_refuse("The vhd's disk type %" PRIu32 " is not "
-		    "fixed or dynamic.", type);
+		return imgprobe_refuse("the vhd's disk type %" PRIu32 " is not "
+		    "fixed or dynamic", type);
 	}
 	ii->format = IMG_FMT_VPC;
 	ii->virtual_size = cur;
@@ -119,7 +119,7 @@ vhdx_regions(const struct rdr *r, uint64_t *moff, uint32_t *mlen)
 	    "vhdx region table") == -1)
 		return -1;
 	if (memcmp(h, "regi", 4) != 0 || (n = le32(h + 8)) > VHDX_ENTRIES_MAX)
-		return imgprobe_refuse("The vhdx region table is not valid.");
+		return imgprobe_refuse("the vhdx region table is not valid");
 	for (i = 0; i < n; i++) {
 		if (imgprobe_read(r, e, sizeof(e),
 		    VHDX_REGION_OFF + 16 + 32 * (uint64_t)i,
@@ -127,22 +127,22 @@ vhdx_regions(const struct rdr *r, uint64_t *moff, uint32_t *mlen)
 			return -1;
 		if (memcmp(e, guid_metadata, 16) == 0) {
 			if (found)
-				return imgprobe_refuse("The vhdx has two "
-				    "metadata regions.");
+				return imgprobe_refuse("the vhdx has two "
+				    "metadata regions");
 			*moff = le64(e + 16);
 			*mlen = le32(e + 24);
 			found = true;
 		} else if (memcmp(e, guid_bat, 16) != 0 &&
 		    (le32(e + 28) & 1) != 0) {
-			return imgprobe_refuse("The vhdx has an unknown "
-			    "required region.");
+			return imgprobe_refuse("the vhdx has an unknown "
+			    "required region");
 		}
 	}
 	if (!found)
-		return imgprobe_refuse("The vhdx has no metadata region.");
+		return imgprobe_refuse("the vhdx has no metadata region");
 	if (*mlen < 32 || !in_file(r, *moff, *mlen))
-		return imgprobe_refuse("The vhdx metadata region points past "
-		    "its end.");
+		return imgprobe_refuse("the vhdx metadata region points past "
+		    "its end");
 	return 0;
 }
 
@@ -160,26 +160,26 @@ vhdx_item(const struct rdr *r, const unsigned char *e, uint64_t moff,
 	unsigned bit;
 
 	if (memcmp(e, guid_parent, 16) == 0)
-		return imgprobe_refuse("The vhdx has a parent locator: it is a "
-		    "differencing disk, which is not accepted.");
+		return imgprobe_refuse("the vhdx has a parent locator: it is a "
+		    "differencing disk, which is not accepted");
 	if (memcmp(e, guid_vdsize, 16) != 0 &&
 	    memcmp(e, guid_fileparam, 16) != 0)
 		return 0;
 	bit = memcmp(e, guid_vdsize, 16) == 0 ? 1u : 2u;
 	if (*seen & bit)
-		return imgprobe_refuse("The vhdx metadata table lists an item "
-		    "twice.");
+		return imgprobe_refuse("the vhdx metadata table lists an item "
+		    "twice");
 	*seen |= bit;
 	if (len < 8 || off > mlen || len > mlen - off)
-		return imgprobe_refuse("The vhdx metadata item at %" PRIu32
-		    " is too short or lies outside its region.", off);
+		return imgprobe_refuse("the vhdx metadata item at %" PRIu32
+		    " is too short or lies outside its region", off);
 	if (imgprobe_read(r, v, sizeof(v), moff + off, "vhdx metadata item") ==
 	    -1)
 		return -1;
 	if (memcmp(e, guid_fileparam, 16) == 0) {
 		if (le32(v + 4) & 2)
-			return imgprobe_refuse("The vhdx has a parent: it is a "
-			    "differencing disk, which is not accepted.");
+			return imgprobe_refuse("the vhdx has a parent: it is a "
+			    "differencing disk, which is not accepted");
 		return 0;
 	}
 	ii->virtual_size = le64(v);
@@ -200,7 +200,7 @@ imgprobe_vhdx(const struct rdr *r, struct img_info *ii)
 	n = le16(h + 10);
 	if (memcmp(h, "metadata", 8) != 0 || n > VHDX_ENTRIES_MAX ||
 	    32 + 32 * (uint64_t)n > mlen)
-		return imgprobe_refuse("The vhdx metadata table is not valid.");
+		return imgprobe_refuse("the vhdx metadata table is not valid");
 	for (i = 0; i < n; i++) {
 		if (imgprobe_read(r, e, sizeof(e), moff + 32 + 32 * i,
 		    "vhdx metadata entry") == -1 ||
@@ -208,7 +208,7 @@ imgprobe_vhdx(const struct rdr *r, struct img_info *ii)
 			return -1;
 	}
 	if (!(seen & 1))
-		return imgprobe_refuse("The vhdx has no virtual disk size.");
+		return imgprobe_refuse("the vhdx has no virtual disk size");
 	ii->format = IMG_FMT_VHDX;
 	return 0;
 }

@@ -127,15 +127,15 @@ ovf_memory(xmlNodePtr item, struct ova_info *oi)
 		shift = 30;
 	else if (u[0] != '\0' && strcasecmp(u, "MegaBytes") != 0 &&
 	    strcasecmp(u, "MB") != 0)
-		return imgprobe_refuse("The OVF's memory unit '%.40s' is not "
-		    "understood.", u);
+		return imgprobe_refuse("the OVF's memory unit '%.40s' is not "
+		    "understood", u);
 	if (num(q, 1, INT64_C(1) << 50, &v) == -1)
-		return imgprobe_refuse("The OVF's memory size '%.30s' is not "
-		    "valid.", q);
+		return imgprobe_refuse("the OVF's memory size '%.30s' is not "
+		    "valid", q);
 	v = shift >= 20 ? v << (shift - 20) : v >> (20 - shift);
 	if (v < 1 || v > (INT64_C(1) << 32))
-		return imgprobe_refuse("The OVF's memory size is out of "
-		    "range.");
+		return imgprobe_refuse("the OVF's memory size is out of "
+		    "range");
 	oi->memory_mib = v;
 	return 0;
 }
@@ -201,24 +201,24 @@ ovf_disk(xmlNodePtr root, xmlNodePtr d, struct ovf_ctx *cx, int i)
 	cx->vmdk[i] = strstr(attr(d, "format", buf, sizeof(buf)), "vmdk") !=
 	    NULL;
 	if (ref[0] == '\0' || (f = ovf_file(root, ref)) == NULL)
-		return imgprobe_refuse("The OVF's disk '%.60s' has no file in "
-		    "its References.", cx->ids[i]);
+		return imgprobe_refuse("the OVF's disk '%.60s' has no file in "
+		    "its References", cx->ids[i]);
 	attr(f, "href", href, sizeof(href));
 	if (attr(f, "compression", buf, sizeof(buf))[0] != '\0' &&
 	    strcmp(buf, "identity") != 0)
-		return imgprobe_refuse("The OVF's file '%.100s' is compressed "
-		    "('%.20s'), which is not accepted.", href, buf);
+		return imgprobe_refuse("the OVF's file '%.100s' is compressed "
+		    "('%.20s'), which is not accepted", href, buf);
 	if (attr(f, "chunkSize", buf, sizeof(buf))[0] != '\0')
-		return imgprobe_refuse("The OVF's file '%.100s' is split in "
-		    "chunks, which is not accepted.", href);
+		return imgprobe_refuse("the OVF's file '%.100s' is split in "
+		    "chunks, which is not accepted", href);
 	if (strstr(href, "://") != NULL || strlen(href) >= sizeof(od->file))
-		return imgprobe_refuse("The OVF's file reference '%.100s' does "
-		    "not name a file in the OVA.", href);
+		return imgprobe_refuse("the OVF's file reference '%.100s' does "
+		    "not name a file in the OVA", href);
 	if (ova_name_ok(href) == -1)
 		return -1;
 	if ((m = ova_tar_find(cx->tl, href)) == NULL)
-		return imgprobe_refuse("The OVA does not hold '%.100s', which "
-		    "its OVF names as a disk.", href);
+		return imgprobe_refuse("the OVA does not hold '%.100s', which "
+		    "its OVF names as a disk", href);
 	snprintf(od->file, sizeof(od->file), "%s", m->name);
 	od->offset = m->off;
 	od->size = m->size;
@@ -236,14 +236,14 @@ ovf_disks(xmlNodePtr root, struct ovf_ctx *cx)
 		if (!is_el(d, "Disk"))
 			continue;
 		if (oi->ndisks == OVA_DISKS_MAX)
-			return imgprobe_refuse("The OVF has more than %d "
-			    "disks.", OVA_DISKS_MAX);
+			return imgprobe_refuse("the OVF has more than %d "
+			    "disks", OVA_DISKS_MAX);
 		if (ovf_disk(root, d, cx, oi->ndisks) == -1)
 			return -1;
 		oi->ndisks++;
 	}
 	if (oi->ndisks == 0)
-		return imgprobe_refuse("The OVF has no disks.");
+		return imgprobe_refuse("the OVF has no disks");
 	return 0;
 }
 
@@ -289,8 +289,8 @@ ovf_item(xmlNodePtr item, struct ovf_ctx *cx, int pass)
 	if (rtype == 3) {
 		if (num(child_text(item, "VirtualQuantity", q, sizeof(q)), 1,
 		    4096, &v) == -1)
-			return imgprobe_refuse("The OVF's CPU count '%.15s' is "
-			    "not valid.", q);
+			return imgprobe_refuse("the OVF's CPU count '%.15s' is "
+			    "not valid", q);
 		cx->oi->vcpus = (int)v;
 	} else if (rtype == 4) {
 		return ovf_memory(item, cx->oi);
@@ -391,12 +391,12 @@ ovf_parse(xmlDocPtr doc, struct ovf_ctx *cx)
 	xmlNodePtr root = xmlDocGetRootElement(doc), vs;
 
 	if (root == NULL || !is_el(root, "Envelope"))
-		return imgprobe_refuse("The OVA's descriptor is not an OVF "
-		    "Envelope.");
+		return imgprobe_refuse("the OVA's descriptor is not an OVF "
+		    "Envelope");
 	if (find_el(root, "VirtualSystemCollection") != NULL ||
 	    (vs = find_el(root, "VirtualSystem")) == NULL)
-		return imgprobe_refuse("The OVF must describe exactly one "
-		    "virtual system.");
+		return imgprobe_refuse("the OVF must describe exactly one "
+		    "virtual system");
 	if (ovf_disks(root, cx) == -1 || ovf_hardware(vs, cx) == -1)
 		return -1;
 	ovf_os(vs, cx->oi);
@@ -436,7 +436,7 @@ ovf_read(const char *d, size_t len)
 
 	(void)pthread_once(&once, ovf_xml_init);
 	if ((c = xmlNewParserCtxt()) == NULL) {
-		err_set(ERR_INTERNAL, "Out of memory.");
+		err_set(ERR_INTERNAL, "out of memory");
 		return NULL;
 	}
 	c->sax->internalSubset = ovf_no_dtd;
@@ -450,9 +450,9 @@ ovf_read(const char *d, size_t len)
 		dtd = true;
 	}
 	if (doc == NULL)
-		imgprobe_refuse(dtd ? "The OVA's OVF descriptor has a DTD, "
-		    "which is not accepted." : "The OVA's OVF descriptor is "
-		    "not well-formed XML.");
+		imgprobe_refuse(dtd ? "the OVA's OVF descriptor has a DTD, "
+		    "which is not accepted" : "the OVA's OVF descriptor is "
+		    "not well-formed XML");
 	return doc;
 }
 
@@ -470,17 +470,17 @@ ova_ovf(int fd, uint64_t size, const struct tar_list *tl, char **d,
 		if (k < 4 || strcasecmp(tl->m[i].name + k - 4, ".ovf") != 0)
 			continue;
 		if (m != NULL)
-			return imgprobe_refuse("The OVA holds more than one "
-			    ".ovf descriptor.");
+			return imgprobe_refuse("the OVA holds more than one "
+			    ".ovf descriptor");
 		m = &tl->m[i];
 	}
 	if (m == NULL)
-		return imgprobe_refuse("The OVA holds no .ovf descriptor.");
+		return imgprobe_refuse("the OVA holds no .ovf descriptor");
 	if (m->size == 0 || m->size > OVF_MAX)
-		return imgprobe_refuse("The OVA's descriptor '%.100s' is empty "
-		    "or larger than %u bytes.", m->name, OVF_MAX);
+		return imgprobe_refuse("the OVA's descriptor '%.100s' is empty "
+		    "or larger than %u bytes", m->name, OVF_MAX);
 	if ((*d = malloc(m->size)) == NULL)
-		return err_set(ERR_INTERNAL, "Out of memory.");
+		return err_set(ERR_INTERNAL, "out of memory");
 	*len = (size_t)m->size;
 	if (ova_read(fd, size, *d, *len, m->off, "OVF descriptor") == -1) {
 		free(*d);
@@ -502,11 +502,11 @@ ova_disks(int fd, struct ovf_ctx *cx)
 		if (img_probe_fd(fd, od->offset, od->size, &od->info) == -1)
 			return -1;
 		if (od->info.format == IMG_FMT_OVA)
-			return imgprobe_refuse("The OVA's disk '%.100s' is "
-			    "itself a tar, which is not accepted.", od->file);
+			return imgprobe_refuse("the OVA's disk '%.100s' is "
+			    "itself a tar, which is not accepted", od->file);
 		if (cx->vmdk[i] && od->info.format != IMG_FMT_VMDK)
-			return imgprobe_refuse("The OVA's disk '%.100s' is "
-			    "a %s image, not the vmdk its OVF says.", od->file,
+			return imgprobe_refuse("the OVA's disk '%.100s' is "
+			    "a %s image, not the vmdk its OVF says", od->file,
 			    img_format_name(od->info.format));
 	}
 	return 0;
@@ -524,11 +524,11 @@ ova_probe_fd(int fd, uint64_t size, struct ova_info *out)
 	int rc = -1;
 
 	if (tl == NULL || oi == NULL || cx == NULL) {
-		err_set(ERR_INTERNAL, "Out of memory.");
+		err_set(ERR_INTERNAL, "out of memory");
 		goto fail;
 	}
 	if (size > INT64_MAX) {
-		imgprobe_refuse("The OVA's size is not valid.");
+		imgprobe_refuse("the OVA's size is not valid");
 		goto fail;
 	}
 	cx->oi = oi;

@@ -38,19 +38,19 @@ ova_read(int fd, uint64_t size, void *buf, size_t len, uint64_t off,
 	ssize_t n;
 
 	if (off > size || len > size - off)
-		return imgprobe_refuse("The OVA is truncated: its %s lies past "
-		    "its end.", what);
+		return imgprobe_refuse("the OVA is truncated: its %s lies past "
+		    "its end", what);
 	while (done < len) {
 		n = pread(fd, (char *)buf + done, len - done,
 		    (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return err_set_field(ERR_INTERNAL, "file", "Reading "
-			    "the OVA failed: %s.", strerror(errno));
+			return err_set_field(ERR_INTERNAL, "file", "reading "
+			    "the OVA failed: %s", strerror(errno));
 		if (n == 0)
-			return imgprobe_refuse("The OVA is truncated: its %s "
-			    "could not be read whole.", what);
+			return imgprobe_refuse("the OVA is truncated: its %s "
+			    "could not be read whole", what);
 		done += (size_t)n;
 	}
 	return 0;
@@ -113,20 +113,20 @@ ova_name_ok(char *name)
 	for (k = 0; skip > 0 && (name[k] = name[k + skip]) != '\0'; k++)
 		;
 	if (name[0] == '\0' || name[0] == '/' || strchr(name, '\\') != NULL)
-		return imgprobe_refuse("The OVA has a member named '%.100s', "
-		    "which is not accepted.", name);
+		return imgprobe_refuse("the OVA has a member named '%.100s', "
+		    "which is not accepted", name);
 	for (p = name; *p; p += k) {
 		k = strcspn(p, "/");
 		if (k == 2 && strncmp(p, "..", 2) == 0)
-			return imgprobe_refuse("The OVA has a member named "
-			    "'%.100s', with '..' in it.", name);
+			return imgprobe_refuse("the OVA has a member named "
+			    "'%.100s', with '..' in it", name);
 		if (p[k] == '/')
 			k++;
 	}
 	for (p = name; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return imgprobe_refuse("The OVA has a member whose "
-			    "name has control characters.");
+			return imgprobe_refuse("the OVA has a member whose "
+			    "name has control characters");
 	return 0;
 }
 
@@ -143,19 +143,19 @@ tar_pax(const char *d, size_t len, struct tar_next *nx)
 		rl = strtoul(d + i, &end, 10);
 		if (errno != 0 || end == d + i || *end != ' ' || rl == 0 ||
 		    rl > len - i || d[i + rl - 1] != '\n')
-			return imgprobe_refuse("The OVA has a malformed pax "
-			    "header.");
+			return imgprobe_refuse("the OVA has a malformed pax "
+			    "header");
 		kv = end + 1;
 		eq = memchr(kv, '=', (size_t)(d + i + rl - 1 - kv));
 		if (eq == NULL)
-			return imgprobe_refuse("The OVA has a malformed pax "
-			    "header.");
+			return imgprobe_refuse("the OVA has a malformed pax "
+			    "header");
 		if ((size_t)(eq - kv) == 4 && memcmp(kv, "path", 4) == 0) {
 			size_t n = (size_t)(d + i + rl - 1 - (eq + 1));
 
 			if (n >= sizeof(nx->name))
-				return imgprobe_refuse("The OVA has a member "
-				    "name longer than 255 bytes.");
+				return imgprobe_refuse("the OVA has a member "
+				    "name longer than 255 bytes");
 			memcpy(nx->name, eq + 1, n);
 			nx->name[n] = '\0';
 		} else if ((size_t)(eq - kv) == 4 &&
@@ -164,8 +164,8 @@ tar_pax(const char *d, size_t len, struct tar_next *nx)
 			nx->size = strtoull(eq + 1, &end, 10);
 			if (errno != 0 || end != d + i + rl - 1 ||
 			    eq[1] < '0' || eq[1] > '9')
-				return imgprobe_refuse("The OVA has a "
-				    "malformed pax size.");
+				return imgprobe_refuse("the OVA has a "
+				    "malformed pax size");
 			nx->has_size = true;
 		}
 		i += rl;
@@ -182,10 +182,10 @@ tar_ext(int fd, uint64_t size, uint64_t off, uint64_t len, char type,
 	int rc;
 
 	if (len > (type == 'x' ? PAX_MAX : sizeof(nx->name) - 1))
-		return imgprobe_refuse("The OVA has an extended header too "
-		    "large.");
+		return imgprobe_refuse("the OVA has an extended header too "
+		    "large");
 	if ((d = malloc(len + 1)) == NULL)
-		return err_set(ERR_INTERNAL, "Out of memory.");
+		return err_set(ERR_INTERNAL, "out of memory");
 	rc = ova_read(fd, size, d, (size_t)len, off, "extended header");
 	d[len] = '\0';             /* tar_pax's strtoul stops there at worst */
 	if (rc == 0 && type == 'x')
@@ -205,14 +205,14 @@ tar_add(struct tar_list *tl, const char *name, uint64_t off, uint64_t len)
 
 	for (i = 0; i < tl->n; i++)
 		if (strcmp(tl->m[i].name, name) == 0)
-			return imgprobe_refuse("The OVA holds '%.100s' twice.",
+			return imgprobe_refuse("the OVA holds '%.100s' twice",
 			    name);
 	if (tl->n == OVA_MEMBERS_MAX)
-		return imgprobe_refuse("The OVA has more than %d members.",
+		return imgprobe_refuse("the OVA has more than %d members",
 		    OVA_MEMBERS_MAX);
 	if ((k = strlen(name)) >= sizeof(tl->m[0].name))
-		return imgprobe_refuse("The OVA has a member name longer than "
-		    "255 bytes.");
+		return imgprobe_refuse("the OVA has a member name longer than "
+		    "255 bytes");
 	memcpy(tl->m[tl->n].name, name, k + 1);
 	tl->m[tl->n].off = off;
 	tl->m[tl->n].size = len;
@@ -244,17 +244,17 @@ tar_entry(int fd, uint64_t size, const unsigned char *h, uint64_t off,
 	char type = (char)h[156];
 
 	if (!tar_checksum_ok(h) || memcmp(h + 257, "ustar", 5) != 0)
-		return imgprobe_refuse("The OVA is not a POSIX tar: the header "
-		    "at offset %" PRIu64 " is not valid.", off);
+		return imgprobe_refuse("the OVA is not a POSIX tar: the header "
+		    "at offset %" PRIu64 " is not valid", off);
 	if (tar_number(h + 124, 12, &len) == -1)
-		return imgprobe_refuse("The OVA has a malformed member size.");
+		return imgprobe_refuse("the OVA has a malformed member size");
 	if (nx->has_size && type != 'x' && type != 'L')
 		len = nx->size;
 	off += TAR_BLOCK;
 	if (len > size - off || (size - off) - len < (TAR_BLOCK - len %
 	    TAR_BLOCK) % TAR_BLOCK)
-		return imgprobe_refuse("The OVA is truncated: a member runs "
-		    "past its end.");
+		return imgprobe_refuse("the OVA is truncated: a member runs "
+		    "past its end");
 	*next = off + (len + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
 	if (type == 'x' || type == 'L')
 		return tar_ext(fd, size, off, len, type, nx);
@@ -267,8 +267,8 @@ tar_entry(int fd, uint64_t size, const unsigned char *h, uint64_t off,
 	if (type == '5')
 		return 0;
 	if (type != '0' && type != '\0' && type != '7')
-		return imgprobe_refuse("The OVA member '%.100s' is a link or a "
-		    "special file, which is not accepted.", name);
+		return imgprobe_refuse("the OVA member '%.100s' is a link or a "
+		    "special file, which is not accepted", name);
 	return tar_add(tl, name, off, len);
 }
 
@@ -285,8 +285,8 @@ ova_tar_scan(int fd, uint64_t size, struct tar_list *tl)
 	tl->n = 0;
 	while (off + TAR_BLOCK <= size) {
 		if (++headers > TAR_HEADERS_MAX)
-			return imgprobe_refuse("The OVA has more than %d tar "
-			    "headers.", TAR_HEADERS_MAX);
+			return imgprobe_refuse("the OVA has more than %d tar "
+			    "headers", TAR_HEADERS_MAX);
 		if (ova_read(fd, size, h, sizeof(h), off, "tar header") == -1)
 			return -1;
 		if (memcmp(h, zero, sizeof(h)) == 0)
@@ -296,9 +296,9 @@ ova_tar_scan(int fd, uint64_t size, struct tar_list *tl)
 		off = next;
 	}
 	if (nx.name[0] != '\0' || nx.has_size)
-		return imgprobe_refuse("The OVA ends with an extended header.");
+		return imgprobe_refuse("the OVA ends with an extended header");
 	if (tl->n == 0)
-		return imgprobe_refuse("The OVA holds no files.");
+		return imgprobe_refuse("the OVA holds no files");
 	return 0;
 }
 
