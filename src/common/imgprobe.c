@@ -486,9 +486,45 @@ static const struct {
 	{ "\x7f\x10\xda\xbe", 4, 64, "VDI" },
 	{ "WithoutFreeSpace", 16, 0, "Parallels" },
 	{ "WithouFreSpacExt", 16, 0, "Parallels" },
-	{ "Bochs Virtual HD Image", 22, 32, "Bochs" },
+	{ "Bochs Virtual HD Image", 22, 0, "Bochs" },
 	{ "#!/bin/sh\n#V2.0 Format", 22, 0, "cloop" },
 };
+
+/*
+ * Would qemu's vmdk probe take the n bytes at h for a text descriptor?
+ * It skips '#' comment lines and blank (space-only) lines, then wants
+ * "version=1", "=2" or "=3" ending the line.  (hangar always names the
+ * format to qemu-img, but a "raw" that is a descriptor is refused, as
+ * Glance does.)
+ */
+static bool
+vmdk_text(const unsigned char *h, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		if (h[i] == '#') {
+			while (i < n && h[i] != '\n')
+				i++;
+			i++;
+			continue;
+		}
+		if (h[i] == ' ' || h[i] == '\r' || h[i] == '\n') {
+			while (i < n && h[i] == ' ')
+				i++;
+			if (i < n && h[i] == '\r')
+				i++;
+			if (i >= n || h[i] != '\n')
+				return false;
+			i++;
+			continue;
+		}
+		return n - i >= 10 && memcmp(h + i, "version=", 8) == 0 &&
+		    h[i + 8] >= '1' && h[i + 8] <= '3' && (h[i + 9] == '\n' ||
+		    (h[i + 9] == '\r' && n - i >= 11 && h[i + 10] == '\n'));
+	}
+	return false;
+}
 
 /* The signatures at the start of the image (h: its first 512 bytes). */
 static int
@@ -504,6 +540,9 @@ probe_head(const struct rdr *r, const unsigned char *h, struct img_info *ii,
 		    refused[i].len) == 0)
 			return imgprobe_refuse("the image is a %s image, which "
 			    "is not accepted", refused[i].name);
+	if (vmdk_text(h, r->size < SECTOR ? (size_t)r->size : SECTOR))
+		return imgprobe_refuse("the image is a vmdk text descriptor "
+		    "image, which is not accepted");
 	if (r->size >= 4 && memcmp(h, QCOW2_MAGIC, 4) == 0)
 		return probe_qcow2(r, h, ii);
 	if ((r->size >= 4 && memcmp(h, "KDMV", 4) == 0) ||

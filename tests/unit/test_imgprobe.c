@@ -663,6 +663,16 @@ test_raw_and_claims(void **state)
 	refused("qed", probe("x.qed", &ii), "file", "QED");
 	refused("vdi", probe("x.vdi", &ii), "file", "VDI");
 	refused("parallels", probe("x.hdd", &ii), "file", "Parallels");
+	/* a descriptor as qemu's vmdk probe sees one, first line or not */
+	sh("printf '# a comment\\n  \\r\\nversion=1\\r\\ncreateType=x\\n' "
+	    "> d1.raw && printf 'version=3\\n' > d2.raw && "
+	    "printf 'version=4\\n' > d3.raw && printf 'x\\nversion=1\\n' "
+	    "> d4.raw");
+	refused("descriptor", probe("d1.raw", &ii), "file", "descriptor");
+	refused("descriptor v3", probe("d2.raw", &ii), "file", "descriptor");
+	accepted("version=4 is text", probe("d3.raw", &ii));
+	accepted("not first", probe("d4.raw", &ii));
+	assert_int_equal(ii.format, IMG_FMT_RAW);
 }
 
 /* An OVF of 2 vCPUs, 2048 MiB, one SCSI disk with file href; prolog goes
