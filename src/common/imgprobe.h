@@ -21,6 +21,10 @@
  *	    img_accept(&ii, claimed, max_bytes) == -1)
  *		return -1;                  (error already reported)
  *	run qemu-img convert -f img_format_qemu(ii.format) ...
+ *
+ * img_probe reports a tar ("ustar" at byte 257) as IMG_FMT_OVA with a
+ * virtual_size of 0 and looks no further: ova_probe_fd says what is in
+ * it, and probes each of its disks the same way.
  */
 #ifndef HANGAR_IMGPROBE_H
 #define HANGAR_IMGPROBE_H
