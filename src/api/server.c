@@ -5,6 +5,11 @@
  * dispatch through the route table, and writing replies.  Errors from
  * anywhere below become a problem+json reply here and only here.
  *
+ * A ROUTE_STREAM route's body (an image upload) is not read into memory
+ * but handed to its sink (req.h) as it comes; a sink that fails part-way
+ * has the rest of the declared body dropped, so that its error reaches
+ * the client.
+ *
  * Threads: each listener is served by a small pool of libmicrohttpd
  * threads (epoll), each thread serving many connections.  A request runs
  * on its connection's pool thread only when its route says it is quick
@@ -90,6 +95,9 @@ struct server_conn {
 	struct err refusal;      /* ... its error */
 	json_t *refusal_ext;     /* ... and extra members (owned), or NULL */
 	uint64_t dropped;        /* bytes of the body thrown away */
+	uint64_t drop_max;       /* ... at most; then the connection closes */
+	const struct req_sink *sink;   /* ROUTE_STREAM: where the body goes */
+	void *sink_state;
 	struct auth_who who;
 	enum server_state state;
 	bool pool;               /* its route runs on the pool (router.c) */
@@ -240,6 +248,7 @@ server_refuse(struct server_conn *sc, json_t *ext)
 	if ((te != NULL || len > 0) && len <= SERVER_DRAIN_MAX &&
 	    sc->dropped <= SERVER_DRAIN_MAX) {
 		sc->refused = true;
+		sc->drop_max = SERVER_DRAIN_MAX;
 		err_save(&sc->refusal);
 		sc->refusal_ext = ext ? json_incref(ext) : NULL;
 		return MHD_YES;
@@ -247,6 +256,49 @@ server_refuse(struct server_conn *sc, json_t *ext)
 	sc->replied = true;
 	resp = server_problem(&status, sc->url, NULL, ext);
 	return server_queue(sc->conn, status, resp);
+}
+
+/* A ROUTE_STREAM request's first call: its sink checks it. */
+static enum MHD_Result
+server_sink_open(struct server_conn *sc)
+{
+	struct req r;
+	char allow[128];
+
+	memset(&r, 0, sizeof(r));
+	r.app = sc->l->api->app;
+	r.conn = sc->conn;
+	r.method = sc->method;
+	r.path = sc->url;
+	r.hub = sc->l->api->hub;
+	if (router_match(&r, allow, sizeof(allow)) == NULL ||
+	    sc->sink->open(&r, &sc->sink_state) < 0)
+		return server_refuse(sc, NULL);
+	return MHD_YES;
+}
+
+/*
+ * Bytes of a ROUTE_STREAM request's body to its sink.  When it fails, the
+ * rest of the declared body (or SERVER_DRAIN_MAX of a chunked one) is
+ * dropped before the error is sent, so that the client reads it.
+ */
+static enum MHD_Result
+server_sink_write(struct server_conn *sc, const char *data, size_t *size)
+{
+	const char *cl = MHD_lookup_connection_value(sc->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+	size_t n = *size;
+
+	*size = 0;
+	sc->len += n;
+	if (sc->sink->write(sc->sink_state, data, n) == 0)
+		return MHD_YES;
+	sc->refused = true;
+	err_save(&sc->refusal);
+	sc->dropped = sc->len;
+	sc->drop_max = len > SERVER_DRAIN_MAX ? len : SERVER_DRAIN_MAX;
+	return MHD_YES;
 }
 
 static bool
@@ -333,6 +385,7 @@ server_authorize(struct server_listener *l, struct MHD_Connection *conn,
 	err_clear();
 	/* no route: its 404 or 405 is quick */
 	sc->pool = rt == NULL || rt->run == ROUTE_POOL;
+	sc->sink = router_sink(rt);
 	need = rt == NULL ? AUTH_READER : rt->role;
 	if (need == AUTH_NONE)          /* a row without its role: fail closed */
 		need = AUTH_ADMIN;
@@ -363,8 +416,10 @@ server_handle(struct server_conn *sc)
 	r.hub = l->api->hub;
 	err_clear();
 	allow[0] = '\0';
+	r.sink_state = sc->sink_state;
 	rt = router_match(&r, allow, sizeof(allow));
-	if (rt == NULL || server_parse_body(&r, sc) < 0 ||
+	if (rt == NULL || (sc->sink ? (r.body = sc->sink->end(sc->sink_state))
+	    == NULL : server_parse_body(&r, sc) < 0) ||
 	    (iv = idem_begin(&r, &rep)) < 0) {
 		sc->resp = server_problem(&status, sc->url, allow,
 		    r.problem_ext);
@@ -516,6 +571,8 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 			json_decref(ext);
 			return ret;
 		}
+		if (sc->sink)
+			return server_sink_open(sc);
 		if (cl && strtoull(cl, NULL, 10) > REQ_BODY_MAX) {
 			/* nothing of it is kept */
 			err_set(ERR_TOO_LARGE, "the request body is larger "
@@ -539,7 +596,7 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 		sc->dropped += *upload_data_size;
 		*upload_data_size = 0;
 		/* too much to wait for: close without the reply */
-		return sc->dropped > SERVER_DRAIN_MAX ? MHD_NO : MHD_YES;
+		return sc->dropped > sc->drop_max ? MHD_NO : MHD_YES;
 	}
 	if (sc->refused) {
 		/* the whole body is in: now the reply can be read */
@@ -548,6 +605,8 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 		sc->replied = true;
 		return server_queue(conn, status, resp);
 	}
+	if (*upload_data_size > 0 && sc->sink)
+		return server_sink_write(sc, upload_data, upload_data_size);
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 
@@ -597,6 +656,10 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		if (sc->resp)
 			MHD_destroy_response(sc->resp);
 		json_decref(sc->refusal_ext);
+		/* whatever ended it (answered, refused, the client gone):
+		 * the sink removes what nobody took over */
+		if (sc->sink)
+			sc->sink->close(sc->sink_state);
 		free(sc->body);
 		free(sc);
 	}

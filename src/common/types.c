@@ -32,6 +32,7 @@ static const struct {
 	[OP_MIGRATE] = { "migrate", "migrating" },
 	[OP_DRAIN] = { "drain", "draining" },
 	[OP_PLAN] = { "plan_execute", "executing" },
+	[OP_IMAGE_IMPORT] = { "image_import", "importing" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

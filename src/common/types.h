@@ -35,6 +35,7 @@ enum op_kind {
 	OP_MIGRATE,
 	OP_DRAIN,            /* host-level: no VM */
 	OP_PLAN,             /* executing a migration plan: no VM */
+	OP_IMAGE_IMPORT,     /* an uploaded image into the library: no VM */
 	OP_KIND__COUNT
 };
 

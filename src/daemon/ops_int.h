@@ -37,6 +37,8 @@ struct op_ctx {
 	int64_t moved_to;
 	struct backend_conn *dst_bc;     /* the destination's connection */
 	bool aborted;                    /* job_abort was sent */
+	/* image kinds: the image, as the closing transaction records it */
+	struct image_rec image;
 };
 
 struct op_runner {
@@ -52,7 +54,8 @@ struct op_runner {
 	 * Inside the closing transaction: record what the run did beyond the
 	 * VM's state (ok: it succeeded).  Also called, with ok false, when a
 	 * queued operation is cancelled or never reaches its host.  May be
-	 * NULL.
+	 * NULL.  For a no_vm kind, called in every closing transaction
+	 * (x->vm.id is 0).
 	 */
 	int (*close)(struct store_conn *c, struct op_ctx *x, bool ok);
 	/*
@@ -113,6 +116,12 @@ int ops_drain_run(struct op_ctx *x);
 int ops_drain_recover(struct op_ctx *x);
 int ops_plan_run(struct op_ctx *x);
 int ops_plan_recover(struct op_ctx *x);
+
+/* ops_image.c: importing an uploaded image into the library */
+int ops_image_run(struct op_ctx *x);
+int ops_image_recover(struct op_ctx *x);
+int ops_image_close(struct store_conn *c, struct op_ctx *x, bool ok);
+void ops_image_after(struct op_ctx *x, bool ok);
 
 /* ops_snap.c: the snapshot runners */
 int ops_snap_create(struct op_ctx *x);

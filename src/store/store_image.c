@@ -131,6 +131,23 @@ store_image_delete(struct store_conn *c, const char *name)
 }
 
 int
+store_image_delete_op(struct store_conn *c, const char *name,
+    const char *op_id)
+{
+	static const char sql[] = "DELETE FROM images WHERE name=?1 AND"
+	    " op_id=?2";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, op_id, -1, SQLITE_TRANSIENT);
+	if (store_exec_stmt(c, st, "delete image") < 0)
+		return -1;
+	return store_changed(c, "image");
+}
+
+int
 store_image_each(struct store_conn *c, store_image_fn fn, void *arg)
 {
 	static const char sql[] = IMAGE_COLS "ORDER BY name";
