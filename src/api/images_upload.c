@@ -102,9 +102,13 @@ images_upload_headers(struct req *r, struct images_upload *u)
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *key = MHD_lookup_connection_value(r->conn,
+	    MHD_HEADER_KIND, "Idempotency-Key");
 	static const char want[] = "application/octet-stream";
 	struct image_rec im;
+	struct op_rec op;
 	struct store_conn *c;
+	bool retry;
 	int rc;
 
 	if (ct == NULL || strncasecmp(ct, want, sizeof(want) - 1) != 0 ||
@@ -116,7 +120,13 @@ images_upload_headers(struct req *r, struct images_upload *u)
 		    "image_max_gib (%d GiB)", r->app->cfg.image_max_gib);
 	c = store_read_begin(r->app->store);
 	rc = store_image_get(c, u->name, &im);
+	/* the same Idempotency-Key as the upload that made it: a retry,
+	 * answered (idem.c) with the first reply once the body is in */
+	retry = rc == 0 && key != NULL && store_op_get(c, im.op_id, &op) == 0 &&
+	    strcmp(op.idem_key, key) == 0;
 	store_read_end(c);
+	if (retry)
+		return 0;
 	if (rc == 0)
 		return err_set_field(ERR_CONFLICT, "name", "image '%s' already "
 		    "exists", u->name);
