@@ -128,6 +128,31 @@ t_http GET "/v1/images/nope/file"
 t_expect_problem 404 "export of no image: 404"
 t_eq "exports leave nothing in .staging" "$(staged)" ""
 
+# --- 2b. the same through the CLI
+cli() { "$BUILD/hangar" --url "unix:$HANGARD_SOCK" "$@"; }
+sum=$(sha256sum "$D/disk.vhdx" | cut -d' ' -f1)
+out=$(cli image import cli-vhdx "$D/disk.vhdx" --format vhdx --sha256 "$sum" --os windows 2>&1)
+t_eq "hangar image import: exit 0" "$?" 0
+t_match "hangar image import prints the ready image" "$out" "state: ready"
+t_match "hangar image import: os windows" "$out" "os: windows"
+out=$(cli image list 2>&1)
+t_match "hangar image list shows it" "$out" "cli-vhdx +ready +vhdx"
+out=$(cli -o json image show cli-vhdx | jq -r .virtual_size)
+t_eq "hangar image show: virtual_size" "$out" "$SIZE"
+rm -f "$T_TMP/cli.raw"
+cli image export cli-vhdx "$T_TMP/cli.raw" --format raw
+t_eq "hangar image export: exit 0" "$?" 0
+t_check "hangar image export --format raw equals the original" cmp "$T_TMP/cli.raw" "$D/disk.raw"
+out=$(cli image import cli-bad "$D/disk.raw" --format qcow2 2>&1)
+t_eq "hangar image import of a false claim: exit 1" "$?" 1
+t_match "and says why" "$out" "not 'qcow2' as claimed"
+cli image export nope "$T_TMP/none.raw" 2>/dev/null
+t_eq "hangar image export of no image: exit 1" "$?" 1
+t_check_not "and leaves no file" test -e "$T_TMP/none.raw"
+cli image delete cli-vhdx >/dev/null
+t_eq "hangar image delete: exit 0" "$?" 0
+t_eq "CLI: nothing in .staging" "$(staged)" ""
+
 # --- 3. the request itself
 LIB_BEFORE=$(library)
 refused "no name" "" "$D/disk.raw" raw 400 name
