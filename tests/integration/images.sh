@@ -250,6 +250,35 @@ t_http GET /v1/images/crash
 t_expect_status 404 "after the crash: no row"
 t_eq "after the crash: the five images are still there" "$(names)" "img-qcow2 img-raw img-vhd img-vhdx img-vmdk"
 
+# --- 8b. a crash while qemu-img converts: the import fails as interrupted
+# (qemu-img is caught and frozen first, so the kill lands mid-import)
+T_HTTP_CTYPE=application/octet-stream t_http POST \
+	"/v1/images?name=crash2&format=raw" "@$T_TMP/big.raw"
+t_expect_status 202 "an import accepted without ?wait: 202"
+crash_op=$(t_json .id)
+qpid=''
+for ((i = 0; i < 500; i++)); do
+	qpid=$(pgrep -P "$HANGARD_PID" -x qemu-img) && break
+	sleep 0.01
+done
+if [ -n "$qpid" ]; then
+	kill -STOP "$qpid"
+	kill -KILL "$HANGARD_PID"
+	wait "$HANGARD_PID" 2>/dev/null
+	kill -KILL "$qpid"
+	HANGARD_PID=''
+	HANGARD_CONF_EXTRA='image_max_gib = 1' hangard_start || t_summary
+	t_http GET "/v1/operations/$crash_op?wait=10"
+	t_expect_json .status failed "after a crash mid-import: the import failed"
+	t_expect_json .error.type urn:hangar:problem:interrupted "... as interrupted"
+	t_http GET /v1/images/crash2
+	t_expect_status 404 "after a crash mid-import: no row"
+	t_eq "after a crash mid-import: nothing in .staging" "$(staged)" ""
+	t_check_not "after a crash mid-import: no library file" test -e "$LIB/$crash_op.qcow2"
+else
+	printf '# skipped: the crash mid-import (qemu-img was not seen running)\n'
+fi
+
 # --- 9. the store fills up during an upload, then has room again
 LIB_BEFORE=$(library)
 if mount -t tmpfs -o size=32m hangar-images "$LIB" 2>/dev/null; then
