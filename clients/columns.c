@@ -59,6 +59,18 @@ const struct output_col columns_group[] = {
 };
 const size_t columns_ngroup = NITEMS(columns_group);
 
+/* hangar image list: {"images":[IMAGE,...]}; sizes in bytes */
+const struct output_col columns_image[] = {
+	{ "NAME", "name", OUTPUT_TEXT },
+	{ "STATE", "state", OUTPUT_TEXT },
+	{ "FORMAT", "source_format", OUTPUT_TEXT },
+	{ "VIRTUAL-SIZE", "virtual_size", OUTPUT_TEXT },
+	{ "SIZE", "actual_size", OUTPUT_TEXT },
+	{ "OS", "os", OUTPUT_TEXT },
+	{ "CREATED", "created_at", OUTPUT_TEXT },
+};
+const size_t columns_nimage = NITEMS(columns_image);
+
 /* hangar group show: the GROUP's "members":[{"name","id","host"},...] */
 const struct output_col columns_member[] = {
 	{ "MEMBER", "name", OUTPUT_TEXT },

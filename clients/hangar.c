@@ -157,6 +157,21 @@ static const char help_plan_execute[] =
     "  --parallel N   at most N moves at a time (default 1)\n"
     "  --no-wait      print the operation as accepted; do not wait\n";
 
+static const char help_image_import[] =
+    "Upload FILE to hangard's image library as image NAME (1-63 of a-z\n"
+    "0-9 . _ -).  hangard checks what the file really is, refuses images\n"
+    "that reach outside themselves (backing files, external extents) and\n"
+    "stores it as qcow2.  The file streams as it is read (a progress bar on\n"
+    "a terminal); then waits for the import and prints the image.\n"
+    "\n"
+    "  --format F     raw, qcow2, vmdk, vhd, vhdx, or auto (the default:\n"
+    "                 whatever it is)\n"
+    "  --sha256 HEX   the file's SHA-256: the import fails unless it agrees\n"
+    "  --os O         linux, windows or other (a hint for VMs made from it)\n"
+    "  --no-wait      print the operation as accepted; do not wait\n";
+static const char help_image_export[] =
+    "Write image NAME to FILE, converted by hangard to --format (default\n"
+    "qcow2).  A failed export leaves no FILE.\n";
 static const char help_events[] =
     "Print hangard's events: VM state changes, operations, snapshots and\n"
     "hosts.  Without --follow: every event the daemon still keeps (or those\n"
@@ -241,6 +256,15 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "group", "list", group_list, "group list", NULL },
 	{ "group", "show", group_show, "group show NAME", NULL },
 	{ "group", "delete", group_delete, "group delete NAME", NULL },
+	{ "image", "import", image_import, "image import NAME FILE "
+	    "[--format F] [--sha256 HEX]\n      [--os linux|windows|other] "
+	    "[--no-wait]",
+	    help_image_import },
+	{ "image", "list", image_list, "image list", NULL },
+	{ "image", "show", image_show, "image show NAME", NULL },
+	{ "image", "delete", image_delete, "image delete NAME", NULL },
+	{ "image", "export", image_export, "image export NAME FILE "
+	    "[--format qcow2|raw|vmdk|vhd|vhdx]", help_image_export },
 	{ "place", NULL, place, "place NAME [--vcpus N] [--memory MIB] "
 	    "[--disk GIB]\n      [--data-disk GIB[:BUS]]... "
 	    "[--host HOST [--force]] [--group GROUP] "

@@ -9,7 +9,7 @@
  * progress), columns.c (which columns each list shows), sse.c (reading
  * the event stream) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c,
  * cmd_group.c, cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c,
- * cmd_plan.c).
+ * cmd_plan.c, cmd_image.c; http_file.c carries its files).
  *
  * Errors are reported once, where they happen, with cli_fail(): it prints
  * `hangar: <message>` to stderr and records the exit status; the function
@@ -95,10 +95,11 @@ void	 cli_catch_interrupt(bool);
 /* columns.c */
 extern const struct output_col columns_vm[], columns_host[], columns_op[],
     columns_group[], columns_member[], columns_place[], columns_snapshot[],
-    columns_check[], columns_move[], columns_plan_move[], columns_disk[];
+    columns_check[], columns_move[], columns_plan_move[], columns_disk[],
+    columns_image[];
 extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
     columns_nmember, columns_nplace, columns_nsnapshot, columns_ncheck,
-    columns_nmove, columns_nplan_move, columns_ndisk;
+    columns_nmove, columns_nplan_move, columns_ndisk, columns_nimage;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -129,6 +130,13 @@ int	 group_create(struct cli *, int, char **);
 int	 group_list(struct cli *, int, char **);
 int	 group_show(struct cli *, int, char **);
 int	 group_delete(struct cli *, int, char **);
+
+/* cmd_image.c */
+int	 image_import(struct cli *, int, char **);
+int	 image_list(struct cli *, int, char **);
+int	 image_show(struct cli *, int, char **);
+int	 image_delete(struct cli *, int, char **);
+int	 image_export(struct cli *, int, char **);
 
 /* cmd_place.c */
 int	 place(struct cli *, int, char **);

@@ -28,36 +28,10 @@
 
 #include "hangar.h"
 #include "http.h"
+#include "http_int.h"
 
-#define HTTP_URL_MAX 1024
 #define HTTP_CONNECT_TIMEOUT 10L
 #define HTTP_MSG_MAX 1024
-#define HTTP_AUTH_MAX 512	/* "Authorization: Bearer TOKEN" */
-
-struct http {
-	CURL		*h_curl;
-	char		 h_target[HTTP_URL_MAX];	/* as given */
-	char		 h_base[HTTP_URL_MAX];	/* no trailing '/' */
-	char		 h_sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char		 h_auth[HTTP_AUTH_MAX];	/* the header, or "" */
-	char		 h_cacert[HTTP_URL_MAX];	/* CA file for https, or "" */
-	http_tick_fn	*h_tick;
-	void		*h_tick_arg;
-	char		 h_err[CURL_ERROR_SIZE];
-	/* While a stream is read (http_stream()): */
-	long		 h_idle;	/* give up after this many s silent */
-	double		 h_last_rx;	/* when bytes last came (monotonic) */
-	bool		 h_idled;	/* it was given up for that */
-};
-
-/* A reply body being read: grows by doubling, never past HTTP_BODY_MAX. */
-struct http_buf {
-	char	*hb_data;
-	size_t	 hb_len;
-	size_t	 hb_cap;
-	bool	 hb_over;	/* the reply was too large */
-	bool	 hb_nomem;
-};
 
 /* A streamed reply being read: the body goes to the reader if it is one. */
 struct http_stream_ctx {
@@ -71,7 +45,7 @@ struct http_stream_ctx {
 	struct http_buf	 hs_buf;	/* an error reply's body */
 };
 
-static size_t
+size_t
 http_write(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct http_buf *b = arg;
@@ -165,7 +139,7 @@ http_unreachable_msg(struct http *h, const char *method, const char *path,
 }
 
 /* Report that the daemon could not be reached (CLI_UNREACHABLE). */
-static void
+void
 http_unreachable(struct http *h, const char *method, const char *path,
     CURLcode cc)
 {
@@ -293,19 +267,13 @@ http_set_tick(struct http *h, http_tick_fn *fn, void *arg)
 	h->h_tick_arg = arg;
 }
 
-/* Set option opt of c to val, unless an earlier option failed (in cc). */
-#define HTTP_SET(opt, val) do {						\
-	if (cc == CURLE_OK)						\
-		cc = curl_easy_setopt(c, opt, val);			\
-} while (0)
-
 /*
  * Reset the handle and set what every request shares: the URL, the unix
  * socket if the target is one, http(s) only, the connect timeout, the
  * headers, the error buffer and the progress hook (SIGINT, the spinner,
  * a stream's idle limit).  Returns CURLE_OK or the first failure.
  */
-static CURLcode
+CURLcode
 http_setup(struct http *h, const char *url, struct curl_slist *hdrs)
 {
 	CURL *c = h->h_curl;

@@ -274,6 +274,10 @@ main(int argc, char **argv)
 		log_error("%s", err_last()->msg);
 		return 1;
 	}
+	/* the image library: what a crash left half-uploaded goes */
+	if (library_mkdirs(&app) < 0)
+		log_warnx("%s (image uploads will fail)", err_last()->msg);
+	library_sweep(&app);
 	if (backend_init() < 0 ||
 	    (app.view = view_load(app.store)) == NULL ||
 	    (app.fleet = fleet_open(app.store, app.view, &app.cfg)) == NULL ||

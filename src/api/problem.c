@@ -27,6 +27,7 @@ problem_title(int status)
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
+	case 507: return "Insufficient Storage";
 	default:  return "Internal Server Error";
 	}
 }

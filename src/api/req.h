@@ -45,6 +45,7 @@ struct req {
 	                            * as is with status; the request owns it */
 	char idem_key[IDEM_KEY_MAX];   /* the Idempotency-Key header, or "" */
 	struct events_hub *hub;  /* where event streams park (events.c) */
+	void *sink_state;        /* ROUTE_STREAM: the sink's (borrowed) */
 };
 
 typedef int (*req_handler)(struct req *r);
@@ -63,6 +64,33 @@ enum route_run {
 	ROUTE_POOL,              /* on the pool: one indexed read, bounded,
 	                          * never waits (GET /v1/events never
 	                          * blocks: its stream parks, events.c) */
+	ROUTE_STREAM,            /* its body is streamed to the route's sink
+	                          * (struct req_sink) as it comes, never held
+	                          * in memory; then as ROUTE_THREAD */
+};
+
+/*
+ * A route whose body is streamed (ROUTE_STREAM): never held in memory,
+ * but handed to its sink as it comes.  server.c calls open before a byte
+ * of the body is read (after the access check), write for each chunk (on
+ * the connection's pool thread: it must be quick), end on the request's
+ * own thread once the body is all in, then the route's handler (with
+ * r->sink_state and r->body = what end returned), and close when the
+ * request is over, however it ended (answered, refused, cut short by the
+ * client): close frees the state and removes whatever the handler did
+ * not take over.
+ */
+struct req_sink {
+	/* Check the request; 0 with *state set (even on -1: it is closed),
+	 * or -1 with the error, which is the reply. */
+	int (*open)(struct req *r, void **state);
+	/* Bytes of the body; 0, or -1 with the error: the rest of the body
+	 * is dropped and the error is the reply. */
+	int (*write)(void *state, const char *buf, size_t len);
+	/* The body is all in: what the request asks, as an object (for
+	 * Idempotency-Key), or NULL with the error. */
+	json_t *(*end)(void *state);
+	void (*close)(void *state);
 };
 
 struct route {
@@ -75,6 +103,8 @@ struct route {
 
 /* router.c: find the route for method + path; fills r->params. */
 const struct route *router_match(struct req *r, char *allow, size_t allow_len);
+/* router.c: where a ROUTE_STREAM route's body goes (NULL: not one). */
+const struct req_sink *router_sink(const struct route *rt);
 /* router.c: the whole table (*n rows), for --routes and the tests. */
 const struct route *router_table(size_t *n);
 
@@ -271,5 +301,13 @@ int snapshots_delete(struct req *r);
 int tokens_list(struct req *r);
 int tokens_create(struct req *r);
 int tokens_delete(struct req *r);
+/* images.c, images_upload.c: the image library */
+extern const struct req_sink images_upload_sink;
+int images_check_name(const char *name);
+int images_create(struct req *r);
+int images_list(struct req *r);
+int images_get(struct req *r);
+int images_delete(struct req *r);
+int images_file(struct req *r);
 
 #endif

@@ -19,10 +19,12 @@
  * `hangard --routes` prints this table; tests/integration/auth.sh tries
  * every row with every role.
  *
- * The last column says where a request runs (req.h): ROUTE_POOL only for
+ * The run column says where a request runs (req.h): ROUTE_POOL only for
  * reads of one row (or a bounded few) that never wait; everything that
  * writes (the writer's lock, fsync), asks libvirt, or lists a whole table
  * gets a thread of its own, so it cannot stall the pool's connections.
+ * ROUTE_STREAM (an image upload) streams its body to its sink (the table
+ * below) instead of reading it into memory, then runs as ROUTE_THREAD.
  */
 static const struct route router_routes[] = {
 	{ "GET",    "/v1",                          root_get,            AUTH_READER,   ROUTE_POOL },
@@ -74,7 +76,32 @@ static const struct route router_routes[] = {
 	{ "GET",    "/v1/tokens",                   tokens_list,         AUTH_ADMIN,    ROUTE_POOL },
 	{ "POST",   "/v1/tokens",                   tokens_create,       AUTH_ADMIN,    ROUTE_THREAD },
 	{ "DELETE", "/v1/tokens/*",                 tokens_delete,       AUTH_ADMIN,    ROUTE_THREAD },
+	{ "GET",    "/v1/images",                   images_list,         AUTH_READER,   ROUTE_THREAD },
+	{ "POST",   "/v1/images",                   images_create,       AUTH_OPERATOR, ROUTE_STREAM },
+	{ "GET",    "/v1/images/*",                 images_get,          AUTH_READER,   ROUTE_POOL },
+	{ "DELETE", "/v1/images/*",                 images_delete,       AUTH_OPERATOR, ROUTE_THREAD },
+	{ "GET",    "/v1/images/*/file",            images_file,         AUTH_READER,   ROUTE_THREAD },
 };
+
+/* The sink of each ROUTE_STREAM route, by its handler (req.h). */
+static const struct {
+	req_handler handler;
+	const struct req_sink *sink;
+} router_sinks[] = {
+	{ images_create, &images_upload_sink },
+};
+
+const struct req_sink *
+router_sink(const struct route *rt)
+{
+	if (rt == NULL || rt->run != ROUTE_STREAM)
+		return NULL;
+	for (size_t i = 0; i < sizeof(router_sinks) / sizeof(router_sinks[0]);
+	    i++)
+		if (router_sinks[i].handler == rt->handler)
+			return router_sinks[i].sink;
+	return NULL;
+}
 
 /*
  * Does path match pattern?  Segment by segment; '*' takes one non-empty

@@ -5,6 +5,11 @@
  * dispatch through the route table, and writing replies.  Errors from
  * anywhere below become a problem+json reply here and only here.
  *
+ * A ROUTE_STREAM route's body (an image upload) is not read into memory
+ * but handed to its sink (req.h) as it comes; a sink that fails part-way
+ * has the rest of the declared body dropped, so that its error reaches
+ * the client.
+ *
  * Threads: each listener is served by a small pool of libmicrohttpd
  * threads (epoll), each thread serving many connections.  A request runs
  * on its connection's pool thread only when its route says it is quick
@@ -38,6 +43,14 @@
 #define SERVER_PEM_MAX (1024 * 1024)   /* bytes of a PEM file */
 #define SERVER_POOL_MIN 2              /* threads per listener */
 #define SERVER_POOL_MAX 8
+/*
+ * A request refused before its body was read (access, size) still has
+ * its body read and thrown away, up to this many bytes, before the reply
+ * goes out: a client still sending when the connection closes gets a
+ * reset and never reads the reply (nginx's lingering close does the
+ * same).  A longer body is answered at once and the connection closed.
+ */
+#define SERVER_DRAIN_MAX (8 * 1024 * 1024)
 
 /* One listening address: what its requests' access check needs. */
 struct server_listener {
@@ -76,8 +89,15 @@ enum server_state {
 struct server_conn {
 	char *body;
 	size_t len, cap;
-	bool too_large;
 	bool replied;            /* refused before the body (auth, size) */
+	bool refused;            /* refused; the reply waits for the body's
+	                          * end, which is read and dropped */
+	struct err refusal;      /* ... its error */
+	json_t *refusal_ext;     /* ... and extra members (owned), or NULL */
+	uint64_t dropped;        /* bytes of the body thrown away */
+	uint64_t drop_max;       /* ... at most; then the connection closes */
+	const struct req_sink *sink;   /* ROUTE_STREAM: where the body goes */
+	void *sink_state;
 	struct auth_who who;
 	enum server_state state;
 	bool pool;               /* its route runs on the pool (router.c) */
@@ -208,6 +228,79 @@ server_problem(unsigned *status, const char *path, const char *allow,
 	return resp;
 }
 
+/*
+ * Refuse the request with err_last() (and ext, borrowed, may be NULL).
+ * One with a body of at most SERVER_DRAIN_MAX bytes (or chunked: until
+ * it passes that) is answered once the body is in, read and dropped; any
+ * other at once.
+ */
+static enum MHD_Result
+server_refuse(struct server_conn *sc, json_t *ext)
+{
+	const char *cl = MHD_lookup_connection_value(sc->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(sc->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+	struct MHD_Response *resp;
+	unsigned status;
+
+	if ((te != NULL || len > 0) && len <= SERVER_DRAIN_MAX &&
+	    sc->dropped <= SERVER_DRAIN_MAX) {
+		sc->refused = true;
+		sc->drop_max = SERVER_DRAIN_MAX;
+		err_save(&sc->refusal);
+		sc->refusal_ext = ext ? json_incref(ext) : NULL;
+		return MHD_YES;
+	}
+	sc->replied = true;
+	resp = server_problem(&status, sc->url, NULL, ext);
+	return server_queue(sc->conn, status, resp);
+}
+
+/* A ROUTE_STREAM request's first call: its sink checks it. */
+static enum MHD_Result
+server_sink_open(struct server_conn *sc)
+{
+	struct req r;
+	char allow[128];
+
+	memset(&r, 0, sizeof(r));
+	r.app = sc->l->api->app;
+	r.conn = sc->conn;
+	r.method = sc->method;
+	r.path = sc->url;
+	r.hub = sc->l->api->hub;
+	if (router_match(&r, allow, sizeof(allow)) == NULL ||
+	    sc->sink->open(&r, &sc->sink_state) < 0)
+		return server_refuse(sc, NULL);
+	return MHD_YES;
+}
+
+/*
+ * Bytes of a ROUTE_STREAM request's body to its sink.  When it fails, the
+ * rest of the declared body (or SERVER_DRAIN_MAX of a chunked one) is
+ * dropped before the error is sent, so that the client reads it.
+ */
+static enum MHD_Result
+server_sink_write(struct server_conn *sc, const char *data, size_t *size)
+{
+	const char *cl = MHD_lookup_connection_value(sc->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+	size_t n = *size;
+
+	*size = 0;
+	sc->len += n;
+	if (sc->sink->write(sc->sink_state, data, n) == 0)
+		return MHD_YES;
+	sc->refused = true;
+	err_save(&sc->refusal);
+	sc->dropped = sc->len;
+	sc->drop_max = len > SERVER_DRAIN_MAX ? len : SERVER_DRAIN_MAX;
+	return MHD_YES;
+}
+
 static bool
 server_is_json(const char *ctype)
 {
@@ -226,9 +319,6 @@ server_parse_body(struct req *r, struct server_conn *sc)
 	const char *ctype;
 	json_error_t je;
 
-	if (sc->too_large)
-		return err_set(ERR_TOO_LARGE, "the request body is larger than "
-		    "%d bytes", REQ_BODY_MAX);
 	if (sc->len == 0)
 		return 0;
 	ctype = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -295,6 +385,7 @@ server_authorize(struct server_listener *l, struct MHD_Connection *conn,
 	err_clear();
 	/* no route: its 404 or 405 is quick */
 	sc->pool = rt == NULL || rt->run == ROUTE_POOL;
+	sc->sink = router_sink(rt);
 	need = rt == NULL ? AUTH_READER : rt->role;
 	if (need == AUTH_NONE)          /* a row without its role: fail closed */
 		need = AUTH_ADMIN;
@@ -325,8 +416,10 @@ server_handle(struct server_conn *sc)
 	r.hub = l->api->hub;
 	err_clear();
 	allow[0] = '\0';
+	r.sink_state = sc->sink_state;
 	rt = router_match(&r, allow, sizeof(allow));
-	if (rt == NULL || server_parse_body(&r, sc) < 0 ||
+	if (rt == NULL || (sc->sink ? (r.body = sc->sink->end(sc->sink_state))
+	    == NULL : server_parse_body(&r, sc) < 0) ||
 	    (iv = idem_begin(&r, &rep)) < 0) {
 		sc->resp = server_problem(&status, sc->url, allow,
 		    r.problem_ext);
@@ -468,22 +561,23 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 		sc->method = method;
 		err_clear();
 		if (server_authorize(l, conn, method, url, sc, &ext) < 0) {
+			enum MHD_Result ret;
+
 			server_peer(l, conn, sc, peer, sizeof(peer));
 			log_info("api: %s %s from %s refused (%d): %s", method,
 			    url, peer, err_code_http(err_last()->code),
 			    err_last()->msg);
-			sc->replied = true;
-			resp = server_problem(&status, url, NULL, ext);
+			ret = server_refuse(sc, ext);
 			json_decref(ext);
-			return server_queue(conn, status, resp);
+			return ret;
 		}
+		if (sc->sink)
+			return server_sink_open(sc);
 		if (cl && strtoull(cl, NULL, 10) > REQ_BODY_MAX) {
-			/* refuse before reading a byte of it */
+			/* nothing of it is kept */
 			err_set(ERR_TOO_LARGE, "the request body is larger "
 			    "than %d bytes", REQ_BODY_MAX);
-			sc->replied = true;
-			resp = server_problem(&status, url, NULL, NULL);
-			return server_queue(conn, status, resp);
+			return server_refuse(sc, NULL);
 		}
 		return MHD_YES;
 	}
@@ -498,13 +592,31 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (sc->refused && *upload_data_size > 0) {
+		sc->dropped += *upload_data_size;
+		*upload_data_size = 0;
+		/* too much to wait for: close without the reply */
+		return sc->dropped > sc->drop_max ? MHD_NO : MHD_YES;
+	}
+	if (sc->refused) {
+		/* the whole body is in: now the reply can be read */
+		err_restore(&sc->refusal);
+		resp = server_problem(&status, url, NULL, sc->refusal_ext);
+		sc->replied = true;
+		return server_queue(conn, status, resp);
+	}
+	if (*upload_data_size > 0 && sc->sink)
+		return server_sink_write(sc, upload_data, upload_data_size);
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (sc->too_large || sc->len + n > REQ_BODY_MAX) {
-			sc->too_large = true;
-			return MHD_YES;
+		if (sc->len + n > REQ_BODY_MAX) {
+			/* chunked, or longer than it said */
+			err_set(ERR_TOO_LARGE, "the request body is larger "
+			    "than %d bytes", REQ_BODY_MAX);
+			sc->dropped = sc->len + n;
+			return server_refuse(sc, NULL);
 		}
 		if (sc->len + n + 1 > sc->cap) {
 			size_t cap = (sc->len + n + 1) * 2;
@@ -543,6 +655,11 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (sc) {
 		if (sc->resp)
 			MHD_destroy_response(sc->resp);
+		json_decref(sc->refusal_ext);
+		/* whatever ended it (answered, refused, the client gone):
+		 * the sink removes what nobody took over */
+		if (sc->sink)
+			sc->sink->close(sc->sink_state);
 		free(sc->body);
 		free(sc);
 	}

@@ -31,6 +31,7 @@ static const struct {
 	[ERR_INTERRUPTED]   = { "interrupted", 503, true },
 	[ERR_UNAUTHORIZED]  = { "unauthorized", 401, false },
 	[ERR_FORBIDDEN]     = { "forbidden", 403, false },
+	[ERR_INSUFFICIENT_STORAGE] = { "insufficient-storage", 507, true },
 };
 
 static void

@@ -32,6 +32,7 @@ enum err_code {
 	ERR_INTERRUPTED,    /* 503: cut short by a daemon restart; retry */
 	ERR_UNAUTHORIZED,   /* 401: no credentials, or not valid ones */
 	ERR_FORBIDDEN,      /* 403: valid credentials, not enough for this */
+	ERR_INSUFFICIENT_STORAGE,  /* 507: a disk of ours is full; retry later */
 	ERR__COUNT
 };
 

@@ -35,6 +35,7 @@ static const struct {
 	[OP_DISK_ADD] = { "disk_add", "adding-disk" },
 	[OP_DISK_REMOVE] = { "disk_remove", "removing-disk" },
 	[OP_DISK_RESIZE] = { "disk_resize", "resizing-disk" },
+	[OP_IMAGE_IMPORT] = { "image_import", "importing" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

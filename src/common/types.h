@@ -38,6 +38,7 @@ enum op_kind {
 	OP_DISK_ADD,
 	OP_DISK_REMOVE,
 	OP_DISK_RESIZE,
+	OP_IMAGE_IMPORT,     /* an uploaded image into the library: no VM */
 	OP_KIND__COUNT
 };
 

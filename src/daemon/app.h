@@ -302,4 +302,22 @@ int ops_cancel(struct ops *o, const char *id, struct op_rec *out);
 int ops_stop(struct ops *o, int timeout_s);
 void ops_free(struct ops *o);
 
+/*
+ * library.c: the image library's files under cfg.image_dir (see there).
+ * Paths into buf[len]; 0, or -1 (ERR_INTERNAL) when they do not fit.
+ */
+int library_staged(const struct app *app, const char *id, const char *ext,
+    char *buf, size_t len);
+int library_file(const struct app *app, const char *id, char *buf,
+    size_t len);
+/* image_dir and its .staging/; -1 with ERR_UNAVAILABLE. */
+int library_mkdirs(const struct app *app);
+/* Remove every file of operation id (staged ones and its library file). */
+void library_remove(const struct app *app, const char *id);
+/* At start: remove staged files no queued or running operation owns. */
+void library_sweep(struct app *app);
+/* SHA-256 of what is left to read of fd, in hex. */
+int library_sha256_fd(int fd, char out[IMAGE_SHA256_LEN]);
+void library_hex(const unsigned char dig[32], char out[IMAGE_SHA256_LEN]);
+
 #endif

@@ -85,6 +85,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_STR("pool_name", config_set_pool_name, pool_name,
 	    CONFIG_POOL_NAME_MAX),
 	CONFIG_STR("pool_path", config_set_path, pool_path, CONFIG_STR_MAX - 1),
+	CONFIG_STR("image_dir", config_set_path, image_dir, CONFIG_STR_MAX - 1),
+	CONFIG_INT("image_max_gib", config_set_int, image_max_gib, 1, 65536),
 	CONFIG_INT("log_level", config_set_level, log_level, 0, 0),
 	CONFIG_INT("workers", config_set_int, workers, 1, 64),
 	CONFIG_INT("max_connections", config_set_int, max_connections, 1, 10000),
@@ -166,6 +168,9 @@ config_defaults(struct config *c)
 	(void)config_copy(c->pool_name, sizeof(c->pool_name), "hangar");
 	(void)config_copy(c->pool_path, sizeof(c->pool_path),
 	    "/var/lib/hangar/images");
+	(void)config_copy(c->image_dir, sizeof(c->image_dir),
+	    "/var/lib/hangar/library");
+	c->image_max_gib = 256;
 	c->log_level = LOG_INFO;
 	c->workers = 4;
 	c->max_connections = 1000;

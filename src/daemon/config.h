@@ -24,6 +24,11 @@ struct config {
 	char host_uri[CONFIG_STR_MAX];     /* default qemu:///system */
 	char pool_name[256];               /* default "hangar" */
 	char pool_path[CONFIG_STR_MAX];    /* default /var/lib/hangar/images */
+	/* the image library: converted qcow2 files, and uploads being
+	 * received under its .staging/ */
+	char image_dir[CONFIG_STR_MAX];    /* default /var/lib/hangar/library */
+	int image_max_gib;                 /* largest upload and virtual size,
+	                                    * 1..65536 GiB, default 256 */
 	enum log_level log_level;          /* default info */
 	int workers;                       /* 1..64, default 4 */
 	int max_connections;               /* HTTP connections at once, 1..10000, default 1000 */

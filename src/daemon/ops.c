@@ -260,6 +260,8 @@ ops_settle_vm(struct store_conn *c, struct op_ctx *x, enum op_status status)
 {
 	const struct op_runner *rn = &ops_runners[x->op.kind];
 
+	if (rn->no_vm)          /* its own records only */
+		return rn->close ? rn->close(c, x, status == OP_SUCCEEDED) : 0;
 	if (x->vm.id == 0)
 		return 0;
 	if (rn->close && rn->close(c, x, status == OP_SUCCEEDED) < 0)
@@ -774,6 +776,8 @@ ops_cancel_tx(struct store_conn *c, void *arg)
 	a->was_queued = true;
 	if (store_op_cancel_queued(c, x->op.id) < 0)
 		return -1;
+	if (x->op.kind < OP_KIND__COUNT && ops_runners[x->op.kind].no_vm)
+		return ops_settle_vm(c, x, OP_CANCELLED);
 	if (x->op.vm_id == 0 || x->op.kind >= OP_KIND__COUNT)
 		return 0;
 	if (store_vm_get_id(c, x->op.vm_id, &x->vm) < 0)

@@ -41,6 +41,8 @@ struct op_ctx {
 	struct backend_conn *dst_bc;     /* the destination's connection */
 	char dst_pool[FLEET_POOL_MAX];   /* ... and its storage pool */
 	bool aborted;                    /* job_abort was sent */
+	/* image kinds: the image, as the closing transaction records it */
+	struct image_rec image;
 };
 
 struct op_runner {
@@ -56,7 +58,8 @@ struct op_runner {
 	 * Inside the closing transaction: record what the run did beyond the
 	 * VM's state (ok: it succeeded).  Also called, with ok false, when a
 	 * queued operation is cancelled or never reaches its host.  May be
-	 * NULL.
+	 * NULL.  For a no_vm kind, called in every closing transaction
+	 * (x->vm.id is 0).
 	 */
 	int (*close)(struct store_conn *c, struct op_ctx *x, bool ok);
 	/*
@@ -124,6 +127,12 @@ int ops_drain_run(struct op_ctx *x);
 int ops_drain_recover(struct op_ctx *x);
 int ops_plan_run(struct op_ctx *x);
 int ops_plan_recover(struct op_ctx *x);
+
+/* ops_image.c: importing an uploaded image into the library */
+int ops_image_run(struct op_ctx *x);
+int ops_image_recover(struct op_ctx *x);
+int ops_image_close(struct store_conn *c, struct op_ctx *x, bool ok);
+void ops_image_after(struct op_ctx *x, bool ok);
 
 /* ops_snap.c: the snapshot runners */
 /* ops_disk.c: the VM's disks on a host, as a list */

@@ -273,4 +273,7 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	[OP_DISK_RESIZE] = { .run = ops_disk_resize,
 	    .recover = ops_disk_resize, .close = ops_disk_close,
 	    .after = ops_disk_after },
+	[OP_IMAGE_IMPORT] = { .run = ops_image_run,
+	    .recover = ops_image_recover, .close = ops_image_close,
+	    .after = ops_image_after, .cancellable = true, .no_vm = true },
 };

@@ -293,6 +293,25 @@ static const char *const store_migrations[] = {
 	"  CHECK (firmware IN ('bios','uefi'));"
 	"ALTER TABLE vms ADD COLUMN machine TEXT NOT NULL DEFAULT 'pc'"
 	"  CHECK (machine IN ('pc','q35'));",
+
+	/* 7: the image library (store_image.c); an image being imported has
+	 * its row from the request that uploaded it, with its operation */
+	"CREATE TABLE images ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  state TEXT NOT NULL DEFAULT 'importing'"
+	"    CHECK (state IN ('importing','ready','failed')),"
+	"  source_format TEXT NOT NULL,"
+	"  sha256_upload TEXT NOT NULL DEFAULT '',"
+	"  sha256 TEXT NOT NULL DEFAULT '',"
+	"  virtual_size INTEGER NOT NULL DEFAULT 0,"
+	"  actual_size INTEGER NOT NULL DEFAULT 0,"
+	"  os TEXT NOT NULL DEFAULT 'other'"
+	"    CHECK (os IN ('linux','windows','other')),"
+	"  ova_spec TEXT NOT NULL DEFAULT '',"
+	"  path TEXT NOT NULL DEFAULT '',"
+	"  op_id TEXT,"
+	"  created_at INTEGER NOT NULL);",
 };
 
 #define STORE_NMIGRATIONS \

@@ -385,6 +385,44 @@ int store_op_each_unfinished(struct store_conn *c, store_op_fn fn, void *arg);
 int store_op_each_child(struct store_conn *c, const char *parent_id,
     store_op_fn fn, void *arg);
 
+/* --- the image library (store_image.c) --- */
+#define IMAGE_SPEC_MAX 2048
+#define IMAGE_SHA256_LEN 65        /* 64 hex digits + NUL */
+
+struct image_rec {
+	int64_t id;
+	char name[NAME_MAX_LEN];
+	char state[16];            /* importing | ready | failed */
+	char source_format[8];     /* as uploaded: raw qcow2 vmdk vhd vhdx ova */
+	char sha256_upload[IMAGE_SHA256_LEN];  /* of the bytes uploaded */
+	char sha256[IMAGE_SHA256_LEN];  /* of the stored qcow2 ("" until ready) */
+	int64_t virtual_size;      /* bytes the guest sees */
+	int64_t actual_size;       /* bytes of the stored qcow2 */
+	char os[16];               /* linux | windows | other */
+	char ova_spec[IMAGE_SPEC_MAX];  /* suggested VM spec (JSON), or "" */
+	char path[1024];           /* the stored qcow2 ("" until ready) */
+	char op_id[UUID_STR_LEN];  /* the import operation */
+	int64_t created_at;
+};
+
+/*
+ * Insert an image row (state importing, unless set); sets id.
+ * ERR_CONFLICT naming field "name" when the name is taken.
+ */
+int store_image_insert(struct store_conn *c, struct image_rec *im);
+int store_image_get(struct store_conn *c, const char *name,
+    struct image_rec *out);
+/* importing -> ready, with im's checksums, sizes, path and spec. */
+int store_image_set_ready(struct store_conn *c, const struct image_rec *im);
+/* Remove the row; ERR_NOT_FOUND when there is none. */
+int store_image_delete(struct store_conn *c, const char *name);
+/* The same, only if operation op_id imported it (a failed import). */
+int store_image_delete_op(struct store_conn *c, const char *name,
+    const char *op_id);
+typedef int (*store_image_fn)(const struct image_rec *im, void *arg);
+/* By name; stops early when fn returns non-zero (-1: its error). */
+int store_image_each(struct store_conn *c, store_image_fn fn, void *arg);
+
 /* --- migration plans (store_plan.c) --- */
 struct plan_rec {
 	char id[UUID_STR_LEN];

@@ -61,7 +61,8 @@
 #                              build) on unix:$T_TMP/hangard.sock and
 #                              127.0.0.1:<free port>, db $T_TMP/hangar.db,
 #                              host $T_LV_URI, config $T_TMP/hangard.conf
-#                              (pool_path $T_TMP/images, pool_name $T_POOL,
+#                              (pool_path $T_TMP/images, image_dir
+#                              $T_TMP/library, pool_name $T_POOL,
 #                              stop_timeout_s 5, then the lines of
 #                              HANGARD_CONF_EXTRA if set), stderr to
 #                              $T_TMP/hangard.log; waits (HANGARD_START_TIMEOUT,
@@ -402,6 +403,7 @@ hangard_start() {
 		# written by tests/lib/testlib.sh
 		pool_name = $T_POOL
 		pool_path = $T_TMP/images
+		image_dir = $T_TMP/library
 		stop_timeout_s = 5
 		shutdown_timeout_s = 10
 	EOF

@@ -346,6 +346,11 @@ static const struct route_case route_cases[] = {
 	{ "GET", "/v1/vms/vms", vms_get, "vms" },
 	{ "GET", "/v1/operations", operations_list, NULL },
 	{ "GET", "/v1/operations/abc-123", operations_get, "abc-123" },
+	{ "GET", "/v1/images", images_list, NULL },
+	{ "POST", "/v1/images", images_create, NULL },
+	{ "GET", "/v1/images/debian-12.5", images_get, "debian-12.5" },
+	{ "DELETE", "/v1/images/debian-12.5", images_delete, "debian-12.5" },
+	{ "GET", "/v1/images/debian-12.5/file", images_file, "debian-12.5" },
 };
 
 static const struct route *
@@ -396,7 +401,7 @@ test_router_run(void **state)
 		"GET /v1", "GET /v1/vms/*", "GET /v1/vms/*/snapshots",
 		"GET /v1/vms/*/snapshots/*", "GET /v1/vms/*/disks",
 		"GET /v1/vms/*/disks/*", "GET /v1/operations/*",
-		"GET /v1/events", "GET /v1/tokens",
+		"GET /v1/events", "GET /v1/tokens", "GET /v1/images/*",
 	};
 	const struct route *rt;
 	size_t n, npool = 0;
@@ -415,7 +420,11 @@ test_router_run(void **state)
 			fail_msg("%s runs %s", name, rt[i].run == ROUTE_POOL ?
 			    "on the pool" : "on its own thread");
 		if (strcmp(rt[i].method, "GET") != 0)
-			assert_int_equal(rt[i].run, ROUTE_THREAD);
+			assert_true(rt[i].run == ROUTE_THREAD ||
+			    rt[i].run == ROUTE_STREAM);
+		/* a streamed body needs somewhere to go, and only then */
+		if ((rt[i].run == ROUTE_STREAM) != (router_sink(&rt[i]) != NULL))
+			fail_msg("%s: ROUTE_STREAM and a sink go together", name);
 		npool += rt[i].run == ROUTE_POOL;
 	}
 	assert_int_equal(npool, sizeof(pool) / sizeof(pool[0]));
@@ -632,6 +641,7 @@ test_problem_every_code(void **state)
 		{ ERR_NO_CAPACITY, "no-capacity", 409 },
 		{ ERR_UNAUTHORIZED, "unauthorized", 401 },
 		{ ERR_FORBIDDEN, "forbidden", 403 },
+		{ ERR_INSUFFICIENT_STORAGE, "insufficient-storage", 507 },
 	};
 	char type[96];
 

@@ -125,7 +125,9 @@ expected_role(const char *method, const char *pattern)
 	    has_prefix(pattern, "/v1/groups") ||
 	    has_prefix(pattern, "/v1/plans"))
 		return AUTH_ADMIN;
+	/* images are what operators make VMs from, as they make VMs */
 	if (has_prefix(pattern, "/v1/vms") ||
+	    has_prefix(pattern, "/v1/images") ||
 	    has_prefix(pattern, "/v1/operations"))
 		return AUTH_OPERATOR;
 	return AUTH_NONE;

@@ -260,6 +260,8 @@ test_defaults(void **state)
 	assert_string_equal(c->host_uri, "qemu:///system");
 	assert_string_equal(c->pool_name, "hangar");
 	assert_string_equal(c->pool_path, "/var/lib/hangar/images");
+	assert_string_equal(c->image_dir, "/var/lib/hangar/library");
+	assert_int_equal(c->image_max_gib, 256);
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_int_equal(c->workers, 4);
 	assert_int_equal(c->max_connections, 1000);
@@ -361,6 +363,8 @@ test_pass_full(void **state)
 	assert_string_equal(c->host_uri, "qemu+ssh://root@kvm1/system");
 	assert_string_equal(c->pool_name, "vm-pool_2.a");
 	assert_string_equal(c->pool_path, "/srv/hangar/images");
+	assert_string_equal(c->image_dir, "/srv/hangar/library");
+	assert_int_equal(c->image_max_gib, 1024);
 	assert_int_equal(c->log_level, LOG_DEBUG);
 	assert_int_equal(c->workers, 8);
 	assert_int_equal(c->max_connections, 2);
@@ -411,6 +415,7 @@ test_pass_limits(void **state)
 	assert_int_equal(c->shutdown_timeout_s, 3600);
 	assert_int_equal(c->stop_timeout_s, 1);
 	assert_int_equal(c->socket_mode, 0);
+	assert_int_equal(c->image_max_gib, 65536);
 	assert_int_equal(strlen(c->pool_name), 64);
 }
 
@@ -428,6 +433,8 @@ test_sample_config(void **state)
 	assert_string_equal(c->listen[1], "127.0.0.1:8470");
 	assert_string_equal(c->db_path, "/var/lib/hangar/hangar.db");
 	assert_string_equal(c->host_uri, "qemu:///system");
+	assert_string_equal(c->image_dir, "/var/lib/hangar/library");
+	assert_int_equal(c->image_max_gib, 256);
 }
 
 /* A file goes on top of what is there; its first listen replaces. */

@@ -1,0 +1,222 @@
+/*
+ * cmd_image.c - `hangar image ...`: import, list, show, delete and export
+ * the images of hangard's library (/v1/images).
+ *
+ * import streams the file as the request body (libcurl's read callback:
+ * never read into memory), with a progress bar on a terminal, then waits
+ * for the import operation like other commands (op_wait()) and prints the
+ * image.  export writes the image, converted by hangard to --format, to
+ * FILE; a failed export leaves no FILE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hangar.h"
+#include "http.h"
+#include "http_int.h"
+
+/* /v1/images/{name}[suffix] into path. */
+static int
+image_path(struct cli *cli, char *path, size_t len, const char *name,
+    const char *suffix)
+{
+	return http_path(cli->cli_http, path, len, "/v1/images/", name,
+	    suffix);
+}
+
+static int
+image_print(struct cli *cli, const char *name)
+{
+	char path[HANGAR_PATH_MAX];
+	json_t *reply;
+	int rc;
+
+	if (image_path(cli, path, sizeof(path), name, NULL) == -1 ||
+	    http_call(cli->cli_http, "GET", path, NULL, &reply) == -1)
+		return -1;
+	rc = output_object(stdout, cli->cli_format, reply);
+	json_decref(reply);
+	return rc;
+}
+
+/* The upload itself: the accepted operation into *op. */
+static int
+image_upload(struct cli *cli, const char *path, const char *file,
+    const char *name, json_t **op)
+{
+	struct http_file f;
+	struct http_reply r;
+	struct stat st;
+	int rc = -1;
+
+	memset(&f, 0, sizeof(f));
+	if ((f.hf_fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(f.hf_fd, &st) == -1) {
+		rc = cli_fail(CLI_USAGE, "%s: %s", file, strerror(errno));
+		goto done;
+	}
+	f.hf_size = (curl_off_t)st.st_size;
+	f.hf_file = file;
+	f.hf_what = name;
+	if (http_file(cli->cli_http, "POST", path, &f, &r) == -1)
+		goto done;
+	if (r.hr_status / 100 != 2 || !json_is_object(r.hr_json))
+		http_fail(&r);
+	else {
+		*op = json_incref(r.hr_json);
+		rc = 0;
+	}
+	http_reply_free(&r);
+done:
+	if (f.hf_fd >= 0)
+		close(f.hf_fd);
+	return rc;
+}
+
+/* hangar image import NAME FILE [--format F] [--sha256 H] [--os O]
+ *     [--no-wait] */
+int
+image_import(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "sha256", required_argument, NULL, 's' },
+		{ "os", required_argument, NULL, 'o' },
+		{ "no-wait", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *fmt = "auto", *sha = NULL, *os = NULL, *name;
+	char path[HANGAR_PATH_MAX] = "/v1/images";
+	json_t *op = NULL, *done_op = NULL;
+	int ch, rc = -1;
+
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		switch (ch) {
+		case 'f':
+			fmt = optarg;
+			break;
+		case 's':
+			sha = optarg;
+			break;
+		case 'o':
+			os = optarg;
+			break;
+		case 'n':
+			cli->cli_wait = false;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (cli_args(cli, argc, argv, 2, 2) == -1)
+		return -1;
+	name = argv[optind];
+	if (http_query(cli->cli_http, path, sizeof(path), "name", name) == -1 ||
+	    http_query(cli->cli_http, path, sizeof(path), "format", fmt) == -1 ||
+	    http_query(cli->cli_http, path, sizeof(path), "sha256", sha) == -1 ||
+	    http_query(cli->cli_http, path, sizeof(path), "os", os) == -1 ||
+	    image_upload(cli, path, argv[optind + 1], name, &op) == -1)
+		return -1;
+	if (!cli->cli_wait)
+		rc = output_operation(stdout, cli->cli_format, op);
+	else if (op_wait(cli, NULL, op, 0, &done_op) == 0)
+		rc = image_print(cli, name);
+	json_decref(op);
+	json_decref(done_op);
+	return rc;
+}
+
+/* hangar image list */
+int
+image_list(struct cli *cli, int argc, char **argv)
+{
+	json_t *reply;
+	int rc;
+
+	if (cli_getopt(cli, argc, argv, ":", cli_no_options) != -1 ||
+	    cli_args(cli, argc, argv, 0, 0) == -1)
+		return -1;
+	if (http_call(cli->cli_http, "GET", "/v1/images", NULL, &reply) == -1)
+		return -1;
+	rc = output_list(stdout, cli->cli_format, reply, "images",
+	    columns_image, columns_nimage);
+	json_decref(reply);
+	return rc;
+}
+
+/* hangar image show NAME */
+int
+image_show(struct cli *cli, int argc, char **argv)
+{
+	if (cli_getopt(cli, argc, argv, ":", cli_no_options) != -1 ||
+	    cli_args(cli, argc, argv, 1, 1) == -1)
+		return -1;
+	return image_print(cli, argv[optind]);
+}
+
+/* hangar image delete NAME: prints the image as it was deleted. */
+int
+image_delete(struct cli *cli, int argc, char **argv)
+{
+	char path[HANGAR_PATH_MAX];
+	json_t *reply;
+	int rc;
+
+	if (cli_getopt(cli, argc, argv, ":", cli_no_options) != -1 ||
+	    cli_args(cli, argc, argv, 1, 1) == -1 ||
+	    image_path(cli, path, sizeof(path), argv[optind], NULL) == -1)
+		return -1;
+	if (http_call(cli->cli_http, "DELETE", path, NULL, &reply) == -1)
+		return -1;
+	rc = output_object(stdout, cli->cli_format, reply);
+	json_decref(reply);
+	return rc;
+}
+
+/* hangar image export NAME FILE [--format F] */
+int
+image_export(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *fmt = "qcow2", *file;
+	char path[HANGAR_PATH_MAX];
+	struct http_file f;
+	struct http_reply r = { 0, NULL };
+	int ch, rc = -1;
+
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		if (ch != 'f')
+			return -1;
+		fmt = optarg;
+	}
+	if (cli_args(cli, argc, argv, 2, 2) == -1 ||
+	    image_path(cli, path, sizeof(path), argv[optind], "/file") == -1 ||
+	    http_query(cli->cli_http, path, sizeof(path), "format", fmt) == -1)
+		return -1;
+	file = argv[optind + 1];
+	memset(&f, 0, sizeof(f));
+	f.hf_file = file;
+	f.hf_what = argv[optind];
+	if ((f.hf_fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
+		return cli_fail(CLI_USAGE, "%s: %s", file, strerror(errno));
+	if (http_file(cli->cli_http, "GET", path, &f, &r) == 0) {
+		if (r.hr_status / 100 != 2)
+			http_fail(&r);
+		else
+			rc = 0;
+	}
+	if (close(f.hf_fd) == -1 && rc == 0)
+		rc = cli_fail(CLI_ERROR, "%s: %s", file, strerror(errno));
+	if (rc == -1)
+		unlink(file);
+	http_reply_free(&r);
+	return rc;
+}

@@ -1,0 +1,325 @@
+/*
+ * images_upload.c - POST /v1/images?name=N&format=F[&sha256=H][&os=O]:
+ * the body is the image file itself (application/octet-stream, with a
+ * Content-Length or chunked), streamed to a staging file as it comes and
+ * never held in memory.  The route streams its body (ROUTE_STREAM in
+ * router.c): server.c calls this file's sink for each chunk, on the
+ * connection's pool thread, and the handler once the body is all in, on
+ * a thread of its own.
+ *
+ * Everything the query says is checked before the first byte is written
+ * (400 naming the parameter, 409 when the name is taken, 413 when the
+ * Content-Length passes image_max_gib); the SHA-256 of the upload is
+ * computed while it streams.  A full image store (ENOSPC, EDQUOT) is a
+ * 507 and the partial file is removed at once.  Once the body is in, one
+ * transaction records the image (importing) and its import operation
+ * (daemon/ops_image.c), which then owns the staged file.  A request that
+ * ends any other way (refused, cut short by the client) leaves nothing:
+ * the sink's close removes the staged file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "../common/error.h"
+#include "../common/imgprobe.h"
+#include "../common/log.h"
+#include "req.h"
+
+struct images_upload {
+	struct app *app;
+	char name[NAME_MAX_LEN];
+	enum img_format format;
+	char sha_claim[IMAGE_SHA256_LEN];   /* "" when not given */
+	char os[16];
+	char id[UUID_STR_LEN];     /* the import's id: names the staged file */
+	char path[CONFIG_STR_MAX + 64];     /* staged file; "" once taken */
+	int fd;
+	uint64_t len, max;
+	gnutls_hash_hd_t hash;
+	bool hashing;
+	char sha[IMAGE_SHA256_LEN];         /* of the upload, once all in */
+};
+
+/* An image name: 1-63 of [a-z0-9._-], starting with a letter or digit. */
+int
+images_check_name(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n >= NAME_MAX_LEN ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") != n ||
+	    strchr("._-", name[0]) != NULL)
+		return err_set_field(ERR_INVALID, "name", "an image name is 1 "
+		    "to 63 of a-z 0-9 . _ -, starting with a letter or digit");
+	return 0;
+}
+
+/* The query: name, format, sha256, os into u; 0 or -1 + 400. */
+static int
+images_upload_query(struct req *r, struct images_upload *u)
+{
+	const char *name = req_query(r, "name"), *fmt = req_query(r, "format");
+	const char *sha = req_query(r, "sha256"), *os = req_query(r, "os");
+
+	if (images_check_name(name) < 0)
+		return -1;
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	if (fmt == NULL)
+		return err_set_field(ERR_INVALID, "format", "format is required:"
+		    " raw, qcow2, vmdk, vhd, vhdx, ova or auto");
+	if (img_format_parse(fmt, &u->format) < 0)
+		return -1;
+	if (sha != NULL) {
+		if (strlen(sha) != 64 || strspn(sha, "0123456789abcdefABCDEF")
+		    != 64)
+			return err_set_field(ERR_INVALID, "sha256", "sha256 must "
+			    "be 64 hexadecimal digits");
+		for (int i = 0; i < 64; i++)
+			u->sha_claim[i] = (char)(sha[i] | 0x20);
+		u->sha_claim[64] = '\0';
+	}
+	if (os != NULL && strcmp(os, "linux") != 0 &&
+	    strcmp(os, "windows") != 0 && strcmp(os, "other") != 0)
+		return err_set_field(ERR_INVALID, "os", "os must be linux, "
+		    "windows or other");
+	snprintf(u->os, sizeof(u->os), "%s", os ? os : "other");
+	return 0;
+}
+
+/* Content-Type, Content-Length and the name's freedom; 0 or -1. */
+static int
+images_upload_headers(struct req *r, struct images_upload *u)
+{
+	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *key = MHD_lookup_connection_value(r->conn,
+	    MHD_HEADER_KIND, "Idempotency-Key");
+	static const char want[] = "application/octet-stream";
+	struct image_rec im;
+	struct op_rec op;
+	struct store_conn *c;
+	bool retry;
+	int rc;
+
+	if (ct == NULL || strncasecmp(ct, want, sizeof(want) - 1) != 0 ||
+	    (ct[sizeof(want) - 1] != '\0' && ct[sizeof(want) - 1] != ';'))
+		return err_set(ERR_MEDIA_TYPE, "an image upload must be "
+		    "application/octet-stream, not '%.64s'", ct ? ct : "(none)");
+	if (cl != NULL && strtoull(cl, NULL, 10) > u->max)
+		return err_set(ERR_TOO_LARGE, "the upload is larger than "
+		    "image_max_gib (%d GiB)", r->app->cfg.image_max_gib);
+	c = store_read_begin(r->app->store);
+	rc = store_image_get(c, u->name, &im);
+	/* the same Idempotency-Key as the upload that made it: a retry,
+	 * answered (idem.c) with the first reply once the body is in */
+	retry = rc == 0 && key != NULL && store_op_get(c, im.op_id, &op) == 0 &&
+	    strcmp(op.idem_key, key) == 0;
+	store_read_end(c);
+	if (retry)
+		return 0;
+	if (rc == 0)
+		return err_set_field(ERR_CONFLICT, "name", "image '%s' already "
+		    "exists", u->name);
+	if (err_last()->code != ERR_NOT_FOUND)
+		return -1;
+	err_clear();
+	return 0;
+}
+
+static int
+images_upload_open(struct req *r, void **state)
+{
+	struct images_upload *u = calloc(1, sizeof(*u));
+
+	if (u == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	*state = u;
+	u->app = r->app;
+	u->fd = -1;
+	u->max = (uint64_t)r->app->cfg.image_max_gib << 30;
+	req_new_id(u->id);
+	if (images_upload_query(r, u) < 0 || images_upload_headers(r, u) < 0 ||
+	    library_mkdirs(r->app) < 0 ||
+	    library_staged(r->app, u->id, "upload", u->path,
+	    sizeof(u->path)) < 0)
+		return -1;
+	if (gnutls_hash_init(&u->hash, GNUTLS_DIG_SHA256) < 0)
+		return err_set(ERR_INTERNAL, "cannot start a SHA-256");
+	u->hashing = true;
+	u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (u->fd < 0) {
+		err_set(errno == ENOSPC || errno == EDQUOT ?
+		    ERR_INSUFFICIENT_STORAGE : ERR_UNAVAILABLE, "cannot create "
+		    "'%s': %s", u->path, strerror(errno));
+		u->path[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* A write failed: the partial file goes at once (its space too). */
+static int
+images_upload_fail(struct images_upload *u, int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		err_set(ERR_INSUFFICIENT_STORAGE, "the image store is full "
+		    "after %llu bytes of the upload; nothing of it was kept",
+		    (unsigned long long)u->len);
+	else
+		err_set(ERR_UNAVAILABLE, "cannot write the upload: %s",
+		    strerror(e));
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+	if (u->path[0])
+		unlink(u->path);
+	u->path[0] = '\0';
+	return -1;
+}
+
+static int
+images_upload_write(void *state, const char *buf, size_t len)
+{
+	struct images_upload *u = state;
+	size_t off = 0;
+
+	if (u->fd < 0)
+		return err_set(ERR_INTERNAL, "the upload was already refused");
+	if (u->len + len > u->max) {
+		images_upload_fail(u, EFBIG);
+		return err_set(ERR_TOO_LARGE, "the upload is larger than "
+		    "image_max_gib (%d GiB)", u->app->cfg.image_max_gib);
+	}
+	while (off < len) {
+		ssize_t n = write(u->fd, buf + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return images_upload_fail(u, errno);
+		off += (size_t)n;
+	}
+	gnutls_hash(u->hash, buf, len);
+	u->len += len;
+	return 0;
+}
+
+static void
+images_upload_close(void *state)
+{
+	struct images_upload *u = state;
+
+	if (u == NULL)
+		return;
+	if (u->fd >= 0)
+		close(u->fd);
+	if (u->path[0]) {
+		log_debug("images: upload of '%s' did not finish: removing "
+		    "'%s'", u->name, u->path);
+		unlink(u->path);
+	}
+	if (u->hashing)
+		gnutls_hash_deinit(u->hash, NULL);
+	free(u);
+}
+
+/*
+ * The body is all in (on the request's own thread): the SHA-256, the
+ * file made durable, and what the request asks as an object (the
+ * handler's r->body, and what an Idempotency-Key compares).
+ */
+static json_t *
+images_upload_end(void *state)
+{
+	struct images_upload *u = state;
+	unsigned char dig[32];
+
+	if (u->fd < 0) {
+		err_set(ERR_INTERNAL, "the upload was already refused");
+		return NULL;
+	}
+	gnutls_hash_deinit(u->hash, dig);
+	u->hashing = false;
+	library_hex(dig, u->sha);
+	if (fdatasync(u->fd) < 0) {
+		images_upload_fail(u, errno);
+		return NULL;
+	}
+	close(u->fd);
+	u->fd = -1;
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "name", u->name,
+	    "format", img_format_name(u->format), "os", u->os, "sha256",
+	    u->sha, "sha256_claimed", u->sha_claim, "bytes",
+	    (json_int_t)u->len);
+}
+
+const struct req_sink images_upload_sink = {
+	.open = images_upload_open,
+	.write = images_upload_write,
+	.end = images_upload_end,
+	.close = images_upload_close,
+};
+
+struct images_create_tx {
+	struct image_rec im;
+	struct op_rec op;
+};
+
+static int
+images_create_tx(struct store_conn *c, void *arg)
+{
+	struct images_create_tx *t = arg;
+
+	if (store_image_insert(c, &t->im) < 0)
+		return -1;
+	return store_op_insert(c, &t->op);
+}
+
+int
+images_create(struct req *r)
+{
+	struct images_upload *u = r->sink_state;
+	struct images_create_tx t;
+	int64_t wait;
+	char *params;
+
+	if (req_query_int(r, "wait", 0, 3600, 0, &wait) < 0)
+		return -1;
+	if (u->len == 0)
+		return err_set_field(ERR_UNPROCESSABLE, "file", "the upload is "
+		    "empty");
+	memset(&t, 0, sizeof(t));
+	snprintf(t.im.name, sizeof(t.im.name), "%s", u->name);
+	snprintf(t.im.source_format, sizeof(t.im.source_format), "%s",
+	    img_format_name(u->format));
+	snprintf(t.im.sha256_upload, sizeof(t.im.sha256_upload), "%s", u->sha);
+	snprintf(t.im.os, sizeof(t.im.os), "%s", u->os);
+	snprintf(t.im.op_id, sizeof(t.im.op_id), "%s", u->id);
+	snprintf(t.op.id, sizeof(t.op.id), "%s", u->id);
+	t.op.kind = OP_IMAGE_IMPORT;
+	snprintf(t.op.idem_key, sizeof(t.op.idem_key), "%s", r->idem_key);
+	params = json_dumps(r->body, JSON_COMPACT | JSON_SORT_KEYS);
+	if (params == NULL || strlen(params) >= sizeof(t.op.params)) {
+		free(params);
+		return err_set(ERR_INTERNAL, "out of memory");
+	}
+	snprintf(t.op.params, sizeof(t.op.params), "%s", params);
+	free(params);
+	if (store_tx(r->app->store, images_create_tx, &t) < 0)
+		return -1;
+	u->path[0] = '\0';          /* the operation's now */
+	log_info("images: '%s' uploaded (%llu bytes, sha256 %s), import %s "
+	    "queued", u->name, (unsigned long long)u->len, u->sha, u->id);
+	ops_submit(r->app->ops, t.op.id);
+	return operations_reply(r, &t.op, wait);
+}

@@ -1,0 +1,143 @@
+/*
+ * library.c - where the image library keeps its files (config image_dir):
+ * each ready image is one qcow2 file, image_dir/<import op id>.qcow2;
+ * uploads and conversions under way live in image_dir/.staging/, named
+ * by the id of the operation that owns them (<id>.upload, <id>.qcow2,
+ * <id>.export).  Nothing outside this layout is ever written, so what an
+ * aborted upload or a crashed import left is found by name.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "../common/error.h"
+#include "../common/log.h"
+#include "app.h"
+
+static int
+library_fmt(char *buf, size_t len, const char *fmt, const char *a,
+    const char *b, const char *c)
+{
+	int n = snprintf(buf, len, fmt, a, b, c);
+
+	if (n < 0 || (size_t)n >= len)
+		return err_set(ERR_INTERNAL, "image_dir '%s' is too long", a);
+	return 0;
+}
+
+int
+library_staged(const struct app *app, const char *id, const char *ext,
+    char *buf, size_t len)
+{
+	return library_fmt(buf, len, "%s/.staging/%s.%s", app->cfg.image_dir,
+	    id, ext);
+}
+
+int
+library_file(const struct app *app, const char *id, char *buf, size_t len)
+{
+	return library_fmt(buf, len, "%s/%s%s.qcow2", app->cfg.image_dir, "",
+	    id);
+}
+
+int
+library_mkdirs(const struct app *app)
+{
+	char path[CONFIG_STR_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/.staging", app->cfg.image_dir);
+	if ((mkdir(app->cfg.image_dir, 0750) < 0 && errno != EEXIST) ||
+	    (mkdir(path, 0750) < 0 && errno != EEXIST))
+		return err_set(ERR_UNAVAILABLE, "cannot create '%s': %s", path,
+		    strerror(errno));
+	return 0;
+}
+
+/* Remove the files of operation id (staged and its library file). */
+void
+library_remove(const struct app *app, const char *id)
+{
+	static const char *const ext[] = { "upload", "qcow2", "export" };
+	char path[CONFIG_STR_MAX + 64];
+
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
+		if (library_staged(app, id, ext[i], path, sizeof(path)) == 0)
+			(void)unlink(path);
+	if (library_file(app, id, path, sizeof(path)) == 0)
+		(void)unlink(path);
+}
+
+/*
+ * At start: a staged file whose operation is not queued or running was
+ * left by an upload cut short by a crash (or an export): remove it.
+ */
+void
+library_sweep(struct app *app)
+{
+	char dir[CONFIG_STR_MAX + 16], id[UUID_STR_LEN], path[CONFIG_STR_MAX + 300];
+	struct dirent *de;
+	struct op_rec op;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/.staging", app->cfg.image_dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct store_conn *c;
+		bool live;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(id, sizeof(id), "%.*s", (int)strcspn(de->d_name, "."),
+		    de->d_name);
+		c = store_read_begin(app->store);
+		live = store_op_get(c, id, &op) == 0 &&
+		    (op.status == OP_QUEUED || op.status == OP_RUNNING);
+		store_read_end(c);
+		if (live)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		log_info("library: removing '%s', left by an upload that did "
+		    "not finish", path);
+		(void)unlink(path);
+	}
+	closedir(d);
+	err_clear();
+}
+
+int
+library_sha256_fd(int fd, char out[IMAGE_SHA256_LEN])
+{
+	gnutls_hash_hd_t h;
+	unsigned char buf[1 << 16], dig[32];
+	ssize_t n;
+
+	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+		return err_set(ERR_INTERNAL, "cannot start a SHA-256");
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			gnutls_hash_deinit(h, NULL);
+			return err_set(ERR_UNAVAILABLE, "cannot read the image: "
+			    "%s", strerror(errno));
+		}
+		gnutls_hash(h, buf, (size_t)n);
+	}
+	gnutls_hash_deinit(h, dig);
+	library_hex(dig, out);
+	return 0;
+}
+
+void
+library_hex(const unsigned char dig[32], char out[IMAGE_SHA256_LEN])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", dig[i]);
+}

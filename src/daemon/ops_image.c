@@ -1,0 +1,287 @@
+/*
+ * ops_image.c - the image_import operation: an upload that images_upload.c
+ * staged (image_dir/.staging/<op id>.upload) becomes a ready image.
+ *
+ *	inspect (imgprobe: what it really is, claimed format, refusals)
+ *	-> the client's sha256, if given, against the upload's
+ *	-> qemu-img convert -f <found> -O qcow2 (bounded child, qimg.c)
+ *	-> qemu-img info -f qcow2 on the result: qcow2, no backing file,
+ *	   no data file, the virtual size found
+ *	-> sha256 of the stored qcow2 -> image_dir/<op id>.qcow2
+ *	-> closing transaction: the row ready (or, on failure, removed)
+ *	-> after: the staged upload (and, on failure, every file) removed.
+ *
+ * A refusal is a 422 on the operation naming the reason.  An import
+ * found running after a crash is failed as interrupted and cleaned: no
+ * row, no file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/error.h"
+#include "../common/imgprobe.h"
+#include "../common/log.h"
+#include "ops_int.h"
+#include "qimg.h"
+
+#define OPS_IMAGE_TIMEOUT_MIN_S 600
+#define OPS_IMAGE_INFO_MAX 16384
+
+/* The image's name from the operation's params (into x->image). */
+static int
+ops_image_name(struct op_ctx *x)
+{
+	json_t *p = x->params ? json_incref(x->params) :
+	    json_loads(x->op.params, 0, NULL);
+	const char *name = json_string_value(json_object_get(p, "name"));
+
+	if (name)
+		snprintf(x->image.name, sizeof(x->image.name), "%s", name);
+	json_decref(p);
+	if (name == NULL)
+		return err_set(ERR_INTERNAL, "operation %s names no image",
+		    x->op.id);
+	return 0;
+}
+
+/* What the upload is; refused unless it is what was claimed. */
+static int
+ops_image_inspect(struct op_ctx *x, int fd, uint64_t size,
+    struct img_info *ii)
+{
+	const char *claim = json_string_value(json_object_get(x->params,
+	    "format"));
+	const char *sha = json_string_value(json_object_get(x->params,
+	    "sha256_claimed"));
+	enum img_format claimed;
+
+	ops_step(x, "inspecting");
+	if (img_format_parse(claim ? claim : "auto", &claimed) < 0 ||
+	    img_probe_fd(fd, 0, size, ii) < 0 ||
+	    img_accept(ii, claimed, (uint64_t)x->app->cfg.image_max_gib << 30)
+	    < 0)
+		return -1;
+	if (ii->format == IMG_FMT_OVA || img_format_qemu(ii->format) == NULL)
+		return err_set_field(ERR_UNPROCESSABLE, "format", "a %s upload "
+		    "cannot be imported as one disk image",
+		    img_format_name(ii->format));
+	if (sha && sha[0] && strcmp(sha, x->image.sha256_upload) != 0)
+		return err_set_field(ERR_UNPROCESSABLE, "sha256", "the upload's "
+		    "SHA-256 is %s, not %s as the request said",
+		    x->image.sha256_upload, sha);
+	return 0;
+}
+
+struct ops_image_tick {
+	struct op_ctx *x;
+	const char *out;
+	uint64_t received;
+	int64_t next_ms;
+};
+
+/* While qemu-img converts: progress from the output's size; cancel. */
+static bool
+ops_image_tick(void *arg)
+{
+	struct ops_image_tick *t = arg;
+	struct stat st;
+	json_t *p;
+
+	if (ops_cancelled(t->x))
+		return true;
+	if (time_mono_ms() < t->next_ms)
+		return false;
+	t->next_ms = time_mono_ms() + 1000;
+	if (stat(t->out, &st) == 0 && (p = json_pack("{s:I, s:I}",
+	    "bytes_received", (json_int_t)t->received, "bytes_converted",
+	    (json_int_t)st.st_blocks * 512)) != NULL) {
+		ops_progress(t->x, p);
+		json_decref(p);
+	}
+	return false;
+}
+
+static int
+ops_image_convert(struct op_ctx *x, const struct img_info *ii,
+    const char *in, const char *out, uint64_t size)
+{
+	const char *argv[] = { "convert", "-f", img_format_qemu(ii->format),
+	    "-O", "qcow2", in, out, NULL };
+	struct ops_image_tick t = { x, out, size, 0 };
+	struct qimg_run q;
+	uint64_t work = ii->virtual_size > size ? ii->virtual_size : size;
+
+	ops_step(x, "converting");
+	memset(&q, 0, sizeof(q));
+	q.argv = argv;
+	q.cpu_s = qimg_cpu_for(work);
+	q.timeout_s = 2 * q.cpu_s > OPS_IMAGE_TIMEOUT_MIN_S ? 2 * q.cpu_s :
+	    OPS_IMAGE_TIMEOUT_MIN_S;
+	q.tick = ops_image_tick;
+	q.arg = &t;
+	if (qimg_run(&q) < 0)
+		return err_last()->code == ERR_CONFLICT ?
+		    ops_cancel_now(x, "while converting") : -1;
+	return 0;
+}
+
+/* The converted file must be a plain qcow2 of the size found. */
+static int
+ops_image_check(struct op_ctx *x, const struct img_info *ii, const char *out)
+{
+	const char *argv[] = { "info", "-f", "qcow2", "--output=json", out,
+	    NULL };
+	char *text = malloc(OPS_IMAGE_INFO_MAX);
+	struct qimg_run q;
+	json_t *j = NULL, *data;
+	json_int_t vsize;
+	int rc = -1;
+
+	ops_step(x, "checking");
+	if (text == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	memset(&q, 0, sizeof(q));
+	q.argv = argv;
+	q.cpu_s = 60;
+	q.timeout_s = 120;
+	q.out = text;
+	q.outlen = OPS_IMAGE_INFO_MAX;
+	if (qimg_run(&q) < 0)
+		goto done;
+	if ((j = json_loads(text, 0, NULL)) == NULL) {
+		err_set(ERR_INTERNAL, "qemu-img info said no JSON");
+		goto done;
+	}
+	vsize = json_integer_value(json_object_get(j, "virtual-size"));
+	data = json_object_get(json_object_get(json_object_get(j,
+	    "format-specific"), "data"), "data-file");
+	if (json_object_get(j, "backing-filename") != NULL || data != NULL ||
+	    strcmp(json_string_value(json_object_get(j, "format")) ?
+	    json_string_value(json_object_get(j, "format")) : "", "qcow2") != 0)
+		err_set_field(ERR_UNPROCESSABLE, "file", "the converted image "
+		    "is not a plain qcow2 (a backing or data file)");
+	else if (vsize < (json_int_t)ii->virtual_size ||
+	    vsize > (json_int_t)ii->virtual_size + 511)
+		err_set_field(ERR_UNPROCESSABLE, "file", "the converted image "
+		    "has %lld bytes, not %llu as its header said",
+		    (long long)vsize, (unsigned long long)ii->virtual_size);
+	else {
+		x->image.virtual_size = vsize;
+		rc = 0;
+	}
+done:
+	json_decref(j);
+	free(text);
+	return rc;
+}
+
+/* sha256 and size of the stored file; it is renamed into the library. */
+static int
+ops_image_store(struct op_ctx *x, const char *out)
+{
+	struct stat st;
+	int fd;
+
+	ops_step(x, "storing");
+	if (library_file(x->app, x->op.id, x->image.path,
+	    sizeof(x->image.path)) < 0)
+		return -1;
+	if ((fd = open(out, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s", out,
+		    strerror(errno));
+	if (fstat(fd, &st) < 0 || library_sha256_fd(fd, x->image.sha256) < 0 ||
+	    fsync(fd) < 0) {
+		if (err_last()->code == ERR_NONE)
+			err_set(ERR_UNAVAILABLE, "cannot read '%s': %s", out,
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	x->image.actual_size = (int64_t)st.st_blocks * 512;
+	if (rename(out, x->image.path) < 0)
+		return err_set(ERR_UNAVAILABLE, "cannot move '%s' into the "
+		    "library: %s", out, strerror(errno));
+	return 0;
+}
+
+int
+ops_image_run(struct op_ctx *x)
+{
+	char in[CONFIG_STR_MAX + 64], out[CONFIG_STR_MAX + 64];
+	struct store_conn *c;
+	struct img_info ii;
+	struct stat st;
+	int fd, rc;
+
+	if (ops_image_name(x) < 0)
+		return -1;
+	c = store_read_begin(x->app->store);
+	rc = store_image_get(c, x->image.name, &x->image);
+	store_read_end(c);
+	if (rc < 0 || library_staged(x->app, x->op.id, "upload", in,
+	    sizeof(in)) < 0 || library_staged(x->app, x->op.id, "qcow2", out,
+	    sizeof(out)) < 0)
+		return -1;
+	if ((fd = open(in, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		rc = err_set(ERR_UNAVAILABLE, "the upload '%s' cannot be read: "
+		    "%s", in, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	rc = ops_image_inspect(x, fd, (uint64_t)st.st_size, &ii);
+	close(fd);
+	if (rc < 0 ||
+	    ops_image_convert(x, &ii, in, out, (uint64_t)st.st_size) < 0 ||
+	    ops_image_check(x, &ii, out) < 0 || ops_image_store(x, out) < 0) {
+		if (strstr(err_last()->msg, "No space left") != NULL ||
+		    strstr(err_last()->msg, "quota exceeded") != NULL)
+			err_set(ERR_INSUFFICIENT_STORAGE, "the image store is "
+			    "full; nothing of image '%s' was kept",
+			    x->image.name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ops_image_recover(struct op_ctx *x)
+{
+	(void)ops_image_name(x);
+	return err_set(ERR_INTERRUPTED, "the daemon stopped while image "
+	    "'%s' was being imported; upload it again", x->image.name);
+}
+
+int
+ops_image_close(struct store_conn *c, struct op_ctx *x, bool ok)
+{
+	if (x->image.name[0] == '\0' && ops_image_name(x) < 0)
+		return -1;
+	if (ok)
+		return store_image_set_ready(c, &x->image);
+	/* nothing of a failed import stays (none other than its own row:
+	 * a later upload of that name is another operation's) */
+	if (store_image_delete_op(c, x->image.name, x->op.id) < 0 &&
+	    err_last()->code != ERR_NOT_FOUND)
+		return -1;
+	return 0;
+}
+
+void
+ops_image_after(struct op_ctx *x, bool ok)
+{
+	char in[CONFIG_STR_MAX + 64];
+
+	if (!ok) {
+		library_remove(x->app, x->op.id);
+		return;
+	}
+	if (library_staged(x->app, x->op.id, "upload", in, sizeof(in)) == 0)
+		(void)unlink(in);
+}
