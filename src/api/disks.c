@@ -15,9 +15,36 @@
 static const char *const disks_buses[] = { "virtio", "sata", "scsi", "ide" };
 
 static const struct body_field disks_fields[] = {
-	{ "size_gib", BODY_INT, true, 1, 65536 },
+	{ "size_gib", BODY_INT, false, 1, 65536 },
 	{ "bus", BODY_STRING, false, 0, 16 },
+	{ "image", BODY_STRING, false, 0, 63 },
 };
+
+/*
+ * The disk just added (d[n - 1]) is made from image (a linked clone
+ * unless full), or, without an image, has a size: field and sfield name
+ * them in errors.
+ */
+static int
+disks_image(struct req *r, struct disk_rec *x, const char *image, bool full,
+    const char *field, const char *sfield)
+{
+	struct store_conn *c;
+	int rc;
+
+	if (image == NULL) {
+		if (x->size_gib > 0)
+			return 0;
+		return err_set_field(ERR_INVALID, sfield, "%s: a disk needs a "
+		    "size, or an image to be made from", sfield);
+	}
+	if (req_check_name(field, image) < 0)
+		return -1;
+	c = store_read_begin(r->app->store);
+	rc = disks_from_image(c, field, image, !full, x);
+	store_read_end(c);
+	return rc;
+}
 
 /* s is one of the n words of set; field names it in the error. */
 int
@@ -60,10 +87,10 @@ disks_add(struct disk_rec *d, int *n, const char *bus, int64_t gib,
 }
 
 static int
-disks_parse_extra(json_t *list, struct disk_rec *d, int *n,
+disks_parse_extra(struct req *r, json_t *list, struct disk_rec *d, int *n,
     const char *machine)
 {
-	char field[48];
+	char field[48], ifield[48], sfield[48];
 	size_t i;
 	json_t *e;
 
@@ -82,9 +109,13 @@ disks_parse_extra(json_t *list, struct disk_rec *d, int *n,
 			return -1;
 		bus = json_string_value(json_object_get(e, "bus"));
 		snprintf(field, sizeof(field), "disks[%zu].bus", i);
+		snprintf(ifield, sizeof(ifield), "disks[%zu].image", i);
+		snprintf(sfield, sizeof(sfield), "disks[%zu].size_gib", i);
 		if (disks_add(d, n, bus ? bus : "virtio",
 		    json_integer_value(json_object_get(e, "size_gib")),
-		    machine, field) < 0)
+		    machine, field) < 0 ||
+		    disks_image(r, &d[*n - 1], json_string_value(
+		    json_object_get(e, "image")), false, ifield, sfield) < 0)
 			return -1;
 	}
 	return 0;
@@ -112,6 +143,8 @@ disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
 	const char *fw = body_string(r, "firmware");
 	const char *mach = body_string(r, "machine");
 	const char *bus = body_string(r, "disk_bus");
+	const char *image = body_string(r, "image");
+	const char *clone = body_string(r, "clone");
 	json_t *extra = json_object_get(r->body, "disks");
 
 	*n = 0;
@@ -121,10 +154,17 @@ disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
 		return -1;
 	snprintf(vm->firmware, sizeof(vm->firmware), "%s", fw ? fw : "bios");
 	snprintf(vm->machine, sizeof(vm->machine), "%s", mach ? mach : "pc");
-	if (disks_add(d, n, bus ? bus : "virtio", body_int(r, "disk_gib", 10),
-	    vm->machine, "disk_bus") < 0)
+	if (clone && strcmp(clone, "linked") != 0 &&
+	    strcmp(clone, "full") != 0)
+		return err_set_field(ERR_INVALID, "clone", "clone must be "
+		    "linked or full");
+	/* from an image, the root disk is the image's size unless told */
+	if (disks_add(d, n, bus ? bus : "virtio", body_int(r, "disk_gib",
+	    image ? 0 : 10), vm->machine, "disk_bus") < 0 ||
+	    disks_image(r, &d[0], image, clone && strcmp(clone, "full") == 0,
+	    "image", "disk_gib") < 0)
 		return -1;
-	if (extra && disks_parse_extra(extra, d, n, vm->machine) < 0)
+	if (extra && disks_parse_extra(r, extra, d, n, vm->machine) < 0)
 		return -1;
 	vm->disk_gib = 0;
 	for (int i = 0; i < *n; i++)
@@ -246,6 +286,9 @@ disks_add_one(struct req *r)
 	rq.kind = OP_DISK_ADD;
 	rq.bus = body_string(r, "bus") ? body_string(r, "bus") : "virtio";
 	rq.size_gib = body_int(r, "size_gib", 0);
+	rq.image = body_string(r, "image");
+	if (rq.image && req_check_name("image", rq.image) < 0)
+		return -1;
 	if (disks_word("bus", rq.bus, disks_buses, 4) < 0)
 		return -1;
 	return disks_act(r, &rq);

@@ -81,19 +81,6 @@ images_get(struct req *r)
 	return req_reply(r, 200, images_json(&im));
 }
 
-/*
- * Is a VM's disk backed by this image?  Then it may not be deleted
- * (409).  Always 0 for now: VM disks name no image yet; the vm_disks
- * table's image column will answer this.
- */
-static int
-images_in_use(struct req *r, const struct image_rec *im)
-{
-	(void)r;
-	(void)im;
-	return 0;
-}
-
 struct images_delete_tx {
 	const char *name;
 	struct image_rec im;
@@ -103,6 +90,7 @@ static int
 images_delete_tx(struct store_conn *c, void *arg)
 {
 	struct images_delete_tx *t = arg;
+	int64_t n;
 
 	if (store_image_get(c, t->name, &t->im) < 0)
 		return -1;
@@ -110,6 +98,13 @@ images_delete_tx(struct store_conn *c, void *arg)
 		return err_set(ERR_CONFLICT, "image '%s' is being imported "
 		    "(operation %s); wait for it to finish", t->name,
 		    t->im.op_id);
+	/* in the same transaction as the delete: no create slips between */
+	if (store_disk_count_image(c, t->name, &n) < 0)
+		return -1;
+	if (n > 0)
+		return err_set(ERR_CONFLICT, "image '%s' backs %lld VM disk%s "
+		    "(linked clones); delete them first", t->name,
+		    (long long)n, n == 1 ? "" : "s");
 	return store_image_delete(c, t->name);
 }
 
@@ -120,7 +115,7 @@ images_delete(struct req *r)
 
 	memset(&t, 0, sizeof(t));
 	t.name = r->params[0];
-	if (images_load(r, &t.im) < 0 || images_in_use(r, &t.im) < 0 ||
+	if (images_load(r, &t.im) < 0 ||
 	    store_tx(r->app->store, images_delete_tx, &t) < 0)
 		return -1;
 	/* the row is gone: the file is nobody's */

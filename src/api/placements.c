@@ -31,6 +31,8 @@ const struct body_field placements_fields[] = {
 	{ "disks", BODY_ARRAY, false, 0, 0 },
 	{ "firmware", BODY_STRING, false, 0, 16 },
 	{ "machine", BODY_STRING, false, 0, 16 },
+	{ "image", BODY_STRING, false, 0, 63 },
+	{ "clone", BODY_STRING, false, 0, 16 },
 };
 const size_t placements_nfields =
     sizeof(placements_fields) / sizeof(placements_fields[0]);

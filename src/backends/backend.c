@@ -340,3 +340,30 @@ backend_disk_list(struct backend_conn *bc, const char *uuid,
 	return BACKEND_CALL(bc, domain, disk_list, "list disks", uuid, out,
 	    max, n);
 }
+
+int
+backend_volume_upload(struct backend_conn *bc, const char *pool,
+    const char *vol, const char *file, int64_t bytes, char *path_out,
+    size_t path_len)
+{
+	return BACKEND_CALL(bc, storage, volume_upload, "upload images", pool,
+	    vol, file, bytes, path_out, path_len);
+}
+
+int
+backend_volume_overlay(struct backend_conn *bc, const char *pool,
+    const char *vol, int64_t gib, const char *backing, char *path_out,
+    size_t path_len)
+{
+	return BACKEND_CALL(bc, storage, volume_overlay, "make linked clones",
+	    pool, vol, gib, backing, path_out, path_len);
+}
+
+int
+backend_volume_clone(struct backend_conn *bc, const char *pool,
+    const char *src, const char *vol, int64_t gib, char *path_out,
+    size_t path_len)
+{
+	return BACKEND_CALL(bc, storage, volume_clone, "make full clones", pool,
+	    src, vol, gib, path_out, path_len);
+}

@@ -115,6 +115,7 @@ struct snap_info {
 struct migrate_disk {
 	const char *dev;           /* its target: vda, sdb, ... */
 	const char *path;
+	const char *backing;       /* a linked clone's base there, or NULL */
 };
 
 /* How to move a domain to another host (live migration, peer to peer). */
@@ -134,6 +135,9 @@ struct migrate_spec {
 	 * source's (by target dev); none: the same paths (shared storage) */
 	const struct migrate_disk *dest_disks;
 	int ndest_disks;
+	bool incremental;          /* with copy_storage: copy only each
+	                            * disk's top (the destination has its
+	                            * own copy of the bases) */
 	bool shared_storage;       /* same disk file seen by both hosts */
 	int64_t max_downtime_ms;   /* 0: libvirt's default */
 	bool auto_converge;
@@ -355,6 +359,24 @@ struct backend_storage_ops {
 	 * the same size is no change and no error. */
 	int (*volume_resize)(struct backend_conn *bc, const char *pool,
 	    const char *vol, int64_t gib);
+	/*
+	 * Images.  volume_upload: a new qcow2 volume vol whose content is the
+	 * local qcow2 file at file (virtual size bytes), sent through a
+	 * libvirt stream, so it works the same for a remote host; a failed
+	 * upload leaves no volume.  volume_overlay: a new qcow2 volume of gib
+	 * GiB over the volume at backing (a linked clone).  volume_clone: a
+	 * new volume vol with src's content (a full clone), grown to gib.
+	 * Each puts the new volume's path into path_out.
+	 */
+	int (*volume_upload)(struct backend_conn *bc, const char *pool,
+	    const char *vol, const char *file, int64_t bytes, char *path_out,
+	    size_t path_len);
+	int (*volume_overlay)(struct backend_conn *bc, const char *pool,
+	    const char *vol, int64_t gib, const char *backing, char *path_out,
+	    size_t path_len);
+	int (*volume_clone)(struct backend_conn *bc, const char *pool,
+	    const char *src, const char *vol, int64_t gib, char *path_out,
+	    size_t path_len);
 };
 
 /*
@@ -448,6 +470,15 @@ int backend_volume_resize(struct backend_conn *bc, const char *pool,
     const char *vol, int64_t gib);
 int backend_disk_list(struct backend_conn *bc, const char *uuid,
     struct domain_disk *out, int max, int *n);
+int backend_volume_upload(struct backend_conn *bc, const char *pool,
+    const char *vol, const char *file, int64_t bytes, char *path_out,
+    size_t path_len);
+int backend_volume_overlay(struct backend_conn *bc, const char *pool,
+    const char *vol, int64_t gib, const char *backing, char *path_out,
+    size_t path_len);
+int backend_volume_clone(struct backend_conn *bc, const char *pool,
+    const char *src, const char *vol, int64_t gib, char *path_out,
+    size_t path_len);
 /* Free an array from snapshot_export. */
 void backend_free_strings(char **v, size_t n);
 
@@ -457,6 +488,9 @@ char *domain_xml_domain(const struct vm_spec *spec);
 char *domain_xml_disk_device(const struct vm_disk_spec *d);
 char *domain_xml_pool(const char *name, const char *path);
 char *domain_xml_volume(const char *name, int64_t gib);
+char *domain_xml_volume_bytes(const char *name, int64_t bytes);
+char *domain_xml_volume_overlay(const char *name, int64_t gib,
+    const char *backing);
 char *domain_xml_snapshot(const struct snap_spec *spec);
 
 #endif

@@ -287,8 +287,11 @@ domain_xml_pool(const char *name, const char *path)
 	return xw_close(&x);
 }
 
-char *
-domain_xml_volume(const char *name, int64_t gib)
+/* A qcow2 <volume>, of gib GiB or (gib 0) of bytes, on backing when
+ * given (a linked clone: an overlay whose reads fall through to it). */
+static char *
+domain_xml_volume_of(const char *name, int64_t gib, int64_t bytes,
+    const char *backing)
 {
 	struct xw x;
 
@@ -296,15 +299,44 @@ domain_xml_volume(const char *name, int64_t gib)
 		return NULL;
 	xw_start(&x, "volume");
 	xw_elem(&x, "name", name);
-	xw_elem_num(&x, "capacity", "GiB", gib);
+	if (gib > 0)
+		xw_elem_num(&x, "capacity", "GiB", gib);
+	else
+		xw_elem_num(&x, "capacity", "bytes", bytes);
 	xw_elem_num(&x, "allocation", NULL, 0);
 	xw_start(&x, "target");
 	xw_start(&x, "format");
 	xw_attr(&x, "type", "qcow2");
 	xw_end(&x);
 	xw_end(&x);
+	if (backing) {
+		xw_start(&x, "backingStore");
+		xw_elem(&x, "path", backing);
+		xw_start(&x, "format");
+		xw_attr(&x, "type", "qcow2");
+		xw_end(&x);
+		xw_end(&x);
+	}
 	xw_end(&x);
 	return xw_close(&x);
+}
+
+char *
+domain_xml_volume(const char *name, int64_t gib)
+{
+	return domain_xml_volume_of(name, gib, 0, NULL);
+}
+
+char *
+domain_xml_volume_bytes(const char *name, int64_t bytes)
+{
+	return domain_xml_volume_of(name, 0, bytes, NULL);
+}
+
+char *
+domain_xml_volume_overlay(const char *name, int64_t gib, const char *backing)
+{
+	return domain_xml_volume_of(name, gib, 0, backing);
 }
 
 /*

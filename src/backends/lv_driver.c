@@ -53,6 +53,9 @@ static const struct backend_storage_ops lv_storage_ops = {
 	.volume_copy = lv_volume_copy,
 	.volume_path = lv_volume_path,
 	.volume_resize = lv_volume_resize,
+	.volume_upload = lv_volume_upload,
+	.volume_overlay = lv_volume_overlay,
+	.volume_clone = lv_volume_clone,
 };
 
 /* No network table yet (the next issue): every network call is 501. */

@@ -144,5 +144,20 @@ int lv_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len);
 int lv_volume_resize(struct backend_conn *bc, const char *pool,
     const char *vol, int64_t gib);
+/* Volume vol of pool, the pool refreshed first (*pp: the pool, to free
+ * with the volume); NULL with ERR_NOT_FOUND or another error. */
+virStorageVolPtr lv_vol_lookup(virConnectPtr c, const char *uri,
+    const char *pool, const char *vol, virStoragePoolPtr *pp);
+
+/* lv_image.c */
+int lv_volume_upload(struct backend_conn *bc, const char *pool,
+    const char *vol, const char *file, int64_t bytes, char *path_out,
+    size_t path_len);
+int lv_volume_overlay(struct backend_conn *bc, const char *pool,
+    const char *vol, int64_t gib, const char *backing, char *path_out,
+    size_t path_len);
+int lv_volume_clone(struct backend_conn *bc, const char *pool,
+    const char *src, const char *vol, int64_t gib, char *path_out,
+    size_t path_len);
 
 #endif

@@ -91,6 +91,16 @@ lv_xml_disk_move(xmlXPathContextPtr ctx, const char *uuid,
 	else
 		r = 0;
 	xmlXPathFreeObject(o);
+	if (r < 0 || md->backing == NULL)
+		return r;
+	/* a linked clone's base is the destination's own copy */
+	snprintf(expr, sizeof(expr), "/domain/devices/disk[target/@dev='%s']/"
+	    "backingStore/source[@file]", md->dev);
+	o = lv_xpath_nodes(ctx, expr, &n);
+	if (n >= 1 && xmlSetProp(o->nodesetval->nodeTab[0], LV_XC("file"),
+	    LV_XC(md->backing)) == NULL)
+		r = err_set(ERR_INTERNAL, "out of memory");
+	xmlXPathFreeObject(o);
 	return r;
 }
 
@@ -207,7 +217,8 @@ lv_do_migrate(virDomainPtr d, void *arg)
 	if (s->live)
 		flags |= VIR_MIGRATE_LIVE;
 	if (s->copy_storage)
-		flags |= VIR_MIGRATE_NON_SHARED_DISK;
+		flags |= s->incremental ? VIR_MIGRATE_NON_SHARED_INC :
+		    VIR_MIGRATE_NON_SHARED_DISK;
 	/* libvirt demands it for shared disks without cache=none */
 	if (s->shared_storage)
 		flags |= VIR_MIGRATE_UNSAFE;

@@ -293,7 +293,7 @@ done:
  * *pp (free with virStoragePoolFree); the pool is refreshed first.  NULL
  * with an error (ERR_NOT_FOUND for a missing pool or volume).
  */
-static virStorageVolPtr
+virStorageVolPtr
 lv_vol_lookup(virConnectPtr c, const char *uri, const char *pool,
     const char *vol, virStoragePoolPtr *pp)
 {

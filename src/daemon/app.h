@@ -148,13 +148,31 @@ struct snap_request {
 int snapshots_request(struct app *app, enum op_kind kind,
     const struct snap_request *rq, struct op_rec *op);
 
+/* --- imgcache.c: each host's cached base copy of an image --- */
+/* The base volume's name for an image: base-<sha256>.qcow2 (into out,
+ * DISK_VOLUME_LEN). */
+void imgcache_volume(const char *sha256, char *out);
+/*
+ * The path of image im's base volume in pool on host host_id (bc), into
+ * path: uploaded first unless the host holds a whole copy.  Once per
+ * host and image at a time; the others wait and find it there.
+ */
+int imgcache_base(struct app *app, struct backend_conn *bc, int64_t host_id,
+    const char *pool, const struct image_rec *im, char *path, size_t len);
+/* Remove base volume vol from host_id unless a disk of a VM other than
+ * vm_id is an overlay of it (failures are logged, not returned). */
+void imgcache_prune(struct app *app, struct backend_conn *bc, int64_t host_id,
+    const char *pool, const char *vol, int64_t vm_id);
+
 /* --- disks.c: adding, removing and growing a VM's disks --- */
 struct disk_request {
 	const char *vm;            /* name or uuid */
 	enum op_kind kind;         /* OP_DISK_ADD, _REMOVE or _RESIZE */
 	const char *dev;           /* remove, resize: the disk */
 	const char *bus;           /* add: virtio (default), sata, scsi, ide */
-	int64_t size_gib;          /* add: its size; resize: the new size */
+	int64_t size_gib;          /* add: its size (0: the image's);
+	                            * resize: the new size */
+	const char *image;         /* add: a linked clone of this image */
 	const char *idem_key;      /* the request's Idempotency-Key, or NULL */
 };
 /*
@@ -168,6 +186,15 @@ struct disk_request {
  */
 int disks_request(struct app *app, const struct disk_request *rq,
     struct op_rec *op);
+/*
+ * Disk d made from library image name (field names it in errors): its
+ * image and, for a linked clone, its base volume set; a size_gib of 0
+ * becomes the image's size, a smaller one than that is ERR_INVALID.
+ * ERR_UNPROCESSABLE when there is no such image, ERR_CONFLICT while it is
+ * still being imported.
+ */
+int disks_from_image(struct store_conn *c, const char *field,
+    const char *name, bool linked, struct disk_rec *d);
 /*
  * The next free device name for bus among d[0..n-1] into out
  * (DISK_DEV_LEN): vda, vdb, ... (virtio); sda, ... (sata and scsi share

@@ -45,6 +45,42 @@ disks_dev_name(const struct disk_rec *d, int n, const char *bus, char *out,
 	    "the %s bus (at most %d disks)", bus, max);
 }
 
+int
+disks_from_image(struct store_conn *c, const char *field, const char *name,
+    bool linked, struct disk_rec *d)
+{
+	struct image_rec *im = malloc(sizeof(*im));
+	int64_t gib;
+	int r = -1;
+
+	if (im == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	if (store_image_get(c, name, im) < 0) {
+		if (err_last()->code == ERR_NOT_FOUND)
+			err_set_field(ERR_UNPROCESSABLE, field, "image '%s' is "
+			    "not in the library", name);
+	} else if (strcmp(im->state, "ready") != 0) {
+		err_set_field(ERR_CONFLICT, field, "image '%s' is %s, not "
+		    "ready", name, im->state);
+	} else {
+		gib = (im->virtual_size + (1LL << 30) - 1) >> 30;
+		snprintf(d->image, sizeof(d->image), "%s", name);
+		d->base_volume[0] = '\0';
+		if (linked)
+			imgcache_volume(im->sha256, d->base_volume);
+		if (d->size_gib == 0)
+			d->size_gib = gib > 0 ? gib : 1;
+		if (d->size_gib < gib)
+			err_set_field(ERR_INVALID, field, "image '%s' needs %lld "
+			    "GiB: a disk made from it cannot be smaller",
+			    name, (long long)gib);
+		else
+			r = 0;
+	}
+	free(im);
+	return r;
+}
+
 /* A new disk: named, its row written, its room checked; params. */
 static json_t *
 disks_add(struct store_conn *c, struct disks_tx *t, const struct vm_rec *v)
@@ -72,6 +108,14 @@ disks_add(struct store_conn *c, struct disks_tx *t, const struct vm_rec *v)
 	snprintf(nd.format, sizeof(nd.format), "qcow2");
 	snprintf(nd.volume, sizeof(nd.volume), "%s-%s.qcow2", v->uuid, nd.dev);
 	nd.size_gib = t->rq->size_gib;
+	if (t->rq->image && disks_from_image(c, "image", t->rq->image, true,
+	    &nd) < 0)
+		return NULL;
+	if (nd.size_gib <= 0) {
+		err_set_field(ERR_INVALID, "size_gib", "a disk needs size_gib, "
+		    "or an image to be made from");
+		return NULL;
+	}
 	t->delta = nd.size_gib;
 	if (view_disk_room_locked(t->app->view, v->host_id, t->delta) < 0 ||
 	    store_disk_insert(c, v->id, &nd) < 0)

@@ -11,8 +11,51 @@
 #include "../common/log.h"
 #include "ops_int.h"
 
+/* A linked clone's backing chain: one qcow2 base. */
+static const char *const ops_qcow2_chain[] = { "qcow2", NULL };
+
 /* Where libvirt's virtlogd keeps a domain's serial console output. */
 #define OPS_SERIAL_LOG_DIR "/var/log/libvirt/qemu"
+
+/* The image disk d is made from, as the library has it now. */
+static int
+ops_disk_image(struct op_ctx *x, const struct disk_rec *d,
+    struct image_rec *im)
+{
+	struct store_conn *c = store_read_begin(x->app->store);
+	int r = store_image_get(c, d->image, im);
+
+	store_read_end(c);
+	if (r < 0)
+		return err_set(ERR_CONFLICT, "disk %s of vm '%s' is made from "
+		    "image '%s', which is no longer in the library", d->dev,
+		    x->vm.name, d->image);
+	return 0;
+}
+
+/*
+ * Disk d made from an image: the host's base copy first, then a linked
+ * clone over it (its path into base) or a full copy of it.
+ */
+static int
+ops_disk_from_image(struct op_ctx *x, struct backend_conn *bc,
+    int64_t host_id, const char *pool, const struct disk_rec *d, char *path,
+    size_t len, char *base, size_t blen)
+{
+	struct image_rec im;
+	char vol[DISK_VOLUME_LEN];
+
+	if (ops_disk_image(x, d, &im) < 0 ||
+	    imgcache_base(x->app, bc, host_id, pool, &im, base, blen) < 0)
+		return -1;
+	if (d->base_volume[0])
+		return backend_volume_overlay(bc, pool, d->volume, d->size_gib,
+		    base, path, len);
+	base[0] = '\0';           /* a full copy stands alone */
+	imgcache_volume(im.sha256, vol);
+	return backend_volume_clone(bc, pool, vol, d->volume, d->size_gib,
+	    path, len);
+}
 
 /*
  * Make one volume; the pool is made again first if it has gone since the
@@ -40,13 +83,23 @@ ops_disks_make(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
     char *pool, struct ops_disks *out)
 {
 	char step[96];
+	int r;
 
 	for (int i = 0; i < x->ndisks; i++) {
-		snprintf(step, sizeof(step), "creating disk %s",
-		    x->disks[i].dev);
+		const struct disk_rec *d = &x->disks[i];
+
+		snprintf(step, sizeof(step), d->image[0] ? "creating disk %s "
+		    "from image %s" : "creating disk %s", d->dev, d->image);
 		ops_step(x, step);
-		if (ops_disk_make(x, bc, host_id, pool, &x->disks[i],
-		    out->path[i], sizeof(out->path[i])) < 0)
+		out->base[i][0] = '\0';
+		if (d->image[0])
+			r = ops_disk_from_image(x, bc, host_id, pool, d,
+			    out->path[i], sizeof(out->path[i]), out->base[i],
+			    sizeof(out->base[i]));
+		else
+			r = ops_disk_make(x, bc, host_id, pool, d, out->path[i],
+			    sizeof(out->path[i]));
+		if (r < 0)
 			return -1;
 	}
 	return 0;
@@ -56,16 +109,33 @@ int
 ops_disks_paths(struct op_ctx *x, struct backend_conn *bc, const char *pool,
     struct ops_disks *out)
 {
-	for (int i = 0; i < x->ndisks; i++)
-		if (x->disks[i].volume[0] == '\0')
+	for (int i = 0; i < x->ndisks; i++) {
+		const struct disk_rec *d = &x->disks[i];
+
+		out->base[i][0] = '\0';
+		if (d->volume[0] == '\0')
 			return err_set(ERR_CONFLICT, "disk %s of vm '%s' is not "
 			    "in hangar's storage pool (an adopted domain's own "
-			    "file): hangar does not move it", x->disks[i].dev,
+			    "file): hangar does not move it", d->dev,
 			    x->vm.name);
-		else if (backend_volume_path(bc, pool, x->disks[i].volume,
-		    out->path[i], sizeof(out->path[i])) < 0)
+		if (backend_volume_path(bc, pool, d->volume, out->path[i],
+		    sizeof(out->path[i])) < 0 || (d->base_volume[0] &&
+		    backend_volume_path(bc, pool, d->base_volume, out->base[i],
+		    sizeof(out->base[i])) < 0))
 			return -1;
+	}
 	return 0;
+}
+
+/* After a VM's disks left bc's host: its image copies nobody uses. */
+void
+ops_disks_prune(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
+    const char *pool)
+{
+	for (int i = 0; i < x->ndisks; i++)
+		if (x->disks[i].base_volume[0])
+			imgcache_prune(x->app, bc, host_id, pool,
+			    x->disks[i].base_volume, x->vm.id);
 }
 
 int
@@ -140,6 +210,12 @@ ops_vm_spec(struct op_ctx *x, const struct host_rec *h, struct ops_disks *d,
 		s->format = r->format;
 		s->path = d->path[i];
 		s->boot_order = r->boot_order;
+		if (d->base[i][0]) {
+			d->chain[i][0] = d->base[i];
+			d->chain[i][1] = NULL;
+			s->backing = d->chain[i];
+			s->backing_format = ops_qcow2_chain;
+		}
 	}
 	spec->disks = d->spec;
 	spec->ndisks = x->ndisks;

@@ -138,6 +138,8 @@ void ops_image_after(struct op_ctx *x, bool ok);
 /* ops_disk.c: the VM's disks on a host, as a list */
 struct ops_disks {
 	char path[VM_DISKS_MAX][1024];        /* each disk's file */
+	char base[VM_DISKS_MAX][1024];        /* a linked clone's base, or "" */
+	const char *chain[VM_DISKS_MAX][2];   /* base, NULL: its chain */
 	struct vm_disk_spec spec[VM_DISKS_MAX];
 	char serial_log[256];
 };
@@ -151,6 +153,10 @@ int ops_disks_make(struct op_ctx *x, struct backend_conn *bc,
 /* The paths of the disks' existing volumes in pool on bc. */
 int ops_disks_paths(struct op_ctx *x, struct backend_conn *bc,
     const char *pool, struct ops_disks *out);
+/* Remove the host's copies of images that none of its disks uses now
+ * that x's VM has left it (failures are logged). */
+void ops_disks_prune(struct op_ctx *x, struct backend_conn *bc,
+    int64_t host_id, const char *pool);
 /* Remove every disk's volume from pool on bc (idempotent; all tried). */
 int ops_disks_delete(struct op_ctx *x, struct backend_conn *bc,
     const char *pool);

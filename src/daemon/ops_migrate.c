@@ -32,6 +32,7 @@ struct mig {
 	struct ops_disks src, dstd;     /* the disks' files on each host */
 	struct migrate_disk moved[VM_DISKS_MAX];  /* where they differ */
 	int nmoved;
+	bool incremental;               /* linked clones: copy only the tops */
 	char **snaps;              /* exported snapshot metadata */
 	size_t nsnaps;
 	char current[SNAP_NAME_MAX];
@@ -128,6 +129,8 @@ mig_drop_src_vol(struct mig *m)
 		    "source could not all be removed: %s", x->op.id,
 		    x->vm.name, err_last()->msg);
 		err_clear();
+	} else if (m->copy) {
+		ops_disks_prune(x, x->bc, x->vm.host_id, x->pool);
 	}
 }
 
@@ -159,10 +162,15 @@ mig_dst_disks(struct mig *m)
 	    ops_disks_paths(x, x->bc, x->pool, &m->src) < 0)
 		return -1;
 	m->nmoved = 0;
-	for (int i = 0; i < x->ndisks; i++)
-		if (strcmp(m->src.path[i], m->dstd.path[i]) != 0)
+	for (int i = 0; i < x->ndisks; i++) {
+		const char *b = m->dstd.base[i][0] ? m->dstd.base[i] : NULL;
+
+		m->incremental = m->incremental || b != NULL;
+		if (strcmp(m->src.path[i], m->dstd.path[i]) != 0 ||
+		    (b && strcmp(m->src.base[i], b) != 0))
 			m->moved[m->nmoved++] = (struct migrate_disk){
-			    x->disks[i].dev, m->dstd.path[i] };
+			    x->disks[i].dev, m->dstd.path[i], b };
+	}
 	return 0;
 }
 
@@ -225,6 +233,7 @@ mig_live(struct mig *m)
 	t.spec.copy_storage = m->copy;
 	t.spec.dest_disks = m->copy ? m->moved : NULL;
 	t.spec.ndest_disks = m->copy ? m->nmoved : 0;
+	t.spec.incremental = m->incremental;
 	t.spec.shared_storage = !m->copy;
 	t.spec.max_downtime_ms = mig_param_int(x, "max_downtime_ms");
 	t.spec.auto_converge = mig_param_bool(x, "auto_converge");
@@ -289,6 +298,12 @@ mig_cold(struct mig *m)
 	struct vm_spec spec;
 	char step[96];
 
+	for (int i = 0; m->copy && i < x->ndisks; i++)
+		if (x->disks[i].base_volume[0])
+			return err_set(ERR_CONFLICT, "disk %s of vm '%s' is a "
+			    "linked clone of image '%s': it moves live (start "
+			    "the vm), or over shared storage", x->disks[i].dev,
+			    x->vm.name, x->disks[i].image);
 	if (m->copy) {
 		m->dst_vol = true;
 		for (int i = 0; i < x->ndisks; i++) {

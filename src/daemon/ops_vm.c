@@ -39,6 +39,8 @@ ops_create_rollback(struct op_ctx *x)
 		    "later): %s", x->op.id, x->op.vm_name, err_last()->msg);
 		x->unsettled = true;
 		r = -1;
+	} else {
+		ops_disks_prune(x, x->bc, x->vm.host_id, x->pool);
 	}
 	err_restore(&e);
 	if (r == 0)
@@ -197,6 +199,7 @@ ops_run_delete(struct op_ctx *x)
 	ops_step(x, "removing disks");
 	if (ops_disks_delete(x, x->bc, x->pool) < 0)
 		return -1;
+	ops_disks_prune(x, x->bc, x->vm.host_id, x->pool);
 	x->delete_row = true;
 	return 0;
 }

@@ -312,6 +312,22 @@ static const char *const store_migrations[] = {
 	"  path TEXT NOT NULL DEFAULT '',"
 	"  op_id TEXT,"
 	"  created_at INTEGER NOT NULL);",
+
+	/*
+	 * 8: each host's cached copy of an image, a base volume in its pool
+	 * named by the image's sha256: 'copying' until the upload is
+	 * whole, then 'ready'.  A row found 'copying' by a later daemon is a
+	 * cut upload: its volume is made again.
+	 */
+	"CREATE TABLE host_images ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  sha256 TEXT NOT NULL,"
+	"  volume TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('copying','ready')),"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (host_id, sha256));"
+	"CREATE INDEX vm_disks_base ON vm_disks(base_volume)"
+	"  WHERE base_volume <> '';",
 };
 
 #define STORE_NMIGRATIONS \

@@ -309,7 +309,7 @@ int store_disk_list(struct store_conn *c, int64_t vm_id, struct disk_rec *out,
     int max);
 int store_disk_get(struct store_conn *c, int64_t vm_id, const char *dev,
     struct disk_rec *out);
-/* How many disks are clones of image (0 when none). */
+/* How many disks are linked clones of image (0 when none). */
 int store_disk_count_image(struct store_conn *c, const char *image,
     int64_t *out);
 
@@ -422,6 +422,26 @@ int store_image_delete_op(struct store_conn *c, const char *name,
 typedef int (*store_image_fn)(const struct image_rec *im, void *arg);
 /* By name; stops early when fn returns non-zero (-1: its error). */
 int store_image_each(struct store_conn *c, store_image_fn fn, void *arg);
+
+/* --- images cached on hosts (store_host_image.c) --- */
+struct host_image_rec {
+	int64_t host_id;
+	char sha256[65];
+	char volume[DISK_VOLUME_LEN];  /* base-<sha256>.qcow2 in its pool */
+	char state[12];                /* copying | ready */
+	int64_t created_at;
+};
+/* ERR_NOT_FOUND when the host holds no copy (nor one being made). */
+int store_host_image_get(struct store_conn *c, int64_t host_id,
+    const char *sha256, struct host_image_rec *out);
+/* Insert or replace the row. */
+int store_host_image_put(struct store_conn *c, const struct host_image_rec *h);
+int store_host_image_delete(struct store_conn *c, int64_t host_id,
+    const char *sha256);
+/* How many disks of VMs on host_id other than vm_id are overlays of
+ * base volume vol. */
+int store_host_image_users(struct store_conn *c, int64_t host_id,
+    const char *vol, int64_t vm_id, int64_t *out);
 
 /* --- migration plans (store_plan.c) --- */
 struct plan_rec {

@@ -187,8 +187,9 @@ store_disk_get(struct store_conn *c, int64_t vm_id, const char *dev,
 int
 store_disk_count_image(struct store_conn *c, const char *image, int64_t *out)
 {
+	/* full clones are copies: only linked clones hang on the image */
 	static const char sql[] = "SELECT COUNT(*) FROM vm_disks"
-	    " WHERE image = ?1 AND image <> ''";
+	    " WHERE image = ?1 AND image <> '' AND base_volume <> ''";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	int rc;
 

@@ -1318,10 +1318,10 @@ test_migrate_disk_path(void **state)
 {
 	struct fx *f = *state;
 	static const struct migrate_disk one[] = {
-		{ "vda", "/there/a'b&c.qcow2" },
+		{ "vda", "/there/a'b&c.qcow2", NULL },
 	};
 	static const struct migrate_disk two[] = {
-		{ "vda", "/there/a.qcow2" }, { "vdb", "/there/b.qcow2" },
+		{ "vda", "/there/a.qcow2", NULL }, { "vdb", "/there/b.qcow2", NULL },
 	};
 	struct migrate_spec ms = { .dest_uri = "qemu+tcp://10.0.0.2/system",
 	    .live = true, .copy_storage = true, .dest_disks = one,

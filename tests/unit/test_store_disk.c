@@ -278,6 +278,7 @@ test_image_count(void **state)
 
 	disk(&t.d, "vdb", "virtio", 5, 0);
 	snprintf(t.d.image, sizeof(t.d.image), "debian-12");
+	snprintf(t.d.base_volume, sizeof(t.d.base_volume), "base-x.qcow2");
 	assert_int_equal(store_tx(f->s, tx_one, &t), 0);
 	c = store_read_begin(f->s);
 	assert_int_equal(store_disk_count_image(c, "debian-12", &n), 0);

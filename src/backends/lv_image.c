@@ -1,0 +1,183 @@
+/*
+ * lv_image.c - volumes made from images: a cached base volume uploaded
+ * from hangard's image library through a libvirt stream (the same call
+ * for a local or a remote host), a linked clone (a qcow2 overlay over a
+ * base), and a full clone (a copy of a base made by libvirt on the host).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/error.h"
+#include "lv_int.h"
+
+/* Create volume from xml in pool; its handle, or NULL with an error. */
+static virStorageVolPtr
+lv_vol_new(virConnectPtr c, const char *pool, const char *xml,
+    virStoragePoolPtr *pp)
+{
+	virStorageVolPtr v;
+
+	if ((*pp = virStoragePoolLookupByName(c, pool)) == NULL) {
+		lv_fail("find the storage pool");
+		return NULL;
+	}
+	if ((v = virStorageVolCreateXML(*pp, xml, 0)) == NULL)
+		lv_fail("create the volume");
+	return v;
+}
+
+/* The path of v into path_out; 0, or -1 with an error. */
+static int
+lv_vol_path_of(virStorageVolPtr v, char *path_out, size_t len)
+{
+	char *path = virStorageVolGetPath(v);
+
+	if (path == NULL)
+		return lv_fail("read the volume's path");
+	snprintf(path_out, len, "%s", path);
+	free(path);
+	return 0;
+}
+
+/* virStreamSendAll's source: the local file. */
+static int
+lv_upload_read(virStreamPtr st, char *buf, size_t n, void *opaque)
+{
+	int fd = *(int *)opaque;
+	ssize_t r;
+
+	(void)st;
+	do
+		r = read(fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return (int)r;
+}
+
+static int
+lv_upload_stream(virConnectPtr c, virStorageVolPtr v, int fd,
+    unsigned long long len)
+{
+	virStreamPtr st = virStreamNew(c, 0);
+	int r = -1;
+
+	if (st == NULL)
+		return lv_fail("open a stream to the host");
+	if (virStorageVolUpload(v, st, 0, len, 0) < 0) {
+		lv_fail("start the upload");
+	} else if (virStreamSendAll(st, lv_upload_read, &fd) < 0) {
+		lv_fail("send the image");
+		virStreamAbort(st);
+	} else if (virStreamFinish(st) < 0) {
+		lv_fail("finish the upload");
+	} else {
+		r = 0;
+	}
+	virStreamFree(st);
+	return r;
+}
+
+int
+lv_volume_upload(struct backend_conn *bc, const char *pool, const char *vol,
+    const char *file, int64_t bytes, char *path_out, size_t path_len)
+{
+	virConnectPtr c = lv_get(bc);
+	virStoragePoolPtr p = NULL;
+	virStorageVolPtr v = NULL;
+	char *xml = NULL;
+	off_t len;
+	int fd = -1, r = -1;
+
+	if (c == NULL)
+		return -1;
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (len = lseek(fd, 0, SEEK_END)) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		err_set(ERR_INTERNAL, "cannot read image file '%s': %s", file,
+		    strerror(errno));
+		goto done;
+	}
+	if ((xml = domain_xml_volume_bytes(vol, bytes)) == NULL ||
+	    (v = lv_vol_new(c, pool, xml, &p)) == NULL)
+		goto done;
+	if (lv_upload_stream(c, v, fd, (unsigned long long)len) < 0 ||
+	    virStoragePoolRefresh(p, 0) < 0 ||
+	    lv_vol_path_of(v, path_out, path_len) < 0) {
+		virStorageVolDelete(v, 0);     /* no half-uploaded base */
+		goto done;
+	}
+	r = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	free(xml);
+	if (v)
+		virStorageVolFree(v);
+	if (p)
+		virStoragePoolFree(p);
+	virConnectClose(c);
+	return r;
+}
+
+int
+lv_volume_overlay(struct backend_conn *bc, const char *pool, const char *vol,
+    int64_t gib, const char *backing, char *path_out, size_t path_len)
+{
+	virConnectPtr c = lv_get(bc);
+	virStoragePoolPtr p = NULL;
+	virStorageVolPtr v = NULL;
+	char *xml;
+	int r = -1;
+
+	if (c == NULL)
+		return -1;
+	if ((xml = domain_xml_volume_overlay(vol, gib, backing)) != NULL &&
+	    (v = lv_vol_new(c, pool, xml, &p)) != NULL) {
+		r = lv_vol_path_of(v, path_out, path_len);
+		if (r < 0)
+			virStorageVolDelete(v, 0);
+	}
+	free(xml);
+	if (v)
+		virStorageVolFree(v);
+	if (p)
+		virStoragePoolFree(p);
+	virConnectClose(c);
+	return r;
+}
+
+int
+lv_volume_clone(struct backend_conn *bc, const char *pool, const char *src,
+    const char *vol, int64_t gib, char *path_out, size_t path_len)
+{
+	virConnectPtr c = lv_get(bc);
+	virStoragePoolPtr p = NULL;
+	virStorageVolPtr sv, v = NULL;
+	char *xml;
+	int r = -1;
+
+	if (c == NULL)
+		return -1;
+	if ((sv = lv_vol_lookup(c, bc->uri, pool, src, &p)) == NULL) {
+		virConnectClose(c);
+		return -1;
+	}
+	if ((xml = domain_xml_volume(vol, gib)) != NULL &&
+	    (v = virStorageVolCreateXMLFrom(p, xml, sv, 0)) == NULL)
+		lv_fail("copy the image into the disk");
+	if (v && (virStorageVolResize(v, (unsigned long long)gib << 30, 0) < 0 ?
+	    lv_fail("grow the disk to its size") :
+	    lv_vol_path_of(v, path_out, path_len)) == 0)
+		r = 0;
+	if (v && r < 0)
+		virStorageVolDelete(v, 0);
+	free(xml);
+	if (v)
+		virStorageVolFree(v);
+	virStorageVolFree(sv);
+	virStoragePoolFree(p);
+	virConnectClose(c);
+	return r;
+}

@@ -1,0 +1,97 @@
+/*
+ * store_host_image.c - the host_images table: which image each host
+ * holds a cached base volume of, and whether that copy is whole.  The
+ * daemon's image cache (src/daemon/imgcache.c) is its only writer.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/error.h"
+#include "store_int.h"
+
+int
+store_host_image_get(struct store_conn *c, int64_t host_id,
+    const char *sha256, struct host_image_rec *out)
+{
+	static const char sql[] = "SELECT volume, state, created_at"
+	    " FROM host_images WHERE host_id = ?1 AND sha256 = ?2";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, host_id);
+	sqlite3_bind_text(st, 2, sha256, -1, SQLITE_TRANSIENT);
+	memset(out, 0, sizeof(*out));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->host_id = host_id;
+		snprintf(out->sha256, sizeof(out->sha256), "%s", sha256);
+		store_col_text(st, 0, out->volume, sizeof(out->volume));
+		store_col_text(st, 1, out->state, sizeof(out->state));
+		out->created_at = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return err_set(ERR_NOT_FOUND, "host #%lld holds no copy of image "
+		    "%.12s", (long long)host_id, sha256);
+	return store_fail(c, rc, "get host image");
+}
+
+int
+store_host_image_put(struct store_conn *c, const struct host_image_rec *h)
+{
+	static const char sql[] = "INSERT OR REPLACE INTO host_images"
+	    " (host_id, sha256, volume, state, created_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, h->host_id);
+	sqlite3_bind_text(st, 2, h->sha256, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, h->volume, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, h->state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, time_now_ms());
+	return store_exec_stmt(c, st, "put host image");
+}
+
+int
+store_host_image_delete(struct store_conn *c, int64_t host_id,
+    const char *sha256)
+{
+	static const char sql[] = "DELETE FROM host_images"
+	    " WHERE host_id = ?1 AND sha256 = ?2";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, host_id);
+	sqlite3_bind_text(st, 2, sha256, -1, SQLITE_TRANSIENT);
+	return store_exec_stmt(c, st, "delete host image");
+}
+
+int
+store_host_image_users(struct store_conn *c, int64_t host_id, const char *vol,
+    int64_t vm_id, int64_t *out)
+{
+	static const char sql[] = "SELECT COUNT(*) FROM vm_disks d"
+	    " JOIN vms v ON v.id = d.vm_id"
+	    " WHERE v.host_id = ?1 AND d.base_volume = ?2 AND d.vm_id <> ?3";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, host_id);
+	sqlite3_bind_text(st, 2, vol, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, vm_id);
+	rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(c, rc, "count base users");
+	return 0;
+}
