@@ -32,15 +32,18 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 ROOT_LABEL=hangar-root
 TOTAL_MIB=2048
+FSTAB="LABEL=$ROOT_LABEL / ext4 defaults,errors=remount-ro 0 1"
 PACKAGES="linux-image-cloud-amd64,systemd-sysv,udev,dbus,kmod,e2fsprogs,\
 iproute2,ifupdown,isc-dhcp-client,netbase,openssh-server,qemu-guest-agent,\
 cloud-init,cloud-guest-utils,sudo,iputils-ping"
 
+# The fstab is written before the kernel is installed too (--essential-hook):
+# initramfs-tools adds fsck to the initrd only for a root it finds there.
+
 # _customize ROOT: the image's own settings, written straight into the tree.
 _customize() {
 	local r=$1
-	printf '%s\n' "LABEL=$ROOT_LABEL / ext4 defaults,errors=remount-ro 0 1" \
-		>"$r/etc/fstab"
+	printf '%s\n' "$FSTAB" >"$r/etc/fstab"
 	echo debian >"$r/etc/hostname"
 	printf '%s\n' '127.0.0.1 localhost' '127.0.1.1 debian' \
 		'::1 localhost ip6-localhost ip6-loopback' >"$r/etc/hosts"
@@ -79,6 +82,7 @@ _build() {
 	gl_log "mmdebstrap bookworm minbase (about 2 min)"
 	mmdebstrap --quiet --variant=minbase --mode=root \
 		--include="$PACKAGES" \
+		--essential-hook="printf '%s\\n' '$FSTAB' >\"\$1/etc/fstab\"" \
 		--dpkgopt='path-exclude=/usr/share/man/*' \
 		--dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
