@@ -37,8 +37,10 @@ PACKAGES="linux-image-cloud-amd64,systemd-sysv,udev,dbus,kmod,e2fsprogs,\
 iproute2,ifupdown,isc-dhcp-client,netbase,openssh-server,qemu-guest-agent,\
 cloud-init,cloud-guest-utils,sudo,iputils-ping"
 
-# The fstab is written before the kernel is installed too (--essential-hook):
-# initramfs-tools adds fsck to the initrd only for a root it finds there.
+# Before the kernel is installed (--essential-hook) the fstab is written and
+# initramfs-tools is told the root's type: its fsck hook ignores the
+# fstab's type for / and probes the device, which does not exist while the
+# initrd is made; without fsck in the initrd the root is not checked there.
 
 # _customize ROOT: the image's own settings, written straight into the tree.
 _customize() {
@@ -69,6 +71,9 @@ _customize() {
 	printf '%s\n' '[Service]' 'ExecStartPre=/usr/bin/ssh-keygen -A' \
 		>"$r/etc/systemd/system/ssh.service.d/hangar-hostkeys.conf"
 	: >"$r/etc/machine-id"
+	# mmdebstrap copied the build machine's; DHCP writes the guest's own
+	rm -f "$r/etc/resolv.conf"
+	: >"$r/etc/resolv.conf"
 	rm -f "$r/var/lib/dbus/machine-id"
 	rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin \
 		"$r"/var/log/*.log "$r"/tmp/* "$r"/var/tmp/*
@@ -76,13 +81,17 @@ _customize() {
 
 # _build TMP OUT: see lib.sh (gl_cached_build).
 _build() {
-	local t=$1 out=$2 kernel initrd bmib rmib
+	local t=$1 out=$2 kernel initrd bmib rmib hook_fstype
 	local -a mirror=()
 	[ -n "${HANGAR_DEBIAN_MIRROR:-}" ] && mirror=("$HANGAR_DEBIAN_MIRROR")
 	gl_log "mmdebstrap bookworm minbase (about 2 min)"
+	# shellcheck disable=SC2016 # the hook's $1 (the tree) is not ours
+	hook_fstype='mkdir -p "$1/etc/initramfs-tools/conf.d" &&
+		echo FSTYPE=ext4 >"$1/etc/initramfs-tools/conf.d/hangar-fstype"'
 	mmdebstrap --quiet --variant=minbase --mode=root \
 		--include="$PACKAGES" \
 		--essential-hook="printf '%s\\n' '$FSTAB' >\"\$1/etc/fstab\"" \
+		--essential-hook="$hook_fstype" \
 		--dpkgopt='path-exclude=/usr/share/man/*' \
 		--dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
