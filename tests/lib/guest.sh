@@ -28,12 +28,14 @@
 #
 # Constants for the tests:
 #   GUEST_TINY_BANNER   the tiny guest's fixed line (a regex)
-#   GUEST_LOGIN_RE      a login prompt on the console (a regex)
+#   GUEST_LOGIN_RE      a login prompt on the console (a regex; not
+#                       anchored at the end: on the Debian guest cloud-init's
+#                       console messages can follow on the prompt's line)
 
 _GUEST_DIR=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../guest" && pwd)
 export GUEST_TINY_BANNER GUEST_LOGIN_RE
 GUEST_TINY_BANNER='hangar-tiny-guest: up, kernel [^ ]+'
-GUEST_LOGIN_RE='[a-z0-9-]+ login: ?$'
+GUEST_LOGIN_RE='^[a-zA-Z0-9.-]+ login: '
 
 guest_image() {
 	local kind=${1:-} script err path rc=0
@@ -78,7 +80,7 @@ guest_wait_console() {
 		if [ $((now - t0)) -ge $((limit * 1000000)) ]; then
 			echo "guest_wait_console: /$re/ not in $file after ${limit}s; its tail:" >&2
 			if [ -r "$file" ]; then
-				tail -n 20 "$file" | tr -d '\r' | cat -v | sed 's/^/# | /' >&2
+				tail -n 20 "$file" | tr -d '\r' | cat -v | awk '{ print "# | " $0 }' >&2
 			else
 				echo "# (no such file)" >&2
 			fi
