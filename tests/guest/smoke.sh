@@ -1,0 +1,216 @@
+#!/bin/bash
+# smoke.sh - prove that the test guest images boot under libvirt: builds
+# (or reuses) both images, starts a private libvirtd (tests/lib/lvhost.sh)
+# and boots, one after the other, each on plain libvirt (no hangard):
+#   tiny   qcow2 overlay of the cached image   128 MiB
+#   debian qcow2 overlay of the cached image   512 MiB
+#   debian vmdk (monolithicSparse) converted from it
+#   seed   qcow2 overlay + a NoCloud seed disk (vfat "CIDATA", meta-data
+#          and user-data with a runcmd that writes a marker to ttyS0):
+#          cloud-init names the host "seed", runs the runcmd, finishes
+# 1 vCPU, machine pc, disk on virtio, no NIC, serial pty logged to a file
+# + a console pty, domain type qemu (TCG, as on CI without /dev/kvm).  For
+# each it waits for the kernel's first line and the login prompt in the
+# serial log.  It also converts the image to vpc (VHD, force_size=on) and
+# checks the virtual size stays 2 GiB.  Prints TAP-like lines with the
+# timings; exits 1 if anything failed.  Not part of `make check`.
+#
+# Usage: tests/guest/smoke.sh [tiny] [debian] [vmdk] [vpc] [seed]   (as root;
+#   default: all five; vpc also boots the VHD when given explicitly)
+# Environment: GUEST_DOMAIN_TYPE (qemu, or kvm to compare), GUEST_BOOT_TIMEOUT
+#   (s per boot, default 300), HANGAR_KEEP=1 (keep the temp dir and logs),
+#   HANGAR_GUEST_CACHE (see build-debian.sh).
+set -eu
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib/lvhost.sh
+. "$HERE/../lib/lvhost.sh"
+# shellcheck source=tests/lib/guest.sh
+. "$HERE/../lib/guest.sh"
+
+DTYPE=${GUEST_DOMAIN_TYPE:-qemu}
+LIMIT=${GUEST_BOOT_TIMEOUT:-300}
+what=${*:-tiny debian vmdk vpc seed}
+boot_vpc=0
+[ $# -gt 0 ] && case " $* " in *" vpc "*) boot_vpc=1 ;; esac
+failed=0
+host_up=0
+
+ok() { echo "ok - $*"; }
+notok() { echo "not ok - $*"; failed=1; }
+now() { echo "${EPOCHREALTIME/[.,]/}"; }
+secs() { local us=$(($2 - $1)); printf '%d.%d' $((us / 1000000)) $((us / 100000 % 10)); }
+
+# make our own temp dir (lvhost would make one, but in $(...) it is lost)
+HANGAR_TEST_TMP=$(mktemp -d /tmp/hangar-guest-smoke.XXXXXX)
+export HANGAR_TEST_TMP
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+	[ "$host_up" = 1 ] && lvhost_stop smoke >/dev/null
+	if [ "${HANGAR_KEEP:-0}" = 1 ] || [ "$failed" = 1 ]; then
+		echo "# kept $HANGAR_TEST_TMP"
+	else
+		rm -rf "$HANGAR_TEST_TMP"
+	fi
+}
+trap cleanup EXIT
+
+# domain_xml NAME MEM_MIB DISK FORMAT LOG [SEED_RAW]
+domain_xml() {
+	local seed=''
+	[ -n "${6:-}" ] && seed="<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$6'/><target dev='vdb' bus='virtio'/><readonly/></disk>"
+	cat <<-EOF
+		<domain type='$DTYPE'>
+		  <name>$1</name>
+		  <memory unit='MiB'>$2</memory>
+		  <vcpu>1</vcpu>
+		  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+		  <features><acpi/></features>
+		  <on_poweroff>destroy</on_poweroff>
+		  <on_reboot>restart</on_reboot>
+		  <on_crash>destroy</on_crash>
+		  <devices>
+		    <disk type='file' device='disk'>
+		      <driver name='qemu' type='$4'/>
+		      <source file='$3'/>
+		      <target dev='vda' bus='virtio'/>
+		    </disk>
+		    $seed
+		    <serial type='pty'><log file='$5' append='off'/><target port='0'/></serial>
+		    <console type='pty'><target type='serial' port='0'/></console>
+		  </devices>
+		</domain>
+	EOF
+}
+
+# boot LABEL MEM_MIB DISK FORMAT LOGIN_RE [BANNER_RE [SEED_RAW]]: boot,
+# wait for the kernel, the banner (if given) and the login prompt, then
+# destroy it.
+# Times are seconds since `virsh create` was called.
+boot() {
+	local label=$1 mem=$2 disk=$3 fmt=$4 login=$5 banner=${6:-} seed=${7:-} name log xml t0 t1
+	name=smoke-$label
+	log=$HANGAR_TEST_TMP/$label.serial.log
+	xml=$HANGAR_TEST_TMP/$label.xml
+	domain_xml "$name" "$mem" "$disk" "$fmt" "$log" "$seed" >"$xml"
+	t0=$(now)
+	if ! lvhost_virsh smoke create "$xml" >/dev/null; then
+		notok "$label: virsh create"
+		return 0
+	fi
+	t1=$(now)
+	if guest_wait_console "$log" 'Linux version [0-9]' "$LIMIT" >/dev/null; then
+		ok "$label: kernel on the serial console after $(secs "$t0" "$(now)") s"
+	else
+		notok "$label: no kernel line"
+		lvhost_virsh smoke destroy "$name" >/dev/null 2>&1 || true
+		return 0
+	fi
+	if [ -n "$banner" ]; then
+		if guest_wait_console "$log" "$banner" "$LIMIT" >/dev/null; then
+			ok "$label: banner after $(secs "$t0" "$(now)") s"
+		else
+			notok "$label: no banner /$banner/"
+		fi
+	fi
+	if guest_wait_console "$log" "$login" "$LIMIT" >/dev/null; then
+		ok "$label: login prompt after $(secs "$t0" "$(now)") s ($fmt, $mem MiB, $DTYPE; virsh create took $(secs "$t0" "$t1") s)"
+		grep -a -m1 -E "$login" "$log" | tr -d '\r' | sed 's/^/#   /'
+	else
+		notok "$label: no login prompt /$login/"
+	fi
+	lvhost_virsh smoke destroy "$name" >/dev/null 2>&1 || true
+}
+
+# image KIND: guest_image with its time; sets IMG
+image() {
+	local t0 t1
+	t0=$(now)
+	if ! IMG=$(guest_image "$1"); then
+		notok "image $1"
+		return 1
+	fi
+	t1=$(now)
+	ok "image $1: $IMG ($(secs "$t0" "$t1") s, $(du -m "$IMG" | cut -f1) MiB on disk)"
+}
+
+[ "$(id -u)" = 0 ] || { echo "smoke.sh: needs root" >&2; exit 1; }
+
+tiny_img="" deb_img=""
+case " $what " in *" tiny "*) image tiny && tiny_img=$IMG ;; esac
+case " $what " in *" debian "* | *" vmdk "* | *" vpc "* | *" seed "*) image debian && deb_img=$IMG ;; esac
+
+port=$(lvhost_free_port 64)
+if ! lvhost_start smoke "$port"; then
+	notok "lvhost_start"
+	exit 1
+fi
+host_up=1
+
+if [ -n "$tiny_img" ]; then
+	qemu-img create -q -f qcow2 -b "$tiny_img" -F qcow2 "$HANGAR_TEST_TMP/tiny.qcow2"
+	boot tiny 128 "$HANGAR_TEST_TMP/tiny.qcow2" qcow2 'tiny login:' "$GUEST_TINY_BANNER"
+fi
+if [ -n "$deb_img" ]; then
+	case " $what " in
+	*" debian "*)
+		qemu-img create -q -f qcow2 -b "$deb_img" -F qcow2 "$HANGAR_TEST_TMP/debian.qcow2"
+		boot debian 512 "$HANGAR_TEST_TMP/debian.qcow2" qcow2 'debian login:'
+		;;
+	esac
+	case " $what " in
+	*" vmdk "*)
+		t0=$(now)
+		qemu-img convert -O vmdk -o subformat=monolithicSparse \
+			"$deb_img" "$HANGAR_TEST_TMP/debian.vmdk"
+		ok "vmdk: converted in $(secs "$t0" "$(now)") s, $(du -m "$HANGAR_TEST_TMP/debian.vmdk" | cut -f1) MiB"
+		boot vmdk 512 "$HANGAR_TEST_TMP/debian.vmdk" vmdk 'debian login:'
+		rm -f "$HANGAR_TEST_TMP/debian.vmdk"
+		;;
+	esac
+	case " $what " in
+	*" vpc "*)
+		t0=$(now)
+		qemu-img convert -O vpc -o force_size=on \
+			"$deb_img" "$HANGAR_TEST_TMP/debian.vhd"
+		t1=$(now)
+		vsize=$(qemu-img info -f vpc --output=json "$HANGAR_TEST_TMP/debian.vhd" |
+			sed -n 's/.*"virtual-size": *\([0-9]*\).*/\1/p')
+		if [ "$vsize" = 2147483648 ]; then
+			ok "vpc: converted in $(secs "$t0" "$t1") s, virtual size $vsize"
+		else
+			notok "vpc: virtual size $vsize, not 2147483648"
+		fi
+		[ "$boot_vpc" = 1 ] &&
+			boot vpc 512 "$HANGAR_TEST_TMP/debian.vhd" vpc 'debian login:'
+		rm -f "$HANGAR_TEST_TMP/debian.vhd"
+		;;
+	esac
+fi
+if [ -n "$deb_img" ]; then
+	case " $what " in
+	*" seed "*)
+		sd=$HANGAR_TEST_TMP/seed
+		mkdir -p "$sd"
+		printf '%s\n' 'instance-id: smoke-seed-1' 'local-hostname: seed' >"$sd/meta-data"
+		cat >"$sd/user-data" <<-'EOF'
+			#cloud-config
+			runcmd:
+			  - [ sh, -c, 'echo "hangar-smoke: runcmd ran as $(id -un)" >/dev/ttyS0' ]
+		EOF
+		mkfs.vfat -C -n CIDATA "$sd/seed.raw" 1024 >/dev/null
+		mcopy -i "$sd/seed.raw" "$sd/meta-data" "$sd/user-data" ::/
+		qemu-img create -q -f qcow2 -b "$deb_img" -F qcow2 "$HANGAR_TEST_TMP/seed.qcow2"
+		boot seed 512 "$HANGAR_TEST_TMP/seed.qcow2" qcow2 'seed login:' \
+			'Cloud-init v\. [^ ]+ finished at' "$sd/seed.raw"
+		if tr -d '\r' <"$HANGAR_TEST_TMP/seed.serial.log" |
+			grep -aq '^hangar-smoke: runcmd ran as root'; then
+			ok "seed: cloud-init ran the seed's runcmd"
+		else
+			notok "seed: no runcmd marker on the console"
+		fi
+		;;
+	esac
+fi
+[ "$failed" = 0 ] && echo "# all passed" || echo "# FAILED"
+exit "$failed"
