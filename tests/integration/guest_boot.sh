@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+#
+# guest_boot.sh - from an image file to a booting guest: real guest
+# operating systems, built from Debian packages (tests/guest/), imported
+# through the API as qcow2, raw, VMware vmdk, Hyper-V vhd and vhdx, and
+# each booted as a VM made from its image, its serial console read until
+# the kernel and systemd reach a login prompt.  Also: the image copied to
+# the host once however many VMs are made from it at once, linked clones
+# sharing that copy, a full clone standing alone, an image in use not
+# deletable, and nothing of a VM, its clones or the host's copy left
+# after the deletes.
+# Usage: BUILD=build tests/integration/guest_boot.sh
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/lib/testlib.sh
+. tests/lib/testlib.sh
+# shellcheck source=tests/lib/guest.sh
+. tests/lib/guest.sh
+
+t_init boot
+hangard_start || t_summary
+
+W=wait=300
+LOGDIR=${T_LV_DIR:+$T_LV_DIR/log/qemu}
+
+# import NAME FORMAT FILE: POST the file to /v1/images and wait
+import() {
+	T_HTTP_CTYPE=application/octet-stream T_HTTP_TIMEOUT=600 \
+		t_http POST "/v1/images?name=$1&format=$2&$W" "@$3"
+	t_expect_status 200 "import $3 as $1 ($2): 200"
+	t_expect_json .status succeeded "import $1: succeeded"
+}
+
+# console NAME: the file the VM's serial console is logged to
+console() {
+	t_http GET "/v1/vms/$1"
+	echo "$LOGDIR/$(t_json .id)-serial.log"
+}
+
+if ! TINY=$(guest_image tiny) || ! DEB=$(guest_image debian); then
+	t_fail "build the test guests from Debian packages" "see above"
+	t_summary
+fi
+t_ok "test guests: $TINY, $DEB"
+
+# --- plumbing with the tiny guest: one image, three VMs at once
+import tiny qcow2 "$TINY"
+t_http GET /v1/images/tiny
+t_expect_json .state ready "image tiny: ready"
+SHA=$(t_json .sha256)
+for i in 1 2 3; do
+	t_http POST /v1/vms "{\"name\":\"${T_PFX}t$i\",\"vcpus\":1,\"memory_mib\":128,\"image\":\"tiny\",\"start\":true}" &
+done
+wait
+# is_running VM: the API shows it running
+is_running() {
+	[ "$(curl -sS -m 5 "$T_BASE/v1/vms/$1" | jq -r .state)" = running ]
+}
+for i in 1 2 3; do
+	t_check "${T_PFX}t$i from image tiny: running within 120 s" \
+		t_wait_for 120 is_running "${T_PFX}t$i"
+	t_http GET "/v1/vms/${T_PFX}t$i"
+	t_expect_json '.disks[0].image' tiny "${T_PFX}t$i: its root disk is made from tiny"
+done
+t_eq "the host got one copy of the image, however many VMs asked" \
+	"$(find "$T_TMP/images" -name "base-$SHA.qcow2" | wc -l)" 1
+t_http GET "/v1/vms/${T_PFX}t1"
+ID1=$(t_json .id)
+t_eq "t1's disk is an overlay on the host's copy (qemu-img)" \
+	"$(qemu-img info -U --output=json "$T_TMP/images/$ID1.qcow2" | jq -r '."backing-filename"')" \
+	"$T_TMP/images/base-$SHA.qcow2"
+if [ -n "$LOGDIR" ]; then
+	for i in 1 2 3; do
+		s=$(guest_wait_console "$(console "${T_PFX}t$i")" "$GUEST_LOGIN_RE" 120) &&
+			t_ok "${T_PFX}t$i: its console reaches a login prompt (${s} s)" ||
+			t_fail "${T_PFX}t$i: login prompt" "see above"
+	done
+fi
+t_http DELETE /v1/images/tiny
+t_expect_problem 409 "deleting an image that backs disks: 409"
+t_http POST "/v1/vms?$W" "{\"name\":\"${T_PFX}full\",\"memory_mib\":128,\"image\":\"tiny\",\"clone\":\"full\",\"disk_gib\":1}"
+t_expect_status 201 "a full clone of tiny: 201"
+FID=$(t_json .id)
+t_eq "the full clone stands alone (no backing file)" \
+	"$(qemu-img info -U --output=json "$T_TMP/images/$FID.qcow2" | jq -r '."backing-filename" // "none"')" none
+t_eq "... and is 1 GiB" \
+	"$(qemu-img info -U --output=json "$T_TMP/images/$FID.qcow2" | jq -r '."virtual-size"')" $((1 << 30))
+t_http POST /v1/vms "{\"name\":\"${T_PFX}small\",\"image\":\"tiny\",\"disk_gib\":0}"
+t_expect_problem 400 "disk_gib 0 from an image: 400"
+t_http POST /v1/vms "{\"name\":\"${T_PFX}none\",\"image\":\"nosuch\"}"
+t_expect_problem 422 "an image not in the library: 422"
+t_expect_json .field image
+for v in t1 t2 t3 full; do
+	t_http DELETE "/v1/vms/${T_PFX}$v?$W"
+	t_expect_json .status succeeded "delete ${T_PFX}$v"
+done
+t_eq "the host's copy went with the last disk that used it" \
+	"$(find "$T_TMP/images" -name 'base-*' | wc -l)" 0
+t_http DELETE /v1/images/tiny
+t_expect_status 200 "delete image tiny once unused: 200"
+
+# --- Debian 12 from five formats, two booted at a time
+qemu-img convert -O raw "$DEB" "$T_TMP/deb.raw"
+qemu-img convert -O vmdk -o subformat=monolithicSparse "$DEB" "$T_TMP/deb.vmdk"
+qemu-img convert -O vpc -o subformat=dynamic,force_size=on "$DEB" "$T_TMP/deb.vhd"
+qemu-img convert -O vhdx "$DEB" "$T_TMP/deb.vhdx"
+t_ok "the Debian image converted by qemu-img to raw, vmdk, vhd and vhdx"
+import deb-qcow2 qcow2 "$DEB"
+import deb-raw raw "$T_TMP/deb.raw"
+import deb-vmdk vmdk "$T_TMP/deb.vmdk"
+import deb-vhd vhd "$T_TMP/deb.vhd"
+import deb-vhdx vhdx "$T_TMP/deb.vhdx"
+rm -f "$T_TMP"/deb.*
+boot_pair() {
+	local f pids=()
+	for f in "$@"; do
+		t_http POST "/v1/vms?$W" "{\"name\":\"${T_PFX}$f\",\"vcpus\":1,\"memory_mib\":512,\"image\":\"deb-$f\",\"start\":true}"
+		t_expect_json .state running "a VM from the $f import: running"
+	done
+	[ -n "$LOGDIR" ] || return 0
+	for f in "$@"; do
+		s=$(guest_wait_console "$(console "${T_PFX}$f")" "$GUEST_LOGIN_RE" 240) &&
+			t_ok "${T_PFX}$f (from $f): the kernel and systemd reach a login prompt (${s} s)" ||
+			t_fail "${T_PFX}$f (from $f): login prompt" "see above"
+		t_match "${T_PFX}$f: the console shows the Linux kernel" \
+			"$(tr -d '\r' <"$(console "${T_PFX}$f")" | grep -a -m1 'Linux version')" 'Linux version'
+	done
+	for f in "$@"; do
+		t_http DELETE "/v1/vms/${T_PFX}$f?$W"
+		t_expect_json .status succeeded "delete ${T_PFX}$f"
+	done
+}
+boot_pair vmdk vhd
+boot_pair vhdx raw
+boot_pair qcow2
+t_eq "no disk or copy is left in the pool" \
+	"$(find "$T_TMP/images" -mindepth 1 | wc -l)" 0
+t_summary
