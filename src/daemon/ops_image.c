@@ -77,10 +77,22 @@ ops_image_inspect(struct op_ctx *x, int fd, uint64_t size,
 	return 0;
 }
 
+/* Progress: what was uploaded, and how much qcow2 there is so far. */
+static void
+ops_image_progress(struct op_ctx *x, uint64_t converted)
+{
+	json_t *p = json_pack("{s:I, s:I}", "bytes_received",
+	    json_integer_value(json_object_get(x->params, "bytes")),
+	    "bytes_converted", (json_int_t)converted);
+
+	if (p != NULL)
+		ops_progress(x, p);
+	json_decref(p);
+}
+
 struct ops_image_tick {
 	struct op_ctx *x;
 	const char *out;
-	uint64_t received;
 	int64_t next_ms;
 };
 
@@ -90,19 +102,14 @@ ops_image_tick(void *arg)
 {
 	struct ops_image_tick *t = arg;
 	struct stat st;
-	json_t *p;
 
 	if (ops_cancelled(t->x))
 		return true;
 	if (time_mono_ms() < t->next_ms)
 		return false;
 	t->next_ms = time_mono_ms() + 1000;
-	if (stat(t->out, &st) == 0 && (p = json_pack("{s:I, s:I}",
-	    "bytes_received", (json_int_t)t->received, "bytes_converted",
-	    (json_int_t)st.st_blocks * 512)) != NULL) {
-		ops_progress(t->x, p);
-		json_decref(p);
-	}
+	if (stat(t->out, &st) == 0)
+		ops_image_progress(t->x, (uint64_t)st.st_blocks * 512);
 	return false;
 }
 
@@ -112,7 +119,7 @@ ops_image_convert(struct op_ctx *x, const struct img_info *ii,
 {
 	const char *argv[] = { "convert", "-f", img_format_qemu(ii->format),
 	    "-O", "qcow2", in, out, NULL };
-	struct ops_image_tick t = { x, out, size, 0 };
+	struct ops_image_tick t = { x, out, 0 };
 	struct qimg_run q;
 	uint64_t work = ii->virtual_size > size ? ii->virtual_size : size;
 
@@ -204,6 +211,7 @@ ops_image_store(struct op_ctx *x, const char *out)
 	}
 	close(fd);
 	x->image.actual_size = (int64_t)st.st_blocks * 512;
+	ops_image_progress(x, (uint64_t)x->image.actual_size);
 	if (rename(out, x->image.path) < 0)
 		return err_set(ERR_UNAVAILABLE, "cannot move '%s' into the "
 		    "library: %s", out, strerror(errno));
