@@ -277,6 +277,32 @@ t_check_not "its file is gone" test -e "$LIB/$idem_op.qcow2"
 t_http DELETE /v1/images/idem
 t_expect_problem 404 "DELETE it again: 404"
 
+# --- 7b. cancelling an import while qemu-img converts (frozen meanwhile)
+curl -sS -o "$T_TMP/cancel.json" -H 'Expect:' \
+	-H 'Content-Type: application/octet-stream' \
+	--data-binary @"$T_TMP/big.raw" \
+	"$T_BASE/v1/images?name=cancelled&format=raw" 2>/dev/null &
+cpid=$!
+qpid=''
+for ((i = 0; i < 2000; i++)); do
+	qpid=$(pgrep -P "$HANGARD_PID" -x qemu-img) && break
+done
+[ -z "$qpid" ] || kill -STOP "$qpid"
+wait "$cpid"
+cancel_op=$(jq -r .id "$T_TMP/cancel.json")
+if [ -n "$qpid" ]; then
+	t_http DELETE "/v1/operations/$cancel_op"
+	t_expect_status 202 "cancel a running import: 202"
+	t_http GET "/v1/operations/$cancel_op?wait=10"
+	t_expect_json .status cancelled "the import ends cancelled"
+	t_check_not "its qemu-img is gone" kill -0 "$qpid"
+	nothing_left "cancelled import" cancelled
+else
+	printf '# skipped: cancelling a running import (qemu-img was not seen running)\n'
+	t_http GET "/v1/operations/$cancel_op?wait=30"
+	t_http DELETE /v1/images/cancelled
+fi
+
 # --- 8. a crash mid-upload: the next start removes the staged part
 curl -sS -o /dev/null --limit-rate 5M --max-time 30 -H 'Expect:' \
 	-H 'Content-Type: application/octet-stream' \
