@@ -126,7 +126,7 @@ test_timeout(void **state)
 
 /*
  * RLIMIT_AS: buffers of 2 x 1000 MiB do not fit in the child's 2 GiB of
- * address space, so qemu-img aborts (without the limit the same command
+ * address space, so qemu-img fails (without the limit the same command
  * runs to its end).
  */
 static void
@@ -141,7 +141,10 @@ test_memory_limit(void **state)
 		skip();
 	assert_int_equal(qimg_run(&q), -1);
 	assert_int_equal(err_last()->code, ERR_UNPROCESSABLE);
-	assert_non_null(strstr(err_last()->msg, "killed"));
+	/* aborted, or it said so itself, depending on where it ran out */
+	if (strstr(err_last()->msg, "killed") == NULL &&
+	    strstr(err_last()->msg, "allocate") == NULL)
+		fail_msg("not a memory failure: %s", err_last()->msg);
 }
 
 static void
