@@ -48,7 +48,8 @@ qimg_path(void)
 static void
 qimg_child(const char *path, const struct qimg_run *q, int out, int err)
 {
-	struct rlimit as = { QIMG_AS_BYTES, QIMG_AS_BYTES };
+	rlim_t lim = q->as_bytes ? q->as_bytes : QIMG_AS_BYTES;
+	struct rlimit as = { lim, lim };
 	struct rlimit cpu = { q->cpu_s, q->cpu_s };
 	const char *argv[QIMG_ARGS_MAX + 2];
 	int nul = open("/dev/null", O_RDONLY);
