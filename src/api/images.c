@@ -179,11 +179,14 @@ images_convert(struct req *r, const struct image_rec *im, const char *qfmt,
 	/* served from the descriptor: the name is not needed any more */
 	unlink(path);
 	if (rc < 0 && err_last()->code == ERR_UNPROCESSABLE) {
+		/* our own stored image: its failure is ours, or a full disk */
+		bool full = strstr(err_last()->msg, "No space left") != NULL;
+
 		log_warnx("images: export of '%s' as %s: %s", im->name, qfmt,
 		    err_last()->msg);
-		rc = err_set(errno == ENOSPC ? ERR_INSUFFICIENT_STORAGE :
-		    ERR_INTERNAL, "image '%s' could not be converted to %s",
-		    im->name, qfmt);
+		rc = err_set(full ? ERR_INSUFFICIENT_STORAGE : ERR_INTERNAL,
+		    "image '%s' could not be converted to %s%s", im->name,
+		    qfmt, full ? ": the image store is full" : "");
 	}
 	return rc;
 }

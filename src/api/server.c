@@ -37,10 +37,10 @@
 #include "../common/error.h"
 #include "../common/log.h"
 #include "api.h"
+#include "listen.h"
 #include "req.h"
 
 #define SERVER_MAX_DAEMONS CONFIG_LISTEN_MAX
-#define SERVER_PEM_MAX (1024 * 1024)   /* bytes of a PEM file */
 #define SERVER_POOL_MIN 2              /* threads per listener */
 #define SERVER_POOL_MAX 8
 /*
@@ -535,6 +535,80 @@ server_spawn(struct server_conn *sc)
 	return 0;
 }
 
+/* Bytes of a JSON body: kept, up to REQ_BODY_MAX (then refused). */
+static enum MHD_Result
+server_body_chunk(struct server_conn *sc, const char *data, size_t *size)
+{
+	size_t n = *size;
+
+	*size = 0;
+	if (sc->len + n > REQ_BODY_MAX) {
+		/* chunked, or longer than it said */
+		err_set(ERR_TOO_LARGE, "the request body is larger "
+		    "than %d bytes", REQ_BODY_MAX);
+		sc->dropped = sc->len + n;
+		return server_refuse(sc, NULL);
+	}
+	if (sc->len + n + 1 > sc->cap) {
+		size_t cap = (sc->len + n + 1) * 2;
+		char *b = realloc(sc->body, cap > REQ_BODY_MAX + 1 ?
+		    REQ_BODY_MAX + 1 : cap);
+
+		if (b == NULL)
+			return MHD_NO;
+		sc->body = b;
+		sc->cap = cap > REQ_BODY_MAX + 1 ? REQ_BODY_MAX + 1 : cap;
+	}
+	memcpy(sc->body + sc->len, data, n);
+	sc->len += n;
+	return MHD_YES;
+}
+
+/*
+ * A request's first call, its headers in: who sends it and may they
+ * (auth.c), then what its route does with a body (a sink's own checks,
+ * or the size limit).  Refusals go through server_refuse().
+ */
+static enum MHD_Result
+server_begin(struct server_listener *l, struct MHD_Connection *conn,
+    const char *url, const char *method, void **con_cls)
+{
+	const char *cl = MHD_lookup_connection_value(conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char peer[AUTH_WHO_MAX + NI_MAXHOST + 8];
+	struct server_conn *sc;
+	json_t *ext = NULL;
+
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		return MHD_NO;
+	*con_cls = sc;
+	sc->l = l;
+	sc->conn = conn;
+	sc->url = url;
+	sc->method = method;
+	err_clear();
+	if (server_authorize(l, conn, method, url, sc, &ext) < 0) {
+		enum MHD_Result ret;
+
+		server_peer(l, conn, sc, peer, sizeof(peer));
+		log_info("api: %s %s from %s refused (%d): %s", method,
+		    url, peer, err_code_http(err_last()->code),
+		    err_last()->msg);
+		ret = server_refuse(sc, ext);
+		json_decref(ext);
+		return ret;
+	}
+	if (sc->sink)
+		return server_sink_open(sc);
+	if (cl && strtoull(cl, NULL, 10) > REQ_BODY_MAX) {
+		/* nothing of it is kept */
+		err_set(ERR_TOO_LARGE, "the request body is larger "
+		    "than %d bytes", REQ_BODY_MAX);
+		return server_refuse(sc, NULL);
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result
 server_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -546,41 +620,8 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	unsigned status;
 
 	(void)version;
-	if (sc == NULL) {
-		const char *cl = MHD_lookup_connection_value(conn,
-		    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		char peer[AUTH_WHO_MAX + NI_MAXHOST + 8];
-		json_t *ext = NULL;
-
-		if ((sc = calloc(1, sizeof(*sc))) == NULL)
-			return MHD_NO;
-		*con_cls = sc;
-		sc->l = l;
-		sc->conn = conn;
-		sc->url = url;
-		sc->method = method;
-		err_clear();
-		if (server_authorize(l, conn, method, url, sc, &ext) < 0) {
-			enum MHD_Result ret;
-
-			server_peer(l, conn, sc, peer, sizeof(peer));
-			log_info("api: %s %s from %s refused (%d): %s", method,
-			    url, peer, err_code_http(err_last()->code),
-			    err_last()->msg);
-			ret = server_refuse(sc, ext);
-			json_decref(ext);
-			return ret;
-		}
-		if (sc->sink)
-			return server_sink_open(sc);
-		if (cl && strtoull(cl, NULL, 10) > REQ_BODY_MAX) {
-			/* nothing of it is kept */
-			err_set(ERR_TOO_LARGE, "the request body is larger "
-			    "than %d bytes", REQ_BODY_MAX);
-			return server_refuse(sc, NULL);
-		}
-		return MHD_YES;
-	}
+	if (sc == NULL)
+		return server_begin(l, conn, url, method, con_cls);
 	if (sc->state == SERVER_DONE) {
 		/* back from its own thread: send what it left */
 		resp = sc->resp;
@@ -607,31 +648,8 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (*upload_data_size > 0 && sc->sink)
 		return server_sink_write(sc, upload_data, upload_data_size);
-	if (*upload_data_size > 0) {
-		size_t n = *upload_data_size;
-
-		*upload_data_size = 0;
-		if (sc->len + n > REQ_BODY_MAX) {
-			/* chunked, or longer than it said */
-			err_set(ERR_TOO_LARGE, "the request body is larger "
-			    "than %d bytes", REQ_BODY_MAX);
-			sc->dropped = sc->len + n;
-			return server_refuse(sc, NULL);
-		}
-		if (sc->len + n + 1 > sc->cap) {
-			size_t cap = (sc->len + n + 1) * 2;
-			char *b = realloc(sc->body, cap > REQ_BODY_MAX + 1 ?
-			    REQ_BODY_MAX + 1 : cap);
-
-			if (b == NULL)
-				return MHD_NO;
-			sc->body = b;
-			sc->cap = cap > REQ_BODY_MAX + 1 ? REQ_BODY_MAX + 1 : cap;
-		}
-		memcpy(sc->body + sc->len, upload_data, n);
-		sc->len += n;
-		return MHD_YES;
-	}
+	if (*upload_data_size > 0)
+		return server_body_chunk(sc, upload_data, upload_data_size);
 	/* the whole request is in */
 	if (sc->state == SERVER_RUNNING)
 		return MHD_YES;              /* not expected: it is suspended */
@@ -677,164 +695,6 @@ server_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", msg);
 }
 
-/*
- * A listening unix socket at path, or -1 with an error.  Its group is
- * unix_admin_group when that exists, so the mode (0660) lets its members
- * in.
- */
-static int
-server_listen_unix(const char *path, int mode, const struct auth_unix *u)
-{
-	struct sockaddr_un sun;
-	char dir[sizeof(sun.sun_path)];
-	char *slash;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >=
-	    (int)sizeof(sun.sun_path))
-		return err_set(ERR_INVALID, "socket path '%s' is too long",
-		    path);
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return err_set(ERR_UNAVAILABLE, "cannot create '%s': %s",
-			    dir, strerror(errno));
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return err_set(ERR_UNAVAILABLE, "socket: %s", strerror(errno));
-	/* a socket file nobody answers on is a leftover: replace it */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-		close(fd);
-		return err_set(ERR_UNAVAILABLE, "another daemon is listening on "
-		    "'%s'", path);
-	}
-	close(fd);
-	unlink(path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return err_set(ERR_UNAVAILABLE, "socket: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, (mode_t)mode) < 0 || listen(fd, 128) < 0) {
-		err_set(ERR_UNAVAILABLE, "cannot listen on '%s': %s", path,
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (u->au_set[AUTH_ADMIN] && chown(path, (uid_t)-1,
-	    u->au_gid[AUTH_ADMIN]) < 0)
-		log_warn("cannot give '%s' to the admin group", path);
-	return fd;
-}
-
-/* A listening TCP socket for "HOST:PORT" or "[V6]:PORT". */
-static int
-server_listen_tcp(const char *addr)
-{
-	struct addrinfo hints, *res = NULL;
-	char host[256];
-	const char *port, *colon = strrchr(addr, ':');
-	int fd = -1, one = 1, rc;
-
-	if (colon == NULL)
-		return err_set(ERR_INVALID, "'%s' is not HOST:PORT", addr);
-	port = colon + 1;
-	if (addr[0] == '[')
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - addr - 2),
-		    addr + 1);
-	else
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
-		return err_set(ERR_INVALID, "cannot resolve '%s': %s", addr,
-		    gai_strerror(rc));
-	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC,
-	    res->ai_protocol);
-	if (fd < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 ||
-	    listen(fd, 128) < 0) {
-		err_set(ERR_UNAVAILABLE, "cannot listen on '%s': %s", addr,
-		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/*
- * The whole of the PEM file at path (key names it in errors), or NULL
- * with the error.  A private key others may read is worth a warning.
- */
-static char *
-server_read_pem(const char *key, const char *path, bool secret)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
-		err_set(ERR_UNAVAILABLE, "%s '%s' cannot be read: %s", key,
-		    path, strerror(errno));
-		goto fail;
-	}
-	if (st.st_size > SERVER_PEM_MAX) {
-		err_set(ERR_UNAVAILABLE, "%s '%s' is larger than %d bytes", key,
-		    path, SERVER_PEM_MAX);
-		goto fail;
-	}
-	if (secret && (st.st_mode & 0077) != 0)
-		log_warnx("%s '%s' may be read by other users (mode %04o)",
-		    key, path, (unsigned)(st.st_mode & 07777));
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		err_set(ERR_INTERNAL, "out of memory");
-		goto fail;
-	}
-	while (len < (size_t)st.st_size &&
-	    (n = read(fd, buf + len, (size_t)st.st_size - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_set(ERR_UNAVAILABLE, "%s '%s' cannot be read: %s",
-			    key, path, strerror(errno));
-			goto fail;
-		}
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	if (strstr(buf, "-----BEGIN ") == NULL) {
-		err_set(ERR_UNAVAILABLE, "%s '%s' holds no PEM block", key,
-		    path);
-		goto fail;
-	}
-	close(fd);
-	return buf;
-fail:
-	if (buf)
-		explicit_bzero(buf, len);
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return NULL;
-}
-
-static void
-server_free_pem(char *pem)
-{
-	if (pem) {
-		explicit_bzero(pem, strlen(pem));
-		free(pem);
-	}
-}
-
 /* Read the TLS files of the config (when tls_cert is set). */
 static int
 server_tls_load(struct api *a, const struct config *cfg)
@@ -844,13 +704,13 @@ server_tls_load(struct api *a, const struct config *cfg)
 	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 		return err_set(ERR_UNAVAILABLE, "tls_cert is set, but this "
 		    "libmicrohttpd was built without TLS");
-	if ((a->tls_cert = server_read_pem("tls_cert", cfg->tls_cert,
+	if ((a->tls_cert = listen_read_pem("tls_cert", cfg->tls_cert,
 	    false)) == NULL ||
-	    (a->tls_key = server_read_pem("tls_key", cfg->tls_key,
+	    (a->tls_key = listen_read_pem("tls_key", cfg->tls_key,
 	    true)) == NULL)
 		return -1;
 	if (cfg->tls_client_ca[0] != '\0' &&
-	    (a->tls_ca = server_read_pem("tls_client_ca", cfg->tls_client_ca,
+	    (a->tls_ca = listen_read_pem("tls_client_ca", cfg->tls_client_ca,
 	    false)) == NULL)
 		return -1;
 	return 0;
@@ -931,8 +791,8 @@ api_start(struct app *app)
 		const char *addr = cfg->listen[i];
 		struct server_listener *l = &a->lis[a->n];
 		bool is_unix = strncmp(addr, "unix:", 5) == 0;
-		int fd = is_unix ? server_listen_unix(addr + 5, cfg->socket_mode,
-		    &a->unix_roles) : server_listen_tcp(addr);
+		int fd = is_unix ? listen_unix(addr + 5, cfg->socket_mode,
+		    &a->unix_roles) : listen_tcp(addr);
 
 		if (fd < 0)
 			goto fail;
@@ -1002,9 +862,9 @@ api_stop(struct api *a)
 	}
 	events_hub_free(a->hub);
 	auth_tokens_close(a->tokens);
-	server_free_pem(a->tls_cert);
-	server_free_pem(a->tls_key);
-	server_free_pem(a->tls_ca);
+	listen_free_pem(a->tls_cert);
+	listen_free_pem(a->tls_key);
+	listen_free_pem(a->tls_ca);
 	pthread_cond_destroy(&a->idle);
 	pthread_mutex_destroy(&a->mu);
 	free(a);

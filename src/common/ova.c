@@ -73,20 +73,29 @@ attr(xmlNodePtr n, const char *name, char *buf, size_t len)
 	return buf;
 }
 
-/* The text of n's child element name into buf; "" when absent. */
+/*
+ * The text of n's child element name into buf, without the white space
+ * around it (pretty-printed OVFs); "" when absent.
+ */
 static const char *
 child_text(xmlNodePtr n, const char *name, char *buf, size_t len)
 {
+	static const char ws[] = " \t\r\n";
 	xmlNodePtr c;
 	xmlChar *v;
+	const char *t;
+	size_t k;
 
 	buf[0] = '\0';
 	for (c = n->children; c != NULL; c = c->next) {
 		if (!is_el(c, name))
 			continue;
 		v = xmlNodeGetContent(c);
-		snprintf(buf, len, "%s", v ? (const char *)v : "");
+		t = v ? (const char *)v + strspn((const char *)v, ws) : "";
+		snprintf(buf, len, "%s", t);
 		xmlFree(v);
+		for (k = strlen(buf); k > 0 && strchr(ws, buf[k - 1]); k--)
+			buf[k - 1] = '\0';
 		break;
 	}
 	return buf;

@@ -42,8 +42,8 @@ library_staged(const struct app *app, const char *id, const char *ext,
 int
 library_file(const struct app *app, const char *id, char *buf, size_t len)
 {
-	return library_fmt(buf, len, "%s/%s%s.qcow2", app->cfg.image_dir, "",
-	    id);
+	return library_fmt(buf, len, "%s/%s.%s", app->cfg.image_dir, id,
+	    "qcow2");
 }
 
 int

@@ -346,9 +346,16 @@ ops_load(struct ops *o, struct op_ctx *x, const char *id)
 static void
 ops_subject(const struct op_ctx *x, char *buf, size_t len)
 {
+	const char *noun = x->op.kind < OP_KIND__COUNT ?
+	    ops_runners[x->op.kind].noun : NULL;
+	const char *name = json_string_value(json_object_get(x->params,
+	    "name"));
+
 	if (x->op.vm_name[0] || x->vm.name[0])
 		snprintf(buf, len, "vm '%s'", x->vm.name[0] ? x->vm.name :
 		    x->op.vm_name);
+	else if (noun && name)
+		snprintf(buf, len, "%s '%s'", noun, name);
 	else if (x->op.host[0])
 		snprintf(buf, len, "host '%s'", x->op.host);
 	else

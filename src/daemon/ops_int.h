@@ -72,6 +72,9 @@ struct op_runner {
 	bool cancellable;
 	/* Host-level or fleet-level: no VM to load and no host connection. */
 	bool no_vm;
+	/* What a no_vm kind acts on, named by its params' "name" (logs:
+	 * "image 'debian'"); NULL: a host or the fleet. */
+	const char *noun;
 	/*
 	 * After the closing transaction committed (ok: it succeeded): bring
 	 * what lives outside the store (the view's claims) in line.  Also

@@ -278,5 +278,6 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	    .after = ops_disk_after },
 	[OP_IMAGE_IMPORT] = { .run = ops_image_run,
 	    .recover = ops_image_recover, .close = ops_image_close,
-	    .after = ops_image_after, .cancellable = true, .no_vm = true },
+	    .after = ops_image_after, .cancellable = true, .no_vm = true,
+	    .noun = "image" },
 };

@@ -48,10 +48,12 @@ qimg_path(void)
 static void
 qimg_child(const char *path, const struct qimg_run *q, int out, int err)
 {
-	struct rlimit as = { QIMG_AS_BYTES, QIMG_AS_BYTES };
+	rlim_t lim = q->as_bytes ? q->as_bytes : QIMG_AS_BYTES;
+	struct rlimit as = { lim, lim };
 	struct rlimit cpu = { q->cpu_s, q->cpu_s };
 	const char *argv[QIMG_ARGS_MAX + 2];
 	int nul = open("/dev/null", O_RDONLY);
+	sigset_t none;
 	size_t n = 0;
 
 	argv[n++] = "qemu-img";
@@ -60,6 +62,10 @@ qimg_child(const char *path, const struct qimg_run *q, int out, int err)
 		n++;
 	}
 	argv[n] = NULL;
+	/* hangard's blocked signals and ignored SIGPIPE are not qemu-img's */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
 	if (setrlimit(RLIMIT_AS, &as) < 0 || setrlimit(RLIMIT_CPU, &cpu) < 0 ||
 	    nul < 0 || dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 		_exit(126);

@@ -24,6 +24,7 @@ struct qimg_run {
 	void *arg;
 	char *out;                 /* its stdout (NUL-terminated, cut), or NULL */
 	size_t outlen;
+	uint64_t as_bytes;         /* RLIMIT_AS; 0: QIMG_AS_BYTES */
 };
 
 /*

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
 # images.sh - the image library through the REST API (curl) and the CLI:
-# uploads of qcow2, raw, vmdk, vhd and vhdx made with qemu-img from one
+# uploads of qcow2, raw, vmdk, vhd, vhdx and an OVA made from one
 # small raw image of known content, listed, shown, exported in every
 # format and compared with the original (cmp), deleted; then hostile and
 # broken uploads (a backing file, an external data file, a vmdk extent on
@@ -108,6 +108,44 @@ done
 t_eq "the list holds all five" "$(names)" "img-qcow2 img-raw img-vhd img-vhdx img-vmdk"
 t_eq "nothing left in .staging" "$(staged)" ""
 
+# --- 1b. an OVA of one disk: its disk is the image, its OVF the spec
+# ova_make DIR HREF: DIR/vm.ova of DIR/vm.ovf (2 vCPUs, 2048 MiB, Debian,
+# one SCSI disk HREF) and whatever DIR holds besides
+ova_make() {
+	cat >"$1/vm.ovf" <<-EOF
+	<?xml version="1.0" encoding="UTF-8"?>
+	<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
+	<References><File ovf:id="file1" ovf:href="$2"/></References>
+	<DiskSection><Info>disks</Info><Disk ovf:capacity="8" ovf:capacityAllocationUnits="byte * 2^20" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/></DiskSection>
+	<VirtualSystem ovf:id="vm"><Info>a VM</Info>
+	<OperatingSystemSection ovf:id="101"><Info>os</Info><Description>Debian GNU/Linux 12</Description></OperatingSystemSection>
+	<VirtualHardwareSection><Info>hw</Info>
+	<Item><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>
+	<Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>2048</rasd:VirtualQuantity></Item>
+	<Item><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+	<Item><rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+	</VirtualHardwareSection>
+	</VirtualSystem>
+	</Envelope>
+	EOF
+	(cd "$1" && tar --format=ustar -cf vm.ova vm.ovf $(ls | grep -v '^vm\.o'))
+}
+mkdir -p "$T_TMP/ova"
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$D/disk.raw" "$T_TMP/ova/disk1.vmdk"
+ova_make "$T_TMP/ova" disk1.vmdk
+upload "$T_TMP/ova/vm.ova" "name=img-ova&format=ova"
+t_expect_json .status succeeded "import an OVA of one disk: succeeded"
+t_http GET /v1/images/img-ova
+t_expect_json .virtual_size "$SIZE" "img-ova: the disk's virtual_size"
+t_expect_json .ova_spec.vcpus 2 "img-ova: spec vcpus from the OVF"
+t_expect_json .ova_spec.memory_mib 2048 "img-ova: spec memory_mib from the OVF"
+t_expect_json .ova_spec.os linux "img-ova: spec os from the OVF"
+t_expect_json '.ova_spec.disks[0].bus' scsi "img-ova: spec disk bus from the OVF"
+curl -sS -o "$T_TMP/out.raw" "$T_BASE/v1/images/img-ova/file?format=raw"
+t_check "img-ova exported as raw equals the original" cmp "$T_TMP/out.raw" "$D/disk.raw"
+t_http DELETE /v1/images/img-ova
+t_expect_status 200 "img-ova deleted"
+
 # --- 2. exports: raw of each equals the original; each format converts back
 for f in qcow2 raw vmdk vhd vhdx; do
 	curl -sS -o "$T_TMP/out.raw" "$T_BASE/v1/images/img-$f/file?format=raw"
@@ -200,6 +238,13 @@ refused "qcow2 claimed as raw" h5 "$D/disk.qcow2" raw 422 format
 refused "qcow2 claiming 8 EiB" h6 "$H/huge.qcow2" qcow2 422 file
 refused "truncated qcow2" h7 "$H/truncated.qcow2" qcow2 422 file
 refused "empty upload" h8 "$H/empty" raw 422 file
+mkdir -p "$H/ova1" "$H/ova2"
+ova_make "$H/ova1" missing.vmdk
+cp "$D/disk.raw" "$H/ova2/disk1.vmdk"
+ova_make "$H/ova2" disk1.vmdk
+refused "OVA naming a disk it does not hold" h9 "$H/ova1/vm.ova" ova 422 file
+refused "OVA whose vmdk is raw" h10 "$H/ova2/vm.ova" ova 422 file
+refused "OVA claimed as vmdk" h11 "$T_TMP/ova/vm.ova" vmdk 422 format
 
 # --- 5. a client gone after ~10 MiB of 100 MiB
 head -c $((100 * 1024 * 1024)) /dev/urandom >"$T_TMP/big.raw"
@@ -232,6 +277,32 @@ t_check_not "its file is gone" test -e "$LIB/$idem_op.qcow2"
 t_http DELETE /v1/images/idem
 t_expect_problem 404 "DELETE it again: 404"
 
+# --- 7b. cancelling an import while qemu-img converts (frozen meanwhile)
+curl -sS -o "$T_TMP/cancel.json" -H 'Expect:' \
+	-H 'Content-Type: application/octet-stream' \
+	--data-binary @"$T_TMP/big.raw" \
+	"$T_BASE/v1/images?name=cancelled&format=raw" 2>/dev/null &
+cpid=$!
+qpid=''
+for ((i = 0; i < 2000; i++)); do
+	qpid=$(pgrep -P "$HANGARD_PID" -x qemu-img) && break
+done
+[ -z "$qpid" ] || kill -STOP "$qpid"
+wait "$cpid"
+cancel_op=$(jq -r .id "$T_TMP/cancel.json")
+if [ -n "$qpid" ]; then
+	t_http DELETE "/v1/operations/$cancel_op"
+	t_expect_status 202 "cancel a running import: 202"
+	t_http GET "/v1/operations/$cancel_op?wait=10"
+	t_expect_json .status cancelled "the import ends cancelled"
+	t_check_not "its qemu-img is gone" kill -0 "$qpid"
+	nothing_left "cancelled import" cancelled
+else
+	printf '# skipped: cancelling a running import (qemu-img was not seen running)\n'
+	t_http GET "/v1/operations/$cancel_op?wait=30"
+	t_http DELETE /v1/images/cancelled
+fi
+
 # --- 8. a crash mid-upload: the next start removes the staged part
 curl -sS -o /dev/null --limit-rate 5M --max-time 30 -H 'Expect:' \
 	-H 'Content-Type: application/octet-stream' \
@@ -252,17 +323,20 @@ t_eq "after the crash: the five images are still there" "$(names)" "img-qcow2 im
 
 # --- 8b. a crash while qemu-img converts: the import fails as interrupted
 # (qemu-img is caught and frozen first, so the kill lands mid-import)
-T_HTTP_CTYPE=application/octet-stream t_http POST \
-	"/v1/images?name=crash2&format=raw" "@$T_TMP/big.raw"
-t_expect_status 202 "an import accepted without ?wait: 202"
-crash_op=$(t_json .id)
+curl -sS -o "$T_TMP/crash2.json" -H 'Expect:' \
+	-H 'Content-Type: application/octet-stream' \
+	--data-binary @"$T_TMP/big.raw" \
+	"$T_BASE/v1/images?name=crash2&format=raw" 2>/dev/null &
+cpid=$!
 qpid=''
-for ((i = 0; i < 500; i++)); do
+for ((i = 0; i < 2000; i++)); do
 	qpid=$(pgrep -P "$HANGARD_PID" -x qemu-img) && break
-	sleep 0.01
 done
+[ -z "$qpid" ] || kill -STOP "$qpid"
+wait "$cpid"
+crash_op=$(jq -r .id "$T_TMP/crash2.json")
+t_match "an import accepted without ?wait" "$crash_op" '^[0-9a-f-]{36}$'
 if [ -n "$qpid" ]; then
-	kill -STOP "$qpid"
 	kill -KILL "$HANGARD_PID"
 	wait "$HANGARD_PID" 2>/dev/null
 	kill -KILL "$qpid"
@@ -277,6 +351,8 @@ if [ -n "$qpid" ]; then
 	t_check_not "after a crash mid-import: no library file" test -e "$LIB/$crash_op.qcow2"
 else
 	printf '# skipped: the crash mid-import (qemu-img was not seen running)\n'
+	t_http GET "/v1/operations/$crash_op?wait=30"
+	t_http DELETE /v1/images/crash2
 fi
 
 # --- 9. the store fills up during an upload, then has room again

@@ -42,8 +42,9 @@ write_ovf(const char *name, const char *prolog, const char *href, bool cut)
 	    "<Description>Debian GNU/Linux 12</Description>"
 	    "</OperatingSystemSection>\n<VirtualHardwareSection><Info>hw"
 	    "</Info>\n<Item><rasd:InstanceID>1</rasd:InstanceID>"
-	    "<rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2"
-	    "</rasd:VirtualQuantity></Item>\n<Item><rasd:AllocationUnits>"
+	    "<rasd:ResourceType> 3 </rasd:ResourceType>"
+	    "<rasd:VirtualQuantity>\n 2\n</rasd:VirtualQuantity></Item>\n"
+	    "<Item><rasd:AllocationUnits>"
 	    "byte * 2^20</rasd:AllocationUnits><rasd:InstanceID>2"
 	    "</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType>"
 	    "<rasd:VirtualQuantity>2048</rasd:VirtualQuantity></Item>\n"
@@ -51,8 +52,9 @@ write_ovf(const char *name, const char *prolog, const char *href, bool cut)
 	    "lsilogic</rasd:ResourceSubType><rasd:ResourceType>6"
 	    "</rasd:ResourceType></Item>\n<Item><rasd:HostResource>"
 	    "ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4"
-	    "</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>"
-	    "17</rasd:ResourceType></Item>\n</VirtualHardwareSection>\n"
+	    "</rasd:InstanceID><rasd:Parent>\n\t3 </rasd:Parent>"
+	    "<rasd:ResourceType>17</rasd:ResourceType></Item>\n"
+	    "</VirtualHardwareSection>\n"
 	    "</VirtualSystem>\n%s", prolog, href, cut ? "" : "</Envelope>\n");
 	fclose(f);
 }

@@ -795,7 +795,8 @@ test_vm_transitional_states(void **state)
 	char id[32];
 
 	for (int k = 0; k < OP_KIND__COUNT; k++) {
-		/* host- and fleet-level kinds have no VM to show it on */
+		/* host-, fleet- and library-level kinds have no VM to show
+		 * it on */
 		if (k == OP_DRAIN || k == OP_PLAN || k == OP_IMAGE_IMPORT)
 			continue;
 		snprintf(id, sizeof(id), "op-%d", k);
