@@ -130,12 +130,16 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 #define VM_HW_DATA	'D'	/* --data-disk GIB[:BUS], repeatable */
 #define VM_HW_FIRMWARE	'F'	/* --firmware bios|uefi */
 #define VM_HW_MACHINE	'M'	/* --machine pc|q35 */
+#define VM_HW_IMAGE	'I'	/* --image NAME: the root disk from it */
+#define VM_HW_CLONE	'C'	/* --clone linked|full */
 #define VM_HW_OPTIONS							\
 	{ "disk-gib", required_argument, NULL, 'd' },			\
 	{ "disk-bus", required_argument, NULL, VM_HW_DISK_BUS },	\
 	{ "data-disk", required_argument, NULL, VM_HW_DATA },		\
 	{ "firmware", required_argument, NULL, VM_HW_FIRMWARE },	\
-	{ "machine", required_argument, NULL, VM_HW_MACHINE }
+	{ "machine", required_argument, NULL, VM_HW_MACHINE },		\
+	{ "image", required_argument, NULL, VM_HW_IMAGE },		\
+	{ "clone", required_argument, NULL, VM_HW_CLONE }
 
 /* --data-disk GIB[:BUS] appended to disks as {"size_gib", "bus"}. */
 static int
@@ -183,6 +187,12 @@ vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
 	case VM_HW_MACHINE:
 		key = "machine";
 		break;
+	case VM_HW_IMAGE:
+		key = "image";
+		break;
+	case VM_HW_CLONE:
+		key = "clone";
+		break;
 	case VM_HW_DATA:
 		key = NULL;
 		break;
@@ -191,8 +201,8 @@ vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
 	}
 	if (!create && key != NULL)
 		return cli_usage_error(cli, "invalid option '--%s': it is "
-		    "for vm create", ch == VM_HW_DISK_BUS ? "disk-bus" :
-		    ch == VM_HW_FIRMWARE ? "firmware" : "machine");
+		    "for vm create", strcmp(key, "disk_bus") == 0 ?
+		    "disk-bus" : key);
 	if (key == NULL)
 		return vm_data_disk(cli, disks) == -1 ? -1 : 1;
 	return cli_set_str(cli, body, key, key, optarg) == -1 ? -1 : 1;

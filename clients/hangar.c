@@ -199,7 +199,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    NULL },
 	{ "vm", "show", vm_show, "vm show VM", NULL },
 	{ "vm", "create", vm_create, "vm create NAME [--start] [--vcpus N] "
-	    "[--memory MIB]\n      [--disk GIB] [--disk-bus BUS] "
+	    "[--memory MIB]\n      [--image NAME [--clone linked|full]] "
+	    "[--disk GIB] [--disk-bus BUS] "
 	    "[--data-disk GIB[:BUS]]...\n      [--firmware bios|uefi] "
 	    "[--machine pc|q35]\n      [--host HOST [--force]] "
 	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"
@@ -256,6 +257,13 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "group", "list", group_list, "group list", NULL },
 	{ "group", "show", group_show, "group show NAME", NULL },
 	{ "group", "delete", group_delete, "group delete NAME", NULL },
+	{ "disk", "list", disk_list, "disk list VM", NULL },
+	{ "disk", "add", disk_add, "disk add VM [--size GIB] [--bus BUS] "
+	    "[--image NAME] [--no-wait]", NULL },
+	{ "disk", "remove", disk_remove, "disk remove VM DEV [--no-wait]",
+	    NULL },
+	{ "disk", "resize", disk_resize, "disk resize VM DEV GIB [--no-wait]",
+	    NULL },
 	{ "image", "import", image_import, "image import NAME FILE "
 	    "[--format F] [--sha256 HEX]\n      [--os linux|windows|other] "
 	    "[--no-wait]",

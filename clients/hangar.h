@@ -138,6 +138,12 @@ int	 image_show(struct cli *, int, char **);
 int	 image_delete(struct cli *, int, char **);
 int	 image_export(struct cli *, int, char **);
 
+/* cmd_disk.c */
+int	 disk_list(struct cli *, int, char **);
+int	 disk_add(struct cli *, int, char **);
+int	 disk_remove(struct cli *, int, char **);
+int	 disk_resize(struct cli *, int, char **);
+
 /* cmd_place.c */
 int	 place(struct cli *, int, char **);
 
