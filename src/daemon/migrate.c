@@ -118,6 +118,11 @@ migrate_place_req(const struct migrate_request *rq,
 	memset(pr, 0, sizeof(*pr));
 	pr->sr.vcpus = p->vm.vcpus;
 	pr->sr.memory_mib = p->vm.memory_mib;
+	/* a VM that asked for a domain type keeps it where it goes */
+	if (strcmp(p->vm.domain_type, "kvm") == 0)
+		pr->sr.domain_type = SCHED_DT_KVM;
+	else if (strcmp(p->vm.domain_type, "qemu") == 0)
+		pr->sr.domain_type = SCHED_DT_QEMU;
 	pr->sr.disk_gib = p->vm.disk_gib;
 	pr->sr.host = rq->host;
 	pr->sr.force = rq->force;

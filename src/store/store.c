@@ -267,6 +267,7 @@ static const char *const store_migrations[] = {
 	 * vda, under the volume name it always had ("<uuid>.qcow2").
 	 * vms.disk_gib stays as the sum of the VM's disks: what it claims
 	 * of its host's pool (kept by store_disk.c, read by placement).
+	 * A VM's domain type is its host's best unless it asked for one.
 	 */
 	"CREATE TABLE vm_disks ("
 	"  vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
@@ -292,7 +293,9 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE vms ADD COLUMN firmware TEXT NOT NULL DEFAULT 'bios'"
 	"  CHECK (firmware IN ('bios','uefi'));"
 	"ALTER TABLE vms ADD COLUMN machine TEXT NOT NULL DEFAULT 'pc'"
-	"  CHECK (machine IN ('pc','q35'));",
+	"  CHECK (machine IN ('pc','q35'));"
+	"ALTER TABLE vms ADD COLUMN domain_type TEXT NOT NULL DEFAULT ''"
+	"  CHECK (domain_type IN ('','kvm','qemu'));",
 
 	/* 7: the image library (store_image.c); an image being imported has
 	 * its row from the request that uploaded it, with its operation */

@@ -85,6 +85,8 @@ struct vm_rec {
 	char on_drift[16];              /* record | enforce | alert */
 	char firmware[8];               /* bios | uefi */
 	char machine[8];                /* pc | q35 */
+	char domain_type[8];            /* kvm | qemu as asked, or "": the
+	                                 * host's best */
 };
 
 /*

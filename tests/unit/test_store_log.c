@@ -2275,7 +2275,7 @@ expect_schema_v3(struct fx *f)
 	    "id,uuid,name,vcpus,memory_mib,disk_gib,host_id,desired_state,"
 	    "observed_state,created_at,updated_at,group_id,snapshot_schedule,"
 	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at,on_drift,"
-	    "firmware,machine");
+	    "firmware,machine,domain_type");
 	assert_string_equal(sql_columns(f->path, "operations", buf,
 	    sizeof(buf)), "id,kind,vm_id,vm_uuid,vm_name,status,step,params,"
 	    "err_code,err_field,err_msg,created_at,started_at,finished_at,"
