@@ -5,6 +5,7 @@
  * here once and for all, and the list written back as JSON.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/error.h"
@@ -134,6 +135,31 @@ disks_volumes(struct disk_rec *d, int n, const char *uuid)
 			    "%s-%s.qcow2", uuid, d[i].dev);
 }
 
+/*
+ * The root disk's bus when the request names none: what the image's os
+ * hint says its guest has drivers for (as Proxmox's ostype does): a
+ * Windows guest boots from SATA (it has no virtio driver until one is
+ * installed), anything else from virtio.
+ */
+static const char *
+disks_default_bus(struct req *r, const char *image)
+{
+	struct store_conn *c;
+	struct image_rec *im;
+	bool windows = false;
+
+	if (image == NULL || (im = malloc(sizeof(*im))) == NULL)
+		return "virtio";
+	c = store_read_begin(r->app->store);
+	if (store_image_get(c, image, im) == 0)
+		windows = strcmp(im->os, "windows") == 0;
+	else
+		err_clear();        /* reported where the image is looked up */
+	store_read_end(c);
+	free(im);
+	return windows ? "sata" : "virtio";
+}
+
 int
 disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
     int *n)
@@ -159,8 +185,9 @@ disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
 		return err_set_field(ERR_INVALID, "clone", "clone must be "
 		    "linked or full");
 	/* from an image, the root disk is the image's size unless told */
-	if (disks_add(d, n, bus ? bus : "virtio", body_int(r, "disk_gib",
-	    image ? 0 : 10), vm->machine, "disk_bus") < 0 ||
+	if (disks_add(d, n, bus ? bus : disks_default_bus(r, image),
+	    body_int(r, "disk_gib", image ? 0 : 10), vm->machine,
+	    "disk_bus") < 0 ||
 	    disks_image(r, &d[0], image, clone && strcmp(clone, "full") == 0,
 	    "image", "disk_gib") < 0)
 		return -1;

@@ -28,12 +28,25 @@ TCG='"placement":{"domain_type":"qemu"}'
 W=wait=300
 LOGDIR=${T_LV_DIR:+$T_LV_DIR/log/qemu}
 
-# import NAME FORMAT FILE: POST the file to /v1/images and wait
+# import NAME FORMAT FILE: POST the file to /v1/images (streamed from
+# disk by curl -T: --data-binary would read 2 GiB into memory) and wait
 import() {
-	T_HTTP_CTYPE=application/octet-stream T_HTTP_TIMEOUT=600 \
-		t_http POST "/v1/images?name=$1&format=$2&$W" "@$3"
-	t_expect_status 200 "import $3 as $1 ($2): 200"
+	local code
+	code=$(curl -sS -m 600 -o "$T_TMP/import.json" -w '%{http_code}' \
+		-X POST -H 'Content-Type: application/octet-stream' -T "$3" \
+		"$T_BASE/v1/images?name=$1&format=$2&$W")
+	T_BODY=$(cat "$T_TMP/import.json" 2>/dev/null)
+	t_eq "import ${3##*/} as $1 ($2) with curl: 200" "$code" 200
 	t_expect_json .status succeeded "import $1: succeeded"
+}
+
+# import_cli NAME FORMAT FILE: the same with `hangar image import`
+import_cli() {
+	local out
+	out=$("$BUILD/hangar" --url "unix:$HANGARD_SOCK" image import "$1" \
+		"$3" --format "$2" 2>&1)
+	t_eq "hangar image import ${3##*/} as $1 ($2): exit 0" "$?" 0
+	t_match "... prints the ready image" "$out" "state: ready"
 }
 
 # console NAME: the file the VM's serial console is logged to
@@ -116,9 +129,9 @@ qemu-img convert -O vpc -o subformat=dynamic,force_size=on "$DEB" "$T_TMP/deb.vh
 qemu-img convert -O vhdx "$DEB" "$T_TMP/deb.vhdx"
 t_ok "the Debian image converted by qemu-img to raw, vmdk, vhd and vhdx"
 import deb-qcow2 qcow2 "$DEB"
-import deb-raw raw "$T_TMP/deb.raw"
+import_cli deb-raw raw "$T_TMP/deb.raw"
 import deb-vmdk vmdk "$T_TMP/deb.vmdk"
-import deb-vhd vhd "$T_TMP/deb.vhd"
+import_cli deb-vhd vhd "$T_TMP/deb.vhd"
 import deb-vhdx vhdx "$T_TMP/deb.vhdx"
 rm -f "$T_TMP"/deb.*
 boot_pair() {
