@@ -11,7 +11,7 @@
 # 1 vCPU, machine pc, disk on virtio, no NIC, serial pty logged to a file
 # + a console pty, domain type qemu (TCG, as on CI without /dev/kvm).  For
 # each it waits for the kernel's first line and the login prompt in the
-# serial log.  It also converts the image to vpc (VHD, force_size=on) and
+# serial log, then presses the ACPI power button and waits for power-off.  It also converts the image to vpc (VHD, force_size=on) and
 # checks the virtual size stays 2 GiB.  Prints TAP-like lines with the
 # timings; exits 1 if anything failed.  Not part of `make check`.
 #
@@ -116,10 +116,31 @@ boot() {
 	if guest_wait_console "$log" "$login" "$LIMIT" >/dev/null; then
 		ok "$label: login prompt after $(secs "$t0" "$(now)") s ($fmt, $mem MiB, $DTYPE; virsh create took $(secs "$t0" "$t1") s)"
 		grep -a -m1 -E "$login" "$log" | tr -d '\r' | sed 's/^/#   /'
+		acpi_off "$label" "$name"
 	else
 		notok "$label: no login prompt /$login/"
 	fi
 	lvhost_virsh smoke destroy "$name" >/dev/null 2>&1 || true
+}
+
+# acpi_off LABEL NAME: press the ACPI power button and wait (at most
+# 120 s) until the guest has powered off (the transient domain is gone).
+acpi_off() {
+	local label=$1 name=$2 t0
+	t0=$(now)
+	if ! lvhost_virsh smoke shutdown --mode acpi "$name" >/dev/null; then
+		notok "$label: virsh shutdown --mode acpi"
+		return 0
+	fi
+	while lvhost_virsh smoke domstate "$name" 2>/dev/null | grep -q running; do
+		[ $(($(now) - t0)) -lt 120000000 ] || break
+		sleep 0.5
+	done
+	if lvhost_virsh smoke domstate "$name" 2>/dev/null | grep -q running; then
+		notok "$label: still running 120 s after the ACPI power button"
+	else
+		ok "$label: powered off $(secs "$t0" "$(now)") s after the ACPI power button"
+	fi
 }
 
 # image KIND: guest_image with its time; sets IMG
