@@ -125,6 +125,12 @@ boot() {
 	if guest_wait_console "$log" "$login" "$LIMIT" >/dev/null; then
 		ok "$label: login prompt after $(secs "$t0" "$(now)") s ($fmt, $mem MiB, $DTYPE; virsh create took $(secs "$t0" "$t1") s)"
 		grep -a -m1 -E "$login" "$log" | tr -d '\r' | sed 's/^/#   /'
+		# what tests will use (tests/lib/guest.sh) must see it too
+		if tr -d '\r' <"$log" | grep -aqE -- "$GUEST_LOGIN_RE"; then
+			ok "$label: GUEST_LOGIN_RE matches"
+		else
+			notok "$label: GUEST_LOGIN_RE /$GUEST_LOGIN_RE/ does not match"
+		fi
 		acpi_off "$label" "$name"
 	else
 		notok "$label: no login prompt /$login/"
