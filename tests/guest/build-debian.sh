@@ -8,15 +8,16 @@
 #   The image is ${HANGAR_GUEST_CACHE:-/var/cache/hangar-tests/guest}/KEY/
 #   debian12.qcow2, KEY a hash of this file and lib.sh: it is built only
 #   when the recipe changed, and two runs asking at once build it once
-#   (see lib.sh).  About 2.5 min, needs the Debian archive (apt's mirror)
-#   and the packages of `scripts/deps guest`.
+#   (see lib.sh).  1 to 3 minutes; needs the Debian archive (apt's
+#   mirror) and the packages of `scripts/deps guest`.
 #
 # Environment: HANGAR_GUEST_CACHE, HANGAR_GUEST_REBUILD=1 (build anyway),
 #   HANGAR_GUEST_LOCK_TIMEOUT, HANGAR_DEBIAN_MIRROR (an mmdebstrap MIRROR
 #   argument; default: deb.debian.org with bookworm-updates and -security).
 #
 # The image: 2 GiB virtual, compressed qcow2 (zstd), MBR with
-#   1. FAT16 "HANGARBOOT", bootable: syslinux, vmlinuz, initrd.img
+#   1. FAT16 "HANGARBOOT", bootable: vmlinuz, initrd.img, syslinux for
+#      BIOS and /EFI/BOOT/BOOTX64.EFI (syslinux.efi) for UEFI
 #   2. ext4 "hangar-root": mmdebstrap minbase + the packages below
 # Kernel command line: root=LABEL=hangar-root ro console=ttyS0,115200n8.
 # cloud-init reads only NoCloud (a seed ISO/vfat labelled cidata) and
@@ -136,8 +137,5 @@ _build() {
 }
 
 [ "$(id -u)" = 0 ] || gl_die "build-debian.sh needs root (mmdebstrap --mode=root)"
-for c in mmdebstrap mkfs.ext4 mkfs.vfat mcopy syslinux sfdisk qemu-img; do
-	command -v "$c" >/dev/null ||
-		gl_die "$c is missing: run scripts/deps guest"
-done
+gl_need_tools mmdebstrap mkfs.ext4 mkfs.vfat mcopy mmd syslinux sfdisk qemu-img
 gl_cached_build debian12.qcow2 "${BASH_SOURCE[0]}" _build

@@ -9,7 +9,7 @@
 #   stderr); exits non-zero, with nothing cached, if the build fails.
 #   The image is ${HANGAR_GUEST_CACHE:-/var/cache/hangar-tests/guest}/KEY/
 #   tiny.qcow2, KEY a hash of this file and lib.sh (see lib.sh).  About
-#   15 s; needs the Debian archive and the packages of `scripts/deps guest`.
+#   10 s; needs the Debian archive and the packages of `scripts/deps guest`.
 #   Environment: as build-debian.sh.
 #
 # What the guest does on ttyS0 (kernel command line console=ttyS0,115200n8):
@@ -21,7 +21,9 @@
 #   button powers it off) and udhcpc on every ethN there is, in the
 #   background.  Nothing is written to its disk.
 # The image: 64 MiB virtual, compressed qcow2 (zstd), MBR with one
-#   bootable FAT16 partition "HANGARTINY": syslinux, vmlinuz, initrd.img.
+#   bootable FAT16 partition "HANGARTINY": vmlinuz, initrd.img, syslinux
+#   for BIOS and /EFI/BOOT/BOOTX64.EFI (syslinux.efi) for UEFI; by UEFI it
+#   needs 256 MiB of memory (syslinux.efi cannot place the kernel in 128).
 set -eu
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -171,8 +173,5 @@ _build() {
 }
 
 [ "$(id -u)" = 0 ] || gl_die "build-tiny.sh needs root (mmdebstrap, mknod)"
-for c in mmdebstrap mkfs.vfat mcopy syslinux sfdisk qemu-img gzip; do
-	command -v "$c" >/dev/null ||
-		gl_die "$c is missing: run scripts/deps guest"
-done
+gl_need_tools mmdebstrap mkfs.vfat mcopy mmd syslinux sfdisk qemu-img gzip
 gl_cached_build tiny.qcow2 "${BASH_SOURCE[0]}" _build

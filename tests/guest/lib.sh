@@ -24,7 +24,10 @@
 #       A FAT16 file system image IMG of KIB KiB (mkfs.vfat -C) holding
 #       FILE... (mcopy, by their base names) and syslinux.cfg, with
 #       syslinux's boot sector and ldlinux.sys/.c32 installed (syslinux
-#       --install works on the image file itself, through mtools).
+#       --install works on the image file itself, through mtools) for
+#       BIOS, and syslinux.efi as /EFI/BOOT/BOOTX64.EFI with ldlinux.e64
+#       and the same syslinux.cfg for UEFI (OVMF finds the removable-media
+#       path on any FAT partition, an ESP type is not needed).
 #   gl_disk OUT_RAW TOTAL_MIB BOOT_IMG [ROOT_IMG]
 #       A raw MBR disk of TOTAL_MIB MiB: partition 1 (bootable, FAT16, type
 #       6) from 1 MiB holds BOOT_IMG, partition 2 (Linux) ROOT_IMG right
@@ -106,6 +109,29 @@ gl_boot_fat() {
 	done
 	mcopy -i "$img" "$cfg" ::/syslinux.cfg || gl_die "mcopy syslinux.cfg"
 	syslinux --install "$img" || gl_die "syslinux --install $img"
+	mmd -i "$img" ::/EFI ::/EFI/BOOT || gl_die "mmd /EFI/BOOT"
+	mcopy -i "$img" "$GL_SYSLINUX_EFI" ::/EFI/BOOT/BOOTX64.EFI ||
+		gl_die "mcopy syslinux.efi"
+	mcopy -i "$img" "$GL_LDLINUX_E64" ::/EFI/BOOT/ldlinux.e64 ||
+		gl_die "mcopy ldlinux.e64"
+	mcopy -i "$img" "$cfg" ::/EFI/BOOT/syslinux.cfg ||
+		gl_die "mcopy EFI/BOOT/syslinux.cfg"
+}
+
+GL_SYSLINUX_EFI=/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi
+GL_LDLINUX_E64=/usr/lib/syslinux/modules/efi64/ldlinux.e64
+
+# gl_need_tools CMD...: die naming scripts/deps unless every CMD and the
+# syslinux files are there.
+gl_need_tools() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null ||
+			gl_die "$c is missing: run scripts/deps guest"
+	done
+	for c in /usr/lib/syslinux/mbr/mbr.bin "$GL_SYSLINUX_EFI" "$GL_LDLINUX_E64"; do
+		[ -r "$c" ] || gl_die "$c is missing: run scripts/deps guest"
+	done
 }
 
 gl_disk() {
