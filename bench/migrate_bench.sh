@@ -17,7 +17,9 @@
 # Usage: BUILD=build bench/migrate_bench.sh [ROUNDS]   (default 5)
 # With BENCH_OUT=FILE it also writes the numbers there as shell
 # assignments (am ap ad vm vp vd: medians, p95 and downtime in ms, for
-# hangar and virsh), for bench/run.sh.
+# hangar and virsh), for bench/run.sh.  With BENCH_LOG=FILE it keeps
+# hangard's log there (the temp dir is removed on exit).  Every move's time
+# is printed too: the runs are noisy, the spread matters.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -30,6 +32,7 @@ export HANGAR_TEST_TMP=$T
 HPID=''
 cleanup() {
 	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
+	[ -n "${BENCH_LOG:-}" ] && cp "$T/log" "$BENCH_LOG"
 	lvhost_stop mba >/dev/null 2>&1
 	lvhost_stop mbb >/dev/null 2>&1
 	rm -rf "$T"
@@ -112,6 +115,8 @@ echo "P6 live migration, 64 MiB guest, shared storage, $((ROUNDS * 2)) moves eac
 printf '  %-28s %8s %8s %12s\n' "" "median" "p95" "downtime"
 printf '  %-28s %6d ms %6d ms %9d ms\n' "hangar POST .../migrate?wait" "$am" "$ap" "$ad"
 printf '  %-28s %6d ms %6d ms %9d ms\n' "virsh migrate (same flags)" "$vm" "$vp" "$vd"
+echo "  every move, hangar: ${api_ms[*]} ms"
+echo "  every move, virsh:  ${virsh_ms[*]} ms"
 awk -v a="$am" -v v="$vm" 'BEGIN { printf "  ratio hangar/virsh (median): %.3f  (target <= 1.05)\n", a / v }'
 if [ -n "${BENCH_OUT:-}" ]; then
 	printf 'am=%d ap=%d ad=%d vm=%d vp=%d vd=%d\n' "$am" "$ap" "$ad" "$vm" "$vp" "$vd" >"$BENCH_OUT"

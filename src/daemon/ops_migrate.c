@@ -12,6 +12,7 @@
  * The VM's row moves to the destination in the closing transaction; the
  * view holds its resources on both hosts until then.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,25 +190,76 @@ mig_stats_json(const struct migrate_stats *s)
 	    "postcopy", s->postcopy);
 }
 
-/* The migration call, in a thread of its own. */
+/* The migration call, in a thread of its own; it signals cond when done. */
 struct mig_thread {
 	struct backend_conn *bc;
 	const char *uuid;
 	struct migrate_spec spec;
 	int r;
 	struct err e;
-	int done;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;       /* on CLOCK_MONOTONIC */
+	bool done;
 };
 
 static void *
 mig_thread(void *arg)
 {
 	struct mig_thread *t = arg;
+	int r = backend_migrate(t->bc, t->uuid, &t->spec);
 
-	t->r = backend_migrate(t->bc, t->uuid, &t->spec);
+	pthread_mutex_lock(&t->mu);
+	t->r = r;
 	err_save(&t->e);
-	__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+	t->done = true;
+	pthread_cond_signal(&t->cond);
+	pthread_mutex_unlock(&t->mu);
 	return NULL;
+}
+
+static int
+mig_thread_start(struct mig_thread *t, pthread_t *th)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(th, NULL, mig_thread, t) == 0)
+		return 0;
+	pthread_cond_destroy(&t->cond);
+	pthread_mutex_destroy(&t->mu);
+	return err_set(ERR_INTERNAL, "cannot start the migration thread");
+}
+
+/*
+ * Wait at most ms for the migration thread: true once it is done.  It
+ * wakes the runner as it ends, so no move waits out a poll interval (it
+ * used to: libvirt's job statistics block until the migration's last
+ * phase is over, then the runner slept MIG_POLL_MS more).
+ */
+static bool
+mig_thread_wait(struct mig_thread *t, int ms)
+{
+	struct timespec ts;
+	bool done;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&t->mu);
+	while (!t->done &&
+	    pthread_cond_timedwait(&t->cond, &t->mu, &ts) != ETIMEDOUT)
+		;
+	done = t->done;
+	pthread_mutex_unlock(&t->mu);
+	return done;
 }
 
 static int
@@ -242,20 +294,16 @@ mig_live(struct mig *m)
 	snprintf(step, sizeof(step), "migrating to '%s'%s", m->dst.name,
 	    m->copy ? " with its disks" : "");
 	ops_step(x, step);
-	if (pthread_create(&th, NULL, mig_thread, &t) != 0) {
-		err_set(ERR_INTERNAL, "cannot start the migration thread");
+	if (mig_thread_start(&t, &th) < 0)
 		goto fail;
-	}
-	while (!__atomic_load_n(&t.done, __ATOMIC_ACQUIRE)) {
-		ops_sleep_ms(MIG_POLL_MS);
+	while (!mig_thread_wait(&t, MIG_POLL_MS)) {
 		if (ops_cancelled(x) && !x->aborted) {
 			x->aborted = true;
 			if (backend_job_abort(x->bc, x->vm.uuid) < 0)
 				log_warnx("op %s: cannot abort the migration: %s",
 				    x->op.id, err_last()->msg);
 		}
-		if (__atomic_load_n(&t.done, __ATOMIC_ACQUIRE) ||
-		    backend_job_stats(x->bc, x->vm.uuid, false, &st) < 0 ||
+		if (backend_job_stats(x->bc, x->vm.uuid, false, &st) < 0 ||
 		    !st.active)
 			continue;
 		if (t.spec.post_copy && !switched && st.iteration >= 2 &&
@@ -267,6 +315,8 @@ mig_live(struct mig *m)
 		}
 	}
 	pthread_join(th, NULL);
+	pthread_cond_destroy(&t.cond);
+	pthread_mutex_destroy(&t.mu);
 	if (t.r < 0) {
 		err_restore(&t.e);
 		if (x->aborted)
