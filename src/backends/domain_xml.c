@@ -287,10 +287,10 @@ domain_xml_pool(const char *name, const char *path)
 	return xw_close(&x);
 }
 
-/* A qcow2 <volume>, of gib GiB or (gib 0) of bytes, on backing when
- * given (a linked clone: an overlay whose reads fall through to it). */
+/* A qcow2 <volume> of n units (GiB or bytes), on backing when given (a
+ * linked clone: an overlay whose reads fall through to it). */
 static char *
-domain_xml_volume_of(const char *name, int64_t gib, int64_t bytes,
+domain_xml_volume_of(const char *name, int64_t n, const char *unit,
     const char *backing)
 {
 	struct xw x;
@@ -299,10 +299,7 @@ domain_xml_volume_of(const char *name, int64_t gib, int64_t bytes,
 		return NULL;
 	xw_start(&x, "volume");
 	xw_elem(&x, "name", name);
-	if (gib > 0)
-		xw_elem_num(&x, "capacity", "GiB", gib);
-	else
-		xw_elem_num(&x, "capacity", "bytes", bytes);
+	xw_elem_num(&x, "capacity", unit, n);
 	xw_elem_num(&x, "allocation", NULL, 0);
 	xw_start(&x, "target");
 	xw_start(&x, "format");
@@ -324,19 +321,19 @@ domain_xml_volume_of(const char *name, int64_t gib, int64_t bytes,
 char *
 domain_xml_volume(const char *name, int64_t gib)
 {
-	return domain_xml_volume_of(name, gib, 0, NULL);
+	return domain_xml_volume_of(name, gib, "GiB", NULL);
 }
 
 char *
 domain_xml_volume_bytes(const char *name, int64_t bytes)
 {
-	return domain_xml_volume_of(name, 0, bytes, NULL);
+	return domain_xml_volume_of(name, bytes, "bytes", NULL);
 }
 
 char *
 domain_xml_volume_overlay(const char *name, int64_t gib, const char *backing)
 {
-	return domain_xml_volume_of(name, gib, 0, backing);
+	return domain_xml_volume_of(name, gib, "GiB", backing);
 }
 
 /*

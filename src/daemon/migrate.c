@@ -30,7 +30,22 @@ struct migrate_plan {
 	struct host_rec src;
 	bool cold;                 /* the VM is stopped */
 	int nsnaps;
+	char linked[NAME_MAX_LEN]; /* an image one of its disks is a linked
+	                            * clone of, or "" */
 };
+
+/* Note the image of a linked clone among the VM's disks. */
+static int
+migrate_find_linked(struct store_conn *c, struct migrate_plan *p)
+{
+	struct disk_rec d[VM_DISKS_MAX];
+	int n = store_disk_list(c, p->vm.id, d, VM_DISKS_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (d[i].base_volume[0])
+			snprintf(p->linked, sizeof(p->linked), "%s", d[i].image);
+	return n < 0 ? -1 : 0;
+}
 
 static int
 migrate_count_snap(const struct snap_rec *s, void *arg)
@@ -55,6 +70,8 @@ migrate_load(struct app *app, const struct migrate_request *rq,
 	if (r == 0)
 		r = store_snap_each(c, p->vm.id, false, migrate_count_snap,
 		    &p->nsnaps);
+	if (r == 0)
+		r = migrate_find_linked(c, p);
 	store_read_end(c);
 	if (r < 0)
 		return -1;
@@ -102,6 +119,12 @@ migrate_storage(struct app *app, const struct migrate_request *rq,
 		    "disk must be copied (copy_storage true or \"auto\")",
 		    why);
 	*copy = !shared;
+	if (*copy && p->cold && p->linked[0])
+		return err_set_field(ERR_CONFLICT, "copy_storage", "vm '%s' is "
+		    "stopped and a disk of it is a linked clone of image '%s': "
+		    "its copy would point at the image's copy on this host; "
+		    "start it and move it live (the destination gets its own "
+		    "copy of the image)", p->vm.name, p->linked);
 	if (*copy && !p->cold && p->nsnaps > 0)
 		return err_set_field(ERR_CONFLICT, "copy_storage", "vm '%s' has "
 		    "%d snapshot(s): a live copy of its disk carries only the "

@@ -45,6 +45,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "api/drift.c"
@@ -64,6 +65,58 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_UUID "6f1c2d3e-4a5b-4c6d-8e7f-8091a2b3c4d5"
 
 static struct app fuzz_app;
+static char fuzz_dir[] = "/tmp/hangar-fuzz-XXXXXX";
+
+static int
+fuzz_image_tx(struct store_conn *c, void *arg)
+{
+	return store_image_insert(c, arg);
+}
+
+static void
+fuzz_store_rm(void)
+{
+	static const char *const f[] = { "fuzz.db", "fuzz.db-wal",
+	    "fuzz.db-shm" };
+	char p[128];
+
+	store_close(fuzz_app.store);
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", fuzz_dir, f[i]);
+		unlink(p);
+	}
+	rmdir(fuzz_dir);
+}
+
+/*
+ * A store of its own (a create body may name an image, which is looked
+ * up), holding one ready image "img" of 1 GiB; removed at exit.
+ */
+static void
+fuzz_store(void)
+{
+	struct image_rec im;
+	char path[128];
+
+	if (fuzz_app.store)
+		return;
+	if (mkdtemp(fuzz_dir) == NULL)
+		abort();
+	snprintf(path, sizeof(path), "%s/fuzz.db", fuzz_dir);
+	if ((fuzz_app.store = store_open(path)) == NULL)
+		abort();
+	atexit(fuzz_store_rm);
+	memset(&im, 0, sizeof(im));
+	snprintf(im.name, sizeof(im.name), "img");
+	snprintf(im.state, sizeof(im.state), "ready");
+	snprintf(im.source_format, sizeof(im.source_format), "qcow2");
+	memset(im.sha256, 'a', 64);
+	im.virtual_size = 1LL << 30;
+	snprintf(im.os, sizeof(im.os), "linux");
+	snprintf(im.path, sizeof(im.path), "/nonexistent/img.qcow2");
+	if (store_tx(fuzz_app.store, fuzz_image_tx, &im) < 0)
+		abort();
+}
 
 /* A request for a handler: a fresh copy of body, path params set. */
 static void
@@ -160,6 +213,7 @@ vm_create(const json_t *body)
 	if (rc == 0) {
 		const char *name = body_string(&r, "name");
 		struct vm_spec spec;
+		struct vm_disk_spec disk = { 0 };
 		char path[256];
 
 		FUZZ_CHECK(name_ok(name), "VM name '%s' accepted", name);
@@ -194,7 +248,10 @@ vm_create(const json_t *body)
 		spec.domain_type = pr.sr.domain_type == SCHED_DT_QEMU ? "qemu" :
 		    "kvm";
 		spec.arch = pr.sr.arch ? pr.sr.arch : "x86_64";
-		spec.disk_path = path;
+		disk.dev = "vda";
+		disk.path = path;
+		spec.disks = &disk;
+		spec.ndisks = 1;
 		FUZZ_CHECK(fuzz_xml_text_ok(spec.name) &&
 		    fuzz_xml_text_ok(spec.arch), "VM name '%s' or arch '%s' is "
 		    "not XML text", spec.name, spec.arch);
@@ -416,6 +473,7 @@ host_create(const json_t *body)
 	if (rc == 0 && pool_path) {
 		/* the pool's <path>, and the disks' <source file> under it */
 		struct vm_spec spec;
+		struct vm_disk_spec vd = { 0 };
 		char disk[2048];
 		bool ok = fuzz_xml_text_ok(pool_path);
 
@@ -434,7 +492,10 @@ host_create(const json_t *body)
 		spec.memory_mib = 512;
 		spec.domain_type = "kvm";
 		spec.arch = "x86_64";
-		spec.disk_path = disk;
+		vd.dev = "vda";
+		vd.path = disk;
+		spec.disks = &vd;
+		spec.ndisks = 1;
 		fuzz_check_domain(&spec, ok);
 	}
 	req_done(&r, rc, "POST /v1/hosts");
@@ -564,6 +625,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fuzz_app.cfg.pool_name[0] == '\0')
 		config_defaults(&fuzz_app.cfg);
+	fuzz_store();
 	/* server_parse_body: no body at all is no JSON value */
 	if (size > 0) {
 		body = json_loadb((const char *)data, size,

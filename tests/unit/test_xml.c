@@ -262,6 +262,11 @@ test_golden_volume(void **state)
 {
 	(void)state;
 	assert_golden(domain_xml_volume("web1.qcow2", 10), "volume.xml");
+	assert_golden(domain_xml_volume_overlay("a1b2.qcow2", 20,
+	    "/var/lib/hangar/images/base-9f86d081.qcow2"),
+	    "volume-overlay.xml");
+	assert_golden(domain_xml_volume_bytes("base-9f86d081.qcow2",
+	    2147483648), "volume-bytes.xml");
 	assert_golden(domain_xml_volume("big", 65536), "volume-big.xml");
 }
 
