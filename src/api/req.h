@@ -194,6 +194,7 @@ struct placements_buf {
 	struct vm_rec vm;                      /* firmware, machine, disk_gib */
 	struct disk_rec disks[VM_DISKS_MAX];   /* the VM's disks, named */
 	int ndisks;
+	char image_sha[65];                    /* its root disk's image */
 };
 extern const struct body_field placements_fields[];
 extern const size_t placements_nfields;

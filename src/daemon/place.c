@@ -57,6 +57,54 @@ place_insert_tx(struct store_conn *c, void *arg)
 	return store_op_insert(c, t->pr->op);
 }
 
+/* The ids of the hosts holding a copy of an image (growing array). */
+struct place_holders {
+	int64_t *id;
+	size_t n, cap;
+};
+
+static int
+place_holder_add(int64_t host_id, void *arg)
+{
+	struct place_holders *h = arg;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		int64_t *id = realloc(h->id, cap * sizeof(*id));
+
+		if (id == NULL)
+			return 1;       /* a preference: fewer is no harm */
+		h->id = id;
+		h->cap = cap;
+	}
+	h->id[h->n++] = host_id;
+	return 0;
+}
+
+/*
+ * Which of the view's n hosts hold a copy of the image of sha (the image
+ * weigher's input): a calloc'd array indexed like hosts, or NULL when
+ * none does or it cannot be told (the preference is then simply absent).
+ */
+static bool *
+place_image_hosts(struct app *app, const char *sha,
+    const struct sched_host *hosts, size_t n)
+{
+	struct place_holders h = { NULL, 0, 0 };
+	struct store_conn *c = store_read_begin(app->store);
+	bool *has = NULL;
+
+	if (store_host_image_holders(c, sha, place_holder_add, &h) < 0)
+		err_clear();
+	store_read_end(c);
+	if (h.n > 0 && (has = calloc(n ? n : 1, sizeof(*has))) != NULL)
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < h.n && !has[i]; k++)
+				has[i] = hosts[i].id == h.id[k];
+	free(h.id);
+	return has;
+}
+
 /* Keep every verdict in out; with the view locked. */
 static int
 place_keep(const struct sched_host *hosts, size_t n,
@@ -89,6 +137,7 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 	struct sched_verdict *v = NULL;
 	struct store_conn *c;
 	int *counts = NULL, pick, r = -1;
+	bool *has_image = NULL;
 	bool held;
 	size_t n;
 	char why[4096];
@@ -132,6 +181,9 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 		err_set(ERR_INTERNAL, "out of memory");
 		goto done;
 	}
+	if (pr->image_sha)
+		pr->sr.has_image = has_image = place_image_hosts(app,
+		    pr->image_sha, hosts, n);
 	pick = sched_pick(hosts, n, &pr->sr, v);
 	if (pick < 0) {
 		/* judge every host to say why none fits */
@@ -199,8 +251,10 @@ done:
 	if (held)
 		view_unlock(app->view);
 	free(counts);
+	free(has_image);
 	free(v);
 	pr->sr.group_counts = NULL;
+	pr->sr.has_image = NULL;
 	return r;
 }
 

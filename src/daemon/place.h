@@ -21,6 +21,8 @@ struct place_req {
 	 * filled in here); NULL for a dry run */
 	struct vm_rec *vm;
 	struct disk_rec *disks;      /* its disks (vm->disk_gib: their sum) */
+	const char *image_sha;       /* its root disk's image, or NULL: hosts
+	                              * holding a copy are preferred */
 	int ndisks;
 	struct op_rec *op;
 };

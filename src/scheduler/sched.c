@@ -17,6 +17,7 @@
 #define SCHED_SAMPLE_MIN 100
 /* a soft group's weight per member: more GiB than any host has */
 #define SCHED_GROUP_WEIGHT 1e6
+#define SCHED_IMAGE_WEIGHT 4.0   /* GiB of free memory */
 
 /*
  * Capacity is (physical - reserved) x ratio for every resource, the rule
@@ -251,6 +252,19 @@ sched_w_group(const struct sched_host *h, size_t i,
 	return -SCHED_GROUP_WEIGHT * here;
 }
 
+/*
+ * A host that already holds the VM's image saves copying it there: worth
+ * as much as SCHED_IMAGE_WEIGHT GiB more free memory, so it decides
+ * between hosts of about the same room, never against a group.
+ */
+static double
+sched_w_image(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f)
+{
+	(void)h, (void)f;
+	return r->has_image && r->has_image[i] ? SCHED_IMAGE_WEIGHT : 0;
+}
+
 static const struct {
 	const char *name;
 	sched_weigher_fn fn;
@@ -258,6 +272,7 @@ static const struct {
 	{ "free_memory", sched_w_free_memory },
 	{ "vms", sched_w_vms },
 	{ "group", sched_w_group },
+	{ "image", sched_w_image },
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

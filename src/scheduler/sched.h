@@ -70,6 +70,9 @@ struct sched_request {
 	/* members of the group per host, indexed like hosts[]; NULL if none */
 	const int *group_counts;
 	int group_total;                  /* members anywhere */
+	/* hosts that hold a copy of the VM's image, indexed like hosts[];
+	 * NULL if it has none (weigher "image": a soft preference) */
+	const bool *has_image;
 	const char *host;                 /* explicit host, or NULL */
 	bool force;                       /* with host: skip the filters */
 	const char *exclude_host;         /* a move: the host it leaves */

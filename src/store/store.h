@@ -440,6 +440,11 @@ int store_host_image_get(struct store_conn *c, int64_t host_id,
 int store_host_image_put(struct store_conn *c, const struct host_image_rec *h);
 int store_host_image_delete(struct store_conn *c, int64_t host_id,
     const char *sha256);
+/* The hosts holding a whole copy of the image of sha256: fn per host id
+ * (its non-zero stops the walk). */
+typedef int (*store_host_id_fn)(int64_t host_id, void *arg);
+int store_host_image_holders(struct store_conn *c, const char *sha256,
+    store_host_id_fn fn, void *arg);
 /* How many disks of VMs on host_id other than vm_id are overlays of
  * base volume vol. */
 int store_host_image_users(struct store_conn *c, int64_t host_id,

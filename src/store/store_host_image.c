@@ -95,3 +95,24 @@ store_host_image_users(struct store_conn *c, int64_t host_id, const char *vol,
 		return store_fail(c, rc, "count base users");
 	return 0;
 }
+
+int
+store_host_image_holders(struct store_conn *c, const char *sha256,
+    store_host_id_fn fn, void *arg)
+{
+	static const char sql[] = "SELECT host_id FROM host_images"
+	    " WHERE sha256 = ?1 AND state = 'ready'";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, sha256, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (fn(sqlite3_column_int64(st, 0), arg) != 0)
+			break;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(c, rc, "list image holders");
+	return 0;
+}

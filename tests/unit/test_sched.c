@@ -1018,6 +1018,49 @@ test_soft_anti_affinity(void **state)
 }
 
 /*
+ * The image weigher: a host holding the VM's image wins between hosts
+ * of about the same room (a few GiB of memory), not against much more
+ * room, and never against a soft group.
+ */
+static void
+test_image_preference(void **state)
+{
+	struct sched_host h[3];
+	struct sched_request r;
+	struct sched_verdict v[3];
+	bool has[3] = { false, true, false };
+	int counts[3] = { 1, 0, 0 };
+
+	(void)state;
+	mkhost(&h[0], "a", 8, 10240, 100);
+	mkhost(&h[1], "b", 8, 8192, 100);      /* 2 GiB less, has it */
+	mkhost(&h[2], "c", 8, 65536, 100);     /* far more room */
+	mkreq(&r, 1, 1024, 1);
+	r.has_image = has;
+	stale(v, 3);
+	assert_int_equal(sched_pick(h, 2, &r, v), 1);
+	assert_true(part(&v[1], "image") > 0);
+	assert_true(near(part(&v[0], "image"), 0));
+	assert_score_is_sum(&v[1]);
+	/* 54 GiB more free memory beats a copy of the image */
+	stale(v, 3);
+	assert_int_equal(sched_pick(h, 3, &r, v), 2);
+	/* no image: no part, the roomier host */
+	r.has_image = NULL;
+	stale(v, 3);
+	assert_int_equal(sched_pick(h, 2, &r, v), 0);
+	assert_true(near(part(&v[1], "image"), 0));
+	/* a soft affinity group outweighs it */
+	r.has_image = has;
+	r.group = SCHED_AFFINITY;
+	r.group_name = "g";
+	r.group_counts = counts;
+	r.group_total = 1;
+	stale(v, 3);
+	assert_int_equal(sched_pick(h, 2, &r, v), 0);
+}
+
+/*
  * docs/api.md: a soft group's weight "outweighs any difference in free
  * memory" (scores are in GiB).  Hosts of 1 TiB next to 64 GiB ones are
  * ordinary.
@@ -1275,6 +1318,7 @@ main(void)
 		cmocka_unit_test(test_tie_fewer_vms_then_name),
 		cmocka_unit_test(test_soft_affinity),
 		cmocka_unit_test(test_soft_anti_affinity),
+		cmocka_unit_test(test_image_preference),
 		cmocka_unit_test(test_soft_group_outweighs_big_memory_difference),
 		cmocka_unit_test(test_none_fits_every_verdict),
 		cmocka_unit_test(test_explain),
