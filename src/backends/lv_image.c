@@ -125,27 +125,8 @@ int
 lv_volume_overlay(struct backend_conn *bc, const char *pool, const char *vol,
     int64_t gib, const char *backing, char *path_out, size_t path_len)
 {
-	virConnectPtr c = lv_get(bc);
-	virStoragePoolPtr p = NULL;
-	virStorageVolPtr v = NULL;
-	char *xml;
-	int r = -1;
-
-	if (c == NULL)
-		return -1;
-	if ((xml = domain_xml_volume_overlay(vol, gib, backing)) != NULL &&
-	    (v = lv_vol_new(c, pool, xml, &p)) != NULL) {
-		r = lv_vol_path_of(v, path_out, path_len);
-		if (r < 0)
-			virStorageVolDelete(v, 0);
-	}
-	free(xml);
-	if (v)
-		virStorageVolFree(v);
-	if (p)
-		virStoragePoolFree(p);
-	virConnectClose(c);
-	return r;
+	return lv_volume_create_xml(bc, pool, domain_xml_volume_overlay(vol,
+	    gib, backing), path_out, path_len);
 }
 
 int

@@ -149,6 +149,10 @@ int lv_volume_resize(struct backend_conn *bc, const char *pool,
 virStorageVolPtr lv_vol_lookup(virConnectPtr c, const char *uri,
     const char *pool, const char *vol, virStoragePoolPtr *pp);
 
+/* A new volume from its description xml (taken); its path out. */
+int lv_volume_create_xml(struct backend_conn *bc, const char *pool,
+    char *xml, char *path_out, size_t path_len);
+
 /* lv_image.c */
 int lv_volume_upload(struct backend_conn *bc, const char *pool,
     const char *vol, const char *file, int64_t bytes, char *path_out,

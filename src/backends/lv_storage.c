@@ -203,24 +203,31 @@ done:
 	return r;
 }
 
+/*
+ * A new volume in pool from its description xml (taken: freed here);
+ * its path into path_out.  A volume made whose path cannot be read is
+ * removed again.
+ */
 int
-lv_volume_create(struct backend_conn *bc, const char *pool, const char *vol,
-    int64_t gib, char *path_out, size_t path_len)
+lv_volume_create_xml(struct backend_conn *bc, const char *pool, char *xml,
+    char *path_out, size_t path_len)
 {
-	virConnectPtr c = lv_get(bc);
+	virConnectPtr c;
 	virStoragePoolPtr p = NULL;
 	virStorageVolPtr v = NULL;
-	char *xml = NULL, *path = NULL;
+	char *path = NULL;
 	int r = -1;
 
-	if (c == NULL)
+	if (xml == NULL)
 		return -1;
+	if ((c = lv_get(bc)) == NULL) {
+		free(xml);
+		return -1;
+	}
 	if ((p = virStoragePoolLookupByName(c, pool)) == NULL) {
 		lv_fail("find the storage pool");
 		goto done;
 	}
-	if ((xml = domain_xml_volume(vol, gib)) == NULL)
-		goto done;
 	if ((v = virStorageVolCreateXML(p, xml, 0)) == NULL) {
 		lv_fail("create the disk volume");
 		goto done;
@@ -241,6 +248,14 @@ done:
 		virStoragePoolFree(p);
 	virConnectClose(c);
 	return r;
+}
+
+int
+lv_volume_create(struct backend_conn *bc, const char *pool, const char *vol,
+    int64_t gib, char *path_out, size_t path_len)
+{
+	return lv_volume_create_xml(bc, pool, domain_xml_volume(vol, gib),
+	    path_out, path_len);
 }
 
 int
