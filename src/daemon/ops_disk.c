@@ -274,16 +274,25 @@ ops_disk_add(struct op_ctx *x)
 {
 	const struct disk_rec *d = ops_disk_of(x);
 	struct vm_disk_spec s;
-	char path[1024], step[64];
+	char path[1024], base[1024], step[96];
+	const char *chain[2] = { base, NULL };
 	bool live;
+	int r;
 
 	if (d == NULL)
 		return -1;
-	snprintf(step, sizeof(step), "creating disk %s", d->dev);
+	snprintf(step, sizeof(step), d->image[0] ? "creating disk %s from "
+	    "image %s" : "creating disk %s", d->dev, d->image);
 	ops_step(x, step);
-	if (ops_disk_make(x, x->bc, x->vm.host_id, x->pool, d, path,
-	    sizeof(path)) < 0)
-		return -1;
+	base[0] = '\0';
+	if (d->image[0])
+		r = ops_disk_from_image(x, x->bc, x->vm.host_id, x->pool, d,
+		    path, sizeof(path), base, sizeof(base));
+	else
+		r = ops_disk_make(x, x->bc, x->vm.host_id, x->pool, d, path,
+		    sizeof(path));
+	if (r < 0)
+		goto fail;
 	memset(&s, 0, sizeof(s));
 	s.dev = d->dev;
 	s.device = d->device;
@@ -291,6 +300,10 @@ ops_disk_add(struct op_ctx *x)
 	s.format = d->format;
 	s.path = path;
 	s.boot_order = d->boot_order;
+	if (base[0]) {
+		s.backing = chain;
+		s.backing_format = ops_qcow2_chain;
+	}
 	if (ops_disk_live(x, &live) < 0)
 		goto fail;
 	ops_step(x, live ? "plugging the disk into the running guest" :

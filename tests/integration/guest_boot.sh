@@ -99,6 +99,14 @@ if [ -n "$LOGDIR" ]; then
 			t_fail "${T_PFX}t$i: login prompt" "see above"
 	done
 fi
+t_http POST "/v1/vms/${T_PFX}t1/disks?$W" '{"image":"tiny"}'
+t_expect_json .status succeeded "hot-plug a second disk made from tiny into running t1"
+t_http GET "/v1/vms/${T_PFX}t1/disks/vdb"
+t_expect_json '[.image, .size_gib] | join(" ")' "tiny 1" "t1's vdb: from tiny, the image's size"
+t_eq "t1's vdb is an overlay on the same copy (qemu-img)" \
+	"$(qemu-img info -U --output=json "$T_TMP/images/$ID1-vdb.qcow2" | jq -r '."backing-filename"')" \
+	"$T_TMP/images/base-$SHA.qcow2"
+t_match "virsh: the running t1 has vdb" "$(t_virsh domblklist "${T_PFX}t1")" "vdb "
 t_http DELETE /v1/images/tiny
 t_expect_problem 409 "deleting an image that backs disks: 409"
 t_http POST "/v1/vms?$W" "{\"name\":\"${T_PFX}full\",\"memory_mib\":128,\"image\":\"tiny\",\"clone\":\"full\",\"disk_gib\":1}"
