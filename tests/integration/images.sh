@@ -398,19 +398,42 @@ t_check_not "its file is gone" test -e "$LIB/$idem_op.qcow2"
 t_http DELETE /v1/images/idem
 t_expect_problem 404 "DELETE it again: 404"
 
+# frozen_import FILE QUERY NAME PGREP-ARG...: upload FILE (POST
+# /v1/images?QUERY, no ?wait) and freeze the qemu-img child of hangard
+# that `pgrep -P HANGARD_PID PGREP-ARG...` finds while it converts; sets
+# qpid ('' when none was seen) and imp_op, the import's id
+frozen_import() {
+	local file=$1 query=$2 name=$3 cpid i
+	shift 3
+	curl -sS -o "$T_TMP/$name.json" -H 'Expect:' \
+		-H 'Content-Type: application/octet-stream' \
+		--data-binary @"$file" "$T_BASE/v1/images?$query" 2>/dev/null &
+	cpid=$!
+	qpid=''
+	for ((i = 0; i < 4000; i++)); do
+		qpid=$(pgrep -P "$HANGARD_PID" "$@") && break
+	done
+	[ -z "$qpid" ] || kill -STOP "$qpid"
+	wait "$cpid"
+	imp_op=$(jq -r .id "$T_TMP/$name.json")
+}
+
+# crash_restart LABEL: SIGKILL hangard (and the frozen qemu-img), start
+# it again; the import imp_op must have failed as interrupted
+crash_restart() {
+	kill -KILL "$HANGARD_PID"
+	wait "$HANGARD_PID" 2>/dev/null
+	kill -KILL "$qpid"
+	HANGARD_PID=''
+	HANGARD_CONF_EXTRA='image_max_gib = 1' hangard_start || t_summary
+	t_http GET "/v1/operations/$imp_op?wait=10"
+	t_expect_json .status failed "$1: the import failed"
+	t_expect_json .error.type urn:hangar:problem:interrupted "... as interrupted"
+}
+
 # --- 7b. cancelling an import while qemu-img converts (frozen meanwhile)
-curl -sS -o "$T_TMP/cancel.json" -H 'Expect:' \
-	-H 'Content-Type: application/octet-stream' \
-	--data-binary @"$T_TMP/big.raw" \
-	"$T_BASE/v1/images?name=cancelled&format=raw" 2>/dev/null &
-cpid=$!
-qpid=''
-for ((i = 0; i < 2000; i++)); do
-	qpid=$(pgrep -P "$HANGARD_PID" -x qemu-img) && break
-done
-[ -z "$qpid" ] || kill -STOP "$qpid"
-wait "$cpid"
-cancel_op=$(jq -r .id "$T_TMP/cancel.json")
+frozen_import "$T_TMP/big.raw" "name=cancelled&format=raw" cancel -x qemu-img
+cancel_op=$imp_op
 if [ -n "$qpid" ]; then
 	t_http DELETE "/v1/operations/$cancel_op"
 	t_expect_status 202 "cancel a running import: 202"
@@ -444,35 +467,17 @@ t_eq "after the crash: the five images are still there" "$(names)" "img-qcow2 im
 
 # --- 8b. a crash while qemu-img converts: the import fails as interrupted
 # (qemu-img is caught and frozen first, so the kill lands mid-import)
-curl -sS -o "$T_TMP/crash2.json" -H 'Expect:' \
-	-H 'Content-Type: application/octet-stream' \
-	--data-binary @"$T_TMP/big.raw" \
-	"$T_BASE/v1/images?name=crash2&format=raw" 2>/dev/null &
-cpid=$!
-qpid=''
-for ((i = 0; i < 2000; i++)); do
-	qpid=$(pgrep -P "$HANGARD_PID" -x qemu-img) && break
-done
-[ -z "$qpid" ] || kill -STOP "$qpid"
-wait "$cpid"
-crash_op=$(jq -r .id "$T_TMP/crash2.json")
-t_match "an import accepted without ?wait" "$crash_op" '^[0-9a-f-]{36}$'
+frozen_import "$T_TMP/big.raw" "name=crash2&format=raw" crash2 -x qemu-img
+t_match "an import accepted without ?wait" "$imp_op" '^[0-9a-f-]{36}$'
 if [ -n "$qpid" ]; then
-	kill -KILL "$HANGARD_PID"
-	wait "$HANGARD_PID" 2>/dev/null
-	kill -KILL "$qpid"
-	HANGARD_PID=''
-	HANGARD_CONF_EXTRA='image_max_gib = 1' hangard_start || t_summary
-	t_http GET "/v1/operations/$crash_op?wait=10"
-	t_expect_json .status failed "after a crash mid-import: the import failed"
-	t_expect_json .error.type urn:hangar:problem:interrupted "... as interrupted"
+	crash_restart "after a crash mid-import"
 	t_http GET /v1/images/crash2
 	t_expect_status 404 "after a crash mid-import: no row"
 	t_eq "after a crash mid-import: nothing in .staging" "$(staged)" ""
-	t_check_not "after a crash mid-import: no library file" test -e "$LIB/$crash_op.qcow2"
+	t_check_not "after a crash mid-import: no library file" test -e "$LIB/$imp_op.qcow2"
 else
 	printf '# skipped: the crash mid-import (qemu-img was not seen running)\n'
-	t_http GET "/v1/operations/$crash_op?wait=30"
+	t_http GET "/v1/operations/$imp_op?wait=30"
 	t_http DELETE /v1/images/crash2
 fi
 
@@ -482,40 +487,22 @@ mkdir -p "$T_TMP/ova4"
 cp "$T_TMP/ova/disk1.vmdk" "$T_TMP/ova4/disk1.vmdk"
 qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$T_TMP/big.raw" "$T_TMP/ova4/disk2.vmdk"
 ova_make2 "$T_TMP/ova4"
-curl -sS -o "$T_TMP/crash3.json" -H 'Expect:' \
-	-H 'Content-Type: application/octet-stream' \
-	--data-binary @"$T_TMP/ova4/vm.ova" \
-	"$T_BASE/v1/images?name=crash3&format=ova" 2>/dev/null &
-cpid=$!
-qpid=''
-for ((i = 0; i < 4000; i++)); do
-	qpid=$(pgrep -P "$HANGARD_PID" -f 'd2\.qcow2') && break
-done
-[ -z "$qpid" ] || kill -STOP "$qpid"
-wait "$cpid"
-crash_op=$(jq -r .id "$T_TMP/crash3.json")
+frozen_import "$T_TMP/ova4/vm.ova" "name=crash3&format=ova" crash3 -f 'd2\.qcow2'
 if [ -n "$qpid" ]; then
 	t_http GET /v1/images/crash3-disk2
 	t_expect_json .state importing "mid-import: crash3-disk2 is importing"
-	t_check "mid-import: the first disk is in image_dir" test -e "$LIB/$crash_op.qcow2"
-	kill -KILL "$HANGARD_PID"
-	wait "$HANGARD_PID" 2>/dev/null
-	kill -KILL "$qpid"
-	HANGARD_PID=''
-	HANGARD_CONF_EXTRA='image_max_gib = 1' hangard_start || t_summary
-	t_http GET "/v1/operations/$crash_op?wait=10"
-	t_expect_json .status failed "after a crash mid-OVA: the import failed"
-	t_expect_json .error.type urn:hangar:problem:interrupted "... as interrupted"
+	t_check "mid-import: the first disk is in image_dir" test -e "$LIB/$imp_op.qcow2"
+	crash_restart "after a crash mid-OVA"
 	for n in crash3 crash3-disk2; do
 		t_http GET "/v1/images/$n"
 		t_expect_status 404 "after a crash mid-OVA: no row $n"
 	done
 	t_eq "after a crash mid-OVA: nothing in .staging" "$(staged)" ""
-	t_check_not "after a crash mid-OVA: no file of disk 1" test -e "$LIB/$crash_op.qcow2"
-	t_check_not "after a crash mid-OVA: no file of disk 2" test -e "$LIB/$crash_op.d2.qcow2"
+	t_check_not "after a crash mid-OVA: no file of disk 1" test -e "$LIB/$imp_op.qcow2"
+	t_check_not "after a crash mid-OVA: no file of disk 2" test -e "$LIB/$imp_op.d2.qcow2"
 else
 	printf '# skipped: the crash mid-OVA (qemu-img of disk 2 was not seen running)\n'
-	t_http GET "/v1/operations/$crash_op?wait=30"
+	t_http GET "/v1/operations/$imp_op?wait=30"
 	t_http DELETE /v1/images/crash3
 	t_http DELETE /v1/images/crash3-disk2
 fi
