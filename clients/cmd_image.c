@@ -6,7 +6,9 @@
  * never read into memory), with a progress bar on a terminal, then waits
  * for the import operation like other commands (op_wait()) and prints the
  * image.  export writes the image, converted by hangard to --format, to
- * FILE; a failed export leaves no FILE.
+ * FILE; a failed export leaves no FILE.  image_ova_body() reads what an
+ * OVA's image says of its VM (ova_spec) for `hangar vm create
+ * --from-ova`.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -218,5 +220,94 @@ image_export(struct cli *cli, int argc, char **argv)
 	if (rc == -1)
 		unlink(file);
 	http_reply_free(&r);
+	return rc;
+}
+
+/*
+ * key = val (a reference taken) in body, unless the command line gave
+ * key or the OVF said nothing (no val, "", 0).
+ */
+static int
+image_ova_default(json_t *body, const char *key, json_t *val)
+{
+	if (val == NULL)
+		return 0;
+	if (json_object_get(body, key) != NULL ||
+	    (json_is_string(val) && json_string_length(val) == 0) ||
+	    (json_is_integer(val) && json_integer_value(val) <= 0)) {
+		json_decref(val);
+		return 0;
+	}
+	return cli_set(body, key, val);
+}
+
+/* The OVA's disks after its first, in order, at the front of disks. */
+static int
+image_ova_disks(const json_t *spec_disks, json_t *disks)
+{
+	const char *img, *bus;
+	json_t *d;
+	size_t k;
+
+	for (k = 1; k < json_array_size(spec_disks); k++) {
+		img = json_string_value(json_object_get(json_array_get(
+		    spec_disks, k), "image"));
+		bus = json_string_value(json_object_get(json_array_get(
+		    spec_disks, k), "bus"));
+		if (img == NULL)
+			return cli_fail(CLI_ERROR, "the OVA's disk %zu names "
+			    "no image", k + 1);
+		if ((d = json_pack("{s:s}", "image", img)) == NULL ||
+		    (bus && bus[0] && cli_set(d, "bus", json_string(bus)) == -1) ||
+		    json_array_insert_new(disks, k - 1, d) == -1) {
+			json_decref(d);
+			return cli_fail(CLI_ERROR, "out of memory");
+		}
+	}
+	return 0;
+}
+
+/*
+ * Fill body, a create body for POST /v1/vms, from what image name (an
+ * OVA's first disk) says of its VM: "image" = that image, "disk_bus",
+ * "vcpus", "memory_mib" and "firmware" unless body has them already (the
+ * command line's win), and the OVA's other disks as {"image","bus"} at
+ * the front of disks.  0, or -1 after reporting (an image not from an
+ * OVA is a usage error).
+ */
+int
+image_ova_body(struct cli *cli, const char *name, json_t *body, json_t *disks)
+{
+	char path[HANGAR_PATH_MAX];
+	json_t *reply = NULL, *spec, *first;
+	int rc = -1;
+
+	if (json_object_get(body, "image") != NULL)
+		return cli_usage_error(cli, "--from-ova and --image do not go "
+		    "together: --from-ova names the image");
+	if (image_path(cli, path, sizeof(path), name, NULL) == -1 ||
+	    http_call(cli->cli_http, "GET", path, NULL, &reply) == -1)
+		return -1;
+	spec = json_object_get(reply, "ova_spec");
+	first = json_array_get(json_object_get(spec, "disks"), 0);
+	if (!json_is_object(spec) || !json_is_object(first)) {
+		cli_fail(CLI_USAGE, "image '%s' was not imported from an OVA "
+		    "(it has no ova_spec)", name);
+		goto done;
+	}
+	if (cli_set(body, "image", json_string(name)) == -1 ||
+	    image_ova_default(body, "disk_bus",
+	    json_incref(json_object_get(first, "bus"))) == -1 ||
+	    image_ova_default(body, "vcpus",
+	    json_incref(json_object_get(spec, "vcpus"))) == -1 ||
+	    image_ova_default(body, "memory_mib",
+	    json_incref(json_object_get(spec, "memory_mib"))) == -1 ||
+	    image_ova_default(body, "firmware",
+	    json_incref(json_object_get(spec, "firmware"))) == -1 ||
+	    image_ova_disks(json_object_get(spec, "disks"), disks) == -1)
+		goto done;
+	rc = 0;
+done:
+	json_decref(reply);
 	return rc;
 }

@@ -132,6 +132,7 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 #define VM_HW_MACHINE	'M'	/* --machine pc|q35 */
 #define VM_HW_IMAGE	'I'	/* --image NAME: the root disk from it */
 #define VM_HW_CLONE	'C'	/* --clone linked|full */
+#define VM_HW_OVA	'O'	/* --from-ova IMAGE: disks, CPUs, memory */
 #define VM_HW_OPTIONS							\
 	{ "disk-gib", required_argument, NULL, 'd' },			\
 	{ "disk-bus", required_argument, NULL, VM_HW_DISK_BUS },	\
@@ -139,7 +140,8 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 	{ "firmware", required_argument, NULL, VM_HW_FIRMWARE },	\
 	{ "machine", required_argument, NULL, VM_HW_MACHINE },		\
 	{ "image", required_argument, NULL, VM_HW_IMAGE },		\
-	{ "clone", required_argument, NULL, VM_HW_CLONE }
+	{ "clone", required_argument, NULL, VM_HW_CLONE },		\
+	{ "from-ova", required_argument, NULL, VM_HW_OVA }
 
 /* --data-disk GIB[:BUS] appended to disks as {"size_gib", "bus"}. */
 static int
@@ -273,7 +275,8 @@ vm_show(struct cli *cli, int argc, char **argv)
  *	    [--group GROUP] [--label K=V]... [--policy spread|pack]
  *	    [--data-disk GIB[:BUS]]... (also in a dry run: they take room)
  * and, when create, [--start], the hardware options (--disk-bus,
- * --firmware, --machine: vm_hw_opt()) and the snapshot schedule options
+ * --firmware, --machine: vm_hw_opt(); --from-ova IMAGE: the rest from
+ * that image's ova_spec, image_ova_body()) and the snapshot schedule options
  * (vm_sched_opt(): "snapshot_schedule", "snapshot_retention").  Labels and the policy go into "placement".
  * Sizes are checked here only as positive integers, names not at all: the
  * server owns the ranges (docs/api.md) and its 400 names the field.
@@ -298,6 +301,7 @@ vm_spec(struct cli *cli, int argc, char **argv, bool create, json_t **out)
 	};
 	json_t *body, *placement = NULL, *labels = NULL, *retention = NULL,
 	    *disks = NULL;
+	const char *ova = NULL;
 	bool force = false, host = false;
 	int ch, r;
 
@@ -369,6 +373,14 @@ vm_spec(struct cli *cli, int argc, char **argv, bool create, json_t **out)
 			    labels) == -1)
 				goto fail;
 			break;
+		case VM_HW_OVA:
+			if (!create) {
+				cli_usage_error(cli, "invalid option "
+				    "'--from-ova': it is for vm create");
+				goto fail;
+			}
+			ova = optarg;
+			break;
 		case 'p':
 			if (strcmp(optarg, "spread") != 0 &&
 			    strcmp(optarg, "pack") != 0) {
@@ -398,7 +410,8 @@ vm_spec(struct cli *cli, int argc, char **argv, bool create, json_t **out)
 	if (json_object_size(placement) > 0 &&
 	    cli_set(body, "placement", json_incref(placement)) == -1)
 		goto fail;
-	if (vm_sched_done(body, retention) == -1)
+	if (vm_sched_done(body, retention) == -1 ||
+	    (ova != NULL && image_ova_body(cli, ova, body, disks) == -1))
 		goto fail;
 	if (json_array_size(disks) > 0 &&
 	    cli_set(body, "disks", json_incref(disks)) == -1)
@@ -421,7 +434,8 @@ fail:
 /*
  * hangar vm create NAME [--start] [--vcpus N] [--memory MIB] [--disk GIB]
  *     [--disk-bus BUS] [--data-disk GIB[:BUS]]... [--firmware bios|uefi]
- *     [--machine pc|q35]
+ *     [--machine pc|q35] [--image NAME [--clone linked|full]]
+ *     [--from-ova IMAGE]
  *     [--host HOST [--force]] [--group GROUP] [--label K=V]...
  *     [--policy spread|pack] [--snapshot-schedule SPEC]
  *     [--snapshot-keep N] [--snapshot-max-age DURATION]

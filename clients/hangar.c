@@ -37,7 +37,9 @@ static int	cli_version(struct cli *, int, char **);
 static const char help_vm_create[] =
     "Create a VM (and start it with --start), placed by the scheduler\n"
     "(see 'hangar place').  The snapshot options are those of 'vm update'.\n"
-    "Waits for the create, then prints the VM.\n";
+    "--from-ova IMAGE: the disks (IMAGE, then the OVA's other images),\n"
+    "their buses, vCPUs, memory and firmware from IMAGE's ova_spec, unless\n"
+    "given.  Waits for the create, then prints the VM.\n";
 
 static const char help_vm_update[] =
     "Change a VM's snapshot schedule and retention; what is not given\n"
@@ -199,8 +201,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    NULL },
 	{ "vm", "show", vm_show, "vm show VM", NULL },
 	{ "vm", "create", vm_create, "vm create NAME [--start] [--vcpus N] "
-	    "[--memory MIB]\n      [--image NAME [--clone linked|full]] "
-	    "[--disk GIB] [--disk-bus BUS] "
+	    "[--memory MIB]\n      [--image NAME [--clone linked|full] | "
+	    "--from-ova IMAGE]\n      [--disk GIB] [--disk-bus BUS] "
 	    "[--data-disk GIB[:BUS]]...\n      [--firmware bios|uefi] "
 	    "[--machine pc|q35]\n      [--host HOST [--force]] "
 	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"

@@ -137,6 +137,7 @@ int	 image_list(struct cli *, int, char **);
 int	 image_show(struct cli *, int, char **);
 int	 image_delete(struct cli *, int, char **);
 int	 image_export(struct cli *, int, char **);
+int	 image_ova_body(struct cli *, const char *, json_t *, json_t *);
 
 /* cmd_disk.c */
 int	 disk_list(struct cli *, int, char **);

@@ -119,7 +119,7 @@ images_delete(struct req *r)
 	    store_tx(r->app->store, images_delete_tx, &t) < 0)
 		return -1;
 	/* the row is gone: the file is nobody's */
-	library_remove(r->app, t.im.op_id);
+	library_remove_image(r->app, &t.im);
 	log_info("images: '%s' deleted", t.name);
 	return req_reply(r, 200, images_json(&t.im));
 }

@@ -335,12 +335,17 @@ void ops_free(struct ops *o);
  */
 int library_staged(const struct app *app, const char *id, const char *ext,
     char *buf, size_t len);
-int library_file(const struct app *app, const char *id, char *buf,
+/* Disk n (1-based: an OVA's disks) of import id, staged or in the library. */
+int library_staged_disk(const struct app *app, const char *id, int n,
+    char *buf, size_t len);
+int library_file(const struct app *app, const char *id, int n, char *buf,
     size_t len);
 /* image_dir and its .staging/; -1 with ERR_UNAVAILABLE. */
 int library_mkdirs(const struct app *app);
 /* Remove every file of operation id (staged ones and its library file). */
 void library_remove(const struct app *app, const char *id);
+/* Remove a deleted image's own file (im->path, if in image_dir). */
+void library_remove_image(const struct app *app, const struct image_rec *im);
 /* At start: remove staged files no queued or running operation owns. */
 void library_sweep(struct app *app);
 /* SHA-256 of what is left to read of fd, in hex. */

@@ -1,8 +1,9 @@
 /*
  * library.c - where the image library keeps its files (config image_dir):
- * each ready image is one qcow2 file, image_dir/<import op id>.qcow2;
- * uploads and conversions under way live in image_dir/.staging/, named
- * by the id of the operation that owns them (<id>.upload, <id>.qcow2,
+ * each ready image is one qcow2 file, image_dir/<import op id>.qcow2
+ * (the Nth disk of an OVA, N > 1: <import op id>.dN.qcow2); uploads and
+ * conversions under way live in image_dir/.staging/, named by the id of
+ * the operation that owns them (<id>.upload, <id>.qcow2, <id>.dN.qcow2,
  * <id>.export).  Nothing outside this layout is ever written, so what an
  * aborted upload or a crashed import left is found by name.
  */
@@ -17,6 +18,7 @@
 #include <gnutls/gnutls.h>
 
 #include "../common/error.h"
+#include "../common/imgprobe.h"
 #include "../common/log.h"
 #include "app.h"
 
@@ -39,11 +41,34 @@ library_staged(const struct app *app, const char *id, const char *ext,
 	    id, ext);
 }
 
-int
-library_file(const struct app *app, const char *id, char *buf, size_t len)
+/* The name after "<id>." of disk n's qcow2: "qcow2", "d2.qcow2", ... */
+static void
+library_disk_ext(int n, char *ext, size_t len)
 {
-	return library_fmt(buf, len, "%s/%s.%s", app->cfg.image_dir, id,
-	    "qcow2");
+	if (n <= 1)
+		snprintf(ext, len, "qcow2");
+	else
+		snprintf(ext, len, "d%d.qcow2", n);
+}
+
+int
+library_staged_disk(const struct app *app, const char *id, int n,
+    char *buf, size_t len)
+{
+	char ext[32];
+
+	library_disk_ext(n, ext, sizeof(ext));
+	return library_staged(app, id, ext, buf, len);
+}
+
+int
+library_file(const struct app *app, const char *id, int n, char *buf,
+    size_t len)
+{
+	char ext[32];
+
+	library_disk_ext(n, ext, sizeof(ext));
+	return library_fmt(buf, len, "%s/%s.%s", app->cfg.image_dir, id, ext);
 }
 
 int
@@ -59,18 +84,36 @@ library_mkdirs(const struct app *app)
 	return 0;
 }
 
-/* Remove the files of operation id (staged and its library file). */
+/* Remove the files of operation id (staged and its library files). */
 void
 library_remove(const struct app *app, const char *id)
 {
-	static const char *const ext[] = { "upload", "qcow2", "export" };
+	static const char *const ext[] = { "upload", "export" };
 	char path[CONFIG_STR_MAX + 64];
 
 	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
 		if (library_staged(app, id, ext[i], path, sizeof(path)) == 0)
 			(void)unlink(path);
-	if (library_file(app, id, path, sizeof(path)) == 0)
-		(void)unlink(path);
+	for (int n = 1; n <= OVA_DISKS_MAX; n++) {
+		if (library_staged_disk(app, id, n, path, sizeof(path)) == 0)
+			(void)unlink(path);
+		if (library_file(app, id, n, path, sizeof(path)) == 0)
+			(void)unlink(path);
+	}
+}
+
+/* Remove one image's file (the other disks of its OVA keep theirs). */
+void
+library_remove_image(const struct app *app, const struct image_rec *im)
+{
+	char dir[CONFIG_STR_MAX + 2];
+	size_t n;
+
+	n = (size_t)snprintf(dir, sizeof(dir), "%s/", app->cfg.image_dir);
+	if (im->path[0] == '\0' || n >= sizeof(dir) ||
+	    strncmp(im->path, dir, n) != 0 || strstr(im->path, "/..") != NULL)
+		return;          /* not a file of the library's */
+	(void)unlink(im->path);
 }
 
 /*

@@ -418,9 +418,13 @@ int store_image_get(struct store_conn *c, const char *name,
 int store_image_set_ready(struct store_conn *c, const struct image_rec *im);
 /* Remove the row; ERR_NOT_FOUND when there is none. */
 int store_image_delete(struct store_conn *c, const char *name);
-/* The same, only if operation op_id imported it (a failed import). */
-int store_image_delete_op(struct store_conn *c, const char *name,
-    const char *op_id);
+/* An importing row's results (sha256, sizes, path), still importing. */
+int store_image_set_stored(struct store_conn *c, const struct image_rec *im);
+/* importing -> ready for every row of import op_id that has its results
+ * (the other disks of an OVA). */
+int store_image_ready_op(struct store_conn *c, const char *op_id);
+/* Remove every importing row of import op_id (a failed import). */
+int store_image_delete_import(struct store_conn *c, const char *op_id);
 typedef int (*store_image_fn)(const struct image_rec *im, void *arg);
 /* By name; stops early when fn returns non-zero (-1: its error). */
 int store_image_each(struct store_conn *c, store_image_fn fn, void *arg);

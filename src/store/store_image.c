@@ -3,7 +3,10 @@
  * hangard, each converted to one qcow2 file under image_dir.  A row is
  * inserted (importing) in the transaction that records its import
  * operation, and set ready (or removed) when that operation ends; the
- * file itself is the import's (daemon/ops_image.c).
+ * file itself is the import's (daemon/ops_image.c).  An OVA of several
+ * disks is one import of several rows: the first inserted with the
+ * operation, the others once the import has read the OVA, all with the
+ * operation's id, all set ready or removed together.
  */
 #include <stdio.h>
 #include <string.h>
@@ -131,20 +134,49 @@ store_image_delete(struct store_conn *c, const char *name)
 }
 
 int
-store_image_delete_op(struct store_conn *c, const char *name,
-    const char *op_id)
+store_image_set_stored(struct store_conn *c, const struct image_rec *im)
 {
-	static const char sql[] = "DELETE FROM images WHERE name=?1 AND"
-	    " op_id=?2";
+	static const char sql[] = "UPDATE images SET sha256=?2,"
+	    " virtual_size=?3, actual_size=?4, path=?5"
+	    " WHERE name=?1 AND state='importing'";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, op_id, -1, SQLITE_TRANSIENT);
-	if (store_exec_stmt(c, st, "delete image") < 0)
+	sqlite3_bind_text(st, 1, im->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, im->sha256, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, im->virtual_size);
+	sqlite3_bind_int64(st, 4, im->actual_size);
+	sqlite3_bind_text(st, 5, im->path, -1, SQLITE_TRANSIENT);
+	if (store_exec_stmt(c, st, "record an imported disk") < 0)
 		return -1;
-	return store_changed(c, "image");
+	return store_changed(c, "importing image");
+}
+
+int
+store_image_ready_op(struct store_conn *c, const char *op_id)
+{
+	static const char sql[] = "UPDATE images SET state='ready'"
+	    " WHERE op_id=?1 AND state='importing' AND sha256 != ''";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, op_id, -1, SQLITE_TRANSIENT);
+	return store_exec_stmt(c, st, "set images ready");
+}
+
+int
+store_image_delete_import(struct store_conn *c, const char *op_id)
+{
+	static const char sql[] = "DELETE FROM images WHERE op_id=?1 AND"
+	    " state='importing'";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, op_id, -1, SQLITE_TRANSIENT);
+	return store_exec_stmt(c, st, "delete images");
 }
 
 int

@@ -3,14 +3,19 @@
 # images.sh - the image library through the REST API (curl) and the CLI:
 # uploads of qcow2, raw, vmdk, vhd, vhdx and an OVA made from one
 # small raw image of known content, listed, shown, exported in every
-# format and compared with the original (cmp), deleted; then hostile and
+# format and compared with the original (cmp), deleted; an OVA of two
+# disks made two images, and a VM from it (`hangar vm create --from-ova`,
+# on a libvirt host of its own); then hostile and
 # broken uploads (a backing file, an external data file, a vmdk extent on
 # /etc/passwd, a false format claim, an 8 EiB header, a truncated qcow2,
-# an empty body, a client gone after 10 MiB, the store filling up), each
-# refused with a 4xx problem naming the reason, and after each nothing
-# left: no row, no file in image_dir or its .staging/.
+# an empty body, a client gone after 10 MiB, the store filling up, an
+# OVA whose second disk is refused or its name taken, a crash while an
+# OVA's second disk converts), each refused with a 4xx problem naming the
+# reason, and after each nothing left: no row, no file in image_dir or
+# its .staging/.
 #
-# Needs no libvirt host (test:///default): images live where hangard runs.
+# Needs no libvirt host (test:///default): images live where hangard
+# runs; only the VM from an OVA starts one (t_lvhost_start).
 # The image store filling up needs a tmpfs (root); without one it is
 # skipped with a note.
 # Usage: BUILD=build tests/integration/images.sh
@@ -146,6 +151,105 @@ t_check "img-ova exported as raw equals the original" cmp "$T_TMP/out.raw" "$D/d
 t_http DELETE /v1/images/img-ova
 t_expect_status 200 "img-ova deleted"
 
+# --- 1c. an OVA of two disks: one image each, all in one import
+# ova_make2 DIR: DIR/vm.ova of DIR/vm.ovf (2 vCPUs, 1024 MiB, disk1.vmdk
+# on a SCSI controller, then disk2.vmdk on an IDE one) and DIR's vmdks
+ova_make2() {
+	cat >"$1/vm.ovf" <<-EOF
+	<?xml version="1.0" encoding="UTF-8"?>
+	<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
+	<References><File ovf:id="file1" ovf:href="disk1.vmdk"/><File ovf:id="file2" ovf:href="disk2.vmdk"/></References>
+	<DiskSection><Info>disks</Info>
+	<Disk ovf:capacity="8" ovf:capacityAllocationUnits="byte * 2^20" ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
+	<Disk ovf:capacity="2" ovf:capacityAllocationUnits="byte * 2^20" ovf:diskId="vmdisk2" ovf:fileRef="file2" ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
+	</DiskSection>
+	<VirtualSystem ovf:id="vm"><Info>a VM</Info>
+	<OperatingSystemSection ovf:id="101"><Info>os</Info><Description>Debian GNU/Linux 12</Description></OperatingSystemSection>
+	<VirtualHardwareSection><Info>hw</Info>
+	<Item><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>
+	<Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>1024</rasd:VirtualQuantity></Item>
+	<Item><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+	<Item><rasd:InstanceID>4</rasd:InstanceID><rasd:ResourceType>5</rasd:ResourceType></Item>
+	<Item><rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>5</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+	<Item><rasd:HostResource>ovf:/disk/vmdisk2</rasd:HostResource><rasd:InstanceID>6</rasd:InstanceID><rasd:Parent>4</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+	</VirtualHardwareSection>
+	</VirtualSystem>
+	</Envelope>
+	EOF
+	(cd "$1" && tar --format=ustar -cf vm.ova vm.ovf disk1.vmdk disk2.vmdk)
+}
+mkdir -p "$T_TMP/ova2"
+head -c $((2 * 1024 * 1024)) /dev/urandom >"$D/disk2.raw"
+SIZE2=$(stat -c %s "$D/disk2.raw")
+cp "$T_TMP/ova/disk1.vmdk" "$T_TMP/ova2/disk1.vmdk"
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$D/disk2.raw" "$T_TMP/ova2/disk2.vmdk"
+ova_make2 "$T_TMP/ova2"
+upload "$T_TMP/ova2/vm.ova" "name=ova2&format=ova&os=linux"
+t_expect_json .status succeeded "import an OVA of two disks: succeeded"
+t_expect_json .progress.disks 2 "its progress counts both disks"
+ova2_op=$(t_json .id)
+t_eq "two images, NAME and NAME-disk2" "$(names)" "img-qcow2 img-raw img-vhd img-vhdx img-vmdk ova2 ova2-disk2"
+t_http GET /v1/images/ova2
+t_expect_json .state ready "ova2 is ready"
+t_expect_json .virtual_size "$SIZE" "ova2: the first disk's virtual_size"
+t_expect_json .ova_spec.vcpus 2 "ova2: spec vcpus 2"
+t_expect_json .ova_spec.memory_mib 1024 "ova2: spec memory_mib 1024"
+t_expect_json '[.ova_spec.disks[] | "\(.image):\(.bus)"] | join(" ")' \
+	"ova2:scsi ova2-disk2:ide" "ova2: spec disks in order, with image and bus"
+t_http GET /v1/images/ova2-disk2
+t_expect_json .state ready "ova2-disk2 is ready"
+t_expect_json .operation "$ova2_op" "ova2-disk2: made by the same import"
+t_expect_json .virtual_size "$SIZE2" "ova2-disk2: the second disk's virtual_size"
+t_expect_json .source_format ova "ova2-disk2: source_format ova"
+t_expect_json .os linux "ova2-disk2: os as asked"
+t_expect_json .ova_spec null "ova2-disk2: no spec of its own"
+t_check "ova2-disk2: its file is <op>.d2.qcow2" test -e "$LIB/$ova2_op.d2.qcow2"
+curl -sS -o "$T_TMP/out.raw" "$T_BASE/v1/images/ova2-disk2/file?format=raw"
+t_check "ova2-disk2 exported as raw equals the second disk" cmp "$T_TMP/out.raw" "$D/disk2.raw"
+curl -sS -o "$T_TMP/out.raw" "$T_BASE/v1/images/ova2/file?format=raw"
+t_check "ova2 exported as raw equals the first disk" cmp "$T_TMP/out.raw" "$D/disk.raw"
+
+# a VM from the OVA (hangar vm create --from-ova), on a real libvirt
+# host registered for it, created stopped
+cli() { "$BUILD/hangar" --url "unix:$HANGARD_SOCK" "$@"; }
+if t_lvhost_start "${T_PFX}lv"; then
+	mkdir -p "$T_TMP/pool-lv"
+	t_http POST /v1/hosts "{\"name\":\"lv\",\"uri\":\"$LVHOST_URI\",\"pool_path\":\"$T_TMP/pool-lv\"}"
+	t_expect_status 201 "register libvirt host lv"
+	out=$(cli -o json vm create "${T_PFX}ova" --from-ova ova2 --host lv 2>&1)
+	t_eq "hangar vm create --from-ova ova2: exit 0" "$?" 0
+	t_http GET "/v1/vms/${T_PFX}ova"
+	t_expect_json .state stopped "the VM is made, stopped"
+	t_expect_json .vcpus 2 "the VM: 2 vCPUs from the OVF"
+	t_expect_json .memory_mib 1024 "the VM: 1024 MiB from the OVF"
+	t_expect_json '[.disks[] | "\(.image):\(.bus)"] | join(" ")' \
+		"ova2:scsi ova2-disk2:ide" "the VM: two disks, from the two images, on SCSI and IDE"
+	t_expect_json '[.disks[].dev] | join(" ")' "sda hda" "the VM: sda and hda"
+	t_expect_json '.disks[1].size_gib' 1 "the VM: disk 2 of the image's size"
+	t_http DELETE /v1/images/ova2-disk2
+	t_expect_problem 409 "an image a VM's disk is made from is not deleted"
+	out=$(cli vm create "${T_PFX}bad" --from-ova img-raw --host lv 2>&1)
+	t_eq "vm create --from-ova of an image not from an OVA: exit 2" "$?" 2
+	t_match "and says why" "$out" "not imported from an OVA"
+	out=$(cli vm create "${T_PFX}bad" --from-ova ova2 --image img-raw 2>&1)
+	t_eq "--from-ova with --image: exit 2" "$?" 2
+	t_http DELETE "/v1/vms/${T_PFX}ova?wait=60"
+	t_expect_json .status succeeded "the VM is deleted"
+	t_eq "host lv's pool holds nothing more (disks and image copies)" \
+		"$(ls -A "$T_TMP/pool-lv")" ""
+	t_http DELETE /v1/hosts/lv
+	t_expect_status 200 "host lv removed"
+else
+	t_fail "start a libvirt host for the VM from an OVA" "see above"
+fi
+for n in ova2 ova2-disk2; do
+	t_http DELETE "/v1/images/$n"
+	t_expect_status 200 "$n deleted"
+done
+t_check_not "no file of ova2 is left" test -e "$LIB/$ova2_op.qcow2"
+t_check_not "no file of ova2-disk2 is left" test -e "$LIB/$ova2_op.d2.qcow2"
+t_eq "after the OVA of two disks: the five images" "$(names)" "img-qcow2 img-raw img-vhd img-vhdx img-vmdk"
+
 # --- 2. exports: raw of each equals the original; each format converts back
 for f in qcow2 raw vmdk vhd vhdx; do
 	curl -sS -o "$T_TMP/out.raw" "$T_BASE/v1/images/img-$f/file?format=raw"
@@ -167,7 +271,6 @@ t_expect_problem 404 "export of no image: 404"
 t_eq "exports leave nothing in .staging" "$(staged)" ""
 
 # --- 2b. the same through the CLI
-cli() { "$BUILD/hangar" --url "unix:$HANGARD_SOCK" "$@"; }
 sum=$(sha256sum "$D/disk.vhdx" | cut -d' ' -f1)
 out=$(cli image import cli-vhdx "$D/disk.vhdx" --format vhdx --sha256 "$sum" --os windows 2>&1)
 t_eq "hangar image import: exit 0" "$?" 0
@@ -245,6 +348,24 @@ ova_make "$H/ova2" disk1.vmdk
 refused "OVA naming a disk it does not hold" h9 "$H/ova1/vm.ova" ova 422 file
 refused "OVA whose vmdk is raw" h10 "$H/ova2/vm.ova" ova 422 file
 refused "OVA claimed as vmdk" h11 "$T_TMP/ova/vm.ova" vmdk 422 format
+# an OVA whose second disk is a vmdk naming /etc/passwd: neither image
+mkdir -p "$H/ova3"
+cp "$T_TMP/ova/disk1.vmdk" "$H/ova3/disk1.vmdk"
+cp "$H/flat.vmdk" "$H/ova3/disk2.vmdk"
+ova_make2 "$H/ova3"
+refused "OVA whose second disk names /etc/passwd" h12 "$H/ova3/vm.ova" ova 422 file
+t_http GET /v1/images/h12-disk2
+t_expect_status 404 "... and no image of its second disk"
+# an OVA whose second disk's name is taken: refused, the other kept
+upload "$D/disk.qcow2" "name=h13-disk2&format=qcow2"
+t_expect_json .status succeeded "an image h13-disk2 of its own"
+LIB_BEFORE=$(library)
+refused "OVA h13 whose disk 2 would be h13-disk2, taken" h13 "$T_TMP/ova2/vm.ova" ova 409 name
+t_http GET /v1/images/h13-disk2
+t_expect_json .source_format qcow2 "... and h13-disk2 is still the one it was"
+t_http DELETE /v1/images/h13-disk2
+t_expect_status 200 "h13-disk2 deleted"
+LIB_BEFORE=$(library)
 
 # --- 5. a client gone after ~10 MiB of 100 MiB
 head -c $((100 * 1024 * 1024)) /dev/urandom >"$T_TMP/big.raw"
@@ -277,19 +398,42 @@ t_check_not "its file is gone" test -e "$LIB/$idem_op.qcow2"
 t_http DELETE /v1/images/idem
 t_expect_problem 404 "DELETE it again: 404"
 
+# frozen_import FILE QUERY NAME PGREP-ARG...: upload FILE (POST
+# /v1/images?QUERY, no ?wait) and freeze the qemu-img child of hangard
+# that `pgrep -P HANGARD_PID PGREP-ARG...` finds while it converts; sets
+# qpid ('' when none was seen) and imp_op, the import's id
+frozen_import() {
+	local file=$1 query=$2 name=$3 cpid i
+	shift 3
+	curl -sS -o "$T_TMP/$name.json" -H 'Expect:' \
+		-H 'Content-Type: application/octet-stream' \
+		--data-binary @"$file" "$T_BASE/v1/images?$query" 2>/dev/null &
+	cpid=$!
+	qpid=''
+	for ((i = 0; i < 4000; i++)); do
+		qpid=$(pgrep -P "$HANGARD_PID" "$@") && break
+	done
+	[ -z "$qpid" ] || kill -STOP "$qpid"
+	wait "$cpid"
+	imp_op=$(jq -r .id "$T_TMP/$name.json")
+}
+
+# crash_restart LABEL: SIGKILL hangard (and the frozen qemu-img), start
+# it again; the import imp_op must have failed as interrupted
+crash_restart() {
+	kill -KILL "$HANGARD_PID"
+	wait "$HANGARD_PID" 2>/dev/null
+	kill -KILL "$qpid"
+	HANGARD_PID=''
+	HANGARD_CONF_EXTRA='image_max_gib = 1' hangard_start || t_summary
+	t_http GET "/v1/operations/$imp_op?wait=10"
+	t_expect_json .status failed "$1: the import failed"
+	t_expect_json .error.type urn:hangar:problem:interrupted "... as interrupted"
+}
+
 # --- 7b. cancelling an import while qemu-img converts (frozen meanwhile)
-curl -sS -o "$T_TMP/cancel.json" -H 'Expect:' \
-	-H 'Content-Type: application/octet-stream' \
-	--data-binary @"$T_TMP/big.raw" \
-	"$T_BASE/v1/images?name=cancelled&format=raw" 2>/dev/null &
-cpid=$!
-qpid=''
-for ((i = 0; i < 2000; i++)); do
-	qpid=$(pgrep -P "$HANGARD_PID" -x qemu-img) && break
-done
-[ -z "$qpid" ] || kill -STOP "$qpid"
-wait "$cpid"
-cancel_op=$(jq -r .id "$T_TMP/cancel.json")
+frozen_import "$T_TMP/big.raw" "name=cancelled&format=raw" cancel -x qemu-img
+cancel_op=$imp_op
 if [ -n "$qpid" ]; then
 	t_http DELETE "/v1/operations/$cancel_op"
 	t_expect_status 202 "cancel a running import: 202"
@@ -323,36 +467,44 @@ t_eq "after the crash: the five images are still there" "$(names)" "img-qcow2 im
 
 # --- 8b. a crash while qemu-img converts: the import fails as interrupted
 # (qemu-img is caught and frozen first, so the kill lands mid-import)
-curl -sS -o "$T_TMP/crash2.json" -H 'Expect:' \
-	-H 'Content-Type: application/octet-stream' \
-	--data-binary @"$T_TMP/big.raw" \
-	"$T_BASE/v1/images?name=crash2&format=raw" 2>/dev/null &
-cpid=$!
-qpid=''
-for ((i = 0; i < 2000; i++)); do
-	qpid=$(pgrep -P "$HANGARD_PID" -x qemu-img) && break
-done
-[ -z "$qpid" ] || kill -STOP "$qpid"
-wait "$cpid"
-crash_op=$(jq -r .id "$T_TMP/crash2.json")
-t_match "an import accepted without ?wait" "$crash_op" '^[0-9a-f-]{36}$'
+frozen_import "$T_TMP/big.raw" "name=crash2&format=raw" crash2 -x qemu-img
+t_match "an import accepted without ?wait" "$imp_op" '^[0-9a-f-]{36}$'
 if [ -n "$qpid" ]; then
-	kill -KILL "$HANGARD_PID"
-	wait "$HANGARD_PID" 2>/dev/null
-	kill -KILL "$qpid"
-	HANGARD_PID=''
-	HANGARD_CONF_EXTRA='image_max_gib = 1' hangard_start || t_summary
-	t_http GET "/v1/operations/$crash_op?wait=10"
-	t_expect_json .status failed "after a crash mid-import: the import failed"
-	t_expect_json .error.type urn:hangar:problem:interrupted "... as interrupted"
+	crash_restart "after a crash mid-import"
 	t_http GET /v1/images/crash2
 	t_expect_status 404 "after a crash mid-import: no row"
 	t_eq "after a crash mid-import: nothing in .staging" "$(staged)" ""
-	t_check_not "after a crash mid-import: no library file" test -e "$LIB/$crash_op.qcow2"
+	t_check_not "after a crash mid-import: no library file" test -e "$LIB/$imp_op.qcow2"
 else
 	printf '# skipped: the crash mid-import (qemu-img was not seen running)\n'
-	t_http GET "/v1/operations/$crash_op?wait=30"
+	t_http GET "/v1/operations/$imp_op?wait=30"
 	t_http DELETE /v1/images/crash2
+fi
+
+# --- 8c. a crash while the second disk of an OVA converts: neither image
+# stays, nor the first disk's file already in image_dir
+mkdir -p "$T_TMP/ova4"
+cp "$T_TMP/ova/disk1.vmdk" "$T_TMP/ova4/disk1.vmdk"
+qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$T_TMP/big.raw" "$T_TMP/ova4/disk2.vmdk"
+ova_make2 "$T_TMP/ova4"
+frozen_import "$T_TMP/ova4/vm.ova" "name=crash3&format=ova" crash3 -f 'd2\.qcow2'
+if [ -n "$qpid" ]; then
+	t_http GET /v1/images/crash3-disk2
+	t_expect_json .state importing "mid-import: crash3-disk2 is importing"
+	t_check "mid-import: the first disk is in image_dir" test -e "$LIB/$imp_op.qcow2"
+	crash_restart "after a crash mid-OVA"
+	for n in crash3 crash3-disk2; do
+		t_http GET "/v1/images/$n"
+		t_expect_status 404 "after a crash mid-OVA: no row $n"
+	done
+	t_eq "after a crash mid-OVA: nothing in .staging" "$(staged)" ""
+	t_check_not "after a crash mid-OVA: no file of disk 1" test -e "$LIB/$imp_op.qcow2"
+	t_check_not "after a crash mid-OVA: no file of disk 2" test -e "$LIB/$imp_op.d2.qcow2"
+else
+	printf '# skipped: the crash mid-OVA (qemu-img of disk 2 was not seen running)\n'
+	t_http GET "/v1/operations/$imp_op?wait=30"
+	t_http DELETE /v1/images/crash3
+	t_http DELETE /v1/images/crash3-disk2
 fi
 
 # --- 9. the store fills up during an upload, then has room again

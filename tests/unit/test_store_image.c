@@ -1,6 +1,7 @@
 /*
  * test_store_image.c - unit tests of store/store_image.c: the image
- * library's rows (insert, the unique name, get, set ready, list, delete)
+ * library's rows (insert, the unique name, get, set ready, list, delete,
+ * the rows of one import of several disks set ready or removed together)
  * and the migration that makes their table.
  *
  * Each test gets a fresh database in its own mkdtemp() directory, removed
@@ -219,6 +220,96 @@ test_each_delete(void **state)
 	assert_int_equal(get(f->s, "zeta", &im), 0);
 }
 
+static int
+tx_stored(struct store_conn *c, void *arg)
+{
+	return store_image_set_stored(c, arg);
+}
+
+static int
+tx_ready_op(struct store_conn *c, void *arg)
+{
+	return store_image_ready_op(c, arg);
+}
+
+static int
+tx_delete_import(struct store_conn *c, void *arg)
+{
+	return store_image_delete_import(c, arg);
+}
+
+/* ova, ova-disk2 and ova-disk3 of import "op-ova"; "other" of another. */
+static void
+import_three(struct store *s, struct image_rec im[3])
+{
+	struct image_rec other;
+	static const char *const name[] = { "ova", "ova-disk2", "ova-disk3" };
+
+	for (int k = 0; k < 3; k++) {
+		image_new(&im[k], name[k]);
+		snprintf(im[k].op_id, sizeof(im[k].op_id), "op-ova");
+		assert_int_equal(store_tx(s, tx_insert, &im[k]), 0);
+	}
+	image_new(&other, "other");
+	assert_int_equal(store_tx(s, tx_insert, &other), 0);
+}
+
+static void
+test_import_ready_together(void **state)
+{
+	struct fx *f = *state;
+	struct image_rec im[3], got;
+
+	import_three(f->s, im);
+	for (int k = 1; k < 3; k++) {
+		snprintf(im[k].sha256, sizeof(im[k].sha256), "%064d", 3 + k);
+		im[k].virtual_size = (int64_t)k << 20;
+		im[k].actual_size = 4096;
+		snprintf(im[k].path, sizeof(im[k].path), "/lib/d%d.qcow2", k);
+		assert_int_equal(store_tx(f->s, tx_stored, &im[k]), 0);
+	}
+	/* results recorded, but still importing until the import ends */
+	assert_int_equal(get(f->s, "ova-disk2", &got), 0);
+	assert_string_equal(got.state, "importing");
+	assert_string_equal(got.path, "/lib/d1.qcow2");
+	snprintf(im[0].sha256, sizeof(im[0].sha256), "%064d", 3);
+	assert_int_equal(store_tx(f->s, tx_ready, &im[0]), 0);
+	assert_int_equal(store_tx(f->s, tx_ready_op, (void *)"op-ova"), 0);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(get(f->s, im[k].name, &got), 0);
+		assert_string_equal(got.state, "ready");
+		assert_string_equal(got.sha256, im[k].sha256);
+	}
+	assert_int_equal(get(f->s, "ova-disk3", &got), 0);
+	assert_int_equal(got.virtual_size, 2 << 20);
+	/* another import's row is not touched */
+	assert_int_equal(get(f->s, "other", &got), 0);
+	assert_string_equal(got.state, "importing");
+	/* a ready row is not removed as a failed import's */
+	assert_int_equal(store_tx(f->s, tx_delete_import, (void *)"op-ova"), 0);
+	assert_int_equal(get(f->s, "ova-disk2", &got), 0);
+}
+
+static void
+test_import_removed_together(void **state)
+{
+	struct fx *f = *state;
+	struct image_rec im[3], got;
+
+	import_three(f->s, im);
+	snprintf(im[1].sha256, sizeof(im[1].sha256), "%064d", 4);
+	assert_int_equal(store_tx(f->s, tx_stored, &im[1]), 0);
+	assert_int_equal(store_tx(f->s, tx_delete_import, (void *)"op-ova"), 0);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(get(f->s, im[k].name, &got), -1);
+		assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	}
+	assert_int_equal(get(f->s, "other", &got), 0);
+	/* results of a row that is no more: not found */
+	assert_int_equal(store_tx(f->s, tx_stored, &im[1]), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -229,6 +320,8 @@ main(void)
 		T(test_name_unique),
 		T(test_set_ready),
 		T(test_each_delete),
+		T(test_import_ready_together),
+		T(test_import_removed_together),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
