@@ -5,6 +5,7 @@
  * through these; nothing here knows of "the" disk.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/error.h"
@@ -127,15 +128,53 @@ ops_disks_paths(struct op_ctx *x, struct backend_conn *bc, const char *pool,
 	return 0;
 }
 
-/* After a VM's disks left bc's host: its image copies nobody uses. */
-void
-ops_disks_prune(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
-    const char *pool)
+/* The base volume disk d was made from (a full copy: the image's). */
+static bool
+ops_disk_base_of(struct op_ctx *x, const struct disk_rec *d, char *vol)
 {
-	for (int i = 0; i < x->ndisks; i++)
-		if (x->disks[i].base_volume[0])
-			imgcache_prune(x->app, bc, host_id, pool,
-			    x->disks[i].base_volume, x->vm.id);
+	struct image_rec *im;
+	struct store_conn *c;
+	int r;
+
+	if (d->base_volume[0]) {
+		snprintf(vol, DISK_VOLUME_LEN, "%s", d->base_volume);
+		return true;
+	}
+	if (d->image[0] == '\0' || (im = malloc(sizeof(*im))) == NULL)
+		return false;
+	c = store_read_begin(x->app->store);
+	r = store_image_get(c, d->image, im);
+	store_read_end(c);
+	if (r == 0 && im->sha256[0])
+		imgcache_volume(im->sha256, vol);
+	free(im);
+	err_clear();
+	return r == 0 && vol[0];
+}
+
+/*
+ * After the closing transaction (the VM's rows gone, moved, or made):
+ * the copies of its disks' images on host_id that no disk there uses
+ * now are removed.  Run after the commit, so that of several VMs going
+ * at once the last one to commit sees none of the others (failures are
+ * logged).
+ */
+void
+ops_disks_prune(struct op_ctx *x, int64_t host_id, const char *pool)
+{
+	struct backend_conn *bc;
+	char vol[DISK_VOLUME_LEN];
+
+	if (host_id == 0 || pool[0] == '\0' ||
+	    (bc = fleet_conn(x->app->fleet, host_id)) == NULL) {
+		err_clear();
+		return;
+	}
+	for (int i = 0; i < x->ndisks; i++) {
+		vol[0] = '\0';
+		if (ops_disk_base_of(x, &x->disks[i], vol))
+			imgcache_prune(x->app, bc, host_id, pool, vol, 0);
+	}
 }
 
 int

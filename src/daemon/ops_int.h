@@ -156,10 +156,9 @@ int ops_disks_make(struct op_ctx *x, struct backend_conn *bc,
 /* The paths of the disks' existing volumes in pool on bc. */
 int ops_disks_paths(struct op_ctx *x, struct backend_conn *bc,
     const char *pool, struct ops_disks *out);
-/* Remove the host's copies of images that none of its disks uses now
- * that x's VM has left it (failures are logged). */
-void ops_disks_prune(struct op_ctx *x, struct backend_conn *bc,
-    int64_t host_id, const char *pool);
+/* After the closing transaction: remove host_id's copies of the images
+ * of x's disks that no disk there uses now (failures are logged). */
+void ops_disks_prune(struct op_ctx *x, int64_t host_id, const char *pool);
 /* Remove every disk's volume from pool on bc (idempotent; all tried). */
 int ops_disks_delete(struct op_ctx *x, struct backend_conn *bc,
     const char *pool);

@@ -130,8 +130,6 @@ mig_drop_src_vol(struct mig *m)
 		    "source could not all be removed: %s", x->op.id,
 		    x->vm.name, err_last()->msg);
 		err_clear();
-	} else if (m->copy) {
-		ops_disks_prune(x, x->bc, x->vm.host_id, x->pool);
 	}
 }
 
@@ -505,9 +503,11 @@ ops_migrate_after(struct op_ctx *x, bool ok)
 		return;
 	if (ok && x->moved_to) {
 		view_release(x->app->view, &x->vm);      /* the source's */
+		ops_disks_prune(x, x->vm.host_id, x->pool);
 	} else {
 		there.host_id = to;
 		view_release(x->app->view, &there);      /* the destination's */
+		ops_disks_prune(x, to, x->dst_pool);
 	}
 }
 

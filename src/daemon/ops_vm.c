@@ -39,8 +39,6 @@ ops_create_rollback(struct op_ctx *x)
 		    "later): %s", x->op.id, x->op.vm_name, err_last()->msg);
 		x->unsettled = true;
 		r = -1;
-	} else {
-		ops_disks_prune(x, x->bc, x->vm.host_id, x->pool);
 	}
 	err_restore(&e);
 	if (r == 0)
@@ -84,6 +82,18 @@ fail:
 	/* a create is all or nothing: no half-made VM, disk or row */
 	ops_create_rollback(x);
 	return -1;
+}
+
+/*
+ * After a create or a delete committed: the host's image copies its
+ * disks no longer need (a rolled back or deleted VM's, or those a full
+ * copy was made from).
+ */
+static void
+ops_after_disks(struct op_ctx *x, bool ok)
+{
+	(void)ok;
+	ops_disks_prune(x, x->vm.host_id, x->pool);
 }
 
 /* A made VM is news: vm.created comes before its first state. */
@@ -199,7 +209,6 @@ ops_run_delete(struct op_ctx *x)
 	ops_step(x, "removing disks");
 	if (ops_disks_delete(x, x->bc, x->pool) < 0)
 		return -1;
-	ops_disks_prune(x, x->bc, x->vm.host_id, x->pool);
 	x->delete_row = true;
 	return 0;
 }
@@ -241,7 +250,7 @@ ops_recover_paused(struct op_ctx *x)
 const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	[OP_CREATE] = { .run = ops_run_create, .recover = ops_recover_create,
 	    .close = ops_close_create, .drop_if_unreached = true,
-	    .cancellable = true },
+	    .cancellable = true, .after = ops_after_disks },
 	[OP_START] = { .run = ops_run_start, .recover = ops_recover_running },
 	[OP_STOP] = { .run = ops_run_stop, .recover = ops_recover_stopped,
 	    .cancellable = true },
@@ -249,7 +258,8 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	[OP_PAUSE] = { .run = ops_run_pause, .recover = ops_recover_paused },
 	[OP_RESUME] = { .run = ops_run_resume, .recover = ops_recover_running },
 	/* removal is idempotent: finishing it is running it again */
-	[OP_DELETE] = { .run = ops_run_delete, .recover = ops_run_delete },
+	[OP_DELETE] = { .run = ops_run_delete, .recover = ops_run_delete,
+	    .after = ops_after_disks },
 	[OP_SNAPSHOT_CREATE] = { .run = ops_snap_create,
 	    .recover = ops_snap_create_recover,
 	    .close = ops_snap_create_close },

@@ -121,12 +121,27 @@ t_expect_problem 400 "disk_gib 0 from an image: 400"
 t_http POST /v1/vms "{\"name\":\"${T_PFX}none\",\"image\":\"nosuch\"}"
 t_expect_problem 422 "an image not in the library: 422"
 t_expect_json .field image
+# all four at once: whichever commits last removes the host's copy
+pids=()
 for v in t1 t2 t3 full; do
-	t_http DELETE "/v1/vms/${T_PFX}$v?$W"
-	t_expect_json .status succeeded "delete ${T_PFX}$v"
+	curl -sS -m 300 -o "$T_TMP/del-$v.json" -X DELETE \
+		"$T_BASE/v1/vms/${T_PFX}$v?$W" &
+	pids+=($!)
 done
-t_eq "the host's copy went with the last disk that used it" \
+wait "${pids[@]}"
+for v in t1 t2 t3 full; do
+	t_eq "delete ${T_PFX}$v (four at once): succeeded" \
+		"$(jq -r .status "$T_TMP/del-$v.json" 2>/dev/null)" succeeded
+done
+t_eq "the host's copy went with the last disks that used it, deleted at once" \
 	"$(find "$T_TMP/images" -name 'base-*' | wc -l)" 0
+# a full copy needs no copy of the image afterwards
+t_http POST "/v1/vms?$W" "{\"name\":\"${T_PFX}full2\",\"memory_mib\":128,\"image\":\"tiny\",\"clone\":\"full\"}"
+t_expect_status 201 "another full clone of tiny: 201"
+t_eq "a full clone leaves no copy of the image on the host" \
+	"$(find "$T_TMP/images" -name 'base-*' | wc -l)" 0
+t_http DELETE "/v1/vms/${T_PFX}full2?$W"
+t_expect_json .status succeeded "delete ${T_PFX}full2"
 t_http DELETE /v1/images/tiny
 t_expect_status 200 "delete image tiny once unused: 200"
 
