@@ -24,8 +24,8 @@
 # Not a script of its own: bench/run.sh sources it and uses its helpers
 # (row, note, now_us, stop_pid, hangard_up, lv_up, $T, $BUILD).  The rows
 # run on run.sh's namespaced libvirtd, with a hangard of their own ("img":
-# image_dir $T/img-library, pool hb-img in $T/img-images), stopped by pid
-# after the last I row.  Run them with
+# image_dir $T/img-library, pool hb-img in $T/img-images, cpu_ratio 100
+# so that I2's VMs fit on 2 CPUs), stopped by pid after the last I row.  Run them with
 #   BUILD=build bash bench/run.sh I1 I2 I3
 #   make bench BENCH_ROWS="I1 I2 I3"
 # The page cache is not dropped (the machine is shared): every side reads
@@ -35,7 +35,7 @@ I1_GIB=${BENCH_I1_GIB:-2}
 I1_ROUNDS=${BENCH_I1_ROUNDS:-3}
 I2_VMS=${BENCH_I2_VMS:-20}
 I2_ROUNDS=${BENCH_I2_ROUNDS:-2}
-I3_ROUNDS=${BENCH_I3_ROUNDS:-3}
+I3_ROUNDS=${BENCH_I3_ROUNDS:-5}
 IMG_UP='' IMG_WHY='' IMG_PID='' IMG_URL='' IMG_CURL_HOME=''
 IMG_LIB=$T/img-library
 IMG_POOL=$T/img-images
@@ -48,7 +48,9 @@ img_up() {
 		if ! lv_up; then
 			IMG_WHY=$LV_WHY
 		elif ! hangard_up img "$LV_URI" "image_dir = $IMG_LIB
-image_max_gib = 64"; then
+image_max_gib = 64
+cpu_ratio = 100
+reserved_vcpus = 0"; then
 			IMG_WHY="hangard did not start: $(grep -v '^ *$' "$T/img.log" | tail -1)"
 			stop_pid "$H_PID"
 		else
@@ -80,7 +82,7 @@ img_spread() {
 		printf f " (" f "-" f ", %d)\n", m, a[1], a[NR], NR }'
 }
 img_median() { img_spread | awk '{ print $1 }'; }
-img_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e6 }'; }
+img_secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f\n", (b - a) / 1e6 }'; }
 img_us() { date -u -d "$1" +%s%6N; }    # an API timestamp in microseconds
 img_mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
