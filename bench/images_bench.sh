@@ -139,11 +139,14 @@ i1_side() {
 	fi
 	rm -f "$T/i1-peer.qcow2"
 	# the same steps by hand: a durable copy with its sha256, convert,
-	# the output's sha256, fsync
+	# the output's sha256, fsync (openssl: SHA-NI, ~800 MiB/s here, where
+	# coreutils' sha256sum does ~300)
 	t0=$(now_us)
-	if tee "$T/i1-stage" <"$file" | sha256sum >/dev/null && sync "$T/i1-stage" &&
+	if tee "$T/i1-stage" <"$file" | openssl dgst -sha256 >/dev/null &&
+		sync "$T/i1-stage" &&
 		qemu-img convert -f "$fmt" -O qcow2 "$T/i1-stage" "$T/i1-peer.qcow2" &&
-		sha256sum "$T/i1-peer.qcow2" >/dev/null && sync "$T/i1-peer.qcow2"; then
+		openssl dgst -sha256 "$T/i1-peer.qcow2" >/dev/null &&
+		sync "$T/i1-peer.qcow2"; then
 		img_secs "$t0" "$(now_us)" >>"$T/i1-$fmt.m"
 	else
 		note "I1 $fmt: the steps by hand failed"
@@ -175,7 +178,7 @@ i1_row() {
 	met=-
 	[ "$hs" != - ] && [ "$ms" != - ] && met=$(yesno "$hs >= 0.8 * $ms")
 	row I1 "(same $fmt import, vs the same steps by hand)" "$h; $hs MiB/s" \
-		"by hand: tee copy + sha256sum; sync; qemu-img convert; sha256sum; sync" \
+		"by hand: tee copy + openssl sha256; sync; qemu-img convert; openssl sha256; sync" \
 		"$m; $ms MiB/s" "$(ratio "$hs" "$ms")" ">= 0.8x" "$met"
 	note "I1 $fmt: all rounds hangar $(paste -sd/ <"$T/i1-$fmt.h") s, qemu-img $(paste -sd/ <"$T/i1-$fmt.p") s; an fsync of qemu-img's output afterwards (sync FILE, not in its time) took $(paste -sd/ <"$T/i1-$fmt.s") s; by hand $(paste -sd/ <"$T/i1-$fmt.m") s. hangar's time split into upload (curl's start to the import operation's created_at: the body received, hashed, written and fdatasync'ed) + import (created_at to finished_at: inspect, convert, qemu-img info, sha256 and fsync of the qcow2): $(paste -sd' ' <"$T/i1-$fmt.ops") s."
 }
