@@ -9,13 +9,17 @@
 #       qcow2), against `qemu-img convert -f raw -O qcow2` of the same file
 #       on the same disk; and the same content as a vmdk (made here with
 #       qemu-img convert -O vmdk, monolithicSparse) against
-#       `qemu-img convert -f vmdk -O qcow2`.  BENCH_I1_ROUNDS rounds, the
-#       two sides in turn.
+#       `qemu-img convert -f vmdk -O qcow2`; and against the same steps as
+#       hangard's by hand (a durable copy hashed on the way, convert, hash,
+#       fsync).  BENCH_I1_ROUNDS rounds, the sides in turn.
 #   I2  BENCH_I2_VMS concurrent POST /v1/vms?wait (not started) from one
 #       imported image (the tiny test guest, tests/lib/guest.sh), linked
 #       clones against full copies ("clone":"full"): wall time until all
 #       are defined, bytes in the host's pool directory (du -sb), and the
-#       number of base-*.qcow2 files there.  BENCH_I2_ROUNDS rounds each.
+#       number of base-*.qcow2 files there.  BENCH_I2_ROUNDS rounds each;
+#       a base left in the pool after the deletes is reported in the
+#       notes and removed with virsh vol-delete, so each round starts
+#       without it.
 #   I3  the first VM from an image on a host whose pool does not hold it
 #       (the image of I1, uploaded into the pool through a libvirt stream)
 #       against `virsh vol-create-as` + `virsh vol-upload` of the same
@@ -25,7 +29,8 @@
 # (row, note, now_us, stop_pid, hangard_up, lv_up, $T, $BUILD).  The rows
 # run on run.sh's namespaced libvirtd, with a hangard of their own ("img":
 # image_dir $T/img-library, pool hb-img in $T/img-images, cpu_ratio 100
-# so that I2's VMs fit on 2 CPUs), stopped by pid after the last I row.  Run them with
+# so that I2's VMs fit on 2 CPUs), stopped by pid after the last I row.
+# Run them with
 #   BUILD=build bash bench/run.sh I1 I2 I3
 #   make bench BENCH_ROWS="I1 I2 I3"
 # The page cache is not dropped (the machine is shared): every side reads
@@ -281,7 +286,7 @@ i2() {
 		"linked: $(img_mib "$lb"); $lbase base" "full copies" "$(img_mib "$fb"); $fbase base" \
 		"$(ratio "$lb" "$fb")" "exactly 1 base-*.qcow2 (linked)" \
 		"$([ "$lbase" = 1 ] && echo yes || echo no)"
-	note "I2: the tiny test guest (tests/lib/guest.sh: busybox + kernel, a compressed qcow2 of $(img_mib "$sz") MiB) imported once; each round $I2_VMS curl processes at once, each POST /v1/vms?wait=300 {vcpus 1, memory_mib 64, image, clone}, timed from the first start to the last exit; every VM checked 'stopped' (defined); then du -sb and the base-*.qcow2 count of the pool directory, then all deleted at once (DELETE ?wait; the host's base goes with the last disk, so every round uploads it again). hangard's default workers = 4 run the creates. Per round (s, du -sb bytes, bases, VMs defined, du allocated bytes): linked $(paste -sd'|' "$T/i2-linked"), full $(paste -sd'|' "$T/i2-full"). Files left in the pool once all deletes had returned (waited for up to 10 s), per round: $(paste -sd' ' "$T/i2-left" | sed 's/\([a-z]*\): /\1 /g'). What is left is the host's base-*.qcow2, which no delete removed: after full copies always (ops_disks_prune prunes only for a disk with a base volume, and a full copy has none); after linked clones when the last of them are deleted at once (each delete's imgcache_prune runs before its own VM row goes and counts the other VMs being deleted as users, so none removes it). The bench deletes it with virsh vol-delete (hangard makes a copy gone from the pool again), so every round starts without it."
+	note "I2: the tiny test guest (tests/lib/guest.sh: busybox + kernel, a compressed qcow2 of $(img_mib "$sz") MiB) imported once; each round $I2_VMS curl processes at once, each POST /v1/vms?wait=300 {vcpus 1, memory_mib 64, image, clone}, timed from the first start to the last exit; every VM checked 'stopped' (defined); then du -sb and the base-*.qcow2 count of the pool directory, then all deleted at once (DELETE ?wait), and each round starts with no base on the host (see below), so each uploads it. hangard's default workers = 4 run the creates. Per round (s, du -sb bytes, bases, VMs defined, du allocated bytes): linked $(paste -sd'|' "$T/i2-linked"), full $(paste -sd'|' "$T/i2-full"). Files left in the pool once all deletes had returned (waited for up to 10 s), per round: $(paste -sd' ' "$T/i2-left" | sed 's/\([a-z]*\): /\1 /g'). What is left is the host's base-*.qcow2, which no delete removed: after full copies always (ops_disks_prune prunes only for a disk with a base volume, and a full copy has none); after linked clones when the last of them are deleted at once (each delete's imgcache_prune runs before its own VM row goes and counts the other VMs being deleted as users, so none removes it). The bench deletes it with virsh vol-delete (hangard makes a copy gone from the pool again), so every round starts without it."
 	img_down_after I2
 }
 
