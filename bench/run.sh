@@ -17,6 +17,12 @@
 #   P6  live migration (bench/migrate_bench.sh) against virsh migrate
 #   P7  virsh suspend/resume behind hangar's back -> GET and the event
 #       stream
+#   I1  issue 11 (bench/images_bench.sh): a 2 GiB raw image, and a vmdk
+#       of it, through POST /v1/images against qemu-img convert
+#   I2  20 concurrent creates from one image: linked clones against full
+#       copies, time and bytes in the host's pool
+#   I3  the first VM from an image on a host without it (a libvirt
+#       stream upload) against virsh vol-create-as + vol-upload
 #
 # Everything it starts (namespaced libvirtd, hangard, nginx, LXD) runs
 # from a temp dir, on loopback, and is stopped by pid at the end; the
@@ -29,7 +35,9 @@
 # BENCH_P1_RUNS (5) runs per side; BENCH_P2_SECS (10) x BENCH_P2_ROUNDS
 # (2, the best counts); BENCH_P4_N (2000);
 # BENCH_P4_CLIENTS (32); BENCH_P5_HOSTS (10000); BENCH_P5_VMS (100000);
-# BENCH_P6_ROUNDS (3); BENCH_P7_SAMPLES (20).
+# BENCH_P6_ROUNDS (3); BENCH_P7_SAMPLES (20); BENCH_I1_GIB (2);
+# BENCH_I1_ROUNDS (3); BENCH_I2_VMS (20); BENCH_I2_ROUNDS (2);
+# BENCH_I3_ROUNDS (5).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -37,8 +45,9 @@ BUILD=${BUILD:-build}
 . tests/lib/lvhost.sh
 
 # the rows that need no libvirt host first, then the three on one
-# namespaced libvirtd, then P6 (two hosts of its own); printed P1..P7
-ROWS=${*:-P3 P4 P5 P1 P2 P7 P6}
+# namespaced libvirtd, then P6 (two hosts of its own); printed P1..P7,
+# then I1..I3 (on the same libvirtd as P1, a hangard of their own)
+ROWS=${*:-P3 P4 P5 P1 P2 P7 I1 I2 I3 P6}
 P1_ROUNDS=${BENCH_P1_ROUNDS:-4}
 P1_RUNS=${BENCH_P1_RUNS:-5}
 P2_SECS=${BENCH_P2_SECS:-10}
@@ -300,6 +309,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# shellcheck source=bench/images_bench.sh
+. bench/images_bench.sh
 
 # ====================================================================== P1
 p1() {
@@ -745,6 +756,9 @@ for r in $ROWS; do
 		p6
 		;;
 	P7 | p7) p7 ;;
+	I1 | i1) i1 ;;
+	I2 | i2) i2 ;;
+	I3 | i3) i3 ;;
 	*) echo "bench: unknown row '$r'" >&2 ;;
 	esac
 done
@@ -759,7 +773,7 @@ lxd_down
 	echo
 	echo "| # | measure | hangar | peer | peer value | ratio | target | met |"
 	echo "|---|---|---|---|---|---|---|---|"
-	for r in P1 P2 P3 P4 P5 P6 P7; do
+	for r in P1 P2 P3 P4 P5 P6 P7 I1 I2 I3; do
 		if grep -q "^$r|" "$TABLE"; then
 			grep "^$r|" "$TABLE" | awk -F'|' '{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }'
 		fi
