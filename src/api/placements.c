@@ -61,13 +61,10 @@ placements_parse(struct req *r, struct place_req *pr,
 	pr->sr.vcpus = (int)body_int(r, "vcpus", 1);
 	pr->sr.memory_mib = body_int(r, "memory_mib", 512);
 	pr->sr.disk_gib = buf->vm.disk_gib;
-	/* hosts holding the root disk's image are preferred: base-<sha> */
-	if (buf->disks[0].image[0] && strlen(buf->disks[0].base_volume) > 11) {
-		snprintf(buf->image_sha, sizeof(buf->image_sha), "%.*s",
-		    (int)strlen(buf->disks[0].base_volume) - 11,
-		    buf->disks[0].base_volume + 5);
+	/* hosts holding the root disk's image (a linked clone) preferred */
+	if (imgcache_sha(buf->disks[0].base_volume, buf->image_sha,
+	    sizeof(buf->image_sha)))
 		pr->image_sha = buf->image_sha;
-	}
 	pr->sr.policy = strcmp(r->app->cfg.placement_policy, "pack") == 0 ?
 	    SCHED_PACK : SCHED_SPREAD;
 	if ((s = body_string(r, "host")) != NULL) {

@@ -152,6 +152,9 @@ int snapshots_request(struct app *app, enum op_kind kind,
 /* The base volume's name for an image: base-<sha256>.qcow2 (into out,
  * DISK_VOLUME_LEN). */
 void imgcache_volume(const char *sha256, char *out);
+/* The image sha256 a base volume's name says, into out; false when vol
+ * is not such a name. */
+bool imgcache_sha(const char *vol, char *out, size_t len);
 /*
  * The path of image im's base volume in pool on host host_id (bc), into
  * path: uploaded first unless the host holds a whole copy.  Once per

@@ -71,6 +71,19 @@ imgcache_volume(const char *sha256, char *out)
 	snprintf(out, DISK_VOLUME_LEN, "base-%s.qcow2", sha256);
 }
 
+bool
+imgcache_sha(const char *vol, char *out, size_t len)
+{
+	size_t n = strlen(vol);
+
+	if (strncmp(vol, "base-", 5) != 0 || n < 12 ||
+	    strcmp(vol + n - 6, ".qcow2") != 0 || n - 11 >= len)
+		return false;
+	memcpy(out, vol + 5, n - 11);
+	out[n - 11] = '\0';
+	return true;
+}
+
 static int
 ic_put_tx(struct store_conn *c, void *arg)
 {
@@ -167,15 +180,12 @@ imgcache_prune(struct app *app, struct backend_conn *bc, int64_t host_id,
 	struct host_image_rec h;
 	struct store_conn *c;
 	int64_t users = 1;
-	size_t n = strlen(vol);
 	int r;
 
-	/* base-<sha256>.qcow2 */
-	if (strncmp(vol, "base-", 5) != 0 || n < 12 || n - 11 >= sizeof(h.sha256))
-		return;
 	memset(&h, 0, sizeof(h));
+	if (!imgcache_sha(vol, h.sha256, sizeof(h.sha256)))
+		return;
 	h.host_id = host_id;
-	memcpy(h.sha256, vol + 5, n - 11);
 	ic_claim(host_id, h.sha256);
 	err_clear();
 	c = store_read_begin(app->store);

@@ -79,30 +79,55 @@ ops_disk_make(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
 	    len);
 }
 
+/* Disk d's volume, from its image or empty; its path into path, a
+ * linked clone's base into base ("" for none). */
+static int
+ops_disk_one(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
+    char *pool, const struct disk_rec *d, char *path, size_t len,
+    char *base, size_t blen)
+{
+	char step[96];
+
+	snprintf(step, sizeof(step), d->image[0] ? "creating disk %s from "
+	    "image %s" : "creating disk %s", d->dev, d->image);
+	ops_step(x, step);
+	base[0] = '\0';
+	if (d->image[0])
+		return ops_disk_from_image(x, bc, host_id, pool, d, path, len,
+		    base, blen);
+	return ops_disk_make(x, bc, host_id, pool, d, path, len);
+}
+
+/* The domain's description of disk r at path (over base, when given;
+ * chain holds the chain's storage). */
+static void
+ops_disk_spec(const struct disk_rec *r, const char *path, const char *base,
+    const char **chain, struct vm_disk_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->dev = r->dev;
+	s->device = r->device;
+	s->bus = r->bus;
+	s->format = r->format;
+	s->path = path;
+	s->boot_order = r->boot_order;
+	if (base[0]) {
+		chain[0] = base;
+		chain[1] = NULL;
+		s->backing = chain;
+		s->backing_format = ops_qcow2_chain;
+	}
+}
+
 int
 ops_disks_make(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
     char *pool, struct ops_disks *out)
 {
-	char step[96];
-	int r;
-
-	for (int i = 0; i < x->ndisks; i++) {
-		const struct disk_rec *d = &x->disks[i];
-
-		snprintf(step, sizeof(step), d->image[0] ? "creating disk %s "
-		    "from image %s" : "creating disk %s", d->dev, d->image);
-		ops_step(x, step);
-		out->base[i][0] = '\0';
-		if (d->image[0])
-			r = ops_disk_from_image(x, bc, host_id, pool, d,
-			    out->path[i], sizeof(out->path[i]), out->base[i],
-			    sizeof(out->base[i]));
-		else
-			r = ops_disk_make(x, bc, host_id, pool, d, out->path[i],
-			    sizeof(out->path[i]));
-		if (r < 0)
+	for (int i = 0; i < x->ndisks; i++)
+		if (ops_disk_one(x, bc, host_id, pool, &x->disks[i],
+		    out->path[i], sizeof(out->path[i]), out->base[i],
+		    sizeof(out->base[i])) < 0)
 			return -1;
-	}
 	return 0;
 }
 
@@ -239,24 +264,9 @@ ops_vm_spec(struct op_ctx *x, const struct host_rec *h, struct ops_disks *d,
 	snprintf(d->serial_log, sizeof(d->serial_log), "%s/%s-serial.log",
 	    OPS_SERIAL_LOG_DIR, x->vm.uuid);
 	spec->serial_log = d->serial_log;
-	for (int i = 0; i < x->ndisks; i++) {
-		struct vm_disk_spec *s = &d->spec[i];
-		const struct disk_rec *r = &x->disks[i];
-
-		memset(s, 0, sizeof(*s));
-		s->dev = r->dev;
-		s->device = r->device;
-		s->bus = r->bus;
-		s->format = r->format;
-		s->path = d->path[i];
-		s->boot_order = r->boot_order;
-		if (d->base[i][0]) {
-			d->chain[i][0] = d->base[i];
-			d->chain[i][1] = NULL;
-			s->backing = d->chain[i];
-			s->backing_format = ops_qcow2_chain;
-		}
-	}
+	for (int i = 0; i < x->ndisks; i++)
+		ops_disk_spec(&x->disks[i], d->path[i], d->base[i], d->chain[i],
+		    &d->spec[i]);
 	spec->disks = d->spec;
 	spec->ndisks = x->ndisks;
 }
@@ -313,36 +323,16 @@ ops_disk_add(struct op_ctx *x)
 {
 	const struct disk_rec *d = ops_disk_of(x);
 	struct vm_disk_spec s;
-	char path[1024], base[1024], step[96];
-	const char *chain[2] = { base, NULL };
+	char path[1024], base[1024];
+	const char *chain[2];
 	bool live;
-	int r;
 
 	if (d == NULL)
 		return -1;
-	snprintf(step, sizeof(step), d->image[0] ? "creating disk %s from "
-	    "image %s" : "creating disk %s", d->dev, d->image);
-	ops_step(x, step);
-	base[0] = '\0';
-	if (d->image[0])
-		r = ops_disk_from_image(x, x->bc, x->vm.host_id, x->pool, d,
-		    path, sizeof(path), base, sizeof(base));
-	else
-		r = ops_disk_make(x, x->bc, x->vm.host_id, x->pool, d, path,
-		    sizeof(path));
-	if (r < 0)
+	if (ops_disk_one(x, x->bc, x->vm.host_id, x->pool, d, path,
+	    sizeof(path), base, sizeof(base)) < 0)
 		goto fail;
-	memset(&s, 0, sizeof(s));
-	s.dev = d->dev;
-	s.device = d->device;
-	s.bus = d->bus;
-	s.format = d->format;
-	s.path = path;
-	s.boot_order = d->boot_order;
-	if (base[0]) {
-		s.backing = chain;
-		s.backing_format = ops_qcow2_chain;
-	}
+	ops_disk_spec(d, path, base, chain, &s);
 	if (ops_disk_live(x, &live) < 0)
 		goto fail;
 	ops_step(x, live ? "plugging the disk into the running guest" :
