@@ -153,6 +153,7 @@ ops_disks_copy(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
     const char *pool, struct ops_disks *out)
 {
 	struct image_rec im;
+	struct err e;
 	char step[96];
 
 	for (int i = 0; i < x->ndisks; i++) {
@@ -164,8 +165,14 @@ ops_disks_copy(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
 			    "destination has image %s", d->image);
 			ops_step(x, step);
 			if (ops_disk_base(x, bc, host_id, pool, d, &im,
-			    out->base[i], sizeof(out->base[i])) < 0)
-				return -1;
+			    out->base[i], sizeof(out->base[i])) < 0) {
+				err_save(&e);
+				return err_set(e.code, "disk %s of vm '%s' is a "
+				    "linked clone of image '%s', and the "
+				    "destination cannot get its copy of the "
+				    "image: %s", d->dev, x->vm.name, d->image,
+				    e.msg);
+			}
 		}
 		snprintf(step, sizeof(step), "copying disk %s to the "
 		    "destination", d->dev);
