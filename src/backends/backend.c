@@ -270,10 +270,10 @@ backend_snapshot_redefine(struct backend_conn *bc, const char *uuid,
 int
 backend_volume_copy(struct backend_conn *bc, const char *pool,
     const char *vol, struct backend_conn *dst, const char *dst_pool,
-    char *path_out, size_t path_len)
+    const char *backing, char *path_out, size_t path_len)
 {
 	return BACKEND_CALL(bc, storage, volume_copy, "copy volumes", pool, vol,
-	    dst, dst_pool, path_out, path_len);
+	    dst, dst_pool, backing, path_out, path_len);
 }
 
 int

@@ -346,12 +346,17 @@ struct backend_storage_ops {
 	/*
 	 * Copy volume vol of pool on bc to dst_pool on dst (same name,
 	 * format and capacity, all its data, internal snapshots included),
-	 * through libvirt streams; the new volume's path into path_out.  A
-	 * failed copy leaves no volume on dst.
+	 * through libvirt streams; the new volume's path into path_out.
+	 * backing, when not NULL, is the backing file the copy names
+	 * instead of the source's (a qcow2 overlay whose base has its own
+	 * copy on dst: the header's name is rewritten as it streams, the
+	 * backing format stays); a volume that is not a qcow2 overlay is
+	 * then refused (ERR_UNPROCESSABLE).  A failed copy leaves no volume
+	 * on dst; a repeat finds the copy there (ERR_CONFLICT).
 	 */
 	int (*volume_copy)(struct backend_conn *bc, const char *pool,
 	    const char *vol, struct backend_conn *dst, const char *dst_pool,
-	    char *path_out, size_t path_len);
+	    const char *backing, char *path_out, size_t path_len);
 	/* The path of volume vol in pool (ERR_NOT_FOUND when missing). */
 	int (*volume_path)(struct backend_conn *bc, const char *pool,
 	    const char *vol, char *path_out, size_t path_len);
@@ -455,7 +460,7 @@ int backend_snapshot_redefine(struct backend_conn *bc, const char *uuid,
     char *const *xmls, size_t n, const char *current);
 int backend_volume_copy(struct backend_conn *bc, const char *pool,
     const char *vol, struct backend_conn *dst, const char *dst_pool,
-    char *path_out, size_t path_len);
+    const char *backing, char *path_out, size_t path_len);
 int backend_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len);
 int backend_list_domains(struct backend_conn *bc, backend_domain_fn fn,

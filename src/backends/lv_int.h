@@ -139,7 +139,7 @@ int lv_volume_delete(struct backend_conn *bc, const char *pool,
     const char *vol);
 int lv_volume_copy(struct backend_conn *bc, const char *pool,
     const char *vol, struct backend_conn *dst, const char *dst_pool,
-    char *path_out, size_t path_len);
+    const char *backing, char *path_out, size_t path_len);
 int lv_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len);
 int lv_volume_resize(struct backend_conn *bc, const char *pool,

@@ -454,30 +454,48 @@ lv_snap_xml_name(const char *xml, char *name, size_t len)
  * And migrate with copy_storage does not carry the qcow2's internal
  * snapshots at all, so their metadata must not follow such a move.
  */
-/* Each file disk of a domain now: its target and its file. */
+/* Each file disk of a domain now: its target, its file and the file it
+ * is an overlay of ("" for none). */
 struct lv_disk_now {
 	int n;
 	struct {
 		char dev[16];
 		char file[1024];
+		char backing[1024];
 	} d[16];
 };
+
+/* Set attribute file of every node expr finds to file.  0, or -1. */
+static int
+lv_snap_set_file(xmlXPathContextPtr ctx, const char *expr, const char *file)
+{
+	xmlXPathObjectPtr o;
+	int n = 0, r = 0;
+
+	o = lv_xpath_nodes(ctx, expr, &n);
+	for (int i = 0; i < n && r == 0; i++)
+		if (xmlSetProp(o->nodesetval->nodeTab[i], LV_XC("file"),
+		    LV_XC(file)) == NULL)
+			r = err_set(ERR_INTERNAL, "out of memory");
+	xmlXPathFreeObject(o);
+	return r;
+}
 
 /*
  * The snapshot description xml with the file of each of its disks in
  * every domain definition it carries (<domain>, <inactiveDomain>) set to
- * where the domain's disk of the same target is now.  A malloc'd copy,
- * or NULL with an error.
+ * where the domain's disk of the same target is now, and so the file of
+ * its <backingStore> (a linked clone moved cold is over the new host's
+ * copy of its image).  A malloc'd copy, or NULL with an error.
  */
 static char *
 lv_snap_xml_repath(const char *xml, const struct lv_disk_now *now)
 {
 	xmlDocPtr doc = lv_xml_read(xml, "snapshot.xml");
 	xmlXPathContextPtr ctx = NULL;
-	xmlXPathObjectPtr o = NULL;
 	xmlChar *mem = NULL;
-	char *out = NULL, expr[256];
-	int n = 0, len = 0;
+	char *out = NULL, expr[320];
+	int len = 0;
 
 	if (doc == NULL || (ctx = xmlXPathNewContext(doc)) == NULL) {
 		err_set(ERR_BACKEND, "cannot parse a snapshot description");
@@ -487,22 +505,21 @@ lv_snap_xml_repath(const char *xml, const struct lv_disk_now *now)
 		snprintf(expr, sizeof(expr), "/domainsnapshot/*[self::domain or "
 		    "self::inactiveDomain]/devices/disk[@type='file' and "
 		    "target/@dev='%s']/source[@file]", now->d[k].dev);
-		o = lv_xpath_nodes(ctx, expr, &n);
-		for (int i = 0; i < n; i++)
-			if (xmlSetProp(o->nodesetval->nodeTab[i], LV_XC("file"),
-			    LV_XC(now->d[k].file)) == NULL) {
-				err_set(ERR_INTERNAL, "out of memory");
-				goto done;
-			}
-		xmlXPathFreeObject(o);
-		o = NULL;
+		if (lv_snap_set_file(ctx, expr, now->d[k].file) < 0)
+			goto done;
+		snprintf(expr, sizeof(expr), "/domainsnapshot/*[self::domain or "
+		    "self::inactiveDomain]/devices/disk[@type='file' and "
+		    "target/@dev='%s']/backingStore[@type='file']/"
+		    "source[@file]", now->d[k].dev);
+		if (now->d[k].backing[0] &&
+		    lv_snap_set_file(ctx, expr, now->d[k].backing) < 0)
+			goto done;
 	}
 	xmlDocDumpMemory(doc, &mem, &len);
 	if (mem == NULL || (out = strdup((const char *)mem)) == NULL)
 		err_set(ERR_INTERNAL, "cannot write a snapshot description");
 done:
 	xmlFree(mem);
-	xmlXPathFreeObject(o);
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	return out;
@@ -536,6 +553,9 @@ lv_disks_now(virDomainPtr d, struct lv_disk_now *now)
 		    now->d[now->n].dev, sizeof(now->d[now->n].dev));
 		lv_xpath_at(ctx, node, "string(source/@file)",
 		    now->d[now->n].file, sizeof(now->d[now->n].file));
+		lv_xpath_at(ctx, node, "string(backingStore[@type='file']/"
+		    "source/@file)", now->d[now->n].backing,
+		    sizeof(now->d[now->n].backing));
 		if (now->d[now->n].file[0] && now->d[now->n].dev[0] &&
 		    strspn(now->d[now->n].dev, "abcdefghijklmnopqrstuvwxyz") ==
 		    strlen(now->d[now->n].dev))

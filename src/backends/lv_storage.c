@@ -2,7 +2,8 @@
  * lv_storage.c - the libvirt backend's storage: finding the pool at a
  * directory, making sure a pool exists at its directory and is active,
  * creating and deleting volumes, finding a volume's path, and copying a
- * volume to another host through libvirt streams.
+ * volume to another host through libvirt streams (a qcow2 overlay's
+ * backing file name rewritten on the way, common/qcow2hdr.c).
  *
  * A pool is known by its name but stands for its directory: a pool of
  * the asked name that libvirt keeps at another directory is refused
@@ -23,6 +24,7 @@
 #include "../common/error.h"
 #include "../common/log.h"
 #include "../common/path.h"
+#include "../common/qcow2hdr.h"
 #include "lv_int.h"
 
 /*
@@ -497,18 +499,77 @@ lv_fail_stream(virConnectPtr c, const char *what)
 }
 
 /*
+ * Receive from in (on sc) into buf until it holds want bytes or the
+ * stream ends (virStreamRecv may return fewer than asked); *got counts
+ * what buf holds.  0, or -1 with an error.
+ */
+static int
+lv_stream_fill(virConnectPtr sc, virStreamPtr in, char *buf, size_t want,
+    size_t *got)
+{
+	int n;
+
+	while (*got < want) {
+		if ((n = virStreamRecv(in, buf + *got, want - *got)) < 0)
+			return lv_fail_stream(sc, "read the volume");
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Send all of buf[0..n) into out (on dc).  0, or -1 with an error. */
+static int
+lv_stream_send(virConnectPtr dc, virStreamPtr out, const char *buf,
+    size_t n)
+{
+	int w;
+
+	for (size_t off = 0; off < n; off += (size_t)w)
+		if ((w = virStreamSend(out, buf + off, n - off)) < 0)
+			return lv_fail_stream(dc, "write the volume on the "
+			    "destination");
+	return 0;
+}
+
+/*
+ * The first cluster of a qcow2 overlay from in, whole, its backing file
+ * name set to backing (qcow2_set_backing), sent into out: the rest of
+ * the file follows as it is.  0, or -1 with an error.
+ */
+static int
+lv_stream_rebase(virConnectPtr sc, virStreamPtr in, virConnectPtr dc,
+    virStreamPtr out, const char *backing)
+{
+	char *h = malloc(QCOW2_CLUSTER_MAX);
+	size_t got = 0, need = 0;
+	int r = -1;
+
+	if (h == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	if (lv_stream_fill(sc, in, h, QCOW2_HDR_PROBE, &got) == 0 &&
+	    qcow2_cluster0((unsigned char *)h, got, &need) == 0 &&
+	    lv_stream_fill(sc, in, h, need, &got) == 0 &&
+	    qcow2_set_backing((unsigned char *)h, got, backing) == 0)
+		r = lv_stream_send(dc, out, h, got);
+	free(h);
+	return r;
+}
+
+/*
  * Pump all of sv (on sc) into dv (on dc) through two blocking streams,
- * byte for byte.  On failure both streams are aborted.  0, or -1 with an
- * error.
+ * byte for byte but for a new backing file name when backing is not
+ * NULL.  On failure both streams are aborted.  0, or -1 with an error.
  */
 static int
 lv_vol_stream(virConnectPtr sc, virStorageVolPtr sv, virConnectPtr dc,
-    virStorageVolPtr dv)
+    virStorageVolPtr dv, const char *backing)
 {
 	virStreamPtr in = virStreamNew(sc, 0), out = virStreamNew(dc, 0);
 	bool in_open = false, out_open = false;
 	char *buf = malloc(LV_COPY_BUF);
-	int n, w, r = -1;
+	int n, r = -1;
 
 	if (in == NULL || out == NULL) {
 		lv_fail("open a stream");
@@ -528,16 +589,11 @@ lv_vol_stream(virConnectPtr sc, virStorageVolPtr sv, virConnectPtr dc,
 		goto done;
 	}
 	out_open = true;
-	while ((n = virStreamRecv(in, buf, LV_COPY_BUF)) > 0) {
-		for (int off = 0; off < n; off += w) {
-			if ((w = virStreamSend(out, buf + off,
-			    (size_t)(n - off))) < 0) {
-				lv_fail_stream(dc, "write the volume on "
-				    "the destination");
-				goto done;
-			}
-		}
-	}
+	if (backing && lv_stream_rebase(sc, in, dc, out, backing) < 0)
+		goto done;
+	while ((n = virStreamRecv(in, buf, LV_COPY_BUF)) > 0)
+		if (lv_stream_send(dc, out, buf, (size_t)n) < 0)
+			goto done;
 	if (n < 0) {
 		lv_fail_stream(sc, "read the volume");
 		goto done;
@@ -605,7 +661,9 @@ lv_vol_create_copy(virStoragePoolPtr dp, const char *xml, const char *vol,
  * The copy is made as a new volume of the same name, capacity and format
  * whose file is then overwritten by the source's file, byte for byte
  * (qcow2 internal snapshots included: checked with cmp and `qemu-img
- * snapshot -l` between two libvirt 9.0 hosts).  The upload does not
+ * snapshot -l` between two libvirt 9.0 hosts), but for the backing file
+ * name in the first cluster when backing is given (nothing else in the
+ * image names it: the snapshots keep no backing name).  The upload does not
  * truncate the new file: that is fine while it starts no longer than
  * the source's, as when libvirt made both (same capacity, format and
  * cluster size; an image made elsewhere with smaller clusters could
@@ -616,8 +674,8 @@ lv_vol_create_copy(virStoragePoolPtr dp, const char *xml, const char *vol,
  */
 int
 lv_volume_copy(struct backend_conn *bc, const char *pool, const char *vol,
-    struct backend_conn *dst, const char *dst_pool, char *path_out,
-    size_t path_len)
+    struct backend_conn *dst, const char *dst_pool, const char *backing,
+    char *path_out, size_t path_len)
 {
 	virConnectPtr sc = NULL, dc = NULL;
 	virStoragePoolPtr sp = NULL, dp = NULL;
@@ -652,7 +710,7 @@ lv_volume_copy(struct backend_conn *bc, const char *pool, const char *vol,
 	if ((dv = lv_vol_create_copy(dp, xml, vol, dst_pool, dst->uri)) ==
 	    NULL)
 		goto done;
-	if (lv_vol_stream(sc, sv, dc, dv) < 0)
+	if (lv_vol_stream(sc, sv, dc, dv, backing) < 0)
 		goto done;
 	/* what the upload wrote: libvirt's view of the volume */
 	virStoragePoolRefresh(dp, 0);

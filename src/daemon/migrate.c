@@ -31,7 +31,8 @@ struct migrate_plan {
 	bool cold;                 /* the VM is stopped */
 	int nsnaps;
 	char linked[NAME_MAX_LEN]; /* an image one of its disks is a linked
-	                            * clone of, or "" */
+	                            * clone of, or "" (a copy needs the
+	                            * image's copy on the destination) */
 };
 
 /* Note the image of a linked clone among the VM's disks. */
@@ -119,12 +120,6 @@ migrate_storage(struct app *app, const struct migrate_request *rq,
 		    "disk must be copied (copy_storage true or \"auto\")",
 		    why);
 	*copy = !shared;
-	if (*copy && p->cold && p->linked[0])
-		return err_set_field(ERR_CONFLICT, "copy_storage", "vm '%s' is "
-		    "stopped and a disk of it is a linked clone of image '%s': "
-		    "its copy would point at the image's copy on this host; "
-		    "start it and move it live (the destination gets its own "
-		    "copy of the image)", p->vm.name, p->linked);
 	if (*copy && !p->cold && p->nsnaps > 0)
 		return err_set_field(ERR_CONFLICT, "copy_storage", "vm '%s' has "
 		    "%d snapshot(s): a live copy of its disk carries only the "
@@ -277,9 +272,12 @@ migrate_preflight(struct app *app, const struct migrate_request *rq,
 			    err_last()->msg);
 			ok = false;
 		} else {
-			snprintf(why, sizeof(why), copy ? "%s: the disk will "
-			    "be copied to '%s'" : "%s: the disk stays where it "
-			    "is", found, dst.name);
+			snprintf(why, sizeof(why), !copy ? "%s: the disk stays "
+			    "where it is" : p.linked[0] ? "%s: the disk will be "
+			    "copied to '%s', a linked clone over that host's "
+			    "own copy of image '%s' (made first if it has none)"
+			    : "%s: the disk will be copied to '%s'", found,
+			    dst.name, p.linked);
 			migrate_check_add(checks, "storage_mode", true, why);
 		}
 		sbc = fleet_conn(app->fleet, p.src.id);

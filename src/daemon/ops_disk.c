@@ -34,6 +34,18 @@ ops_disk_image(struct op_ctx *x, const struct disk_rec *d,
 	return 0;
 }
 
+/* The host's copy of the image disk d is made from (uploaded first when
+ * it has none: imgcache_base), its path into base; im is the image. */
+static int
+ops_disk_base(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
+    const char *pool, const struct disk_rec *d, struct image_rec *im,
+    char *base, size_t blen)
+{
+	if (ops_disk_image(x, d, im) < 0)
+		return -1;
+	return imgcache_base(x->app, bc, host_id, pool, im, base, blen);
+}
+
 /*
  * Disk d made from an image: the host's base copy first, then a linked
  * clone over it (its path into base) or a full copy of it.
@@ -46,8 +58,7 @@ ops_disk_from_image(struct op_ctx *x, struct backend_conn *bc,
 	struct image_rec im;
 	char vol[DISK_VOLUME_LEN];
 
-	if (ops_disk_image(x, d, &im) < 0 ||
-	    imgcache_base(x->app, bc, host_id, pool, &im, base, blen) < 0)
+	if (ops_disk_base(x, bc, host_id, pool, d, &im, base, blen) < 0)
 		return -1;
 	if (d->base_volume[0])
 		return backend_volume_overlay(bc, pool, d->volume, d->size_gib,
@@ -128,6 +139,49 @@ ops_disks_make(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
 		    out->path[i], sizeof(out->path[i]), out->base[i],
 		    sizeof(out->base[i])) < 0)
 			return -1;
+	return 0;
+}
+
+/*
+ * Copy every disk's volume from x's pool into pool on bc (host_id's), the
+ * VM stopped: a linked clone over host_id's own copy of its image (made
+ * there first, as a create does), its overlay's header naming that copy
+ * as it streams; internal snapshots go with the volumes.
+ */
+int
+ops_disks_copy(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
+    const char *pool, struct ops_disks *out)
+{
+	struct image_rec im;
+	struct err e;
+	char step[96];
+
+	for (int i = 0; i < x->ndisks; i++) {
+		const struct disk_rec *d = &x->disks[i];
+
+		out->base[i][0] = '\0';
+		if (d->base_volume[0]) {
+			snprintf(step, sizeof(step), "making sure the "
+			    "destination has image %s", d->image);
+			ops_step(x, step);
+			if (ops_disk_base(x, bc, host_id, pool, d, &im,
+			    out->base[i], sizeof(out->base[i])) < 0) {
+				err_save(&e);
+				return err_set(e.code, "disk %s of vm '%s' is a "
+				    "linked clone of image '%s', and the "
+				    "destination cannot get its copy of the "
+				    "image: %s", d->dev, x->vm.name, d->image,
+				    e.msg);
+			}
+		}
+		snprintf(step, sizeof(step), "copying disk %s to the "
+		    "destination", d->dev);
+		ops_step(x, step);
+		if (backend_volume_copy(x->bc, x->pool, d->volume, bc, pool,
+		    out->base[i][0] ? out->base[i] : NULL, out->path[i],
+		    sizeof(out->path[i])) < 0)
+			return -1;
+	}
 	return 0;
 }
 

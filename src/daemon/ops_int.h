@@ -153,6 +153,11 @@ const char *ops_pool_path(const struct op_ctx *x, const struct host_rec *h);
  * into out. */
 int ops_disks_make(struct op_ctx *x, struct backend_conn *bc,
     int64_t host_id, char *pool, struct ops_disks *out);
+/* Copy every disk of the stopped VM into pool on bc (host_id's): a
+ * linked clone over host_id's own copy of its image; paths (and bases)
+ * into out. */
+int ops_disks_copy(struct op_ctx *x, struct backend_conn *bc,
+    int64_t host_id, const char *pool, struct ops_disks *out);
 /* The paths of the disks' existing volumes in pool on bc. */
 int ops_disks_paths(struct op_ctx *x, struct backend_conn *bc,
     const char *pool, struct ops_disks *out);

@@ -344,26 +344,12 @@ mig_cold(struct mig *m)
 {
 	struct op_ctx *x = m->x;
 	struct vm_spec spec;
-	char step[96];
 
-	for (int i = 0; m->copy && i < x->ndisks; i++)
-		if (x->disks[i].base_volume[0])
-			return err_set(ERR_CONFLICT, "disk %s of vm '%s' is a "
-			    "linked clone of image '%s': it moves live (start "
-			    "the vm), or over shared storage", x->disks[i].dev,
-			    x->vm.name, x->disks[i].image);
 	if (m->copy) {
 		m->dst_vol = true;
-		for (int i = 0; i < x->ndisks; i++) {
-			snprintf(step, sizeof(step), "copying disk %s to the "
-			    "destination", x->disks[i].dev);
-			ops_step(x, step);
-			if (backend_volume_copy(x->bc, x->pool,
-			    x->disks[i].volume, x->dst_bc, x->dst_pool,
-			    m->dstd.path[i],
-			    sizeof(m->dstd.path[i])) < 0)
-				goto fail;
-		}
+		if (ops_disks_copy(x, x->dst_bc, m->to_id, x->dst_pool,
+		    &m->dstd) < 0)
+			goto fail;
 	} else if (ops_disks_paths(x, x->bc, x->pool, &m->dstd) < 0) {
 		return -1;
 	}

@@ -20,6 +20,14 @@
 #      undrain;
 #   8. a consolidation plan that frees h2 (executed once; 409 the second
 #      time) and a rebalance plan (its shape);
+#   8b. a VM of three disks, live there and cold back, each disk's data;
+#   8c. (migration/linked.sh, sourced) a linked clone of the tiny guest
+#      image with a data disk: live (the destination gets its own copy
+#      of the image), then stopped with an internal snapshot, cold back
+#      with its disks copied (the overlay names the destination's copy,
+#      the data and the snapshot are intact, the source's copy is
+#      pruned, it boots, it reverts), then cold to a host whose pool is
+#      full (fails, leaves nothing);
 #   9. the inventory equals libvirt on every host (domains, states, pool
 #      volumes), with no operation left queued or running; also after the
 #      delete of a VM that moved twice.
@@ -687,44 +695,9 @@ t_expect_json .status succeeded "delete $M"
 t_check_not "$M: no disk of it anywhere" bash -c \
 	"find '$T_TMP' -name '${ID[$M]}*' ! -name '*-serial.log' | grep -q ."
 
-# ==================================== 8c. a linked clone of an image, live
-echo "# --- 8c. a linked clone moves live, over the destination's own copy of its image"
-# shellcheck source=tests/lib/guest.sh
-. tests/lib/guest.sh
-if TINY=$(guest_image tiny); then
-	code=$(curl -sS -m 300 -o /dev/null -w '%{http_code}' -X POST \
-		-H 'Content-Type: application/octet-stream' -T "$TINY" \
-		"$T_BASE/v1/images?name=tiny&format=qcow2&wait=300")
-	t_eq "import the tiny test guest as image tiny: 200" "$code" 200
-	SHA=$(curl -sS -m 10 "$T_BASE/v1/images/tiny" | jq -r .sha256)
-	BASE=base-$SHA.qcow2
-	L=${T_PFX}linked
-	# domain type qemu: this machine's nested KVM cannot boot it
-	create "$L" '. + {host: "local", image: "tiny", memory_mib: 128,
-		start: true, placement: {domain_type: "qemu"}}'
-	t_check "$L: local holds the image's copy" test -e "${POOLDIR[local]}/$BASE"
-	t_http POST "/v1/vms/$L/migrate?$W" '{"host":"h2"}'
-	t_expect_json '[.status, .params.mode, .params.copy_storage] | join(" ")' \
-		"succeeded live true" "migrate running linked clone $L -> h2: live, copied"
-	is_on "$L" h2
-	t_check "$L: h2 got its own copy of the image" test -e "${POOLDIR[h2]}/$BASE"
-	t_eq "$L: its disk on h2 is an overlay on h2's copy (qemu-img)" \
-		"$(qemu-img info -U --output=json "${POOLDIR[h2]}/${ID[$L]}.qcow2" | jq -r '."backing-filename"')" \
-		"${POOLDIR[h2]}/$BASE"
-	t_check_not "$L: local's copy went with the last disk that used it" \
-		test -e "${POOLDIR[local]}/$BASE"
-	t_http POST "/v1/vms/$L/stop?$W" '{"force":true}'
-	t_expect_json .status succeeded "stop $L"
-	t_http POST "/v1/vms/$L/migrate?$W" '{"host":"local"}'
-	t_expect_problem 409 "a cold copy of a linked clone: 409"
-	t_http DELETE "/v1/vms/$L?$W"
-	t_expect_json .status succeeded "delete $L"
-	t_check_not "$L: h2's copy went with it" test -e "${POOLDIR[h2]}/$BASE"
-	t_http DELETE /v1/images/tiny
-	t_expect_status 200 "delete image tiny"
-else
-	t_fail "build the tiny test guest" "see above"
-fi
+# ============================ 8c. a linked clone of an image, live and cold
+# shellcheck source=tests/integration/migration/linked.sh
+. tests/integration/migration/linked.sh
 
 # ======================================================= 9. the inventory
 echo "# --- 9. the inventory against libvirt"
