@@ -20,6 +20,7 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.undefine = lv_undefine,
 	.start = lv_start,
 	.shutdown = lv_shutdown,
+	.guest_info = lv_guest_info,
 	.destroy = lv_destroy,
 	.suspend = lv_suspend,
 	.resume = lv_resume,
