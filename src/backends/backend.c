@@ -146,6 +146,21 @@ backend_guest_info(struct backend_conn *bc, const char *uuid,
 }
 
 int
+backend_fs_freeze(struct backend_conn *bc, const char *uuid, int *frozen)
+{
+	*frozen = 0;
+	return BACKEND_CALL(bc, domain, fs_freeze, "freeze guests' "
+	    "filesystems", uuid, frozen);
+}
+
+int
+backend_fs_thaw(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, domain, fs_thaw, "thaw guests' filesystems",
+	    uuid);
+}
+
+int
 backend_destroy(struct backend_conn *bc, const char *uuid)
 {
 	return BACKEND_CALL(bc, domain, destroy, "power domains off", uuid);

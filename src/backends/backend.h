@@ -301,6 +301,15 @@ struct backend_domain_ops {
 	int (*guest_info)(struct backend_conn *bc, const char *uuid,
 	    struct guest_info *out);
 	/*
+	 * Freeze the guest's filesystems through its agent (*frozen: how
+	 * many; 0 when no agent answers, which is not an error), and thaw
+	 * them.  A thaw of a guest that is not frozen, or has no agent,
+	 * succeeds: recovery thaws whatever a crash may have left frozen.
+	 */
+	int (*fs_freeze)(struct backend_conn *bc, const char *uuid,
+	    int *frozen);
+	int (*fs_thaw)(struct backend_conn *bc, const char *uuid);
+	/*
 	 * Every domain on the host (defined or only running), in no
 	 * particular order; fn's non-zero stops the walk (-1 is returned).
 	 */
@@ -487,6 +496,9 @@ int backend_shutdown(struct backend_conn *bc, const char *uuid,
 int backend_destroy(struct backend_conn *bc, const char *uuid);
 int backend_guest_info(struct backend_conn *bc, const char *uuid,
     struct guest_info *out);
+int backend_fs_freeze(struct backend_conn *bc, const char *uuid,
+    int *frozen);
+int backend_fs_thaw(struct backend_conn *bc, const char *uuid);
 int backend_suspend(struct backend_conn *bc, const char *uuid);
 int backend_resume(struct backend_conn *bc, const char *uuid);
 int backend_reboot(struct backend_conn *bc, const char *uuid);

@@ -5,6 +5,9 @@
  * "fs.0.mountpoint", "if.1.addr.0.addr", ...) read into struct
  * guest_info.
  *
+ * Also freezing and thawing the guest's filesystems around a snapshot
+ * (virDomainFSFreeze / FSThaw).
+ *
  * An agent that is not there (not running yet, not installed, the guest
  * hung) is an answer, not a failure: libvirt says so at once when the
  * channel is not connected, or after LV_AGENT_TIMEOUT_S when it does not
@@ -195,4 +198,47 @@ lv_guest_info(struct backend_conn *bc, const char *uuid,
 {
 	return lv_with_domain(bc, uuid, "ask the guest agent", 0,
 	    lv_do_guest_info, out);
+}
+
+static int
+lv_do_fs_freeze(virDomainPtr d, void *arg)
+{
+	int *frozen = arg, n;
+
+	lv_agent_timeout(d);
+	if ((n = virDomainFSFreeze(d, NULL, 0, 0)) < 0) {
+		if (!lv_gi_no_agent(virGetLastError()))
+			return -1;
+		virResetLastError();
+		n = 0;
+	}
+	*frozen = n;
+	return 0;
+}
+
+int
+lv_fs_freeze(struct backend_conn *bc, const char *uuid, int *frozen)
+{
+	return lv_with_domain(bc, uuid, "freeze the guest's filesystems", 0,
+	    lv_do_fs_freeze, frozen);
+}
+
+static int
+lv_do_fs_thaw(virDomainPtr d, void *arg)
+{
+	(void)arg;
+	lv_agent_timeout(d);
+	if (virDomainFSThaw(d, NULL, 0, 0) < 0) {
+		if (!lv_gi_no_agent(virGetLastError()))
+			return -1;
+		virResetLastError();
+	}
+	return 0;
+}
+
+int
+lv_fs_thaw(struct backend_conn *bc, const char *uuid)
+{
+	return lv_with_domain(bc, uuid, "thaw the guest's filesystems", 0,
+	    lv_do_fs_thaw, NULL);
 }

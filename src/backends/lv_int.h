@@ -83,6 +83,8 @@ int lv_host_facts(struct backend_conn *bc, struct host_facts *out);
 void lv_agent_timeout(virDomainPtr d);
 int lv_guest_info(struct backend_conn *bc, const char *uuid,
     struct guest_info *out);
+int lv_fs_freeze(struct backend_conn *bc, const char *uuid, int *frozen);
+int lv_fs_thaw(struct backend_conn *bc, const char *uuid);
 
 /* lv_domain.c */
 int lv_define(struct backend_conn *bc, const struct vm_spec *spec);

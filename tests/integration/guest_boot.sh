@@ -198,6 +198,18 @@ agent_checks() {
 		"GET /guest: the root filesystem with its size"
 	t_expect_json '[.interfaces[] | select(.name == "lo") | .addresses[] | select(.address == "127.0.0.1")] | length' 1 \
 		"GET /guest: the loopback interface and its address"
+	# a snapshot without memory of the running guest: frozen, then thawed
+	t_http POST "/v1/vms/$vm/snapshots?wait=120" '{"name":"quiet","memory":false}'
+	t_expect_status 201 "snapshot of $vm without memory: 201"
+	t_expect_json .consistency quiesced "... its filesystems were frozen by the agent: quiesced"
+	t_check "hangard froze the guest's filesystems" \
+		grep -q "froze [1-9][0-9]* filesystem(s) of vm '$vm'" "$T_TMP/hangard.log"
+	t_match "... and thawed them (the agent says so)" \
+		"$(t_virsh qemu-agent-command "$vm" '{"execute":"guest-fsfreeze-status"}' 2>&1)" '"thawed"'
+	t_http POST "/v1/vms/$vm/snapshots?wait=120" '{"name":"whole","memory":true}'
+	t_expect_json .consistency memory "a snapshot with memory is not frozen: memory"
+	t_match "... the guest is thawed after it too" \
+		"$(t_virsh qemu-agent-command "$vm" '{"execute":"guest-fsfreeze-status"}' 2>&1)" '"thawed"'
 	t0=$(t_ns_now)
 	t_http POST "/v1/vms/$vm/stop?wait=120" '{"timeout_s":110}'
 	ms=$(($(t_ns_now) - t0))

@@ -198,6 +198,7 @@ assert_all_unsupported(const struct backend_driver *drv)
 	struct vm_spec spec = { .uuid = "u", .name = "n" };
 	struct guest_info gi;
 	bool by_agent;
+	int frozen;
 	enum vm_state st;
 	char path[64];
 	struct snap_spec ss = { .name = "s" };
@@ -224,6 +225,10 @@ assert_all_unsupported(const struct backend_driver *drv)
 	assert_unsupported(backend_destroy(&bc, "u"), "power domains off");
 	assert_unsupported(backend_guest_info(&bc, "u", &gi),
 	    "talk to guest agents");
+	assert_unsupported(backend_fs_freeze(&bc, "u", &frozen),
+	    "freeze guests' filesystems");
+	assert_unsupported(backend_fs_thaw(&bc, "u"),
+	    "thaw guests' filesystems");
 	assert_unsupported(backend_suspend(&bc, "u"), "pause domains");
 	assert_unsupported(backend_resume(&bc, "u"), "resume domains");
 	assert_unsupported(backend_reboot(&bc, "u"), "reboot domains");
@@ -485,6 +490,7 @@ test_lifecycle(void **state)
 	struct fx *f = *state;
 	struct guest_info gi;
 	bool by_agent = true;
+	int frozen = -1;
 	struct host_facts hf;
 	struct vm_spec spec;
 	char uuid[UUID_STR_LEN], path[1024], *xml;
@@ -537,6 +543,11 @@ test_lifecycle(void **state)
 	assert_int_equal(backend_guest_info(f->bc, uuid, &gi), 0);
 	assert_false(gi.agent);
 	assert_true(gi.agent_why[0] != '\0');
+	/* the test driver's freeze and thaw answer (it has no agent to
+	 * refuse them); either way they succeed and say how many froze */
+	assert_int_equal(backend_fs_freeze(f->bc, uuid, &frozen), 0);
+	assert_true(frozen >= 0);
+	assert_int_equal(backend_fs_thaw(f->bc, uuid), 0);
 	/* ... and the shutdown is not through one */
 	assert_int_equal(backend_shutdown(f->bc, uuid, &by_agent), 0);
 	assert_false(by_agent);
