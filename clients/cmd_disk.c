@@ -4,7 +4,8 @@
  * an image, hot-plugged when the VM runs), remove (DELETE
  * /v1/vms/{vm}/disks/{dev}) and resize (POST .../resize).  The changes
  * are operations: followed to their end unless --no-wait, then the VM is
- * shown with its disks.
+ * shown with its disks.  Also `hangar vm guest VM`: what the VM's guest
+ * agent says (GET /v1/vms/{vm}/guest), its filesystems as a table.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -64,6 +65,26 @@ disk_list(struct cli *cli, int argc, char **argv)
 		return -1;
 	rc = output_list(stdout, cli->cli_format, reply, "disks",
 	    columns_disk, columns_ndisk);
+	json_decref(reply);
+	return rc;
+}
+
+/* hangar vm guest VM: what its guest agent says (GET /v1/vms/{vm}/guest) */
+int
+vm_guest(struct cli *cli, int argc, char **argv)
+{
+	char path[HANGAR_PATH_MAX];
+	json_t *reply;
+	int rc;
+
+	if (cli_getopt(cli, argc, argv, ":", cli_no_options) != -1 ||
+	    cli_args(cli, argc, argv, 1, 1) == -1 ||
+	    http_path(cli->cli_http, path, sizeof(path), "/v1/vms/",
+	    argv[optind], "/guest") == -1 ||
+	    http_call(cli->cli_http, "GET", path, NULL, &reply) == -1)
+		return -1;
+	rc = output_detail(stdout, cli->cli_format, reply, "filesystems",
+	    columns_guest_fs, columns_nguest_fs);
 	json_decref(reply);
 	return rc;
 }

@@ -32,6 +32,16 @@ const struct output_col columns_disk[] = {
 };
 const size_t columns_ndisk = NITEMS(columns_disk);
 
+/* hangar vm guest: the filesystems its agent reports */
+const struct output_col columns_guest_fs[] = {
+	{ "MOUNTPOINT", "mountpoint", OUTPUT_TEXT },
+	{ "DEVICE", "device", OUTPUT_TEXT },
+	{ "TYPE", "type", OUTPUT_TEXT },
+	{ "USED(bytes)", "used_bytes", OUTPUT_TEXT },
+	{ "TOTAL(bytes)", "total_bytes", OUTPUT_TEXT },
+};
+const size_t columns_nguest_fs = NITEMS(columns_guest_fs);
+
 /*
  * hangar host list: {"hosts":[HOST,...]}.  Free and capacity are what the
  * scheduler counts with: after ratios, reserved resources and claims.

@@ -200,6 +200,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "vm", "list", vm_list, "vm list [--host HOST] [--state STATE]",
 	    NULL },
 	{ "vm", "show", vm_show, "vm show VM", NULL },
+	{ "vm", "guest", vm_guest, "vm guest VM", NULL },
 	{ "vm", "create", vm_create, "vm create NAME [--start] [--vcpus N] "
 	    "[--memory MIB]\n      [--image NAME [--clone linked|full] | "
 	    "--from-ova IMAGE]\n      [--disk GIB] [--disk-bus BUS] "

@@ -96,10 +96,11 @@ void	 cli_catch_interrupt(bool);
 extern const struct output_col columns_vm[], columns_host[], columns_op[],
     columns_group[], columns_member[], columns_place[], columns_snapshot[],
     columns_check[], columns_move[], columns_plan_move[], columns_disk[],
-    columns_image[];
+    columns_image[], columns_guest_fs[];
 extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
     columns_nmember, columns_nplace, columns_nsnapshot, columns_ncheck,
-    columns_nmove, columns_nplan_move, columns_ndisk, columns_nimage;
+    columns_nmove, columns_nplan_move, columns_ndisk, columns_nimage,
+    columns_nguest_fs;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -139,7 +140,8 @@ int	 image_delete(struct cli *, int, char **);
 int	 image_export(struct cli *, int, char **);
 int	 image_ova_body(struct cli *, const char *, json_t *, json_t *);
 
-/* cmd_disk.c */
+/* cmd_disk.c (and vm guest) */
+int	 vm_guest(struct cli *, int, char **);
 int	 disk_list(struct cli *, int, char **);
 int	 disk_add(struct cli *, int, char **);
 int	 disk_remove(struct cli *, int, char **);

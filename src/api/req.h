@@ -289,6 +289,7 @@ int operations_list(struct req *r);
 int operations_get(struct req *r);
 int operations_cancel(struct req *r);
 int events_get(struct req *r);
+int guest_show(struct req *r);
 int disks_list(struct req *r);
 int disks_get(struct req *r);
 int disks_add_one(struct req *r);

@@ -55,6 +55,7 @@ static const struct route router_routes[] = {
 	{ "POST",   "/v1/vms/*/resume",             vms_resume,          AUTH_OPERATOR, ROUTE_THREAD },
 	{ "POST",   "/v1/vms/*/migrate",            vms_migrate,         AUTH_OPERATOR, ROUTE_THREAD },
 	{ "GET",    "/v1/vms/*/drift",              drift_get,           AUTH_READER,   ROUTE_THREAD },
+	{ "GET",    "/v1/vms/*/guest",              guest_show,          AUTH_READER,   ROUTE_THREAD },
 	{ "GET",    "/v1/vms/*/disks",              disks_list,          AUTH_READER,   ROUTE_POOL },
 	{ "POST",   "/v1/vms/*/disks",              disks_add_one,       AUTH_OPERATOR, ROUTE_THREAD },
 	{ "GET",    "/v1/vms/*/disks/*",            disks_get,           AUTH_READER,   ROUTE_POOL },

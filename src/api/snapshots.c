@@ -23,10 +23,11 @@
 json_t *
 snapshots_json(const struct snap_rec *s)
 {
-	json_t *j = json_pack("{s:s, s:s, s:b, s:s, s:s, s:b}",
+	json_t *j = json_pack("{s:s, s:s, s:b, s:s, s:s, s:b, s:s}",
 	    "name", s->name, "description", s->description,
 	    "memory", s->memory, "vm_state", s->vm_state,
-	    "status", s->status, "scheduled", s->scheduled);
+	    "status", s->status, "scheduled", s->scheduled,
+	    "consistency", s->consistency);
 
 	if (j == NULL)
 		return NULL;

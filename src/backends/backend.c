@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../common/error.h"
 #include "backend.h"
@@ -128,9 +129,35 @@ backend_start(struct backend_conn *bc, const char *uuid)
 }
 
 int
-backend_shutdown(struct backend_conn *bc, const char *uuid)
+backend_shutdown(struct backend_conn *bc, const char *uuid, bool *by_agent)
 {
-	return BACKEND_CALL(bc, domain, shutdown, "shut domains down", uuid);
+	*by_agent = false;
+	return BACKEND_CALL(bc, domain, shutdown, "shut domains down", uuid,
+	    by_agent);
+}
+
+int
+backend_guest_info(struct backend_conn *bc, const char *uuid,
+    struct guest_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	return BACKEND_CALL(bc, domain, guest_info, "talk to guest agents",
+	    uuid, out);
+}
+
+int
+backend_fs_freeze(struct backend_conn *bc, const char *uuid, int *frozen)
+{
+	*frozen = 0;
+	return BACKEND_CALL(bc, domain, fs_freeze, "freeze guests' "
+	    "filesystems", uuid, frozen);
+}
+
+int
+backend_fs_thaw(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, domain, fs_thaw, "thaw guests' filesystems",
+	    uuid);
 }
 
 int

@@ -111,6 +111,53 @@ struct snap_info {
 	int64_t created_at;           /* ms since the epoch */
 };
 
+/*
+ * What a guest's agent (qemu-guest-agent) says of it: guest_info.  agent
+ * is false when no agent answered (agent_why says why, in libvirt's
+ * words); the rest is then empty.  A part the agent does not offer (an
+ * old agent) is left empty.
+ */
+#define GUEST_FS_MAX 32
+#define GUEST_IF_MAX 16
+#define GUEST_ADDR_MAX 8
+
+struct guest_fs {
+	char mountpoint[256];
+	char name[64];             /* the device: sda1, ... */
+	char fstype[32];
+	bool have_sizes;
+	unsigned long long used_bytes, total_bytes;
+};
+
+struct guest_addr {
+	char type[8];              /* ipv4 | ipv6 */
+	char addr[64];
+	int prefix;
+};
+
+struct guest_if {
+	char name[32];
+	char hwaddr[32];
+	int naddrs;
+	struct guest_addr addrs[GUEST_ADDR_MAX];
+};
+
+struct guest_info {
+	bool agent;
+	char agent_why[256];
+	char os_id[32], os_name[64], os_pretty_name[128], os_version[64];
+	char os_version_id[32], kernel_release[128], kernel_version[128];
+	char machine[32];
+	char hostname[256];
+	char timezone[64];
+	bool have_tz_offset;
+	int tz_offset_s;           /* seconds east of UTC */
+	int nfs;
+	struct guest_fs fs[GUEST_FS_MAX];
+	int nifs;
+	struct guest_if ifs[GUEST_IF_MAX];
+};
+
 /* A disk's file on a migration's destination. */
 struct migrate_disk {
 	const char *dev;           /* its target: vda, sdb, ... */
@@ -231,7 +278,13 @@ struct backend_domain_ops {
 	int (*define)(struct backend_conn *bc, const struct vm_spec *spec);
 	int (*undefine)(struct backend_conn *bc, const char *uuid);
 	int (*start)(struct backend_conn *bc, const char *uuid);
-	int (*shutdown)(struct backend_conn *bc, const char *uuid);
+	/*
+	 * Ask the guest to shut down: through its guest agent when one is
+	 * connected and answers (*by_agent true), else with the ACPI power
+	 * button.  Returns at once; the guest takes its time.
+	 */
+	int (*shutdown)(struct backend_conn *bc, const char *uuid,
+	    bool *by_agent);
 	int (*destroy)(struct backend_conn *bc, const char *uuid);
 	int (*suspend)(struct backend_conn *bc, const char *uuid);
 	int (*resume)(struct backend_conn *bc, const char *uuid);
@@ -239,6 +292,23 @@ struct backend_domain_ops {
 	int (*reset)(struct backend_conn *bc, const char *uuid);
 	int (*state)(struct backend_conn *bc, const char *uuid,
 	    enum vm_state *out);
+	/*
+	 * Ask the guest's agent about the guest (OS, hostname, time zone,
+	 * filesystems, interfaces), waiting at most a few seconds.  No
+	 * agent answering is not an error: out->agent false.  A domain not
+	 * running is ERR_CONFLICT.
+	 */
+	int (*guest_info)(struct backend_conn *bc, const char *uuid,
+	    struct guest_info *out);
+	/*
+	 * Freeze the guest's filesystems through its agent (*frozen: how
+	 * many; 0 when no agent answers, which is not an error), and thaw
+	 * them.  A thaw of a guest that is not frozen, or has no agent,
+	 * succeeds: recovery thaws whatever a crash may have left frozen.
+	 */
+	int (*fs_freeze)(struct backend_conn *bc, const char *uuid,
+	    int *frozen);
+	int (*fs_thaw)(struct backend_conn *bc, const char *uuid);
 	/*
 	 * Every domain on the host (defined or only running), in no
 	 * particular order; fn's non-zero stops the walk (-1 is returned).
@@ -426,8 +496,14 @@ int backend_volume_delete(struct backend_conn *bc, const char *pool,
 int backend_define(struct backend_conn *bc, const struct vm_spec *spec);
 int backend_undefine(struct backend_conn *bc, const char *uuid);
 int backend_start(struct backend_conn *bc, const char *uuid);
-int backend_shutdown(struct backend_conn *bc, const char *uuid);
+int backend_shutdown(struct backend_conn *bc, const char *uuid,
+    bool *by_agent);
 int backend_destroy(struct backend_conn *bc, const char *uuid);
+int backend_guest_info(struct backend_conn *bc, const char *uuid,
+    struct guest_info *out);
+int backend_fs_freeze(struct backend_conn *bc, const char *uuid,
+    int *frozen);
+int backend_fs_thaw(struct backend_conn *bc, const char *uuid);
 int backend_suspend(struct backend_conn *bc, const char *uuid);
 int backend_resume(struct backend_conn *bc, const char *uuid);
 int backend_reboot(struct backend_conn *bc, const char *uuid);

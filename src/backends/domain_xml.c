@@ -199,6 +199,34 @@ domain_xml_disk(struct xw *x, const struct vm_disk_spec *d)
 	xw_end(x);                  /* disk */
 }
 
+
+/*
+ * The serial console (a pty, so that virDomainOpenConsole can attach,
+ * logged to spec->serial_log) and the guest agent's channel
+ * (org.qemu.guest_agent.0: libvirt makes the socket and the
+ * virtio-serial controller).
+ */
+static void
+domain_xml_chardevs(struct xw *x, const struct vm_spec *spec)
+{
+	xw_start(x, "serial");
+	xw_attr(x, "type", "pty");
+	if (spec->serial_log) {
+		xw_start(x, "log");
+		xw_attr(x, "file", spec->serial_log);
+		xw_attr(x, "append", "off");
+		xw_end(x);
+	}
+	xw_end(x);
+	xw_start(x, "channel");
+	xw_attr(x, "type", "unix");
+	xw_start(x, "target");
+	xw_attr(x, "type", "virtio");
+	xw_attr(x, "name", "org.qemu.guest_agent.0");
+	xw_end(x);
+	xw_end(x);
+}
+
 /* One <disk> on its own, for hot-plugging it (virDomainAttachDevice). */
 char *
 domain_xml_disk_device(const struct vm_disk_spec *d)
@@ -253,15 +281,7 @@ domain_xml_domain(const struct vm_spec *spec)
 		xw_attr(&x, "model", "virtio-scsi");
 		xw_end(&x);
 	}
-	xw_start(&x, "serial");
-	xw_attr(&x, "type", "pty");
-	if (spec->serial_log) {
-		xw_start(&x, "log");
-		xw_attr(&x, "file", spec->serial_log);
-		xw_attr(&x, "append", "off");
-		xw_end(&x);
-	}
-	xw_end(&x);
+	domain_xml_chardevs(&x, spec);
 	xw_start(&x, "memballoon");
 	xw_attr(&x, "model", "none");
 	xw_end(&x);

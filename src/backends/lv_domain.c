@@ -74,11 +74,30 @@ lv_do_start(virDomainPtr d, void *arg)
 	return virDomainCreate(d);
 }
 
+/*
+ * The guest agent first, asked by itself so that we know which way it
+ * went; when it is not there (not configured, not connected, or not
+ * answering within LV_AGENT_TIMEOUT_S), the ACPI button.  A driver that
+ * knows neither flag (the test driver) gets its default.
+ */
 static int
 lv_do_shutdown(virDomainPtr d, void *arg)
 {
-	(void)arg;
-	/* flags 0: the driver's default, ACPI for QEMU without an agent */
+	bool *by_agent = arg;
+	virErrorPtr e;
+
+	lv_agent_timeout(d);
+	if (virDomainShutdownFlags(d, VIR_DOMAIN_SHUTDOWN_GUEST_AGENT) == 0) {
+		*by_agent = true;
+		return 0;
+	}
+	*by_agent = false;
+	if (virDomainShutdownFlags(d, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0)
+		return 0;
+	e = virGetLastError();
+	if (e == NULL || (e->code != VIR_ERR_INVALID_ARG &&
+	    e->code != VIR_ERR_NO_SUPPORT))
+		return -1;
 	return virDomainShutdownFlags(d, 0);
 }
 
@@ -184,10 +203,10 @@ lv_start(struct backend_conn *bc, const char *uuid)
 }
 
 int
-lv_shutdown(struct backend_conn *bc, const char *uuid)
+lv_shutdown(struct backend_conn *bc, const char *uuid, bool *by_agent)
 {
 	return lv_with_domain(bc, uuid, "shut the domain down", 0,
-	    lv_do_shutdown, NULL);
+	    lv_do_shutdown, by_agent);
 }
 
 int

@@ -15,6 +15,7 @@
  *   lv_conn.c           the event loop, open/close/reconnect, watching,
  *                       host facts
  *   lv_domain.c         define, undefine, lifecycle, state, listing
+ *   lv_guest.c          the guest agent: what it says of the guest
  *   lv_snapshot.c       snapshots, and their metadata for a move
  *   lv_migrate.c        migration and its job (stats, abort, post-copy)
  *   lv_migrate_check.c  the checks before a migration
@@ -76,11 +77,20 @@ void lv_close(struct backend_conn *bc);
 int lv_watch(struct backend_conn *bc, backend_event_fn fn, void *opaque);
 int lv_host_facts(struct backend_conn *bc, struct host_facts *out);
 
+/* lv_guest.c */
+/* How long an agent command may take before it counts as not there. */
+#define LV_AGENT_TIMEOUT_S 5
+void lv_agent_timeout(virDomainPtr d);
+int lv_guest_info(struct backend_conn *bc, const char *uuid,
+    struct guest_info *out);
+int lv_fs_freeze(struct backend_conn *bc, const char *uuid, int *frozen);
+int lv_fs_thaw(struct backend_conn *bc, const char *uuid);
+
 /* lv_domain.c */
 int lv_define(struct backend_conn *bc, const struct vm_spec *spec);
 int lv_undefine(struct backend_conn *bc, const char *uuid);
 int lv_start(struct backend_conn *bc, const char *uuid);
-int lv_shutdown(struct backend_conn *bc, const char *uuid);
+int lv_shutdown(struct backend_conn *bc, const char *uuid, bool *by_agent);
 int lv_destroy(struct backend_conn *bc, const char *uuid);
 int lv_suspend(struct backend_conn *bc, const char *uuid);
 int lv_resume(struct backend_conn *bc, const char *uuid);

@@ -123,12 +123,23 @@ void ops_submit(struct ops *o, const char *op_id);
  */
 int ops_wait(struct ops *o, const char *id, int64_t timeout_ms,
     struct op_rec *out);
+/* Wake operation id if it is parked waiting (ops_park): its VM changed. */
+void ops_poke(struct ops *o, const char *id);
 /*
  * The VM ref (name or uuid) for a request that starts an operation on
  * it: 0, or -1 with ERR_NOT_FOUND, or ERR_CONFLICT while an operation is
  * under way or its state is unknown (snapshots.c).
  */
 int vm_idle(struct store_conn *c, const char *ref, struct vm_rec *v);
+
+/* --- guest.c: the guest agent --- */
+/*
+ * VM ref's guest, as its agent tells (out->agent false when none
+ * answers); v is the VM.  ERR_CONFLICT when it is not running,
+ * ERR_UNAVAILABLE when its host cannot be reached.
+ */
+int guest_get(struct app *app, const char *ref, struct vm_rec *v,
+    struct guest_info *out);
 
 /* --- snapshots.c: snapshot requests --- */
 struct snap_request {

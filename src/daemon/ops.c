@@ -17,7 +17,7 @@
 
 #include "../common/error.h"
 #include "../common/log.h"
-#include "ops_int.h"
+#include "ops_engine.h"
 
 #define OPS_RECOVER_RETRY_MS 5000
 #define OPS_CLOSE_RETRY_MS 1000
@@ -30,27 +30,7 @@ ops_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-struct ops_job {
-	char id[UUID_STR_LEN];
-	bool recover;               /* finish a crashed run, do not run anew */
-	int64_t not_before_ms;
-	struct ops_job *next;
-};
-
-struct ops {
-	struct app *app;
-	pthread_mutex_t mu;
-	pthread_cond_t work;        /* a job was queued, or stopping */
-	pthread_cond_t done;        /* an operation finished */
-	struct ops_job *head, *tail;
-	bool stopping;
-	int busy;                   /* workers running a job */
-	struct op_ctx *running;     /* runs under way, for cancellation */
-	int nthreads;
-	pthread_t *threads;
-};
-
-static void
+void
 ops_timespec_at(int64_t ms, struct timespec *ts)
 {
 	ts->tv_sec = (time_t)(ms / 1000);
@@ -58,7 +38,7 @@ ops_timespec_at(int64_t ms, struct timespec *ts)
 }
 
 /* ms on CLOCK_REALTIME, what pthread_cond_timedwait uses by default */
-static int64_t
+int64_t
 ops_now(void)
 {
 	return time_now_ms();
@@ -80,6 +60,38 @@ ops_new(struct app *app)
 	return o;
 }
 
+/* Queue j (o->mu held) and wake a worker. */
+static void
+ops_append(struct ops *o, struct ops_job *j)
+{
+	if (o->tail)
+		o->tail->next = j;
+	else
+		o->head = j;
+	o->tail = j;
+	pthread_cond_signal(&o->work);
+}
+
+/* The parked job of operation id (o->mu held), or NULL. */
+struct ops_job *
+ops_parked(struct ops *o, const char *id)
+{
+	for (struct ops_job *j = o->head; j; j = j->next)
+		if (j->parked && strcmp(j->id, id) == 0)
+			return j;
+	return NULL;
+}
+
+
+int
+ops_park(struct op_ctx *x, int phase, int64_t deadline_ms, int ms)
+{
+	x->phase = phase;
+	x->deadline_ms = deadline_ms;
+	x->park_ms = ms;
+	return OPS_PARK;
+}
+
 static void
 ops_enqueue(struct ops *o, const char *id, bool recover, int64_t delay_ms)
 {
@@ -94,12 +106,7 @@ ops_enqueue(struct ops *o, const char *id, bool recover, int64_t delay_ms)
 	j->recover = recover;
 	j->not_before_ms = delay_ms ? ops_now() + delay_ms : 0;
 	pthread_mutex_lock(&o->mu);
-	if (o->tail)
-		o->tail->next = j;
-	else
-		o->head = j;
-	o->tail = j;
-	pthread_cond_signal(&o->work);
+	ops_append(o, j);
 	pthread_mutex_unlock(&o->mu);
 }
 
@@ -242,20 +249,13 @@ ops_observe(struct op_ctx *x)
 	return 0;
 }
 
-/* The closing transaction of a run: the outcome, all at once. */
-struct ops_close_arg {
-	struct op_ctx *x;
-	enum op_status status;
-	const struct err *e;
-};
-
 /*
  * What the end of an operation does to its VM, in the closing (or
  * cancelling) transaction: the runner's own records, then the row's
  * removal or its observed state.  A cancelled operation leaves the VM
  * wanting what it now is.
  */
-static int
+int
 ops_settle_vm(struct store_conn *c, struct op_ctx *x, enum op_status status)
 {
 	const struct op_runner *rn = &ops_runners[x->op.kind];
@@ -372,35 +372,23 @@ ops_running_add(struct ops *o, struct op_ctx *x)
 }
 
 static void
-ops_running_remove(struct ops *o, struct op_ctx *x)
+ops_running_remove_locked(struct ops *o, struct op_ctx *x)
 {
-	struct op_ctx **p;
-
-	pthread_mutex_lock(&o->mu);
-	for (p = &o->running; *p; p = &(*p)->next_running) {
+	for (struct op_ctx **p = &o->running; *p; p = &(*p)->next_running) {
 		if (*p == x) {
 			*p = x->next_running;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&o->mu);
 }
 
-/*
- * One run: its context and its closing transaction.  A worker keeps two,
- * the run under way and the one before it, whose closing transaction it
- * posts (store_tx_post) rather than waits for: the next run's first
- * commit takes it along (one fsync for both), and the worker settles it
- * after that commit (ops_settle).  Only then is its outcome acted on
- * (view, runner's after, waiters woken), as if it had been waited for.
- */
-struct ops_run {
-	struct op_ctx x;
-	struct ops_close_arg ca;
-	struct err e;               /* the run's error, for the close */
-	bool closing;               /* its closing transaction is to settle */
-	struct store_ticket *close; /* ... posted, not waited for yet */
-};
+static void
+ops_running_remove(struct ops *o, struct op_ctx *x)
+{
+	pthread_mutex_lock(&o->mu);
+	ops_running_remove_locked(o, x);
+	pthread_mutex_unlock(&o->mu);
+}
 
 /*
  * Settle run's closing transaction: wait for it (or run it), retrying
@@ -455,12 +443,66 @@ ops_settle(struct ops *o, struct ops_run *run)
 }
 
 /*
+ * Call job j's runner (its recover for a crashed run) on x, which starts
+ * where a parked run left off.  Where the run cannot park (can_park
+ * false: inline), its waits are slept here and it is called again.
+ * The runner's return: 0, -1 or OPS_PARK.
+ */
+static int
+ops_call(const struct ops_job *j, struct op_ctx *x, bool can_park)
+{
+	const struct op_runner *k = &ops_runners[x->op.kind];
+	bool recover = j->recover;
+	int r;
+
+	x->phase = j->phase;
+	x->deadline_ms = j->deadline_ms;
+	x->cancel = j->cancel;
+	for (;;) {
+		r = recover ? k->recover(x) : k->run(x);
+		if (r != OPS_PARK || can_park)
+			return r;
+		recover = false;
+		ops_sleep_ms(x->park_ms);
+	}
+}
+
+/*
+ * Put x's operation back in the queue, parked where its runner left it:
+ * due after x->park_ms, sooner when poked or cancelled.  It leaves the
+ * running list in the same breath, so a cancel finds it in one or the
+ * other.  Out of memory: it is run again at once, from where it was.
+ */
+static void
+ops_repark(struct ops *o, struct op_ctx *x)
+{
+	struct ops_job *j = calloc(1, sizeof(*j));
+
+	pthread_mutex_lock(&o->mu);
+	ops_running_remove_locked(o, x);
+	if (j == NULL) {
+		log_error("ops: out of memory parking operation %s", x->op.id);
+		pthread_mutex_unlock(&o->mu);
+		ops_enqueue(o, x->op.id, false, 0);
+		return;
+	}
+	snprintf(j->id, sizeof(j->id), "%s", x->op.id);
+	j->parked = true;
+	j->phase = x->phase;
+	j->deadline_ms = x->deadline_ms;
+	j->cancel = __atomic_load_n(&x->cancel, __ATOMIC_ACQUIRE);
+	j->not_before_ms = j->cancel ? 0 : ops_now() + x->park_ms;
+	ops_append(o, j);
+	pthread_mutex_unlock(&o->mu);
+}
+
+/*
  * Run job j in run.  prev: the worker's previous run, settled here after
  * this run's first commit; with it, this run's closing transaction is
  * posted and left to settle (run->closing), else (NULL: a drain's or a
  * plan's children) it is settled before this returns.
  */
-static void
+void
 ops_run_job(struct ops *o, struct ops_job *j, struct ops_run *run,
     struct ops_run *prev)
 {
@@ -510,12 +552,12 @@ ops_run_job(struct ops *o, struct ops_job *j, struct ops_run *run,
 		return;
 	}
 	ops_subject(x, subject, sizeof(subject));
-	log_info("op %s: %s %s%s", x->op.id, op_kind_name(x->op.kind),
-	    subject, j->recover ? " (recovering after a restart)" : "");
+	if (!j->parked)
+		log_info("op %s: %s %s%s", x->op.id, op_kind_name(x->op.kind),
+		    subject, j->recover ? " (recovering after a restart)" : "");
 	err_clear();
 	if (ops_runners[x->op.kind].no_vm) {
-		r = j->recover ? ops_runners[x->op.kind].recover(x) :
-		    ops_runners[x->op.kind].run(x);
+		r = ops_call(j, x, prev != NULL);
 		goto settle;
 	}
 	x->bc = fleet_conn(o->app->fleet, x->vm.host_id);
@@ -524,10 +566,8 @@ ops_run_job(struct ops *o, struct ops_job *j, struct ops_run *run,
 		x->bc = NULL;
 	if (x->bc == NULL)
 		x->unsettled = j->recover;  /* a fresh run just fails */
-	else if (j->recover)
-		r = ops_runners[x->op.kind].recover(x);
 	else
-		r = ops_runners[x->op.kind].run(x);
+		r = ops_call(j, x, prev != NULL);
 	if (x->bc == NULL) {
 		r = -1;
 		/* nothing was done on the host: a fresh create leaves no row */
@@ -535,6 +575,11 @@ ops_run_job(struct ops *o, struct ops_job *j, struct ops_run *run,
 			x->delete_row = true;
 	}
 settle:
+	if (r == OPS_PARK) {
+		ops_repark(o, x);
+		json_decref(x->params);
+		return;
+	}
 	if (r < 0 && x->unsettled) {
 		/* the host cannot tell us how it ended: ask again later */
 		log_warnx("op %s: will be settled once the host answers: %s",
@@ -672,229 +717,4 @@ ops_start(struct ops *o)
 		}
 	}
 	return 0;
-}
-
-int
-ops_wait(struct ops *o, const char *id, int64_t timeout_ms,
-    struct op_rec *out)
-{
-	int64_t deadline = ops_now() + timeout_ms;
-	struct store_conn *c;
-	struct timespec ts;
-	int r;
-
-	for (;;) {
-		c = store_read_begin(o->app->store);
-		r = store_op_get(c, id, out);
-		store_read_end(c);
-		if (r < 0)
-			return -1;
-		if (out->status != OP_QUEUED && out->status != OP_RUNNING)
-			return 0;
-		if (ops_now() >= deadline || __atomic_load_n(&o->stopping,
-		    __ATOMIC_RELAXED))
-			return 0;
-		/* wake at the next finish, or at least every second */
-		pthread_mutex_lock(&o->mu);
-		ops_timespec_at(ops_now() + 1000 < deadline ? ops_now() + 1000 :
-		    deadline, &ts);
-		pthread_cond_timedwait(&o->done, &o->mu, &ts);
-		pthread_mutex_unlock(&o->mu);
-	}
-}
-
-/* Children run inline: a small pool of this call's own threads. */
-struct ops_inline {
-	struct ops *o;
-	char (*ids)[UUID_STR_LEN];
-	size_t n, next;
-	bool (*stop)(void *arg);
-	void *arg;
-	pthread_mutex_t mu;
-};
-
-static void *
-ops_inline_thread(void *arg)
-{
-	struct ops_inline *in = arg;
-	struct ops_run run;
-	struct ops_job j;
-
-	for (;;) {
-		pthread_mutex_lock(&in->mu);
-		if (in->next == in->n || (in->stop && in->stop(in->arg))) {
-			pthread_mutex_unlock(&in->mu);
-			break;
-		}
-		memset(&j, 0, sizeof(j));
-		snprintf(j.id, sizeof(j.id), "%s", in->ids[in->next++]);
-		pthread_mutex_unlock(&in->mu);
-		ops_run_job(in->o, &j, &run, NULL);
-		pthread_mutex_lock(&in->o->mu);
-		pthread_cond_broadcast(&in->o->done);
-		pthread_mutex_unlock(&in->o->mu);
-	}
-	return NULL;
-}
-
-int
-ops_run_inline(struct ops *o, char (*ids)[UUID_STR_LEN], size_t n,
-    int parallel, bool (*stop)(void *arg), void *arg)
-{
-	struct ops_inline in = { o, ids, n, 0, stop, arg,
-	    PTHREAD_MUTEX_INITIALIZER };
-	pthread_t t[16];
-	int k, started = 0;
-
-	if (parallel < 1)
-		parallel = 1;
-	if (parallel > 16)
-		parallel = 16;
-	for (k = 1; k < parallel && (size_t)k < n; k++)
-		if (pthread_create(&t[started], NULL, ops_inline_thread,
-		    &in) == 0)
-			started++;
-	ops_inline_thread(&in);
-	for (k = 0; k < started; k++)
-		pthread_join(t[k], NULL);
-	pthread_mutex_destroy(&in.mu);
-	return 0;
-}
-
-/* Cancelling a queued operation: all in one transaction. */
-struct ops_cancel_arg {
-	struct op_ctx x;
-	bool was_queued;
-};
-
-static int
-ops_cancel_tx(struct store_conn *c, void *arg)
-{
-	struct ops_cancel_arg *a = arg;
-	struct op_ctx *x = &a->x;
-	json_error_t je;
-	int r;
-
-	a->was_queued = false;
-	if (store_op_get(c, x->op.id, &x->op) < 0)
-		return -1;
-	if (x->op.status != OP_QUEUED)
-		return 0;
-	a->was_queued = true;
-	if (store_op_cancel_queued(c, x->op.id) < 0)
-		return -1;
-	if (x->op.kind < OP_KIND__COUNT && ops_runners[x->op.kind].no_vm)
-		return ops_settle_vm(c, x, OP_CANCELLED);
-	if (x->op.vm_id == 0 || x->op.kind >= OP_KIND__COUNT)
-		return 0;
-	if (store_vm_get_id(c, x->op.vm_id, &x->vm) < 0)
-		return err_last()->code == ERR_NOT_FOUND ? 0 : -1;
-	x->delete_row = ops_runners[x->op.kind].drop_if_unreached;
-	json_decref(x->params);
-	x->params = json_loads(x->op.params, 0, &je);
-	if (x->params == NULL)
-		x->params = json_object();
-	r = ops_settle_vm(c, x, OP_CANCELLED);
-	return r;
-}
-
-int
-ops_cancel(struct ops *o, const char *id, struct op_rec *out)
-{
-	struct ops_cancel_arg a;
-	struct store_conn *c;
-	struct op_ctx *x;
-	int r;
-
-	memset(&a, 0, sizeof(a));
-	a.x.app = o->app;
-	snprintf(a.x.op.id, sizeof(a.x.op.id), "%s", id);
-	r = store_tx(o->app->store, ops_cancel_tx, &a);
-	json_decref(a.x.params);
-	if (r < 0)
-		return -1;
-	*out = a.x.op;
-	if (a.was_queued) {
-		log_info("op %s: %s vm '%s' cancelled before it started", id,
-		    op_kind_name(out->kind), out->vm_name);
-		if (a.x.delete_row && a.x.vm.id)
-			view_release(o->app->view, &a.x.vm);
-		if (out->kind < OP_KIND__COUNT && ops_runners[out->kind].after)
-			ops_runners[out->kind].after(&a.x, false);
-		/* as recorded: status, finish time, message */
-		c = store_read_begin(o->app->store);
-		if (store_op_get(c, id, out) < 0)
-			out->status = OP_CANCELLED;
-		store_read_end(c);
-		pthread_mutex_lock(&o->mu);
-		pthread_cond_broadcast(&o->done);
-		pthread_mutex_unlock(&o->mu);
-		return 0;
-	}
-	if (out->status != OP_RUNNING)
-		return err_set(ERR_CONFLICT, "operation %s has already %s", id,
-		    out->status == OP_SUCCEEDED ? "succeeded" :
-		    out->status == OP_FAILED ? "failed" : "been cancelled");
-	pthread_mutex_lock(&o->mu);
-	for (x = o->running; x; x = x->next_running)
-		if (strcmp(x->op.id, id) == 0)
-			break;
-	r = 0;
-	if (x == NULL)
-		r = err_set(ERR_CONFLICT, "operation %s is being settled after "
-		    "a restart and cannot be cancelled now", id);
-	else if (!ops_runners[x->op.kind].cancellable)
-		r = err_set(ERR_CONFLICT, "operation %s (%s vm '%s') is "
-		    "running and cannot be stopped part-way", id,
-		    op_kind_name(x->op.kind), x->op.vm_name);
-	else
-		__atomic_store_n(&x->cancel, 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&o->mu);
-	if (r == 0)
-		log_info("op %s: cancel requested", id);
-	return r;
-}
-
-int
-ops_stop(struct ops *o, int timeout_s)
-{
-	int64_t deadline = ops_now() + (int64_t)timeout_s * 1000;
-	struct timespec ts;
-	struct ops_job *j;
-
-	pthread_mutex_lock(&o->mu);
-	o->stopping = true;
-	pthread_cond_broadcast(&o->work);
-	pthread_cond_broadcast(&o->done);
-	ops_timespec_at(deadline, &ts);
-	while (o->busy > 0 && ops_now() < deadline)
-		pthread_cond_timedwait(&o->done, &o->mu, &ts);
-	if (o->busy > 0) {
-		log_warnx("ops: %d operation(s) still running after %d s; they "
-		    "will be recovered at the next start", o->busy, timeout_s);
-		pthread_mutex_unlock(&o->mu);
-		return -1;          /* leave the threads; the process exits */
-	}
-	while ((j = o->head) != NULL) {
-		o->head = j->next;
-		free(j);
-	}
-	o->tail = NULL;
-	pthread_mutex_unlock(&o->mu);
-	for (int i = 0; i < o->nthreads; i++)
-		pthread_join(o->threads[i], NULL);
-	o->nthreads = 0;
-	return 0;
-}
-
-void
-ops_free(struct ops *o)
-{
-	if (o == NULL || o->nthreads > 0)
-		return;             /* workers still out: let exit reclaim */
-	free(o->threads);
-	pthread_cond_destroy(&o->work);
-	pthread_cond_destroy(&o->done);
-	pthread_mutex_destroy(&o->mu);
-	free(o);
 }

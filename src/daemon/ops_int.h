@@ -43,6 +43,11 @@ struct op_ctx {
 	bool aborted;                    /* job_abort was sent */
 	/* image kinds: the image, as the closing transaction records it */
 	struct image_rec image;
+	/* parking (ops_park): where a waiting run left off, kept by the
+	 * engine between its runs; 0 and 0 on the first */
+	int phase;
+	int64_t deadline_ms;
+	int park_ms;
 };
 
 struct op_runner {
@@ -99,6 +104,18 @@ int ops_observe(struct op_ctx *x);
 bool ops_cancelled(struct op_ctx *x);
 /* Stop because asked: sets x->cancelled and the error; returns -1. */
 int ops_cancel_now(struct op_ctx *x, const char *what);
+
+/*
+ * A runner that waits for something slow (a guest shutting down) does not
+ * hold a worker meanwhile: it returns ops_park(x, phase, deadline, ms),
+ * and the engine puts the operation back in its queue, due in ms or as
+ * soon as ops_poke() names it (a lifecycle event of its VM), and then
+ * runs it again with x->phase and x->deadline_ms as given here.  A
+ * cancel of a parked run wakes it with ops_cancelled() true.  Runs of a
+ * drain's or plan's children (inline) wait in place instead.
+ */
+#define OPS_PARK 1
+int ops_park(struct op_ctx *x, int phase, int64_t deadline_ms, int ms);
 
 /* Sleep ms milliseconds (polling a guest or a job). */
 void ops_sleep_ms(int ms);

@@ -43,21 +43,85 @@ ops_snap_fill(struct op_ctx *x, const struct snap_info *info)
 	    info->state);
 }
 
+/*
+ * Thaw what ops_snap_freeze froze.  A guest left frozen cannot write;
+ * tried three times, then said loudly (the snapshot itself stands).
+ */
+static void
+ops_snap_thaw(struct op_ctx *x)
+{
+	struct err e;
+
+	err_save(&e);
+	for (int i = 0; i < 3; i++) {
+		if (backend_fs_thaw(x->bc, x->vm.uuid) == 0) {
+			err_restore(&e);
+			return;
+		}
+		log_warnx("op %s: cannot thaw vm '%s''s filesystems (try %d): "
+		    "%s", x->op.id, x->vm.name, i + 1, err_last()->msg);
+		ops_sleep_ms(500);
+	}
+	log_error("op %s: vm '%s''s filesystems may still be frozen: thaw "
+	    "them from inside, or with virsh domfsthaw", x->op.id, x->vm.name);
+	err_restore(&e);
+}
+
+/*
+ * A snapshot of a running VM without its RAM is of disks alone: with the
+ * guest's agent, its filesystems are frozen around it (quiesced), else
+ * it is as after a power cut.  With the RAM it is the whole machine and
+ * is not frozen: a frozen guest would be saved frozen, and come back so
+ * on a revert.  Returns whether it froze anything.
+ */
+static bool
+ops_snap_freeze(struct op_ctx *x)
+{
+	int n = 0;
+
+	if (x->snap.memory || ops_observe(x) < 0 || x->observed != VM_RUNNING) {
+		err_clear();
+		return false;
+	}
+	ops_step(x, "freezing the guest's filesystems");
+	if (backend_fs_freeze(x->bc, x->vm.uuid, &n) < 0) {
+		log_warnx("op %s: cannot freeze vm '%s''s filesystems, the "
+		    "snapshot is crash-consistent: %s", x->op.id, x->vm.name,
+		    err_last()->msg);
+		err_clear();
+		ops_snap_thaw(x);   /* whatever a failed freeze left */
+		return false;
+	}
+	if (n > 0)
+		log_info("op %s: froze %d filesystem(s) of vm '%s'", x->op.id,
+		    n, x->vm.name);
+	return n > 0;
+}
+
 int
 ops_snap_create(struct op_ctx *x)
 {
 	struct snap_info info;
 	struct snap_spec spec;
+	bool frozen;
+	int r;
 
 	if (ops_snap_load(x) < 0)
 		return -1;
 	spec.name = x->snap.name;
 	spec.description = x->snap.description;
 	spec.memory = x->snap.memory;
+	frozen = ops_snap_freeze(x);
 	ops_step(x, spec.memory ? "saving disks and memory" : "saving disks");
-	if (backend_snapshot_create(x->bc, x->vm.uuid, &spec, &info) < 0)
+	r = backend_snapshot_create(x->bc, x->vm.uuid, &spec, &info);
+	if (frozen)
+		ops_snap_thaw(x);
+	if (r < 0)
 		return -1;
 	ops_snap_fill(x, &info);
+	snprintf(x->snap.consistency, sizeof(x->snap.consistency), "%s",
+	    strcmp(info.state, "stopped") == 0 ? "stopped" :
+	    x->snap.memory ? "memory" : frozen ? "quiesced" : "crash");
 	return ops_observe(x);
 }
 
@@ -68,6 +132,10 @@ ops_snap_create_recover(struct op_ctx *x)
 
 	if (ops_snap_load(x) < 0)
 		return -1;
+	/* a crash between freeze and thaw must not leave the guest frozen */
+	if (ops_observe(x) == 0 && x->observed == VM_RUNNING)
+		ops_snap_thaw(x);
+	err_clear();
 	if (backend_snapshot_get(x->bc, x->vm.uuid, x->snap.name, &info) < 0) {
 		if (err_last()->code != ERR_NOT_FOUND)
 			return -1;
@@ -75,8 +143,12 @@ ops_snap_create_recover(struct op_ctx *x)
 		    "snapshot '%s' of vm '%s' was being taken; it was not "
 		    "made", x->snap.name, x->vm.name);
 	}
-	/* libvirt finished it: it is as good as one we saw made */
+	/* libvirt finished it: it is as good as one we saw made (but
+	 * whether the guest was frozen is not known: crash-consistent) */
 	ops_snap_fill(x, &info);
+	snprintf(x->snap.consistency, sizeof(x->snap.consistency), "%s",
+	    strcmp(info.state, "stopped") == 0 ? "stopped" :
+	    x->snap.memory ? "memory" : "crash");
 	return ops_observe(x);
 }
 

@@ -15,7 +15,8 @@
 #include "../common/log.h"
 #include "ops_int.h"
 
-#define OPS_POLL_MS 200
+/* a parked graceful stop looks again this often (an event is sooner) */
+#define OPS_STOP_POLL_MS 5000
 
 static bool
 ops_param_bool(struct op_ctx *x, const char *key)
@@ -122,44 +123,59 @@ ops_run_start(struct op_ctx *x)
 	return ops_observe(x);
 }
 
+/* the phases of a graceful stop (x->phase) */
+enum { STOP_ASK, STOP_WAIT_ACPI, STOP_WAIT_AGENT };
+
+/*
+ * A graceful stop: ask the guest to shut down, through its agent when it
+ * answers, else with the ACPI button (STOP_ASK), then wait for it parked
+ * (ops_park), woken by its VM's lifecycle event or every
+ * OPS_STOP_POLL_MS, until it is off or x->deadline_ms passes: then power
+ * it off.  The wait holds no worker, however long the timeout.  Also its
+ * recovery after a restart: a guest not yet off is asked again.
+ */
 static int
 ops_run_stop(struct op_ctx *x)
 {
 	json_t *t = json_object_get(x->params, "timeout_s");
 	int64_t timeout_ms = (t ? json_integer_value(t) :
-	    x->app->cfg.stop_timeout_s) * 1000;
-	int64_t deadline;
+	    x->app->cfg.stop_timeout_s) * 1000, left;
+	const char *how;
+	bool by_agent;
 	char step[128];
 
 	if (ops_param_bool(x, "force"))
 		goto power_off;
 	if (ops_observe(x) < 0)
 		return -1;
+	if (x->observed == VM_STOPPED)
+		return 0;
+	if (x->phase != STOP_ASK) {
+		how = x->phase == STOP_WAIT_AGENT ? "guest agent's" : "ACPI";
+		if (ops_cancelled(x))
+			return ops_cancel_now(x, "while the guest was asked to "
+			    "shut down; it was left as it is");
+		if ((left = x->deadline_ms - time_now_ms()) > 0)
+			return ops_park(x, x->phase, x->deadline_ms, (int)(left <
+			    OPS_STOP_POLL_MS ? left : OPS_STOP_POLL_MS));
+		log_info("op %s: vm '%s' ignored the %s shutdown for %lld s; "
+		    "powering off", x->op.id, x->vm.name, how,
+		    (long long)(timeout_ms / 1000));
+		goto power_off;
+	}
 	if (x->observed == VM_PAUSED) {
 		/* a paused guest cannot see the ACPI button */
 		ops_step(x, "resuming to shut down");
 		if (backend_resume(x->bc, x->vm.uuid) < 0)
 			return -1;
 	}
-	snprintf(step, sizeof(step), "ACPI shutdown, power-off after %lld s",
-	    (long long)(timeout_ms / 1000));
-	ops_step(x, step);
-	if (backend_shutdown(x->bc, x->vm.uuid) < 0)
+	if (backend_shutdown(x->bc, x->vm.uuid, &by_agent) < 0)
 		return -1;
-	deadline = time_now_ms() + timeout_ms;
-	while (time_now_ms() < deadline) {
-		if (ops_observe(x) < 0)
-			return -1;
-		if (x->observed == VM_STOPPED)
-			return 0;
-		if (ops_cancelled(x))
-			return ops_cancel_now(x, "while the guest was asked to "
-			    "shut down; it was left as it is");
-		ops_sleep_ms(OPS_POLL_MS);
-	}
-	log_info("op %s: vm '%s' ignored the ACPI shutdown for %lld s; "
-	    "powering off", x->op.id, x->vm.name,
-	    (long long)(timeout_ms / 1000));
+	snprintf(step, sizeof(step), "%s shutdown, power-off after %lld s",
+	    by_agent ? "guest agent" : "ACPI", (long long)(timeout_ms / 1000));
+	ops_step(x, step);
+	return ops_park(x, by_agent ? STOP_WAIT_AGENT : STOP_WAIT_ACPI,
+	    time_now_ms() + timeout_ms, OPS_STOP_POLL_MS);
 power_off:
 	ops_step(x, "powering off");
 	if (backend_destroy(x->bc, x->vm.uuid) < 0)
@@ -236,12 +252,6 @@ ops_recover_running(struct op_ctx *x)
 }
 
 static int
-ops_recover_stopped(struct op_ctx *x)
-{
-	return ops_recover_to(x, VM_STOPPED);
-}
-
-static int
 ops_recover_paused(struct op_ctx *x)
 {
 	return ops_recover_to(x, VM_PAUSED);
@@ -252,7 +262,7 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	    .close = ops_close_create, .drop_if_unreached = true,
 	    .cancellable = true, .after = ops_after_disks },
 	[OP_START] = { .run = ops_run_start, .recover = ops_recover_running },
-	[OP_STOP] = { .run = ops_run_stop, .recover = ops_recover_stopped,
+	[OP_STOP] = { .run = ops_run_stop, .recover = ops_run_stop,
 	    .cancellable = true },
 	[OP_REBOOT] = { .run = ops_run_reboot, .recover = ops_recover_running },
 	[OP_PAUSE] = { .run = ops_run_pause, .recover = ops_recover_paused },

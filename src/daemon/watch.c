@@ -11,7 +11,9 @@
  * trusted for the state: events can arrive late or be coalesced; the
  * state read afterwards cannot be stale.  A VM with an operation under way
  * is looked at again shortly after (the operation records its own
- * outcome, but a change made behind its back must not be missed).  When a
+ * outcome, but a change made behind its back must not be missed), and
+ * the operation is poked (ops_poke): a graceful stop parked until its
+ * guest is off finishes when the guest goes off, not at its next look.  When a
  * host's connection closes, the fleet is checked at once so the host shows
  * unreachable without waiting for the sweep.  A full queue falls back to a
  * sweep of everything: nothing is lost, only batched.
@@ -79,7 +81,10 @@ watch_event(void *arg, int64_t host_id, const char *uuid, const char *event)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Is the VM busy with an operation? */
+/*
+ * Is the VM busy with an operation?  If so, that operation is poked: one
+ * parked waiting for its guest (a graceful stop) looks again now.
+ */
 static bool
 watch_busy(struct app *app, const char *uuid)
 {
@@ -88,6 +93,8 @@ watch_busy(struct app *app, const char *uuid)
 	bool busy = store_vm_get(c, uuid, &v) == 0 && v.op_id[0];
 
 	store_read_end(c);
+	if (busy)
+		ops_poke(app->ops, v.op_id);
 	return busy;
 }
 

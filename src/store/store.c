@@ -331,6 +331,14 @@ static const char *const store_migrations[] = {
 	"  PRIMARY KEY (host_id, sha256));"
 	"CREATE INDEX vm_disks_base ON vm_disks(base_volume)"
 	"  WHERE base_volume <> '';",
+	/* 9: how consistent a snapshot's disks are: taken stopped, with the
+	 * RAM (the whole machine), with the guest's filesystems frozen by its
+	 * agent, or as after a power cut */
+	"ALTER TABLE snapshots ADD COLUMN consistency TEXT NOT NULL"
+	"  DEFAULT 'crash'"
+	"  CHECK (consistency IN ('stopped','memory','quiesced','crash'));"
+	"UPDATE snapshots SET consistency = CASE WHEN memory = 1 THEN 'memory'"
+	"  WHEN vm_state = 'stopped' THEN 'stopped' ELSE 'crash' END;",
 };
 
 #define STORE_NMIGRATIONS \

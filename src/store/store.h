@@ -327,6 +327,7 @@ struct snap_rec {
 	char status[16];           /* creating | ready */
 	bool scheduled;            /* taken by the schedule */
 	int64_t created_at;
+	char consistency[16];      /* stopped | memory | quiesced | crash */
 };
 
 /*

@@ -14,7 +14,7 @@
 
 #define SNAP_COLS \
 	"SELECT id, vm_id, name, description, memory, vm_state, parent," \
-	" status, scheduled, created_at FROM snapshots "
+	" status, scheduled, created_at, consistency FROM snapshots "
 
 static void
 snap_row(sqlite3_stmt *st, struct snap_rec *s)
@@ -30,6 +30,7 @@ snap_row(sqlite3_stmt *st, struct snap_rec *s)
 	store_col_text(st, 7, s->status, sizeof(s->status));
 	s->scheduled = sqlite3_column_int(st, 8) != 0;
 	s->created_at = sqlite3_column_int64(st, 9);
+	store_col_text(st, 10, s->consistency, sizeof(s->consistency));
 }
 
 int
@@ -88,8 +89,9 @@ store_snap_get(struct store_conn *c, int64_t vm_id, const char *name,
 static json_t *
 snap_event_data(const struct snap_rec *s)
 {
-	return json_pack("{s:s, s:b, s:s, s:s}", "snapshot", s->name,
-	    "memory", s->memory, "vm_state", s->vm_state, "parent", s->parent);
+	return json_pack("{s:s, s:b, s:s, s:s, s:s}", "snapshot", s->name,
+	    "memory", s->memory, "vm_state", s->vm_state, "parent", s->parent,
+	    "consistency", s->consistency[0] ? s->consistency : "crash");
 }
 
 int
@@ -97,7 +99,8 @@ store_snap_ready(struct store_conn *c, const struct snap_rec *s,
     const char *op_id)
 {
 	static const char sql[] = "UPDATE snapshots SET status='ready',"
-	    " parent=?3, vm_state=?4 WHERE vm_id=?1 AND name=?2";
+	    " parent=?3, vm_state=?4, consistency=?5"
+	    " WHERE vm_id=?1 AND name=?2";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	json_t *d;
 	int r;
@@ -108,6 +111,8 @@ store_snap_ready(struct store_conn *c, const struct snap_rec *s,
 	sqlite3_bind_text(st, 2, s->name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, s->parent, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, s->vm_state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, s->consistency[0] ? s->consistency : "crash",
+	    -1, SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "update snapshot") < 0 ||
 	    store_changed(c, "snapshot") < 0)
 		return -1;

@@ -8,8 +8,12 @@
 # the host once however many VMs are made from it at once, linked clones
 # sharing that copy, a full clone standing alone, an image in use not
 # deletable, and nothing of a VM, its clones or the host's copy left
-# after the deletes.
+# after the deletes.  The last Debian guest's qemu-guest-agent is asked
+# through GET /guest, and its graceful stop goes through the agent.
 # Usage: BUILD=build tests/integration/guest_boot.sh
+# Five Debian boots under TCG, two at a time: ~5 min on a quiet 2-core
+# machine, much more on a busy one; tests/run gives it
+# timeout: 1200
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/testlib.sh
@@ -171,10 +175,52 @@ boot_pair() {
 		t_match "${T_PFX}$f: the console shows the Linux kernel" \
 			"$(tr -d '\r' <"$(console "${T_PFX}$f")" | grep -a -m1 'Linux version')" 'Linux version'
 	done
+	[ "$1" != qcow2 ] || agent_checks "${T_PFX}qcow2"
 	for f in "$@"; do
 		t_http DELETE "/v1/vms/${T_PFX}$f?$W"
 		t_expect_json .status succeeded "delete ${T_PFX}$f"
 	done
+}
+
+# agent_checks NAME: the booted Debian guest's qemu-guest-agent, through
+# GET /guest, and a graceful stop that goes through it
+agent_checks() {
+	local vm=$1 ms t0
+	t_check "$vm: its guest agent answers within 120 s" t_wait_for 120 \
+		bash -c "curl -fsS -m 10 '$T_BASE/v1/vms/$vm/guest' | jq -e '.agent == \"connected\"'"
+	t_http GET "/v1/vms/$vm/guest"
+	t_expect_status 200 "GET /guest of $vm: 200"
+	t_expect_json .os.id debian "GET /guest: the agent says Debian"
+	t_expect_json .os.version_id 12 "GET /guest: ... 12"
+	t_match "GET /guest: the kernel release" "$(t_json .os.kernel_release)" 'cloud-amd64'
+	t_match "GET /guest: a hostname" "$(t_json .hostname)" '.'
+	t_expect_json '[.filesystems[] | select(.mountpoint == "/") | .total_bytes > 0] | length' 1 \
+		"GET /guest: the root filesystem with its size"
+	t_expect_json '[.interfaces[] | select(.name == "lo") | .addresses[] | select(.address == "127.0.0.1")] | length' 1 \
+		"GET /guest: the loopback interface and its address"
+	# a snapshot without memory of the running guest: frozen, then thawed
+	t_http POST "/v1/vms/$vm/snapshots?wait=120" '{"name":"quiet","memory":false}'
+	t_expect_status 201 "snapshot of $vm without memory: 201"
+	t_expect_json .consistency quiesced "... its filesystems were frozen by the agent: quiesced"
+	t_check "hangard froze the guest's filesystems" \
+		grep -q "froze [1-9][0-9]* filesystem(s) of vm '$vm'" "$T_TMP/hangard.log"
+	t_match "... and thawed them (the agent says so)" \
+		"$(t_virsh qemu-agent-command "$vm" '{"execute":"guest-fsfreeze-status"}' 2>&1)" '"thawed"'
+	t_http POST "/v1/vms/$vm/snapshots?wait=120" '{"name":"whole","memory":true}'
+	t_expect_json .consistency memory "a snapshot with memory is not frozen: memory"
+	t_match "... the guest is thawed after it too" \
+		"$(t_virsh qemu-agent-command "$vm" '{"execute":"guest-fsfreeze-status"}' 2>&1)" '"thawed"'
+	t0=$(t_ns_now)
+	t_http POST "/v1/vms/$vm/stop?wait=120" '{"timeout_s":110}'
+	ms=$(($(t_ns_now) - t0))
+	t_expect_json .status succeeded "graceful stop of $vm: succeeded"
+	t_eq "graceful stop of $vm: shut off (virsh)" "$(t_domstate "$vm")" "shut off"
+	t_check "graceful stop of $vm: the guest shut itself down (${ms} ms < 100 s, not the power-off at 110 s)" \
+		test "$ms" -lt 100000
+	t_check_not "graceful stop of $vm: not powered off" \
+		grep -q "vm '$vm' ignored the" "$T_TMP/hangard.log"
+	t_check "graceful stop of $vm: asked through the guest agent" \
+		grep -q "guest agent shutdown, power-off after 110 s" "$T_TMP/hangard.log"
 }
 boot_pair vmdk vhd
 boot_pair vhdx raw

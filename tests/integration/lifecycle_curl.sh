@@ -119,6 +119,18 @@ op "$A" reboot '{"force":true}'
 t_eq "reboot force: virsh says running" "$(t_domstate "$A_ID")" running
 t_eq "reboot force: GET says running" "$(vm_state "$A")" running
 
+# --- the guest agent: every domain has its channel; nothing in this
+# guest answers on it, and hangar says so at once
+t_eq "virsh: $A has the guest agent's channel" \
+	"$(t_virsh dumpxml "$A_ID" | grep -c "name='org.qemu.guest_agent.0'")" 1
+t0=$(t_ns_now)
+t_http GET "/v1/vms/$A/guest"
+ms=$(($(t_ns_now) - t0))
+t_expect_status 200 "GET /guest of $A (no agent in it): 200"
+t_expect_json .agent "not connected" "GET /guest: the agent is not connected"
+t_match "GET /guest: says why, in libvirt's words" "$(t_json .reason)" 'agent'
+t_check "GET /guest without an agent answers at once (${ms} ms < 3000)" test "$ms" -lt 3000
+
 # --- graceful stop: no OS answers ACPI, so hangard powers off after 2 s
 t0=$(t_ns_now)
 op "$A" stop '{"timeout_s":2}'
@@ -128,6 +140,11 @@ t_check "stop timeout_s 2: took >= 2 s (${ms} ms)" test "$ms" -ge 2000
 t_check "stop timeout_s 2: took < 15 s (${ms} ms)" test "$ms" -lt 15000
 t_eq "stop timeout_s 2: virsh says shut off" "$(t_domstate "$A_ID")" "shut off"
 t_eq "stop timeout_s 2: GET says stopped" "$(vm_state "$A")" stopped
+t_check "stop timeout_s 2: it was the ACPI button (no agent)" \
+	grep -q "vm '$A' ignored the ACPI shutdown for 2 s" "$T_TMP/hangard.log"
+t_http GET "/v1/vms/$A/guest"
+t_expect_problem 409 "GET /guest of a stopped vm: 409"
+t_match "... naming its state" "$(t_json .detail)" 'is stopped'
 
 # --- forced stop is at once
 op "$A" start

@@ -62,6 +62,7 @@ t_http POST "/v1/vms/$S/snapshots?wait=60" \
 t_expect_status 201 "snapshot s1 of the stopped VM"
 t_expect_json .status ready "s1 is ready"
 t_expect_json .memory false "s1 has no memory"
+t_expect_json .consistency stopped "s1 of the stopped VM: consistency stopped"
 t_expect_json .vm_state stopped "s1 was taken stopped"
 t_expect_json .parent null "s1 is a root"
 t_expect_json .description $'before <b> & "quotes"\nline two' \
@@ -122,6 +123,7 @@ t_expect_json .status succeeded "start $S"
 t_http POST "/v1/vms/$S/snapshots?wait=60" '{"name":"s2","memory":true}'
 t_expect_status 201 "snapshot s2 with memory of the running VM"
 t_expect_json .memory true "s2 has memory"
+t_expect_json .consistency memory "s2: consistency memory (the whole machine)"
 t_expect_json .vm_state running "s2 was taken running"
 t_expect_json .parent s1 "s2's parent is s1 (the snapshot reverted to)"
 t_eq "libvirt: s2's parent is s1" "$(t_virsh snapshot-parent "$S_ID" s2)" s1
@@ -151,6 +153,7 @@ t_check "$S is idle again" t_wait_for 10 idle
 t_http POST "/v1/vms/$S/snapshots?wait=60" '{"name":"s3","memory":false}'
 t_expect_status 201 "snapshot s3 without memory of the running VM"
 t_expect_json .memory false "s3 says no memory"
+t_expect_json .consistency crash "s3 of a running VM without an agent: consistency crash"
 t_expect_json .parent s2 "s3's parent is s2"
 t_http POST "/v1/vms/$S/snapshots/s3/revert?wait=60" ''
 t_expect_json .status succeeded "revert to s3"

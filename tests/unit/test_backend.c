@@ -196,6 +196,9 @@ assert_all_unsupported(const struct backend_driver *drv)
 	struct backend_conn bc = { .driver = drv, .uri = "empty://" };
 	struct host_facts hf;
 	struct vm_spec spec = { .uuid = "u", .name = "n" };
+	struct guest_info gi;
+	bool by_agent;
+	int frozen;
 	enum vm_state st;
 	char path[64];
 	struct snap_spec ss = { .name = "s" };
@@ -218,8 +221,14 @@ assert_all_unsupported(const struct backend_driver *drv)
 	assert_unsupported(backend_define(&bc, &spec), "define domains");
 	assert_unsupported(backend_undefine(&bc, "u"), "undefine domains");
 	assert_unsupported(backend_start(&bc, "u"), "start domains");
-	assert_unsupported(backend_shutdown(&bc, "u"), "shut domains down");
+	assert_unsupported(backend_shutdown(&bc, "u", &by_agent), "shut domains down");
 	assert_unsupported(backend_destroy(&bc, "u"), "power domains off");
+	assert_unsupported(backend_guest_info(&bc, "u", &gi),
+	    "talk to guest agents");
+	assert_unsupported(backend_fs_freeze(&bc, "u", &frozen),
+	    "freeze guests' filesystems");
+	assert_unsupported(backend_fs_thaw(&bc, "u"),
+	    "thaw guests' filesystems");
 	assert_unsupported(backend_suspend(&bc, "u"), "pause domains");
 	assert_unsupported(backend_resume(&bc, "u"), "resume domains");
 	assert_unsupported(backend_reboot(&bc, "u"), "reboot domains");
@@ -479,6 +488,9 @@ static void
 test_lifecycle(void **state)
 {
 	struct fx *f = *state;
+	struct guest_info gi;
+	bool by_agent = true;
+	int frozen = -1;
 	struct host_facts hf;
 	struct vm_spec spec;
 	char uuid[UUID_STR_LEN], path[1024], *xml;
@@ -527,8 +539,22 @@ test_lifecycle(void **state)
 	assert_int_equal(state_of(f, uuid), VM_RUNNING);
 	assert_int_equal(backend_reset(f->bc, uuid), 0);
 	assert_int_equal(state_of(f, uuid), VM_RUNNING);
-	assert_int_equal(backend_shutdown(f->bc, uuid), 0);
+	/* the test driver has no guest agent: no agent is an answer */
+	assert_int_equal(backend_guest_info(f->bc, uuid, &gi), 0);
+	assert_false(gi.agent);
+	assert_true(gi.agent_why[0] != '\0');
+	/* the test driver's freeze and thaw answer (it has no agent to
+	 * refuse them); either way they succeed and say how many froze */
+	assert_int_equal(backend_fs_freeze(f->bc, uuid, &frozen), 0);
+	assert_true(frozen >= 0);
+	assert_int_equal(backend_fs_thaw(f->bc, uuid), 0);
+	/* ... and the shutdown is not through one */
+	assert_int_equal(backend_shutdown(f->bc, uuid, &by_agent), 0);
+	assert_false(by_agent);
 	assert_int_equal(state_of(f, uuid), VM_STOPPED);
+	/* a stopped domain's agent cannot answer: a conflict */
+	assert_int_equal(backend_guest_info(f->bc, uuid, &gi), -1);
+	assert_int_equal(err_last()->code, ERR_CONFLICT);
 
 	assert_int_equal(backend_start(f->bc, uuid), 0);
 	assert_int_equal(backend_destroy(f->bc, uuid), 0);
@@ -591,6 +617,7 @@ static void
 test_state_unknown(void **state)
 {
 	struct fx *f = *state;
+	bool by_agent;
 	char uuid[UUID_STR_LEN];
 	enum vm_state st = VM_RUNNING;
 
@@ -601,7 +628,7 @@ test_state_unknown(void **state)
 	assert_int_equal(st, VM_RUNNING);     /* untouched */
 	assert_int_equal(backend_suspend(f->bc, uuid), -1);
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
-	assert_int_equal(backend_shutdown(f->bc, uuid), -1);
+	assert_int_equal(backend_shutdown(f->bc, uuid, &by_agent), -1);
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
 	/* idempotent removals of what never was */
 	assert_int_equal(backend_destroy(f->bc, uuid), 0);
@@ -1820,6 +1847,7 @@ static void
 test_watch_names(void **state)
 {
 	struct fx *f = *state;
+	bool by_agent;
 	struct rec r;
 	char uuid[UUID_STR_LEN];
 	int at;
@@ -1830,7 +1858,7 @@ test_watch_names(void **state)
 	at = rec_wait(&r, 0, uuid, "defined");
 	assert_int_equal(backend_start(f->bc, uuid), 0);
 	at = rec_wait(&r, at + 1, uuid, "started");
-	assert_int_equal(backend_shutdown(f->bc, uuid), 0);
+	assert_int_equal(backend_shutdown(f->bc, uuid, &by_agent), 0);
 	at = rec_wait(&r, at + 1, uuid, "stopped");
 	assert_int_equal(backend_undefine(f->bc, uuid), 0);
 	rec_wait(&r, at + 1, uuid, "undefined");

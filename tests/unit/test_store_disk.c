@@ -337,6 +337,10 @@ test_upgrade_from_v5(void **state)
 	store_read_end(c);
 	store_close(s);
 	assert_int_equal(sql_int(f.path, "SELECT COUNT(*) FROM vm_disks"), 2);
+	/* migration 9: old snapshots get the consistency they had */
+	assert_int_equal(sql_int(f.path, "SELECT COUNT(*) FROM snapshots"
+	    " WHERE (name, consistency) IN (VALUES ('ram', 'memory'),"
+	    " ('off', 'stopped'), ('live', 'crash'))"), 3);
 	assert_int_equal(sql_int(f.path, "SELECT COUNT(*) FROM"
 	    " pragma_integrity_check WHERE integrity_check <> 'ok'"), 0);
 	f.s = NULL;

@@ -1712,6 +1712,9 @@ snap_ready(struct fx *f, int64_t vm_id, const char *name, const char *parent,
 	snprintf(a.s.parent, sizeof(a.s.parent), "%s", parent);
 	snprintf(a.s.vm_state, sizeof(a.s.vm_state), "%s", vm_state);
 	a.s.memory = memory;
+	/* as ops_snap_create decides it (no agent: never quiesced) */
+	snprintf(a.s.consistency, sizeof(a.s.consistency), "%s", memory ?
+	    "memory" : strcmp(vm_state, "stopped") == 0 ? "stopped" : "crash");
 	a.op_id = op_id;
 	return store_tx(f->s, tx_snap_ready, &a);
 }
@@ -1823,11 +1826,13 @@ test_snapshots(void **state)
 	expect_one(f, mark, "snapshot.created", &e);
 	expect_about(&e, "uuid-v1", "v1", "h", "op-s1");
 	assert_json(e.data, "{\"snapshot\":\"s1\",\"memory\":true,"
-	    "\"vm_state\":\"paused\",\"parent\":\"\"}");
+	    "\"vm_state\":\"paused\",\"parent\":\"\","
+	    "\"consistency\":\"memory\"}");
 	mark = e.id;
 	assert_int_equal(snap_get(f, v1.id, "s1", &s), 0);
 	assert_string_equal(s.status, "ready");
 	assert_string_equal(s.vm_state, "paused");
+	assert_string_equal(s.consistency, "memory");
 	assert_string_equal(s.parent, "");
 	assert_string_equal(s.description, "first one");
 	/* v2's s1 is untouched */
@@ -1892,7 +1897,8 @@ test_snapshots(void **state)
 	expect_one(f, mark, "snapshot.deleted", &e);
 	expect_about(&e, "uuid-v1", "v1", "h", "op-d");
 	assert_json(e.data, "{\"snapshot\":\"s2\",\"memory\":false,"
-	    "\"vm_state\":\"running\",\"parent\":\"s1\"}");
+	    "\"vm_state\":\"running\",\"parent\":\"s1\","
+	    "\"consistency\":\"crash\"}");
 	mark = e.id;
 	assert_int_equal(snap_get(f, v1.id, "s2", &s), -1);
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
@@ -1914,7 +1920,8 @@ test_snapshots(void **state)
 	expect_one(f, mark, "snapshot.deleted", &e);
 	expect_about(&e, "uuid-v1", "v1", "h", "");
 	assert_json(e.data, "{\"snapshot\":\"s1\",\"memory\":true,"
-	    "\"vm_state\":\"paused\",\"parent\":\"\"}");
+	    "\"vm_state\":\"paused\",\"parent\":\"\","
+	    "\"consistency\":\"memory\"}");
 	mark = e.id;
 	assert_int_equal(snap_get(f, v1.id, "s3", &s), 0);
 	assert_string_equal(s.parent, "");
@@ -2256,10 +2263,10 @@ expect_schema_v3(struct fx *f)
 
 	/* migration 4 (storage, progress, plans) comes after 3 */
 	/* later migrations (4: storage, progress, plans; 5: drift policy,
-	 * tokens; 6: disks as rows, firmware, machine; 7: images; 8: host images) come after
-	 * 3 */
-	assert_int_equal(store_schema_version(), 8);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 8);
+	 * tokens; 6: disks as rows, firmware, machine; 7: images; 8: host
+	 * images; 9: snapshot consistency) come after 3 */
+	assert_int_equal(store_schema_version(), 9);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 9);
 	assert_string_equal(sql_columns(f->path, "tokens", buf, sizeof(buf)),
 	    "id,name,role,hash,created_at,revoked_at");
 	assert_string_equal(sql_columns(f->path, "plans", buf, sizeof(buf)),
@@ -2268,7 +2275,7 @@ expect_schema_v3(struct fx *f)
 	    "id,ts,type,vm_uuid,vm_name,host,op_id,data");
 	assert_string_equal(sql_columns(f->path, "snapshots", buf,
 	    sizeof(buf)), "id,vm_id,name,description,memory,vm_state,parent,"
-	    "status,scheduled,created_at");
+	    "status,scheduled,created_at,consistency");
 	assert_string_equal(sql_columns(f->path, "idempotency", buf,
 	    sizeof(buf)), "key,request,status,location,body,created_at");
 	assert_string_equal(sql_columns(f->path, "vms", buf, sizeof(buf)),

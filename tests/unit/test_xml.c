@@ -451,7 +451,10 @@ test_domain_parses_back(void **state)
 	parse(&p, xml);
 	assert_xp_string(&p, "string(/domain/@type)", "qemu");
 	assert_true(xp_number(&p, "count(/domain/devices/disk)") == 0);
-	assert_true(xp_number(&p, "count(/domain/devices/*)") == 2);
+	/* serial, the guest agent's channel, memballoon */
+	assert_true(xp_number(&p, "count(/domain/devices/*)") == 3);
+	assert_xp_string(&p, "string(/domain/devices/channel[@type='unix']"
+	    "/target[@type='virtio']/@name)", "org.qemu.guest_agent.0");
 	parsed_free(&p);
 	free(xml);
 }

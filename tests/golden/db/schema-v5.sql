@@ -11,6 +11,9 @@ CREATE TABLE groups (  id INTEGER PRIMARY KEY,  name TEXT NOT NULL UNIQUE,  poli
 CREATE TABLE events (  id INTEGER PRIMARY KEY AUTOINCREMENT,  ts INTEGER NOT NULL,  type TEXT NOT NULL,  vm_uuid TEXT, vm_name TEXT, host TEXT, op_id TEXT,  data TEXT NOT NULL DEFAULT '{}');
 INSERT INTO events VALUES(1,1796633087969,'host.added',NULL,NULL,'local',NULL,'{}');
 CREATE TABLE snapshots (  id INTEGER PRIMARY KEY,  vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,  name TEXT NOT NULL,  description TEXT NOT NULL DEFAULT '',  memory INTEGER NOT NULL,  vm_state TEXT NOT NULL DEFAULT '',  parent TEXT NOT NULL DEFAULT '',  status TEXT NOT NULL DEFAULT 'creating'    CHECK (status IN ('creating','ready')),  scheduled INTEGER NOT NULL DEFAULT 0,  created_at INTEGER NOT NULL,  UNIQUE (vm_id, name));
+INSERT INTO snapshots VALUES(1,2,'ram','',1,'running','','ready',0,1796633087969);
+INSERT INTO snapshots VALUES(2,2,'off','',0,'stopped','ram','ready',0,1796633087970);
+INSERT INTO snapshots VALUES(3,2,'live','',0,'running','off','ready',0,1796633087971);
 CREATE TABLE idempotency (  key TEXT PRIMARY KEY,  request TEXT NOT NULL,  status INTEGER NOT NULL DEFAULT 0,  location TEXT NOT NULL DEFAULT '',  body TEXT NOT NULL DEFAULT '',  created_at INTEGER NOT NULL);
 CREATE TABLE plans (  id TEXT PRIMARY KEY,  kind TEXT NOT NULL CHECK (kind IN ('consolidation','rebalance')),  body TEXT NOT NULL,  op_id TEXT,  created_at INTEGER NOT NULL);
 CREATE TABLE tokens (  id TEXT PRIMARY KEY,  name TEXT NOT NULL UNIQUE,  role TEXT NOT NULL CHECK (role IN ('reader','operator','admin')),  hash TEXT NOT NULL UNIQUE,  created_at INTEGER NOT NULL,  revoked_at INTEGER);

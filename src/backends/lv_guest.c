@@ -1,0 +1,244 @@
+/*
+ * lv_guest.c - the libvirt backend's view through a guest's agent
+ * (qemu-guest-agent on the org.qemu.guest_agent.0 channel that every
+ * domain has): virDomainGetGuestInfo's typed parameters ("os.id",
+ * "fs.0.mountpoint", "if.1.addr.0.addr", ...) read into struct
+ * guest_info.
+ *
+ * Also freezing and thawing the guest's filesystems around a snapshot
+ * (virDomainFSFreeze / FSThaw).
+ *
+ * An agent that is not there (not running yet, not installed, the guest
+ * hung) is an answer, not a failure: libvirt says so at once when the
+ * channel is not connected, or after LV_AGENT_TIMEOUT_S when it does not
+ * answer, and guest_info says "no agent" with libvirt's words.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "../common/error.h"
+#include "lv_int.h"
+
+/*
+ * Bound every agent command on d (shutdown, guest info) to
+ * LV_AGENT_TIMEOUT_S; libvirt's default waits much longer.  A driver
+ * without agents refuses: that is fine, nothing will wait on one.
+ */
+void
+lv_agent_timeout(virDomainPtr d)
+{
+	if (virDomainAgentSetResponseTimeout(d, LV_AGENT_TIMEOUT_S, 0) < 0)
+		virResetLastError();
+}
+
+/* Parameter name as a string into out (untouched when absent). */
+static void
+lv_gi_str(virTypedParameterPtr p, int n, const char *name, char *out,
+    size_t len)
+{
+	const char *v = NULL;
+
+	if (virTypedParamsGetString(p, n, name, &v) == 1 && v)
+		snprintf(out, len, "%s", v);
+}
+
+static unsigned int
+lv_gi_uint(virTypedParameterPtr p, int n, const char *name)
+{
+	unsigned int v = 0;
+
+	if (virTypedParamsGetUInt(p, n, name, &v) != 1)
+		v = 0;
+	return v;
+}
+
+static void
+lv_gi_os(virTypedParameterPtr p, int n, struct guest_info *g)
+{
+	int off;
+
+	lv_gi_str(p, n, "os.id", g->os_id, sizeof(g->os_id));
+	lv_gi_str(p, n, "os.name", g->os_name, sizeof(g->os_name));
+	lv_gi_str(p, n, "os.pretty-name", g->os_pretty_name,
+	    sizeof(g->os_pretty_name));
+	lv_gi_str(p, n, "os.version", g->os_version, sizeof(g->os_version));
+	lv_gi_str(p, n, "os.version-id", g->os_version_id,
+	    sizeof(g->os_version_id));
+	lv_gi_str(p, n, "os.kernel-release", g->kernel_release,
+	    sizeof(g->kernel_release));
+	lv_gi_str(p, n, "os.kernel-version", g->kernel_version,
+	    sizeof(g->kernel_version));
+	lv_gi_str(p, n, "os.machine", g->machine, sizeof(g->machine));
+	lv_gi_str(p, n, "hostname", g->hostname, sizeof(g->hostname));
+	lv_gi_str(p, n, "timezone.name", g->timezone, sizeof(g->timezone));
+	if (virTypedParamsGetInt(p, n, "timezone.offset", &off) == 1) {
+		g->have_tz_offset = true;
+		g->tz_offset_s = off;
+	}
+}
+
+static void
+lv_gi_fs(virTypedParameterPtr p, int n, struct guest_info *g)
+{
+	unsigned int count = lv_gi_uint(p, n, "fs.count");
+	unsigned long long used, total;
+	char key[64];
+
+	for (unsigned int i = 0; i < count && g->nfs < GUEST_FS_MAX; i++) {
+		struct guest_fs *f = &g->fs[g->nfs];
+
+		snprintf(key, sizeof(key), "fs.%u.mountpoint", i);
+		lv_gi_str(p, n, key, f->mountpoint, sizeof(f->mountpoint));
+		if (f->mountpoint[0] == '\0')
+			continue;
+		snprintf(key, sizeof(key), "fs.%u.name", i);
+		lv_gi_str(p, n, key, f->name, sizeof(f->name));
+		snprintf(key, sizeof(key), "fs.%u.fstype", i);
+		lv_gi_str(p, n, key, f->fstype, sizeof(f->fstype));
+		snprintf(key, sizeof(key), "fs.%u.used-bytes", i);
+		if (virTypedParamsGetULLong(p, n, key, &used) == 1) {
+			snprintf(key, sizeof(key), "fs.%u.total-bytes", i);
+			if (virTypedParamsGetULLong(p, n, key, &total) == 1) {
+				f->have_sizes = true;
+				f->used_bytes = used;
+				f->total_bytes = total;
+			}
+		}
+		g->nfs++;
+	}
+}
+
+static void
+lv_gi_ifs(virTypedParameterPtr p, int n, struct guest_info *g)
+{
+	unsigned int count = lv_gi_uint(p, n, "if.count"), na;
+	char key[64];
+
+	for (unsigned int i = 0; i < count && g->nifs < GUEST_IF_MAX; i++) {
+		struct guest_if *f = &g->ifs[g->nifs++];
+
+		snprintf(key, sizeof(key), "if.%u.name", i);
+		lv_gi_str(p, n, key, f->name, sizeof(f->name));
+		snprintf(key, sizeof(key), "if.%u.hwaddr", i);
+		lv_gi_str(p, n, key, f->hwaddr, sizeof(f->hwaddr));
+		snprintf(key, sizeof(key), "if.%u.addr.count", i);
+		na = lv_gi_uint(p, n, key);
+		for (unsigned int k = 0; k < na && f->naddrs < GUEST_ADDR_MAX;
+		    k++) {
+			struct guest_addr *a = &f->addrs[f->naddrs];
+
+			snprintf(key, sizeof(key), "if.%u.addr.%u.addr", i, k);
+			lv_gi_str(p, n, key, a->addr, sizeof(a->addr));
+			if (a->addr[0] == '\0')
+				continue;
+			snprintf(key, sizeof(key), "if.%u.addr.%u.type", i, k);
+			lv_gi_str(p, n, key, a->type, sizeof(a->type));
+			snprintf(key, sizeof(key), "if.%u.addr.%u.prefix", i, k);
+			a->prefix = (int)lv_gi_uint(p, n, key);
+			f->naddrs++;
+		}
+	}
+}
+
+/* Is e libvirt saying that no agent answers (rather than a failure)? */
+static bool
+lv_gi_no_agent(virErrorPtr e)
+{
+	/* not connected or not answering; not configured (a domain defined
+	 * before every domain had the channel); a driver without agents */
+	return e && (e->code == VIR_ERR_AGENT_UNRESPONSIVE ||
+	    e->code == VIR_ERR_AGENT_UNSYNCED ||
+	    e->code == VIR_ERR_OPERATION_TIMEOUT ||
+	    e->code == VIR_ERR_ARGUMENT_UNSUPPORTED ||
+	    e->code == VIR_ERR_NO_SUPPORT);
+}
+
+static int
+lv_do_guest_info(virDomainPtr d, void *arg)
+{
+	struct guest_info *g = arg;
+	virTypedParameterPtr p = NULL;
+	unsigned int types = VIR_DOMAIN_GUEST_INFO_OS |
+	    VIR_DOMAIN_GUEST_INFO_TIMEZONE | VIR_DOMAIN_GUEST_INFO_HOSTNAME |
+	    VIR_DOMAIN_GUEST_INFO_FILESYSTEM | VIR_DOMAIN_GUEST_INFO_INTERFACES;
+	virErrorPtr e;
+	int n = 0;
+
+	if (virDomainIsActive(d) == 0) {
+		err_set(ERR_CONFLICT, "the domain is not running: its guest "
+		    "agent answers only while it runs");
+		return LV_REPORTED;
+	}
+	lv_agent_timeout(d);
+	if (virDomainGetGuestInfo(d, types, &p, &n, 0) < 0) {
+		e = virGetLastError();
+		if (!lv_gi_no_agent(e))
+			return -1;
+		g->agent = false;
+		snprintf(g->agent_why, sizeof(g->agent_why), "%s",
+		    e->message ? e->message : "the guest agent does not answer");
+		virResetLastError();
+		return 0;
+	}
+	g->agent = true;
+	lv_gi_os(p, n, g);
+	lv_gi_fs(p, n, g);
+	lv_gi_ifs(p, n, g);
+	virTypedParamsFree(p, n);
+	return 0;
+}
+
+int
+lv_guest_info(struct backend_conn *bc, const char *uuid,
+    struct guest_info *out)
+{
+	return lv_with_domain(bc, uuid, "ask the guest agent", 0,
+	    lv_do_guest_info, out);
+}
+
+static int
+lv_do_fs_freeze(virDomainPtr d, void *arg)
+{
+	int *frozen = arg, n;
+
+	lv_agent_timeout(d);
+	if ((n = virDomainFSFreeze(d, NULL, 0, 0)) < 0) {
+		if (!lv_gi_no_agent(virGetLastError()))
+			return -1;
+		virResetLastError();
+		n = 0;
+	}
+	*frozen = n;
+	return 0;
+}
+
+int
+lv_fs_freeze(struct backend_conn *bc, const char *uuid, int *frozen)
+{
+	return lv_with_domain(bc, uuid, "freeze the guest's filesystems", 0,
+	    lv_do_fs_freeze, frozen);
+}
+
+static int
+lv_do_fs_thaw(virDomainPtr d, void *arg)
+{
+	(void)arg;
+	lv_agent_timeout(d);
+	if (virDomainFSThaw(d, NULL, 0, 0) < 0) {
+		if (!lv_gi_no_agent(virGetLastError()))
+			return -1;
+		virResetLastError();
+	}
+	return 0;
+}
+
+int
+lv_fs_thaw(struct backend_conn *bc, const char *uuid)
+{
+	return lv_with_domain(bc, uuid, "thaw the guest's filesystems", 0,
+	    lv_do_fs_thaw, NULL);
+}
