@@ -381,8 +381,8 @@ struct backend_storage_ops {
 	 * A new raw volume vol of len bytes whose content is data (a file
 	 * hangard made in memory: a NoCloud seed), sent through a libvirt
 	 * stream like volume_upload, so remote hosts work; its path into
-	 * path_out.  ERR_CONFLICT when vol exists (delete it first to make
-	 * it again); a failed put leaves no volume.
+	 * path_out.  Fails when vol exists (delete it first to make it
+	 * again); a failed put leaves no volume.
 	 */
 	int (*volume_put)(struct backend_conn *bc, const char *pool,
 	    const char *vol, const void *data, size_t len, char *path_out,
