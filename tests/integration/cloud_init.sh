@@ -7,7 +7,8 @@
 #      in `virsh dumpxml`, its volume <uuid>-cidata.iso in the pool, an
 #      ISO 9660 volume labelled cidata with meta-data (instance-id = the
 #      VM's id, local-hostname, public-keys), user-data exactly as sent,
-#      vendor-data; on q35 the CD-ROM is on virtio-scsi; with no hostname
+#      vendor-data; on q35 the CD-ROM is on virtio-scsi, and snapshots
+#      (with memory) and their revert work with it; with no hostname
 #      the VM's name is the host name; `hangar vm create --ssh-key
 #      --hostname --user-data` sends the same; a delete removes the seed;
 #   2. bad input (user_data over 64 KiB, the whole over 64 KiB, bytes that
@@ -140,6 +141,14 @@ QMD=$(iso_file "$POOL1/$Q_ID-cidata.iso" meta-data)
 t_eq "no hostname given: the VM's name is the host name" "$(jq -r '."local-hostname"' <<<"$QMD")" "$Q"
 t_eq "no key given: no public-keys" "$(jq -r '."public-keys" // "none"' <<<"$QMD")" none
 t_eq "no user_data given: an empty cloud-config" "$(iso_file "$POOL1/$Q_ID-cidata.iso" user-data)" $'#cloud-config\n{}'
+
+# a seed does not stop snapshots: a read-only CD-ROM is left out of them
+t_http POST "/v1/vms/$Q/start?$W"
+t_expect_json .status succeeded "start $Q"
+t_http POST "/v1/vms/$Q/snapshots?$W" '{"name":"m1","memory":true}'
+t_expect_json .status ready "$Q: a snapshot with memory, the seed attached: ready"
+t_http POST "/v1/vms/$Q/snapshots/m1/revert?$W"
+t_expect_json .status succeeded "$Q: revert to it: succeeded"
 
 C=${T_PFX}cli
 printf '# a comment line\n\n%s\n' "$KEY" >"$KEY_DIR/keys"
