@@ -76,14 +76,11 @@ cloud_init_keys(json_t *a, size_t *total)
 		if (!json_is_string(k))
 			return err_set_field(ERR_INVALID, field, "%s must be a "
 			    "string", field);
-		if (strlen(json_string_value(k)) != json_string_length(k) ||
-		    cloudinit_check_key(field, json_string_value(k)) < 0) {
-			if (err_last()->code == ERR_NONE)
-				err_set_field(ERR_INVALID, field, "%s must not "
-				    "contain NUL characters", field);
-			return -1;
-		}
-		if (cloud_init_count(total, json_string_length(k), field) < 0)
+		if (strlen(json_string_value(k)) != json_string_length(k))
+			return err_set_field(ERR_INVALID, field, "%s must not "
+			    "contain NUL characters", field);
+		if (cloudinit_check_key(field, json_string_value(k)) < 0 ||
+		    cloud_init_count(total, json_string_length(k), field) < 0)
 			return -1;
 	}
 	return 0;
