@@ -141,7 +141,8 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 	{ "machine", required_argument, NULL, VM_HW_MACHINE },		\
 	{ "image", required_argument, NULL, VM_HW_IMAGE },		\
 	{ "clone", required_argument, NULL, VM_HW_CLONE },		\
-	{ "from-ova", required_argument, NULL, VM_HW_OVA }
+	{ "from-ova", required_argument, NULL, VM_HW_OVA },		\
+	VM_CI_OPTIONS
 
 /* --data-disk GIB[:BUS] appended to disks as {"size_gib", "bus"}. */
 static int
@@ -199,7 +200,7 @@ vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
 		key = NULL;
 		break;
 	default:
-		return 0;
+		return vm_ci_opt(cli, ch, create, body);
 	}
 	if (!create && key != NULL)
 		return cli_usage_error(cli, "invalid option '--%s': it is "
@@ -435,7 +436,8 @@ fail:
  * hangar vm create NAME [--start] [--vcpus N] [--memory MIB] [--disk GIB]
  *     [--disk-bus BUS] [--data-disk GIB[:BUS]]... [--firmware bios|uefi]
  *     [--machine pc|q35] [--image NAME [--clone linked|full]]
- *     [--from-ova IMAGE]
+ *     [--from-ova IMAGE] [--ssh-key FILE]... [--hostname NAME]
+ *     [--user-data FILE] [--vendor-data FILE]
  *     [--host HOST [--force]] [--group GROUP] [--label K=V]...
  *     [--policy spread|pack] [--snapshot-schedule SPEC]
  *     [--snapshot-keep N] [--snapshot-max-age DURATION]

@@ -39,7 +39,11 @@ static const char help_vm_create[] =
     "(see 'hangar place').  The snapshot options are those of 'vm update'.\n"
     "--from-ova IMAGE: the disks (IMAGE, then the OVA's other images),\n"
     "their buses, vCPUs, memory and firmware from IMAGE's ova_spec, unless\n"
-    "given.  Waits for the create, then prints the VM.\n";
+    "given.  Waits for the create, then prints the VM.\n"
+    "--ssh-key, --hostname, --user-data, --vendor-data: the guest's\n"
+    "cloud-init settings (a NoCloud seed CD-ROM hangar writes): each key\n"
+    "line of FILE (repeatable), the host name (default: NAME), user-data\n"
+    "and vendor-data sent as they are (at most 64 KiB in all).\n";
 
 static const char help_vm_update[] =
     "Change a VM's snapshot schedule and retention; what is not given\n"
@@ -208,7 +212,9 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--machine pc|q35]\n      [--host HOST [--force]] "
 	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"
 	    "      [--snapshot-schedule SPEC] [--snapshot-keep N]\n"
-	    "      [--snapshot-max-age DURATION]", help_vm_create },
+	    "      [--snapshot-max-age DURATION]\n"
+	    "      [--ssh-key FILE]... [--hostname NAME] [--user-data FILE]\n"
+	    "      [--vendor-data FILE]", help_vm_create },
 	{ "vm", "update", vm_update, "vm update VM "
 	    "[--snapshot-schedule SPEC|--no-snapshot-schedule]\n"
 	    "      [--snapshot-keep N] [--snapshot-max-age DURATION]",

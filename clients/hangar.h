@@ -140,6 +140,20 @@ int	 image_delete(struct cli *, int, char **);
 int	 image_export(struct cli *, int, char **);
 int	 image_ova_body(struct cli *, const char *, json_t *, json_t *);
 
+/* cmd_cloudinit.c: the cloud-init options of vm create (long options
+ * only); 1 when ch was one (its value put into body's "cloud_init"), 0
+ * when not, -1 after reporting. */
+#define VM_CI_SSH_KEY		0x101	/* --ssh-key FILE, repeatable */
+#define VM_CI_HOSTNAME		0x102	/* --hostname NAME */
+#define VM_CI_USER_DATA		0x103	/* --user-data FILE */
+#define VM_CI_VENDOR_DATA	0x104	/* --vendor-data FILE */
+#define VM_CI_OPTIONS							\
+	{ "ssh-key", required_argument, NULL, VM_CI_SSH_KEY },		\
+	{ "hostname", required_argument, NULL, VM_CI_HOSTNAME },	\
+	{ "user-data", required_argument, NULL, VM_CI_USER_DATA },	\
+	{ "vendor-data", required_argument, NULL, VM_CI_VENDOR_DATA }
+int	 vm_ci_opt(struct cli *, int, bool, json_t *);
+
 /* cmd_disk.c (and vm guest) */
 int	 vm_guest(struct cli *, int, char **);
 int	 disk_list(struct cli *, int, char **);

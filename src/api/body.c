@@ -221,3 +221,100 @@ req_check_name(const char *field, const char *name)
 {
 	return name_check(field, name);
 }
+
+/* --- where in a body a byte is: the field a bad byte is in --- */
+
+#define BODY_WHERE_DEPTH 16
+
+struct body_frame {
+	bool object;
+	bool want_key;             /* an object between '{'/',' and ':' */
+	size_t index;              /* an array's element */
+	char key[64];              /* an object's current member */
+};
+
+/* The path of the frames f[0..n) into out: a.b[2].c */
+static void
+body_where_path(const struct body_frame *f, int n, char *out, size_t len)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < n && off < len; i++) {
+		int w = 0;
+
+		if (f[i].object && !f[i].want_key)
+			w = snprintf(out + off, len - off, "%s%s",
+			    off ? "." : "", f[i].key);
+		else if (!f[i].object)
+			w = snprintf(out + off, len - off, "[%zu]", f[i].index);
+		if (w < 0 || f[i].want_key)
+			break;
+		off += (size_t)w;
+	}
+}
+
+/* One byte outside a string: the structure it opens, closes or moves. */
+static void
+body_where_byte(char ch, struct body_frame *f, int *n)
+{
+	struct body_frame *top = *n > 0 && *n <= BODY_WHERE_DEPTH ?
+	    &f[*n - 1] : NULL;
+
+	if (ch == '{' || ch == '[') {
+		if (*n < BODY_WHERE_DEPTH) {
+			memset(&f[*n], 0, sizeof(f[0]));
+			f[*n].object = ch == '{';
+			f[*n].want_key = ch == '{';
+		}
+		(*n)++;
+	} else if ((ch == '}' || ch == ']') && *n > 0) {
+		(*n)--;
+	} else if (ch == ',' && top) {
+		if (top->object)
+			top->want_key = true;
+		else
+			top->index++;
+	} else if (ch == ':' && top && top->object) {
+		top->want_key = false;
+	}
+}
+
+void
+body_where(const char *text, size_t len, size_t pos, char *field,
+    size_t flen)
+{
+	struct body_frame f[BODY_WHERE_DEPTH];
+	bool in_str = false, is_key = false;
+	size_t klen = 0;
+	int n = 0;
+
+	for (size_t i = 0; i < len && i < pos; i++) {
+		char ch = text[i];
+		struct body_frame *top = n > 0 && n <= BODY_WHERE_DEPTH ?
+		    &f[n - 1] : NULL;
+
+		if (!in_str) {
+			if (ch == '"') {
+				in_str = true;
+				is_key = top && top->object && top->want_key;
+				klen = 0;
+				if (is_key)
+					top->key[0] = '\0';
+			} else {
+				body_where_byte(ch, f, &n);
+			}
+			continue;
+		}
+		if (ch == '\\') {
+			i++;            /* the escaped byte is no quote */
+		} else if (ch == '"') {
+			in_str = false;
+		} else if (is_key && klen + 1 < sizeof(top->key)) {
+			top->key[klen++] = ch;
+			top->key[klen] = '\0';
+		}
+	}
+	body_where_path(f, n < BODY_WHERE_DEPTH ? n : BODY_WHERE_DEPTH, field,
+	    flen);
+}

@@ -127,7 +127,10 @@ disks_volumes(struct disk_rec *d, int n, const char *uuid)
 {
 	/* the first disk keeps the name a VM's one disk always had */
 	for (int i = 0; i < n; i++)
-		if (i == 0)
+		if (strcmp(d[i].content, "cidata") == 0)
+			snprintf(d[i].volume, sizeof(d[i].volume),
+			    "%s-cidata.iso", uuid);
+		else if (i == 0)
 			snprintf(d[i].volume, sizeof(d[i].volume), "%s.qcow2",
 			    uuid);
 		else

@@ -33,6 +33,8 @@ const struct body_field placements_fields[] = {
 	{ "machine", BODY_STRING, false, 0, 16 },
 	{ "image", BODY_STRING, false, 0, 63 },
 	{ "clone", BODY_STRING, false, 0, 16 },
+	/* its NoCloud seed, checked in cloud_init.c */
+	{ "cloud_init", BODY_OBJECT, false, 0, 0 },
 };
 const size_t placements_nfields =
     sizeof(placements_fields) / sizeof(placements_fields[0]);
@@ -56,7 +58,8 @@ placements_parse(struct req *r, struct place_req *pr,
 		return -1;
 	memset(pr, 0, sizeof(*pr));
 	memset(&buf->vm, 0, sizeof(buf->vm));
-	if (disks_parse_create(r, &buf->vm, buf->disks, &buf->ndisks) < 0)
+	if (disks_parse_create(r, &buf->vm, buf->disks, &buf->ndisks) < 0 ||
+	    cloud_init_parse(r, &buf->vm, buf->disks, &buf->ndisks) < 0)
 		return -1;
 	pr->sr.vcpus = (int)body_int(r, "vcpus", 1);
 	pr->sr.memory_mib = body_int(r, "memory_mib", 512);

@@ -150,6 +150,14 @@ int body_check(struct req *r, const struct body_field *fields, size_t n);
 /* The same for a nested object; prefix names it in errors ("reserved"). */
 int body_check_object(json_t *obj, const char *prefix,
     const struct body_field *fields, size_t n);
+/*
+ * The field that byte pos of the JSON text[len] is in, as a path
+ * ("cloud_init.user_data", "disks[1].bus") into field[flen]; "" for the
+ * top level.  For the bytes before pos to be JSON is enough (a parser's
+ * error position: what comes after is not read).
+ */
+void body_where(const char *text, size_t len, size_t pos, char *field,
+    size_t flen);
 /* A ratio field of obj: a number above 0, at most 1000; def if absent. */
 int body_ratio(json_t *obj, const char *name, double def, double *out);
 /*
@@ -201,6 +209,15 @@ extern const size_t placements_nfields;
 int placements_parse(struct req *r, struct place_req *pr,
     struct placements_buf *buf);
 json_t *placements_hosts_json(const struct place_out *out);
+
+/* cloud_init.c: "cloud_init" in a create body.  cloud_init_parse checks
+ * it and appends the seed's disk (a CD-ROM on the bus machine vm->machine
+ * reaches) to d[*n]; nothing without it.  cloud_init_spec: the settings
+ * to store into *out (JSON text, malloc'd; the VM's name as the host name
+ * unless one is given), NULL when the body has none. */
+int cloud_init_parse(struct req *r, const struct vm_rec *vm,
+    struct disk_rec *d, int *n);
+int cloud_init_spec(struct req *r, const char *vm_name, char **out);
 
 /* disks.c: a VM's disks in a create body, and as JSON. */
 /* s must be one of set[0..n-1]; ERR_INVALID naming field otherwise. */

@@ -327,6 +327,17 @@ server_parse_body(struct req *r, struct server_conn *sc)
 		return err_set(ERR_MEDIA_TYPE, "the request body must be "
 		    "application/json, not '%.64s'", ctype ? ctype : "(none)");
 	r->body = json_loadb(sc->body, sc->len, JSON_REJECT_DUPLICATES, &je);
+	if (r->body == NULL && json_error_code(&je) ==
+	    json_error_invalid_utf8) {
+		char field[ERR_FIELD_MAX];
+
+		body_where(sc->body, sc->len, (size_t)je.position, field,
+		    sizeof(field));
+		if (field[0])
+			return err_set_field(ERR_INVALID, field, "%s is not "
+			    "valid UTF-8 (byte %d of the body)", field,
+			    je.position);
+	}
 	if (r->body == NULL)
 		return err_set(ERR_INVALID, "the request body is not valid "
 		    "JSON: %s (line %d, column %d)", je.text, je.line,

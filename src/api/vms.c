@@ -432,6 +432,8 @@ vms_create(struct req *r)
 	struct op_rec op, done;
 	bool start;
 	int64_t wait;
+	char *seed;
+	int rc;
 
 	if (placements_parse(r, &pr, &buf) < 0 ||
 	    req_query_int(r, "wait", 0, VMS_WAIT_MAX, 0, &wait) < 0)
@@ -467,7 +469,12 @@ vms_create(struct req *r)
 	    start ? "true" : "false");
 	pr.vm = &vm;
 	pr.op = &op;
-	if (place_vm(r->app, &pr, NULL) < 0) {
+	if (cloud_init_spec(r, vm.name, &seed) < 0)
+		return -1;
+	pr.cloud_init = seed;
+	rc = place_vm(r->app, &pr, NULL);
+	free(seed);
+	if (rc < 0) {
 		if (err_last()->code == ERR_NO_CAPACITY) {
 			/* say, host by host, why none could take it */
 			struct err e;

@@ -378,6 +378,15 @@ backend_volume_upload(struct backend_conn *bc, const char *pool,
 }
 
 int
+backend_volume_put(struct backend_conn *bc, const char *pool,
+    const char *vol, const void *data, size_t len, char *path_out,
+    size_t path_len)
+{
+	return BACKEND_CALL(bc, storage, volume_put, "put files into volumes",
+	    pool, vol, data, len, path_out, path_len);
+}
+
+int
 backend_volume_overlay(struct backend_conn *bc, const char *pool,
     const char *vol, int64_t gib, const char *backing, char *path_out,
     size_t path_len)

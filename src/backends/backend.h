@@ -452,6 +452,16 @@ struct backend_storage_ops {
 	int (*volume_clone)(struct backend_conn *bc, const char *pool,
 	    const char *src, const char *vol, int64_t gib, char *path_out,
 	    size_t path_len);
+	/*
+	 * A new raw volume vol of len bytes whose content is data (a file
+	 * hangard made in memory: a NoCloud seed), sent through a libvirt
+	 * stream like volume_upload, so remote hosts work; its path into
+	 * path_out.  Fails when vol exists (delete it first to make it
+	 * again); a failed put leaves no volume.
+	 */
+	int (*volume_put)(struct backend_conn *bc, const char *pool,
+	    const char *vol, const void *data, size_t len, char *path_out,
+	    size_t path_len);
 };
 
 /*
@@ -560,6 +570,9 @@ int backend_volume_overlay(struct backend_conn *bc, const char *pool,
 int backend_volume_clone(struct backend_conn *bc, const char *pool,
     const char *src, const char *vol, int64_t gib, char *path_out,
     size_t path_len);
+int backend_volume_put(struct backend_conn *bc, const char *pool,
+    const char *vol, const void *data, size_t len, char *path_out,
+    size_t path_len);
 /* Free an array from snapshot_export. */
 void backend_free_strings(char **v, size_t n);
 
@@ -570,6 +583,8 @@ char *domain_xml_disk_device(const struct vm_disk_spec *d);
 char *domain_xml_pool(const char *name, const char *path);
 char *domain_xml_volume(const char *name, int64_t gib);
 char *domain_xml_volume_bytes(const char *name, int64_t bytes);
+/* A raw <volume> of bytes bytes (a file put there whole). */
+char *domain_xml_volume_raw(const char *name, int64_t bytes);
 char *domain_xml_volume_overlay(const char *name, int64_t gib,
     const char *backing);
 char *domain_xml_snapshot(const struct snap_spec *spec);

@@ -307,11 +307,11 @@ domain_xml_pool(const char *name, const char *path)
 	return xw_close(&x);
 }
 
-/* A qcow2 <volume> of n units (GiB or bytes), on backing when given (a
- * linked clone: an overlay whose reads fall through to it). */
+/* A <volume> of format fmt and n units (GiB or bytes), on backing when
+ * given (a linked clone: an overlay whose reads fall through to it). */
 static char *
-domain_xml_volume_of(const char *name, int64_t n, const char *unit,
-    const char *backing)
+domain_xml_volume_fmt(const char *name, int64_t n, const char *unit,
+    const char *fmt, const char *backing)
 {
 	struct xw x;
 
@@ -323,7 +323,7 @@ domain_xml_volume_of(const char *name, int64_t n, const char *unit,
 	xw_elem_num(&x, "allocation", NULL, 0);
 	xw_start(&x, "target");
 	xw_start(&x, "format");
-	xw_attr(&x, "type", "qcow2");
+	xw_attr(&x, "type", fmt);
 	xw_end(&x);
 	xw_end(&x);
 	if (backing) {
@@ -336,6 +336,19 @@ domain_xml_volume_of(const char *name, int64_t n, const char *unit,
 	}
 	xw_end(&x);
 	return xw_close(&x);
+}
+
+static char *
+domain_xml_volume_of(const char *name, int64_t n, const char *unit,
+    const char *backing)
+{
+	return domain_xml_volume_fmt(name, n, unit, "qcow2", backing);
+}
+
+char *
+domain_xml_volume_raw(const char *name, int64_t bytes)
+{
+	return domain_xml_volume_fmt(name, bytes, "bytes", "raw", NULL);
 }
 
 char *

@@ -59,6 +59,7 @@ static const struct backend_storage_ops lv_storage_ops = {
 	.volume_upload = lv_volume_upload,
 	.volume_overlay = lv_volume_overlay,
 	.volume_clone = lv_volume_clone,
+	.volume_put = lv_volume_put,
 };
 
 /* No network table yet (the next issue): every network call is 501. */

@@ -2,7 +2,8 @@
  * lv_image.c - volumes made from images: a cached base volume uploaded
  * from hangard's image library through a libvirt stream (the same call
  * for a local or a remote host), a linked clone (a qcow2 overlay over a
- * base), and a full clone (a copy of a base made by libvirt on the host).
+ * base), a full clone (a copy of a base made by libvirt on the host), and
+ * a raw volume put from memory through the same stream (a NoCloud seed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,9 +58,30 @@ lv_upload_read(virStreamPtr st, char *buf, size_t n, void *opaque)
 	return (int)r;
 }
 
+/* virStreamSendAll's source for volume_put: bytes in memory. */
+struct lv_mem {
+	const char *p;
+	size_t left;
+};
+
 static int
-lv_upload_stream(virConnectPtr c, virStorageVolPtr v, int fd,
-    unsigned long long len)
+lv_put_read(virStreamPtr st, char *buf, size_t n, void *opaque)
+{
+	struct lv_mem *m = opaque;
+
+	(void)st;
+	if (n > m->left)
+		n = m->left;
+	memcpy(buf, m->p, n);
+	m->p += n;
+	m->left -= n;
+	return (int)n;
+}
+
+/* Send len bytes read by src(opaque) into volume v. */
+static int
+lv_upload_stream(virConnectPtr c, virStorageVolPtr v,
+    virStreamSourceFunc src, void *opaque, unsigned long long len)
 {
 	virStreamPtr st = virStreamNew(c, 0);
 	int r = -1;
@@ -68,7 +90,7 @@ lv_upload_stream(virConnectPtr c, virStorageVolPtr v, int fd,
 		return lv_fail("open a stream to the host");
 	if (virStorageVolUpload(v, st, 0, len, 0) < 0) {
 		lv_fail("start the upload");
-	} else if (virStreamSendAll(st, lv_upload_read, &fd) < 0) {
+	} else if (virStreamSendAll(st, src, opaque) < 0) {
 		lv_fail("send the image");
 		virStreamAbort(st);
 	} else if (virStreamFinish(st) < 0) {
@@ -102,7 +124,8 @@ lv_volume_upload(struct backend_conn *bc, const char *pool, const char *vol,
 	if ((xml = domain_xml_volume_bytes(vol, bytes)) == NULL ||
 	    (v = lv_vol_new(c, pool, xml, &p)) == NULL)
 		goto done;
-	if (lv_upload_stream(c, v, fd, (unsigned long long)len) < 0 ||
+	if (lv_upload_stream(c, v, lv_upload_read, &fd,
+	    (unsigned long long)len) < 0 ||
 	    virStoragePoolRefresh(p, 0) < 0 ||
 	    lv_vol_path_of(v, path_out, path_len) < 0) {
 		virStorageVolDelete(v, 0);     /* no half-uploaded base */
@@ -112,6 +135,39 @@ lv_volume_upload(struct backend_conn *bc, const char *pool, const char *vol,
 done:
 	if (fd >= 0)
 		close(fd);
+	free(xml);
+	if (v)
+		virStorageVolFree(v);
+	if (p)
+		virStoragePoolFree(p);
+	virConnectClose(c);
+	return r;
+}
+
+int
+lv_volume_put(struct backend_conn *bc, const char *pool, const char *vol,
+    const void *data, size_t len, char *path_out, size_t path_len)
+{
+	virConnectPtr c = lv_get(bc);
+	virStoragePoolPtr p = NULL;
+	virStorageVolPtr v = NULL;
+	struct lv_mem m = { data, len };
+	char *xml = NULL;
+	int r = -1;
+
+	if (c == NULL)
+		return -1;
+	if ((xml = domain_xml_volume_raw(vol, (int64_t)len)) == NULL ||
+	    (v = lv_vol_new(c, pool, xml, &p)) == NULL)
+		goto done;
+	if (lv_upload_stream(c, v, lv_put_read, &m,
+	    (unsigned long long)len) < 0 ||
+	    lv_vol_path_of(v, path_out, path_len) < 0) {
+		virStorageVolDelete(v, 0);     /* no half-written file */
+		goto done;
+	}
+	r = 0;
+done:
 	free(xml);
 	if (v)
 		virStorageVolFree(v);

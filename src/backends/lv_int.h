@@ -173,5 +173,7 @@ int lv_volume_overlay(struct backend_conn *bc, const char *pool,
 int lv_volume_clone(struct backend_conn *bc, const char *pool,
     const char *src, const char *vol, int64_t gib, char *path_out,
     size_t path_len);
+int lv_volume_put(struct backend_conn *bc, const char *pool, const char *vol,
+    const void *data, size_t len, char *path_out, size_t path_len);
 
 #endif

@@ -144,6 +144,11 @@ disks_change(struct store_conn *c, struct disks_tx *t, const struct vm_rec *v)
 		return json_pack("{s:s, s:I}", "dev", d.dev, "size_gib",
 		    (json_int_t)d.size_gib);
 	}
+	if (strcmp(d.device, "cdrom") == 0) {
+		err_set(ERR_CONFLICT, "disk '%s' of vm '%s' is a CD-ROM: it has "
+		    "no size to grow", d.dev, v->name);
+		return NULL;
+	}
 	if (t->rq->size_gib <= d.size_gib) {
 		err_set_field(ERR_INVALID, "size_gib", "disk '%s' has %lld GiB: "
 		    "a disk only grows (shrinking would cut the guest's "

@@ -99,10 +99,12 @@ ops_disk_one(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
 {
 	char step[96];
 
+	base[0] = '\0';
+	if (strcmp(d->content, "cidata") == 0)
+		return seed_make(x, bc, pool, d, path, len);
 	snprintf(step, sizeof(step), d->image[0] ? "creating disk %s from "
 	    "image %s" : "creating disk %s", d->dev, d->image);
 	ops_step(x, step);
-	base[0] = '\0';
 	if (d->image[0])
 		return ops_disk_from_image(x, bc, host_id, pool, d, path, len,
 		    base, blen);

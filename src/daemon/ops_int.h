@@ -6,6 +6,7 @@
 #define HANGAR_OPS_INT_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -187,6 +188,17 @@ int ops_disks_delete(struct op_ctx *x, struct backend_conn *bc,
 /* The domain description of x's VM on host h, its disks at d's paths. */
 void ops_vm_spec(struct op_ctx *x, const struct host_rec *h,
     struct ops_disks *d, struct vm_spec *spec);
+
+/* seed.c: the NoCloud seed.  seed_build: the ISO image of the VM uuid
+ * with its settings spec_text (JSON, as stored) and NICs macs[nmacs],
+ * timestamps when, into *out (malloc'd) and *len.  seed_make: build it
+ * for x's VM and put it as d's volume into pool on bc (made again when
+ * there); its path into path. */
+int seed_build(const char *uuid, const char *spec_text,
+    const char *const *macs, size_t nmacs, time_t when, unsigned char **out,
+    size_t *len);
+int seed_make(struct op_ctx *x, struct backend_conn *bc, const char *pool,
+    const struct disk_rec *d, char *path, size_t len);
 
 /* The disk operations (one disk of a made VM: its "dev" param). */
 int ops_disk_add(struct op_ctx *x);

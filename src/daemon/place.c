@@ -51,7 +51,9 @@ place_insert_tx(struct store_conn *c, void *arg)
 {
 	struct place_tx *t = arg;
 
-	if (store_vm_insert(c, t->pr->vm, t->pr->disks, t->pr->ndisks) < 0)
+	if (store_vm_insert(c, t->pr->vm, t->pr->disks, t->pr->ndisks) < 0 ||
+	    (t->pr->cloud_init && store_cloudinit_put(c, t->pr->vm->id,
+	    t->pr->cloud_init) < 0))
 		return -1;
 	t->pr->op->vm_id = t->pr->vm->id;
 	return store_op_insert(c, t->pr->op);

@@ -24,6 +24,8 @@ struct place_req {
 	const char *image_sha;       /* its root disk's image, or NULL: hosts
 	                              * holding a copy are preferred */
 	int ndisks;
+	const char *cloud_init;      /* its cloud-init settings (JSON text)
+	                              * to store, or NULL */
 	struct op_rec *op;
 };
 

@@ -339,6 +339,17 @@ static const char *const store_migrations[] = {
 	"  CHECK (consistency IN ('stopped','memory','quiesced','crash'));"
 	"UPDATE snapshots SET consistency = CASE WHEN memory = 1 THEN 'memory'"
 	"  WHEN vm_state = 'stopped' THEN 'stopped' ELSE 'crash' END;",
+	/*
+	 * 10: a VM's cloud-init settings (store_cloudinit.c), kept to build
+	 * its NoCloud seed again wherever the VM goes; the seed is a disk
+	 * row whose content is 'cidata' (a CD-ROM hangar writes itself).
+	 */
+	"CREATE TABLE vm_cloud_init ("
+	"  vm_id INTEGER PRIMARY KEY REFERENCES vms(id) ON DELETE CASCADE,"
+	"  spec TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"ALTER TABLE vm_disks ADD COLUMN content TEXT NOT NULL DEFAULT ''"
+	"  CHECK (content IN ('','cidata'));",
 };
 
 #define STORE_NMIGRATIONS \

@@ -109,6 +109,8 @@ struct disk_rec {
 	int boot_order;                /* 1, 2, ...; 0: not a boot device */
 	char image[NAME_MAX_LEN];      /* the image it was cloned from, or "" */
 	char base_volume[DISK_VOLUME_LEN]; /* its backing volume, or "" */
+	char content[8];               /* "": the guest's; "cidata": the
+	                                * NoCloud seed hangar writes */
 	int64_t created_at;
 };
 
@@ -314,6 +316,14 @@ int store_disk_get(struct store_conn *c, int64_t vm_id, const char *dev,
 /* How many disks are linked clones of image (0 when none). */
 int store_disk_count_image(struct store_conn *c, const char *image,
     int64_t *out);
+
+/* --- a VM's cloud-init settings (store_cloudinit.c) --- */
+/* spec: the JSON text of the settings (api/cloudinit.c writes it). */
+int store_cloudinit_put(struct store_conn *c, int64_t vm_id,
+    const char *spec);
+/* The VM's settings as JSON text into *spec (malloc'd, the caller frees);
+ * ERR_NOT_FOUND when it has none. */
+int store_cloudinit_get(struct store_conn *c, int64_t vm_id, char **spec);
 
 /* --- snapshots (store_snap.c) --- */
 struct snap_rec {

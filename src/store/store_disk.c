@@ -13,7 +13,7 @@
 
 #define DISK_COLS \
 	"SELECT dev, device, bus, format, size_gib, volume, boot_order," \
-	" image, base_volume, created_at FROM vm_disks "
+	" image, base_volume, created_at, content FROM vm_disks "
 
 static void
 disk_row(sqlite3_stmt *st, struct disk_rec *d)
@@ -29,6 +29,7 @@ disk_row(sqlite3_stmt *st, struct disk_rec *d)
 	store_col_text(st, 7, d->image, sizeof(d->image));
 	store_col_text(st, 8, d->base_volume, sizeof(d->base_volume));
 	d->created_at = sqlite3_column_int64(st, 9);
+	store_col_text(st, 10, d->content, sizeof(d->content));
 }
 
 static const char *
@@ -42,7 +43,8 @@ store_disk_row(struct store_conn *c, int64_t vm_id, struct disk_rec *d)
 {
 	static const char sql[] = "INSERT INTO vm_disks (vm_id, dev, device,"
 	    " bus, format, size_gib, volume, boot_order, image, base_volume,"
-	    " created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
+	    " created_at, content)"
+	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -62,6 +64,7 @@ store_disk_row(struct store_conn *c, int64_t vm_id, struct disk_rec *d)
 	sqlite3_bind_text(st, 9, d->image, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 10, d->base_volume, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 11, d->created_at);
+	sqlite3_bind_text(st, 12, d->content, -1, SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "insert disk") < 0) {
 		if (c->last_rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 			err_set_field(ERR_CONFLICT, "dev", "the vm already has "

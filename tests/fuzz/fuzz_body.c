@@ -6,9 +6,11 @@
  *
  * Input: the request body.  It is parsed with json_loadb and the flags of
  * server_parse_body (JSON_REJECT_DUPLICATES); a parse failure becomes the
- * same ERR_INVALID and problem+json body.  A body that parses is given,
+ * same ERR_INVALID and problem+json body (body_where names the field of
+ * a byte that is not UTF-8).  A body that parses is given,
  * in a fresh copy each, to:
- *   POST /v1/vms, /v1/placements   placements_parse, vms_schedule_parse
+ *   POST /v1/vms, /v1/placements   placements_parse (cloud_init_parse),
+ *                                  vms_schedule_parse
  *   PATCH /v1/vms/{vm}             vms_update's null rewriting, its field
  *                                  table, vms_schedule_parse
  *   POST /v1/vms/{vm}/ACTION       vms_actions[] tables (start..delete)
@@ -631,8 +633,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		body = json_loadb((const char *)data, size,
 		    JSON_REJECT_DUPLICATES, &je);
 		if (body == NULL) {
+			char field[ERR_FIELD_MAX];
 			json_t *p;
 
+			/* MIRROR server_parse_body: name a field that is
+			 * not UTF-8 */
+			body_where((const char *)data, size,
+			    (size_t)je.position, field, sizeof(field));
+			FUZZ_CHECK(strlen(field) < sizeof(field), "field");
 			err_set(ERR_INVALID, "the request body is not valid "
 			    "JSON: %s (line %d, column %d)", je.text, je.line,
 			    je.column);

@@ -130,6 +130,36 @@ test_body_valid(void **state)
 	    NCREATE);
 }
 
+/* body_where names the field a byte is in (a body that is not UTF-8) */
+static void
+test_body_where(void **state)
+{
+	static const struct {
+		const char *body, *at, *field;
+	} cases[] = {
+		{ "{\"name\":\"a\",\"cloud_init\":{\"user_data\":\"ab#",
+		    "#", "cloud_init.user_data" },
+		{ "{\"cloud_init\":{\"hostname\":\"x\",\"ssh_authorized_keys\""
+		    ":[\"k1\",\"k\\\"2#", "#",
+		    "cloud_init.ssh_authorized_keys[1]" },
+		{ "{\"disks\":[{\"bus\":\"a\"},{\"size_gib\":1,\"bus\":\"#",
+		    "#", "disks[1].bus" },
+		{ "{\"a\":{\"b\":[1,[2,3]],\"c\":\"#", "#", "a.c" },
+		{ "{\"na#", "#", "" },
+		{ "\"#", "#", "" },
+	};
+	char field[ERR_FIELD_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *b = cases[i].body;
+
+		body_where(b, strlen(b), (size_t)(strstr(b, cases[i].at) - b),
+		    field, sizeof(field));
+		assert_string_equal(field, cases[i].field);
+	}
+}
+
 static void
 test_body_none(void **state)
 {
@@ -1215,6 +1245,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_body_valid),
+		cmocka_unit_test(test_body_where),
 		cmocka_unit_test(test_body_none),
 		cmocka_unit_test(test_body_unknown_field),
 		cmocka_unit_test(test_body_wrong_type),

@@ -288,6 +288,58 @@ test_image_count(void **state)
 	store_read_end(c);
 }
 
+static int
+tx_ci_put(struct store_conn *c, void *arg)
+{
+	struct one_tx *t = arg;
+
+	if (store_disk_insert(c, t->vm, &t->d) < 0)
+		return -1;
+	return store_cloudinit_put(c, t->vm, "{\"hostname\":\"ci-one\"}");
+}
+
+/* The seed: a CD-ROM row with content cidata, and the settings it is
+ * built from, both gone with the VM. */
+static void
+test_cloud_init(void **state)
+{
+	struct fx *f = *state;
+	int64_t vm = make_vm(f, "ci", 1), other = make_vm(f, "plain", 1);
+	struct one_tx t = { .vm = vm };
+	struct disk_rec got;
+	struct store_conn *c;
+	char *spec = NULL;
+
+	disk(&t.d, "hda", "ide", 0, 0);
+	snprintf(t.d.device, sizeof(t.d.device), "cdrom");
+	snprintf(t.d.format, sizeof(t.d.format), "raw");
+	snprintf(t.d.content, sizeof(t.d.content), "cidata");
+	assert_int_equal(store_tx(f->s, tx_ci_put, &t), 0);
+	c = store_read_begin(f->s);
+	assert_int_equal(store_disk_get(c, vm, "hda", &got), 0);
+	assert_string_equal(got.content, "cidata");
+	assert_string_equal(got.device, "cdrom");
+	assert_int_equal(store_disk_get(c, vm, "vda", &got), 0);
+	assert_string_equal(got.content, "");
+	assert_int_equal(store_cloudinit_get(c, vm, &spec), 0);
+	assert_string_equal(spec, "{\"hostname\":\"ci-one\"}");
+	free(spec);
+	assert_int_equal(store_cloudinit_get(c, other, &spec), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	assert_null(spec);
+	err_clear();
+	store_read_end(c);
+	assert_int_equal(vm_disk_gib(f, vm), 10);    /* the seed takes none */
+	/* only 'cidata' is a content */
+	snprintf(t.d.dev, sizeof(t.d.dev), "hdb");
+	snprintf(t.d.content, sizeof(t.d.content), "other");
+	assert_int_equal(store_tx(f->s, tx_one, &t), -1);
+	err_clear();
+	assert_int_equal(store_tx(f->s, tx_delete_vm, &vm), 0);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM"
+	    " vm_cloud_init"), 0);
+}
+
 /* A database made by schema 5 (tests/golden/db/schema-v5.sql: two VMs,
  * web1 with 10 GiB and db1 with 40 GiB) upgrades in place. */
 static void
@@ -329,6 +381,7 @@ test_upgrade_from_v5(void **state)
 	assert_string_equal(d[0].format, "qcow2");
 	assert_int_equal(d[0].size_gib, 40);
 	assert_int_equal(d[0].boot_order, 1);
+	assert_string_equal(d[0].content, "");       /* migration 10's default */
 	assert_string_equal(d[0].volume,
 	    "66666666-7777-4888-9999-aaaaaaaaaaaa.qcow2");
 	assert_int_equal(store_vm_get(c, "web1", &v), 0);
@@ -363,6 +416,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rows_go_with_vm, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_image_count, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_cloud_init, setup,
 		    teardown),
 		cmocka_unit_test(test_upgrade_from_v5),
 	};

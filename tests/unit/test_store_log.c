@@ -2264,9 +2264,15 @@ expect_schema_v3(struct fx *f)
 	/* migration 4 (storage, progress, plans) comes after 3 */
 	/* later migrations (4: storage, progress, plans; 5: drift policy,
 	 * tokens; 6: disks as rows, firmware, machine; 7: images; 8: host
-	 * images; 9: snapshot consistency) come after 3 */
-	assert_int_equal(store_schema_version(), 9);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 9);
+	 * images; 9: snapshot consistency; 10: cloud-init settings, a disk's
+	 * content) come after 3 */
+	assert_int_equal(store_schema_version(), 10);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 10);
+	assert_string_equal(sql_columns(f->path, "vm_cloud_init", buf,
+	    sizeof(buf)), "vm_id,spec,created_at");
+	assert_string_equal(sql_columns(f->path, "vm_disks", buf,
+	    sizeof(buf)), "vm_id,dev,device,bus,format,size_gib,volume,"
+	    "boot_order,image,base_volume,created_at,content");
 	assert_string_equal(sql_columns(f->path, "tokens", buf, sizeof(buf)),
 	    "id,name,role,hash,created_at,revoked_at");
 	assert_string_equal(sql_columns(f->path, "plans", buf, sizeof(buf)),

@@ -214,6 +214,26 @@ static const struct vm_spec spec_cdrom = {
 	.ndisks = 2,
 };
 
+/* the NoCloud seed on q35: a CD-ROM on virtio-scsi (the cloud kernels
+ * lack AHCI, q35 has no IDE) */
+static const struct vm_disk_spec disk_seed_q35[] = {
+	{ .dev = "vda", .path = "/p/ci.qcow2", .boot_order = 1 },
+	{ .dev = "sda", .device = "cdrom", .bus = "scsi", .format = "raw",
+	  .path = "/p/ci-cidata.iso" },
+};
+
+static const struct vm_spec spec_seed_q35 = {
+	.uuid = "c1c1c1c1-c1c1-4c1c-8c1c-c1c1c1c1c1c1",
+	.name = "ci",
+	.vcpus = 1,
+	.memory_mib = 512,
+	.domain_type = "qemu",
+	.arch = "x86_64",
+	.machine = "q35",
+	.disks = disk_seed_q35,
+	.ndisks = 2,
+};
+
 static void
 test_golden_domain_kvm_disk(void **state)
 {
@@ -246,6 +266,8 @@ test_golden_domain_devices(void **state)
 	    "domain-backing-chain.xml");
 	assert_golden(domain_xml_domain(&spec_three), "domain-three-disks.xml");
 	assert_golden(domain_xml_domain(&spec_cdrom), "domain-cdrom.xml");
+	assert_golden(domain_xml_domain(&spec_seed_q35),
+	    "domain-seed-q35.xml");
 }
 
 
@@ -268,6 +290,8 @@ test_golden_volume(void **state)
 	assert_golden(domain_xml_volume_bytes("base-9f86d081.qcow2",
 	    2147483648), "volume-bytes.xml");
 	assert_golden(domain_xml_volume("big", 65536), "volume-big.xml");
+	assert_golden(domain_xml_volume_raw("c1c1-cidata.iso", 374784),
+	    "volume-raw.xml");
 }
 
 static const struct snap_spec snap_plain = {
