@@ -5,7 +5,8 @@
 #   make check SANITIZE=1   the same under ASan + UBSan
 
 CC      ?= cc
-PKGS     = libmicrohttpd jansson libvirt sqlite3 uuid libxml-2.0 libsystemd gnutls
+PKGS     = libmicrohttpd jansson libvirt libvirt-qemu sqlite3 uuid libxml-2.0 libsystemd \
+           gnutls
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
            -Wno-format-nonliteral

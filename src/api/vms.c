@@ -82,6 +82,8 @@ vms_json(const struct vm_rec *v)
 	json_object_set_new(j, "machine", json_string(v->machine));
 	json_object_set_new(j, "domain_type", v->domain_type[0] ?
 	    json_string(v->domain_type) : json_null());
+	json_object_set_new(j, "provisioning", v->provisioning[0] ?
+	    json_string(v->provisioning) : json_null());
 	json_object_set_new(j, "created_at", req_time(v->created_at));
 	json_object_set_new(j, "updated_at", req_time(v->updated_at));
 	return j;
@@ -151,6 +153,8 @@ vms_write(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
 	jw_str(w, v->machine);
 	jw_key(w, "domain_type");
 	jw_str_or_null(w, v->domain_type);
+	jw_key(w, "provisioning");
+	jw_str_or_null(w, v->provisioning);
 	jw_key(w, "created_at");
 	jw_time(w, v->created_at);
 	jw_key(w, "updated_at");

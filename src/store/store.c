@@ -339,6 +339,11 @@ static const char *const store_migrations[] = {
 	"  CHECK (consistency IN ('stopped','memory','quiesced','crash'));"
 	"UPDATE snapshots SET consistency = CASE WHEN memory = 1 THEN 'memory'"
 	"  WHEN vm_state = 'stopped' THEN 'stopped' ELSE 'crash' END;",
+	/* 10: how far cloud-init has provisioned the guest ('' when hangar
+	 * does not follow it: the VM has no cloud-init seed) */
+	"ALTER TABLE vms ADD COLUMN provisioning"
+	"  TEXT NOT NULL DEFAULT ''"
+	"  CHECK (provisioning IN ('','pending','running','done','error'));",
 };
 
 #define STORE_NMIGRATIONS \
