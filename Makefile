@@ -5,8 +5,8 @@
 #   make check SANITIZE=1   the same under ASan + UBSan
 
 CC      ?= cc
-PKGS     = libmicrohttpd jansson libvirt sqlite3 uuid libxml-2.0 libsystemd gnutls \
-           libisofs-1
+PKGS     = libmicrohttpd jansson libvirt libvirt-qemu sqlite3 uuid libxml-2.0 \
+           libsystemd gnutls libisofs-1
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wformat=2 \
            -Wno-format-nonliteral

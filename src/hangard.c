@@ -30,6 +30,7 @@
 #include "api/api.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/ticker.h"
 #include "common/token.h"
 #include "common/version.h"
 #include "daemon/app.h"
@@ -240,7 +241,7 @@ main(int argc, char **argv)
 	struct api *api = NULL;
 	struct reconcile *rec = NULL;
 	struct watch *watch = NULL;
-	struct snapsched *sched = NULL;
+	struct ticker *sched = NULL, *prov = NULL;
 	char errbuf[1024];
 	sigset_t set;
 	int sig, r, status = 1;
@@ -288,6 +289,7 @@ main(int argc, char **argv)
 	    watch_start(watch) < 0 ||
 	    (rec = reconcile_start(&app)) == NULL ||
 	    (sched = snapsched_start(&app)) == NULL ||
+	    (prov = provision_start(&app)) == NULL ||
 	    (api = api_start(&app)) == NULL) {
 		log_error("%s", err_last()->msg);
 		goto done;
@@ -310,7 +312,8 @@ main(int argc, char **argv)
 done:
 	__atomic_store_n(&app.stopping, 1, __ATOMIC_RELAXED);
 	api_quiesce(api);
-	snapsched_stop(sched);
+	ticker_stop(prov);
+	ticker_stop(sched);
 	reconcile_stop(rec);
 	watch_stop(watch);
 	if (app.ops && ops_stop(app.ops, app.cfg.shutdown_timeout_s) < 0) {

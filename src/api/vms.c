@@ -82,6 +82,8 @@ vms_json(const struct vm_rec *v)
 	json_object_set_new(j, "machine", json_string(v->machine));
 	json_object_set_new(j, "domain_type", v->domain_type[0] ?
 	    json_string(v->domain_type) : json_null());
+	json_object_set_new(j, "provisioning", v->provisioning[0] ?
+	    json_string(v->provisioning) : json_null());
 	json_object_set_new(j, "created_at", req_time(v->created_at));
 	json_object_set_new(j, "updated_at", req_time(v->updated_at));
 	return j;
@@ -151,6 +153,8 @@ vms_write(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
 	jw_str(w, v->machine);
 	jw_key(w, "domain_type");
 	jw_str_or_null(w, v->domain_type);
+	jw_key(w, "provisioning");
+	jw_str_or_null(w, v->provisioning);
 	jw_key(w, "created_at");
 	jw_time(w, v->created_at);
 	jw_key(w, "updated_at");
@@ -472,6 +476,9 @@ vms_create(struct req *r)
 	if (cloud_init_spec(r, vm.name, &seed) < 0)
 		return -1;
 	pr.cloud_init = seed;
+	/* a VM with a seed: hangard follows cloud-init in it (provision.c) */
+	if (seed)
+		snprintf(vm.provisioning, sizeof(vm.provisioning), "pending");
 	rc = place_vm(r->app, &pr, NULL);
 	free(seed);
 	if (rc < 0) {

@@ -161,6 +161,15 @@ backend_fs_thaw(struct backend_conn *bc, const char *uuid)
 }
 
 int
+backend_guest_exec(struct backend_conn *bc, const char *uuid,
+    const char *const *argv, int timeout_ms, struct guestexec_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	return BACKEND_CALL(bc, domain, guest_exec, "run programs in guests",
+	    uuid, argv, timeout_ms, out);
+}
+
+int
 backend_destroy(struct backend_conn *bc, const char *uuid)
 {
 	return BACKEND_CALL(bc, domain, destroy, "power domains off", uuid);

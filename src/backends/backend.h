@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/guestexec.h"
 #include "../common/types.h"
 
 struct backend_driver;
@@ -310,6 +311,16 @@ struct backend_domain_ops {
 	    int *frozen);
 	int (*fs_thaw)(struct backend_conn *bc, const char *uuid);
 	/*
+	 * Run argv[0] (argv NULL-terminated, no shell) in the guest through
+	 * its agent (guest-exec), waiting at most timeout_ms for it to
+	 * exit; its exit code and stdout into out.  No agent answering is
+	 * ERR_UNAVAILABLE; a program still running at the timeout is
+	 * ERR_TIMEOUT (and is left to run in the guest).
+	 */
+	int (*guest_exec)(struct backend_conn *bc, const char *uuid,
+	    const char *const *argv, int timeout_ms,
+	    struct guestexec_status *out);
+	/*
 	 * Every domain on the host (defined or only running), in no
 	 * particular order; fn's non-zero stops the walk (-1 is returned).
 	 */
@@ -514,6 +525,8 @@ int backend_guest_info(struct backend_conn *bc, const char *uuid,
 int backend_fs_freeze(struct backend_conn *bc, const char *uuid,
     int *frozen);
 int backend_fs_thaw(struct backend_conn *bc, const char *uuid);
+int backend_guest_exec(struct backend_conn *bc, const char *uuid,
+    const char *const *argv, int timeout_ms, struct guestexec_status *out);
 int backend_suspend(struct backend_conn *bc, const char *uuid);
 int backend_resume(struct backend_conn *bc, const char *uuid);
 int backend_reboot(struct backend_conn *bc, const char *uuid);

@@ -23,6 +23,7 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.guest_info = lv_guest_info,
 	.fs_freeze = lv_fs_freeze,
 	.fs_thaw = lv_fs_thaw,
+	.guest_exec = lv_guest_exec,
 	.destroy = lv_destroy,
 	.suspend = lv_suspend,
 	.resume = lv_resume,

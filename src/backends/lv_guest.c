@@ -6,7 +6,9 @@
  * guest_info.
  *
  * Also freezing and thawing the guest's filesystems around a snapshot
- * (virDomainFSFreeze / FSThaw).
+ * (virDomainFSFreeze / FSThaw), and running a program in the guest
+ * (guest-exec through virDomainQemuAgentCommand: libvirt has no API of
+ * its own for it), as hangar reads cloud-init's status.
  *
  * An agent that is not there (not running yet, not installed, the guest
  * hung) is an answer, not a failure: libvirt says so at once when the
@@ -16,8 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <jansson.h>
 #include <libvirt/libvirt.h>
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
 #include "../common/error.h"
@@ -241,4 +246,98 @@ lv_fs_thaw(struct backend_conn *bc, const char *uuid)
 {
 	return lv_with_domain(bc, uuid, "thaw the guest's filesystems", 0,
 	    lv_do_fs_thaw, NULL);
+}
+
+/* What lv_do_guest_exec is given and gives back. */
+struct lv_exec {
+	const char *const *argv;
+	int timeout_ms;
+	struct guestexec_status *out;
+};
+
+/*
+ * One agent command (JSON built by jansson), its reply (malloc'd) or
+ * NULL with libvirt's error left for the caller.
+ */
+static char *
+lv_agent_cmd(virDomainPtr d, json_t *cmd)
+{
+	char *s = json_dumps(cmd, JSON_COMPACT), *reply;
+
+	json_decref(cmd);
+	if (s == NULL)
+		return NULL;
+	reply = virDomainQemuAgentCommand(d, s, LV_AGENT_TIMEOUT_S, 0);
+	free(s);
+	return reply;
+}
+
+/* No agent, or its command failed: ERR_UNAVAILABLE, LV_REPORTED. */
+static int
+lv_exec_no_agent(const char *what)
+{
+	virErrorPtr e = virGetLastError();
+
+	err_set(ERR_UNAVAILABLE, "the guest agent could not %s: %s", what,
+	    e && e->message ? e->message : "it does not answer");
+	virResetLastError();
+	return LV_REPORTED;
+}
+
+static int
+lv_do_guest_exec(virDomainPtr d, void *arg)
+{
+	struct lv_exec *a = arg;
+	json_t *args = json_array();
+	struct timespec ts = { 0, 100 * 1000000L };
+	long long pid;
+	char *reply;
+	int64_t end;
+
+	for (int i = 1; a->argv[i]; i++)
+		json_array_append_new(args, json_string(a->argv[i]));
+	reply = lv_agent_cmd(d, json_pack("{s:s,s:{s:s,s:o,s:b}}", "execute",
+	    "guest-exec", "arguments", "path", a->argv[0], "arg", args,
+	    "capture-output", 1));
+	if (reply == NULL)
+		return lv_exec_no_agent("start the program");
+	if (guestexec_pid(reply, &pid) < 0) {
+		free(reply);
+		err_set(ERR_BACKEND, "the guest agent's answer to guest-exec "
+		    "has no pid");
+		return LV_REPORTED;
+	}
+	free(reply);
+	end = time_now_ms() + a->timeout_ms;
+	for (;;) {
+		reply = lv_agent_cmd(d, json_pack("{s:s,s:{s:I}}", "execute",
+		    "guest-exec-status", "arguments", "pid", (json_int_t)pid));
+		if (reply == NULL)
+			return lv_exec_no_agent("tell how the program is");
+		if (guestexec_status_parse(reply, a->out) < 0) {
+			free(reply);
+			err_set(ERR_BACKEND, "the guest agent's answer to "
+			    "guest-exec-status is not one");
+			return LV_REPORTED;
+		}
+		free(reply);
+		if (a->out->exited)
+			return 0;
+		if (time_now_ms() >= end) {
+			err_set(ERR_TIMEOUT, "'%s' did not exit in the guest "
+			    "within %d ms", a->argv[0], a->timeout_ms);
+			return LV_REPORTED;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+int
+lv_guest_exec(struct backend_conn *bc, const char *uuid,
+    const char *const *argv, int timeout_ms, struct guestexec_status *out)
+{
+	struct lv_exec a = { argv, timeout_ms, out };
+
+	return lv_with_domain(bc, uuid, "run a program in the guest", 0,
+	    lv_do_guest_exec, &a);
 }

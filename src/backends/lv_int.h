@@ -85,6 +85,8 @@ int lv_guest_info(struct backend_conn *bc, const char *uuid,
     struct guest_info *out);
 int lv_fs_freeze(struct backend_conn *bc, const char *uuid, int *frozen);
 int lv_fs_thaw(struct backend_conn *bc, const char *uuid);
+int lv_guest_exec(struct backend_conn *bc, const char *uuid,
+    const char *const *argv, int timeout_ms, struct guestexec_status *out);
 
 /* lv_domain.c */
 int lv_define(struct backend_conn *bc, const struct vm_spec *spec);

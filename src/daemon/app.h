@@ -320,9 +320,13 @@ int tokens_revoke(struct store *s, const char *name, struct token_rec *out);
 unsigned tokens_generation(void);
 
 /* --- snapsched.c: scheduled snapshots and their retention --- */
-struct snapsched;
-struct snapsched *snapsched_start(struct app *app);
-void snapsched_stop(struct snapsched *s);
+struct ticker;
+/* Its thread (common/ticker.h): stop it with ticker_stop(). */
+struct ticker *snapsched_start(struct app *app);
+
+/* --- provision.c: following cloud-init in the guests --- */
+/* Its thread (common/ticker.h): stop it with ticker_stop(). */
+struct ticker *provision_start(struct app *app);
 /* Look at every schedule now (one pass; what the thread does each tick). */
 void snapsched_tick(struct app *app);
 

@@ -12,7 +12,6 @@
  * kept in the VM's row, so a restart neither repeats nor skips one (a
  * missed cron time fires once, not once per missed time).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,17 +20,10 @@
 #include "../common/error.h"
 #include "../common/log.h"
 #include "../common/schedule.h"
+#include "../common/ticker.h"
 #include "app.h"
 
 #define SNAPSCHED_TICK_MS 1000
-
-struct snapsched {
-	struct app *app;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	bool stop;
-};
 
 /* The retention's verdict over a VM's scheduled snapshots. */
 struct snapsched_expiry {
@@ -181,62 +173,15 @@ snapsched_tick(struct app *app)
 	vm_list_free(&l);
 }
 
-static void *
-snapsched_loop(void *arg)
+static void
+snapsched_fire(void *arg)
 {
-	struct snapsched *s = arg;
-	struct timespec ts;
-	int64_t at;
-
-	pthread_mutex_lock(&s->mu);
-	while (!s->stop) {
-		at = time_now_ms() + SNAPSCHED_TICK_MS;
-		ts.tv_sec = (time_t)(at / 1000);
-		ts.tv_nsec = (long)(at % 1000) * 1000000L;
-		pthread_cond_timedwait(&s->cond, &s->mu, &ts);
-		if (s->stop)
-			break;
-		pthread_mutex_unlock(&s->mu);
-		snapsched_tick(s->app);
-		pthread_mutex_lock(&s->mu);
-	}
-	pthread_mutex_unlock(&s->mu);
-	return NULL;
+	snapsched_tick(arg);
 }
 
-struct snapsched *
+struct ticker *
 snapsched_start(struct app *app)
 {
-	struct snapsched *s = calloc(1, sizeof(*s));
-
-	if (s == NULL) {
-		err_set(ERR_INTERNAL, "out of memory");
-		return NULL;
-	}
-	s->app = app;
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	if (pthread_create(&s->thread, NULL, snapsched_loop, s) != 0) {
-		pthread_cond_destroy(&s->cond);
-		pthread_mutex_destroy(&s->mu);
-		free(s);
-		err_set(ERR_INTERNAL, "cannot start the snapshot scheduler");
-		return NULL;
-	}
-	return s;
-}
-
-void
-snapsched_stop(struct snapsched *s)
-{
-	if (s == NULL)
-		return;
-	pthread_mutex_lock(&s->mu);
-	s->stop = true;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->mu);
-	pthread_join(s->thread, NULL);
-	pthread_cond_destroy(&s->cond);
-	pthread_mutex_destroy(&s->mu);
-	free(s);
+	return ticker_start(SNAPSCHED_TICK_MS, snapsched_fire, app,
+	    "the snapshot scheduler");
 }

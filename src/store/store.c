@@ -350,6 +350,11 @@ static const char *const store_migrations[] = {
 	"  created_at INTEGER NOT NULL);"
 	"ALTER TABLE vm_disks ADD COLUMN content TEXT NOT NULL DEFAULT ''"
 	"  CHECK (content IN ('','cidata'));",
+	/* 11: how far cloud-init has provisioned the guest ('' when hangar
+	 * does not follow it: the VM has no cloud-init seed) */
+	"ALTER TABLE vms ADD COLUMN provisioning"
+	"  TEXT NOT NULL DEFAULT ''"
+	"  CHECK (provisioning IN ('','pending','running','done','error'));",
 };
 
 #define STORE_NMIGRATIONS \

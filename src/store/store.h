@@ -87,6 +87,8 @@ struct vm_rec {
 	char machine[8];                /* pc | q35 */
 	char domain_type[8];            /* kvm | qemu as asked, or "": the
 	                                 * host's best */
+	char provisioning[8];           /* pending | running | done | error,
+	                                 * or "": not followed */
 };
 
 /*
@@ -293,6 +295,16 @@ int store_vm_each_in_group(struct store_conn *c, int64_t group_id,
     store_vm_fn fn, void *arg);
 /* Every VM with a snapshot schedule or retention. */
 int store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg);
+/* Every running VM whose provisioning is pending or running. */
+int store_vm_each_provisioning(struct store_conn *c, store_vm_fn fn,
+    void *arg);
+/*
+ * Set a VM's provisioning state; when it changes to done or error, a
+ * vm.provisioned event (data {"provisioning": state}).  A VM gone
+ * meanwhile is not an error.
+ */
+int store_vm_set_provisioning(struct store_conn *c, int64_t id,
+    const char *state);
 
 /* --- a VM's disks (store_disk.c) --- */
 /*

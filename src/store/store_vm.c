@@ -28,7 +28,7 @@
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
 	" v.snapshot_last_at, v.on_drift, v.firmware, v.machine," \
-	" v.domain_type" \
+	" v.domain_type, v.provisioning" \
 	" FROM vms v JOIN hosts h ON h.id = v.host_id" \
 	" LEFT JOIN groups g ON g.id = v.group_id" \
 	" LEFT JOIN operations o ON o.vm_id = v.id" \
@@ -63,6 +63,7 @@ vm_row(sqlite3_stmt *st, struct vm_rec *v)
 	store_col_text(st, 21, v->firmware, sizeof(v->firmware));
 	store_col_text(st, 22, v->machine, sizeof(v->machine));
 	store_col_text(st, 23, v->domain_type, sizeof(v->domain_type));
+	store_col_text(st, 24, v->provisioning, sizeof(v->provisioning));
 }
 
 int
@@ -73,9 +74,9 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v,
 	    " memory_mib, disk_gib, host_id, desired_state, observed_state,"
 	    " created_at, updated_at, group_id, snapshot_schedule,"
 	    " snapshot_keep, snapshot_max_age_ms, snapshot_last_at, on_drift,"
-	    " firmware, machine, domain_type)"
+	    " firmware, machine, domain_type, provisioning)"
 	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11,?12,?13,?9,?14,"
-	    " ?15,?16,?17)";
+	    " ?15,?16,?17,?18)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -109,6 +110,7 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v,
 	sqlite3_bind_text(st, 16, v->machine[0] ? v->machine : "pc", -1,
 	    SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 17, v->domain_type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 18, v->provisioning, -1, SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "insert vm") < 0) {
 		if (store_unique_broken(c, "vms.name"))
 			err_set_field(ERR_CONFLICT, "name",
@@ -434,6 +436,46 @@ store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg)
 	if (st == NULL)
 		return -1;
 	return vm_each(c, st, fn, arg, "list scheduled vms");
+}
+
+int
+store_vm_each_provisioning(struct store_conn *c, store_vm_fn fn, void *arg)
+{
+	static const char sql[] = VM_COLS "WHERE v.provisioning IN"
+	    " ('pending','running') AND v.observed_state = 'running'"
+	    " ORDER BY v.id";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	return vm_each(c, st, fn, arg, "list provisioning vms");
+}
+
+int
+store_vm_set_provisioning(struct store_conn *c, int64_t id,
+    const char *state)
+{
+	static const char sql[] = "UPDATE vms SET provisioning=?2,"
+	    " updated_at=MAX(?3, updated_at + 1)"
+	    " WHERE id=?1 AND provisioning<>?2";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	json_t *d;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, time_now_ms());
+	if (store_exec_stmt(c, st, "set provisioning") < 0)
+		return -1;
+	if (sqlite3_changes(c->db) == 0 ||
+	    (strcmp(state, "done") != 0 && strcmp(state, "error") != 0))
+		return 0;
+	d = json_pack("{s:s}", "provisioning", state);
+	r = store_event_vm(c, id, "vm.provisioned", NULL, d);
+	json_decref(d);
+	return r;
 }
 
 int

@@ -312,6 +312,7 @@ t_http POST "/v1/vms?wait=300" "$(jq -nc --arg n "$D" --arg k "$KEY" --arg u "$D
 	  placement: {domain_type: "qemu"},
 	  cloud_init: {hostname: "ci-one", ssh_authorized_keys: [$k], user_data: $u}}')"
 t_expect_json .state running "create $D from the Debian image with cloud_init, started: running"
+t_expect_json .provisioning pending "... its provisioning is pending: hangard follows cloud-init in it"
 D_ID=$(t_json .id)
 LOG=$LV1_DIR/log/qemu/$D_ID-serial.log
 t_eq "virsh dumpxml: its seed is a CD-ROM on IDE" "$(cd_of "$(lv1 dumpxml "$D")" hda)" \
@@ -325,6 +326,13 @@ s=$(guest_wait_console "$LOG" 'hangar-ci-marker-ci-one' 300) &&
 s=$(guest_wait_console "$LOG" "hangar-ci@$T_PFX" 60) &&
 	t_ok "the default user's authorized_keys holds the key (${s} s)" ||
 	t_fail "the key in authorized_keys" "see above"
+# provisioning, read by hangard through the guest agent (no SSH)
+t_check "GET $D: provisioning reaches done within 240 s" t_wait_for 240 \
+	bash -c "curl -fsS -m 5 '$T_BASE/v1/vms/$D' | jq -e '.provisioning == \"done\"'"
+t_check "a vm.provisioned event says done" bash -c \
+	"curl -fsS -m 5 '$T_BASE/v1/events?since=0&follow=false&type=vm.provisioned&vm=$D' | grep -q '\"provisioning\":\"done\"'"
+t_check "hangard logged the way there (running, then done)" \
+	grep -q "provision: vm '$D': cloud-init is done" "$T_TMP/hangard.log"
 t_http DELETE "/v1/vms/$D?$W"
 t_expect_json .status succeeded "delete $D"
 t_eq "its disk and its seed are gone (the image's copy too)" "$(files "$POOL1")" ""

@@ -106,6 +106,7 @@ t_expect_json .state running "start: GET says running"
 t_expect_json .desired_state running "start: desired running"
 t_expect_json .observed_state running "start: observed running"
 t_expect_json .operation null "start: no operation pending"
+t_expect_json .provisioning null "a VM without a cloud-init seed: provisioning null (not followed)"
 
 op "$A" pause
 t_eq "pause: virsh says paused" "$(t_domstate "$A_ID")" paused

@@ -1131,6 +1131,9 @@ rand_vm(struct vm_rec *v, bool bad)
 	if (rng() % 2)
 		rand_string(v->domain_type, sizeof(v->domain_type),
 		    bad && rng() % 8 == 0);
+	if (rng() % 2)
+		rand_string(v->provisioning, sizeof(v->provisioning),
+		    bad && rng() % 8 == 0);
 	v->vcpus = (int)(rng() % 3 == 0 ? (int64_t)rng() : (int64_t)(rng() % 64));
 	v->memory_mib = (int64_t)rng() >> (rng() % 64);
 	v->disk_gib = (int64_t)rng() >> (rng() % 64);
@@ -1178,7 +1181,8 @@ vm_utf8(const struct vm_rec *v, const struct disk_rec *d, int n)
 {
 	const char *const f[] = { v->uuid, v->name, v->host, v->state,
 	    v->desired, v->observed, v->op_id, v->group, v->snapshot_schedule,
-	    v->on_drift, v->firmware, v->machine, v->domain_type };
+	    v->on_drift, v->firmware, v->machine, v->domain_type,
+	    v->provisioning };
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (!str_utf8(f[i]))

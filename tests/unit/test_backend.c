@@ -197,6 +197,8 @@ assert_all_unsupported(const struct backend_driver *drv)
 	struct host_facts hf;
 	struct vm_spec spec = { .uuid = "u", .name = "n" };
 	struct guest_info gi;
+	static const char *const exec_argv[] = { "true", NULL };
+	struct guestexec_status gx;
 	bool by_agent;
 	int frozen;
 	enum vm_state st;
@@ -229,6 +231,8 @@ assert_all_unsupported(const struct backend_driver *drv)
 	    "freeze guests' filesystems");
 	assert_unsupported(backend_fs_thaw(&bc, "u"),
 	    "thaw guests' filesystems");
+	assert_unsupported(backend_guest_exec(&bc, "u", exec_argv, 1000, &gx),
+	    "run programs in guests");
 	assert_unsupported(backend_suspend(&bc, "u"), "pause domains");
 	assert_unsupported(backend_resume(&bc, "u"), "resume domains");
 	assert_unsupported(backend_reboot(&bc, "u"), "reboot domains");
