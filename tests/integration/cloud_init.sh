@@ -29,6 +29,8 @@
 #      "ci-one login:", the marker and the key.  One Debian boot.
 # Usage: BUILD=build tests/integration/cloud_init.sh
 # shellcheck disable=SC2317 # functions run through t_wait_for
+# One Debian boot under TCG, among libvirt-only checks; tests/run gives it
+# timeout: 1200
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/testlib.sh
