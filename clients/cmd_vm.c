@@ -480,7 +480,8 @@ vm_create(struct cli *cli, int argc, char **argv)
 		rc = output_operation(stdout, cli->cli_format, op);
 		goto done;
 	}
-	if (op_wait(cli, opid, NULL, 0, &op) == -1)
+	if (op_wait(cli, opid, NULL, 0, &op) == -1 ||
+	    (cli->cli_wait_ready && vm_wait_ready(cli, vmref) == -1))
 		goto done;
 	rc = vm_print(cli, vmref);
 done:

@@ -43,7 +43,10 @@ static const char help_vm_create[] =
     "--ssh-key, --hostname, --user-data, --vendor-data: the guest's\n"
     "cloud-init settings (a NoCloud seed CD-ROM hangar writes): each key\n"
     "line of FILE (repeatable), the host name (default: NAME), user-data\n"
-    "and vendor-data sent as they are (at most 64 KiB in all).\n";
+    "and vendor-data sent as they are (at most 64 KiB in all).\n"
+    "--wait-ready: once created (and started), wait until cloud-init in\n"
+    "the guest is done, as hangard reads it through the guest agent\n"
+    "(--timeout, default 900 s); exit 1 if it reports an error.\n";
 
 static const char help_vm_update[] =
     "Change a VM's snapshot schedule and retention; what is not given\n"
@@ -214,7 +217,7 @@ static const struct cli_cmd cli_cmds[] = {
 	    "      [--snapshot-schedule SPEC] [--snapshot-keep N]\n"
 	    "      [--snapshot-max-age DURATION]\n"
 	    "      [--ssh-key FILE]... [--hostname NAME] [--user-data FILE]\n"
-	    "      [--vendor-data FILE]", help_vm_create },
+	    "      [--vendor-data FILE] [--wait-ready]", help_vm_create },
 	{ "vm", "update", vm_update, "vm update VM "
 	    "[--snapshot-schedule SPEC|--no-snapshot-schedule]\n"
 	    "      [--snapshot-keep N] [--snapshot-max-age DURATION]",

@@ -50,6 +50,7 @@ struct cli {
 	struct http		*cli_http;
 	enum output_format	 cli_format;	/* -o table|json */
 	bool			 cli_wait;	/* false with --no-wait */
+	bool			 cli_wait_ready;	/* vm create --wait-ready */
 	long			 cli_timeout;	/* --timeout, seconds */
 	const struct cli_cmd	*cli_cmd;	/* the command being run */
 };
@@ -147,12 +148,17 @@ int	 image_ova_body(struct cli *, const char *, json_t *, json_t *);
 #define VM_CI_HOSTNAME		0x102	/* --hostname NAME */
 #define VM_CI_USER_DATA		0x103	/* --user-data FILE */
 #define VM_CI_VENDOR_DATA	0x104	/* --vendor-data FILE */
+#define VM_CI_WAIT_READY	0x105	/* --wait-ready */
 #define VM_CI_OPTIONS							\
 	{ "ssh-key", required_argument, NULL, VM_CI_SSH_KEY },		\
 	{ "hostname", required_argument, NULL, VM_CI_HOSTNAME },	\
 	{ "user-data", required_argument, NULL, VM_CI_USER_DATA },	\
-	{ "vendor-data", required_argument, NULL, VM_CI_VENDOR_DATA }
+	{ "vendor-data", required_argument, NULL, VM_CI_VENDOR_DATA },	\
+	{ "wait-ready", no_argument, NULL, VM_CI_WAIT_READY }
 int	 vm_ci_opt(struct cli *, int, bool, json_t *);
+/* --wait-ready: wait until the VM's provisioning is done; 0, or -1 after
+ * reporting (an error, a timeout, ^C) */
+int	 vm_wait_ready(struct cli *, const char *);
 
 /* cmd_disk.c (and vm guest) */
 int	 vm_guest(struct cli *, int, char **);

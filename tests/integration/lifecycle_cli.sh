@@ -239,6 +239,12 @@ t_eq "op cancel of a finished operation: exit 1" "$CLI_RC" 1
 t_match "... saying it finished" "$CLI_ERR" "already succeeded"
 ok_run "vm delete $C" vm delete "$C"
 
+# --wait-ready needs a VM hangard follows (one with a cloud-init seed:
+# cloud_init.sh); for one without, it says so at once and fails
+run vm create "${T_PFX}nr" --vcpus 1 --memory 64 --disk 1 --wait-ready
+t_eq "vm create --wait-ready of a vm without a seed: exit 1" "$CLI_RC" 1
+t_match "... saying there is nothing to wait for" "$CLI_ERR" 'provisioning is not followed: the vm has no cloud-init seed'
+ok_run "vm delete ${T_PFX}nr" vm delete "${T_PFX}nr"
 ok_run "vm delete $B (running)" vm delete "$B"
 t_eq "delete $B: virsh has no domain" "$(t_domstate "$B_ID")" absent
 t_eq "at the end: no cli-* domain" \
