@@ -162,10 +162,30 @@ bool imgcache_sha(const char *vol, char *out, size_t len);
  */
 int imgcache_base(struct app *app, struct backend_conn *bc, int64_t host_id,
     const char *pool, const struct image_rec *im, char *path, size_t len);
-/* Remove base volume vol from host_id unless a disk of a VM other than
- * vm_id is an overlay of it (failures are logged, not returned). */
+/* What removing one host's copy of an image came to. */
+enum imgcache_fate {
+	IC_KEPT,          /* something needs it (use says what) */
+	IC_REMOVED,       /* its volume and its row are gone */
+	IC_FORGOTTEN,     /* its volume was gone already: the row went */
+	IC_BUSY,          /* being copied or pruned right now: left */
+	IC_FAILED,        /* the error says why */
+};
+struct imgcache_drop {
+	enum imgcache_fate fate;
+	struct host_image_use use;
+};
+/*
+ * Remove host_id's copy of the image of sha256 (its volume in pool on
+ * bc, then its row) unless store_host_image_use() finds something that
+ * needs it.  wait: wait for whoever copies or prunes it now, else report
+ * IC_BUSY.  0, or -1 (IC_FAILED) with the error.
+ */
+int imgcache_drop(struct app *app, struct backend_conn *bc, int64_t host_id,
+    const char *pool, const char *sha256, bool wait,
+    struct imgcache_drop *out);
+/* imgcache_drop() of base volume vol, waiting; failures are logged. */
 void imgcache_prune(struct app *app, struct backend_conn *bc, int64_t host_id,
-    const char *pool, const char *vol, int64_t vm_id);
+    const char *pool, const char *vol);
 
 /* --- disks.c: adding, removing and growing a VM's disks --- */
 struct disk_request {

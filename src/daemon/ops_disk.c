@@ -198,7 +198,7 @@ ops_disks_prune(struct op_ctx *x, int64_t host_id, const char *pool)
 	for (int i = 0; i < x->ndisks; i++) {
 		vol[0] = '\0';
 		if (ops_disk_base_of(x, &x->disks[i], vol))
-			imgcache_prune(x->app, bc, host_id, pool, vol, 0);
+			imgcache_prune(x->app, bc, host_id, pool, vol);
 	}
 }
 
@@ -440,4 +440,7 @@ ops_disk_after(struct op_ctx *x, bool ok)
 		    ops_disk_param(x, "size_gib");
 	if (delta != 0 && x->vm.host_id)
 		view_disk(x->app->view, x->vm.host_id, delta);
+	/* a failed add may leave a copy of its image nobody uses */
+	if (x->op.kind == OP_DISK_ADD && !ok)
+		ops_disks_prune(x, x->vm.host_id, x->pool);
 }

@@ -449,10 +449,28 @@ int store_host_image_delete(struct store_conn *c, int64_t host_id,
 typedef int (*store_host_id_fn)(int64_t host_id, void *arg);
 int store_host_image_holders(struct store_conn *c, const char *sha256,
     store_host_id_fn fn, void *arg);
-/* How many disks of VMs on host_id other than vm_id are overlays of
- * base volume vol. */
-int store_host_image_users(struct store_conn *c, int64_t host_id,
-    const char *vol, int64_t vm_id, int64_t *out);
+/*
+ * What keeps host_id's copy of the image of sha256 (vm_id's disks
+ * aside, 0: none): disks of VMs on the host made over it, and an
+ * operation queued or running that puts a disk made from the image on
+ * the host -- a create, disk add or revert of a VM there, a migration
+ * of one to it (whose rows still say the source until it ends).
+ */
+struct host_image_use {
+	int64_t disks;                 /* overlays of it on the host */
+	char op_id[UUID_STR_LEN];      /* one such operation, or "" */
+};
+int store_host_image_use(struct store_conn *c, int64_t host_id,
+    const char *sha256, int64_t vm_id, struct host_image_use *out);
+/* host_id's rows (of sha256 only, unless NULL), by sha256: fn per row
+ * (its non-zero stops the walk; -1 is its error). */
+typedef int (*store_host_image_fn)(const struct host_image_rec *h,
+    void *arg);
+int store_host_image_each(struct store_conn *c, int64_t host_id,
+    const char *sha256, store_host_image_fn fn, void *arg);
+/* How many hosts hold a row (copying or ready) of sha256. */
+int store_host_image_count(struct store_conn *c, const char *sha256,
+    int64_t *out);
 
 /* --- migration plans (store_plan.c) --- */
 struct plan_rec {
