@@ -187,6 +187,28 @@ int imgcache_drop(struct app *app, struct backend_conn *bc, int64_t host_id,
 void imgcache_prune(struct app *app, struct backend_conn *bc, int64_t host_id,
     const char *pool, const char *vol);
 
+/* --- ops_prune.c: removing hosts' image copies that nothing needs --- */
+struct prune_request {
+	const char *host;          /* one host, or NULL: every host */
+	const char *image;         /* one image's copies, or NULL: all */
+	const char *idem_key;      /* the request's Idempotency-Key, or NULL */
+};
+/*
+ * Record an image_prune operation and hand it to the engine; *op is the
+ * recorded operation.  ERR_UNPROCESSABLE naming "host" or "image" when
+ * it names none.
+ */
+int prune_request(struct app *app, const struct prune_request *rq,
+    struct op_rec *op);
+/*
+ * An image_prune operation (not recorded) into *op: of host's copies
+ * (NULL: every host's) of the image of sha256 (NULL: every image), name
+ * its name for the result; until_reached: stay running, trying again,
+ * until every host holding a copy has been reached (an image's delete).
+ */
+int prune_op_make(const char *host, const char *sha256, const char *name,
+    bool until_reached, struct op_rec *op);
+
 /* --- disks.c: adding, removing and growing a VM's disks --- */
 struct disk_request {
 	const char *vm;            /* name or uuid */

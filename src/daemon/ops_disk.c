@@ -440,7 +440,9 @@ ops_disk_after(struct op_ctx *x, bool ok)
 		    ops_disk_param(x, "size_gib");
 	if (delta != 0 && x->vm.host_id)
 		view_disk(x->app->view, x->vm.host_id, delta);
-	/* a failed add may leave a copy of its image nobody uses */
-	if (x->op.kind == OP_DISK_ADD && !ok)
+	/* a failed add or a removal may leave a copy of an image that no
+	 * disk on the host uses now */
+	if ((x->op.kind == OP_DISK_ADD && !ok) ||
+	    (x->op.kind == OP_DISK_REMOVE && ok))
 		ops_disks_prune(x, x->vm.host_id, x->pool);
 }
