@@ -155,9 +155,30 @@ images_delete(struct req *r)
 }
 
 static const struct body_field images_prune_fields[] = {
-	{ "host", BODY_STRING, false, 1, NAME_MAX_LEN - 1 },
-	{ "image", BODY_STRING, false, 1, NAME_MAX_LEN - 1 },
+	{ "host", BODY_STRING, false, 0, NAME_MAX_LEN - 1 },
+	{ "image", BODY_STRING, false, 0, NAME_MAX_LEN - 1 },
 };
+
+/* The prune's body: {"host":NAME, "image":NAME}, each optional. */
+static int
+images_prune_parse(struct req *r, struct prune_request *rq)
+{
+	static const char *const f[] = { "host", "image" };
+	const char *v;
+
+	memset(rq, 0, sizeof(*rq));
+	if (body_check(r, images_prune_fields, sizeof(images_prune_fields) /
+	    sizeof(images_prune_fields[0])) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if ((v = body_string(r, f[i])) != NULL && v[0] == '\0')
+			return err_set_field(ERR_INVALID, f[i], "%s must name "
+			    "one, or be left out", f[i]);
+	rq->host = body_string(r, "host");
+	rq->image = body_string(r, "image");
+	rq->idem_key = r->idem_key[0] ? r->idem_key : NULL;
+	return 0;
+}
 
 int
 images_prune(struct req *r)
@@ -166,14 +187,9 @@ images_prune(struct req *r)
 	struct op_rec op;
 	int64_t wait;
 
-	if (body_check(r, images_prune_fields, sizeof(images_prune_fields) /
-	    sizeof(images_prune_fields[0])) < 0 ||
+	if (images_prune_parse(r, &rq) < 0 ||
 	    req_query_int(r, "wait", 0, 3600, 0, &wait) < 0)
 		return -1;
-	memset(&rq, 0, sizeof(rq));
-	rq.host = body_string(r, "host");
-	rq.image = body_string(r, "image");
-	rq.idem_key = r->idem_key[0] ? r->idem_key : NULL;
 	if (prune_request(r->app, &rq, &op) < 0)
 		return -1;
 	return operations_reply(r, &op, wait);

@@ -279,6 +279,10 @@ ops_prune_run(struct op_ctx *x)
 	json_decref(hosts);
 	if (s.failed) {
 		err_restore(&s.e);
+		/* the delete's: a host gone while it was asked, again later */
+		x->unsettled = one == NULL && err_last()->code ==
+		    ERR_UNAVAILABLE && json_is_true(json_object_get(x->params,
+		    "until_reached"));
 		return -1;
 	}
 	if (ops_cancelled(x))
