@@ -133,6 +133,8 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 #define VM_HW_IMAGE	'I'	/* --image NAME: the root disk from it */
 #define VM_HW_CLONE	'C'	/* --clone linked|full */
 #define VM_HW_OVA	'O'	/* --from-ova IMAGE: disks, CPUs, memory */
+#define VM_HW_CLOCK	'T'	/* --clock utc|localtime */
+#define VM_HW_HYPERV	'V'	/* --hyperv, --no-hyperv ('v') */
 #define VM_HW_OPTIONS							\
 	{ "disk-gib", required_argument, NULL, 'd' },			\
 	{ "disk-bus", required_argument, NULL, VM_HW_DISK_BUS },	\
@@ -141,7 +143,10 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 	{ "machine", required_argument, NULL, VM_HW_MACHINE },		\
 	{ "image", required_argument, NULL, VM_HW_IMAGE },		\
 	{ "clone", required_argument, NULL, VM_HW_CLONE },		\
-	{ "from-ova", required_argument, NULL, VM_HW_OVA }
+	{ "from-ova", required_argument, NULL, VM_HW_OVA },		\
+	{ "clock", required_argument, NULL, VM_HW_CLOCK },		\
+	{ "hyperv", no_argument, NULL, VM_HW_HYPERV },			\
+	{ "no-hyperv", no_argument, NULL, 'v' }
 
 /* --data-disk GIB[:BUS] appended to disks as {"size_gib", "bus"}. */
 static int
@@ -195,6 +200,13 @@ vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
 	case VM_HW_CLONE:
 		key = "clone";
 		break;
+	case VM_HW_CLOCK:
+		key = "clock";
+		break;
+	case VM_HW_HYPERV:
+	case 'v':
+		key = "hyperv";
+		break;
 	case VM_HW_DATA:
 		key = NULL;
 		break;
@@ -207,6 +219,9 @@ vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
 		    "disk-bus" : key);
 	if (key == NULL)
 		return vm_data_disk(cli, disks) == -1 ? -1 : 1;
+	if (strcmp(key, "hyperv") == 0)
+		return cli_set(body, key, json_boolean(ch == VM_HW_HYPERV)) ==
+		    -1 ? -1 : 1;
 	return cli_set_str(cli, body, key, key, optarg) == -1 ? -1 : 1;
 }
 

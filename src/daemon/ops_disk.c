@@ -261,6 +261,8 @@ ops_vm_spec(struct op_ctx *x, const struct host_rec *h, struct ops_disks *d,
 	spec->arch = h->arch[0] ? h->arch : "x86_64";
 	spec->machine = x->vm.machine[0] ? x->vm.machine : NULL;
 	spec->firmware = x->vm.firmware[0] ? x->vm.firmware : NULL;
+	spec->clock = x->vm.clock[0] ? x->vm.clock : NULL;
+	spec->hyperv = x->vm.hyperv;
 	snprintf(d->serial_log, sizeof(d->serial_log), "%s/%s-serial.log",
 	    OPS_SERIAL_LOG_DIR, x->vm.uuid);
 	spec->serial_log = d->serial_log;

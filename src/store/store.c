@@ -331,6 +331,16 @@ static const char *const store_migrations[] = {
 	"  PRIMARY KEY (host_id, sha256));"
 	"CREATE INDEX vm_disks_base ON vm_disks(base_volume)"
 	"  WHERE base_volume <> '';",
+
+	/*
+	 * the guest's clock (its RTC in UTC or local time, as Windows
+	 * keeps it) and whether it gets Hyper-V enlightenments; both chosen
+	 * at create from the image's os hint unless asked
+	 */
+	"ALTER TABLE vms ADD COLUMN clock TEXT NOT NULL DEFAULT 'utc'"
+	"  CHECK (clock IN ('utc','localtime'));"
+	"ALTER TABLE vms ADD COLUMN hyperv INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (hyperv IN (0,1));",
 };
 
 #define STORE_NMIGRATIONS \

@@ -87,6 +87,8 @@ struct vm_rec {
 	char machine[8];                /* pc | q35 */
 	char domain_type[8];            /* kvm | qemu as asked, or "": the
 	                                 * host's best */
+	char clock[12];                 /* utc | localtime: the guest's RTC */
+	bool hyperv;                    /* Hyper-V enlightenments (Windows) */
 };
 
 /*

@@ -2256,10 +2256,10 @@ expect_schema_v3(struct fx *f)
 
 	/* migration 4 (storage, progress, plans) comes after 3 */
 	/* later migrations (4: storage, progress, plans; 5: drift policy,
-	 * tokens; 6: disks as rows, firmware, machine; 7: images; 8: host images) come after
-	 * 3 */
-	assert_int_equal(store_schema_version(), 8);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 8);
+	 * tokens; 6: disks as rows, firmware, machine; 7: images; 8: host images;
+	 * 9: clock, hyperv) come after 3 */
+	assert_int_equal(store_schema_version(), 9);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 9);
 	assert_string_equal(sql_columns(f->path, "tokens", buf, sizeof(buf)),
 	    "id,name,role,hash,created_at,revoked_at");
 	assert_string_equal(sql_columns(f->path, "plans", buf, sizeof(buf)),
@@ -2275,7 +2275,7 @@ expect_schema_v3(struct fx *f)
 	    "id,uuid,name,vcpus,memory_mib,disk_gib,host_id,desired_state,"
 	    "observed_state,created_at,updated_at,group_id,snapshot_schedule,"
 	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at,on_drift,"
-	    "firmware,machine,domain_type");
+	    "firmware,machine,domain_type,clock,hyperv");
 	assert_string_equal(sql_columns(f->path, "operations", buf,
 	    sizeof(buf)), "id,kind,vm_id,vm_uuid,vm_name,status,step,params,"
 	    "err_code,err_field,err_msg,created_at,started_at,finished_at,"
