@@ -1,8 +1,9 @@
 /*
  * disks.c - a VM's disks in the API: the disk part of a create body
  * (the root disk, "disks" for data disks, "disk_bus", "firmware",
- * "machine", "clock", "hyperv") turned into the list the store keeps, device names given
- * here once and for all, and the list written back as JSON.
+ * "machine", "clock", "hyperv") turned into the list the store keeps,
+ * device names given here once and for all, and the list written back as
+ * JSON.
  */
 #include <stdio.h>
 #include <stdlib.h>

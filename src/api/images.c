@@ -96,9 +96,10 @@ images_delete_prune(struct store_conn *c, struct images_delete_tx *t)
 {
 	int64_t n;
 
-	if (t->im.sha256[0] == '\0' ||
-	    store_host_image_count(c, t->im.sha256, &n) < 0)
-		return t->im.sha256[0] == '\0' ? 0 : -1;
+	if (t->im.sha256[0] == '\0')
+		return 0;           /* never ready: no host has a copy */
+	if (store_host_image_count(c, t->im.sha256, &n) < 0)
+		return -1;
 	if (n == 0)
 		return 0;
 	if (prune_op_make(NULL, t->im.sha256, t->name, true, &t->op) < 0)

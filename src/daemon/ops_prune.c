@@ -149,8 +149,8 @@ prune_why(const struct imgcache_drop *d, json_t *e)
 		snprintf(why, sizeof(why), "used by %lld disk%s",
 		    (long long)d->use.disks, d->use.disks == 1 ? "" : "s");
 	else
-		snprintf(why, sizeof(why), "a disk made from it is coming "
-		    "here");
+		snprintf(why, sizeof(why), "an operation under way brings a "
+		    "disk made from it here");
 	json_object_set_new(e, "reason", json_string(why));
 	if (d->fate == IC_KEPT && d->use.disks == 0 && d->use.op_id[0])
 		json_object_set_new(e, "operation", json_string(d->use.op_id));
@@ -271,7 +271,10 @@ ops_prune_run(struct op_ctx *x)
 		return -1;
 	}
 	for (size_t i = 0; i < l.n && !ops_cancelled(x); i++) {
-		ops_step(x, l.h[i].name);
+		char step[96];
+
+		snprintf(step, sizeof(step), "pruning host '%s'", l.h[i].name);
+		ops_step(x, step);
 		prune_host(x, &l.h[i], hosts, &s);
 	}
 	free(l.h);
