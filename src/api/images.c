@@ -126,7 +126,13 @@ images_delete_tx(struct store_conn *c, void *arg)
 		return err_set(ERR_CONFLICT, "image '%s' backs %lld VM disk%s "
 		    "(linked clones); delete them first", t->name,
 		    (long long)n, n == 1 ? "" : "s");
-	t->op.id[0] = '\0';
+	/* a full copy being made reads the hosts' copy: not from under it */
+	if (store_disk_image_op(c, t->name, t->op.id) < 0)
+		return -1;
+	if (t->op.id[0])
+		return err_set(ERR_CONFLICT, "image '%s' is being copied into a "
+		    "VM's disk (operation %s); wait for it to finish", t->name,
+		    t->op.id);
 	if (store_image_delete(c, t->name) < 0)
 		return -1;
 	return images_delete_prune(c, t);

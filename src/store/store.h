@@ -316,6 +316,10 @@ int store_disk_get(struct store_conn *c, int64_t vm_id, const char *dev,
 /* How many disks are linked clones of image (0 when none). */
 int store_disk_count_image(struct store_conn *c, const char *image,
     int64_t *out);
+/* A create or disk add queued or running on a VM with a disk made from
+ * image (it may be copying the image to a host now): its id into out,
+ * UUID_STR_LEN ("" for none). */
+int store_disk_image_op(struct store_conn *c, const char *image, char *out);
 
 /* --- snapshots (store_snap.c) --- */
 struct snap_rec {

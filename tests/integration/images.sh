@@ -333,6 +333,22 @@ copies_on_lv() {
 	t_http DELETE "/v1/vms/${T_PFX}pa?wait=60"
 	t_expect_json .status succeeded "delete ${T_PFX}pa"
 	t_check_not "pr-a's copy went with the VM" test -e "$PL/base-$sha_a.qcow2"
+	# a full copy of pr-a being made (lv's libvirtd frozen meanwhile):
+	# pr-a is not deleted from under it
+	local lvpid op_c
+	lvpid=$(cat "$(lvhost_dir "${T_PFX}lv")/libvirtd.pid")
+	kill -STOP "$lvpid"
+	t_http POST /v1/vms "{\"name\":\"${T_PFX}pf\",\"vcpus\":1,\"memory_mib\":64,\"image\":\"pr-a\",\"clone\":\"full\",\"host\":\"lv\"}"
+	t_expect_status 201 "a full copy of pr-a on lv (its libvirtd frozen): 201"
+	op_c=$(t_json .operation)
+	t_http DELETE /v1/images/pr-a
+	t_expect_problem 409 "DELETE pr-a while the create copies it: 409"
+	t_match "... naming the create" "$(t_json .detail)" "$op_c"
+	kill -CONT "$lvpid"
+	t_http GET "/v1/operations/$op_c?wait=60"
+	t_expect_json .status succeeded "the create, thawed, succeeds"
+	t_http DELETE "/v1/vms/${T_PFX}pf?wait=60"
+	t_expect_json .status succeeded "delete ${T_PFX}pf"
 	t_http DELETE /v1/images/pr-a
 	t_expect_json .prune_operation null "DELETE pr-a, of which no host has a copy: no prune"
 }

@@ -5,7 +5,8 @@
  * a disk made from the image there -- a migration to the host of a VM
  * whose rows still say the source (the race an explicit prune on the
  * destination would otherwise lose), a full-copy create -- and nothing
- * once those have finished; and the walk over a host's rows.
+ * once those have finished; the walk over a host's rows; and the create
+ * that keeps an image's delete waiting (store_disk_image_op()).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -281,6 +282,38 @@ test_full_copy_create(void **state)
 	assert_string_equal(use(f, 0).op_id, "");
 }
 
+/* A create copying the image into a VM's disk holds off its delete; a
+ * start of a VM with a disk from it does not. */
+static void
+test_image_op(void **state)
+{
+	struct fx *f = *state;
+	struct vm_rec v = make_vm(f, "full", 0, false);
+	struct vm_rec w = make_vm(f, "other", 1, false);
+	struct store_conn *c;
+	struct op_rec op, st;
+	char id[UUID_STR_LEN];
+
+	make_op(f, &w, OP_START, "{}", &st);
+	c = store_read_begin(f->s);
+	assert_int_equal(store_disk_image_op(c, "tiny", id), 0);
+	store_read_end(c);
+	assert_string_equal(id, "");
+	make_op(f, &v, OP_CREATE, "{}", &op);
+	c = store_read_begin(f->s);
+	assert_int_equal(store_disk_image_op(c, "tiny", id), 0);
+	assert_string_equal(id, op.id);
+	assert_int_equal(store_disk_image_op(c, "other-image", id), 0);
+	assert_string_equal(id, "");
+	store_read_end(c);
+	set_status(f, op.id, OP_RUNNING);
+	set_status(f, op.id, OP_SUCCEEDED);
+	c = store_read_begin(f->s);
+	assert_int_equal(store_disk_image_op(c, "tiny", id), 0);
+	store_read_end(c);
+	assert_string_equal(id, "");
+}
+
 static int
 count_row(const struct host_image_rec *h, void *arg)
 {
@@ -323,6 +356,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_full_copy_create, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_each, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_op, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
