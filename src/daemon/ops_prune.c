@@ -197,7 +197,8 @@ prune_one(struct op_ctx *x, struct backend_conn *bc, const char *pool,
 	err_clear();
 }
 
-/* Prune host h's copies (of params' sha256 only, when given). */
+/* Prune host h's copies (of params' sha256 only, when given); a host
+ * that holds any (or cannot be reached) into hosts. */
 static void
 prune_host(struct op_ctx *x, const struct host_rec *h, json_t *hosts,
     struct prune_sum *s)
@@ -212,7 +213,6 @@ prune_host(struct op_ctx *x, const struct host_rec *h, json_t *hosts,
 	    "removed", "kept", "forgotten");
 	int r;
 
-	json_array_append_new(hosts, hj);
 	c = store_read_begin(x->app->store);
 	r = store_host_image_each(c, h->id, sha, prune_row_add, &rows);
 	store_read_end(c);
@@ -229,6 +229,11 @@ prune_host(struct op_ctx *x, const struct host_rec *h, json_t *hosts,
 	}
 	for (size_t i = 0; r == 0 && i < rows.n; i++)
 		prune_one(x, bc, pool, h, rows.sha[i], hj, s);
+	/* a host that holds no copy is not listed */
+	if (rows.n > 0 || json_object_get(hj, "unreachable"))
+		json_array_append_new(hosts, hj);
+	else
+		json_decref(hj);
 	if (r < 0 && !s->failed) {
 		err_save(&s->e);
 		s->failed = true;
