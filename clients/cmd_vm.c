@@ -290,9 +290,10 @@ vm_show(struct cli *cli, int argc, char **argv)
  *	    [--group GROUP] [--label K=V]... [--policy spread|pack]
  *	    [--data-disk GIB[:BUS]]... (also in a dry run: they take room)
  * and, when create, [--start], the hardware options (--disk-bus,
- * --firmware, --machine: vm_hw_opt(); --from-ova IMAGE: the rest from
- * that image's ova_spec, image_ova_body()) and the snapshot schedule options
- * (vm_sched_opt(): "snapshot_schedule", "snapshot_retention").  Labels and the policy go into "placement".
+ * --firmware, --machine, --clock, --[no-]hyperv: vm_hw_opt(); --from-ova
+ * IMAGE: the rest from that image's ova_spec, image_ova_body()) and the
+ * snapshot schedule options (vm_sched_opt(): "snapshot_schedule",
+ * "snapshot_retention").  Labels and the policy go into "placement".
  * Sizes are checked here only as positive integers, names not at all: the
  * server owns the ranges (docs/api.md) and its 400 names the field.
  * Returns 0, or -1 after reporting.
