@@ -179,6 +179,108 @@ image_delete(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* One row per copy: {"host","image","sha256","result","reason"}. */
+static int
+image_prune_rows(const json_t *hosts, json_t *rows)
+{
+	static const char *const lists[] = { "removed", "kept", "forgotten" };
+	const json_t *h, *e;
+	size_t i, j, k;
+	json_t *row;
+
+	json_array_foreach(hosts, i, h) {
+		if (json_is_true(json_object_get(h, "unreachable")) &&
+		    (row = json_pack("{s:O?, s:s}", "host",
+		    json_object_get(h, "host"), "result", "unreachable")) != NULL)
+			json_array_append_new(rows, row);
+		for (k = 0; k < sizeof(lists) / sizeof(lists[0]); k++)
+			json_array_foreach(json_object_get(h, lists[k]), j, e) {
+				if ((row = json_deep_copy(e)) == NULL ||
+				    json_object_set(row, "host",
+				    json_object_get(h, "host")) == -1 ||
+				    json_object_set_new(row, "result",
+				    json_string(lists[k])) == -1)
+					return cli_fail(CLI_ERROR, "out of memory");
+				json_array_append_new(rows, row);
+			}
+	}
+	return 0;
+}
+
+/* What a prune did, from its finished OPERATION: the copies as a table,
+ * then the totals.  With -o json, the operation. */
+static int
+image_prune_print(struct cli *cli, const json_t *op)
+{
+	const json_t *p = json_object_get(op, "progress");
+	json_t *rows = json_array();
+	int rc = 0;
+
+	if (cli->cli_format == OUTPUT_JSON || rows == NULL) {
+		json_decref(rows);
+		return output_json(stdout, op);
+	}
+	if (image_prune_rows(json_object_get(p, "hosts"), rows) == -1 ||
+	    (json_array_size(rows) > 0 && output_table(stdout, rows,
+	    columns_prune, columns_nprune) == -1))
+		rc = -1;
+	json_decref(rows);
+	if (rc == 0)
+		printf("removed %lld, kept %lld, forgotten %lld, unreachable "
+		    "%lld\n", (long long)json_integer_value(json_object_get(p,
+		    "removed")), (long long)json_integer_value(json_object_get(p,
+		    "kept")), (long long)json_integer_value(json_object_get(p,
+		    "forgotten")), (long long)json_integer_value(
+		    json_object_get(p, "unreachable")));
+	return rc;
+}
+
+/* hangar image prune [--host H] [--image NAME] [--no-wait] */
+int
+image_prune(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "host", required_argument, NULL, 'h' },
+		{ "image", required_argument, NULL, 'i' },
+		{ "no-wait", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	json_t *body = json_object(), *op = NULL, *done_op = NULL;
+	const char *st;
+	int ch, rc = -1;
+
+	if (body == NULL)
+		return cli_fail(CLI_ERROR, "out of memory");
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		if (ch == 'n')
+			cli->cli_wait = false;
+		else if (ch != 'h' && ch != 'i')
+			goto done;
+		else if (cli_set(body, ch == 'h' ? "host" : "image",
+		    json_string(optarg)) == -1)
+			goto done;
+	}
+	if (cli_args(cli, argc, argv, 0, 0) == -1 ||
+	    http_call(cli->cli_http, "POST", "/v1/images/prune", body,
+	    &op) == -1)
+		goto done;
+	if (!cli->cli_wait) {
+		rc = output_operation(stdout, cli->cli_format, op);
+		goto done;
+	}
+	if (op_follow(cli, NULL, op, 0, &done_op) == -1)
+		goto done;
+	rc = image_prune_print(cli, done_op);
+	st = json_string_value(json_object_get(done_op, "status"));
+	if (rc == 0 && (st == NULL || strcmp(st, "succeeded") != 0))
+		rc = op_failed(done_op);
+done:
+	json_decref(body);
+	json_decref(op);
+	json_decref(done_op);
+	return rc;
+}
+
 /* hangar image export NAME FILE [--format F] */
 int
 image_export(struct cli *cli, int argc, char **argv)

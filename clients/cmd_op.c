@@ -314,7 +314,7 @@ done:
  * Report a finished operation that did not succeed, by its error's detail
  * (or its status, if it has none).  Always returns -1.
  */
-static int
+int
 op_failed(const json_t *op)
 {
 	char msg[OP_MSG_MAX];

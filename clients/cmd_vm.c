@@ -133,6 +133,8 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 #define VM_HW_IMAGE	'I'	/* --image NAME: the root disk from it */
 #define VM_HW_CLONE	'C'	/* --clone linked|full */
 #define VM_HW_OVA	'O'	/* --from-ova IMAGE: disks, CPUs, memory */
+#define VM_HW_CLOCK	'T'	/* --clock utc|localtime */
+#define VM_HW_HYPERV	'V'	/* --hyperv, --no-hyperv ('v') */
 #define VM_HW_OPTIONS							\
 	{ "disk-gib", required_argument, NULL, 'd' },			\
 	{ "disk-bus", required_argument, NULL, VM_HW_DISK_BUS },	\
@@ -142,6 +144,9 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 	{ "image", required_argument, NULL, VM_HW_IMAGE },		\
 	{ "clone", required_argument, NULL, VM_HW_CLONE },		\
 	{ "from-ova", required_argument, NULL, VM_HW_OVA },		\
+	{ "clock", required_argument, NULL, VM_HW_CLOCK },		\
+	{ "hyperv", no_argument, NULL, VM_HW_HYPERV },			\
+	{ "no-hyperv", no_argument, NULL, 'v' },			\
 	VM_CI_OPTIONS
 
 /* --data-disk GIB[:BUS] appended to disks as {"size_gib", "bus"}. */
@@ -196,6 +201,13 @@ vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
 	case VM_HW_CLONE:
 		key = "clone";
 		break;
+	case VM_HW_CLOCK:
+		key = "clock";
+		break;
+	case VM_HW_HYPERV:
+	case 'v':
+		key = "hyperv";
+		break;
 	case VM_HW_DATA:
 		key = NULL;
 		break;
@@ -208,6 +220,9 @@ vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
 		    "disk-bus" : key);
 	if (key == NULL)
 		return vm_data_disk(cli, disks) == -1 ? -1 : 1;
+	if (strcmp(key, "hyperv") == 0)
+		return cli_set(body, key, json_boolean(ch == VM_HW_HYPERV)) ==
+		    -1 ? -1 : 1;
 	return cli_set_str(cli, body, key, key, optarg) == -1 ? -1 : 1;
 }
 
@@ -276,9 +291,10 @@ vm_show(struct cli *cli, int argc, char **argv)
  *	    [--group GROUP] [--label K=V]... [--policy spread|pack]
  *	    [--data-disk GIB[:BUS]]... (also in a dry run: they take room)
  * and, when create, [--start], the hardware options (--disk-bus,
- * --firmware, --machine: vm_hw_opt(); --from-ova IMAGE: the rest from
- * that image's ova_spec, image_ova_body()) and the snapshot schedule options
- * (vm_sched_opt(): "snapshot_schedule", "snapshot_retention").  Labels and the policy go into "placement".
+ * --firmware, --machine, --clock, --[no-]hyperv: vm_hw_opt(); --from-ova
+ * IMAGE: the rest from that image's ova_spec, image_ova_body()) and the
+ * snapshot schedule options (vm_sched_opt(): "snapshot_schedule",
+ * "snapshot_retention").  Labels and the policy go into "placement".
  * Sizes are checked here only as positive integers, names not at all: the
  * server owns the ranges (docs/api.md) and its 400 names the field.
  * Returns 0, or -1 after reporting.

@@ -158,6 +158,16 @@ const struct output_col columns_move[] = {
 };
 const size_t columns_nmove = NITEMS(columns_move);
 
+/* hangar image prune: each host's copy of an image and what became of it */
+const struct output_col columns_prune[] = {
+	{ "HOST", "host", OUTPUT_TEXT },
+	{ "IMAGE", "image", OUTPUT_TEXT },
+	{ "SHA256", "sha256", OUTPUT_TEXT },
+	{ "RESULT", "result", OUTPUT_TEXT },
+	{ "REASON", "reason", OUTPUT_TEXT },
+};
+const size_t columns_nprune = NITEMS(columns_prune);
+
 /* hangar plan ...: a PLAN's "moves":[{"vm","vm_id","from","to","mode"},...] */
 const struct output_col columns_plan_move[] = {
 	{ "VM", "vm", OUTPUT_TEXT },

@@ -166,6 +166,18 @@ static const char help_plan_execute[] =
     "  --parallel N   at most N moves at a time (default 1)\n"
     "  --no-wait      print the operation as accepted; do not wait\n";
 
+static const char help_image_prune[] =
+    "Removes the copies of library images that hosts keep for linked\n"
+    "clones where nothing needs them: no disk on the host is made over it\n"
+    "and no operation under way is putting one there.  Prints each copy\n"
+    "looked at: removed, kept (and why), or forgotten (its volume was\n"
+    "gone already), then 'removed N, kept N, forgotten N, unreachable N'.\n"
+    "Copies on a host that cannot be reached stay (exit 1 with --host).\n"
+    "\n"
+    "  --host H       only host H's copies\n"
+    "  --image NAME   only the copies of image NAME\n"
+    "  --no-wait      print the operation as accepted; do not wait\n";
+
 static const char help_image_import[] =
     "Upload FILE to hangard's image library as image NAME (1-63 of a-z\n"
     "0-9 . _ -).  hangard checks what the file really is, refuses images\n"
@@ -212,7 +224,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--memory MIB]\n      [--image NAME [--clone linked|full] | "
 	    "--from-ova IMAGE]\n      [--disk GIB] [--disk-bus BUS] "
 	    "[--data-disk GIB[:BUS]]...\n      [--firmware bios|uefi] "
-	    "[--machine pc|q35]\n      [--host HOST [--force]] "
+	    "[--machine pc|q35]\n      [--clock utc|localtime] "
+	    "[--hyperv|--no-hyperv]\n      [--host HOST [--force]] "
 	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"
 	    "      [--snapshot-schedule SPEC] [--snapshot-keep N]\n"
 	    "      [--snapshot-max-age DURATION]\n"
@@ -283,6 +296,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "image", "list", image_list, "image list", NULL },
 	{ "image", "show", image_show, "image show NAME", NULL },
 	{ "image", "delete", image_delete, "image delete NAME", NULL },
+	{ "image", "prune", image_prune, "image prune [--host H] [--image NAME] "
+	    "[--no-wait]", help_image_prune },
 	{ "image", "export", image_export, "image export NAME FILE "
 	    "[--format qcow2|raw|vmdk|vhd|vhdx]", help_image_export },
 	{ "place", NULL, place, "place NAME [--vcpus N] [--memory MIB] "

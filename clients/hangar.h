@@ -97,11 +97,11 @@ void	 cli_catch_interrupt(bool);
 extern const struct output_col columns_vm[], columns_host[], columns_op[],
     columns_group[], columns_member[], columns_place[], columns_snapshot[],
     columns_check[], columns_move[], columns_plan_move[], columns_disk[],
-    columns_image[], columns_guest_fs[];
+    columns_image[], columns_guest_fs[], columns_prune[];
 extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
     columns_nmember, columns_nplace, columns_nsnapshot, columns_ncheck,
     columns_nmove, columns_nplan_move, columns_ndisk, columns_nimage,
-    columns_nguest_fs;
+    columns_nguest_fs, columns_nprune;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -139,6 +139,7 @@ int	 image_list(struct cli *, int, char **);
 int	 image_show(struct cli *, int, char **);
 int	 image_delete(struct cli *, int, char **);
 int	 image_export(struct cli *, int, char **);
+int	 image_prune(struct cli *, int, char **);
 int	 image_ova_body(struct cli *, const char *, json_t *, json_t *);
 
 /* cmd_cloudinit.c: the cloud-init options of vm create (long options
@@ -179,6 +180,7 @@ int	 op_follow(struct cli *, const char *, json_t *, unsigned, json_t **);
 int	 op_wait(struct cli *, const char *, json_t *, unsigned, json_t **);
 int	 op_fetch(struct cli *, const char *, json_t **);
 int	 op_moves(struct cli *, json_t *);
+int	 op_failed(const json_t *);
 
 /* cmd_plan.c */
 int	 plan_consolidate(struct cli *, int, char **);

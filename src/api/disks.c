@@ -1,8 +1,9 @@
 /*
  * disks.c - a VM's disks in the API: the disk part of a create body
  * (the root disk, "disks" for data disks, "disk_bus", "firmware",
- * "machine") turned into the list the store keeps, device names given
- * here once and for all, and the list written back as JSON.
+ * "machine", "clock", "hyperv") turned into the list the store keeps,
+ * device names given here once and for all, and the list written back as
+ * JSON.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,20 +140,21 @@ disks_volumes(struct disk_rec *d, int n, const char *uuid)
 }
 
 /*
- * The root disk's bus when the request names none: what the image's os
- * hint says its guest has drivers for (as Proxmox's ostype does): a
- * Windows guest boots from SATA (it has no virtio driver until one is
- * installed), anything else from virtio.
+ * Is the image's guest Windows, by its os hint?  The defaults of a VM
+ * made from it follow, as Proxmox's ostype chooses them: a Windows guest
+ * boots from SATA (it has no virtio driver until one is installed), keeps
+ * its clock in local time, and gets the Hyper-V enlightenments; anything
+ * else boots from virtio with its clock in UTC.
  */
-static const char *
-disks_default_bus(struct req *r, const char *image)
+static bool
+disks_windows(struct req *r, const char *image)
 {
 	struct store_conn *c;
 	struct image_rec *im;
 	bool windows = false;
 
 	if (image == NULL || (im = malloc(sizeof(*im))) == NULL)
-		return "virtio";
+		return false;
 	c = store_read_begin(r->app->store);
 	if (store_image_get(c, image, im) == 0)
 		windows = strcmp(im->os, "windows") == 0;
@@ -160,7 +162,22 @@ disks_default_bus(struct req *r, const char *image)
 		err_clear();        /* reported where the image is looked up */
 	store_read_end(c);
 	free(im);
-	return windows ? "sata" : "virtio";
+	return windows;
+}
+
+/* The guest's clock and Hyper-V: as asked, else as the os hint says. */
+static int
+disks_clock(struct req *r, struct vm_rec *vm, bool windows)
+{
+	static const char *const clocks[] = { "utc", "localtime" };
+	const char *clk = body_string(r, "clock");
+
+	if (clk && disks_word("clock", clk, clocks, 2) < 0)
+		return -1;
+	snprintf(vm->clock, sizeof(vm->clock), "%s", clk ? clk :
+	    windows ? "localtime" : "utc");
+	vm->hyperv = body_bool(r, "hyperv", windows);
+	return 0;
 }
 
 int
@@ -175,6 +192,7 @@ disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
 	const char *image = body_string(r, "image");
 	const char *clone = body_string(r, "clone");
 	json_t *extra = json_object_get(r->body, "disks");
+	bool windows = disks_windows(r, image);
 
 	*n = 0;
 	if (fw && disks_word("firmware", fw, firmwares, 2) < 0)
@@ -183,12 +201,14 @@ disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
 		return -1;
 	snprintf(vm->firmware, sizeof(vm->firmware), "%s", fw ? fw : "bios");
 	snprintf(vm->machine, sizeof(vm->machine), "%s", mach ? mach : "pc");
+	if (disks_clock(r, vm, windows) < 0)
+		return -1;
 	if (clone && strcmp(clone, "linked") != 0 &&
 	    strcmp(clone, "full") != 0)
 		return err_set_field(ERR_INVALID, "clone", "clone must be "
 		    "linked or full");
 	/* from an image, the root disk is the image's size unless told */
-	if (disks_add(d, n, bus ? bus : disks_default_bus(r, image),
+	if (disks_add(d, n, bus ? bus : windows ? "sata" : "virtio",
 	    body_int(r, "disk_gib", image ? 0 : 10), vm->machine,
 	    "disk_bus") < 0 ||
 	    disks_image(r, &d[0], image, clone && strcmp(clone, "full") == 0,

@@ -1,9 +1,11 @@
 /*
  * images.c - the image library: GET /v1/images, GET /v1/images/{name},
- * DELETE /v1/images/{name} and GET /v1/images/{name}/file?format=F (the
- * image streamed out: the stored qcow2 as it is, or converted by qemu-img
- * into a staged file that is unlinked before it is served from its open
- * descriptor).  Uploads are images_upload.c.
+ * DELETE /v1/images/{name} (and an image_prune operation of the hosts'
+ * copies of it), POST /v1/images/prune, and GET
+ * /v1/images/{name}/file?format=F (the image streamed out: the stored
+ * qcow2 as it is, or converted by qemu-img into a staged file that is
+ * unlinked before it is served from its open descriptor).  Uploads are
+ * images_upload.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,7 +86,26 @@ images_get(struct req *r)
 struct images_delete_tx {
 	const char *name;
 	struct image_rec im;
+	struct op_rec op;          /* the prune of its copies (id "": none) */
 };
+
+/* In the delete's transaction: hosts holding a copy of the image get an
+ * image_prune of it, tried until each has been reached. */
+static int
+images_delete_prune(struct store_conn *c, struct images_delete_tx *t)
+{
+	int64_t n;
+
+	if (t->im.sha256[0] == '\0')
+		return 0;           /* never ready: no host has a copy */
+	if (store_host_image_count(c, t->im.sha256, &n) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (prune_op_make(NULL, t->im.sha256, t->name, true, &t->op) < 0)
+		return -1;
+	return store_op_insert(c, &t->op);
+}
 
 static int
 images_delete_tx(struct store_conn *c, void *arg)
@@ -105,13 +126,23 @@ images_delete_tx(struct store_conn *c, void *arg)
 		return err_set(ERR_CONFLICT, "image '%s' backs %lld VM disk%s "
 		    "(linked clones); delete them first", t->name,
 		    (long long)n, n == 1 ? "" : "s");
-	return store_image_delete(c, t->name);
+	/* a full copy being made reads the hosts' copy: not from under it */
+	if (store_disk_image_op(c, t->name, t->op.id) < 0)
+		return -1;
+	if (t->op.id[0])
+		return err_set(ERR_CONFLICT, "image '%s' is being copied into a "
+		    "VM's disk (operation %s); wait for it to finish", t->name,
+		    t->op.id);
+	if (store_image_delete(c, t->name) < 0)
+		return -1;
+	return images_delete_prune(c, t);
 }
 
 int
 images_delete(struct req *r)
 {
 	struct images_delete_tx t;
+	json_t *j;
 
 	memset(&t, 0, sizeof(t));
 	t.name = r->params[0];
@@ -121,7 +152,54 @@ images_delete(struct req *r)
 	/* the row is gone: the file is nobody's */
 	library_remove_image(r->app, &t.im);
 	log_info("images: '%s' deleted", t.name);
-	return req_reply(r, 200, images_json(&t.im));
+	j = images_json(&t.im);
+	if (t.op.id[0])
+		ops_submit(r->app->ops, t.op.id);
+	if (j)
+		json_object_set_new(j, "prune_operation", t.op.id[0] ?
+		    json_string(t.op.id) : json_null());
+	return req_reply(r, 200, j);
+}
+
+static const struct body_field images_prune_fields[] = {
+	{ "host", BODY_STRING, false, 0, NAME_MAX_LEN - 1 },
+	{ "image", BODY_STRING, false, 0, NAME_MAX_LEN - 1 },
+};
+
+/* The prune's body: {"host":NAME, "image":NAME}, each optional. */
+static int
+images_prune_parse(struct req *r, struct prune_request *rq)
+{
+	static const char *const f[] = { "host", "image" };
+	const char *v;
+
+	memset(rq, 0, sizeof(*rq));
+	if (body_check(r, images_prune_fields, sizeof(images_prune_fields) /
+	    sizeof(images_prune_fields[0])) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if ((v = body_string(r, f[i])) != NULL && v[0] == '\0')
+			return err_set_field(ERR_INVALID, f[i], "%s must name "
+			    "one, or be left out", f[i]);
+	rq->host = body_string(r, "host");
+	rq->image = body_string(r, "image");
+	rq->idem_key = r->idem_key[0] ? r->idem_key : NULL;
+	return 0;
+}
+
+int
+images_prune(struct req *r)
+{
+	struct prune_request rq;
+	struct op_rec op;
+	int64_t wait;
+
+	if (images_prune_parse(r, &rq) < 0 ||
+	    req_query_int(r, "wait", 0, 3600, 0, &wait) < 0)
+		return -1;
+	if (prune_request(r->app, &rq, &op) < 0)
+		return -1;
+	return operations_reply(r, &op, wait);
 }
 
 /* qemu-img's output format and options for an export format. */

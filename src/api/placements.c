@@ -31,6 +31,8 @@ const struct body_field placements_fields[] = {
 	{ "disks", BODY_ARRAY, false, 0, 0 },
 	{ "firmware", BODY_STRING, false, 0, 16 },
 	{ "machine", BODY_STRING, false, 0, 16 },
+	{ "clock", BODY_STRING, false, 0, 16 },
+	{ "hyperv", BODY_BOOL, false, 0, 0 },
 	{ "image", BODY_STRING, false, 0, 63 },
 	{ "clone", BODY_STRING, false, 0, 16 },
 	/* its NoCloud seed, checked in cloud_init.c */

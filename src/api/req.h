@@ -327,6 +327,7 @@ int images_create(struct req *r);
 int images_list(struct req *r);
 int images_get(struct req *r);
 int images_delete(struct req *r);
+int images_prune(struct req *r);
 int images_file(struct req *r);
 
 #endif

@@ -81,6 +81,7 @@ static const struct route router_routes[] = {
 	{ "POST",   "/v1/images",                   images_create,       AUTH_OPERATOR, ROUTE_STREAM },
 	{ "GET",    "/v1/images/*",                 images_get,          AUTH_READER,   ROUTE_POOL },
 	{ "DELETE", "/v1/images/*",                 images_delete,       AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/images/prune",             images_prune,        AUTH_OPERATOR, ROUTE_THREAD },
 	{ "GET",    "/v1/images/*/file",            images_file,         AUTH_READER,   ROUTE_THREAD },
 };
 

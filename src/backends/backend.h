@@ -80,6 +80,9 @@ struct vm_spec {
 	const char *arch;
 	const char *machine;      /* pc | q35, or NULL: the hypervisor's */
 	const char *firmware;     /* bios | uefi, or NULL: bios */
+	const char *clock;        /* utc | localtime, or NULL: utc */
+	bool hyperv;              /* Hyper-V enlightenments and clock (a
+	                           * Windows guest) */
 	const char *serial_log;   /* file the serial console is logged to,
 	                           * or NULL */
 	const struct vm_disk_spec *disks;

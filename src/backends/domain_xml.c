@@ -140,6 +140,68 @@ domain_xml_os(struct xw *x, const struct vm_spec *spec)
 	xw_end(x);                  /* os */
 }
 
+/* <NAME state='on'/>, and retries='N' when given */
+static void
+domain_xml_on(struct xw *x, const char *name, const char *retries)
+{
+	xw_start(x, name);
+	xw_attr(x, "state", "on");
+	if (retries)
+		xw_attr(x, "retries", retries);
+	xw_end(x);
+}
+
+/*
+ * <features>: ACPI, and for a Windows guest the Hyper-V enlightenments
+ * virt-manager gives one (relaxed timing, the virtual APIC, spinlock
+ * retries): QEMU takes them under KVM and TCG alike, where vpindex,
+ * synic and stimer need KVM.
+ */
+static void
+domain_xml_features(struct xw *x, const struct vm_spec *spec)
+{
+	xw_start(x, "features");
+	xw_start(x, "acpi");
+	xw_end(x);
+	if (spec->hyperv) {
+		xw_start(x, "hyperv");
+		domain_xml_on(x, "relaxed", NULL);
+		domain_xml_on(x, "vapic", NULL);
+		domain_xml_on(x, "spinlocks", "8191");
+		xw_end(x);
+	}
+	xw_end(x);
+}
+
+/* <timer name='NAME' ATTR='VALUE'/> */
+static void
+domain_xml_timer(struct xw *x, const char *name, const char *attr,
+    const char *value)
+{
+	xw_start(x, "timer");
+	xw_attr(x, "name", name);
+	xw_attr(x, attr, value);
+	xw_end(x);
+}
+
+/* <clock>: the guest's RTC in UTC or local time (Windows keeps local
+ * time); a Windows guest's timers as virt-manager sets them: the Hyper-V
+ * reference clock, no HPET, lost RTC ticks caught up */
+static void
+domain_xml_clock(struct xw *x, const struct vm_spec *spec)
+{
+	xw_start(x, "clock");
+	xw_attr(x, "offset", spec->clock && strcmp(spec->clock,
+	    "localtime") == 0 ? "localtime" : "utc");
+	if (spec->hyperv) {
+		domain_xml_timer(x, "rtc", "tickpolicy", "catchup");
+		domain_xml_timer(x, "pit", "tickpolicy", "delay");
+		domain_xml_timer(x, "hpet", "present", "no");
+		domain_xml_timer(x, "hypervclock", "present", "yes");
+	}
+	xw_end(x);
+}
+
 /* <backingStore> chain from d->backing[i] on, each inside the one before */
 static void
 domain_xml_backing(struct xw *x, const struct vm_disk_spec *d, int i)
@@ -260,10 +322,8 @@ domain_xml_domain(const struct vm_spec *spec)
 	xw_elem_num(&x, "memory", "MiB", spec->memory_mib);
 	xw_elem_num(&x, "vcpu", NULL, spec->vcpus);
 	domain_xml_os(&x, spec);
-	xw_start(&x, "features");
-	xw_start(&x, "acpi");
-	xw_end(&x);
-	xw_end(&x);
+	domain_xml_features(&x, spec);
+	domain_xml_clock(&x, spec);
 	xw_elem(&x, "on_poweroff", "destroy");
 	xw_elem(&x, "on_reboot", "restart");
 	xw_elem(&x, "on_crash", "destroy");

@@ -36,6 +36,7 @@ static const struct {
 	[OP_DISK_REMOVE] = { "disk_remove", "removing-disk" },
 	[OP_DISK_RESIZE] = { "disk_resize", "resizing-disk" },
 	[OP_IMAGE_IMPORT] = { "image_import", "importing" },
+	[OP_IMAGE_PRUNE] = { "image_prune", "pruning" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

@@ -39,6 +39,7 @@ enum op_kind {
 	OP_DISK_REMOVE,
 	OP_DISK_RESIZE,
 	OP_IMAGE_IMPORT,     /* an uploaded image into the library: no VM */
+	OP_IMAGE_PRUNE,      /* hosts' unneeded image copies removed: no VM */
 	OP_KIND__COUNT
 };
 

@@ -173,10 +173,52 @@ bool imgcache_sha(const char *vol, char *out, size_t len);
  */
 int imgcache_base(struct app *app, struct backend_conn *bc, int64_t host_id,
     const char *pool, const struct image_rec *im, char *path, size_t len);
-/* Remove base volume vol from host_id unless a disk of a VM other than
- * vm_id is an overlay of it (failures are logged, not returned). */
+/* What removing one host's copy of an image came to. */
+enum imgcache_fate {
+	IC_KEPT,          /* something needs it (use says what) */
+	IC_REMOVED,       /* its volume and its row are gone */
+	IC_FORGOTTEN,     /* its volume was gone already: the row went */
+	IC_BUSY,          /* being copied or pruned right now: left */
+	IC_FAILED,        /* the error says why */
+};
+struct imgcache_drop {
+	enum imgcache_fate fate;
+	struct host_image_use use;
+};
+/*
+ * Remove host_id's copy of the image of sha256 (its volume in pool on
+ * bc, then its row) unless store_host_image_use() finds something that
+ * needs it.  wait: wait for whoever copies or prunes it now, else report
+ * IC_BUSY.  0, or -1 (IC_FAILED) with the error.
+ */
+int imgcache_drop(struct app *app, struct backend_conn *bc, int64_t host_id,
+    const char *pool, const char *sha256, bool wait,
+    struct imgcache_drop *out);
+/* imgcache_drop() of base volume vol, waiting; failures are logged. */
 void imgcache_prune(struct app *app, struct backend_conn *bc, int64_t host_id,
-    const char *pool, const char *vol, int64_t vm_id);
+    const char *pool, const char *vol);
+
+/* --- ops_prune.c: removing hosts' image copies that nothing needs --- */
+struct prune_request {
+	const char *host;          /* one host, or NULL: every host */
+	const char *image;         /* one image's copies, or NULL: all */
+	const char *idem_key;      /* the request's Idempotency-Key, or NULL */
+};
+/*
+ * Record an image_prune operation and hand it to the engine; *op is the
+ * recorded operation.  ERR_UNPROCESSABLE naming "host" or "image" when
+ * it names none.
+ */
+int prune_request(struct app *app, const struct prune_request *rq,
+    struct op_rec *op);
+/*
+ * An image_prune operation (not recorded) into *op: of host's copies
+ * (NULL: every host's) of the image of sha256 (NULL: every image), name
+ * its name for the result; until_reached: stay running, trying again,
+ * until every host holding a copy has been reached (an image's delete).
+ */
+int prune_op_make(const char *host, const char *sha256, const char *name,
+    bool until_reached, struct op_rec *op);
 
 /* --- disks.c: adding, removing and growing a VM's disks --- */
 struct disk_request {

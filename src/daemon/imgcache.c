@@ -53,6 +53,24 @@ ic_claim(int64_t host_id, const char *sha256)
 	pthread_mutex_unlock(&ic_mu);
 }
 
+/* Claim (host, image) unless somebody works on it now: false then. */
+static bool
+ic_try_claim(int64_t host_id, const char *sha256)
+{
+	bool ok;
+
+	pthread_mutex_lock(&ic_mu);
+	ok = ic_find(host_id, sha256) < 0 && ic_nbusy < IMGCACHE_BUSY_MAX;
+	if (ok) {
+		ic_busy[ic_nbusy].host_id = host_id;
+		snprintf(ic_busy[ic_nbusy].sha256, sizeof(ic_busy[0].sha256),
+		    "%s", sha256);
+		ic_nbusy++;
+	}
+	pthread_mutex_unlock(&ic_mu);
+	return ok;
+}
+
 static void
 ic_release(int64_t host_id, const char *sha256)
 {
@@ -173,34 +191,77 @@ imgcache_base(struct app *app, struct backend_conn *bc, int64_t host_id,
 	return r < 0 ? -1 : 0;
 }
 
-void
-imgcache_prune(struct app *app, struct backend_conn *bc, int64_t host_id,
-    const char *pool, const char *vol, int64_t vm_id)
+/* With (host, image) claimed: what keeps the copy, else remove it. */
+static int
+ic_drop_claimed(struct app *app, struct backend_conn *bc, const char *pool,
+    struct host_image_rec *h, struct imgcache_drop *out)
 {
-	struct host_image_rec h;
-	struct store_conn *c;
-	int64_t users = 1;
+	struct store_conn *c = store_read_begin(app->store);
+	char path[1024];
 	int r;
 
-	memset(&h, 0, sizeof(h));
-	if (!imgcache_sha(vol, h.sha256, sizeof(h.sha256)))
-		return;
-	h.host_id = host_id;
-	ic_claim(host_id, h.sha256);
-	err_clear();
-	c = store_read_begin(app->store);
-	r = store_host_image_users(c, host_id, vol, vm_id, &users);
+	r = store_host_image_use(c, h->host_id, h->sha256, 0, &out->use);
 	store_read_end(c);
-	if (r == 0 && users == 0) {
-		if (backend_volume_delete(bc, pool, vol) == 0 &&
-		    store_tx(app->store, ic_del_tx, &h) == 0)
-			log_info("imgcache: host #%lld no longer keeps %s",
-			    (long long)host_id, vol);
+	if (r < 0)
+		return -1;
+	if (out->use.disks > 0 || out->use.op_id[0]) {
+		out->fate = IC_KEPT;
+		return 0;
 	}
-	if (err_last()->code != ERR_NONE) {
+	out->fate = IC_REMOVED;
+	if (backend_volume_path(bc, pool, h->volume, path, sizeof(path)) < 0) {
+		if (err_last()->code != ERR_NOT_FOUND)
+			return -1;
+		err_clear();
+		out->fate = IC_FORGOTTEN;
+	} else if (backend_volume_delete(bc, pool, h->volume) < 0) {
+		return -1;
+	}
+	return store_tx(app->store, ic_del_tx, h);
+}
+
+int
+imgcache_drop(struct app *app, struct backend_conn *bc, int64_t host_id,
+    const char *pool, const char *sha256, bool wait,
+    struct imgcache_drop *out)
+{
+	struct host_image_rec h;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&h, 0, sizeof(h));
+	h.host_id = host_id;
+	snprintf(h.sha256, sizeof(h.sha256), "%s", sha256);
+	imgcache_volume(sha256, h.volume);
+	if (!wait && !ic_try_claim(host_id, sha256)) {
+		out->fate = IC_BUSY;
+		return 0;
+	}
+	if (wait)
+		ic_claim(host_id, sha256);
+	r = ic_drop_claimed(app, bc, pool, &h, out);
+	ic_release(host_id, sha256);
+	if (r < 0)
+		out->fate = IC_FAILED;
+	else if (out->fate == IC_REMOVED)
+		log_info("imgcache: host #%lld no longer keeps %s",
+		    (long long)host_id, h.volume);
+	return r;
+}
+
+void
+imgcache_prune(struct app *app, struct backend_conn *bc, int64_t host_id,
+    const char *pool, const char *vol)
+{
+	struct imgcache_drop d;
+	char sha[65];
+
+	if (!imgcache_sha(vol, sha, sizeof(sha)))
+		return;
+	err_clear();
+	if (imgcache_drop(app, bc, host_id, pool, sha, true, &d) < 0) {
 		log_warnx("imgcache: cannot prune %s on host #%lld: %s", vol,
 		    (long long)host_id, err_last()->msg);
 		err_clear();
 	}
-	ic_release(host_id, h.sha256);
 }

@@ -254,7 +254,7 @@ ops_disks_prune(struct op_ctx *x, int64_t host_id, const char *pool)
 	for (int i = 0; i < x->ndisks; i++) {
 		vol[0] = '\0';
 		if (ops_disk_base_of(x, &x->disks[i], vol))
-			imgcache_prune(x->app, bc, host_id, pool, vol, 0);
+			imgcache_prune(x->app, bc, host_id, pool, vol);
 	}
 }
 
@@ -317,6 +317,8 @@ ops_vm_spec(struct op_ctx *x, const struct host_rec *h, struct ops_disks *d,
 	spec->arch = h->arch[0] ? h->arch : "x86_64";
 	spec->machine = x->vm.machine[0] ? x->vm.machine : NULL;
 	spec->firmware = x->vm.firmware[0] ? x->vm.firmware : NULL;
+	spec->clock = x->vm.clock[0] ? x->vm.clock : NULL;
+	spec->hyperv = x->vm.hyperv;
 	snprintf(d->serial_log, sizeof(d->serial_log), "%s/%s-serial.log",
 	    OPS_SERIAL_LOG_DIR, x->vm.uuid);
 	spec->serial_log = d->serial_log;
@@ -496,4 +498,9 @@ ops_disk_after(struct op_ctx *x, bool ok)
 		    ops_disk_param(x, "size_gib");
 	if (delta != 0 && x->vm.host_id)
 		view_disk(x->app->view, x->vm.host_id, delta);
+	/* a failed add or a removal may leave a copy of an image that no
+	 * disk on the host uses now */
+	if ((x->op.kind == OP_DISK_ADD && !ok) ||
+	    (x->op.kind == OP_DISK_REMOVE && ok))
+		ops_disks_prune(x, x->vm.host_id, x->pool);
 }

@@ -155,6 +155,9 @@ int ops_image_recover(struct op_ctx *x);
 int ops_image_close(struct store_conn *c, struct op_ctx *x, bool ok);
 void ops_image_after(struct op_ctx *x, bool ok);
 
+/* ops_prune.c: removing the image copies hosts keep that nothing needs */
+int ops_prune_run(struct op_ctx *x);
+
 /* ops_snap.c: the snapshot runners */
 /* ops_disk.c: the VM's disks on a host, as a list */
 struct ops_disks {

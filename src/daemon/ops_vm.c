@@ -300,4 +300,7 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	    .recover = ops_image_recover, .close = ops_image_close,
 	    .after = ops_image_after, .cancellable = true, .no_vm = true,
 	    .noun = "image" },
+	/* pruning again decides again: a prune is finished by re-running */
+	[OP_IMAGE_PRUNE] = { .run = ops_prune_run, .recover = ops_prune_run,
+	    .cancellable = true, .no_vm = true, .noun = "image" },
 };

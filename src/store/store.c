@@ -355,6 +355,15 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE vms ADD COLUMN provisioning"
 	"  TEXT NOT NULL DEFAULT ''"
 	"  CHECK (provisioning IN ('','pending','running','done','error'));",
+	/*
+	 * 12: the guest's clock (its RTC in UTC or local time, as Windows
+	 * keeps it) and whether it gets Hyper-V enlightenments; both chosen
+	 * at create from the image's os hint unless asked
+	 */
+	"ALTER TABLE vms ADD COLUMN clock TEXT NOT NULL DEFAULT 'utc'"
+	"  CHECK (clock IN ('utc','localtime'));"
+	"ALTER TABLE vms ADD COLUMN hyperv INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (hyperv IN (0,1));",
 };
 
 #define STORE_NMIGRATIONS \

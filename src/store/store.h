@@ -87,6 +87,8 @@ struct vm_rec {
 	char machine[8];                /* pc | q35 */
 	char domain_type[8];            /* kvm | qemu as asked, or "": the
 	                                 * host's best */
+	char clock[12];                 /* utc | localtime: the guest's RTC */
+	bool hyperv;                    /* Hyper-V enlightenments (Windows) */
 	char provisioning[8];           /* pending | running | done | error,
 	                                 * or "": not followed */
 };
@@ -328,6 +330,10 @@ int store_disk_get(struct store_conn *c, int64_t vm_id, const char *dev,
 /* How many disks are linked clones of image (0 when none). */
 int store_disk_count_image(struct store_conn *c, const char *image,
     int64_t *out);
+/* A create or disk add queued or running on a VM with a disk made from
+ * image (it may be copying the image to a host now): its id into out,
+ * UUID_STR_LEN ("" for none). */
+int store_disk_image_op(struct store_conn *c, const char *image, char *out);
 
 /* --- a VM's cloud-init settings (store_cloudinit.c) --- */
 /* spec: the JSON text of the settings (api/cloudinit.c writes it). */
@@ -472,10 +478,28 @@ int store_host_image_delete(struct store_conn *c, int64_t host_id,
 typedef int (*store_host_id_fn)(int64_t host_id, void *arg);
 int store_host_image_holders(struct store_conn *c, const char *sha256,
     store_host_id_fn fn, void *arg);
-/* How many disks of VMs on host_id other than vm_id are overlays of
- * base volume vol. */
-int store_host_image_users(struct store_conn *c, int64_t host_id,
-    const char *vol, int64_t vm_id, int64_t *out);
+/*
+ * What keeps host_id's copy of the image of sha256 (vm_id's disks
+ * aside, 0: none): disks of VMs on the host made over it, and an
+ * operation queued or running that puts a disk made from the image on
+ * the host -- a create, disk add or revert of a VM there, a migration
+ * of one to it (whose rows still say the source until it ends).
+ */
+struct host_image_use {
+	int64_t disks;                 /* overlays of it on the host */
+	char op_id[UUID_STR_LEN];      /* one such operation, or "" */
+};
+int store_host_image_use(struct store_conn *c, int64_t host_id,
+    const char *sha256, int64_t vm_id, struct host_image_use *out);
+/* host_id's rows (of sha256 only, unless NULL), by sha256: fn per row
+ * (its non-zero stops the walk; -1 is its error). */
+typedef int (*store_host_image_fn)(const struct host_image_rec *h,
+    void *arg);
+int store_host_image_each(struct store_conn *c, int64_t host_id,
+    const char *sha256, store_host_image_fn fn, void *arg);
+/* How many hosts hold a row (copying or ready) of sha256. */
+int store_host_image_count(struct store_conn *c, const char *sha256,
+    int64_t *out);
 
 /* --- migration plans (store_plan.c) --- */
 struct plan_rec {

@@ -206,3 +206,26 @@ store_disk_count_image(struct store_conn *c, const char *image, int64_t *out)
 		return store_fail(c, rc, "count image disks");
 	return 0;
 }
+
+int
+store_disk_image_op(struct store_conn *c, const char *image, char *out)
+{
+	static const char sql[] = "SELECT o.id FROM operations o"
+	    " JOIN vm_disks d ON d.vm_id = o.vm_id"
+	    " WHERE o.status IN ('queued','running')"
+	    " AND o.kind IN ('create','disk_add') AND d.image = ?1 LIMIT 1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, image, -1, SQLITE_TRANSIENT);
+	out[0] = '\0';
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		store_col_text(st, 0, out, UUID_STR_LEN);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(c, rc, "find operations copying an image");
+	return 0;
+}

@@ -532,8 +532,22 @@ fuzz_check_domain(const struct vm_spec *sp, bool text_ok)
 	fuzz_sb_put(&a, "");
 	fuzz_want_attr(&a, "arch", sp->arch);
 	fuzz_want_leaf(&b, "type", a.s, "hvm");
-	fuzz_sb_put(&b, "<boot dev=\"hd\"></boot></os>"
-	    "<features><acpi></acpi></features>"
+	fuzz_sb_put(&b, "<boot dev=\"hd\"></boot></os><features><acpi></acpi>");
+	/* a Windows guest's Hyper-V and clock (test_xml pins them) */
+	if (sp->hyperv)
+		fuzz_sb_put(&b, "<hyperv><relaxed state=\"on\"></relaxed>"
+		    "<vapic state=\"on\"></vapic><spinlocks state=\"on\" "
+		    "retries=\"8191\"></spinlocks></hyperv>");
+	fuzz_sb_put(&b, "</features><clock offset=\"");
+	fuzz_sb_put(&b, sp->clock && strcmp(sp->clock, "localtime") == 0 ?
+	    "localtime" : "utc");
+	fuzz_sb_put(&b, "\">");
+	if (sp->hyperv)
+		fuzz_sb_put(&b, "<timer name=\"rtc\" tickpolicy=\"catchup\">"
+		    "</timer><timer name=\"pit\" tickpolicy=\"delay\"></timer>"
+		    "<timer name=\"hpet\" present=\"no\"></timer>"
+		    "<timer name=\"hypervclock\" present=\"yes\"></timer>");
+	fuzz_sb_put(&b, "</clock>"
 	    "<on_poweroff>{destroy}</on_poweroff>"
 	    "<on_reboot>{restart}</on_reboot>"
 	    "<on_crash>{destroy}</on_crash><devices>");

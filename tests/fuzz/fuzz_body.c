@@ -26,6 +26,7 @@
  *   POST /v1/hosts/{h}/drain       hosts_drain_fields, "stopped"
  *   POST /v1/groups                groups_fields, req_check_name, policy
  *   POST /v1/plans/...             plans_fields (both), plans_exec_fields
+ *   POST /v1/images/prune          images_prune_parse
  *   POST .../orphans/{d}/adopt     drift_adopt_fields, req_check_name
  *   and body_labels / body_ratio on the body itself.
  * Most of these are static: their files are compiled into this one (the
@@ -53,6 +54,7 @@
 #include "api/drift.c"
 #include "api/groups.c"
 #include "api/hosts.c"
+#include "api/images.c"
 #include "api/migrate.c"
 #include "api/plans.c"
 #include "api/snapshots.c"
@@ -229,6 +231,9 @@ vm_create(const json_t *body)
 		FUZZ_CHECK(pr.group == NULL || name_ok(pr.group),
 		    "group '%s' accepted", pr.group);
 		FUZZ_CHECK(!pr.sr.force || pr.sr.host, "force without host");
+		FUZZ_CHECK(strcmp(buf.vm.clock, "utc") == 0 ||
+		    strcmp(buf.vm.clock, "localtime") == 0, "clock '%s'",
+		    buf.vm.clock);
 		FUZZ_CHECK(pr.sr.nlabels <= PLACEMENTS_LABELS_MAX, "%zu labels",
 		    pr.sr.nlabels);
 		for (size_t i = 0; i < pr.sr.nlabels; i++)
@@ -250,6 +255,8 @@ vm_create(const json_t *body)
 		spec.domain_type = pr.sr.domain_type == SCHED_DT_QEMU ? "qemu" :
 		    "kvm";
 		spec.arch = pr.sr.arch ? pr.sr.arch : "x86_64";
+		spec.clock = buf.vm.clock;
+		spec.hyperv = buf.vm.hyperv;
 		disk.dev = "vda";
 		disk.path = path;
 		spec.disks = &disk;
@@ -398,6 +405,28 @@ no_fields(const json_t *body)
 
 	req_init(&r, body);
 	req_done(&r, body_check(&r, NULL, 0), "POST (no fields)");
+}
+
+/* POST /v1/images/prune: its body, up to prune_request. */
+static void
+image_prune(const json_t *body)
+{
+	struct prune_request rq;
+	struct req r;
+	int rc;
+
+	req_init(&r, body);
+	rc = images_prune_parse(&r, &rq);
+	if (rc == 0) {
+		const char *h = rq.host;
+		const char *im = rq.image;
+
+		FUZZ_CHECK(h == NULL || (h[0] && strlen(h) < NAME_MAX_LEN),
+		    "host '%s' accepted", h);
+		FUZZ_CHECK(im == NULL || (im[0] && strlen(im) < NAME_MAX_LEN),
+		    "image '%s' accepted", im);
+	}
+	req_done(&r, rc, "POST /v1/images/prune");
 }
 
 /* What hosts_settings left in h is sane. */
@@ -660,6 +689,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	host_create(body);
 	host_update(body);
 	host_drain(body);
+	image_prune(body);
 	group_create(body);
 	plans(body);
 	adopt(body);

@@ -124,6 +124,10 @@ t_match "the inventory holds authz-vm running" "$BEFORE" 'authz-vm:running:runni
 # --- 1. the route table
 mapfile -t ROUTES < <("$BUILD/hangard" --routes)
 t_check "hangard --routes prints the table" test "${#ROUTES[@]}" -gt 40
+t_match "the walk includes POST /v1/images/prune (operator)" \
+	"$(printf '%s\n' "${ROUTES[@]}" | grep ' /v1/images/prune ')" \
+	'^POST +/v1/images/prune +operator$'
+
 rank() {
 	case $1 in none) echo 0 ;; reader) echo 1 ;; operator) echo 2 ;; admin) echo 3 ;; *) echo 9 ;; esac
 }

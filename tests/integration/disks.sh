@@ -4,7 +4,10 @@
 # buses, one added to a running guest and to a stopped one, grown live and
 # offline, removed; each step checked against what libvirt says (virsh
 # domblklist, the inactive definition, qemu-img on the files), and after
-# the VM is deleted no file of it is left.  Also the refusals: a shrink,
+# the VM is deleted no file of it is left.  The guest clock and Hyper-V:
+# UTC by default, local time and the Hyper-V enlightenments for a VM made
+# from an image whose os hint is windows (started, so QEMU takes them),
+# either overridden through the CLI.  Also the refusals: a shrink,
 # the boot disk, an unknown disk, a disk the host has no room for, and
 # malformed disk lists.
 # Usage: BUILD=build tests/integration/disks.sh
@@ -46,6 +49,8 @@ t_expect_json '[.disks[].dev] | join(",")' vda,sda,sdb "create $A: disks vda, sd
 t_expect_json '[.disks[].bus] | join(",")' virtio,scsi,sata "create $A: their buses"
 t_expect_json '.disks[0].boot_order' 1 "create $A: it boots from vda"
 t_expect_json '.firmware + " " + .machine' "bios pc" "create $A: bios on pc"
+t_expect_json '.clock + " " + (.hyperv | tostring)' "utc false" \
+	"create $A (no image): clock utc, no Hyper-V"
 ID=$(t_json .id)
 VDA=$T_TMP/images/$ID.qcow2
 SDA=$T_TMP/images/$ID-sda.qcow2
@@ -55,6 +60,9 @@ t_eq "virsh: the domain's disks are the VM's list" "$(blk "$A")" \
 t_eq "sda is 2 GiB" "$(vsize "$SDA")" $((2 << 30))
 t_match "virsh: sda is on a virtio-scsi controller" \
 	"$(t_virsh dumpxml "$A")" "<controller type='scsi' index='0' model='virtio-scsi'"
+x=$(t_virsh dumpxml "$A")
+t_match "virsh: $A's clock is UTC" "$x" "<clock offset='utc'"
+t_check_not "virsh: $A has no Hyper-V features" grep -q '<hyperv' <<<"$x"
 log=$(t_virsh dumpxml "$A" | sed -n "s/.*<log file='\([^']*\)'.*/\1/p" | head -n 1)
 t_eq "virsh: the serial console is logged" "$log" "/var/log/libvirt/qemu/$ID-serial.log"
 if [ -n "$T_LV_DIR" ]; then
@@ -158,6 +166,51 @@ t_expect_json .state running "$U: still running a few seconds into its firmware"
 t_http DELETE "/v1/vms/$U?$W"
 t_expect_status 200 "delete $U"
 
+# --- the guest clock and Hyper-V follow the image's os hint (windows),
+# unless asked: a blank image (SeaBIOS finds nothing to boot, and waits),
+# run as domain type qemu (TCG): this machine's nested KVM has no Hyper-V
+# MSRs (QEMU aborts: "failed to set MSR 0x40000021"), TCG takes them
+head -c 1048576 /dev/zero >"$T_TMP/blank.raw"
+T_HTTP_CTYPE=application/octet-stream \
+	t_http POST "/v1/images?name=win&format=raw&os=windows&wait=60" "@$T_TMP/blank.raw"
+t_expect_json .status succeeded "import image win (os windows)"
+WIN=${T_PFX}win
+t_http POST "/v1/vms?$W" "{\"name\":\"$WIN\",\"memory_mib\":128,
+	\"image\":\"win\",\"start\":true,\"placement\":{\"domain_type\":\"qemu\"}}"
+t_expect_status 201 "create $WIN from image win, started: 201"
+t_expect_json '[.state, .clock, (.hyperv | tostring), .disks[0].bus] | join(" ")' \
+	"running localtime true sata" "$WIN: running; clock localtime, Hyper-V, root disk on sata"
+x=$(t_virsh dumpxml "$WIN")
+t_match "virsh: $WIN's clock is local time" "$x" "<clock offset='localtime'>"
+t_match "virsh: $WIN has the Hyper-V reference clock" "$x" "<timer name='hypervclock' present='yes'/>"
+t_match "virsh: $WIN has no HPET" "$x" "<timer name='hpet' present='no'/>"
+t_match "virsh: $WIN has Hyper-V relaxed timing" "$x" "<relaxed state='on'/>"
+t_match "virsh: $WIN has the Hyper-V virtual APIC" "$x" "<vapic state='on'/>"
+t_match "virsh: $WIN has Hyper-V spinlocks, 8191 retries" "$x" "<spinlocks state='on' retries='8191'/>"
+sleep 2
+t_eq "virsh: $WIN is still running (QEMU took them)" "$(t_domstate "$WIN")" running
+# the CLI overrides both
+out=$("$BUILD/hangar" --url "unix:$HANGARD_SOCK" -o json vm create "${WIN}2" \
+	--image win --memory 128 --clock utc --no-hyperv 2>&1)
+t_eq "hangar vm create --image win --clock utc --no-hyperv: exit 0" "$?" 0
+t_eq "... makes it with clock utc, no Hyper-V" \
+	"$(jq -r '.clock + " " + (.hyperv | tostring)' <<<"$out" 2>/dev/null)" "utc false"
+x=$(t_virsh dumpxml "${WIN}2")
+t_match "virsh: ${WIN}2's clock is UTC" "$x" "<clock offset='utc'"
+t_check_not "virsh: ${WIN}2 has no Hyper-V features" grep -q '<hyperv' <<<"$x"
+t_http POST "/v1/vms?$W" "{\"name\":\"${WIN}3\",\"memory_mib\":64,
+	\"disk_gib\":1,\"clock\":\"localtime\",\"hyperv\":true}"
+t_expect_json '.clock + " " + (.hyperv | tostring)' "localtime true" \
+	"no image, clock localtime and hyperv asked: as asked"
+t_match "virsh: ${WIN}3 has them" "$(t_virsh dumpxml "${WIN}3")" \
+	"<clock offset='localtime'>.*<timer name='hypervclock' present='yes'/>"
+for v in "$WIN" "${WIN}2" "${WIN}3"; do
+	t_http DELETE "/v1/vms/$v?$W"
+	t_expect_status 200 "delete $v"
+done
+t_http DELETE /v1/images/win
+t_expect_status 200 "delete image win"
+
 # --- create refusals
 bad() {
 	t_http POST /v1/vms "$1"
@@ -171,6 +224,8 @@ bad "{\"name\":\"${T_PFX}b\",\"disks\":[{\"size_gib\":1,\"bus\":\"usb\"}]}" 'dis
 bad "{\"name\":\"${T_PFX}b\",\"disk_bus\":\"ide\",\"machine\":\"q35\"}" disk_bus
 bad "{\"name\":\"${T_PFX}b\",\"firmware\":\"coreboot\"}" firmware
 bad "{\"name\":\"${T_PFX}b\",\"machine\":\"isapc\"}" machine
+bad "{\"name\":\"${T_PFX}b\",\"clock\":\"gmt\"}" clock
+bad "{\"name\":\"${T_PFX}b\",\"hyperv\":\"yes\"}" hyperv
 bad "{\"name\":\"${T_PFX}b\",\"disk_bus\":\"ide\",\"disks\":[{\"size_gib\":1,\"bus\":\"ide\"},{\"size_gib\":1,\"bus\":\"ide\"},{\"size_gib\":1,\"bus\":\"ide\"},{\"size_gib\":1,\"bus\":\"ide\"}]}" 'disks[3].bus'
 t_http GET "/v1/vms/${T_PFX}b"
 t_expect_problem 404 "no vm was made by the refused creates"

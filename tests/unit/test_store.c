@@ -797,7 +797,8 @@ test_vm_transitional_states(void **state)
 	for (int k = 0; k < OP_KIND__COUNT; k++) {
 		/* host-, fleet- and library-level kinds have no VM to show
 		 * it on */
-		if (k == OP_DRAIN || k == OP_PLAN || k == OP_IMAGE_IMPORT)
+		if (k == OP_DRAIN || k == OP_PLAN || k == OP_IMAGE_IMPORT ||
+		    k == OP_IMAGE_PRUNE)
 			continue;
 		snprintf(id, sizeof(id), "op-%d", k);
 		assert_int_equal(add_op(f, id, (enum op_kind)k, &v), 0);

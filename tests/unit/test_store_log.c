@@ -2265,9 +2265,9 @@ expect_schema_v3(struct fx *f)
 	/* later migrations (4: storage, progress, plans; 5: drift policy,
 	 * tokens; 6: disks as rows, firmware, machine; 7: images; 8: host
 	 * images; 9: snapshot consistency; 10: cloud-init settings, a disk's
-	 * content; 11: provisioning) come after 3 */
-	assert_int_equal(store_schema_version(), 11);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 11);
+	 * content; 11: provisioning; 12: clock, hyperv) come after 3 */
+	assert_int_equal(store_schema_version(), 12);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 12);
 	assert_string_equal(sql_columns(f->path, "vm_cloud_init", buf,
 	    sizeof(buf)), "vm_id,spec,created_at");
 	assert_string_equal(sql_columns(f->path, "vm_disks", buf,
@@ -2288,7 +2288,7 @@ expect_schema_v3(struct fx *f)
 	    "id,uuid,name,vcpus,memory_mib,disk_gib,host_id,desired_state,"
 	    "observed_state,created_at,updated_at,group_id,snapshot_schedule,"
 	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at,on_drift,"
-	    "firmware,machine,domain_type,provisioning");
+	    "firmware,machine,domain_type,provisioning,clock,hyperv");
 	assert_string_equal(sql_columns(f->path, "operations", buf,
 	    sizeof(buf)), "id,kind,vm_id,vm_uuid,vm_name,status,step,params,"
 	    "err_code,err_field,err_msg,created_at,started_at,finished_at,"

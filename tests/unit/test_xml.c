@@ -232,6 +232,25 @@ static const struct vm_spec spec_seed_q35 = {
 	.machine = "q35",
 	.disks = disk_seed_q35,
 	.ndisks = 2,
+
+/* a Windows guest: SATA root disk, local-time clock, Hyper-V */
+static const struct vm_disk_spec disk_win[] = {
+	{ .dev = "sda", .bus = "sata", .path = "/p/win-sda.qcow2",
+	  .boot_order = 1 },
+};
+
+static const struct vm_spec spec_windows = {
+	.uuid = "77777777-7777-4777-8777-777777777777",
+	.name = "win",
+	.vcpus = 2,
+	.memory_mib = 4096,
+	.domain_type = "kvm",
+	.arch = "x86_64",
+	.machine = "q35",
+	.clock = "localtime",
+	.hyperv = true,
+	.disks = disk_win,
+	.ndisks = 1,
 };
 
 static void
@@ -268,6 +287,7 @@ test_golden_domain_devices(void **state)
 	assert_golden(domain_xml_domain(&spec_cdrom), "domain-cdrom.xml");
 	assert_golden(domain_xml_domain(&spec_seed_q35),
 	    "domain-seed-q35.xml");
+	assert_golden(domain_xml_domain(&spec_windows), "domain-windows.xml");
 }
 
 
@@ -479,6 +499,55 @@ test_domain_parses_back(void **state)
 	assert_true(xp_number(&p, "count(/domain/devices/*)") == 3);
 	assert_xp_string(&p, "string(/domain/devices/channel[@type='unix']"
 	    "/target[@type='virtio']/@name)", "org.qemu.guest_agent.0");
+	parsed_free(&p);
+	free(xml);
+}
+
+/* The guest clock: UTC unless asked; a Windows guest's clock in local
+ * time, its timers and Hyper-V enlightenments; either one on its own. */
+static void
+test_domain_clock(void **state)
+{
+	struct vm_spec s = spec_kvm_disk;
+	struct parsed p;
+	char *xml;
+
+	(void)state;
+	xml = domain_xml_domain(&spec_kvm_disk);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domain/clock/@offset)", "utc");
+	assert_true(xp_number(&p, "count(/domain/clock/timer)") == 0);
+	assert_true(xp_number(&p, "count(/domain/features/hyperv)") == 0);
+	assert_true(xp_number(&p, "count(/domain/features/acpi)") == 1);
+	parsed_free(&p);
+	free(xml);
+
+	xml = domain_xml_domain(&spec_windows);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domain/clock/@offset)", "localtime");
+	assert_xp_string(&p, "string(/domain/clock/timer[@name='hypervclock']"
+	    "/@present)", "yes");
+	assert_xp_string(&p, "string(/domain/clock/timer[@name='hpet']"
+	    "/@present)", "no");
+	assert_xp_string(&p, "string(/domain/clock/timer[@name='rtc']"
+	    "/@tickpolicy)", "catchup");
+	assert_xp_string(&p, "string(/domain/features/hyperv/relaxed/@state)",
+	    "on");
+	assert_xp_string(&p, "string(/domain/features/hyperv/vapic/@state)",
+	    "on");
+	assert_xp_string(&p, "string(/domain/features/hyperv/spinlocks"
+	    "/@retries)", "8191");
+	assert_true(xp_number(&p, "count(/domain/features/acpi)") == 1);
+	parsed_free(&p);
+	free(xml);
+
+	/* local time without Hyper-V (a Linux guest dual-booting) */
+	s.clock = "localtime";
+	xml = domain_xml_domain(&s);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domain/clock/@offset)", "localtime");
+	assert_true(xp_number(&p, "count(/domain/clock/timer)") == 0);
+	assert_true(xp_number(&p, "count(/domain/features/hyperv)") == 0);
 	parsed_free(&p);
 	free(xml);
 }
@@ -749,6 +818,7 @@ main(void)
 		cmocka_unit_test(test_golden_domain_qemu_disk),
 		cmocka_unit_test(test_golden_domain_devices),
 		cmocka_unit_test(test_domain_disk_lists),
+		cmocka_unit_test(test_domain_clock),
 		cmocka_unit_test(test_golden_pool),
 		cmocka_unit_test(test_golden_volume),
 		cmocka_unit_test(test_golden_snapshot),

@@ -3,7 +3,8 @@
 # migration/linked.sh - step 8c of tests/integration/migration.sh, sourced
 # by it (tests/run runs only tests/integration/*.sh): a linked clone of
 # the tiny guest image with a data disk moves live local -> h2 (h2 gets
-# its own copy of the image), then stopped, with marks in both disks and
+# its own copy of the image; first a move at 1 MiB/s during which a
+# prune of h2 keeps that copy for it, then is cancelled), then stopped, with marks in both disks and
 # an internal snapshot, cold back to local: the overlay's header names
 # local's copy, both disks read the same, h2's copy is pruned, the
 # snapshot is in the file and in libvirt, the guest boots, the revert
@@ -43,9 +44,39 @@ if TINY=$(guest_image tiny); then
 	L=${T_PFX}linked
 	# domain type qemu: this machine's nested KVM cannot boot it
 	create "$L" '. + {host: "local", image: "tiny", memory_mib: 128,
-		disks: [{size_gib: 1}], start: true, placement: {domain_type: "qemu"}}'
+		disks: [{size_gib: 1}], placement: {domain_type: "qemu"}}'
 	L_ROOT=${ID[$L]}.qcow2 L_DATA=${ID[$L]}-vdb.qcow2
 	t_check "$L: local holds the image's copy" test -e "${POOLDIR[local]}/$BASE"
+	# 16 MiB past the image's end of its 1 GiB disk: a copy at 1 MiB/s
+	# takes long enough to look at the destination meanwhile
+	t_check "write 16 MiB into $L's overlay (qemu-io, while stopped)" \
+		qemu-io -f qcow2 -c "write -P 0x5a 512M 16M" "${POOLDIR[local]}/$L_ROOT"
+	t_http POST "/v1/vms/$L/start?wait=60" ''
+	t_expect_json .status succeeded "start $L"
+	# a prune of h2 while L moves there: its disk rows still say local,
+	# yet h2's copy of the image is what its new overlay is made over
+	t_http POST "/v1/vms/$L/migrate" '{"host":"h2","bandwidth_mib_s":1}'
+	t_expect_status 202 "migrate $L -> h2 at 1 MiB/s: 202"
+	L_OP=$(t_json .id)
+	l_moving() {
+		t_http GET "/v1/operations/$L_OP"
+		[ "$(t_json '.status == "running" and (.progress.data_processed // 0) > 0')" = true ]
+	}
+	t_check "$L's migration runs and has moved data" t_wait_for 60 l_moving
+	t_check "$L: h2 got its own copy of the image meanwhile" test -e "${POOLDIR[h2]}/$BASE"
+	t_http POST "/v1/images/prune?wait=30" '{"host":"h2"}'
+	t_expect_json .status succeeded "prune h2 while $L moves there: succeeded"
+	t_expect_json '.progress.hosts[0].kept[0].operation' "$L_OP" \
+		"it keeps h2's copy for the migration under way"
+	t_expect_json .progress.removed 0 "and removes nothing"
+	t_check "$L: h2's copy of the image is still there" test -e "${POOLDIR[h2]}/$BASE"
+	t_http GET "/v1/operations/$L_OP"
+	t_expect_json .status running "$L's migration was still running through the prune"
+	t_http DELETE "/v1/operations/$L_OP?wait=60"
+	t_expect_json .status cancelled "cancel $L's migration"
+	is_on "$L" local
+	t_check_not "$L: the cancelled migration took h2's copy along" \
+		test -e "${POOLDIR[h2]}/$BASE"
 	t_http POST "/v1/vms/$L/migrate?$W" '{"host":"h2"}'
 	t_expect_json '[.status, .params.mode, .params.copy_storage] | join(" ")' \
 		"succeeded live true" "migrate running linked clone $L -> h2: live, copied"
