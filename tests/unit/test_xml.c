@@ -232,6 +232,7 @@ static const struct vm_spec spec_seed_q35 = {
 	.machine = "q35",
 	.disks = disk_seed_q35,
 	.ndisks = 2,
+};
 
 /* a Windows guest: SATA root disk, local-time clock, Hyper-V */
 static const struct vm_disk_spec disk_win[] = {
