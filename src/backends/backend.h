@@ -79,8 +79,10 @@ struct vm_spec {
 	const char *arch;
 	const char *machine;      /* pc | q35, or NULL: the hypervisor's */
 	const char *firmware;     /* bios | uefi, or NULL: bios */
-	const char *serial_log;   /* file the serial console is logged to,
-	                           * or NULL */
+	const char *serial_log;   /* file on the host the serial console
+	                           * (a pty, also the domain's console) is
+	                           * logged to, appended across boots; or
+	                           * NULL */
 	const struct vm_disk_spec *disks;
 	int ndisks;
 };

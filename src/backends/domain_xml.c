@@ -258,9 +258,18 @@ domain_xml_domain(const struct vm_spec *spec)
 	if (spec->serial_log) {
 		xw_start(&x, "log");
 		xw_attr(&x, "file", spec->serial_log);
-		xw_attr(&x, "append", "off");
+		xw_attr(&x, "append", "on");
 		xw_end(&x);
 	}
+	xw_end(&x);
+	/* the console the API's WebSocket opens (virDomainOpenConsole) is
+	 * that serial port; libvirt would add it anyway: say so */
+	xw_start(&x, "console");
+	xw_attr(&x, "type", "pty");
+	xw_start(&x, "target");
+	xw_attr(&x, "type", "serial");
+	xw_attr(&x, "port", "0");
+	xw_end(&x);
 	xw_end(&x);
 	xw_start(&x, "memballoon");
 	xw_attr(&x, "model", "none");
