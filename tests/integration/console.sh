@@ -13,8 +13,10 @@
 # 1007), ping gets pong, a close is echoed; console/log returns the boot
 # text (and still does once the VM is stopped), console/type makes the
 # guest answer, with its bad inputs; the CLI's `hangar vm console` with
-# stdin from a pipe; a stopped VM's console is 409 naming its state, and
-# an attached client sees the console end (1000) when the VM stops.
+# stdin from a pipe; a client attached when hangard stops is closed with
+# 1001 (and hangard exits cleanly); a stopped VM's console is 409 naming
+# its state, and an attached client sees the console end (1000) when the
+# VM stops.
 # The test client is tests/lib/wsclient.py (python3, standard library).
 # Usage: BUILD=build tests/integration/console.sh
 set -u
@@ -103,7 +105,7 @@ t_expect_problem 404 "console/log of an unknown vm: 404"
 # --- the WebSocket: log in and get an answer
 # (the shell works out the number: the line typed is not the answer)
 t_ws "WebSocket: login prompt, log in, 'echo hello-...' answered" \
-	ws "$CON" 'send:\r' "wait:$GUEST_LOGIN_RE" 'send:root\r' 'wait:# $' \
+	ws "$CON" 'send:\r' "wait:$GUEST_LOGIN_RE" 'send:root\r' 'wait:# ' \
 	"send:echo hello-\$((40000+$R))\\r" "wait:^hello-$((40000 + R))\$"
 
 # --- one writer at a time; takeover; readers share
@@ -186,6 +188,16 @@ t_match "... the guest answered what it typed" "$(echo "$out" | tr -d '\r')" "cl
 out=$(printf 'x' | "$BUILD/hangar" --url "$HANGARD_URL" vm console "${T_PFX}nope" 2>&1)
 t_eq "hangar vm console of an unknown vm: exit 1" "$?" 1
 t_match "... saying so" "$out" "not found"
+
+# --- hangard stops with a client attached: it is closed with 1001
+ws "$CON?mode=read" 'closed:1001' >"$T_TMP/stop.out" 2>&1 &
+RD=$!
+sleep 1
+hangard_stop
+t_check "an attached reader is closed with 1001 when hangard stops" wait "$RD"
+hangard_start || t_summary
+t_ws "after the restart the console opens again, the shell answers" \
+	ws "$CON" "send:echo again-\$((4+$R))\\r" "wait:^again-$((4 + R))\$"
 
 # --- the VM stops: an attached client sees the end; then 409
 ws "$CON?mode=read" 'closed:1000' >"$T_TMP/end.out" 2>&1 &
