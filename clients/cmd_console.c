@@ -66,7 +66,8 @@ console_raw_mode(void)
 	atexit(console_restore);
 	signal(SIGTERM, console_signal);
 	signal(SIGHUP, console_signal);
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
+	/* TCSANOW: what was typed ahead is kept and sent */
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) < 0)
 		return cli_fail(CLI_ERROR, "cannot put the terminal in raw "
 		    "mode: %s", strerror(errno));
 	console_raw = 1;
@@ -186,11 +187,14 @@ vm_console(struct cli *cli, int argc, char **argv)
 		free(w);
 		return -1;
 	}
-	if (isatty(STDIN_FILENO))
+	/* raw before saying so: keys typed from then on reach the guest */
+	rc = console_raw_mode();
+	if (rc == 0 && isatty(STDIN_FILENO))
 		fprintf(stderr, "Connected to the console of vm '%s'%s "
 		    "(Ctrl-] leaves)\r\n", argv[optind], read_only ?
 		    ", watching" : "");
-	rc = console_raw_mode() < 0 ? -1 : console_pump(w);
+	if (rc == 0)
+		rc = console_pump(w);
 	console_restore();
 	if (rc == 0 && w->ws_closed && w->ws_code != 1000)
 		rc = cli_fail(CLI_ERROR, "the console closed (%d): %s",

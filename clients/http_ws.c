@@ -156,6 +156,8 @@ http_ws_open(struct http *h, const char *path, struct http_ws *w)
 	snprintf(url, sizeof(url), "%s%s", h->h_base, path);
 	cc = http_setup(h, url, NULL);
 	HTTP_SET(CURLOPT_CONNECT_ONLY, 1L);
+	/* over TLS too: the upgrade is HTTP/1.1's (no h2 by ALPN) */
+	HTTP_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(c);
 	if (cc == CURLE_OK)

@@ -8,10 +8,14 @@
  * Locks: mu guards the stream and the bytes waiting to be sent; cb_mu is
  * held while the caller's fn runs, so that once lv_console_close has
  * cleared fn (taking cb_mu), fn is neither running nor called again.  fn
- * is never called with mu held, and must not close the console.  The
- * struct is reference-counted: the caller holds one reference, the
- * stream's event registration one (dropped by libvirt through its free
- * callback, once the callback is really gone).
+ * is never called with mu held, and must not close the console.
+ *
+ * Freeing: libvirt may be running our stream callback on its event thread
+ * while another thread removes it, and whether it calls a free callback
+ * afterwards differs between its versions.  So the stream is let go of
+ * (callback removed, stream aborted and freed, struct freed) only on the
+ * event thread itself, by a one-shot timer that lv_console_close adds:
+ * the loop runs one callback at a time, so none of ours is under way then.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -29,7 +33,7 @@
 struct backend_console {
 	pthread_mutex_t mu;          /* the stream and out */
 	pthread_mutex_t cb_mu;       /* held while fn runs */
-	int refs;                    /* under mu */
+	int timer;                   /* the reaper's (lv_console_close) */
 	virConnectPtr c;
 	virStreamPtr st;
 	bool registered;             /* the event callback is on st */
@@ -41,16 +45,8 @@ struct backend_console {
 };
 
 static void
-lv_console_unref(void *arg)
+lv_console_free(struct backend_console *k)
 {
-	struct backend_console *k = arg;
-	int refs;
-
-	pthread_mutex_lock(&k->mu);
-	refs = --k->refs;
-	pthread_mutex_unlock(&k->mu);
-	if (refs > 0)
-		return;
 	if (k->st)
 		virStreamFree(k->st);
 	if (k->c)
@@ -175,7 +171,6 @@ lv_console_open(struct backend_conn *bc, const char *uuid,
 		return err_set(ERR_INTERNAL, "out of memory");
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_mutex_init(&k->cb_mu, NULL);
-	k->refs = 1;
 	k->fn = fn;
 	k->opaque = opaque;
 	if ((k->c = lv_get(bc)) == NULL)
@@ -188,11 +183,10 @@ lv_console_open(struct backend_conn *bc, const char *uuid,
 	if (lv_on_domain(k->c, bc->uri, uuid, "open the console", 0,
 	    lv_console_open_dom, &o) < 0)
 		goto fail;
-	k->refs++;                  /* the registration's */
+	/* no free callback: lv_console_reap frees k */
 	if (virStreamEventAddCallback(k->st, VIR_STREAM_EVENT_READABLE |
 	    VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP,
-	    lv_console_event, k, lv_console_unref) < 0) {
-		k->refs--;
+	    lv_console_event, k, NULL) < 0) {
 		lv_fail("watch the console stream");
 		virStreamAbort(k->st);
 		goto fail;
@@ -201,7 +195,7 @@ lv_console_open(struct backend_conn *bc, const char *uuid,
 	*out = k;
 	return 0;
 fail:
-	lv_console_unref(k);
+	lv_console_free(k);
 	return -1;
 }
 
@@ -229,6 +223,20 @@ lv_console_write(struct backend_conn *bc, struct backend_console *k,
 	return r;
 }
 
+/* The one-shot timer of lv_console_close, on libvirt's event thread. */
+static void
+lv_console_reap(int timer, void *opaque)
+{
+	struct backend_console *k = opaque;
+
+	virEventRemoveTimeout(timer);
+	if (k->registered)
+		virStreamEventRemoveCallback(k->st);
+	if (!k->dead)
+		virStreamAbort(k->st);
+	lv_console_free(k);
+}
+
 void
 lv_console_close(struct backend_conn *bc, struct backend_console *k)
 {
@@ -240,19 +248,13 @@ lv_console_close(struct backend_conn *bc, struct backend_console *k)
 	k->fn = NULL;
 	pthread_mutex_unlock(&k->cb_mu);
 	pthread_mutex_lock(&k->mu);
-	if (k->registered) {
-		virStreamEventRemoveCallback(k->st);
-		k->registered = false;
-	}
-	if (!k->dead) {
-		/* what was typed is sent first, as far as it goes */
-		lv_console_flush(k);
-		if (virStreamFinish(k->st) < 0)
-			virStreamAbort(k->st);
+	/* what was typed goes first, as far as it goes without waiting */
+	if (!k->dead && lv_console_flush(k) < 0)
 		k->dead = true;
-	}
 	pthread_mutex_unlock(&k->mu);
-	lv_console_unref(k);
+	if ((k->timer = virEventAddTimeout(0, lv_console_reap, k, NULL)) < 0)
+		log_warnx("libvirt: cannot let a console stream go: %s",
+		    virGetLastErrorMessage());
 }
 
 /* --- the console's log: the tail of a file on the host --- */

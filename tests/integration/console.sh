@@ -189,6 +189,16 @@ out=$(printf 'x' | "$BUILD/hangar" --url "$HANGARD_URL" vm console "${T_PFX}nope
 t_eq "hangar vm console of an unknown vm: exit 1" "$?" 1
 t_match "... saying so" "$out" "not found"
 
+# --- the CLI on a terminal: raw mode, Ctrl-] leaves, the terminal restored
+t_ws "hangar vm console on a terminal: attaches, types, answered, Ctrl-] leaves" \
+	python3 tests/lib/ptyrun.py "stty -g; $BUILD/hangar --url unix:$HANGARD_SOCK vm console $VM; echo rc=\$?; stty -g" \
+	'wait:Ctrl-\] leaves' "send:echo pty-\$((5+$R))\\r" "wait:^pty-$((5 + R))\$" \
+	'send:\x1d' 'wait:^rc=0$'
+modes=$(grep -E '^[0-9a-f]+(:[0-9a-f]+){10,}$' <<<"$WS_OUT")
+t_eq "... the terminal's settings are the same after as before" \
+	"$(sed -n 1p <<<"$modes")" "$(sed -n 2p <<<"$modes")"
+t_match "... and were saved (two stty -g lines)" "$(wc -l <<<"$modes")" "^2$"
+
 # --- hangard stops with a client attached: it is closed with 1001
 ws "$CON?mode=read" 'closed:1001' >"$T_TMP/stop.out" 2>&1 &
 RD=$!
@@ -202,12 +212,18 @@ t_ws "after the restart the console opens again, the shell answers" \
 # --- the VM stops: an attached client sees the end; then 409
 ws "$CON?mode=read" 'closed:1000' >"$T_TMP/end.out" 2>&1 &
 RD=$!
-sleep 1
+python3 tests/lib/ptyrun.py --timeout 60 "stty -g; $BUILD/hangar --url unix:$HANGARD_SOCK vm console --read $VM; echo rc=\$?; stty -g" \
+	'wait:Ctrl-\] leaves' 'wait:^rc=' >"$T_TMP/pty-end.out" 2>&1 &
+PT=$!
+sleep 2
 t_http POST "/v1/vms/$VM/stop?wait=60" '{"force":true}'
 t_expect_status 200 "force-stop $VM"
-wait "$RD"
-t_eq "an attached reader is closed with 1000 when the vm stops" "$?" 0 ||
-	sed 's/^/# /' "$T_TMP/end.out"
+t_check "an attached reader is closed with 1000 when the vm stops" wait "$RD"
+t_check "hangar vm console on a terminal ends when the vm stops" wait "$PT"
+out=$(cat "$T_TMP/pty-end.out")
+t_match "... exit 0, saying why" "$out" "console closed \(the guest stopped\).*"$'\n'"rc=0"
+modes=$(grep -E '^[0-9a-f]+(:[0-9a-f]+){10,}$' <<<"$out")
+t_eq "... the terminal's settings restored" "$(sed -n 1p <<<"$modes")" "$(sed -n 2p <<<"$modes")"
 out=$(ws "$CON" 2>&1)
 t_match "the console of a stopped vm: 409" "$out" "^http 409"
 t_match "... naming its state" "$out" "is stopped"
@@ -217,5 +233,7 @@ t_http GET "$CON/log"
 t_expect_status 200 "console/log of the stopped vm: 200"
 t_match "... still shows how it booted" "$T_BODY" "$GUEST_TINY_BANNER"
 
+t_check_not "no token reached hangard.log (not even ?access_token=)" \
+	grep -qF -e "${RTOK#hgr_}" -e "${OTOK#hgr_}" "$T_TMP/hangard.log"
 t_http DELETE "/v1/vms/$VM?wait=60"
 t_summary
