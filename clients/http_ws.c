@@ -52,8 +52,8 @@ ws_send_all(struct http_ws *w, const void *buf, size_t n)
 		cc = curl_easy_send(w->ws_h->h_curl, p, n, &sent);
 		if (cc == CURLE_AGAIN) {
 			if (ws_wait(w, false, 10000) <= 0)
-				return cli_fail(CLI_UNREACHABLE, "hangard stopped "
-				    "taking what is typed");
+				return cli_fail(CLI_UNREACHABLE, "hangard "
+				    "stopped taking what is typed");
 			continue;
 		}
 		if (cc != CURLE_OK)
@@ -270,7 +270,8 @@ ws_frame(struct http_ws *w, http_ws_fn *fn, void *arg)
 		    n > 2 ? (int)n - 2 : 0, (const char *)b + i + 2);
 		w->ws_closed = true;
 		w->ws_peer_first = !w->ws_close_sent;
-		if (http_ws_close(w, w->ws_code == 1005 ? 1000 : w->ws_code) < 0)
+		if (http_ws_close(w, w->ws_code == 1005 ? 1000 :
+		    w->ws_code) < 0)
 			return -1;
 	}
 	memmove(b, b + i + n, w->ws_len - i - (size_t)n);

@@ -208,7 +208,8 @@ auth_ws_token(struct MHD_Connection *conn, char *hdr, size_t len)
 	while (p && *p) {
 		p += strspn(p, " \t,");
 		n = strcspn(p, " \t,");
-		if (n > sizeof(pfx) - 1 && strncmp(p, pfx, sizeof(pfx) - 1) == 0)
+		if (n > sizeof(pfx) - 1 &&
+		    strncmp(p, pfx, sizeof(pfx) - 1) == 0)
 			return snprintf(hdr, len, "Bearer %.*s",
 			    (int)(n - sizeof(pfx) + 1), p + sizeof(pfx) - 1) <
 			    (int)len ? 0 : -1;

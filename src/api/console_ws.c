@@ -359,8 +359,8 @@ wsc_output(struct wsc *w, unsigned char *buf)
 	pthread_mutex_unlock(&w->mu);
 	/* in frames a small client can hold whole */
 	for (size_t off = 0; off < n; off += WSC_FRAME_OUT)
-		if (wsc_send(w, WS_OP_BINARY, buf + off, n - off < WSC_FRAME_OUT ?
-		    n - off : WSC_FRAME_OUT) < 0)
+		if (wsc_send(w, WS_OP_BINARY, buf + off,
+		    n - off < WSC_FRAME_OUT ? n - off : WSC_FRAME_OUT) < 0)
 			return 1;
 	if (code == 0)
 		return 0;

@@ -112,7 +112,8 @@ lv_console_event(virStreamPtr st, int events, void *opaque)
 		if (n == -2)
 			break;
 		if (n == 0)
-			why = "the console closed (the guest stopped)";
+			why = "the console closed (the guest stopped or "
+			    "moved away)";
 		else if (n < 0)
 			why = "the console stream failed";
 		else

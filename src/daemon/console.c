@@ -330,7 +330,8 @@ console_type(struct app *app, const struct vm_rec *v, const char *text,
 	 * echoed something (it has read the text), or after a moment */
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += CONSOLE_TYPE_WAIT_S;
-	while (r == 0 && cv->users == 1 && !cv->dead && cv->printed == printed &&
+	while (r == 0 && cv->users == 1 && !cv->dead &&
+	    cv->printed == printed &&
 	    pthread_cond_timedwait(&cs->printed, &cs->mu, &until) == 0)
 		;
 	pthread_mutex_unlock(&cs->mu);
