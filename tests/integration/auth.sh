@@ -435,9 +435,6 @@ out=$(HANGAR_URL=https://127.0.0.1:$TLS_PORT HANGAR_TOKEN=${TOK[reader]} \
 	"$BUILD/hangar" --cacert "$T_TMP/cert.pem" -o json vm list 2>&1)
 t_eq "hangar --cacert over HTTPS: exit 0" "$?" 0
 t_match "hangar over HTTPS lists authz-vm" "$out" authz-vm
-out=$(HANGAR_URL=https://127.0.0.1:$TLS_PORT HANGAR_TOKEN=${TOK[reader]} \
-	"$BUILD/hangar" --cacert "$T_TMP/cert.pem" vm console --read authz-vm </dev/null 2>&1)
-t_eq "hangar vm console --read over HTTPS (a WebSocket through TLS): exit 0" "$?" 0
 stop_tls
 
 echo "tls_client_ca = $T_TMP/ca.pem" >>"$T_TMP/tls.conf"

@@ -205,6 +205,31 @@ RD=$!
 sleep 1
 hangard_stop
 t_check "an attached reader is closed with 1001 when hangard stops" wait "$RD"
+
+# --- the CLI over HTTPS: the WebSocket through libmicrohttpd's TLS
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	-keyout "$T_TMP/key.pem" -out "$T_TMP/cert.pem" -days 2 -subj /CN=localhost \
+	-addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' >/dev/null 2>&1
+chmod 600 "$T_TMP/key.pem"
+{
+	cat "$T_TMP/hangard.conf"
+	echo "tls_cert = $T_TMP/cert.pem"
+	echo "tls_key = $T_TMP/key.pem"
+} >"$T_TMP/tls.conf"
+TLS_PORT=$(lvhost_free_port 1)
+"$BUILD/hangard" --config "$T_TMP/tls.conf" --listen "unix:$HANGARD_SOCK" \
+	--listen "127.0.0.1:$TLS_PORT" --db "$T_TMP/hangar.db" --host-uri "$T_LV_URI" \
+	--log-level debug </dev/null >>"$T_TMP/hangard.log" 2>&1 &
+HANGARD_PID=$!          # t_cleanup stops it if we die
+t_wait_for 30 curl -q -fsS --unix-socket "$HANGARD_SOCK" -o /dev/null http://h/v1
+out=$(printf 'echo tls-$((6+%d))\r' "$R" | HANGAR_URL=https://127.0.0.1:$TLS_PORT \
+	"$BUILD/hangar" --cacert "$T_TMP/cert.pem" vm console "$VM" 2>&1)
+t_eq "hangar vm console over HTTPS (the WebSocket through TLS): exit 0" "$?" 0
+t_match "... the guest answered" "$(tr -d '\r' <<<"$out")" "tls-$((6 + R))"
+kill -TERM "$HANGARD_PID"
+wait "$HANGARD_PID"
+t_eq "hangard (HTTPS) stops cleanly" "$?" 0
+HANGARD_PID=''
 hangard_start || t_summary
 t_ws "after the restart the console opens again, the shell answers" \
 	ws "$CON" "send:echo again-\$((4+$R))\\r" "wait:^again-$((4 + R))\$"
