@@ -488,8 +488,9 @@ console_ws_stop_all(void)
 		wsc_end_locked(w, WS_CLOSE_GOING_AWAY, "hangard is stopping");
 		pthread_mutex_unlock(&w->mu);
 	}
+	/* stopping stays set: a handshake that still completes on a
+	 * connection kept alive until the daemons stop ends at once */
 	while (wsc_all.list)
 		pthread_cond_wait(&wsc_all.gone, &wsc_all.mu);
-	wsc_all.stopping = false;    /* an API started again (tests) */
 	pthread_mutex_unlock(&wsc_all.mu);
 }
