@@ -344,12 +344,15 @@ lv_file_tail(struct backend_conn *bc, const char *path, char *buf,
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if ((p = lv_log_pool(c, bc->uri, dir)) == NULL)
 		goto done;
-	/* the file may be new since the pool was last looked at */
-	if (virStoragePoolRefresh(p, 0) < 0) {
+	/* a file new since the pool was last looked at needs a refresh (of
+	 * the whole directory: only then); the size of one it knows is read
+	 * afresh by virStorageVolGetInfo */
+	if ((v = virStorageVolLookupByPath(c, path)) == NULL &&
+	    virStoragePoolRefresh(p, 0) < 0) {
 		lv_fail("look at the console log's directory");
 		goto done;
 	}
-	if ((v = virStorageVolLookupByPath(c, path)) == NULL) {
+	if (v == NULL && (v = virStorageVolLookupByPath(c, path)) == NULL) {
 		lv_fail("find the console log");
 		goto done;
 	}
