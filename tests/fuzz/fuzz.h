@@ -547,6 +547,8 @@ fuzz_check_domain(const struct vm_spec *sp, bool text_ok)
 		    "</target></disk>");
 	}
 	fuzz_sb_put(&b, "<serial type=\"pty\"></serial>"
+	    "<console type=\"pty\"><target type=\"serial\" port=\"0\">"
+	    "</target></console>"
 	    "<memballoon model=\"none\"></memballoon></devices></domain>");
 
 	err_clear();
