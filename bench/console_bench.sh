@@ -73,8 +73,11 @@ c1() {
 			/v1/vms/c1/console "rtt:$C1_KEYS" >"$T/c1-h.out" 2>&1
 		grep '^rtt_ms' "$T/c1-h.out" >>"$T/c1.h"
 		sleep 0.5        # hangard lets the console go
+		# once more when libvirtd still had the console busy
 		python3 bench/console_rtt.py "$LV_URI" "$C1_ID" "$C1_KEYS" \
-			>"$T/c1-v.out" 2>&1
+			>"$T/c1-v.out" 2>&1 || { sleep 1 &&
+			python3 bench/console_rtt.py "$LV_URI" "$C1_ID" \
+			"$C1_KEYS" >>"$T/c1-v.out" 2>&1; }
 		grep '^rtt_ms' "$T/c1-v.out" >>"$T/c1.v"
 		sleep 0.5
 	done
