@@ -33,7 +33,6 @@
 struct backend_console {
 	pthread_mutex_t mu;          /* the stream and out */
 	pthread_mutex_t cb_mu;       /* held while fn runs */
-	int timer;                   /* the reaper's (lv_console_close) */
 	virConnectPtr c;
 	virStreamPtr st;
 	bool registered;             /* the event callback is on st */
@@ -253,7 +252,8 @@ lv_console_close(struct backend_conn *bc, struct backend_console *k)
 	if (!k->dead && lv_console_flush(k) < 0)
 		k->dead = true;
 	pthread_mutex_unlock(&k->mu);
-	if ((k->timer = virEventAddTimeout(0, lv_console_reap, k, NULL)) < 0)
+	/* k may be gone as soon as this returns: nothing of it after */
+	if (virEventAddTimeout(0, lv_console_reap, k, NULL) < 0)
 		log_warnx("libvirt: cannot let a console stream go: %s",
 		    virGetLastErrorMessage());
 }
