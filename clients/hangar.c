@@ -215,6 +215,16 @@ static const char help_events[] =
     "line (JSON Lines).  Events pruned before they could be read are named\n"
     "in a warning on stderr.\n";
 
+static const char help_vm_console[] =
+    "The VM's serial console on this terminal, through hangard's WebSocket\n"
+    "(GET /v1/vms/{vm}/console): keys go to the guest in raw mode, Ctrl-]\n"
+    "leaves.  One client types at a time: another gets 409 unless\n"
+    "--takeover (the other is closed); --read only watches (a reader\n"
+    "token's only way in).  With stdin from a pipe, it types what the pipe\n"
+    "holds and shows the output until the console is quiet for a second.\n"
+    "The serial console has no window size: run `stty rows R cols C` in\n"
+    "the guest.\n";
+
 static const struct cli_cmd cli_cmds[] = {
 	{ "vm", "list", vm_list, "vm list [--host HOST] [--state STATE]",
 	    NULL },
@@ -242,6 +252,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "vm", "pause", vm_action, "vm pause VM", NULL },
 	{ "vm", "resume", vm_action, "vm resume VM", NULL },
 	{ "vm", "delete", vm_action, "vm delete VM", NULL },
+	{ "vm", "console", vm_console, "vm console VM [--read | --takeover]",
+	    help_vm_console },
 	{ "vm", "migrate", vm_migrate, "vm migrate VM [--to HOST [--force]] "
 	    "[--check] [--offline]\n      [--copy-storage auto|yes|no] "
 	    "[--max-downtime MS] [--auto-converge]\n      [--post-copy] "

@@ -117,6 +117,9 @@ int	 vm_migrate(struct cli *, int, char **);
 int	 vm_spec(struct cli *, int, char **, bool, json_t **);
 int	 vm_print(struct cli *, const char *);
 
+/* cmd_console.c */
+int	 vm_console(struct cli *, int, char **);
+
 /* cmd_host.c */
 int	 host_list(struct cli *, int, char **);
 int	 host_show(struct cli *, int, char **);

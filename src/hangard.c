@@ -284,6 +284,7 @@ main(int argc, char **argv)
 	    (app.fleet = fleet_open(app.store, app.view, &app.cfg)) == NULL ||
 	    (watch = watch_new(&app)) == NULL ||
 	    fleet_start(app.fleet) < 0 ||
+	    (app.consoles = consoles_new(&app)) == NULL ||
 	    (app.ops = ops_new(&app)) == NULL ||
 	    ops_start(app.ops) < 0 ||
 	    watch_start(watch) < 0 ||
@@ -323,6 +324,7 @@ done:
 		return status;
 	}
 	api_stop(api);
+	consoles_free(app.consoles);
 	ops_free(app.ops);
 	fleet_close(app.fleet);
 	watch_free(watch);

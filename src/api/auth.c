@@ -183,6 +183,43 @@ auth_peer(const struct auth_unix *u, int fd, struct auth_who *who)
 	return 0;
 }
 
+/*
+ * A WebSocket handshake's token where a browser can put one (it cannot
+ * set Authorization): an entry "hangar.token.TOKEN" of
+ * Sec-WebSocket-Protocol, or the query parameter access_token (RFC 6750
+ * 2.3).  As "Bearer TOKEN" into hdr; -1 when there is none, or the
+ * request is no WebSocket handshake (other routes take the header only:
+ * a query string ends up in proxies' logs).
+ */
+static int
+auth_ws_token(struct MHD_Connection *conn, char *hdr, size_t len)
+{
+	static const char pfx[] = "hangar.token.";
+	const char *up = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_UPGRADE);
+	const char *p = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "Sec-WebSocket-Protocol");
+	const char *q = MHD_lookup_connection_value(conn,
+	    MHD_GET_ARGUMENT_KIND, "access_token");
+	size_t n;
+
+	if (up == NULL || strcasestr(up, "websocket") == NULL)
+		return -1;
+	while (p && *p) {
+		p += strspn(p, " \t,");
+		n = strcspn(p, " \t,");
+		if (n > sizeof(pfx) - 1 &&
+		    strncmp(p, pfx, sizeof(pfx) - 1) == 0)
+			return snprintf(hdr, len, "Bearer %.*s",
+			    (int)(n - sizeof(pfx) + 1), p + sizeof(pfx) - 1) <
+			    (int)len ? 0 : -1;
+		p += n;
+	}
+	if (q == NULL || q[0] == '\0')
+		return -1;
+	return snprintf(hdr, len, "Bearer %s", q) < (int)len ? 0 : -1;
+}
+
 int
 auth_identify(struct auth_tokens *t, const struct auth_unix *u,
     struct MHD_Connection *conn, bool is_unix, struct auth_who *who)
@@ -190,11 +227,18 @@ auth_identify(struct auth_tokens *t, const struct auth_unix *u,
 	const union MHD_ConnectionInfo *ci;
 	const char *hdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
+	char ws[TOKEN_MAX + 16];
+	int r;
 
 	memset(who, 0, sizeof(*who));
 	snprintf(who->name, sizeof(who->name), "nobody");
 	if (hdr != NULL)
 		return auth_bearer(t, hdr, who);
+	if (auth_ws_token(conn, ws, sizeof(ws)) == 0) {
+		r = auth_bearer(t, ws, who);
+		explicit_bzero(ws, sizeof(ws));
+		return r;
+	}
 	if (!is_unix)
 		return err_set(ERR_UNAUTHORIZED, "this request needs an API "
 		    "token: send 'Authorization: Bearer TOKEN' (`hangard token "

@@ -7,6 +7,9 @@
  * (router.c).  A request's role comes from, in this order:
  *   1. an `Authorization: Bearer TOKEN` header, on any listener: the
  *      token's role, or 401 when the token is unknown or revoked;
+ *   1b. on a WebSocket handshake only (a browser cannot set headers
+ *      there): a Sec-WebSocket-Protocol entry "hangar.token.TOKEN", or
+ *      the query parameter access_token=TOKEN, as if it were that header;
  *   2. on a TCP listener, nothing else: 401 without a token;
  *   3. on the unix socket, the peer's uid and groups (SO_PEERCRED,
  *      SO_PEERGROUPS): uid 0 and unix_admin_group are admin,

@@ -46,6 +46,11 @@ struct req {
 	char idem_key[IDEM_KEY_MAX];   /* the Idempotency-Key header, or "" */
 	struct events_hub *hub;  /* where event streams park (events.c) */
 	void *sink_state;        /* ROUTE_STREAM: the sink's (borrowed) */
+	const struct auth_who *who;  /* who sent it (server.c's) */
+	/* called once when the request is over, however it ended (the
+	 * client gone before a 101 was sent, too), or NULL */
+	void (*done)(void *arg);
+	void *done_arg;
 };
 
 typedef int (*req_handler)(struct req *r);
@@ -317,6 +322,12 @@ int snapshots_get(struct req *r);
 int snapshots_create(struct req *r);
 int snapshots_revert(struct req *r);
 int snapshots_delete(struct req *r);
+/* console.c: a VM's serial console */
+int console_ws(struct req *r);
+int console_log_get(struct req *r);
+int console_type_post(struct req *r);
+/* vms.c: VM id (name or uuid) from the store; ERR_NOT_FOUND */
+int vms_load(struct req *r, const char *id, struct vm_rec *v);
 int tokens_list(struct req *r);
 int tokens_create(struct req *r);
 int tokens_delete(struct req *r);

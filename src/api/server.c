@@ -17,9 +17,11 @@
  * request with ?wait=N, runs on a thread of its own (server_spawn) while
  * its connection is suspended, so a request that waits for an operation,
  * libvirt or the database's writer never holds up another connection.
- * Event streams park without a thread (events.c).  api_stop() waits for
- * the own threads and resumes the parked streams before it stops the
- * daemons (libmicrohttpd must not be stopped with a connection suspended).
+ * Event streams park without a thread (events.c); a console's WebSocket,
+ * once upgraded, has a thread of its own (console_ws.c).  api_stop()
+ * waits for the own threads, resumes the parked streams and ends the
+ * WebSockets before it stops the daemons (libmicrohttpd must not be
+ * stopped with a connection suspended or upgraded).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,7 @@
 #include "../common/error.h"
 #include "../common/log.h"
 #include "api.h"
+#include "console_ws.h"
 #include "listen.h"
 #include "req.h"
 
@@ -107,6 +110,8 @@ struct server_conn {
 	const char *url, *method;    /* libmicrohttpd's, live with conn */
 	unsigned status;
 	struct MHD_Response *resp;   /* owned until queued */
+	void (*done)(void *arg);     /* the handler's (struct req), or NULL */
+	void *done_arg;
 };
 
 /*
@@ -428,6 +433,7 @@ server_handle(struct server_conn *sc)
 	err_clear();
 	allow[0] = '\0';
 	r.sink_state = sc->sink_state;
+	r.who = &sc->who;
 	rt = router_match(&r, allow, sizeof(allow));
 	if (rt == NULL || (sc->sink ? (r.body = sc->sink->end(sc->sink_state))
 	    == NULL : server_parse_body(&r, sc) < 0) ||
@@ -463,6 +469,8 @@ server_handle(struct server_conn *sc)
 		    r.location, NULL, NULL);
 	}
 	sc->status = status;
+	sc->done = r.done;
+	sc->done_arg = r.done_arg;
 	log_debug("%s %s -> %u (%s)", sc->method, sc->url, status,
 	    sc->who.name);
 	json_decref(r.body);
@@ -689,6 +697,8 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		 * the sink removes what nobody took over */
 		if (sc->sink)
 			sc->sink->close(sc->sink_state);
+		if (sc->done)
+			sc->done(sc->done_arg);
 		free(sc->body);
 		free(sc);
 	}
@@ -753,7 +763,8 @@ server_daemon(struct api *a, struct server_listener *l, int fd)
 	const struct config *cfg = &a->app->cfg;
 	struct MHD_OptionItem tls[4];
 	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD |
-	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+	    MHD_ALLOW_UPGRADE;      /* the console's WebSocket */
 	size_t nt = 0;
 
 	if (l->tls) {
@@ -866,6 +877,8 @@ api_stop(struct api *a)
 		pthread_cond_wait(&a->idle, &a->mu);
 	pthread_mutex_unlock(&a->mu);
 	events_hub_stop(a->hub);
+	/* and no upgraded connection may be open either */
+	console_ws_stop_all();
 	for (size_t i = 0; i < a->n; i++) {
 		MHD_stop_daemon(a->d[i]);
 		if (a->unix_path[i][0])

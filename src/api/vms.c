@@ -192,7 +192,7 @@ vms_op_error(const struct op_rec *o)
 	return -1;
 }
 
-static int
+int
 vms_load(struct req *r, const char *id, struct vm_rec *v)
 {
 	struct store_conn *c = store_read_begin(r->app->store);

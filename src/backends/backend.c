@@ -412,3 +412,36 @@ backend_volume_clone(struct backend_conn *bc, const char *pool,
 	return BACKEND_CALL(bc, storage, volume_clone, "make full clones", pool,
 	    src, vol, gib, path_out, path_len);
 }
+
+int
+backend_console_open(struct backend_conn *bc, const char *uuid,
+    backend_console_fn fn, void *opaque, struct backend_console **out)
+{
+	*out = NULL;
+	return BACKEND_CALL(bc, domain, console_open, "open consoles", uuid,
+	    fn, opaque, out);
+}
+
+int
+backend_console_write(struct backend_conn *bc, struct backend_console *con,
+    const void *buf, size_t n)
+{
+	return BACKEND_CALL(bc, domain, console_write, "write to consoles",
+	    con, buf, n);
+}
+
+/* Only a console console_open made can be closed: its slot is there. */
+void
+backend_console_close(struct backend_conn *bc, struct backend_console *con)
+{
+	if (con && bc->driver->domain && bc->driver->domain->console_close)
+		bc->driver->domain->console_close(bc, con);
+}
+
+int
+backend_file_tail(struct backend_conn *bc, const char *path, char *buf,
+    size_t *n)
+{
+	return BACKEND_CALL(bc, storage, file_tail, "read files on hosts",
+	    path, buf, n);
+}

@@ -83,8 +83,10 @@ struct vm_spec {
 	const char *clock;        /* utc | localtime, or NULL: utc */
 	bool hyperv;              /* Hyper-V enlightenments and clock (a
 	                           * Windows guest) */
-	const char *serial_log;   /* file the serial console is logged to,
-	                           * or NULL */
+	const char *serial_log;   /* file on the host the serial console
+	                           * (a pty, also the domain's console) is
+	                           * logged to, appended across boots; or
+	                           * NULL */
 	const struct vm_disk_spec *disks;
 	int ndisks;
 };
@@ -260,6 +262,18 @@ struct domain_disk {
 typedef void (*backend_event_fn)(void *opaque, const char *uuid,
     const char *event);
 
+/*
+ * A domain's serial console, open (backend_console_open): its bytes both
+ * ways.  The backend calls fn from its event thread with what the guest
+ * printed (n > 0), and once when the console ends (n == 0, data then says
+ * why, NUL-terminated: the guest stopped, the connection broke).  fn must
+ * return quickly, call no backend function and never close the console;
+ * once backend_console_close returns it is not called again.
+ */
+struct backend_console;
+typedef void (*backend_console_fn)(void *opaque, const char *data,
+    size_t n);
+
 /* The connection: what a host is, and what happens on it. */
 struct backend_conn_ops {
 	/* Process-wide set-up (event loop, error handlers); may be NULL. */
@@ -403,6 +417,22 @@ struct backend_domain_ops {
 	 * their count into *n (more than max: ERR_UNPROCESSABLE). */
 	int (*disk_list)(struct backend_conn *bc, const char *uuid,
 	    struct domain_disk *out, int max, int *n);
+	/*
+	 * The serial console (struct backend_console above).  open: the
+	 * domain must be running (ERR_CONFLICT when not, or when another
+	 * client such as virsh console has its console).  write: queues all
+	 * of buf, sent as the guest takes it (ERR_UNAVAILABLE, retryable,
+	 * when too much waits; ERR_CONFLICT once it has ended).  close: ends
+	 * it, sending what waits as far as it goes without blocking; NULL
+	 * is harmless.  A repeat of open is a second console, which the
+	 * hypervisor refuses while the first is open.
+	 */
+	int (*console_open)(struct backend_conn *bc, const char *uuid,
+	    backend_console_fn fn, void *opaque, struct backend_console **out);
+	int (*console_write)(struct backend_conn *bc,
+	    struct backend_console *con, const void *buf, size_t n);
+	void (*console_close)(struct backend_conn *bc,
+	    struct backend_console *con);
 };
 
 /* Storage: pools, volumes, and streams that copy volumes between hosts. */
@@ -476,6 +506,16 @@ struct backend_storage_ops {
 	int (*volume_put)(struct backend_conn *bc, const char *pool,
 	    const char *vol, const void *data, size_t len, char *path_out,
 	    size_t path_len);
+	/*
+	 * The last *n bytes (fewer when the file is shorter) of the file at
+	 * path on the host, into buf; *n the count.  Through the hypervisor
+	 * (a transient storage pool over the file's directory when no pool
+	 * covers it), so it reads a remote host's file too: the console's
+	 * log.  ERR_NOT_FOUND when there is no such file.  Harmless to
+	 * repeat.
+	 */
+	int (*file_tail)(struct backend_conn *bc, const char *path, char *buf,
+	    size_t *n);
 };
 
 /*
@@ -589,6 +629,14 @@ int backend_volume_clone(struct backend_conn *bc, const char *pool,
 int backend_volume_put(struct backend_conn *bc, const char *pool,
     const char *vol, const void *data, size_t len, char *path_out,
     size_t path_len);
+int backend_console_open(struct backend_conn *bc, const char *uuid,
+    backend_console_fn fn, void *opaque, struct backend_console **out);
+int backend_console_write(struct backend_conn *bc,
+    struct backend_console *con, const void *buf, size_t n);
+void backend_console_close(struct backend_conn *bc,
+    struct backend_console *con);
+int backend_file_tail(struct backend_conn *bc, const char *path, char *buf,
+    size_t *n);
 /* Free an array from snapshot_export. */
 void backend_free_strings(char **v, size_t n);
 

@@ -264,7 +264,8 @@ domain_xml_disk(struct xw *x, const struct vm_disk_spec *d)
 
 /*
  * The serial console (a pty, so that virDomainOpenConsole can attach,
- * logged to spec->serial_log) and the guest agent's channel
+ * logged to spec->serial_log, appended across boots), the console on it,
+ * and the guest agent's channel
  * (org.qemu.guest_agent.0: libvirt makes the socket and the
  * virtio-serial controller).
  */
@@ -276,9 +277,18 @@ domain_xml_chardevs(struct xw *x, const struct vm_spec *spec)
 	if (spec->serial_log) {
 		xw_start(x, "log");
 		xw_attr(x, "file", spec->serial_log);
-		xw_attr(x, "append", "off");
+		xw_attr(x, "append", "on");
 		xw_end(x);
 	}
+	xw_end(x);
+	/* the console the API's WebSocket opens (virDomainOpenConsole) is
+	 * that serial port; libvirt would add it anyway: say so */
+	xw_start(x, "console");
+	xw_attr(x, "type", "pty");
+	xw_start(x, "target");
+	xw_attr(x, "type", "serial");
+	xw_attr(x, "port", "0");
+	xw_end(x);
 	xw_end(x);
 	xw_start(x, "channel");
 	xw_attr(x, "type", "unix");

@@ -47,6 +47,9 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.disk_detach = lv_disk_detach,
 	.disk_resize = lv_disk_resize,
 	.disk_list = lv_disk_list,
+	.console_open = lv_console_open,
+	.console_write = lv_console_write,
+	.console_close = lv_console_close,
 };
 
 static const struct backend_storage_ops lv_storage_ops = {
@@ -61,6 +64,7 @@ static const struct backend_storage_ops lv_storage_ops = {
 	.volume_overlay = lv_volume_overlay,
 	.volume_clone = lv_volume_clone,
 	.volume_put = lv_volume_put,
+	.file_tail = lv_file_tail,
 };
 
 /* No network table yet (the next issue): every network call is 501. */

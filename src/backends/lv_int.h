@@ -20,6 +20,8 @@
  *   lv_migrate.c        migration and its job (stats, abort, post-copy)
  *   lv_migrate_check.c  the checks before a migration
  *   lv_storage.c        pools, volumes, copying volumes through streams
+ *   lv_console.c        a domain's serial console (a non-blocking
+ *                       stream), the tail of a file on the host (its log)
  * Below, the prototypes are grouped by the file that defines them.
  */
 #ifndef HANGAR_LV_INT_H
@@ -127,6 +129,15 @@ int lv_snapshot_forget(struct backend_conn *bc, const char *uuid);
 int lv_snapshot_redefine(struct backend_conn *bc, const char *uuid,
     char *const *xmls, size_t n, const char *current);
 
+/* lv_console.c */
+int lv_console_open(struct backend_conn *bc, const char *uuid,
+    backend_console_fn fn, void *opaque, struct backend_console **out);
+int lv_console_write(struct backend_conn *bc, struct backend_console *k,
+    const void *buf, size_t n);
+void lv_console_close(struct backend_conn *bc, struct backend_console *k);
+int lv_file_tail(struct backend_conn *bc, const char *path, char *buf,
+    size_t *n);
+
 /* lv_migrate.c */
 int lv_migrate(struct backend_conn *bc, const char *uuid,
     const struct migrate_spec *spec);
@@ -141,6 +152,8 @@ int lv_migrate_check(struct backend_conn *bc, const char *uuid,
     struct migrate_checks *out);
 
 /* lv_storage.c */
+virStoragePoolPtr lv_pool_by_path(virConnectPtr c, const char *uri,
+    const char *path);
 int lv_pool_find(struct backend_conn *bc, const char *path, char *name_out,
     size_t name_len);
 int lv_pool_ensure(struct backend_conn *bc, const char *pool,

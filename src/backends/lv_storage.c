@@ -59,7 +59,7 @@ lv_pool_path(virStoragePoolPtr p, char *path, size_t len)
  * virStoragePoolFree); NULL and ERR_NOT_FOUND when there is none, NULL
  * with another error when the pools could not be listed.
  */
-static virStoragePoolPtr
+virStoragePoolPtr
 lv_pool_by_path(virConnectPtr c, const char *uri, const char *path)
 {
 	virStoragePoolPtr *list = NULL, found = NULL;

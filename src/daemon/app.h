@@ -21,6 +21,7 @@
 
 struct fleet;
 struct ops;
+struct consoles;
 
 struct app {
 	struct config cfg;
@@ -28,6 +29,7 @@ struct app {
 	struct view *view;
 	struct fleet *fleet;
 	struct ops *ops;
+	struct consoles *consoles; /* the VMs' open consoles (console.c) */
 	int64_t started_ms;        /* when this process started */
 	int stopping;              /* set (atomically) when shutting down:
 	                            * event streams end */
@@ -293,6 +295,51 @@ int migrate_request(struct app *app, const struct migrate_request *rq,
 struct json_t;
 int migrate_preflight(struct app *app, const struct migrate_request *rq,
     struct json_t **out);
+
+/* --- console.c: a VM's serial console, shared by its clients --- */
+/*
+ * A client is two hooks, called with the console's lock held (note what
+ * happened, wake your own thread, return): output with what the guest
+ * printed (from the backend's event thread), ended once when nothing
+ * more will come, with why (CONSOLE_END_GONE: the console ended, the
+ * guest stopped or moved; CONSOLE_END_TAKEN: another client took over
+ * writing) and a sentence.  After ended the client still detaches.
+ */
+#define CONSOLE_END_GONE 1
+#define CONSOLE_END_TAKEN 2
+struct console_client;
+struct console_hooks {
+	void (*output)(void *arg, const char *data, size_t n);
+	void (*ended)(void *arg, int why, const char *msg);
+};
+struct consoles *consoles_new(struct app *app);
+void consoles_free(struct consoles *cs);
+/* The file on v's host that its serial console is logged to. */
+void console_log_path(const char *uuid, char *out, size_t len);
+/*
+ * Attach to v's console (opened on its host if nobody has it), to watch
+ * and, with write, to type.  One writer at a time: ERR_CONFLICT when
+ * another writes, unless takeover (the other then ends with
+ * CONSOLE_END_TAKEN).  ERR_CONFLICT when v is not running (naming its
+ * state) or another program (virsh console) has the console;
+ * ERR_UNAVAILABLE when its host is unreachable.  *out: detach it.
+ */
+int console_attach(struct app *app, const struct vm_rec *v, bool write,
+    bool takeover, const struct console_hooks *h, void *arg,
+    struct console_client **out);
+/* Type buf as the console's writer (ERR_FORBIDDEN when it is not). */
+int console_write(struct console_client *cl, const void *buf, size_t n);
+/* Leave; the last client out closes the console.  Never from a hook. */
+void console_detach(struct console_client *cl);
+/* Type text into v's console, whoever has it (opened for the moment). */
+int console_type(struct app *app, const struct vm_rec *v, const char *text,
+    size_t n);
+/*
+ * The last *n bytes v's console printed (its log on its host, whatever
+ * its state), into buf; *n the count (0: it never ran there).
+ */
+int console_log(struct app *app, const struct vm_rec *v, char *buf,
+    size_t *n);
 
 /* --- vm_list.c: VM records gathered from a store walk --- */
 struct vm_list {

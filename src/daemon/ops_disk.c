@@ -15,9 +15,6 @@
 /* A linked clone's backing chain: one qcow2 base. */
 static const char *const ops_qcow2_chain[] = { "qcow2", NULL };
 
-/* Where libvirt's virtlogd keeps a domain's serial console output. */
-#define OPS_SERIAL_LOG_DIR "/var/log/libvirt/qemu"
-
 /* The image disk d is made from, as the library has it now. */
 static int
 ops_disk_image(struct op_ctx *x, const struct disk_rec *d,
@@ -319,8 +316,7 @@ ops_vm_spec(struct op_ctx *x, const struct host_rec *h, struct ops_disks *d,
 	spec->firmware = x->vm.firmware[0] ? x->vm.firmware : NULL;
 	spec->clock = x->vm.clock[0] ? x->vm.clock : NULL;
 	spec->hyperv = x->vm.hyperv;
-	snprintf(d->serial_log, sizeof(d->serial_log), "%s/%s-serial.log",
-	    OPS_SERIAL_LOG_DIR, x->vm.uuid);
+	console_log_path(x->vm.uuid, d->serial_log, sizeof(d->serial_log));
 	spec->serial_log = d->serial_log;
 	for (int i = 0; i < x->ndisks; i++)
 		ops_disk_spec(&x->disks[i], d->path[i], d->base[i], d->chain[i],

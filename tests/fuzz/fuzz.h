@@ -561,6 +561,8 @@ fuzz_check_domain(const struct vm_spec *sp, bool text_ok)
 		    "</target></disk>");
 	}
 	fuzz_sb_put(&b, "<serial type=\"pty\"></serial>"
+	    "<console type=\"pty\"><target type=\"serial\" port=\"0\">"
+	    "</target></console>"
 	    "<channel type=\"unix\"><target type=\"virtio\" "
 	    "name=\"org.qemu.guest_agent.0\"></target></channel>"
 	    "<memballoon model=\"none\"></memballoon></devices></domain>");

@@ -270,6 +270,20 @@ assert_all_unsupported(const struct backend_driver *drv)
 	    "list its domains");
 	assert_unsupported(backend_volume_put(&bc, "p", "v", "x", 1, path,
 	    sizeof(path)), "put files into volumes");
+	{
+		struct backend_console *con = (struct backend_console *)&bc;
+		char buf[8];
+		size_t bn = sizeof(buf);
+
+		assert_unsupported(backend_console_open(&bc, "u", NULL, NULL,
+		    &con), "open consoles");
+		assert_null(con);
+		assert_unsupported(backend_console_write(&bc,
+		    (struct backend_console *)&bc, "x", 1), "write to consoles");
+		backend_console_close(&bc, NULL);
+		assert_unsupported(backend_file_tail(&bc, "/x/y", buf, &bn),
+		    "read files on hosts");
+	}
 }
 
 static void
@@ -1975,6 +1989,46 @@ test_unreachable(void **state)
 	assert_true(strlen(msg) > sizeof(prefix) - 1);
 }
 
+/*
+ * The console on the test driver: a missing domain is 404; the test
+ * driver has no consoles (a 501 that names libvirt's reason), and the
+ * caller is left with no console to close.  The tail of a file that no
+ * volume is: 404, and the log directory's pool is transient (gone with
+ * the connection's daemon, never defined).
+ */
+static void
+test_console_test_driver(void **state)
+{
+	struct fx *f = *state;
+	struct backend_console *con = NULL;
+	virStoragePoolPtr p;
+	virDomainPtr d = virDomainLookupByName(f->raw, "test");
+	char buf[64], path[4200], uuid[VIR_UUID_STRING_BUFLEN];
+	size_t n = sizeof(buf);
+
+	assert_non_null(d);
+	assert_int_equal(virDomainGetUUIDString(d, uuid), 0);
+	virDomainFree(d);
+
+	assert_int_equal(backend_console_open(f->bc,
+	    "11111111-2222-3333-4444-555555555555", NULL, NULL, &con), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	assert_null(con);
+	assert_int_equal(backend_console_open(f->bc, uuid, NULL, NULL,
+	    &con), -1);
+	assert_int_equal(err_last()->code, ERR_UNSUPPORTED);
+	assert_null(con);
+	backend_console_close(f->bc, con);
+	snprintf(path, sizeof(path), "%s/none-serial.log", f->pool_dir);
+	assert_int_equal(backend_file_tail(f->bc, path, buf, &n), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	p = virStoragePoolLookupByName(f->raw, "hangar-console-logs");
+	assert_non_null(p);
+	assert_int_equal(virStoragePoolIsPersistent(p), 0);
+	virStoragePoolDestroy(p);
+	virStoragePoolFree(p);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -2007,6 +2061,7 @@ main(void)
 		T(test_watch),
 		T(test_watch_names),
 		T(test_watch_close_under_events),
+		T(test_console_test_driver),
 		cmocka_unit_test(test_unreachable),
 	};
 

@@ -496,8 +496,8 @@ test_domain_parses_back(void **state)
 	parse(&p, xml);
 	assert_xp_string(&p, "string(/domain/@type)", "qemu");
 	assert_true(xp_number(&p, "count(/domain/devices/disk)") == 0);
-	/* serial, the guest agent's channel, memballoon */
-	assert_true(xp_number(&p, "count(/domain/devices/*)") == 3);
+	/* serial, console, the guest agent's channel, memballoon */
+	assert_true(xp_number(&p, "count(/domain/devices/*)") == 4);
 	assert_xp_string(&p, "string(/domain/devices/channel[@type='unix']"
 	    "/target[@type='virtio']/@name)", "org.qemu.guest_agent.0");
 	parsed_free(&p);
@@ -595,6 +595,12 @@ test_domain_disk_lists(void **state)
 	    "backingStore/backingStore)") == 1);
 	assert_xp_string(&p, "string(/domain/devices/serial/log/@file)",
 	    spec_backed.serial_log);
+	assert_xp_string(&p, "string(/domain/devices/serial/log/@append)",
+	    "on");
+	assert_xp_string(&p, "string(/domain/devices/serial/@type)", "pty");
+	assert_xp_string(&p, "string(/domain/devices/console/@type)", "pty");
+	assert_xp_string(&p, "string(/domain/devices/console/target/@type)",
+	    "serial");
 	parsed_free(&p);
 	free(xml);
 
