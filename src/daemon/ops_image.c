@@ -388,6 +388,8 @@ ops_image_store(struct op_ctx *x, const struct ops_image_job *j,
 	if ((fd = open(out, O_RDONLY | O_CLOEXEC)) < 0)
 		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s", out,
 		    strerror(errno));
+	/* the disk writes it back while it is hashed: the fsync waits less */
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (fstat(fd, &st) < 0 || library_sha256_fd(fd, im->sha256) < 0 ||
 	    fsync(fd) < 0) {
 		if (err_last()->code == ERR_NONE)
@@ -428,8 +430,13 @@ ops_image_disk(struct op_ctx *x, struct ops_image_job *j, const char *in)
 		snprintf(im->name, sizeof(im->name), "%s", j->name[j->cur]);
 	}
 	if (library_staged_disk(x->app, x->op.id, j->cur + 1, out,
-	    sizeof(out)) < 0 || ops_image_convert(x, j, in, out) < 0 ||
-	    ops_image_check(x, &j->src[j->cur].ii, out, im) < 0 ||
+	    sizeof(out)) < 0 || ops_image_convert(x, j, in, out) < 0)
+		return -1;
+	/* the upload is no longer read: gone now, most of it before the
+	 * kernel wrote it back, so that the disk writes only the qcow2 */
+	if (j->cur == j->n - 1)
+		(void)unlink(in);
+	if (ops_image_check(x, &j->src[j->cur].ii, out, im) < 0 ||
 	    ops_image_store(x, j, out, im) < 0)
 		return -1;
 	j->done += (uint64_t)im->actual_size;
