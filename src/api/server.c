@@ -52,6 +52,17 @@
  */
 #define SERVER_DRAIN_MAX (8 * 1024 * 1024)
 
+/*
+ * Memory per connection (libmicrohttpd's default is 32 KiB).  A body is
+ * read in chunks of up to half of it: 64 KiB instead of 16 KiB cuts the
+ * CPU of a 2 GiB image upload by about a quarter (~7 s -> ~5.4 s here:
+ * fewer reads, wakeups and ACKs).  libmicrohttpd zeroes the whole pool
+ * for each request on a kept-alive connection, so this costs every
+ * request about 3 us more; 1 MiB would cost ~23 us (measured with 3,000
+ * kept-alive GETs of /v1: 33 us of CPU each at 32 KiB).
+ */
+#define SERVER_CONN_MEMORY (128 * 1024)
+
 /* One listening address: what its requests' access check needs. */
 struct server_listener {
 	struct api *api;
@@ -762,6 +773,7 @@ server_daemon(struct api *a, struct server_listener *l, int fd)
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, server_completed, a,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)330,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 	    MHD_OPTION_THREAD_POOL_SIZE,
 	    server_pool_size(cfg->max_connections),
