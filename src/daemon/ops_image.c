@@ -430,13 +430,8 @@ ops_image_disk(struct op_ctx *x, struct ops_image_job *j, const char *in)
 		snprintf(im->name, sizeof(im->name), "%s", j->name[j->cur]);
 	}
 	if (library_staged_disk(x->app, x->op.id, j->cur + 1, out,
-	    sizeof(out)) < 0 || ops_image_convert(x, j, in, out) < 0)
-		return -1;
-	/* the upload is no longer read: gone now, most of it before the
-	 * kernel wrote it back, so that the disk writes only the qcow2 */
-	if (j->cur == j->n - 1)
-		(void)unlink(in);
-	if (ops_image_check(x, &j->src[j->cur].ii, out, im) < 0 ||
+	    sizeof(out)) < 0 || ops_image_convert(x, j, in, out) < 0 ||
+	    ops_image_check(x, &j->src[j->cur].ii, out, im) < 0 ||
 	    ops_image_store(x, j, out, im) < 0)
 		return -1;
 	j->done += (uint64_t)im->actual_size;
