@@ -388,8 +388,6 @@ ops_image_store(struct op_ctx *x, const struct ops_image_job *j,
 	if ((fd = open(out, O_RDONLY | O_CLOEXEC)) < 0)
 		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s", out,
 		    strerror(errno));
-	/* the disk writes it back while it is hashed: the fsync waits less */
-	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (fstat(fd, &st) < 0 || library_sha256_fd(fd, im->sha256) < 0 ||
 	    fsync(fd) < 0) {
 		if (err_last()->code == ERR_NONE)
