@@ -54,12 +54,14 @@
 
 /*
  * Memory per connection (libmicrohttpd's default is 32 KiB).  A body is
- * read in chunks of up to half of it: 64 KiB instead of 16 KiB cuts the
- * CPU of a 2 GiB image upload by about a quarter (~7 s -> ~5.4 s here:
- * fewer reads, wakeups and ACKs).  libmicrohttpd zeroes the whole pool
- * for each request on a kept-alive connection, so this costs every
- * request about 3 us more; 1 MiB would cost ~23 us (measured with 3,000
- * kept-alive GETs of /v1: 33 us of CPU each at 32 KiB).
+ * read in chunks of up to half of it: a 2 GiB image upload comes in
+ * ~33,000 chunks of <= 64 KiB instead of ~133,000 of <= 16 KiB, and
+ * hangard's CPU for it fell from 5.5-7.6 s to 5.3-5.7 s (single runs on
+ * a loaded machine; fewer reads, wakeups and ACKs).  libmicrohttpd
+ * zeroes the whole pool for each request on a kept-alive connection, so
+ * every such request costs 2-3 us more (24-30 us of CPU per GET of /v1
+ * instead of 22-28 us, 5,000 on one connection); 1 MiB cut the upload's
+ * CPU further but cost ~23 us per request.
  */
 #define SERVER_CONN_MEMORY (128 * 1024)
 

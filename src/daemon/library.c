@@ -154,19 +154,19 @@ library_sweep(struct app *app)
 }
 
 /*
- * Read in 1 MiB blocks, hashed on another thread while the next is read;
- * the writeback of each block read is started (sync_file_range, not
- * waited for), so that an fsync after the hash finds little left.
+ * Read in 1 MiB blocks, hashed on another thread while the next is read.
+ * The file's writeback is started first (sync_file_range, not waited
+ * for), so that the disk writes it while it is hashed and an fsync
+ * after the hash finds less left.
  */
 int
 library_sha256_fd(int fd, char out[IMAGE_SHA256_LEN])
 {
 	struct shapipe *p = shapipe_start();
 	unsigned char dig[32];
-	off_t off = lseek(fd, 0, SEEK_CUR);
-
 	if (p == NULL)
 		return -1;
+	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	for (;;) {
 		struct shapipe_buf *b = shapipe_buf(p);
@@ -182,12 +182,8 @@ library_sha256_fd(int fd, char out[IMAGE_SHA256_LEN])
 		if (n == 0)
 			break;
 		b->len += (size_t)n;
-		if (b->len == b->cap) {
-			(void)sync_file_range(fd, off, (off_t)b->len,
-			    SYNC_FILE_RANGE_WRITE);
-			off += (off_t)b->len;
+		if (b->len == b->cap)
 			shapipe_push(p);
-		}
 	}
 	shapipe_finish(p, dig);
 	library_hex(dig, out);
