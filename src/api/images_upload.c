@@ -300,8 +300,7 @@ images_upload_end(void *state)
 	u->fd = -1;
 	log_debug("images: upload of '%s': %llu bytes in %zu chunks received "
 	    "and written in %lld ms, then %lld ms for the hash and the "
-	    "fdatasync", u->name,
-	    (unsigned long long)u->len, u->chunks,
+	    "fdatasync", u->name, (unsigned long long)u->len, u->chunks,
 	    (long long)(t1_ms - u->t0_ms), (long long)(time_mono_ms() - t1_ms));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "name", u->name,
 	    "format", img_format_name(u->format), "os", u->os, "sha256",

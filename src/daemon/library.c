@@ -164,6 +164,7 @@ library_sha256_fd(int fd, char out[IMAGE_SHA256_LEN])
 {
 	struct shapipe *p = shapipe_start();
 	unsigned char dig[32];
+
 	if (p == NULL)
 		return -1;
 	(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
