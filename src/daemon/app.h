@@ -455,7 +455,7 @@ void library_remove(const struct app *app, const char *id);
 void library_remove_image(const struct app *app, const struct image_rec *im);
 /* At start: remove staged files no queued or running operation owns. */
 void library_sweep(struct app *app);
-/* SHA-256 of what is left to read of fd, in hex. */
+/* SHA-256 of what is left to read of fd, in hex; starts its writeback. */
 int library_sha256_fd(int fd, char out[IMAGE_SHA256_LEN]);
 void library_hex(const unsigned char dig[32], char out[IMAGE_SHA256_LEN]);
 
