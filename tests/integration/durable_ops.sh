@@ -16,7 +16,8 @@
 #      get the first reply again; a different body with the same key is
 #      422; a bad key is 400; a key whose first request still runs is 409.
 #   3. DELETE /v1/operations/{id}: a queued create (one worker, kept busy
-#      by a slow stop) leaves nothing behind; the running stop and a
+#      by a start held in a frozen libvirtd; a slow stop waiting alongside
+#      holds none) leaves nothing behind; the running stop and a
 #      running create stop part-way; a running start, a finished operation
 #      and an unknown id are refused.
 # Usage: BUILD=build tests/integration/durable_ops.sh
@@ -513,10 +514,21 @@ HANGARD_CONF_EXTRA=$'cpu_ratio = 16\nworkers = 1'
 hangard_start || t_summary
 B=${T_PFX}queued
 C4=${T_PFX}c4
+H=${T_PFX}hold
+t_http POST "/v1/vms?wait=60" "{\"name\":\"$H\",$VMJSON}"
+t_expect_status 201 "create $H (stopped), to hold the worker later"
 t_http POST "/v1/vms/$R/stop" '{"timeout_s":120}'
-t_expect_status 202 "a slow stop of $R (its guest ignores ACPI) takes the one worker"
+t_expect_status 202 "a slow stop of $R (its guest ignores ACPI)"
 STOP_OP=$(t_json .id)
 t_check "the stop is running" t_wait_for 10 op_is "$STOP_OP" running
+# a waiting stop holds no worker: the one worker is free for a start,
+# which libvirt, frozen, then holds
+lv_freeze
+t_http POST "/v1/vms/$H/start"
+t_expect_status 202 "start $H while the stop waits"
+H_OP=$(t_json .id)
+t_check "the start of $H runs (the waiting stop left the worker free)" \
+	t_wait_for 10 op_is "$H_OP" running
 t_http POST /v1/vms "{\"name\":\"$B\",$VMJSON,\"start\":true}"
 t_expect_status 201 "create $B while the worker is busy: 201"
 B_ID=$(t_json .id)
@@ -528,6 +540,9 @@ t_http DELETE "/v1/operations/$B_OP"
 t_expect_status 200 "cancel the queued create: 200"
 t_expect_json .status cancelled "the queued create is cancelled"
 t_expect_json .kind create "the reply is the create operation"
+lv_thaw
+t_http GET "/v1/operations/$H_OP?wait=30"
+t_expect_json .status succeeded "the start of $H ends once libvirt runs again"
 t_http GET "/v1/operations/$B_OP"
 t_expect_json .status cancelled "GET says the create is cancelled"
 t_http GET "/v1/vms/$B"
