@@ -2256,10 +2256,10 @@ expect_schema_v3(struct fx *f)
 
 	/* migration 4 (storage, progress, plans) comes after 3 */
 	/* later migrations (4: storage, progress, plans; 5: drift policy,
-	 * tokens; 6: disks as rows, firmware, machine; 7: images; 8: host images) come after
-	 * 3 */
-	assert_int_equal(store_schema_version(), 8);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 8);
+	 * tokens; 6: disks as rows, firmware, machine; 7: images; 8: host images;
+	 * 9: networks, NICs) come after 3 */
+	assert_int_equal(store_schema_version(), 9);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 9);
 	assert_string_equal(sql_columns(f->path, "tokens", buf, sizeof(buf)),
 	    "id,name,role,hash,created_at,revoked_at");
 	assert_string_equal(sql_columns(f->path, "plans", buf, sizeof(buf)),
