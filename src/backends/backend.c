@@ -367,3 +367,56 @@ backend_volume_clone(struct backend_conn *bc, const char *pool,
 	return BACKEND_CALL(bc, storage, volume_clone, "make full clones", pool,
 	    src, vol, gib, path_out, path_len);
 }
+
+int
+backend_network_define(struct backend_conn *bc, const struct net_spec *spec)
+{
+	return BACKEND_CALL(bc, network, network_define, "define networks",
+	    spec);
+}
+
+int
+backend_network_start(struct backend_conn *bc, const char *name)
+{
+	return BACKEND_CALL(bc, network, network_start, "start networks",
+	    name);
+}
+
+int
+backend_network_undefine(struct backend_conn *bc, const char *name)
+{
+	return BACKEND_CALL(bc, network, network_undefine,
+	    "undefine networks", name);
+}
+
+int
+backend_network_host_add(struct backend_conn *bc, const char *name,
+    const struct net_dhcp_host *h)
+{
+	return BACKEND_CALL(bc, network, network_host_add,
+	    "add DHCP hosts to networks", name, h);
+}
+
+int
+backend_network_host_remove(struct backend_conn *bc, const char *name,
+    const char *mac)
+{
+	return BACKEND_CALL(bc, network, network_host_remove,
+	    "remove DHCP hosts from networks", name, mac);
+}
+
+int
+backend_network_leases(struct backend_conn *bc, const char *name,
+    const char *mac, struct net_lease *out, int max, int *n)
+{
+	return BACKEND_CALL(bc, network, network_leases,
+	    "list DHCP leases", name, mac, out, max, n);
+}
+
+int
+backend_bridge_exists(struct backend_conn *bc, const char *bridge,
+    bool *out)
+{
+	return BACKEND_CALL(bc, network, bridge_exists,
+	    "look up host bridges", bridge, out);
+}

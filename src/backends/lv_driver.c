@@ -58,11 +58,20 @@ static const struct backend_storage_ops lv_storage_ops = {
 	.volume_clone = lv_volume_clone,
 };
 
-/* No network table yet (the next issue): every network call is 501. */
+static const struct backend_network_ops lv_network_ops = {
+	.network_define = lv_network_define,
+	.network_start = lv_network_start,
+	.network_undefine = lv_network_undefine,
+	.network_host_add = lv_network_host_add,
+	.network_host_remove = lv_network_host_remove,
+	.network_leases = lv_network_leases,
+	.bridge_exists = lv_bridge_exists,
+};
+
 const struct backend_driver backend_libvirt = {
 	.name = "libvirt",
 	.conn = &lv_conn_ops,
 	.domain = &lv_domain_ops,
 	.storage = &lv_storage_ops,
-	.network = NULL,
+	.network = &lv_network_ops,
 };

@@ -303,6 +303,27 @@ test_golden_snapshot(void **state)
 	assert_golden(domain_xml_snapshot(&empty), "snapshot.xml");
 }
 
+static const struct net_spec net_nat = {
+	.name = "hangar-lan", .uuid = "6f1c3c2e-8b0a-4c57-9d61-0a4f7e2b9c10",
+	.mode = "nat", .bridge = "hgn12", .address = "10.77.0.1",
+	.prefix = 24, .dhcp = true,
+};
+
+static void
+test_golden_network(void **state)
+{
+	struct net_spec iso = net_nat;
+	const struct net_dhcp_host h = { "52:54:00:12:34:56", "10.77.0.2",
+	    "web1" };
+
+	(void)state;
+	iso.mode = "isolated";
+	iso.dhcp = false;
+	assert_golden(network_xml_network(&net_nat), "network-nat.xml");
+	assert_golden(network_xml_network(&iso), "network-isolated.xml");
+	assert_golden(network_xml_dhcp_host(&h), "network-dhcp-host.xml");
+}
+
 /* --- parsing back --- */
 
 struct parsed {
@@ -713,6 +734,37 @@ test_numbers(void **state)
 	free(xml);
 }
 
+/* Names the writer escapes: a hostile host name stays one attribute. */
+static void
+test_network_parses_back(void **state)
+{
+	struct parsed p;
+	struct shape want;
+	struct net_dhcp_host h = { "52:54:00:12:34:56", "10.77.0.2", "web1" };
+	char *xml = network_xml_network(&net_nat);
+
+	(void)state;
+	parse(&p, xml);
+	free(xml);
+	assert_xp_string(&p, "string(/network/forward/@mode)", "nat");
+	assert_xp_string(&p, "string(/network/bridge/@name)", "hgn12");
+	assert_xp_string(&p, "string(/network/ip/@prefix)", "24");
+	assert_true(xp_number(&p, "count(/network/ip/dhcp/range)") == 0);
+	parsed_free(&p);
+	parse(&p, xml = network_xml_dhcp_host(&h));
+	free(xml);
+	want = shape_of(&p, "host");
+	parsed_free(&p);
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		h.name = hostile[i];
+		parse(&p, xml = network_xml_dhcp_host(&h));
+		free(xml);
+		assert_same_shape(&p, "host", want);
+		assert_xp_string(&p, "string(/host/@name)", hostile[i]);
+		parsed_free(&p);
+	}
+}
+
 int
 main(void)
 {
@@ -731,6 +783,8 @@ main(void)
 		cmocka_unit_test(test_volume_hostile),
 		cmocka_unit_test(test_snapshot_parses_back),
 		cmocka_unit_test(test_snapshot_hostile),
+		cmocka_unit_test(test_golden_network),
+		cmocka_unit_test(test_network_parses_back),
 		cmocka_unit_test(test_numbers),
 	};
 	int rc;
