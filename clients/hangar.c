@@ -259,6 +259,13 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "group", "list", group_list, "group list", NULL },
 	{ "group", "show", group_show, "group show NAME", NULL },
 	{ "group", "delete", group_delete, "group delete NAME", NULL },
+	{ "network", "create", network_create, "network create NAME "
+	    "--mode nat|isolated|bridge [--cidr A.B.C.D/P]\n      "
+	    "[--gateway IP] [--no-dhcp] [--bridge BR] [--description TEXT]",
+	    NULL },
+	{ "network", "list", network_list, "network list", NULL },
+	{ "network", "show", network_show, "network show NAME", NULL },
+	{ "network", "delete", network_delete, "network delete NAME", NULL },
 	{ "disk", "list", disk_list, "disk list VM", NULL },
 	{ "disk", "add", disk_add, "disk add VM [--size GIB] [--bus BUS] "
 	    "[--image NAME] [--no-wait]", NULL },
