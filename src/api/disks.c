@@ -141,15 +141,15 @@ disks_volumes(struct disk_rec *d, int n, const char *uuid)
  * Windows guest boots from SATA (it has no virtio driver until one is
  * installed), anything else from virtio.
  */
-static const char *
-disks_default_bus(struct req *r, const char *image)
+bool
+disks_image_windows(struct req *r, const char *image)
 {
 	struct store_conn *c;
 	struct image_rec *im;
 	bool windows = false;
 
 	if (image == NULL || (im = malloc(sizeof(*im))) == NULL)
-		return "virtio";
+		return false;
 	c = store_read_begin(r->app->store);
 	if (store_image_get(c, image, im) == 0)
 		windows = strcmp(im->os, "windows") == 0;
@@ -157,7 +157,13 @@ disks_default_bus(struct req *r, const char *image)
 		err_clear();        /* reported where the image is looked up */
 	store_read_end(c);
 	free(im);
-	return windows ? "sata" : "virtio";
+	return windows;
+}
+
+static const char *
+disks_default_bus(struct req *r, const char *image)
+{
+	return disks_image_windows(r, image) ? "sata" : "virtio";
 }
 
 int

@@ -33,6 +33,7 @@ const struct body_field placements_fields[] = {
 	{ "machine", BODY_STRING, false, 0, 16 },
 	{ "image", BODY_STRING, false, 0, 63 },
 	{ "clone", BODY_STRING, false, 0, 16 },
+	{ "nics", BODY_ARRAY, false, 0, 0 },            /* checked in nics.c */
 };
 const size_t placements_nfields =
     sizeof(placements_fields) / sizeof(placements_fields[0]);
@@ -56,8 +57,14 @@ placements_parse(struct req *r, struct place_req *pr,
 		return -1;
 	memset(pr, 0, sizeof(*pr));
 	memset(&buf->vm, 0, sizeof(buf->vm));
-	if (disks_parse_create(r, &buf->vm, buf->disks, &buf->ndisks) < 0)
+	if (disks_parse_create(r, &buf->vm, buf->disks, &buf->ndisks) < 0 ||
+	    nics_parse_create(r, buf) < 0)
 		return -1;
+	pr->nics = buf->nics;
+	pr->nnics = buf->nnics;
+	for (int i = 0; i < buf->nbridges; i++)
+		pr->bridges[i] = buf->bridges[i];
+	pr->nbridges = buf->nbridges;
 	pr->sr.vcpus = (int)body_int(r, "vcpus", 1);
 	pr->sr.memory_mib = body_int(r, "memory_mib", 512);
 	pr->sr.disk_gib = buf->vm.disk_gib;

@@ -69,6 +69,14 @@ struct vm_disk_spec {
 	int boot_order;           /* 1, 2, ...; 0: not a boot device */
 };
 
+/* One NIC of a domain.  Borrowed pointers. */
+struct vm_nic_spec {
+	const char *type;         /* network (a libvirt network) | bridge */
+	const char *source;       /* the network's or the bridge's name */
+	const char *mac;          /* 52:54:00:12:34:56 */
+	const char *model;        /* virtio | e1000 */
+};
+
 /* What a backend needs to define a VM's domain.  Borrowed pointers. */
 struct vm_spec {
 	const char *uuid;
@@ -83,6 +91,8 @@ struct vm_spec {
 	                           * or NULL */
 	const struct vm_disk_spec *disks;
 	int ndisks;
+	const struct vm_nic_spec *nics;
+	int nnics;
 };
 
 #define SNAP_NAME_MAX 64
@@ -553,6 +563,7 @@ void backend_free_strings(char **v, size_t n);
 /* Each returns a malloc'd NUL-terminated document (caller frees) or NULL. */
 char *domain_xml_domain(const struct vm_spec *spec);
 char *domain_xml_disk_device(const struct vm_disk_spec *d);
+char *domain_xml_nic_device(const struct vm_nic_spec *n);
 char *domain_xml_pool(const char *name, const char *path);
 char *domain_xml_volume(const char *name, int64_t gib);
 char *domain_xml_volume_bytes(const char *name, int64_t bytes);

@@ -212,6 +212,38 @@ domain_xml_disk_device(const struct vm_disk_spec *d)
 	return xw_close(&x);
 }
 
+/* <interface type='network|bridge'> with its MAC and model */
+static void
+domain_xml_nic(struct xw *x, const struct vm_nic_spec *n)
+{
+	bool bridge = strcmp(n->type, "bridge") == 0;
+
+	xw_start(x, "interface");
+	xw_attr(x, "type", bridge ? "bridge" : "network");
+	xw_start(x, "mac");
+	xw_attr(x, "address", n->mac);
+	xw_end(x);
+	xw_start(x, "source");
+	xw_attr(x, bridge ? "bridge" : "network", n->source);
+	xw_end(x);
+	xw_start(x, "model");
+	xw_attr(x, "type", n->model ? n->model : "virtio");
+	xw_end(x);
+	xw_end(x);                  /* interface */
+}
+
+/* One <interface> on its own, for hot-plugging it. */
+char *
+domain_xml_nic_device(const struct vm_nic_spec *n)
+{
+	struct xw x;
+
+	if (xw_open(&x) < 0)
+		return NULL;
+	domain_xml_nic(&x, n);
+	return xw_close(&x);
+}
+
 char *
 domain_xml_domain(const struct vm_spec *spec)
 {
@@ -254,6 +286,8 @@ domain_xml_domain(const struct vm_spec *spec)
 		xw_attr(&x, "model", "virtio-scsi");
 		xw_end(&x);
 	}
+	for (int i = 0; i < spec->nnics; i++)
+		domain_xml_nic(&x, &spec->nics[i]);
 	xw_start(&x, "serial");
 	xw_attr(&x, "type", "pty");
 	if (spec->serial_log) {

@@ -146,6 +146,19 @@ int networks_request_create(struct app *app, struct network_rec *n);
 int networks_request_delete(struct app *app, const char *name,
     struct network_rec *out);
 
+/* --- leases.c: the addresses NICs were seen with --- */
+struct lease_seen {
+	char mac[18];
+	char ip[16];
+	int64_t seen_at;           /* first seen (ms since the epoch) */
+	int64_t expiry_ms;         /* its lease ends; 0: never */
+};
+/* Read the DHCP leases of every network on every reachable host (the
+ * reconcile sweep does, each round). */
+void leases_refresh(struct app *app);
+/* The addresses last seen leased to mac, into out[max]; their count. */
+int leases_of(const char *mac, struct lease_seen *out, int max);
+
 /* --- ops.c: the operation engine --- */
 struct ops *ops_new(struct app *app);
 /* Start the workers after recovering what a previous run left unfinished. */

@@ -20,6 +20,9 @@
 
 struct place_tx {
 	struct place_req *pr;
+	const char *mac_prefix;
+	struct nic_rec asked[VM_NICS_MAX];   /* pr->nics as asked: a re-run
+	                                      * transaction starts from them */
 	struct group_rec group;
 	bool have_group;
 };
@@ -51,8 +54,18 @@ place_insert_tx(struct store_conn *c, void *arg)
 {
 	struct place_tx *t = arg;
 
+	char field[32];
+
 	if (store_vm_insert(c, t->pr->vm, t->pr->disks, t->pr->ndisks) < 0)
 		return -1;
+	/* addresses and MACs are handed out in the VM's own transaction */
+	for (int i = 0; i < t->pr->nnics; i++) {
+		t->pr->nics[i] = t->asked[i];
+		snprintf(field, sizeof(field), "nics[%d]", i);
+		if (store_nic_insert(c, t->pr->vm->id, &t->pr->nics[i],
+		    t->mac_prefix, field) < 0)
+			return -1;
+	}
 	t->pr->op->vm_id = t->pr->vm->id;
 	return store_op_insert(c, t->pr->op);
 }
@@ -132,7 +145,7 @@ static int
 place_run(struct app *app, struct place_req *pr, struct place_out *out,
     const struct vm_rec *move, struct op_rec *mop, struct host_rec *dest)
 {
-	struct place_tx t = { pr, { 0 }, false };
+	struct place_tx t;
 	const struct sched_host *hosts;
 	struct sched_verdict *v = NULL;
 	struct store_conn *c;
@@ -144,6 +157,11 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 
 	if (out)
 		memset(out, 0, sizeof(*out));
+	memset(&t, 0, sizeof(t));
+	t.pr = pr;
+	t.mac_prefix = app->cfg.mac_prefix;
+	for (int i = 0; i < pr->nnics && i < VM_NICS_MAX; i++)
+		t.asked[i] = pr->nics[i];
 	c = store_read_begin(app->store);
 	r = place_group_tx(c, &t);
 	store_read_end(c);

@@ -24,6 +24,12 @@ struct place_req {
 	const char *image_sha;       /* its root disk's image, or NULL: hosts
 	                              * holding a copy are preferred */
 	int ndisks;
+	struct nic_rec *nics;        /* its NICs: mac/ipv4 "" are handed out */
+	int nnics;
+	/* the host bridges its NICs attach to: hosts without one are
+	 * refused (filter "bridges") */
+	const char *bridges[VM_NICS_MAX];
+	int nbridges;
 	struct op_rec *op;
 };
 

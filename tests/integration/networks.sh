@@ -15,6 +15,8 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/testlib.sh
 . tests/lib/testlib.sh
+# shellcheck source=tests/lib/guest.sh
+. tests/lib/guest.sh
 
 t_init networks nohost
 if ! LVHOST_NETNS=1 t_lvhost_start nw1; then
@@ -52,12 +54,11 @@ t_check_not "virsh: lan hands out no dynamic range" grep -q "<range" <<<"$x"
 t_match "virsh: lan autostarts" "$(lvhost_virsh nw1 net-info hangar-lan)" "Autostart: +yes"
 
 t_http POST /v1/networks '{"name":"iso","mode":"isolated",
-	"ipv4":{"cidr":"10.78.0.0/24","gateway":"10.78.0.254","dhcp":false}}'
+	"ipv4":{"cidr":"10.78.0.0/24","gateway":"10.78.0.254"}}'
 t_expect_status 201 "create isolated network iso: 201"
 x=$(lvhost_virsh nw1 net-dumpxml hangar-iso)
 t_check_not "virsh: iso does not forward" grep -q "<forward" <<<"$x"
 t_match "virsh: iso's gateway address" "$x" "<ip address='10.78.0.254' prefix='24'"
-t_check_not "virsh: iso has no DHCP" grep -q "<dhcp" <<<"$x"
 t_eq "virsh: both are active on the host" "$(nets nw1)" "hangar-iso hangar-lan "
 
 # --- bad input: 4xx naming the field, nothing reaches libvirt or the store
@@ -102,6 +103,114 @@ t_http PATCH /v1/networks/lan '{"ipv4":{"cidr":"10.90.0.0/24"}}'
 problem 400 ipv4 "PATCH of the range"
 t_http GET /v1/networks/lan
 t_expect_json .ipv4.cidr 10.77.0.0/24 "the range is unchanged"
+
+# --- NICs, with the tiny guest
+TCG='"placement":{"domain_type":"qemu"}'
+W=wait=300
+# hosts NET: the static DHCP hosts of network NET on nw1, "mac ip name"
+hosts() {
+	lvhost_virsh nw1 net-dumpxml "hangar-$1" |
+		sed -n "s/.*<host mac='\([^']*\)' name='\([^']*\)' ip='\([^']*\)'.*/\1 \3 \2/p" | sort
+}
+# leased NET MAC IP: the network's DHCP server leased IP to MAC
+leased() {
+	lvhost_virsh nw1 net-dhcp-leases "hangar-$1" --mac "$2" | grep -q " $3/"
+}
+# seen VM IDX IP: hangar shows the VM's NIC IDX seen with IP (a lease)
+seen() {
+	curl -sf "$T_BASE/v1/vms/$1" | jq -e ".nics[$2].addresses |
+		map(select(.source == \"lease\" and .address == \"$3\")) | length == 1"
+}
+domains() {
+	lvhost_virsh nw1 list --all --name | grep -c .
+}
+if TINY=$(guest_image tiny); then
+	code=$(curl -sS -m 600 -o "$T_TMP/import.json" -w '%{http_code}' \
+		-X POST -H 'Content-Type: application/octet-stream' -T "$TINY" \
+		"$T_BASE/v1/images?name=tiny&format=qcow2&$W")
+	t_eq "import the tiny guest: 200" "$code" 200
+else
+	t_fail "build the tiny guest" "see above"
+fi
+G1=${T_PFX}g1
+t_http POST "/v1/vms?$W" "{\"name\":\"$G1\",\"memory_mib\":128,\"image\":\"tiny\",
+	\"start\":true,$TCG,\"nics\":[{\"network\":\"lan\"}]}"
+t_expect_status 201 "create $G1 with a NIC on lan: 201"
+t_expect_json .nics[0].ipv4 10.77.0.2 "$G1: the lowest free address of lan"
+t_expect_json .nics[0].model virtio "$G1: a virtio NIC"
+t_expect_json .nics[0].network lan "$G1: on lan"
+MAC1=$(t_json .nics[0].mac)
+t_match "$G1: a MAC under 52:54:00" "$MAC1" '^52:54:00(:[0-9a-f]{2}){3}$'
+x=$(lvhost_virsh nw1 dumpxml "$G1")
+t_match "virsh: $G1 has an interface on hangar-lan" "$x" "<source network='hangar-lan'"
+t_match "virsh: with its MAC" "$x" "<mac address='$MAC1'/>"
+t_eq "virsh: lan has $G1's static DHCP host" "$(hosts lan)" "$MAC1 10.77.0.2 $G1"
+t_check "the guest leases exactly 10.77.0.2 (virsh net-dhcp-leases)" \
+	t_wait_for 120 leased lan "$MAC1" 10.77.0.2
+t_check "hangar shows $G1 seen at 10.77.0.2 (source lease)" \
+	t_wait_for 30 seen "$G1" 0 10.77.0.2
+
+# two NICs on two networks, MAC and address asked for (the tiny guest's
+# kernel has virtio drivers only: e1000 is checked on a VM not started)
+G2=${T_PFX}g2
+MAC2=52:54:00:aa:bb:cc
+t_http POST "/v1/vms?$W" "{\"name\":\"$G2\",\"memory_mib\":128,\"image\":\"tiny\",
+	\"start\":true,$TCG,\"nics\":[{\"network\":\"lan\",\"mac\":\"52:54:00:AA:BB:CC\",
+	\"ipv4\":\"10.77.0.50\",\"model\":\"virtio\"},{\"network\":\"iso\"}]}"
+t_expect_status 201 "create $G2 with NICs on lan and iso: 201"
+t_expect_json '[.nics[] | [.dev, .network, .mac, .ipv4, .model] | join(" ")] | join(",")' \
+	"net0 lan $MAC2 10.77.0.50 virtio,net1 iso $(t_json .nics[1].mac) 10.78.0.1 virtio" \
+	"$G2: both NICs, as asked and as handed out"
+MAC3=$(t_json .nics[1].mac)
+t_eq "virsh: $G2's interfaces, in order" \
+	"$(lvhost_virsh nw1 domiflist "$G2" | awk '{print $2, $3, $4, $5}' | tr '\n' ,)" \
+	"network hangar-lan virtio $MAC2,network hangar-iso virtio $MAC3,"
+t_check "the guest leases 10.77.0.50 on lan" t_wait_for 120 leased lan "$MAC2" 10.77.0.50
+t_check "... and 10.78.0.1 on iso" t_wait_for 60 leased iso "$MAC3" 10.78.0.1
+t_check "hangar shows both" t_wait_for 30 sh -c "curl -sf $T_BASE/v1/vms/$G2 |
+	jq -e '[.nics[].addresses[0].address] == [\"10.77.0.50\", \"10.78.0.1\"]'"
+
+# bad NICs: nothing is made, nothing is left
+before="$(domains) | $(hosts lan) | $(hosts iso)"
+bad() {
+	t_http POST /v1/vms "{\"name\":\"${T_PFX}bad\",\"memory_mib\":64,\"disk_gib\":1,\"nics\":[$1]}"
+	problem "$2" "$3" "$4"
+}
+bad '{"network":"lan","mac":"52:54:00:aa:bb"}' 400 nics[0].mac "a malformed MAC"
+bad '{"network":"lan","mac":"01:00:5e:00:00:01"}' 400 nics[0].mac "a multicast MAC"
+bad '{"network":"lan","mac":"52:54:00:aa:bb:cc"}' 409 nics[0].mac "a taken MAC"
+bad '{"network":"lan","ipv4":"10.77.0.50"}' 409 nics[0].ipv4 "a taken address"
+bad '{"network":"lan","ipv4":"10.78.0.9"}' 400 nics[0].ipv4 "an address outside the range"
+bad '{"network":"lan","ipv4":"10.77.0.1"}' 400 nics[0].ipv4 "the gateway's address"
+bad '{"network":"lan","ipv4":"10.77.0.255"}' 400 nics[0].ipv4 "the broadcast address"
+bad '{"network":"lan","ipv4":"10.77.0.3<x/>"}' 400 nics[0].ipv4 "an address with XML in it"
+bad '{"network":"nope"}' 422 nics[0].network "an unknown network"
+bad '{"network":"../lan"}' 400 nics[0].network "a network name with ../"
+bad '{"network":"lan","model":"rtl8139"}' 400 nics[0].model "an unknown model"
+bad '{"network":"lan"},{"network":"iso","mac":"52:54:00:aa:bb:cc"}' 409 nics[1].mac "the second NIC's MAC taken"
+t_eq "no VM, domain or DHCP host was left by the bad NICs" \
+	"$(domains) | $(hosts lan) | $(hosts iso)" "$before"
+t_http GET "/v1/vms/${T_PFX}bad"
+t_expect_status 404 "no VM row was left"
+
+t_http DELETE /v1/networks/lan
+problem 409 name "delete lan while NICs use it"
+t_match "... says how many" "$(t_json .detail)" "2 NIC"
+t_eq "virsh: lan is still there" "$(nets nw1)" "hangar-iso hangar-lan "
+
+# a deleted VM's DHCP host goes, and its address is free again
+t_http DELETE "/v1/vms/$G1?$W"
+t_expect_status 200 "delete $G1: 200"
+t_eq "virsh: $G1's DHCP host is gone" "$(hosts lan)" "$MAC2 10.77.0.50 $G2"
+t_http POST "/v1/vms?$W" "{\"name\":\"${T_PFX}g3\",\"memory_mib\":64,\"disk_gib\":1,
+	\"nics\":[{\"network\":\"lan\",\"model\":\"e1000\"}]}"
+t_expect_json .nics[0].ipv4 10.77.0.2 "a new VM gets $G1's address back"
+t_match "virsh: its NIC is an e1000" \
+	"$(lvhost_virsh nw1 domiflist "${T_PFX}g3")" "hangar-lan +e1000"
+t_http DELETE "/v1/vms/${T_PFX}g3?$W"
+t_http DELETE "/v1/vms/$G2?$W"
+t_expect_status 200 "delete $G2: 200"
+t_eq "virsh: no DHCP host is left on lan or iso" "$(hosts lan)$(hosts iso)" ""
 
 # --- a bridge network needs no libvirt network
 t_http POST /v1/networks '{"name":"wire","mode":"bridge","bridge":"br-wire"}'

@@ -193,17 +193,26 @@ _lvhost_pidfile() {
 	echo "$pid"
 }
 
-# _lvhost_in_ns PID NS: true if PID lives in mount namespace NS.
+# _lvhost_in_ns PID NS [DIR]: true if PID lives in mount namespace NS
+# and, with DIR (a host's state dir), that namespace has DIR's mounts.
+# A namespace's id is an inode number, reused once the namespace is gone:
+# after a host's processes died, another program's new namespace may
+# carry the same id, and its processes are not ours to stop.
 _lvhost_in_ns() {
-	[ -n "$2" ] && [ "$(readlink "/proc/$1/ns/mnt" 2>/dev/null)" = "$2" ]
+	[ -n "$2" ] && [ "$(readlink "/proc/$1/ns/mnt" 2>/dev/null)" = "$2" ] ||
+		return 1
+	[ -z "${3:-}" ] && return 0
+	grep -qF "$(basename "$(dirname "$3")")/$(basename "$3")/" \
+		"/proc/$1/mountinfo" 2>/dev/null
 }
 
-# _lvhost_ns_pids NS: every pid in mount namespace NS.
+# _lvhost_ns_pids NS DIR: every pid in mount namespace NS, the one with
+# host DIR's mounts (see _lvhost_in_ns).
 _lvhost_ns_pids() {
 	local p
 	[ -n "$1" ] || return 0
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+		_lvhost_in_ns "${p#/proc/}" "$1" "$2" && echo "${p#/proc/}"
 	done
 	return 0
 }
@@ -477,32 +486,32 @@ _lvhost_halt() {
 		fi
 	fi
 	# 2. libvirtd (the unshare'd process itself, after its exec)
-	if [ -n "$pid" ] && _lvhost_in_ns "$pid" "$ns"; then
+	if [ -n "$pid" ] && _lvhost_in_ns "$pid" "$ns" "$d"; then
 		_lvhost_kill "$pid" 15 || rc=1
 	fi
 	[ -n "$pid" ] && wait "$pid" 2>/dev/null
 	f=$(_lvhost_pidfile "$d/libvirtd.pid") &&
-		[ "$f" != "$pid" ] && _lvhost_in_ns "$f" "$ns" &&
+		[ "$f" != "$pid" ] && _lvhost_in_ns "$f" "$ns" "$d" &&
 		{ _lvhost_kill "$f" 15 || rc=1; }
 	# 3. guests libvirt did not get to: by their pid files
 	for f in "$d"/run/qemu/*.pid; do
 		[ -e "$f" ] || continue
 		pid=$(_lvhost_pidfile "$f") || continue
-		_lvhost_in_ns "$pid" "$ns" || continue
+		_lvhost_in_ns "$pid" "$ns" "$d" || continue
 		_lvhost_kill "$pid" 10 || rc=1
 	done
 	# 4. virtlogd, after the guests whose output it holds
-	if pid=$(_lvhost_pidfile "$d/virtlogd.pid") && _lvhost_in_ns "$pid" "$ns"; then
+	if pid=$(_lvhost_pidfile "$d/virtlogd.pid") && _lvhost_in_ns "$pid" "$ns" "$d"; then
 		_lvhost_kill "$pid" 10 || rc=1
 	fi
 	# 5. whatever else still lives in the namespace (started by the above)
-	for pid in $(_lvhost_ns_pids "$ns"); do
+	for pid in $(_lvhost_ns_pids "$ns" "$d"); do
 		echo "# lvhost $name: pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)) left in the namespace; killing it" >&2
 		_lvhost_kill "$pid" 5 || rc=1
 	done
 	# the veth pair goes with the namespace; its outside end, to be sure
 	[ -e "$d/netns" ] && ip link del "lvh$(cat "$d/port")" 2>/dev/null
-	left=$(_lvhost_ns_pids "$ns")
+	left=$(_lvhost_ns_pids "$ns" "$d")
 	if [ -n "$left" ]; then
 		echo "lvhost_stop: pids still in $name's namespace: $left" >&2
 		rc=1

@@ -195,6 +195,19 @@ static const struct vm_spec spec_three = {
 	.ndisks = 3,
 };
 
+/* two NICs, a libvirt network's and a host bridge's: a list, in order */
+static const struct vm_nic_spec nic_two[] = {
+	{ "network", "hangar-lan", "52:54:00:0a:00:01", "virtio" },
+	{ "bridge", "br0", "52:54:00:0a:00:02", "e1000" },
+};
+
+static const struct vm_spec spec_nics = {
+	.uuid = "44444444-4444-4444-8444-444444444444", .name = "nics",
+	.vcpus = 1, .memory_mib = 256, .domain_type = "qemu",
+	.arch = "x86_64", .disks = disk_three, .ndisks = 1,
+	.nics = nic_two, .nnics = 2,
+};
+
 /* a root disk and a CD-ROM (e.g. a cloud-init seed) on IDE */
 static const struct vm_disk_spec disk_cdrom[] = {
 	{ .dev = "vda", .path = "/p/cd-vda.qcow2", .boot_order = 1 },
@@ -246,6 +259,8 @@ test_golden_domain_devices(void **state)
 	    "domain-backing-chain.xml");
 	assert_golden(domain_xml_domain(&spec_three), "domain-three-disks.xml");
 	assert_golden(domain_xml_domain(&spec_cdrom), "domain-cdrom.xml");
+	assert_golden(domain_xml_domain(&spec_nics), "domain-nics.xml");
+	assert_golden(domain_xml_nic_device(&nic_two[1]), "nic-bridge.xml");
 }
 
 
