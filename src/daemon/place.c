@@ -118,6 +118,51 @@ place_image_hosts(struct app *app, const char *sha,
 	return has;
 }
 
+/* Which bridges each reachable host has (before the view is locked). */
+struct place_bridges {
+	const struct place_req *pr;
+	struct {
+		char host[NAME_MAX_LEN];
+		int lacks;           /* 1 + the first bridge it lacks; 0: none */
+	} h[64];
+	size_t n;
+};
+
+static int
+place_bridges_on(struct backend_conn *bc, const char *host, void *arg)
+{
+	struct place_bridges *b = arg;
+	bool has = false;
+	int lacks = 0;
+
+	if (b->n == sizeof(b->h) / sizeof(b->h[0]))
+		return 0;           /* the others are judged lacking */
+	for (int i = 0; i < b->pr->nbridges && lacks == 0; i++)
+		if (backend_bridge_exists(bc, b->pr->bridges[i], &has) < 0 ||
+		    !has)
+			lacks = i + 1;
+	err_clear();
+	snprintf(b->h[b->n].host, sizeof(b->h[b->n].host), "%s", host);
+	b->h[b->n++].lacks = lacks;
+	return 0;
+}
+
+/* The bridges filter's input, indexed like hosts (calloc'd), or NULL. */
+static int *
+place_lacks(const struct place_bridges *b, const struct sched_host *hosts,
+    size_t n)
+{
+	int *lacks = calloc(n ? n : 1, sizeof(*lacks));
+
+	for (size_t i = 0; lacks && i < n; i++) {
+		lacks[i] = 1;       /* not reached: judged lacking */
+		for (size_t k = 0; k < b->n; k++)
+			if (strcmp(b->h[k].host, hosts[i].name) == 0)
+				lacks[i] = b->h[k].lacks;
+	}
+	return lacks;
+}
+
 /* Keep every verdict in out; with the view locked. */
 static int
 place_keep(const struct sched_host *hosts, size_t n,
@@ -146,6 +191,8 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
     const struct vm_rec *move, struct op_rec *mop, struct host_rec *dest)
 {
 	struct place_tx t;
+	struct place_bridges *br = NULL;
+	int *lacks = NULL;
 	const struct sched_host *hosts;
 	struct sched_verdict *v = NULL;
 	struct store_conn *c;
@@ -167,6 +214,12 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 	store_read_end(c);
 	if (r < 0)
 		return -1;
+	if (pr->nbridges > 0) {
+		if ((br = calloc(1, sizeof(*br))) == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		br->pr = pr;
+		fleet_each_reachable(app->fleet, place_bridges_on, br);
+	}
 	r = -1;
 	view_lock(app->view);
 	held = true;
@@ -202,6 +255,10 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 	if (pr->image_sha)
 		pr->sr.has_image = has_image = place_image_hosts(app,
 		    pr->image_sha, hosts, n);
+	if (br) {
+		pr->sr.bridges = pr->bridges;
+		pr->sr.lacks_bridge = lacks = place_lacks(br, hosts, n);
+	}
 	pick = sched_pick(hosts, n, &pr->sr, v);
 	if (pick < 0) {
 		/* judge every host to say why none fits */
@@ -270,9 +327,12 @@ done:
 		view_unlock(app->view);
 	free(counts);
 	free(has_image);
+	free(lacks);
+	free(br);
 	free(v);
 	pr->sr.group_counts = NULL;
 	pr->sr.has_image = NULL;
+	pr->sr.lacks_bridge = NULL;
 	return r;
 }
 

@@ -217,6 +217,26 @@ t_http POST /v1/networks '{"name":"wire","mode":"bridge","bridge":"br-wire"}'
 t_expect_status 201 "create bridge network wire: 201"
 t_expect_json .ipv4 null "wire: no range"
 t_eq "virsh: no libvirt network for a bridge network" "$(nets nw1)" "hangar-iso hangar-lan "
+# placement: a host without the bridge is refused, and says why
+WIRE='{"name":"'"${T_PFX}w"'","memory_mib":64,"disk_gib":1,"nics":[{"network":"wire"}]}'
+t_http POST /v1/placements "$WIRE"
+t_expect_json '.hosts[0].fits' false "dry run: nw1 lacks br-wire"
+t_expect_json '.hosts[0].filter' bridges "dry run: the bridges filter refuses it"
+t_match "dry run: it names the bridge" "$(t_json .hosts[0].reason)" "no bridge 'br-wire'"
+t_http POST /v1/vms "$WIRE"
+t_expect_problem 409 "create a VM on wire where no host has br-wire: 409"
+NS_PID=$(cat "$(lvhost_dir nw1)/unshare.pid")
+nsenter -t "$NS_PID" -n ip link add br-wire type bridge
+t_http POST /v1/placements "$WIRE"
+t_expect_json '.hosts[0].fits' true "dry run: nw1 fits once it has br-wire"
+t_http POST "/v1/vms?$W" "$WIRE"
+t_expect_status 201 "create ${T_PFX}w on wire: 201"
+t_expect_json .nics[0].ipv4 null "${T_PFX}w: no address on a network without a range"
+t_match "virsh: its interface is on the bridge" \
+	"$(lvhost_virsh nw1 domiflist "${T_PFX}w")" "bridge +br-wire"
+t_http DELETE "/v1/vms/${T_PFX}w?$W"
+t_expect_status 200 "delete ${T_PFX}w: 200"
+nsenter -t "$NS_PID" -n ip link del br-wire
 
 # --- delete
 t_http DELETE /v1/networks/iso
