@@ -23,6 +23,14 @@ static const struct body_field nics_fields[] = {
 
 static const char *const nics_models[] = { "virtio", "e1000" };
 
+/* "<field>.<name>", or name alone when field is NULL, into buf. */
+static void
+nics_field(char *buf, size_t len, const char *field, const char *name)
+{
+	snprintf(buf, len, "%s%s%s", field ? field : "", field ? "." : "",
+	    name);
+}
+
 /* A bridge network's bridge into buf's list, once. */
 static void
 nics_bridge(struct placements_buf *buf, const char *bridge)
@@ -34,23 +42,26 @@ nics_bridge(struct placements_buf *buf, const char *bridge)
 	    bridge);
 }
 
-/* NIC i (object e) into n; field "nics[i]" names it in errors. */
+/*
+ * One NIC (object e) into n; field ("nics[0]", or NULL for a body of its
+ * own) names it in errors.  A bridge network's bridge goes into buf
+ * (when given).
+ */
 static int
-nics_one(struct store_conn *c, json_t *e, size_t i, const char *model,
-    struct nic_rec *n, struct placements_buf *buf)
+nics_one(struct store_conn *c, json_t *e, const char *field,
+    const char *model, struct nic_rec *n, struct placements_buf *buf)
 {
-	char field[32], f[48], mac[MAC_STR_LEN];
+	char f[48], mac[MAC_STR_LEN];
 	const char *net, *s;
 	struct network_rec nr;
 	uint32_t a;
 
-	snprintf(field, sizeof(field), "nics[%zu]", i);
 	if (body_check_object(e, field, nics_fields, sizeof(nics_fields) /
 	    sizeof(nics_fields[0])) < 0)
 		return -1;
 	memset(n, 0, sizeof(*n));
 	net = json_string_value(json_object_get(e, "network"));
-	snprintf(f, sizeof(f), "%s.network", field);
+	nics_field(f, sizeof(f), field, "network");
 	if (req_check_name(f, net) < 0)
 		return -1;
 	if (store_network_get(c, net, &nr) < 0)
@@ -58,23 +69,23 @@ nics_one(struct store_conn *c, json_t *e, size_t i, const char *model,
 		    "'%s'", net);
 	n->network_id = nr.id;
 	snprintf(n->network, sizeof(n->network), "%s", nr.name);
-	if (strcmp(nr.mode, "bridge") == 0)
+	if (buf && strcmp(nr.mode, "bridge") == 0)
 		nics_bridge(buf, nr.bridge);
-	snprintf(f, sizeof(f), "%s.mac", field);
+	nics_field(f, sizeof(f), field, "mac");
 	if ((s = json_string_value(json_object_get(e, "mac"))) != NULL) {
 		if (mac_parse(s, mac, sizeof(mac)) < 0)
 			return err_set_field(ERR_INVALID, f, "%s must be a unicast "
 			    "MAC address: six hex octets separated by ':'", f);
 		snprintf(n->mac, sizeof(n->mac), "%s", mac);
 	}
-	snprintf(f, sizeof(f), "%s.ipv4", field);
+	nics_field(f, sizeof(f), field, "ipv4");
 	if ((s = json_string_value(json_object_get(e, "ipv4"))) != NULL) {
 		if (ipv4_parse(s, &a) < 0)
 			return err_set_field(ERR_INVALID, f, "%s must be an IPv4 "
 			    "address A.B.C.D", f);
 		snprintf(n->ipv4, sizeof(n->ipv4), "%s", s);
 	}
-	snprintf(f, sizeof(f), "%s.model", field);
+	nics_field(f, sizeof(f), field, "model");
 	if ((s = json_string_value(json_object_get(e, "model"))) != NULL &&
 	    disks_word(f, s, nics_models, 2) < 0)
 		return -1;
@@ -102,7 +113,10 @@ nics_parse_create(struct req *r, struct placements_buf *buf)
 	    "virtio";
 	c = store_read_begin(r->app->store);
 	json_array_foreach(list, i, e) {
-		if ((rc = nics_one(c, e, i, model, &buf->nics[i], buf)) < 0)
+		char field[32];
+
+		snprintf(field, sizeof(field), "nics[%zu]", i);
+		if ((rc = nics_one(c, e, field, model, &buf->nics[i], buf)) < 0)
 			break;
 		buf->nnics++;
 	}
@@ -144,4 +158,77 @@ nics_json(const struct nic_rec *n, int count)
 		    n[i].ipv4[0] ? json_string(n[i].ipv4) : json_null(),
 		    "addresses", nics_addresses(&n[i])));
 	return arr;
+}
+
+/* --- /v1/vms/{vm}/nics --- */
+
+int
+nics_list(struct req *r)
+{
+	struct nic_rec n[VM_NICS_MAX];
+	struct store_conn *c = store_read_begin(r->app->store);
+	struct vm_rec v;
+	int k = -1;
+
+	if (store_vm_get(c, r->params[0], &v) == 0)
+		k = store_nic_list(c, v.id, n, VM_NICS_MAX);
+	store_read_end(c);
+	if (k < 0)
+		return -1;
+	return req_reply(r, 200, json_pack("{s:o}", "nics", nics_json(n, k)));
+}
+
+/* Record rq and answer with its operation (?wait=N). */
+static int
+nics_act(struct req *r, struct nic_request *rq)
+{
+	struct op_rec op;
+	int64_t wait;
+
+	if (req_query_int(r, "wait", 0, 300, 0, &wait) < 0)
+		return -1;
+	rq->vm = r->params[0];
+	rq->idem_key = r->idem_key[0] ? r->idem_key : NULL;
+	if (nics_request(r->app, rq, &op, NULL) < 0)
+		return -1;
+	return operations_reply(r, &op, wait);
+}
+
+/* POST /v1/vms/{vm}/nics {"network", "mac"?, "ipv4"?, "model"?} */
+int
+nics_add_one(struct req *r)
+{
+	struct nic_request rq;
+	struct store_conn *c;
+	int rc;
+
+	if (r->body == NULL)
+		return err_set(ERR_INVALID, "the body must be a NIC: "
+		    "{\"network\": NAME}");
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = OP_NIC_ADD;
+	c = store_read_begin(r->app->store);
+	rc = nics_one(c, r->body, NULL, "virtio", &rq.nic, NULL);
+	store_read_end(c);
+	if (rc < 0)
+		return -1;
+	return nics_act(r, &rq);
+}
+
+/* DELETE /v1/vms/{vm}/nics/{mac} */
+int
+nics_remove(struct req *r)
+{
+	struct nic_request rq;
+	char mac[MAC_STR_LEN];
+
+	if (body_check(r, NULL, 0) < 0)
+		return -1;
+	if (mac_parse(r->params[1], mac, sizeof(mac)) < 0)
+		return err_set(ERR_NOT_FOUND, "a NIC is named by its MAC "
+		    "address, not '%.64s'", r->params[1]);
+	memset(&rq, 0, sizeof(rq));
+	rq.kind = OP_NIC_REMOVE;
+	rq.mac = mac;
+	return nics_act(r, &rq);
 }

@@ -283,6 +283,9 @@ int plans_execute(struct req *r);
 int nics_parse_create(struct req *r, struct placements_buf *buf);
 /* NICs as JSON, each with the addresses it was last seen with. */
 json_t *nics_json(const struct nic_rec *n, int count);
+int nics_list(struct req *r);
+int nics_add_one(struct req *r);
+int nics_remove(struct req *r);
 int networks_list(struct req *r);
 int networks_get(struct req *r);
 int networks_create(struct req *r);

@@ -420,3 +420,19 @@ backend_bridge_exists(struct backend_conn *bc, const char *bridge,
 	return BACKEND_CALL(bc, network, bridge_exists,
 	    "look up host bridges", bridge, out);
 }
+
+int
+backend_nic_attach(struct backend_conn *bc, const char *uuid,
+    const struct vm_nic_spec *n, bool live)
+{
+	return BACKEND_CALL(bc, domain, nic_attach, "plug NICs in", uuid, n,
+	    live);
+}
+
+int
+backend_nic_detach(struct backend_conn *bc, const char *uuid,
+    const char *mac, bool live)
+{
+	return BACKEND_CALL(bc, domain, nic_detach, "unplug NICs", uuid, mac,
+	    live);
+}

@@ -329,6 +329,15 @@ struct backend_domain_ops {
 	 * their count into *n (more than max: ERR_UNPROCESSABLE). */
 	int (*disk_list)(struct backend_conn *bc, const char *uuid,
 	    struct domain_disk *out, int max, int *n);
+	/*
+	 * NICs: nic_attach plugs n into the definition and, with live, into
+	 * the running guest, where its MAC is not yet; nic_detach unplugs
+	 * the NIC of that MAC the same way, and succeeds when there is none.
+	 */
+	int (*nic_attach)(struct backend_conn *bc, const char *uuid,
+	    const struct vm_nic_spec *n, bool live);
+	int (*nic_detach)(struct backend_conn *bc, const char *uuid,
+	    const char *mac, bool live);
 };
 
 /* Storage: pools, volumes, and streams that copy volumes between hosts. */
@@ -544,6 +553,10 @@ int backend_volume_overlay(struct backend_conn *bc, const char *pool,
 int backend_volume_clone(struct backend_conn *bc, const char *pool,
     const char *src, const char *vol, int64_t gib, char *path_out,
     size_t path_len);
+int backend_nic_attach(struct backend_conn *bc, const char *uuid,
+    const struct vm_nic_spec *n, bool live);
+int backend_nic_detach(struct backend_conn *bc, const char *uuid,
+    const char *mac, bool live);
 int backend_network_define(struct backend_conn *bc,
     const struct net_spec *spec);
 int backend_network_start(struct backend_conn *bc, const char *name);

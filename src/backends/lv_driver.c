@@ -43,6 +43,8 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.disk_detach = lv_disk_detach,
 	.disk_resize = lv_disk_resize,
 	.disk_list = lv_disk_list,
+	.nic_attach = lv_nic_attach,
+	.nic_detach = lv_nic_detach,
 };
 
 static const struct backend_storage_ops lv_storage_ops = {

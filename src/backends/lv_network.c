@@ -140,17 +140,19 @@ lv_net_host_update(virNetworkPtr n, unsigned command,
 }
 
 /*
- * Delete every DHCP host of n whose MAC is mac or whose address is ip
- * (ip may be NULL): what stands in the way of a new entry, or the entry
+ * Delete every DHCP host of n whose MAC is mac, whose address is ip or
+ * whose name is name (ip, name may be NULL): what stands in the way of a
+ * new entry (libvirt refuses one that shares any of them), or the entry
  * to remove.
  */
 static int
-lv_net_host_drop(virNetworkPtr n, const char *mac, const char *ip)
+lv_net_host_drop(virNetworkPtr n, const char *mac, const char *ip,
+    const char *name)
 {
 	/* the running definition: hangar changes both alike (and libvirt's
 	 * test driver describes no other) */
 	char *xml = virNetworkGetXMLDesc(n, 0);
-	char hmac[32], hip[64];
+	char hmac[32], hip[64], hname[256];
 	xmlXPathContextPtr ctx = NULL;
 	xmlXPathObjectPtr o = NULL;
 	xmlDocPtr doc;
@@ -173,8 +175,11 @@ lv_net_host_drop(virNetworkPtr n, const char *mac, const char *ip)
 		    hmac, sizeof(hmac));
 		lv_xpath_at(ctx, o->nodesetval->nodeTab[i], "string(@ip)",
 		    hip, sizeof(hip));
+		lv_xpath_at(ctx, o->nodesetval->nodeTab[i], "string(@name)",
+		    hname, sizeof(hname));
 		if (hmac[0] && (strcasecmp(hmac, mac) == 0 ||
-		    (ip && strcmp(hip, ip) == 0)))
+		    (ip && strcmp(hip, ip) == 0) ||
+		    (name && name[0] && strcmp(hname, name) == 0)))
 			r = lv_net_host_update(n,
 			    VIR_NETWORK_UPDATE_COMMAND_DELETE, &h);
 	}
@@ -195,7 +200,7 @@ lv_network_host_add(struct backend_conn *bc, const char *name,
 	if (c == NULL)
 		return -1;
 	if ((n = lv_net_lookup(c, name)) != NULL) {
-		if (lv_net_host_drop(n, h->mac, h->ip) == 0)
+		if (lv_net_host_drop(n, h->mac, h->ip, h->name) == 0)
 			r = lv_net_host_update(n,
 			    VIR_NETWORK_UPDATE_COMMAND_ADD_LAST, h);
 		virNetworkFree(n);
@@ -218,7 +223,7 @@ lv_network_host_remove(struct backend_conn *bc, const char *name,
 		r = virGetLastErrorCode() == VIR_ERR_NO_NETWORK ? 0 :
 		    lv_fail("find the network");
 	} else {
-		r = lv_net_host_drop(n, mac, NULL);
+		r = lv_net_host_drop(n, mac, NULL, NULL);
 		virNetworkFree(n);
 	}
 	virConnectClose(c);

@@ -39,6 +39,8 @@ enum op_kind {
 	OP_DISK_REMOVE,
 	OP_DISK_RESIZE,
 	OP_IMAGE_IMPORT,     /* an uploaded image into the library: no VM */
+	OP_NIC_ADD,
+	OP_NIC_REMOVE,
 	OP_KIND__COUNT
 };
 

@@ -146,6 +146,24 @@ int networks_request_create(struct app *app, struct network_rec *n);
 int networks_request_delete(struct app *app, const char *name,
     struct network_rec *out);
 
+/* --- nics.c: plugging NICs in and out --- */
+struct nic_request {
+	const char *vm;            /* name or uuid */
+	enum op_kind kind;         /* OP_NIC_ADD or OP_NIC_REMOVE */
+	struct nic_rec nic;        /* add: network_id, mac, ipv4, model as
+	                            * asked ("" = handed out) */
+	const char *mac;           /* remove: the NIC */
+	const char *idem_key;      /* or NULL */
+};
+/*
+ * Record a NIC operation and hand it to the engine; *op is it, *nic (may
+ * be NULL) the NIC's row (an added one's MAC and address as handed out).
+ * ERR_NOT_FOUND (vm, NIC), ERR_CONFLICT (an operation under way, a taken
+ * MAC or address naming mac/ipv4, no address left), ERR_INVALID.
+ */
+int nics_request(struct app *app, const struct nic_request *rq,
+    struct op_rec *op, struct nic_rec *nic);
+
 /* --- leases.c: the addresses NICs were seen with --- */
 struct lease_seen {
 	char mac[18];

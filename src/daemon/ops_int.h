@@ -179,6 +179,11 @@ void ops_nics_spec(struct op_ctx *x, struct ops_disks *d,
  * removed (gone is fine). */
 int ops_nics_dhcp_add(struct op_ctx *x, struct backend_conn *bc);
 int ops_nics_dhcp_remove(struct op_ctx *x, struct backend_conn *bc);
+/* The runners of nic_add and nic_remove (the NIC: params "mac"). */
+int ops_nic_add(struct op_ctx *x);
+int ops_nic_add_recover(struct op_ctx *x);
+int ops_nic_remove(struct op_ctx *x);
+int ops_nic_close(struct store_conn *c, struct op_ctx *x, bool ok);
 /* The domain description of x's VM on host h, its disks at d's paths. */
 void ops_vm_spec(struct op_ctx *x, const struct host_rec *h,
     struct ops_disks *d, struct vm_spec *spec);

@@ -293,6 +293,11 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	[OP_DISK_RESIZE] = { .run = ops_disk_resize,
 	    .recover = ops_disk_resize, .close = ops_disk_close,
 	    .after = ops_disk_after },
+	/* the same for a NIC: an add is undone, a remove finished */
+	[OP_NIC_ADD] = { .run = ops_nic_add, .recover = ops_nic_add_recover,
+	    .close = ops_nic_close },
+	[OP_NIC_REMOVE] = { .run = ops_nic_remove, .recover = ops_nic_remove,
+	    .close = ops_nic_close },
 	[OP_IMAGE_IMPORT] = { .run = ops_image_run,
 	    .recover = ops_image_recover, .close = ops_image_close,
 	    .after = ops_image_after, .cancellable = true, .no_vm = true,

@@ -108,9 +108,11 @@ t_expect_json .ipv4.cidr 10.77.0.0/24 "the range is unchanged"
 TCG='"placement":{"domain_type":"qemu"}'
 W=wait=300
 # hosts NET: the static DHCP hosts of network NET on nw1, "mac ip name"
+# (a VM's first NIC's entry is named after the VM, the others are not)
 hosts() {
 	lvhost_virsh nw1 net-dumpxml "hangar-$1" |
-		sed -n "s/.*<host mac='\([^']*\)' name='\([^']*\)' ip='\([^']*\)'.*/\1 \3 \2/p" | sort
+		sed -nE "s/.*<host mac='([^']*)'( name='([^']*)')? ip='([^']*)'.*/\1 \4 \3/p" |
+		sed 's/ $//' | sort
 }
 # leased NET MAC IP: the network's DHCP server leased IP to MAC
 leased() {
@@ -169,6 +171,34 @@ t_check "the guest leases 10.77.0.50 on lan" t_wait_for 120 leased lan "$MAC2" 1
 t_check "... and 10.78.0.1 on iso" t_wait_for 60 leased iso "$MAC3" 10.78.0.1
 t_check "hangar shows both" t_wait_for 30 sh -c "curl -sf $T_BASE/v1/vms/$G2 |
 	jq -e '[.nics[].addresses[0].address] == [\"10.77.0.50\", \"10.78.0.1\"]'"
+
+# hot-plug a third NIC into running g2, then unplug it
+t_http POST "/v1/vms/$G2/nics?$W" '{"network":"iso","ipv4":"10.78.0.7"}'
+t_expect_status 200 "hot-plug a NIC on iso into running $G2: 200"
+t_expect_json .status succeeded "hot-plug: succeeded"
+t_expect_json .kind nic_add "hot-plug: a nic_add operation"
+t_http GET "/v1/vms/$G2/nics"
+t_expect_json '[.nics[] | .dev + " " + (.ipv4 // "-")] | join(",")' \
+	"net0 10.77.0.50,net1 10.78.0.1,net2 10.78.0.7" "$G2's NICs: net2 added"
+MAC4=$(t_json .nics[2].mac)
+t_match "virsh: the running guest has it" \
+	"$(lvhost_virsh nw1 domiflist "$G2")" "hangar-iso +virtio +$MAC4"
+t_match "virsh: so has its definition" \
+	"$(lvhost_virsh nw1 domiflist "$G2" --inactive)" "$MAC4"
+t_match "virsh: iso has its DHCP host" "$(hosts iso)" "$MAC4 10.78.0.7"
+t_http POST "/v1/vms/$G2/nics" "{\"network\":\"lan\",\"mac\":\"$MAC4\"}"
+problem 409 mac "hot-plug a NIC with a taken MAC"
+t_http POST "/v1/vms/$G2/nics" '{"network":"lan","ipv4":"10.77.0.50"}'
+problem 409 ipv4 "hot-plug a NIC with a taken address"
+t_http POST "/v1/vms/$G2/nics" '{"network":"lan","ipv4":"10.99.0.5"}'
+problem 400 ipv4 "hot-plug a NIC with an address outside the range"
+t_http DELETE "/v1/vms/$G2/nics/$MAC4?$W"
+t_expect_json .status succeeded "unplug net2 from $G2: succeeded"
+t_check_not "virsh: the guest no longer has it" grep -q "$MAC4" \
+	<<<"$(lvhost_virsh nw1 domiflist "$G2")$(lvhost_virsh nw1 domiflist "$G2" --inactive)"
+t_eq "virsh: nor iso its DHCP host" "$(hosts iso)" "$MAC3 10.78.0.1"
+t_http DELETE "/v1/vms/$G2/nics/52:54:00:00:00:99"
+t_expect_problem 404 "unplug a NIC the VM has not: 404"
 
 # bad NICs: nothing is made, nothing is left
 before="$(domains) | $(hosts lan) | $(hosts iso)"

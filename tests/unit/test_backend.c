@@ -211,6 +211,10 @@ assert_all_network_unsupported(struct backend_conn *bc)
 	    "list DHCP leases");
 	assert_unsupported(backend_bridge_exists(bc, "br0", &b),
 	    "look up host bridges");
+	assert_unsupported(backend_nic_attach(bc, "u", NULL, false),
+	    "plug NICs in");
+	assert_unsupported(backend_nic_detach(bc, "u", h.mac, false),
+	    "unplug NICs");
 }
 
 /* Every wrapper on a connection of drv, which can do nothing. */
