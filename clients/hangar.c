@@ -204,7 +204,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--memory MIB]\n      [--image NAME [--clone linked|full] | "
 	    "--from-ova IMAGE]\n      [--disk GIB] [--disk-bus BUS] "
 	    "[--data-disk GIB[:BUS]]...\n      [--firmware bios|uefi] "
-	    "[--machine pc|q35]\n      [--host HOST [--force]] "
+	    "[--machine pc|q35]\n      [--network NET]... "
+	    "[--host HOST [--force]] "
 	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"
 	    "      [--snapshot-schedule SPEC] [--snapshot-keep N]\n"
 	    "      [--snapshot-max-age DURATION]", help_vm_create },

@@ -278,6 +278,24 @@ t_expect_problem 404 "delete iso again: 404"
 t_http DELETE /v1/networks/wire
 t_expect_status 200 "delete wire: 200"
 
+# --- the CLI
+cli() { timeout 120 "$BUILD/hangar" --url "unix:$HANGARD_SOCK" "$@"; }
+out=$(cli network create cli-net --mode isolated --cidr 10.81.0.0/24 --description "from the CLI" 2>&1)
+t_eq "hangar network create: exit 0" "$?" 0
+t_match "... prints the network" "$out" "libvirt_name: hangar-cli-net"
+t_match "hangar network list: a table of them" "$(cli network list)" \
+	"cli-net +isolated +10.81.0.0/24 +hgn[0-9]+ +0"
+out=$(cli -o json vm create "${T_PFX}c" --memory 64 --disk 1 --network cli-net --network lan 2>&1)
+t_eq "hangar vm create --network cli-net --network lan: exit 0" "$?" 0
+t_eq "... two NICs, in order" "$(jq -r '[.nics[].network] | join(",")' <<<"$out")" "cli-net,lan"
+cli vm delete "${T_PFX}c" >/dev/null 2>&1
+t_wait_for 60 sh -c "! curl -sf $T_BASE/v1/vms/${T_PFX}c >/dev/null"
+out=$(cli network delete cli-net 2>&1)
+t_eq "hangar network delete cli-net: exit 0" "$?" 0
+out=$(cli network create bad --mode nat --cidr 10.77.0.0/16 2>&1)
+t_eq "hangar network create with an overlapping range: exit 1" "$?" 1
+t_match "... and says why" "$out" "overlaps network 'lan'"
+
 # --- a host registered later gets the network
 if LVHOST_NETNS=1 t_lvhost_start nw2; then
 	t_http POST /v1/hosts "{\"name\":\"nw2\",\"uri\":\"$LVHOST_URI\"}"
