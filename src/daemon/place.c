@@ -53,7 +53,6 @@ static int
 place_insert_tx(struct store_conn *c, void *arg)
 {
 	struct place_tx *t = arg;
-
 	char field[32];
 
 	if (store_vm_insert(c, t->pr->vm, t->pr->disks, t->pr->ndisks) < 0)
@@ -121,11 +120,11 @@ place_image_hosts(struct app *app, const char *sha,
 /* Which bridges each reachable host has (before the view is locked). */
 struct place_bridges {
 	const struct place_req *pr;
-	struct {
+	struct place_bridge_host {
 		char host[NAME_MAX_LEN];
 		int lacks;           /* 1 + the first bridge it lacks; 0: none */
-	} h[64];
-	size_t n;
+	} *h;                    /* owned */
+	size_t n, cap;
 };
 
 static int
@@ -135,8 +134,15 @@ place_bridges_on(struct backend_conn *bc, const char *host, void *arg)
 	bool has = false;
 	int lacks = 0;
 
-	if (b->n == sizeof(b->h) / sizeof(b->h[0]))
-		return 0;           /* the others are judged lacking */
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct place_bridge_host *h = realloc(b->h, cap * sizeof(*h));
+
+		if (h == NULL)
+			return 0;   /* the others are judged lacking */
+		b->h = h;
+		b->cap = cap;
+	}
 	for (int i = 0; i < b->pr->nbridges && lacks == 0; i++)
 		if (backend_bridge_exists(bc, b->pr->bridges[i], &has) < 0 ||
 		    !has)
@@ -328,6 +334,8 @@ done:
 	free(counts);
 	free(has_image);
 	free(lacks);
+	if (br)
+		free(br->h);
 	free(br);
 	free(v);
 	pr->sr.group_counts = NULL;
