@@ -170,6 +170,7 @@ struct lease_seen {
 	char ip[16];
 	int64_t seen_at;           /* first seen (ms since the epoch) */
 	int64_t expiry_ms;         /* its lease ends; 0: never */
+	bool fresh;                /* first seen by the last refresh */
 };
 /* Read the DHCP leases of every network on every reachable host (the
  * reconcile sweep does, each round). */

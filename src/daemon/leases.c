@@ -4,10 +4,13 @@
  * reconcile sweep (leases_refresh) and kept here in memory, so that a
  * read of a VM (GET /v1/vms/{vm}, which never waits on a host) can show
  * them.  An address keeps the time it was first seen while its lease
- * stays.  One table for the process, behind a mutex, replaced whole by
- * each refresh.
+ * stays; one seen for the first time is a vm.address event for the VM
+ * of its MAC (after the first refresh of the process: what a restart
+ * finds was seen before).  One table for the process, behind a mutex,
+ * replaced whole by each refresh.
  */
 #include <pthread.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 static pthread_mutex_t leases_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct lease_seen *leases_v;     /* owned; guarded by leases_mu */
 static size_t leases_n;
+static bool leases_primed;              /* a refresh has filled it */
 
 /* What a refresh gathers. */
 struct leases_scan {
@@ -92,6 +96,30 @@ leases_host(struct backend_conn *bc, const char *host, void *arg)
 	return 0;
 }
 
+/* A vm.address event for the VM of l's MAC, if it is one of hangar's. */
+static int
+leases_event_tx(struct store_conn *c, void *arg)
+{
+	const struct lease_seen *l = arg;
+	int64_t vm_id;
+	json_t *data;
+	int r;
+
+	if (store_nic_vm(c, l->mac, &vm_id) < 0) {
+		if (err_last()->code != ERR_NOT_FOUND)
+			return -1;
+		err_clear();
+		return 0;
+	}
+	data = json_pack("{s:s, s:s, s:s}", "mac", l->mac, "address", l->ip,
+	    "source", "lease");
+	if (data == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	r = store_event_vm(c, vm_id, "vm.address", NULL, data);
+	json_decref(data);
+	return r;
+}
+
 void
 leases_refresh(struct app *app)
 {
@@ -108,17 +136,35 @@ leases_refresh(struct app *app)
 	if (rc == 0 && s.nnets > 0)
 		fleet_each_reachable(app->fleet, leases_host, &s);
 	err_clear();
+	if (rc < 0) {               /* keep what was seen */
+		pthread_mutex_unlock(&one);
+		free(s.nets);
+		free(s.v);
+		return;
+	}
 	pthread_mutex_lock(&leases_mu);
 	/* an address seen before keeps when it was first seen */
-	for (size_t i = 0; i < s.n; i++)
+	for (size_t i = 0; i < s.n; i++) {
+		s.v[i].fresh = leases_primed;
 		for (size_t k = 0; k < leases_n; k++)
 			if (strcmp(s.v[i].mac, leases_v[k].mac) == 0 &&
-			    strcmp(s.v[i].ip, leases_v[k].ip) == 0)
+			    strcmp(s.v[i].ip, leases_v[k].ip) == 0) {
 				s.v[i].seen_at = leases_v[k].seen_at;
+				s.v[i].fresh = false;
+			}
+	}
 	free(leases_v);
 	leases_v = s.v;
 	leases_n = s.n;
+	leases_primed = true;
 	pthread_mutex_unlock(&leases_mu);
+	/* events outside the table's lock (nobody else writes s.v: one
+	 * refresh at a time, under one) */
+	for (size_t i = 0; i < s.n; i++)
+		if (s.v[i].fresh && store_tx_lazy(app->store, leases_event_tx,
+		    &s.v[i]) < 0)
+			log_warnx("leases: no vm.address event for %s: %s",
+			    s.v[i].mac, err_last()->msg);
 	pthread_mutex_unlock(&one);
 	free(s.nets);
 }

@@ -396,6 +396,8 @@ int store_nic_list(struct store_conn *c, int64_t vm_id, struct nic_rec *out,
     int max);
 int store_nic_get(struct store_conn *c, int64_t vm_id, const char *mac,
     struct nic_rec *out);
+/* The VM whose NIC has MAC mac (ERR_NOT_FOUND: no NIC of hangar's). */
+int store_nic_vm(struct store_conn *c, const char *mac, int64_t *vm_id);
 
 /* --- snapshots (store_snap.c) --- */
 struct snap_rec {

@@ -325,3 +325,24 @@ store_nic_get(struct store_conn *c, int64_t vm_id, const char *mac,
 		return store_fail(c, rc, "get nic");
 	return err_set(ERR_NOT_FOUND, "the vm has no NIC '%s'", mac);
 }
+
+int
+store_nic_vm(struct store_conn *c, const char *mac, int64_t *vm_id)
+{
+	static const char sql[] = "SELECT vm_id FROM vm_nics WHERE mac = ?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, mac, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*vm_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return store_fail(c, rc, "find a nic");
+	return err_set(ERR_NOT_FOUND, "no NIC has MAC '%s'", mac);
+}

@@ -151,6 +151,11 @@ t_check "the guest leases exactly 10.77.0.2 (virsh net-dhcp-leases)" \
 	t_wait_for 120 leased lan "$MAC1" 10.77.0.2
 t_check "hangar shows $G1 seen at 10.77.0.2 (source lease)" \
 	t_wait_for 30 seen "$G1" 0 10.77.0.2
+ev=$(curl -sf -m 20 "$T_BASE/v1/events?since=0&follow=false&type=vm.address&vm=$G1" |
+	sed -n 's/^data: //p')
+t_eq "a vm.address event says so, once" \
+	"$(jq -r '.data.mac + " " + .data.address + " " + .data.source' <<<"$ev")" \
+	"$MAC1 10.77.0.2 lease"
 
 # two NICs on two networks, MAC and address asked for (the tiny guest's
 # kernel has virtio drivers only: e1000 is checked on a VM not started)
