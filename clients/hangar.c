@@ -235,7 +235,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    "--from-ova IMAGE]\n      [--disk GIB] [--disk-bus BUS] "
 	    "[--data-disk GIB[:BUS]]...\n      [--firmware bios|uefi] "
 	    "[--machine pc|q35]\n      [--clock utc|localtime] "
-	    "[--hyperv|--no-hyperv]\n      [--host HOST [--force]] "
+	    "[--hyperv|--no-hyperv]\n      [--network NET]... "
+	    "[--host HOST [--force]] "
 	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"
 	    "      [--snapshot-schedule SPEC] [--snapshot-keep N]\n"
 	    "      [--snapshot-max-age DURATION]\n"
@@ -294,6 +295,13 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "group", "list", group_list, "group list", NULL },
 	{ "group", "show", group_show, "group show NAME", NULL },
 	{ "group", "delete", group_delete, "group delete NAME", NULL },
+	{ "network", "create", network_create, "network create NAME "
+	    "--mode nat|isolated|bridge [--cidr A.B.C.D/P]\n      "
+	    "[--gateway IP] [--no-dhcp] [--bridge BR] [--description TEXT]",
+	    NULL },
+	{ "network", "list", network_list, "network list", NULL },
+	{ "network", "show", network_show, "network show NAME", NULL },
+	{ "network", "delete", network_delete, "network delete NAME", NULL },
 	{ "disk", "list", disk_list, "disk list VM", NULL },
 	{ "disk", "add", disk_add, "disk add VM [--size GIB] [--bus BUS] "
 	    "[--image NAME] [--no-wait]", NULL },
