@@ -517,6 +517,7 @@ vm_create(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	if (op_wait(cli, opid, NULL, 0, &op) == -1 ||
+	    (cli->cli_wait_ip && vm_wait_ip(cli, vmref) == -1) ||
 	    (cli->cli_wait_ready && vm_wait_ready(cli, vmref) == -1))
 		goto done;
 	rc = vm_print(cli, vmref);

@@ -51,6 +51,7 @@ struct cli {
 	enum output_format	 cli_format;	/* -o table|json */
 	bool			 cli_wait;	/* false with --no-wait */
 	bool			 cli_wait_ready;	/* vm create --wait-ready */
+	bool			 cli_wait_ip;	/* vm create --wait-ip */
 	long			 cli_timeout;	/* --timeout, seconds */
 	const struct cli_cmd	*cli_cmd;	/* the command being run */
 };
@@ -159,16 +160,21 @@ int	 image_ova_body(struct cli *, const char *, json_t *, json_t *);
 #define VM_CI_USER_DATA		0x103	/* --user-data FILE */
 #define VM_CI_VENDOR_DATA	0x104	/* --vendor-data FILE */
 #define VM_CI_WAIT_READY	0x105	/* --wait-ready */
+#define VM_CI_WAIT_IP		0x106	/* --wait-ip */
 #define VM_CI_OPTIONS							\
 	{ "ssh-key", required_argument, NULL, VM_CI_SSH_KEY },		\
 	{ "hostname", required_argument, NULL, VM_CI_HOSTNAME },	\
 	{ "user-data", required_argument, NULL, VM_CI_USER_DATA },	\
 	{ "vendor-data", required_argument, NULL, VM_CI_VENDOR_DATA },	\
-	{ "wait-ready", no_argument, NULL, VM_CI_WAIT_READY }
+	{ "wait-ready", no_argument, NULL, VM_CI_WAIT_READY },		\
+	{ "wait-ip", no_argument, NULL, VM_CI_WAIT_IP }
 int	 vm_ci_opt(struct cli *, int, bool, json_t *);
-/* --wait-ready: wait until the VM's provisioning is done; 0, or -1 after
- * reporting (an error, a timeout, ^C) */
+/* cmd_vmwait.c: --wait-ready (the VM's provisioning done), --wait-ip (an
+ * address seen on a NIC): 0, or -1 after reporting (an error, a timeout,
+ * ^C); `hangar vm ip VM` */
 int	 vm_wait_ready(struct cli *, const char *);
+int	 vm_wait_ip(struct cli *, const char *);
+int	 vm_ip(struct cli *, int, char **);
 
 /* cmd_disk.c (and vm guest) */
 int	 vm_guest(struct cli *, int, char **);

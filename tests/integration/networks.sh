@@ -182,6 +182,8 @@ t_check "the guest leases 10.77.0.50 on lan" t_wait_for 120 leased lan "$MAC2" 1
 t_check "... and 10.78.0.1 on iso" t_wait_for 60 leased iso "$MAC3" 10.78.0.1
 t_check "hangar shows both" t_wait_for 30 sh -c "curl -sf $T_BASE/v1/vms/$G2 |
 	jq -e '[.nics[].addresses[0].address] == [\"10.77.0.50\", \"10.78.0.1\"]'"
+t_eq "hangar vm ip $G2: its first NIC's address" \
+	"$(timeout 30 "$BUILD/hangar" --url "unix:$HANGARD_SOCK" vm ip "$G2")" 10.77.0.50
 
 # hot-plug a third NIC into running g2, then unplug it
 t_http POST "/v1/vms/$G2/nics?$W" '{"network":"iso","ipv4":"10.78.0.7"}'
@@ -299,6 +301,12 @@ t_match "hangar network list: a table of them" "$(cli network list)" \
 out=$(cli -o json vm create "${T_PFX}c" --memory 64 --disk 1 --network cli-net --network lan 2>&1)
 t_eq "hangar vm create --network cli-net --network lan: exit 0" "$?" 0
 t_eq "... two NICs, in order" "$(jq -r '[.nics[].network] | join(",")' <<<"$out")" "cli-net,lan"
+t_eq "hangar vm ip: the address hangar gave it, before any boot" \
+	"$(cli vm ip "${T_PFX}c")" "$(jq -r '.nics[0].ipv4' <<<"$out")"
+out=$(cli vm create "${T_PFX}c2" --memory 64 --disk 1 --network lan --wait-ip --timeout 2 2>&1)
+t_eq "vm create --wait-ip of a VM never started: exit 1 at --timeout" "$?" 1
+t_match "... saying no address was seen" "$out" "an address still none seen after 2 s"
+cli vm delete "${T_PFX}c2" >/dev/null 2>&1
 cli vm delete "${T_PFX}c" >/dev/null 2>&1
 t_wait_for 60 sh -c "! curl -sf $T_BASE/v1/vms/${T_PFX}c >/dev/null"
 out=$(cli network delete cli-net 2>&1)
