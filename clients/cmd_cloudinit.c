@@ -8,8 +8,9 @@
  *	--user-data FILE    the user-data, sent as it is
  *	--vendor-data FILE  the vendor-data, sent as it is
  *	--wait-ready        once created, wait until cloud-init in the guest
- *	                    is done (the VM's provisioning, which hangard
- *	                    reads through the guest agent): vm_wait_ready()
+ *	                    is done (cmd_vmwait.c: vm_wait_ready)
+ *	--wait-ip           ... until a NIC is seen with an address
+ *	                    (vm_wait_ip)
  * The server checks them (its 400 names the field); here a file is only
  * read, at most CI_FILE_MAX bytes (past the server's 64 KiB limit of the
  * whole, so the server says how much is too much).
@@ -18,11 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "hangar.h"
-#include "http.h"
 
 #define CI_FILE_MAX (256 * 1024)
 
@@ -111,13 +109,14 @@ vm_ci_opt(struct cli *cli, int ch, bool create, json_t *body)
 
 	if (ch != VM_CI_SSH_KEY && ch != VM_CI_HOSTNAME &&
 	    ch != VM_CI_USER_DATA && ch != VM_CI_VENDOR_DATA &&
-	    ch != VM_CI_WAIT_READY)
+	    ch != VM_CI_WAIT_READY && ch != VM_CI_WAIT_IP)
 		return 0;
 	if (!create)
 		return cli_usage_error(cli, "invalid option: the cloud-init "
 		    "options are for vm create");
-	if (ch == VM_CI_WAIT_READY) {
-		cli->cli_wait_ready = true;
+	if (ch == VM_CI_WAIT_READY || ch == VM_CI_WAIT_IP) {
+		*(ch == VM_CI_WAIT_READY ? &cli->cli_wait_ready :
+		    &cli->cli_wait_ip) = true;
 		return 1;
 	}
 	if ((ci = ci_object(body)) == NULL)
@@ -143,48 +142,4 @@ vm_ci_opt(struct cli *cli, int ch, bool create, json_t *body)
 	r = ci_keys(keys, text);
 	free(text);
 	return r == -1 ? -1 : 1;
-}
-
-/*
- * Poll GET /v1/vms/{vm} every second until its provisioning is done
- * (0), error or absent (-1: nothing to wait for), or --timeout (default
- * 900 s) passes.  Progress on stderr when it is a terminal.
- */
-int
-vm_wait_ready(struct cli *cli, const char *vm)
-{
-	struct timespec ts = { 1, 0 };
-	char path[HANGAR_PATH_MAX];
-	long limit = cli->cli_timeout > 0 ? cli->cli_timeout : 900;
-	const char *p;
-	json_t *v;
-
-	if (http_path(cli->cli_http, path, sizeof(path), "/v1/vms/", vm,
-	    NULL) == -1)
-		return -1;
-	for (long waited = 0; ; waited++) {
-		if (http_call(cli->cli_http, "GET", path, NULL, &v) == -1)
-			return -1;
-		p = json_string_value(json_object_get(v, "provisioning"));
-		if (p == NULL || strcmp(p, "done") == 0 ||
-		    strcmp(p, "error") == 0) {
-			int rc = p && strcmp(p, "done") == 0 ? 0 :
-			    cli_fail(CLI_ERROR, "vm %s: provisioning %s", vm,
-			    p ? "failed: cloud-init reported an error" :
-			    "is not followed: the vm has no cloud-init seed");
-
-			json_decref(v);
-			return rc;
-		}
-		json_decref(v);
-		if (waited >= limit)
-			return cli_fail(CLI_ERROR, "vm %s: provisioning still "
-			    "%s after %ld s", vm, p, limit);
-		if (isatty(STDERR_FILENO))
-			fprintf(stderr, "\rwaiting for cloud-init: %s (%ld s)",
-			    p, waited);
-		nanosleep(&ts, NULL);
-		if (cli_interrupted)
-			return cli_fail(CLI_INTERRUPTED, "interrupted");
-	}
 }

@@ -135,6 +135,7 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 #define VM_HW_OVA	'O'	/* --from-ova IMAGE: disks, CPUs, memory */
 #define VM_HW_CLOCK	'T'	/* --clock utc|localtime */
 #define VM_HW_HYPERV	'V'	/* --hyperv, --no-hyperv ('v') */
+#define VM_HW_NETWORK	'N'	/* --network NAME: a NIC on it, repeatable */
 #define VM_HW_OPTIONS							\
 	{ "disk-gib", required_argument, NULL, 'd' },			\
 	{ "disk-bus", required_argument, NULL, VM_HW_DISK_BUS },	\
@@ -147,6 +148,7 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 	{ "clock", required_argument, NULL, VM_HW_CLOCK },		\
 	{ "hyperv", no_argument, NULL, VM_HW_HYPERV },			\
 	{ "no-hyperv", no_argument, NULL, 'v' },			\
+	{ "network", required_argument, NULL, VM_HW_NETWORK },		\
 	VM_CI_OPTIONS
 
 /* --data-disk GIB[:BUS] appended to disks as {"size_gib", "bus"}. */
@@ -175,9 +177,25 @@ vm_data_disk(struct cli *cli, json_t *disks)
 	return 0;
 }
 
+/* --network NAME appended to body's "nics" as {"network": NAME}. */
+static int
+vm_nic(struct cli *cli, json_t *body)
+{
+	json_t *nics = json_object_get(body, "nics"), *n;
+
+	if (nics == NULL && (json_object_set_new(body, "nics",
+	    nics = json_array()) == -1 || nics == NULL))
+		return cli_fail(CLI_ERROR, "out of memory");
+	if ((n = json_object()) == NULL ||
+	    cli_set_str(cli, n, "network", "--network", optarg) == -1 ||
+	    json_array_append_new(nics, n) == -1)
+		return cli_fail(CLI_ERROR, "out of memory");
+	return 0;
+}
+
 /*
  * If ch is one of the hardware options (create only), put its value into
- * body; data disks go into disks.  1 if it was one, 0 if not, -1 after
+ * body; data disks go into disks, NICs (--network) into body's "nics".  1 if it was one, 0 if not, -1 after
  * reporting.  The server checks the words; its 400 names the field.
  */
 static int
@@ -211,6 +229,8 @@ vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
 	case VM_HW_DATA:
 		key = NULL;
 		break;
+	case VM_HW_NETWORK:         /* a dry run weighs bridges too */
+		return vm_nic(cli, body) == -1 ? -1 : 1;
 	default:
 		return vm_ci_opt(cli, ch, create, body);
 	}
@@ -497,6 +517,7 @@ vm_create(struct cli *cli, int argc, char **argv)
 		goto done;
 	}
 	if (op_wait(cli, opid, NULL, 0, &op) == -1 ||
+	    (cli->cli_wait_ip && vm_wait_ip(cli, vmref) == -1) ||
 	    (cli->cli_wait_ready && vm_wait_ready(cli, vmref) == -1))
 		goto done;
 	rc = vm_print(cli, vmref);

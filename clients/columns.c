@@ -81,6 +81,17 @@ const struct output_col columns_image[] = {
 };
 const size_t columns_nimage = NITEMS(columns_image);
 
+/* hangar network list: {"networks":[NETWORK,...]} */
+const struct output_col columns_network[] = {
+	{ "NAME", "name", OUTPUT_TEXT },
+	{ "MODE", "mode", OUTPUT_TEXT },
+	{ "CIDR", "ipv4.cidr", OUTPUT_TEXT },
+	{ "BRIDGE", "bridge", OUTPUT_TEXT },
+	{ "NICS", "nics", OUTPUT_TEXT },
+	{ "CREATED", "created_at", OUTPUT_TEXT },
+};
+const size_t columns_nnetwork = NITEMS(columns_network);
+
 /* hangar group show: the GROUP's "members":[{"name","id","host"},...] */
 const struct output_col columns_member[] = {
 	{ "MEMBER", "name", OUTPUT_TEXT },

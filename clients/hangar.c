@@ -46,7 +46,9 @@ static const char help_vm_create[] =
     "and vendor-data sent as they are (at most 64 KiB in all).\n"
     "--wait-ready: once created (and started), wait until cloud-init in\n"
     "the guest is done, as hangard reads it through the guest agent\n"
-    "(--timeout, default 900 s); exit 1 if it reports an error.\n";
+    "(--timeout, default 900 s); exit 1 if it reports an error.\n"
+    "--wait-ip: ... until a NIC is seen with an address (a DHCP lease).\n"
+    "Then: ssh debian@$(hangar vm ip NAME).\n";
 
 static const char help_vm_update[] =
     "Change a VM's snapshot schedule and retention; what is not given\n"
@@ -230,17 +232,20 @@ static const struct cli_cmd cli_cmds[] = {
 	    NULL },
 	{ "vm", "show", vm_show, "vm show VM", NULL },
 	{ "vm", "guest", vm_guest, "vm guest VM", NULL },
+	{ "vm", "ip", vm_ip, "vm ip VM", NULL },
 	{ "vm", "create", vm_create, "vm create NAME [--start] [--vcpus N] "
 	    "[--memory MIB]\n      [--image NAME [--clone linked|full] | "
 	    "--from-ova IMAGE]\n      [--disk GIB] [--disk-bus BUS] "
 	    "[--data-disk GIB[:BUS]]...\n      [--firmware bios|uefi] "
 	    "[--machine pc|q35]\n      [--clock utc|localtime] "
-	    "[--hyperv|--no-hyperv]\n      [--host HOST [--force]] "
+	    "[--hyperv|--no-hyperv]\n      [--network NET]... "
+	    "[--host HOST [--force]] "
 	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"
 	    "      [--snapshot-schedule SPEC] [--snapshot-keep N]\n"
 	    "      [--snapshot-max-age DURATION]\n"
 	    "      [--ssh-key FILE]... [--hostname NAME] [--user-data FILE]\n"
-	    "      [--vendor-data FILE] [--wait-ready]", help_vm_create },
+	    "      [--vendor-data FILE] [--wait-ready] [--wait-ip]",
+	    help_vm_create },
 	{ "vm", "update", vm_update, "vm update VM "
 	    "[--snapshot-schedule SPEC|--no-snapshot-schedule]\n"
 	    "      [--snapshot-keep N] [--snapshot-max-age DURATION]",
@@ -294,6 +299,13 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "group", "list", group_list, "group list", NULL },
 	{ "group", "show", group_show, "group show NAME", NULL },
 	{ "group", "delete", group_delete, "group delete NAME", NULL },
+	{ "network", "create", network_create, "network create NAME "
+	    "--mode nat|isolated|bridge [--cidr A.B.C.D/P]\n      "
+	    "[--gateway IP] [--no-dhcp] [--bridge BR] [--description TEXT]",
+	    NULL },
+	{ "network", "list", network_list, "network list", NULL },
+	{ "network", "show", network_show, "network show NAME", NULL },
+	{ "network", "delete", network_delete, "network delete NAME", NULL },
 	{ "disk", "list", disk_list, "disk list VM", NULL },
 	{ "disk", "add", disk_add, "disk add VM [--size GIB] [--bus BUS] "
 	    "[--image NAME] [--no-wait]", NULL },

@@ -8,7 +8,7 @@
  * migration.c (printing migrations, drains, plans and an operation's
  * progress), columns.c (which columns each list shows), sse.c (reading
  * the event stream) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c,
- * cmd_group.c, cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c,
+ * cmd_group.c, cmd_network.c, cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c,
  * cmd_plan.c, cmd_image.c; http_file.c carries its files).
  *
  * Errors are reported once, where they happen, with cli_fail(): it prints
@@ -51,6 +51,7 @@ struct cli {
 	enum output_format	 cli_format;	/* -o table|json */
 	bool			 cli_wait;	/* false with --no-wait */
 	bool			 cli_wait_ready;	/* vm create --wait-ready */
+	bool			 cli_wait_ip;	/* vm create --wait-ip */
 	long			 cli_timeout;	/* --timeout, seconds */
 	const struct cli_cmd	*cli_cmd;	/* the command being run */
 };
@@ -97,11 +98,11 @@ void	 cli_catch_interrupt(bool);
 extern const struct output_col columns_vm[], columns_host[], columns_op[],
     columns_group[], columns_member[], columns_place[], columns_snapshot[],
     columns_check[], columns_move[], columns_plan_move[], columns_disk[],
-    columns_image[], columns_guest_fs[], columns_prune[];
+    columns_image[], columns_guest_fs[], columns_prune[], columns_network[];
 extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
     columns_nmember, columns_nplace, columns_nsnapshot, columns_ncheck,
     columns_nmove, columns_nplan_move, columns_ndisk, columns_nimage,
-    columns_nguest_fs, columns_nprune;
+    columns_nguest_fs, columns_nprune, columns_nnetwork;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -130,6 +131,12 @@ int	 host_maintenance(struct cli *, int, char **);
 int	 host_drain(struct cli *, int, char **);
 int	 host_undrain(struct cli *, int, char **);
 
+/* cmd_network.c */
+int	 network_create(struct cli *, int, char **);
+int	 network_list(struct cli *, int, char **);
+int	 network_show(struct cli *, int, char **);
+int	 network_delete(struct cli *, int, char **);
+
 /* cmd_group.c */
 int	 group_create(struct cli *, int, char **);
 int	 group_list(struct cli *, int, char **);
@@ -153,16 +160,21 @@ int	 image_ova_body(struct cli *, const char *, json_t *, json_t *);
 #define VM_CI_USER_DATA		0x103	/* --user-data FILE */
 #define VM_CI_VENDOR_DATA	0x104	/* --vendor-data FILE */
 #define VM_CI_WAIT_READY	0x105	/* --wait-ready */
+#define VM_CI_WAIT_IP		0x106	/* --wait-ip */
 #define VM_CI_OPTIONS							\
 	{ "ssh-key", required_argument, NULL, VM_CI_SSH_KEY },		\
 	{ "hostname", required_argument, NULL, VM_CI_HOSTNAME },	\
 	{ "user-data", required_argument, NULL, VM_CI_USER_DATA },	\
 	{ "vendor-data", required_argument, NULL, VM_CI_VENDOR_DATA },	\
-	{ "wait-ready", no_argument, NULL, VM_CI_WAIT_READY }
+	{ "wait-ready", no_argument, NULL, VM_CI_WAIT_READY },		\
+	{ "wait-ip", no_argument, NULL, VM_CI_WAIT_IP }
 int	 vm_ci_opt(struct cli *, int, bool, json_t *);
-/* --wait-ready: wait until the VM's provisioning is done; 0, or -1 after
- * reporting (an error, a timeout, ^C) */
+/* cmd_vmwait.c: --wait-ready (the VM's provisioning done), --wait-ip (an
+ * address seen on a NIC): 0, or -1 after reporting (an error, a timeout,
+ * ^C); `hangar vm ip VM` */
 int	 vm_wait_ready(struct cli *, const char *);
+int	 vm_wait_ip(struct cli *, const char *);
+int	 vm_ip(struct cli *, int, char **);
 
 /* cmd_disk.c (and vm guest) */
 int	 vm_guest(struct cli *, int, char **);

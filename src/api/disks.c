@@ -146,8 +146,8 @@ disks_volumes(struct disk_rec *d, int n, const char *uuid)
  * its clock in local time, and gets the Hyper-V enlightenments; anything
  * else boots from virtio with its clock in UTC.
  */
-static bool
-disks_windows(struct req *r, const char *image)
+bool
+disks_image_windows(struct req *r, const char *image)
 {
 	struct store_conn *c;
 	struct image_rec *im;
@@ -192,7 +192,7 @@ disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
 	const char *image = body_string(r, "image");
 	const char *clone = body_string(r, "clone");
 	json_t *extra = json_object_get(r->body, "disks");
-	bool windows = disks_windows(r, image);
+	bool windows = disks_image_windows(r, image);
 
 	*n = 0;
 	if (fw && disks_word("firmware", fw, firmwares, 2) < 0)

@@ -37,6 +37,7 @@ const struct body_field placements_fields[] = {
 	{ "clone", BODY_STRING, false, 0, 16 },
 	/* its NoCloud seed, checked in cloud_init.c */
 	{ "cloud_init", BODY_OBJECT, false, 0, 0 },
+	{ "nics", BODY_ARRAY, false, 0, 0 },            /* checked in nics.c */
 };
 const size_t placements_nfields =
     sizeof(placements_fields) / sizeof(placements_fields[0]);
@@ -61,8 +62,14 @@ placements_parse(struct req *r, struct place_req *pr,
 	memset(pr, 0, sizeof(*pr));
 	memset(&buf->vm, 0, sizeof(buf->vm));
 	if (disks_parse_create(r, &buf->vm, buf->disks, &buf->ndisks) < 0 ||
-	    cloud_init_parse(r, &buf->vm, buf->disks, &buf->ndisks) < 0)
+	    cloud_init_parse(r, &buf->vm, buf->disks, &buf->ndisks) < 0 ||
+	    nics_parse_create(r, buf) < 0)
 		return -1;
+	pr->nics = buf->nics;
+	pr->nnics = buf->nnics;
+	for (int i = 0; i < buf->nbridges; i++)
+		pr->bridges[i] = buf->bridges[i];
+	pr->nbridges = buf->nbridges;
 	pr->sr.vcpus = (int)body_int(r, "vcpus", 1);
 	pr->sr.memory_mib = body_int(r, "memory_mib", 512);
 	pr->sr.disk_gib = buf->vm.disk_gib;

@@ -208,6 +208,11 @@ struct placements_buf {
 	struct disk_rec disks[VM_DISKS_MAX];   /* the VM's disks, named */
 	int ndisks;
 	char image_sha[65];                    /* its root disk's image */
+	struct nic_rec nics[VM_NICS_MAX];      /* its NICs, as asked */
+	int nnics;
+	/* the host bridges they attach to (bridge networks), each once */
+	char bridges[VM_NICS_MAX][NETWORK_BRIDGE_LEN];
+	int nbridges;
 };
 extern const struct body_field placements_fields[];
 extern const size_t placements_nfields;
@@ -232,6 +237,8 @@ int disks_word(const char *field, const char *s, const char *const *set,
  * machine and disk_gib (the sum). */
 int disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
     int *n);
+/* Does library image name say its guest is Windows (its os hint)? */
+bool disks_image_windows(struct req *r, const char *name);
 /* Name each disk's volume after the VM's uuid. */
 void disks_volumes(struct disk_rec *d, int n, const char *uuid);
 json_t *disks_json(const struct disk_rec *d, int n);
@@ -292,6 +299,20 @@ int plans_consolidation(struct req *r);
 int plans_rebalance(struct req *r);
 int plans_get(struct req *r);
 int plans_execute(struct req *r);
+/* nics.c: a VM's NICs in a create body, and as JSON. */
+/* "nics" of the create body into buf (networks looked up, words and
+ * addresses checked; the store checks ranges and what is taken). */
+int nics_parse_create(struct req *r, struct placements_buf *buf);
+/* NICs as JSON, each with the addresses it was last seen with. */
+json_t *nics_json(const struct nic_rec *n, int count);
+int nics_list(struct req *r);
+int nics_add_one(struct req *r);
+int nics_remove(struct req *r);
+int networks_list(struct req *r);
+int networks_get(struct req *r);
+int networks_create(struct req *r);
+int networks_update(struct req *r);
+int networks_remove(struct req *r);
 int groups_list(struct req *r);
 int groups_get(struct req *r);
 int groups_create(struct req *r);

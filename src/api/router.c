@@ -15,7 +15,8 @@
  * Every route, with the least role that may call it (auth.h): reads are
  * for readers (POST /v1/placements too: a dry run that changes nothing),
  * VM work (lifecycle, snapshots, migration, cancelling) for operators,
- * the fleet (hosts, drains, orphans, groups, plans) and tokens for admins.
+ * the fleet (hosts, drains, orphans, groups, networks, plans) and tokens
+ * for admins.
  * `hangard --routes` prints this table; tests/integration/auth.sh tries
  * every row with every role.
  *
@@ -42,6 +43,11 @@ static const struct route router_routes[] = {
 	{ "POST",   "/v1/groups",                   groups_create,       AUTH_ADMIN,    ROUTE_THREAD },
 	{ "GET",    "/v1/groups/*",                 groups_get,          AUTH_READER,   ROUTE_THREAD },
 	{ "DELETE", "/v1/groups/*",                 groups_delete,       AUTH_ADMIN,    ROUTE_THREAD },
+	{ "GET",    "/v1/networks",                 networks_list,       AUTH_READER,   ROUTE_THREAD },
+	{ "POST",   "/v1/networks",                 networks_create,     AUTH_ADMIN,    ROUTE_THREAD },
+	{ "GET",    "/v1/networks/*",               networks_get,        AUTH_READER,   ROUTE_POOL },
+	{ "PATCH",  "/v1/networks/*",               networks_update,     AUTH_ADMIN,    ROUTE_THREAD },
+	{ "DELETE", "/v1/networks/*",               networks_remove,     AUTH_ADMIN,    ROUTE_THREAD },
 	{ "POST",   "/v1/placements",               placements_create,   AUTH_READER,   ROUTE_THREAD },
 	{ "GET",    "/v1/vms",                      vms_list,            AUTH_READER,   ROUTE_THREAD },
 	{ "POST",   "/v1/vms",                      vms_create,          AUTH_OPERATOR, ROUTE_THREAD },
@@ -64,6 +70,9 @@ static const struct route router_routes[] = {
 	{ "GET",    "/v1/vms/*/disks/*",            disks_get,           AUTH_READER,   ROUTE_POOL },
 	{ "DELETE", "/v1/vms/*/disks/*",            disks_remove,        AUTH_OPERATOR, ROUTE_THREAD },
 	{ "POST",   "/v1/vms/*/disks/*/resize",     disks_resize,        AUTH_OPERATOR, ROUTE_THREAD },
+	{ "GET",    "/v1/vms/*/nics",               nics_list,           AUTH_READER,   ROUTE_POOL },
+	{ "POST",   "/v1/vms/*/nics",               nics_add_one,        AUTH_OPERATOR, ROUTE_THREAD },
+	{ "DELETE", "/v1/vms/*/nics/*",             nics_remove,         AUTH_OPERATOR, ROUTE_THREAD },
 	{ "GET",    "/v1/vms/*/snapshots",          snapshots_list,      AUTH_READER,   ROUTE_POOL },
 	{ "POST",   "/v1/vms/*/snapshots",          snapshots_create,    AUTH_OPERATOR, ROUTE_THREAD },
 	{ "GET",    "/v1/vms/*/snapshots/*",        snapshots_get,       AUTH_READER,   ROUTE_POOL },

@@ -101,8 +101,9 @@ vms_json_full(const struct vm_rec *v, const struct disk_rec *d, int n)
 	return j;
 }
 
-void
-vms_write(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
+/* vms_write without the closing brace: more members may follow. */
+static void
+vms_write_open(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
     int n)
 {
 	char age[64];
@@ -169,6 +170,13 @@ vms_write(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
 		jw_key(w, "disks");
 		disks_write(w, d, n);
 	}
+}
+
+void
+vms_write(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
+    int n)
+{
+	vms_write_open(w, v, d, n);
 	jw_end(w, '}');
 }
 
@@ -216,23 +224,57 @@ vms_load_full(struct req *r, const char *id, struct vm_rec *v,
 	return rc;
 }
 
-/* The hot read: written as text, without a jansson tree. */
+/* The VM's NICs into nics[VM_NICS_MAX]; their count, or -1. */
+static int
+vms_nics(struct req *r, const struct vm_rec *v, struct nic_rec *nics)
+{
+	struct store_conn *c = store_read_begin(r->app->store);
+	int k = store_nic_list(c, v->id, nics, VM_NICS_MAX);
+
+	store_read_end(c);
+	return k;
+}
+
+/* The VM with its disks and NICs, as a jansson tree. */
+static json_t *
+vms_json_nics(const struct vm_rec *v, const struct disk_rec *d, int n,
+    const struct nic_rec *nics, int k)
+{
+	json_t *j = vms_json_full(v, d, n);
+
+	if (j)
+		json_object_set_new(j, "nics", nics_json(nics, k));
+	return j;
+}
+
+/*
+ * The hot read: written as text, without a jansson tree, for a VM
+ * without NICs (one with NICs shows the addresses they were seen with).
+ */
 int
 vms_get(struct req *r)
 {
 	struct disk_rec d[VM_DISKS_MAX];
+	struct nic_rec nics[VM_NICS_MAX];
 	struct vm_rec v;
 	struct jw w;
-	int n;
+	int n, k;
 
-	if (vms_load_full(r, r->params[0], &v, d, &n) < 0)
+	if (vms_load_full(r, r->params[0], &v, d, &n) < 0 ||
+	    (k = vms_nics(r, &v, nics)) < 0)
 		return -1;
+	if (k > 0)
+		return req_reply(r, 200, vms_json_nics(&v, d, n, nics, k));
 	jw_init(&w);
-	vms_write(&w, &v, d, n);
+	vms_write_open(&w, &v, d, n);
+	jw_key(&w, "nics");
+	jw_begin(&w, '[');
+	jw_end(&w, ']');
+	jw_end(&w, '}');
 	if (jw_failed(&w)) {
 		/* not UTF-8 (or out of memory): whatever jansson makes of it */
 		jw_free(&w);
-		return req_reply(r, 200, vms_json_full(&v, d, n));
+		return req_reply(r, 200, vms_json_nics(&v, d, n, nics, 0));
 	}
 	return req_reply_text(r, 200, &w);
 }
@@ -513,9 +555,11 @@ vms_create(struct req *r)
 			return vms_op_error(&done);
 	}
 	req_set_location(r, "/v1/vms/", vm.uuid);
-	if (vms_load_full(r, vm.uuid, &vm, buf.disks, &buf.ndisks) < 0)
+	if (vms_load_full(r, vm.uuid, &vm, buf.disks, &buf.ndisks) < 0 ||
+	    (buf.nnics = vms_nics(r, &vm, buf.nics)) < 0)
 		return -1;
-	return req_reply(r, 201, vms_json_full(&vm, buf.disks, buf.ndisks));
+	return req_reply(r, 201, vms_json_nics(&vm, buf.disks, buf.ndisks,
+	    buf.nics, buf.nnics));
 }
 
 /* --- lifecycle actions --- */

@@ -445,3 +445,72 @@ backend_file_tail(struct backend_conn *bc, const char *path, char *buf,
 	return BACKEND_CALL(bc, storage, file_tail, "read files on hosts",
 	    path, buf, n);
 }
+
+int
+backend_network_define(struct backend_conn *bc, const struct net_spec *spec)
+{
+	return BACKEND_CALL(bc, network, network_define, "define networks",
+	    spec);
+}
+
+int
+backend_network_start(struct backend_conn *bc, const char *name)
+{
+	return BACKEND_CALL(bc, network, network_start, "start networks",
+	    name);
+}
+
+int
+backend_network_undefine(struct backend_conn *bc, const char *name)
+{
+	return BACKEND_CALL(bc, network, network_undefine,
+	    "undefine networks", name);
+}
+
+int
+backend_network_host_add(struct backend_conn *bc, const char *name,
+    const struct net_dhcp_host *h)
+{
+	return BACKEND_CALL(bc, network, network_host_add,
+	    "add DHCP hosts to networks", name, h);
+}
+
+int
+backend_network_host_remove(struct backend_conn *bc, const char *name,
+    const char *mac)
+{
+	return BACKEND_CALL(bc, network, network_host_remove,
+	    "remove DHCP hosts from networks", name, mac);
+}
+
+int
+backend_network_leases(struct backend_conn *bc, const char *name,
+    const char *mac, struct net_lease *out, int max, int *n)
+{
+	return BACKEND_CALL(bc, network, network_leases,
+	    "list DHCP leases", name, mac, out, max, n);
+}
+
+int
+backend_bridge_exists(struct backend_conn *bc, const char *bridge,
+    bool *out)
+{
+	return BACKEND_CALL(bc, network, bridge_exists,
+	    "look up host bridges", bridge, out);
+}
+
+int
+backend_nic_attach(struct backend_conn *bc, const char *uuid,
+    const struct vm_nic_spec *n, bool live)
+{
+	return BACKEND_CALL(bc, domain, nic_attach, "plug NICs in", uuid, n,
+	    live);
+}
+
+int
+backend_nic_detach(struct backend_conn *bc, const char *uuid,
+    const char *mac, bool live)
+{
+	return BACKEND_CALL(bc, domain, nic_detach, "unplug NICs", uuid, mac,
+	    live);
+}

@@ -8,7 +8,7 @@
  *   domain   domains: define, lifecycle, state, listing, snapshots,
  *            migration and its checks
  *   storage  pools and volumes, and copying volumes between hosts
- *   network  networks (empty for now)
+ *   network  networks, their DHCP hosts and leases, host bridges
  * Tables are filled with designated initializers; a NULL table or a NULL
  * slot means "this backend cannot do it".  Callers never touch the
  * tables: they call the backend_*() wrappers below, which are the one
@@ -70,6 +70,14 @@ struct vm_disk_spec {
 	int boot_order;           /* 1, 2, ...; 0: not a boot device */
 };
 
+/* One NIC of a domain.  Borrowed pointers. */
+struct vm_nic_spec {
+	const char *type;         /* network (a libvirt network) | bridge */
+	const char *source;       /* the network's or the bridge's name */
+	const char *mac;          /* 52:54:00:12:34:56 */
+	const char *model;        /* virtio | e1000 */
+};
+
 /* What a backend needs to define a VM's domain.  Borrowed pointers. */
 struct vm_spec {
 	const char *uuid;
@@ -89,6 +97,8 @@ struct vm_spec {
 	                           * NULL */
 	const struct vm_disk_spec *disks;
 	int ndisks;
+	const struct vm_nic_spec *nics;
+	int nnics;
 };
 
 #define SNAP_NAME_MAX 64
@@ -433,6 +443,15 @@ struct backend_domain_ops {
 	    struct backend_console *con, const void *buf, size_t n);
 	void (*console_close)(struct backend_conn *bc,
 	    struct backend_console *con);
+	/*
+	 * NICs: nic_attach plugs n into the definition and, with live, into
+	 * the running guest, where its MAC is not yet; nic_detach unplugs
+	 * the NIC of that MAC the same way, and succeeds when there is none.
+	 */
+	int (*nic_attach)(struct backend_conn *bc, const char *uuid,
+	    const struct vm_nic_spec *n, bool live);
+	int (*nic_detach)(struct backend_conn *bc, const char *uuid,
+	    const char *mac, bool live);
 };
 
 /* Storage: pools, volumes, and streams that copy volumes between hosts. */
@@ -518,13 +537,68 @@ struct backend_storage_ops {
 	    size_t *n);
 };
 
+/* A libvirt network hangar keeps on every host (nat or isolated). */
+struct net_spec {
+	const char *name;          /* the hypervisor's name: hangar-<name> */
+	const char *uuid;          /* the same on every host */
+	const char *mode;          /* nat | isolated */
+	const char *bridge;        /* the bridge it makes (<= 15 chars) */
+	const char *address;       /* the host's address in it (gateway) */
+	int prefix;                /* of the range: 1..30 */
+	bool dhcp;                 /* answer DHCP (static hosts only) */
+};
+
+/* A static DHCP entry: this MAC gets this address (and name). */
+struct net_dhcp_host {
+	const char *mac;
+	const char *ip;
+	const char *name;          /* may be NULL */
+};
+
+/* One DHCP lease, as the network's DHCP server handed it out. */
+struct net_lease {
+	char mac[18];
+	char ip[16];
+	char hostname[64];
+	int64_t expiry_ms;         /* ms since the epoch; 0: never */
+};
+
+#define NET_LEASES_MAX 256
+
 /*
- * Networks.  Empty for now: the next issue (a VM's NICs) fills it with
- * the networks a NIC plugs into.  C wants a member, so it has one
- * reserved slot, always NULL, to be replaced by the first real one.
+ * Networks, as libvirt has a network driver: the nat and isolated
+ * networks hangar defines on each host, their static DHCP hosts and
+ * leases, and the bridges that bridge-mode networks attach to.
  */
 struct backend_network_ops {
-	int (*reserved)(struct backend_conn *bc);
+	/*
+	 * Define network spec unless it is defined (a repeat is harmless).
+	 * ERR_CONFLICT when a network of that name with another uuid is
+	 * there, or libvirt refuses the bridge or range (taken by another).
+	 */
+	int (*network_define)(struct backend_conn *bc,
+	    const struct net_spec *spec);
+	/* Make network name active and autostarted (a repeat is harmless);
+	 * ERR_NOT_FOUND when it is not defined. */
+	int (*network_start)(struct backend_conn *bc, const char *name);
+	/* Stop and undefine network name; succeeds when it is gone. */
+	int (*network_undefine)(struct backend_conn *bc, const char *name);
+	/*
+	 * Add a static DHCP host to network name, live and in its
+	 * definition (an entry for the same MAC is replaced, so a repeat is
+	 * harmless); remove the entry of mac (succeeds when there is none).
+	 */
+	int (*network_host_add)(struct backend_conn *bc, const char *name,
+	    const struct net_dhcp_host *h);
+	int (*network_host_remove)(struct backend_conn *bc, const char *name,
+	    const char *mac);
+	/* The network's DHCP leases (mac NULL: all; else that MAC's) into
+	 * out[max]; their count into *n. */
+	int (*network_leases)(struct backend_conn *bc, const char *name,
+	    const char *mac, struct net_lease *out, int max, int *n);
+	/* Is there a bridge interface named bridge on the host? */
+	int (*bridge_exists)(struct backend_conn *bc, const char *bridge,
+	    bool *out);
 };
 
 /*
@@ -637,6 +711,22 @@ void backend_console_close(struct backend_conn *bc,
     struct backend_console *con);
 int backend_file_tail(struct backend_conn *bc, const char *path, char *buf,
     size_t *n);
+int backend_nic_attach(struct backend_conn *bc, const char *uuid,
+    const struct vm_nic_spec *n, bool live);
+int backend_nic_detach(struct backend_conn *bc, const char *uuid,
+    const char *mac, bool live);
+int backend_network_define(struct backend_conn *bc,
+    const struct net_spec *spec);
+int backend_network_start(struct backend_conn *bc, const char *name);
+int backend_network_undefine(struct backend_conn *bc, const char *name);
+int backend_network_host_add(struct backend_conn *bc, const char *name,
+    const struct net_dhcp_host *h);
+int backend_network_host_remove(struct backend_conn *bc, const char *name,
+    const char *mac);
+int backend_network_leases(struct backend_conn *bc, const char *name,
+    const char *mac, struct net_lease *out, int max, int *n);
+int backend_bridge_exists(struct backend_conn *bc, const char *bridge,
+    bool *out);
 /* Free an array from snapshot_export. */
 void backend_free_strings(char **v, size_t n);
 
@@ -644,6 +734,7 @@ void backend_free_strings(char **v, size_t n);
 /* Each returns a malloc'd NUL-terminated document (caller frees) or NULL. */
 char *domain_xml_domain(const struct vm_spec *spec);
 char *domain_xml_disk_device(const struct vm_disk_spec *d);
+char *domain_xml_nic_device(const struct vm_nic_spec *n);
 char *domain_xml_pool(const char *name, const char *path);
 char *domain_xml_volume(const char *name, int64_t gib);
 char *domain_xml_volume_bytes(const char *name, int64_t bytes);
@@ -652,5 +743,9 @@ char *domain_xml_volume_raw(const char *name, int64_t bytes);
 char *domain_xml_volume_overlay(const char *name, int64_t gib,
     const char *backing);
 char *domain_xml_snapshot(const struct snap_spec *spec);
+
+/* --- network_xml.c: network documents, with the same writer --- */
+char *network_xml_network(const struct net_spec *spec);
+char *network_xml_dhcp_host(const struct net_dhcp_host *h);
 
 #endif

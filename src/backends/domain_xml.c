@@ -1,6 +1,7 @@
 /*
  * domain_xml.c - the XML documents hangar hands to libvirt (domain,
- * storage pool, storage volume, domain snapshot), written with libxml2's
+ * storage pool, storage volume, domain snapshot, network and its DHCP
+ * hosts), written with libxml2's
  * xmlTextWriter so that every value is escaped by the writer, never
  * pasted in by printf.
  * Golden files in tests/golden/xml/ pin the output.
@@ -311,6 +312,38 @@ domain_xml_disk_device(const struct vm_disk_spec *d)
 	return xw_close(&x);
 }
 
+/* <interface type='network|bridge'> with its MAC and model */
+static void
+domain_xml_nic(struct xw *x, const struct vm_nic_spec *n)
+{
+	bool bridge = strcmp(n->type, "bridge") == 0;
+
+	xw_start(x, "interface");
+	xw_attr(x, "type", bridge ? "bridge" : "network");
+	xw_start(x, "mac");
+	xw_attr(x, "address", n->mac);
+	xw_end(x);
+	xw_start(x, "source");
+	xw_attr(x, bridge ? "bridge" : "network", n->source);
+	xw_end(x);
+	xw_start(x, "model");
+	xw_attr(x, "type", n->model ? n->model : "virtio");
+	xw_end(x);
+	xw_end(x);                  /* interface */
+}
+
+/* One <interface> on its own, for hot-plugging it. */
+char *
+domain_xml_nic_device(const struct vm_nic_spec *n)
+{
+	struct xw x;
+
+	if (xw_open(&x) < 0)
+		return NULL;
+	domain_xml_nic(&x, n);
+	return xw_close(&x);
+}
+
 char *
 domain_xml_domain(const struct vm_spec *spec)
 {
@@ -351,6 +384,8 @@ domain_xml_domain(const struct vm_spec *spec)
 		xw_attr(&x, "model", "virtio-scsi");
 		xw_end(&x);
 	}
+	for (int i = 0; i < spec->nnics; i++)
+		domain_xml_nic(&x, &spec->nics[i]);
 	domain_xml_chardevs(&x, spec);
 	xw_start(&x, "memballoon");
 	xw_attr(&x, "model", "none");
@@ -458,6 +493,64 @@ domain_xml_snapshot(const struct snap_spec *spec)
 	xw_start(&x, "memory");
 	xw_attr(&x, "snapshot", spec->memory ? "internal" : "no");
 	xw_end(&x);
+	xw_end(&x);
+	return xw_close(&x);
+}
+
+/*
+ * <network> for virNetworkDefineXML: a nat one forwards through the
+ * host (libvirt's iptables masquerade), an isolated one has no
+ * <forward>.  DHCP answers static hosts only: no <range>, so a MAC that
+ * hangar did not give an address gets none (libvirt then runs dnsmasq
+ * with "dhcp-range=ADDR,static").
+ */
+char *
+network_xml_network(const struct net_spec *spec)
+{
+	char prefix[8];
+	struct xw x;
+
+	if (xw_open(&x) < 0)
+		return NULL;
+	snprintf(prefix, sizeof(prefix), "%d", spec->prefix);
+	xw_start(&x, "network");
+	xw_elem(&x, "name", spec->name);
+	xw_elem(&x, "uuid", spec->uuid);
+	if (strcmp(spec->mode, "nat") == 0) {
+		xw_start(&x, "forward");
+		xw_attr(&x, "mode", "nat");
+		xw_end(&x);
+	}
+	xw_start(&x, "bridge");
+	xw_attr(&x, "name", spec->bridge);
+	xw_attr(&x, "stp", "off");
+	xw_end(&x);
+	xw_start(&x, "ip");
+	xw_attr(&x, "address", spec->address);
+	xw_attr(&x, "prefix", prefix);
+	if (spec->dhcp) {
+		xw_start(&x, "dhcp");
+		xw_end(&x);
+	}
+	xw_end(&x);
+	xw_end(&x);
+	return xw_close(&x);
+}
+
+/* <host mac ip name/> for virNetworkUpdate's IP_DHCP_HOST section. */
+char *
+network_xml_dhcp_host(const struct net_dhcp_host *h)
+{
+	struct xw x;
+
+	if (xw_open(&x) < 0)
+		return NULL;
+	xw_start(&x, "host");
+	xw_attr(&x, "mac", h->mac);
+	if (h->ip)
+		xw_attr(&x, "ip", h->ip);
+	if (h->name && h->name[0])
+		xw_attr(&x, "name", h->name);
 	xw_end(&x);
 	return xw_close(&x);
 }

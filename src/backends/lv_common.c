@@ -27,6 +27,8 @@ lv_fail_err(const char *what, virErrorPtr e)
 		case VIR_ERR_NO_STORAGE_VOL:
 		case VIR_ERR_NO_STORAGE_POOL:
 		case VIR_ERR_NO_DOMAIN_SNAPSHOT:
+		case VIR_ERR_NO_NETWORK:
+		case VIR_ERR_NO_INTERFACE:
 			code = ERR_NOT_FOUND;
 			break;
 		case VIR_ERR_OPERATION_INVALID:

@@ -1,7 +1,7 @@
 /*
- * lv_device.c - a domain's devices, one at a time: plugging a disk in
- * and out (the definition, and the running guest when asked), and
- * growing a running domain's disk.  Each device is described by
+ * lv_device.c - a domain's devices, one at a time: plugging a disk or a
+ * NIC in and out (the definition, and the running guest when asked),
+ * and growing a running domain's disk.  Each device is described by
  * domain_xml.c, the same way the whole domain is.
  */
 #include <stdio.h>
@@ -16,6 +16,7 @@
 struct lv_dev_arg {
 	const char *xml;
 	const char *dev;
+	char expr[128];            /* XPath of the device in the domain */
 	unsigned int flags;
 	int64_t gib;
 };
@@ -52,14 +53,13 @@ lv_disk_attach(struct backend_conn *bc, const char *uuid,
 }
 
 /*
- * The <disk> of the definition (flags: the inactive one, or the live
- * one) whose target is dev, as XML into *out; 0 when there is none.
+ * The device of the definition (flags: the inactive one, or the live
+ * one) that XPath expr selects, as XML into *out; 0 when there is none.
  */
 static int
-lv_disk_xml(virDomainPtr d, const char *dev, unsigned int flags, char **out)
+lv_dev_xml(virDomainPtr d, const char *expr, unsigned int flags, char **out)
 {
 	char *xml = virDomainGetXMLDesc(d, flags);
-	char expr[128];
 	xmlDocPtr doc;
 	xmlXPathContextPtr ctx;
 	xmlXPathObjectPtr o;
@@ -73,8 +73,6 @@ lv_disk_xml(virDomainPtr d, const char *dev, unsigned int flags, char **out)
 	if (doc == NULL)
 		return LV_REPORTED;
 	ctx = xmlXPathNewContext(doc);
-	snprintf(expr, sizeof(expr), "/domain/devices/disk[target/@dev='%s']",
-	    dev);
 	o = ctx ? lv_xpath_nodes(ctx, expr, &n) : NULL;
 	if (n > 0) {
 		xmlBufferPtr b = xmlBufferCreate();
@@ -99,7 +97,7 @@ lv_do_detach(virDomainPtr d, void *arg)
 	char *xml;
 	int r;
 
-	if ((r = lv_disk_xml(d, a->dev, VIR_DOMAIN_XML_INACTIVE, &xml)) < 0)
+	if ((r = lv_dev_xml(d, a->expr, VIR_DOMAIN_XML_INACTIVE, &xml)) < 0)
 		return r;
 	if (xml) {
 		r = virDomainDetachDeviceFlags(d, xml, VIR_DOMAIN_AFFECT_CONFIG);
@@ -109,7 +107,7 @@ lv_do_detach(virDomainPtr d, void *arg)
 	}
 	if (!(a->flags & VIR_DOMAIN_AFFECT_LIVE) || virDomainIsActive(d) != 1)
 		return 0;
-	if ((r = lv_disk_xml(d, a->dev, 0, &xml)) < 0)
+	if ((r = lv_dev_xml(d, a->expr, 0, &xml)) < 0)
 		return r;
 	if (xml == NULL)
 		return 0;
@@ -124,10 +122,80 @@ lv_disk_detach(struct backend_conn *bc, const char *uuid, const char *dev,
 {
 	struct lv_dev_arg a = { .dev = dev, .flags = lv_dev_flags(live) };
 
-	if (strspn(dev, "abcdefghijklmnopqrstuvwxyz") != strlen(dev))
+	if (strspn(dev, "abcdefghijklmnopqrstuvwxyz") != strlen(dev) ||
+	    strlen(dev) > 16)
 		return err_set(ERR_INVALID, "'%s' is not a disk device name",
 		    dev);
+	snprintf(a.expr, sizeof(a.expr),
+	    "/domain/devices/disk[target/@dev='%s']", dev);
 	return lv_with_domain(bc, uuid, "unplug the disk", 1, lv_do_detach,
+	    &a);
+}
+
+/* The XPath of the <interface> with MAC mac (checked: it goes into the
+ * expression). */
+static int
+lv_nic_expr(struct lv_dev_arg *a, const char *mac)
+{
+	if (strlen(mac) != 17 || strspn(mac, "0123456789abcdef:") != 17)
+		return err_set(ERR_INVALID, "'%s' is not a MAC address", mac);
+	snprintf(a->expr, sizeof(a->expr),
+	    "/domain/devices/interface[mac/@address='%s']", mac);
+	return 0;
+}
+
+/* Plug into the definition, then into the guest, where it is not yet
+ * (a retried attach). */
+static int
+lv_do_nic_attach(virDomainPtr d, void *arg)
+{
+	struct lv_dev_arg *a = arg;
+	char *xml;
+	int r;
+
+	if ((r = lv_dev_xml(d, a->expr, VIR_DOMAIN_XML_INACTIVE, &xml)) < 0)
+		return r;
+	free(xml);
+	if (xml == NULL && virDomainAttachDeviceFlags(d, a->xml,
+	    VIR_DOMAIN_AFFECT_CONFIG) < 0)
+		return -1;
+	if (!(a->flags & VIR_DOMAIN_AFFECT_LIVE) || virDomainIsActive(d) != 1)
+		return 0;
+	if ((r = lv_dev_xml(d, a->expr, 0, &xml)) < 0)
+		return r;
+	free(xml);
+	if (xml != NULL)
+		return 0;
+	return virDomainAttachDeviceFlags(d, a->xml, VIR_DOMAIN_AFFECT_LIVE);
+}
+
+int
+lv_nic_attach(struct backend_conn *bc, const char *uuid,
+    const struct vm_nic_spec *n, bool live)
+{
+	struct lv_dev_arg a = { .flags = lv_dev_flags(live) };
+	char *xml;
+	int r;
+
+	if (lv_nic_expr(&a, n->mac) < 0 ||
+	    (xml = domain_xml_nic_device(n)) == NULL)
+		return -1;
+	a.xml = xml;
+	r = lv_with_domain(bc, uuid, "plug the NIC in", 0, lv_do_nic_attach,
+	    &a);
+	free(xml);
+	return r;
+}
+
+int
+lv_nic_detach(struct backend_conn *bc, const char *uuid, const char *mac,
+    bool live)
+{
+	struct lv_dev_arg a = { .flags = lv_dev_flags(live) };
+
+	if (lv_nic_expr(&a, mac) < 0)
+		return -1;
+	return lv_with_domain(bc, uuid, "unplug the NIC", 1, lv_do_detach,
 	    &a);
 }
 

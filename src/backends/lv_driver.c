@@ -50,6 +50,8 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.console_open = lv_console_open,
 	.console_write = lv_console_write,
 	.console_close = lv_console_close,
+	.nic_attach = lv_nic_attach,
+	.nic_detach = lv_nic_detach,
 };
 
 static const struct backend_storage_ops lv_storage_ops = {
@@ -67,11 +69,20 @@ static const struct backend_storage_ops lv_storage_ops = {
 	.file_tail = lv_file_tail,
 };
 
-/* No network table yet (the next issue): every network call is 501. */
+static const struct backend_network_ops lv_network_ops = {
+	.network_define = lv_network_define,
+	.network_start = lv_network_start,
+	.network_undefine = lv_network_undefine,
+	.network_host_add = lv_network_host_add,
+	.network_host_remove = lv_network_host_remove,
+	.network_leases = lv_network_leases,
+	.bridge_exists = lv_bridge_exists,
+};
+
 const struct backend_driver backend_libvirt = {
 	.name = "libvirt",
 	.conn = &lv_conn_ops,
 	.domain = &lv_domain_ops,
 	.storage = &lv_storage_ops,
-	.network = NULL,
+	.network = &lv_network_ops,
 };

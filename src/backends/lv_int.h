@@ -22,6 +22,7 @@
  *   lv_storage.c        pools, volumes, copying volumes through streams
  *   lv_console.c        a domain's serial console (a non-blocking
  *                       stream), the tail of a file on the host (its log)
+ *   lv_network.c        networks, their DHCP hosts and leases, bridges
  * Below, the prototypes are grouped by the file that defines them.
  */
 #ifndef HANGAR_LV_INT_H
@@ -113,6 +114,10 @@ int lv_disk_resize(struct backend_conn *bc, const char *uuid,
     const char *dev, int64_t gib);
 int lv_disk_list(struct backend_conn *bc, const char *uuid,
     struct domain_disk *out, int max, int *n);
+int lv_nic_attach(struct backend_conn *bc, const char *uuid,
+    const struct vm_nic_spec *n, bool live);
+int lv_nic_detach(struct backend_conn *bc, const char *uuid,
+    const char *mac, bool live);
 
 /* lv_snapshot.c */
 int lv_snapshot_create(struct backend_conn *bc, const char *uuid,
@@ -177,6 +182,18 @@ virStorageVolPtr lv_vol_lookup(virConnectPtr c, const char *uri,
 /* A new volume from its description xml (taken); its path out. */
 int lv_volume_create_xml(struct backend_conn *bc, const char *pool,
     char *xml, char *path_out, size_t path_len);
+
+/* lv_network.c */
+int lv_network_define(struct backend_conn *bc, const struct net_spec *spec);
+int lv_network_start(struct backend_conn *bc, const char *name);
+int lv_network_undefine(struct backend_conn *bc, const char *name);
+int lv_network_host_add(struct backend_conn *bc, const char *name,
+    const struct net_dhcp_host *h);
+int lv_network_host_remove(struct backend_conn *bc, const char *name,
+    const char *mac);
+int lv_network_leases(struct backend_conn *bc, const char *name,
+    const char *mac, struct net_lease *out, int max, int *n);
+int lv_bridge_exists(struct backend_conn *bc, const char *bridge, bool *out);
 
 /* lv_image.c */
 int lv_volume_upload(struct backend_conn *bc, const char *pool,

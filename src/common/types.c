@@ -37,6 +37,8 @@ static const struct {
 	[OP_DISK_RESIZE] = { "disk_resize", "resizing-disk" },
 	[OP_IMAGE_IMPORT] = { "image_import", "importing" },
 	[OP_IMAGE_PRUNE] = { "image_prune", "pruning" },
+	[OP_NIC_ADD] = { "nic_add", "adding-nic" },
+	[OP_NIC_REMOVE] = { "nic_remove", "removing-nic" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

@@ -40,6 +40,8 @@ enum op_kind {
 	OP_DISK_RESIZE,
 	OP_IMAGE_IMPORT,     /* an uploaded image into the library: no VM */
 	OP_IMAGE_PRUNE,      /* hosts' unneeded image copies removed: no VM */
+	OP_NIC_ADD,
+	OP_NIC_REMOVE,
 	OP_KIND__COUNT
 };
 

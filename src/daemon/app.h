@@ -112,6 +112,74 @@ int fleet_shared(struct fleet *f, int64_t a, int64_t b, bool *shared,
  */
 void fleet_check(struct fleet *f);
 
+/*
+ * Call fn(bc, host name, arg) for every reachable host in turn (each
+ * host's lock held meanwhile), until one returns non-zero: that result
+ * (and its error) is returned; 0 when all returned 0.
+ */
+typedef int (*fleet_conn_fn)(struct backend_conn *bc, const char *host,
+    void *arg);
+int fleet_each_reachable(struct fleet *f, fleet_conn_fn fn, void *arg);
+
+/* --- networks.c: networks on the hosts --- */
+struct network_names {
+	char name[NAME_MAX_LEN + 8];      /* libvirt's: hangar-<name> */
+	char bridge[NETWORK_BRIDGE_LEN];  /* hgn<id>, or a bridge network's */
+};
+/* libvirt's names for network n on every host. */
+void networks_lv_names(const struct network_rec *n, struct network_names *out);
+/* Is n a libvirt network on every host (nat, isolated), not a bridge? */
+bool networks_on_hosts(const struct network_rec *n);
+/* Network n defined and running on the host at bc (a repeat is
+ * harmless; nothing for a bridge network). */
+int networks_ensure_on(struct backend_conn *bc, const struct network_rec *n);
+/* Every network on the host at bc, which just connected (failures are
+ * logged, not returned). */
+void networks_ensure_host(struct store *s, struct backend_conn *bc,
+    const char *host);
+/*
+ * Store network n and make it on every reachable host; a host that
+ * refuses undoes it all (ERR_CONFLICT with its words).  Store errors:
+ * ERR_CONFLICT naming "name" or "ipv4.cidr", ERR_INVALID.
+ */
+int networks_request_create(struct app *app, struct network_rec *n);
+/* Delete network name (ERR_CONFLICT while NICs use it) from the store and
+ * the reachable hosts; *out is the row it was. */
+int networks_request_delete(struct app *app, const char *name,
+    struct network_rec *out);
+
+/* --- nics.c: plugging NICs in and out --- */
+struct nic_request {
+	const char *vm;            /* name or uuid */
+	enum op_kind kind;         /* OP_NIC_ADD or OP_NIC_REMOVE */
+	struct nic_rec nic;        /* add: network_id, mac, ipv4, model as
+	                            * asked ("" = handed out) */
+	const char *mac;           /* remove: the NIC */
+	const char *idem_key;      /* or NULL */
+};
+/*
+ * Record a NIC operation and hand it to the engine; *op is it, *nic (may
+ * be NULL) the NIC's row (an added one's MAC and address as handed out).
+ * ERR_NOT_FOUND (vm, NIC), ERR_CONFLICT (an operation under way, a taken
+ * MAC or address naming mac/ipv4, no address left), ERR_INVALID.
+ */
+int nics_request(struct app *app, const struct nic_request *rq,
+    struct op_rec *op, struct nic_rec *nic);
+
+/* --- leases.c: the addresses NICs were seen with --- */
+struct lease_seen {
+	char mac[18];
+	char ip[16];
+	int64_t seen_at;           /* first seen (ms since the epoch) */
+	int64_t expiry_ms;         /* its lease ends; 0: never */
+	bool fresh;                /* first seen by the last refresh */
+};
+/* Read the DHCP leases of every network on every reachable host (the
+ * reconcile sweep does, each round). */
+void leases_refresh(struct app *app);
+/* The addresses last seen leased to mac, into out[max]; their count. */
+int leases_of(const char *mac, struct lease_seen *out, int max);
+
 /* --- ops.c: the operation engine --- */
 struct ops *ops_new(struct app *app);
 /* Start the workers after recovering what a previous run left unfinished. */

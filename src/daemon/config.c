@@ -29,6 +29,7 @@
 
 #include "../common/version.h"
 #include "../common/utf8.h"
+#include "../common/netaddr.h"
 #include "config.h"
 
 #define CONFIG_LINE_MAX 4096	/* bytes in a line, without its newline */
@@ -60,6 +61,8 @@ static int config_set_uri(struct config *, const struct config_key *,
 static int config_set_pool_name(struct config *, const struct config_key *,
     const char *, char *, size_t);
 static int config_set_level(struct config *, const struct config_key *,
+    const char *, char *, size_t);
+static int config_set_mac_prefix(struct config *, const struct config_key *,
     const char *, char *, size_t);
 static int config_set_int(struct config *, const struct config_key *,
     const char *, char *, size_t);
@@ -103,6 +106,7 @@ static const struct config_key config_keys[] = {
 	CONFIG_INT("idempotency_ttl_s", config_set_int, idempotency_ttl_s,
 	    60, 2592000),
 	CONFIG_STR("placement_policy", config_set_policy, placement_policy, 15),
+	CONFIG_STR("mac_prefix", config_set_mac_prefix, mac_prefix, 14),
 	CONFIG_STR("cpu_ratio", config_set_ratio, cpu_ratio, 32),
 	CONFIG_STR("ram_ratio", config_set_ratio, ram_ratio, 32),
 	CONFIG_STR("disk_ratio", config_set_ratio, disk_ratio, 32),
@@ -166,6 +170,7 @@ config_defaults(struct config *c)
 	    "/var/lib/hangar/hangar.db");
 	(void)config_copy(c->host_uri, sizeof(c->host_uri), "qemu:///system");
 	(void)config_copy(c->pool_name, sizeof(c->pool_name), "hangar");
+	(void)config_copy(c->mac_prefix, sizeof(c->mac_prefix), "52:54:00");
 	(void)config_copy(c->pool_path, sizeof(c->pool_path),
 	    "/var/lib/hangar/images");
 	(void)config_copy(c->image_dir, sizeof(c->image_dir),
@@ -401,6 +406,24 @@ config_set_uri(struct config *c, const struct config_key *k,
 		snprintf(why, whylen, "is too long");
 		return -1;
 	}
+	return 0;
+}
+
+/* One to five hex octets, the first unicast: what NICs' MACs start with. */
+static int
+config_set_mac_prefix(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	char norm[16];
+
+	(void)k;
+	if (mac_prefix_parse(v, norm, sizeof(norm)) < 0) {
+		snprintf(why, whylen, "must be 1 to 5 hex octets separated by "
+		    "':' (unicast: an even first octet), such as 52:54:00, not "
+		    "'%.*s%s'", CONFIG_SHOW_MAX, v, config_ellipsis(v));
+		return -1;
+	}
+	(void)config_copy(c->mac_prefix, sizeof(c->mac_prefix), norm);
 	return 0;
 }
 

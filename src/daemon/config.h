@@ -42,6 +42,8 @@ struct config {
 	int event_retention_s;             /* 60..10 years, default 7 days */
 	int idempotency_ttl_s;             /* 60..30 days, default 24 h */
 	char placement_policy[16];         /* spread | pack, default spread */
+	char mac_prefix[16];               /* NICs' MACs start so, default
+	                                    * 52:54:00 (1-5 octets) */
 	/* what a newly registered host gets unless the request says */
 	double cpu_ratio, ram_ratio, disk_ratio;   /* 4.0, 1.0, 1.0 */
 	int reserved_vcpus;                /* 1 */

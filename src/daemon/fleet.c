@@ -425,6 +425,8 @@ fleet_connect(struct fleet *f, struct fleet_host *fh, struct fleet_batch *b)
 	free(fh->last_err);
 	fh->last_err = NULL;
 	fleet_note(f, fh, &ff, b);
+	if (!was)       /* new, or back: it gets every network */
+		networks_ensure_host(f->store, fh->bc, fh->name);
 	if (!was)
 		log_info("fleet: host '%s' (%s) is ready: %s, %d CPUs, %lld "
 		    "MiB, domain types %s, pool %lld GiB", fh->name, fh->uri,
@@ -588,6 +590,7 @@ fleet_register(struct fleet *f, struct host_rec *h)
 	if (f->watch_fn && backend_watch(bc, fleet_on_event, fh) < 0)
 		log_warnx("fleet: no domain events from host '%s' (the sweep "
 		    "still sees changes): %s", fh->name, err_last()->msg);
+	networks_ensure_host(f->store, bc, fh->name);
 	pthread_mutex_unlock(&fh->mu);
 	log_info("fleet: registered host '%s' at '%s'", h->name, h->uri);
 	return 0;
@@ -658,6 +661,33 @@ fleet_look(struct fleet *f, struct fleet_host *fh)
 	fleet_keep_pool(fh, &ff);
 	fleet_note(f, fh, &ff, NULL);
 	return 0;
+}
+
+int
+fleet_each_reachable(struct fleet *f, fleet_conn_fn fn, void *arg)
+{
+	struct fleet_host **list;
+	size_t n;
+	int r = 0;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->n;
+	list = calloc(n ? n : 1, sizeof(*list));
+	if (list)
+		memcpy(list, f->hosts, n * sizeof(*list));
+	pthread_mutex_unlock(&f->mu);
+	if (list == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct fleet_host *fh = list[i];
+
+		pthread_mutex_lock(&fh->mu);
+		if (!fh->removed && fh->reachable && fh->bc)
+			r = fn(fh->bc, fh->name, arg);
+		pthread_mutex_unlock(&fh->mu);
+	}
+	free(list);
+	return r;
 }
 
 void

@@ -333,6 +333,8 @@ ops_load(struct ops *o, struct op_ctx *x, const char *id)
 	    VM_DISKS_MAX)) < 0) {
 		x->ndisks = 0;
 		r = -1;
+	} else if (ops_nics_load(c, x) < 0) {
+		r = -1;
 	}
 	store_read_end(c);
 	x->params = json_loads(x->op.params, 0, &je);

@@ -323,6 +323,7 @@ ops_vm_spec(struct op_ctx *x, const struct host_rec *h, struct ops_disks *d,
 		    &d->spec[i]);
 	spec->disks = d->spec;
 	spec->ndisks = x->ndisks;
+	ops_nics_spec(x, d, spec);
 }
 
 /* --- disk operations on one disk of a made VM --- */

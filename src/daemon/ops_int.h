@@ -31,6 +31,9 @@ struct op_ctx {
 	struct snap_rec snap;        /* snapshot kinds: the snapshot */
 	struct disk_rec disks[VM_DISKS_MAX];  /* the VM's disks when loaded */
 	int ndisks;
+	struct nic_rec nics[VM_NICS_MAX];     /* its NICs when loaded */
+	struct network_rec nic_nets[VM_NICS_MAX];  /* and their networks */
+	int nnics;
 	/* cancellation: cancel is set (atomically) by ops_cancel() while
 	 * the run goes on; a cancellable runner checks it at safe points
 	 * and, when it stops because of it, sets cancelled */
@@ -166,6 +169,9 @@ struct ops_disks {
 	const char *chain[VM_DISKS_MAX][2];   /* base, NULL: its chain */
 	struct vm_disk_spec spec[VM_DISKS_MAX];
 	char serial_log[256];
+	/* and the storage of the NICs' part of a vm_spec (ops_nic.c) */
+	struct vm_nic_spec nic[VM_NICS_MAX];
+	struct network_names nic_names[VM_NICS_MAX];
 };
 /* The host's pool directory (its own, else the configured one). */
 const char *ops_pool_path(const struct op_ctx *x, const struct host_rec *h);
@@ -188,6 +194,22 @@ void ops_disks_prune(struct op_ctx *x, int64_t host_id, const char *pool);
 /* Remove every disk's volume from pool on bc (idempotent; all tried). */
 int ops_disks_delete(struct op_ctx *x, struct backend_conn *bc,
     const char *pool);
+/* ops_nic.c: a VM's NICs on its hosts */
+/* Load x's NICs and their networks (into x->nics, x->nic_nets). */
+int ops_nics_load(struct store_conn *c, struct op_ctx *x);
+/* spec's NICs, from x's (kept in d). */
+void ops_nics_spec(struct op_ctx *x, struct ops_disks *d,
+    struct vm_spec *spec);
+/* The static DHCP host of each of x's NICs on a nat or isolated network
+ * with DHCP, on the host at bc: added (a repeat is harmless), or
+ * removed (gone is fine). */
+int ops_nics_dhcp_add(struct op_ctx *x, struct backend_conn *bc);
+int ops_nics_dhcp_remove(struct op_ctx *x, struct backend_conn *bc);
+/* The runners of nic_add and nic_remove (the NIC: params "mac"). */
+int ops_nic_add(struct op_ctx *x);
+int ops_nic_add_recover(struct op_ctx *x);
+int ops_nic_remove(struct op_ctx *x);
+int ops_nic_close(struct store_conn *c, struct op_ctx *x, bool ok);
 /* The domain description of x's VM on host h, its disks at d's paths. */
 void ops_vm_spec(struct op_ctx *x, const struct host_rec *h,
     struct ops_disks *d, struct vm_spec *spec);

@@ -381,6 +381,22 @@ fail:
 	return -1;
 }
 
+/* The NICs' DHCP hosts off host (bc) where the VM is not (failures are
+ * logged: a stale entry names a MAC no other NIC has). */
+static void
+mig_nics_drop(struct op_ctx *x, struct backend_conn *bc, const char *host)
+{
+	struct err e;
+
+	if (x->nnics == 0)
+		return;
+	err_save(&e);
+	if (ops_nics_dhcp_remove(x, bc) < 0)
+		log_warnx("op %s: the DHCP hosts of vm '%s' stay on '%s': %s",
+		    x->op.id, x->vm.name, host, err_last()->msg);
+	err_restore(&e);
+}
+
 int
 ops_migrate_run(struct op_ctx *x)
 {
@@ -389,10 +405,20 @@ ops_migrate_run(struct op_ctx *x)
 
 	if (mig_setup(x, &m) < 0 || ops_disk_pool(x) < 0)
 		return -1;
+	/* its NICs keep their MACs and addresses: the destination's
+	 * networks answer for them before it arrives */
+	if (x->nnics > 0) {
+		ops_step(x, "adding its addresses to the destination's networks");
+		if (ops_nics_dhcp_add(x, x->dst_bc) < 0)
+			return -1;
+	}
 	r = m.cold ? mig_cold(&m) : mig_live(&m);
 	backend_free_strings(m.snaps, m.nsnaps);
-	if (r < 0)
+	if (r < 0) {
+		mig_nics_drop(x, x->dst_bc, m.dst.name);
 		return -1;
+	}
+	mig_nics_drop(x, x->bc, x->vm.host);
 	x->moved_to = m.to_id;
 	/* its state, as the destination sees it */
 	x->bc = x->dst_bc;

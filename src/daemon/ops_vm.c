@@ -35,6 +35,7 @@ ops_create_rollback(struct op_ctx *x)
 	ops_step(x, "rolling back");
 	if (backend_destroy(x->bc, x->op.vm_uuid) < 0 ||
 	    backend_undefine(x->bc, x->op.vm_uuid) < 0 ||
+	    ops_nics_dhcp_remove(x, x->bc) < 0 ||
 	    ops_disks_delete(x, x->bc, x->pool) < 0) {
 		log_error("op %s: rollback of vm '%s' failed (retried "
 		    "later): %s", x->op.id, x->op.vm_name, err_last()->msg);
@@ -58,6 +59,11 @@ ops_run_create(struct op_ctx *x)
 	if (ops_cancelled(x)) {
 		ops_cancel_now(x, "after its disks were made");
 		goto fail;
+	}
+	if (x->nnics > 0) {
+		ops_step(x, "adding its addresses to the networks");
+		if (ops_nics_dhcp_add(x, x->bc) < 0)
+			goto fail;
 	}
 	ops_step(x, "defining domain");
 	ops_vm_spec(x, &x->host, &disks, &spec);
@@ -220,7 +226,8 @@ ops_run_delete(struct op_ctx *x)
 	if (backend_destroy(x->bc, x->vm.uuid) < 0)
 		return -1;
 	ops_step(x, "removing domain");
-	if (backend_undefine(x->bc, x->vm.uuid) < 0)
+	if (backend_undefine(x->bc, x->vm.uuid) < 0 ||
+	    ops_nics_dhcp_remove(x, x->bc) < 0)
 		return -1;
 	ops_step(x, "removing disks");
 	if (ops_disks_delete(x, x->bc, x->pool) < 0)
@@ -296,6 +303,11 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	[OP_DISK_RESIZE] = { .run = ops_disk_resize,
 	    .recover = ops_disk_resize, .close = ops_disk_close,
 	    .after = ops_disk_after },
+	/* the same for a NIC: an add is undone, a remove finished */
+	[OP_NIC_ADD] = { .run = ops_nic_add, .recover = ops_nic_add_recover,
+	    .close = ops_nic_close },
+	[OP_NIC_REMOVE] = { .run = ops_nic_remove, .recover = ops_nic_remove,
+	    .close = ops_nic_close },
 	[OP_IMAGE_IMPORT] = { .run = ops_image_run,
 	    .recover = ops_image_recover, .close = ops_image_close,
 	    .after = ops_image_after, .cancellable = true, .no_vm = true,

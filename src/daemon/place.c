@@ -20,6 +20,9 @@
 
 struct place_tx {
 	struct place_req *pr;
+	const char *mac_prefix;
+	struct nic_rec asked[VM_NICS_MAX];   /* pr->nics as asked: a re-run
+	                                      * transaction starts from them */
 	struct group_rec group;
 	bool have_group;
 };
@@ -50,11 +53,20 @@ static int
 place_insert_tx(struct store_conn *c, void *arg)
 {
 	struct place_tx *t = arg;
+	char field[32];
 
 	if (store_vm_insert(c, t->pr->vm, t->pr->disks, t->pr->ndisks) < 0 ||
 	    (t->pr->cloud_init && store_cloudinit_put(c, t->pr->vm->id,
 	    t->pr->cloud_init) < 0))
 		return -1;
+	/* addresses and MACs are handed out in the VM's own transaction */
+	for (int i = 0; i < t->pr->nnics; i++) {
+		t->pr->nics[i] = t->asked[i];
+		snprintf(field, sizeof(field), "nics[%d]", i);
+		if (store_nic_insert(c, t->pr->vm->id, &t->pr->nics[i],
+		    t->mac_prefix, field) < 0)
+			return -1;
+	}
 	t->pr->op->vm_id = t->pr->vm->id;
 	return store_op_insert(c, t->pr->op);
 }
@@ -107,6 +119,58 @@ place_image_hosts(struct app *app, const char *sha,
 	return has;
 }
 
+/* Which bridges each reachable host has (before the view is locked). */
+struct place_bridges {
+	const struct place_req *pr;
+	struct place_bridge_host {
+		char host[NAME_MAX_LEN];
+		int lacks;           /* 1 + the first bridge it lacks; 0: none */
+	} *h;                    /* owned */
+	size_t n, cap;
+};
+
+static int
+place_bridges_on(struct backend_conn *bc, const char *host, void *arg)
+{
+	struct place_bridges *b = arg;
+	bool has = false;
+	int lacks = 0;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct place_bridge_host *h = realloc(b->h, cap * sizeof(*h));
+
+		if (h == NULL)
+			return 0;   /* the others are judged lacking */
+		b->h = h;
+		b->cap = cap;
+	}
+	for (int i = 0; i < b->pr->nbridges && lacks == 0; i++)
+		if (backend_bridge_exists(bc, b->pr->bridges[i], &has) < 0 ||
+		    !has)
+			lacks = i + 1;
+	err_clear();
+	snprintf(b->h[b->n].host, sizeof(b->h[b->n].host), "%s", host);
+	b->h[b->n++].lacks = lacks;
+	return 0;
+}
+
+/* The bridges filter's input, indexed like hosts (calloc'd), or NULL. */
+static int *
+place_lacks(const struct place_bridges *b, const struct sched_host *hosts,
+    size_t n)
+{
+	int *lacks = calloc(n ? n : 1, sizeof(*lacks));
+
+	for (size_t i = 0; lacks && i < n; i++) {
+		lacks[i] = 1;       /* not reached: judged lacking */
+		for (size_t k = 0; k < b->n; k++)
+			if (strcmp(b->h[k].host, hosts[i].name) == 0)
+				lacks[i] = b->h[k].lacks;
+	}
+	return lacks;
+}
+
 /* Keep every verdict in out; with the view locked. */
 static int
 place_keep(const struct sched_host *hosts, size_t n,
@@ -134,7 +198,9 @@ static int
 place_run(struct app *app, struct place_req *pr, struct place_out *out,
     const struct vm_rec *move, struct op_rec *mop, struct host_rec *dest)
 {
-	struct place_tx t = { pr, { 0 }, false };
+	struct place_tx t;
+	struct place_bridges *br = NULL;
+	int *lacks = NULL;
 	const struct sched_host *hosts;
 	struct sched_verdict *v = NULL;
 	struct store_conn *c;
@@ -146,11 +212,22 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 
 	if (out)
 		memset(out, 0, sizeof(*out));
+	memset(&t, 0, sizeof(t));
+	t.pr = pr;
+	t.mac_prefix = app->cfg.mac_prefix;
+	for (int i = 0; i < pr->nnics && i < VM_NICS_MAX; i++)
+		t.asked[i] = pr->nics[i];
 	c = store_read_begin(app->store);
 	r = place_group_tx(c, &t);
 	store_read_end(c);
 	if (r < 0)
 		return -1;
+	if (pr->nbridges > 0) {
+		if ((br = calloc(1, sizeof(*br))) == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		br->pr = pr;
+		fleet_each_reachable(app->fleet, place_bridges_on, br);
+	}
 	r = -1;
 	view_lock(app->view);
 	held = true;
@@ -186,6 +263,10 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 	if (pr->image_sha)
 		pr->sr.has_image = has_image = place_image_hosts(app,
 		    pr->image_sha, hosts, n);
+	if (br) {
+		pr->sr.bridges = pr->bridges;
+		pr->sr.lacks_bridge = lacks = place_lacks(br, hosts, n);
+	}
 	pick = sched_pick(hosts, n, &pr->sr, v);
 	if (pick < 0) {
 		/* judge every host to say why none fits */
@@ -254,9 +335,14 @@ done:
 		view_unlock(app->view);
 	free(counts);
 	free(has_image);
+	free(lacks);
+	if (br)
+		free(br->h);
+	free(br);
 	free(v);
 	pr->sr.group_counts = NULL;
 	pr->sr.has_image = NULL;
+	pr->sr.lacks_bridge = NULL;
 	return r;
 }
 

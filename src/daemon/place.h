@@ -26,6 +26,12 @@ struct place_req {
 	int ndisks;
 	const char *cloud_init;      /* its cloud-init settings (JSON text)
 	                              * to store, or NULL */
+	struct nic_rec *nics;        /* its NICs: mac/ipv4 "" are handed out */
+	int nnics;
+	/* the host bridges its NICs attach to: hosts without one are
+	 * refused (filter "bridges") */
+	const char *bridges[VM_NICS_MAX];
+	int nbridges;
 	struct op_rec *op;
 };
 

@@ -188,8 +188,10 @@ reconcile_run(struct app *app, bool hosts, const bool *stop)
 	struct store_conn *c;
 	int rc;
 
-	if (hosts)
+	if (hosts) {
 		fleet_check(app->fleet);
+		leases_refresh(app);
+	}
 	memset(&p, 0, sizeof(p));
 	p.cap = RECONCILE_PAGE;
 	if ((p.v = malloc(p.cap * sizeof(*p.v))) == NULL) {

@@ -116,6 +116,7 @@ int
 seed_make(struct op_ctx *x, struct backend_conn *bc, const char *pool,
     const struct disk_rec *d, char *path, size_t len)
 {
+	const char *macs[VM_NICS_MAX];
 	unsigned char *iso = NULL;
 	size_t isolen = 0;
 	char *spec;
@@ -124,13 +125,11 @@ seed_make(struct op_ctx *x, struct backend_conn *bc, const char *pool,
 	ops_step(x, "writing the cloud-init seed");
 	if ((spec = seed_spec(x)) == NULL)
 		return -1;
-	/*
-	 * LEAD: the VM's NICs (vm_nics) go here, as their MACs in the
-	 * order of the list, once that table is in main: hangar's own
-	 * network-config then matches each by MAC.  Without NICs the seed
-	 * has no network-config unless the user gave one.
-	 */
-	r = seed_build(x->vm.uuid, spec, NULL, 0,
+	/* hangar's own network-config (when the user gave none) matches
+	 * each of the VM's NICs (loaded with it: x->nics) by its MAC */
+	for (int i = 0; i < x->nnics; i++)
+		macs[i] = x->nics[i].mac;
+	r = seed_build(x->vm.uuid, spec, macs, (size_t)x->nnics,
 	    (time_t)(x->vm.created_at / 1000), &iso, &isolen);
 	free(spec);
 	/* made again from the start: a repeat (recovery) finds it there */

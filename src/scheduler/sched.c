@@ -187,6 +187,19 @@ sched_f_group(const struct sched_host *h, size_t i,
 	return 1;
 }
 
+/* A NIC on a bridge network needs that bridge on the host. */
+static int
+sched_f_bridges(const struct sched_host *h, size_t i,
+    const struct sched_request *r, const struct sched_free *f, char *why)
+{
+	(void)h, (void)f;
+	if (r->lacks_bridge == NULL || r->lacks_bridge[i] == 0)
+		return 1;
+	SCHED_WHY(why, "has no bridge '%s'",
+	    r->bridges[r->lacks_bridge[i] - 1]);
+	return 0;
+}
+
 /* A move never goes back to the host it leaves. */
 static int
 sched_f_source(const struct sched_host *h, size_t i,
@@ -212,6 +225,7 @@ static const struct {
 	{ "disk", sched_f_disk },
 	{ "labels", sched_f_labels },
 	{ "group", sched_f_group },
+	{ "bridges", sched_f_bridges },
 };
 
 /* A weigher: its part of a fitting host's score. */

@@ -73,6 +73,11 @@ struct sched_request {
 	/* hosts that hold a copy of the VM's image, indexed like hosts[];
 	 * NULL if it has none (weigher "image": a soft preference) */
 	const bool *has_image;
+	/* host bridges the VM's NICs attach to, and per host (indexed like
+	 * hosts[]) 1 + the index of the first one it lacks, 0 when it has
+	 * them all; NULL when no bridge is needed (filter "bridges") */
+	const char *const *bridges;
+	const int *lacks_bridge;
 	const char *host;                 /* explicit host, or NULL */
 	bool force;                       /* with host: skip the filters */
 	const char *exclude_host;         /* a move: the host it leaves */

@@ -364,6 +364,39 @@ static const char *const store_migrations[] = {
 	"  CHECK (clock IN ('utc','localtime'));"
 	"ALTER TABLE vms ADD COLUMN hyperv INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (hyperv IN (0,1));",
+	/*
+	 * 13: networks and a VM's NICs (store_network.c, store_nic.c).  A
+	 * network's IPv4 range is kept as text and as integers (net_addr,
+	 * prefix; 0/0 for none), so overlaps and free addresses are
+	 * arithmetic; a NIC's address is an integer in its network's range,
+	 * unique per network, its MAC unique across the fleet.  Network ids
+	 * are never reused: libvirt's names on the hosts derive from them.
+	 */
+	"CREATE TABLE networks ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  mode TEXT NOT NULL CHECK (mode IN ('nat','isolated','bridge')),"
+	"  cidr TEXT NOT NULL DEFAULT '',"
+	"  net_addr INTEGER NOT NULL DEFAULT 0,"
+	"  prefix INTEGER NOT NULL DEFAULT 0 CHECK (prefix BETWEEN 0 AND 30),"
+	"  gateway INTEGER NOT NULL DEFAULT 0,"
+	"  dhcp INTEGER NOT NULL DEFAULT 1,"
+	"  bridge TEXT NOT NULL DEFAULT '',"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE vm_nics ("
+	"  vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+	"  dev TEXT NOT NULL,"
+	"  network_id INTEGER NOT NULL REFERENCES networks(id)"
+	"    ON DELETE RESTRICT,"
+	"  mac TEXT NOT NULL UNIQUE,"
+	"  model TEXT NOT NULL DEFAULT 'virtio'"
+	"    CHECK (model IN ('virtio','e1000')),"
+	"  ipv4 INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (vm_id, dev),"
+	"  UNIQUE (network_id, ipv4));",
 };
 
 #define STORE_NMIGRATIONS \

@@ -343,6 +343,90 @@ int store_cloudinit_put(struct store_conn *c, int64_t vm_id,
  * ERR_NOT_FOUND when it has none. */
 int store_cloudinit_get(struct store_conn *c, int64_t vm_id, char **spec);
 
+/* --- networks (store_network.c) --- */
+#define NETWORK_DESC_MAX 256
+#define NETWORK_BRIDGE_LEN 16      /* a Linux interface name: 15 + NUL */
+
+/*
+ * A network NICs plug into: nat and isolated ones are libvirt networks
+ * that hangar defines on every host; a bridge one names a bridge that
+ * exists on the hosts.  Its IPv4 range (cidr "" for none; nat and
+ * isolated always have one) is where hangar hands out NIC addresses:
+ * every address but the network's own, the gateway and the broadcast.
+ */
+struct network_rec {
+	int64_t id;
+	char uuid[UUID_STR_LEN];   /* the libvirt network's, on every host */
+	char name[NAME_MAX_LEN];
+	char mode[12];             /* nat | isolated | bridge */
+	char cidr[20];             /* "10.77.0.0/24", or "" */
+	char gateway[16];          /* the hosts' address in it, or "" */
+	bool dhcp;                 /* the hosts answer DHCP (nat/isolated) */
+	char bridge[NETWORK_BRIDGE_LEN];  /* bridge mode: the hosts' bridge */
+	char description[NETWORK_DESC_MAX];
+	int64_t created_at;
+	int nics;                  /* NICs on it (read-only) */
+};
+
+/*
+ * Insert n (sets id and created_at; the caller sets uuid).  The gateway
+ * defaults to the range's first address.  ERR_CONFLICT naming "name"
+ * when the name is taken, "ipv4.cidr" when the range overlaps another
+ * network's; ERR_INVALID naming the field when cidr or gateway is
+ * malformed or the gateway is outside the range.
+ */
+int store_network_insert(struct store_conn *c, struct network_rec *n);
+int store_network_get(struct store_conn *c, const char *name,
+    struct network_rec *out);
+int store_network_get_id(struct store_conn *c, int64_t id,
+    struct network_rec *out);
+/* The description: the one thing that changes without touching hosts. */
+int store_network_set_description(struct store_conn *c, int64_t id,
+    const char *description);
+/* ERR_CONFLICT naming "name" while NICs use it. */
+int store_network_delete(struct store_conn *c, int64_t id);
+typedef int (*store_network_fn)(const struct network_rec *n, void *arg);
+/* By name; stops early when fn returns non-zero (-1: its error). */
+int store_network_each(struct store_conn *c, store_network_fn fn,
+    void *arg);
+
+/* --- a VM's NICs (store_nic.c) --- */
+#define VM_NICS_MAX 8
+#define NIC_DEV_LEN 16
+
+struct nic_rec {
+	char dev[NIC_DEV_LEN];     /* net0, net1, ...: stable per VM */
+	int64_t network_id;
+	char network[NAME_MAX_LEN];  /* its name (read-only) */
+	char mac[18];              /* "52:54:00:12:34:56" */
+	char model[8];             /* virtio | e1000 */
+	char ipv4[16];             /* its address, or "" (a network with no
+	                            * range) */
+	int64_t created_at;
+};
+
+/*
+ * Add NIC n to VM vm_id, on network n->network_id.  An empty mac is
+ * allocated: mac_prefix (e.g. "52:54:00") and random octets, retried
+ * while taken; an empty ipv4 gets the lowest free address of the
+ * network's range.  An empty dev gets the VM's first free netN.  A
+ * given mac or ipv4 must be well-formed and free (and the address in
+ * the range): ERR_INVALID / ERR_CONFLICT naming "<field>.mac" or
+ * "<field>.ipv4" (field e.g. "nics[0]"; NULL: just "mac", "ipv4");
+ * ERR_CONFLICT naming "<field>.network" when its range is exhausted.
+ */
+int store_nic_insert(struct store_conn *c, int64_t vm_id, struct nic_rec *n,
+    const char *mac_prefix, const char *field);
+/* Remove the VM's NIC of that MAC (ERR_NOT_FOUND when none). */
+int store_nic_delete(struct store_conn *c, int64_t vm_id, const char *mac);
+/* The VM's NICs by device name into out[max]; the count, or -1. */
+int store_nic_list(struct store_conn *c, int64_t vm_id, struct nic_rec *out,
+    int max);
+int store_nic_get(struct store_conn *c, int64_t vm_id, const char *mac,
+    struct nic_rec *out);
+/* The VM whose NIC has MAC mac (ERR_NOT_FOUND: no NIC of hangar's). */
+int store_nic_vm(struct store_conn *c, const char *mac, int64_t *vm_id);
+
 /* --- snapshots (store_snap.c) --- */
 struct snap_rec {
 	int64_t id;

@@ -19,6 +19,7 @@
  *                                  snapshots_check_text
  *   POST .../snapshots/{s}/revert, DELETE ..., POST /v1/hosts/{h}/undrain
  *                                  body_check with no fields
+ *   POST /v1/networks              networks_parse (and the network XML)
  *   POST /v1/hosts                 hosts_create_fields, req_check_name,
  *                                  hosts_check_uri, hosts_settings,
  *                                  hosts_check_path
@@ -56,6 +57,7 @@
 #include "api/hosts.c"
 #include "api/images.c"
 #include "api/migrate.c"
+#include "api/networks.c"
 #include "api/plans.c"
 #include "api/snapshots.c"
 #include "api/vms.c"
@@ -589,6 +591,34 @@ group_create(const json_t *body)
 	req_done(&r, rc, "POST /v1/groups");
 }
 
+/* POST /v1/networks: networks_parse up to the store; what it accepts
+ * writes a network definition that reads back. */
+static void
+network_create(const json_t *body)
+{
+	struct network_rec n;
+	struct req r;
+	int rc;
+
+	req_init(&r, body);
+	rc = networks_parse(&r, &n);
+	if (rc == 0 && networks_on_hosts(&n)) {
+		struct net_spec spec = { "hangar-x", FUZZ_UUID, n.mode, "hgn1",
+		    n.gateway[0] ? n.gateway : "10.0.0.1", 24, n.dhcp };
+		char *xml = network_xml_network(&spec);
+
+		FUZZ_CHECK(xml != NULL && strstr(xml, "</network>") != NULL,
+		    "no network XML for mode '%s'", n.mode);
+		free(xml);
+	}
+	if (rc == 0 && n.bridge[0])
+		FUZZ_CHECK(strlen(n.bridge) < NETWORK_BRIDGE_LEN &&
+		    strspn(n.bridge, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM"
+		    "NOPQRSTUVWXYZ0123456789_-.") == strlen(n.bridge),
+		    "bridge '%s' accepted", n.bridge);
+	req_done(&r, rc, "POST /v1/networks");
+}
+
 /* POST /v1/plans/consolidation|rebalance, POST /v1/plans/{id}/execute */
 static void
 plans(const json_t *body)
@@ -691,6 +721,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	host_drain(body);
 	image_prune(body);
 	group_create(body);
+	network_create(body);
 	plans(body);
 	adopt(body);
 	labels_and_ratio(body);

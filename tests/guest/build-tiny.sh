@@ -43,7 +43,11 @@ _modules() {
 	local mdir=$ext/lib/modules/$kver
 	"$ext/bin/busybox" depmod -b "$ext" "$kver"
 	_visit() {
-		local p=$1 x
+		# arr and i are its own: a recursive call must not change the
+		# caller's list (virtio_pci's and virtio_net's dependencies
+		# were lost that way: neither loaded)
+		local p=$1 x i
+		local -a arr
 		for x in "${order[@]}"; do [ "$x" = "$p" ] && return 0; done
 		line=$(grep -m1 "^$p:" "$mdir/modules.dep") ||
 			gl_die "module $p not in modules.dep"
@@ -101,6 +105,8 @@ _tree() {
 		acpid -l /var/log/acpid.log
 		for n in /sys/class/net/eth*; do
 			[ -e "$n" ] || continue
+			# udhcpc sends nothing on an interface that is down
+			ip link set "${n##*/}" up
 			udhcpc -b -q -t 20 -i "${n##*/}" >/dev/null 2>&1 &
 		done
 		echo "hangar-tiny-guest: up, kernel $(uname -r)"

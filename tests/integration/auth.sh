@@ -95,6 +95,9 @@ t_expect_status 201 "the VM authz-vm is created and started"
 OP_ID=$(t_json .id)
 as_root POST /v1/groups '{"name":"authz-g","policy":"anti-affinity"}'
 t_expect_status 201 "the group authz-g is created"
+# a bridge network: no libvirt network (bridge, dnsmasq) on the shared host
+as_root POST /v1/networks '{"name":"authz-n","mode":"bridge","bridge":"br-authz"}'
+t_expect_status 201 "the network authz-n is created"
 as_root POST /v1/plans/consolidation '{}'
 PLAN_ID=$(t_json .id)
 t_match "a plan is made (POST /v1/plans/consolidation: $T_STATUS)" "$PLAN_ID" '^[0-9a-f-]{36}$'
@@ -111,6 +114,8 @@ inventory() {
 	s+=" | $(t_json '[.hosts[] | [.name, .maintenance, .state] | tostring] | join(",")')"
 	as_root GET /v1/groups
 	s+=" | $(t_json '[.groups[].name] | join(",")')"
+	as_root GET /v1/networks
+	s+=" | $(t_json '[.networks[] | [.name, .description] | join(":")] | join(",")')"
 	as_root GET /v1/tokens
 	s+=" | $(t_json '[.tokens[] | [.name, .role, .revoked_at] | tostring] | join(",")')"
 	as_root GET '/v1/operations?limit=1000'
@@ -152,6 +157,7 @@ fill() {
 				hosts) v=local ;;
 				orphans) v=authz-orphan ;;
 				groups) v=authz-g ;;
+				networks) v=authz-n ;;
 				vms) v=authz-vm ;;
 				snapshots) v=authz-snap ;;
 				operations) v=$OP_ID ;;
@@ -182,6 +188,8 @@ body() {
 	/v1/vms) printf '{"name":"authz-evil","vcpus":1,"memory_mib":16,"disk_gib":1}' ;;
 	/v1/hosts) printf '{"name":"authz-evil","uri":"test:///default"}' ;;
 	/v1/groups) printf '{"name":"authz-evil","policy":"affinity"}' ;;
+	/v1/networks) printf '{"name":"authz-evil","mode":"bridge","bridge":"br-evil"}' ;;
+	/v1/networks/\*) printf '{"description":"evil"}' ;;
 	/v1/tokens) printf '{"name":"authz-evil","role":"admin"}' ;;
 	/v1/vms/\*/snapshots) printf '{"name":"authz-evil"}' ;;
 	/v1/vms/\*) printf '{"snapshot_schedule":"@hourly"}' ;;

@@ -46,6 +46,17 @@
 #       comment).  On failure prints the reason and the log tails to stderr,
 #       stops whatever it started and returns 1.  Call it directly, not in
 #       $(...): the background libvirtd must be a child of your shell.
+#       With LVHOST_NETNS=1 the host also gets its own network namespace
+#       (unshare --net), so the bridges, dnsmasq and iptables rules of its
+#       libvirt networks are its own, as on a real machine.  It is reached
+#       through a veth pair: lvh<PORT> (10.254.A.B+1/30) in the machine's
+#       namespace, eth0 (10.254.A.B+2/30) inside, where the /30 is the
+#       PORT/64'th of 10.254.0.0/16 (used only here); libvirtd listens on
+#       the inside address instead of 127.0.0.1, so the URI is
+#       qemu+tcp://10.254.A.B+2:PORT/system.  The namespace has no default
+#       route: nothing a guest sends leaves it but to the veth's peer.
+#       /sys is mounted again inside, so sysfs shows the host's own
+#       interfaces.  lvhost_up restarts such a host the same way.
 #   lvhost_stop NAME
 #       Destroy every domain still active on the host, stop libvirtd,
 #       every qemu it started (by the pids in its private /run/libvirt/qemu)
@@ -78,6 +89,7 @@
 #   libvirtd.pid virtlogd.pid    pid files (outside /run)
 #   libvirtd.out                 libvirtd's and the setup script's stderr
 #   uri port mntns               what lvhost_stop needs
+#   netns                        present for an LVHOST_NETNS host
 #   down                         present while lvhost_down has it down
 #
 # libvirtd probes every qemu binary on its first start, about 8 s here; the
@@ -133,6 +145,8 @@ lvhost_free_port() {
 			p=$((base + i))
 			case $used in *" $p "*) continue 2 ;; esac
 		done
+		# a host in a network namespace of its own listens there
+		[ -e "/sys/class/net/lvh$base" ] && continue
 		echo "$base"
 		return 0
 	done
@@ -179,24 +193,33 @@ _lvhost_pidfile() {
 	echo "$pid"
 }
 
-# _lvhost_in_ns PID NS: true if PID lives in mount namespace NS.
+# _lvhost_in_ns PID NS [DIR]: true if PID lives in mount namespace NS
+# and, with DIR (a host's state dir), that namespace has DIR's mounts.
+# A namespace's id is an inode number, reused once the namespace is gone:
+# after a host's processes died, another program's new namespace may
+# carry the same id, and its processes are not ours to stop.
 _lvhost_in_ns() {
-	[ -n "$2" ] && [ "$(readlink "/proc/$1/ns/mnt" 2>/dev/null)" = "$2" ]
+	[ -n "$2" ] && [ "$(readlink "/proc/$1/ns/mnt" 2>/dev/null)" = "$2" ] ||
+		return 1
+	[ -z "${3:-}" ] && return 0
+	grep -qF "$(basename "$(dirname "$3")")/$(basename "$3")/" \
+		"/proc/$1/mountinfo" 2>/dev/null
 }
 
-# _lvhost_ns_pids NS: every pid in mount namespace NS.
+# _lvhost_ns_pids NS DIR: every pid in mount namespace NS, the one with
+# host DIR's mounts (see _lvhost_in_ns).
 _lvhost_ns_pids() {
 	local p
 	[ -n "$1" ] || return 0
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+		_lvhost_in_ns "${p#/proc/}" "$1" "$2" && echo "${p#/proc/}"
 	done
 	return 0
 }
 
 # Write the host's clean configuration into DIR/etc.
 _lvhost_write_config() {
-	local d=$1 name=$2 port=$3 uuid level=${LVHOST_LOG_LEVEL:-3}
+	local d=$1 name=$2 port=$3 addr=$4 uuid level=${LVHOST_LOG_LEVEL:-3}
 	uuid=$(cat /proc/sys/kernel/random/uuid)
 	mkdir -p "$d/etc/qemu" "$d/etc/storage" "$d/etc/secrets" \
 		"$d/lib" "$d/log/qemu" "$d/cache" "$d/run" || return 1
@@ -204,7 +227,7 @@ _lvhost_write_config() {
 		# lvhost $name: written by tests/lib/lvhost.sh (tests only)
 		listen_tcp = 1
 		listen_tls = 0
-		listen_addr = "127.0.0.1"
+		listen_addr = "$addr"
 		tcp_port = "$port"
 		auth_tcp = "none"
 		auth_unix_ro = "none"
@@ -269,6 +292,7 @@ _lvhost_ns_main() {
 		mount -n -o remount,bind,ro /dev/kvm
 	fi
 	hostname "$name"
+	[ -e "$d/netns" ] && _lvhost_ns_net "$d"
 	virtlogd -d -p "$d/virtlogd.pid"
 	for ((i = 0; i < 100; i++)); do
 		[ -S /run/libvirt/virtlogd-sock ] && break
@@ -278,10 +302,49 @@ _lvhost_ns_main() {
 	exec libvirtd --listen -p "$d/libvirtd.pid"
 }
 
+# _lvhost_net_addrs PORT: print the veth pair's two addresses (outside,
+# inside) for a host on PORT: the PORT/64'th /30 of 10.254.0.0/16.
+_lvhost_net_addrs() {
+	local i=$(($1 / 64 % 16384))
+	local a=$((i / 64)) b=$((i % 64 * 4))
+	echo "10.254.$a.$((b + 1)) 10.254.$a.$((b + 2))"
+}
+
+# _lvhost_ns_net DIR: inside a host's new network namespace: sysfs of
+# its own, loopback up, and eth0 (moved in by _lvhost_launch) with the
+# inside address, once it is there.
+_lvhost_ns_net() {
+	local d=$1 port out in i
+	port=$(cat "$d/port")
+	read -r out in < <(_lvhost_net_addrs "$port")
+	: "$out"
+	mount -n -t sysfs sysfs /sys
+	ip link set lo up
+	for ((i = 0; i < 200; i++)); do
+		ip link show eth0 >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	ip addr add "$in/30" dev eth0
+	ip link set eth0 up
+}
+
+# _lvhost_veth NAME PID: the host's veth pair, its inside end moved into
+# the network namespace of PID (the unshare'd process).
+_lvhost_veth() {
+	local d port out in
+	d=$(lvhost_dir "$1")
+	port=$(cat "$d/port")
+	read -r out in < <(_lvhost_net_addrs "$port")
+	: "$in"
+	ip link add "lvh$port" type veth peer name eth0 netns "$2" &&
+		ip addr add "$out/30" dev "lvh$port" &&
+		ip link set "lvh$port" up
+}
+
 # lvhost_start NAME PORT: see above.
 lvhost_start() {
 	local name=${1:?usage: lvhost_start NAME PORT} port=${2:?usage: lvhost_start NAME PORT}
-	local d uri caps
+	local d uri caps addr
 	case $name in
 	'' | *[!a-zA-Z0-9-]* | -*)
 		echo "lvhost_start: bad host name '$name'" >&2
@@ -309,14 +372,20 @@ lvhost_start() {
 		return 1
 	fi
 	mkdir -p "$d" || return 1
-	_lvhost_write_config "$d" "$name" "$port" || return 1
+	addr=127.0.0.1
+	if [ "${LVHOST_NETNS:-0}" = 1 ]; then
+		: >"$d/netns"
+		addr=$(_lvhost_net_addrs "$port")
+		addr=${addr#* }
+	fi
+	_lvhost_write_config "$d" "$name" "$port" "$addr" || return 1
 	# the qemu capabilities cache (see the top of the file)
 	caps=${LVHOST_CAPS_CACHE:-$HANGAR_TEST_TMP/.qemu-caps}
 	if [ -d "$caps" ]; then
 		mkdir -p "$d/cache/qemu" &&
 			cp -a "$caps" "$d/cache/qemu/capabilities"
 	fi
-	uri="qemu+tcp://127.0.0.1:$port/system"
+	uri="qemu+tcp://$addr:$port/system"
 	echo "$uri" >"$d/uri"
 	echo "$port" >"$d/port"
 	if ! _lvhost_launch "$name" lvhost_start; then
@@ -335,13 +404,26 @@ _lvhost_launch() {
 	uri=$(cat "$d/uri") && port=$(cat "$d/port") || return 1
 	caps=${LVHOST_CAPS_CACHE:-$HANGAR_TEST_TMP/.qemu-caps}
 	t0=${EPOCHREALTIME/[.,]/}
+	local net=()
+	[ -e "$d/netns" ] && net=(--net)
 	# unshare execs bash, which execs libvirtd: $! is libvirtd's pid
 	# shellcheck disable=SC2016 # $0.. are expanded by the inner bash
-	unshare --mount --uts --propagation private \
+	unshare --mount --uts "${net[@]}" --propagation private \
 		bash -c '. "$0" && _lvhost_ns_main "$1" "$2"' \
 		"$_LVHOST_LIB" "$name" "$d" </dev/null >>"$d/libvirtd.out" 2>&1 &
 	pid=$!
 	echo "$pid" >"$d/unshare.pid"
+	if [ -e "$d/netns" ]; then
+		for ((i = 0; i < 50; i++)); do
+			[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" != \
+				"$(readlink /proc/$$/ns/net)" ] && break
+			sleep 0.02
+		done
+		if ! _lvhost_veth "$name" "$pid"; then
+			echo "$who: cannot make the veth pair of '$name'" >&2
+			return 1
+		fi
+	fi
 	# the namespace is known as soon as the child has unshared
 	for ((i = 0; i < 50; i++)); do
 		ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null) || break
@@ -396,32 +478,40 @@ _lvhost_halt() {
 		for dom in $(timeout 20 virsh -q -c "$uri" list --name 2>/dev/null); do
 			timeout 20 virsh -q -c "$uri" destroy "$dom" >/dev/null 2>&1
 		done
+		# and its networks' dnsmasq, bridges and rules (netns hosts)
+		if [ -e "$d/netns" ]; then
+			for dom in $(timeout 20 virsh -q -c "$uri" net-list --name 2>/dev/null); do
+				timeout 20 virsh -q -c "$uri" net-destroy "$dom" >/dev/null 2>&1
+			done
+		fi
 	fi
 	# 2. libvirtd (the unshare'd process itself, after its exec)
-	if [ -n "$pid" ] && _lvhost_in_ns "$pid" "$ns"; then
+	if [ -n "$pid" ] && _lvhost_in_ns "$pid" "$ns" "$d"; then
 		_lvhost_kill "$pid" 15 || rc=1
 	fi
 	[ -n "$pid" ] && wait "$pid" 2>/dev/null
 	f=$(_lvhost_pidfile "$d/libvirtd.pid") &&
-		[ "$f" != "$pid" ] && _lvhost_in_ns "$f" "$ns" &&
+		[ "$f" != "$pid" ] && _lvhost_in_ns "$f" "$ns" "$d" &&
 		{ _lvhost_kill "$f" 15 || rc=1; }
 	# 3. guests libvirt did not get to: by their pid files
 	for f in "$d"/run/qemu/*.pid; do
 		[ -e "$f" ] || continue
 		pid=$(_lvhost_pidfile "$f") || continue
-		_lvhost_in_ns "$pid" "$ns" || continue
+		_lvhost_in_ns "$pid" "$ns" "$d" || continue
 		_lvhost_kill "$pid" 10 || rc=1
 	done
 	# 4. virtlogd, after the guests whose output it holds
-	if pid=$(_lvhost_pidfile "$d/virtlogd.pid") && _lvhost_in_ns "$pid" "$ns"; then
+	if pid=$(_lvhost_pidfile "$d/virtlogd.pid") && _lvhost_in_ns "$pid" "$ns" "$d"; then
 		_lvhost_kill "$pid" 10 || rc=1
 	fi
 	# 5. whatever else still lives in the namespace (started by the above)
-	for pid in $(_lvhost_ns_pids "$ns"); do
+	for pid in $(_lvhost_ns_pids "$ns" "$d"); do
 		echo "# lvhost $name: pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-60)) left in the namespace; killing it" >&2
 		_lvhost_kill "$pid" 5 || rc=1
 	done
-	left=$(_lvhost_ns_pids "$ns")
+	# the veth pair goes with the namespace; its outside end, to be sure
+	[ -e "$d/netns" ] && ip link del "lvh$(cat "$d/port")" 2>/dev/null
+	left=$(_lvhost_ns_pids "$ns" "$d")
 	if [ -n "$left" ]; then
 		echo "lvhost_stop: pids still in $name's namespace: $left" >&2
 		rc=1

@@ -123,6 +123,7 @@ expected_role(const char *method, const char *pattern)
 		return AUTH_READER;           /* a dry run */
 	if (has_prefix(pattern, "/v1/hosts") ||
 	    has_prefix(pattern, "/v1/groups") ||
+	    has_prefix(pattern, "/v1/networks") ||      /* on every host */
 	    has_prefix(pattern, "/v1/plans"))
 		return AUTH_ADMIN;
 	/* images are what operators make VMs from, as they make VMs */

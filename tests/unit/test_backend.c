@@ -189,6 +189,34 @@ assert_unsupported(int rc, const char *what)
 	assert_non_null(strstr(err_last()->msg, what));
 }
 
+/* The network table's wrappers on bc, which can do nothing. */
+static void
+assert_all_network_unsupported(struct backend_conn *bc)
+{
+	struct net_spec ns = { .name = "n" };
+	struct net_dhcp_host h = { "52:54:00:00:00:01", "10.0.0.2", NULL };
+	struct net_lease l;
+	bool b;
+	int n;
+
+	assert_unsupported(backend_network_define(bc, &ns), "define networks");
+	assert_unsupported(backend_network_start(bc, "n"), "start networks");
+	assert_unsupported(backend_network_undefine(bc, "n"),
+	    "undefine networks");
+	assert_unsupported(backend_network_host_add(bc, "n", &h),
+	    "add DHCP hosts");
+	assert_unsupported(backend_network_host_remove(bc, "n", h.mac),
+	    "remove DHCP hosts");
+	assert_unsupported(backend_network_leases(bc, "n", NULL, &l, 1, &n),
+	    "list DHCP leases");
+	assert_unsupported(backend_bridge_exists(bc, "br0", &b),
+	    "look up host bridges");
+	assert_unsupported(backend_nic_attach(bc, "u", NULL, false),
+	    "plug NICs in");
+	assert_unsupported(backend_nic_detach(bc, "u", h.mac, false),
+	    "unplug NICs");
+}
+
 /* Every wrapper on a connection of drv, which can do nothing. */
 static void
 assert_all_unsupported(const struct backend_driver *drv)
@@ -284,6 +312,7 @@ assert_all_unsupported(const struct backend_driver *drv)
 		assert_unsupported(backend_file_tail(&bc, "/x/y", buf, &bn),
 		    "read files on hosts");
 	}
+	assert_all_network_unsupported(&bc);
 }
 
 static void

@@ -195,6 +195,19 @@ static const struct vm_spec spec_three = {
 	.ndisks = 3,
 };
 
+/* two NICs, a libvirt network's and a host bridge's: a list, in order */
+static const struct vm_nic_spec nic_two[] = {
+	{ "network", "hangar-lan", "52:54:00:0a:00:01", "virtio" },
+	{ "bridge", "br0", "52:54:00:0a:00:02", "e1000" },
+};
+
+static const struct vm_spec spec_nics = {
+	.uuid = "44444444-4444-4444-8444-444444444444", .name = "nics",
+	.vcpus = 1, .memory_mib = 256, .domain_type = "qemu",
+	.arch = "x86_64", .disks = disk_three, .ndisks = 1,
+	.nics = nic_two, .nnics = 2,
+};
+
 /* a root disk and a CD-ROM (e.g. a cloud-init seed) on IDE */
 static const struct vm_disk_spec disk_cdrom[] = {
 	{ .dev = "vda", .path = "/p/cd-vda.qcow2", .boot_order = 1 },
@@ -289,6 +302,8 @@ test_golden_domain_devices(void **state)
 	assert_golden(domain_xml_domain(&spec_seed_q35),
 	    "domain-seed-q35.xml");
 	assert_golden(domain_xml_domain(&spec_windows), "domain-windows.xml");
+	assert_golden(domain_xml_domain(&spec_nics), "domain-nics.xml");
+	assert_golden(domain_xml_nic_device(&nic_two[1]), "nic-bridge.xml");
 }
 
 
@@ -346,6 +361,27 @@ test_golden_snapshot(void **state)
 	/* an empty description is none at all */
 	empty.description = "";
 	assert_golden(domain_xml_snapshot(&empty), "snapshot.xml");
+}
+
+static const struct net_spec net_nat = {
+	.name = "hangar-lan", .uuid = "6f1c3c2e-8b0a-4c57-9d61-0a4f7e2b9c10",
+	.mode = "nat", .bridge = "hgn12", .address = "10.77.0.1",
+	.prefix = 24, .dhcp = true,
+};
+
+static void
+test_golden_network(void **state)
+{
+	struct net_spec iso = net_nat;
+	const struct net_dhcp_host h = { "52:54:00:12:34:56", "10.77.0.2",
+	    "web1" };
+
+	(void)state;
+	iso.mode = "isolated";
+	iso.dhcp = false;
+	assert_golden(network_xml_network(&net_nat), "network-nat.xml");
+	assert_golden(network_xml_network(&iso), "network-isolated.xml");
+	assert_golden(network_xml_dhcp_host(&h), "network-dhcp-host.xml");
 }
 
 /* --- parsing back --- */
@@ -816,6 +852,37 @@ test_numbers(void **state)
 	free(xml);
 }
 
+/* Names the writer escapes: a hostile host name stays one attribute. */
+static void
+test_network_parses_back(void **state)
+{
+	struct parsed p;
+	struct shape want;
+	struct net_dhcp_host h = { "52:54:00:12:34:56", "10.77.0.2", "web1" };
+	char *xml = network_xml_network(&net_nat);
+
+	(void)state;
+	parse(&p, xml);
+	free(xml);
+	assert_xp_string(&p, "string(/network/forward/@mode)", "nat");
+	assert_xp_string(&p, "string(/network/bridge/@name)", "hgn12");
+	assert_xp_string(&p, "string(/network/ip/@prefix)", "24");
+	assert_true(xp_number(&p, "count(/network/ip/dhcp/range)") == 0);
+	parsed_free(&p);
+	parse(&p, xml = network_xml_dhcp_host(&h));
+	free(xml);
+	want = shape_of(&p, "host");
+	parsed_free(&p);
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		h.name = hostile[i];
+		parse(&p, xml = network_xml_dhcp_host(&h));
+		free(xml);
+		assert_same_shape(&p, "host", want);
+		assert_xp_string(&p, "string(/host/@name)", hostile[i]);
+		parsed_free(&p);
+	}
+}
+
 int
 main(void)
 {
@@ -835,6 +902,8 @@ main(void)
 		cmocka_unit_test(test_volume_hostile),
 		cmocka_unit_test(test_snapshot_parses_back),
 		cmocka_unit_test(test_snapshot_hostile),
+		cmocka_unit_test(test_golden_network),
+		cmocka_unit_test(test_network_parses_back),
 		cmocka_unit_test(test_numbers),
 	};
 	int rc;
