@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+#
+# guest_net.sh - issue 12's user story end to end with the real Debian 12
+# guest: one command from an image to a shell inside the guest.  A libvirt
+# host in a network namespace of its own (LVHOST_NETNS=1: nothing leaves
+# the machine) with a nat network lan and an isolated one, iso.  Two
+# Debian guests booted at once (TCG), each made by ONE POST /v1/vms with
+# NICs and a cloud-init seed (host name, an ssh-keygen key, a runcmd):
+#   A (web1) on lan and iso, B (web2) on lan.
+# Checked: the create reply has the addresses (known before boot); the
+# DHCP leases are exactly those (GET .nics[].addresses); provisioning
+# reaches done (hangard reads it through the agent); SSH from inside the
+# host's namespace as `debian` with the key to A's address: hostname,
+# the runcmd's marker, `ip -o -4 addr` with both addresses, A pings B;
+# GET /v1/vms/A/guest says debian 12 with the interfaces.  Then every VM
+# and network deleted: no domain, no volume, no DHCP host left.
+# Usage: BUILD=build tests/integration/guest_net.sh
+# shellcheck disable=SC2317 # functions run through t_wait_for
+# Two Debian boots at once under TCG; tests/run gives it
+# timeout: 1500
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/lib/testlib.sh
+. tests/lib/testlib.sh
+# shellcheck source=tests/lib/guest.sh
+. tests/lib/guest.sh
+
+t_init gnet nohost
+LV=${T_PFX}h
+if ! LVHOST_NETNS=1 t_lvhost_start "$LV"; then
+	t_fail "start a libvirt host in its own network namespace" "see above"
+	t_summary
+fi
+T_LV_URI=$LVHOST_URI LV_DIR=$LVHOST_DIR
+NS_PID=$(cat "$LV_DIR/unshare.pid")
+HANGARD_CONF_EXTRA=$'reconcile_interval_s = 2\ncpu_ratio = 16' hangard_start || t_summary
+W=wait=300
+
+# hosts NET: the static DHCP hosts of network NET on the host, "mac ip"
+hosts() {
+	lvhost_virsh "$LV" net-dumpxml "hangar-$1" |
+		sed -nE "s/.*<host mac='([^']*)'( name='[^']*')? ip='([^']*)'.*/\1 \3/p" | sort
+}
+# seen VM IDX IP: hangar shows NIC IDX of VM leased IP, and only that
+seen() {
+	curl -sf -m 5 "$T_BASE/v1/vms/$1" |
+		jq -e ".nics[$2].addresses | map(.address) == [\"$3\"]"
+}
+# gssh IP CMD...: run CMD in the guest at IP over SSH, from inside the
+# host's network namespace (where lan's bridge is)
+gssh() {
+	local ip=$1
+	shift
+	timeout 60 nsenter -t "$NS_PID" -n ssh -i "$T_TMP/key/id" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR \
+		"debian@$ip" "$@"
+}
+# since T0: whole seconds since T0 (t_ns_now, ms)
+since() { echo $((($(t_ns_now) - $1) / 1000)); }
+
+# --- 1. the networks
+t_http POST /v1/networks '{"name":"lan","mode":"nat","ipv4":{"cidr":"10.77.0.0/24"}}'
+t_expect_status 201 "create nat network lan 10.77.0.0/24: 201"
+t_http POST /v1/networks '{"name":"iso","mode":"isolated","ipv4":{"cidr":"10.78.0.0/24"}}'
+t_expect_status 201 "create isolated network iso 10.78.0.0/24: 201"
+t_eq "virsh: both are active on the host" \
+	"$(lvhost_virsh "$LV" net-list --name | grep '^hangar-' | sort | tr '\n' ' ')" \
+	"hangar-iso hangar-lan "
+
+# --- 2. the image and a key
+if ! DEB=$(guest_image debian); then
+	t_fail "build the Debian test guest from Debian packages" "see above"
+	t_summary
+fi
+code=$(curl -sS -m 600 -o "$T_TMP/import.json" -w '%{http_code}' -X POST \
+	-H 'Content-Type: application/octet-stream' -T "$DEB" \
+	"$T_BASE/v1/images?name=deb&format=qcow2&$W")
+t_eq "import the Debian image: 200, succeeded" \
+	"$code $(jq -r .status "$T_TMP/import.json")" "200 succeeded"
+mkdir -p "$T_TMP/key"
+ssh-keygen -q -t ed25519 -N '' -C "hangar-gnet@$T_PFX" -f "$T_TMP/key/id" ||
+	t_fail "ssh-keygen" "failed"
+KEY=$(cat "$T_TMP/key/id.pub")
+
+# --- 3. two guests, one command each
+UD=$'#cloud-config\nruncmd:\n  - [touch, /tmp/hangar-runcmd-marker]\n'
+A=${T_PFX}a B=${T_PFX}b
+# create NAME HOSTNAME NICS: one POST, from the image to a started guest
+create() {
+	t_http POST "/v1/vms?$W" "$(jq -nc --arg n "$1" --arg h "$2" --argjson nics "$3" \
+		--arg k "$KEY" --arg u "$UD" \
+		'{name: $n, vcpus: 1, memory_mib: 512, image: "deb", start: true,
+		  placement: {domain_type: "qemu"}, nics: $nics,
+		  cloud_init: {hostname: $h, ssh_authorized_keys: [$k], user_data: $u}}')"
+}
+T0=$(t_ns_now)
+create "$A" web1 '[{"network":"lan"},{"network":"iso"}]'
+t_expect_status 201 "create $A (web1) on lan and iso, started: 201"
+t_expect_json .state running "$A: running"
+t_expect_json '[.nics[] | .network + " " + .ipv4] | join(",")' \
+	"lan 10.77.0.2,iso 10.78.0.2" "$A: its addresses are in the create reply, before boot"
+A_ID=$(t_json .id) A_MAC=$(t_json .nics[0].mac) A_ISO_MAC=$(t_json .nics[1].mac)
+create "$B" web2 '[{"network":"lan"}]'
+t_expect_status 201 "create $B (web2) on lan, started: 201"
+t_expect_json .nics[0].ipv4 10.77.0.3 "$B: the next address of lan, in the create reply"
+B_ID=$(t_json .id) B_MAC=$(t_json .nics[0].mac)
+t_eq "virsh: lan's DHCP hosts are exactly A's and B's" "$(hosts lan)" \
+	"$(printf '%s\n' "$A_MAC 10.77.0.2" "$B_MAC 10.77.0.3" | sort)"
+t_eq "virsh: iso's is A's" "$(hosts iso)" "$A_ISO_MAC 10.78.0.2"
+t_eq "virsh: both domains are on the host" \
+	"$(lvhost_virsh "$LV" list --all --name | grep -c "^$T_PFX")" 2
+t_eq "the pool has their seeds" \
+	"$(find "$T_TMP/images" -mindepth 1 -maxdepth 1 -name '*-cidata.iso' -printf '%f\n' | sort | tr '\n' ' ')" \
+	"$(printf '%s-cidata.iso\n' "$A_ID" "$B_ID" | sort | tr '\n' ' ')"
+
+if t_wait_for 300 seen "$A" 0 10.77.0.2; then
+	t_ok "$A leased exactly 10.77.0.2 on lan ($(since "$T0") s after the create)"
+else
+	t_fail "$A leased exactly 10.77.0.2 on lan" "$(curl -sf "$T_BASE/v1/vms/$A" | jq -c .nics)"
+fi
+t_check "$A leased exactly 10.78.0.2 on iso" t_wait_for 120 seen "$A" 1 10.78.0.2
+t_check "$B leased exactly 10.77.0.3 on lan" t_wait_for 120 seen "$B" 0 10.77.0.3
+for v in "$A" "$B"; do
+	if t_wait_for 420 bash -c "curl -fsS -m 5 '$T_BASE/v1/vms/$v' | jq -e '.provisioning == \"done\"'"; then
+		t_ok "$v: provisioning done ($(since "$T0") s after the create)"
+	else
+		t_fail "$v: provisioning reaches done" \
+			"$(curl -sf "$T_BASE/v1/vms/$v" | jq -r .provisioning)"
+		tail -n 20 "$LV_DIR/log/qemu/$([ "$v" = "$A" ] && echo "$A_ID" || echo "$B_ID")-serial.log" |
+			tr -d '\r' | cat -v | sed 's/^/# | /'
+	fi
+done
+
+# --- 4. a shell inside the guest
+if t_wait_for 60 gssh 10.77.0.2 true; then
+	t_ok "ssh debian@10.77.0.2 with the key, from the host's namespace ($(since "$T0") s)"
+else
+	t_fail "ssh debian@10.77.0.2 with the key" "$(gssh 10.77.0.2 true 2>&1 | tail -n 3)"
+fi
+t_eq "in $A: hostname says web1" "$(gssh 10.77.0.2 hostname 2>&1)" web1
+t_check "in $A: the runcmd's marker exists" gssh 10.77.0.2 test -e /tmp/hangar-runcmd-marker
+x=$(gssh 10.77.0.2 ip -o -4 addr 2>&1)
+t_match "in $A: ip -o -4 addr shows 10.77.0.2/24" "$x" ' inet 10\.77\.0\.2/24 '
+t_match "in $A: ... and 10.78.0.2/24 (iso)" "$x" ' inet 10\.78\.0\.2/24 '
+t_check "in $A: ping -c 2 10.77.0.3 ($B) over lan" gssh 10.77.0.2 ping -c 2 -W 5 10.77.0.3
+t_eq "in $B (the same key): hostname says web2" "$(gssh 10.77.0.3 hostname 2>&1)" web2
+
+# --- 5. what the agent says
+t_http GET "/v1/vms/$A/guest"
+t_expect_status 200 "GET /v1/vms/$A/guest: 200"
+t_expect_json .agent connected "the agent is connected"
+t_expect_json '.os.id + " " + .os.version_id' "debian 12" "the agent: debian 12"
+t_expect_json .hostname web1 "the agent: host name web1"
+t_expect_json "[.interfaces[] | select(.mac == \"$A_MAC\") | .addresses[] |
+	select(.type == \"ipv4\") | .address + \"/\" + (.prefix | tostring)] | join(\",\")" \
+	10.77.0.2/24 "the agent: the interface with A's MAC has 10.77.0.2/24"
+t_expect_json "[.interfaces[] | select(.mac == \"$A_ISO_MAC\") | .addresses[] |
+	select(.type == \"ipv4\") | .address] | join(\",\")" \
+	10.78.0.2 "the agent: the interface with A's iso MAC has 10.78.0.2"
+
+# --- 6. delete everything: nothing is left
+for v in "$A" "$B"; do
+	t_http DELETE "/v1/vms/$v?$W"
+	t_expect_json .status succeeded "delete $v: succeeded"
+done
+t_eq "virsh: no domain is left" "$(lvhost_virsh "$LV" list --all --name | grep -c .)" 0
+t_eq "no volume is left in the pool (disks, seeds, the image's copies)" \
+	"$(find "$T_TMP/images" -mindepth 1 -maxdepth 1 -printf '%f ' 2>/dev/null)" ""
+t_eq "virsh: no DHCP host is left on lan or iso" "$(hosts lan)$(hosts iso)" ""
+t_http GET /v1/networks/lan
+t_expect_json .nics 0 "GET /v1/networks/lan: no NICs"
+for n in lan iso; do
+	t_http DELETE "/v1/networks/$n"
+	t_expect_status 200 "delete network $n: 200"
+done
+t_eq "virsh: no hangar network is left on the host" \
+	"$(lvhost_virsh "$LV" net-list --all --name | grep -c '^hangar-')" 0
+t_summary
