@@ -179,6 +179,9 @@ struct lease_seen {
 void leases_refresh(struct app *app);
 /* The addresses last seen leased to mac, into out[max]; their count. */
 int leases_of(const char *mac, struct lease_seen *out, int max);
+/* Refresh now if a running VM's NIC has no lease known (a guest booting):
+ * called every few seconds, so a first address shows soon. */
+void leases_watch(struct app *app);
 
 /* --- ops.c: the operation engine --- */
 struct ops *ops_new(struct app *app);

@@ -7,7 +7,10 @@
  * stays; one seen for the first time is a vm.address event for the VM
  * of its MAC (after the first refresh of the process: what a restart
  * finds was seen before).  One table for the process, behind a mutex,
- * replaced whole by each refresh.
+ * replaced whole by each refresh.  Between sweeps, while a running VM's
+ * NIC has no lease yet (a guest booting), leases_watch refreshes every
+ * few seconds (provision.c's ticker calls it), so the first address
+ * shows within seconds of the guest's DHCP, not at the next sweep.
  */
 #include <pthread.h>
 #include <jansson.h>
@@ -180,4 +183,29 @@ leases_of(const char *mac, struct lease_seen *out, int max)
 			out[n++] = leases_v[i];
 	pthread_mutex_unlock(&leases_mu);
 	return n;
+}
+
+/* 1 when no lease of mac is known (a store_nic_each_leasing fn) */
+static int
+leases_unseen(const char *mac, void *arg)
+{
+	struct lease_seen one;
+
+	(void)arg;
+	return leases_of(mac, &one, 1) == 0;
+}
+
+void
+leases_watch(struct app *app)
+{
+	struct store_conn *c = store_read_begin(app->store);
+	int r = store_nic_each_leasing(c, leases_unseen, NULL);
+
+	store_read_end(c);
+	if (r < 0) {
+		log_warnx("leases: %s", err_last()->msg);
+		err_clear();
+	} else if (r > 0) {
+		leases_refresh(app);
+	}
 }

@@ -10,7 +10,8 @@
  * is and is asked again at the next tick.  The asks run one after the
  * other on the ticker's thread, each bounded by the backend (agent
  * timeouts) and PROVISION_EXEC_MS, so a hung guest delays the others by
- * that much at most and never holds an operation worker.
+ * that much at most and never holds an operation worker.  The same tick
+ * looks for a booting guest's first DHCP lease (leases_watch).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,8 @@ provision_tick(void *arg)
 	    !__atomic_load_n(&app->stopping, __ATOMIC_RELAXED); i++)
 		provision_one(app, &l.v[i]);
 	vm_list_free(&l);
+	/* a booting guest's first address, between the reconcile sweeps */
+	leases_watch(app);
 }
 
 struct ticker *

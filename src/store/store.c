@@ -397,6 +397,14 @@ static const char *const store_migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (vm_id, dev),"
 	"  UNIQUE (network_id, ipv4));",
+	/*
+	 * 14: where a network's next address is looked for: addresses are
+	 * handed out going round the range, not lowest first, so one given
+	 * back is not handed out again while its old DHCP lease (dnsmasq
+	 * keeps it for its lifetime, for the old MAC) still holds it
+	 */
+	"ALTER TABLE networks ADD COLUMN next_ipv4 INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
 
 #define STORE_NMIGRATIONS \

@@ -424,6 +424,13 @@ int store_nic_list(struct store_conn *c, int64_t vm_id, struct nic_rec *out,
     int max);
 int store_nic_get(struct store_conn *c, int64_t vm_id, const char *mac,
     struct nic_rec *out);
+/*
+ * fn(mac, arg) for each NIC of a running VM on a network whose DHCP
+ * hangar serves (nat or isolated, with DHCP); fn's non-zero stops the
+ * walk and is returned.  -1 on a database error.
+ */
+int store_nic_each_leasing(struct store_conn *c,
+    int (*fn)(const char *mac, void *arg), void *arg);
 /* The VM whose NIC has MAC mac (ERR_NOT_FOUND: no NIC of hangar's). */
 int store_nic_vm(struct store_conn *c, const char *mac, int64_t *vm_id);
 

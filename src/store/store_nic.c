@@ -5,7 +5,11 @@
  * caller's transaction (the one that inserts the VM or records the
  * hot-plug): a MAC is the configured prefix and random octets, retried
  * while the fleet-wide unique index says it is taken; an address is the
- * lowest free one of the network's range, found by one query.
+ * first free one of the network's range at or after its cursor
+ * (networks.next_ipv4), going round: an address given back is handed out
+ * again only once the range has been gone round, so the old lease that
+ * dnsmasq keeps for the old MAC (for its whole lifetime, even after the
+ * VM is gone) does not stop the new guest from getting it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +44,7 @@ nic_row(sqlite3_stmt *st, struct nic_rec *n)
 /* The network's range: prefix 0 when it has none. */
 struct nic_range {
 	uint32_t net, gw, bcast;
+	uint32_t next;             /* the cursor: look from here first */
 	int prefix;
 	char name[NAME_MAX_LEN];
 };
@@ -47,8 +52,8 @@ struct nic_range {
 static int
 nic_range(struct store_conn *c, int64_t network_id, struct nic_range *r)
 {
-	static const char sql[] = "SELECT net_addr, prefix, gateway, name"
-	    " FROM networks WHERE id = ?1";
+	static const char sql[] = "SELECT net_addr, prefix, gateway, name,"
+	    " next_ipv4 FROM networks WHERE id = ?1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	int rc;
 
@@ -62,6 +67,7 @@ nic_range(struct store_conn *c, int64_t network_id, struct nic_range *r)
 		r->gw = (uint32_t)sqlite3_column_int64(st, 2);
 		r->bcast = r->net | ~ipv4_mask(r->prefix);
 		store_col_text(st, 3, r->name, sizeof(r->name));
+		r->next = (uint32_t)sqlite3_column_int64(st, 4);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
@@ -83,23 +89,23 @@ nic_field(char *buf, size_t len, const char *field, const char *name)
 }
 
 /*
- * The lowest free address of the range into *out: the first address, or
- * one past a taken one or the gateway, whichever is lowest and free.
+ * The first free address of the range at or after from into *out (0 when
+ * there is none): from itself, or one past a taken one or the gateway,
+ * whichever is lowest and free.
  */
 static int
-nic_free_ipv4(struct store_conn *c, int64_t network_id,
-    const struct nic_range *r, const char *field, uint32_t *out)
+nic_free_from(struct store_conn *c, int64_t network_id,
+    const struct nic_range *r, uint32_t from, uint32_t *out)
 {
 	static const char sql[] = "SELECT MIN(a) FROM ("
-	    " SELECT ?2 + 1 AS a UNION ALL SELECT ?3 + 1"
+	    " SELECT ?2 + 1 AS a UNION ALL SELECT ?3 + 1 UNION ALL SELECT ?5"
 	    " UNION ALL SELECT ipv4 + 1 FROM vm_nics"
 	    "  WHERE network_id = ?1 AND ipv4 IS NOT NULL)"
-	    " WHERE a > ?2 AND a < ?4 AND a <> ?3 AND a NOT IN"
+	    " WHERE a > ?2 AND a < ?4 AND a <> ?3 AND a >= ?5 AND a NOT IN"
 	    " (SELECT ipv4 FROM vm_nics WHERE network_id = ?1"
 	    "  AND ipv4 IS NOT NULL)";
 	sqlite3_stmt *st = store_stmt(c, sql);
-	char f[64];
-	int rc, none = 1;
+	int rc;
 
 	if (st == NULL)
 		return -1;
@@ -107,19 +113,42 @@ nic_free_ipv4(struct store_conn *c, int64_t network_id,
 	sqlite3_bind_int64(st, 2, r->net);
 	sqlite3_bind_int64(st, 3, r->gw);
 	sqlite3_bind_int64(st, 4, r->bcast);
+	sqlite3_bind_int64(st, 5, from);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+	*out = 0;
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		*out = (uint32_t)sqlite3_column_int64(st, 0);
-		none = 0;
-	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return store_fail(c, rc, "find a free address");
-	if (none)
+	return rc == SQLITE_ROW ? 0 : store_fail(c, rc, "find a free address");
+}
+
+/*
+ * A free address for a new NIC into *out: the first at or after the
+ * network's cursor, else (gone round) the first of the range; the
+ * cursor then moves past it.
+ */
+static int
+nic_free_ipv4(struct store_conn *c, int64_t network_id,
+    const struct nic_range *r, const char *field, uint32_t *out)
+{
+	static const char sql[] = "UPDATE networks SET next_ipv4 = ?2"
+	    " WHERE id = ?1";
+	sqlite3_stmt *st;
+	char f[64];
+
+	if (nic_free_from(c, network_id, r, r->next, out) < 0 ||
+	    (*out == 0 && r->next > r->net + 1 &&
+	    nic_free_from(c, network_id, r, 0, out) < 0))
+		return -1;
+	if (*out == 0)
 		return err_set_field(ERR_CONFLICT, nic_field(f, sizeof(f),
 		    field, "network"), "network '%s' has no free address "
 		    "left", r->name);
-	return 0;
+	if ((st = store_stmt(c, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, network_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)*out + 1);
+	return store_exec_stmt(c, st, "move a network's address cursor");
 }
 
 /* n->ipv4 checked (given) or chosen (empty) into *out; *has: any. */
@@ -345,4 +374,31 @@ store_nic_vm(struct store_conn *c, const char *mac, int64_t *vm_id)
 	if (rc != SQLITE_DONE)
 		return store_fail(c, rc, "find a nic");
 	return err_set(ERR_NOT_FOUND, "no NIC has MAC '%s'", mac);
+}
+
+int
+store_nic_each_leasing(struct store_conn *c,
+    int (*fn)(const char *mac, void *arg), void *arg)
+{
+	static const char sql[] = "SELECT i.mac FROM vm_nics i"
+	    " JOIN vms v ON v.id = i.vm_id JOIN networks n"
+	    " ON n.id = i.network_id WHERE v.observed_state = 'running'"
+	    " AND n.dhcp = 1 AND n.mode IN ('nat','isolated')";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	char mac[18];
+	int rc, r = 0;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_col_text(st, 0, mac, sizeof(mac));
+		if ((r = fn(mac, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (r != 0)
+		return r;
+	if (rc != SQLITE_DONE)
+		return store_fail(c, rc, "list leasing nics");
+	return 0;
 }

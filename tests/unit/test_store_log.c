@@ -2265,10 +2265,11 @@ expect_schema_v3(struct fx *f)
 	/* later migrations (4: storage, progress, plans; 5: drift policy,
 	 * tokens; 6: disks as rows, firmware, machine; 7: images; 8: host
 	 * images; 9: snapshot consistency; 10: cloud-init settings, a disk's
-	 * content; 11: provisioning; 12: clock, hyperv; 13: networks, NICs)
+	 * content; 11: provisioning; 12: clock, hyperv; 13: networks, NICs;
+	 * 14: a network's address cursor)
 	 * come after 3 */
-	assert_int_equal(store_schema_version(), 13);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 13);
+	assert_int_equal(store_schema_version(), 14);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 14);
 	assert_string_equal(sql_columns(f->path, "vm_cloud_init", buf,
 	    sizeof(buf)), "vm_id,spec,created_at");
 	assert_string_equal(sql_columns(f->path, "vm_disks", buf,

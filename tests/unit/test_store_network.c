@@ -322,6 +322,16 @@ test_address_allocation(void **state)
 	assert_string_equal(t.nic[0].ipv4, "10.78.0.2");
 	assert_string_equal(t.nic[1].ipv4, "10.78.0.3");
 	assert_string_equal(t.nic[1].dev, "net1");
+	/* addresses given back are not handed out again at once (dnsmasq
+	 * keeps the old MAC's lease on them): the next one goes on */
+	del_vm(f, "two");
+	assert_int_equal(net(f, "more", "isolated", "10.79.0.0/24", "", &m),
+	    0);
+	assert_int_equal(vm1(f, "w1", m.id, "", "", &a), 0);
+	assert_string_equal(a.ipv4, "10.79.0.2");
+	del_vm(f, "w1");
+	assert_int_equal(vm1(f, "w2", m.id, "", "", &a), 0);
+	assert_string_equal(a.ipv4, "10.79.0.3");
 }
 
 static int
