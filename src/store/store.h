@@ -408,8 +408,9 @@ struct nic_rec {
 /*
  * Add NIC n to VM vm_id, on network n->network_id.  An empty mac is
  * allocated: mac_prefix (e.g. "52:54:00") and random octets, retried
- * while taken; an empty ipv4 gets the lowest free address of the
- * network's range.  An empty dev gets the VM's first free netN.  A
+ * while taken; an empty ipv4 gets the first free address of the
+ * network's range at or after its cursor, going round (the cursor then
+ * moves past it).  An empty dev gets the VM's first free netN.  A
  * given mac or ipv4 must be well-formed and free (and the address in
  * the range): ERR_INVALID / ERR_CONFLICT naming "<field>.mac" or
  * "<field>.ipv4" (field e.g. "nics[0]"; NULL: just "mac", "ipv4");
