@@ -19,7 +19,10 @@
 #       tries); cloud-init may still be running then, on both sides.
 #
 # Its own libvirt host (LVHOST_NETNS=1: bridges and dnsmasq in a network
-# namespace of its own, nothing leaves the machine) and hangard ("s1",
+# namespace of its own, nothing leaves the machine; LVHOST_NO_KVM=1: the
+# host offers only domain type qemu (TCG), as the Debian guest under this
+# machine's nested KVM stops at boot with a KVM internal error, and hangar
+# vm create has no option for the domain type) and hangard ("s1",
 # image_dir $T/s1-library).  hangar's VMs are on a nat network hangar
 # made (lan, 10.79.0.0/24); the peer's on a nat network of its own made
 # with `virsh net-create` (10.80.0.0/24), so hangard's network
@@ -66,7 +69,7 @@ s1_setup() {
 	. tests/lib/guest.sh
 	deb=$(guest_image debian 2>"$T/s1-guest.err") ||
 		{ S1_WHY="no Debian image: $(tail -1 "$T/s1-guest.err")"; return 1; }
-	LVHOST_NETNS=1 lvhost_start s1 "$(lvhost_free_port 64)" >/dev/null 2>"$T/s1-lvhost.err" ||
+	LVHOST_NETNS=1 LVHOST_NO_KVM=1 lvhost_start s1 "$(lvhost_free_port 64)" >/dev/null 2>"$T/s1-lvhost.err" ||
 		{ S1_WHY="the libvirt host did not start: $(tail -1 "$T/s1-lvhost.err")"; return 1; }
 	S1_UP=1 S1_URI=$LVHOST_URI
 	S1_NS=$(cat "$LVHOST_DIR/unshare.pid")
@@ -182,7 +185,7 @@ s1() {
 	row S1 "image -> first \`ssh debian@guest true\` (Debian 12, 1 vCPU, 512 MiB, $S1_DT), s median (rounds)" \
 		"${hm}" "cloud-localds + virt-install --import" "${pm}" \
 		"$(ratio "${hm%% *}" "${pm%% *}")" "<= 1.0x" "$(yesno "${hm%% *} <= ${pm%% *}")"
-	note "S1: one guest at a time on a libvirt host in its own network namespace, domain type $S1_DT (what hangard picks on this host; the peer is given the same), machine pc, virtio disk and NIC, the sides alternating by round. hangar: \`hangar vm create --image deb --network lan --ssh-key --hostname --start --wait-ip\` (returned after $(s1_fmt "$T/s1.h" 1) s), \`hangar vm ip\`, SSH polled. Peer: qemu-img create -b (overlay of the base copy hangar's linked clones use), cloud-localds (user-data ssh_authorized_keys, meta-data local-hostname), virsh pool-refresh, net-update add ip-dhcp-host, virt-install --import --noautoconsole --osinfo debian11 (returned after $(s1_fmt "$T/s1.p" 1) s), SSH polled. Both stop at the first \`ssh debian@IP true\` that succeeds (nsenter into the host's namespace, ConnectTimeout 3 s, 0.5 s between tries). Load average at the row's start $load0, at its end $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared)."
+	note "S1: one guest at a time on a libvirt host in its own network namespace, domain type $S1_DT (the host offers only qemu, LVHOST_NO_KVM=1; the peer is given the same), machine pc, virtio disk and NIC, the sides alternating by round. hangar: \`hangar vm create --image deb --network lan --ssh-key --hostname --start --wait-ip\` (returned after $(s1_fmt "$T/s1.h" 1) s), \`hangar vm ip\`, SSH polled. Peer: qemu-img create -b (overlay of the base copy hangar's linked clones use), cloud-localds (user-data ssh_authorized_keys, meta-data local-hostname), virsh pool-refresh, net-update add ip-dhcp-host, virt-install --import --noautoconsole --osinfo debian11 (returned after $(s1_fmt "$T/s1.p" 1) s), SSH polled. Both stop at the first \`ssh debian@IP true\` that succeeds (nsenter into the host's namespace, ConnectTimeout 3 s, 0.5 s between tries). Load average at the row's start $load0, at its end $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared)."
 	s1_down
 }
 
