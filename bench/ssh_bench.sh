@@ -154,7 +154,7 @@ s1_peer() {
 s1_fmt() {
 	local m
 	m=$(awk -v c="$2" '{ print $c / 1000 }' "$1" | stats | cut -d' ' -f1)
-	echo "$m ($(awk -v c="$2" '{ printf "%s%.1f", NR > 1 ? "/" : "", $c / 1000 }' "$1"))"
+	echo "$m ($(awk -v c="$2" '{ printf "%s%.1f", (NR > 1 ? "/" : ""), $c / 1000 }' "$1"))"
 }
 
 s1() {
@@ -173,7 +173,7 @@ s1() {
 			s1_hangar "$r" >>"$T/s1.h" && s1_peer "$r" >>"$T/s1.p"
 		else
 			s1_peer "$r" >>"$T/s1.p" && s1_hangar "$r" >>"$T/s1.h"
-		fi || break
+		fi || { note "S1: round $r did not finish (see the log above); the row has the rounds that did"; break; }
 		log "S1: round $r: hangar $(tail -1 "$T/s1.h"), peer $(tail -1 "$T/s1.p") (ms)"
 	done
 	if [ ! -s "$T/s1.h" ] || [ ! -s "$T/s1.p" ]; then
