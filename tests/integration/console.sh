@@ -200,9 +200,12 @@ t_eq "... the terminal's settings are the same after as before" \
 t_match "... and were saved (two stty -g lines)" "$(wc -l <<<"$modes")" "^2$"
 
 # --- hangard stops with a client attached: it is closed with 1001
-ws "$CON?mode=read" 'closed:1001' >"$T_TMP/stop.out" 2>&1 &
+python3 tests/lib/wsclient.py --timeout 30 --say-open "unix:$HANGARD_SOCK" \
+	"$CON?mode=read" 'closed:1001' >"$T_TMP/stop.out" 2>&1 &
 RD=$!
-sleep 1
+# stop hangard once the reader is attached (its upgrade answered), not
+# after a guess at how long that takes
+t_check "a reader attaches" t_wait_for 20 grep -q '^open$' "$T_TMP/stop.out"
 hangard_stop
 t_check "an attached reader is closed with 1001 when hangard stops" wait "$RD"
 

@@ -229,10 +229,12 @@ def rtt(c, n):
 
 
 def main(argv):
-    headers, timeout = [], 10.0
+    headers, timeout, say_open = [], 10.0, False
     while argv and argv[0].startswith("--"):
         opt = argv.pop(0)
-        if opt == "--token":
+        if opt == "--say-open":
+            say_open = True
+        elif opt == "--token":
             headers.append("Authorization: Bearer " + argv.pop(0))
         elif opt == "--proto-token":
             headers.append("Sec-WebSocket-Protocol: hangar.console, "
@@ -246,6 +248,8 @@ def main(argv):
     for l in lines[1:]:
         if l.lower().startswith("sec-websocket-protocol:"):
             print("protocol " + l.split(":", 1)[1].strip())
+    if say_open:                 # handshake() returned: a 101
+        print("open", flush=True)
     try:
         for st in steps:
             if not step(c, st):
