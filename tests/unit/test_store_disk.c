@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "common/types.h"
 #include "store/store.h"
+#include "storetest.h"
 
 #define V5_SQL "tests/golden/db/schema-v5.sql"
 
@@ -32,19 +33,11 @@ struct fx {
 	struct host_rec h;
 };
 
-static int
-tx_host(struct store_conn *c, void *arg)
-{
-	return store_host_insert(c, arg);
-}
-
 static void
 fx_path(struct fx *f)
 {
-	snprintf(f->dir, sizeof(f->dir), "%s/hangar-disk-XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hangar.db", f->dir);
+	storetest_path(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
+	    "disk");
 }
 
 static int
@@ -53,12 +46,8 @@ setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 
 	fx_path(f);
-	if ((f->s = store_open(f->path)) == NULL)
-		return -1;
-	snprintf(f->h.name, sizeof(f->h.name), "h1");
-	snprintf(f->h.uri, sizeof(f->h.uri), "test:///default");
-	f->h.cpu_ratio = f->h.ram_ratio = f->h.disk_ratio = 1;
-	if (store_tx(f->s, tx_host, &f->h) < 0)
+	if ((f->s = store_open(f->path)) == NULL ||
+	    storetest_host(f->s, &f->h, "h1") < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -68,16 +57,8 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-	char p[320];
 
-	if (f->s)
-		store_close(f->s);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	storetest_remove(f->s, f->dir, f->path);
 	free(f);
 	return 0;
 }

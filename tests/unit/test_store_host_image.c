@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "common/types.h"
 #include "store/store.h"
+#include "storetest.h"
 
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define BASE "base-" SHA ".qcow2"
@@ -32,12 +33,6 @@ struct fx {
 	struct store *s;
 	struct host_rec h[2];
 };
-
-static int
-tx_host(struct store_conn *c, void *arg)
-{
-	return store_host_insert(c, arg);
-}
 
 static int
 tx_image(struct store_conn *c, void *arg)
@@ -64,19 +59,12 @@ setup(void **state)
 	struct image_rec im;
 	struct host_image_rec hi;
 
-	snprintf(f->dir, sizeof(f->dir), "%s/hangar-hi-XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hangar.db", f->dir);
-	if ((f->s = store_open(f->path)) == NULL)
+	storetest_path(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
+	    "hi");
+	if ((f->s = store_open(f->path)) == NULL ||
+	    storetest_host(f->s, &f->h[0], "h1") < 0 ||
+	    storetest_host(f->s, &f->h[1], "h2") < 0)
 		return -1;
-	for (int i = 0; i < 2; i++) {
-		snprintf(f->h[i].name, sizeof(f->h[i].name), "h%d", i + 1);
-		snprintf(f->h[i].uri, sizeof(f->h[i].uri), "test:///default");
-		f->h[i].cpu_ratio = f->h[i].ram_ratio = f->h[i].disk_ratio = 1;
-		if (store_tx(f->s, tx_host, &f->h[i]) < 0)
-			return -1;
-	}
 	memset(&im, 0, sizeof(im));
 	snprintf(im.name, sizeof(im.name), "tiny");
 	snprintf(im.source_format, sizeof(im.source_format), "qcow2");
@@ -99,16 +87,8 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-	char p[320];
 
-	if (f->s)
-		store_close(f->s);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	storetest_remove(f->s, f->dir, f->path);
 	free(f);
 	return 0;
 }

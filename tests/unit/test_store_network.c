@@ -23,6 +23,7 @@
 #include "common/netaddr.h"
 #include "common/types.h"
 #include "store/store.h"
+#include "storetest.h"
 
 struct fx {
 	char dir[256];
@@ -32,26 +33,14 @@ struct fx {
 };
 
 static int
-tx_host(struct store_conn *c, void *arg)
-{
-	return store_host_insert(c, arg);
-}
-
-static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "%s/hangar-net-XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/hangar.db", f->dir);
-	if ((f->s = store_open(f->path)) == NULL)
-		return -1;
-	snprintf(f->h.name, sizeof(f->h.name), "h1");
-	snprintf(f->h.uri, sizeof(f->h.uri), "test:///default");
-	f->h.cpu_ratio = f->h.ram_ratio = f->h.disk_ratio = 1;
-	if (store_tx(f->s, tx_host, &f->h) < 0)
+	storetest_path(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
+	    "net");
+	if ((f->s = store_open(f->path)) == NULL ||
+	    storetest_host(f->s, &f->h, "h1") < 0)
 		return -1;
 	*state = f;
 	return 0;
@@ -61,15 +50,8 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-	char p[320];
 
-	store_close(f->s);
-	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
+	storetest_remove(f->s, f->dir, f->path);
 	free(f);
 	return 0;
 }
