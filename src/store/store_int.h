@@ -35,6 +35,10 @@ struct store_conn {
  */
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
 
+/* the numbered schema migrations (store_schema.c) */
+extern const char *const store_migrations[];
+extern const int store_nmigrations;
+
 /* Report a failed SQLite call as an error; returns -1. */
 int store_fail(struct store_conn *c, int rc, const char *what);
 
