@@ -80,13 +80,5 @@ drift_adopt(struct req *r)
 	    &v) < 0)
 		return -1;
 	req_set_location(r, "/v1/vms/", v.uuid);
-	{
-		struct store_conn *c = store_read_begin(r->app->store);
-		int rc = store_vm_get(c, v.uuid, &v);
-
-		store_read_end(c);
-		if (rc < 0)
-			return -1;
-	}
-	return req_reply(r, 201, vms_json(&v));
+	return vms_reply_one(r, v.uuid, 201);
 }

@@ -320,6 +320,8 @@ int groups_delete(struct req *r);
 int placements_create(struct req *r);
 int vms_list(struct req *r);
 int vms_get(struct req *r);
+/* Reply with VM id (a uuid or name) as GET /v1/vms/{vm} shows it. */
+int vms_reply_one(struct req *r, const char *id, int status);
 int vms_create(struct req *r);
 int vms_delete(struct req *r);
 int vms_start(struct req *r);

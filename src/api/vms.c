@@ -248,11 +248,12 @@ vms_json_nics(const struct vm_rec *v, const struct disk_rec *d, int n,
 }
 
 /*
- * The hot read: written as text, without a jansson tree, for a VM
- * without NICs (one with NICs shows the addresses they were seen with).
+ * The VM id as GET shows it, with status.  The hot read: written as
+ * text, without a jansson tree, for a VM without NICs (one with NICs
+ * shows the addresses they were seen with).
  */
 int
-vms_get(struct req *r)
+vms_reply_one(struct req *r, const char *id, int status)
 {
 	struct disk_rec d[VM_DISKS_MAX];
 	struct nic_rec nics[VM_NICS_MAX];
@@ -260,11 +261,11 @@ vms_get(struct req *r)
 	struct jw w;
 	int n, k;
 
-	if (vms_load_full(r, r->params[0], &v, d, &n) < 0 ||
+	if (vms_load_full(r, id, &v, d, &n) < 0 ||
 	    (k = vms_nics(r, &v, nics)) < 0)
 		return -1;
 	if (k > 0)
-		return req_reply(r, 200, vms_json_nics(&v, d, n, nics, k));
+		return req_reply(r, status, vms_json_nics(&v, d, n, nics, k));
 	jw_init(&w);
 	vms_write_open(&w, &v, d, n);
 	jw_key(&w, "nics");
@@ -274,9 +275,16 @@ vms_get(struct req *r)
 	if (jw_failed(&w)) {
 		/* not UTF-8 (or out of memory): whatever jansson makes of it */
 		jw_free(&w);
-		return req_reply(r, 200, vms_json_nics(&v, d, n, nics, 0));
+		return req_reply(r, status, vms_json_nics(&v, d, n, nics, 0));
 	}
-	return req_reply_text(r, 200, &w);
+	return req_reply_text(r, status, &w);
+}
+
+int
+vms_get(struct req *r)
+{
+	return vms_reply_one(r, r->params[0], 200);
+
 }
 
 static int

@@ -378,6 +378,14 @@ backend_disk_list(struct backend_conn *bc, const char *uuid,
 }
 
 int
+backend_nic_list(struct backend_conn *bc, const char *uuid,
+    struct domain_nic *out, int max, int *n)
+{
+	return BACKEND_CALL(bc, domain, nic_list, "list NICs", uuid, out,
+	    max, n);
+}
+
+int
 backend_volume_upload(struct backend_conn *bc, const char *pool,
     const char *vol, const char *file, int64_t bytes, char *path_out,
     size_t path_len)

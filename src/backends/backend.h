@@ -263,6 +263,14 @@ struct domain_disk {
 	int64_t gib;               /* its capacity, rounded up; 0: unknown */
 };
 
+/* One NIC of a domain, as its definition has it (adopting an orphan). */
+struct domain_nic {
+	char type[16];             /* network | bridge | user | ... */
+	char source[64];           /* the network's or bridge's name, or "" */
+	char mac[18];
+	char model[16];            /* virtio | e1000 | ..., or "" */
+};
+
 /*
  * Called from the backend's event thread when a domain on the connection
  * changed state (uuid set; event names what libvirt said, e.g.
@@ -427,6 +435,9 @@ struct backend_domain_ops {
 	 * their count into *n (more than max: ERR_UNPROCESSABLE). */
 	int (*disk_list)(struct backend_conn *bc, const char *uuid,
 	    struct domain_disk *out, int max, int *n);
+	/* Its NICs, likewise (more than max: ERR_UNPROCESSABLE). */
+	int (*nic_list)(struct backend_conn *bc, const char *uuid,
+	    struct domain_nic *out, int max, int *n);
 	/*
 	 * The serial console (struct backend_console above).  open: the
 	 * domain must be running (ERR_CONFLICT when not, or when another
@@ -691,6 +702,8 @@ int backend_volume_resize(struct backend_conn *bc, const char *pool,
     const char *vol, int64_t gib);
 int backend_disk_list(struct backend_conn *bc, const char *uuid,
     struct domain_disk *out, int max, int *n);
+int backend_nic_list(struct backend_conn *bc, const char *uuid,
+    struct domain_nic *out, int max, int *n);
 int backend_volume_upload(struct backend_conn *bc, const char *pool,
     const char *vol, const char *file, int64_t bytes, char *path_out,
     size_t path_len);

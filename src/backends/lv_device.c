@@ -217,16 +217,27 @@ lv_disk_resize(struct backend_conn *bc, const char *uuid, const char *dev,
 	return lv_with_domain(bc, uuid, "grow the disk", 0, lv_do_resize, &a);
 }
 
+/*
+ * A list of the domain's devices of one kind, read from its definition:
+ * the nodes at xpath, each filled into out[i] (elements of size bytes)
+ * by fill.
+ */
 struct lv_list_arg {
-	struct domain_disk *out;
+	const char *xpath, *what;
+	void (*fill)(virDomainPtr d, xmlXPathContextPtr ctx, xmlNodePtr node,
+	    void *out);
+	void *out;
+	size_t size;
 	int max, *n;
 };
 
-/* One <disk> node into *dd, its capacity read from its volume. */
+/* One <disk> node into *out (a struct domain_disk), its capacity read
+ * from its volume. */
 static void
 lv_disk_fill(virDomainPtr d, xmlXPathContextPtr ctx, xmlNodePtr node,
-    struct domain_disk *dd)
+    void *out)
 {
+	struct domain_disk *dd = out;
 	virStorageVolPtr vol;
 	virStorageVolInfo vi;
 
@@ -251,8 +262,30 @@ lv_disk_fill(virDomainPtr d, xmlXPathContextPtr ctx, xmlNodePtr node,
 	virResetLastError();
 }
 
+/* One <interface> node into *out (a struct domain_nic). */
+static void
+lv_nic_fill(virDomainPtr d, xmlXPathContextPtr ctx, xmlNodePtr node,
+    void *out)
+{
+	struct domain_nic *dn = out;
+
+	(void)d;
+	memset(dn, 0, sizeof(*dn));
+	lv_xpath_at(ctx, node, "string(@type)", dn->type, sizeof(dn->type));
+	lv_xpath_at(ctx, node, "string(mac/@address)", dn->mac,
+	    sizeof(dn->mac));
+	lv_xpath_at(ctx, node, "string(model/@type)", dn->model,
+	    sizeof(dn->model));
+	if (strcmp(dn->type, "network") == 0)
+		lv_xpath_at(ctx, node, "string(source/@network)", dn->source,
+		    sizeof(dn->source));
+	else if (strcmp(dn->type, "bridge") == 0)
+		lv_xpath_at(ctx, node, "string(source/@bridge)", dn->source,
+		    sizeof(dn->source));
+}
+
 static int
-lv_do_disk_list(virDomainPtr d, void *arg)
+lv_do_list(virDomainPtr d, void *arg)
 {
 	struct lv_list_arg *a = arg;
 	char *xml = virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE);
@@ -268,17 +301,18 @@ lv_do_disk_list(virDomainPtr d, void *arg)
 	if (doc == NULL)
 		return LV_REPORTED;
 	if ((ctx = xmlXPathNewContext(doc)) != NULL)
-		o = lv_xpath_nodes(ctx, "/domain/devices/disk", &n);
+		o = lv_xpath_nodes(ctx, a->xpath, &n);
 	*a->n = n;
 	for (int i = 0; i < n && i < a->max; i++)
-		lv_disk_fill(d, ctx, o->nodesetval->nodeTab[i], &a->out[i]);
+		a->fill(d, ctx, o->nodesetval->nodeTab[i],
+		    (char *)a->out + (size_t)i * a->size);
 	xmlXPathFreeObject(o);
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	if (n <= a->max)
 		return 0;
-	err_set(ERR_UNPROCESSABLE, "the domain has %d disks, more than the "
-	    "%d hangar keeps", n, a->max);
+	err_set(ERR_UNPROCESSABLE, "the domain has %d %s, more than the "
+	    "%d hangar keeps", n, a->what, a->max);
 	return LV_REPORTED;
 }
 
@@ -286,9 +320,22 @@ int
 lv_disk_list(struct backend_conn *bc, const char *uuid,
     struct domain_disk *out, int max, int *n)
 {
-	struct lv_list_arg a = { out, max, n };
+	struct lv_list_arg a = { "/domain/devices/disk", "disks",
+	    lv_disk_fill, out, sizeof(*out), max, n };
 
 	*n = 0;
 	return lv_with_domain(bc, uuid, "list the domain's disks", 0,
-	    lv_do_disk_list, &a);
+	    lv_do_list, &a);
+}
+
+int
+lv_nic_list(struct backend_conn *bc, const char *uuid,
+    struct domain_nic *out, int max, int *n)
+{
+	struct lv_list_arg a = { "/domain/devices/interface", "NICs",
+	    lv_nic_fill, out, sizeof(*out), max, n };
+
+	*n = 0;
+	return lv_with_domain(bc, uuid, "list the domain's NICs", 0,
+	    lv_do_list, &a);
 }

@@ -47,6 +47,7 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.disk_detach = lv_disk_detach,
 	.disk_resize = lv_disk_resize,
 	.disk_list = lv_disk_list,
+	.nic_list = lv_nic_list,
 	.console_open = lv_console_open,
 	.console_write = lv_console_write,
 	.console_close = lv_console_close,

@@ -114,6 +114,8 @@ int lv_disk_resize(struct backend_conn *bc, const char *uuid,
     const char *dev, int64_t gib);
 int lv_disk_list(struct backend_conn *bc, const char *uuid,
     struct domain_disk *out, int max, int *n);
+int lv_nic_list(struct backend_conn *bc, const char *uuid,
+    struct domain_nic *out, int max, int *n);
 int lv_nic_attach(struct backend_conn *bc, const char *uuid,
     const struct vm_nic_spec *n, bool live);
 int lv_nic_detach(struct backend_conn *bc, const char *uuid,

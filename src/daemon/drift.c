@@ -259,22 +259,6 @@ drift_scan(struct app *app, const char *vm, const char *host, json_t **out)
 
 /* --- adopting an orphan --- */
 
-struct drift_adopt_tx {
-	struct vm_rec vm;
-	struct disk_rec disks[VM_DISKS_MAX];
-	int ndisks;
-};
-
-static int
-drift_adopt_tx(struct store_conn *c, void *arg)
-{
-	struct drift_adopt_tx *t = arg;
-
-	if (store_vm_insert(c, &t->vm, t->disks, t->ndisks) < 0)
-		return -1;
-	return store_event_vm(c, t->vm.id, "vm.adopted", NULL, NULL);
-}
-
 /* w must be one of the n words of set. */
 static bool
 drift_word(const char *w, const char *const *set, int n)
@@ -283,6 +267,126 @@ drift_word(const char *w, const char *const *set, int n)
 		if (strcmp(w, set[i]) == 0)
 			return true;
 	return false;
+}
+
+struct drift_adopt_tx {
+	struct vm_rec vm;
+	struct disk_rec disks[VM_DISKS_MAX];
+	int ndisks;
+	struct domain_nic dn[VM_NICS_MAX];     /* the domain's NICs */
+	char lease[VM_NICS_MAX][16];           /* the address each leases */
+	int nnics;
+	struct nic_rec nics[VM_NICS_MAX];      /* out: as recorded */
+	struct network_rec nets[VM_NICS_MAX];  /* out: their networks */
+	const char *mac_prefix;
+};
+
+/* The bridge-mode network on bridge b into *out (1), or 0 when none. */
+struct drift_bridge_find {
+	const char *bridge;
+	struct network_rec *out;
+};
+
+static int
+drift_bridge_net(const struct network_rec *n, void *arg)
+{
+	struct drift_bridge_find *f = arg;
+
+	if (networks_on_hosts(n) || strcmp(n->bridge, f->bridge) != 0)
+		return 0;
+	*f->out = *n;
+	return 1;
+}
+
+/*
+ * The hangar network NIC i of the domain is on into t->nets[i]: a nat or
+ * isolated one by its libvirt name, a bridge one by its bridge.  A NIC
+ * on anything else (libvirt's default network, a bridge hangar does not
+ * know, user networking) cannot be kept: hangar writes the domain's
+ * definition again when it moves it, from what it knows.
+ */
+static int
+drift_adopt_net(struct store_conn *c, struct drift_adopt_tx *t, int i)
+{
+	const struct domain_nic *dn = &t->dn[i];
+	struct drift_bridge_find f = { dn->source, &t->nets[i] };
+	struct network_names nm;
+	int r = 0;
+
+	if (strcmp(dn->type, "network") == 0 &&
+	    strncmp(dn->source, "hangar-", 7) == 0) {
+		r = store_network_get(c, dn->source + 7, &t->nets[i]);
+		if (r < 0 && err_last()->code != ERR_NOT_FOUND)
+			return -1;
+		if (r == 0) {
+			networks_lv_names(&t->nets[i], &nm);
+			r = strcmp(nm.name, dn->source) == 0 ? 1 : 0;
+		}
+	} else if (strcmp(dn->type, "bridge") == 0 && dn->source[0]) {
+		if ((r = store_network_each(c, drift_bridge_net, &f)) < 0)
+			return -1;
+	}
+	if (r != 1)
+		return err_set(ERR_UNPROCESSABLE, "it is on %s '%.64s', not on "
+		    "a hangar network: hangar keeps NICs on its own networks "
+		    "only (make one with POST /v1/networks and move the NIC "
+		    "onto it)", dn->type[0] ? dn->type : "an interface",
+		    dn->source);
+	err_clear();
+	return 0;
+}
+
+/* NIC i recorded, with the address it leases if that is free, else a
+ * new one of the network's range. */
+static int
+drift_adopt_nic(struct store_conn *c, struct drift_adopt_tx *t, int i)
+{
+	struct nic_rec *n = &t->nics[i];
+	char field[16];
+
+	static const char *const models[] = { "virtio", "e1000" };
+
+	if (!drift_word(t->dn[i].model, models, 2))
+		return err_set(ERR_UNPROCESSABLE, "its model '%s' is not one "
+		    "hangar keeps (virtio or e1000)", t->dn[i].model[0] ?
+		    t->dn[i].model : "(the hypervisor's default)");
+	if (drift_adopt_net(c, t, i) < 0)
+		return -1;
+	memset(n, 0, sizeof(*n));
+	n->network_id = t->nets[i].id;
+	snprintf(n->mac, sizeof(n->mac), "%s", t->dn[i].mac);
+	snprintf(n->model, sizeof(n->model), "%s", t->dn[i].model);
+	snprintf(field, sizeof(field), "nics[%d]", i);
+	if (t->nets[i].cidr[0] && t->lease[i][0]) {
+		snprintf(n->ipv4, sizeof(n->ipv4), "%s", t->lease[i]);
+		if (store_nic_insert(c, t->vm.id, n, t->mac_prefix, field) == 0)
+			return 0;
+		if (strstr(err_last()->field, ".ipv4") == NULL)
+			return -1;
+		err_clear();
+		n->ipv4[0] = '\0';
+		n->dev[0] = '\0';
+	}
+	return store_nic_insert(c, t->vm.id, n, t->mac_prefix, field);
+}
+
+static int
+drift_adopt_tx(struct store_conn *c, void *arg)
+{
+	struct drift_adopt_tx *t = arg;
+
+	if (store_vm_insert(c, &t->vm, t->disks, t->ndisks) < 0)
+		return -1;
+	for (int i = 0; i < t->nnics; i++)
+		if (drift_adopt_nic(c, t, i) < 0) {
+			struct err e;
+
+			/* the request named no NIC: say which, no field */
+			err_save(&e);
+			return err_set(e.code, "the domain cannot be adopted: "
+			    "its NIC %s: %s", t->dn[i].mac, e.msg);
+		}
+	return store_event_vm(c, t->vm.id, "vm.adopted", NULL, NULL);
 }
 
 /*
@@ -348,6 +452,65 @@ drift_adopt_disks(struct app *app, const struct host_rec *h,
 	return 0;
 }
 
+/*
+ * The domain's NICs into t, each with the address its hangar network's
+ * DHCP leases it now (kept when free: the guest goes on using it).
+ */
+static int
+drift_adopt_nics(struct app *app, const struct host_rec *h,
+    const char *uuid, struct drift_adopt_tx *t)
+{
+	struct backend_conn *bc = fleet_conn(app->fleet, h->id);
+	struct net_lease l;
+	int n = 0;
+
+	if (bc == NULL || backend_nic_list(bc, uuid, t->dn, VM_NICS_MAX,
+	    &t->nnics) < 0)
+		return -1;
+	for (int i = 0; i < t->nnics; i++)
+		if (strcmp(t->dn[i].type, "network") == 0 &&
+		    strncmp(t->dn[i].source, "hangar-", 7) == 0 &&
+		    backend_network_leases(bc, t->dn[i].source, t->dn[i].mac,
+		    &l, 1, &n) == 0 && n == 1)
+			snprintf(t->lease[i], sizeof(t->lease[i]), "%s", l.ip);
+	err_clear();
+	return 0;
+}
+
+/*
+ * The static DHCP host of each adopted NIC that has one on its network
+ * (as a create adds them), so the guest keeps its address; on failure
+ * the adoption is undone.
+ */
+static int
+drift_adopt_dhcp(struct app *app, const struct drift_adopt_tx *t)
+{
+	struct backend_conn *bc = fleet_conn(app->fleet, t->vm.host_id);
+	struct network_names nm;
+
+	for (int i = 0; i < t->nnics; i++) {
+		struct net_dhcp_host dh = { t->nics[i].mac, t->nics[i].ipv4,
+		    i == 0 ? t->vm.name : NULL };
+
+		if (!networks_on_hosts(&t->nets[i]) || !t->nets[i].dhcp ||
+		    t->nics[i].ipv4[0] == '\0')
+			continue;
+		networks_lv_names(&t->nets[i], &nm);
+		if (bc == NULL || backend_network_host_add(bc, nm.name,
+		    &dh) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+drift_unadopt_tx(struct store_conn *c, void *arg)
+{
+	const struct vm_rec *vm = arg;
+
+	return store_vm_delete(c, vm->id, NULL);
+}
+
 int
 drift_adopt_domain(struct app *app, const char *host, const char *domain,
     const char *name, struct vm_rec *out)
@@ -396,7 +559,9 @@ drift_adopt_domain(struct app *app, const char *host, const char *domain,
 		    "defined): hangar only manages defined domains", domain);
 	}
 	memset(&t, 0, sizeof(t));
-	if (drift_adopt_disks(app, &s.hosts[i].h, d->uuid, &t) < 0) {
+	t.mac_prefix = app->cfg.mac_prefix;
+	if (drift_adopt_disks(app, &s.hosts[i].h, d->uuid, &t) < 0 ||
+	    drift_adopt_nics(app, &s.hosts[i].h, d->uuid, &t) < 0) {
 		struct err e;
 
 		err_save(&e);
@@ -431,6 +596,16 @@ drift_adopt_domain(struct app *app, const char *host, const char *domain,
 	if (r == 0)
 		view_claim_locked(app->view, &t.vm);
 	view_unlock(app->view);
+	if (r == 0 && drift_adopt_dhcp(app, &t) < 0) {
+		struct err e;
+
+		err_save(&e);
+		if (store_tx(app->store, drift_unadopt_tx, &t.vm) == 0)
+			view_release(app->view, &t.vm);
+		return err_set(e.code, "domain '%.64s' was not adopted: the "
+		    "DHCP host of its NIC could not be added: %s", domain,
+		    e.msg);
+	}
 	if (r < 0)
 		return -1;
 	log_info("drift: adopted domain '%s' on host '%s' as vm '%s'", domain,
