@@ -77,9 +77,9 @@ nothing_left() {
 	t_eq "$2: no disk or seed volume in the pool" "$(vols)" ""
 }
 # env NAME TTL VMS: a create body
-env() {
-	printf '{"name":"%s","ttl":"%s","network":{"cidr":"10.91.0.0/24"},"vms":%s}' \
-		"$1" "$2" "$3"
+env() { # (CIDR: the network's range, 10.91.0.0/24 by default)
+	printf '{"name":"%s","ttl":"%s","network":{"cidr":"%s"},"vms":%s}' \
+		"$1" "$2" "${CIDR:-10.91.0.0/24}" "$3"
 }
 vm() { # ROLE COUNT [EXTRA [MEMORY_MIB]]: one entry of "vms"
 	printf '{"name":"%s","count":%s,"image":"tiny","memory_mib":%s,%s%s}' \
@@ -156,6 +156,9 @@ t_expect_json '[.environments[] | .name + ":" + (.vm_count | tostring)] | join("
 
 t_http POST /v1/environments "$(env ci 1h "[$(vm db 1)]")"
 problem 409 name "a taken name"
+t_http POST /v1/environments "$(env ci2 1h "[$(vm db 1)]")"
+problem 409 network.cidr "a range overlapping ci's"
+t_match "... it names network env-ci" "$(t_json .detail)" "env-ci"
 t_http DELETE /v1/vms/ci-web-2
 t_expect_problem 409 "a VM of ci deleted alone: 409"
 t_match "... it says to delete the environment" "$(t_json .detail)" "environment 'ci'"
@@ -167,7 +170,7 @@ problem 400 ttl "PATCH a bad ttl"
 # --- big: cannot fit (a b VM finds no room); nothing is left
 MEM=$(curl -sS "$T_BASE/v1/hosts" | jq '.hosts[0].memory_mib // .hosts[0].capacity.memory_mib')
 PER=$((MEM / 5))
-t_http POST /v1/environments "$(env big 1h "[$(vm a 1),$(vm b 8 '"start":false' "$PER")]")"
+t_http POST /v1/environments "$(CIDR=10.92.0.0/24 env big 1h "[$(vm a 1),$(vm b 8 '"start":false' "$PER")]")"
 problem 409 "vms[1]" "an environment too big for the host ($PER MiB x 8 of $MEM)"
 t_match "... the error names the VM that did not fit" "$(t_json .detail)" "vm 'big-b-[0-9]'"
 t_expect_json '.hosts | length > 0' true "... with every host's verdict"
@@ -181,6 +184,10 @@ nothing_left_big() {
 	t_check_not "big: virsh: no network hangar-env-big" net big
 }
 nothing_left_big
+t_http GET /v1/environments/ci2
+t_expect_status 404 "ci2 (refused for its range): no environment"
+t_http GET /v1/networks/env-ci2
+t_expect_status 404 "ci2: no network env-ci2"
 
 # --- ci down: nothing left
 t_http DELETE "/v1/environments/ci?$W"
