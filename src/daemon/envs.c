@@ -177,14 +177,24 @@ struct envs_del {
 	struct op_rec *op;
 };
 
-/* ERR_CONFLICT while e's own operation is queued or running. */
+/*
+ * ERR_CONFLICT while e's own operation is queued or running, or not yet
+ * recorded (its VMs are being placed: envs_begin .. envs_commit).
+ */
 static int
 envs_idle(struct store_conn *c, const struct env_rec *e)
 {
 	struct op_rec o;
 
-	if (e->op_id[0] == '\0' || store_op_get(c, e->op_id, &o) < 0) {
+	if (e->op_id[0] == '\0')
+		return 0;
+	if (store_op_get(c, e->op_id, &o) < 0) {
+		if (err_last()->code != ERR_NOT_FOUND)
+			return -1;
 		err_clear();
+		if (strcmp(e->state, "creating") == 0)
+			return err_set(ERR_CONFLICT, "environment '%s' is being "
+			    "created", e->name);
 		return 0;
 	}
 	if (o.status == OP_QUEUED || o.status == OP_RUNNING)
@@ -311,9 +321,45 @@ envs_tick(void *arg)
 	envs_expire(arg);
 }
 
+/*
+ * An environment left creating with no operation: the daemon stopped
+ * while its VMs were being placed.  It is marked failed, for a DELETE
+ * (whose children remove whatever of it was made).
+ */
+static int
+envs_orphan(const struct env_rec *e, void *arg)
+{
+	struct store_conn *c = arg;
+	struct env_rec f = *e;
+	struct op_rec o;
+
+	if (strcmp(e->state, "creating") != 0 || e->op_id[0] == '\0' ||
+	    store_op_get(c, e->op_id, &o) == 0 ||
+	    err_last()->code != ERR_NOT_FOUND)
+		return 0;
+	err_clear();
+	snprintf(f.state, sizeof(f.state), "failed");
+	snprintf(f.error, sizeof(f.error), "hangard stopped while it was "
+	    "being made; delete it");
+	log_warnx("envs: environment '%s' was left half made: marked failed",
+	    e->name);
+	return store_env_update(c, &f);
+}
+
+static int
+envs_orphans_tx(struct store_conn *c, void *arg)
+{
+	(void)arg;
+	return store_env_each(c, envs_orphan, c);
+}
+
 struct ticker *
 envs_start(struct app *app)
 {
+	if (store_tx(app->store, envs_orphans_tx, NULL) < 0)
+		log_warnx("envs: cannot look for half-made environments: %s",
+		    err_last()->msg);
+	err_clear();
 	return ticker_start(ENV_TICK_MS, envs_tick, app,
 	    "the environment expiry");
 }

@@ -15,7 +15,8 @@
 #     volume, seed, libvirt network or row;
 #   - big: an environment that cannot fit (a VM finds no room) is a
 #     409 naming that VM with every host's verdict, and leaves nothing;
-#   - a 5 s ttl removes the environment by itself; an expiry passing
+#   - the CLI (env up FILE, list, show, extend); a ttl cut to 5 s
+#     removes the environment by itself; an expiry passing
 #     while hangard is down is acted on when it is back (kept in the
 #     store).
 # Usage: BUILD=build tests/integration/environments.sh
@@ -195,9 +196,23 @@ t_expect_json .status succeeded "DELETE ci: succeeded"
 t_expect_json .kind env_delete "... one env_delete operation"
 nothing_left ci "after ci's delete"
 
-# --- a 5 s ttl removes it by itself
-t_http POST "/v1/environments?$W" "$(env tmp 5s "[$(vm a 1)]")"
-t_expect_json .status succeeded "environment tmp with a 5 s ttl: made"
+# --- the CLI: env up a file, list, show; extend to a 5 s ttl, which
+# removes it by itself
+cli() { HANGAR_URL='' timeout 300 "$BUILD/hangar" --url "unix:$HANGARD_SOCK" "$@" 2>&1; }
+env tmp 1h "[$(vm a 1)]" >"$T_TMP/tmp.json"
+out=$(cli env up "$T_TMP/tmp.json" --ttl 2h)
+t_eq "hangar env up tmp.json --ttl 2h: exit 0" "$?" 0
+t_match "... prints tmp ready with its VM and address" "$out" \
+	"tmp-a-1 +a +(running|starting|stopped) .*10\.91\.0\."
+out=$(cli env list)
+t_match "hangar env list: tmp, ready, one VM, on env-tmp" "$out" "tmp +ready +1 +env-tmp"
+out=$(cli -o json env show tmp)
+t_eq "hangar -o json env show tmp: ttl 2 h" "$(jq .ttl_s <<<"$out")" 7200
+out=$(cli env extend tmp 5s)
+t_eq "hangar env extend tmp 5s: exit 0" "$?" 0
+out=$(cli env down nosuch)
+t_check_not "hangar env down nosuch: fails" test "$?" = 0
+t_match "... saying it is not found" "$out" "environment 'nosuch' not found"
 gone() { [ "$(curl -sS -o /dev/null -w '%{http_code}' "$T_BASE/v1/environments/$1")" = 404 ]; }
 t_check "tmp: removed by itself within 60 s" t_wait_for 60 gone tmp
 nothing_left tmp "after tmp expired"
