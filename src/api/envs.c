@@ -270,62 +270,82 @@ static const struct body_field envs_fields[] = {
 	{ "ttl", BODY_STRING, false, 0, 32 },
 };
 
+/* A create body, checked: what envs_create makes. */
+struct envs_plan {
+	struct env_rec e;          /* name, ttl_s */
+	struct network_rec net;    /* mode, cidr */
+	struct envs_entry en[ENV_ENTRIES_MAX];
+	size_t n;
+};
+
+/*
+ * Check r's body into *pl, each VM's body too (as vms[i]; buf is
+ * scratch), before anything is made.  ERR_INVALID naming the field.
+ */
+static int
+envs_parse(struct req *r, struct envs_plan *pl, struct placements_buf *buf)
+{
+	memset(pl, 0, sizeof(*pl));
+	if (body_check(r, envs_fields, sizeof(envs_fields) /
+	    sizeof(envs_fields[0])) < 0 ||
+	    envs_check_name("name", body_string(r, "name")) < 0 ||
+	    envs_ttl_parse(body_string(r, "ttl"), &pl->e.ttl_s) < 0 ||
+	    envs_network(json_object_get(r->body, "network"), &pl->net) < 0 ||
+	    envs_entries(json_object_get(r->body, "vms"), pl->en, &pl->n) < 0)
+		return -1;
+	snprintf(pl->e.name, sizeof(pl->e.name), "%s", body_string(r, "name"));
+	for (size_t k = 0; k < pl->n; k++)
+		if (envs_with_body(r, envs_vm_body(pl->e.name, &pl->en[k], 1,
+		    NULL), (int)k, envs_check_one, buf) < 0)
+			return -1;
+	return 0;
+}
+
 int
 envs_create(struct req *r)
 {
-	struct envs_entry en[ENV_ENTRIES_MAX];
+	struct envs_plan *pl = malloc(sizeof(*pl));
 	struct envs_place p;
-	struct network_rec net;
-	struct env_rec e;
 	struct op_rec op;
-	size_t n;
-	int64_t wait;
+	int64_t wait = 0;
 	int rc = -1;
 
-	memset(&e, 0, sizeof(e));
-	if (body_check(r, envs_fields, sizeof(envs_fields) /
-	    sizeof(envs_fields[0])) < 0 ||
-	    req_query_int(r, "wait", 0, ENV_WAIT_MAX, 0, &wait) < 0 ||
-	    envs_check_name("name", body_string(r, "name")) < 0 ||
-	    envs_ttl_parse(body_string(r, "ttl"), &e.ttl_s) < 0 ||
-	    envs_network(json_object_get(r->body, "network"), &net) < 0 ||
-	    envs_entries(json_object_get(r->body, "vms"), en, &n) < 0)
-		return -1;
 	memset(&p, 0, sizeof(p));
-	if ((p.buf = malloc(sizeof(*p.buf))) == NULL)
-		return err_set(ERR_INTERNAL, "out of memory");
-	snprintf(e.name, sizeof(e.name), "%s", body_string(r, "name"));
 	memset(&op, 0, sizeof(op));
-	/* every VM's body checked before anything is made */
-	for (size_t k = 0; k < n; k++)
-		if (envs_with_body(r, envs_vm_body(e.name, &en[k], 1, NULL),
-		    (int)k, envs_check_one, p.buf) < 0)
-			goto out;
+	if (pl == NULL || (p.buf = malloc(sizeof(*p.buf))) == NULL) {
+		rc = err_set(ERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (req_query_int(r, "wait", 0, ENV_WAIT_MAX, 0, &wait) < 0 ||
+	    envs_parse(r, pl, p.buf) < 0)
+		goto out;
 	req_new_id(op.id);
 	op.kind = OP_ENV_CREATE;
 	snprintf(op.idem_key, sizeof(op.idem_key), "%s", r->idem_key);
-	snprintf(op.params, sizeof(op.params), "{\"name\":\"%s\"}", e.name);
-	snprintf(e.op_id, sizeof(e.op_id), "%s", op.id);
-	req_new_id(net.uuid);
-	snprintf(net.description, sizeof(net.description), "environment '%s'",
-	    e.name);
-	if (envs_begin(r->app, &e, &net) < 0)
+	snprintf(op.params, sizeof(op.params), "{\"name\":\"%s\"}",
+	    pl->e.name);
+	snprintf(pl->e.op_id, sizeof(pl->e.op_id), "%s", op.id);
+	req_new_id(pl->net.uuid);
+	snprintf(pl->net.description, sizeof(pl->net.description),
+	    "environment '%s'", pl->e.name);
+	if (envs_begin(r->app, &pl->e, &pl->net) < 0)
 		goto out;
-	p.ln.env_id = e.id;
+	p.ln.env_id = pl->e.id;
 	p.ln.parent = op.id;
-	if (envs_place_all(r, &e, en, n, &p, net.name) < 0)
+	if (envs_place_all(r, &pl->e, pl->en, pl->n, &p, pl->net.name) < 0)
 		goto out;
-	if (envs_commit(r->app, &e, &op) < 0) {
+	if (envs_commit(r->app, &pl->e, &op) < 0) {
 		struct err saved;
 
 		err_save(&saved);
-		envs_abandon(r->app, &e);
+		envs_abandon(r->app, &pl->e);
 		err_restore(&saved);
 		goto out;
 	}
 	rc = 0;
 out:
 	free(p.buf);
+	free(pl);
 	return rc < 0 ? -1 : operations_reply(r, &op, wait);
 }
 
