@@ -18,7 +18,8 @@
 #   - the CLI (env up FILE, list, show, extend); a ttl cut to 5 s
 #     removes the environment by itself; an expiry passing
 #     while hangard is down is acted on when it is back (kept in the
-#     store).
+#     store); hangard SIGKILLed while one is made: it ends ready or
+#     removed, nothing left half made.
 # Usage: BUILD=build tests/integration/environments.sh
 # shellcheck disable=SC2317 # functions run through t_wait_for
 # Six tiny guests booting under TCG on a shared 2-core machine; tests/run gives it
@@ -171,6 +172,7 @@ problem 400 ttl "PATCH a bad ttl"
 # --- big: cannot fit (a b VM finds no room); nothing is left
 MEM=$(curl -sS "$T_BASE/v1/hosts" | jq '.hosts[0].memory_mib // .hosts[0].capacity.memory_mib')
 PER=$((MEM / 5))
+VOLS_BEFORE=$(vols)
 t_http POST /v1/environments "$(CIDR=10.92.0.0/24 env big 1h "[$(vm a 1),$(vm b 8 '"start":false' "$PER")]")"
 problem 409 "vms[1]" "an environment too big for the host ($PER MiB x 8 of $MEM)"
 t_match "... the error names the VM that did not fit" "$(t_json .detail)" "vm 'big-b-[0-9]'"
@@ -183,6 +185,12 @@ nothing_left_big() {
 	t_eq "big: no VM big-*" "$(curl -sS "$T_BASE/v1/vms" |
 		jq '[.vms[] | select(.name | startswith("big-"))] | length')" 0
 	t_check_not "big: virsh: no network hangar-env-big" net big
+	t_eq "big: virsh: no domain big-*" "$(doms big-)" 0
+	t_eq "big: no volume made (the pool holds ci's, as before)" "$(vols)" "$VOLS_BEFORE"
+	t_http GET '/v1/operations?limit=1000'
+	t_expect_json '[.operations[] | select(.vm // "" | startswith("big-"))
+		| .status] | unique | join(" ")' cancelled \
+		"big: the creates placed before the refusal were cancelled, never run"
 }
 nothing_left_big
 t_http GET /v1/environments/ci2
@@ -195,6 +203,38 @@ t_http DELETE "/v1/environments/ci?$W"
 t_expect_json .status succeeded "DELETE ci: succeeded"
 t_expect_json .kind env_delete "... one env_delete operation"
 nothing_left ci "after ci's delete"
+
+# --- hangard SIGKILLed while an environment is being made: once started
+# again, the environment ends ready or removed, never half made
+t_http POST /v1/environments "$(CIDR=10.93.0.0/24 env crash 1h "[$(vm a 3)]")"
+t_expect_status 202 "environment crash: accepted"
+CRASH_OP=$(t_json .id)
+child_running() {
+	curl -sS "$T_BASE/v1/operations?limit=1000" | jq -e --arg p "$CRASH_OP" \
+		'[.operations[] | select(.parent == $p and .status == "running")] |
+		length > 0' >/dev/null
+}
+t_check "crash: a create of it is running" t_wait_for 60 child_running
+kill -KILL "$HANGARD_PID" 2>/dev/null
+wait "$HANGARD_PID" 2>/dev/null
+HANGARD_PID=''
+HANGARD_CONF_EXTRA=$CONF hangard_start || t_summary
+settled() {
+	local st
+	st=$(curl -sS "$T_BASE/v1/environments/crash" | jq -r '.state // .status')
+	[ "$st" = ready ] || [ "$st" = 404 ]
+}
+t_check "crash: after the restart it is ready or removed within 180 s" t_wait_for 180 settled
+t_http GET "/v1/operations/$CRASH_OP?wait=60"
+CRASH_END=$(t_json .status)
+t_match "crash: its operation ended ($CRASH_END)" "$CRASH_END" '^(succeeded|failed)$'
+t_http GET /v1/environments/crash
+if [ "$T_STATUS" = 200 ]; then
+	t_expect_json '.vms | length' 3 "crash: ready, with its three VMs"
+	t_http DELETE "/v1/environments/crash?$W"
+	t_expect_json .status succeeded "DELETE crash: succeeded"
+fi
+nothing_left crash "after crash"
 
 # --- the CLI: env up a file, list, show; extend to a 5 s ttl, which
 # removes it by itself
