@@ -334,7 +334,7 @@ envs_create(struct req *r)
 	p.ln.parent = op.id;
 	if (envs_place_all(r, &pl->e, pl->en, pl->n, &p, pl->net.name) < 0)
 		goto out;
-	if (envs_commit(r->app, &pl->e, &op) < 0) {
+	if (envs_commit(r->app, &op) < 0) {
 		struct err saved;
 
 		err_save(&saved);

@@ -501,8 +501,11 @@ int envs_begin(struct app *app, struct env_rec *e, struct network_rec *n);
  * operation (queued, never submitted: cancelled, rows and claims gone).
  */
 void envs_abandon(struct app *app, struct env_rec *e);
-/* Record op (kind env_create, params {"name"}) and submit it. */
-int envs_commit(struct app *app, struct env_rec *e, struct op_rec *op);
+/*
+ * Record op (kind env_create, params {"name"}: the operation the
+ * environment's row already names) and submit it.
+ */
+int envs_commit(struct app *app, struct op_rec *op);
 /*
  * Record an env_delete of environment name into *op (id set by the
  * caller) and submit it.  ERR_NOT_FOUND, ERR_CONFLICT while its own

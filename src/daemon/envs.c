@@ -145,25 +145,16 @@ envs_abandon(struct app *app, struct env_rec *e)
 	err_clear();
 }
 
-struct envs_commit {
-	struct env_rec *e;
-	struct op_rec *op;
-};
-
 static int
 envs_commit_tx(struct store_conn *c, void *arg)
 {
-	struct envs_commit *t = arg;
-
-	return store_op_insert(c, t->op);
+	return store_op_insert(c, arg);
 }
 
 int
-envs_commit(struct app *app, struct env_rec *e, struct op_rec *op)
+envs_commit(struct app *app, struct op_rec *op)
 {
-	struct envs_commit t = { e, op };
-
-	if (store_tx(app->store, envs_commit_tx, &t) < 0)
+	if (store_tx(app->store, envs_commit_tx, op) < 0)
 		return -1;
 	ops_submit(app->ops, op->id);
 	return 0;
