@@ -92,6 +92,27 @@ const struct output_col columns_network[] = {
 };
 const size_t columns_nnetwork = NITEMS(columns_network);
 
+/* hangar env list: {"environments":[ENVIRONMENT,...]} */
+const struct output_col columns_env[] = {
+	{ "NAME", "name", OUTPUT_TEXT },
+	{ "STATE", "state", OUTPUT_TEXT },
+	{ "VMS", "vm_count", OUTPUT_TEXT },
+	{ "NETWORK", "network", OUTPUT_TEXT },
+	{ "EXPIRES", "expires_at", OUTPUT_TEXT },
+	{ "CREATED", "created_at", OUTPUT_TEXT },
+};
+const size_t columns_nenv = NITEMS(columns_env);
+
+/* hangar env show: the ENVIRONMENT's "vms":[{"name","role",...},...] */
+const struct output_col columns_envvm[] = {
+	{ "VM", "name", OUTPUT_TEXT },
+	{ "ROLE", "role", OUTPUT_TEXT },
+	{ "STATE", "state", OUTPUT_TEXT },
+	{ "HOST", "host", OUTPUT_TEXT },
+	{ "ADDRESSES", "addresses", OUTPUT_TEXT },
+};
+const size_t columns_nenvvm = NITEMS(columns_envvm);
+
 /* hangar group show: the GROUP's "members":[{"name","id","host"},...] */
 const struct output_col columns_member[] = {
 	{ "MEMBER", "name", OUTPUT_TEXT },

@@ -306,6 +306,12 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "network", "list", network_list, "network list", NULL },
 	{ "network", "show", network_show, "network show NAME", NULL },
 	{ "network", "delete", network_delete, "network delete NAME", NULL },
+	{ "env", "up", env_up, "env up FILE.json|- [--name NAME] [--ttl T] "
+	    "[--no-wait]", NULL },
+	{ "env", "down", env_down, "env down NAME [--no-wait]", NULL },
+	{ "env", "list", env_list, "env list", NULL },
+	{ "env", "show", env_show, "env show NAME", NULL },
+	{ "env", "extend", env_extend, "env extend NAME TTL|none", NULL },
 	{ "disk", "list", disk_list, "disk list VM", NULL },
 	{ "disk", "add", disk_add, "disk add VM [--size GIB] [--bus BUS] "
 	    "[--image NAME] [--no-wait]", NULL },

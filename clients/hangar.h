@@ -8,7 +8,7 @@
  * migration.c (printing migrations, drains, plans and an operation's
  * progress), columns.c (which columns each list shows), sse.c (reading
  * the event stream) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c,
- * cmd_group.c, cmd_network.c, cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c,
+ * cmd_group.c, cmd_env.c, cmd_network.c, cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c,
  * cmd_plan.c, cmd_image.c; http_file.c carries its files).
  *
  * Errors are reported once, where they happen, with cli_fail(): it prints
@@ -98,11 +98,13 @@ void	 cli_catch_interrupt(bool);
 extern const struct output_col columns_vm[], columns_host[], columns_op[],
     columns_group[], columns_member[], columns_place[], columns_snapshot[],
     columns_check[], columns_move[], columns_plan_move[], columns_disk[],
-    columns_image[], columns_guest_fs[], columns_prune[], columns_network[];
+    columns_image[], columns_guest_fs[], columns_prune[], columns_network[],
+    columns_env[], columns_envvm[];
 extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
     columns_nmember, columns_nplace, columns_nsnapshot, columns_ncheck,
     columns_nmove, columns_nplan_move, columns_ndisk, columns_nimage,
-    columns_nguest_fs, columns_nprune, columns_nnetwork;
+    columns_nguest_fs, columns_nprune, columns_nnetwork, columns_nenv,
+    columns_nenvvm;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -130,6 +132,13 @@ int	 host_remove(struct cli *, int, char **);
 int	 host_maintenance(struct cli *, int, char **);
 int	 host_drain(struct cli *, int, char **);
 int	 host_undrain(struct cli *, int, char **);
+
+/* cmd_env.c */
+int	 env_up(struct cli *, int, char **);
+int	 env_down(struct cli *, int, char **);
+int	 env_list(struct cli *, int, char **);
+int	 env_show(struct cli *, int, char **);
+int	 env_extend(struct cli *, int, char **);
 
 /* cmd_network.c */
 int	 network_create(struct cli *, int, char **);

@@ -241,7 +241,7 @@ main(int argc, char **argv)
 	struct api *api = NULL;
 	struct reconcile *rec = NULL;
 	struct watch *watch = NULL;
-	struct ticker *sched = NULL, *prov = NULL;
+	struct ticker *sched = NULL, *prov = NULL, *envs = NULL;
 	char errbuf[1024];
 	sigset_t set;
 	int sig, r, status = 1;
@@ -291,6 +291,7 @@ main(int argc, char **argv)
 	    (rec = reconcile_start(&app)) == NULL ||
 	    (sched = snapsched_start(&app)) == NULL ||
 	    (prov = provision_start(&app)) == NULL ||
+	    (envs = envs_start(&app)) == NULL ||
 	    (api = api_start(&app)) == NULL) {
 		log_error("%s", err_last()->msg);
 		goto done;
@@ -313,6 +314,7 @@ main(int argc, char **argv)
 done:
 	__atomic_store_n(&app.stopping, 1, __ATOMIC_RELAXED);
 	api_quiesce(api);
+	ticker_stop(envs);
 	ticker_stop(prov);
 	ticker_stop(sched);
 	reconcile_stop(rec);

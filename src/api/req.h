@@ -308,6 +308,16 @@ json_t *nics_json(const struct nic_rec *n, int count);
 int nics_list(struct req *r);
 int nics_add_one(struct req *r);
 int nics_remove(struct req *r);
+/* envs.c: test environments.  The ttl ("4h", "90s"; NULL: none) into
+ * *ttl_s, and an environment's (or a role's) name, checked: ERR_INVALID
+ * naming the field. */
+int envs_ttl_parse(const char *text, int64_t *ttl_s);
+int envs_check_name(const char *field, const char *name);
+int envs_list(struct req *r);
+int envs_get(struct req *r);
+int envs_create(struct req *r);
+int envs_update(struct req *r);
+int envs_delete(struct req *r);
 int networks_list(struct req *r);
 int networks_get(struct req *r);
 int networks_create(struct req *r);
@@ -323,6 +333,21 @@ int vms_get(struct req *r);
 /* Reply with VM id (a uuid or name) as GET /v1/vms/{vm} shows it. */
 int vms_reply_one(struct req *r, const char *id, int status);
 int vms_create(struct req *r);
+/* What links a VM being created to its test environment (envs.c). */
+struct vms_env_link {
+	int64_t env_id;
+	const char *role;          /* its entry's name in the request */
+	const char *parent;        /* the environment's operation */
+};
+/*
+ * r->body as a VM create body (ln NULL), or as one of an environment's
+ * VMs (ln: linked to it, started unless "start" is false): checked,
+ * placed and committed with its create operation, queued but not
+ * submitted (*op).  *vm its row, buf its disks and NICs.  ERR_NO_CAPACITY
+ * sets r->problem_ext to every host's verdict.
+ */
+int vms_place_body(struct req *r, const struct vms_env_link *ln,
+    struct placements_buf *buf, struct vm_rec *vm, struct op_rec *op);
 int vms_delete(struct req *r);
 int vms_start(struct req *r);
 int vms_stop(struct req *r);

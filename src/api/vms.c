@@ -483,60 +483,62 @@ vms_update(struct req *r)
 /* --- create --- */
 
 int
-vms_create(struct req *r)
+vms_place_body(struct req *r, const struct vms_env_link *ln,
+    struct placements_buf *buf, struct vm_rec *vm, struct op_rec *op)
 {
-	struct placements_buf buf;
 	struct place_req pr;
 	struct place_out out;
-	struct vm_rec vm;
-	struct op_rec op, done;
 	bool start;
-	int64_t wait;
 	char *seed;
 	int rc;
 
-	if (placements_parse(r, &pr, &buf) < 0 ||
-	    req_query_int(r, "wait", 0, VMS_WAIT_MAX, 0, &wait) < 0)
+	if (placements_parse(r, &pr, buf) < 0)
 		return -1;
-	memset(&vm, 0, sizeof(vm));
-	memset(&op, 0, sizeof(op));
-	vms_new_uuid(vm.uuid);
-	snprintf(vm.name, sizeof(vm.name), "%s", body_string(r, "name"));
-	vm.vcpus = pr.sr.vcpus;
-	vm.memory_mib = pr.sr.memory_mib;
-	vm.disk_gib = pr.sr.disk_gib;
-	memcpy(vm.firmware, buf.vm.firmware, sizeof(vm.firmware));
-	memcpy(vm.machine, buf.vm.machine, sizeof(vm.machine));
-	memcpy(vm.clock, buf.vm.clock, sizeof(vm.clock));
-	vm.hyperv = buf.vm.hyperv;
+	memset(vm, 0, sizeof(*vm));
+	memset(op, 0, sizeof(*op));
+	vms_new_uuid(vm->uuid);
+	snprintf(vm->name, sizeof(vm->name), "%s", body_string(r, "name"));
+	vm->vcpus = pr.sr.vcpus;
+	vm->memory_mib = pr.sr.memory_mib;
+	vm->disk_gib = pr.sr.disk_gib;
+	memcpy(vm->firmware, buf->vm.firmware, sizeof(vm->firmware));
+	memcpy(vm->machine, buf->vm.machine, sizeof(vm->machine));
+	memcpy(vm->clock, buf->vm.clock, sizeof(vm->clock));
+	vm->hyperv = buf->vm.hyperv;
 	/* a domain type asked for is the one it runs as, wherever it goes */
 	if (pr.sr.domain_type != 0)
-		snprintf(vm.domain_type, sizeof(vm.domain_type), "%s",
+		snprintf(vm->domain_type, sizeof(vm->domain_type), "%s",
 		    pr.sr.domain_type == SCHED_DT_KVM ? "kvm" : "qemu");
-	disks_volumes(buf.disks, buf.ndisks, vm.uuid);
-	pr.disks = buf.disks;
-	pr.ndisks = buf.ndisks;
-	if (vms_schedule_parse(r->body, &vm) < 0)
+	disks_volumes(buf->disks, buf->ndisks, vm->uuid);
+	pr.disks = buf->disks;
+	pr.ndisks = buf->ndisks;
+	if (vms_schedule_parse(r->body, vm) < 0)
 		return -1;
-	start = body_bool(r, "start", false);
-	snprintf(vm.desired, sizeof(vm.desired), "%s",
+	start = body_bool(r, "start", ln != NULL);
+	snprintf(vm->desired, sizeof(vm->desired), "%s",
 	    start ? "running" : "stopped");
-	snprintf(vm.observed, sizeof(vm.observed), "stopped");
-	vms_new_uuid(op.id);
-	op.kind = OP_CREATE;
-	snprintf(op.idem_key, sizeof(op.idem_key), "%s", r->idem_key);
-	snprintf(op.vm_uuid, sizeof(op.vm_uuid), "%s", vm.uuid);
-	snprintf(op.vm_name, sizeof(op.vm_name), "%s", vm.name);
-	snprintf(op.params, sizeof(op.params), "{\"start\":%s}",
+	snprintf(vm->observed, sizeof(vm->observed), "stopped");
+	vms_new_uuid(op->id);
+	op->kind = OP_CREATE;
+	snprintf(op->idem_key, sizeof(op->idem_key), "%s", r->idem_key);
+	snprintf(op->vm_uuid, sizeof(op->vm_uuid), "%s", vm->uuid);
+	snprintf(op->vm_name, sizeof(op->vm_name), "%s", vm->name);
+	snprintf(op->params, sizeof(op->params), "{\"start\":%s}",
 	    start ? "true" : "false");
-	pr.vm = &vm;
-	pr.op = &op;
-	if (cloud_init_spec(r, vm.name, &seed) < 0)
+	pr.vm = vm;
+	pr.op = op;
+	if (ln) {
+		pr.env_id = ln->env_id;
+		pr.env_role = ln->role;
+		snprintf(op->parent_id, sizeof(op->parent_id), "%s", ln->parent);
+		op->idem_key[0] = '\0';     /* the parent's request has it */
+	}
+	if (cloud_init_spec(r, vm->name, &seed) < 0)
 		return -1;
 	pr.cloud_init = seed;
 	/* a VM with a seed: hangard follows cloud-init in it (provision.c) */
 	if (seed)
-		snprintf(vm.provisioning, sizeof(vm.provisioning), "pending");
+		snprintf(vm->provisioning, sizeof(vm->provisioning), "pending");
 	rc = place_vm(r->app, &pr, NULL);
 	free(seed);
 	if (rc < 0) {
@@ -555,6 +557,20 @@ vms_create(struct req *r)
 		}
 		return -1;
 	}
+	return 0;
+}
+
+int
+vms_create(struct req *r)
+{
+	struct placements_buf buf;
+	struct vm_rec vm;
+	struct op_rec op, done;
+	int64_t wait;
+
+	if (req_query_int(r, "wait", 0, VMS_WAIT_MAX, 0, &wait) < 0 ||
+	    vms_place_body(r, NULL, &buf, &vm, &op) < 0)
+		return -1;
 	ops_submit(r->app->ops, op.id);
 	if (wait > 0) {
 		if (ops_wait(r->app->ops, op.id, wait * 1000, &done) < 0)
@@ -613,11 +629,18 @@ vms_action_tx(struct store_conn *c, void *arg)
 {
 	struct vms_action_tx *t = arg;
 	const struct vms_action *act = t->act;
+	char env[NAME_MAX_LEN] = "";
 	struct vm_rec v;
 	size_t i;
 
 	if (store_vm_get(c, t->id, &v) < 0)
 		return -1;
+	/* an environment's VMs live and go with it (envs.c) */
+	if (act->kind == OP_DELETE && (store_env_of_vm(c, v.id, env,
+	    sizeof(env)) < 0 || env[0]))
+		return env[0] ? err_set(ERR_CONFLICT, "vm '%s' belongs to "
+		    "environment '%s': delete the environment", v.name, env) :
+		    -1;
 	if (v.op_id[0])
 		return err_set(ERR_CONFLICT, "vm '%s' is %s: operation %s is "
 		    "in progress", v.name, v.state, v.op_id);

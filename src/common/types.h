@@ -42,6 +42,8 @@ enum op_kind {
 	OP_IMAGE_PRUNE,      /* hosts' unneeded image copies removed: no VM */
 	OP_NIC_ADD,
 	OP_NIC_REMOVE,
+	OP_ENV_CREATE,       /* a test environment made: no VM */
+	OP_ENV_DELETE,       /* a test environment removed: no VM */
 	OP_KIND__COUNT
 };
 

@@ -484,6 +484,43 @@ struct ticker;
 /* Its thread (common/ticker.h): stop it with ticker_stop(). */
 struct ticker *snapsched_start(struct app *app);
 
+/* --- envs.c: test environments (see there) --- */
+#define ENV_NAME_MAX 24            /* an environment's name, and a role's */
+#define ENV_VMS_MAX 100            /* the VMs of one environment */
+/* The hangar network of environment env: env-<env>. */
+void envs_network_name(const char *env, char *out, size_t len);
+/*
+ * Record environment e (name, ttl_s, op_id set; state creating) and make
+ * network n (mode, cidr; its name is set here) on every host.  Nothing
+ * is left when it fails: ERR_CONFLICT naming "name" (taken) or
+ * "network.cidr" (overlaps), a host's refusal.
+ */
+int envs_begin(struct app *app, struct env_rec *e, struct network_rec *n);
+/*
+ * Undo envs_begin and the creates recorded since as children of e's
+ * operation (queued, never submitted: cancelled, rows and claims gone).
+ */
+void envs_abandon(struct app *app, struct env_rec *e);
+/*
+ * Record op (kind env_create, params {"name"}: the operation the
+ * environment's row already names) and submit it.
+ */
+int envs_commit(struct app *app, struct op_rec *op);
+/*
+ * Record an env_delete of environment name into *op (id set by the
+ * caller) and submit it.  ERR_NOT_FOUND, ERR_CONFLICT while its own
+ * operation is under way.
+ */
+int envs_request_delete(struct app *app, const char *name,
+    struct op_rec *op);
+/* A new ttl (0: none) for ready environment name, from now; *out after. */
+int envs_set_ttl(struct app *app, const char *name, int64_t ttl_s,
+    struct env_rec *out);
+/* Remove every environment whose expiry has passed (one tick's work). */
+void envs_expire(struct app *app);
+/* The expiry ticker (common/ticker.h): stop it with ticker_stop(). */
+struct ticker *envs_start(struct app *app);
+
 /* --- provision.c: following cloud-init in the guests --- */
 /* Its thread (common/ticker.h): stop it with ticker_stop(). */
 struct ticker *provision_start(struct app *app);

@@ -152,6 +152,12 @@ int ops_drain_recover(struct op_ctx *x);
 int ops_plan_run(struct op_ctx *x);
 int ops_plan_recover(struct op_ctx *x);
 
+/* ops_env.c: a test environment made and removed (envs.c) */
+int ops_env_create_run(struct op_ctx *x);
+int ops_env_create_recover(struct op_ctx *x);
+int ops_env_delete_run(struct op_ctx *x);
+int ops_env_delete_recover(struct op_ctx *x);
+
 /* ops_image.c: importing an uploaded image into the library */
 int ops_image_run(struct op_ctx *x);
 int ops_image_recover(struct op_ctx *x);

@@ -315,4 +315,11 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	/* pruning again decides again: a prune is finished by re-running */
 	[OP_IMAGE_PRUNE] = { .run = ops_prune_run, .recover = ops_prune_run,
 	    .cancellable = true, .no_vm = true, .noun = "image" },
+	/* a test environment: its VMs' operations are its children */
+	[OP_ENV_CREATE] = { .run = ops_env_create_run,
+	    .recover = ops_env_create_recover, .no_vm = true,
+	    .noun = "environment" },
+	[OP_ENV_DELETE] = { .run = ops_env_delete_run,
+	    .recover = ops_env_delete_recover, .no_vm = true,
+	    .noun = "environment" },
 };

@@ -68,6 +68,9 @@ place_insert_tx(struct store_conn *c, void *arg)
 			return -1;
 	}
 	t->pr->op->vm_id = t->pr->vm->id;
+	if (t->pr->env_id > 0 && store_env_vm_link(c, t->pr->env_id,
+	    t->pr->vm->id, t->pr->env_role) < 0)
+		return -1;
 	return store_op_insert(c, t->pr->op);
 }
 

@@ -33,6 +33,10 @@ struct place_req {
 	const char *bridges[VM_NICS_MAX];
 	int nbridges;
 	struct op_rec *op;
+	/* a test environment's VM: linked to env_id as env_role in the same
+	 * transaction (0: none) */
+	int64_t env_id;
+	const char *env_role;
 };
 
 /* Every host's verdict, for the explain output (owned; place_out_free). */

@@ -726,4 +726,51 @@ int store_token_revoke(struct store_conn *c, const char *name,
 typedef int (*store_token_fn)(const struct token_rec *t, void *arg);
 int store_token_each(struct store_conn *c, store_token_fn fn, void *arg);
 
+/* --- test environments (store_env.c) --- */
+#define ENV_ERROR_MAX 512
+
+/*
+ * An environment: a private network and VMs made and removed together
+ * (daemon/envs.c).  state: creating -> ready, or failed; deleting until
+ * its rows are gone.  expires_at (ms since the epoch, 0: never) is when
+ * the expiry ticker removes it.
+ */
+struct env_rec {
+	int64_t id;
+	char name[NAME_MAX_LEN];
+	int64_t network_id;        /* 0: none (yet, or no longer) */
+	char state[12];
+	int64_t ttl_s;             /* as asked (0: none) */
+	int64_t expires_at;
+	char op_id[UUID_STR_LEN];  /* its latest operation, or "" */
+	char error[ENV_ERROR_MAX]; /* why it failed, or "" */
+	int64_t created_at;
+	int nvms;                  /* VMs linked to it (read-only) */
+};
+
+/* Insert e (sets id, created_at).  ERR_CONFLICT naming "name" if taken. */
+int store_env_insert(struct store_conn *c, struct env_rec *e);
+/* ERR_NOT_FOUND naming it. */
+int store_env_get(struct store_conn *c, const char *name, struct env_rec *out);
+/* Write back network_id, state, ttl_s, expires_at, op_id and error. */
+int store_env_update(struct store_conn *c, const struct env_rec *e);
+/* The row only: its VM links go with it. */
+int store_env_delete(struct store_conn *c, int64_t id);
+typedef int (*store_env_fn)(const struct env_rec *e, void *arg);
+/* By name; stops early when fn returns non-zero (-1: its error). */
+int store_env_each(struct store_conn *c, store_env_fn fn, void *arg);
+/* Those whose expiry is at or before now_ms and that are ready or failed. */
+int store_env_each_expired(struct store_conn *c, int64_t now_ms,
+    store_env_fn fn, void *arg);
+/* Link VM vm_id to environment env_id as role. */
+int store_env_vm_link(struct store_conn *c, int64_t env_id, int64_t vm_id,
+    const char *role);
+typedef int (*store_env_vm_fn)(int64_t vm_id, const char *role, void *arg);
+/* The VMs of env_id, in the order they were made. */
+int store_env_vm_each(struct store_conn *c, int64_t env_id,
+    store_env_vm_fn fn, void *arg);
+/* The environment VM vm_id belongs to into name (len), "" when none. */
+int store_env_of_vm(struct store_conn *c, int64_t vm_id, char *name,
+    size_t len);
+
 #endif

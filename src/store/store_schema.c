@@ -291,6 +291,34 @@ const char *const store_migrations[] = {
 	 */
 	"ALTER TABLE networks ADD COLUMN next_ipv4 INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/*
+	 * 15: test environments: a private network and VMs made and
+	 * removed together (daemon/envs.c).  network_id links the network
+	 * (the environment row goes after it); environment_vms links
+	 * each VM, with its role (the "name" of its entry in the request),
+	 * and goes with the VM or the environment.  expires_at (ms since
+	 * the epoch, 0: never) is what the expiry ticker looks at, so it
+	 * survives a restart.
+	 */
+	"CREATE TABLE environments ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  network_id INTEGER REFERENCES networks(id) ON DELETE SET NULL,"
+	"  state TEXT NOT NULL DEFAULT 'creating'"
+	"    CHECK (state IN ('creating','ready','deleting','failed')),"
+	"  ttl_s INTEGER NOT NULL DEFAULT 0,"
+	"  expires_at INTEGER NOT NULL DEFAULT 0,"
+	"  op_id TEXT NOT NULL DEFAULT '',"
+	"  error TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX environments_expiry ON environments(expires_at)"
+	"  WHERE expires_at > 0;"
+	"CREATE TABLE environment_vms ("
+	"  env_id INTEGER NOT NULL REFERENCES environments(id)"
+	"    ON DELETE CASCADE,"
+	"  vm_id INTEGER NOT NULL UNIQUE REFERENCES vms(id) ON DELETE CASCADE,"
+	"  role TEXT NOT NULL,"
+	"  PRIMARY KEY (env_id, vm_id));",
 };
 
 const int store_nmigrations =

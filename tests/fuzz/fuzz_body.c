@@ -20,6 +20,8 @@
  *   POST .../snapshots/{s}/revert, DELETE ..., POST /v1/hosts/{h}/undrain
  *                                  body_check with no fields
  *   POST /v1/networks              networks_parse (and the network XML)
+ *   POST /v1/environments          envs_parse (each VM's body through
+ *                                  placements_parse, as vms[i])
  *   POST /v1/hosts                 hosts_create_fields, req_check_name,
  *                                  hosts_check_uri, hosts_settings,
  *                                  hosts_check_path
@@ -53,6 +55,7 @@
 #include <string.h>
 
 #include "api/drift.c"
+#include "api/envs.c"
 #include "api/groups.c"
 #include "api/hosts.c"
 #include "api/images.c"
@@ -651,6 +654,55 @@ adopt(const json_t *body)
 	req_done(&r, rc, "POST .../orphans/{d}/adopt");
 }
 
+/* POST /v1/environments: envs_create up to envs_begin. */
+static void
+env_create(const json_t *body)
+{
+	struct placements_buf *buf = malloc(sizeof(*buf));
+	struct envs_plan *pl = malloc(sizeof(*pl));
+	struct req r;
+	int rc, total = 0;
+	uint32_t net;
+	int prefix;
+
+	if (buf == NULL || pl == NULL)
+		abort();
+	req_init(&r, body);
+	rc = envs_parse(&r, pl, buf);
+	if (rc == 0) {
+		FUZZ_CHECK(name_ok(pl->e.name) &&
+		    strlen(pl->e.name) <= ENV_NAME_MAX, "name '%s'",
+		    pl->e.name);
+		FUZZ_CHECK(pl->e.ttl_s >= 0 && pl->e.ttl_s <= ENV_TTL_MAX_S,
+		    "ttl %lld s", (long long)pl->e.ttl_s);
+		FUZZ_CHECK(strcmp(pl->net.mode, "isolated") == 0 ||
+		    strcmp(pl->net.mode, "nat") == 0, "mode '%s'",
+		    pl->net.mode);
+		FUZZ_CHECK(ipv4_cidr_parse(pl->net.cidr, &net, &prefix) == 0 &&
+		    prefix >= 1 && prefix <= 30, "cidr '%s'", pl->net.cidr);
+		FUZZ_CHECK(pl->n >= 1 && pl->n <= ENV_ENTRIES_MAX, "%zu entries",
+		    pl->n);
+		for (size_t k = 0; k < pl->n; k++) {
+			char vm[NAME_MAX_LEN + 16];
+
+			FUZZ_CHECK(name_ok(pl->en[k].role) &&
+			    strlen(pl->en[k].role) <= ENV_NAME_MAX, "role '%s'",
+			    pl->en[k].role);
+			FUZZ_CHECK(pl->en[k].count >= 1, "count %d",
+			    pl->en[k].count);
+			total += pl->en[k].count;
+			/* the last VM's name is a name */
+			snprintf(vm, sizeof(vm), "%s-%s-%d", pl->e.name,
+			    pl->en[k].role, pl->en[k].count);
+			FUZZ_CHECK(name_ok(vm), "VM name '%s'", vm);
+		}
+		FUZZ_CHECK(total >= 1 && total <= ENV_VMS_MAX, "%d VMs", total);
+	}
+	req_done(&r, rc, "POST /v1/environments");
+	free(pl);
+	free(buf);
+}
+
 /* body_labels and body_ratio on the body as a whole. */
 static void
 labels_and_ratio(const json_t *body)
@@ -722,6 +774,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	image_prune(body);
 	group_create(body);
 	network_create(body);
+	env_create(body);
 	plans(body);
 	adopt(body);
 	labels_and_ratio(body);

@@ -126,8 +126,11 @@ expected_role(const char *method, const char *pattern)
 	    has_prefix(pattern, "/v1/networks") ||      /* on every host */
 	    has_prefix(pattern, "/v1/plans"))
 		return AUTH_ADMIN;
-	/* images are what operators make VMs from, as they make VMs */
+	/* images are what operators make VMs from, as they make VMs; a test
+	 * environment is VMs (its network is its own, made and removed
+	 * with them) */
 	if (has_prefix(pattern, "/v1/vms") ||
+	    has_prefix(pattern, "/v1/environments") ||
 	    has_prefix(pattern, "/v1/images") ||
 	    has_prefix(pattern, "/v1/operations"))
 		return AUTH_OPERATOR;

@@ -2268,8 +2268,8 @@ expect_schema_v3(struct fx *f)
 	 * content; 11: provisioning; 12: clock, hyperv; 13: networks, NICs;
 	 * 14: a network's address cursor)
 	 * come after 3 */
-	assert_int_equal(store_schema_version(), 14);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 14);
+	assert_int_equal(store_schema_version(), 15);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 15);
 	assert_string_equal(sql_columns(f->path, "vm_cloud_init", buf,
 	    sizeof(buf)), "vm_id,spec,created_at");
 	assert_string_equal(sql_columns(f->path, "vm_disks", buf,
