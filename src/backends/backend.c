@@ -439,6 +439,14 @@ backend_console_close(struct backend_conn *bc, struct backend_console *con)
 }
 
 int
+backend_send_keys(struct backend_conn *bc, const char *uuid,
+    const struct key_combo *combos, size_t n, int hold_ms)
+{
+	return BACKEND_CALL(bc, domain, send_keys, "send keys", uuid, combos,
+	    n, hold_ms);
+}
+
+int
 backend_file_tail(struct backend_conn *bc, const char *path, char *buf,
     size_t *n)
 {

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "../common/guestexec.h"
+#include "../common/keymap.h"
 #include "../common/types.h"
 
 struct backend_driver;
@@ -444,6 +445,15 @@ struct backend_domain_ops {
 	void (*console_close)(struct backend_conn *bc,
 	    struct backend_console *con);
 	/*
+	 * Press keys on the domain's keyboard: each of the n combos in turn
+	 * (its keys, Linux keycodes, pressed in order, held hold_ms, then
+	 * released), as a person types into a graphical console.  The
+	 * domain must be running (ERR_CONFLICT when not).  Not harmless to
+	 * repeat: the guest sees the keys twice.
+	 */
+	int (*send_keys)(struct backend_conn *bc, const char *uuid,
+	    const struct key_combo *combos, size_t n, int hold_ms);
+	/*
 	 * NICs: nic_attach plugs n into the definition and, with live, into
 	 * the running guest, where its MAC is not yet; nic_detach unplugs
 	 * the NIC of that MAC the same way, and succeeds when there is none.
@@ -709,6 +719,8 @@ int backend_console_write(struct backend_conn *bc,
     struct backend_console *con, const void *buf, size_t n);
 void backend_console_close(struct backend_conn *bc,
     struct backend_console *con);
+int backend_send_keys(struct backend_conn *bc, const char *uuid,
+    const struct key_combo *combos, size_t n, int hold_ms);
 int backend_file_tail(struct backend_conn *bc, const char *path, char *buf,
     size_t *n);
 int backend_nic_attach(struct backend_conn *bc, const char *uuid,

@@ -140,6 +140,8 @@ int lv_console_open(struct backend_conn *bc, const char *uuid,
 int lv_console_write(struct backend_conn *bc, struct backend_console *k,
     const void *buf, size_t n);
 void lv_console_close(struct backend_conn *bc, struct backend_console *k);
+int lv_send_keys(struct backend_conn *bc, const char *uuid,
+    const struct key_combo *combos, size_t n, int hold_ms);
 int lv_file_tail(struct backend_conn *bc, const char *path, char *buf,
     size_t *n);
 

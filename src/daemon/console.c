@@ -5,9 +5,9 @@
  * prints goes to every client; one client at a time may write (another
  * that wants to write is refused unless it takes over, which ends the
  * previous writer); typing a text opens the console for a moment when
- * nobody has it.  Also where the console's log file is on a host, and
- * reading its tail.  Nothing here knows of HTTP or WebSockets: a client
- * is two hooks (api/console.c bridges them to a WebSocket).
+ * nobody has it, or presses its keys on the VM's keyboard.  Also where
+ * the console's log file is on a host, and reading its tail.  Nothing
+ * here knows of HTTP or WebSockets: a client is two hooks (api/console.c bridges them to a WebSocket).
  *
  * Locks: mu guards the list and every console and client on it.  open_mu
  * is held while a backend console is opened or closed, so that a console
@@ -27,6 +27,9 @@
 #include "app.h"
 
 #define CONSOLE_TYPE_WAIT_S 2
+/* how long a typed key is held down: long enough for a slow (TCG) guest
+ * to read each scancode from its PS/2 controller */
+#define CONSOLE_KEY_HOLD_MS 10
 
 /* Where libvirt's virtlogd keeps a domain's serial console output. */
 #define CONSOLE_LOG_DIR "/var/log/libvirt/qemu"
@@ -339,6 +342,18 @@ console_type(struct app *app, const struct vm_rec *v, const char *text,
 	console_put(cs, cv);
 	pthread_mutex_unlock(&cs->open_mu);
 	return r;
+}
+
+int
+console_keys(struct app *app, const struct vm_rec *v,
+    const struct key_combo *combos, size_t n)
+{
+	struct backend_conn *bc;
+
+	if (console_check_state(v) < 0 ||
+	    (bc = fleet_conn(app->fleet, v->host_id)) == NULL)
+		return -1;
+	return backend_send_keys(bc, v->uuid, combos, n, CONSOLE_KEY_HOLD_MS);
 }
 
 int

@@ -12,7 +12,8 @@
 # 6455 close with their codes (unmasked 1002, oversize 1009, bad UTF-8
 # 1007), ping gets pong, a close is echoed; console/log returns the boot
 # text (and still does once the VM is stopped), console/type makes the
-# guest answer, with its bad inputs; the CLI's `hangar vm console` with
+# guest answer, with its bad inputs, and as keys ("via":"keys", the PS/2
+# keyboard typing into the guest's shell on tty1) too; the CLI's `hangar vm console` with
 # stdin from a pipe; a client attached when hangard stops is closed with
 # 1001 (and hangard exits cleanly); a stopped VM's console is 409 naming
 # its state, and an attached client sees the console end (1000) when the
@@ -180,6 +181,26 @@ code=$(curl -q -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $RTO
 	-H 'Content-Type: application/json' -d '{"text":"x"}' "$T_BASE$CON/type")
 t_eq "console/type with a reader token: 403" "$code" 403
 
+# --- console/type via keys: the keyboard (PS/2, virDomainSendKey) types on
+# tty1, where the tiny guest has a root shell; what it runs writes to
+# ttyS0, so the answer is in console/log while the command line is not
+# (the number is worked out by the shell; capitals and symbols need shift;
+# the answer may follow the prompt of ttyS0's own shell on its line)
+t_http POST "$CON/type" "{\"text\":\"echo KEYS-\$((7+$R)) >/dev/ttyS0\\n\",\"via\":\"keys\"}"
+t_expect_status 200 "POST console/type via keys: 200"
+t_expect_json .via keys "... says it went as keys"
+t_check "... the shell on tty1 ran it: its answer in console/log" \
+	t_wait_for 20 log_has "KEYS-$((7 + R))$"
+t_http POST "$CON/type" '{"text":"echo caf\u00e9","via":"keys"}'
+t_expect_problem 400 "console/type via keys of a character with no key: 400"
+t_expect_json .field text "... naming text"
+t_match "... and its position" "$T_BODY" "position 8"
+t_http POST "$CON/type" "{\"text\":\"$(head -c 1025 /dev/zero | tr '\0' a)\",\"via\":\"keys\"}"
+t_expect_problem 400 "console/type via keys of 1025 characters: 400"
+t_http POST "$CON/type" '{"text":"x","via":"vnc"}'
+t_expect_problem 400 "console/type via something else: 400"
+t_expect_json .field via "... naming via"
+
 # --- the CLI, stdin from a pipe
 out=$(printf 'echo cli-$((3+%d))\r' "$R" | "$BUILD/hangar" --url "unix:$HANGARD_SOCK" \
 	vm console "$VM" 2>&1)
@@ -257,6 +278,8 @@ t_match "the console of a stopped vm: 409" "$out" "^http 409"
 t_match "... naming its state" "$out" "is stopped"
 t_http POST "$CON/type" '{"text":"x"}'
 t_expect_problem 409 "console/type to a stopped vm: 409"
+t_http POST "$CON/type" '{"text":"x","via":"keys"}'
+t_expect_problem 409 "console/type via keys to a stopped vm: 409"
 t_http GET "$CON/log"
 t_expect_status 200 "console/log of the stopped vm: 200"
 t_match "... still shows how it booted" "$T_BODY" "$GUEST_TINY_BANNER"
