@@ -469,10 +469,11 @@ backend_network_start(struct backend_conn *bc, const char *name)
 }
 
 int
-backend_network_undefine(struct backend_conn *bc, const char *name)
+backend_network_undefine(struct backend_conn *bc, const char *name,
+    const char *uuid)
 {
 	return BACKEND_CALL(bc, network, network_undefine,
-	    "undefine networks", name);
+	    "undefine networks", name, uuid);
 }
 
 int

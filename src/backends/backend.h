@@ -591,8 +591,13 @@ struct backend_network_ops {
 	/* Make network name active and autostarted (a repeat is harmless);
 	 * ERR_NOT_FOUND when it is not defined. */
 	int (*network_start)(struct backend_conn *bc, const char *name);
-	/* Stop and undefine network name; succeeds when it is gone. */
-	int (*network_undefine)(struct backend_conn *bc, const char *name);
+	/*
+	 * Stop and undefine network name, if its uuid is uuid: a network of
+	 * that name with another uuid is not ours and is left alone (0).
+	 * Succeeds when it is gone.
+	 */
+	int (*network_undefine)(struct backend_conn *bc, const char *name,
+	    const char *uuid);
 	/*
 	 * Add a static DHCP host to network name, live and in its
 	 * definition (an entry for the same MAC is replaced, so a repeat is
@@ -730,7 +735,8 @@ int backend_nic_detach(struct backend_conn *bc, const char *uuid,
 int backend_network_define(struct backend_conn *bc,
     const struct net_spec *spec);
 int backend_network_start(struct backend_conn *bc, const char *name);
-int backend_network_undefine(struct backend_conn *bc, const char *name);
+int backend_network_undefine(struct backend_conn *bc, const char *name,
+    const char *uuid);
 int backend_network_host_add(struct backend_conn *bc, const char *name,
     const struct net_dhcp_host *h);
 int backend_network_host_remove(struct backend_conn *bc, const char *name,

@@ -188,7 +188,8 @@ int lv_volume_create_xml(struct backend_conn *bc, const char *pool,
 /* lv_network.c */
 int lv_network_define(struct backend_conn *bc, const struct net_spec *spec);
 int lv_network_start(struct backend_conn *bc, const char *name);
-int lv_network_undefine(struct backend_conn *bc, const char *name);
+int lv_network_undefine(struct backend_conn *bc, const char *name,
+    const char *uuid);
 int lv_network_host_add(struct backend_conn *bc, const char *name,
     const struct net_dhcp_host *h);
 int lv_network_host_remove(struct backend_conn *bc, const char *name,

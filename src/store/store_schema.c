@@ -291,6 +291,16 @@ const char *const store_migrations[] = {
 	 */
 	"ALTER TABLE networks ADD COLUMN next_ipv4 INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/*
+	 * 15: the libvirt networks of deleted hangar networks still to be
+	 * removed from a host (it was unreachable, or refused): removed when
+	 * it connects again, and only while the network there has this uuid
+	 */
+	"CREATE TABLE network_leftovers ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  uuid TEXT NOT NULL,"
+	"  PRIMARY KEY (host_id, uuid));",
 };
 
 const int store_nmigrations =

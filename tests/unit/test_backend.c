@@ -201,7 +201,7 @@ assert_all_network_unsupported(struct backend_conn *bc)
 
 	assert_unsupported(backend_network_define(bc, &ns), "define networks");
 	assert_unsupported(backend_network_start(bc, "n"), "start networks");
-	assert_unsupported(backend_network_undefine(bc, "n"),
+	assert_unsupported(backend_network_undefine(bc, "n", "u"),
 	    "undefine networks");
 	assert_unsupported(backend_network_host_add(bc, "n", &h),
 	    "add DHCP hosts");
