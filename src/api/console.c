@@ -194,8 +194,9 @@ console_type_keys(const char *text, size_t n, struct key_combo **combos,
 /*
  * POST /v1/vms/{vm}/console/type {"text": "...", "via"?: "serial"|"keys"}:
  * type it into the serial console, or press its keys on the VM's
- * keyboard (a graphical console).  The default is the serial console:
- * every VM hangar makes has one, and none has graphics yet.
+ * keyboard (a graphical console).  The default: keys for a VM with
+ * graphics (a Windows guest has no shell on its serial port), else the
+ * serial console, which every VM hangar makes has.
  */
 int
 console_type_post(struct req *r)
@@ -215,20 +216,20 @@ console_type_post(struct req *r)
 	s = json_string_value(text);
 	n = json_string_length(text);
 	via = json_string_value(json_object_get(r->body, "via"));
-	if (via == NULL)
-		via = "serial";
 	if (n == 0)
 		return err_set_field(ERR_INVALID, "text", "text is empty");
-	if (strcmp(via, "serial") != 0 && strcmp(via, "keys") != 0)
+	if (via && strcmp(via, "serial") != 0 && strcmp(via, "keys") != 0)
 		return err_set_field(ERR_INVALID, "via", "via must be 'serial' "
 		    "or 'keys'");
+	if (vms_load(r, r->params[0], &v) < 0)
+		return -1;
+	if (via == NULL)
+		via = strcmp(v.graphics, "vnc") == 0 ? "keys" : "serial";
 	if (strcmp(via, "keys") == 0 &&
 	    console_type_keys(s, n, &combos, &count) < 0)
 		return -1;
-	rc = vms_load(r, r->params[0], &v);
-	if (rc == 0)
-		rc = combos ? console_keys(r->app, &v, combos, count) :
-		    console_type(r->app, &v, s, n);
+	rc = combos ? console_keys(r->app, &v, combos, count) :
+	    console_type(r->app, &v, s, n);
 	free(combos);
 	if (rc < 0)
 		return -1;

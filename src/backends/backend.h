@@ -92,6 +92,8 @@ struct vm_spec {
 	const char *clock;        /* utc | localtime, or NULL: utc */
 	bool hyperv;              /* Hyper-V enlightenments and clock (a
 	                           * Windows guest) */
+	const char *graphics;     /* vnc (on a unix socket the hypervisor
+	                           * makes on the host), or NULL: none */
 	const char *serial_log;   /* file on the host the serial console
 	                           * (a pty, also the domain's console) is
 	                           * logged to, appended across boots; or

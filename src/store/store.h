@@ -89,6 +89,7 @@ struct vm_rec {
 	                                 * host's best */
 	char clock[12];                 /* utc | localtime: the guest's RTC */
 	bool hyperv;                    /* Hyper-V enlightenments (Windows) */
+	char graphics[8];               /* none | vnc (on a unix socket) */
 	char provisioning[8];           /* pending | running | done | error,
 	                                 * or "": not followed */
 };

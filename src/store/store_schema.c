@@ -301,6 +301,13 @@ const char *const store_migrations[] = {
 	"  name TEXT NOT NULL,"
 	"  uuid TEXT NOT NULL,"
 	"  PRIMARY KEY (host_id, uuid));",
+	/*
+	 * 16: a VM's graphical console: none, or VNC on a unix socket on
+	 * its host (never a TCP port); chosen at create from the image's os
+	 * hint (windows: vnc) unless asked
+	 */
+	"ALTER TABLE vms ADD COLUMN graphics TEXT NOT NULL DEFAULT 'none'"
+	"  CHECK (graphics IN ('none','vnc'));",
 };
 
 const int store_nmigrations =

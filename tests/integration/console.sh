@@ -13,7 +13,8 @@
 # 1007), ping gets pong, a close is echoed; console/log returns the boot
 # text (and still does once the VM is stopped), console/type makes the
 # guest answer, with its bad inputs, and as keys ("via":"keys", the PS/2
-# keyboard typing into the guest's shell on tty1) too; the CLI's `hangar vm console` with
+# keyboard typing into the guest's shell on tty1) too, and by default on a
+# VM with "graphics":"vnc" (VNC on a unix socket only, checked in virsh); the CLI's `hangar vm console` with
 # stdin from a pipe; a client attached when hangard stops is closed with
 # 1001 (and hangard exits cleanly); a stopped VM's console is 409 naming
 # its state, and an attached client sees the console end (1000) when the
@@ -287,4 +288,26 @@ t_match "... still shows how it booted" "$T_BODY" "$GUEST_TINY_BANNER"
 t_check_not "no token reached hangard.log (not even ?access_token=)" \
 	grep -qF -e "${RTOK#hgr_}" -e "${OTOK#hgr_}" "$T_TMP/hangard.log"
 t_http DELETE "/v1/vms/$VM?wait=60"
+
+# --- a graphical VM: VNC on a unix socket only, and console/type goes to
+# its keyboard by default (what it types on tty1 answers on ttyS0)
+VM2=${T_PFX}g2
+t_http POST /v1/vms "{\"name\":\"$VM2\",\"vcpus\":1,\"memory_mib\":128,\"image\":\"tiny\",\"graphics\":\"vnc\",\"start\":true,\"placement\":{\"domain_type\":\"qemu\"}}"
+t_expect_status 201 "create and start $VM2 with graphics vnc"
+t_expect_json .graphics vnc "... it says so"
+t_check "$VM2: its login prompt within 120 s" t_wait_for 120 sh -c \
+	"curl -sS -m 10 '$T_BASE/v1/vms/$VM2/console/log' | tr -d '\r' | grep -aqE '$GUEST_LOGIN_RE'"
+xml=$(t_virsh dumpxml "$(curl -sS "$T_BASE/v1/vms/$VM2" | jq -r .id)")
+t_match "virsh: <graphics type='vnc'> on a unix socket" "$xml" "<listen type='socket' socket='/"
+t_check_not "virsh: ... and no TCP port or address" grep -qE "<graphics[^>]*port=|listen type='address'" <<<"$xml"
+t_match "virsh: a VGA display" "$xml" "<model type='vga'"
+t_http POST "/v1/vms/$VM2/console/type" "{\"text\":\"echo VGA-\$((11+$R)) >/dev/ttyS0\\n\"}"
+t_expect_status 200 "console/type to $VM2 without via: 200"
+t_expect_json .via keys "... went as keys (its default)"
+t_check "... the shell on its tty1 ran it: the answer in console/log" \
+	t_wait_for 20 sh -c "curl -sS -m 10 '$T_BASE/v1/vms/$VM2/console/log' | tr -d '\r' | grep -aq 'VGA-$((11 + R))\$'"
+t_http POST /v1/vms '{"name":"'"${T_PFX}g3"'","memory_mib":64,"disk_gib":1,"graphics":"spice"}'
+t_expect_problem 400 "graphics spice: 400"
+t_expect_json .field graphics "... naming graphics"
+t_http DELETE "/v1/vms/$VM2?wait=60"
 t_summary
