@@ -367,6 +367,7 @@ console_log_file(struct backend_conn *bc, const char *path, char *buf,
 		return 0;
 	if (err_last()->code != ERR_NOT_FOUND)
 		return -1;
+	/* never started on this host (yet), or never rotated: nothing */
 	err_clear();
 	*n = 0;
 	return 0;

@@ -14,8 +14,9 @@
 # text (and still does once the VM is stopped), console/type makes the
 # guest answer, with its bad inputs, and as keys ("via":"keys", the PS/2
 # keyboard typing into the guest's shell on tty1) too, and by default on a
-# VM with "graphics":"vnc" (VNC on a unix socket only, checked in virsh); the CLI's `hangar vm console` with
-# stdin from a pipe; a client attached when hangard stops is closed with
+# VM with "graphics":"vnc" (VNC on a unix socket only, checked in virsh);
+# the CLI's `hangar vm type --keys` and `hangar vm console` with stdin
+# from a pipe; a client attached when hangard stops is closed with
 # 1001 (and hangard exits cleanly); a stopped VM's console is 409 naming
 # its state, and an attached client sees the console end (1000) when the
 # VM stops.
@@ -201,6 +202,14 @@ t_expect_problem 400 "console/type via keys of 1025 characters: 400"
 t_http POST "$CON/type" '{"text":"x","via":"vnc"}'
 t_expect_problem 400 "console/type via something else: 400"
 t_expect_json .field via "... naming via"
+out=$("$BUILD/hangar" --url "unix:$HANGARD_SOCK" vm type "$VM" \
+	"echo CLIK-\$((13+$R)) >/dev/ttyS0" --enter --keys 2>&1)
+t_eq "hangar vm type --enter --keys: exit 0" "$?" 0
+t_match "... prints the reply" "$out" "via: keys"
+t_check "... the shell on tty1 ran it" t_wait_for 20 log_has "CLIK-$((13 + R))$"
+out=$("$BUILD/hangar" --url "unix:$HANGARD_SOCK" vm type "$VM" "caf$(printf '\xc3\xa9')" --keys 2>&1)
+t_eq "hangar vm type --keys of a character with no key: exit 1" "$?" 1
+t_match "... saying where" "$out" "position 3"
 
 # --- the CLI, stdin from a pipe
 out=$(printf 'echo cli-$((3+%d))\r' "$R" | "$BUILD/hangar" --url "unix:$HANGARD_SOCK" \
