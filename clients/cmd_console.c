@@ -1,7 +1,8 @@
 /*
  * cmd_console.c - `hangar vm console VM`: the VM's serial console on this
  * terminal, through hangard's WebSocket (GET /v1/vms/{vm}/console), like
- * `virsh console` but over the API and its access control.
+ * `virsh console` but over the API and its access control; and `hangar
+ * vm type VM TEXT`, which types a text into it (or as key strokes).
  *
  * On a terminal, stdin goes into raw mode (every key goes to the guest,
  * Ctrl-C included) and Ctrl-] leaves; the terminal is restored on every
@@ -204,5 +205,54 @@ vm_console(struct cli *cli, int argc, char **argv)
 	else if (rc == 0 && isatty(STDIN_FILENO))
 		fprintf(stderr, "\n");
 	free(w);
+	return rc;
+}
+
+/*
+ * hangar vm type VM TEXT [--enter] [--keys | --serial]: POST
+ * /v1/vms/{vm}/console/type, TEXT (and a newline with --enter) typed into
+ * the serial console or as key strokes; hangard picks when neither is
+ * given (keys for a VM with graphics).
+ */
+int
+vm_type(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "enter", no_argument, NULL, 'e' },
+		{ "keys", no_argument, NULL, 'k' },
+		{ "serial", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char path[HANGAR_PATH_MAX], *text = NULL;
+	const char *via = NULL;
+	json_t *body = NULL, *reply;
+	bool enter = false;
+	int ch, rc = -1;
+
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		if (ch == 'e')
+			enter = true;
+		else if (ch == 'k' || ch == 's')
+			via = ch == 'k' ? "keys" : "serial";
+		else
+			return -1;
+	}
+	if (cli_args(cli, argc, argv, 2, 2) == -1 ||
+	    http_path(cli->cli_http, path, sizeof(path), "/v1/vms/",
+	    argv[optind], "/console/type") == -1)
+		return -1;
+	if (asprintf(&text, "%s%s", argv[optind + 1], enter ? "\n" : "") < 0 ||
+	    (body = json_object()) == NULL) {
+		free(text);
+		return cli_fail(CLI_ERROR, "out of memory");
+	}
+	if (cli_set_str(cli, body, "text", "TEXT", text) == 0 &&
+	    (via == NULL || cli_set_str(cli, body, "via", "--keys", via) == 0) &&
+	    http_call(cli->cli_http, "POST", path, body, &reply) == 0) {
+		rc = output_object(stdout, cli->cli_format, reply);
+		json_decref(reply);
+	}
+	json_decref(body);
+	free(text);
 	return rc;
 }

@@ -217,6 +217,13 @@ static const char help_events[] =
     "line (JSON Lines).  Events pruned before they could be read are named\n"
     "in a warning on stderr.\n";
 
+static const char help_vm_type[] =
+    "Type TEXT into the VM (POST /v1/vms/{vm}/console/type), with a newline\n"
+    "after it with --enter: into its serial console (--serial), or as the\n"
+    "key strokes of a US keyboard (--keys: letters, digits, ASCII\n"
+    "punctuation, newline, tab); without either, keys for a VM with\n"
+    "graphics, else the serial console.\n";
+
 static const char help_vm_console[] =
     "The VM's serial console on this terminal, through hangard's WebSocket\n"
     "(GET /v1/vms/{vm}/console): keys go to the guest in raw mode, Ctrl-]\n"
@@ -259,6 +266,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "vm", "delete", vm_action, "vm delete VM", NULL },
 	{ "vm", "console", vm_console, "vm console VM [--read | --takeover]",
 	    help_vm_console },
+	{ "vm", "type", vm_type, "vm type VM TEXT [--enter] [--keys | --serial]",
+	    help_vm_type },
 	{ "vm", "migrate", vm_migrate, "vm migrate VM [--to HOST [--force]] "
 	    "[--check] [--offline]\n      [--copy-storage auto|yes|no] "
 	    "[--max-downtime MS] [--auto-converge]\n      [--post-copy] "

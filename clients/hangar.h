@@ -122,6 +122,7 @@ int	 vm_print(struct cli *, const char *);
 
 /* cmd_console.c */
 int	 vm_console(struct cli *, int, char **);
+int	 vm_type(struct cli *, int, char **);
 
 /* cmd_host.c */
 int	 host_list(struct cli *, int, char **);

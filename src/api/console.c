@@ -4,7 +4,8 @@
  *                                    console both ways (console_ws.c
  *                                    runs it after the handshake here)
  *   GET  /v1/vms/{vm}/console/log    the last bytes it printed (?tail=N)
- *   POST /v1/vms/{vm}/console/type   type {"text": "..."} into it
+ *   POST /v1/vms/{vm}/console/type   type {"text": "..."} into it, or
+ *                                    as key strokes ("via": "keys")
  * The WebSocket's handshake is checked here, and every refusal (a reader
  * asking to type, another writer, a VM that does not run) is still a
  * problem+json reply: the console is attached before the 101 goes out.
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../common/keymap.h"
 #include "../common/ws.h"
 #include "console_ws.h"
 #include "req.h"
@@ -21,6 +23,8 @@
 #define CONSOLE_TAIL_DEFAULT (64 * 1024)
 #define CONSOLE_TAIL_MAX (1024 * 1024)
 #define CONSOLE_TYPE_MAX 4096
+/* typed as keys: one stroke per character, ~10 ms each */
+#define CONSOLE_KEYS_MAX 1024
 /* the subprotocol a client may ask for (and gets echoed) */
 #define CONSOLE_PROTOCOL "hangar.console"
 
@@ -162,27 +166,73 @@ console_log_get(struct req *r)
 
 static const struct body_field console_type_fields[] = {
 	{ "text", BODY_STRING, true, 0, CONSOLE_TYPE_MAX },
+	{ "via", BODY_STRING, false, 0, 16 },
 };
 
-/* POST /v1/vms/{vm}/console/type {"text": "..."}: type it */
+/* text (n bytes) as key strokes into *combos (malloc'd), *count of them */
+static int
+console_type_keys(const char *text, size_t n, struct key_combo **combos,
+    size_t *count)
+{
+	size_t bad;
+
+	if (n > CONSOLE_KEYS_MAX)
+		return err_set_field(ERR_INVALID, "text", "text typed as keys "
+		    "is at most %d characters", CONSOLE_KEYS_MAX);
+	if ((*combos = calloc(n, sizeof(**combos))) == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	if (keymap_text(text, n, *combos, n, count, &bad) == 0)
+		return 0;
+	free(*combos);
+	*combos = NULL;
+	return err_set_field(ERR_INVALID, "text", "text cannot be typed as "
+	    "keys on a US keyboard: the character at position %zu (from 0) "
+	    "has no key (printable ASCII, newline, tab, backspace and escape "
+	    "have)", bad);
+}
+
+/*
+ * POST /v1/vms/{vm}/console/type {"text": "...", "via"?: "serial"|"keys"}:
+ * type it into the serial console, or press its keys on the VM's
+ * keyboard (a graphical console).  The default: keys for a VM with
+ * graphics (a Windows guest has no shell on its serial port), else the
+ * serial console, which every VM hangar makes has.
+ */
 int
 console_type_post(struct req *r)
 {
+	struct key_combo *combos = NULL;
 	struct vm_rec v;
+	const char *via, *s;
 	json_t *text;
-	size_t n;
+	size_t n, count = 0;
+	int rc;
 
-	if (body_check(r, console_type_fields, 1) < 0)
+	if (body_check(r, console_type_fields, 2) < 0)
 		return -1;
 	/* at most CONSOLE_TYPE_MAX bytes (body_check); jansson has checked
 	 * it is UTF-8 (a body that is not is a 400) */
 	text = json_object_get(r->body, "text");
+	s = json_string_value(text);
 	n = json_string_length(text);
+	via = json_string_value(json_object_get(r->body, "via"));
 	if (n == 0)
 		return err_set_field(ERR_INVALID, "text", "text is empty");
-	if (vms_load(r, r->params[0], &v) < 0 ||
-	    console_type(r->app, &v, json_string_value(text), n) < 0)
+	if (via && strcmp(via, "serial") != 0 && strcmp(via, "keys") != 0)
+		return err_set_field(ERR_INVALID, "via", "via must be 'serial' "
+		    "or 'keys'");
+	if (vms_load(r, r->params[0], &v) < 0)
 		return -1;
-	return req_reply(r, 200, json_pack("{s:s, s:I}", "vm", v.name,
-	    "typed", (json_int_t)n));
+	if (via == NULL)
+		via = strcmp(v.graphics, "vnc") == 0 ? "keys" : "serial";
+	if (strcmp(via, "keys") == 0 &&
+	    console_type_keys(s, n, &combos, &count) < 0)
+		return -1;
+	rc = combos ? console_keys(r->app, &v, combos, count) :
+	    console_type(r->app, &v, s, n);
+	free(combos);
+	if (rc < 0)
+		return -1;
+	return req_reply(r, 200, json_pack("{s:s, s:I, s:s}", "vm", v.name,
+	    "typed", (json_int_t)n, "via", via));
 }

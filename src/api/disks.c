@@ -1,9 +1,9 @@
 /*
  * disks.c - a VM's disks in the API: the disk part of a create body
  * (the root disk, "disks" for data disks, "disk_bus", "firmware",
- * "machine", "clock", "hyperv") turned into the list the store keeps,
- * device names given here once and for all, and the list written back as
- * JSON.
+ * "machine", "clock", "hyperv", "graphics") turned into the list the
+ * store keeps, device names given here once and for all, and the list
+ * written back as JSON.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,18 +165,25 @@ disks_image_windows(struct req *r, const char *image)
 	return windows;
 }
 
-/* The guest's clock and Hyper-V: as asked, else as the os hint says. */
+/* The guest's clock, Hyper-V and graphical console: as asked, else as
+ * the os hint says (a Windows guest has no serial console to speak of) */
 static int
 disks_clock(struct req *r, struct vm_rec *vm, bool windows)
 {
 	static const char *const clocks[] = { "utc", "localtime" };
+	static const char *const graphics[] = { "none", "vnc" };
 	const char *clk = body_string(r, "clock");
+	const char *gr = body_string(r, "graphics");
 
 	if (clk && disks_word("clock", clk, clocks, 2) < 0)
+		return -1;
+	if (gr && disks_word("graphics", gr, graphics, 2) < 0)
 		return -1;
 	snprintf(vm->clock, sizeof(vm->clock), "%s", clk ? clk :
 	    windows ? "localtime" : "utc");
 	vm->hyperv = body_bool(r, "hyperv", windows);
+	snprintf(vm->graphics, sizeof(vm->graphics), "%s", gr ? gr :
+	    windows ? "vnc" : "none");
 	return 0;
 }
 

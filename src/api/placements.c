@@ -33,6 +33,7 @@ const struct body_field placements_fields[] = {
 	{ "machine", BODY_STRING, false, 0, 16 },
 	{ "clock", BODY_STRING, false, 0, 16 },
 	{ "hyperv", BODY_BOOL, false, 0, 0 },
+	{ "graphics", BODY_STRING, false, 0, 16 },
 	{ "image", BODY_STRING, false, 0, 63 },
 	{ "clone", BODY_STRING, false, 0, 16 },
 	/* its NoCloud seed, checked in cloud_init.c */

@@ -82,6 +82,7 @@ vms_json(const struct vm_rec *v)
 	json_object_set_new(j, "machine", json_string(v->machine));
 	json_object_set_new(j, "clock", json_string(v->clock));
 	json_object_set_new(j, "hyperv", json_boolean(v->hyperv));
+	json_object_set_new(j, "graphics", json_string(v->graphics));
 	json_object_set_new(j, "domain_type", v->domain_type[0] ?
 	    json_string(v->domain_type) : json_null());
 	json_object_set_new(j, "provisioning", v->provisioning[0] ?
@@ -158,6 +159,8 @@ vms_write_open(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
 	jw_str(w, v->clock);
 	jw_key(w, "hyperv");
 	jw_bool(w, v->hyperv);
+	jw_key(w, "graphics");
+	jw_str(w, v->graphics);
 	jw_key(w, "domain_type");
 	jw_str_or_null(w, v->domain_type);
 	jw_key(w, "provisioning");
@@ -505,6 +508,7 @@ vms_place_body(struct req *r, const struct vms_env_link *ln,
 	memcpy(vm->machine, buf->vm.machine, sizeof(vm->machine));
 	memcpy(vm->clock, buf->vm.clock, sizeof(vm->clock));
 	vm->hyperv = buf->vm.hyperv;
+	memcpy(vm->graphics, buf->vm.graphics, sizeof(vm->graphics));
 	/* a domain type asked for is the one it runs as, wherever it goes */
 	if (pr.sr.domain_type != 0)
 		snprintf(vm->domain_type, sizeof(vm->domain_type), "%s",

@@ -447,6 +447,14 @@ backend_console_close(struct backend_conn *bc, struct backend_console *con)
 }
 
 int
+backend_send_keys(struct backend_conn *bc, const char *uuid,
+    const struct key_combo *combos, size_t n, int hold_ms)
+{
+	return BACKEND_CALL(bc, domain, send_keys, "send keys", uuid, combos,
+	    n, hold_ms);
+}
+
+int
 backend_file_tail(struct backend_conn *bc, const char *path, char *buf,
     size_t *n)
 {
@@ -469,10 +477,11 @@ backend_network_start(struct backend_conn *bc, const char *name)
 }
 
 int
-backend_network_undefine(struct backend_conn *bc, const char *name)
+backend_network_undefine(struct backend_conn *bc, const char *name,
+    const char *uuid)
 {
 	return BACKEND_CALL(bc, network, network_undefine,
-	    "undefine networks", name);
+	    "undefine networks", name, uuid);
 }
 
 int

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "../common/guestexec.h"
+#include "../common/keymap.h"
 #include "../common/types.h"
 
 struct backend_driver;
@@ -91,6 +92,8 @@ struct vm_spec {
 	const char *clock;        /* utc | localtime, or NULL: utc */
 	bool hyperv;              /* Hyper-V enlightenments and clock (a
 	                           * Windows guest) */
+	const char *graphics;     /* vnc (on a unix socket the hypervisor
+	                           * makes on the host), or NULL: none */
 	const char *serial_log;   /* file on the host the serial console
 	                           * (a pty, also the domain's console) is
 	                           * logged to, appended across boots; or
@@ -455,6 +458,15 @@ struct backend_domain_ops {
 	void (*console_close)(struct backend_conn *bc,
 	    struct backend_console *con);
 	/*
+	 * Press keys on the domain's keyboard: each of the n combos in turn
+	 * (its keys, Linux keycodes, pressed in order, held hold_ms, then
+	 * released), as a person types into a graphical console.  The
+	 * domain must be running (ERR_CONFLICT when not).  Not harmless to
+	 * repeat: the guest sees the keys twice.
+	 */
+	int (*send_keys)(struct backend_conn *bc, const char *uuid,
+	    const struct key_combo *combos, size_t n, int hold_ms);
+	/*
 	 * NICs: nic_attach plugs n into the definition and, with live, into
 	 * the running guest, where its MAC is not yet; nic_detach unplugs
 	 * the NIC of that MAC the same way, and succeeds when there is none.
@@ -592,8 +604,13 @@ struct backend_network_ops {
 	/* Make network name active and autostarted (a repeat is harmless);
 	 * ERR_NOT_FOUND when it is not defined. */
 	int (*network_start)(struct backend_conn *bc, const char *name);
-	/* Stop and undefine network name; succeeds when it is gone. */
-	int (*network_undefine)(struct backend_conn *bc, const char *name);
+	/*
+	 * Stop and undefine network name, if its uuid is uuid: a network of
+	 * that name with another uuid is not ours and is left alone (0).
+	 * Succeeds when it is gone.
+	 */
+	int (*network_undefine)(struct backend_conn *bc, const char *name,
+	    const char *uuid);
 	/*
 	 * Add a static DHCP host to network name, live and in its
 	 * definition (an entry for the same MAC is replaced, so a repeat is
@@ -722,6 +739,8 @@ int backend_console_write(struct backend_conn *bc,
     struct backend_console *con, const void *buf, size_t n);
 void backend_console_close(struct backend_conn *bc,
     struct backend_console *con);
+int backend_send_keys(struct backend_conn *bc, const char *uuid,
+    const struct key_combo *combos, size_t n, int hold_ms);
 int backend_file_tail(struct backend_conn *bc, const char *path, char *buf,
     size_t *n);
 int backend_nic_attach(struct backend_conn *bc, const char *uuid,
@@ -731,7 +750,8 @@ int backend_nic_detach(struct backend_conn *bc, const char *uuid,
 int backend_network_define(struct backend_conn *bc,
     const struct net_spec *spec);
 int backend_network_start(struct backend_conn *bc, const char *name);
-int backend_network_undefine(struct backend_conn *bc, const char *name);
+int backend_network_undefine(struct backend_conn *bc, const char *name,
+    const char *uuid);
 int backend_network_host_add(struct backend_conn *bc, const char *name,
     const struct net_dhcp_host *h);
 int backend_network_host_remove(struct backend_conn *bc, const char *name,

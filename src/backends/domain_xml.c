@@ -300,6 +300,31 @@ domain_xml_chardevs(struct xw *x, const struct vm_spec *spec)
 	xw_end(x);
 }
 
+/*
+ * A graphical console, when asked for: VNC on a unix socket that libvirt
+ * makes in the domain's own directory on the host (no TCP port, so
+ * nothing listens on the network; reached through the host), and a VGA
+ * display.  The PS/2 keyboard every x86 domain has is what
+ * virDomainSendKey types on.
+ */
+static void
+domain_xml_graphics(struct xw *x, const struct vm_spec *spec)
+{
+	if (spec->graphics == NULL || strcmp(spec->graphics, "vnc") != 0)
+		return;
+	xw_start(x, "graphics");
+	xw_attr(x, "type", "vnc");
+	xw_start(x, "listen");
+	xw_attr(x, "type", "socket");
+	xw_end(x);
+	xw_end(x);
+	xw_start(x, "video");
+	xw_start(x, "model");
+	xw_attr(x, "type", "vga");
+	xw_end(x);
+	xw_end(x);
+}
+
 /* One <disk> on its own, for hot-plugging it (virDomainAttachDevice). */
 char *
 domain_xml_disk_device(const struct vm_disk_spec *d)
@@ -387,6 +412,7 @@ domain_xml_domain(const struct vm_spec *spec)
 	for (int i = 0; i < spec->nnics; i++)
 		domain_xml_nic(&x, &spec->nics[i]);
 	domain_xml_chardevs(&x, spec);
+	domain_xml_graphics(&x, spec);
 	xw_start(&x, "memballoon");
 	xw_attr(&x, "model", "none");
 	xw_end(&x);

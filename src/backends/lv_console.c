@@ -16,12 +16,16 @@
  * (callback removed, stream aborted and freed, struct freed) only on the
  * event thread itself, by a one-shot timer that lv_console_close adds:
  * the loop runs one callback at a time, so none of ours is under way then.
+ *
+ * Also the keyboard (virDomainSendKey): text typed as key strokes into a
+ * graphical console.
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../common/error.h"
 #include "../common/log.h"
@@ -29,6 +33,7 @@
 
 #define LV_CONSOLE_OUT_MAX (64 * 1024)   /* bytes waiting to be sent */
 #define LV_CONSOLE_READ_MAX (64 * 1024)  /* read per wake-up, at most */
+#define LV_KEYS_CHUNK 32                 /* key strokes queued at once */
 
 struct backend_console {
 	pthread_mutex_t mu;          /* the stream and out */
@@ -256,6 +261,54 @@ lv_console_close(struct backend_conn *bc, struct backend_console *k)
 	if (virEventAddTimeout(0, lv_console_reap, k, NULL) < 0)
 		log_warnx("libvirt: cannot let a console stream go: %s",
 		    virGetLastErrorMessage());
+}
+
+/* --- the keyboard --- */
+
+struct lv_keys {
+	const struct key_combo *combos;
+	size_t n;
+	int hold_ms;
+};
+
+/*
+ * One virDomainSendKey per combo: the keys of one call are pressed
+ * together, so "aa" needs two.  QEMU queues them, in order, with the hold
+ * time between press and release, and drops what does not fit in its
+ * input queue: so they go in chunks, each waited out before the next
+ * (and the last before the reply, so the guest has them all by then).
+ */
+static int
+lv_send_keys_dom(virDomainPtr d, void *arg)
+{
+	const struct lv_keys *k = arg;
+	struct timespec pause;
+
+	for (size_t i = 0; i < k->n; i++) {
+		unsigned int codes[KEYMAP_COMBO_MAX];
+		long ms = (long)k->hold_ms * LV_KEYS_CHUNK;
+
+		memcpy(codes, k->combos[i].keys, sizeof(codes));
+		if (virDomainSendKey(d, VIR_KEYCODE_SET_LINUX,
+		    (unsigned int)k->hold_ms, codes, k->combos[i].n, 0) < 0)
+			return -1;
+		if ((i + 1) % LV_KEYS_CHUNK != 0 && i + 1 != k->n)
+			continue;
+		pause.tv_sec = ms / 1000;
+		pause.tv_nsec = (ms % 1000) * 1000000L;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
+int
+lv_send_keys(struct backend_conn *bc, const char *uuid,
+    const struct key_combo *combos, size_t n, int hold_ms)
+{
+	struct lv_keys k = { combos, n, hold_ms };
+
+	return lv_with_domain(bc, uuid, "send keys to the domain", 0,
+	    lv_send_keys_dom, &k);
 }
 
 /* --- the console's log: the tail of a file on the host --- */

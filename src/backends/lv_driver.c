@@ -51,6 +51,7 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.console_open = lv_console_open,
 	.console_write = lv_console_write,
 	.console_close = lv_console_close,
+	.send_keys = lv_send_keys,
 	.nic_attach = lv_nic_attach,
 	.nic_detach = lv_nic_detach,
 };

@@ -142,6 +142,8 @@ int lv_console_open(struct backend_conn *bc, const char *uuid,
 int lv_console_write(struct backend_conn *bc, struct backend_console *k,
     const void *buf, size_t n);
 void lv_console_close(struct backend_conn *bc, struct backend_console *k);
+int lv_send_keys(struct backend_conn *bc, const char *uuid,
+    const struct key_combo *combos, size_t n, int hold_ms);
 int lv_file_tail(struct backend_conn *bc, const char *path, char *buf,
     size_t *n);
 
@@ -188,7 +190,8 @@ int lv_volume_create_xml(struct backend_conn *bc, const char *pool,
 /* lv_network.c */
 int lv_network_define(struct backend_conn *bc, const struct net_spec *spec);
 int lv_network_start(struct backend_conn *bc, const char *name);
-int lv_network_undefine(struct backend_conn *bc, const char *name);
+int lv_network_undefine(struct backend_conn *bc, const char *name,
+    const char *uuid);
 int lv_network_host_add(struct backend_conn *bc, const char *name,
     const struct net_dhcp_host *h);
 int lv_network_host_remove(struct backend_conn *bc, const char *name,

@@ -25,6 +25,7 @@
 #include <libxml/xpath.h>
 
 #include "../common/error.h"
+#include "../common/log.h"
 #include "lv_int.h"
 
 /* Network name on c; NULL with ERR_NOT_FOUND (or another error). */
@@ -95,10 +96,12 @@ lv_network_start(struct backend_conn *bc, const char *name)
 }
 
 int
-lv_network_undefine(struct backend_conn *bc, const char *name)
+lv_network_undefine(struct backend_conn *bc, const char *name,
+    const char *uuid)
 {
 	virConnectPtr c = lv_get(bc);
 	virNetworkPtr n;
+	char have[VIR_UUID_STRING_BUFLEN];
 	int r = 0;
 
 	if (c == NULL)
@@ -107,7 +110,13 @@ lv_network_undefine(struct backend_conn *bc, const char *name)
 		if (virGetLastErrorCode() != VIR_ERR_NO_NETWORK)
 			r = lv_fail("find the network");
 	} else {
-		if (virNetworkIsActive(n) == 1 && virNetworkDestroy(n) < 0)
+		if (virNetworkGetUUIDString(n, have) < 0)
+			r = lv_fail("read the network's uuid");
+		else if (strcmp(have, uuid) != 0)
+			log_info("libvirt: network '%s' on '%s' has uuid %s, not "
+			    "%s: not hangar's, left alone", name, bc->uri,
+			    have, uuid);
+		else if (virNetworkIsActive(n) == 1 && virNetworkDestroy(n) < 0)
 			r = lv_fail("stop the network");
 		else if (virNetworkUndefine(n) < 0)
 			r = lv_fail("undefine the network");

@@ -402,6 +402,12 @@ int console_attach(struct app *app, const struct vm_rec *v, bool write,
 int console_write(struct console_client *cl, const void *buf, size_t n);
 /* Leave; the last client out closes the console.  Never from a hook. */
 void console_detach(struct console_client *cl);
+/*
+ * Press the key combos on v's keyboard (what keymap_text made of a text),
+ * for a graphical console; v must be running or paused (ERR_CONFLICT).
+ */
+int console_keys(struct app *app, const struct vm_rec *v,
+    const struct key_combo *combos, size_t n);
 /* Type text into v's console, whoever has it (opened for the moment). */
 int console_type(struct app *app, const struct vm_rec *v, const char *text,
     size_t n);

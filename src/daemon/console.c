@@ -5,8 +5,9 @@
  * prints goes to every client; one client at a time may write (another
  * that wants to write is refused unless it takes over, which ends the
  * previous writer); typing a text opens the console for a moment when
- * nobody has it.  Also where the console's log file is on a host, and
- * reading its tail.  Nothing here knows of HTTP or WebSockets: a client
+ * nobody has it, or presses its keys on the VM's keyboard.  Also where
+ * the console's log file is on a host, and reading its tail (across a
+ * rotation by virtlogd).  Nothing here knows of HTTP or WebSockets: a client
  * is two hooks (api/console.c bridges them to a WebSocket).
  *
  * Locks: mu guards the list and every console and client on it.  open_mu
@@ -27,6 +28,9 @@
 #include "app.h"
 
 #define CONSOLE_TYPE_WAIT_S 2
+/* how long a typed key is held down: long enough for a slow (TCG) guest
+ * to read each scancode from its PS/2 controller */
+#define CONSOLE_KEY_HOLD_MS 10
 
 /* Where libvirt's virtlogd keeps a domain's serial console output. */
 #define CONSOLE_LOG_DIR "/var/log/libvirt/qemu"
@@ -342,20 +346,66 @@ console_type(struct app *app, const struct vm_rec *v, const char *text,
 }
 
 int
-console_log(struct app *app, const struct vm_rec *v, char *buf, size_t *n)
+console_keys(struct app *app, const struct vm_rec *v,
+    const struct key_combo *combos, size_t n)
 {
-	struct backend_conn *bc = fleet_conn(app->fleet, v->host_id);
-	char path[256];
+	struct backend_conn *bc;
 
-	if (bc == NULL)
+	if (console_check_state(v) < 0 ||
+	    (bc = fleet_conn(app->fleet, v->host_id)) == NULL)
 		return -1;
-	console_log_path(v->uuid, path, sizeof(path));
+	return backend_send_keys(bc, v->uuid, combos, n, CONSOLE_KEY_HOLD_MS);
+}
+
+/* The last *n bytes of file path on bc into buf (a file that is not
+ * there has none). */
+static int
+console_log_file(struct backend_conn *bc, const char *path, char *buf,
+    size_t *n)
+{
 	if (backend_file_tail(bc, path, buf, n) == 0)
 		return 0;
 	if (err_last()->code != ERR_NOT_FOUND)
 		return -1;
-	/* never started on this host (yet): nothing was printed */
+	/* never started on this host (yet), or never rotated: nothing */
 	err_clear();
 	*n = 0;
+	return 0;
+}
+
+/*
+ * virtlogd rotates the log when it reaches its max_size (virtlogd.conf):
+ * the file is renamed PATH.1 (and .1 to .2, ...) and a new one begun, the
+ * bytes running on from one to the other.  So a tail longer than the
+ * current file takes the rest from the end of PATH.1.  (A rotation between
+ * the two reads would show the newest bytes twice: it happens once per
+ * max_size bytes printed, and the next read is right again.)
+ */
+int
+console_log(struct app *app, const struct vm_rec *v, char *buf, size_t *n)
+{
+	struct backend_conn *bc = fleet_conn(app->fleet, v->host_id);
+	char path[256], older[264], *prev;
+	size_t want = *n, got, k;
+
+	if (bc == NULL)
+		return -1;
+	console_log_path(v->uuid, path, sizeof(path));
+	if (console_log_file(bc, path, buf, n) < 0)
+		return -1;
+	if ((got = *n) == want)
+		return 0;
+	k = want - got;
+	if ((prev = malloc(k)) == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	snprintf(older, sizeof(older), "%s.1", path);
+	if (console_log_file(bc, older, prev, &k) < 0) {
+		free(prev);
+		return -1;
+	}
+	memmove(buf + k, buf, got);
+	memcpy(buf, prev, k);
+	free(prev);
+	*n = got + k;
 	return 0;
 }

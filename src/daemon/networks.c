@@ -12,10 +12,17 @@
  * host), then every reachable host; a host that refuses (its own
  * networks use the range, the bridge name is taken) undoes it all, the
  * row too, and its words are the error.  Deleting one: the row, while no
- * NIC uses it, then every reachable host (one that is unreachable keeps
- * a stopped copy until someone removes it).
+ * NIC uses it, and in the same transaction a leftover row (the libvirt
+ * name and uuid) for every host; then every reachable host, each
+ * forgetting its leftover once the network is gone from it.  A host that
+ * was unreachable (or refused) removes it when it connects again, before
+ * the networks it should have are made there: a network deleted and
+ * made again under the same name while the host was away comes back
+ * new.  Only a network of that name and that uuid is removed: never one
+ * hangar did not make.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/error.h"
@@ -73,7 +80,91 @@ networks_ensure_on(struct backend_conn *bc, const struct network_rec *n)
 struct networks_host {
 	struct backend_conn *bc;
 	const char *host;
+	struct store *s;
 };
+
+struct networks_gone {
+	const char *host;
+	const char *uuid;
+};
+
+static int
+networks_gone_tx(struct store_conn *c, void *arg)
+{
+	struct networks_gone *g = arg;
+
+	return store_network_leftover_drop(c, g->host, g->uuid);
+}
+
+/* Network name (uuid) off host bc, and its leftover row with it. */
+static int
+networks_remove_on(struct store *s, struct backend_conn *bc,
+    const char *host, const char *name, const char *uuid)
+{
+	struct networks_gone g = { host, uuid };
+
+	if (backend_network_undefine(bc, name, uuid) < 0) {
+		log_warnx("networks: cannot remove network '%s' from host "
+		    "'%s' (again when it connects): %s", name, host,
+		    err_last()->msg);
+		return -1;
+	}
+	if (store_tx(s, networks_gone_tx, &g) < 0) {
+		log_warnx("networks: network '%s' is off host '%s' but its "
+		    "leftover row stays: %s", name, host, err_last()->msg);
+		return -1;
+	}
+	log_info("networks: network '%s' removed from host '%s'", name, host);
+	return 0;
+}
+
+/* The host's leftovers, read first: no store read open while removing. */
+struct networks_leftovers {
+	char (*name)[NAME_MAX_LEN + 8];
+	char (*uuid)[UUID_STR_LEN];
+	size_t n, cap;
+};
+
+static int
+networks_leftover_add(const char *name, const char *uuid, void *arg)
+{
+	struct networks_leftovers *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		void *a = realloc(l->name, cap * sizeof(*l->name));
+
+		if (a == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		l->name = a;
+		if ((a = realloc(l->uuid, cap * sizeof(*l->uuid))) == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		l->uuid = a;
+		l->cap = cap;
+	}
+	snprintf(l->name[l->n], sizeof(l->name[0]), "%s", name);
+	snprintf(l->uuid[l->n++], sizeof(l->uuid[0]), "%s", uuid);
+	return 0;
+}
+
+/* Remove from the host what was deleted while it was away. */
+static void
+networks_catch_up(struct networks_host *h)
+{
+	struct networks_leftovers l = { 0 };
+	struct store_conn *c = store_read_begin(h->s);
+	int r = store_network_leftover_each(c, h->host,
+	    networks_leftover_add, &l);
+
+	store_read_end(c);
+	if (r < 0)
+		log_warnx("networks: cannot list what to remove from host "
+		    "'%s': %s", h->host, err_last()->msg);
+	for (size_t i = 0; i < l.n; i++)
+		networks_remove_on(h->s, h->bc, h->host, l.name[i], l.uuid[i]);
+	free(l.name);
+	free(l.uuid);
+}
 
 static int
 networks_ensure_one(const struct network_rec *n, void *arg)
@@ -90,11 +181,13 @@ void
 networks_ensure_host(struct store *s, struct backend_conn *bc,
     const char *host)
 {
-	struct networks_host h = { bc, host };
-	struct store_conn *c = store_read_begin(s);
+	struct networks_host h = { bc, host, s };
+	struct store_conn *c;
 	struct err e;
 
 	err_save(&e);
+	networks_catch_up(&h);
+	c = store_read_begin(s);
 	if (store_network_each(c, networks_ensure_one, &h) < 0)
 		log_warnx("networks: cannot list networks for host '%s': %s",
 		    host, err_last()->msg);
@@ -103,6 +196,11 @@ networks_ensure_host(struct store *s, struct backend_conn *bc,
 }
 
 /* --- create, delete --- */
+
+struct networks_drop {
+	struct app *app;
+	const struct network_rec *n;
+};
 
 static int
 networks_insert_tx(struct store_conn *c, void *arg)
@@ -114,13 +212,19 @@ static int
 networks_delete_tx(struct store_conn *c, void *arg)
 {
 	struct network_rec *n = arg;
+	struct network_names nm;
 
 	if (store_network_get(c, n->name, n) < 0)
 		return -1;
 	if (n->nics > 0)
 		return err_set_field(ERR_CONFLICT, "name", "network '%s' is "
 		    "used by %d NIC(s)", n->name, n->nics);
-	return store_network_delete(c, n->id);
+	if (store_network_delete(c, n->id) < 0)
+		return -1;
+	if (!networks_on_hosts(n))
+		return 0;
+	networks_lv_names(n, &nm);
+	return store_network_leftovers_add(c, nm.name, n->uuid);
 }
 
 static int
@@ -133,15 +237,15 @@ networks_make_on(struct backend_conn *bc, const char *host, void *arg)
 	    ((const struct network_rec *)arg)->name, err_last()->msg);
 }
 
+/* Off a reachable host, with its leftover row (arg: networks_drop). */
 static int
 networks_drop_on(struct backend_conn *bc, const char *host, void *arg)
 {
+	struct networks_drop *d = arg;
 	struct network_names nm;
 
-	networks_lv_names(arg, &nm);
-	if (backend_network_undefine(bc, nm.name) < 0)
-		log_warnx("networks: cannot remove network '%s' from host "
-		    "'%s': %s", nm.name, host, err_last()->msg);
+	networks_lv_names(d->n, &nm);
+	networks_remove_on(d->app->store, bc, host, nm.name, d->n->uuid);
 	return 0;
 }
 
@@ -160,11 +264,13 @@ networks_request_create(struct app *app, struct network_rec *n)
 		return 0;
 	}
 	err_save(&e);
-	fleet_each_reachable(app->fleet, networks_drop_on, n);
 	gone = *n;
+	/* its rows go first: the leftovers the removals below forget */
 	if (store_tx(app->store, networks_delete_tx, &gone) < 0)
 		log_warnx("networks: cannot remove network '%s' after its "
 		    "failed creation: %s", n->name, err_last()->msg);
+	fleet_each_reachable(app->fleet, networks_drop_on,
+	    &(struct networks_drop){ app, n });
 	err_restore(&e);
 	return -1;
 }
@@ -176,8 +282,10 @@ networks_request_delete(struct app *app, const char *name, struct network_rec *o
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	if (store_tx(app->store, networks_delete_tx, out) < 0)
 		return -1;
+	/* a host not reached here removes it when it connects again */
 	if (networks_on_hosts(out))
-		fleet_each_reachable(app->fleet, networks_drop_on, out);
+		fleet_each_reachable(app->fleet, networks_drop_on,
+		    &(struct networks_drop){ app, out });
 	log_info("networks: network '%s' deleted", out->name);
 	return 0;
 }

@@ -316,6 +316,7 @@ ops_vm_spec(struct op_ctx *x, const struct host_rec *h, struct ops_disks *d,
 	spec->firmware = x->vm.firmware[0] ? x->vm.firmware : NULL;
 	spec->clock = x->vm.clock[0] ? x->vm.clock : NULL;
 	spec->hyperv = x->vm.hyperv;
+	spec->graphics = strcmp(x->vm.graphics, "vnc") == 0 ? "vnc" : NULL;
 	console_log_path(x->vm.uuid, d->serial_log, sizeof(d->serial_log));
 	spec->serial_log = d->serial_log;
 	for (int i = 0; i < x->ndisks; i++)

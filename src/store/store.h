@@ -89,6 +89,7 @@ struct vm_rec {
 	                                 * host's best */
 	char clock[12];                 /* utc | localtime: the guest's RTC */
 	bool hyperv;                    /* Hyper-V enlightenments (Windows) */
+	char graphics[8];               /* none | vnc (on a unix socket) */
 	char provisioning[8];           /* pending | running | done | error,
 	                                 * or "": not followed */
 };
@@ -389,6 +390,20 @@ typedef int (*store_network_fn)(const struct network_rec *n, void *arg);
 /* By name; stops early when fn returns non-zero (-1: its error). */
 int store_network_each(struct store_conn *c, store_network_fn fn,
     void *arg);
+/*
+ * Leftovers: the libvirt network (name, uuid) of a deleted network, to
+ * be removed from hosts.  add: one for every host (in the transaction
+ * that deletes the row); drop: host (by name) no longer has it; each:
+ * host's, in no particular order (fn's non-zero stops the walk).
+ */
+int store_network_leftovers_add(struct store_conn *c, const char *name,
+    const char *uuid);
+int store_network_leftover_drop(struct store_conn *c, const char *host,
+    const char *uuid);
+typedef int (*store_leftover_fn)(const char *name, const char *uuid,
+    void *arg);
+int store_network_leftover_each(struct store_conn *c, const char *host,
+    store_leftover_fn fn, void *arg);
 
 /* --- a VM's NICs (store_nic.c) --- */
 #define VM_NICS_MAX 8

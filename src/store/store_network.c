@@ -3,7 +3,8 @@
  * A network's IPv4 range is kept as its text and as integers (net_addr,
  * prefix, gateway), so that two ranges that overlap are found by
  * arithmetic in SQL: no two hangar networks share an address, whatever
- * their mode, because a VM may have NICs on both.
+ * their mode, because a VM may have NICs on both.  And the leftovers of
+ * deleted networks: the hosts that may still have their libvirt network.
  */
 #include <stdio.h>
 #include <string.h>
@@ -232,5 +233,65 @@ store_network_each(struct store_conn *c, store_network_fn fn, void *arg)
 		return r < 0 ? -1 : 0;
 	if (rc != SQLITE_DONE)
 		return store_fail(c, rc, "list networks");
+	return 0;
+}
+
+/* --- leftovers of deleted networks --- */
+
+int
+store_network_leftovers_add(struct store_conn *c, const char *name,
+    const char *uuid)
+{
+	static const char sql[] = "INSERT OR IGNORE INTO network_leftovers"
+	    " (host_id, name, uuid) SELECT id, ?1, ?2 FROM hosts";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
+	return store_exec_stmt(c, st, "record a network's leftovers");
+}
+
+int
+store_network_leftover_drop(struct store_conn *c, const char *host,
+    const char *uuid)
+{
+	static const char sql[] = "DELETE FROM network_leftovers WHERE"
+	    " uuid = ?2 AND host_id = (SELECT id FROM hosts WHERE name = ?1)";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, uuid, -1, SQLITE_STATIC);
+	return store_exec_stmt(c, st, "forget a network's leftover");
+}
+
+int
+store_network_leftover_each(struct store_conn *c, const char *host,
+    store_leftover_fn fn, void *arg)
+{
+	static const char sql[] = "SELECT l.name, l.uuid FROM"
+	    " network_leftovers l JOIN hosts h ON h.id = l.host_id"
+	    " WHERE h.name = ?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	char name[NAME_MAX_LEN + 8], uuid[UUID_STR_LEN];
+	int rc, r = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_col_text(st, 0, name, sizeof(name));
+		store_col_text(st, 1, uuid, sizeof(uuid));
+		if ((r = fn(name, uuid, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (rc != SQLITE_DONE)
+		return store_fail(c, rc, "list a host's network leftovers");
 	return 0;
 }

@@ -319,6 +319,23 @@ const char *const store_migrations[] = {
 	"  vm_id INTEGER NOT NULL UNIQUE REFERENCES vms(id) ON DELETE CASCADE,"
 	"  role TEXT NOT NULL,"
 	"  PRIMARY KEY (env_id, vm_id));",
+	/*
+	 * 16: the libvirt networks of deleted hangar networks still to be
+	 * removed from a host (it was unreachable, or refused): removed when
+	 * it connects again, and only while the network there has this uuid
+	 */
+	"CREATE TABLE network_leftovers ("
+	"  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  uuid TEXT NOT NULL,"
+	"  PRIMARY KEY (host_id, uuid));",
+	/*
+	 * 17: a VM's graphical console: none, or VNC on a unix socket on
+	 * its host (never a TCP port); chosen at create from the image's os
+	 * hint (windows: vnc) unless asked
+	 */
+	"ALTER TABLE vms ADD COLUMN graphics TEXT NOT NULL DEFAULT 'none'"
+	"  CHECK (graphics IN ('none','vnc'));",
 };
 
 const int store_nmigrations =

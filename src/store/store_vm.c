@@ -32,7 +32,7 @@
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
 	" v.snapshot_last_at, v.on_drift, v.firmware, v.machine," \
-	" v.domain_type, v.clock, v.hyperv, v.provisioning" \
+	" v.domain_type, v.clock, v.hyperv, v.provisioning, v.graphics" \
 	" FROM vms v JOIN hosts h ON h.id = v.host_id" \
 	" LEFT JOIN groups g ON g.id = v.group_id" \
 	" LEFT JOIN operations o ON o.vm_id = v.id" \
@@ -70,6 +70,7 @@ vm_row(sqlite3_stmt *st, struct vm_rec *v)
 	store_col_text(st, 24, v->clock, sizeof(v->clock));
 	v->hyperv = sqlite3_column_int(st, 25) != 0;
 	store_col_text(st, 26, v->provisioning, sizeof(v->provisioning));
+	store_col_text(st, 27, v->graphics, sizeof(v->graphics));
 }
 
 int
@@ -80,9 +81,10 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v,
 	    " memory_mib, disk_gib, host_id, desired_state, observed_state,"
 	    " created_at, updated_at, group_id, snapshot_schedule,"
 	    " snapshot_keep, snapshot_max_age_ms, snapshot_last_at, on_drift,"
-	    " firmware, machine, domain_type, clock, hyperv, provisioning)"
+	    " firmware, machine, domain_type, clock, hyperv, provisioning,"
+	    " graphics)"
 	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11,?12,?13,?9,?14,"
-	    " ?15,?16,?17,?18,?19,?20)";
+	    " ?15,?16,?17,?18,?19,?20,?21)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -120,6 +122,8 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v,
 	    SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 19, v->hyperv ? 1 : 0);
 	sqlite3_bind_text(st, 20, v->provisioning, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 21, v->graphics[0] ? v->graphics : "none", -1,
+	    SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "insert vm") < 0) {
 		if (store_unique_broken(c, "vms.name"))
 			err_set_field(ERR_CONFLICT, "name",

@@ -564,8 +564,14 @@ fuzz_check_domain(const struct vm_spec *sp, bool text_ok)
 	    "<console type=\"pty\"><target type=\"serial\" port=\"0\">"
 	    "</target></console>"
 	    "<channel type=\"unix\"><target type=\"virtio\" "
-	    "name=\"org.qemu.guest_agent.0\"></target></channel>"
-	    "<memballoon model=\"none\"></memballoon></devices></domain>");
+	    "name=\"org.qemu.guest_agent.0\"></target></channel>");
+	/* a graphical console: VNC on a unix socket, a VGA display */
+	if (sp->graphics && strcmp(sp->graphics, "vnc") == 0)
+		fuzz_sb_put(&b, "<graphics type=\"vnc\"><listen type=\"socket\">"
+		    "</listen></graphics><video><model type=\"vga\"></model>"
+		    "</video>");
+	fuzz_sb_put(&b, "<memballoon model=\"none\"></memballoon></devices>"
+	    "</domain>");
 
 	err_clear();
 	xml = domain_xml_domain(sp);

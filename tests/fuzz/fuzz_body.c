@@ -262,6 +262,8 @@ vm_create(const json_t *body)
 		spec.arch = pr.sr.arch ? pr.sr.arch : "x86_64";
 		spec.clock = buf.vm.clock;
 		spec.hyperv = buf.vm.hyperv;
+		spec.graphics = strcmp(buf.vm.graphics, "vnc") == 0 ? "vnc" :
+		    NULL;
 		disk.dev = "vda";
 		disk.path = path;
 		spec.disks = &disk;

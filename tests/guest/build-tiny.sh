@@ -16,10 +16,14 @@
 #   the kernel's messages, then the fixed line
 #       hangar-tiny-guest: up, kernel <release>
 #   then "hangar tiny guest" (/etc/issue) and the prompt "tiny login: ".
-#   root logs in without a password.  It loads the virtio modules (pci,
-#   blk, net, console) and button/evdev, runs busybox acpid (the ACPI power
-#   button powers it off) and udhcpc on every ethN there is, in the
-#   background.  Nothing is written to its disk.
+#   root logs in without a password.  On tty1 (the first virtual
+#   terminal, which the PS/2 keyboard types into, with or without a
+#   display) a root shell, no login: keys sent with virDomainSendKey run
+#   commands there (console.sh types `echo MARK >/dev/ttyS0`).  It loads
+#   the virtio modules (pci, blk, net, console) and button/evdev, runs
+#   busybox acpid (the ACPI power button powers it off) and udhcpc on
+#   every ethN there is, in the background.  Nothing is written to its
+#   disk.
 # The image: 64 MiB virtual, compressed qcow2 (zstd), MBR with one
 #   bootable FAT16 partition "HANGARTINY": vmlinuz, initrd.img, syslinux
 #   for BIOS and /EFI/BOOT/BOOTX64.EFI (syslinux.efi) for UEFI; by UEFI it
@@ -84,6 +88,7 @@ _tree() {
 	cat >"$r/etc/inittab" <<-'EOF'
 		::sysinit:/etc/init.d/rcS
 		ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100
+		tty1::respawn:-/bin/sh
 		::ctrlaltdel:/sbin/reboot
 		::shutdown:/bin/sync
 	EOF

@@ -12,8 +12,11 @@
 # 6455 close with their codes (unmasked 1002, oversize 1009, bad UTF-8
 # 1007), ping gets pong, a close is echoed; console/log returns the boot
 # text (and still does once the VM is stopped), console/type makes the
-# guest answer, with its bad inputs; the CLI's `hangar vm console` with
-# stdin from a pipe; a client attached when hangard stops is closed with
+# guest answer, with its bad inputs, and as keys ("via":"keys", the PS/2
+# keyboard typing into the guest's shell on tty1) too, and by default on a
+# VM with "graphics":"vnc" (VNC on a unix socket only, checked in virsh);
+# the CLI's `hangar vm type --keys` and `hangar vm console` with stdin
+# from a pipe; a client attached when hangard stops is closed with
 # 1001 (and hangard exits cleanly); a stopped VM's console is 409 naming
 # its state, and an attached client sees the console end (1000) when the
 # VM stops.
@@ -180,6 +183,34 @@ code=$(curl -q -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $RTO
 	-H 'Content-Type: application/json' -d '{"text":"x"}' "$T_BASE$CON/type")
 t_eq "console/type with a reader token: 403" "$code" 403
 
+# --- console/type via keys: the keyboard (PS/2, virDomainSendKey) types on
+# tty1, where the tiny guest has a root shell; what it runs writes to
+# ttyS0, so the answer is in console/log while the command line is not
+# (the number is worked out by the shell; capitals and symbols need shift;
+# the answer may follow the prompt of ttyS0's own shell on its line)
+t_http POST "$CON/type" "{\"text\":\"echo KEYS-\$((7+$R)) >/dev/ttyS0\\n\",\"via\":\"keys\"}"
+t_expect_status 200 "POST console/type via keys: 200"
+t_expect_json .via keys "... says it went as keys"
+t_check "... the shell on tty1 ran it: its answer in console/log" \
+	t_wait_for 20 log_has "KEYS-$((7 + R))$"
+t_http POST "$CON/type" '{"text":"echo caf\u00e9","via":"keys"}'
+t_expect_problem 400 "console/type via keys of a character with no key: 400"
+t_expect_json .field text "... naming text"
+t_match "... and its position" "$T_BODY" "position 8"
+t_http POST "$CON/type" "{\"text\":\"$(head -c 1025 /dev/zero | tr '\0' a)\",\"via\":\"keys\"}"
+t_expect_problem 400 "console/type via keys of 1025 characters: 400"
+t_http POST "$CON/type" '{"text":"x","via":"vnc"}'
+t_expect_problem 400 "console/type via something else: 400"
+t_expect_json .field via "... naming via"
+out=$("$BUILD/hangar" --url "unix:$HANGARD_SOCK" vm type "$VM" \
+	"echo CLIK-\$((13+$R)) >/dev/ttyS0" --enter --keys 2>&1)
+t_eq "hangar vm type --enter --keys: exit 0" "$?" 0
+t_match "... prints the reply" "$out" "via: keys"
+t_check "... the shell on tty1 ran it" t_wait_for 20 log_has "CLIK-$((13 + R))$"
+out=$("$BUILD/hangar" --url "unix:$HANGARD_SOCK" vm type "$VM" "caf$(printf '\xc3\xa9')" --keys 2>&1)
+t_eq "hangar vm type --keys of a character with no key: exit 1" "$?" 1
+t_match "... saying where" "$out" "position 3"
+
 # --- the CLI, stdin from a pipe
 out=$(printf 'echo cli-$((3+%d))\r' "$R" | "$BUILD/hangar" --url "unix:$HANGARD_SOCK" \
 	vm console "$VM" 2>&1)
@@ -257,6 +288,8 @@ t_match "the console of a stopped vm: 409" "$out" "^http 409"
 t_match "... naming its state" "$out" "is stopped"
 t_http POST "$CON/type" '{"text":"x"}'
 t_expect_problem 409 "console/type to a stopped vm: 409"
+t_http POST "$CON/type" '{"text":"x","via":"keys"}'
+t_expect_problem 409 "console/type via keys to a stopped vm: 409"
 t_http GET "$CON/log"
 t_expect_status 200 "console/log of the stopped vm: 200"
 t_match "... still shows how it booted" "$T_BODY" "$GUEST_TINY_BANNER"
@@ -264,4 +297,26 @@ t_match "... still shows how it booted" "$T_BODY" "$GUEST_TINY_BANNER"
 t_check_not "no token reached hangard.log (not even ?access_token=)" \
 	grep -qF -e "${RTOK#hgr_}" -e "${OTOK#hgr_}" "$T_TMP/hangard.log"
 t_http DELETE "/v1/vms/$VM?wait=60"
+
+# --- a graphical VM: VNC on a unix socket only, and console/type goes to
+# its keyboard by default (what it types on tty1 answers on ttyS0)
+VM2=${T_PFX}g2
+t_http POST /v1/vms "{\"name\":\"$VM2\",\"vcpus\":1,\"memory_mib\":128,\"image\":\"tiny\",\"graphics\":\"vnc\",\"start\":true,\"placement\":{\"domain_type\":\"qemu\"}}"
+t_expect_status 201 "create and start $VM2 with graphics vnc"
+t_expect_json .graphics vnc "... it says so"
+t_check "$VM2: its login prompt within 120 s" t_wait_for 120 sh -c \
+	"curl -sS -m 10 '$T_BASE/v1/vms/$VM2/console/log' | tr -d '\r' | grep -aqE '$GUEST_LOGIN_RE'"
+xml=$(t_virsh dumpxml "$(curl -sS "$T_BASE/v1/vms/$VM2" | jq -r .id)")
+t_match "virsh: <graphics type='vnc'> on a unix socket" "$xml" "<listen type='socket' socket='/"
+t_check_not "virsh: ... and no TCP port or address" grep -qE "<graphics[^>]*port=|listen type='address'" <<<"$xml"
+t_match "virsh: a VGA display" "$xml" "<model type='vga'"
+t_http POST "/v1/vms/$VM2/console/type" "{\"text\":\"echo VGA-\$((11+$R)) >/dev/ttyS0\\n\"}"
+t_expect_status 200 "console/type to $VM2 without via: 200"
+t_expect_json .via keys "... went as keys (its default)"
+t_check "... the shell on its tty1 ran it: the answer in console/log" \
+	t_wait_for 20 sh -c "curl -sS -m 10 '$T_BASE/v1/vms/$VM2/console/log' | tr -d '\r' | grep -aq 'VGA-$((11 + R))\$'"
+t_http POST /v1/vms '{"name":"'"${T_PFX}g3"'","memory_mib":64,"disk_gib":1,"graphics":"spice"}'
+t_expect_problem 400 "graphics spice: 400"
+t_expect_json .field graphics "... naming graphics"
+t_http DELETE "/v1/vms/$VM2?wait=60"
 t_summary

@@ -4,10 +4,11 @@
 # buses, one added to a running guest and to a stopped one, grown live and
 # offline, removed; each step checked against what libvirt says (virsh
 # domblklist, the inactive definition, qemu-img on the files), and after
-# the VM is deleted no file of it is left.  The guest clock and Hyper-V:
-# UTC by default, local time and the Hyper-V enlightenments for a VM made
-# from an image whose os hint is windows (started, so QEMU takes them),
-# either overridden through the CLI.  Also the refusals: a shrink,
+# the VM is deleted no file of it is left.  The guest clock, Hyper-V and
+# graphics: UTC, none and none by default, local time, the Hyper-V
+# enlightenments and VNC on a unix socket for a VM made from an image
+# whose os hint is windows (started, so QEMU takes them), the first two
+# overridden through the CLI, graphics in the body.  Also the refusals: a shrink,
 # the boot disk, an unknown disk, a disk the host has no room for, and
 # malformed disk lists.
 # Usage: BUILD=build tests/integration/disks.sh
@@ -166,7 +167,7 @@ t_expect_json .state running "$U: still running a few seconds into its firmware"
 t_http DELETE "/v1/vms/$U?$W"
 t_expect_status 200 "delete $U"
 
-# --- the guest clock and Hyper-V follow the image's os hint (windows),
+# --- the guest clock, Hyper-V and graphics follow the image's os hint (windows),
 # unless asked: a blank image (SeaBIOS finds nothing to boot, and waits),
 # run as domain type qemu (TCG): this machine's nested KVM has no Hyper-V
 # MSRs (QEMU aborts: "failed to set MSR 0x40000021"), TCG takes them
@@ -187,6 +188,8 @@ t_match "virsh: $WIN has no HPET" "$x" "<timer name='hpet' present='no'/>"
 t_match "virsh: $WIN has Hyper-V relaxed timing" "$x" "<relaxed state='on'/>"
 t_match "virsh: $WIN has the Hyper-V virtual APIC" "$x" "<vapic state='on'/>"
 t_match "virsh: $WIN has Hyper-V spinlocks, 8191 retries" "$x" "<spinlocks state='on' retries='8191'/>"
+t_expect_json .graphics vnc "$WIN: graphics vnc (the os hint's default)"
+t_match "virsh: $WIN has VNC on a unix socket" "$x" "<listen type='socket'"
 sleep 2
 t_eq "virsh: $WIN is still running (QEMU took them)" "$(t_domstate "$WIN")" running
 # the CLI overrides both
@@ -208,6 +211,13 @@ for v in "$WIN" "${WIN}2" "${WIN}3"; do
 	t_http DELETE "/v1/vms/$v?$W"
 	t_expect_status 200 "delete $v"
 done
+t_http POST "/v1/vms?$W" "{\"name\":\"${WIN}4\",\"memory_mib\":64,
+	\"image\":\"win\",\"graphics\":\"none\"}"
+t_expect_json .graphics none "from image win, graphics none asked: none"
+t_check_not "virsh: ${WIN}4 has no graphics" grep -q '<graphics' \
+	<<<"$(t_virsh dumpxml "${WIN}4")"
+t_http DELETE "/v1/vms/${WIN}4?$W"
+t_expect_status 200 "delete ${WIN}4"
 t_http DELETE /v1/images/win
 t_expect_status 200 "delete image win"
 

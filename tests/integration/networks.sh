@@ -9,7 +9,9 @@
 # and reaches no host; PATCH changes only the description; a network
 # deleted is gone from the host; a host registered later gets every
 # network, and so does a host that comes back after being down with its
-# network removed behind hangar's back.
+# network removed behind hangar's back; a network deleted while a host is
+# down is removed from it when it comes back, unless the one there of
+# that name is not hangar's (another uuid).
 # Usage: BUILD=build tests/integration/networks.sh
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -336,6 +338,38 @@ if LVHOST_NETNS=1 t_lvhost_start nw2; then
 	lvhost_up nw2
 	t_wait_for 60 sh -c "curl -sf $T_BASE/v1/hosts/nw2 | jq -e '.state == \"ready\"'"
 	t_eq "virsh: nw2 has lan again once it is back" "$(nets nw2)" "hangar-lan "
+	# deleted while the host is down: gone from it once it is back; a
+	# libvirt network of the same name that hangar did not make (another
+	# uuid) is left alone.  gone1 and gone2 on both hosts; on nw2, gone2
+	# is swapped behind hangar's back for a network of its own.
+	t_http POST /v1/networks '{"name":"gone1","mode":"isolated","ipv4":{"cidr":"10.83.0.0/24"}}'
+	t_expect_status 201 "create isolated network gone1: 201"
+	t_http POST /v1/networks '{"name":"gone2","mode":"isolated","ipv4":{"cidr":"10.84.0.0/24"}}'
+	t_expect_status 201 "create isolated network gone2: 201"
+	t_eq "virsh: nw2 has gone1 and gone2" "$(nets nw2)" "hangar-gone1 hangar-gone2 hangar-lan "
+	lvhost_virsh nw2 net-destroy hangar-gone2 >/dev/null
+	lvhost_virsh nw2 net-undefine hangar-gone2 >/dev/null
+	cat >"$T_TMP/foreign.xml" <<-EOF
+		<network><name>hangar-gone2</name>
+		<uuid>0badc0de-0000-4000-8000-00000000f00d</uuid>
+		<bridge name='foreign0'/></network>
+	EOF
+	lvhost_virsh nw2 net-define "$T_TMP/foreign.xml" >/dev/null
+	lvhost_down nw2
+	t_wait_for 20 sh -c "curl -sf $T_BASE/v1/hosts/nw2 | jq -e '.state == \"unreachable\"'"
+	t_http DELETE /v1/networks/gone1
+	t_expect_status 200 "delete gone1 while nw2 is down: 200"
+	t_http DELETE /v1/networks/gone2
+	t_expect_status 200 "delete gone2 while nw2 is down: 200"
+	t_eq "virsh: nw1 has neither" "$(nets nw1)" "hangar-lan "
+	lvhost_up nw2
+	t_wait_for 60 sh -c "curl -sf $T_BASE/v1/hosts/nw2 | jq -e '.state == \"ready\"'"
+	all=$(lvhost_virsh nw2 net-list --all --name | grep '^hangar-' | sort | tr '\n' ' ')
+	t_eq "virsh: nw2 back: gone1 removed, the other hangar-gone2 kept" \
+		"$all" "hangar-gone2 hangar-lan "
+	t_eq "... the one kept is the one hangar did not make" \
+		"$(lvhost_virsh nw2 net-uuid hangar-gone2)" "0badc0de-0000-4000-8000-00000000f00d"
+	lvhost_virsh nw2 net-undefine hangar-gone2 >/dev/null
 else
 	t_fail "start a second host in its own network namespace" "see above"
 fi

@@ -99,7 +99,8 @@
 #
 # Environment: HANGAR_TEST_TMP, HANGAR_KEEP=1 (keep state dirs),
 # LVHOST_CAPS_CACHE, LVHOST_START_TIMEOUT (seconds, default 60),
-# LVHOST_LOG_LEVEL (libvirt's 1 debug .. 4 error, default 3).
+# LVHOST_LOG_LEVEL (libvirt's 1 debug .. 4 error, default 3),
+# LVHOST_LOG_MAX_SIZE (virtlogd's max_size: a guest's log is rotated there).
 
 _LVHOST_LIB=$(readlink -f "${BASH_SOURCE[0]}")
 
@@ -260,6 +261,7 @@ _lvhost_write_config() {
 	EOF
 	cat >"$d/etc/virtlogd.conf" <<-EOF
 		log_outputs = "$level:file:/var/log/libvirt/virtlogd.log"
+		max_size = ${LVHOST_LOG_MAX_SIZE:-2097152}
 	EOF
 	: >"$d/etc/libvirt.conf"
 	echo "$uuid" >"$d/host_uuid"

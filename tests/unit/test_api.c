@@ -1131,6 +1131,7 @@ rand_vm(struct vm_rec *v, bool bad)
 	rand_string(v->machine, sizeof(v->machine), bad && rng() % 8 == 0);
 	rand_string(v->clock, sizeof(v->clock), bad && rng() % 8 == 0);
 	v->hyperv = rng() % 2 == 0;
+	rand_string(v->graphics, sizeof(v->graphics), bad && rng() % 8 == 0);
 	if (rng() % 2)
 		rand_string(v->domain_type, sizeof(v->domain_type),
 		    bad && rng() % 8 == 0);
@@ -1185,7 +1186,7 @@ vm_utf8(const struct vm_rec *v, const struct disk_rec *d, int n)
 	const char *const f[] = { v->uuid, v->name, v->host, v->state,
 	    v->desired, v->observed, v->op_id, v->group, v->snapshot_schedule,
 	    v->on_drift, v->firmware, v->machine, v->domain_type,
-	    v->provisioning, v->clock };
+	    v->provisioning, v->clock, v->graphics };
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		if (!str_utf8(f[i]))

@@ -201,7 +201,7 @@ assert_all_network_unsupported(struct backend_conn *bc)
 
 	assert_unsupported(backend_network_define(bc, &ns), "define networks");
 	assert_unsupported(backend_network_start(bc, "n"), "start networks");
-	assert_unsupported(backend_network_undefine(bc, "n"),
+	assert_unsupported(backend_network_undefine(bc, "n", "u"),
 	    "undefine networks");
 	assert_unsupported(backend_network_host_add(bc, "n", &h),
 	    "add DHCP hosts");
@@ -309,6 +309,8 @@ assert_all_unsupported(const struct backend_driver *drv)
 		assert_unsupported(backend_console_write(&bc,
 		    (struct backend_console *)&bc, "x", 1), "write to consoles");
 		backend_console_close(&bc, NULL);
+		assert_unsupported(backend_send_keys(&bc, "u",
+		    &(struct key_combo){ { 30 }, 1 }, 1, 10), "send keys");
 		assert_unsupported(backend_file_tail(&bc, "/x/y", buf, &bn),
 		    "read files on hosts");
 	}
@@ -2021,7 +2023,8 @@ test_unreachable(void **state)
 /*
  * The console on the test driver: a missing domain is 404; the test
  * driver has no consoles (a 501 that names libvirt's reason), and the
- * caller is left with no console to close.  The tail of a file that no
+ * caller is left with no console to close.  Keys: 404 for a missing
+ * domain, and the test driver takes them.  The tail of a file that no
  * volume is: 404, and the log directory's pool is transient (gone with
  * the connection's daemon, never defined).
  */
@@ -2030,6 +2033,7 @@ test_console_test_driver(void **state)
 {
 	struct fx *f = *state;
 	struct backend_console *con = NULL;
+	const struct key_combo keys[] = { { { 42, 30 }, 2 }, { { 48 }, 1 } };
 	virStoragePoolPtr p;
 	virDomainPtr d = virDomainLookupByName(f->raw, "test");
 	char buf[64], path[4200], uuid[VIR_UUID_STRING_BUFLEN];
@@ -2048,6 +2052,12 @@ test_console_test_driver(void **state)
 	assert_int_equal(err_last()->code, ERR_UNSUPPORTED);
 	assert_null(con);
 	backend_console_close(f->bc, con);
+	/* keys: a missing domain is 404; the test driver's running "test"
+	 * takes them (shift + a, then b) */
+	assert_int_equal(backend_send_keys(f->bc,
+	    "11111111-2222-3333-4444-555555555555", keys, 2, 1), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	assert_int_equal(backend_send_keys(f->bc, uuid, keys, 2, 1), 0);
 	snprintf(path, sizeof(path), "%s/none-serial.log", f->pool_dir);
 	assert_int_equal(backend_file_tail(f->bc, path, buf, &n), -1);
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);

@@ -123,8 +123,13 @@ test_define_start_undefine(void **state)
 	n = virNetworkLookupByName(f->raw, "default");
 	assert_non_null(n);
 	virNetworkFree(n);
-	ok(backend_network_undefine(f->bc, "hangar-lan"));
-	ok(backend_network_undefine(f->bc, "hangar-lan"));   /* gone: fine */
+	/* undefine with another uuid: not ours, left alone */
+	ok(backend_network_undefine(f->bc, "hangar-lan", other.uuid));
+	n = virNetworkLookupByName(f->raw, "hangar-lan");
+	assert_non_null(n);
+	virNetworkFree(n);
+	ok(backend_network_undefine(f->bc, "hangar-lan", lan.uuid));
+	ok(backend_network_undefine(f->bc, "hangar-lan", lan.uuid)); /* gone */
 	assert_null(virNetworkLookupByName(f->raw, "hangar-lan"));
 }
 
@@ -177,7 +182,7 @@ test_dhcp_hosts(void **state)
 		assert_int_equal(n, 0);
 	else
 		assert_int_equal(err_last()->code, ERR_UNSUPPORTED);
-	ok(backend_network_undefine(f->bc, "hangar-lan"));
+	ok(backend_network_undefine(f->bc, "hangar-lan", lan.uuid));
 }
 
 static void

@@ -5,8 +5,9 @@
  * and ranges unique across hangar's networks (an overlap is a conflict),
  * NIC addresses handed out lowest-free (never the network, gateway or
  * broadcast address) and released with their VM, exhaustion, MACs under
- * a prefix and unique across the fleet, and a network in use that
- * cannot be deleted.
+ * a prefix and unique across the fleet, a network in use that cannot be
+ * deleted, and the leftovers of a deleted network: one per host, each
+ * forgotten on its own, gone with their host.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -378,6 +379,89 @@ test_macs_and_delete(void **state)
 	assert_true(br.id > n.id + 1);
 }
 
+struct leftover {
+	const char *name, *uuid;
+	struct fx *f;
+};
+
+static int
+tx_leftovers(struct store_conn *c, void *arg)
+{
+	struct leftover *l = arg;
+
+	return store_network_leftovers_add(c, l->name, l->uuid);
+}
+
+static int
+tx_leftover_drop(struct store_conn *c, void *arg)
+{
+	struct leftover *l = arg;
+
+	return store_network_leftover_drop(c, l->name, l->uuid);
+}
+
+static int
+tx_host_del(struct store_conn *c, void *arg)
+{
+	return store_host_delete(c, ((struct host_rec *)arg)->id);
+}
+
+/* Collect "name uuid;" of each leftover into the buffer arg. */
+static int
+leftover_cat(const char *name, const char *uuid, void *arg)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 512 - n, "%s %s;", name, uuid);
+	return 0;
+}
+
+static const char *
+leftovers(struct fx *f, const char *host, char buf[512])
+{
+	struct store_conn *c = store_read_begin(f->s);
+
+	buf[0] = '\0';
+	assert_int_equal(store_network_leftover_each(c, host, leftover_cat,
+	    buf), 0);
+	store_read_end(c);
+	return buf;
+}
+
+static void
+test_leftovers(void **state)
+{
+	struct fx *f = *state;
+	struct host_rec h2;
+	char buf[512];
+	struct leftover a = { "hangar-a", "aaaaaaaa-0000-4000-8000-000000000000",
+	    f }, b = { "hangar-b", "bbbbbbbb-0000-4000-8000-000000000000", f };
+
+	assert_int_equal(storetest_host(f->s, &h2, "h2"), 0);
+	assert_int_equal(store_tx(f->s, tx_leftovers, &a), 0);
+	assert_int_equal(store_tx(f->s, tx_leftovers, &a), 0);  /* a repeat */
+	assert_int_equal(store_tx(f->s, tx_leftovers, &b), 0);
+	assert_string_equal(leftovers(f, "h1", buf), "hangar-a "
+	    "aaaaaaaa-0000-4000-8000-000000000000;hangar-b "
+	    "bbbbbbbb-0000-4000-8000-000000000000;");
+	assert_string_equal(leftovers(f, "h2", buf), "hangar-a "
+	    "aaaaaaaa-0000-4000-8000-000000000000;hangar-b "
+	    "bbbbbbbb-0000-4000-8000-000000000000;");
+	assert_string_equal(leftovers(f, "nohost", buf), "");
+	/* one host forgets one: the others stay */
+	assert_int_equal(store_tx(f->s, tx_leftover_drop,
+	    &(struct leftover){ "h1", a.uuid, f }), 0);
+	assert_string_equal(leftovers(f, "h1", buf), "hangar-b "
+	    "bbbbbbbb-0000-4000-8000-000000000000;");
+	assert_int_equal(strlen(leftovers(f, "h2", buf)), 2 * (9 + 37));
+	/* a host deleted takes its leftovers with it */
+	assert_int_equal(store_tx(f->s, tx_host_del, &h2), 0);
+	assert_string_equal(leftovers(f, "h2", buf), "");
+	assert_string_equal(leftovers(f, "h1", buf), "hangar-b "
+	    "bbbbbbbb-0000-4000-8000-000000000000;");
+}
+
 int
 main(void)
 {
@@ -388,6 +472,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_address_allocation, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_macs_and_delete, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_leftovers, setup,
 		    teardown),
 	};
 

@@ -263,6 +263,7 @@ static const struct vm_spec spec_windows = {
 	.machine = "q35",
 	.clock = "localtime",
 	.hyperv = true,
+	.graphics = "vnc",
 	.disks = disk_win,
 	.ndisks = 1,
 };
@@ -556,6 +557,8 @@ test_domain_clock(void **state)
 	assert_true(xp_number(&p, "count(/domain/clock/timer)") == 0);
 	assert_true(xp_number(&p, "count(/domain/features/hyperv)") == 0);
 	assert_true(xp_number(&p, "count(/domain/features/acpi)") == 1);
+	assert_true(xp_number(&p, "count(/domain/devices/graphics)") == 0);
+	assert_true(xp_number(&p, "count(/domain/devices/video)") == 0);
 	parsed_free(&p);
 	free(xml);
 
@@ -575,6 +578,16 @@ test_domain_clock(void **state)
 	assert_xp_string(&p, "string(/domain/features/hyperv/spinlocks"
 	    "/@retries)", "8191");
 	assert_true(xp_number(&p, "count(/domain/features/acpi)") == 1);
+	/* VNC on a unix socket only: no port, no TCP listen address */
+	assert_true(xp_number(&p, "count(/domain/devices/graphics)") == 1);
+	assert_xp_string(&p, "string(/domain/devices/graphics/@type)", "vnc");
+	assert_xp_string(&p, "string(/domain/devices/graphics/listen/@type)",
+	    "socket");
+	assert_true(xp_number(&p, "count(/domain/devices/graphics/@port | "
+	    "/domain/devices/graphics/@listen | "
+	    "/domain/devices/graphics/listen/@address)") == 0);
+	assert_xp_string(&p, "string(/domain/devices/video/model/@type)",
+	    "vga");
 	parsed_free(&p);
 	free(xml);
 
