@@ -42,6 +42,8 @@ enum op_kind {
 	OP_IMAGE_PRUNE,      /* hosts' unneeded image copies removed: no VM */
 	OP_NIC_ADD,
 	OP_NIC_REMOVE,
+	OP_CLONE,            /* on the new VM: made from another's disks */
+	OP_TEMPLATE,         /* a stopped VM's root disk into the library */
 	OP_KIND__COUNT
 };
 

@@ -25,7 +25,9 @@
 	"  WHEN 'disk_remove' THEN 'removing-disk'" \
 	"  WHEN 'disk_resize' THEN 'resizing-disk'" \
 	"  WHEN 'nic_add' THEN 'adding-nic'" \
-	"  WHEN 'nic_remove' THEN 'removing-nic' END," \
+	"  WHEN 'nic_remove' THEN 'removing-nic'" \
+	"  WHEN 'clone' THEN 'cloning'" \
+	"  WHEN 'template' THEN 'templating' END," \
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
