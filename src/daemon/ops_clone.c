@@ -52,6 +52,7 @@
 
 /* The step a held source is copied under: recovery reads it back. */
 #define CLONE_STEP_HELD "copying the disks of the paused source"
+#define CLONE_STEP_PAUSING "pausing the source"
 
 /* The source of a clone. */
 struct clone_src {
@@ -126,7 +127,7 @@ clone_hold(struct op_ctx *x, struct clone_src *s)
 	if (s->state != VM_RUNNING)
 		return 0;
 	s->frozen = ops_freeze(x, s->bc, &s->vm);
-	ops_step(x, "pausing the source");
+	ops_step(x, CLONE_STEP_PAUSING);
 	if (backend_suspend(s->bc, s->vm.uuid) < 0) {
 		if (s->frozen)
 			ops_thaw(x, s->bc, &s->vm);
@@ -158,38 +159,56 @@ clone_release(struct op_ctx *x, struct clone_src *s)
 	err_restore(&e);
 }
 
-/* Stream one disk of the source into the clone's host: the clone's own
- * volume (a linked overlay) or its staging volume (*staged set). */
+/*
+ * Before the source is held: the path of the clone's host's copy of the
+ * image each overlay of the source is over (uploaded there first if it
+ * has none: it may take long), into bases[i]; "" for a disk over none.
+ */
 static int
-clone_copy_one(struct op_ctx *x, struct clone_src *s, const struct disk_rec *d,
-    struct ops_disks *out, int i, bool *staged)
+clone_bases(struct op_ctx *x, struct clone_src *s, char (*bases)[1024])
 {
-	const struct disk_rec *sd = clone_src_disk(s, d);
-	char base[1024] = "", part[DISK_VOLUME_LEN + 8], step[96];
+	for (int i = 0; i < x->ndisks; i++) {
+		const struct disk_rec *d = &x->disks[i];
+		const struct disk_rec *sd = clone_src_disk(s, d);
 
-	*staged = false;
-	if (sd == NULL)
-		return err_set(ERR_CONFLICT, "disk %s of vm '%s', the source, is "
-		    "gone", d->dev, s->vm.name);
-	/* the copy of an overlay names the clone's host's copy of its
-	 * image, made there first if needed */
-	if (sd->base_volume[0] && ops_disk_base_on(x, x->bc, x->vm.host_id,
-	    x->pool, sd, base, sizeof(base)) < 0)
-		return -1;
+		bases[i][0] = '\0';
+		if (d->content[0] != '\0')
+			continue;
+		if (sd == NULL)
+			return err_set(ERR_CONFLICT, "disk %s of vm '%s', the "
+			    "source, is gone", d->dev, s->vm.name);
+		if (sd->base_volume[0] && ops_disk_base_on(x, x->bc,
+		    x->vm.host_id, x->pool, sd, bases[i], 1024) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Stream disk i of the source (over base, or "") into the clone's host:
+ * the clone's own volume (a linked overlay, a raw disk) or its staging
+ * volume (*staged set). */
+static int
+clone_copy_one(struct op_ctx *x, struct clone_src *s, int i,
+    const char base[1024], struct ops_disks *out, bool *staged)
+{
+	const struct disk_rec *d = &x->disks[i];
+	const struct disk_rec *sd = clone_src_disk(s, d);
+	char part[DISK_VOLUME_LEN + 8], step[96];
+
 	snprintf(step, sizeof(step), s->paused ? CLONE_STEP_HELD " (%s)" :
 	    "copying disk %s", d->dev);
 	ops_step(x, step);
-	snprintf(out->base[i], sizeof(out->base[i]), "%s",
-	    d->base_volume[0] ? base : "");
-	/* an overlay stays one; a raw disk is copied as it is */
-	if (d->base_volume[0] || strcmp(d->format, "qcow2") != 0)
-		return backend_volume_copy(s->bc, s->pool, sd->volume, x->bc,
-		    x->pool, d->volume, d->base_volume[0] ? base : NULL,
-		    out->path[i], sizeof(out->path[i]));
-	*staged = true;
-	clone_part(d, part, sizeof(part));
+	*staged = !d->base_volume[0] && strcmp(d->format, "qcow2") == 0;
+	/* the domain's chain names the base of an overlay only */
+	if (d->base_volume[0])
+		memcpy(out->base[i], base, sizeof(out->base[i]));
+	else
+		out->base[i][0] = '\0';
+	if (*staged)
+		clone_part(d, part, sizeof(part));
 	return backend_volume_copy(s->bc, s->pool, sd->volume, x->bc, x->pool,
-	    part, base[0] ? base : NULL, out->path[i], sizeof(out->path[i]));
+	    *staged ? part : d->volume, base[0] ? base : NULL, out->path[i],
+	    sizeof(out->path[i]));
 }
 
 /* A staged copy flattened into the clone's volume, then removed. */
@@ -234,16 +253,16 @@ static int
 clone_disks(struct op_ctx *x, struct clone_src *s, struct ops_disks *out)
 {
 	bool staged[VM_DISKS_MAX] = { false };
+	char bases[VM_DISKS_MAX][1024];
 	enum vm_state now;
 	int i, r = 0;
 
-	if (clone_hold(x, s) < 0)
+	if (clone_bases(x, s, bases) < 0 || clone_hold(x, s) < 0)
 		return -1;
 	for (i = 0; r == 0 && i < x->ndisks; i++) {
 		out->base[i][0] = '\0';
 		if (x->disks[i].content[0] == '\0')
-			r = clone_copy_one(x, s, &x->disks[i], out, i,
-			    &staged[i]);
+			r = clone_copy_one(x, s, i, bases[i], out, &staged[i]);
 	}
 	clone_release(x, s);
 	/* a stopped source started meanwhile was copied as it changed */
@@ -320,8 +339,9 @@ ops_clone_recover(struct op_ctx *x)
 
 	/* a crash while the source was held: it is let go */
 	memset(&s, 0, sizeof(s));
-	if (strncmp(x->op.step, CLONE_STEP_HELD, strlen(CLONE_STEP_HELD)) ==
-	    0 && clone_src_load(x, &s) == 0 &&
+	if ((strncmp(x->op.step, CLONE_STEP_HELD, strlen(CLONE_STEP_HELD)) ==
+	    0 || strcmp(x->op.step, CLONE_STEP_PAUSING) == 0) &&
+	    clone_src_load(x, &s) == 0 &&
 	    backend_state(s.bc, s.vm.uuid, &st) == 0 && st == VM_PAUSED) {
 		s.paused = s.frozen = true;
 		clone_release(x, &s);
