@@ -231,6 +231,7 @@ if [ -n "$SMALL_MNT" ]; then
 	C5=${T_PFX}c5
 	clone "$C1" "{\"name\":\"$C5\",\"mode\":\"full\",\"host\":\"h2\"}"
 	t_expect_json .status failed "clone $C1 onto h2 (full pool): failed"
+	t_match "... for want of room" "$(t_json .error.detail)" "[Nn]o space left|full"
 	t_http GET "/v1/vms/$C5"
 	t_expect_status 404 "... no VM row is left"
 	t_eq "... no file is left in h2's pool" "$(find "$SMALL" -mindepth 1 | wc -l)" 0

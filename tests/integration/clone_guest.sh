@@ -32,7 +32,7 @@ fi
 T_LV_URI=$(lvhost_uri "$LV") LV_DIR=$(lvhost_dir "$LV")
 NS_PID=$(cat "$LV_DIR/unshare.pid")
 HANGARD_CONF_EXTRA=$'reconcile_interval_s = 2\ncpu_ratio = 16' hangard_start || t_summary
-W=wait=600
+W=wait=300
 
 hosts() {
 	lvhost_virsh "$LV" net-dumpxml "hangar-$1" |
@@ -52,7 +52,7 @@ hostkeys() {
 		awk '{ print $2 " " $3 }' | sort
 }
 provisioned() {
-	curl -fsS -m 5 "$T_BASE/v1/vms/$1" | jq -e '.provisioning == "done"'
+	[ "$(curl -fsS -m 5 "$T_BASE/v1/vms/$1" | jq -r .provisioning)" = done ]
 }
 since() { echo $((($(t_ns_now) - $1) / 1000)); }
 
@@ -65,7 +65,7 @@ if ! DEB=$(guest_image debian); then
 fi
 code=$(curl -sS -m 600 -o "$T_TMP/import.json" -w '%{http_code}' -X POST \
 	-H 'Content-Type: application/octet-stream' -T "$DEB" \
-	"$T_BASE/v1/images?name=deb&format=qcow2&$W")
+	"$T_BASE/v1/images?name=deb&format=qcow2&wait=600")
 t_eq "import the Debian image: 200, succeeded" \
 	"$code $(jq -r .status "$T_TMP/import.json")" "200 succeeded"
 mkdir -p "$T_TMP/key"
