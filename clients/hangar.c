@@ -105,6 +105,25 @@ static const char help_op_cancel[] =
     "           global --timeout); exit 1 if it finished before it could\n"
     "           be cancelled\n";
 
+static const char help_vm_clone[] =
+    "Make VM NEW from VM SRC's disks, on SRC's host unless --host: new id,\n"
+    "MACs and addresses, and a new cloud-init instance-id (the guest makes\n"
+    "new SSH host keys and a new machine-id).  A running SRC is frozen\n"
+    "(guest agent) and paused while its disks are copied.  Waits, then\n"
+    "prints the new VM; a failed clone leaves nothing (exit 1).\n"
+    "\n"
+    "  --full       copy every disk whole (default: a disk over an image\n"
+    "               stays a linked clone of that image)\n"
+    "  --start      start NEW once it is made\n"
+    "  --host HOST  make it there (checked by the placement filters)\n"
+    "  --no-wait    print the operation as accepted; do not wait\n";
+
+static const char help_vm_template[] =
+    "Make library image IMAGE of stopped VM's root disk, flattened (usable\n"
+    "as any image: vm create --image IMAGE).  Waits, then prints the image.\n"
+    "\n"
+    "  --no-wait    print the operation as accepted; do not wait\n";
+
 static const char help_vm_migrate[] =
     "Move VM to another host: live if it runs or is paused, cold if it is\n"
     "stopped.  Waits (a progress bar on a terminal), then prints the VM\n"
@@ -273,6 +292,10 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--max-downtime MS] [--auto-converge]\n      [--post-copy] "
 	    "[--bandwidth MIB_S] [--no-wait]\n      [--cancel-on-interrupt]",
 	    help_vm_migrate },
+	{ "vm", "clone", vm_clone, "vm clone SRC NEW [--full] [--start] "
+	    "[--host HOST] [--no-wait]", help_vm_clone },
+	{ "vm", "template", vm_template, "vm template VM IMAGE [--no-wait]",
+	    help_vm_template },
 	{ "snapshot", "create", snapshot_create, "snapshot create VM NAME "
 	    "[--memory] [--description TEXT]\n      [--no-wait]",
 	    help_snapshot_create },

@@ -120,6 +120,10 @@ int	 vm_migrate(struct cli *, int, char **);
 int	 vm_spec(struct cli *, int, char **, bool, json_t **);
 int	 vm_print(struct cli *, const char *);
 
+/* cmd_clone.c */
+int	 vm_clone(struct cli *, int, char **);
+int	 vm_template(struct cli *, int, char **);
+
 /* cmd_console.c */
 int	 vm_console(struct cli *, int, char **);
 int	 vm_type(struct cli *, int, char **);

@@ -123,22 +123,6 @@ disks_parse_extra(struct req *r, json_t *list, struct disk_rec *d, int *n,
 	return 0;
 }
 
-void
-disks_volumes(struct disk_rec *d, int n, const char *uuid)
-{
-	/* the first disk keeps the name a VM's one disk always had */
-	for (int i = 0; i < n; i++)
-		if (strcmp(d[i].content, "cidata") == 0)
-			snprintf(d[i].volume, sizeof(d[i].volume),
-			    "%s-cidata.iso", uuid);
-		else if (i == 0)
-			snprintf(d[i].volume, sizeof(d[i].volume), "%s.qcow2",
-			    uuid);
-		else
-			snprintf(d[i].volume, sizeof(d[i].volume),
-			    "%s-%s.qcow2", uuid, d[i].dev);
-}
-
 /*
  * Is the image's guest Windows, by its os hint?  The defaults of a VM
  * made from it follow, as Proxmox's ostype chooses them: a Windows guest

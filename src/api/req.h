@@ -239,8 +239,6 @@ int disks_parse_create(struct req *r, struct vm_rec *vm, struct disk_rec *d,
     int *n);
 /* Does library image name say its guest is Windows (its os hint)? */
 bool disks_image_windows(struct req *r, const char *name);
-/* Name each disk's volume after the VM's uuid. */
-void disks_volumes(struct disk_rec *d, int n, const char *uuid);
 json_t *disks_json(const struct disk_rec *d, int n);
 void disks_write(struct jw *w, const struct disk_rec *d, int n);
 
@@ -291,6 +289,9 @@ int hosts_delete(struct req *r);
 int hosts_drain(struct req *r);
 int hosts_undrain(struct req *r);
 int vms_migrate(struct req *r);
+/* clone.c */
+int vms_clone(struct req *r);
+int vms_template(struct req *r);
 int drift_list(struct req *r);
 int drift_get(struct req *r);
 int drift_orphans(struct req *r);

@@ -65,6 +65,8 @@ static const struct route router_routes[] = {
 	{ "POST",   "/v1/vms/*/pause",              vms_pause,           AUTH_OPERATOR, ROUTE_THREAD },
 	{ "POST",   "/v1/vms/*/resume",             vms_resume,          AUTH_OPERATOR, ROUTE_THREAD },
 	{ "POST",   "/v1/vms/*/migrate",            vms_migrate,         AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/*/clone",              vms_clone,           AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/*/template",           vms_template,        AUTH_OPERATOR, ROUTE_THREAD },
 	{ "GET",    "/v1/vms/*/drift",              drift_get,           AUTH_READER,   ROUTE_THREAD },
 	{ "GET",    "/v1/vms/*/guest",              guest_show,          AUTH_READER,   ROUTE_THREAD },
 	{ "GET",    "/v1/vms/*/console",            console_ws,          AUTH_READER,   ROUTE_THREAD },

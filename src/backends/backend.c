@@ -306,10 +306,19 @@ backend_snapshot_redefine(struct backend_conn *bc, const char *uuid,
 int
 backend_volume_copy(struct backend_conn *bc, const char *pool,
     const char *vol, struct backend_conn *dst, const char *dst_pool,
-    const char *backing, char *path_out, size_t path_len)
+    const char *dst_vol, const char *backing, char *path_out,
+    size_t path_len)
 {
 	return BACKEND_CALL(bc, storage, volume_copy, "copy volumes", pool, vol,
-	    dst, dst_pool, backing, path_out, path_len);
+	    dst, dst_pool, dst_vol, backing, path_out, path_len);
+}
+
+int
+backend_volume_download(struct backend_conn *bc, const char *pool,
+    const char *vol, int fd, int64_t *bytes)
+{
+	return BACKEND_CALL(bc, storage, volume_download, "download volumes",
+	    pool, vol, fd, bytes);
 }
 
 int

@@ -500,9 +500,11 @@ struct backend_storage_ops {
 	int (*volume_delete)(struct backend_conn *bc, const char *pool,
 	    const char *vol);
 	/*
-	 * Copy volume vol of pool on bc to dst_pool on dst (same name,
-	 * format and capacity, all its data, internal snapshots included),
-	 * through libvirt streams; the new volume's path into path_out.
+	 * Copy volume vol of pool on bc to dst_pool on dst (named dst_vol,
+	 * or the same name when dst_vol is NULL; same format and capacity,
+	 * all its data, internal snapshots included), through libvirt
+	 * streams (dst may be bc itself: a copy within a host); the new
+	 * volume's path into path_out.
 	 * backing, when not NULL, is the backing file the copy names
 	 * instead of the source's (a qcow2 overlay whose base has its own
 	 * copy on dst: the header's name is rewritten as it streams, the
@@ -512,7 +514,8 @@ struct backend_storage_ops {
 	 */
 	int (*volume_copy)(struct backend_conn *bc, const char *pool,
 	    const char *vol, struct backend_conn *dst, const char *dst_pool,
-	    const char *backing, char *path_out, size_t path_len);
+	    const char *dst_vol, const char *backing, char *path_out,
+	    size_t path_len);
 	/* The path of volume vol in pool (ERR_NOT_FOUND when missing). */
 	int (*volume_path)(struct backend_conn *bc, const char *pool,
 	    const char *vol, char *path_out, size_t path_len);
@@ -548,6 +551,15 @@ struct backend_storage_ops {
 	int (*volume_put)(struct backend_conn *bc, const char *pool,
 	    const char *vol, const void *data, size_t len, char *path_out,
 	    size_t path_len);
+	/*
+	 * All of volume vol of pool, byte for byte, written to the local
+	 * file descriptor fd (hangard's side: a template's disk on its way
+	 * into the library) through a libvirt stream, so a remote host's
+	 * volume comes the same way; the count into *bytes.  A failure may
+	 * leave part written to fd: the caller removes its file.
+	 */
+	int (*volume_download)(struct backend_conn *bc, const char *pool,
+	    const char *vol, int fd, int64_t *bytes);
 	/*
 	 * The last *n bytes (fewer when the file is shorter) of the file at
 	 * path on the host, into buf; *n the count.  Through the hypervisor
@@ -704,7 +716,10 @@ int backend_snapshot_redefine(struct backend_conn *bc, const char *uuid,
     char *const *xmls, size_t n, const char *current);
 int backend_volume_copy(struct backend_conn *bc, const char *pool,
     const char *vol, struct backend_conn *dst, const char *dst_pool,
-    const char *backing, char *path_out, size_t path_len);
+    const char *dst_vol, const char *backing, char *path_out,
+    size_t path_len);
+int backend_volume_download(struct backend_conn *bc, const char *pool,
+    const char *vol, int fd, int64_t *bytes);
 int backend_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len);
 int backend_list_domains(struct backend_conn *bc, backend_domain_fn fn,

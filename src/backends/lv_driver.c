@@ -68,6 +68,7 @@ static const struct backend_storage_ops lv_storage_ops = {
 	.volume_overlay = lv_volume_overlay,
 	.volume_clone = lv_volume_clone,
 	.volume_put = lv_volume_put,
+	.volume_download = lv_volume_download,
 	.file_tail = lv_file_tail,
 };
 

@@ -2,8 +2,9 @@
  * lv_image.c - volumes made from images: a cached base volume uploaded
  * from hangard's image library through a libvirt stream (the same call
  * for a local or a remote host), a linked clone (a qcow2 overlay over a
- * base), a full clone (a copy of a base made by libvirt on the host), and
- * a raw volume put from memory through the same stream (a NoCloud seed).
+ * base), a full clone (a copy of a base made by libvirt on the host),
+ * a raw volume put from memory through the same stream (a NoCloud seed),
+ * and a volume downloaded whole into a local file (a template).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -216,5 +217,84 @@ lv_volume_clone(struct backend_conn *bc, const char *pool, const char *src,
 	virStorageVolFree(sv);
 	virStoragePoolFree(p);
 	virConnectClose(c);
+	return r;
+}
+
+/* Write all of buf[0..n) to fd; 0, or -1 with an error. */
+static int
+lv_write_all(int fd, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	for (size_t off = 0; off < n; off += (size_t)w) {
+		do
+			w = write(fd, buf + off, n - off);
+		while (w < 0 && errno == EINTR);
+		if (w < 0)
+			return err_set(errno == ENOSPC ? ERR_INSUFFICIENT_STORAGE :
+			    ERR_UNAVAILABLE, "cannot write the downloaded volume: "
+			    "%s", strerror(errno));
+	}
+	return 0;
+}
+
+#define LV_DOWNLOAD_BUF (256 * 1024)
+
+int
+lv_volume_download(struct backend_conn *bc, const char *pool,
+    const char *vol, int fd, int64_t *bytes)
+{
+	virConnectPtr c = lv_get(bc);
+	virStoragePoolPtr p = NULL;
+	virStorageVolPtr v;
+	virStreamPtr st = NULL;
+	char *buf = malloc(LV_DOWNLOAD_BUF);
+	bool open_ = false;
+	int n, r = -1;
+
+	*bytes = 0;
+	if (c == NULL || buf == NULL) {
+		free(buf);
+		if (c)
+			virConnectClose(c);
+		return c ? err_set(ERR_INTERNAL, "out of memory") : -1;
+	}
+	if ((v = lv_vol_lookup(c, bc->uri, pool, vol, &p)) == NULL)
+		goto done;
+	if ((st = virStreamNew(c, 0)) == NULL) {
+		lv_fail("open a stream");
+		goto done;
+	}
+	if (virStorageVolDownload(v, st, 0, 0, 0) < 0) {
+		lv_fail("read the volume");
+		goto done;
+	}
+	open_ = true;
+	while ((n = virStreamRecv(st, buf, LV_DOWNLOAD_BUF)) > 0) {
+		if (lv_write_all(fd, buf, (size_t)n) < 0)
+			goto done;
+		*bytes += n;
+	}
+	if (n < 0) {
+		lv_fail("read the volume");
+		goto done;
+	}
+	open_ = false;
+	if (virStreamFinish(st) < 0) {
+		lv_fail("read the volume to its end");
+		goto done;
+	}
+	r = 0;
+done:
+	if (open_)
+		virStreamAbort(st);
+	if (st)
+		virStreamFree(st);
+	if (v)
+		virStorageVolFree(v);
+	if (p)
+		virStoragePoolFree(p);
+	virConnectClose(c);
+	free(buf);
 	return r;
 }

@@ -173,7 +173,8 @@ int lv_volume_delete(struct backend_conn *bc, const char *pool,
     const char *vol);
 int lv_volume_copy(struct backend_conn *bc, const char *pool,
     const char *vol, struct backend_conn *dst, const char *dst_pool,
-    const char *backing, char *path_out, size_t path_len);
+    const char *dst_vol, const char *backing, char *path_out,
+    size_t path_len);
 int lv_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len);
 int lv_volume_resize(struct backend_conn *bc, const char *pool,
@@ -212,5 +213,7 @@ int lv_volume_clone(struct backend_conn *bc, const char *pool,
     size_t path_len);
 int lv_volume_put(struct backend_conn *bc, const char *pool, const char *vol,
     const void *data, size_t len, char *path_out, size_t path_len);
+int lv_volume_download(struct backend_conn *bc, const char *pool,
+    const char *vol, int fd, int64_t *bytes);
 
 #endif

@@ -674,8 +674,8 @@ lv_vol_create_copy(virStoragePoolPtr dp, const char *xml, const char *vol,
  */
 int
 lv_volume_copy(struct backend_conn *bc, const char *pool, const char *vol,
-    struct backend_conn *dst, const char *dst_pool, const char *backing,
-    char *path_out, size_t path_len)
+    struct backend_conn *dst, const char *dst_pool, const char *dst_vol,
+    const char *backing, char *path_out, size_t path_len)
 {
 	virConnectPtr sc = NULL, dc = NULL;
 	virStoragePoolPtr sp = NULL, dp = NULL;
@@ -705,9 +705,11 @@ lv_volume_copy(struct backend_conn *bc, const char *pool, const char *vol,
 			lv_fail("find the destination's storage pool");
 		goto done;
 	}
-	if ((xml = lv_vol_copy_xml(vol, info.capacity, fmt)) == NULL)
+	if (dst_vol == NULL)
+		dst_vol = vol;
+	if ((xml = lv_vol_copy_xml(dst_vol, info.capacity, fmt)) == NULL)
 		goto done;
-	if ((dv = lv_vol_create_copy(dp, xml, vol, dst_pool, dst->uri)) ==
+	if ((dv = lv_vol_create_copy(dp, xml, dst_vol, dst_pool, dst->uri)) ==
 	    NULL)
 		goto done;
 	if (lv_vol_stream(sc, sv, dc, dv, backing) < 0)
@@ -725,7 +727,7 @@ done:
 		err_save(&saved);
 		if (virStorageVolDelete(dv, 0) < 0)
 			log_warnx("libvirt: the half-copied volume '%s' in "
-			    "pool '%s' on '%s' stays: %s", vol, dst_pool,
+			    "pool '%s' on '%s' stays: %s", dst_vol, dst_pool,
 			    dst->uri, virGetLastErrorMessage());
 		err_restore(&saved);
 	}

@@ -56,4 +56,21 @@ char *cloudinit_network_config(const char *const *macs, size_t n);
  * cloud-config (meta-data carries the host name and the keys). */
 #define CLOUDINIT_USER_DATA_NONE "#cloud-config\n{}\n"
 
+/*
+ * The vendor-data written when the request gives none: once per instance
+ * (cloud-init-per keys it by instance-id), the guest's machine-id is made
+ * anew (systemd-machine-id-setup: the VM's SMBIOS UUID, else random).
+ * cloud-init itself makes new SSH host keys for a new instance-id, but
+ * leaves /etc/machine-id alone, so a VM made from another's disk (a
+ * clone, an image made from a VM) would keep its source's.  On a first
+ * boot the id is still systemd's transient one (a mount point): left.
+ */
+#define CLOUDINIT_VENDOR_DATA_DEFAULT \
+	"#cloud-config\n" \
+	"bootcmd:\n" \
+	" - [cloud-init-per, instance, hangar-machine-id, sh, -c, " \
+	"\"mountpoint -q /etc/machine-id || { rm -f /etc/machine-id; " \
+	"[ -L /var/lib/dbus/machine-id ] || rm -f /var/lib/dbus/machine-id; " \
+	"systemd-machine-id-setup; }\"]\n"
+
 #endif

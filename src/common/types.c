@@ -41,6 +41,8 @@ static const struct {
 	[OP_NIC_REMOVE] = { "nic_remove", "removing-nic" },
 	[OP_ENV_CREATE] = { "env_create", "creating-env" },
 	[OP_ENV_DELETE] = { "env_delete", "deleting-env" },
+	[OP_CLONE] = { "clone", "cloning" },
+	[OP_TEMPLATE] = { "template", "templating" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

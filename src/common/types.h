@@ -44,6 +44,8 @@ enum op_kind {
 	OP_NIC_REMOVE,
 	OP_ENV_CREATE,       /* a test environment made: no VM */
 	OP_ENV_DELETE,       /* a test environment removed: no VM */
+	OP_CLONE,            /* on the new VM: made from another's disks */
+	OP_TEMPLATE,         /* a stopped VM's root disk into the library */
 	OP_KIND__COUNT
 };
 

@@ -331,6 +331,39 @@ int disks_from_image(struct store_conn *c, const char *field,
  */
 int disks_dev_name(const struct disk_rec *d, int n, const char *bus,
     char *out, const char *field);
+/* Name each disk's volume after the VM's uuid (a create's, a clone's). */
+void disks_volumes(struct disk_rec *d, int n, const char *uuid);
+
+/* --- clone.c: clones and templates --- */
+struct clone_request {
+	const char *vm;            /* the source: name or uuid */
+	const char *name;          /* the clone's (checked by the caller) */
+	bool linked;               /* disks over an image stay over it */
+	bool start;
+	const char *host;          /* NULL: the source's host */
+	const char *idem_key;      /* or NULL */
+};
+/*
+ * Record the clone of rq->vm as a new VM (its rows, placed like a
+ * create) with its clone operation, and hand it to the engine; *op is
+ * the operation, *out the new VM.  ERR_NOT_FOUND (vm, host),
+ * ERR_CONFLICT (an operation under way, state unknown, name taken,
+ * a disk outside hangar's pool, no address left), ERR_NO_CAPACITY.
+ */
+int clone_request(struct app *app, const struct clone_request *rq,
+    struct op_rec *op, struct vm_rec *out);
+struct template_request {
+	const char *vm;            /* name or uuid: a stopped VM */
+	const char *image;         /* the new image's name (checked) */
+	const char *idem_key;      /* or NULL */
+};
+/*
+ * Record a template operation on rq->vm with its image's row (importing)
+ * and hand it to the engine.  ERR_NOT_FOUND, ERR_CONFLICT (not stopped,
+ * an operation under way, image name taken naming "image", no disk).
+ */
+int template_request(struct app *app, const struct template_request *rq,
+    struct op_rec *op);
 
 /* --- migrate.c: migration requests and pre-flight checks --- */
 struct migrate_request {

@@ -24,6 +24,22 @@ struct disks_tx {
 	struct app *app;
 };
 
+void
+disks_volumes(struct disk_rec *d, int n, const char *uuid)
+{
+	/* the first disk keeps the name a VM's one disk always had */
+	for (int i = 0; i < n; i++)
+		if (strcmp(d[i].content, "cidata") == 0)
+			snprintf(d[i].volume, sizeof(d[i].volume),
+			    "%s-cidata.iso", uuid);
+		else if (i == 0)
+			snprintf(d[i].volume, sizeof(d[i].volume), "%s.qcow2",
+			    uuid);
+		else
+			snprintf(d[i].volume, sizeof(d[i].volume),
+			    "%s-%s.qcow2", uuid, d[i].dev);
+}
+
 int
 disks_dev_name(const struct disk_rec *d, int n, const char *bus, char *out,
     const char *field)

@@ -43,6 +43,15 @@ ops_disk_base(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
 	return imgcache_base(x->app, bc, host_id, pool, im, base, blen);
 }
 
+int
+ops_disk_base_on(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
+    const char *pool, const struct disk_rec *d, char *base, size_t blen)
+{
+	struct image_rec im;
+
+	return ops_disk_base(x, bc, host_id, pool, d, &im, base, blen);
+}
+
 /*
  * Disk d made from an image: the host's base copy first, then a linked
  * clone over it (its path into base) or a full copy of it.
@@ -177,7 +186,7 @@ ops_disks_copy(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
 		    "destination", d->dev);
 		ops_step(x, step);
 		if (backend_volume_copy(x->bc, x->pool, d->volume, bc, pool,
-		    out->base[i][0] ? out->base[i] : NULL, out->path[i],
+		    NULL, out->base[i][0] ? out->base[i] : NULL, out->path[i],
 		    sizeof(out->path[i])) < 0)
 			return -1;
 	}

@@ -164,6 +164,19 @@ int ops_image_recover(struct op_ctx *x);
 int ops_image_close(struct store_conn *c, struct op_ctx *x, bool ok);
 void ops_image_after(struct op_ctx *x, bool ok);
 
+/* ops_vm.c: a create's end, once its disks are made (addresses, domain,
+ * start), and its undoing (idempotent; sets delete_row when done) */
+struct ops_disks;
+int ops_create_finish(struct op_ctx *x, struct ops_disks *disks);
+int ops_create_rollback(struct op_ctx *x);
+
+/* ops_clone.c: a VM made from another's disks, and a template (a
+ * stopped VM's root disk into the library, then imported) */
+int ops_clone_run(struct op_ctx *x);
+int ops_clone_recover(struct op_ctx *x);
+int ops_template_run(struct op_ctx *x);
+int ops_template_recover(struct op_ctx *x);
+
 /* ops_prune.c: removing the image copies hosts keep that nothing needs */
 int ops_prune_run(struct op_ctx *x);
 
@@ -186,6 +199,11 @@ const char *ops_pool_path(const struct op_ctx *x, const struct host_rec *h);
  * into out. */
 int ops_disks_make(struct op_ctx *x, struct backend_conn *bc,
     int64_t host_id, char *pool, struct ops_disks *out);
+/* The path of host_id's copy (on bc, in pool) of the image disk d is a
+ * linked clone of, into base: uploaded there first if it has none. */
+int ops_disk_base_on(struct op_ctx *x, struct backend_conn *bc,
+    int64_t host_id, const char *pool, const struct disk_rec *d, char *base,
+    size_t blen);
 /* Copy every disk of the stopped VM into pool on bc (host_id's): a
  * linked clone over host_id's own copy of its image; paths (and bases)
  * into out. */
@@ -238,6 +256,14 @@ int ops_disk_remove(struct op_ctx *x);
 int ops_disk_resize(struct op_ctx *x);
 int ops_disk_close(struct store_conn *c, struct op_ctx *x, bool ok);
 void ops_disk_after(struct op_ctx *x, bool ok);
+
+/* Freeze the running guest v's filesystems (on bc) through its agent:
+ * whether any froze (no agent, or a failure, is logged and false).
+ * ops_thaw undoes it, tried three times (a repeat is harmless). */
+bool ops_freeze(struct op_ctx *x, struct backend_conn *bc,
+    const struct vm_rec *v);
+void ops_thaw(struct op_ctx *x, struct backend_conn *bc,
+    const struct vm_rec *v);
 
 int ops_snap_create(struct op_ctx *x);
 int ops_snap_create_recover(struct op_ctx *x);

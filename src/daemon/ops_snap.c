@@ -44,27 +44,53 @@ ops_snap_fill(struct op_ctx *x, const struct snap_info *info)
 }
 
 /*
- * Thaw what ops_snap_freeze froze.  A guest left frozen cannot write;
- * tried three times, then said loudly (the snapshot itself stands).
+ * Thaw what ops_freeze froze.  A guest left frozen cannot write; tried
+ * three times, then said loudly (what was taken meanwhile stands).
  */
-static void
-ops_snap_thaw(struct op_ctx *x)
+void
+ops_thaw(struct op_ctx *x, struct backend_conn *bc, const struct vm_rec *v)
 {
 	struct err e;
 
 	err_save(&e);
 	for (int i = 0; i < 3; i++) {
-		if (backend_fs_thaw(x->bc, x->vm.uuid) == 0) {
+		if (backend_fs_thaw(bc, v->uuid) == 0) {
 			err_restore(&e);
 			return;
 		}
 		log_warnx("op %s: cannot thaw vm '%s''s filesystems (try %d): "
-		    "%s", x->op.id, x->vm.name, i + 1, err_last()->msg);
+		    "%s", x->op.id, v->name, i + 1, err_last()->msg);
 		ops_sleep_ms(500);
 	}
 	log_error("op %s: vm '%s''s filesystems may still be frozen: thaw "
-	    "them from inside, or with virsh domfsthaw", x->op.id, x->vm.name);
+	    "them from inside, or with virsh domfsthaw", x->op.id, v->name);
 	err_restore(&e);
+}
+
+static void
+ops_snap_thaw(struct op_ctx *x)
+{
+	ops_thaw(x, x->bc, &x->vm);
+}
+
+bool
+ops_freeze(struct op_ctx *x, struct backend_conn *bc, const struct vm_rec *v)
+{
+	int n = 0;
+
+	ops_step(x, "freezing the guest's filesystems");
+	if (backend_fs_freeze(bc, v->uuid, &n) < 0) {
+		log_warnx("op %s: cannot freeze vm '%s''s filesystems, the "
+		    "copy is crash-consistent: %s", x->op.id, v->name,
+		    err_last()->msg);
+		err_clear();
+		ops_thaw(x, bc, v);   /* whatever a failed freeze left */
+		return false;
+	}
+	if (n > 0)
+		log_info("op %s: froze %d filesystem(s) of vm '%s'", x->op.id,
+		    n, v->name);
+	return n > 0;
 }
 
 /*
@@ -77,25 +103,11 @@ ops_snap_thaw(struct op_ctx *x)
 static bool
 ops_snap_freeze(struct op_ctx *x)
 {
-	int n = 0;
-
 	if (x->snap.memory || ops_observe(x) < 0 || x->observed != VM_RUNNING) {
 		err_clear();
 		return false;
 	}
-	ops_step(x, "freezing the guest's filesystems");
-	if (backend_fs_freeze(x->bc, x->vm.uuid, &n) < 0) {
-		log_warnx("op %s: cannot freeze vm '%s''s filesystems, the "
-		    "snapshot is crash-consistent: %s", x->op.id, x->vm.name,
-		    err_last()->msg);
-		err_clear();
-		ops_snap_thaw(x);   /* whatever a failed freeze left */
-		return false;
-	}
-	if (n > 0)
-		log_info("op %s: froze %d filesystem(s) of vm '%s'", x->op.id,
-		    n, x->vm.name);
-	return n > 0;
+	return ops_freeze(x, x->bc, &x->vm);
 }
 
 int

@@ -25,7 +25,7 @@ ops_param_bool(struct op_ctx *x, const char *key)
 }
 
 /* Undo a create: every step is idempotent, so this is safe to repeat. */
-static int
+int
 ops_create_rollback(struct op_ctx *x)
 {
 	struct err e;
@@ -48,35 +48,30 @@ ops_create_rollback(struct op_ctx *x)
 	return r;
 }
 
-static int
-ops_run_create(struct op_ctx *x)
+/* A created VM whose disks are made (at disks): its addresses, its
+ * domain, and its start when asked; -1 with nothing undone. */
+int
+ops_create_finish(struct op_ctx *x, struct ops_disks *disks)
 {
-	struct ops_disks disks;
 	struct vm_spec spec;
 
-	if (ops_disks_make(x, x->bc, x->vm.host_id, x->pool, &disks) < 0)
-		goto fail;
-	if (ops_cancelled(x)) {
-		ops_cancel_now(x, "after its disks were made");
-		goto fail;
-	}
+	if (ops_cancelled(x))
+		return ops_cancel_now(x, "after its disks were made");
 	if (x->nnics > 0) {
 		ops_step(x, "adding its addresses to the networks");
 		if (ops_nics_dhcp_add(x, x->bc) < 0)
-			goto fail;
+			return -1;
 	}
 	ops_step(x, "defining domain");
-	ops_vm_spec(x, &x->host, &disks, &spec);
+	ops_vm_spec(x, &x->host, disks, &spec);
 	if (backend_define(x->bc, &spec) < 0)
-		goto fail;
-	if (ops_cancelled(x)) {
-		ops_cancel_now(x, "before its domain was started");
-		goto fail;
-	}
+		return -1;
+	if (ops_cancelled(x))
+		return ops_cancel_now(x, "before its domain was started");
 	if (ops_param_bool(x, "start")) {
 		ops_step(x, "starting");
 		if (backend_start(x->bc, x->vm.uuid) < 0)
-			goto fail;
+			return -1;
 	}
 	/* it is made: not seeing its state now is no failure (the sweep
 	 * will read it) */
@@ -85,7 +80,16 @@ ops_run_create(struct op_ctx *x)
 		err_clear();
 	}
 	return 0;
-fail:
+}
+
+static int
+ops_run_create(struct op_ctx *x)
+{
+	struct ops_disks disks;
+
+	if (ops_disks_make(x, x->bc, x->vm.host_id, x->pool, &disks) == 0 &&
+	    ops_create_finish(x, &disks) == 0)
+		return 0;
 	/* a create is all or nothing: no half-made VM, disk or row */
 	ops_create_rollback(x);
 	return -1;
@@ -308,6 +312,14 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	    .close = ops_nic_close },
 	[OP_NIC_REMOVE] = { .run = ops_nic_remove, .recover = ops_nic_remove,
 	    .close = ops_nic_close },
+	/* a clone is made like a create, and undone like one */
+	[OP_CLONE] = { .run = ops_clone_run, .recover = ops_clone_recover,
+	    .close = ops_close_create, .drop_if_unreached = true,
+	    .after = ops_after_disks },
+	/* an interrupted template is failed and cleaned like an import */
+	[OP_TEMPLATE] = { .run = ops_template_run,
+	    .recover = ops_template_recover, .close = ops_image_close,
+	    .after = ops_image_after, .cancellable = true },
 	[OP_IMAGE_IMPORT] = { .run = ops_image_run,
 	    .recover = ops_image_recover, .close = ops_image_close,
 	    .after = ops_image_after, .cancellable = true, .no_vm = true,

@@ -9,7 +9,9 @@
  *
  * The files: meta-data (instance-id = the VM's uuid, local-hostname,
  * public-keys), user-data (the user's as it is, or an empty cloud-config),
- * vendor-data (when given) and network-config (the user's, or one hangar
+ * vendor-data (the user's, or hangar's that gives a VM made from another's
+ * disk a machine-id of its own: CLOUDINIT_VENDOR_DATA_DEFAULT) and
+ * network-config (the user's, or one hangar
  * writes matching each NIC by MAC; none when the VM has no NIC).
  */
 #include <stdio.h>
@@ -78,8 +80,8 @@ seed_build(const char *uuid, const char *spec_text, const char *const *macs,
 	seed_file(f, &n, "meta-data", md);
 	ud = seed_str(spec, "user_data");
 	seed_file(f, &n, "user-data", ud ? ud : CLOUDINIT_USER_DATA_NONE);
-	if ((vd = seed_str(spec, "vendor_data")) != NULL)
-		seed_file(f, &n, "vendor-data", vd);
+	vd = seed_str(spec, "vendor_data");
+	seed_file(f, &n, "vendor-data", vd ? vd : CLOUDINIT_VENDOR_DATA_DEFAULT);
 	if ((nc = json_object_get(spec, "network_config")) != NULL)
 		net = json_dumps(nc, JSON_INDENT(2) | JSON_ENSURE_ASCII |
 		    JSON_PRESERVE_ORDER);

@@ -213,7 +213,8 @@ store_disk_image_op(struct store_conn *c, const char *image, char *out)
 	static const char sql[] = "SELECT o.id FROM operations o"
 	    " JOIN vm_disks d ON d.vm_id = o.vm_id"
 	    " WHERE o.status IN ('queued','running')"
-	    " AND o.kind IN ('create','disk_add') AND d.image = ?1 LIMIT 1";
+	    " AND o.kind IN ('create','disk_add','clone') AND d.image = ?1"
+	    " LIMIT 1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	int rc;
 

@@ -229,6 +229,7 @@ assert_all_unsupported(const struct backend_driver *drv)
 	struct guestexec_status gx;
 	bool by_agent;
 	int frozen;
+	int64_t dl_bytes;
 	enum vm_state st;
 	char path[64];
 	struct snap_spec ss = { .name = "s" };
@@ -291,7 +292,9 @@ assert_all_unsupported(const struct backend_driver *drv)
 	assert_unsupported(backend_snapshot_redefine(&bc, "u", xmls, 0, ""),
 	    "redefine snapshots");
 	assert_unsupported(backend_volume_copy(&bc, "p", "v", &bc, "q", NULL,
-	    path, sizeof(path)), "copy volumes");
+	    NULL, path, sizeof(path)), "copy volumes");
+	assert_unsupported(backend_volume_download(&bc, "p", "v", -1, &dl_bytes),
+	    "download volumes");
 	assert_unsupported(backend_volume_path(&bc, "p", "v", path,
 	    sizeof(path)), "find volumes");
 	assert_unsupported(backend_list_domains(&bc, NULL, NULL),
@@ -1710,7 +1713,7 @@ test_volume_path_copy(void **state)
 	assert_int_equal(backend_pool_ensure(dst, "other", dir2, &cap,
 	    &avail), 0);
 	assert_int_equal(backend_volume_copy(f->bc, "hangar", "v.qcow2", dst,
-	    "other", NULL, got, sizeof(got)), -1);
+	    "other", NULL, NULL, got, sizeof(got)), -1);
 	assert_int_equal(err_last()->code, ERR_UNSUPPORTED);
 	assert_non_null(strstr(err_last()->msg, "read the volume"));
 	p = virStoragePoolLookupByName(f->raw, "other");
@@ -1719,7 +1722,7 @@ test_volume_path_copy(void **state)
 	assert_int_equal(virStoragePoolNumOfVolumes(p), 0);
 	/* with a new backing file name: the same, nothing left either */
 	assert_int_equal(backend_volume_copy(f->bc, "hangar", "v.qcow2", dst,
-	    "other", "/elsewhere/base-0.qcow2", got, sizeof(got)), -1);
+	    "other", NULL, "/elsewhere/base-0.qcow2", got, sizeof(got)), -1);
 	assert_int_equal(err_last()->code, ERR_UNSUPPORTED);
 	assert_int_equal(virStoragePoolRefresh(p, 0), 0);
 	assert_int_equal(virStoragePoolNumOfVolumes(p), 0);
@@ -1727,17 +1730,17 @@ test_volume_path_copy(void **state)
 	assert_int_equal(backend_volume_create(dst, "other", "v.qcow2", 1,
 	    got, sizeof(got)), 0);
 	assert_int_equal(backend_volume_copy(f->bc, "hangar", "v.qcow2", dst,
-	    "other", NULL, got, sizeof(got)), -1);
+	    "other", NULL, NULL, got, sizeof(got)), -1);
 	assert_int_equal(err_last()->code, ERR_CONFLICT);
 	assert_string_equal(err_last()->msg, "volume 'v.qcow2' already exists "
 	    "in storage pool 'other' on host 'test:///default'");
 	assert_int_equal(virStoragePoolNumOfVolumes(p), 1);
 	/* from nothing, and into nothing */
 	assert_int_equal(backend_volume_copy(f->bc, "hangar", "nope", dst,
-	    "other", NULL, got, sizeof(got)), -1);
+	    "other", NULL, NULL, got, sizeof(got)), -1);
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
 	assert_int_equal(backend_volume_copy(f->bc, "hangar", "v.qcow2", dst,
-	    "nopool", NULL, got, sizeof(got)), -1);
+	    "nopool", NULL, NULL, got, sizeof(got)), -1);
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
 	assert_string_equal(err_last()->msg, "storage pool 'nopool' does not "
 	    "exist on host 'test:///default'");

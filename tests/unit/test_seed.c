@@ -260,6 +260,15 @@ test_seed_build(void **state)
 	assert_file("user-data", CLOUDINIT_USER_DATA_NONE);
 	assert_file("network-config", "{\n  \"version\": 1\n}");
 	free(text);
+	/* no vendor-data: hangar's, a new machine-id once per instance */
+	json_object_del(spec, "vendor_data");
+	text = json_dumps(spec, 0);
+	assert_int_equal(seed_build(UUID, text, macs, 2, 1700000000, &iso,
+	    &len), 0);
+	write_iso(iso, len);
+	free(iso);
+	assert_file("vendor-data", CLOUDINIT_VENDOR_DATA_DEFAULT);
+	free(text);
 	json_decref(spec);
 	assert_int_equal(seed_build(UUID, "[1]", NULL, 0, 0, &iso, &len), -1);
 	err_clear();
