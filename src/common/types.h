@@ -42,6 +42,7 @@ enum op_kind {
 	OP_IMAGE_PRUNE,      /* hosts' unneeded image copies removed: no VM */
 	OP_NIC_ADD,
 	OP_NIC_REMOVE,
+	OP_BACKUP,           /* a backup of every disk to backup_dir */
 	OP_KIND__COUNT
 };
 

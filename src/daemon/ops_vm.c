@@ -308,6 +308,10 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	    .close = ops_nic_close },
 	[OP_NIC_REMOVE] = { .run = ops_nic_remove, .recover = ops_nic_remove,
 	    .close = ops_nic_close },
+	/* a backup polls its job parked; after a restart, it looks again */
+	[OP_BACKUP] = { .run = ops_backup_run, .recover = ops_backup_recover,
+	    .close = ops_backup_close, .cancellable = true,
+	    .after = ops_backup_after },
 	[OP_IMAGE_IMPORT] = { .run = ops_image_run,
 	    .recover = ops_image_recover, .close = ops_image_close,
 	    .after = ops_image_after, .cancellable = true, .no_vm = true,
