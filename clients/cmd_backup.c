@@ -8,7 +8,8 @@
  * in the operation's params).  delete is done by the server within the
  * request (folding the backup into those that build on it).  archive
  * writes the tar (manifest.json and one whole qcow2 per disk) to -o FILE,
- * by default ID.tar.
+ * by default ID.tar.  backup restore brings a stopped VM's disks back to
+ * a backup (an operation, followed like vm backup), then prints the VM.
  */
 #include <stdio.h>
 #include <string.h>
@@ -171,4 +172,43 @@ backup_archive(struct cli *cli, int argc, char **argv)
 		out = file;
 	}
 	return cli_download(cli, path, out, argv[optind + 1]);
+}
+
+/* hangar backup restore VM ID [--no-wait] */
+int
+backup_restore(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "no-wait", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char path[HANGAR_PATH_MAX];
+	const char *vm_id;
+	json_t *body = NULL, *op = NULL, *done = NULL;
+	int ch, rc = -1;
+
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		if (ch != 'n')
+			return -1;
+		cli->cli_wait = false;
+	}
+	if (cli_args(cli, argc, argv, 2, 2) == -1 ||
+	    http_path(cli->cli_http, path, sizeof(path), "/v1/vms/",
+	    argv[optind], "/restore") == -1)
+		return -1;
+	if ((body = json_pack("{s:s}", "backup", argv[optind + 1])) == NULL)
+		return cli_fail(CLI_ERROR, "out of memory");
+	if (http_call(cli->cli_http, "POST", path, body, &op) == 0) {
+		if (!cli->cli_wait) {
+			rc = output_operation(stdout, cli->cli_format, op);
+		} else if (op_wait(cli, NULL, op, 0, &done) == 0) {
+			vm_id = json_string_value(json_object_get(done,
+			    "vm_id"));
+			rc = vm_print(cli, vm_id ? vm_id : argv[optind]);
+		}
+	}
+	json_decref(body);
+	json_decref(op);
+	json_decref(done);
+	return rc;
 }

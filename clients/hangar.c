@@ -81,6 +81,11 @@ static const char help_backup_archive[] =
     "each disk's SHA-256) and a whole qcow2 per disk, even for an\n"
     "incremental backup.  Written to FILE (default ID.tar).\n";
 
+static const char help_backup_restore[] =
+    "Bring stopped VM's disks back to backup ID (its chain flattened).  The\n"
+    "old disks are removed only once every restored one is in place; a\n"
+    "failed restore leaves the VM as it was.  Waits, then prints the VM.\n";
+
 static const char help_snapshot_create[] =
     "Take snapshot NAME of VM (1-63 letters, digits, '.', '_' or '-').\n"
     "Waits for the operation (at most the global --timeout), then prints\n"
@@ -286,6 +291,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    help_backup_delete },
 	{ "backup", "archive", backup_archive,
 	    "backup archive VM ID [-o FILE]", help_backup_archive },
+	{ "backup", "restore", backup_restore,
+	    "backup restore VM ID [--no-wait]", help_backup_restore },
 	{ "snapshot", "create", snapshot_create, "snapshot create VM NAME "
 	    "[--memory] [--description TEXT]\n      [--no-wait]",
 	    help_snapshot_create },

@@ -160,6 +160,7 @@ int	 backup_list(struct cli *, int, char **);
 int	 backup_show(struct cli *, int, char **);
 int	 backup_delete(struct cli *, int, char **);
 int	 backup_archive(struct cli *, int, char **);
+int	 backup_restore(struct cli *, int, char **);
 
 /* cmd_cloudinit.c: the cloud-init options of vm create (long options
  * only); 1 when ch was one (its value put into body's "cloud_init"), 0

@@ -6,6 +6,7 @@
  *   GET    /v1/vms/{vm}/backups/{id}
  *   DELETE /v1/vms/{vm}/backups/{id}
  *   GET    /v1/vms/{vm}/backups/{id}/archive   (backups_archive.c)
+ *   POST   /v1/vms/{vm}/restore           {"backup": id}
  *
  * A take records the VM as GET /v1/vms/{vm} shows it (and its cloud-init
  * settings) in the backup, and an operation (daemon/backups.c) answered
@@ -147,4 +148,25 @@ backups_delete_one(struct req *r)
 		return -1;
 	return req_reply(r, 200, json_pack("{s:s, s:b}", "id", r->params[1],
 	    "deleted", 1));
+}
+
+static const struct body_field backups_restore_fields[] = {
+	{ "backup", BODY_STRING, true, 1, UUID_STR_LEN - 1 },
+};
+
+/* POST /v1/vms/{vm}/restore: a stopped VM's disks from its backup. */
+int
+backups_restore(struct req *r)
+{
+	struct op_rec op;
+	int64_t wait;
+
+	if (body_check(r, backups_restore_fields,
+	    sizeof(backups_restore_fields) /
+	    sizeof(backups_restore_fields[0])) < 0 ||
+	    req_query_int(r, "wait", 0, BACKUPS_WAIT_MAX, 0, &wait) < 0 ||
+	    backups_restore_request(r->app, r->params[0], body_string(r,
+	    "backup"), r->idem_key[0] ? r->idem_key : NULL, &op) < 0)
+		return -1;
+	return operations_reply(r, &op, wait);
 }

@@ -273,6 +273,7 @@ int backups_create(struct req *r);
 int backups_get(struct req *r);
 int backups_delete_one(struct req *r);
 int backups_archive(struct req *r);
+int backups_restore(struct req *r);
 /* A failed operation's error, as recorded. */
 void operations_err(const struct op_rec *o, struct err *e);
 json_t *hosts_json(const struct host_rec *h);

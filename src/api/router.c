@@ -83,6 +83,7 @@ static const struct route router_routes[] = {
 	{ "GET",    "/v1/vms/*/backups/*",          backups_get,         AUTH_READER,   ROUTE_POOL },
 	{ "DELETE", "/v1/vms/*/backups/*",          backups_delete_one,  AUTH_OPERATOR, ROUTE_THREAD },
 	{ "GET",    "/v1/vms/*/backups/*/archive",  backups_archive,     AUTH_READER,   ROUTE_THREAD },
+	{ "POST",   "/v1/vms/*/restore",            backups_restore,     AUTH_OPERATOR, ROUTE_THREAD },
 	{ "GET",    "/v1/operations",               operations_list,     AUTH_READER,   ROUTE_THREAD },
 	{ "GET",    "/v1/operations/*",             operations_get,      AUTH_READER,   ROUTE_POOL },
 	{ "DELETE", "/v1/operations/*",             operations_cancel,   AUTH_OPERATOR, ROUTE_THREAD },

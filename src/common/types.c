@@ -40,6 +40,7 @@ static const struct {
 	[OP_NIC_ADD] = { "nic_add", "adding-nic" },
 	[OP_NIC_REMOVE] = { "nic_remove", "removing-nic" },
 	[OP_BACKUP] = { "backup", "backing-up" },
+	[OP_RESTORE] = { "restore", "restoring" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

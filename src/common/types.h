@@ -43,6 +43,7 @@ enum op_kind {
 	OP_NIC_ADD,
 	OP_NIC_REMOVE,
 	OP_BACKUP,           /* a backup of every disk to backup_dir */
+	OP_RESTORE,          /* a stopped VM's disks from a backup */
 	OP_KIND__COUNT
 };
 

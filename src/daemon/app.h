@@ -267,6 +267,20 @@ void backups_remove_files(const struct app *app, const char *vm_uuid,
 /* qemu-img rebase file onto backing ("": none); safe keeps the data
  * the image showed (copies it in), unsafe only changes the name. */
 int backups_set_backing(const char *file, const char *backing, bool safe);
+/*
+ * Record restoring stopped VM vm's disks from its backup id, and hand it
+ * to the engine.  ERR_NOT_FOUND naming "backup"; ERR_CONFLICT: not
+ * stopped, busy, or (naming "backup") the backup does not hold the VM's
+ * disks as they are now.
+ */
+int backups_restore_request(struct app *app, const char *vm, const char *id,
+    const char *idem_key, struct op_rec *op);
+/* backup_dir/.staging/<name>.qcow2 into buf (the directory made). */
+int backups_staged(const struct app *app, const char *name, char *buf,
+    size_t len);
+/* Disk dev of b, its chain flattened, into a new qcow2 at dst. */
+int backups_flatten_to(const struct app *app, const struct backup_rec *b,
+    const char *dev, const char *dst);
 /* Disk dev of b flattened into an unlinked file opened into *fd, with
  * its SHA-256 (hex) into sha. */
 int backups_flatten(const struct app *app, const struct backup_rec *b,

@@ -320,6 +320,35 @@ backups_delete(struct app *app, const char *vm, const char *id)
 	return r;
 }
 
+int
+backups_staged(const struct app *app, const char *name, char *buf,
+    size_t len)
+{
+	if (backups_fmt(buf, len, "%s/.staging%s", app->cfg.backup_dir, "",
+	    "") < 0 || backups_mkdir(app->cfg.backup_dir) < 0 ||
+	    backups_mkdir(buf) < 0)
+		return -1;
+	return backups_fmt(buf, len, "%s/.staging/%s.qcow2",
+	    app->cfg.backup_dir, name, "");
+}
+
+int
+backups_flatten_to(const struct app *app, const struct backup_rec *b,
+    const char *dev, const char *dst)
+{
+	char src[CONFIG_STR_MAX + 512];
+	const char *rel = backups_disk_file(b, dev);
+	const char *argv[] = { "convert", "-f", "qcow2", "-O", "qcow2", src,
+	    dst, NULL };
+
+	if (rel[0] == '\0')
+		return err_set(ERR_NOT_FOUND, "backup '%s' has no disk '%s'",
+		    b->id, dev);
+	if (backups_path(app, rel, src, sizeof(src)) < 0)
+		return -1;
+	return backups_qimg(argv);
+}
+
 /*
  * Disk dev of backup b as one whole qcow2 (its chain flattened by
  * qemu-img convert) in backup_dir/.staging, opened into *fd and already
@@ -329,27 +358,15 @@ int
 backups_flatten(const struct app *app, const struct backup_rec *b,
     const char *dev, int *fd, char sha[IMAGE_SHA256_LEN])
 {
-	char src[CONFIG_STR_MAX + 512], dst[CONFIG_STR_MAX + 128];
-	char name[UUID_STR_LEN];
-	const char *rel = backups_disk_file(b, dev);
-	const char *argv[] = { "convert", "-f", "qcow2", "-O", "qcow2", src,
-	    dst, NULL };
+	char dst[CONFIG_STR_MAX + 128], name[UUID_STR_LEN];
 	uuid_t u;
 	int r;
 
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, name);
-	if (rel[0] == '\0')
-		return err_set(ERR_NOT_FOUND, "backup '%s' has no disk '%s'",
-		    b->id, dev);
-	if (backups_path(app, rel, src, sizeof(src)) < 0 ||
-	    backups_fmt(dst, sizeof(dst), "%s/.staging%s", app->cfg.backup_dir,
-	    "", "") < 0 || backups_mkdir(app->cfg.backup_dir) < 0 ||
-	    backups_mkdir(dst) < 0 ||
-	    backups_fmt(dst, sizeof(dst), "%s/.staging/%s.qcow2",
-	    app->cfg.backup_dir, name, "") < 0)
+	if (backups_staged(app, name, dst, sizeof(dst)) < 0)
 		return -1;
-	r = backups_qimg(argv);
+	r = backups_flatten_to(app, b, dev, dst);
 	if (r == 0 && (*fd = open(dst, O_RDONLY | O_CLOEXEC)) < 0)
 		r = err_set(ERR_UNAVAILABLE, "cannot open '%s': %s", dst,
 		    strerror(errno));
@@ -438,5 +455,96 @@ backups_request(struct app *app, const struct backup_request *rq,
 	ops_submit(app->ops, t.op.id);
 	*op = t.op;
 	snprintf(id, idlen, "%s", t.b.id);
+	return 0;
+}
+
+struct backups_restore_tx {
+	const char *vm, *id;
+	struct op_rec op;
+};
+
+/* Every disk of the backup is one of the VM's now, and the reverse. */
+static int
+backups_same_disks(struct store_conn *c, const struct vm_rec *v,
+    const struct backup_rec *b)
+{
+	struct disk_rec d[VM_DISKS_MAX];
+	size_t want = 0;
+	int n = store_disk_list(c, v->id, d, VM_DISKS_MAX);
+
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(d[i].content, "cidata") == 0 ||
+		    strcmp(d[i].device, "disk") != 0)
+			continue;
+		want++;
+		if (backups_disk_file(b, d[i].dev)[0] == '\0')
+			return err_set_field(ERR_CONFLICT, "backup", "vm '%s' has "
+			    "disk %s, which backup '%s' does not hold", v->name,
+			    d[i].dev, b->id);
+	}
+	if (json_array_size(b->disks) != want)
+		return err_set_field(ERR_CONFLICT, "backup", "backup '%s' holds "
+		    "disks vm '%s' no longer has", b->id, v->name);
+	return 0;
+}
+
+static int
+backups_restore_tx(struct store_conn *c, void *arg)
+{
+	struct backups_restore_tx *t = arg;
+	struct backup_rec b;
+	struct vm_rec v;
+	char *text;
+	int r;
+
+	if (vm_idle(c, t->vm, &v) < 0)
+		return -1;
+	if (strcmp(v.observed, "stopped") != 0)
+		return err_set(ERR_CONFLICT, "vm '%s' is %s: stop it to restore "
+		    "its disks", v.name, v.observed);
+	if (backups_load(c, t->vm, t->id, &v, &b) < 0)
+		return err_last()->code == ERR_NOT_FOUND ?
+		    err_set_field(ERR_NOT_FOUND, "backup", "%s",
+		    err_last()->msg) : -1;
+	r = strcmp(b.status, "ready") != 0 ? err_set_field(ERR_CONFLICT,
+	    "backup", "backup '%s' is still being made", b.id) :
+	    backups_same_disks(c, &v, &b);
+	store_backup_clear(&b);
+	if (r < 0)
+		return -1;
+	t->op.kind = OP_RESTORE;
+	t->op.vm_id = v.id;
+	snprintf(t->op.vm_uuid, sizeof(t->op.vm_uuid), "%s", v.uuid);
+	snprintf(t->op.vm_name, sizeof(t->op.vm_name), "%s", v.name);
+	json_t *params = json_pack("{s:s}", "backup", t->id);
+	text = params ? json_dumps(params, JSON_COMPACT) : NULL;
+	json_decref(params);
+	if (text == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	snprintf(t->op.params, sizeof(t->op.params), "%s", text);
+	free(text);
+	return store_op_insert(c, &t->op);
+}
+
+int
+backups_restore_request(struct app *app, const char *vm, const char *id,
+    const char *idem_key, struct op_rec *op)
+{
+	struct backups_restore_tx t;
+	uuid_t u;
+
+	memset(&t, 0, sizeof(t));
+	t.vm = vm;
+	t.id = id;
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, t.op.id);
+	if (idem_key)
+		snprintf(t.op.idem_key, sizeof(t.op.idem_key), "%s", idem_key);
+	if (store_tx(app->store, backups_restore_tx, &t) < 0)
+		return -1;
+	ops_submit(app->ops, t.op.id);
+	*op = t.op;
 	return 0;
 }

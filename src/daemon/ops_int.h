@@ -169,6 +169,12 @@ int ops_backup_recover(struct op_ctx *x);
 int ops_backup_close(struct store_conn *c, struct op_ctx *x, bool ok);
 void ops_backup_after(struct op_ctx *x, bool ok);
 
+/* ops_restore.c: a stopped VM's disks from a backup, in place */
+int ops_restore_run(struct op_ctx *x);
+int ops_restore_recover(struct op_ctx *x);
+int ops_restore_close(struct store_conn *c, struct op_ctx *x, bool ok);
+void ops_restore_after(struct op_ctx *x, bool ok);
+
 /* ops_snap.c: the snapshot runners */
 /* ops_disk.c: the VM's disks on a host, as a list */
 struct ops_disks {

@@ -319,6 +319,9 @@ int store_disk_delete(struct store_conn *c, int64_t vm_id, const char *dev);
 /* Its new size (the VM's disk_gib follows). */
 int store_disk_resize(struct store_conn *c, int64_t vm_id, const char *dev,
     int64_t size_gib);
+/* Its volume is now volume, a whole one (no base): a restore. */
+int store_disk_set_volume(struct store_conn *c, int64_t vm_id, const char *dev,
+    const char *volume);
 /*
  * The VM's disks, by boot order then device name, into out[max]; the
  * count, or -1.  More than max disks is ERR_INTERNAL (never stored).

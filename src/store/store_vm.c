@@ -26,7 +26,8 @@
 	"  WHEN 'disk_resize' THEN 'resizing-disk'" \
 	"  WHEN 'nic_add' THEN 'adding-nic'" \
 	"  WHEN 'nic_remove' THEN 'removing-nic'" \
-	"  WHEN 'backup' THEN 'backing-up' END," \
+	"  WHEN 'backup' THEN 'backing-up'" \
+	"  WHEN 'restore' THEN 'restoring' END," \
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \

@@ -18,7 +18,11 @@
 #     does) is defined again from the store for the next incremental;
 #   - bad input: an unknown mode (400), an incremental with nothing to
 #     build on, a stopped VM (409), unknown VM or backup (404);
-#   - the CLI: hangar vm backup, hangar backup list|show|archive|delete.
+#   - the CLI: hangar vm backup, hangar backup list|show|archive|delete;
+#   - restore in place of the stopped VM: its disks become the backup's
+#     (the later marker gone, an overwritten one back), on new volumes
+#     without a base, the old ones removed; it boots again; bad input
+#     (running vm, unknown backup) refused with nothing changed.
 # Usage: BUILD=build tests/integration/backups.sh
 # timeout: 900
 set -u
@@ -237,5 +241,45 @@ t_expect_json .mode full "... its child is full now"
 out=$("${CLI[@]}" backup show "$VM" nope 2>&1)
 t_match "hangar backup show of an unknown backup: says so" "$out" "no backup"
 t_eq "nothing left in the host's pool" "$(ls "$T_TMP/images" | grep -c '\.backup\.')" 0
+
+# --- restore in place
+# vdb_file: the file of the VM's vdb, as libvirt has it
+vdb_file() {
+	virsh -c "$T_LV_URI" domblklist "$ID" | awk '$1 == "vdb" { print $2 }'
+}
+mark ZZZZ 1
+mark DDDD 4
+t_http POST "/v1/vms/$VM/restore" "{\"backup\":\"$LAST\"}"
+t_expect_problem 409 "restore of a running vm: 409"
+t_http POST "/v1/vms/$VM/stop?wait=60" '{"force":true}'
+t_expect_json .status succeeded "stop $VM"
+OLD_VDB=$(vdb_file)
+t_http POST "/v1/vms/$VM/restore" '{"backup":"0000"}'
+t_expect_problem 404 "restore from an unknown backup: 404"
+t_expect_json .field backup "... naming backup"
+t_http POST "/v1/vms/$VM/restore" '{}'
+t_expect_problem 400 "restore without a backup: 400"
+t_eq "... the disks untouched" "$(vdb_file)" "$OLD_VDB"
+t_http POST "/v1/vms/$VM/restore?wait=300" "{\"backup\":\"$LAST\"}"
+t_expect_json .status succeeded "restore $VM from the full backup"
+t_expect_json .kind restore "... an operation of kind restore"
+NEW_VDB=$(vdb_file)
+t_check "... vdb is a new volume" test "$NEW_VDB" != "$OLD_VDB"
+t_check "... the old one is gone" test ! -e "$OLD_VDB"
+t_check "... the new one stands alone (no backing file)" \
+	test -z "$(qemu-img info -U --output=json "$NEW_VDB" | jq -r '."backing-filename" // empty')"
+t_check "... the overwritten marker is back" has "$NEW_VDB" 1 AAAA
+t_check "... the others are there" has "$NEW_VDB" 3 CCCC
+t_check_not "... the later one is gone" has "$NEW_VDB" 4 DDDD
+t_http GET "/v1/vms/$VM"
+t_expect_json '[.disks[] | select(.dev == "vdb") | .volume] | .[0]' "$(basename "$NEW_VDB")" "... hangar's disk row names it"
+t_http POST "/v1/vms/$VM/start?wait=60"
+t_expect_json .status succeeded "... and the vm starts on it"
+t_http POST "/v1/vms/$VM/stop?wait=60" '{"force":true}'
+out=$("${CLI[@]}" backup restore "$VM" "$LAST" 2>&1)
+t_eq "hangar backup restore: exit 0" "$?" 0
+t_check "... vdb is a new volume again" test "$(vdb_file)" != "$NEW_VDB"
+t_check "... the previous one is gone" test ! -e "$NEW_VDB"
+t_eq "nothing left in backup_dir/.staging" "$(ls -A "$BK/.staging" | wc -l)" 0
 
 t_summary
