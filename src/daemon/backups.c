@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,15 @@
 #include "qimg.h"
 
 #define BACKUPS_QIMG_TIMEOUT_S (6 * 3600)
+
+/*
+ * Written by a delete from its first read to its commit; read by a
+ * backup request around its transaction and by a flattening: a new
+ * incremental backup cannot pick as its parent a backup being deleted,
+ * two deletes in one chain cannot fold into the same files at once, and
+ * no archive or restore reads a chain while it is being folded.
+ */
+static pthread_rwlock_t backups_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static int
 backups_fmt(char *buf, size_t len, const char *fmt, const char *a,
@@ -289,10 +299,12 @@ backups_delete(struct app *app, const char *vm, const char *id)
 {
 	struct backups_children k;
 	struct backup_rec b, gp;
-	struct store_conn *c = store_read_begin(app->store);
+	struct store_conn *c;
 	struct vm_rec v;
 	int r;
 
+	pthread_rwlock_wrlock(&backups_lock);
+	c = store_read_begin(app->store);
 	memset(&k, 0, sizeof(k));
 	memset(&gp, 0, sizeof(gp));
 	k.id = id;
@@ -313,6 +325,7 @@ backups_delete(struct app *app, const char *vm, const char *id)
 		r = backups_fold(app, &b, gp.id[0] ? &gp : NULL, &k.kids[i]);
 	if (r == 0 && (r = store_tx(app->store, backups_delete_tx, &k)) == 0)
 		backups_remove_files(app, b.vm_uuid, b.id);
+	pthread_rwlock_unlock(&backups_lock);
 	for (int i = 0; i < k.n; i++)
 		store_backup_clear(&k.kids[i]);
 	store_backup_clear(&gp);
@@ -340,13 +353,17 @@ backups_flatten_to(const struct app *app, const struct backup_rec *b,
 	const char *rel = backups_disk_file(b, dev);
 	const char *argv[] = { "convert", "-f", "qcow2", "-O", "qcow2", src,
 	    dst, NULL };
+	int r;
 
 	if (rel[0] == '\0')
 		return err_set(ERR_NOT_FOUND, "backup '%s' has no disk '%s'",
 		    b->id, dev);
 	if (backups_path(app, rel, src, sizeof(src)) < 0)
 		return -1;
-	return backups_qimg(argv);
+	pthread_rwlock_rdlock(&backups_lock);
+	r = backups_qimg(argv);
+	pthread_rwlock_unlock(&backups_lock);
+	return r;
 }
 
 /*
@@ -440,6 +457,7 @@ backups_request(struct app *app, const struct backup_request *rq,
 {
 	struct backups_tx t;
 	uuid_t u;
+	int r;
 
 	memset(&t, 0, sizeof(t));
 	t.rq = rq;
@@ -450,7 +468,10 @@ backups_request(struct app *app, const struct backup_request *rq,
 	if (rq->idem_key)
 		snprintf(t.op.idem_key, sizeof(t.op.idem_key), "%s",
 		    rq->idem_key);
-	if (store_tx(app->store, backups_tx, &t) < 0)
+	pthread_rwlock_rdlock(&backups_lock);
+	r = store_tx(app->store, backups_tx, &t);
+	pthread_rwlock_unlock(&backups_lock);
+	if (r < 0)
 		return -1;
 	ops_submit(app->ops, t.op.id);
 	*op = t.op;
