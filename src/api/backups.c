@@ -25,10 +25,9 @@
 json_t *
 backups_json(const struct backup_rec *b, bool with_spec)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:O}", "id", b->id,
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:O*}", "id", b->id,
 	    "vm", b->vm_uuid, "vm_name", b->vm_name, "mode", b->mode,
-	    "size", (json_int_t)b->size, "disks", b->disks ? b->disks :
-	    json_array());
+	    "size", (json_int_t)b->size, "disks", b->disks);
 
 	if (j == NULL)
 		return NULL;

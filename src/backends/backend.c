@@ -549,10 +549,10 @@ backend_checkpoint_define(struct backend_conn *bc, const char *uuid,
 
 int
 backend_checkpoint_delete(struct backend_conn *bc, const char *uuid,
-    const char *name)
+    const char *name, bool metadata_only)
 {
 	return BACKEND_CALL(bc, domain, checkpoint_delete, "keep checkpoints",
-	    uuid, name);
+	    uuid, name, metadata_only);
 }
 
 int

@@ -425,8 +425,10 @@ struct backend_domain_ops {
 	 * description of one (without the domain) into buf, ERR_NOT_FOUND
 	 * when libvirt does not know it; checkpoint_define defines one again
 	 * from such XML (VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE: the bitmaps
-	 * in the disks are still there); checkpoint_delete removes one,
-	 * harmless when it is gone.
+	 * in the disks are still there); checkpoint_delete removes one
+	 * (its bitmaps merged into its parent's; with metadata_only,
+	 * libvirt's record alone: the disks are not the ones it was taken
+	 * of any more), harmless when it is gone.
 	 */
 	int (*backup_begin)(struct backend_conn *bc, const char *uuid,
 	    const struct backup_spec *spec);
@@ -437,7 +439,7 @@ struct backend_domain_ops {
 	int (*checkpoint_define)(struct backend_conn *bc, const char *uuid,
 	    const char *xml);
 	int (*checkpoint_delete)(struct backend_conn *bc, const char *uuid,
-	    const char *name);
+	    const char *name, bool metadata_only);
 	/*
 	 * Live-migrate domain uuid from bc to spec->dest_uri, peer to peer,
 	 * keeping it defined there and undefining it here when done.  Blocks
@@ -801,7 +803,7 @@ int backend_checkpoint_xml(struct backend_conn *bc, const char *uuid,
 int backend_checkpoint_define(struct backend_conn *bc, const char *uuid,
     const char *xml);
 int backend_checkpoint_delete(struct backend_conn *bc, const char *uuid,
-    const char *name);
+    const char *name, bool metadata_only);
 int backend_file_fetch(struct backend_conn *bc, const char *path,
     backend_sink_fn sink, void *arg, bool remove);
 int backend_file_remove(struct backend_conn *bc, const char *path);

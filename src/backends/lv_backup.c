@@ -19,6 +19,7 @@ struct lv_backup_arg {
 	struct backup_job *job;
 	const char *name;
 	const char *xml;
+	bool metadata_only;
 	char *buf;
 	size_t len;
 };
@@ -203,7 +204,8 @@ lv_do_checkpoint_delete(virDomainPtr d, void *arg)
 		}
 		return -1;
 	}
-	r = virDomainCheckpointDelete(cp, 0);
+	r = virDomainCheckpointDelete(cp, a->metadata_only ?
+	    VIR_DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY : 0);
 	virDomainCheckpointFree(cp);
 	return r;
 }
@@ -211,9 +213,10 @@ lv_do_checkpoint_delete(virDomainPtr d, void *arg)
 /* A domain that is gone has no checkpoints left to delete. */
 int
 lv_checkpoint_delete(struct backend_conn *bc, const char *uuid,
-    const char *name)
+    const char *name, bool metadata_only)
 {
-	struct lv_backup_arg a = { .name = name };
+	struct lv_backup_arg a = { .name = name,
+	    .metadata_only = metadata_only };
 
 	return lv_with_domain(bc, uuid, "delete the checkpoint", 1,
 	    lv_do_checkpoint_delete, &a);

@@ -167,7 +167,7 @@ int lv_checkpoint_xml(struct backend_conn *bc, const char *uuid,
 int lv_checkpoint_define(struct backend_conn *bc, const char *uuid,
     const char *xml);
 int lv_checkpoint_delete(struct backend_conn *bc, const char *uuid,
-    const char *name);
+    const char *name, bool metadata_only);
 int lv_file_fetch(struct backend_conn *bc, const char *path,
     backend_sink_fn sink, void *arg, bool remove);
 int lv_file_remove(struct backend_conn *bc, const char *path);

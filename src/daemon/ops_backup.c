@@ -101,7 +101,7 @@ ops_backup_undo(struct op_ctx *x, struct bk_run *k)
 			log_warnx("op %s: cannot remove '%s' from the host: %s",
 			    x->op.id, k->spec.disks[i].target, err_last()->msg);
 	if (backend_checkpoint_delete(x->bc, x->vm.uuid,
-	    x->backup.checkpoint) < 0)
+	    x->backup.checkpoint, false) < 0)
 		log_warnx("op %s: cannot delete checkpoint '%s': %s", x->op.id,
 		    x->backup.checkpoint, err_last()->msg);
 	backups_remove_files(x->app, x->vm.uuid, x->backup.id);

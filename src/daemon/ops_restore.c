@@ -9,7 +9,9 @@
  * when every new volume is there is the domain defined again on them;
  * the closing transaction points the disk rows at them, and only after
  * it committed are the old volumes removed.  A failure before that
- * removes the new volumes and leaves the VM as it was.  Params:
+ * removes the new volumes and leaves the VM as it was.  The VM's
+ * checkpoints describe disks it no longer has: they are dropped, and the
+ * next backup after a restore must be a full one.  Params:
  * {"backup": id}; the run adds {"replaced": [old volume, ...]}.
  */
 #include <arpa/inet.h>
@@ -103,6 +105,35 @@ ops_restore_undo(struct op_ctx *x)
 	err_restore(&e);
 }
 
+static int
+ops_restore_forget_one(const struct backup_rec *b, void *arg)
+{
+	struct op_ctx *x = arg;
+
+	if (backend_checkpoint_delete(x->bc, x->vm.uuid, b->checkpoint,
+	    true) < 0) {
+		log_warnx("op %s: cannot drop checkpoint '%s': %s", x->op.id,
+		    b->checkpoint, err_last()->msg);
+		err_clear();
+	}
+	return 0;
+}
+
+/*
+ * The checkpoints of the VM's backups describe disks it no longer has:
+ * libvirt's records of them go (the next incremental backup then finds
+ * nothing to build on, and asks for a full one).
+ */
+static void
+ops_restore_forget(struct op_ctx *x)
+{
+	struct store_conn *c = store_read_begin(x->app->store);
+
+	if (store_backup_each(c, x->vm.uuid, ops_restore_forget_one, x) < 0)
+		err_clear();
+	store_read_end(c);
+}
+
 /* The domain defined on x->disks as they are (volumes, bases). */
 static int
 ops_restore_define(struct op_ctx *x)
@@ -158,6 +189,7 @@ ops_restore_run(struct op_ctx *x)
 		return -1;
 	}
 	json_object_set_new(x->params, "replaced", old);
+	ops_restore_forget(x);
 	return ops_observe(x);
 }
 
@@ -184,6 +216,8 @@ ops_restore_close(struct store_conn *c, struct op_ctx *x, bool ok)
 
 	if (!ok)
 		return 0;
+	if (store_backup_forget_checkpoints(c, x->vm.uuid) < 0)
+		return -1;
 	for (int i = 0; i < x->ndisks; i++)
 		if (ops_restore_disk(&x->disks[i]) &&
 		    store_disk_set_volume(c, x->vm.id, x->disks[i].dev,

@@ -509,6 +509,10 @@ int store_backup_ready(struct store_conn *c, const struct backup_rec *b,
 /* After a consolidation: its new parent ("" makes it full), files, size. */
 int store_backup_set_disks(struct store_conn *c, const char *id,
     const char *parent, struct json_t *disks, int64_t size);
+/* The VM's disks were replaced (a restore): no checkpoint of its backups
+ * can be defined again; the next incremental one needs a full first. */
+int store_backup_forget_checkpoints(struct store_conn *c,
+    const char *vm_uuid);
 /* Remove the row; backup.deleted when it was ready and its VM is there. */
 int store_backup_delete(struct store_conn *c, const char *id,
     const char *op_id);

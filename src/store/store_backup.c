@@ -217,6 +217,19 @@ store_backup_set_disks(struct store_conn *c, const char *id,
 }
 
 int
+store_backup_forget_checkpoints(struct store_conn *c, const char *vm_uuid)
+{
+	static const char sql[] = "UPDATE backups SET checkpoint_xml = ''"
+	    " WHERE vm_uuid = ?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, vm_uuid, -1, SQLITE_TRANSIENT);
+	return store_exec_stmt(c, st, "forget checkpoints");
+}
+
+int
 store_backup_delete(struct store_conn *c, const char *id, const char *op_id)
 {
 	static const char sql[] = "DELETE FROM backups WHERE id=?1";

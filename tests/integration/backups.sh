@@ -281,5 +281,14 @@ t_eq "hangar backup restore: exit 0" "$?" 0
 t_check "... vdb is a new volume again" test "$(vdb_file)" != "$NEW_VDB"
 t_check "... the previous one is gone" test ! -e "$NEW_VDB"
 t_eq "nothing left in backup_dir/.staging" "$(ls -A "$BK/.staging" | wc -l)" 0
+t_http POST "/v1/vms/$VM/start?wait=60"
+t_expect_json .status succeeded "start $VM after the restore"
+t_http POST "/v1/vms/$VM/backups?wait=300" '{"mode":"incremental"}'
+t_expect_json .status failed "an incremental backup after a restore fails"
+t_expect_json .error.status 409 "... as a conflict"
+t_match "... asking for a full one" "$(t_json .error.detail)" "take a full backup"
+t_eq "... and is not listed" "$(curl -sS "$T_BASE/v1/vms/$VM/backups" | jq '[.backups[] | select(.status != "ready")] | length')" 0
+backup full
+t_expect_json .status succeeded "a full one after the restore works"
 
 t_summary

@@ -325,7 +325,8 @@ assert_all_unsupported(const struct backend_driver *drv)
 		    sizeof(buf)), "keep checkpoints");
 		assert_unsupported(backend_checkpoint_define(&bc, "u", "<x/>"),
 		    "keep checkpoints");
-		assert_unsupported(backend_checkpoint_delete(&bc, "u", "c"),
+		assert_unsupported(backend_checkpoint_delete(&bc, "u", "c",
+		    false),
 		    "keep checkpoints");
 		assert_unsupported(backend_file_fetch(&bc, "/x/y", NULL, NULL,
 		    false), "read files on hosts");
