@@ -281,33 +281,21 @@ done:
 	return rc;
 }
 
-/* hangar image export NAME FILE [--format F] */
+/*
+ * GET path into file (made or truncated; removed again on failure), with
+ * the download's progress bar naming what.  0, or -1 after reporting.
+ */
 int
-image_export(struct cli *cli, int argc, char **argv)
+cli_download(struct cli *cli, const char *path, const char *file,
+    const char *what)
 {
-	static const struct option lo[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *fmt = "qcow2", *file;
-	char path[HANGAR_PATH_MAX];
 	struct http_file f;
 	struct http_reply r = { 0, NULL };
-	int ch, rc = -1;
+	int rc = -1;
 
-	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
-		if (ch != 'f')
-			return -1;
-		fmt = optarg;
-	}
-	if (cli_args(cli, argc, argv, 2, 2) == -1 ||
-	    image_path(cli, path, sizeof(path), argv[optind], "/file") == -1 ||
-	    http_query(cli->cli_http, path, sizeof(path), "format", fmt) == -1)
-		return -1;
-	file = argv[optind + 1];
 	memset(&f, 0, sizeof(f));
 	f.hf_file = file;
-	f.hf_what = argv[optind];
+	f.hf_what = what;
 	if ((f.hf_fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0644)) == -1)
 		return cli_fail(CLI_USAGE, "%s: %s", file, strerror(errno));
@@ -323,6 +311,30 @@ image_export(struct cli *cli, int argc, char **argv)
 		unlink(file);
 	http_reply_free(&r);
 	return rc;
+}
+
+/* hangar image export NAME FILE [--format F] */
+int
+image_export(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *fmt = "qcow2";
+	char path[HANGAR_PATH_MAX];
+	int ch;
+
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		if (ch != 'f')
+			return -1;
+		fmt = optarg;
+	}
+	if (cli_args(cli, argc, argv, 2, 2) == -1 ||
+	    image_path(cli, path, sizeof(path), argv[optind], "/file") == -1 ||
+	    http_query(cli->cli_http, path, sizeof(path), "format", fmt) == -1)
+		return -1;
+	return cli_download(cli, path, argv[optind + 1], argv[optind]);
 }
 
 /*

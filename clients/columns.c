@@ -167,6 +167,21 @@ const struct output_col columns_snapshot[] = {
 const size_t columns_nsnapshot = NITEMS(columns_snapshot);
 
 /*
+ * hangar backup list VM: {"backups":[BACKUP,...]}, oldest first.  PARENT
+ * is the backup an incremental one builds on; SIZE the bytes of its
+ * files under backup_dir.
+ */
+const struct output_col columns_backup[] = {
+	{ "ID", "id", OUTPUT_TEXT },
+	{ "MODE", "mode", OUTPUT_TEXT },
+	{ "PARENT", "parent", OUTPUT_TEXT },
+	{ "STATUS", "status", OUTPUT_TEXT },
+	{ "SIZE", "size", OUTPUT_TEXT },
+	{ "CREATED", "created_at", OUTPUT_TEXT },
+};
+const size_t columns_nbackup = NITEMS(columns_backup);
+
+/*
  * hangar vm migrate --check: a dry run's {"checks":[{"name","pass",
  * "reason"},...]}, in the order the server ran them.
  */

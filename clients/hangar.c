@@ -67,6 +67,25 @@ static const char help_vm_update[] =
     "Retention only ever deletes scheduled snapshots, never those taken by\n"
     "'hangar snapshot create'.\n";
 
+static const char help_vm_backup[] =
+    "Back up every disk of running VM into hangard's backup_dir: a full\n"
+    "backup, or with --incremental only what changed since its latest one.\n"
+    "Waits, then prints the backup.\n";
+
+static const char help_backup_delete[] =
+    "Delete backup ID of VM.  A backup others build on is folded into them\n"
+    "first, so they stay whole.\n";
+
+static const char help_backup_archive[] =
+    "Download backup ID of VM as one tar: manifest.json (the VM's spec and\n"
+    "each disk's SHA-256) and a whole qcow2 per disk, even for an\n"
+    "incremental backup.  Written to FILE (default ID.tar).\n";
+
+static const char help_backup_restore[] =
+    "Bring stopped VM's disks back to backup ID (its chain flattened).  The\n"
+    "old disks are removed only once every restored one is in place; a\n"
+    "failed restore leaves the VM as it was.  Waits, then prints the VM.\n";
+
 static const char help_snapshot_create[] =
     "Take snapshot NAME of VM (1-63 letters, digits, '.', '_' or '-').\n"
     "Waits for the operation (at most the global --timeout), then prints\n"
@@ -296,6 +315,16 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--host HOST] [--no-wait]", help_vm_clone },
 	{ "vm", "template", vm_template, "vm template VM IMAGE [--no-wait]",
 	    help_vm_template },
+	{ "vm", "backup", vm_backup, "vm backup VM [--incremental] [--no-wait]",
+	    help_vm_backup },
+	{ "backup", "list", backup_list, "backup list VM", NULL },
+	{ "backup", "show", backup_show, "backup show VM ID", NULL },
+	{ "backup", "delete", backup_delete, "backup delete VM ID",
+	    help_backup_delete },
+	{ "backup", "archive", backup_archive,
+	    "backup archive VM ID [-o FILE]", help_backup_archive },
+	{ "backup", "restore", backup_restore,
+	    "backup restore VM ID [--no-wait]", help_backup_restore },
 	{ "snapshot", "create", snapshot_create, "snapshot create VM NAME "
 	    "[--memory] [--description TEXT]\n      [--no-wait]",
 	    help_snapshot_create },

@@ -9,7 +9,7 @@
  * progress), columns.c (which columns each list shows), sse.c (reading
  * the event stream) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c,
  * cmd_group.c, cmd_env.c, cmd_network.c, cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c,
- * cmd_plan.c, cmd_image.c; http_file.c carries its files).
+ * cmd_plan.c, cmd_image.c, cmd_backup.c; http_file.c carries its files).
  *
  * Errors are reported once, where they happen, with cli_fail(): it prints
  * `hangar: <message>` to stderr and records the exit status; the function
@@ -99,12 +99,12 @@ extern const struct output_col columns_vm[], columns_host[], columns_op[],
     columns_group[], columns_member[], columns_place[], columns_snapshot[],
     columns_check[], columns_move[], columns_plan_move[], columns_disk[],
     columns_image[], columns_guest_fs[], columns_prune[], columns_network[],
-    columns_env[], columns_envvm[];
+    columns_env[], columns_envvm[], columns_backup[];
 extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
     columns_nmember, columns_nplace, columns_nsnapshot, columns_ncheck,
     columns_nmove, columns_nplan_move, columns_ndisk, columns_nimage,
     columns_nguest_fs, columns_nprune, columns_nnetwork, columns_nenv,
-    columns_nenvvm;
+    columns_nenvvm, columns_nbackup;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -165,6 +165,15 @@ int	 image_delete(struct cli *, int, char **);
 int	 image_export(struct cli *, int, char **);
 int	 image_prune(struct cli *, int, char **);
 int	 image_ova_body(struct cli *, const char *, json_t *, json_t *);
+int	 cli_download(struct cli *, const char *, const char *, const char *);
+
+/* cmd_backup.c */
+int	 vm_backup(struct cli *, int, char **);
+int	 backup_list(struct cli *, int, char **);
+int	 backup_show(struct cli *, int, char **);
+int	 backup_delete(struct cli *, int, char **);
+int	 backup_archive(struct cli *, int, char **);
+int	 backup_restore(struct cli *, int, char **);
 
 /* cmd_cloudinit.c: the cloud-init options of vm create (long options
  * only); 1 when ch was one (its value put into body's "cloud_init"), 0

@@ -244,6 +244,9 @@ void disks_write(struct jw *w, const struct disk_rec *d, int n);
 
 /* Resource renderers, shared between handlers. */
 json_t *vms_json(const struct vm_rec *v);
+/* The VM ref as GET /v1/vms/{vm} shows it (disks, NICs and addresses);
+ * NULL with the error set. */
+json_t *vms_spec_json(struct req *r, const char *ref);
 /* With its disks (a VM on its own: GET, create). */
 json_t *vms_json_full(const struct vm_rec *v, const struct disk_rec *d,
     int n);
@@ -260,6 +263,15 @@ json_t *operations_json(const struct op_rec *o);
  * wait > 0 seconds, after waiting for it: 200 once it has finished.
  */
 int operations_reply(struct req *r, struct op_rec *op, int64_t wait);
+
+/* backups.c, backups_archive.c: a VM's backups */
+json_t *backups_json(const struct backup_rec *b, bool with_spec);
+int backups_list(struct req *r);
+int backups_create(struct req *r);
+int backups_get(struct req *r);
+int backups_delete_one(struct req *r);
+int backups_archive(struct req *r);
+int backups_restore(struct req *r);
 /* A failed operation's error, as recorded. */
 void operations_err(const struct op_rec *o, struct err *e);
 json_t *hosts_json(const struct host_rec *h);

@@ -540,3 +540,58 @@ backend_nic_detach(struct backend_conn *bc, const char *uuid,
 	return BACKEND_CALL(bc, domain, nic_detach, "unplug NICs", uuid, mac,
 	    live);
 }
+
+int
+backend_backup_begin(struct backend_conn *bc, const char *uuid,
+    const struct backup_spec *spec)
+{
+	return BACKEND_CALL(bc, domain, backup_begin, "back up domains", uuid,
+	    spec);
+}
+
+int
+backend_backup_poll(struct backend_conn *bc, const char *uuid,
+    struct backup_job *out)
+{
+	return BACKEND_CALL(bc, domain, backup_poll, "back up domains", uuid,
+	    out);
+}
+
+int
+backend_checkpoint_xml(struct backend_conn *bc, const char *uuid,
+    const char *name, char *buf, size_t len)
+{
+	return BACKEND_CALL(bc, domain, checkpoint_xml, "keep checkpoints",
+	    uuid, name, buf, len);
+}
+
+int
+backend_checkpoint_define(struct backend_conn *bc, const char *uuid,
+    const char *xml)
+{
+	return BACKEND_CALL(bc, domain, checkpoint_define, "keep checkpoints",
+	    uuid, xml);
+}
+
+int
+backend_checkpoint_delete(struct backend_conn *bc, const char *uuid,
+    const char *name, bool metadata_only)
+{
+	return BACKEND_CALL(bc, domain, checkpoint_delete, "keep checkpoints",
+	    uuid, name, metadata_only);
+}
+
+int
+backend_file_fetch(struct backend_conn *bc, const char *path,
+    backend_sink_fn sink, void *arg, bool remove)
+{
+	return BACKEND_CALL(bc, storage, file_fetch, "read files on hosts",
+	    path, sink, arg, remove);
+}
+
+int
+backend_file_remove(struct backend_conn *bc, const char *path)
+{
+	return BACKEND_CALL(bc, storage, file_remove, "read files on hosts",
+	    path);
+}

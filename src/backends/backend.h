@@ -120,6 +120,39 @@ struct snap_spec {
 	bool memory;
 };
 
+/*
+ * A push-mode backup (backup_begin): each disk named by its target dev
+ * is written to target, a new qcow2 file on the host (NULL: the disk is
+ * left out, and out of the checkpoint: a NoCloud seed).  With a
+ * checkpoint name, a checkpoint is taken with it (what the next
+ * incremental one builds on); with incremental, only what changed since
+ * that checkpoint is written.  Borrowed pointers.
+ */
+#define BACKUP_DISKS_MAX 16
+
+struct backup_disk_spec {
+	const char *dev;
+	const char *target;
+};
+
+struct backup_spec {
+	const char *checkpoint;       /* NULL: none taken */
+	const char *incremental;      /* NULL: a full backup */
+	struct backup_disk_spec disks[BACKUP_DISKS_MAX];
+	int ndisks;
+};
+
+/* A backup job as backup_poll sees it. */
+struct backup_job {
+	bool active;                  /* still copying */
+	bool failed;                  /* it ended and failed (errmsg) */
+	uint64_t total, processed;    /* bytes, while active (0: unknown) */
+	char errmsg[512];
+};
+
+/* A byte sink for file_fetch: 0, or -1 with an error to stop. */
+typedef int (*backend_sink_fn)(void *arg, const char *data, size_t len);
+
 /* A snapshot as the hypervisor knows it. */
 struct snap_info {
 	char name[SNAP_NAME_MAX];
@@ -395,6 +428,30 @@ struct backend_domain_ops {
 	int (*snapshot_redefine)(struct backend_conn *bc, const char *uuid,
 	    char *const *xmls, size_t n, const char *current);
 	/*
+	 * Backups.  backup_begin starts a push-mode backup job of a running
+	 * domain (and takes spec->checkpoint with it, atomically) and
+	 * returns; backup_poll says whether the job still runs, with its
+	 * progress, or how it ended (a job gone without a result is
+	 * reported as failed).  Checkpoints: checkpoint_xml is libvirt's
+	 * description of one (without the domain) into buf, ERR_NOT_FOUND
+	 * when libvirt does not know it; checkpoint_define defines one again
+	 * from such XML (VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE: the bitmaps
+	 * in the disks are still there); checkpoint_delete removes one
+	 * (its bitmaps merged into its parent's; with metadata_only,
+	 * libvirt's record alone: the disks are not the ones it was taken
+	 * of any more), harmless when it is gone.
+	 */
+	int (*backup_begin)(struct backend_conn *bc, const char *uuid,
+	    const struct backup_spec *spec);
+	int (*backup_poll)(struct backend_conn *bc, const char *uuid,
+	    struct backup_job *out);
+	int (*checkpoint_xml)(struct backend_conn *bc, const char *uuid,
+	    const char *name, char *buf, size_t len);
+	int (*checkpoint_define)(struct backend_conn *bc, const char *uuid,
+	    const char *xml);
+	int (*checkpoint_delete)(struct backend_conn *bc, const char *uuid,
+	    const char *name, bool metadata_only);
+	/*
 	 * Live-migrate domain uuid from bc to spec->dest_uri, peer to peer,
 	 * keeping it defined there and undefining it here when done.  Blocks
 	 * until the job ends.  ERR_CONFLICT ("cancelled") when it was
@@ -570,6 +627,16 @@ struct backend_storage_ops {
 	 */
 	int (*file_tail)(struct backend_conn *bc, const char *path, char *buf,
 	    size_t *n);
+	/*
+	 * All of the file at path on the host (a backup's target, in a
+	 * directory a pool covers), through a stream, handed to sink in
+	 * pieces, so a remote host's file comes the same way; then, with
+	 * remove, the file is deleted there.  ERR_NOT_FOUND when there is
+	 * no such file.  file_remove deletes it (harmless when gone).
+	 */
+	int (*file_fetch)(struct backend_conn *bc, const char *path,
+	    backend_sink_fn sink, void *arg, bool remove);
+	int (*file_remove)(struct backend_conn *bc, const char *path);
 };
 
 /* A libvirt network hangar keeps on every host (nat or isolated). */
@@ -775,6 +842,19 @@ int backend_network_leases(struct backend_conn *bc, const char *name,
     const char *mac, struct net_lease *out, int max, int *n);
 int backend_bridge_exists(struct backend_conn *bc, const char *bridge,
     bool *out);
+int backend_backup_begin(struct backend_conn *bc, const char *uuid,
+    const struct backup_spec *spec);
+int backend_backup_poll(struct backend_conn *bc, const char *uuid,
+    struct backup_job *out);
+int backend_checkpoint_xml(struct backend_conn *bc, const char *uuid,
+    const char *name, char *buf, size_t len);
+int backend_checkpoint_define(struct backend_conn *bc, const char *uuid,
+    const char *xml);
+int backend_checkpoint_delete(struct backend_conn *bc, const char *uuid,
+    const char *name, bool metadata_only);
+int backend_file_fetch(struct backend_conn *bc, const char *path,
+    backend_sink_fn sink, void *arg, bool remove);
+int backend_file_remove(struct backend_conn *bc, const char *path);
 /* Free an array from snapshot_export. */
 void backend_free_strings(char **v, size_t n);
 
@@ -791,6 +871,9 @@ char *domain_xml_volume_raw(const char *name, int64_t bytes);
 char *domain_xml_volume_overlay(const char *name, int64_t gib,
     const char *backing);
 char *domain_xml_snapshot(const struct snap_spec *spec);
+/* <domainbackup mode='push'> and the <domaincheckpoint> taken with it */
+char *domain_xml_backup(const struct backup_spec *spec);
+char *domain_xml_checkpoint(const struct backup_spec *spec);
 
 /* --- network_xml.c: network documents, with the same writer --- */
 char *network_xml_network(const struct net_spec *spec);

@@ -35,6 +35,11 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.snapshot_get = lv_snapshot_get,
 	.snapshot_revert = lv_snapshot_revert,
 	.snapshot_delete = lv_snapshot_delete,
+	.backup_begin = lv_backup_begin,
+	.backup_poll = lv_backup_poll,
+	.checkpoint_xml = lv_checkpoint_xml,
+	.checkpoint_define = lv_checkpoint_define,
+	.checkpoint_delete = lv_checkpoint_delete,
 	.snapshot_export = lv_snapshot_export,
 	.snapshot_forget = lv_snapshot_forget,
 	.snapshot_redefine = lv_snapshot_redefine,
@@ -70,6 +75,8 @@ static const struct backend_storage_ops lv_storage_ops = {
 	.volume_put = lv_volume_put,
 	.volume_download = lv_volume_download,
 	.file_tail = lv_file_tail,
+	.file_fetch = lv_file_fetch,
+	.file_remove = lv_file_remove,
 };
 
 static const struct backend_network_ops lv_network_ops = {

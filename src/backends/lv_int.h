@@ -17,6 +17,7 @@
  *   lv_domain.c         define, undefine, lifecycle, state, listing
  *   lv_guest.c          the guest agent: what it says of the guest
  *   lv_snapshot.c       snapshots, and their metadata for a move
+ *   lv_backup.c         backup jobs, checkpoints, fetching their files
  *   lv_migrate.c        migration and its job (stats, abort, post-copy)
  *   lv_migrate_check.c  the checks before a migration
  *   lv_storage.c        pools, volumes, copying volumes through streams
@@ -159,6 +160,21 @@ int lv_migrate_postcopy(struct backend_conn *bc, const char *uuid);
 int lv_migrate_check(struct backend_conn *bc, const char *uuid,
     struct backend_conn *dst, const char *dst_pool, bool copy_storage,
     struct migrate_checks *out);
+
+/* lv_backup.c */
+int lv_backup_begin(struct backend_conn *bc, const char *uuid,
+    const struct backup_spec *spec);
+int lv_backup_poll(struct backend_conn *bc, const char *uuid,
+    struct backup_job *out);
+int lv_checkpoint_xml(struct backend_conn *bc, const char *uuid,
+    const char *name, char *buf, size_t len);
+int lv_checkpoint_define(struct backend_conn *bc, const char *uuid,
+    const char *xml);
+int lv_checkpoint_delete(struct backend_conn *bc, const char *uuid,
+    const char *name, bool metadata_only);
+int lv_file_fetch(struct backend_conn *bc, const char *path,
+    backend_sink_fn sink, void *arg, bool remove);
+int lv_file_remove(struct backend_conn *bc, const char *path);
 
 /* lv_storage.c */
 virStoragePoolPtr lv_pool_by_path(virConnectPtr c, const char *uri,

@@ -43,6 +43,8 @@ static const struct {
 	[OP_ENV_DELETE] = { "env_delete", "deleting-env" },
 	[OP_CLONE] = { "clone", "cloning" },
 	[OP_TEMPLATE] = { "template", "templating" },
+	[OP_BACKUP] = { "backup", "backing-up" },
+	[OP_RESTORE] = { "restore", "restoring" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

@@ -46,6 +46,8 @@ enum op_kind {
 	OP_ENV_DELETE,       /* a test environment removed: no VM */
 	OP_CLONE,            /* on the new VM: made from another's disks */
 	OP_TEMPLATE,         /* a stopped VM's root disk into the library */
+	OP_BACKUP,           /* a backup of every disk to backup_dir */
+	OP_RESTORE,          /* a stopped VM's disks from a backup */
 	OP_KIND__COUNT
 };
 

@@ -232,6 +232,60 @@ struct snap_request {
 int snapshots_request(struct app *app, enum op_kind kind,
     const struct snap_request *rq, struct op_rec *op);
 
+/* --- backups.c: backup requests, and the backups' files --- */
+struct backup_request {
+	const char *vm;            /* name or uuid */
+	const char *mode;          /* full | incremental */
+	struct json_t *spec;       /* the VM as GET /v1/vms/{vm} shows it
+	                            * (borrowed) */
+	const char *idem_key;      /* the request's Idempotency-Key, or NULL */
+};
+/*
+ * Record a backup (its row, status creating) and its operation for
+ * rq->vm and hand it to the engine; *op is the operation, id the new
+ * backup's.  ERR_CONFLICT: the VM is busy or not running, or (naming
+ * "mode") an incremental one has no backup to build on.
+ */
+int backups_request(struct app *app, const struct backup_request *rq,
+    struct op_rec *op, char *id, size_t idlen);
+/* Delete backup id of vm, folding it into the backups that build on it
+ * first.  ERR_NOT_FOUND, ERR_CONFLICT (one is being made). */
+int backups_delete(struct app *app, const char *vm, const char *id);
+/* The backup id of vm; *b zeroed on failure (store_backup_clear it). */
+int backups_load(struct store_conn *c, const char *vm, const char *id,
+    struct vm_rec *v, struct backup_rec *b);
+/* Paths: backup_dir/rel; a backup's directory; making it. */
+int backups_path(const struct app *app, const char *rel, char *buf,
+    size_t len);
+int backups_dir(const struct app *app, const char *vm_uuid, const char *id,
+    char *buf, size_t len);
+int backups_mkdirs(const struct app *app, const char *vm_uuid,
+    const char *id);
+/* Remove a backup's directory and its files (failures are logged). */
+void backups_remove_files(const struct app *app, const char *vm_uuid,
+    const char *id);
+/* qemu-img rebase file onto backing ("": none); safe keeps the data
+ * the image showed (copies it in), unsafe only changes the name. */
+int backups_set_backing(const char *file, const char *backing, bool safe);
+/*
+ * Record restoring stopped VM vm's disks from its backup id, and hand it
+ * to the engine.  ERR_NOT_FOUND naming "backup"; ERR_CONFLICT: not
+ * stopped, busy, or (naming "backup") the backup does not hold the VM's
+ * disks as they are now.
+ */
+int backups_restore_request(struct app *app, const char *vm, const char *id,
+    const char *idem_key, struct op_rec *op);
+/* backup_dir/.staging/<name>.qcow2 into buf (the directory made). */
+int backups_staged(const struct app *app, const char *name, char *buf,
+    size_t len);
+/* Disk dev of b, its chain flattened, into a new qcow2 at dst. */
+int backups_flatten_to(const struct app *app, const struct backup_rec *b,
+    const char *dev, const char *dst);
+/* Disk dev of b flattened into an unlinked file opened into *fd, with
+ * its SHA-256 (hex) into sha. */
+int backups_flatten(const struct app *app, const struct backup_rec *b,
+    const char *dev, int *fd, char sha[IMAGE_SHA256_LEN]);
+
 /* --- imgcache.c: each host's cached base copy of an image --- */
 /* The base volume's name for an image: base-<sha256>.qcow2 (into out,
  * DISK_VOLUME_LEN). */

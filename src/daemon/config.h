@@ -27,6 +27,9 @@ struct config {
 	/* the image library: converted qcow2 files, and uploads being
 	 * received under its .staging/ */
 	char image_dir[CONFIG_STR_MAX];    /* default /var/lib/hangar/library */
+	/* backups: one directory per VM, one per backup in it (backups.c);
+	 * may be an NFS mount, need not be seen by the VMs' hosts */
+	char backup_dir[CONFIG_STR_MAX];   /* default /var/lib/hangar/backups */
 	int image_max_gib;                 /* largest upload and virtual size,
 	                                    * 1..65536 GiB, default 256 */
 	enum log_level log_level;          /* default info */

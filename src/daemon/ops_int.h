@@ -47,6 +47,8 @@ struct op_ctx {
 	bool aborted;                    /* job_abort was sent */
 	/* image kinds: the image, as the closing transaction records it */
 	struct image_rec image;
+	/* backups: the backup being made (ops_backup.c) */
+	struct backup_rec backup;
 	/* parking (ops_park): where a waiting run left off, kept by the
 	 * engine between its runs; 0 and 0 on the first */
 	int phase;
@@ -179,6 +181,18 @@ int ops_template_recover(struct op_ctx *x);
 
 /* ops_prune.c: removing the image copies hosts keep that nothing needs */
 int ops_prune_run(struct op_ctx *x);
+
+/* ops_backup.c: a backup of the VM's disks into backup_dir */
+int ops_backup_run(struct op_ctx *x);
+int ops_backup_recover(struct op_ctx *x);
+int ops_backup_close(struct store_conn *c, struct op_ctx *x, bool ok);
+void ops_backup_after(struct op_ctx *x, bool ok);
+
+/* ops_restore.c: a stopped VM's disks from a backup, in place */
+int ops_restore_run(struct op_ctx *x);
+int ops_restore_recover(struct op_ctx *x);
+int ops_restore_close(struct store_conn *c, struct op_ctx *x, bool ok);
+void ops_restore_after(struct op_ctx *x, bool ok);
 
 /* ops_snap.c: the snapshot runners */
 /* ops_disk.c: the VM's disks on a host, as a list */

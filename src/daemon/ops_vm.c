@@ -320,6 +320,15 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	[OP_TEMPLATE] = { .run = ops_template_run,
 	    .recover = ops_template_recover, .close = ops_image_close,
 	    .after = ops_image_after, .cancellable = true },
+	/* a backup polls its job parked; after a restart, it looks again */
+	[OP_BACKUP] = { .run = ops_backup_run, .recover = ops_backup_recover,
+	    .close = ops_backup_close, .cancellable = true,
+	    .after = ops_backup_after },
+	/* a restore swaps volumes only once all are made; an interrupted
+	 * one is undone */
+	[OP_RESTORE] = { .run = ops_restore_run,
+	    .recover = ops_restore_recover, .close = ops_restore_close,
+	    .after = ops_restore_after },
 	[OP_IMAGE_IMPORT] = { .run = ops_image_run,
 	    .recover = ops_image_recover, .close = ops_image_close,
 	    .after = ops_image_after, .cancellable = true, .no_vm = true,

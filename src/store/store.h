@@ -320,6 +320,9 @@ int store_disk_delete(struct store_conn *c, int64_t vm_id, const char *dev);
 /* Its new size (the VM's disk_gib follows). */
 int store_disk_resize(struct store_conn *c, int64_t vm_id, const char *dev,
     int64_t size_gib);
+/* Its volume is now volume, a whole one (no base): a restore. */
+int store_disk_set_volume(struct store_conn *c, int64_t vm_id, const char *dev,
+    const char *volume);
 /*
  * The VM's disks, by boot order then device name, into out[max]; the
  * count, or -1.  More than max disks is ERR_INTERNAL (never stored).
@@ -486,6 +489,52 @@ typedef int (*store_snap_fn)(const struct snap_rec *s, void *arg);
 /* Oldest first; scheduled_only limits it to the schedule's snapshots. */
 int store_snap_each(struct store_conn *c, int64_t vm_id, bool scheduled_only,
     store_snap_fn fn, void *arg);
+
+/* --- backups (store_backup.c) --- */
+struct backup_rec {
+	char id[UUID_STR_LEN];
+	char vm_uuid[UUID_STR_LEN];
+	char vm_name[NAME_MAX_LEN];
+	char mode[16];               /* full | incremental */
+	char parent[UUID_STR_LEN];   /* the backup it builds on, "" for none */
+	char checkpoint[NAME_MAX_LEN];  /* libvirt checkpoint taken with it */
+	char checkpoint_xml[8192];   /* its XML, to define it again */
+	char status[16];             /* creating | ready */
+	struct json_t *spec;         /* the VM as GET /v1/vms/{vm} shows it */
+	struct json_t *disks;        /* [{dev, file, sha256, bytes}] */
+	int64_t size;                /* bytes of its files */
+	char op_id[UUID_STR_LEN];    /* the operation that made it */
+	int64_t created_at;
+};
+
+/* Free what a row read holds (spec, disks); NULL is fine. */
+void store_backup_clear(struct backup_rec *b);
+/* Insert b (status creating) with its id, vm, mode, parent, checkpoint,
+ * spec and op_id. */
+int store_backup_insert(struct store_conn *c, struct backup_rec *b);
+/* By id; ERR_NOT_FOUND.  Free with store_backup_clear. */
+int store_backup_get(struct store_conn *c, const char *id,
+    struct backup_rec *out);
+/* The VM's newest ready backup; ERR_NOT_FOUND when it has none. */
+int store_backup_latest(struct store_conn *c, const char *vm_uuid,
+    struct backup_rec *out);
+/* creating -> ready with its disks, size, checkpoint_xml; backup.created */
+int store_backup_ready(struct store_conn *c, const struct backup_rec *b,
+    const char *op_id);
+/* After a consolidation: its new parent ("" makes it full), files, size. */
+int store_backup_set_disks(struct store_conn *c, const char *id,
+    const char *parent, struct json_t *disks, int64_t size);
+/* The VM's disks were replaced (a restore): no checkpoint of its backups
+ * can be defined again; the next incremental one needs a full first. */
+int store_backup_forget_checkpoints(struct store_conn *c,
+    const char *vm_uuid);
+/* Remove the row; backup.deleted when it was ready and its VM is there. */
+int store_backup_delete(struct store_conn *c, const char *id,
+    const char *op_id);
+typedef int (*store_backup_fn)(const struct backup_rec *b, void *arg);
+/* The VM's backups, oldest first (fn's non-zero stops the walk). */
+int store_backup_each(struct store_conn *c, const char *vm_uuid,
+    store_backup_fn fn, void *arg);
 
 /* --- operations (store_op.c) --- */
 /*

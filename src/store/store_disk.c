@@ -137,6 +137,24 @@ store_disk_resize(struct store_conn *c, int64_t vm_id, const char *dev,
 }
 
 int
+store_disk_set_volume(struct store_conn *c, int64_t vm_id, const char *dev,
+    const char *volume)
+{
+	static const char sql[] = "UPDATE vm_disks SET volume = ?3,"
+	    " base_volume = '' WHERE vm_id = ?1 AND dev = ?2";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, vm_id);
+	sqlite3_bind_text(st, 2, dev, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, volume, -1, SQLITE_TRANSIENT);
+	if (store_exec_stmt(c, st, "set a disk's volume") < 0)
+		return -1;
+	return store_changed(c, "disk");
+}
+
+int
 store_disk_list(struct store_conn *c, int64_t vm_id, struct disk_rec *out,
     int max)
 {

@@ -336,6 +336,31 @@ const char *const store_migrations[] = {
 	 */
 	"ALTER TABLE vms ADD COLUMN graphics TEXT NOT NULL DEFAULT 'none'"
 	"  CHECK (graphics IN ('none','vnc'));",
+	/*
+	 * 18: backups (store_backup.c).  Keyed by the VM's uuid, not a
+	 * foreign key: a backup outlives its VM (it is what a lost VM is
+	 * brought back from).  spec and disks are JSON texts: the VM as GET
+	 * /v1/vms/{vm} showed it, and [{dev, file, sha256, bytes}] of the
+	 * files under backup_dir.  parent is the backup an incremental one
+	 * builds on ('' for a full one); checkpoint_xml is libvirt's
+	 * description of the checkpoint taken with it, to define it again
+	 * where libvirt lost it (a migration, a new host).
+	 */
+	"CREATE TABLE backups ("
+	"  id TEXT PRIMARY KEY,"
+	"  vm_uuid TEXT NOT NULL,"
+	"  vm_name TEXT NOT NULL,"
+	"  mode TEXT NOT NULL CHECK (mode IN ('full','incremental')),"
+	"  parent TEXT NOT NULL DEFAULT '',"
+	"  checkpoint TEXT NOT NULL DEFAULT '',"
+	"  checkpoint_xml TEXT NOT NULL DEFAULT '',"
+	"  status TEXT NOT NULL CHECK (status IN ('creating','ready')),"
+	"  spec TEXT NOT NULL DEFAULT '{}',"
+	"  disks TEXT NOT NULL DEFAULT '[]',"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  op_id TEXT NOT NULL DEFAULT '',"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE INDEX backups_vm ON backups (vm_uuid, created_at);",
 };
 
 const int store_nmigrations =

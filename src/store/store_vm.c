@@ -29,7 +29,9 @@
 	"  WHEN 'env_create' THEN 'creating-env'" \
 	"  WHEN 'env_delete' THEN 'deleting-env'" \
 	"  WHEN 'clone' THEN 'cloning'" \
-	"  WHEN 'template' THEN 'templating' END," \
+	"  WHEN 'template' THEN 'templating'" \
+	"  WHEN 'backup' THEN 'backing-up'" \
+	"  WHEN 'restore' THEN 'restoring' END," \
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \

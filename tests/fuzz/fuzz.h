@@ -613,8 +613,9 @@ fuzz_check_volume(const char *name, int64_t gib, bool text_ok)
 	snprintf(num, sizeof(num), "%" PRId64, gib);
 	fuzz_want_leaf(&b, "capacity", " unit=\"GiB\"", num);
 	fuzz_want_leaf(&b, "allocation", "", "0");
-	fuzz_sb_put(&b, "<target><format type=\"qcow2\"></format></target>"
-	    "</volume>");
+	/* qcow2 v3: compat 1.1 (dirty bitmaps for checkpoints) */
+	fuzz_sb_put(&b, "<target><format type=\"qcow2\"></format>"
+	    "<compat>{1.1}</compat></target></volume>");
 	err_clear();
 	xml = domain_xml_volume(name, gib);
 	fuzz_xml_expect("domain_xml_volume", xml, b.s, text_ok);

@@ -404,6 +404,7 @@ hangard_start() {
 		pool_name = $T_POOL
 		pool_path = $T_TMP/images
 		image_dir = $T_TMP/library
+		backup_dir = $T_TMP/backups
 		stop_timeout_s = 5
 		shutdown_timeout_s = 10
 	EOF

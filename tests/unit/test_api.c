@@ -433,6 +433,7 @@ test_router_run(void **state)
 		"GET /v1/vms/*/disks/*", "GET /v1/operations/*",
 		"GET /v1/events", "GET /v1/tokens", "GET /v1/images/*",
 		"GET /v1/networks/*", "GET /v1/vms/*/nics",
+		"GET /v1/vms/*/backups/*",
 	};
 	const struct route *rt;
 	size_t n, npool = 0;

@@ -317,6 +317,27 @@ assert_all_unsupported(const struct backend_driver *drv)
 		assert_unsupported(backend_file_tail(&bc, "/x/y", buf, &bn),
 		    "read files on hosts");
 	}
+	{
+		struct backup_spec bs = { .ndisks = 0 };
+		struct backup_job bj;
+		char buf[8];
+
+		assert_unsupported(backend_backup_begin(&bc, "u", &bs),
+		    "back up domains");
+		assert_unsupported(backend_backup_poll(&bc, "u", &bj),
+		    "back up domains");
+		assert_unsupported(backend_checkpoint_xml(&bc, "u", "c", buf,
+		    sizeof(buf)), "keep checkpoints");
+		assert_unsupported(backend_checkpoint_define(&bc, "u", "<x/>"),
+		    "keep checkpoints");
+		assert_unsupported(backend_checkpoint_delete(&bc, "u", "c",
+		    false),
+		    "keep checkpoints");
+		assert_unsupported(backend_file_fetch(&bc, "/x/y", NULL, NULL,
+		    false), "read files on hosts");
+		assert_unsupported(backend_file_remove(&bc, "/x/y"),
+		    "read files on hosts");
+	}
 	assert_all_network_unsupported(&bc);
 }
 

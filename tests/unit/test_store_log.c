@@ -2267,9 +2267,12 @@ expect_schema_v3(struct fx *f)
 	 * images; 9: snapshot consistency; 10: cloud-init settings, a disk's
 	 * content; 11: provisioning; 12: clock, hyperv; 13: networks, NICs;
 	 * 14: a network's address cursor; 15: environments; 16: network
-	 * leftovers; 17: graphics) come after 3 */
-	assert_int_equal(store_schema_version(), 17);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 17);
+	 * leftovers; 17: graphics; 18: backups) come after 3 */
+	assert_int_equal(store_schema_version(), 18);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 18);
+	assert_string_equal(sql_columns(f->path, "backups", buf, sizeof(buf)),
+	    "id,vm_uuid,vm_name,mode,parent,checkpoint,checkpoint_xml,status,"
+	    "spec,disks,size,op_id,created_at");
 	assert_string_equal(sql_columns(f->path, "vm_cloud_init", buf,
 	    sizeof(buf)), "vm_id,spec,created_at");
 	assert_string_equal(sql_columns(f->path, "vm_disks", buf,

@@ -805,6 +805,78 @@ test_snapshot_parses_back(void **state)
 	free(xml);
 }
 
+/* A full backup of vda and vdb, the seed on vdc left out. */
+static const struct backup_spec backup_full = {
+	.checkpoint = "hangar-1111",
+	.disks = {
+		{ "vda", "/var/lib/hangar/images/u.backup.1111.vda.qcow2" },
+		{ "vdb", "/var/lib/hangar/images/u.backup.1111.vdb.qcow2" },
+		{ "vdc", NULL },
+	},
+	.ndisks = 3,
+};
+
+static void
+test_golden_backup(void **state)
+{
+	struct backup_spec incr = backup_full;
+	struct backup_spec evil = backup_full;
+
+	(void)state;
+	assert_golden(domain_xml_backup(&backup_full), "backup-full.xml");
+	assert_golden(domain_xml_checkpoint(&backup_full), "checkpoint.xml");
+	incr.incremental = "hangar-0000";
+	assert_golden(domain_xml_backup(&incr), "backup-incremental.xml");
+	/* what a path or name holds is escaped, never markup */
+	evil.incremental = "c'\"<x/>&";
+	evil.disks[0].target = "/p/<disk name='evil'/>&.qcow2";
+	assert_golden(domain_xml_backup(&evil), "backup-hostile.xml");
+}
+
+static void
+test_backup_parses_back(void **state)
+{
+	struct backup_spec incr = backup_full;
+	struct parsed p;
+	char *xml;
+
+	(void)state;
+	incr.incremental = "hangar-0000";
+	xml = domain_xml_backup(&incr);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domainbackup/@mode)", "push");
+	assert_xp_string(&p, "string(/domainbackup/incremental)",
+	    "hangar-0000");
+	assert_true(xp_number(&p, "count(/domainbackup/disks/disk)") == 3);
+	assert_xp_string(&p, "string(/domainbackup/disks/disk[@name='vdb']/"
+	    "target/@file)", backup_full.disks[1].target);
+	assert_xp_string(&p, "string(/domainbackup/disks/disk[@name='vdb']/"
+	    "driver/@type)", "qcow2");
+	assert_xp_string(&p, "string(/domainbackup/disks/disk[@name='vdc']/"
+	    "@backup)", "no");
+	assert_true(xp_number(&p, "count(/domainbackup/disks/disk[@name="
+	    "'vdc']/*)") == 0);
+	parsed_free(&p);
+	free(xml);
+
+	xml = domain_xml_checkpoint(&backup_full);
+	parse(&p, xml);
+	assert_xp_string(&p, "string(/domaincheckpoint/name)", "hangar-1111");
+	assert_xp_string(&p, "string(/domaincheckpoint/disks/disk[@name="
+	    "'vda']/@checkpoint)", "bitmap");
+	assert_xp_string(&p, "string(/domaincheckpoint/disks/disk[@name="
+	    "'vdc']/@checkpoint)", "no");
+	parsed_free(&p);
+	free(xml);
+
+	/* a full one names no checkpoint to start from */
+	xml = domain_xml_backup(&backup_full);
+	parse(&p, xml);
+	assert_true(xp_number(&p, "count(/domainbackup/incremental)") == 0);
+	parsed_free(&p);
+	free(xml);
+}
+
 static void
 test_snapshot_hostile(void **state)
 {
@@ -915,6 +987,8 @@ main(void)
 		cmocka_unit_test(test_volume_hostile),
 		cmocka_unit_test(test_snapshot_parses_back),
 		cmocka_unit_test(test_snapshot_hostile),
+		cmocka_unit_test(test_golden_backup),
+		cmocka_unit_test(test_backup_parses_back),
 		cmocka_unit_test(test_golden_network),
 		cmocka_unit_test(test_network_parses_back),
 		cmocka_unit_test(test_numbers),
