@@ -16,6 +16,7 @@
 # One Debian boot (the source), then its clone's, under TCG; tests/run
 # gives it
 # timeout: 1500
+# lane: guest
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/testlib.sh

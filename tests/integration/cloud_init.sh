@@ -31,6 +31,7 @@
 # shellcheck disable=SC2317 # functions run through t_wait_for
 # One Debian boot under TCG, among libvirt-only checks; tests/run gives it
 # timeout: 1200
+# lane: guest
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/testlib.sh

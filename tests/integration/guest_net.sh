@@ -18,6 +18,7 @@
 # shellcheck disable=SC2317 # functions run through t_wait_for
 # Two Debian boots at once under TCG; tests/run gives it
 # timeout: 1500
+# lane: guest
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/testlib.sh
