@@ -95,9 +95,11 @@ addr_merge(const struct addr_seen *old, size_t nold, enum addr_source src,
 		v[n].source = src;
 		if ((was = addr_find(old, nold, &nv[i], src)) != NULL) {
 			v[n].seen_at = was->seen_at;
+			v[n].renewed_at = was->expiry_ms != nv[i].expiry_ms ?
+			    now : was->renewed_at;
 			v[n].fresh = false;
 		} else {
-			v[n].seen_at = now;
+			v[n].seen_at = v[n].renewed_at = now;
 			v[n].fresh = primed;
 		}
 		n++;

@@ -23,6 +23,8 @@ struct addr_seen {
 	char ip[ADDR_STR_LEN];     /* IPv4 or IPv6 text */
 	enum addr_source source;
 	int64_t seen_at;           /* first seen (ms since the epoch) */
+	int64_t renewed_at;        /* first seen, or its lease last renewed
+	                            * (its end moved): the guest asked */
 	int64_t expiry_ms;         /* a lease's end; 0: none */
 	bool fresh;                /* first seen by the last merge */
 };
@@ -45,8 +47,9 @@ typedef bool (*addr_scope_fn)(const char *mac, void *arg);
  * by nv[nnv] (their source is set to src; a repeat within nv counts
  * once) into a new malloc'd array *out, *nout entries (old is left
  * alone: the caller frees it).  An entry of nv already in old (same MAC,
- * address and source) keeps its seen_at and is not fresh; a new one is
- * seen at now and fresh when primed (after a process's first look, so
+ * address and source) keeps its seen_at and is not fresh (its renewed_at
+ * is now if its expiry_ms moved); a new one is seen and renewed at now,
+ * and fresh when primed (after a process's first look, so
  * that what a restart finds is not news).  -1 when out of memory.
  */
 int addr_merge(const struct addr_seen *old, size_t nold, enum addr_source src,

@@ -121,26 +121,29 @@ addrs_of(const char *mac, struct addr_seen *out, int max)
 	return n;
 }
 
-/* Is any of macs[n] in the table?  (addrs_mu held) */
+/* Is any of macs[n] in the table, seen or renewed at or after since?
+ * (addrs_mu held) */
 static bool
-addrs_any_locked(const char (*macs)[18], int n)
+addrs_any_locked(const char (*macs)[18], int n, int64_t since)
 {
 	for (size_t i = 0; i < addrs_n; i++)
 		for (int k = 0; k < n; k++)
-			if (strcasecmp(addrs_v[i].mac, macs[k]) == 0)
+			if (addrs_v[i].renewed_at >= since &&
+			    strcasecmp(addrs_v[i].mac, macs[k]) == 0)
 				return true;
 	return false;
 }
 
 int
-addrs_wait(struct app *app, const char (*macs)[18], int n, int64_t until_ms)
+addrs_wait(struct app *app, const char (*macs)[18], int n, int64_t since_ms,
+    int64_t until_ms)
 {
 	struct timespec ts;
 	int64_t t;
 	bool seen;
 
 	pthread_mutex_lock(&addrs_mu);
-	while (!(seen = addrs_any_locked(macs, n)) &&
+	while (!(seen = addrs_any_locked(macs, n, since_ms)) &&
 	    (t = time_now_ms()) < until_ms &&
 	    !__atomic_load_n(&app->stopping, __ATOMIC_RELAXED)) {
 		/* a second at a time: a shutdown does not wait for it */
@@ -162,6 +165,8 @@ struct addrs_vm {
 	char macs[VM_NICS_MAX][18];
 	int nmacs;
 	bool leasing;              /* a NIC on a network hangar leases on */
+	int64_t since;             /* the watch saw it start running (0:
+	                            * before its first look) */
 };
 
 struct addrs_vms {
@@ -301,16 +306,42 @@ addrs_sweep(struct app *app)
 	free(l.v);
 }
 
-/* Has no NIC of m been seen with any address yet? */
+/* Has no NIC of m been seen with an address since it started? */
 static bool
 addrs_vm_unseen(const struct addrs_vm *m)
 {
 	bool seen;
 
 	pthread_mutex_lock(&addrs_mu);
-	seen = addrs_any_locked((const char (*)[18])m->macs, m->nmacs);
+	seen = addrs_any_locked((const char (*)[18])m->macs, m->nmacs,
+	    m->since);
 	pthread_mutex_unlock(&addrs_mu);
 	return !seen;
+}
+
+/*
+ * The running VMs of the watch's last look (only addrs_watch, on one
+ * thread, uses them): when each was first seen running, so that an
+ * address seen before a VM's restart (its lease is still there) does not
+ * count as seen since.
+ */
+static struct addrs_vms addrs_running;
+static bool addrs_running_primed;
+
+static void
+addrs_since(struct addrs_vms *l)
+{
+	int64_t now = time_now_ms();
+
+	for (size_t i = 0; i < l->n; i++) {
+		l->v[i].since = addrs_running_primed ? now : 0;
+		for (size_t k = 0; k < addrs_running.n; k++)
+			if (strcmp(addrs_running.v[k].uuid, l->v[i].uuid) == 0)
+				l->v[i].since = addrs_running.v[k].since;
+	}
+	free(addrs_running.v);
+	addrs_running = *l;
+	addrs_running_primed = true;
 }
 
 void
@@ -319,17 +350,19 @@ addrs_watch(struct app *app)
 	struct addrs_vms l = { NULL, 0, 0 };
 	bool leases = false;
 
-	if (addrs_vms_list(app, &l) == 0) {
-		for (size_t i = 0; i < l.n; i++)
-			if (addrs_vm_unseen(&l.v[i]) && l.v[i].leasing)
-				leases = true;
-		if (leases)
-			leases_refresh(app);
-		for (size_t i = 0; i < l.n &&
-		    !__atomic_load_n(&app->stopping, __ATOMIC_RELAXED); i++)
-			if (addrs_vm_unseen(&l.v[i]))
-				addrs_vm_look(app, &l.v[i]);
-		addrs_prune(app, &l, false);
+	if (addrs_vms_list(app, &l) < 0) {
+		free(l.v);
+		return;
 	}
-	free(l.v);
+	addrs_since(&l);                /* l's array is kept till next time */
+	for (size_t i = 0; i < l.n; i++)
+		if (addrs_vm_unseen(&l.v[i]) && l.v[i].leasing)
+			leases = true;
+	if (leases)
+		leases_refresh(app);
+	for (size_t i = 0; i < l.n &&
+	    !__atomic_load_n(&app->stopping, __ATOMIC_RELAXED); i++)
+		if (addrs_vm_unseen(&l.v[i]))
+			addrs_vm_look(app, &l.v[i]);
+	addrs_prune(app, &l, false);
 }

@@ -184,11 +184,12 @@ void addrs_put(struct app *app, enum addr_source src, addr_scope_fn in_scope,
  * their count. */
 int addrs_of(const char *mac, struct addr_seen *out, int max);
 /*
- * Wait until one of macs[n] is seen with an address (1) or until_ms
- * (ms since the epoch) passes, or hangard stops (0).
+ * Wait until one of macs[n] is seen with an address first seen (or its
+ * lease renewed) at or after since_ms (1), or until until_ms passes, or
+ * hangard stops (0).  Times in ms since the epoch.
  */
 int addrs_wait(struct app *app, const char (*macs)[18], int n,
-    int64_t until_ms);
+    int64_t since_ms, int64_t until_ms);
 /* Look at every source for every running VM (the reconcile sweep). */
 void addrs_sweep(struct app *app);
 /* Look for the first address of running VMs that have none yet: called

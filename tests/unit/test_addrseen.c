@@ -143,6 +143,36 @@ test_merge(void **state)
 	free(t3);
 }
 
+/* A lease renewed (its end moved: the guest asked again, as a booting
+ * guest does) is renewed now; one that did not move is not. */
+static void
+test_renewed(void **state)
+{
+	struct addr_seen *t = NULL, *t2 = NULL, *t3 = NULL, nv[1];
+	size_t n = 0, n2 = 0, n3 = 0;
+
+	(void)state;
+	nv[0] = seen(MAC_A, "10.0.0.5");
+	nv[0].expiry_ms = 5000;
+	assert_int_equal(addr_merge(NULL, 0, ADDR_LEASE, NULL, NULL, nv, 1,
+	    1000, true, &t, &n), 0);
+	assert_int_equal(t[0].renewed_at, 1000);
+	assert_int_equal(addr_merge(t, n, ADDR_LEASE, NULL, NULL, nv, 1,
+	    2000, true, &t2, &n2), 0);
+	assert_int_equal(t2[0].seen_at, 1000);
+	assert_int_equal(t2[0].renewed_at, 1000);
+	nv[0].expiry_ms = 9000;
+	assert_int_equal(addr_merge(t2, n2, ADDR_LEASE, NULL, NULL, nv, 1,
+	    3000, true, &t3, &n3), 0);
+	assert_int_equal(t3[0].seen_at, 1000);
+	assert_int_equal(t3[0].renewed_at, 3000);
+	assert_int_equal(t3[0].expiry_ms, 9000);
+	assert_false(t3[0].fresh);
+	free(t);
+	free(t2);
+	free(t3);
+}
+
 int
 main(void)
 {
@@ -150,6 +180,7 @@ main(void)
 		cmocka_unit_test(test_shown),
 		cmocka_unit_test(test_source_names),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_renewed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
