@@ -130,7 +130,7 @@ t_expect_status 400 "start with ?wait_for=addresses: 400 (before the 409 of a ru
 t_expect_json .field wait_for "... naming wait_for"
 # B waits for its first address (A boots meanwhile)
 T1=$(t_ns_now)
-T_HTTP_TIMEOUT=660 create "$B" web2 '[{"network":"lan"}]' "wait=600&wait_for=address"
+T_HTTP_TIMEOUT=400 create "$B" web2 '[{"network":"lan"}]' "wait=300&wait_for=address"
 t_expect_status 201 "create $B (web2) on lan, started, ?wait_for=address: 201 ($(since "$T1") s)"
 t_expect_json .nics[0].ipv4 10.77.0.3 "$B: the next address of lan, in the create reply"
 t_expect_json '[.nics[0].addresses[].address] | unique | join(",")' 10.77.0.3 \
