@@ -24,7 +24,6 @@
  * addrs_wait lets a request wait (?wait_for=address) for a VM's first
  * address: a condition variable broadcast whenever the table changes.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <jansson.h>
 #include <stdio.h>

@@ -25,7 +25,7 @@
 # Usage: BUILD=build tests/integration/guest_net.sh
 # shellcheck disable=SC2317 # functions run through t_wait_for
 # Two Debian boots at once under TCG; tests/run gives it
-# timeout: 1500
+# timeout: 2700
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/testlib.sh
@@ -108,7 +108,7 @@ A=${T_PFX}a B=${T_PFX}b
 create() {
 	t_http POST "/v1/vms?${4:-$W}" "$(jq -nc --arg n "$1" --arg h "$2" --argjson nics "$3" \
 		--arg k "$KEY" --arg u "$UD" \
-		'{name: $n, vcpus: 1, memory_mib: 512, image: "deb", start: true,
+		'{name: $n, vcpus: 1, memory_mib: 1024, image: "deb", start: true,
 		  placement: {domain_type: "qemu"}, nics: $nics,
 		  cloud_init: {hostname: $h, ssh_authorized_keys: [$k], user_data: $u}}')"
 }
@@ -154,6 +154,18 @@ else
 fi
 t_check "$A leased exactly 10.78.0.2 on iso" t_wait_for 120 seen "$A" 1 10.78.0.2
 t_check "$B leased exactly 10.77.0.3 on lan" t_wait_for 120 seen "$B" 0 10.77.0.3
+# the addresses seen by the guests' agents (up before cloud-init is done)
+t_check "$A: seen by its agent at 10.77.0.2 on lan" t_wait_for 300 is_by "$A" 0 agent 10.77.0.2
+t_check "$A: ... and at 10.78.0.2 on iso" t_wait_for 120 is_by "$A" 1 agent 10.78.0.2
+t_check "$B: seen by its agent at 10.77.0.3" t_wait_for 120 is_by "$B" 0 agent 10.77.0.3
+t_http GET "/v1/vms/$A/guest"
+t_match "the agent reports a link-local address on $A's lan NIC" \
+	"$(t_json "[.interfaces[] | select(.mac == \"$A_MAC\") | .addresses[].address] | join(\",\")")" \
+	'fe80:'
+t_eq "... which hangar does not show, nor loopback" \
+	"$(curl -sf -m 5 "$T_BASE/v1/vms/$A" | jq -r '[.nics[].addresses[].address |
+		select(startswith("fe80:") or startswith("127.") or . == "::1")] | length')" 0
+
 for v in "$A" "$B"; do
 	if t_wait_for 420 bash -c "curl -fsS -m 5 '$T_BASE/v1/vms/$v' | jq -e '.provisioning == \"done\"'"; then
 		t_ok "$v: provisioning done ($(since "$T0") s after the create)"
@@ -219,28 +231,31 @@ t_expect_json "[.interfaces[] | select(.mac == \"$A_ISO_MAC\") | .addresses[] |
 	10.78.0.2 "the agent: the interface with A's iso MAC has 10.78.0.2"
 
 # --- 5b. the addresses seen, by source: the agent, the host's ARP table
-t_check "$A: seen by its agent at 10.77.0.2 on lan" t_wait_for 120 is_by "$A" 0 agent 10.77.0.2
-t_check "$A: ... and at 10.78.0.2 on iso" t_wait_for 60 is_by "$A" 1 agent 10.78.0.2
-t_check "$B: seen by its agent at 10.77.0.3" t_wait_for 60 is_by "$B" 0 agent 10.77.0.3
-t_http GET "/v1/vms/$A/guest"
-t_match "the agent reports a link-local address on $A's lan NIC" \
-	"$(t_json "[.interfaces[] | select(.mac == \"$A_MAC\") | .addresses[].address] | join(\",\")")" \
-	'fe80:'
-t_eq "... which hangar does not show, nor loopback" \
-	"$(curl -sf -m 5 "$T_BASE/v1/vms/$A" | jq -r '[.nics[].addresses[].address |
-		select(startswith("fe80:") or startswith("127.") or . == "::1")] | length')" 0
 nsenter -t "$NS_PID" -n ping -c 1 -W 5 10.77.0.2 >/dev/null 2>&1
-t_check "$A: seen in the host's ARP table at 10.77.0.2, after the SSH" \
-	t_wait_for 60 is_by "$A" 0 arp 10.77.0.2
+# libvirt 9.0 cannot read the ARP table of a kernel that puts NLMSG_DONE in
+# the dump's last message ("wrong nlmsg len"): hangar is checked against
+# what libvirt itself says, and shows arp when libvirt can
+if arp=$(lvhost_virsh "$LV" domifaddr "$A" --source arp 2>&1); then
+	t_match "virsh: $A's ARP entry is 10.77.0.2" "$arp" ' 10\.77\.0\.2/'
+	t_check "$A: seen in the host's ARP table at 10.77.0.2, after the SSH" \
+		t_wait_for 60 is_by "$A" 0 arp 10.77.0.2
+	want="lease 10.77.0.2 string,agent 10.77.0.2 string,arp 10.77.0.2 string"
+else
+	echo "# SKIP the arp source: libvirt cannot read the ARP table here: $arp"
+	t_check "... and hangard logged why it has no arp addresses" \
+		grep -q "arp: libvirt could not list" "$T_TMP/hangard.log"
+	want="lease 10.77.0.2 string,agent 10.77.0.2 string"
+fi
 t_eq "$A: the sources of its lan address" "$(curl -sf -m 5 "$T_BASE/v1/vms/$A" |
 	jq -r '[.nics[0].addresses[] | .source + " " + .address + " " + (.seen_at | type)] | join(",")')" \
-	"lease 10.77.0.2 string,agent 10.77.0.2 string,arp 10.77.0.2 string"
+	"$want"
 ev=$(curl -sf -m 20 "$T_BASE/v1/events?since=0&follow=false&type=vm.address&vm=$A" |
 	sed -n 's/^data: //p' | jq -r '.data.address + " " + .data.source' | sort)
 t_eq "$A: a vm.address event for each address and source, once" \
 	"$(grep -E ' (lease|agent)$' <<<"$ev" | tr '\n' ,)" \
 	"10.77.0.2 agent,10.77.0.2 lease,10.78.0.2 agent,10.78.0.2 lease,"
-t_match "... and for 10.77.0.2 by arp" "$ev" '10\.77\.0\.2 arp'
+[ "${want%arp*}" = "$want" ] ||
+	t_match "... and for 10.77.0.2 by arp" "$ev" '10\.77\.0\.2 arp'
 t_eq "... none twice" "$(uniq -d <<<"$ev")" ""
 
 # B stopped (its lease stays) and started with ?wait_for=address: the
