@@ -3,7 +3,9 @@
  * --wait-ready`, `--wait-ip`) and asking for its address (`hangar vm ip
  * VM`, for `ssh debian@$(hangar vm ip web1)`).  Each wait polls GET
  * /v1/vms/{vm} once a second until the VM says what is waited for, up to
- * --timeout (default 900 s); ^C ends it.
+ * --timeout (default 900 s); ^C ends it.  (Not the server's
+ * ?wait_for=address: it holds a reply at most 300 s, and a poll can say
+ * how it goes on the way.)
  */
 #include <stdio.h>
 #include <string.h>

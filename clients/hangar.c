@@ -47,7 +47,8 @@ static const char help_vm_create[] =
     "--wait-ready: once created (and started), wait until cloud-init in\n"
     "the guest is done, as hangard reads it through the guest agent\n"
     "(--timeout, default 900 s); exit 1 if it reports an error.\n"
-    "--wait-ip: ... until a NIC is seen with an address (a DHCP lease).\n"
+    "--wait-ip: ... until a NIC is seen with an address (a DHCP lease, the\n"
+    "guest agent or the host's ARP table).\n"
     "Then: ssh debian@$(hangar vm ip NAME).\n";
 
 static const char help_vm_update[] =

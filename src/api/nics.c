@@ -14,6 +14,9 @@
 #include "../common/netaddr.h"
 #include "req.h"
 
+/* The most addresses a NIC shows. */
+#define NIC_ADDRS_MAX 16
+
 static const struct body_field nics_fields[] = {
 	{ "network", BODY_STRING, true, 0, 255 },
 	{ "mac", BODY_STRING, false, 0, 64 },
@@ -124,25 +127,29 @@ nics_parse_create(struct req *r, struct placements_buf *buf)
 	return rc;
 }
 
-/* The addresses NIC n was last seen with (leases.c keeps them). */
+/* The addresses NIC n was last seen with (addrs.c keeps them), by
+ * source: lease, agent, arp. */
 static json_t *
 nics_addresses(const struct nic_rec *n)
 {
-	struct lease_seen l[4];
-	int k = leases_of(n->mac, l, 4);
+	struct addr_seen l[NIC_ADDRS_MAX];
+	int k = addrs_of(n->mac, l, NIC_ADDRS_MAX);
 	json_t *a = json_array();
 
-	for (int i = 0; a && i < k; i++) {
-		json_t *e = json_pack("{s:s, s:s}", "address", l[i].ip,
-		    "source", "lease");
+	for (int src = 0; a && src < ADDR_SOURCE__COUNT; src++)
+		for (int i = 0; i < k; i++) {
+			json_t *e;
 
-		if (e == NULL)
-			continue;
-		json_object_set_new(e, "seen_at", req_time(l[i].seen_at));
-		json_object_set_new(e, "expires_at", l[i].expiry_ms > 0 ?
-		    req_time(l[i].expiry_ms) : json_null());
-		json_array_append_new(a, e);
-	}
+			if ((int)l[i].source != src || (e = json_pack(
+			    "{s:s, s:s}", "address", l[i].ip, "source",
+			    addr_source_name(l[i].source))) == NULL)
+				continue;
+			json_object_set_new(e, "seen_at",
+			    req_time(l[i].seen_at));
+			json_object_set_new(e, "expires_at", l[i].expiry_ms > 0 ?
+			    req_time(l[i].expiry_ms) : json_null());
+			json_array_append_new(a, e);
+		}
 	return a;
 }
 

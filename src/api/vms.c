@@ -6,7 +6,8 @@
  * store transaction checks the VM's state, records the operation (the
  * intent) and, for a create, places the VM and claims its resources; then
  * it hands the operation to the engine and answers 201/202, or waits for
- * it when asked (?wait=N).
+ * it when asked (?wait=N); a create or a start may also wait, after the
+ * operation, for the VM's first observed address (?wait_for=address).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -500,6 +501,72 @@ vms_update(struct req *r)
 	return req_reply(r, 200, vms_json(&t.vm));
 }
 
+/* --- waiting: ?wait=N and ?wait_for=address --- */
+
+/*
+ * The seconds to wait (?wait) and whether to wait for an address too
+ * (?wait_for=address, which alone waits up to VMS_WAIT_MAX).
+ */
+static int
+vms_query_wait(struct req *r, int64_t *wait, bool *address)
+{
+	const char *f = req_query(r, "wait_for");
+
+	*address = f != NULL;
+	if (f != NULL && strcmp(f, "address") != 0)
+		return err_set_field(ERR_INVALID, "wait_for", "query parameter "
+		    "'wait_for' takes only 'address' (the vm's first observed "
+		    "address)");
+	return req_query_int(r, "wait", 0, VMS_WAIT_MAX,
+	    *address ? VMS_WAIT_MAX : 0, wait);
+}
+
+/*
+ * Wait until a NIC of VM id is seen with an address since since_ms (a
+ * lease from before a restart does not count unless the guest renews
+ * it), or until until_ms: 1 when seen, 0 not (yet; or never: a VM that
+ * does not run or has no NIC is not waited for), -1 on error.
+ */
+static int
+vms_address_wait(struct req *r, const char *id, int64_t since_ms,
+    int64_t until_ms)
+{
+	struct nic_rec nics[VM_NICS_MAX];
+	char macs[VM_NICS_MAX][18];
+	struct vm_rec v;
+	int k;
+
+	if (vms_load(r, id, &v) < 0 || (k = vms_nics(r, &v, nics)) < 0)
+		return -1;
+	if (k == 0 || strcmp(v.observed, "running") != 0)
+		return 0;
+	for (int i = 0; i < k; i++)
+		memcpy(macs[i], nics[i].mac, sizeof(macs[i]));
+	return addrs_wait(r->app, (const char (*)[18])macs, k, since_ms,
+	    until_ms);
+}
+
+/*
+ * A start's reply with ?wait_for=address: 200 once the operation has
+ * failed, or has succeeded and the VM was seen with an address within
+ * wait seconds; else 202, the operation as it is.
+ */
+static int
+vms_start_reply(struct req *r, struct op_rec *op, int64_t wait)
+{
+	int64_t since = time_now_ms(), until = since + wait * 1000;
+	int seen = 0;
+
+	req_set_location(r, "/v1/operations/", op->id);
+	if (ops_wait(r->app->ops, op->id, wait * 1000, op) < 0)
+		return -1;
+	if (op->status == OP_SUCCEEDED &&
+	    (seen = vms_address_wait(r, op->vm_uuid, since, until)) < 0)
+		return -1;
+	return req_reply(r, op->status == OP_FAILED || seen > 0 ? 200 : 202,
+	    operations_json(op));
+}
+
 /* --- create --- */
 
 int
@@ -587,10 +654,14 @@ vms_create(struct req *r)
 	struct placements_buf buf;
 	struct vm_rec vm;
 	struct op_rec op, done;
-	int64_t wait;
+	bool address;
+	int64_t wait, since, until;
 
-	if (req_query_int(r, "wait", 0, VMS_WAIT_MAX, 0, &wait) < 0 ||
-	    vms_place_body(r, NULL, &buf, &vm, &op) < 0)
+	if (vms_query_wait(r, &wait, &address) < 0)
+		return -1;
+	since = time_now_ms();
+	until = since + wait * 1000;
+	if (vms_place_body(r, NULL, &buf, &vm, &op) < 0)
 		return -1;
 	ops_submit(r->app->ops, op.id);
 	if (wait > 0) {
@@ -598,6 +669,9 @@ vms_create(struct req *r)
 			return -1;
 		if (done.status == OP_FAILED)
 			return vms_op_error(&done);
+		if (address && done.status == OP_SUCCEEDED &&
+		    vms_address_wait(r, vm.uuid, since, until) < 0)
+			return -1;
 	}
 	req_set_location(r, "/v1/vms/", vm.uuid);
 	if (vms_load_full(r, vm.uuid, &vm, buf.disks, &buf.ndisks) < 0 ||
@@ -691,9 +765,11 @@ vms_action(struct req *r, enum op_kind kind)
 	struct vms_action_tx t;
 	char *params;
 	int64_t wait;
+	bool address = false;
 
 	if (body_check(r, act->fields, act->nfields) < 0 ||
-	    req_query_int(r, "wait", 0, VMS_WAIT_MAX, 0, &wait) < 0)
+	    (kind == OP_START ? vms_query_wait(r, &wait, &address) :
+	    req_query_int(r, "wait", 0, VMS_WAIT_MAX, 0, &wait)) < 0)
 		return -1;
 	memset(&t, 0, sizeof(t));
 	t.act = act;
@@ -708,6 +784,8 @@ vms_action(struct req *r, enum op_kind kind)
 	if (store_tx(r->app->store, vms_action_tx, &t) < 0)
 		return -1;
 	ops_submit(r->app->ops, t.op.id);
+	if (address)
+		return vms_start_reply(r, &t.op, wait);
 	return operations_reply(r, &t.op, wait);
 }
 

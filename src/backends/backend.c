@@ -170,6 +170,15 @@ backend_guest_exec(struct backend_conn *bc, const char *uuid,
 }
 
 int
+backend_vm_addresses(struct backend_conn *bc, const char *uuid,
+    enum if_addr_source src, struct if_addr *out, int max, int *n)
+{
+	*n = 0;
+	return BACKEND_CALL(bc, domain, vm_addresses, "list the addresses "
+	    "of guests", uuid, src, out, max, n);
+}
+
+int
 backend_destroy(struct backend_conn *bc, const char *uuid)
 {
 	return BACKEND_CALL(bc, domain, destroy, "power domains off", uuid);

@@ -210,6 +210,20 @@ struct guest_info {
 	struct guest_if ifs[GUEST_IF_MAX];
 };
 
+/*
+ * An address a running domain's interface is seen with (vm_addresses):
+ * by its guest agent, or in the host's ARP table.  mac is as libvirt
+ * says it (lowercase); addr is IPv4 or IPv6 text.
+ */
+#define IF_ADDR_MAX 32
+enum if_addr_source { IF_ADDR_AGENT, IF_ADDR_ARP };
+
+struct if_addr {
+	char mac[18];
+	char addr[46];             /* INET6_ADDRSTRLEN */
+	int prefix;
+};
+
 /* A disk's file on a migration's destination. */
 struct migrate_disk {
 	const char *dev;           /* its target: vda, sdb, ... */
@@ -391,6 +405,16 @@ struct backend_domain_ops {
 	int (*guest_exec)(struct backend_conn *bc, const char *uuid,
 	    const char *const *argv, int timeout_ms,
 	    struct guestexec_status *out);
+	/*
+	 * The addresses of a running domain's interfaces from src (its
+	 * agent, waiting at most a few seconds; or the host's ARP table,
+	 * at once) into out[max], *n of them, every one libvirt gives
+	 * (loopback and link-local too: the caller chooses).  No agent
+	 * answering is not an error: *n 0.  A domain not running is
+	 * ERR_CONFLICT.  Only reads: a repeat is harmless.
+	 */
+	int (*vm_addresses)(struct backend_conn *bc, const char *uuid,
+	    enum if_addr_source src, struct if_addr *out, int max, int *n);
 	/*
 	 * Every domain on the host (defined or only running), in no
 	 * particular order; fn's non-zero stops the walk (-1 is returned).
@@ -751,6 +775,8 @@ int backend_fs_freeze(struct backend_conn *bc, const char *uuid,
 int backend_fs_thaw(struct backend_conn *bc, const char *uuid);
 int backend_guest_exec(struct backend_conn *bc, const char *uuid,
     const char *const *argv, int timeout_ms, struct guestexec_status *out);
+int backend_vm_addresses(struct backend_conn *bc, const char *uuid,
+    enum if_addr_source src, struct if_addr *out, int max, int *n);
 int backend_suspend(struct backend_conn *bc, const char *uuid);
 int backend_resume(struct backend_conn *bc, const char *uuid);
 int backend_reboot(struct backend_conn *bc, const char *uuid);

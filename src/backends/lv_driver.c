@@ -24,6 +24,7 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.fs_freeze = lv_fs_freeze,
 	.fs_thaw = lv_fs_thaw,
 	.guest_exec = lv_guest_exec,
+	.vm_addresses = lv_vm_addresses,
 	.destroy = lv_destroy,
 	.suspend = lv_suspend,
 	.resume = lv_resume,

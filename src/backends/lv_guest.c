@@ -10,6 +10,9 @@
  * (guest-exec through virDomainQemuAgentCommand: libvirt has no API of
  * its own for it), as hangar reads cloud-init's status.
  *
+ * And the addresses of a running domain's interfaces, as its agent or
+ * the host's ARP table sees them (virDomainInterfaceAddresses).
+ *
  * An agent that is not there (not running yet, not installed, the guest
  * hung) is an answer, not a failure: libvirt says so at once when the
  * channel is not connected, or after LV_AGENT_TIMEOUT_S when it does not
@@ -340,4 +343,76 @@ lv_guest_exec(struct backend_conn *bc, const char *uuid,
 
 	return lv_with_domain(bc, uuid, "run a program in the guest", 0,
 	    lv_do_guest_exec, &a);
+}
+
+/* What lv_do_vm_addresses is given and gives back. */
+struct lv_addrs {
+	enum if_addr_source src;
+	struct if_addr *out;
+	int max, *n;
+};
+
+static void
+lv_addrs_take(struct lv_addrs *a, virDomainInterfacePtr *ifs, int k)
+{
+	for (int i = 0; i < k; i++) {
+		virDomainInterfacePtr f = ifs[i];
+
+		for (unsigned int j = 0; f->hwaddr && j < f->naddrs &&
+		    *a->n < a->max; j++) {
+			struct if_addr *o = &a->out[*a->n];
+
+			if (f->addrs[j].addr == NULL)
+				continue;
+			snprintf(o->mac, sizeof(o->mac), "%.17s", f->hwaddr);
+			for (char *p = o->mac; *p; p++)
+				if (*p >= 'A' && *p <= 'F')
+					*p += 'a' - 'A';
+			snprintf(o->addr, sizeof(o->addr), "%s",
+			    f->addrs[j].addr);
+			o->prefix = (int)f->addrs[j].prefix;
+			(*a->n)++;
+		}
+	}
+}
+
+static int
+lv_do_vm_addresses(virDomainPtr d, void *arg)
+{
+	struct lv_addrs *a = arg;
+	virDomainInterfacePtr *ifs = NULL;
+	unsigned int src = a->src == IF_ADDR_AGENT ?
+	    VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT :
+	    VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP;
+	int k;
+
+	if (virDomainIsActive(d) == 0) {
+		err_set(ERR_CONFLICT, "the domain is not running: it has no "
+		    "addresses to see");
+		return LV_REPORTED;
+	}
+	if (a->src == IF_ADDR_AGENT)
+		lv_agent_timeout(d);
+	if ((k = virDomainInterfaceAddresses(d, &ifs, src, 0)) < 0) {
+		if (a->src != IF_ADDR_AGENT ||
+		    !lv_gi_no_agent(virGetLastError()))
+			return -1;
+		virResetLastError();
+		return 0;
+	}
+	lv_addrs_take(a, ifs, k);
+	for (int i = 0; i < k; i++)
+		virDomainInterfaceFree(ifs[i]);
+	free(ifs);
+	return 0;
+}
+
+int
+lv_vm_addresses(struct backend_conn *bc, const char *uuid,
+    enum if_addr_source src, struct if_addr *out, int max, int *n)
+{
+	struct lv_addrs a = { src, out, max, n };
+
+	return lv_with_domain(bc, uuid, "list the domain's addresses", 0,
+	    lv_do_vm_addresses, &a);
 }

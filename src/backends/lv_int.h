@@ -91,6 +91,8 @@ int lv_fs_freeze(struct backend_conn *bc, const char *uuid, int *frozen);
 int lv_fs_thaw(struct backend_conn *bc, const char *uuid);
 int lv_guest_exec(struct backend_conn *bc, const char *uuid,
     const char *const *argv, int timeout_ms, struct guestexec_status *out);
+int lv_vm_addresses(struct backend_conn *bc, const char *uuid,
+    enum if_addr_source src, struct if_addr *out, int max, int *n);
 
 /* lv_domain.c */
 int lv_define(struct backend_conn *bc, const struct vm_spec *spec);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../backends/backend.h"
+#include "../common/addrseen.h"
 #include "../scheduler/sched.h"
 #include "../store/store.h"
 #include "config.h"
@@ -166,22 +167,34 @@ struct nic_request {
 int nics_request(struct app *app, const struct nic_request *rq,
     struct op_rec *op, struct nic_rec *nic);
 
-/* --- leases.c: the addresses NICs were seen with --- */
-struct lease_seen {
-	char mac[18];
-	char ip[16];
-	int64_t seen_at;           /* first seen (ms since the epoch) */
-	int64_t expiry_ms;         /* its lease ends; 0: never */
-	bool fresh;                /* first seen by the last refresh */
-};
-/* Read the DHCP leases of every network on every reachable host (the
- * reconcile sweep does, each round). */
+/* --- leases.c: the DHCP leases of hangar's networks --- */
+/* Read the DHCP leases of every network on every reachable host into
+ * the table of addresses seen (source "lease"). */
 void leases_refresh(struct app *app);
-/* The addresses last seen leased to mac, into out[max]; their count. */
-int leases_of(const char *mac, struct lease_seen *out, int max);
-/* Refresh now if a running VM's NIC has no lease known (a guest booting):
- * called every few seconds, so a first address shows soon. */
-void leases_watch(struct app *app);
+
+/* --- addrs.c: the addresses NICs were seen with --- */
+/*
+ * Replace src's entries of the MACs in scope (in_scope NULL: all) with
+ * nv[n] in the table, a vm.address event for each one new; prime: this
+ * was a look at every VM (later news is news).
+ */
+void addrs_put(struct app *app, enum addr_source src, addr_scope_fn in_scope,
+    void *scope_arg, const struct addr_seen *nv, size_t n, bool prime);
+/* The addresses mac was last seen with, every source, into out[max];
+ * their count. */
+int addrs_of(const char *mac, struct addr_seen *out, int max);
+/*
+ * Wait until one of macs[n] is seen with an address first seen (or its
+ * lease renewed) at or after since_ms (1), or until until_ms passes, or
+ * hangard stops (0).  Times in ms since the epoch.
+ */
+int addrs_wait(struct app *app, const char (*macs)[18], int n,
+    int64_t since_ms, int64_t until_ms);
+/* Look at every source for every running VM (the reconcile sweep). */
+void addrs_sweep(struct app *app);
+/* Look for the first address of running VMs that have none yet: called
+ * every few seconds, so a booting guest's shows soon. */
+void addrs_watch(struct app *app);
 
 /* --- ops.c: the operation engine --- */
 struct ops *ops_new(struct app *app);

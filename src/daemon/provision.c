@@ -11,7 +11,7 @@
  * other on the ticker's thread, each bounded by the backend (agent
  * timeouts) and PROVISION_EXEC_MS, so a hung guest delays the others by
  * that much at most and never holds an operation worker.  The same tick
- * looks for a booting guest's first DHCP lease (leases_watch).
+ * looks for a booting guest's first address (addrs_watch).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,7 +86,7 @@ provision_tick(void *arg)
 		provision_one(app, &l.v[i]);
 	vm_list_free(&l);
 	/* a booting guest's first address, between the reconcile sweeps */
-	leases_watch(app);
+	addrs_watch(app);
 }
 
 struct ticker *

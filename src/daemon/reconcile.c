@@ -190,7 +190,7 @@ reconcile_run(struct app *app, bool hosts, const bool *stop)
 
 	if (hosts) {
 		fleet_check(app->fleet);
-		leases_refresh(app);
+		addrs_sweep(app);
 	}
 	memset(&p, 0, sizeof(p));
 	p.cap = RECONCILE_PAGE;

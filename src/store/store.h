@@ -443,13 +443,21 @@ int store_nic_list(struct store_conn *c, int64_t vm_id, struct nic_rec *out,
     int max);
 int store_nic_get(struct store_conn *c, int64_t vm_id, const char *mac,
     struct nic_rec *out);
+/* A NIC of a running VM, as store_nic_each_running gives it. */
+struct nic_run {
+	int64_t vm_id, host_id;
+	char uuid[UUID_STR_LEN];   /* the VM's */
+	char mac[18];
+	bool leasing;              /* its network's DHCP is hangar's (nat or
+	                            * isolated, with DHCP) */
+};
 /*
- * fn(mac, arg) for each NIC of a running VM on a network whose DHCP
- * hangar serves (nat or isolated, with DHCP); fn's non-zero stops the
- * walk and is returned.  -1 on a database error.
+ * fn(n, arg) for each NIC of a running VM, a VM's NICs one after the
+ * other; fn's non-zero stops the walk and is returned.  -1 on a
+ * database error.
  */
-int store_nic_each_leasing(struct store_conn *c,
-    int (*fn)(const char *mac, void *arg), void *arg);
+int store_nic_each_running(struct store_conn *c,
+    int (*fn)(const struct nic_run *n, void *arg), void *arg);
 /* The VM whose NIC has MAC mac (ERR_NOT_FOUND: no NIC of hangar's). */
 int store_nic_vm(struct store_conn *c, const char *mac, int64_t *vm_id);
 

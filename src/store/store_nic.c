@@ -377,28 +377,34 @@ store_nic_vm(struct store_conn *c, const char *mac, int64_t *vm_id)
 }
 
 int
-store_nic_each_leasing(struct store_conn *c,
-    int (*fn)(const char *mac, void *arg), void *arg)
+store_nic_each_running(struct store_conn *c,
+    int (*fn)(const struct nic_run *n, void *arg), void *arg)
 {
-	static const char sql[] = "SELECT i.mac FROM vm_nics i"
+	static const char sql[] = "SELECT v.id, v.host_id, v.uuid, i.mac,"
+	    " n.dhcp = 1 AND n.mode IN ('nat','isolated') FROM vm_nics i"
 	    " JOIN vms v ON v.id = i.vm_id JOIN networks n"
 	    " ON n.id = i.network_id WHERE v.observed_state = 'running'"
-	    " AND n.dhcp = 1 AND n.mode IN ('nat','isolated')";
+	    " ORDER BY v.id, i.mac";
 	sqlite3_stmt *st = store_stmt(c, sql);
-	char mac[18];
+	struct nic_run n;
 	int rc, r = 0;
 
 	if (st == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		store_col_text(st, 0, mac, sizeof(mac));
-		if ((r = fn(mac, arg)) != 0)
+		memset(&n, 0, sizeof(n));
+		n.vm_id = sqlite3_column_int64(st, 0);
+		n.host_id = sqlite3_column_int64(st, 1);
+		store_col_text(st, 2, n.uuid, sizeof(n.uuid));
+		store_col_text(st, 3, n.mac, sizeof(n.mac));
+		n.leasing = sqlite3_column_int(st, 4) != 0;
+		if ((r = fn(&n, arg)) != 0)
 			break;
 	}
 	sqlite3_reset(st);
 	if (r != 0)
 		return r;
 	if (rc != SQLITE_DONE)
-		return store_fail(c, rc, "list leasing nics");
+		return store_fail(c, rc, "list the NICs of running vms");
 	return 0;
 }

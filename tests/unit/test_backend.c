@@ -227,6 +227,8 @@ assert_all_unsupported(const struct backend_driver *drv)
 	struct guest_info gi;
 	static const char *const exec_argv[] = { "true", NULL };
 	struct guestexec_status gx;
+	struct if_addr ia[IF_ADDR_MAX];
+	int nia;
 	bool by_agent;
 	int frozen;
 	int64_t dl_bytes;
@@ -262,6 +264,8 @@ assert_all_unsupported(const struct backend_driver *drv)
 	    "thaw guests' filesystems");
 	assert_unsupported(backend_guest_exec(&bc, "u", exec_argv, 1000, &gx),
 	    "run programs in guests");
+	assert_unsupported(backend_vm_addresses(&bc, "u", IF_ADDR_AGENT, ia,
+	    IF_ADDR_MAX, &nia), "list the addresses of guests");
 	assert_unsupported(backend_suspend(&bc, "u"), "pause domains");
 	assert_unsupported(backend_resume(&bc, "u"), "resume domains");
 	assert_unsupported(backend_reboot(&bc, "u"), "reboot domains");
@@ -559,6 +563,37 @@ test_volumes(void **state)
 	virStoragePoolFree(p);
 }
 
+/*
+ * A domain's addresses by agent and ARP: whatever the test driver makes
+ * up for its interfaces, each with a MAC and an address; a stopped
+ * domain has none to see (ERR_CONFLICT).
+ */
+static void
+lifecycle_addresses(struct fx *f, const char *uuid, bool running)
+{
+	static const enum if_addr_source src[] = { IF_ADDR_AGENT,
+	    IF_ADDR_ARP };
+	struct if_addr a[IF_ADDR_MAX];
+	int n = -1;
+
+	for (size_t s = 0; s < 2; s++) {
+		if (!running) {
+			assert_int_equal(backend_vm_addresses(f->bc, uuid,
+			    src[s], a, IF_ADDR_MAX, &n), -1);
+			assert_int_equal(err_last()->code, ERR_CONFLICT);
+			assert_int_equal(n, 0);
+			continue;
+		}
+		assert_int_equal(backend_vm_addresses(f->bc, uuid, src[s], a,
+		    IF_ADDR_MAX, &n), 0);
+		assert_true(n >= 0 && n <= IF_ADDR_MAX);
+		for (int i = 0; i < n; i++) {
+			assert_int_equal(strlen(a[i].mac), 17);
+			assert_true(a[i].addr[0] != '\0');
+		}
+	}
+}
+
 static void
 test_lifecycle(void **state)
 {
@@ -618,6 +653,7 @@ test_lifecycle(void **state)
 	assert_int_equal(backend_guest_info(f->bc, uuid, &gi), 0);
 	assert_false(gi.agent);
 	assert_true(gi.agent_why[0] != '\0');
+	lifecycle_addresses(f, uuid, true);
 	/* the test driver's freeze and thaw answer (it has no agent to
 	 * refuse them); either way they succeed and say how many froze */
 	assert_int_equal(backend_fs_freeze(f->bc, uuid, &frozen), 0);
@@ -630,6 +666,7 @@ test_lifecycle(void **state)
 	/* a stopped domain's agent cannot answer: a conflict */
 	assert_int_equal(backend_guest_info(f->bc, uuid, &gi), -1);
 	assert_int_equal(err_last()->code, ERR_CONFLICT);
+	lifecycle_addresses(f, uuid, false);
 
 	assert_int_equal(backend_start(f->bc, uuid), 0);
 	assert_int_equal(backend_destroy(f->bc, uuid), 0);
