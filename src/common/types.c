@@ -39,6 +39,7 @@ static const struct {
 	[OP_IMAGE_PRUNE] = { "image_prune", "pruning" },
 	[OP_NIC_ADD] = { "nic_add", "adding-nic" },
 	[OP_NIC_REMOVE] = { "nic_remove", "removing-nic" },
+	[OP_RESIZE] = { "resize", "resizing" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

@@ -42,6 +42,7 @@ enum op_kind {
 	OP_IMAGE_PRUNE,      /* hosts' unneeded image copies removed: no VM */
 	OP_NIC_ADD,
 	OP_NIC_REMOVE,
+	OP_RESIZE,           /* vCPUs and memory, live or at next boot */
 	OP_KIND__COUNT
 };
 

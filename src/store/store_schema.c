@@ -291,6 +291,15 @@ const char *const store_migrations[] = {
 	 */
 	"ALTER TABLE networks ADD COLUMN next_ipv4 INTEGER NOT NULL"
 	"  DEFAULT 0;",
+	/*
+	 * 15: how far a VM may grow while it runs (resize): vCPUs hotplugged
+	 * up to max_vcpus, memory through the balloon up to max_memory_mib;
+	 * 0 for a VM made before: its current size is its ceiling
+	 */
+	"ALTER TABLE vms ADD COLUMN max_vcpus INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (max_vcpus >= 0);"
+	"ALTER TABLE vms ADD COLUMN max_memory_mib INTEGER NOT NULL"
+	"  DEFAULT 0 CHECK (max_memory_mib >= 0);",
 };
 
 const int store_nmigrations =

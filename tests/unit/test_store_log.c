@@ -2266,10 +2266,10 @@ expect_schema_v3(struct fx *f)
 	 * tokens; 6: disks as rows, firmware, machine; 7: images; 8: host
 	 * images; 9: snapshot consistency; 10: cloud-init settings, a disk's
 	 * content; 11: provisioning; 12: clock, hyperv; 13: networks, NICs;
-	 * 14: a network's address cursor)
+	 * 14: a network's address cursor; 15: max_vcpus, max_memory_mib)
 	 * come after 3 */
-	assert_int_equal(store_schema_version(), 14);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 14);
+	assert_int_equal(store_schema_version(), 15);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 15);
 	assert_string_equal(sql_columns(f->path, "vm_cloud_init", buf,
 	    sizeof(buf)), "vm_id,spec,created_at");
 	assert_string_equal(sql_columns(f->path, "vm_disks", buf,
@@ -2290,7 +2290,8 @@ expect_schema_v3(struct fx *f)
 	    "id,uuid,name,vcpus,memory_mib,disk_gib,host_id,desired_state,"
 	    "observed_state,created_at,updated_at,group_id,snapshot_schedule,"
 	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at,on_drift,"
-	    "firmware,machine,domain_type,provisioning,clock,hyperv");
+	    "firmware,machine,domain_type,provisioning,clock,hyperv,"
+	    "max_vcpus,max_memory_mib");
 	assert_string_equal(sql_columns(f->path, "operations", buf,
 	    sizeof(buf)), "id,kind,vm_id,vm_uuid,vm_name,status,step,params,"
 	    "err_code,err_field,err_msg,created_at,started_at,finished_at,"
