@@ -371,6 +371,12 @@ struct migrate_request {
 	const char *parent_id;     /* a drain's or plan's child, or NULL */
 	const char *idem_key;      /* or NULL */
 	bool no_submit;            /* the caller runs it (ops_run_inline) */
+	/* a resize that moves (resize.c): the size the destination must
+	 * take and hold (0: the VM's), and the resize's own parameters,
+	 * which make it an operation of kind OP_RESIZE; NULL: a migration */
+	int vcpus;
+	int64_t memory_mib;
+	struct json_t *resize;
 };
 /*
  * Record a migration (kind OP_MIGRATE) of rq->vm and hand it to the engine

@@ -7,7 +7,11 @@
  * filters with the VM's present claim handed back, and the new size is
  * written to the VM's row and claimed in the view in one transaction
  * while the view is held, so two requests never take the same room.
- * The work is ops_resize.c's, which gives the room back if it fails.
+ * When its host cannot take it and the request allows a move, the VM is
+ * moved (live) to a host that can and resized there, as one operation:
+ * migrate_request() records it, with the destination claimed at the new
+ * size.  The work is ops_resize.c's, which gives the room back if it
+ * fails.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +157,38 @@ resize_tx(struct store_conn *c, void *arg)
 	return store_op_insert(c, &t->op);
 }
 
+/*
+ * Its host cannot take it: a live migration (cold for a stopped VM) to
+ * one that can, then the resize, as one operation of kind resize
+ * (migrate_request records it, the destination claimed at the new size;
+ * the row changes when it ends, as a migration's does).
+ */
+static int
+resize_move(struct app *app, struct resize_tx *t, struct op_rec *op)
+{
+	struct migrate_request mr;
+	json_t *also;
+	int r;
+
+	also = json_pack("{s:s, s:i, s:I, s:i, s:I, s:b}", "apply", t->live ?
+	    "live" : "next_boot", "vcpus", t->vcpus, "memory_mib",
+	    (json_int_t)t->memory_mib, "from_vcpus", t->vm.vcpus,
+	    "from_memory_mib", (json_int_t)t->vm.memory_mib, "move", 1);
+	if (also == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	memset(&mr, 0, sizeof(mr));
+	mr.vm = t->vm.uuid;
+	mr.live = true;
+	mr.copy_storage = -1;
+	mr.idem_key = t->rq->idem_key;
+	mr.vcpus = t->vcpus;
+	mr.memory_mib = t->memory_mib;
+	mr.resize = also;
+	r = migrate_request(app, &mr, op);
+	json_decref(also);
+	return r;
+}
+
 int
 resize_request(struct app *app, const struct resize_request *rq,
     struct op_rec *op, struct place_out *out)
@@ -179,6 +215,24 @@ resize_request(struct app *app, const struct resize_request *rq,
 		view_size_locked(app->view, t.vm.host_id, t.vcpus - t.vm.vcpus,
 		    t.memory_mib - t.vm.memory_mib);
 	view_unlock(app->view);
+	if (r < 0 && err_last()->code == ERR_NO_CAPACITY && rq->allow_move) {
+		struct err e;
+
+		err_save(&e);
+		if (resize_move(app, &t, op) == 0) {
+			place_out_free(out);
+			return 0;
+		}
+		/* say both: why not here, and why nowhere else */
+		if (err_last()->code == ERR_NO_CAPACITY) {
+			struct err m;
+
+			err_save(&m);
+			err_set(ERR_NO_CAPACITY, "%s; and it cannot move: %s",
+			    e.msg, m.msg);
+		}
+		return -1;
+	}
 	if (r < 0)
 		return -1;
 	ops_submit(app->ops, t.op.id);

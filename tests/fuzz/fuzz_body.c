@@ -254,6 +254,14 @@ vm_create(const json_t *body)
 		spec.name = name;
 		spec.vcpus = pr.sr.vcpus;
 		spec.memory_mib = pr.sr.memory_mib;
+		FUZZ_CHECK(buf.vm.max_vcpus >= pr.sr.vcpus &&
+		    buf.vm.max_vcpus <= 256 &&
+		    buf.vm.max_memory_mib >= pr.sr.memory_mib &&
+		    buf.vm.max_memory_mib <= 4194304, "ceilings %d/%lld "
+		    "accepted", buf.vm.max_vcpus,
+		    (long long)buf.vm.max_memory_mib);
+		spec.max_vcpus = buf.vm.max_vcpus;
+		spec.max_memory_mib = buf.vm.max_memory_mib;
 		spec.domain_type = pr.sr.domain_type == SCHED_DT_QEMU ? "qemu" :
 		    "kvm";
 		spec.arch = pr.sr.arch ? pr.sr.arch : "x86_64";
