@@ -34,6 +34,35 @@ resize_body(const json_t *body)
 	return false;
 }
 
+int
+resize_parse(struct req *r, struct resize_request *rq)
+{
+	const char *apply;
+
+	if (body_check(r, resize_fields, sizeof(resize_fields) /
+	    sizeof(resize_fields[0])) < 0)
+		return -1;
+	memset(rq, 0, sizeof(*rq));
+	rq->vm = r->params[0];
+	rq->vcpus = (int)body_int(r, "vcpus", 0);
+	rq->memory_mib = body_int(r, "memory_mib", 0);
+	rq->allow_move = body_bool(r, "allow_move", false);
+	rq->idem_key = r->idem_key[0] ? r->idem_key : NULL;
+	if (rq->vcpus == 0 && rq->memory_mib == 0)
+		return err_set_field(ERR_INVALID, "vcpus", "a resize needs "
+		    "vcpus, memory_mib or both");
+	if ((apply = body_string(r, "apply")) == NULL)
+		rq->apply = RESIZE_AUTO;
+	else if (strcmp(apply, "live") == 0)
+		rq->apply = RESIZE_LIVE;
+	else if (strcmp(apply, "next_boot") == 0)
+		rq->apply = RESIZE_NEXT_BOOT;
+	else
+		return err_set_field(ERR_INVALID, "apply", "apply must be "
+		    "live or next_boot");
+	return 0;
+}
+
 /* PATCH /v1/vms/{vm} {"vcpus", "memory_mib", "apply", "allow_move"} */
 int
 resize_vm(struct req *r)
@@ -41,32 +70,12 @@ resize_vm(struct req *r)
 	struct resize_request rq;
 	struct place_out out;
 	struct op_rec op;
-	const char *apply;
 	int64_t wait;
 	int rc;
 
-	if (body_check(r, resize_fields, sizeof(resize_fields) /
-	    sizeof(resize_fields[0])) < 0 ||
+	if (resize_parse(r, &rq) < 0 ||
 	    req_query_int(r, "wait", 0, RESIZE_WAIT_MAX, 0, &wait) < 0)
 		return -1;
-	memset(&rq, 0, sizeof(rq));
-	rq.vm = r->params[0];
-	rq.vcpus = (int)body_int(r, "vcpus", 0);
-	rq.memory_mib = body_int(r, "memory_mib", 0);
-	rq.allow_move = body_bool(r, "allow_move", false);
-	rq.idem_key = r->idem_key[0] ? r->idem_key : NULL;
-	if (rq.vcpus == 0 && rq.memory_mib == 0)
-		return err_set_field(ERR_INVALID, "vcpus", "a resize needs "
-		    "vcpus, memory_mib or both");
-	if ((apply = body_string(r, "apply")) == NULL)
-		rq.apply = RESIZE_AUTO;
-	else if (strcmp(apply, "live") == 0)
-		rq.apply = RESIZE_LIVE;
-	else if (strcmp(apply, "next_boot") == 0)
-		rq.apply = RESIZE_NEXT_BOOT;
-	else
-		return err_set_field(ERR_INVALID, "apply", "apply must be "
-		    "live or next_boot");
 	rc = resize_request(r->app, &rq, &op, &out);
 	if (rc < 0 && err_last()->code == ERR_NO_CAPACITY && out.n > 0)
 		r->problem_ext = json_pack("{s:o}", "hosts",
