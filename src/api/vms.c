@@ -469,8 +469,6 @@ vms_update(struct req *r)
 	bool no_retention = json_is_null(json_object_get(r->body,
 	    "snapshot_retention"));
 
-	/* null is allowed for both: "none" (checked as absent, then put
-	 * back for vms_schedule_parse, which clears on null) */
 	if (resize_body(r->body)) {
 		/* a resize is an operation: it comes alone */
 		for (size_t i = 0; i < sizeof(vms_update_fields) /
@@ -482,6 +480,8 @@ vms_update(struct req *r)
 				    vms_update_fields[i].name);
 		return resize_vm(r);
 	}
+	/* null is allowed for both: "none" (checked as absent, then put
+	 * back for vms_schedule_parse, which clears on null) */
 	if (sch && json_is_null(sch))
 		json_object_set_new(r->body, "snapshot_schedule",
 		    json_string(""));

@@ -9,10 +9,10 @@
  * filters) and records the operation while the view holds the VM's
  * resources on both hosts (place_move).  A resize that moves the VM
  * (resize.c) is recorded here too, as an operation of kind resize whose
- * destination must take, and holds, the new size.  migrate_preflight() runs the
- * same decisions as checks, adds what the hypervisors say (CPU, machine
- * type, emulator, networks, room for a copy), and changes nothing.  The
- * work itself is ops_migrate.c's.
+ * destination must take, and holds, the new size.  migrate_preflight()
+ * runs the same decisions as checks, adds what the hypervisors say (CPU,
+ * machine type, emulator, networks, room for a copy), and changes
+ * nothing.  The work itself is ops_migrate.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
