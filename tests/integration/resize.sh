@@ -56,7 +56,8 @@ provisioned() {
 	curl -fsS -m 5 "$T_BASE/v1/vms/$A" | jq -e '.provisioning == "done"'
 }
 # memtotal IP: the guest's MemTotal in MiB
-memtotal() { gssh "$1" awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo; }
+# (one string: ssh hands the remote shell its arguments joined)
+memtotal() { gssh "$1" "awk '/^MemTotal:/ { print int(\$2 / 1024) }' /proc/meminfo"; }
 # field: the problem's field
 field() { t_json .field; }
 
