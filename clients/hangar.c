@@ -296,6 +296,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--snapshot-schedule SPEC|--no-snapshot-schedule]\n"
 	    "      [--snapshot-keep N] [--snapshot-max-age DURATION]",
 	    help_vm_update },
+	{ "vm", "resize", vm_resize, "vm resize VM [--vcpus N] [--memory MIB] "
+	    "[--next-boot] [--allow-move]\n      [--no-wait]", NULL },
 	{ "vm", "start", vm_action, "vm start VM", NULL },
 	{ "vm", "stop", vm_action,
 	    "vm stop VM [--force] [--timeout-s S]", NULL },

@@ -205,6 +205,7 @@ int	 disk_list(struct cli *, int, char **);
 int	 disk_add(struct cli *, int, char **);
 int	 disk_remove(struct cli *, int, char **);
 int	 disk_resize(struct cli *, int, char **);
+int	 vm_resize(struct cli *, int, char **);
 
 /* cmd_place.c */
 int	 place(struct cli *, int, char **);

@@ -17,6 +17,8 @@ const struct body_field placements_fields[] = {
 	{ "vcpus", BODY_INT, false, 1, 256 },
 	{ "memory_mib", BODY_INT, false, 16, 4194304 },
 	{ "disk_gib", BODY_INT, false, 1, 65536 },
+	{ "max_vcpus", BODY_INT, false, 1, 256 },
+	{ "max_memory_mib", BODY_INT, false, 16, 4194304 },
 	{ "start", BODY_BOOL, false, 0, 0 },
 	{ "host", BODY_STRING, false, 0, 63 },
 	{ "force", BODY_BOOL, false, 0, 0 },
@@ -50,6 +52,32 @@ static const struct body_field placements_inner[] = {
 	{ "arch", BODY_STRING, false, 0, 31 },
 };
 
+/*
+ * How far the VM may grow while it runs (resize): max_vcpus, by default
+ * twice its vCPUs and at least 4 (an unplugged vCPU costs nothing), at
+ * most 64; max_memory_mib, by default its memory (a guest sees its
+ * ceiling at boot until its balloon driver gives the rest back, so
+ * headroom is asked for, not given).  Neither below the current size.
+ */
+static int
+placements_ceiling(struct req *r, int vcpus, int64_t memory_mib,
+    struct vm_rec *vm)
+{
+	int64_t dv = vcpus * 2 < 4 ? 4 : vcpus * 2;
+
+	vm->max_vcpus = (int)body_int(r, "max_vcpus", dv > 64 ? (vcpus > 64 ?
+	    vcpus : 64) : dv);
+	vm->max_memory_mib = body_int(r, "max_memory_mib", memory_mib);
+	if (vm->max_vcpus < vcpus)
+		return err_set_field(ERR_INVALID, "max_vcpus", "max_vcpus "
+		    "(%d) is below vcpus (%d)", vm->max_vcpus, vcpus);
+	if (vm->max_memory_mib < memory_mib)
+		return err_set_field(ERR_INVALID, "max_memory_mib",
+		    "max_memory_mib (%lld) is below memory_mib (%lld)",
+		    (long long)vm->max_memory_mib, (long long)memory_mib);
+	return 0;
+}
+
 int
 placements_parse(struct req *r, struct place_req *pr,
     struct placements_buf *buf)
@@ -74,6 +102,9 @@ placements_parse(struct req *r, struct place_req *pr,
 	pr->sr.vcpus = (int)body_int(r, "vcpus", 1);
 	pr->sr.memory_mib = body_int(r, "memory_mib", 512);
 	pr->sr.disk_gib = buf->vm.disk_gib;
+	if (placements_ceiling(r, pr->sr.vcpus, pr->sr.memory_mib,
+	    &buf->vm) < 0)
+		return -1;
 	/* hosts holding the root disk's image (a linked clone) preferred */
 	if (imgcache_sha(buf->disks[0].base_volume, buf->image_sha,
 	    sizeof(buf->image_sha)))

@@ -220,6 +220,14 @@ int placements_parse(struct req *r, struct place_req *pr,
     struct placements_buf *buf);
 json_t *placements_hosts_json(const struct place_out *out);
 
+/* resize.c: does a PATCH body ask for a resize?  Then resize_vm does it
+ * (called by vms_update), its body checked by resize_parse (0, or -1
+ * with ERR_INVALID naming the field). */
+struct resize_request;
+bool resize_body(const json_t *body);
+int resize_parse(struct req *r, struct resize_request *rq);
+int resize_vm(struct req *r);
+
 /* cloud_init.c: "cloud_init" in a create body.  cloud_init_parse checks
  * it and appends the seed's disk (a CD-ROM on the bus machine vm->machine
  * reaches) to d[*n]; nothing without it.  cloud_init_spec: the settings

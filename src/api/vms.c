@@ -58,6 +58,20 @@ vms_retention_json(const struct vm_rec *v)
 	    v->snapshot_max_age_ms > 0 ? json_string(age) : json_null());
 }
 
+/* A VM's ceilings as shown: one made before they existed has its size. */
+static int64_t
+vms_max_vcpus(const struct vm_rec *v)
+{
+	return v->max_vcpus > v->vcpus ? v->max_vcpus : v->vcpus;
+}
+
+static int64_t
+vms_max_memory(const struct vm_rec *v)
+{
+	return v->max_memory_mib > v->memory_mib ? v->max_memory_mib :
+	    v->memory_mib;
+}
+
 json_t *
 vms_json(const struct vm_rec *v)
 {
@@ -88,6 +102,9 @@ vms_json(const struct vm_rec *v)
 	    json_string(v->domain_type) : json_null());
 	json_object_set_new(j, "provisioning", v->provisioning[0] ?
 	    json_string(v->provisioning) : json_null());
+	json_object_set_new(j, "max_vcpus", json_integer(vms_max_vcpus(v)));
+	json_object_set_new(j, "max_memory_mib",
+	    json_integer(vms_max_memory(v)));
 	json_object_set_new(j, "created_at", req_time(v->created_at));
 	json_object_set_new(j, "updated_at", req_time(v->updated_at));
 	return j;
@@ -166,6 +183,10 @@ vms_write_open(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
 	jw_str_or_null(w, v->domain_type);
 	jw_key(w, "provisioning");
 	jw_str_or_null(w, v->provisioning);
+	jw_key(w, "max_vcpus");
+	jw_int(w, vms_max_vcpus(v));
+	jw_key(w, "max_memory_mib");
+	jw_int(w, vms_max_memory(v));
 	jw_key(w, "created_at");
 	jw_time(w, v->created_at);
 	jw_key(w, "updated_at");
@@ -477,6 +498,17 @@ vms_update(struct req *r)
 	bool no_retention = json_is_null(json_object_get(r->body,
 	    "snapshot_retention"));
 
+	if (resize_body(r->body)) {
+		/* a resize is an operation: it comes alone */
+		for (size_t i = 0; i < sizeof(vms_update_fields) /
+		    sizeof(vms_update_fields[0]); i++)
+			if (json_object_get(r->body, vms_update_fields[i].name))
+				return err_set_field(ERR_INVALID,
+				    vms_update_fields[i].name, "%s cannot be "
+				    "changed in the same request as a resize",
+				    vms_update_fields[i].name);
+		return resize_vm(r);
+	}
 	/* null is allowed for both: "none" (checked as absent, then put
 	 * back for vms_schedule_parse, which clears on null) */
 	if (sch && json_is_null(sch))
@@ -491,7 +523,8 @@ vms_update(struct req *r)
 		json_object_set_new(r->body, "snapshot_retention", json_null());
 	if (r->body == NULL || json_object_size(r->body) == 0)
 		return err_set(ERR_INVALID, "nothing to change: send "
-		    "snapshot_schedule, snapshot_retention or on_drift");
+		    "snapshot_schedule, snapshot_retention or on_drift, or "
+		    "vcpus and memory_mib to resize");
 	memset(&t, 0, sizeof(t));
 	t.id = r->params[0];
 	t.body = r->body;
@@ -593,6 +626,8 @@ vms_place_body(struct req *r, const struct vms_env_link *ln,
 	memcpy(vm->clock, buf->vm.clock, sizeof(vm->clock));
 	vm->hyperv = buf->vm.hyperv;
 	memcpy(vm->graphics, buf->vm.graphics, sizeof(vm->graphics));
+	vm->max_vcpus = buf->vm.max_vcpus;
+	vm->max_memory_mib = buf->vm.max_memory_mib;
 	/* a domain type asked for is the one it runs as, wherever it goes */
 	if (pr.sr.domain_type != 0)
 		snprintf(vm->domain_type, sizeof(vm->domain_type), "%s",

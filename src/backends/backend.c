@@ -380,6 +380,21 @@ backend_disk_resize(struct backend_conn *bc, const char *uuid,
 }
 
 int
+backend_set_size(struct backend_conn *bc, const char *uuid, int vcpus,
+    int64_t memory_mib, bool live)
+{
+	return BACKEND_CALL(bc, domain, set_size, "resize domains", uuid,
+	    vcpus, memory_mib, live);
+}
+
+int
+backend_guest_vcpus(struct backend_conn *bc, const char *uuid, int n)
+{
+	return BACKEND_CALL(bc, domain, guest_vcpus, "online guest vCPUs",
+	    uuid, n);
+}
+
+int
 backend_volume_resize(struct backend_conn *bc, const char *pool,
     const char *vol, int64_t gib)
 {

@@ -85,6 +85,8 @@ struct vm_spec {
 	const char *name;
 	int vcpus;
 	int64_t memory_mib;
+	int max_vcpus;            /* hotplug ceiling; <= vcpus: none */
+	int64_t max_memory_mib;   /* balloon ceiling; <= memory_mib: none */
 	const char *domain_type;  /* kvm | qemu */
 	const char *arch;
 	const char *machine;      /* pc | q35, or NULL: the hypervisor's */
@@ -515,6 +517,18 @@ struct backend_domain_ops {
 	    const char *dev, bool live);
 	int (*disk_resize)(struct backend_conn *bc, const char *uuid,
 	    const char *dev, int64_t gib);
+	/*
+	 * A domain's size: set_size makes it vcpus vCPUs and memory_mib MiB
+	 * in its definition (the next boot) and, with live, in the running
+	 * guest too (vCPUs hotplugged up to the definition's maximum, memory
+	 * through the balloon up to its <memory>); a repeat is harmless.
+	 * guest_vcpus asks the guest's agent to bring n vCPUs online (a
+	 * guest without an agent, or one that did it itself, answers
+	 * ERR_UNAVAILABLE / succeeds).
+	 */
+	int (*set_size)(struct backend_conn *bc, const char *uuid, int vcpus,
+	    int64_t memory_mib, bool live);
+	int (*guest_vcpus)(struct backend_conn *bc, const char *uuid, int n);
 	/* The domain's disks, in the definition's order, into out[max];
 	 * their count into *n (more than max: ERR_UNPROCESSABLE). */
 	int (*disk_list)(struct backend_conn *bc, const char *uuid,
@@ -823,6 +837,9 @@ int backend_disk_detach(struct backend_conn *bc, const char *uuid,
     const char *dev, bool live);
 int backend_disk_resize(struct backend_conn *bc, const char *uuid,
     const char *dev, int64_t gib);
+int backend_set_size(struct backend_conn *bc, const char *uuid, int vcpus,
+    int64_t memory_mib, bool live);
+int backend_guest_vcpus(struct backend_conn *bc, const char *uuid, int n);
 int backend_volume_resize(struct backend_conn *bc, const char *pool,
     const char *vol, int64_t gib);
 int backend_disk_list(struct backend_conn *bc, const char *uuid,

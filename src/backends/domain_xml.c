@@ -369,6 +369,36 @@ domain_xml_nic_device(const struct vm_nic_spec *n)
 	return xw_close(&x);
 }
 
+/*
+ * <memory> is the most it may have, <currentMemory> what it has (the
+ * balloon makes up the difference); <vcpu current='N'>MAX</vcpu> the
+ * same for vCPUs.  Without room to grow, the plain elements.
+ */
+static void
+domain_xml_size(struct xw *x, const struct vm_spec *spec)
+{
+	char num[32];
+
+	if (spec->max_memory_mib > spec->memory_mib) {
+		xw_elem_num(x, "memory", "MiB", spec->max_memory_mib);
+		xw_elem_num(x, "currentMemory", "MiB", spec->memory_mib);
+	} else {
+		xw_elem_num(x, "memory", "MiB", spec->memory_mib);
+	}
+	if (spec->max_vcpus > spec->vcpus) {
+		snprintf(num, sizeof(num), "%d", spec->vcpus);
+		xw_start(x, "vcpu");
+		xw_attr(x, "current", num);
+		if (x->rc >= 0) {
+			snprintf(num, sizeof(num), "%d", spec->max_vcpus);
+			x->rc = xmlTextWriterWriteString(x->w, XC(num));
+		}
+		xw_end(x);
+	} else {
+		xw_elem_num(x, "vcpu", NULL, spec->vcpus);
+	}
+}
+
 char *
 domain_xml_domain(const struct vm_spec *spec)
 {
@@ -387,8 +417,7 @@ domain_xml_domain(const struct vm_spec *spec)
 	xw_attr(&x, "id", spec->uuid);
 	xw_end(&x);
 	xw_end(&x);
-	xw_elem_num(&x, "memory", "MiB", spec->memory_mib);
-	xw_elem_num(&x, "vcpu", NULL, spec->vcpus);
+	domain_xml_size(&x, spec);
 	domain_xml_os(&x, spec);
 	domain_xml_features(&x, spec);
 	domain_xml_clock(&x, spec);
@@ -413,8 +442,9 @@ domain_xml_domain(const struct vm_spec *spec)
 		domain_xml_nic(&x, &spec->nics[i]);
 	domain_xml_chardevs(&x, spec);
 	domain_xml_graphics(&x, spec);
+	/* the balloon is how its memory changes while it runs (resize) */
 	xw_start(&x, "memballoon");
-	xw_attr(&x, "model", "none");
+	xw_attr(&x, "model", spec->max_memory_mib > 0 ? "virtio" : "none");
 	xw_end(&x);
 	xw_end(&x);                 /* devices */
 	xw_end(&x);                 /* domain */

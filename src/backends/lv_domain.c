@@ -1,7 +1,8 @@
 /*
  * lv_domain.c - the libvirt backend's domains: define, undefine, the
  * lifecycle (start, shutdown, destroy, suspend, resume, reboot, reset),
- * a domain's state, and listing every domain on a host.
+ * a domain's state, its size (vCPUs, memory), and listing every domain
+ * on a host.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -323,4 +324,66 @@ lv_list_domains(struct backend_conn *bc, backend_domain_fn fn, void *arg)
 	free(doms);
 	virConnectClose(c);
 	return r;
+}
+
+struct lv_size_arg {
+	int vcpus;
+	int64_t memory_mib;
+	bool live;
+};
+
+/*
+ * Memory and vCPUs in the running domain (live) and then in its
+ * definition, one at a time: not every driver takes LIVE|CONFIG at once
+ * (the test driver refuses it for memory).  A count it already has is
+ * not set again.
+ */
+static int
+lv_do_set_size(virDomainPtr d, void *arg)
+{
+	struct lv_size_arg *a = arg;
+	static const unsigned int where[] = { VIR_DOMAIN_AFFECT_LIVE,
+	    VIR_DOMAIN_AFFECT_CONFIG };
+
+	for (size_t i = a->live ? 0 : 1; i < 2; i++) {
+		if (virDomainSetMemoryFlags(d,
+		    (unsigned long)a->memory_mib * 1024, where[i]) < 0)
+			return -1;
+		if (virDomainGetVcpusFlags(d, where[i]) != a->vcpus &&
+		    virDomainSetVcpusFlags(d, (unsigned)a->vcpus, where[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+lv_set_size(struct backend_conn *bc, const char *uuid, int vcpus,
+    int64_t memory_mib, bool live)
+{
+	struct lv_size_arg a = { vcpus, memory_mib, live };
+
+	return lv_with_domain(bc, uuid, "resize the domain", 0,
+	    lv_do_set_size, &a);
+}
+
+static int
+lv_do_guest_vcpus(virDomainPtr d, void *arg)
+{
+	int n = *(int *)arg;
+	virErrorPtr e;
+
+	lv_agent_timeout(d);
+	if (virDomainSetVcpusFlags(d, (unsigned)n, VIR_DOMAIN_VCPU_GUEST) == 0)
+		return 0;
+	e = virGetLastError();
+	err_set(ERR_UNAVAILABLE, "the guest agent did not bring %d vCPUs "
+	    "online: %s", n, e && e->message ? e->message : "no answer");
+	return LV_REPORTED;
+}
+
+int
+lv_guest_vcpus(struct backend_conn *bc, const char *uuid, int n)
+{
+	return lv_with_domain(bc, uuid, "online the guest's vCPUs", 0,
+	    lv_do_guest_vcpus, &n);
 }

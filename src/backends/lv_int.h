@@ -113,6 +113,9 @@ int lv_disk_attach(struct backend_conn *bc, const char *uuid,
     const struct vm_disk_spec *d, bool live);
 int lv_disk_detach(struct backend_conn *bc, const char *uuid,
     const char *dev, bool live);
+int lv_set_size(struct backend_conn *bc, const char *uuid, int vcpus,
+    int64_t memory_mib, bool live);
+int lv_guest_vcpus(struct backend_conn *bc, const char *uuid, int n);
 int lv_disk_resize(struct backend_conn *bc, const char *uuid,
     const char *dev, int64_t gib);
 int lv_disk_list(struct backend_conn *bc, const char *uuid,

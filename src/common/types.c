@@ -45,6 +45,7 @@ static const struct {
 	[OP_TEMPLATE] = { "template", "templating" },
 	[OP_BACKUP] = { "backup", "backing-up" },
 	[OP_RESTORE] = { "restore", "restoring" },
+	[OP_RESIZE] = { "resize", "resizing" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

@@ -48,6 +48,7 @@ enum op_kind {
 	OP_TEMPLATE,         /* a stopped VM's root disk into the library */
 	OP_BACKUP,           /* a backup of every disk to backup_dir */
 	OP_RESTORE,          /* a stopped VM's disks from a backup */
+	OP_RESIZE,           /* vCPUs and memory, live or at next boot */
 	OP_KIND__COUNT
 };
 

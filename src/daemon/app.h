@@ -432,6 +432,30 @@ struct template_request {
 int template_request(struct app *app, const struct template_request *rq,
     struct op_rec *op);
 
+/* --- resize.c: a VM's vCPUs and memory --- */
+enum resize_apply { RESIZE_AUTO = 0, RESIZE_LIVE, RESIZE_NEXT_BOOT };
+struct resize_request {
+	const char *vm;            /* name or uuid */
+	int vcpus;                 /* 0: as it is */
+	int64_t memory_mib;        /* 0: as it is */
+	enum resize_apply apply;   /* AUTO: live when it runs and can be */
+	bool allow_move;           /* a host that cannot take it: move */
+	const char *idem_key;      /* or NULL */
+};
+/*
+ * Record a resize (kind OP_RESIZE) and hand it to the engine.  The new
+ * size is written to the VM's row and claimed on its host in the same
+ * transaction, with the view held (as a create claims); a failed resize
+ * gives it back.  ERR_INVALID naming vcpus or memory_mib (above the VM's
+ * max_vcpus / max_memory_mib, no change), ERR_CONFLICT naming apply
+ * (live asked of a VM that is not running, or a change that cannot be
+ * made live), ERR_NO_CAPACITY when its host cannot take it, its verdict
+ * in *out (place_out_free).
+ */
+struct place_out;
+int resize_request(struct app *app, const struct resize_request *rq,
+    struct op_rec *op, struct place_out *out);
+
 /* --- migrate.c: migration requests and pre-flight checks --- */
 struct migrate_request {
 	const char *vm;            /* name or uuid */
@@ -447,6 +471,12 @@ struct migrate_request {
 	const char *parent_id;     /* a drain's or plan's child, or NULL */
 	const char *idem_key;      /* or NULL */
 	bool no_submit;            /* the caller runs it (ops_run_inline) */
+	/* a resize that moves (resize.c): the size the destination must
+	 * take and hold (0: the VM's), and the resize's own parameters,
+	 * which make it an operation of kind OP_RESIZE; NULL: a migration */
+	int vcpus;
+	int64_t memory_mib;
+	struct json_t *resize;
 };
 /*
  * Record a migration (kind OP_MIGRATE) of rq->vm and hand it to the engine

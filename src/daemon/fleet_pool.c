@@ -156,8 +156,8 @@ fleet_move_incoming(const struct op_rec *op, void *arg)
 	json_t *p;
 	int r = 0;
 
-	if (op->kind != OP_MIGRATE)
-		return 0;
+	if (op->kind != OP_MIGRATE && op->kind != OP_RESIZE)
+		return 0;   /* a resize may move its VM (resize.c) */
 	if ((p = json_loads(op->params, 0, NULL)) == NULL)
 		return 0;
 	if (json_integer_value(json_object_get(p, "to_id")) == id)

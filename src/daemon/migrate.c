@@ -7,10 +7,12 @@
  * destination's: fleet_shared) or with its disk copied — picks the
  * destination (the scheduler, or the host asked for, checked by the same
  * filters) and records the operation while the view holds the VM's
- * resources on both hosts (place_move).  migrate_preflight() runs the
- * same decisions as checks, adds what the hypervisors say (CPU, machine
- * type, emulator, networks, room for a copy), and changes nothing.  The
- * work itself is ops_migrate.c's.
+ * resources on both hosts (place_move).  A resize that moves the VM
+ * (resize.c) is recorded here too, as an operation of kind resize whose
+ * destination must take, and holds, the new size.  migrate_preflight()
+ * runs the same decisions as checks, adds what the hypervisors say (CPU,
+ * machine type, emulator, networks, room for a copy), and changes
+ * nothing.  The work itself is ops_migrate.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,8 +136,8 @@ migrate_place_req(const struct migrate_request *rq,
     const struct migrate_plan *p, struct place_req *pr)
 {
 	memset(pr, 0, sizeof(*pr));
-	pr->sr.vcpus = p->vm.vcpus;
-	pr->sr.memory_mib = p->vm.memory_mib;
+	pr->sr.vcpus = rq->vcpus ? rq->vcpus : p->vm.vcpus;
+	pr->sr.memory_mib = rq->memory_mib ? rq->memory_mib : p->vm.memory_mib;
 	/* a VM that asked for a domain type keeps it where it goes */
 	if (strcmp(p->vm.domain_type, "kvm") == 0)
 		pr->sr.domain_type = SCHED_DT_KVM;
@@ -153,6 +155,7 @@ migrate_request(struct app *app, const struct migrate_request *rq,
 	struct migrate_plan p;
 	struct place_req pr;
 	struct host_rec dst;
+	struct vm_rec sized;
 	json_t *params;
 	char *text, why[1200];
 	bool copy;
@@ -164,7 +167,11 @@ migrate_request(struct app *app, const struct migrate_request *rq,
 	memset(op, 0, sizeof(*op));
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, op->id);
-	op->kind = OP_MIGRATE;
+	op->kind = rq->resize ? OP_RESIZE : OP_MIGRATE;
+	/* the destination holds the VM at the size it arrives to have */
+	sized = p.vm;
+	sized.vcpus = rq->vcpus ? rq->vcpus : p.vm.vcpus;
+	sized.memory_mib = rq->memory_mib ? rq->memory_mib : p.vm.memory_mib;
 	op->vm_id = p.vm.id;
 	snprintf(op->vm_uuid, sizeof(op->vm_uuid), "%s", p.vm.uuid);
 	snprintf(op->vm_name, sizeof(op->vm_name), "%s", p.vm.name);
@@ -176,7 +183,7 @@ migrate_request(struct app *app, const struct migrate_request *rq,
 	/* the storage mode needs the destination: pick it first (dry), then
 	 * record with it */
 	migrate_place_req(rq, &p, &pr);
-	if (place_move(app, &p.vm, &pr, NULL, &dst, NULL) < 0)
+	if (place_move(app, &sized, &pr, NULL, &dst, NULL) < 0)
 		return -1;
 	if (migrate_storage(app, rq, &p, &dst, &copy, why, sizeof(why)) < 0)
 		return -1;
@@ -187,6 +194,8 @@ migrate_request(struct app *app, const struct migrate_request *rq,
 	    "bandwidth_mib_s", (json_int_t)rq->bandwidth_mib_s,
 	    "auto_converge", rq->auto_converge, "post_copy", rq->post_copy,
 	    "state", p.vm.observed, "from_id", (json_int_t)p.src.id);
+	if (params && rq->resize)
+		json_object_update(params, rq->resize);
 	text = params ? json_dumps(params, JSON_COMPACT) : NULL;
 	json_decref(params);
 	if (text == NULL)
@@ -197,7 +206,7 @@ migrate_request(struct app *app, const struct migrate_request *rq,
 	 * meanwhile: place_move checks it again under its lock) */
 	pr.sr.host = dst.name;
 	pr.sr.force = rq->force;
-	r = place_move(app, &p.vm, &pr, op, &dst, NULL);
+	r = place_move(app, &sized, &pr, op, &dst, NULL);
 	if (r < 0)
 		return -1;
 	log_info("migrate: vm '%s' from '%s' to '%s' (%s, %s storage), "

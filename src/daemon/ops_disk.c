@@ -318,6 +318,8 @@ ops_vm_spec(struct op_ctx *x, const struct host_rec *h, struct ops_disks *d,
 	spec->name = x->vm.name;
 	spec->vcpus = x->vm.vcpus;
 	spec->memory_mib = x->vm.memory_mib;
+	spec->max_vcpus = x->vm.max_vcpus;
+	spec->max_memory_mib = x->vm.max_memory_mib;
 	spec->domain_type = x->vm.domain_type[0] ? x->vm.domain_type :
 	    h->domain_type[0] ? h->domain_type : "qemu";
 	spec->arch = h->arch[0] ? h->arch : "x86_64";

@@ -232,6 +232,13 @@ void ops_disks_prune(struct op_ctx *x, int64_t host_id, const char *pool);
 /* Remove every disk's volume from pool on bc (idempotent; all tried). */
 int ops_disks_delete(struct op_ctx *x, struct backend_conn *bc,
     const char *pool);
+/* ops_resize.c: a VM's vCPUs and memory */
+int ops_resize_run(struct op_ctx *x);
+int ops_resize_recover(struct op_ctx *x);
+int ops_resize_close(struct store_conn *c, struct op_ctx *x, bool ok);
+void ops_resize_after(struct op_ctx *x, bool ok);
+void ops_resize_restart(struct app *app, const struct op_rec *op);
+
 /* ops_nic.c: a VM's NICs on its hosts */
 /* Load x's NICs and their networks (into x->nics, x->nic_nets). */
 int ops_nics_load(struct store_conn *c, struct op_ctx *x);

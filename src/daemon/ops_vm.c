@@ -329,6 +329,11 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	[OP_RESTORE] = { .run = ops_restore_run,
 	    .recover = ops_restore_recover, .close = ops_restore_close,
 	    .after = ops_restore_after },
+	/* setting a size again is harmless: recovery re-runs it (after a
+	 * move's own recovery); a move's cancel stops its migration */
+	[OP_RESIZE] = { .run = ops_resize_run, .recover = ops_resize_recover,
+	    .close = ops_resize_close, .after = ops_resize_after,
+	    .cancellable = true, .restart = ops_resize_restart },
 	[OP_IMAGE_IMPORT] = { .run = ops_image_run,
 	    .recover = ops_image_recover, .close = ops_image_close,
 	    .after = ops_image_after, .cancellable = true, .no_vm = true,

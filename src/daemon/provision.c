@@ -10,8 +10,11 @@
  * is and is asked again at the next tick.  The asks run one after the
  * other on the ticker's thread, each bounded by the backend (agent
  * timeouts) and PROVISION_EXEC_MS, so a hung guest delays the others by
- * that much at most and never holds an operation worker.  The same tick
- * looks for a booting guest's first address (addrs_watch).
+ * that much at most and never holds an operation worker.  The guest's
+ * `timeout` ends an ask before hangard stops waiting for it: an ask
+ * left running in a slow (TCG, loaded) guest while the next ones start
+ * piled up, one Python each, until the guest ran out of memory.  The
+ * same tick looks for a booting guest's first address (addrs_watch).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +27,7 @@
 #include "app.h"
 
 #define PROVISION_TICK_MS 3000
-#define PROVISION_EXEC_MS 10000
+#define PROVISION_EXEC_MS 60000
 
 struct provision_set {
 	int64_t id;
@@ -43,7 +46,9 @@ provision_set_tx(struct store_conn *c, void *arg)
 static void
 provision_one(struct app *app, const struct vm_rec *v)
 {
-	static const char *const argv[] = { "cloud-init", "status", NULL };
+	/* killed in the guest (50 s) before hangard gives up (60 s) */
+	static const char *const argv[] = { "timeout", "-s", "KILL", "50",
+	    "cloud-init", "status", NULL };
 	struct guestexec_status *st = calloc(1, sizeof(*st));
 	struct provision_set a = { v->id, NULL };
 	struct backend_conn *bc;

@@ -290,6 +290,25 @@ view_disk(struct view *v, int64_t host_id, int64_t delta)
 }
 
 void
+view_size_locked(struct view *v, int64_t host_id, int dvcpus, int64_t dmem)
+{
+	int i = view_index(v, host_id);
+
+	if (i >= 0) {
+		v->hosts[i].alloc_vcpus += dvcpus;
+		v->hosts[i].alloc_memory_mib += dmem;
+	}
+}
+
+void
+view_size(struct view *v, int64_t host_id, int dvcpus, int64_t dmem)
+{
+	view_lock(v);
+	view_size_locked(v, host_id, dvcpus, dmem);
+	view_unlock(v);
+}
+
+void
 view_group_counts(struct view *v, int64_t group_id, int *counts, int *total)
 {
 	memset(counts, 0, v->n * sizeof(*counts));

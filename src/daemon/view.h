@@ -59,6 +59,12 @@ int view_disk_room_locked(struct view *v, int64_t host_id, int64_t delta);
 void view_disk_locked(struct view *v, int64_t host_id, int64_t delta);
 void view_disk(struct view *v, int64_t host_id, int64_t delta);
 
+/* A VM on host_id changes size by dvcpus vCPUs and dmem MiB (a resize,
+ * or one undone). */
+void view_size_locked(struct view *v, int64_t host_id, int dvcpus,
+    int64_t dmem);
+void view_size(struct view *v, int64_t host_id, int dvcpus, int64_t dmem);
+
 /* The scheduler's state for a host record. */
 enum sched_state view_state_of(const struct host_rec *h);
 

@@ -334,6 +334,18 @@ sched_judge(const struct sched_host *hosts, size_t i,
 }
 
 int
+sched_judge_resize(const struct sched_host *h, const struct sched_request *req,
+    int from_vcpus, int64_t from_memory_mib, struct sched_verdict *v)
+{
+	struct sched_host t = *h;
+
+	/* the VM's claim as it is now is the host's to give */
+	t.alloc_vcpus -= from_vcpus;
+	t.alloc_memory_mib -= from_memory_mib;
+	return sched_judge(&t, 0, req, v, true) ? 0 : -1;
+}
+
+int
 sched_pick(const struct sched_host *hosts, size_t n,
     const struct sched_request *req, struct sched_verdict *out)
 {

@@ -117,6 +117,16 @@ int sched_pick(const struct sched_host *hosts, size_t n,
     const struct sched_request *req, struct sched_verdict *out);
 
 /*
+ * Can host h hold a VM it already has at from_vcpus/from_memory_mib when
+ * it becomes req->vcpus/req->memory_mib (a resize)?  Judged by the same
+ * filters as a pick, with the VM's present claim handed back first.
+ * 0 when it fits, else -1; *v the verdict either way.
+ */
+int sched_judge_resize(const struct sched_host *h,
+    const struct sched_request *req, int from_vcpus, int64_t from_memory_mib,
+    struct sched_verdict *v);
+
+/*
  * One line on why no host fits: "host 'a': memory: ...; host 'b': ...",
  * into buf (truncated to len).
  */

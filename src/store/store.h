@@ -92,6 +92,10 @@ struct vm_rec {
 	char graphics[8];               /* none | vnc (on a unix socket) */
 	char provisioning[8];           /* pending | running | done | error,
 	                                 * or "": not followed */
+	/* how far it may grow while it runs (resize); 0: its current size
+	 * (a VM made before these existed) */
+	int max_vcpus;
+	int64_t max_memory_mib;
 };
 
 /*
@@ -286,6 +290,9 @@ int store_vm_set_host(struct store_conn *c, int64_t id, int64_t host_id,
 /* The snapshot schedule, retention and drift policy from v; appends
  * vm.updated. */
 int store_vm_set_schedule(struct store_conn *c, const struct vm_rec *v);
+/* A VM's size (vcpus, memory) is now this (a resize); event vm.resized. */
+int store_vm_set_size(struct store_conn *c, int64_t id, int vcpus,
+    int64_t memory_mib);
 /* The schedule fired at ms. */
 int store_vm_schedule_ran(struct store_conn *c, int64_t id, int64_t at_ms);
 /* Remove the row (its snapshots' rows go with it); appends vm.deleted. */

@@ -361,6 +361,15 @@ const char *const store_migrations[] = {
 	"  op_id TEXT NOT NULL DEFAULT '',"
 	"  created_at INTEGER NOT NULL);"
 	"CREATE INDEX backups_vm ON backups (vm_uuid, created_at);",
+	/*
+	 * 19: how far a VM may grow while it runs (resize): vCPUs hotplugged
+	 * up to max_vcpus, memory through the balloon up to max_memory_mib;
+	 * 0 for a VM made before: its current size is its ceiling
+	 */
+	"ALTER TABLE vms ADD COLUMN max_vcpus INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (max_vcpus >= 0);"
+	"ALTER TABLE vms ADD COLUMN max_memory_mib INTEGER NOT NULL"
+	"  DEFAULT 0 CHECK (max_memory_mib >= 0);",
 };
 
 const int store_nmigrations =

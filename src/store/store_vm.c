@@ -31,12 +31,14 @@
 	"  WHEN 'clone' THEN 'cloning'" \
 	"  WHEN 'template' THEN 'templating'" \
 	"  WHEN 'backup' THEN 'backing-up'" \
-	"  WHEN 'restore' THEN 'restoring' END," \
+	"  WHEN 'restore' THEN 'restoring'" \
+	"  WHEN 'resize' THEN 'resizing' END," \
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
 	" v.snapshot_last_at, v.on_drift, v.firmware, v.machine," \
-	" v.domain_type, v.clock, v.hyperv, v.provisioning, v.graphics" \
+	" v.domain_type, v.clock, v.hyperv, v.provisioning, v.graphics," \
+	" v.max_vcpus, v.max_memory_mib" \
 	" FROM vms v JOIN hosts h ON h.id = v.host_id" \
 	" LEFT JOIN groups g ON g.id = v.group_id" \
 	" LEFT JOIN operations o ON o.vm_id = v.id" \
@@ -75,6 +77,8 @@ vm_row(sqlite3_stmt *st, struct vm_rec *v)
 	v->hyperv = sqlite3_column_int(st, 25) != 0;
 	store_col_text(st, 26, v->provisioning, sizeof(v->provisioning));
 	store_col_text(st, 27, v->graphics, sizeof(v->graphics));
+	v->max_vcpus = sqlite3_column_int(st, 28);
+	v->max_memory_mib = sqlite3_column_int64(st, 29);
 }
 
 int
@@ -86,9 +90,9 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v,
 	    " created_at, updated_at, group_id, snapshot_schedule,"
 	    " snapshot_keep, snapshot_max_age_ms, snapshot_last_at, on_drift,"
 	    " firmware, machine, domain_type, clock, hyperv, provisioning,"
-	    " graphics)"
+	    " graphics, max_vcpus, max_memory_mib)"
 	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11,?12,?13,?9,?14,"
-	    " ?15,?16,?17,?18,?19,?20,?21)";
+	    " ?15,?16,?17,?18,?19,?20,?21,?22,?23)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -128,6 +132,8 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v,
 	sqlite3_bind_text(st, 20, v->provisioning, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 21, v->graphics[0] ? v->graphics : "none", -1,
 	    SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 22, v->max_vcpus);
+	sqlite3_bind_int64(st, 23, v->max_memory_mib);
 	if (store_exec_stmt(c, st, "insert vm") < 0) {
 		if (store_unique_broken(c, "vms.name"))
 			err_set_field(ERR_CONFLICT, "name",
@@ -370,6 +376,32 @@ store_vm_set_schedule(struct store_conn *c, const struct vm_rec *v)
 	    "snapshot_max_age_ms", (json_int_t)v->snapshot_max_age_ms,
 	    "on_drift", v->on_drift[0] ? v->on_drift : "record");
 	r = store_event_vm(c, v->id, "vm.updated", NULL, d);
+	json_decref(d);
+	return r;
+}
+
+int
+store_vm_set_size(struct store_conn *c, int64_t id, int vcpus,
+    int64_t memory_mib)
+{
+	static const char sql[] = "UPDATE vms SET vcpus=?2, memory_mib=?3,"
+	    " updated_at=MAX(?4, updated_at + 1) WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	json_t *d;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, vcpus);
+	sqlite3_bind_int64(st, 3, memory_mib);
+	sqlite3_bind_int64(st, 4, time_now_ms());
+	if (store_exec_stmt(c, st, "resize vm") < 0 ||
+	    store_changed(c, "vm") < 0)
+		return -1;
+	d = json_pack("{s:i, s:I}", "vcpus", vcpus, "memory_mib",
+	    (json_int_t)memory_mib);
+	r = store_event_vm(c, id, "vm.resized", NULL, d);
 	json_decref(d);
 	return r;
 }

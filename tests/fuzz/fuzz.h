@@ -524,10 +524,23 @@ fuzz_check_domain(const struct vm_spec *sp, bool text_ok)
 	fuzz_sb_put(&b, "<metadata><hangar:vm xmlns:hangar=\"urn:hangar:vm:1\"");
 	fuzz_want_attr(&b, "id", sp->uuid);
 	fuzz_sb_put(&b, "></hangar:vm></metadata>");
-	snprintf(num, sizeof(num), "%" PRId64, sp->memory_mib);
+	snprintf(num, sizeof(num), "%" PRId64, sp->max_memory_mib >
+	    sp->memory_mib ? sp->max_memory_mib : sp->memory_mib);
 	fuzz_want_leaf(&b, "memory", " unit=\"MiB\"", num);
-	snprintf(num, sizeof(num), "%d", sp->vcpus);
-	fuzz_want_leaf(&b, "vcpu", "", num);
+	if (sp->max_memory_mib > sp->memory_mib) {
+		snprintf(num, sizeof(num), "%" PRId64, sp->memory_mib);
+		fuzz_want_leaf(&b, "currentMemory", " unit=\"MiB\"", num);
+	}
+	if (sp->max_vcpus > sp->vcpus) {
+		char cur[48];
+
+		snprintf(cur, sizeof(cur), " current=\"%d\"", sp->vcpus);
+		snprintf(num, sizeof(num), "%d", sp->max_vcpus);
+		fuzz_want_leaf(&b, "vcpu", cur, num);
+	} else {
+		snprintf(num, sizeof(num), "%d", sp->vcpus);
+		fuzz_want_leaf(&b, "vcpu", "", num);
+	}
 	fuzz_sb_put(&b, "<os>");
 	fuzz_sb_put(&a, "");
 	fuzz_want_attr(&a, "arch", sp->arch);
@@ -570,8 +583,9 @@ fuzz_check_domain(const struct vm_spec *sp, bool text_ok)
 		fuzz_sb_put(&b, "<graphics type=\"vnc\"><listen type=\"socket\">"
 		    "</listen></graphics><video><model type=\"vga\"></model>"
 		    "</video>");
-	fuzz_sb_put(&b, "<memballoon model=\"none\"></memballoon></devices>"
-	    "</domain>");
+	fuzz_sb_put(&b, "<memballoon model=\"");
+	fuzz_sb_put(&b, sp->max_memory_mib > 0 ? "virtio" : "none");
+	fuzz_sb_put(&b, "\"></memballoon></devices></domain>");
 
 	err_clear();
 	xml = domain_xml_domain(sp);

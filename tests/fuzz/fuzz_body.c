@@ -257,6 +257,14 @@ vm_create(const json_t *body)
 		spec.name = name;
 		spec.vcpus = pr.sr.vcpus;
 		spec.memory_mib = pr.sr.memory_mib;
+		FUZZ_CHECK(buf.vm.max_vcpus >= pr.sr.vcpus &&
+		    buf.vm.max_vcpus <= 256 &&
+		    buf.vm.max_memory_mib >= pr.sr.memory_mib &&
+		    buf.vm.max_memory_mib <= 4194304, "ceilings %d/%lld "
+		    "accepted", buf.vm.max_vcpus,
+		    (long long)buf.vm.max_memory_mib);
+		spec.max_vcpus = buf.vm.max_vcpus;
+		spec.max_memory_mib = buf.vm.max_memory_mib;
 		spec.domain_type = pr.sr.domain_type == SCHED_DT_QEMU ? "qemu" :
 		    "kvm";
 		spec.arch = pr.sr.arch ? pr.sr.arch : "x86_64";
@@ -292,6 +300,22 @@ vm_update(const json_t *body)
 	int rc;
 
 	req_init(&r, body);
+	if (resize_body(r.body)) {
+		/* vms_update hands a resize to resize_vm: its checks */
+		struct resize_request rq;
+
+		rc = resize_parse(&r, &rq);
+		if (rc == 0)
+			FUZZ_CHECK((rq.vcpus == 0 || (rq.vcpus >= 1 &&
+			    rq.vcpus <= 256)) && (rq.memory_mib == 0 ||
+			    (rq.memory_mib >= 16 && rq.memory_mib <= 4194304)) &&
+			    (rq.vcpus || rq.memory_mib) &&
+			    rq.apply <= RESIZE_NEXT_BOOT, "resize %d/%lld/%d "
+			    "accepted", rq.vcpus, (long long)rq.memory_mib,
+			    (int)rq.apply);
+		req_done(&r, rc, "PATCH /v1/vms/{vm} (resize)");
+		return;
+	}
 	/* MIRROR of vms_update: null is allowed for both ("none") */
 	sch = json_object_get(r.body, "snapshot_schedule");
 	if (sch && json_is_null(sch))

@@ -5,7 +5,7 @@
  * strings in every slot a user string reaches.
  *
  * Input: byte 0 holds flags (bit 0: a disk; bit 1: snapshot memory;
- * bit 2: no description), bytes 1-8 a number (memory, vCPUs, GiB), the
+ * bit 2: no description; bit 3: vCPU and memory ceilings), bytes 1-8 a number (memory, vCPUs, GiB), the
  * rest up to six strings separated by NUL bytes: name, uuid, domain type,
  * arch, disk path, description (missing ones are "").
  * Checks: each document is parsed back with libxml2 (strictly) and
@@ -72,6 +72,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vs.ndisks = (flags & 1) ? 1 : 0;
 	vs.memory_mib = num;
 	vs.vcpus = (int)(num >> 32);
+	/* bit 3: room to grow (resize): the ceilings, a balloon */
+	if (flags & 8) {
+		vs.max_vcpus = (int)((uint32_t)vs.vcpus ^ (uint32_t)num);
+		vs.max_memory_mib = (int64_t)((uint64_t)num ^ 0x5555);
+	}
 	fuzz_check_domain(&vs, ok);
 
 	memset(&ss, 0, sizeof(ss));

@@ -270,6 +270,10 @@ assert_all_unsupported(const struct backend_driver *drv)
 	assert_unsupported(backend_resume(&bc, "u"), "resume domains");
 	assert_unsupported(backend_reboot(&bc, "u"), "reboot domains");
 	assert_unsupported(backend_reset(&bc, "u"), "reset domains");
+	assert_unsupported(backend_set_size(&bc, "u", 2, 128, true),
+	    "resize domains");
+	assert_unsupported(backend_guest_vcpus(&bc, "u", 2),
+	    "online guest vCPUs");
 	assert_unsupported(backend_state(&bc, "u", &st), "domain states");
 	assert_unsupported(backend_snapshot_create(&bc, "u", &ss, &si),
 	    "take snapshots");
@@ -704,6 +708,54 @@ test_lifecycle(void **state)
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
 	assert_int_equal(backend_volume_delete(f->bc, "hangar", "web1.qcow2"),
 	    0);
+}
+
+/* A domain defined with room to grow, grown live and for the next boot. */
+static void
+test_set_size(void **state)
+{
+	struct fx *f = *state;
+	struct host_facts hf;
+	struct vm_spec spec;
+	char uuid[UUID_STR_LEN];
+	virDomainPtr d;
+	virDomainInfo di;
+
+	spec_init(f, &spec, uuid, "grow1", &hf, NULL);
+	spec.max_vcpus = 4;
+	spec.max_memory_mib = 256;
+	assert_int_equal(backend_define(f->bc, &spec), 0);
+	d = virDomainLookupByUUIDString(f->raw, uuid);
+	assert_non_null(d);
+	assert_int_equal(virDomainGetVcpusFlags(d, VIR_DOMAIN_AFFECT_CONFIG |
+	    VIR_DOMAIN_VCPU_MAXIMUM), 4);
+	assert_int_equal(virDomainGetVcpusFlags(d, VIR_DOMAIN_AFFECT_CONFIG), 1);
+	assert_true(virDomainGetMaxMemory(d) == 256 * 1024);
+	/* stopped: the definition only */
+	assert_int_equal(backend_set_size(f->bc, uuid, 2, 128, false), 0);
+	assert_int_equal(virDomainGetVcpusFlags(d, VIR_DOMAIN_AFFECT_CONFIG), 2);
+	assert_int_equal(virDomainGetInfo(d, &di), 0);
+	assert_true(di.memory == 128 * 1024);
+	/* again: harmless */
+	assert_int_equal(backend_set_size(f->bc, uuid, 2, 128, false), 0);
+	/* running: live and in the definition */
+	assert_int_equal(backend_start(f->bc, uuid), 0);
+	if (backend_set_size(f->bc, uuid, 3, 192, true) != 0)
+		fail_msg("set_size live: %s", err_last()->msg);
+	assert_int_equal(virDomainGetVcpusFlags(d, VIR_DOMAIN_AFFECT_LIVE), 3);
+	assert_int_equal(virDomainGetVcpusFlags(d, VIR_DOMAIN_AFFECT_CONFIG), 3);
+	assert_int_equal(virDomainGetInfo(d, &di), 0);
+	assert_true(di.memory == 192 * 1024);
+	/* beyond the ceiling: libvirt's refusal, reported */
+	assert_int_equal(backend_set_size(f->bc, uuid, 8, 192, true), -1);
+	assert_non_null(strstr(err_last()->msg, "resize the domain"));
+	/* an unknown domain */
+	assert_int_equal(backend_set_size(f->bc,
+	    "00000000-0000-4000-8000-000000000000", 1, 64, false), -1);
+	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
+	virDomainFree(d);
+	assert_int_equal(backend_destroy(f->bc, uuid), 0);
+	assert_int_equal(backend_undefine(f->bc, uuid), 0);
 }
 
 static void
@@ -2142,6 +2194,7 @@ main(void)
 		T(test_pool_per_path),
 		T(test_volumes),
 		T(test_lifecycle),
+		T(test_set_size),
 		T(test_undefine_running),
 		T(test_state_unknown),
 		T(test_foreign_domain_untouched),

@@ -339,6 +339,45 @@ test_filter_order(void **state)
 	}
 }
 
+/* A resize gives back the VM's own claim before it is judged. */
+static void
+test_judge_resize(void **state)
+{
+	struct sched_host h;
+	struct sched_request r;
+	struct sched_verdict v;
+
+	(void)state;
+	mkhost(&h, "h", 4, 4096, 100);
+	/* the VM holds 2 vCPUs and 2048 MiB of what is claimed */
+	h.alloc_vcpus = 3;
+	h.alloc_memory_mib = 3072;
+	mkreq(&r, 2, 3072, 0);
+	r.host = "h";
+	/* 1024 free + its own 2048: 3072 fits, exactly */
+	assert_int_equal(sched_judge_resize(&h, &r, 2, 2048, &v), 0);
+	assert_fits(&v);
+	/* a MiB more does not, and says which filter */
+	r.memory_mib = 3073;
+	assert_int_equal(sched_judge_resize(&h, &r, 2, 2048, &v), -1);
+	assert_refused(&v, "memory");
+	/* nor do vCPUs beyond what is free plus its own */
+	mkreq(&r, 4, 2048, 0);
+	r.host = "h";
+	assert_int_equal(sched_judge_resize(&h, &r, 2, 2048, &v), -1);
+	assert_refused(&v, "vcpus");
+	mkreq(&r, 3, 2048, 0);
+	r.host = "h";
+	assert_int_equal(sched_judge_resize(&h, &r, 2, 2048, &v), 0);
+	/* the host itself is not changed */
+	assert_int_equal(h.alloc_vcpus, 3);
+	assert_int_equal(h.alloc_memory_mib, 3072);
+	/* a host in maintenance takes no growth */
+	h.state = SCHED_MAINTENANCE;
+	assert_int_equal(sched_judge_resize(&h, &r, 2, 2048, &v), -1);
+	assert_refused(&v, "state");
+}
+
 static void
 test_filter_state(void **state)
 {
@@ -1301,6 +1340,7 @@ main(void)
 		cmocka_unit_test(test_free_arithmetic),
 		cmocka_unit_test(test_free_caps_never_negative),
 		cmocka_unit_test(test_filter_order),
+		cmocka_unit_test(test_judge_resize),
 		cmocka_unit_test(test_filter_state),
 		cmocka_unit_test(test_filter_arch),
 		cmocka_unit_test(test_filter_domain_type),

@@ -360,6 +360,8 @@ test_upgrade_from_v5(void **state)
 	assert_string_equal(v.clock, "utc");     /* migration 12's defaults */
 	assert_false(v.hyperv);
 	assert_string_equal(v.graphics, "none"); /* migration 17's default */
+	assert_int_equal(v.max_vcpus, 0);        /* migration 19: no ceiling */
+	assert_int_equal(v.max_memory_mib, 0);   /* beyond its size */
 	assert_int_equal(store_disk_list(c, v.id, d, VM_DISKS_MAX), 1);
 	assert_string_equal(d[0].dev, "vda");
 	assert_string_equal(d[0].bus, "virtio");

@@ -2267,9 +2267,10 @@ expect_schema_v3(struct fx *f)
 	 * images; 9: snapshot consistency; 10: cloud-init settings, a disk's
 	 * content; 11: provisioning; 12: clock, hyperv; 13: networks, NICs;
 	 * 14: a network's address cursor; 15: environments; 16: network
-	 * leftovers; 17: graphics; 18: backups) come after 3 */
-	assert_int_equal(store_schema_version(), 18);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 18);
+	 * leftovers; 17: graphics; 18: backups; 19: max_vcpus,
+	 * max_memory_mib) come after 3 */
+	assert_int_equal(store_schema_version(), 19);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 19);
 	assert_string_equal(sql_columns(f->path, "backups", buf, sizeof(buf)),
 	    "id,vm_uuid,vm_name,mode,parent,checkpoint,checkpoint_xml,status,"
 	    "spec,disks,size,op_id,created_at");
@@ -2296,7 +2297,7 @@ expect_schema_v3(struct fx *f)
 	    "observed_state,created_at,updated_at,group_id,snapshot_schedule,"
 	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at,on_drift,"
 	    "firmware,machine,domain_type,provisioning,clock,hyperv,"
-	    "graphics");
+	    "graphics,max_vcpus,max_memory_mib");
 	assert_string_equal(sql_columns(f->path, "operations", buf,
 	    sizeof(buf)), "id,kind,vm_id,vm_uuid,vm_name,status,step,params,"
 	    "err_code,err_field,err_msg,created_at,started_at,finished_at,"
