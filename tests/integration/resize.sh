@@ -15,6 +15,7 @@
 # One Debian boot (and its restart) under TCG, on a shared, loaded
 # machine; tests/run gives it
 # timeout: 2400
+# lane: guest
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/testlib.sh
