@@ -210,9 +210,10 @@ int ops_nics_dhcp_remove(struct op_ctx *x, struct backend_conn *bc);
  * How the guest's cloud-init configures each of x's NICs, into
  * out[x->nnics]: by DHCP where a server of hangar's hands the NIC its
  * address (ops_nics_dhcp_add), else, when hangar gave it one, with that
- * static address (written into addr[i], "A.B.C.D/P"), the first such
- * NIC with the network's gateway as default route, and the gateway as
- * name server on a nat or isolated network (the hosts' dnsmasq).
+ * static address (written into addr[i], "A.B.C.D/P"), the network's
+ * gateway as default route when no NIC before it has one (DHCP brings
+ * its own), and the gateway as name server on a nat or isolated network
+ * (the hosts' dnsmasq).
  */
 #define OPS_NIC_CIDR_LEN 20
 void ops_nics_cloudinit(struct op_ctx *x, struct cloudinit_nic *out,

@@ -119,8 +119,10 @@ ops_nics_cloudinit(struct op_ctx *x, struct cloudinit_nic *out,
 		memset(&out[i], 0, sizeof(out[i]));
 		out[i].mac = x->nics[i].mac;
 		if (ops_nic_dhcp_wanted(x, i) || x->nics[i].ipv4[0] == '\0' ||
-		    ipv4_cidr_parse(n->cidr, &net, &prefix) < 0)
+		    ipv4_cidr_parse(n->cidr, &net, &prefix) < 0) {
+			routed = true;     /* DHCP brings its own router */
 			continue;
+		}
 		snprintf(addr[i], OPS_NIC_CIDR_LEN, "%s/%d", x->nics[i].ipv4,
 		    prefix);
 		out[i].address = addr[i];

@@ -190,12 +190,12 @@ test_nics_cloudinit(void **state)
 
 	(void)state;
 	memset(&x, 0, sizeof(x));
-	/* nat with DHCP: the hosts' dnsmasq hands the address out */
-	nic_on(&x, "52:54:00:00:00:01", "10.77.0.2", "nat", "10.77.0.0/24",
-	    "10.77.0.1", true);
 	/* a bridge network with a range: static, and the default route */
-	nic_on(&x, "52:54:00:00:00:02", "10.213.0.2", "bridge",
+	nic_on(&x, "52:54:00:00:00:01", "10.213.0.2", "bridge",
 	    "10.213.0.0/24", "10.213.0.1", false);
+	/* nat with DHCP: the hosts' dnsmasq hands the address out */
+	nic_on(&x, "52:54:00:00:00:02", "10.77.0.2", "nat", "10.77.0.0/24",
+	    "10.77.0.1", true);
 	/* isolated without DHCP: static, its dnsmasq as name server, but
 	 * no second default route */
 	nic_on(&x, "52:54:00:00:00:03", "10.78.0.7", "isolated",
@@ -203,16 +203,27 @@ test_nics_cloudinit(void **state)
 	/* a bridge network without a range: the segment's own DHCP */
 	nic_on(&x, "52:54:00:00:00:04", "", "bridge", "", "", false);
 	ops_nics_cloudinit(&x, out, addr);
-	assert_string_equal(out[0].mac, "52:54:00:00:00:01");
-	assert_null(out[0].address);
-	assert_string_equal(out[1].address, "10.213.0.2/24");
-	assert_string_equal(out[1].gateway, "10.213.0.1");
-	assert_null(out[1].dns);
+	assert_string_equal(out[0].address, "10.213.0.2/24");
+	assert_string_equal(out[0].gateway, "10.213.0.1");
+	assert_null(out[0].dns);
+	assert_string_equal(out[1].mac, "52:54:00:00:00:02");
+	assert_null(out[1].address);
 	assert_string_equal(out[2].address, "10.78.0.7/16");
 	assert_null(out[2].gateway);
 	assert_string_equal(out[2].dns, "10.78.0.1");
 	assert_string_equal(out[3].mac, "52:54:00:00:00:04");
 	assert_null(out[3].address);
+	/* behind a NIC on DHCP (which brings a router) a static one gets
+	 * no default route */
+	memset(&x, 0, sizeof(x));
+	nic_on(&x, "52:54:00:00:00:05", "10.77.0.3", "nat", "10.77.0.0/24",
+	    "10.77.0.1", true);
+	nic_on(&x, "52:54:00:00:00:06", "10.213.0.3", "bridge",
+	    "10.213.0.0/24", "10.213.0.1", false);
+	ops_nics_cloudinit(&x, out, addr);
+	assert_null(out[0].address);
+	assert_string_equal(out[1].address, "10.213.0.3/24");
+	assert_null(out[1].gateway);
 }
 
 /* Run cmd (with %s the image's path); its whole output, malloc'd. */
