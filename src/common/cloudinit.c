@@ -2,9 +2,9 @@
  * cloudinit.c - the parts of a NoCloud seed hangar writes itself
  * (meta-data, a network-config matching NICs by MAC: DHCP, or the
  * static address hangar gave a NIC where no DHCP server hands it out)
- * and the checks of the host name and the SSH keys that go into them.  Both documents are
- * JSON, which cloud-init reads with its YAML loader: jansson does the
- * quoting, nothing is pasted into YAML by hand.
+ * and the checks of the host name and the SSH keys that go into them.
+ * Both documents are JSON, which cloud-init reads with its YAML loader:
+ * jansson does the quoting, nothing is pasted into YAML by hand.
  *
  * Why meta-data carries the keys and the host name: cloud-init applies
  * its datasource's public-keys (to the image's default user) and

@@ -687,7 +687,7 @@ _lvseg_port() {
 # lvhost_segment_join SEG HOST ADDR/PREFIX [BRIDGE]: see the top.
 lvhost_segment_join() {
 	local seg=$1 host=$2 addr=$3 br=${4:-br0} d hd hpid spid port in
-	local g gin gaddr
+	local g gin gaddr gpid
 	d=$(_lvseg_dir "$seg")
 	hd=$(lvhost_dir "$host")
 	if ! spid=$(_lvseg_held "$d/switch.pid"); then
@@ -713,9 +713,9 @@ lvhost_segment_join() {
 	# each other's libvirtd over the segment
 	while read -r g gin gaddr; do
 		[ -n "$g" ] || continue
-		g=$(_lvhost_pidfile "$(lvhost_dir "$g")/unshare.pid") || continue
+		gpid=$(_lvhost_pidfile "$(lvhost_dir "$g")/unshare.pid") || continue
 		if ! { nsenter -t "$hpid" -n ip route add "$gin/32" via "$gaddr" &&
-			nsenter -t "$g" -n ip route add "$in/32" via "${addr%/*}"; }; then
+			nsenter -t "$gpid" -n ip route add "$in/32" via "${addr%/*}"; }; then
 			echo "lvhost_segment_join: cannot route between '$host' and its peers" >&2
 			return 1
 		fi
