@@ -209,6 +209,28 @@ lv_check_emulator(struct lv_check_docs *k, struct migrate_checks *out)
 		    "emulator is '%s', not the domain's '%s'", there, emu);
 }
 
+/* A host bridge on the destination (libvirt's interface driver reads
+ * its interfaces): its verdict into why. */
+static bool
+lv_check_bridge(virConnectPtr dst, const char *source, char *why,
+    size_t len)
+{
+	virInterfacePtr i = virInterfaceLookupByName(dst, source);
+
+	if (i != NULL) {
+		virInterfaceFree(i);
+		snprintf(why, len, "bridge '%s' is on the destination", source);
+		return true;
+	}
+	if (virGetLastErrorCode() == VIR_ERR_NO_INTERFACE)
+		snprintf(why, len, "bridge '%s' is not on the destination",
+		    source);
+	else
+		snprintf(why, len, "libvirt could not look bridge '%s' up on "
+		    "the destination: %s", source, virGetLastErrorMessage());
+	return false;
+}
+
 /* One interface's network on the destination: its verdict into why. */
 static bool
 lv_check_iface(virConnectPtr dst, const char *type, const char *source,
@@ -218,11 +240,8 @@ lv_check_iface(virConnectPtr dst, const char *type, const char *source,
 	virErrorPtr e;
 	int active;
 
-	if (strcmp(type, "bridge") == 0) {
-		snprintf(why, len, "bridge '%s' is not checked: libvirt "
-		    "cannot see the host's bridges", source);
-		return true;
-	}
+	if (strcmp(type, "bridge") == 0)
+		return lv_check_bridge(dst, source, why, len);
 	if (strcmp(type, "network") != 0) {
 		snprintf(why, len, "an interface of type '%s' is not "
 		    "checked", type);

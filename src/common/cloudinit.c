@@ -1,9 +1,10 @@
 /*
  * cloudinit.c - the parts of a NoCloud seed hangar writes itself
- * (meta-data, a network-config matching NICs by MAC) and the checks of
- * the host name and the SSH keys that go into them.  Both documents are
- * JSON, which cloud-init reads with its YAML loader: jansson does the
- * quoting, nothing is pasted into YAML by hand.
+ * (meta-data, a network-config matching NICs by MAC: DHCP, or the
+ * static address hangar gave a NIC where no DHCP server hands it out)
+ * and the checks of the host name and the SSH keys that go into them.
+ * Both documents are JSON, which cloud-init reads with its YAML loader:
+ * jansson does the quoting, nothing is pasted into YAML by hand.
  *
  * Why meta-data carries the keys and the host name: cloud-init applies
  * its datasource's public-keys (to the image's default user) and
@@ -184,8 +185,31 @@ done:
 	return out;
 }
 
+/* One NIC's entry: DHCP, or its static address (see cloudinit.h). */
+static json_t *
+cloudinit_nic_json(const struct cloudinit_nic *n)
+{
+	json_t *e;
+
+	if (n->address == NULL)
+		return json_pack("{s:{s:s}, s:b}", "match", "macaddress",
+		    n->mac, "dhcp4", 1);
+	e = json_pack("{s:{s:s}, s:b, s:[s]}", "match", "macaddress", n->mac,
+	    "dhcp4", 0, "addresses", n->address);
+	if (e && n->gateway && json_object_set_new(e, "gateway4",
+	    json_string(n->gateway)) < 0)
+		goto fail;
+	if (e && n->dns && json_object_set_new(e, "nameservers",
+	    json_pack("{s:[s]}", "addresses", n->dns)) < 0)
+		goto fail;
+	return e;
+fail:
+	json_decref(e);
+	return NULL;
+}
+
 char *
-cloudinit_network_config(const char *const *macs, size_t n)
+cloudinit_network_config(const struct cloudinit_nic *nics, size_t n)
 {
 	json_t *nc, *eth;
 	char *out = NULL, name[32];
@@ -196,8 +220,8 @@ cloudinit_network_config(const char *const *macs, size_t n)
 	eth = json_object_get(nc, "ethernets");
 	for (size_t i = 0; eth && i < n; i++) {
 		snprintf(name, sizeof(name), "nic%zu", i);
-		if (json_object_set_new(eth, name, json_pack("{s:{s:s}, s:b}",
-		    "match", "macaddress", macs[i], "dhcp4", 1)) < 0)
+		if (json_object_set_new(eth, name,
+		    cloudinit_nic_json(&nics[i])) < 0)
 			goto done;
 	}
 	if (eth)

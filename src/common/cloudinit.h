@@ -45,12 +45,28 @@ char *cloudinit_meta_data(const char *instance_id, const char *hostname,
     const char *const *keys, size_t n);
 
 /*
- * network-config version 2 configuring each of the n NICs, matched by
- * MAC address, by DHCP (v4): nic0 ... nicN-1.  NULL with ERR_INTERNAL
- * when out of memory; n == 0 gives NULL without an error (no NIC: no
- * network-config, cloud-init's own fallback applies).
+ * One NIC of the network-config: matched by its MAC; configured by DHCP
+ * (v4) when address is NULL, else with the static address "A.B.C.D/P"
+ * (what a network where hangar runs no DHCP server needs: a bridge
+ * network, or one with dhcp off), and then the default route through
+ * gateway and the name server dns when they are not NULL.
  */
-char *cloudinit_network_config(const char *const *macs, size_t n);
+struct cloudinit_nic {
+	const char *mac;
+	const char *address;
+	const char *gateway;
+	const char *dns;
+};
+
+/*
+ * network-config version 2 configuring each of the n NICs: nic0 ...
+ * nicN-1.  NULL with ERR_INTERNAL when out of memory; n == 0 gives NULL
+ * without an error (no NIC: no network-config, cloud-init's own
+ * fallback applies).  The gateway is written as gateway4, which
+ * cloud-init 22.4 (Debian 12's, rendering ifupdown) turns into the
+ * interface's default route.
+ */
+char *cloudinit_network_config(const struct cloudinit_nic *nics, size_t n);
 
 /* The user-data written when the request gives none: an empty
  * cloud-config (meta-data carries the host name and the keys). */

@@ -35,7 +35,34 @@ struct migrate_plan {
 	char linked[NAME_MAX_LEN]; /* an image one of its disks is a linked
 	                            * clone of, or "" (a copy needs the
 	                            * image's copy on the destination) */
+	/* the host bridges its NICs on bridge networks attach to: the
+	 * destination must have them too (the placement's "bridges") */
+	char bridges[VM_NICS_MAX][NETWORK_BRIDGE_LEN];
+	int nbridges;
 };
+
+/* Note the bridge of each of the VM's NICs on a bridge network (once). */
+static int
+migrate_find_bridges(struct store_conn *c, struct migrate_plan *p)
+{
+	struct nic_rec nics[VM_NICS_MAX];
+	struct network_rec n;
+	int k = store_nic_list(c, p->vm.id, nics, VM_NICS_MAX), j;
+
+	for (int i = 0; i < k; i++) {
+		if (store_network_get_id(c, nics[i].network_id, &n) < 0)
+			return -1;
+		if (networks_on_hosts(&n))
+			continue;
+		for (j = 0; j < p->nbridges && strcmp(p->bridges[j],
+		    n.bridge) != 0; j++)
+			;
+		if (j == p->nbridges)
+			snprintf(p->bridges[p->nbridges++], NETWORK_BRIDGE_LEN,
+			    "%s", n.bridge);
+	}
+	return k < 0 ? -1 : 0;
+}
 
 /* Note the image of a linked clone among the VM's disks. */
 static int
@@ -75,6 +102,8 @@ migrate_load(struct app *app, const struct migrate_request *rq,
 		    &p->nsnaps);
 	if (r == 0)
 		r = migrate_find_linked(c, p);
+	if (r == 0)
+		r = migrate_find_bridges(c, p);
 	store_read_end(c);
 	if (r < 0)
 		return -1;
@@ -146,6 +175,9 @@ migrate_place_req(const struct migrate_request *rq,
 	pr->sr.disk_gib = p->vm.disk_gib;
 	pr->sr.host = rq->host;
 	pr->sr.force = rq->force;
+	for (int i = 0; i < p->nbridges; i++)
+		pr->bridges[i] = p->bridges[i];
+	pr->nbridges = p->nbridges;
 }
 
 int

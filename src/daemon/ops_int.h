@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "../common/cloudinit.h"
 #include "app.h"
 
 /* What one run of one operation works with. */
@@ -250,6 +251,18 @@ void ops_nics_spec(struct op_ctx *x, struct ops_disks *d,
  * removed (gone is fine). */
 int ops_nics_dhcp_add(struct op_ctx *x, struct backend_conn *bc);
 int ops_nics_dhcp_remove(struct op_ctx *x, struct backend_conn *bc);
+/*
+ * How the guest's cloud-init configures each of x's NICs, into
+ * out[x->nnics]: by DHCP where a server of hangar's hands the NIC its
+ * address (ops_nics_dhcp_add), else, when hangar gave it one, with that
+ * static address (written into addr[i], "A.B.C.D/P"), the network's
+ * gateway as default route when no NIC before it has one (DHCP brings
+ * its own), and the gateway as name server on a nat or isolated network
+ * (the hosts' dnsmasq).
+ */
+#define OPS_NIC_CIDR_LEN 20
+void ops_nics_cloudinit(struct op_ctx *x, struct cloudinit_nic *out,
+    char (*addr)[OPS_NIC_CIDR_LEN]);
 /* The runners of nic_add and nic_remove (the NIC: params "mac"). */
 int ops_nic_add(struct op_ctx *x);
 int ops_nic_add_recover(struct op_ctx *x);
@@ -260,13 +273,13 @@ void ops_vm_spec(struct op_ctx *x, const struct host_rec *h,
     struct ops_disks *d, struct vm_spec *spec);
 
 /* seed.c: the NoCloud seed.  seed_build: the ISO image of the VM uuid
- * with its settings spec_text (JSON, as stored) and NICs macs[nmacs],
+ * with its settings spec_text (JSON, as stored) and NICs nics[nnics],
  * timestamps when, into *out (malloc'd) and *len.  seed_make: build it
  * for x's VM and put it as d's volume into pool on bc (made again when
  * there); its path into path. */
 int seed_build(const char *uuid, const char *spec_text,
-    const char *const *macs, size_t nmacs, time_t when, unsigned char **out,
-    size_t *len);
+    const struct cloudinit_nic *nics, size_t nnics, time_t when,
+    unsigned char **out, size_t *len);
 int seed_make(struct op_ctx *x, struct backend_conn *bc, const char *pool,
     const struct disk_rec *d, char *path, size_t len);
 

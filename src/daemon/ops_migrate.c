@@ -478,6 +478,8 @@ ops_migrate_recover(struct op_ctx *x)
 			m.dst_vol = true;
 			mig_drop_dst_vol(&m);
 		}
+		if (!on_dst)
+			mig_nics_drop(x, x->dst_bc, m.dst.name);
 		x->have_state = true;
 		x->observed = ss;
 		return err_set(ERR_INTERRUPTED, "the daemon stopped while vm "
@@ -490,6 +492,9 @@ ops_migrate_recover(struct op_ctx *x)
 	}
 	if (m.copy && ops_disks_delete(x, x->bc, x->pool) < 0)
 		err_clear();
+	/* its addresses: the destination's networks got them before the
+	 * move; the source's go now */
+	mig_nics_drop(x, x->bc, x->vm.host);
 	x->bc = x->dst_bc;
 	x->have_state = true;
 	x->observed = ds;

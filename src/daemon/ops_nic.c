@@ -6,13 +6,16 @@
  * added on the VM's host before
  * its domain is defined (create) or on the destination before it moves
  * (migration), removed where it no longer runs (delete, rollback, the
- * source after a move).  Every step may be repeated.
+ * source after a move).  Every step may be repeated.  Where no DHCP
+ * server of hangar's hands a NIC its address (a bridge network, DHCP
+ * off), the guest's cloud-init network-config carries it instead.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "../common/error.h"
 #include "../common/log.h"
+#include "../common/netaddr.h"
 #include "ops_int.h"
 
 int
@@ -100,6 +103,36 @@ ops_nics_dhcp_remove(struct op_ctx *x, struct backend_conn *bc)
 		if (ops_nic_dhcp(x, bc, i, false) < 0)
 			return -1;
 	return 0;
+}
+
+void
+ops_nics_cloudinit(struct op_ctx *x, struct cloudinit_nic *out,
+    char (*addr)[OPS_NIC_CIDR_LEN])
+{
+	bool routed = false;
+	uint32_t net;
+	int prefix;
+
+	for (int i = 0; i < x->nnics; i++) {
+		const struct network_rec *n = &x->nic_nets[i];
+
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].mac = x->nics[i].mac;
+		if (ops_nic_dhcp_wanted(x, i) || x->nics[i].ipv4[0] == '\0' ||
+		    ipv4_cidr_parse(n->cidr, &net, &prefix) < 0) {
+			routed = true;     /* DHCP brings its own router */
+			continue;
+		}
+		snprintf(addr[i], OPS_NIC_CIDR_LEN, "%s/%d", x->nics[i].ipv4,
+		    prefix);
+		out[i].address = addr[i];
+		if (n->gateway[0] && !routed) {
+			out[i].gateway = n->gateway;
+			routed = true;
+		}
+		if (n->gateway[0] && networks_on_hosts(n))
+			out[i].dns = n->gateway;
+	}
 }
 
 /* --- hot-plug: one NIC added to or removed from a made VM --- */

@@ -11,8 +11,9 @@
  * public-keys), user-data (the user's as it is, or an empty cloud-config),
  * vendor-data (the user's, or hangar's that gives a VM made from another's
  * disk a machine-id of its own: CLOUDINIT_VENDOR_DATA_DEFAULT) and
- * network-config (the user's, or one hangar
- * writes matching each NIC by MAC; none when the VM has no NIC).
+ * network-config (the user's, or one hangar writes matching each NIC by
+ * MAC, by DHCP or with its static address: ops_nics_cloudinit; none when
+ * the VM has no NIC).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +58,9 @@ seed_keys(json_t *spec, const char **keys, size_t max)
 }
 
 int
-seed_build(const char *uuid, const char *spec_text, const char *const *macs,
-    size_t nmacs, time_t when, unsigned char **out, size_t *len)
+seed_build(const char *uuid, const char *spec_text,
+    const struct cloudinit_nic *nics, size_t nnics, time_t when,
+    unsigned char **out, size_t *len)
 {
 	struct seediso_file f[SEED_FILES_MAX];
 	const char *keys[CLOUDINIT_KEYS_MAX];
@@ -86,8 +88,8 @@ seed_build(const char *uuid, const char *spec_text, const char *const *macs,
 		net = json_dumps(nc, JSON_INDENT(2) | JSON_ENSURE_ASCII |
 		    JSON_PRESERVE_ORDER);
 	else
-		net = cloudinit_network_config(macs, nmacs);
-	if (net == NULL && (nc != NULL || nmacs > 0))
+		net = cloudinit_network_config(nics, nnics);
+	if (net == NULL && (nc != NULL || nnics > 0))
 		goto done;
 	if (net)
 		seed_file(f, &n, "network-config", net);
@@ -118,7 +120,8 @@ int
 seed_make(struct op_ctx *x, struct backend_conn *bc, const char *pool,
     const struct disk_rec *d, char *path, size_t len)
 {
-	const char *macs[VM_NICS_MAX];
+	struct cloudinit_nic nics[VM_NICS_MAX];
+	char addrs[VM_NICS_MAX][OPS_NIC_CIDR_LEN];
 	unsigned char *iso = NULL;
 	size_t isolen = 0;
 	char *spec;
@@ -129,9 +132,8 @@ seed_make(struct op_ctx *x, struct backend_conn *bc, const char *pool,
 		return -1;
 	/* hangar's own network-config (when the user gave none) matches
 	 * each of the VM's NICs (loaded with it: x->nics) by its MAC */
-	for (int i = 0; i < x->nnics; i++)
-		macs[i] = x->nics[i].mac;
-	r = seed_build(x->vm.uuid, spec, macs, (size_t)x->nnics,
+	ops_nics_cloudinit(x, nics, addrs);
+	r = seed_build(x->vm.uuid, spec, nics, (size_t)x->nnics,
 	    (time_t)(x->vm.created_at / 1000), &iso, &isolen);
 	free(spec);
 	/* made again from the start: a repeat (recovery) finds it there */

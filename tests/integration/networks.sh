@@ -289,6 +289,21 @@ t_match "virsh: its interface is on the bridge" \
 	"$(lvhost_virsh nw1 domiflist "${T_PFX}w")" "bridge +br-wire"
 t_http DELETE "/v1/vms/${T_PFX}w?$W"
 t_expect_status 200 "delete ${T_PFX}w: 200"
+# a bridge network with a range: no DHCP of hangar's there, so the seed's
+# network-config gives the guest its address, statically
+t_http POST /v1/networks '{"name":"wire4","mode":"bridge","bridge":"br-wire","ipv4":{"cidr":"10.82.0.0/24"}}'
+t_expect_status 201 "create bridge network wire4 on br-wire, 10.82.0.0/24: 201"
+t_http POST "/v1/vms?$W" '{"name":"'"${T_PFX}w4"'","memory_mib":64,"disk_gib":1,"nics":[{"network":"wire4"}],"cloud_init":{}}'
+t_expect_status 201 "create ${T_PFX}w4 on wire4 with a seed: 201"
+t_expect_json .nics[0].ipv4 10.82.0.2 "${T_PFX}w4: hangar gave it 10.82.0.2"
+W4_NC=$(isoinfo -R -i "$T_TMP/images/$(t_json .id)-cidata.iso" -x /network-config 2>&1)
+t_eq "${T_PFX}w4's seed: its MAC, no DHCP, 10.82.0.2/24 and the gateway" \
+	"$(jq -c '.ethernets.nic0 | [.match.macaddress, .dhcp4, .addresses, .gateway4]' <<<"$W4_NC" 2>&1)" \
+	"[\"$(t_json .nics[0].mac)\",false,[\"10.82.0.2/24\"],\"10.82.0.1\"]"
+t_http DELETE "/v1/vms/${T_PFX}w4?$W"
+t_expect_status 200 "delete ${T_PFX}w4: 200"
+t_http DELETE /v1/networks/wire4
+t_expect_status 200 "delete wire4: 200"
 nsenter -t "$NS_PID" -n ip link del br-wire
 
 # --- delete

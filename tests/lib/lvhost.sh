@@ -82,6 +82,43 @@
 #                            range; random start, checked with `ss -ltn`
 #   lvhost_log_tail NAME     print the tails of the host's logs (stderr)
 #
+# A shared segment (LVHOST_NETNS hosts only), as a LAN between machines:
+#   lvhost_segment_start SEG
+#       A network namespace (held by a `sleep infinity` of ours, its pid
+#       in $HANGAR_TEST_TMP/lvseg-SEG/switch.pid) with a bridge `sw`, the
+#       "switch".  Nothing in it has a route anywhere: frames only go
+#       between the namespaces joined to it.  Use addresses of a private
+#       range used only there (tests use 10.213.0.0/24).
+#   lvhost_segment_join SEG HOST ADDR/PREFIX [BRIDGE]
+#       Give the running netns host HOST a bridge BRIDGE (default br0,
+#       the same name on every host, as in production) with ADDR, joined
+#       to the switch by a veth pair (seg0 in the host, sg<PORT> on the
+#       switch).  Each two joined hosts reach each other's libvirtd
+#       address (the inside end of the veth, see LVHOST_NETNS) over the
+#       segment: a /32 route each way through the other's ADDR.  So a
+#       peer-to-peer live migration between them (libvirtd to libvirtd,
+#       QEMU to QEMU on tcp://<that address>) crosses the segment, and
+#       nothing needs forwarding in the machine's own namespace.  The
+#       bridge lives in the host's network namespace: lvhost_down takes
+#       it away (join again after lvhost_up).
+#   lvhost_segment_client SEG NAME ADDR/PREFIX
+#       A namespace of its own on the switch (a third machine on the LAN:
+#       eth0 with ADDR, no other route), held like the switch.
+#   lvhost_segment_pid SEG NAME   print the pid holding client NAME's
+#                                 namespace (for nsenter -t PID -n)
+#   lvhost_segment_exec SEG NAME CMD...
+#       run CMD in client NAME's network namespace (nsenter -n)
+#   lvhost_segment_stop SEG
+#       Stop every process still in a client's or the switch's namespace
+#       (an ssh the test left running there, say), then the holders, by
+#       pid: the namespaces, their veth pairs (and so the hosts' seg0
+#       ends) go with them; the hosts' bridges go when the hosts stop.
+#       Removes the state dir.  Safe to call twice.  Returns 1 if a
+#       process survived.
+#
+# Segment state ($HANGAR_TEST_TMP/lvseg-SEG): switch.pid, client-NAME.pid,
+# hosts (a line "NAME INSIDE-ADDR SEGMENT-ADDR" per joined host).
+#
 # State dir layout ($HANGAR_TEST_TMP/lvhost-NAME):
 #   etc/ lib/ log/ cache/ run/   bound on /etc/libvirt, /var/lib/libvirt,
 #                                /var/log/libvirt, /var/cache/libvirt,
@@ -566,4 +603,194 @@ lvhost_up() {
 		: >"$d/down"
 		return 1
 	fi
+}
+
+# --------------------------------------------------------------- segments
+
+_lvseg_dir() {
+	printf '%s/lvseg-%s\n' "${HANGAR_TEST_TMP:-/nonexistent}" "$1"
+}
+
+# _lvseg_hold FILE: start a `sleep infinity` in a network namespace of
+# its own, its pid into FILE once it has unshared; its loopback up.
+_lvseg_hold() {
+	local pid i me
+	me=$(readlink /proc/$$/ns/net)
+	unshare --net sleep infinity </dev/null >/dev/null 2>&1 &
+	pid=$!
+	echo "$pid" >"$1"
+	for ((i = 0; i < 200; i++)); do
+		[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" != "$me" ] && break
+		sleep 0.02
+	done
+	if ! _lvhost_alive "$pid" ||
+		[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$me" ]; then
+		echo "lvhost segment: cannot make a network namespace" >&2
+		return 1
+	fi
+	nsenter -t "$pid" -n ip link set lo up
+}
+
+# _lvseg_held FILE: the pid in FILE if it is still our holder (a `sleep`
+# in a network namespace other than ours).
+_lvseg_held() {
+	local pid
+	pid=$(_lvhost_pidfile "$1") && _lvhost_alive "$pid" || return 1
+	[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/$$/ns/net)" ] &&
+		grep -qx sleep "/proc/$pid/comm" 2>/dev/null || return 1
+	echo "$pid"
+}
+
+_lvseg_check_name() {
+	case $1 in
+	'' | *[!a-zA-Z0-9-]* | -*)
+		echo "lvhost segment: bad name '$1'" >&2
+		return 1
+		;;
+	esac
+	[ "${#1}" -le 12 ] || { echo "lvhost segment: name '$1' too long" >&2; return 1; }
+}
+
+# lvhost_segment_start SEG: see the top of the file.
+lvhost_segment_start() {
+	local seg=${1:?usage: lvhost_segment_start SEG} d pid
+	_lvseg_check_name "$seg" || return 1
+	if [ -z "${HANGAR_TEST_TMP:-}" ]; then
+		HANGAR_TEST_TMP=$(mktemp -d /tmp/hangar-test.XXXXXX) || return 1
+		export HANGAR_TEST_TMP
+	fi
+	d=$(_lvseg_dir "$seg")
+	if [ -e "$d" ]; then
+		echo "lvhost_segment_start: $d exists" >&2
+		return 1
+	fi
+	mkdir -p "$d" && : >"$d/hosts" || return 1
+	if ! _lvseg_hold "$d/switch.pid" ||
+		! pid=$(_lvseg_held "$d/switch.pid") ||
+		! nsenter -t "$pid" -n ip link add sw type bridge ||
+		! nsenter -t "$pid" -n ip link set sw up; then
+		lvhost_segment_stop "$seg"
+		return 1
+	fi
+	echo "# lvhost segment $seg: switch in the namespace of pid $pid"
+}
+
+# _lvseg_port SEG PEER-PID IFNAME: a veth pair from the switch (IFNAME
+# there, member of sw) to PEER-PID's namespace (PEERNAME there), up.
+_lvseg_port() {
+	local spid=$1 ppid=$2 ifname=$3 peername=$4
+	ip link add "$ifname" netns "$spid" type veth peer name "$peername" \
+		netns "$ppid" &&
+		nsenter -t "$spid" -n ip link set "$ifname" master sw &&
+		nsenter -t "$spid" -n ip link set "$ifname" up &&
+		nsenter -t "$ppid" -n ip link set "$peername" up
+}
+
+# lvhost_segment_join SEG HOST ADDR/PREFIX [BRIDGE]: see the top.
+lvhost_segment_join() {
+	local seg=$1 host=$2 addr=$3 br=${4:-br0} d hd hpid spid port in
+	local g gin gaddr gpid
+	d=$(_lvseg_dir "$seg")
+	hd=$(lvhost_dir "$host")
+	if ! spid=$(_lvseg_held "$d/switch.pid"); then
+		echo "lvhost_segment_join: segment '$seg' is not running" >&2
+		return 1
+	fi
+	if [ ! -e "$hd/netns" ] || ! hpid=$(_lvhost_pidfile "$hd/unshare.pid") ||
+		! _lvhost_alive "$hpid"; then
+		echo "lvhost_segment_join: '$host' is not a running LVHOST_NETNS host" >&2
+		return 1
+	fi
+	port=$(cat "$hd/port")
+	in=$(_lvhost_net_addrs "$port")
+	in=${in#* }
+	if ! { nsenter -t "$hpid" -n ip link add "$br" type bridge &&
+		nsenter -t "$hpid" -n ip addr add "$addr" dev "$br" &&
+		nsenter -t "$hpid" -n ip link set "$br" up &&
+		_lvseg_port "$spid" "$hpid" "sg$port" seg0 &&
+		nsenter -t "$hpid" -n ip link set seg0 master "$br"; }; then
+		echo "lvhost_segment_join: cannot join '$host' to '$seg'" >&2
+		return 1
+	fi
+	# each other's libvirtd over the segment
+	while read -r g gin gaddr; do
+		[ -n "$g" ] || continue
+		gpid=$(_lvhost_pidfile "$(lvhost_dir "$g")/unshare.pid") || continue
+		if ! { nsenter -t "$hpid" -n ip route add "$gin/32" via "$gaddr" &&
+			nsenter -t "$gpid" -n ip route add "$in/32" via "${addr%/*}"; }; then
+			echo "lvhost_segment_join: cannot route between '$host' and its peers" >&2
+			return 1
+		fi
+	done <"$d/hosts"
+	echo "$host $in ${addr%/*}" >>"$d/hosts"
+	echo "# lvhost segment $seg: $host joined ($br $addr)"
+}
+
+# lvhost_segment_client SEG NAME ADDR/PREFIX: see the top of the file.
+lvhost_segment_client() {
+	local seg=$1 name=$2 addr=$3 d spid cpid
+	_lvseg_check_name "$name" || return 1
+	d=$(_lvseg_dir "$seg")
+	if ! spid=$(_lvseg_held "$d/switch.pid"); then
+		echo "lvhost_segment_client: segment '$seg' is not running" >&2
+		return 1
+	fi
+	if [ -e "$d/client-$name.pid" ]; then
+		echo "lvhost_segment_client: '$name' exists" >&2
+		return 1
+	fi
+	if ! { _lvseg_hold "$d/client-$name.pid" &&
+		cpid=$(_lvseg_held "$d/client-$name.pid") &&
+		_lvseg_port "$spid" "$cpid" "c-$name" eth0 &&
+		nsenter -t "$cpid" -n ip addr add "$addr" dev eth0; }; then
+		echo "lvhost_segment_client: cannot make client '$name'" >&2
+		return 1
+	fi
+	echo "# lvhost segment $seg: client $name ($addr) in the namespace of pid $cpid"
+}
+
+lvhost_segment_pid() {
+	_lvseg_held "$(_lvseg_dir "$1")/client-$2.pid"
+}
+
+lvhost_segment_exec() {
+	local pid
+	pid=$(lvhost_segment_pid "$1" "$2") || {
+		echo "lvhost_segment_exec: no client '$2' on '$1'" >&2
+		return 1
+	}
+	shift 2
+	nsenter -t "$pid" -n -- "$@"
+}
+
+# _lvseg_drop FILE: stop the holder in FILE and everything else in its
+# network namespace (looked up while the holder keeps the namespace's
+# id from being reused).  Returns 1 if a process survived.
+_lvseg_drop() {
+	local hold ns p rc=0
+	hold=$(_lvseg_held "$1") || { rm -f "$1"; return 0; }
+	ns=$(readlink "/proc/$hold/ns/net")
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ "$p" = "$hold" ] && continue
+		[ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" = "$ns" ] || continue
+		echo "# lvhost segment: pid $p ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-60)) left in a namespace; stopping it" >&2
+		_lvhost_kill "$p" 5 || rc=1
+	done
+	_lvhost_kill "$hold" 5 || rc=1
+	[ "$rc" = 0 ] && rm -f "$1"
+	return "$rc"
+}
+
+# lvhost_segment_stop SEG: see the top of the file.
+lvhost_segment_stop() {
+	local seg=${1:?usage: lvhost_segment_stop SEG} d f rc=0
+	d=$(_lvseg_dir "$seg")
+	[ -d "$d" ] || return 0
+	for f in "$d"/client-*.pid "$d/switch.pid"; do
+		[ -e "$f" ] || continue
+		_lvseg_drop "$f" || rc=1
+	done
+	[ "$rc" = 0 ] && rm -rf "$d"
+	return "$rc"
 }

@@ -25,6 +25,9 @@
 #                     block of ports, tried up to 3 times) that t_cleanup
 #                     stops; sets LVHOST_URI/LVHOST_PORT/LVHOST_DIR.  Its
 #                     state dir is under HANGAR_TEST_TMP (T_TMP when unset).
+#   t_lvseg_start SEG
+#                     start a shared segment (lvhost_segment_start) that
+#                     t_cleanup stops before the hosts.
 #   t_cleanup         (trap) stop hangard, remove this script's domains
 #                     (names starting with T_PFX) and pool from the libvirt
 #                     host, stop the host if the script started it, stop
@@ -103,7 +106,7 @@ T_BASE=${T_BASE:-}
 export T_ELAPSED T_LOCATION  # read by the test scripts
 T_HTTP_TIMEOUT=${T_HTTP_TIMEOUT:-120}
 T_STATUS='' T_BODY='' T_CTYPE='' T_LOCATION='' T_ELAPSED=0 T_REQ=''
-T_TMP='' T_LV_URI='' T_LV_DIR='' T_LV_OWN='' T_POOL='' T_PFX='' T_LV_HOSTS=''
+T_TMP='' T_LV_URI='' T_LV_DIR='' T_LV_OWN='' T_POOL='' T_PFX='' T_LV_HOSTS='' T_LV_SEGS=''
 HANGARD_PID='' HANGARD_PORT='' HANGARD_SOCK='' HANGARD_URL=''
 BUILD=${BUILD:-build}
 
@@ -355,6 +358,9 @@ t_cleanup() {
 			t_virsh pool-undefine "$T_POOL" >/dev/null 2>&1
 		fi
 	fi
+	for dom in $T_LV_SEGS; do
+		lvhost_segment_stop "$dom" || echo "# cleanup: lvhost_segment_stop $dom failed"
+	done
 	if [ -n "$T_LV_OWN" ]; then
 		lvhost_stop "$T_LV_OWN" || echo "# cleanup: lvhost_stop $T_LV_OWN failed"
 	fi
@@ -388,6 +394,13 @@ t_lvhost_start() {
 		echo "# t_lvhost_start $name: attempt $try failed"
 	done
 	return 1
+}
+
+# t_lvseg_start SEG: see above.
+t_lvseg_start() {
+	[ -n "${HANGAR_TEST_TMP:-}" ] || export HANGAR_TEST_TMP=$T_TMP
+	lvhost_segment_start "$1" || return 1
+	T_LV_SEGS+=" $1"
 }
 
 # ------------------------------------------------------------------- hangard

@@ -1471,9 +1471,10 @@ test_migrate_check(void **state)
 	    "machine type 'pc-nope' for 'i686' ('test' domains)");
 	assert_check(&mc, "emulator", true, "the destination offers the same "
 	    "emulator ('/usr/bin/test-hv')");
-	assert_check(&mc, "network", true, "bridge 'br0' is not checked: "
-	    "libvirt cannot see the host's bridges; an interface of type "
-	    "'user' is not checked");
+	/* a bridge is looked up in the destination's interfaces (the test
+	 * driver has eth1 and lo) */
+	assert_check(&mc, "network", false, "bridge 'br0' is not on the "
+	    "destination");
 	assert_check(&mc, "storage", true, "the domain has no disk");
 	d = virDomainLookupByUUIDString(f->raw, uuid);
 	assert_non_null(d);
@@ -1482,14 +1483,17 @@ test_migrate_check(void **state)
 	snprintf(xml, sizeof(xml),
 	    "<domain type='test'><name>m3</name><memory>65536</memory>"
 	    "<os><type arch='i686'>hvm</type></os>"
-	    "<devices><emulator>/usr/bin/qemu-x</emulator></devices>"
-	    "</domain>");
+	    "<devices><emulator>/usr/bin/qemu-x</emulator>"
+	    "<interface type='bridge'><source bridge='eth1'/></interface>"
+	    "<interface type='user'/></devices></domain>");
 	define_raw(f, xml, uuid);
 	memset(&mc, 0, sizeof(mc));
 	assert_int_equal(backend_migrate_check(f->bc, uuid, dst, NULL, false,
 	    &mc), 0);
 	assert_check(&mc, "emulator", false, "the destination's emulator is "
 	    "'/usr/bin/test-hv', not the domain's '/usr/bin/qemu-x'");
+	assert_check(&mc, "network", true, "bridge 'eth1' is on the "
+	    "destination; an interface of type 'user' is not checked");
 
 	/* an unknown domain: the checks cannot be made at all */
 	new_uuid(uuid);

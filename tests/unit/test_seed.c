@@ -122,23 +122,108 @@ test_meta_data(void **state)
 static void
 test_network_config(void **state)
 {
-	const char *macs[] = { "52:54:00:00:00:01", "52:54:00:00:00:02" };
-	char *nc = cloudinit_network_config(macs, 2);
-	json_t *j = json_loads(nc, 0, NULL), *e;
+	const struct cloudinit_nic nics[] = {
+		{ "52:54:00:00:00:01", NULL, NULL, NULL },
+		{ "52:54:00:00:00:02", "10.213.0.5/24", "10.213.0.1", NULL },
+		{ "52:54:00:00:00:03", "10.77.0.9/16", NULL, "10.77.0.1" },
+	};
+	char *nc = cloudinit_network_config(nics, 3);
+	json_t *j = json_loads(nc, 0, NULL), *e, *n;
 
 	(void)state;
 	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
 	e = json_object_get(j, "ethernets");
-	assert_int_equal(json_object_size(e), 2);
+	assert_int_equal(json_object_size(e), 3);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(
-	    json_object_get(e, "nic1"), "match"), "macaddress")), macs[1]);
-	assert_true(json_is_true(json_object_get(json_object_get(e, "nic0"),
-	    "dhcp4")));
+	    json_object_get(e, "nic1"), "match"), "macaddress")), nics[1].mac);
+	/* DHCP: nothing but the match and dhcp4 */
+	n = json_object_get(e, "nic0");
+	assert_true(json_is_true(json_object_get(n, "dhcp4")));
+	assert_int_equal(json_object_size(n), 2);
+	/* static, with the default route */
+	n = json_object_get(e, "nic1");
+	assert_true(json_is_false(json_object_get(n, "dhcp4")));
+	assert_int_equal(json_array_size(json_object_get(n, "addresses")), 1);
+	assert_string_equal(json_string_value(json_array_get(
+	    json_object_get(n, "addresses"), 0)), "10.213.0.5/24");
+	assert_string_equal(json_string_value(json_object_get(n, "gateway4")),
+	    "10.213.0.1");
+	assert_null(json_object_get(n, "nameservers"));
+	/* static, no route, a name server */
+	n = json_object_get(e, "nic2");
+	assert_null(json_object_get(n, "gateway4"));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(
+	    json_object_get(n, "nameservers"), "addresses"), 0)), "10.77.0.1");
 	json_decref(j);
 	free(nc);
 	assert_null(cloudinit_network_config(NULL, 0));
 	assert_int_equal(err_last()->code, ERR_NONE);
+}
+
+/* A NIC of x on a network of the given mode, range, gateway and DHCP. */
+static void
+nic_on(struct op_ctx *x, const char *mac, const char *ipv4,
+    const char *mode, const char *cidr, const char *gw, bool dhcp)
+{
+	struct nic_rec *n = &x->nics[x->nnics];
+	struct network_rec *w = &x->nic_nets[x->nnics++];
+
+	snprintf(n->dev, sizeof(n->dev), "net%d", x->nnics - 1);
+	snprintf(n->mac, sizeof(n->mac), "%s", mac);
+	snprintf(n->ipv4, sizeof(n->ipv4), "%s", ipv4);
+	snprintf(w->mode, sizeof(w->mode), "%s", mode);
+	snprintf(w->cidr, sizeof(w->cidr), "%s", cidr);
+	snprintf(w->gateway, sizeof(w->gateway), "%s", gw);
+	w->dhcp = dhcp;
+	if (strcmp(mode, "bridge") == 0)
+		snprintf(w->bridge, sizeof(w->bridge), "br0");
+}
+
+/* Which NICs get a static address in the seed, and with what. */
+static void
+test_nics_cloudinit(void **state)
+{
+	static struct op_ctx x;
+	struct cloudinit_nic out[VM_NICS_MAX];
+	char addr[VM_NICS_MAX][OPS_NIC_CIDR_LEN];
+
+	(void)state;
+	memset(&x, 0, sizeof(x));
+	/* a bridge network with a range: static, and the default route */
+	nic_on(&x, "52:54:00:00:00:01", "10.213.0.2", "bridge",
+	    "10.213.0.0/24", "10.213.0.1", false);
+	/* nat with DHCP: the hosts' dnsmasq hands the address out */
+	nic_on(&x, "52:54:00:00:00:02", "10.77.0.2", "nat", "10.77.0.0/24",
+	    "10.77.0.1", true);
+	/* isolated without DHCP: static, its dnsmasq as name server, but
+	 * no second default route */
+	nic_on(&x, "52:54:00:00:00:03", "10.78.0.7", "isolated",
+	    "10.78.0.0/16", "10.78.0.1", false);
+	/* a bridge network without a range: the segment's own DHCP */
+	nic_on(&x, "52:54:00:00:00:04", "", "bridge", "", "", false);
+	ops_nics_cloudinit(&x, out, addr);
+	assert_string_equal(out[0].address, "10.213.0.2/24");
+	assert_string_equal(out[0].gateway, "10.213.0.1");
+	assert_null(out[0].dns);
+	assert_string_equal(out[1].mac, "52:54:00:00:00:02");
+	assert_null(out[1].address);
+	assert_string_equal(out[2].address, "10.78.0.7/16");
+	assert_null(out[2].gateway);
+	assert_string_equal(out[2].dns, "10.78.0.1");
+	assert_string_equal(out[3].mac, "52:54:00:00:00:04");
+	assert_null(out[3].address);
+	/* behind a NIC on DHCP (which brings a router) a static one gets
+	 * no default route */
+	memset(&x, 0, sizeof(x));
+	nic_on(&x, "52:54:00:00:00:05", "10.77.0.3", "nat", "10.77.0.0/24",
+	    "10.77.0.1", true);
+	nic_on(&x, "52:54:00:00:00:06", "10.213.0.3", "bridge",
+	    "10.213.0.0/24", "10.213.0.1", false);
+	ops_nics_cloudinit(&x, out, addr);
+	assert_null(out[0].address);
+	assert_string_equal(out[1].address, "10.213.0.3/24");
+	assert_null(out[1].gateway);
 }
 
 /* Run cmd (with %s the image's path); its whole output, malloc'd. */
@@ -218,7 +303,10 @@ test_iso(void **state)
 static void
 test_seed_build(void **state)
 {
-	const char *macs[] = { "52:54:00:aa:bb:01", "52:54:00:aa:bb:02" };
+	const struct cloudinit_nic nics[] = {
+		{ "52:54:00:aa:bb:01", NULL, NULL, NULL },
+		{ "52:54:00:aa:bb:02", "10.213.0.9/24", "10.213.0.1", NULL },
+	};
 	json_t *spec = json_pack("{s:s, s:[s], s:s, s:s}", "hostname",
 	    "ci-one", "ssh_authorized_keys", ED25519, "user_data",
 	    "#cloud-config\nruncmd:\n - [sh, -c, 'echo hi > /dev/ttyS0']\n",
@@ -228,7 +316,7 @@ test_seed_build(void **state)
 	size_t len;
 
 	(void)state;
-	assert_int_equal(seed_build(UUID, text, macs, 2, 1700000000, &iso,
+	assert_int_equal(seed_build(UUID, text, nics, 2, 1700000000, &iso,
 	    &len), 0);
 	write_iso(iso, len);
 	free(iso);
@@ -245,7 +333,8 @@ test_seed_build(void **state)
 	assert_non_null(strstr(md, "ci@test"));
 	free(md);
 	out = run("isoinfo -R -i %s -x /network-config", "");
-	assert_non_null(strstr(out, macs[1]));
+	assert_non_null(strstr(out, nics[1].mac));
+	assert_non_null(strstr(out, "\"10.213.0.9/24\""));
 	free(out);
 	free(text);
 	/* the user's network-config wins; no user-data: an empty config */
@@ -253,7 +342,7 @@ test_seed_build(void **state)
 	json_object_set_new(spec, "network_config", json_pack("{s:i}",
 	    "version", 1));
 	text = json_dumps(spec, 0);
-	assert_int_equal(seed_build(UUID, text, macs, 2, 1700000000, &iso,
+	assert_int_equal(seed_build(UUID, text, nics, 2, 1700000000, &iso,
 	    &len), 0);
 	write_iso(iso, len);
 	free(iso);
@@ -263,7 +352,7 @@ test_seed_build(void **state)
 	/* no vendor-data: hangar's, a new machine-id once per instance */
 	json_object_del(spec, "vendor_data");
 	text = json_dumps(spec, 0);
-	assert_int_equal(seed_build(UUID, text, macs, 2, 1700000000, &iso,
+	assert_int_equal(seed_build(UUID, text, nics, 2, 1700000000, &iso,
 	    &len), 0);
 	write_iso(iso, len);
 	free(iso);
@@ -305,6 +394,7 @@ main(void)
 		cmocka_unit_test(test_network_config),
 		cmocka_unit_test(test_iso),
 		cmocka_unit_test(test_seed_build),
+		cmocka_unit_test(test_nics_cloudinit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
