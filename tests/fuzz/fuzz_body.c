@@ -64,6 +64,7 @@
 #include "api/plans.c"
 #include "api/snapshots.c"
 #include "api/vms.c"
+#include "api/vms_ops.c"
 #include "common/schedule.h"
 #include "daemon/place.h"
 #include "fuzz.h"
