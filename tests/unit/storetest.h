@@ -1,8 +1,10 @@
 /*
  * storetest.h - what the store's unit tests (test_store_disk.c,
- * test_store_network.c, test_store_host_image.c) share: a database in a
- * temp dir of its own, opened and removed with its WAL files, and a host
- * row to hang VMs on.  Include after cmocka.h.
+ * test_store_network.c, test_store_host_image.c, test_store_backup.c,
+ * test_envs.c) share: a database in a temp dir of its own, opened and
+ * removed with its WAL files, and a host row to hang VMs on; and the
+ * cmocka fixture most of them use (storetest_setup, storetest_teardown).
+ * Include after cmocka.h.
  */
 #ifndef HANGAR_TEST_STORETEST_H
 #define HANGAR_TEST_STORETEST_H
@@ -54,6 +56,43 @@ storetest_host(struct store *s, struct host_rec *h, const char *name)
 	snprintf(h->uri, sizeof(h->uri), "test:///default");
 	h->cpu_ratio = h->ram_ratio = h->disk_ratio = 1;
 	return store_tx(s, storetest_host_tx, h);
+}
+
+/* The fixture: a fresh database with one host, h1, in h. */
+struct storetest_fx {
+	char dir[256];
+	char path[300];
+	struct store *s;
+	struct host_rec h;
+};
+
+/* *state: a new fixture whose temp dir is named after tag; 0 or -1. */
+static inline int
+storetest_setup(void **state, const char *tag)
+{
+	struct storetest_fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	storetest_path(f->dir, sizeof(f->dir), f->path, sizeof(f->path), tag);
+	if ((f->s = store_open(f->path)) == NULL ||
+	    storetest_host(f->s, &f->h, "h1") < 0) {
+		storetest_remove(f->s, f->dir, f->path);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static inline int
+storetest_teardown(void **state)
+{
+	struct storetest_fx *f = *state;
+
+	storetest_remove(f->s, f->dir, f->path);
+	free(f);
+	return 0;
 }
 
 #endif

@@ -77,35 +77,16 @@ test_check_name(void **state)
 
 /* --- the store --- */
 
-struct fx {
-	char dir[256];
-	char path[300];
-	struct store *s;
-	struct host_rec h;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	storetest_path(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
-	    "env");
-	if ((f->s = store_open(f->path)) == NULL ||
-	    storetest_host(f->s, &f->h, "h1") < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return storetest_setup(state, "env");
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	storetest_remove(f->s, f->dir, f->path);
-	free(f);
-	return 0;
+	return storetest_teardown(state);
 }
 
 static int
@@ -145,7 +126,7 @@ tx_vm_linked(struct store_conn *c, void *arg)
 }
 
 static int64_t
-make_vm(struct fx *f, int64_t env_id, const char *name, const char *role)
+make_vm(struct storetest_fx *f, int64_t env_id, const char *name, const char *role)
 {
 	struct link_tx t;
 
@@ -167,7 +148,7 @@ make_vm(struct fx *f, int64_t env_id, const char *name, const char *role)
 }
 
 static void
-make_env(struct fx *f, struct env_rec *e, const char *name, int64_t ttl_s)
+make_env(struct storetest_fx *f, struct env_rec *e, const char *name, int64_t ttl_s)
 {
 	memset(e, 0, sizeof(*e));
 	snprintf(e->name, sizeof(e->name), "%s", name);
@@ -196,7 +177,7 @@ collect_role(int64_t vm_id, const char *role, void *arg)
 static void
 test_store_env_rows(void **state)
 {
-	struct fx *f = *state;
+	struct storetest_fx *f = *state;
 	struct env_rec a, b, dup, got;
 	struct store_conn *c;
 	char names[128] = "";
@@ -243,7 +224,7 @@ tx_vm_delete(struct store_conn *c, void *arg)
 static void
 test_store_env_links(void **state)
 {
-	struct fx *f = *state;
+	struct storetest_fx *f = *state;
 	struct env_rec e, got;
 	struct store_conn *c;
 	char roles[128] = "", env[NAME_MAX_LEN];

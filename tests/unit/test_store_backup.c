@@ -21,30 +21,16 @@
 
 #define VMU "0b0b0b0b-0000-4000-8000-000000000001"
 
-struct fx {
-	char dir[256], path[300];
-	struct store *s;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	storetest_path(f->dir, sizeof(f->dir), f->path, sizeof(f->path), "bk");
-	assert_non_null(f->s = store_open(f->path));
-	*state = f;
-	return 0;
+	return storetest_setup(state, "bk");
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	storetest_remove(f->s, f->dir, f->path);
-	free(f);
-	return 0;
+	return storetest_teardown(state);
 }
 
 static int
@@ -74,7 +60,7 @@ tx_delete(struct store_conn *c, void *arg)
 }
 
 static void
-mk(struct fx *f, struct backup_rec *b, const char *id, const char *mode,
+mk(struct storetest_fx *f, struct backup_rec *b, const char *id, const char *mode,
     const char *parent)
 {
 	memset(b, 0, sizeof(*b));
@@ -99,7 +85,7 @@ collect(const struct backup_rec *b, void *arg)
 static void
 test_lifecycle(void **state)
 {
-	struct fx *f = *state;
+	struct storetest_fx *f = *state;
 	struct backup_rec a, b, got;
 	struct store_conn *c;
 	char ids[256] = "";

@@ -26,35 +26,16 @@
 #include "store/store.h"
 #include "storetest.h"
 
-struct fx {
-	char dir[256];
-	char path[300];
-	struct store *s;
-	struct host_rec h;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	storetest_path(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
-	    "net");
-	if ((f->s = store_open(f->path)) == NULL ||
-	    storetest_host(f->s, &f->h, "h1") < 0)
-		return -1;
-	*state = f;
-	return 0;
+	return storetest_setup(state, "net");
 }
 
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
-
-	storetest_remove(f->s, f->dir, f->path);
-	free(f);
-	return 0;
+	return storetest_teardown(state);
 }
 
 static int
@@ -65,7 +46,7 @@ tx_net(struct store_conn *c, void *arg)
 
 /* Insert a network; its result (0/-1), the row into *out. */
 static int
-net(struct fx *f, const char *name, const char *mode, const char *cidr,
+net(struct storetest_fx *f, const char *name, const char *mode, const char *cidr,
     const char *gw, struct network_rec *out)
 {
 	static unsigned seq;
@@ -112,7 +93,7 @@ tx_vm(struct store_conn *c, void *arg)
 }
 
 static void
-vm_init(struct fx *f, struct vm_tx *t, const char *name)
+vm_init(struct storetest_fx *f, struct vm_tx *t, const char *name)
 {
 	static unsigned seq;
 
@@ -142,7 +123,7 @@ nic(struct vm_tx *t, int64_t network_id, const char *mac, const char *ipv4)
 
 /* A VM with one NIC on network id; the insert's result. */
 static int
-vm1(struct fx *f, const char *name, int64_t id, const char *mac,
+vm1(struct storetest_fx *f, const char *name, int64_t id, const char *mac,
     const char *ipv4, struct nic_rec *out)
 {
 	struct vm_tx t;
@@ -168,7 +149,7 @@ tx_del(struct store_conn *c, void *arg)
 }
 
 static void
-del_vm(struct fx *f, const char *name)
+del_vm(struct storetest_fx *f, const char *name)
 {
 	assert_int_equal(store_tx(f->s, tx_del, (void *)(uintptr_t)name), 0);
 }
@@ -216,7 +197,7 @@ test_parsers(void **state)
 static void
 test_network_rows(void **state)
 {
-	struct fx *f = *state;
+	struct storetest_fx *f = *state;
 	struct network_rec n, got;
 	struct store_conn *c;
 
@@ -261,7 +242,7 @@ test_network_rows(void **state)
 static void
 test_address_allocation(void **state)
 {
-	struct fx *f = *state;
+	struct storetest_fx *f = *state;
 	struct network_rec n, m;
 	struct nic_rec a;
 	struct vm_tx t;
@@ -330,7 +311,7 @@ tx_net_del(struct store_conn *c, void *arg)
 static void
 test_macs_and_delete(void **state)
 {
-	struct fx *f = *state;
+	struct storetest_fx *f = *state;
 	struct network_rec n, br;
 	struct nic_rec a, b, list[VM_NICS_MAX];
 	struct store_conn *c;
@@ -381,7 +362,7 @@ test_macs_and_delete(void **state)
 
 struct leftover {
 	const char *name, *uuid;
-	struct fx *f;
+	struct storetest_fx *f;
 };
 
 static int
@@ -418,7 +399,7 @@ leftover_cat(const char *name, const char *uuid, void *arg)
 }
 
 static const char *
-leftovers(struct fx *f, const char *host, char buf[512])
+leftovers(struct storetest_fx *f, const char *host, char buf[512])
 {
 	struct store_conn *c = store_read_begin(f->s);
 
@@ -432,7 +413,7 @@ leftovers(struct fx *f, const char *host, char buf[512])
 static void
 test_leftovers(void **state)
 {
-	struct fx *f = *state;
+	struct storetest_fx *f = *state;
 	struct host_rec h2;
 	char buf[512];
 	struct leftover a = { "hangar-a", "aaaaaaaa-0000-4000-8000-000000000000",
