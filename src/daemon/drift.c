@@ -336,13 +336,24 @@ drift_adopt_net(struct store_conn *c, struct drift_adopt_tx *t, int i)
 	return 0;
 }
 
+/* src into dst[len], cut to fit (the two are fields of one struct,
+ * which snprintf's restrict would not allow) */
+static void
+drift_copy(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memmove(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* NIC i recorded, with the address it leases if that is free, else a
  * new one of the network's range. */
 static int
 drift_adopt_nic(struct store_conn *c, struct drift_adopt_tx *t, int i)
 {
 	struct nic_rec *n = &t->nics[i];
-	char field[16];
+	char field[24];
 
 	static const char *const models[] = { "virtio", "e1000" };
 
@@ -354,11 +365,11 @@ drift_adopt_nic(struct store_conn *c, struct drift_adopt_tx *t, int i)
 		return -1;
 	memset(n, 0, sizeof(*n));
 	n->network_id = t->nets[i].id;
-	snprintf(n->mac, sizeof(n->mac), "%s", t->dn[i].mac);
-	snprintf(n->model, sizeof(n->model), "%s", t->dn[i].model);
-	snprintf(field, sizeof(field), "nics[%d]", i);
+	drift_copy(n->mac, sizeof(n->mac), t->dn[i].mac);
+	drift_copy(n->model, sizeof(n->model), t->dn[i].model);
+	snprintf(field, sizeof(field), "nics[%d]", i % VM_NICS_MAX);
 	if (t->nets[i].cidr[0] && t->lease[i][0]) {
-		snprintf(n->ipv4, sizeof(n->ipv4), "%s", t->lease[i]);
+		drift_copy(n->ipv4, sizeof(n->ipv4), t->lease[i]);
 		if (store_nic_insert(c, t->vm.id, n, t->mac_prefix, field) == 0)
 			return 0;
 		if (strstr(err_last()->field, ".ipv4") == NULL)
