@@ -70,6 +70,7 @@ ops_backup_load(struct op_ctx *x, struct bk_run *k)
 		const struct disk_rec *dr = &x->disks[i];
 		const char *slash = strrchr(k->d.path[i], '/');
 		struct backup_disk_spec *s = &k->spec.disks[k->spec.ndisks++];
+		char tgt[sizeof(k->target[0])];
 
 		s->dev = dr->dev;
 		/* the NoCloud seed is made again from the spec; a cdrom is
@@ -77,9 +78,11 @@ ops_backup_load(struct op_ctx *x, struct bk_run *k)
 		if (strcmp(dr->content, "cidata") == 0 ||
 		    strcmp(dr->device, "disk") != 0 || slash == NULL)
 			continue;
-		snprintf(k->target[i], sizeof(k->target[i]),
-		    "%.*s/%s.backup.%s.%s.qcow2", (int)(slash - k->d.path[i]),
-		    k->d.path[i], x->vm.uuid, x->backup.id, dr->dev);
+		/* made aside: the source and k->target are one struct's */
+		snprintf(tgt, sizeof(tgt), "%.*s/%s.backup.%s.%s.qcow2",
+		    (int)(slash - k->d.path[i]), k->d.path[i], x->vm.uuid,
+		    x->backup.id, dr->dev);
+		memcpy(k->target[i], tgt, sizeof(tgt));
 		s->target = k->target[i];
 	}
 	k->spec.checkpoint = x->backup.checkpoint;
