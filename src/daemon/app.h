@@ -209,7 +209,8 @@ void ops_submit(struct ops *o, const char *op_id);
  */
 int ops_wait(struct ops *o, const char *id, int64_t timeout_ms,
     struct op_rec *out);
-/* Wake operation id if it is parked waiting (ops_park): its VM changed. */
+/* Operation id's VM changed: wake it if parked (ops_park), or, if it is
+ * looking now, have its next park due at once. */
 void ops_poke(struct ops *o, const char *id);
 /*
  * The VM ref (name or uuid) for a request that starts an operation on

@@ -493,7 +493,8 @@ ops_repark(struct ops *o, struct op_ctx *x)
 	j->phase = x->phase;
 	j->deadline_ms = x->deadline_ms;
 	j->cancel = __atomic_load_n(&x->cancel, __ATOMIC_ACQUIRE);
-	j->not_before_ms = j->cancel ? 0 : ops_now() + x->park_ms;
+	j->not_before_ms = j->cancel || __atomic_exchange_n(&x->poked, 0,
+	    __ATOMIC_ACQ_REL) ? 0 : ops_now() + x->park_ms;
 	ops_append(o, j);
 	pthread_mutex_unlock(&o->mu);
 }

@@ -16,6 +16,7 @@
 void
 ops_poke(struct ops *o, const char *id)
 {
+	struct op_ctx *x;
 	struct ops_job *j;
 
 	pthread_mutex_lock(&o->mu);
@@ -23,6 +24,15 @@ ops_poke(struct ops *o, const char *id)
 		log_debug("op %s: woken: its vm changed", id);
 		j->not_before_ms = 0;
 		pthread_cond_signal(&o->work);
+	} else {
+		/* looking now: if it parks again, it looks again at once */
+		for (x = o->running; x; x = x->next_running)
+			if (strcmp(x->op.id, id) == 0) {
+				log_debug("op %s: woken: its vm changed while "
+				    "it looked", id);
+				__atomic_store_n(&x->poked, 1, __ATOMIC_RELEASE);
+				break;
+			}
 	}
 	pthread_mutex_unlock(&o->mu);
 }

@@ -40,6 +40,10 @@ struct op_ctx {
 	 * and, when it stops because of it, sets cancelled */
 	int cancel;
 	bool cancelled;
+	/* poked (atomically) by ops_poke while the run looks: a park it
+	 * then asks for is due at once, for the change may have come after
+	 * its look */
+	int poked;
 	struct op_ctx *next_running;     /* the engine's list of runs */
 	/* migrations: where the VM went (0: it did not move) */
 	int64_t moved_to;
