@@ -22,8 +22,11 @@
  * A VM with an operation under way, or out of sight, is looked at again
  * on the next tick: nothing piles up.  A request refused for another
  * reason (a stopped VM, say) is logged once and waits for the next due
- * time.  The moment the schedule last fired is kept in the VM's row, so
- * a restart neither repeats nor skips one (missed times fire once).
+ * time.  A delete that fails (a backup with too many children, a file
+ * gone) is logged and tried again after BSCHED_RETRY_MS; the schedule
+ * goes on meanwhile.  The moment the schedule last fired is kept in the
+ * VM's row, so a restart neither repeats nor skips one (missed times
+ * fire once).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +145,17 @@ bsched_expired(struct store_conn *c, const struct vm_rec *v, int64_t now,
 	return 1;
 }
 
-/* The oldest scheduled backup of v past its retention, deleted. */
+/* The last backup the retention failed to delete: left alone for a
+ * while, so a delete that keeps failing neither runs every second nor
+ * keeps the schedule from taking new backups. */
+#define BSCHED_RETRY_MS (10 * 60 * 1000)
+static struct {
+	char id[UUID_STR_LEN];
+	int64_t until;
+} bsched_failed;
+
+/* The oldest scheduled backup of v past its retention, deleted; 1 when
+ * one was. */
 static int
 bsched_prune(struct app *app, const struct vm_rec *v, int64_t now)
 {
@@ -154,14 +167,19 @@ bsched_prune(struct app *app, const struct vm_rec *v, int64_t now)
 	if (r < 0)
 		log_warnx("backups: vm '%s': cannot read its backups: %s",
 		    v->name, err_last()->msg);
-	if (r != 1)
+	if (r != 1 || (strcmp(id, bsched_failed.id) == 0 &&
+	    now < bsched_failed.until))
 		return 0;
-	if (backups_delete(app, v->uuid, id) < 0)
+	if (backups_delete(app, v->uuid, id) < 0) {
 		log_warnx("backups: cannot delete expired backup %s of vm "
-		    "'%s': %s", id, v->name, err_last()->msg);
-	else
-		log_info("backups: vm '%s': deleted backup %s (past its "
-		    "retention)", v->name, id);
+		    "'%s' (tried again in %d min): %s", id, v->name,
+		    BSCHED_RETRY_MS / 60000, err_last()->msg);
+		snprintf(bsched_failed.id, sizeof(bsched_failed.id), "%s", id);
+		bsched_failed.until = now + BSCHED_RETRY_MS;
+		return 0;
+	}
+	log_info("backups: vm '%s': deleted backup %s (past its retention)",
+	    v->name, id);
 	return 1;
 }
 
