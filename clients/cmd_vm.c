@@ -21,39 +21,6 @@
 #define VM_OPT_FORCE	0x1	/* takes --force */
 #define VM_OPT_TIMEOUT	0x2	/* takes --timeout-s S (alias --timeout) */
 
-/* The snapshot and backup schedule options, as getopt_long() returns
- * them: a backup one is its snapshot one + VM_SCHED_BACKUP. */
-#define VM_SCHED_SPEC	'S'	/* --snapshot-schedule SPEC */
-#define VM_SCHED_NONE	'N'	/* --no-snapshot-schedule */
-#define VM_SCHED_KEEP	'K'	/* --snapshot-keep N */
-#define VM_SCHED_AGE	'A'	/* --snapshot-max-age DURATION */
-#define VM_SCHED_BACKUP	0x200
-#define VM_SCHED_EVERY	0x300	/* --backup-full-every N */
-#define VM_SCHED_OPTIONS						\
-	{ "snapshot-schedule", required_argument, NULL, VM_SCHED_SPEC },	\
-	{ "no-snapshot-schedule", no_argument, NULL, VM_SCHED_NONE },	\
-	{ "snapshot-keep", required_argument, NULL, VM_SCHED_KEEP },	\
-	{ "snapshot-max-age", required_argument, NULL, VM_SCHED_AGE },	\
-	{ "backup-schedule", required_argument, NULL,			\
-	    VM_SCHED_BACKUP + VM_SCHED_SPEC },				\
-	{ "no-backup-schedule", no_argument, NULL,			\
-	    VM_SCHED_BACKUP + VM_SCHED_NONE },				\
-	{ "backup-keep", required_argument, NULL,			\
-	    VM_SCHED_BACKUP + VM_SCHED_KEEP },				\
-	{ "backup-max-age", required_argument, NULL,			\
-	    VM_SCHED_BACKUP + VM_SCHED_AGE },				\
-	{ "backup-full-every", required_argument, NULL, VM_SCHED_EVERY }
-
-/* What a schedule's options are called, by what it schedules. */
-static const struct vm_sched_kind {
-	const char *what;          /* "snapshot": --snapshot-schedule ... */
-	const char *key;           /* the body's "snapshot_schedule" */
-	const char *ret;           /* and "snapshot_retention" */
-} vm_sched_kinds[] = {
-	{ "snapshot", "snapshot_schedule", "snapshot_retention" },
-	{ "backup", "backup_schedule", "backup_retention" },
-};
-
 /* An action on one VM, as the API spells it. */
 static const struct vm_act {
 	const char	*va_verb;
@@ -98,77 +65,6 @@ vm_set_int(struct cli *cli, json_t *obj, const char *opt, const char *key)
 	if (cli_parse_long(cli, opt, optarg, 1, INT_MAX, &n) == -1)
 		return -1;
 	return cli_set(obj, key, json_integer(n));
-}
-
-/* The retention object of kind k in retentions (made when missing). */
-static json_t *
-vm_sched_retention(json_t *retentions, const struct vm_sched_kind *k)
-{
-	json_t *r = json_object_get(retentions, k->ret);
-
-	if (r == NULL && (r = json_object()) != NULL &&
-	    json_object_set_new(retentions, k->ret, r) == -1)
-		r = NULL;
-	return r;
-}
-
-/*
- * If ch is one of the schedule options (snapshot or backup), put its
- * value (optarg) into body ("snapshot_schedule": SPEC, or null for
- * --no-snapshot-schedule, which only update takes; "backup_full_every")
- * or its kind's retention in retentions ({"snapshot_retention": {"keep":
- * N, "max_age": "7d"}}; an age of "" or "none" is no limit).  Returns 1
- * if it was one, 0 if not, -1 after reporting.  The server parses SPEC
- * and DURATION: its 400 names the field.
- */
-static int
-vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
-    json_t *retentions)
-{
-	const struct vm_sched_kind *k = &vm_sched_kinds[ch >= VM_SCHED_BACKUP];
-	const json_t *had = json_object_get(body, k->key);
-	char opt[64], none[64];
-	json_t *ret;
-	long n;
-
-	if (ch == VM_SCHED_EVERY) {
-		if (cli_parse_long(cli, "--backup-full-every", optarg, 1,
-		    INT_MAX, &n) == -1)
-			return -1;
-		return cli_set(body, "backup_full_every", json_integer(n)) ==
-		    -1 ? -1 : 1;
-	}
-	snprintf(opt, sizeof(opt), "--%s-schedule", k->what);
-	snprintf(none, sizeof(none), "--no-%s-schedule", k->what);
-	switch (ch % VM_SCHED_BACKUP) {
-	case VM_SCHED_SPEC:
-		if (json_is_null(had))
-			return cli_usage_error(cli, "%s and %s do not go "
-			    "together", opt, none);
-		return cli_set_str(cli, body, k->key, opt, optarg) == -1 ?
-		    -1 : 1;
-	case VM_SCHED_NONE:
-		if (!update)
-			return cli_usage_error(cli, "invalid option '%s': a new "
-			    "VM has no schedule unless given one", none);
-		if (json_is_string(had))
-			return cli_usage_error(cli, "%s and %s do not go "
-			    "together", opt, none);
-		return cli_set(body, k->key, json_null()) == -1 ? -1 : 1;
-	case VM_SCHED_KEEP:
-		snprintf(opt, sizeof(opt), "--%s-keep", k->what);
-		if (cli_parse_long(cli, opt, optarg, 0, INT_MAX, &n) == -1)
-			return -1;
-		return (ret = vm_sched_retention(retentions, k)) == NULL ||
-		    cli_set(ret, "keep", json_integer(n)) == -1 ? -1 : 1;
-	case VM_SCHED_AGE:
-		snprintf(opt, sizeof(opt), "--%s-max-age", k->what);
-		return (ret = vm_sched_retention(retentions, k)) == NULL ||
-		    cli_set_str(cli, ret, "max_age", opt,
-		    strcmp(optarg, "none") == 0 ? "" : optarg) == -1 ? -1 : 1;
-	default:
-		return 0;
-	}
 }
 
 /* The VM's hardware options, as getopt_long() returns them. */
@@ -290,21 +186,6 @@ vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
 		return cli_set(body, key, json_boolean(ch == VM_HW_HYPERV)) ==
 		    -1 ? -1 : 1;
 	return cli_set_str(cli, body, key, key, optarg) == -1 ? -1 : 1;
-}
-
-/* Put each retention of retentions that says anything into body
- * ("snapshot_retention", "backup_retention"). */
-static int
-vm_sched_done(json_t *body, json_t *retentions)
-{
-	const char *key;
-	json_t *ret;
-
-	json_object_foreach(retentions, key, ret)
-		if (json_object_size(ret) > 0 &&
-		    cli_set(body, key, json_incref(ret)) == -1)
-			return -1;
-	return 0;
 }
 
 /* hangar vm list [--host HOST] [--state STATE] */

@@ -541,7 +541,6 @@ static int
 vms_update_tx(struct store_conn *c, void *arg)
 {
 	struct vms_update_tx *t = arg;
-
 	bool snap = false, backup = false;
 
 	if (store_vm_get(c, t->id, &t->vm) < 0 ||
