@@ -51,6 +51,9 @@ int
 vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
     json_t *retentions)
 {
+	/* the snapshot option it is, or is shifted from for a backup one */
+	int base = ch < VM_SCHED_BACKUP ? ch : ch < VM_SCHED_EVERY ?
+	    ch - VM_SCHED_BACKUP : -1;
 	const struct vm_sched_kind *k = &vm_sched_kinds[ch >= VM_SCHED_BACKUP];
 	const json_t *had = json_object_get(body, k->key);
 	char opt[64], none[64];
@@ -66,7 +69,7 @@ vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
 	}
 	snprintf(opt, sizeof(opt), "--%s-schedule", k->what);
 	snprintf(none, sizeof(none), "--no-%s-schedule", k->what);
-	switch (ch % VM_SCHED_BACKUP) {
+	switch (base) {
 	case VM_SCHED_SPEC:
 		if (json_is_null(had))
 			return cli_usage_error(cli, "%s and %s do not go "

@@ -15,9 +15,11 @@
  * backups fail keeps its last one).
  *
  * The mode: full when the VM has no backup, when its newest one has no
- * checkpoint to build on any more (its disks were restored since), or
- * when the newest one's chain (it and its parents back to a full one)
- * already holds backup_full_every backups; incremental otherwise.
+ * checkpoint to build on any more (its disks were restored since), when
+ * its last backup operation failed for want of one (409 naming "mode":
+ * the checkpoint lost on the host), or when the newest one's chain (it
+ * and its parents back to a full one) already holds backup_full_every
+ * backups; incremental otherwise.
  *
  * A VM with an operation under way, or out of sight, is looked at again
  * on the next tick: nothing piles up.  A request refused for another
@@ -42,13 +44,33 @@
 
 #define BSCHED_TICK_MS 1000
 
+/* store_op_each's callback: the VM's newest backup operation failed
+ * for want of something to build on (409 naming "mode")? */
+static int
+bsched_last_op(const struct op_rec *o, void *arg)
+{
+	if (o->kind != OP_BACKUP)
+		return 0;
+	*(bool *)arg = o->status == OP_FAILED &&
+	    strcmp(o->err_field, "mode") == 0;
+	return 1;
+}
+
 const char *
 bsched_mode(struct store_conn *c, const struct vm_rec *v)
 {
 	struct backup_rec b;
 	int n = 1, every = v->backup_full_every > 0 ? v->backup_full_every :
 	    BACKUP_FULL_EVERY_DEFAULT;
+	bool lost = false;
 
+	/* an incremental one that failed for its parent's checkpoint (lost
+	 * on the host, bitmaps and all): a full one, not the same again */
+	if (v->id > 0 && store_op_each(c, v->id, NULL, 20, bsched_last_op,
+	    &lost) < 0)
+		return NULL;
+	if (lost)
+		return "full";
 	if (store_backup_latest(c, v->uuid, &b) < 0) {
 		if (err_last()->code != ERR_NOT_FOUND)
 			return NULL;

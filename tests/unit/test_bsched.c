@@ -2,8 +2,8 @@
  * test_bsched.c - unit tests of the decisions of daemon/bsched.c, the
  * backup scheduler, over backup rows in a real store: which mode the
  * next scheduled backup takes (full with nothing to build on, after a
- * restore, and when the chain holds backup_full_every; incremental
- * otherwise), and which backup the retention deletes next (the oldest
+ * restore, after a backup that failed for its lost checkpoint, and when
+ * the chain holds backup_full_every; incremental otherwise), and which backup the retention deletes next (the oldest
  * scheduled one past keep or max_age; never one taken by hand, one still
  * being made, or the newest for its age); and the VM's backup schedule
  * fields in the store.  The backup rows are keyed by a VM uuid with no
@@ -314,6 +314,82 @@ test_store_fields(void **state)
 	assert_int_equal(scheduled(f), 0);
 }
 
+static int
+tx_op_insert(struct store_conn *c, void *arg)
+{
+	return store_op_insert(c, arg);
+}
+
+struct op_end {
+	const char *id;
+	enum op_status status;
+	const struct err *e;
+};
+
+static int
+tx_op_finish(struct store_conn *c, void *arg)
+{
+	const struct op_end *a = arg;
+
+	return store_op_finish(c, a->id, a->status, a->e);
+}
+
+/* A finished operation of kind on v; e->field "" for a success. */
+static void
+op(struct storetest_fx *f, const struct vm_rec *v, const char *id,
+    enum op_kind kind, const char *field)
+{
+	struct op_end end = { id, field ? OP_FAILED : OP_SUCCEEDED, NULL };
+	struct err e;
+	struct op_rec o;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(o.id, sizeof(o.id), "%s", id);
+	o.kind = kind;
+	o.vm_id = v->id;
+	snprintf(o.vm_uuid, sizeof(o.vm_uuid), "%s", v->uuid);
+	snprintf(o.vm_name, sizeof(o.vm_name), "%s", v->name);
+	snprintf(o.params, sizeof(o.params), "{}");
+	assert_int_equal(store_tx(f->s, tx_op_insert, &o), 0);
+	memset(&e, 0, sizeof(e));
+	e.code = ERR_CONFLICT;
+	snprintf(e.field, sizeof(e.field), "%s", field ? field : "");
+	snprintf(e.msg, sizeof(e.msg), "it failed");
+	end.e = field ? &e : NULL;
+	assert_int_equal(store_tx(f->s, tx_op_finish, &end), 0);
+}
+
+/* The last backup operation failed naming "mode" (its parent's
+ * checkpoint lost on the host): the next one is full. */
+static void
+test_mode_after_lost_checkpoint(void **state)
+{
+	struct storetest_fx *f = *state;
+	struct vm_rec v;
+
+	vm(&v, 0, 0, 0);
+	v.vcpus = 1;
+	v.memory_mib = 64;
+	v.disk_gib = 1;
+	v.host_id = f->h.id;
+	snprintf(v.desired, sizeof(v.desired), "running");
+	snprintf(v.observed, sizeof(v.observed), "running");
+	if (store_tx(f->s, tx_vm_insert, &v) != 0)
+		fail_msg("insert: %s", err_last()->msg);
+	get(f, &v);
+	mk(f, "b1", "", true, true);
+	op(f, &v, "op1", OP_BACKUP, NULL);
+	assert_string_equal(mode(f, &v), "incremental");
+	op(f, &v, "op2", OP_BACKUP, "vcpus");       /* failed otherwise */
+	assert_string_equal(mode(f, &v), "incremental");
+	op(f, &v, "op3", OP_BACKUP, "mode");
+	assert_string_equal(mode(f, &v), "full");
+	op(f, &v, "op4", OP_START, NULL);           /* not a backup: no matter */
+	assert_string_equal(mode(f, &v), "full");
+	op(f, &v, "op5", OP_BACKUP, NULL);          /* a full one since */
+	assert_string_equal(mode(f, &v), "incremental");
+}
+
 int
 main(void)
 {
@@ -326,6 +402,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_store_fields, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_mode_after_lost_checkpoint,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
