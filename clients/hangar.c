@@ -52,8 +52,8 @@ static const char help_vm_create[] =
     "Then: ssh debian@$(hangar vm ip NAME).\n";
 
 static const char help_vm_update[] =
-    "Change a VM's snapshot schedule and retention; what is not given\n"
-    "stays as it is.  Prints the VM.\n"
+    "Change a VM's snapshot and backup schedules and retentions; what is\n"
+    "not given stays as it is.  Prints the VM.\n"
     "\n"
     "  --snapshot-schedule SPEC     when to take a snapshot: an interval\n"
     "                               ('@every 6h' or just '6h'), a cron spec\n"
@@ -64,9 +64,18 @@ static const char help_vm_update[] =
     "                               (0: no limit)\n"
     "  --snapshot-max-age DURATION  delete scheduled snapshots older than\n"
     "                               this, e.g. 7d or 1d12h (none: no limit)\n"
+    "  --backup-schedule SPEC       when to back it up (as above); the\n"
+    "  --no-backup-schedule         --backup-* options are those of the\n"
+    "  --backup-keep N              --snapshot-* ones, for scheduled backups\n"
+    "  --backup-max-age DURATION    (the newest one is never deleted for its\n"
+    "                               age)\n"
+    "  --backup-full-every N        a full backup when the chain (the newest\n"
+    "                               and the ones it builds on) holds N; else\n"
+    "                               incremental (default 7)\n"
     "\n"
-    "Retention only ever deletes scheduled snapshots, never those taken by\n"
-    "'hangar snapshot create'.\n";
+    "Retention only ever deletes scheduled snapshots and backups, never\n"
+    "those taken by 'hangar snapshot create' or 'hangar vm backup'.  A\n"
+    "deleted backup that others build on is folded into them.\n";
 
 static const char help_vm_backup[] =
     "Back up every disk of running VM into hangard's backup_dir: a full\n"
@@ -289,12 +298,17 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"
 	    "      [--snapshot-schedule SPEC] [--snapshot-keep N]\n"
 	    "      [--snapshot-max-age DURATION]\n"
+	    "      [--backup-schedule SPEC] [--backup-keep N]\n"
+	    "      [--backup-max-age DURATION] [--backup-full-every N]\n"
 	    "      [--ssh-key FILE]... [--hostname NAME] [--user-data FILE]\n"
 	    "      [--vendor-data FILE] [--wait-ready] [--wait-ip]",
 	    help_vm_create },
 	{ "vm", "update", vm_update, "vm update VM "
 	    "[--snapshot-schedule SPEC|--no-snapshot-schedule]\n"
-	    "      [--snapshot-keep N] [--snapshot-max-age DURATION]",
+	    "      [--snapshot-keep N] [--snapshot-max-age DURATION]\n"
+	    "      [--backup-schedule SPEC|--no-backup-schedule] "
+	    "[--backup-keep N]\n"
+	    "      [--backup-max-age DURATION] [--backup-full-every N]",
 	    help_vm_update },
 	{ "vm", "resize", vm_resize, "vm resize VM [--vcpus N] [--memory MIB] "
 	    "[--next-boot] [--allow-move]\n      [--no-wait]", NULL },

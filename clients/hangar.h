@@ -175,6 +175,35 @@ int	 backup_delete(struct cli *, int, char **);
 int	 backup_archive(struct cli *, int, char **);
 int	 backup_restore(struct cli *, int, char **);
 
+/* cmd_vmsched.c: the snapshot and backup schedule options of vm create
+ * and update, as getopt_long() returns them (a backup one is its
+ * snapshot one + VM_SCHED_BACKUP).  vm_sched_opt: 1 when ch was one (its
+ * value put into body, or into its kind's object in retentions), 0 when
+ * not, -1 after reporting; vm_sched_done puts the retentions that say
+ * anything into body. */
+#define VM_SCHED_SPEC	'S'	/* --snapshot-schedule SPEC */
+#define VM_SCHED_NONE	'N'	/* --no-snapshot-schedule */
+#define VM_SCHED_KEEP	'K'	/* --snapshot-keep N */
+#define VM_SCHED_AGE	'A'	/* --snapshot-max-age DURATION */
+#define VM_SCHED_BACKUP	0x200
+#define VM_SCHED_EVERY	0x300	/* --backup-full-every N */
+#define VM_SCHED_OPTIONS						\
+	{ "snapshot-schedule", required_argument, NULL, VM_SCHED_SPEC },	\
+	{ "no-snapshot-schedule", no_argument, NULL, VM_SCHED_NONE },	\
+	{ "snapshot-keep", required_argument, NULL, VM_SCHED_KEEP },	\
+	{ "snapshot-max-age", required_argument, NULL, VM_SCHED_AGE },	\
+	{ "backup-schedule", required_argument, NULL,			\
+	    VM_SCHED_BACKUP + VM_SCHED_SPEC },				\
+	{ "no-backup-schedule", no_argument, NULL,			\
+	    VM_SCHED_BACKUP + VM_SCHED_NONE },				\
+	{ "backup-keep", required_argument, NULL,			\
+	    VM_SCHED_BACKUP + VM_SCHED_KEEP },				\
+	{ "backup-max-age", required_argument, NULL,			\
+	    VM_SCHED_BACKUP + VM_SCHED_AGE },				\
+	{ "backup-full-every", required_argument, NULL, VM_SCHED_EVERY }
+int	 vm_sched_opt(struct cli *, int, bool, json_t *, json_t *);
+int	 vm_sched_done(json_t *, json_t *);
+
 /* cmd_cloudinit.c: the cloud-init options of vm create (long options
  * only); 1 when ch was one (its value put into body's "cloud_init"), 0
  * when not, -1 after reporting. */

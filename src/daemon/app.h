@@ -253,6 +253,7 @@ struct backup_request {
 	struct json_t *spec;       /* the VM as GET /v1/vms/{vm} shows it
 	                            * (borrowed) */
 	const char *idem_key;      /* the request's Idempotency-Key, or NULL */
+	bool scheduled;            /* by the backup schedule (bsched.c) */
 };
 /*
  * Record a backup (its row, status creating) and its operation for
@@ -620,6 +621,21 @@ unsigned tokens_generation(void);
 struct ticker;
 /* Its thread (common/ticker.h): stop it with ticker_stop(). */
 struct ticker *snapsched_start(struct app *app);
+
+/* --- bsched.c: scheduled backups and their retention --- */
+/* The VM vm as a backup records it (GET /v1/vms/{vm} with its cloud-init
+ * settings): the API's to make (api/backups.c), given at start. */
+typedef struct json_t *(*bsched_spec_fn)(struct app *app, const char *vm);
+/* Its thread (common/ticker.h): stop it with ticker_stop(). */
+struct ticker *bsched_start(struct app *app, bsched_spec_fn spec);
+/* Look at every backup schedule now (one pass of the thread). */
+void bsched_tick(struct app *app, bsched_spec_fn spec);
+/* What a schedule's next backup of the VM is: the mode its chain asks
+ * for (full or incremental), and the oldest scheduled backup past its
+ * retention, if any (out: "" for none). */
+const char *bsched_mode(struct store_conn *c, const struct vm_rec *v);
+int bsched_expired(struct store_conn *c, const struct vm_rec *v,
+    int64_t now, char *out, size_t len);
 
 /* --- envs.c: test environments (see there) --- */
 #define ENV_NAME_MAX 24            /* an environment's name, and a role's */

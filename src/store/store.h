@@ -60,6 +60,7 @@ struct host_rec {
 };
 
 #define SNAPSHOT_SCHEDULE_MAX 129
+#define BACKUP_FULL_EVERY_DEFAULT 7  /* a weekly full one, daily backups */
 
 struct vm_rec {
 	int64_t id;
@@ -96,6 +97,13 @@ struct vm_rec {
 	 * (a VM made before these existed) */
 	int max_vcpus;
 	int64_t max_memory_mib;
+	/* scheduled backups (daemon/bsched.c): as the snapshots' above */
+	char backup_schedule[SNAPSHOT_SCHEDULE_MAX];
+	int backup_keep;                /* keep the newest N scheduled; 0 = all */
+	int64_t backup_max_age_ms;      /* delete older scheduled; 0 = never */
+	int backup_full_every;          /* a chain's length before a full one
+	                                 * (0 at insert: the default) */
+	int64_t backup_last_at;         /* when the schedule last fired */
 };
 
 /*
@@ -295,6 +303,11 @@ int store_vm_set_size(struct store_conn *c, int64_t id, int vcpus,
     int64_t memory_mib);
 /* The schedule fired at ms. */
 int store_vm_schedule_ran(struct store_conn *c, int64_t id, int64_t at_ms);
+/* The backup schedule, retention and full_every from v; vm.updated. */
+int store_vm_set_backup_schedule(struct store_conn *c,
+    const struct vm_rec *v);
+/* The backup schedule fired at ms. */
+int store_vm_backup_ran(struct store_conn *c, int64_t id, int64_t at_ms);
 /* Remove the row (its snapshots' rows go with it); appends vm.deleted. */
 int store_vm_delete(struct store_conn *c, int64_t id, const char *op_id);
 /* host/state/group filters may be NULL. */
@@ -305,6 +318,9 @@ int store_vm_each_in_group(struct store_conn *c, int64_t group_id,
     store_vm_fn fn, void *arg);
 /* Every VM with a snapshot schedule or retention. */
 int store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg);
+/* Every VM with a backup schedule or retention. */
+int store_vm_each_backup_scheduled(struct store_conn *c, store_vm_fn fn,
+    void *arg);
 /* Every running VM whose provisioning is pending or running. */
 int store_vm_each_provisioning(struct store_conn *c, store_vm_fn fn,
     void *arg);
@@ -520,6 +536,7 @@ struct backup_rec {
 	int64_t size;                /* bytes of its files */
 	char op_id[UUID_STR_LEN];    /* the operation that made it */
 	int64_t created_at;
+	bool scheduled;              /* taken by the VM's backup_schedule */
 };
 
 /* Free what a row read holds (spec, disks); NULL is fine. */
