@@ -182,7 +182,7 @@ int	 backup_restore(struct cli *, int, char **);
  * not, -1 after reporting; vm_sched_done puts the retentions that say
  * anything into body. */
 #define VM_SCHED_SPEC	'S'	/* --snapshot-schedule SPEC */
-#define VM_SCHED_NONE	'N'	/* --no-snapshot-schedule */
+#define VM_SCHED_NONE	'X'	/* --no-snapshot-schedule (not 'N': --network) */
 #define VM_SCHED_KEEP	'K'	/* --snapshot-keep N */
 #define VM_SCHED_AGE	'A'	/* --snapshot-max-age DURATION */
 #define VM_SCHED_BACKUP	0x200
