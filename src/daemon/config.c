@@ -387,6 +387,8 @@ config_set_metrics_listen(struct config *c, const struct config_key *k,
 	(void)k;
 	if (v[0] != '\0' && strncmp(v, "unix:", 5) == 0)
 		bad = "expected HOST:PORT (metrics are served over TCP only)";
+	else if (v[0] != '\0' && strchr(v, ':') == NULL)
+		bad = "expected HOST:PORT";
 	else if (v[0] != '\0')
 		bad = config_listen_why(v);
 	if (bad != NULL) {
