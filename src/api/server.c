@@ -630,8 +630,9 @@ server_begin(struct server_listener *l, struct MHD_Connection *conn,
 	if (server_authorize(l, conn, method, url, sc, &ext) < 0) {
 		enum MHD_Result ret;
 
-		metrics_api_request(method, sc->route,
-		    (unsigned)err_code_http(err_last()->code), sc->t0);
+		metrics_api_request(method, sc->route ? sc->route :
+		    "(unauthenticated)", (unsigned)err_code_http(
+		    err_last()->code), sc->t0);
 		server_peer(l, conn, sc, peer, sizeof(peer));
 		log_info("api: %s %s from %s refused (%d): %s", method,
 		    url, peer, err_code_http(err_last()->code),

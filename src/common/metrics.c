@@ -57,7 +57,8 @@ static struct metrics_family metrics_ops_total = {
 };
 static struct metrics_family metrics_ops_seconds = {
 	.name = "hangar_operation_duration_seconds",
-	.help = "How long finished operations ran, by kind.",
+	.help = "How long finished operations took, from accepted to "
+	    "finished (queueing and waits included), by kind.",
 	.type = PT_HISTOGRAM, .labels = { "kind", NULL },
 	.bounds = metrics_slow, .nbounds = NB(metrics_slow),
 	.mu = PTHREAD_MUTEX_INITIALIZER,

@@ -64,12 +64,13 @@ void metrics_write_all(struct promtext *pt);
 void metrics_reset_all(void);
 
 /* --- the hooks --- */
-/* A request answered: its method, route pattern (NULL: no route), status,
- * and metrics_now_ns() when it came in. */
+/* A request answered: its method, route pattern (NULL: no route; server.c
+ * passes "(unauthenticated)" for one refused before its sender was
+ * known), status, and metrics_now_ns() when it came in. */
 void metrics_api_request(const char *method, const char *route,
     unsigned status, int64_t t0_ns);
 /* An operation finished: kind, outcome (succeeded, failed, cancelled) and
- * how long it ran, in seconds (< 0: not known). */
+ * how long it took since it was accepted, in seconds (< 0: not known). */
 void metrics_op_done(const char *kind, const char *outcome, double secs);
 /* An event of type was appended. */
 void metrics_event(const char *type);

@@ -608,7 +608,7 @@ finish:
 	    OP_SUCCEEDED;
 	run->ca.e = &run->e;
 	metrics_op_done(op_kind_name(x->op.kind), op_status_name(run->ca.status),
-	    x->op.started_at ? (double)(time_now_ms() - x->op.started_at) / 1e3 : -1);
+	    (double)(time_now_ms() - x->op.created_at) / 1e3);
 	ops_subject(x, subject, sizeof(subject));
 	if (r < 0)
 		log_warnx("op %s: %s %s %s: %s", x->op.id,

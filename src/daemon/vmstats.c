@@ -6,9 +6,10 @@
  * them from the queue and make the one backend call each (off the
  * request's thread, without the lock), then swap the new array in.  The
  * scrape waits on a condition variable until its hosts are done or
- * VMSTATS_WAIT_MS passed.  A host whose call has been under way longer
- * than that is reported not up, with its last values: a hung host holds
- * one worker, never a scrape.
+ * VMSTATS_WAIT_MS passed, and shows what is there (the values before,
+ * for a host still being read).  A host whose call failed, or has been
+ * under way for VMSTATS_HUNG_MS, is reported not up, with its last
+ * values: a hung host holds one worker, never a scrape.
  *
  * Shutdown: vmstats_close() tells the workers to stop and waits for them
  * a few seconds; a worker still inside libvirt then is left with the
@@ -279,12 +280,12 @@ vmstats_refresh(struct vmstats *vs, const int64_t *ids, size_t n)
 	    vmstats_pending(vs, ids, n, now))
 		if (pthread_cond_timedwait(&vs->done, &vs->mu, &ts) != 0)
 			break;
-	/* up: the last call answered and the one under way is not late */
+	/* up: the last call answered and the one under way is not hung */
 	for (size_t i = 0; i < vs->n; i++) {
 		struct vmstats_host *h = vs->h[i];
 
 		h->up = h->ok && !(h->busy && now - h->started_ms >=
-		    VMSTATS_WAIT_MS);
+		    VMSTATS_HUNG_MS);
 	}
 	pthread_mutex_unlock(&vs->mu);
 }

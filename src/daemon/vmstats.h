@@ -2,8 +2,9 @@
  * vmstats.h - the hosts' domain statistics for GET /metrics, kept a few
  * seconds (vmstats.c).  One backend_domain_stats() call per host, made on
  * vmstats' own threads: a scrape waits for a host at most
- * VMSTATS_WAIT_MS, and a host that does not answer in time (or fails)
- * keeps its last values and shows as not up.
+ * VMSTATS_WAIT_MS (then it shows the values before), and a host whose
+ * call failed, or has been under way for VMSTATS_HUNG_MS, keeps its last
+ * values and shows as not up.
  *
  *	vmstats_refresh(vs, ids, n);        (the hosts a scrape covers)
  *	vmstats_lock(vs);
@@ -21,7 +22,8 @@
 #include "../backends/backend.h"
 
 #define VMSTATS_TTL_MS 2000        /* statistics younger are not read again */
-#define VMSTATS_WAIT_MS 1000       /* a scrape waits for a host this long */
+#define VMSTATS_WAIT_MS 500        /* a scrape waits for a host this long */
+#define VMSTATS_HUNG_MS 5000       /* a call under way longer: not up */
 #define VMSTATS_WORKERS 8
 
 struct fleet;
@@ -31,7 +33,7 @@ struct vmstats;
 struct vmstats_host {
 	int64_t id;
 	bool up;                   /* its last call answered, and the one
-	                            * under way (if any) is not late */
+	                            * under way (if any) is not hung */
 	int64_t at_ms;             /* when its statistics were read
 	                            * (monotonic), 0: never */
 	struct domain_stats *d;    /* by uuid; n of them */
