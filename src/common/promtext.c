@@ -9,6 +9,7 @@
  * and one pass of memcpy.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include "promtext.h"
 
 struct pt_family {
+	const char *key;             /* the caller's name pointer (a quick
+	                              * match before strcmp) */
 	size_t name, help;           /* arena offsets (NUL-terminated) */
 	enum pt_type type;
 	size_t rank;                 /* its place once sorted */
@@ -124,8 +127,21 @@ promtext_value(double v, char buf[32])
 		snprintf(buf, 32, "NaN");
 	else if (isinf(v))
 		snprintf(buf, 32, v > 0 ? "+Inf" : "-Inf");
-	else if (v == floor(v) && fabs(v) < 1e15)
-		snprintf(buf, 32, "%.0f", v);
+	else if (v == floor(v) && fabs(v) < 1e15) {
+		/* an integer: its digits, without printf's float path */
+		unsigned long long u = (unsigned long long)fabs(v);
+		char tmp[24];
+		int n = 0, k = 0;
+
+		do
+			tmp[n++] = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (v < 0)
+			buf[k++] = '-';
+		while (n > 0)
+			buf[k++] = tmp[--n];
+		buf[k] = '\0';
+	}
 	else {
 		snprintf(buf, 32, "%.15g", v);
 		if (strtod(buf, NULL) != v)
@@ -159,6 +175,7 @@ promtext_family(struct promtext *pt, const char *name, enum pt_type type,
 		pt->capf = cap;
 	}
 	f = &pt->f[pt->nf];
+	f->key = name;
 	f->type = type;
 	f->name = pt->n;
 	pt_put(pt, name, strlen(name) + 1);
@@ -176,6 +193,12 @@ pt_find(struct promtext *pt, const char *name)
 	if (pt->last < pt->nf && strcmp(pt->a + pt->f[pt->last].name,
 	    name) == 0)
 		return (long)pt->last;
+	/* callers mostly pass the very string they declared */
+	for (size_t i = 0; i < pt->nf; i++)
+		if (pt->f[i].key == name) {
+			pt->last = i;
+			return (long)i;
+		}
 	for (size_t i = 0; i < pt->nf; i++)
 		if (strcmp(pt->a + pt->f[i].name, name) == 0) {
 			pt->last = i;
@@ -224,17 +247,25 @@ pt_series(struct promtext *pt, const char *name, const char *const *labels)
 	return s;
 }
 
-/* One line: name+suffix{labels[,extra]} value */
+/*
+ * One line: name+suffix{labels[,extra]} value.  The name and labels are
+ * copied from the arena itself, so room for the whole line is made first:
+ * no copy may move the arena under its own source.
+ */
 static void
 pt_line(struct promtext *pt, const struct pt_series *s, const char *suffix,
     const char *extra, double v)
 {
-	pt_puts(pt, pt->a + pt->f[s->fam].name);
+	size_t nlen = strlen(pt->a + pt->f[s->fam].name);
+
+	if (pt_room(pt, nlen + strlen(suffix) + s->labels_len +
+	    (extra ? strlen(extra) : 0) + 40) < 0)
+		return;
+	pt_put(pt, pt->a + pt->f[s->fam].name, nlen);
 	pt_puts(pt, suffix);
 	if (s->labels_len || extra) {
 		pt_put(pt, "{", 1);
-		if (pt_room(pt, s->labels_len) == 0)
-			pt_put(pt, pt->a + s->labels, s->labels_len);
+		pt_put(pt, pt->a + s->labels, s->labels_len);
 		if (extra) {
 			if (s->labels_len)
 				pt_put(pt, ",", 1);
@@ -284,29 +315,17 @@ promtext_histogram(struct promtext *pt, const char *name,
 	s->body_len = pt->n - s->body;
 }
 
-/* qsort's comparators need the arena: one scrape sorts at a time per
- * thread, so a thread-local pointer carries it. */
+/* qsort's comparator needs the arena: a thread-local pointer carries it
+ * (one sort at a time per thread). */
 static __thread const struct promtext *pt_sorting;
-
-static int
-pt_cmp_family(const void *a, const void *b)
-{
-	const struct pt_family *x = a, *y = b;
-
-	return strcmp(pt_sorting->a + x->name, pt_sorting->a + y->name);
-}
 
 static int
 pt_cmp_series(const void *a, const void *b)
 {
 	const struct pt_series *x = a, *y = b;
-	const struct pt_family *f = pt_sorting->f;
-	int c;
+	int c = strcmp(pt_sorting->a + x->labels, pt_sorting->a + y->labels);
 
-	if (f[x->fam].rank != f[y->fam].rank)
-		return f[x->fam].rank < f[y->fam].rank ? -1 : 1;
-	if ((c = strcmp(pt_sorting->a + x->labels,
-	    pt_sorting->a + y->labels)) != 0)
+	if (c != 0)
 		return c;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
@@ -316,33 +335,67 @@ static const char *const pt_type_names[] = {
 	[PT_HISTOGRAM] = "histogram",
 };
 
-/* Sort: families by name, then series by family rank, labels, order. */
+/* Families in order of name: their indexes into order[] (insertion
+ * sort: there are a few dozen). */
 static void
+pt_sort_families(struct promtext *pt, size_t *order)
+{
+	for (size_t i = 0; i < pt->nf; i++) {
+		size_t k = i, f = i;
+
+		while (k > 0 && strcmp(pt->a + pt->f[order[k - 1]].name,
+		    pt->a + pt->f[f].name) > 0) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = f;
+	}
+	for (size_t r = 0; r < pt->nf; r++)
+		pt->f[order[r]].rank = r;
+}
+
+/*
+ * The series by family rank (a stable counting sort), then each family's
+ * by label text.  Callers mostly add a family's series in label order
+ * already (VMs by name): a family found in order is not sorted again.
+ * 0, or -1 when out of memory.
+ */
+static int
 pt_sort(struct promtext *pt, size_t *order)
 {
-	for (size_t i = 0; i < pt->nf; i++)
-		order[i] = i;
-	pt_sorting = pt;
-	/* rank each family by sorting a copy of the table */
-	{
-		struct pt_family *tmp = malloc(pt->nf * sizeof(*tmp) + 1);
+	size_t *start = calloc(pt->nf + 1, sizeof(*start));
+	struct pt_series *out = malloc((pt->ns + 1) * sizeof(*out));
 
-		if (tmp == NULL) {
-			pt->oom = 1;
-			return;
-		}
-		memcpy(tmp, pt->f, pt->nf * sizeof(*tmp));
-		for (size_t i = 0; i < pt->nf; i++)
-			tmp[i].rank = i;       /* its index, carried along */
-		qsort(tmp, pt->nf, sizeof(*tmp), pt_cmp_family);
-		for (size_t i = 0; i < pt->nf; i++) {
-			pt->f[tmp[i].rank].rank = i;
-			order[i] = tmp[i].rank;
-		}
-		free(tmp);
+	if (start == NULL || out == NULL) {
+		free(start);
+		free(out);
+		return -1;
 	}
-	qsort(pt->s, pt->ns, sizeof(*pt->s), pt_cmp_series);
+	pt_sort_families(pt, order);
+	for (size_t i = 0; i < pt->ns; i++)
+		start[pt->f[pt->s[i].fam].rank + 1]++;
+	for (size_t r = 0; r < pt->nf; r++)
+		start[r + 1] += start[r];
+	for (size_t i = 0; i < pt->ns; i++)
+		out[start[pt->f[pt->s[i].fam].rank]++] = pt->s[i];
+	free(pt->s);
+	pt->s = out;
+	pt->caps = pt->ns + 1;
+	pt_sorting = pt;
+	for (size_t i = 0, j; i < pt->ns; i = j) {
+		bool sorted = true;
+
+		for (j = i + 1; j < pt->ns && pt->s[j].fam == pt->s[i].fam; j++)
+			if (sorted && pt_cmp_series(&pt->s[j - 1],
+			    &pt->s[j]) > 0)
+				sorted = false;
+		if (!sorted)
+			qsort(pt->s + i, j - i, sizeof(*pt->s),
+			    pt_cmp_series);
+	}
 	pt_sorting = NULL;
+	free(start);
+	return 0;
 }
 
 char *
@@ -352,10 +405,8 @@ promtext_finish(struct promtext *pt, size_t *len)
 	size_t total = 0, si = 0;
 	char *out = NULL, *p;
 
-	if (order == NULL)
+	if (order == NULL || pt_sort(pt, order) < 0)
 		pt->oom = 1;
-	else
-		pt_sort(pt, order);
 	for (size_t i = 0; !pt->oom && i < pt->nf; i++)
 		total += strlen(pt->a + pt->f[i].name) * 2 +
 		    strlen(pt->a + pt->f[i].help) + 32;

@@ -124,6 +124,38 @@ test_sorted_stable(void **state)
 	free(text[1]);
 }
 
+/* Far more than the arena's first 64 KiB: it grows under the lines. */
+static void
+test_big(void **state)
+{
+	struct promtext *pt = promtext_new();
+	char vm[32], *text, *p;
+	size_t len, lines = 0;
+
+	(void)state;
+	promtext_family(pt, "hangar_vm_cpu_seconds_total", PT_COUNTER, "c");
+	promtext_family(pt, "hangar_vm_vcpus", PT_GAUGE, "v");
+	for (int i = 0; i < 20000; i++) {
+		snprintf(vm, sizeof(vm), "vm-%05d", i);
+		promtext_sample(pt, "hangar_vm_cpu_seconds_total",
+		    (const char *[]){ "vm", vm, NULL }, i + 0.5);
+		promtext_sample(pt, "hangar_vm_vcpus",
+		    (const char *[]){ "vm", vm, NULL }, 2);
+	}
+	text = promtext_finish(pt, &len);
+	assert_non_null(text);
+	for (p = text; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	assert_int_equal(lines, 40000 + 4);
+	/* sorted: the last counter comes right before the gauges */
+	assert_non_null(strstr(text, "hangar_vm_cpu_seconds_total{vm="
+	    "\"vm-19999\"} 19999.5\n# HELP hangar_vm_vcpus v\n"));
+	assert_non_null(strstr(text, "hangar_vm_vcpus{vm=\"vm-12345\"} 2\n"));
+	assert_non_null(strstr(text, "# TYPE hangar_vm_vcpus gauge\n"
+	    "hangar_vm_vcpus{vm=\"vm-00000\"} 2\n"));
+	free(text);
+}
+
 static void
 test_values(void **state)
 {
@@ -261,6 +293,7 @@ main(void)
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_sorted_stable),
+		cmocka_unit_test(test_big),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_hooks),
