@@ -20,9 +20,9 @@
 struct metrics_series {
 	uint64_t hash;
 	char values[METRICS_LABELS_MAX][METRICS_VALUE_MAX];
-	uint64_t count;                          /* (__atomic) */
-	uint64_t sum;                            /* (__atomic) a double's bits */
-	uint64_t bucket[METRICS_BUCKETS_MAX];    /* (__atomic) not cumulative */
+	uint64_t count;                     /* (__atomic) */
+	uint64_t sum;                       /* (__atomic) a double's bits */
+	uint64_t bucket[METRICS_BUCKETS_MAX];  /* (__atomic) not cumulative */
 };
 
 /* Latency buckets, in seconds: 0.5 ms .. 10 s. */
@@ -221,8 +221,8 @@ metrics_write(struct metrics_family *f, struct promtext *pt)
 			promtext_sample(pt, f->name, lv, d);
 			continue;
 		}
-		/* the count first: never fewer in the buckets than it says
-		 * is not promised, so +Inf is at least their sum */
+		/* read while others add: +Inf (the count) is made at least
+		 * the buckets' sum, so the buckets never exceed it */
 		count = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
 		for (size_t b = 0; b < f->nbounds; b++)
 			bk[b] = __atomic_load_n(&s->bucket[b],

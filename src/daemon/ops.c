@@ -607,7 +607,8 @@ finish:
 	run->ca.status = r < 0 ? (x->cancelled ? OP_CANCELLED : OP_FAILED) :
 	    OP_SUCCEEDED;
 	run->ca.e = &run->e;
-	metrics_op_done(op_kind_name(x->op.kind), op_status_name(run->ca.status),
+	metrics_op_done(op_kind_name(x->op.kind),
+	    op_status_name(run->ca.status),
 	    (double)(time_now_ms() - x->op.created_at) / 1e3);
 	ops_subject(x, subject, sizeof(subject));
 	if (r < 0)
