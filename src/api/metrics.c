@@ -111,7 +111,7 @@ metrics_declare(struct promtext *pt)
 		}
 }
 
-/* One host's gauges; ids[] gets its id. */
+/* One host's gauges (st: its statistics entry, or NULL). */
 static void
 metrics_host(struct promtext *pt, const struct sched_host *h,
     const struct vmstats_host *st, int64_t now_ms)
