@@ -270,7 +270,7 @@ metrics_hosts(struct app *app, size_t *n)
 	view_lock(app->view);
 	vh = view_hosts(app->view, n);
 	h = malloc((*n + 1) * sizeof(*h));
-	if (h != NULL)
+	if (h != NULL && *n > 0)
 		memcpy(h, vh, *n * sizeof(*h));
 	view_unlock(app->view);
 	if (h == NULL || (ids = malloc((*n + 1) * sizeof(*ids))) == NULL) {

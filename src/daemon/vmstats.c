@@ -78,7 +78,8 @@ vmstats_read(struct vmstats *vs, int64_t id, struct vmstats_acc *acc)
 
 	if (bc == NULL || backend_domain_stats(bc, vmstats_acc_add, acc) < 0)
 		return -1;
-	qsort(acc->d, acc->n, sizeof(*acc->d), vmstats_cmp_uuid);
+	if (acc->n > 1)         /* a host without domains: acc->d NULL */
+		qsort(acc->d, acc->n, sizeof(*acc->d), vmstats_cmp_uuid);
 	return 0;
 }
 
