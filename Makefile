@@ -94,6 +94,10 @@ $(BUILD)/bench/p5_fill: bench/p5_fill.c $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/bench/m1_writer: bench/m1_writer.c $(BUILD)/libhangar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
+
 $(BUILD)/bench/httpload: bench/httpload.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
@@ -109,7 +113,8 @@ bench-migrate: all
 	@scripts/deps check
 	@BUILD=$(BUILD) bench/migrate_bench.sh
 bench-tools: all $(BUILD)/bench/place_bench $(BUILD)/bench/p4_raw \
-        $(BUILD)/bench/p5_fill $(BUILD)/bench/httpload
+        $(BUILD)/bench/p5_fill $(BUILD)/bench/httpload \
+        $(BUILD)/bench/m1_writer
 # issue 7: hangar side by side with virsh, nginx and LXD, one table
 # (bench/run.sh; `make bench BENCH_ROWS="P2 P4"` runs only those rows)
 bench:

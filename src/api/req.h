@@ -301,6 +301,8 @@ json_t *snapshots_json(const struct snap_rec *s);
 
 /* Handlers (one file per resource). */
 int root_get(struct req *r);
+/* metrics.c: the Prometheus text of the whole fleet */
+int metrics_get(struct req *r);
 int hosts_list(struct req *r);
 int hosts_get(struct req *r);
 int hosts_create(struct req *r);

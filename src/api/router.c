@@ -29,6 +29,7 @@
  */
 static const struct route router_routes[] = {
 	{ "GET",    "/v1",                          root_get,            AUTH_READER,   ROUTE_POOL },
+	{ "GET",    "/metrics",                     metrics_get,         AUTH_READER,   ROUTE_THREAD },
 	{ "GET",    "/v1/hosts",                    hosts_list,          AUTH_READER,   ROUTE_THREAD },
 	{ "POST",   "/v1/hosts",                    hosts_create,        AUTH_ADMIN,    ROUTE_THREAD },
 	{ "GET",    "/v1/hosts/*",                  hosts_get,           AUTH_READER,   ROUTE_THREAD },

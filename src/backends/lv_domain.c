@@ -157,6 +157,27 @@ lv_do_reset(virDomainPtr d, void *arg)
 	return virDomainReset(d, 0);
 }
 
+enum vm_state
+lv_state_map(int state, int reason)
+{
+	switch (state) {
+	case VIR_DOMAIN_RUNNING:
+	case VIR_DOMAIN_BLOCKED:
+	case VIR_DOMAIN_SHUTDOWN:       /* still running, shutting down */
+		return VM_RUNNING;
+	case VIR_DOMAIN_PAUSED:
+	case VIR_DOMAIN_PMSUSPENDED:
+		return VM_PAUSED;
+	case VIR_DOMAIN_SHUTOFF:
+		return reason == VIR_DOMAIN_SHUTOFF_CRASHED ? VM_CRASHED :
+		    VM_STOPPED;
+	case VIR_DOMAIN_CRASHED:
+		return VM_CRASHED;
+	default:
+		return VM_UNKNOWN;
+	}
+}
+
 static int
 lv_do_state(virDomainPtr d, void *arg)
 {
@@ -165,27 +186,7 @@ lv_do_state(virDomainPtr d, void *arg)
 
 	if (virDomainGetState(d, &state, &reason, 0) < 0)
 		return -1;
-	switch (state) {
-	case VIR_DOMAIN_RUNNING:
-	case VIR_DOMAIN_BLOCKED:
-	case VIR_DOMAIN_SHUTDOWN:       /* still running, shutting down */
-		*out = VM_RUNNING;
-		break;
-	case VIR_DOMAIN_PAUSED:
-	case VIR_DOMAIN_PMSUSPENDED:
-		*out = VM_PAUSED;
-		break;
-	case VIR_DOMAIN_SHUTOFF:
-		*out = reason == VIR_DOMAIN_SHUTOFF_CRASHED ? VM_CRASHED :
-		    VM_STOPPED;
-		break;
-	case VIR_DOMAIN_CRASHED:
-		*out = VM_CRASHED;
-		break;
-	default:
-		*out = VM_UNKNOWN;
-		break;
-	}
+	*out = lv_state_map(state, reason);
 	return 0;
 }
 

@@ -354,6 +354,12 @@ int store_disk_list(struct store_conn *c, int64_t vm_id, struct disk_rec *out,
     int max);
 int store_disk_get(struct store_conn *c, int64_t vm_id, const char *dev,
     struct disk_rec *out);
+/* fn(vm id, image) for every VM with a disk made from an image (the
+ * image of its first such disk), by VM id (metrics' vm_info). */
+typedef int (*store_vm_image_fn)(int64_t vm_id, const char *image,
+    void *arg);
+int store_disk_each_image(struct store_conn *c, store_vm_image_fn fn,
+    void *arg);
 /* How many disks are linked clones of image (0 when none). */
 int store_disk_count_image(struct store_conn *c, const char *image,
     int64_t *out);

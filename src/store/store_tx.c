@@ -24,6 +24,7 @@
 
 #include "../common/error.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "../common/types.h"
 #include "store_engine.h"
 
@@ -412,6 +413,7 @@ static int
 store_submit(struct store *s, store_tx_fn fn, void *arg, bool durable)
 {
 	struct store_req q;
+	int64_t t0 = metrics_now_ns();
 	int r;
 
 	memset(&q, 0, sizeof(q));
@@ -425,6 +427,7 @@ store_submit(struct store *s, store_tx_fn fn, void *arg, bool durable)
 	r = store_await(s, &q);
 	pthread_mutex_unlock(&s->q_mu);
 	pthread_cond_destroy(&q.cond);
+	metrics_store_commit(durable, t0);
 	return r;
 }
 
