@@ -269,8 +269,8 @@ static const char help_events[] =
     "as it arrives.  DETAIL: 'previous -> state' for vm.*; the kind, and the\n"
     "step or the error, for operation.*; the snapshot for snapshot.*; the\n"
     "data as JSON for the rest.  -o json: each event as one JSON object per\n"
-    "line (JSON Lines).  Events pruned before they could be read are named\n"
-    "in a warning on stderr.\n";
+    "line (JSON Lines); -o yaml: each a YAML document after '---'.  Events\n"
+    "pruned before they could be read are named in a warning on stderr.\n";
 
 static const char help_vm_type[] =
     "Type TEXT into the VM (POST /v1/vms/{vm}/console/type), with a newline\n"
