@@ -342,7 +342,7 @@ static const char comp_zsh_code[] =
 "\t(@*) vals=(${(f)\"$($_hangar_bin \"${_hangar_g[@]}\" completion names \\\n"
 "\t\t    ${1#@} 2>/dev/null)\"})\n"
 "\t\tcompadd -a vals ;;\n"
-"\t(=*) vals=(${(s:|:)${1#=}}); compadd -a vals ;;\n"
+"\t('='*) vals=(${(s:|:)${1#=}}); compadd -a vals ;;\n"
 "\tesac\n"
 "}\n"
 "\n"
@@ -392,7 +392,7 @@ static const char comp_zsh_code[] =
 "\t\tvk=\"$key $w\"\n"
 "\t\tif [[ $w == -* && -n ${_hangar_val[$vk]} ]]; then\n"
 "\t\t\tif (( i + 1 == CURRENT )); then\n"
-"\t\t\t\t_hangar_spec ${_hangar_val[$vk]}\n"
+"\t\t\t\t_hangar_spec \"${_hangar_val[$vk]}\"\n"
 "\t\t\t\treturn 0\n"
 "\t\t\tfi\n"
 "\t\t\t(( i += 2 )); continue\n"
@@ -405,7 +405,7 @@ static const char comp_zsh_code[] =
 "\t\treturn 0\n"
 "\tfi\n"
 "\tp=(${=_hangar_pos[$key]})\n"
-"\t(( pos < ${#p} )) && _hangar_spec ${p[pos+1]}\n"
+"\t(( pos < ${#p} )) && _hangar_spec \"${p[pos+1]}\"\n"
 "\treturn 0\n"
 "}\n"
 "\n"
@@ -415,30 +415,34 @@ static const char comp_zsh_code[] =
 "\tcompdef _hangar hangar\n"
 "fi\n";
 
+/* Print s single-quoted (from a usage text: a quote in it is dropped). */
+static void
+comp_quoted(const char *s)
+{
+	putchar('\'');
+	for (; *s != '\0'; s++)
+		if (*s != '\'')
+			putchar(*s);
+	putchar('\'');
+}
+
 /*
  * Print one entry of an associative array: bash `name['key']='value'`,
- * zsh `name[key]=value` quoted the same way.  Keys and values come from
- * usage texts (no quote in them: a quote is dropped all the same).
+ * zsh `name+=('key' 'value')` (zsh would keep the quotes of a subscript).
  */
 static void
-comp_entry(const char *name, const char *key, const char *val)
+comp_entry(bool zsh, const char *name, const char *key, const char *val)
 {
-	const char *s;
-
-	printf("%s['", name);
-	for (s = key; *s != '\0'; s++)
-		if (*s != '\'')
-			putchar(*s);
-	printf("']='");
-	for (s = val; *s != '\0'; s++)
-		if (*s != '\'')
-			putchar(*s);
-	printf("'\n");
+	printf("%s%s", name, zsh ? "+=(" : "[");
+	comp_quoted(key);
+	fputs(zsh ? " " : "]=", stdout);
+	comp_quoted(val);
+	fputs(zsh ? ")\n" : "\n", stdout);
 }
 
 /* Print the nouns, each noun's verbs and each command's data. */
 static void
-comp_data(void)
+comp_data(bool zsh)
 {
 	const struct cli_cmd *cmds;
 	struct comp_cmd cc;
@@ -466,7 +470,7 @@ comp_data(void)
 				snprintf(line + strlen(line), sizeof(line) -
 				    strlen(line), "%s%s", line[0] != '\0' ?
 				    " " : "", cmds[k].c_verb);
-		comp_entry("_hangar_verbs", cmds[i].c_noun, line);
+		comp_entry(zsh, "_hangar_verbs", cmds[i].c_noun, line);
 	}
 	for (i = 0; i < n; i++) {
 		comp_parse(&cmds[i], &cc);
@@ -475,19 +479,19 @@ comp_data(void)
 			snprintf(line + strlen(line), sizeof(line) -
 			    strlen(line), "%s%s", k > 0 ? " " : "",
 			    cc.cc_pos[k]);
-		comp_entry("_hangar_pos", cc.cc_key, line);
+		comp_entry(zsh, "_hangar_pos", cc.cc_key, line);
 		line[0] = '\0';
 		for (k = 0; k < cc.cc_nopts; k++)
 			snprintf(line + strlen(line), sizeof(line) -
 			    strlen(line), "%s%s", k > 0 ? " " : "",
 			    cc.cc_opts[k].co_name);
-		comp_entry("_hangar_opts", cc.cc_key, line);
+		comp_entry(zsh, "_hangar_opts", cc.cc_key, line);
 		for (k = 0; k < cc.cc_nopts; k++) {
 			if (cc.cc_opts[k].co_val[0] == '\0')
 				continue;
 			snprintf(vkey, sizeof(vkey), "%s %s", cc.cc_key,
 			    cc.cc_opts[k].co_name);
-			comp_entry("_hangar_val", vkey, cc.cc_opts[k].co_val);
+			comp_entry(zsh, "_hangar_val", vkey, cc.cc_opts[k].co_val);
 		}
 	}
 }
@@ -506,7 +510,7 @@ comp_script(bool zsh)
 	printf("_hangar_globals='--url --token --cacert -o --output "
 	    "--no-wait --timeout --help --version'\n");
 	printf("_hangar_formats='table|wide|json|yaml'\n");
-	comp_data();
+	comp_data(zsh);
 	printf("\n%s", zsh ? comp_zsh_code : comp_bash_code);
 }
 
