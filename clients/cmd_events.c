@@ -147,9 +147,9 @@ events_pause(long ms)
 /*
  * Read the event stream at path (GET /v1/events?...) on cli's connection
  * until it ends (without follow) or SIGINT (with it), connecting again as
- * the head of this file says; each event goes to hooks->eh_frame, and
+ * the head of this file says; each event goes to hooks->eh_frame,
  * hooks->eh_connected (if set) is called when a connection begins to
- * deliver.  `hangar vm list --watch` (watch.c) reads the stream this way.
+ * deliver and hooks->eh_lost (if set) when it has ended.  `hangar vm list --watch` (watch.c) reads the stream this way.
  */
 int
 events_follow(struct cli *cli, const char *path, bool follow,
@@ -174,6 +174,8 @@ events_follow(struct cli *cli, const char *path, bool follow,
 		    *lastid != '\0' ? lastid : NULL,
 		    follow ? EVENTS_IDLE_S : 0, events_chunk, &ec, &r, why,
 		    sizeof(why));
+		if (ec.ec_live && hooks->eh_lost != NULL)
+			hooks->eh_lost(hooks->eh_arg);
 		if (end == HTTP_STREAM_FAILED)
 			break;
 		if (end == HTTP_STREAM_INTERRUPTED) {
@@ -243,7 +245,7 @@ events(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct events_print ep = { .ep_cli = cli };
-	const struct events_hooks hooks = { events_frame, NULL, &ep };
+	const struct events_hooks hooks = { events_frame, NULL, NULL, &ep };
 	char path[HANGAR_PATH_MAX] = "/v1/events", since[32];
 	char types[HANGAR_PATH_MAX] = "";
 	const char *vm = NULL, *host = NULL, *from = NULL;

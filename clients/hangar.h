@@ -245,10 +245,12 @@ int	 snapshot_delete(struct cli *, int, char **);
 
 /* cmd_events.c: events_follow() reads GET /v1/events (path) and hands
  * each frame to eh_frame (sse.h's sse_event_fn, with eh_arg); eh_connected,
- * if set, is called as each connection begins to deliver (-1 stops). */
+ * if set, is called as each connection begins to deliver (-1 stops), and
+ * eh_lost as it ends. */
 struct events_hooks {
 	int	(*eh_frame)(void *, const char *, const char *, const char *);
 	int	(*eh_connected)(void *);
+	void	(*eh_lost)(void *);
 	void	*eh_arg;
 };
 int	 events(struct cli *, int, char **);

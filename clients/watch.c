@@ -14,10 +14,12 @@
  *
  * On a terminal each redraw clears the screen and starts with a line
  * naming the command and the time; otherwise (a pipe, a file, a test)
- * each list follows the one before after a blank line.  The first list is
+ * each list follows the one before after a blank line (with -o yaml,
+ * each is a document of one YAML stream, after "---").  The first list is
  * printed once the stream is open, so nothing that happens between the
  * two is missed; a burst of events (a VM being created sends several) is
- * one redraw per WATCH_MIN_MS at most, the last one always drawn.
+ * one redraw per WATCH_MIN_MS at most, the last one always drawn.  While
+ * the stream is down nothing is drawn; once it is back, the list is.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -49,6 +51,7 @@ struct watch {
 	int			 w_argc;
 	char			**w_argv;
 	bool			 w_tty;
+	bool			 w_live;	/* the stream is connected */
 	bool			 w_pending;	/* an event not yet drawn */
 	unsigned		 w_draws;
 	struct timespec		 w_last;	/* when it last drew */
@@ -89,6 +92,8 @@ watch_draw(struct watch *w)
 		printf("hangar %s%s%s --watch    %s    (Ctrl-C ends)\n\n",
 		    w->w_cmd->c_noun, w->w_cmd->c_verb != NULL ? " " : "",
 		    w->w_cmd->c_verb != NULL ? w->w_cmd->c_verb : "", when);
+	} else if (w->w_cli->cli_format == OUTPUT_YAML) {
+		fputs("---\n", stdout);	/* one YAML stream */
 	} else if (w->w_draws > 0) {
 		putchar('\n');
 	}
@@ -126,7 +131,8 @@ watch_tick(void *arg)
 {
 	struct watch *w = arg;
 
-	if (w->w_pending && watch_ms_since(&w->w_last) >= WATCH_MIN_MS)
+	if (w->w_live && w->w_pending &&
+	    watch_ms_since(&w->w_last) >= WATCH_MIN_MS)
 		watch_draw(w);
 }
 
@@ -134,7 +140,20 @@ watch_tick(void *arg)
 static int
 watch_connected(void *arg)
 {
-	return watch_draw(arg);
+	struct watch *w = arg;
+
+	w->w_live = true;
+	return watch_draw(w);
+}
+
+/* The stream has ended: draw nothing until it is back (and then all). */
+static void
+watch_lost(void *arg)
+{
+	struct watch *w = arg;
+
+	w->w_live = false;
+	w->w_pending = false;
 }
 
 /* Remove the first "--watch" (before any "--") from argv; whether found. */
@@ -177,7 +196,9 @@ watch_run(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 		.w_cli = cli, .w_cmd = cmd, .w_argc = argc, .w_argv = argv,
 		.w_tty = isatty(STDOUT_FILENO) == 1,
 	};
-	const struct events_hooks hooks = { watch_frame, watch_connected, &w };
+	const struct events_hooks hooks = {
+		watch_frame, watch_connected, watch_lost, &w
+	};
 	char path[HANGAR_PATH_MAX];
 	struct cli scli = *cli;
 	int rc = -1;

@@ -239,6 +239,18 @@ wait "$OPID"
 t_eq "SIGINT ends op list --watch with status 0" "$?" 0
 t_eq "the watch printed no error" "$(grep -v -e 'connecting again' -e reconnected "$T_TMP/watch.err")" ""
 
+# -o yaml --watch: the lists are the documents of one YAML stream
+"$H" -o yaml vm list --watch >"$T_TMP/ywatch.out" 2>&1 &
+YPID=$!
+t_check "-o yaml vm list --watch prints the list" t_wait_for 15 grep -q "name: $A" "$T_TMP/ywatch.out"
+kill -INT "$YPID"
+wait "$YPID"
+t_eq "-o yaml vm list --watch: SIGINT, status 0" "$?" 0
+t_check "-o yaml vm list --watch: a YAML stream of VM lists" python3 -c '
+import sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+sys.exit(0 if docs and all("vms" in d for d in docs) else 1)' "$T_TMP/ywatch.out"
+
 # on a terminal: each redraw clears the screen and names the command
 out=$(python3 tests/lib/ptyrun.py --timeout 20 "$H vm list --watch" 'wait:\(Ctrl-C ends\)[\s\S]*'"$A" 'send:\x03')
 t_match "on a terminal: screen cleared, a heading line" "$out" $'\e\\[H\e\\[2Jhangar vm list --watch'
