@@ -149,7 +149,8 @@ events_pause(long ms)
  * until it ends (without follow) or SIGINT (with it), connecting again as
  * the head of this file says; each event goes to hooks->eh_frame,
  * hooks->eh_connected (if set) is called when a connection begins to
- * deliver and hooks->eh_lost (if set) when it has ended.  `hangar vm list --watch` (watch.c) reads the stream this way.
+ * deliver and hooks->eh_lost (if set) when it has ended.  `hangar vm list
+ * --watch` (watch.c) reads the stream this way.
  */
 int
 events_follow(struct cli *cli, const char *path, bool follow,
