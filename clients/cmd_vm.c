@@ -766,7 +766,7 @@ vm_migrate(struct cli *cli, int argc, char **argv)
 		goto done;
 	down = json_object_get(json_object_get(done_op, "progress"),
 	    "downtime_ms");
-	if (cli->cli_format == OUTPUT_TABLE && json_is_integer(down) &&
+	if (!OUTPUT_DATA(cli->cli_format) && json_is_integer(down) &&
 	    json_integer_value(down) > 0)
 		printf("downtime: %" JSON_INTEGER_FORMAT " ms\n",
 		    json_integer_value(down));

@@ -7,7 +7,9 @@
  * problem+json), output.c (tables, `key: value`, JSON, the spinner),
  * migration.c (printing migrations, drains, plans and an operation's
  * progress), columns.c (which columns each list shows), sse.c (reading
- * the event stream) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c,
+ * the event stream), args.c (options, operands and their parsers), yaml.c
+ * (-o yaml), watch.c (--watch), complete.c (shell completion), man.c
+ * (hangar(1)) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c,
  * cmd_group.c, cmd_env.c, cmd_network.c, cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c,
  * cmd_plan.c, cmd_image.c, cmd_backup.c; http_file.c carries its files).
  *
@@ -48,12 +50,15 @@ struct cli_cmd;
 /* The global options and the connection, passed to every handler. */
 struct cli {
 	struct http		*cli_http;
-	enum output_format	 cli_format;	/* -o table|json */
+	enum output_format	 cli_format;	/* -o table|wide|json|yaml */
 	bool			 cli_wait;	/* false with --no-wait */
 	bool			 cli_wait_ready;	/* vm create --wait-ready */
 	bool			 cli_wait_ip;	/* vm create --wait-ip */
 	long			 cli_timeout;	/* --timeout, seconds */
 	const struct cli_cmd	*cli_cmd;	/* the command being run */
+	const char		*cli_url;	/* --url, for a second connection */
+	const char		*cli_token;	/* --token */
+	const char		*cli_cacert;	/* --cacert */
 };
 
 /*
@@ -72,6 +77,8 @@ struct cli_cmd {
 
 /* hangar.c */
 extern volatile sig_atomic_t cli_interrupted;
+extern const char cli_options_help[];
+const struct cli_cmd *cli_commands(size_t *);
 void	 cli_warnx(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 int	 cli_fail(enum cli_exit, const char *, ...)
@@ -105,6 +112,8 @@ extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
     columns_nmove, columns_nplan_move, columns_ndisk, columns_nimage,
     columns_nguest_fs, columns_nprune, columns_nnetwork, columns_nenv,
     columns_nenvvm, columns_nbackup;
+extern const struct output_wide columns_wide[];
+extern const size_t columns_nwide;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -263,7 +272,28 @@ int	 snapshot_show(struct cli *, int, char **);
 int	 snapshot_revert(struct cli *, int, char **);
 int	 snapshot_delete(struct cli *, int, char **);
 
-/* cmd_events.c */
+/* cmd_events.c: events_follow() reads GET /v1/events (path) and hands
+ * each frame to eh_frame (sse.h's sse_event_fn, with eh_arg); eh_connected,
+ * if set, is called as each connection begins to deliver (-1 stops), and
+ * eh_lost as it ends. */
+struct events_hooks {
+	int	(*eh_frame)(void *, const char *, const char *, const char *);
+	int	(*eh_connected)(void *);
+	void	(*eh_lost)(void *);
+	void	*eh_arg;
+};
 int	 events(struct cli *, int, char **);
+int	 events_follow(struct cli *, const char *, bool,
+	    const struct events_hooks *);
+
+/* watch.c: run cmd, or with --watch on a `list` command, run it again
+ * each time an event says something changed */
+int	 cli_run(struct cli *, const struct cli_cmd *, int, char **);
+
+/* complete.c: `hangar completion bash|zsh`, and `completion names KIND` */
+int	 completion(struct cli *, int, char **);
+
+/* man.c: `hangar manual`, hangar(1) as troff, made from cli_commands() */
+int	 manual(struct cli *, int, char **);
 
 #endif
