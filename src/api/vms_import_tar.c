@@ -246,9 +246,14 @@ vmi_tar_refused(void)
 	struct err e;
 
 	err_save(&e);
-	return err_set_field(e.code == ERR_INTERNAL ? ERR_INTERNAL :
-	    ERR_UNPROCESSABLE, "archive", "the archive is not a tar hangar "
-	    "accepts: %s", e.msg);
+	if (e.code != ERR_UNPROCESSABLE)
+		return err_set_field(e.code, "archive", "%s", e.msg);
+	/* its sentences begin "the OVA ..." */
+	if (strncmp(e.msg, "the OVA ", 8) == 0)
+		return err_set_field(ERR_UNPROCESSABLE, "archive", "the archive "
+		    "%s", e.msg + 8);
+	return err_set_field(ERR_UNPROCESSABLE, "archive", "the archive is not "
+	    "a tar hangar accepts: %s", e.msg);
 }
 
 int
