@@ -149,8 +149,9 @@ t_expect_json .state running "B: $VM runs"
 t_expect_json .nics[0].mac "$S_MAC" "B: $VM kept its MAC (free here)"
 t_expect_json .nics[0].ipv4 "$S_IP" "B: $VM kept its address"
 t_expect_json '.import.changed | length' 0 "B: the reply says nothing changed"
-t_expect_json '[.disks[] | .dev + ":" + .device] | join(",")' vda:disk,vdb:disk,hda:cdrom \
-	"B: the same devices (and its seed)"
+t_expect_json '[.disks[] | .dev + ":" + .device + ":" + .bus + ":" + (.size_gib | tostring)] | join(",")' \
+	"$(tar -xOf "$TOP/s.tar" manifest.json | jq -r '[.vm.disks[] | .dev + ":" + .device + ":" + .bus + ":" + (.size_gib | tostring)] | join(",")')" \
+	"B: the same devices, buses and sizes as the source (its seed too)"
 B_ID=$(t_json .id)
 t_check_not "B: a new id" test "$B_ID" = "$(jq -r .vm.id <(tar -xOf "$TOP/s.tar" manifest.json))"
 t_eq "B: virsh knows it by that id" "$(lvhost_virsh "$LVB" domuuid "$VM")" "$B_ID"
@@ -225,7 +226,7 @@ refused hostfile 422 'manifest.json: disks\[0\]\.file'
 mk big 'm = json.dumps(m).encode() + b" " * (300 * 1024)'
 refused big 422 'manifest.json: it is larger than'
 qemu-img create -q -f qcow2 -F raw -b /etc/passwd "$X/backed.qcow2" 1G
-mk backed 'members[1][1] = open(src + "/../backed.qcow2", "rb").read(); m["disks"][1]["sha256"] = hashlib.sha256(members[1][1]).hexdigest(); m["disks"][1]["bytes"] = len(members[1][1])'
+mk backed 'members[1][1] = open(src + "/backed.qcow2", "rb").read(); m["disks"][1]["sha256"] = hashlib.sha256(members[1][1]).hexdigest(); m["disks"][1]["bytes"] = len(members[1][1])'
 refused backed 422 'disks/vdb\.qcow2: .*backing'
 refused good 415 "application/x-tar" text/plain
 post_tar "$X/good.tar" "$W"
