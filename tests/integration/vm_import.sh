@@ -17,7 +17,10 @@
 #      an extra member, hostile disk names in the manifest, an oversized
 #      manifest, a qcow2 with a backing file; a wrong content type (415),
 #      no name (400), a taken name (409), an unknown backup (404);
-#   4. the CLI: hangar vm import FILE --name N (streams the file).
+#   4. the CLI: hangar vm import FILE --name N (streams the file);
+#   5. hangard killed while an import's operation is inside libvirt: once
+#      started again, the import is failed and nothing of it is left; a
+#      stray staged archive is removed at start.
 # Usage: BUILD=build tests/integration/vm_import.sh
 # shellcheck disable=SC2317 # functions run through t_wait_for
 # timeout: 900
@@ -247,6 +250,35 @@ t_match "... its MAC was taken (by $VM): said on stderr" "$(cat "$T_TMP/cli.err"
 "$BUILD/hangar" --url "unix:$HANGARD_SOCK" vm import "$X/badsum.tar" --name "${T_PFX}bad" >/dev/null 2>"$T_TMP/cli.err"
 t_eq "hangar vm import of a bad archive: exit 1" "$?" 1
 t_match "... saying why" "$(cat "$T_TMP/cli.err")" "sha256 mismatch"
+
+# --- 5. a crash in the middle leaves nothing: B's libvirtd frozen
+# (SIGSTOP) so the import's operation hangs inside a libvirt call, then
+# hangard SIGKILLed and started again
+LV_PID=$(_lvhost_pidfile "$(lvhost_dir "$LVB")/libvirtd.pid")
+t_check "B's libvirtd: pid $LV_PID" test "$(cat "/proc/$LV_PID/comm" 2>/dev/null)" = libvirtd
+trap 'rc=$?; kill -CONT "$LV_PID" 2>/dev/null; (exit $rc); T_TMP=$TOP; t_cleanup' EXIT
+BEFORE=$(left)
+kill -STOP "$LV_PID"
+post_tar "$X/good.tar" "name=${T_PFX}crash"
+t_expect_status 201 "an import while B's libvirtd is frozen: placed (201)"
+OP=$(t_json .import.operation)
+op_running() { curl -sS -m 5 "$T_BASE/v1/operations/$OP" | jq -e '.status == "running"' >/dev/null; }
+t_check "... its operation runs (stuck in libvirt)" t_wait_for 20 op_running
+STRAY=$T_TMP/backups/.staging/$(cat /proc/sys/kernel/random/uuid).tar
+echo junk >"$STRAY"
+kill -KILL "$HANGARD_PID"
+wait "$HANGARD_PID" 2>/dev/null
+HANGARD_PID=''
+kill -CONT "$LV_PID"
+HANGARD_CONF_EXTRA=$'cpu_ratio = 16' hangard_start || t_summary
+op_done() { curl -sS -m 5 "$T_BASE/v1/operations/$OP" | jq -e '.status == "failed"' >/dev/null; }
+t_check "after the restart the import is failed (rolled back)" t_wait_for 60 op_done
+t_http GET "/v1/operations/$OP"
+t_expect_json .error.type urn:hangar:problem:interrupted "... as interrupted"
+t_http GET "/v1/vms/${T_PFX}crash"
+t_expect_status 404 "... and its VM is gone"
+t_check_not "a stray staged archive is removed at start" test -e "$STRAY"
+t_eq "nothing left (volumes, staged files, VMs, domains, DHCP hosts)" "$(left)" "$BEFORE"
 hangard_stop
 T_TMP=$TOP
 t_summary
