@@ -214,12 +214,23 @@ vm_import(struct cli *cli, int argc, char **argv)
 
 	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
 		switch (ch) {
-		case 'N': name = optarg; break;
-		case 'h': host = optarg; break;
-		case 'b': backup = optarg; break;
-		case 's': stopped = true; break;
-		case 'n': cli->cli_wait = false; break;
-		default: return -1;
+		case 'N':
+			name = optarg;
+			break;
+		case 'h':
+			host = optarg;
+			break;
+		case 'b':
+			backup = optarg;
+			break;
+		case 's':
+			stopped = true;
+			break;
+		case 'n':
+			cli->cli_wait = false;
+			break;
+		default:
+			return -1;
 		}
 	}
 	if (cli_args(cli, argc, argv, backup ? 0 : 1, backup ? 0 : 1) == -1)

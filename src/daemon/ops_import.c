@@ -2,8 +2,7 @@
  * ops_import.c - the vm_import operation: a new VM made from a backup,
  * recorded on the new VM as a create is (api/vms_import.c made its rows,
  * placed by the scheduler).  Params: {"start": bool, "source":
- * "archive"|"backup", "backup": id (a backup's), "changed": [...] (the
- * MACs and addresses that were taken, for the record)}.
+ * "archive"|"backup", "backup": id (a backup's)}.
  *
  * Each of the VM's disks (device "disk") is written from a whole qcow2
  * staged at backup_dir/.staging/<op id>-<dev>.qcow2 into its volume on

@@ -14,8 +14,9 @@
 #   3. hostile archives refused in B with a 4xx naming what was wrong
 #      and nothing left (no VM, volume, staged file, DHCP host): a bad
 #      checksum, a truncated tar, members named ../../etc/x and /etc/x,
-#      an extra member, hostile disk names in the manifest, an oversized
-#      manifest, a qcow2 with a backing file; a wrong content type (415),
+#      an extra member, hostile disk names in the manifest, a spec with
+#      a network B does not have or a bad bus, an oversized manifest, a
+#      qcow2 with a backing file; a wrong content type (415),
 #      no name (400), a taken name (409), an unknown backup (404);
 #   4. the CLI: hangar vm import FILE --name N (streams the file);
 #   5. hangard killed while an import's operation is inside libvirt: once
@@ -226,6 +227,10 @@ mk hostdev 'm["disks"][0]["dev"] = "../../etc"; m["disks"][0]["file"] = "disks/.
 refused hostdev 422 'manifest.json: disks\[0\]\.dev'
 mk hostfile 'm["disks"][0]["file"] = "/etc/passwd"'
 refused hostfile 422 'manifest.json: disks\[0\]\.file'
+mk nonet 'm["vm"]["nics"][0]["network"] = "nope"'
+refused nonet 422 "manifest.json: vm: there is no network 'nope'"
+mk badbus 'm["vm"]["disks"][0]["bus"] = "../../x"'
+refused badbus 422 'manifest.json: vm: disk_bus must be virtio, sata, scsi or ide'
 mk big 'm = json.dumps(m).encode() + b" " * (300 * 1024)'
 refused big 422 'manifest.json: it is larger than'
 qemu-img create -q -f qcow2 -F raw -b /etc/passwd "$X/backed.qcow2" 1G
