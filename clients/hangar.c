@@ -136,6 +136,20 @@ static const char help_op_cancel[] =
     "           global --timeout); exit 1 if it finished before it could\n"
     "           be cancelled\n";
 
+static const char help_vm_import[] =
+    "Make VM NEW from a backup archive FILE (as `hangar backup archive`\n"
+    "writes it; sent as it is read) or from backup ID that hangar holds:\n"
+    "the same devices, networks, cloud-init settings, MACs and addresses,\n"
+    "unless taken (then new ones, said on stderr).  Placed like a create.\n"
+    "Waits (up to 300 s), then prints the new VM; a refused archive or a\n"
+    "failed import leaves nothing (exit 1).\n"
+    "\n"
+    "  --name NEW   the new VM's name (required)\n"
+    "  --backup ID  import a backup hangar holds instead of a file\n"
+    "  --host HOST  make it there (checked by the placement filters)\n"
+    "  --stopped    do not start it\n"
+    "  --no-wait    answer as soon as it is placed\n";
+
 static const char help_vm_clone[] =
     "Make VM NEW from VM SRC's disks, on SRC's host unless --host: new id,\n"
     "MACs and addresses, and a new cloud-init instance-id (the guest makes\n"
@@ -345,6 +359,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    help_vm_migrate },
 	{ "vm", "clone", vm_clone, "vm clone SRC NEW [--full] [--start] "
 	    "[--host HOST] [--no-wait]", help_vm_clone },
+	{ "vm", "import", vm_import, "vm import FILE|--backup ID --name NEW "
+	    "[--host HOST] [--stopped] [--no-wait]", help_vm_import },
 	{ "vm", "template", vm_template, "vm template VM IMAGE [--no-wait]",
 	    help_vm_template },
 	{ "vm", "backup", vm_backup, "vm backup VM [--incremental] [--no-wait]",

@@ -131,6 +131,7 @@ int	 vm_print(struct cli *, const char *);
 
 /* cmd_clone.c */
 int	 vm_clone(struct cli *, int, char **);
+int	 vm_import(struct cli *, int, char **);
 int	 vm_template(struct cli *, int, char **);
 
 /* cmd_console.c */

@@ -404,6 +404,10 @@ int tokens_create(struct req *r);
 int tokens_delete(struct req *r);
 /* images.c, images_upload.c: the image library */
 extern const struct req_sink images_upload_sink;
+/* vms_import.c, vms_import_tar.c: POST /v1/vms/import (an archive, or
+ * {"backup": id}) and its sink */
+int vms_import(struct req *r);
+extern const struct req_sink vms_import_sink;
 int images_check_name(const char *name);
 int images_create(struct req *r);
 int images_list(struct req *r);

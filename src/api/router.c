@@ -57,6 +57,7 @@ static const struct route router_routes[] = {
 	{ "POST",   "/v1/placements",               placements_create,   AUTH_READER,   ROUTE_THREAD },
 	{ "GET",    "/v1/vms",                      vms_list,            AUTH_READER,   ROUTE_THREAD },
 	{ "POST",   "/v1/vms",                      vms_create,          AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/import",               vms_import,          AUTH_OPERATOR, ROUTE_STREAM },
 	{ "GET",    "/v1/vms/*",                    vms_get,             AUTH_READER,   ROUTE_POOL },
 	{ "PATCH",  "/v1/vms/*",                    vms_update,          AUTH_OPERATOR, ROUTE_THREAD },
 	{ "DELETE", "/v1/vms/*",                    vms_delete,          AUTH_OPERATOR, ROUTE_THREAD },
@@ -117,6 +118,7 @@ static const struct {
 	const struct req_sink *sink;
 } router_sinks[] = {
 	{ images_create, &images_upload_sink },
+	{ vms_import, &vms_import_sink },
 };
 
 const struct req_sink *

@@ -46,6 +46,7 @@ static const struct {
 	[OP_BACKUP] = { "backup", "backing-up" },
 	[OP_RESTORE] = { "restore", "restoring" },
 	[OP_RESIZE] = { "resize", "resizing" },
+	[OP_VM_IMPORT] = { "vm_import", "importing" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

@@ -49,6 +49,7 @@ enum op_kind {
 	OP_BACKUP,           /* a backup of every disk to backup_dir */
 	OP_RESTORE,          /* a stopped VM's disks from a backup */
 	OP_RESIZE,           /* vCPUs and memory, live or at next boot */
+	OP_VM_IMPORT,        /* on the new VM: made from a backup (archive) */
 	OP_KIND__COUNT
 };
 

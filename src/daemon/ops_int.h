@@ -199,6 +199,22 @@ int ops_restore_recover(struct op_ctx *x);
 int ops_restore_close(struct store_conn *c, struct op_ctx *x, bool ok);
 void ops_restore_after(struct op_ctx *x, bool ok);
 
+/*
+ * ops_backup_disk.c: a backup's disk onto a host.  upload: the whole
+ * qcow2 at staged into a new volume vol in pool on bc (one of that name
+ * removed first), its path into path; staged is removed either way.
+ * write: disk dev of backup b flattened into backup_dir/.staging
+ * (named by x's operation and dev), then uploaded so.
+ */
+int ops_backup_disk_upload(struct backend_conn *bc, const char *pool,
+    const char *staged, const char *vol, char *path, size_t len);
+int ops_backup_disk_write(struct op_ctx *x, struct backend_conn *bc,
+    const char *pool, const struct backup_rec *b, const char *dev,
+    const char *vol, char *path, size_t len);
+/* ops_import.c: a new VM from a backup archive or a backup */
+int ops_import_run(struct op_ctx *x);
+int ops_import_recover(struct op_ctx *x);
+void ops_import_after(struct op_ctx *x, bool ok);
 /* ops_snap.c: the snapshot runners */
 /* ops_disk.c: the VM's disks on a host, as a list */
 struct ops_disks {

@@ -316,6 +316,10 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	[OP_CLONE] = { .run = ops_clone_run, .recover = ops_clone_recover,
 	    .close = ops_close_create, .drop_if_unreached = true,
 	    .after = ops_after_disks },
+	/* an import is made like a create, and undone like one */
+	[OP_VM_IMPORT] = { .run = ops_import_run,
+	    .recover = ops_import_recover, .close = ops_close_create,
+	    .drop_if_unreached = true, .after = ops_import_after },
 	/* an interrupted template is failed and cleaned like an import */
 	[OP_TEMPLATE] = { .run = ops_template_run,
 	    .recover = ops_template_recover, .close = ops_image_close,

@@ -450,6 +450,9 @@ struct nic_rec {
 	char ipv4[16];             /* its address, or "" (a network with no
 	                            * range) */
 	int64_t created_at;
+	bool wish;                 /* to insert: mac and ipv4 are wishes,
+	                            * replaced by new ones when taken or
+	                            * not of the network (an import) */
 };
 
 /*
@@ -462,6 +465,8 @@ struct nic_rec {
  * the range): ERR_INVALID / ERR_CONFLICT naming "<field>.mac" or
  * "<field>.ipv4" (field e.g. "nics[0]"; NULL: just "mac", "ipv4");
  * ERR_CONFLICT naming "<field>.network" when its range is exhausted.
+ * With n->wish, a taken or foreign mac or ipv4 is replaced by a new one
+ * instead (n then holds what was given).
  */
 int store_nic_insert(struct store_conn *c, int64_t vm_id, struct nic_rec *n,
     const char *mac_prefix, const char *field);
