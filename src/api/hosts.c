@@ -12,10 +12,13 @@
 #include "../common/utf8.h"
 #include "req.h"
 
-/* The state a client sees: maintenance wins over the connection state. */
+/* The state a client sees: fenced, then maintenance, win over the
+ * connection state. */
 static const char *
 hosts_state(const struct host_rec *h)
 {
+	if (h->fenced_at > 0)
+		return "fenced";
 	return h->maintenance ? "maintenance" : h->state;
 }
 
@@ -75,6 +78,9 @@ hosts_json(const struct host_rec *h)
 	    json_string(h->pool_path) : json_null());
 	json_object_set_new(j, "storage", h->storage[0] ?
 	    json_string(h->storage) : json_null());
+	json_object_set_new(j, "connection", json_string(h->state));
+	json_object_set_new(j, "fenced_at", h->fenced_at > 0 ?
+	    req_time(h->fenced_at) : json_null());
 	json_object_set_new(j, "created_at", req_time(h->created_at));
 	json_object_set_new(j, "updated_at", req_time(h->updated_at));
 	return j;

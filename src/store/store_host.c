@@ -16,7 +16,8 @@
 #define HOST_COLS_B \
 	" h.maintenance, h.labels, h.cpu_ratio, h.ram_ratio, h.disk_ratio," \
 	" h.reserved_vcpus, h.reserved_memory_mib, h.reserved_disk_gib," \
-	" h.domain_types, h.disk_gib, h.disk_free_gib, h.pool_path, h.storage"
+	" h.domain_types, h.disk_gib, h.disk_free_gib, h.pool_path, h.storage," \
+	" h.fenced_at"
 /* With the counters summed over the host's VMs: O(VMs on the host). */
 #define HOST_COLS \
 	HOST_COLS_A "COUNT(v.id), COALESCE(SUM(v.vcpus),0)," \
@@ -59,6 +60,7 @@ host_row(sqlite3_stmt *st, struct host_rec *h)
 	h->disk_free_gib = sqlite3_column_int64(st, 26);
 	store_col_text(st, 27, h->pool_path, sizeof(h->pool_path));
 	store_col_text(st, 28, h->storage, sizeof(h->storage));
+	h->fenced_at = sqlite3_column_int64(st, 29);
 }
 
 /* Bind the settings a client chooses to ?2.. ?9 of sql. */
@@ -230,6 +232,28 @@ store_host_set_state(struct store_conn *c, int64_t id, const char *state)
 		return 0;
 	snprintf(type, sizeof(type), "host.%s", state);
 	return host_event(c, id, type, NULL);
+}
+
+int
+store_host_set_fenced(struct store_conn *c, int64_t id, bool fenced,
+    json_t *data)
+{
+	static const char sql[] = "UPDATE hosts SET fenced_at=?2,"
+	    " updated_at=?3 WHERE id=?1 AND (fenced_at > 0) <> (?2 > 0)";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int64_t now = time_now_ms();
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, fenced ? now : 0);
+	sqlite3_bind_int64(st, 3, now);
+	if (store_exec_stmt(c, st, "fence host") < 0)
+		return -1;
+	if (sqlite3_changes(c->db) == 0)
+		return 0;
+	return host_event(c, id, fenced ? "host.fenced" : "host.unfenced",
+	    data);
 }
 
 static int

@@ -370,6 +370,15 @@ const char *const store_migrations[] = {
 	"  CHECK (max_vcpus >= 0);"
 	"ALTER TABLE vms ADD COLUMN max_memory_mib INTEGER NOT NULL"
 	"  DEFAULT 0 CHECK (max_memory_mib >= 0);",
+	/*
+	 * 20 (22 once merged with the branches before it): a host lost and
+	 * evacuated is fenced: nothing is placed on it, and when it answers
+	 * again the stale domains of its evacuated VMs are destroyed and
+	 * undefined there before anything else, until an operator re-admits
+	 * it (POST /v1/hosts/{h}/unfence).  fenced_at: when (ms), 0 if not.
+	 */
+	"ALTER TABLE hosts ADD COLUMN fenced_at INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (fenced_at >= 0);",
 };
 
 const int store_nmigrations =

@@ -32,7 +32,8 @@
 	"  WHEN 'template' THEN 'templating'" \
 	"  WHEN 'backup' THEN 'backing-up'" \
 	"  WHEN 'restore' THEN 'restoring'" \
-	"  WHEN 'resize' THEN 'resizing' END," \
+	"  WHEN 'resize' THEN 'resizing'" \
+	"  WHEN 'evacuate_vm' THEN 'evacuating' END," \
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
