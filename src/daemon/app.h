@@ -591,6 +591,9 @@ int evacuate_unfence(struct app *app, const char *name, struct host_rec *h);
  */
 int evacuate_sweep(struct store *s, struct backend_conn *bc, int64_t host_id,
     const char *host);
+/* fence.c: run host's fence action (fence: its argument vector as JSON);
+ * 0 when it exited 0, else -1 (ERR_CONFLICT saying how it ended). */
+int fence_run(const char *host, const char *fence);
 
 /* --- vm_list.c: VM records gathered from a store walk --- */
 struct vm_list {

@@ -4,9 +4,10 @@
  *
  * Fencing first.  A host hangar still reaches is not lost: evacuating it
  * is refused (drain it, or migrate its VMs).  One that does not answer
- * may still run its guests (a cut network); hangar fences it only on the
- * operator's word ("confirm_host_down": the host is powered off, or its
- * guests are dead).  A fenced host (hosts.fenced_at) takes no placement
+ * may still run its guests (a cut network); hangar fences it by its fence
+ * action (fence.c: a program such as an IPMI power-off, which must exit
+ * 0), or on the operator's word ("confirm_host_down": the host is powered
+ * off, or its guests are dead) when it has none or it fails.  A fenced host (hosts.fenced_at) takes no placement
  * (the scheduler sees it as fenced), and when it answers again the
  * domains there of VMs that now live elsewhere are destroyed and
  * undefined (evacuate_sweep, called by the fleet before the host counts
@@ -104,14 +105,52 @@ evac_commit(struct app *app, struct evac_tx *t)
 	return r;
 }
 
+/*
+ * Host h does not answer: fence it by its fence action, else (or when
+ * that fails) on the operator's word; who did into *by.
+ */
+static int
+evac_fence(const struct host_rec *h, const struct evacuate_request *rq,
+    const char **by)
+{
+	struct err e;
+
+	*by = "operator";
+	if (h->fence[0] == '\0') {
+		if (rq->confirm_host_down)
+			return 0;
+		return err_set_field(ERR_INVALID, "confirm_host_down", "host "
+		    "'%s' does not answer, but hangar cannot tell whether its "
+		    "VMs still run, and it has no fence action; make sure it "
+		    "is down (powered off, or its guests killed) and say so "
+		    "with \"confirm_host_down\": true, so that no VM runs "
+		    "twice", h->name);
+	}
+	if (fence_run(h->name, h->fence) == 0) {
+		*by = "fence action";
+		return 0;
+	}
+	if (rq->confirm_host_down) {
+		log_warnx("evacuate: %s; fenced on the operator's word",
+		    err_last()->msg);
+		err_clear();
+		return 0;
+	}
+	err_save(&e);
+	return err_set_field(ERR_CONFLICT, "confirm_host_down", "%s; nothing "
+	    "was evacuated: make sure host '%s' is down and say so with "
+	    "\"confirm_host_down\": true", e.msg, h->name);
+}
+
 int
 evacuate_request(struct app *app, const struct evacuate_request *rq,
     struct op_rec *op)
 {
 	struct host_rec h;
 	struct evac_tx t = { &h, op, NULL };
+	const char *by;
 	uuid_t u;
-	int r;
+	int r, vms;
 
 	if (evac_host(app, rq->host, &h) < 0 || evac_not_busy(app, &h) < 0)
 		return -1;
@@ -122,12 +161,8 @@ evacuate_request(struct app *app, const struct evacuate_request *rq,
 		    "its libvirtd): it is not lost; drain it (POST "
 		    "/v1/hosts/%s/drain) or migrate its VMs instead", h.name,
 		    h.name);
-	if (!rq->confirm_host_down)
-		return err_set_field(ERR_INVALID, "confirm_host_down", "host "
-		    "'%s' does not answer, but hangar cannot tell whether its "
-		    "VMs still run; make sure it is down (powered off, or its "
-		    "guests killed) and say so with \"confirm_host_down\": "
-		    "true, so that no VM runs twice", h.name);
+	if (evac_fence(&h, rq, &by) < 0)
+		return -1;
 	memset(op, 0, sizeof(*op));
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, op->id);
@@ -136,14 +171,14 @@ evacuate_request(struct app *app, const struct evacuate_request *rq,
 	snprintf(op->params, sizeof(op->params), "{}");
 	if (rq->idem_key)
 		snprintf(op->idem_key, sizeof(op->idem_key), "%s", rq->idem_key);
-	t.how = json_pack("{s:s, s:s}", "by", "operator", "op", op->id);
+	t.how = json_pack("{s:s, s:s}", "by", by, "op", op->id);
+	vms = h.vms;
 	r = evac_commit(app, &t);
 	json_decref(t.how);
 	if (r < 0)
 		return -1;
-	log_info("evacuate: host '%s' fenced (the operator confirmed it is "
-	    "down); its %d VM(s) are made again elsewhere, operation %s",
-	    h.name, h.vms, op->id);
+	log_info("evacuate: host '%s' fenced (by %s); its %d VM(s) are made "
+	    "again elsewhere, operation %s", h.name, by, vms, op->id);
 	ops_submit(app->ops, op->id);
 	return 0;
 }

@@ -29,6 +29,8 @@ struct store_conn;
 
 #define HOST_LABELS_MAX 2048
 
+#define HOST_FENCE_MAX 2048
+
 struct host_rec {
 	int64_t id;
 	char name[NAME_MAX_LEN];
@@ -53,8 +55,11 @@ struct host_rec {
 	 * with the same storage name see the same files at the same path */
 	char pool_path[1024];
 	char storage[NAME_MAX_LEN];
-	/* lost and evacuated: when it was fenced (ms), 0 if it is not */
+	/* lost and evacuated: when it was fenced (ms), 0 if it is not; the
+	 * program that fences it: its argument vector as a JSON array of
+	 * strings, "" for none */
 	int64_t fenced_at;
+	char fence[HOST_FENCE_MAX];
 	int64_t created_at, updated_at;
 	/* derived from the VMs placed on it (read-only) */
 	int vms;
