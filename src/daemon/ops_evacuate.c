@@ -382,36 +382,81 @@ evac_refuse(struct evac_kids *k, const struct vm_rec *v)
 	err_clear();
 }
 
+/* The hosts that keep their disks where the lost one did. */
+struct evac_peers {
+	const struct app *app;
+	const struct host_rec *from;
+	char (*name)[NAME_MAX_LEN];
+	size_t n, cap;
+};
+
+static int
+evac_peer(const struct host_rec *h, void *arg)
+{
+	struct evac_peers *p = arg;
+
+	if (h->id == p->from->id || !path_same(evac_pool_dir(p->app, h),
+	    evac_pool_dir(p->app, p->from)))
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 8;
+		char (*nn)[NAME_MAX_LEN] = realloc(p->name, cap * sizeof(*nn));
+
+		if (nn == NULL)
+			return err_set(ERR_INTERNAL, "out of memory");
+		p->name = nn;
+		p->cap = cap;
+	}
+	snprintf(p->name[p->n++], NAME_MAX_LEN, "%s", h->name);
+	return 0;
+}
+
 /*
- * For a VM without a backup, a host that sees its disks where the lost
- * host had them (into pr->sr.host, kept in host): found by asking the
- * scheduler's pick.  -1 with why when there is none.
+ * For a VM without a backup: a host that can take it and sees its disks
+ * where the lost host had them (shared storage), into pr->sr.host (kept
+ * in host).  Only hosts whose pool is at the same directory can.  -1 with
+ * why when there is none.
  */
 static int
 evac_shared_host(struct op_ctx *x, const struct vm_rec *v,
     struct place_req *pr, struct host_rec *host)
 {
 	struct disk_rec disks[VM_DISKS_MAX];
-	struct store_conn *c = store_read_begin(x->app->store);
 	struct host_rec from;
+	struct evac_peers p = { x->app, &from, NULL, 0, 0 };
+	struct store_conn *c = store_read_begin(x->app->store);
 	struct backend_conn *bc;
 	char pool[FLEET_POOL_MAX];
 	int n = store_disk_list(c, v->id, disks, VM_DISKS_MAX), r;
 
 	r = n < 0 ? -1 : store_host_get_id(c, v->host_id, &from);
-	store_read_end(c);
-	if (r < 0 || place_move(x->app, v, pr, NULL, host, NULL) < 0)
-		return -1;
-	if ((bc = fleet_conn(x->app->fleet, host->id)) == NULL ||
-	    fleet_pool(x->app->fleet, host->id, pool, sizeof(pool)) < 0)
-		return -1;
-	r = evac_sees_disks(x->app, bc, pool, &from, disks, n);
 	if (r == 0)
-		return err_set(ERR_CONFLICT, "it has no backup, and host '%s' "
-		    "(the scheduler's pick) does not see its disks where '%s' "
-		    "had them (no shared storage)", host->name, from.name);
-	pr->sr.host = host->name;
-	return r < 0 ? -1 : 0;
+		r = store_host_each(c, evac_peer, &p);
+	store_read_end(c);
+	for (size_t i = 0; r == 0 && i < p.n; i++) {
+		pr->sr.host = p.name[i];
+		if (place_move(x->app, v, pr, NULL, host, NULL) < 0 ||
+		    (bc = fleet_conn(x->app->fleet, host->id)) == NULL ||
+		    fleet_pool(x->app->fleet, host->id, pool,
+		    sizeof(pool)) < 0 ||
+		    (r = evac_sees_disks(x->app, bc, pool, &from, disks, n)) < 0) {
+			err_clear();    /* that one cannot: the next */
+			r = 0;
+			continue;
+		}
+		if (r == 1) {
+			pr->sr.host = host->name;   /* host outlives p */
+			free(p.name);
+			return 0;
+		}
+	}
+	free(p.name);
+	if (r < 0)
+		return -1;
+	pr->sr.host = NULL;
+	return err_set(ERR_CONFLICT, "it has no backup, and no host that can "
+	    "take it sees its disks where '%s' had them (no shared "
+	    "storage)", from.name);
 }
 
 /* Record the child that brings VM v back elsewhere (or say why not). */

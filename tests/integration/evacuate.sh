@@ -185,7 +185,7 @@ t_match "progress says the backup and its age: '$LOST'" "$LOST" \
 	"^restored from backup $LAST taken ([0-9]+m)?[0-9]+s ago$"
 t_match "progress: $T is not recoverable (no backup, no shared storage)" \
 	"$(t_json '.progress.lost_vms[0].vm + ": " + .progress.lost_vms[0].why')" \
-	"^$T: .*no backup.*does not see its disks"
+	"^$T: .*no backup.*sees its disks.*no shared storage"
 t_match "event vm.evacuated of $A: from local to h2, backup $LAST and its age" \
 	"$(events vm.evacuated)" "\"backup\":\"$LAST\".*\"backup_age_s\":[0-9]+"
 t_http GET /v1/hosts/local
