@@ -1,8 +1,8 @@
 /*
  * hosts.c - the host resource: register (POST), list, show, change
- * (PATCH: labels, ratios, reserved resources, maintenance, pool_path
- * while no VM is there) and remove (DELETE, refused while VMs live
- * there).
+ * (PATCH: labels, ratios, reserved resources, maintenance, the fence
+ * action, pool_path while no VM is there) and remove (DELETE, refused
+ * while VMs live there).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,12 +9,13 @@
  *  children run inline, EVAC_PARALLEL at a time.  A VM that cannot be
  *  recovered (no backup and no shared storage, busy, fits nowhere) is
  *  left as it is and said in the progress, never dropped.  Progress:
- *  {"total", "recovered": [{vm, to, source, backup, backup_age_s}],
- *  "not_recovered": [{vm, why}]}.
+ *  {"total", "recovered", "not_recovered", "vms": [{vm, to, lost}],
+ *  "lost_vms": [{vm, why}]} (the lists left out when too long).
  *
  *  evacuate_vm (on the VM, already placed on its new host, so the engine
  *  connects there): its disks from where they are when the new host sees
- *  them at the same path (shared storage: nothing is lost), else written
+ *  them at the same path (shared storage: nothing is lost; the NoCloud
+ *  seed, which hangar writes, does not count and is made again), else written
  *  from its latest backup's chain (backup_disk.c: what was written after
  *  that backup is lost, and the step, progress and event vm.evacuated
  *  say how much: "restored from backup B taken 3m12s ago"); then its
@@ -96,6 +97,8 @@ evac_sees_disks(const struct app *app, struct backend_conn *bc,
 	const char *vols[2];
 
 	for (int i = 0; i < n; i++) {
+		if (strcmp(disks[i].content, "cidata") == 0)
+			continue;       /* made again wherever it goes */
 		vols[0] = disks[i].volume;
 		vols[1] = disks[i].base_volume;
 		for (int k = 0; k < 2; k++) {
@@ -167,7 +170,24 @@ evac_from_backup(struct op_ctx *x, const char *id, struct ops_disks *d)
 	return r;
 }
 
-/* Undo what a failed run made on the new host (best effort). */
+/* The disks where they are (shared storage), the seed made again. */
+static int
+evac_shared_paths(struct op_ctx *x, struct ops_disks *d)
+{
+	for (int i = 0; i < x->ndisks; i++)
+		if (strcmp(x->disks[i].content, "cidata") == 0 &&
+		    ops_disk_one(x, x->bc, x->vm.host_id, x->pool, &x->disks[i],
+		    d->path[i], sizeof(d->path[i]), d->base[i],
+		    sizeof(d->base[i])) < 0)
+			return -1;
+	return ops_disks_paths(x, x->bc, x->pool, d);
+}
+
+/*
+ * Undo what a failed run made on the new host (best effort): the domain,
+ * the addresses, the volumes written from a backup and, made_disks (a
+ * run that wrote from a backup), the ones it made as a create does.
+ */
 static void
 evac_undo(struct op_ctx *x, bool made_disks)
 {
@@ -180,13 +200,16 @@ evac_undo(struct op_ctx *x, bool made_disks)
 	    ops_nics_dhcp_remove(x, x->bc) < 0)
 		log_warnx("op %s: cannot undo vm '%s' on host '%s': %s",
 		    x->op.id, x->vm.name, x->host.name, err_last()->msg);
-	for (int i = 0; made_disks && i < x->ndisks; i++) {
+	for (int i = 0; i < x->ndisks; i++) {
 		const struct disk_rec *k = &x->disks[i];
 
 		if (evac_restorable(k))
 			evac_vol(x, k, vol);
-		else            /* its seed, or a disk made as a create does */
+		else if (made_disks)    /* its seed, or a disk made as a create
+		                         * does: not a shared file */
 			snprintf(vol, sizeof(vol), "%s", k->volume);
+		else
+			continue;
 		if (backend_volume_delete(x->bc, x->pool, vol) < 0)
 			log_warnx("op %s: cannot remove volume '%s': %s",
 			    x->op.id, vol, err_last()->msg);
@@ -244,7 +267,7 @@ ops_evacuate_vm_run(struct op_ctx *x)
 	if (shared < 0)
 		goto out;
 	if (shared) {
-		r = ops_disks_paths(x, x->bc, x->pool, d);
+		r = evac_shared_paths(x, d);
 	} else if (backup && backup[0]) {
 		made = true;
 		r = evac_from_backup(x, backup, d);
@@ -291,8 +314,7 @@ ops_evacuate_vm_recover(struct op_ctx *x)
 	}
 	if (err_last()->code != ERR_NOT_FOUND)
 		return -1;
-	evac_undo(x, json_string_value(json_object_get(x->params, "backup"))
-	    != NULL);
+	evac_undo(x, false);
 	return err_set(ERR_INTERRUPTED, "the daemon stopped while vm '%s' was "
 	    "being evacuated to '%s'; it stays on the lost host: evacuate "
 	    "that host again", x->vm.name, x->host.name);

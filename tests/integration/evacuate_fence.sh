@@ -5,7 +5,8 @@
 # libvirt hosts of its own (tests/lib/lvhost.sh): h1 (hangard's `local`,
 # pool $T_TMP/images), h2 and h3 sharing one pool directory
 # ($T_TMP/shared: the same files at the same path).  VM S (64 MiB, a
-# 1 GiB disk without an OS, running, never backed up) lives on h2.
+# 1 GiB disk without an OS and a NoCloud seed, running, never backed up)
+# lives on h2.
 # Checked:
 #   - bad input: a fence that is not an argument vector of strings, or
 #     whose program is not an absolute path (400 naming fence); evacuate
@@ -66,8 +67,10 @@ t_http GET /v1/hosts/h2
 t_expect_json .fence null "h2 has no fence action after the refused ones"
 
 t_http POST "/v1/vms?$W" "$(jq -nc --arg n "${T_PFX}s" '{name: $n, vcpus: 1,
-	memory_mib: 64, disk_gib: 1, start: true, host: "h2"}')"
-t_expect_status 201 "create S on h2, running, never backed up: 201"
+	memory_mib: 64, disk_gib: 1, start: true, host: "h2",
+	cloud_init: {hostname: "s"}}')"
+t_expect_status 201 "create S on h2 with a NoCloud seed, running, never backed up: 201"
+t_expect_json '[.disks[] | select(.device == "cdrom")] | length' 1 "S has a seed (a CD-ROM)"
 S=${T_PFX}s
 S_ID=$(t_json .id)
 VOL=$(t_json '.disks[0].volume')
@@ -112,6 +115,9 @@ t_http GET "/v1/vms/$S"
 t_expect_json '.host + " " + .state' "h3 running" "S runs on h3"
 t_expect_json '.disks[0].volume' "$VOL" "S keeps its disk volume (shared)"
 t_eq "virsh: S runs on h3" "$(lv h3 domstate "$S" 2>&1)" running
+t_eq "virsh: S on h3 uses the same disk file, and its seed there" \
+	"$(lv h3 domblklist "$S" | awk '$2 ~ /^\// { print $2 }' | sort | tr '\n' ' ')" \
+	"$(printf '%s\n' "$T_TMP/shared/$VOL" "$T_TMP/shared/$S_ID-cidata.iso" | sort | tr '\n' ' ')"
 t_match "event vm.evacuated: from shared storage" "$(events vm.evacuated)" \
 	'"source":"shared"'
 t_http POST /v1/hosts/h2/unfence
