@@ -194,6 +194,19 @@ static const char help_vm_migrate[] =
     "  --cancel-on-interrupt  Ctrl-C cancels the migration (otherwise it\n"
     "                         goes on, and 'hangar op cancel ID' stops it)\n";
 
+static const char help_host_evacuate[] =
+    "Host NAME is lost: make its VMs again on other hosts, each from its\n"
+    "latest backup (what was written after it is lost: the operation says\n"
+    "how old it was) or from its disks when another host shares its\n"
+    "storage.  Refused while hangar still reaches the host (drain it\n"
+    "instead).  The host is fenced first: nothing is placed on it, and when\n"
+    "it answers again the stale copies of its VMs there are removed;\n"
+    "'hangar host unfence NAME' re-admits it.  Waits, then prints the\n"
+    "operation; exit 1 if a VM was not recovered.\n"
+    "\n"
+    "  --confirm-host-down  the host is down (powered off, its guests dead)\n"
+    "  --no-wait            print the operation as accepted; do not wait\n";
+
 static const char help_host_drain[] =
     "Put host NAME in maintenance and migrate its VMs away, each to the\n"
     "host the scheduler picks.  Waits (at most the global --timeout), then\n"
@@ -402,6 +415,9 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--stopped stay|migrate] [--parallel N]\n      [--no-wait]",
 	    help_host_drain },
 	{ "host", "undrain", host_undrain, "host undrain NAME", NULL },
+	{ "host", "evacuate", host_evacuate, "host evacuate NAME "
+	    "[--confirm-host-down] [--no-wait]", help_host_evacuate },
+	{ "host", "unfence", host_unfence, "host unfence NAME", NULL },
 	{ "group", "create", group_create,
 	    "group create NAME --policy affinity|anti-affinity [--soft]",
 	    NULL },

@@ -147,6 +147,8 @@ int	 host_remove(struct cli *, int, char **);
 int	 host_maintenance(struct cli *, int, char **);
 int	 host_drain(struct cli *, int, char **);
 int	 host_undrain(struct cli *, int, char **);
+int	 host_evacuate(struct cli *, int, char **);
+int	 host_unfence(struct cli *, int, char **);
 
 /* cmd_env.c */
 int	 env_up(struct cli *, int, char **);

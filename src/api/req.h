@@ -310,6 +310,9 @@ int hosts_update(struct req *r);
 int hosts_delete(struct req *r);
 int hosts_drain(struct req *r);
 int hosts_undrain(struct req *r);
+/* hosts_evacuate.c */
+int hosts_evacuate(struct req *r);
+int hosts_unfence(struct req *r);
 int vms_migrate(struct req *r);
 /* clone.c */
 int vms_clone(struct req *r);

@@ -37,6 +37,8 @@ static const struct route router_routes[] = {
 	{ "DELETE", "/v1/hosts/*",                  hosts_delete,        AUTH_ADMIN,    ROUTE_THREAD },
 	{ "POST",   "/v1/hosts/*/drain",            hosts_drain,         AUTH_ADMIN,    ROUTE_THREAD },
 	{ "POST",   "/v1/hosts/*/undrain",          hosts_undrain,       AUTH_ADMIN,    ROUTE_THREAD },
+	{ "POST",   "/v1/hosts/*/evacuate",         hosts_evacuate,      AUTH_ADMIN,    ROUTE_THREAD },
+	{ "POST",   "/v1/hosts/*/unfence",          hosts_unfence,       AUTH_ADMIN,    ROUTE_THREAD },
 	{ "GET",    "/v1/hosts/*/orphans",          drift_orphans,       AUTH_READER,   ROUTE_THREAD },
 	{ "POST",   "/v1/hosts/*/orphans/*/adopt",  drift_adopt,         AUTH_ADMIN,    ROUTE_THREAD },
 	{ "GET",    "/v1/drift",                    drift_list,          AUTH_READER,   ROUTE_THREAD },

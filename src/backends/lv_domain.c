@@ -56,16 +56,23 @@ lv_do_undefine(virDomainPtr d, void *arg)
 	virErrorPtr e;
 
 	(void)arg;
-	/* hangar makes no checkpoints; snapshots it does */
-	if (virDomainUndefineFlags(d, flags) == 0)
-		return 0;
-	/* a UEFI domain's NVRAM (its variables) goes with it; asked only
-	 * then, as not every driver takes the flag (the test driver) */
-	e = virGetLastError();
-	if (e == NULL || e->code != VIR_ERR_OPERATION_INVALID ||
-	    e->message == NULL || strstr(e->message, "nvram") == NULL)
-		return -1;
-	return virDomainUndefineFlags(d, flags | VIR_DOMAIN_UNDEFINE_NVRAM);
+	/* a UEFI domain's NVRAM (its variables) goes with it, and a backed
+	 * up one's checkpoint metadata (the bitmaps stay in its disks); each
+	 * asked only when libvirt refuses without it, as not every driver
+	 * takes the flags (the test driver) */
+	for (int i = 0; virDomainUndefineFlags(d, flags) < 0; i++) {
+		e = virGetLastError();
+		if (i == 2 || e == NULL || e->code != VIR_ERR_OPERATION_INVALID ||
+		    e->message == NULL)
+			return -1;
+		if (strstr(e->message, "checkpoint"))
+			flags |= VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA;
+		else if (strstr(e->message, "nvram"))
+			flags |= VIR_DOMAIN_UNDEFINE_NVRAM;
+		else
+			return -1;
+	}
+	return 0;
 }
 
 static int

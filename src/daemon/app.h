@@ -74,6 +74,12 @@ void fleet_unregister(struct fleet *f, int64_t host_id);
  */
 struct backend_conn *fleet_conn(struct fleet *f, int64_t host_id);
 /*
+ * Does host id answer now?  Asked at once, whatever its backoff (a host
+ * that answers is recorded ready, one that does not unreachable).  1, 0,
+ * or -1 (ERR_NOT_FOUND: not registered).
+ */
+int fleet_answers(struct fleet *f, int64_t host_id);
+/*
  * The name of host id's storage pool, the one at its pool_path, as its
  * last look found it (fleet_pool.c says how it is chosen), into out.
  * ERR_UNAVAILABLE when the host was never reached.  A VM's disk is made
@@ -549,6 +555,38 @@ int console_type(struct app *app, const struct vm_rec *v, const char *text,
  */
 int console_log(struct app *app, const struct vm_rec *v, char *buf,
     size_t *n);
+
+/* --- evacuate.c: a lost host fenced, and its VMs made again elsewhere --- */
+struct evacuate_request {
+	const char *host;
+	bool confirm_host_down;    /* the operator says it is down */
+	const char *idem_key;      /* the request's Idempotency-Key, or NULL */
+};
+/*
+ * Fence host rq->host and record its evacuation (ops_evacuate.c), handed
+ * to the engine; *op is the operation.  ERR_CONFLICT: the host answers
+ * (drain it instead), or is being evacuated; ERR_INVALID naming
+ * "confirm_host_down": it does not answer but nothing says it is down.
+ */
+int evacuate_request(struct app *app, const struct evacuate_request *rq,
+    struct op_rec *op);
+/*
+ * Re-admit fenced host name (its record into *h).  ERR_CONFLICT while it
+ * does not answer (its stale domains are removed only then) or is being
+ * evacuated.  Re-admitting a host that is not fenced changes nothing.
+ */
+int evacuate_unfence(struct app *app, const char *name, struct host_rec *h);
+/*
+ * On a fenced host (host_id at bc) that answers again: destroy and
+ * undefine every domain of a VM now placed on another host, before the
+ * host is used.  Nothing for a host that is not fenced.  0, or -1 (the
+ * host must then not be used).
+ */
+int evacuate_sweep(struct store *s, struct backend_conn *bc, int64_t host_id,
+    const char *host);
+/* fence.c: run host's fence action (fence: its argument vector as JSON);
+ * 0 when it exited 0, else -1 (ERR_CONFLICT saying how it ended). */
+int fence_run(const char *host, const char *fence);
 
 /* --- vm_list.c: VM records gathered from a store walk --- */
 struct vm_list {

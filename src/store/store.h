@@ -29,6 +29,8 @@ struct store_conn;
 
 #define HOST_LABELS_MAX 2048
 
+#define HOST_FENCE_MAX 2048
+
 struct host_rec {
 	int64_t id;
 	char name[NAME_MAX_LEN];
@@ -53,6 +55,11 @@ struct host_rec {
 	 * with the same storage name see the same files at the same path */
 	char pool_path[1024];
 	char storage[NAME_MAX_LEN];
+	/* lost and evacuated: when it was fenced (ms), 0 if it is not; the
+	 * program that fences it: its argument vector as a JSON array of
+	 * strings, "" for none */
+	int64_t fenced_at;
+	char fence[HOST_FENCE_MAX];
 	int64_t created_at, updated_at;
 	/* derived from the VMs placed on it (read-only) */
 	int vms;
@@ -236,6 +243,12 @@ int store_host_update_settings(struct store_conn *c, const struct host_rec *h);
 /* ERR_CONFLICT while VMs are placed on it. */
 int store_host_delete(struct store_conn *c, int64_t id);
 int store_host_set_state(struct store_conn *c, int64_t id, const char *state);
+struct json_t;
+/* Fence host id (or re-admit it: fenced false), with event host.fenced
+ * or host.unfenced carrying data (borrowed, may be NULL); a repeat
+ * changes nothing. */
+int store_host_set_fenced(struct store_conn *c, int64_t id, bool fenced,
+    struct json_t *data);
 /* With the derived counters (vms, alloc_*): costs O(VMs on the host). */
 int store_host_get(struct store_conn *c, const char *name, struct host_rec *out);
 /*

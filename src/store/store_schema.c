@@ -388,6 +388,17 @@ const char *const store_migrations[] = {
 	"ALTER TABLE vms ADD COLUMN backup_last_at INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE backups ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (scheduled IN (0,1));",
+	/*
+	 * 21: a host lost and evacuated is fenced: nothing is placed on it,
+	 * and when it answers again the stale domains of its evacuated VMs
+	 * are destroyed and undefined there before anything else, until an
+	 * operator re-admits it (POST /v1/hosts/{h}/unfence).  fenced_at: when (ms), 0 if not;
+	 * fence: the program that fences it (a JSON array, its argument
+	 * vector), '' for none
+	 */
+	"ALTER TABLE hosts ADD COLUMN fenced_at INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (fenced_at >= 0);"
+	"ALTER TABLE hosts ADD COLUMN fence TEXT NOT NULL DEFAULT '';",
 };
 
 const int store_nmigrations =

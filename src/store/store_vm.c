@@ -33,7 +33,8 @@
 	"  WHEN 'backup' THEN 'backing-up'" \
 	"  WHEN 'restore' THEN 'restoring'" \
 	"  WHEN 'resize' THEN 'resizing'" \
-	"  WHEN 'vm_import' THEN 'importing' END," \
+	"  WHEN 'vm_import' THEN 'importing'" \
+	"  WHEN 'evacuate_vm' THEN 'evacuating' END," \
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \

@@ -2268,9 +2268,10 @@ expect_schema_v3(struct fx *f)
 	 * content; 11: provisioning; 12: clock, hyperv; 13: networks, NICs;
 	 * 14: a network's address cursor; 15: environments; 16: network
 	 * leftovers; 17: graphics; 18: backups; 19: max_vcpus,
-	 * max_memory_mib; 20: backup schedules) come after 3 */
-	assert_int_equal(store_schema_version(), 20);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 20);
+	 * max_memory_mib; 20: backup schedules; 21: fenced_at) come
+	 * after 3 */
+	assert_int_equal(store_schema_version(), 21);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 21);
 	assert_string_equal(sql_columns(f->path, "backups", buf, sizeof(buf)),
 	    "id,vm_uuid,vm_name,mode,parent,checkpoint,checkpoint_xml,status,"
 	    "spec,disks,size,op_id,created_at,scheduled");
