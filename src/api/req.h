@@ -106,7 +106,12 @@ struct route {
 	enum route_run run;
 };
 
-/* router.c: find the route for method + path; fills r->params. */
+/*
+ * router.c: find the route for method + path; fills r->params.  NULL
+ * with the error set when none: 405 with the methods the path has in
+ * allow (the Allow header), else 404; allow is "" whenever it is not a
+ * 405.
+ */
 const struct route *router_match(struct req *r, char *allow, size_t allow_len);
 /* router.c: where a ROUTE_STREAM route's body goes (NULL: not one). */
 const struct req_sink *router_sink(const struct route *rt);
