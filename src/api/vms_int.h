@@ -15,8 +15,12 @@
 void vms_new_uuid(char *out);
 /* The error of failed operation o, set as this thread's; returns -1. */
 int vms_op_error(const struct op_rec *o);
-/* The snapshot schedule and retention of body into v (400 naming the
- * field when malformed). */
+/*
+ * The VM's own settings in body (on_drift, the snapshot schedule and
+ * retention) into v (400 naming the field when malformed): the one
+ * validator of them for a create, a dry run (placements_parse) and a
+ * PATCH.  A new setting of a VM is checked here.
+ */
 int vms_schedule_parse(json_t *body, struct vm_rec *v);
 /* The VM's NICs into nics[VM_NICS_MAX]; their count, or -1. */
 int vms_nics(struct req *r, const struct vm_rec *v, struct nic_rec *nics);

@@ -121,6 +121,7 @@ vms_place_body(struct req *r, const struct vms_env_link *ln,
 	disks_volumes(buf->disks, buf->ndisks, vm->uuid);
 	pr.disks = buf->disks;
 	pr.ndisks = buf->ndisks;
+	/* checked already in placements_parse(): now into the new row */
 	if (vms_schedule_parse(r->body, vm) < 0)
 		return -1;
 	start = body_bool(r, "start", ln != NULL);
