@@ -97,6 +97,7 @@ struct api {
 /* Where a request is, across libmicrohttpd's calls. */
 enum server_state {
 	SERVER_READING = 0,      /* headers and body coming in */
+	SERVER_DEFERRED,         /* whole, its thread starts on the next call */
 	SERVER_RUNNING,          /* on its own thread, connection suspended */
 	SERVER_DONE,             /* that thread left the reply in resp */
 };
@@ -685,7 +686,18 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	/* the whole request is in */
 	if (sc->state == SERVER_RUNNING)
 		return MHD_YES;              /* not expected: it is suspended */
-	if (server_own_thread(sc) && server_spawn(sc) == 0)
+	if (server_own_thread(sc) && sc->state == SERVER_READING) {
+		/*
+		 * Not suspended in the call that completes the request:
+		 * libmicrohttpd (0.9.75) would keep wanting to read it, read
+		 * as soon as it is resumed, and close a connection the client
+		 * half-closed (shutdown(SHUT_WR)) before the reply is queued.
+		 * Asked again on its next pass, with nothing left to read.
+		 */
+		sc->state = SERVER_DEFERRED;
+		return MHD_YES;
+	}
+	if (sc->state == SERVER_DEFERRED && server_spawn(sc) == 0)
 		return MHD_YES;
 	server_handle(sc);
 	resp = sc->resp;
