@@ -118,6 +118,12 @@ const struct req_sink *router_sink(const struct route *rt);
 /* router.c: the whole table (*n rows), for --routes and the tests. */
 const struct route *router_table(size_t *n);
 
+/*
+ * limits.c: is the request's head (path and query, header fields) within
+ * hangar's limits?  0, or -1 with the error (414, 431).
+ */
+int limits_head(struct MHD_Connection *conn, const char *url);
+
 /* idem.c: Idempotency-Key.  A stored reply to send again: */
 struct idem_reply {
 	int status;

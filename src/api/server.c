@@ -64,7 +64,9 @@
  * zeroes the whole pool for each request on a kept-alive connection, so
  * every such request costs 2-3 us more (24-30 us of CPU per GET of /v1
  * instead of 22-28 us, 5,000 on one connection); 1 MiB cut the upload's
- * CPU further but cost ~23 us per request.
+ * CPU further but cost ~23 us per request.  A request's head must fit
+ * too: limits.c answers one over its limits (8-32 KiB) with problem+json,
+ * and only a head past this memory gets libmicrohttpd's own 414/431.
  */
 #define SERVER_CONN_MEMORY (128 * 1024)
 
@@ -620,6 +622,8 @@ server_begin(struct server_listener *l, struct MHD_Connection *conn,
 	sc->url = url;
 	sc->method = method;
 	err_clear();
+	if (limits_head(conn, url) < 0)
+		return server_refuse(sc, NULL);
 	if (server_authorize(l, conn, method, url, sc, &ext) < 0) {
 		enum MHD_Result ret;
 

@@ -721,6 +721,8 @@ test_problem_every_code(void **state)
 		{ ERR_UNAUTHORIZED, "unauthorized", 401 },
 		{ ERR_FORBIDDEN, "forbidden", 403 },
 		{ ERR_INSUFFICIENT_STORAGE, "insufficient-storage", 507 },
+		{ ERR_URI_TOO_LONG, "uri-too-long", 414 },
+		{ ERR_HEADERS_TOO_LARGE, "header-fields-too-large", 431 },
 	};
 	char type[96];
 
