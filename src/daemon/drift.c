@@ -7,7 +7,7 @@
  * the one asked for ("state"), whose domain is gone ("missing") or on
  * another managed host ("elsewhere"), or whose host cannot be reached
  * ("unreachable"); and the domains no row knows (orphans).  It changes
- * nothing.  drift_adopt() takes an orphan into the inventory.
+ * nothing.  One VM's drift asks its own host for its own domain only.  drift_adopt() takes an orphan into the inventory.
  * drift_act() applies a VM's on_drift policy when the sweep or a libvirt
  * event sees its state move away from the desired one: `record` does
  * nothing more (the drift shows in GET /v1/drift), `alert` appends a
@@ -124,6 +124,70 @@ drift_load(struct app *app, const char *host_name, struct drift_scan *s)
 	return 0;
 }
 
+/*
+ * Ask host dh for domain uuid alone (a lookup and its state): dh is then
+ * listed with that domain, or with none when it has not got it; not
+ * listed (dh->why) when it cannot be asked.  -1 only when out of memory.
+ */
+static int
+drift_ask(struct app *app, struct drift_host *dh, const char *uuid)
+{
+	struct backend_conn *bc = fleet_conn(app->fleet, dh->h.id);
+	struct domain_info d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = bc ? backend_state(bc, uuid, &d.state) : -1;
+	if (rc < 0 && (bc == NULL || err_last()->code != ERR_NOT_FOUND)) {
+		snprintf(dh->why, sizeof(dh->why), "%s", err_last()->msg);
+		err_clear();
+		return 0;
+	}
+	err_clear();
+	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
+	if (rc == 0 && drift_add_domain(&d, dh) < 0)
+		return -1;
+	dh->listed = true;
+	dh->known = calloc(dh->n ? dh->n : 1, sizeof(*dh->known));
+	return dh->known ? 0 : err_set(ERR_INTERNAL, "out of memory");
+}
+
+/*
+ * Load one VM's row (by name or id) and ask its own host for its domain
+ * alone; only when the domain is gone from there are the other hosts
+ * asked for it (is it "elsewhere"?), again for that domain alone.  A
+ * VM's drift thus costs a lookup on its host, whatever the fleet holds.
+ */
+static int
+drift_load_vm(struct app *app, const char *vm, struct drift_scan *s)
+{
+	struct store_conn *c = store_read_begin(app->store);
+	struct vm_rec v;
+	size_t home;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = store_host_each(c, drift_add_host, s);
+	if (r == 0 && (r = store_vm_get(c, vm, &v)) == 0)
+		r = vm_list_add(&v, &s->vms);
+	store_read_end(c);
+	if (r < 0)
+		return -1;
+	for (home = 0; home < s->nhosts; home++)
+		if (s->hosts[home].h.id == v.host_id)
+			break;
+	if (home == s->nhosts)
+		return 0;
+	if (drift_ask(app, &s->hosts[home], v.uuid) < 0)
+		return -1;
+	if (!s->hosts[home].listed || s->hosts[home].n > 0)
+		return 0;
+	for (size_t i = 0; i < s->nhosts; i++)
+		if (i != home && drift_ask(app, &s->hosts[i], v.uuid) < 0)
+			return -1;
+	return 0;
+}
+
 /* The domain with this uuid on host index i, or NULL. */
 static const struct domain_info *
 drift_find(struct drift_scan *s, size_t i, const char *uuid, bool mark)
@@ -218,7 +282,7 @@ drift_scan(struct app *app, const char *vm, const char *host, json_t **out)
 	int r;
 
 	*out = NULL;
-	r = drift_load(app, host, &s);
+	r = vm ? drift_load_vm(app, vm, &s) : drift_load(app, host, &s);
 	for (size_t i = 0; r == 0 && i < s.vms.n; i++) {
 		const struct vm_rec *v = &s.vms.v[i];
 
