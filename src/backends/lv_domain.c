@@ -277,15 +277,36 @@ lv_domain_xml_facts(virDomainPtr d, struct domain_info *out)
 	xmlFreeDoc(doc);
 }
 
+/* What a brief listing leaves out: persistence, size, definition, disk. */
+static void
+lv_domain_details(virConnectPtr c, virDomainPtr d, struct domain_info *info)
+{
+	virStorageVolPtr vol;
+	virStorageVolInfo vi;
+	virDomainInfo di;
+
+	info->persistent = virDomainIsPersistent(d) == 1;
+	if (virDomainGetInfo(d, &di) == 0) {
+		info->vcpus = di.nrVirtCpu;
+		info->memory_mib = (int64_t)(di.maxMem / 1024);
+	}
+	lv_domain_xml_facts(d, info);
+	if (info->disk_path[0] &&
+	    (vol = virStorageVolLookupByPath(c, info->disk_path))) {
+		if (virStorageVolGetInfo(vol, &vi) == 0)
+			info->disk_gib = (int64_t)((vi.capacity +
+			    (1ULL << 30) - 1) >> 30);
+		virStorageVolFree(vol);
+	}
+}
+
 int
-lv_list_domains(struct backend_conn *bc, backend_domain_fn fn, void *arg)
+lv_list_domains(struct backend_conn *bc, backend_brief_fn brief,
+    backend_domain_fn fn, void *arg)
 {
 	virConnectPtr c = lv_get(bc);
 	virDomainPtr *doms = NULL;
 	struct domain_info info;
-	virStorageVolPtr vol;
-	virStorageVolInfo vi;
-	virDomainInfo di;
 	int n, i, r = 0;
 
 	if (c == NULL)
@@ -302,19 +323,8 @@ lv_list_domains(struct backend_conn *bc, backend_domain_fn fn, void *arg)
 		    virDomainGetName(doms[i]) ? virDomainGetName(doms[i]) : "");
 		if (lv_do_state(doms[i], &info.state) < 0)
 			info.state = VM_UNKNOWN;
-		info.persistent = virDomainIsPersistent(doms[i]) == 1;
-		if (virDomainGetInfo(doms[i], &di) == 0) {
-			info.vcpus = di.nrVirtCpu;
-			info.memory_mib = (int64_t)(di.maxMem / 1024);
-		}
-		lv_domain_xml_facts(doms[i], &info);
-		if (info.disk_path[0] &&
-		    (vol = virStorageVolLookupByPath(c, info.disk_path))) {
-			if (virStorageVolGetInfo(vol, &vi) == 0)
-				info.disk_gib = (int64_t)((vi.capacity +
-				    (1ULL << 30) - 1) >> 30);
-			virStorageVolFree(vol);
-		}
+		if (brief == NULL || !brief(info.uuid, arg))
+			lv_domain_details(c, doms[i], &info);
 		virResetLastError();
 		if (r == 0 && fn(&info, arg) != 0)
 			r = -1;

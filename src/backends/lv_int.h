@@ -105,8 +105,8 @@ int lv_resume(struct backend_conn *bc, const char *uuid);
 int lv_reboot(struct backend_conn *bc, const char *uuid);
 int lv_reset(struct backend_conn *bc, const char *uuid);
 int lv_state(struct backend_conn *bc, const char *uuid, enum vm_state *out);
-int lv_list_domains(struct backend_conn *bc, backend_domain_fn fn,
-    void *arg);
+int lv_list_domains(struct backend_conn *bc, backend_brief_fn brief,
+    backend_domain_fn fn, void *arg);
 
 /* lv_device.c */
 int lv_disk_attach(struct backend_conn *bc, const char *uuid,

@@ -7,7 +7,8 @@
  * the one asked for ("state"), whose domain is gone ("missing") or on
  * another managed host ("elsewhere"), or whose host cannot be reached
  * ("unreachable"); and the domains no row knows (orphans).  It changes
- * nothing.  One VM's drift asks its own host for its own domain only.  drift_adopt() takes an orphan into the inventory.
+ * nothing.  One VM's drift asks its own host for its own domain only.
+ * drift_adopt() takes an orphan into the inventory.
  * drift_act() applies a VM's on_drift policy when the sweep or a libvirt
  * event sees its state move away from the desired one: `record` does
  * nothing more (the drift shows in GET /v1/drift), `alert` appends a
@@ -25,8 +26,11 @@
 #include "../common/log.h"
 #include "app.h"
 
+struct drift_scan;
+
 /* One host's domains, as listed. */
 struct drift_host {
+	struct drift_scan *scan;   /* the scan it belongs to */
 	struct host_rec h;
 	bool listed;               /* reachable and listed */
 	char why[ERR_MSG_MAX];     /* why not */
@@ -39,6 +43,7 @@ struct drift_scan {
 	struct drift_host *hosts;
 	size_t nhosts, cap;
 	struct vm_list vms;
+	const char **uuids;        /* the rows' domains, sorted (strcmp) */
 };
 
 static int
@@ -86,7 +91,27 @@ drift_free(struct drift_scan *s)
 		free(s->hosts[i].known);
 	}
 	free(s->hosts);
+	free(s->uuids);
 	vm_list_free(&s->vms);
+}
+
+static int
+drift_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * A domain some VM row has is listed briefly (uuid, name, state: all its
+ * drift needs); only the others, the orphans, are described in full.
+ */
+static bool
+drift_brief(const char *uuid, void *arg)
+{
+	const struct drift_scan *s = ((struct drift_host *)arg)->scan;
+
+	return s->vms.n > 0 && bsearch(&uuid, s->uuids, s->vms.n,
+	    sizeof(s->uuids[0]), drift_cmp) != NULL;
 }
 
 /* Load the rows and list every host (host_name: only that one). */
@@ -103,15 +128,21 @@ drift_load(struct app *app, const char *host_name, struct drift_scan *s)
 	store_read_end(c);
 	if (r < 0)
 		return -1;
+	if ((s->uuids = calloc(s->vms.n + 1, sizeof(*s->uuids))) == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	for (size_t i = 0; i < s->vms.n; i++)
+		s->uuids[i] = s->vms.v[i].uuid;
+	qsort(s->uuids, s->vms.n, sizeof(*s->uuids), drift_cmp);
 	for (size_t i = 0; i < s->nhosts; i++) {
 		struct drift_host *dh = &s->hosts[i];
 		struct backend_conn *bc;
 
 		if (host_name && strcmp(dh->h.name, host_name) != 0)
 			continue;
+		dh->scan = s;
 		bc = fleet_conn(app->fleet, dh->h.id);
-		if (bc == NULL || backend_list_domains(bc, drift_add_domain,
-		    dh) < 0) {
+		if (bc == NULL || backend_list_domains(bc, drift_brief,
+		    drift_add_domain, dh) < 0) {
 			snprintf(dh->why, sizeof(dh->why), "%s", err_last()->msg);
 			err_clear();
 			continue;
