@@ -423,8 +423,9 @@ struct backend_domain_ops {
 	 * Every domain on the host (defined or only running), in no
 	 * particular order; fn's non-zero stops the walk (-1 is returned).
 	 * A domain that brief (NULL: none) says true of, called with the
-	 * same arg, comes with its uuid, name and state only: the rest
-	 * (persistence, size, definition, disk) costs five more calls.
+	 * same arg, comes with its uuid, name and state only (one call
+	 * lists every domain with its state): the rest (persistence, size,
+	 * definition, disk) costs five more calls for each domain.
 	 */
 	int (*list_domains)(struct backend_conn *bc, backend_brief_fn brief,
 	    backend_domain_fn fn, void *arg);

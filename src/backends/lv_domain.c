@@ -157,6 +157,28 @@ lv_do_reset(virDomainPtr d, void *arg)
 	return virDomainReset(d, 0);
 }
 
+/* libvirt's state and reason as hangar's state. */
+static enum vm_state
+lv_state_of(int state, int reason)
+{
+	switch (state) {
+	case VIR_DOMAIN_RUNNING:
+	case VIR_DOMAIN_BLOCKED:
+	case VIR_DOMAIN_SHUTDOWN:       /* still running, shutting down */
+		return VM_RUNNING;
+	case VIR_DOMAIN_PAUSED:
+	case VIR_DOMAIN_PMSUSPENDED:
+		return VM_PAUSED;
+	case VIR_DOMAIN_SHUTOFF:
+		return reason == VIR_DOMAIN_SHUTOFF_CRASHED ? VM_CRASHED :
+		    VM_STOPPED;
+	case VIR_DOMAIN_CRASHED:
+		return VM_CRASHED;
+	default:
+		return VM_UNKNOWN;
+	}
+}
+
 static int
 lv_do_state(virDomainPtr d, void *arg)
 {
@@ -165,27 +187,7 @@ lv_do_state(virDomainPtr d, void *arg)
 
 	if (virDomainGetState(d, &state, &reason, 0) < 0)
 		return -1;
-	switch (state) {
-	case VIR_DOMAIN_RUNNING:
-	case VIR_DOMAIN_BLOCKED:
-	case VIR_DOMAIN_SHUTDOWN:       /* still running, shutting down */
-		*out = VM_RUNNING;
-		break;
-	case VIR_DOMAIN_PAUSED:
-	case VIR_DOMAIN_PMSUSPENDED:
-		*out = VM_PAUSED;
-		break;
-	case VIR_DOMAIN_SHUTOFF:
-		*out = reason == VIR_DOMAIN_SHUTOFF_CRASHED ? VM_CRASHED :
-		    VM_STOPPED;
-		break;
-	case VIR_DOMAIN_CRASHED:
-		*out = VM_CRASHED;
-		break;
-	default:
-		*out = VM_UNKNOWN;
-		break;
-	}
+	*out = lv_state_of(state, reason);
 	return 0;
 }
 
@@ -305,33 +307,41 @@ lv_list_domains(struct backend_conn *bc, backend_brief_fn brief,
     backend_domain_fn fn, void *arg)
 {
 	virConnectPtr c = lv_get(bc);
-	virDomainPtr *doms = NULL;
+	virDomainStatsRecordPtr *recs = NULL;
 	struct domain_info info;
-	int n, i, r = 0;
+	int n, i, r = 0, st, why;
 
 	if (c == NULL)
 		return -1;
-	if ((n = virConnectListAllDomains(c, &doms, 0)) < 0) {
+	/* every domain with its state in one call */
+	if ((n = virConnectGetAllDomainStats(c, VIR_DOMAIN_STATS_STATE, &recs,
+	    0)) < 0) {
 		virConnectClose(c);
 		return lv_fail("list the domains");
 	}
 	for (i = 0; i < n; i++) {
+		virDomainPtr d = recs[i]->dom;
+
 		memset(&info, 0, sizeof(info));
-		if (virDomainGetUUIDString(doms[i], info.uuid) < 0)
+		if (virDomainGetUUIDString(d, info.uuid) < 0)
 			continue;
 		snprintf(info.name, sizeof(info.name), "%s",
-		    virDomainGetName(doms[i]) ? virDomainGetName(doms[i]) : "");
-		if (lv_do_state(doms[i], &info.state) < 0)
-			info.state = VM_UNKNOWN;
+		    virDomainGetName(d) ? virDomainGetName(d) : "");
+		info.state = VM_UNKNOWN;
+		if (virTypedParamsGetInt(recs[i]->params, recs[i]->nparams,
+		    "state.state", &st) == 1) {
+			why = 0;
+			virTypedParamsGetInt(recs[i]->params, recs[i]->nparams,
+			    "state.reason", &why);
+			info.state = lv_state_of(st, why);
+		}
 		if (brief == NULL || !brief(info.uuid, arg))
-			lv_domain_details(c, doms[i], &info);
+			lv_domain_details(c, d, &info);
 		virResetLastError();
 		if (r == 0 && fn(&info, arg) != 0)
 			r = -1;
 	}
-	for (i = 0; i < n; i++)
-		virDomainFree(doms[i]);
-	free(doms);
+	virDomainStatsRecordListFree(recs);
 	virConnectClose(c);
 	return r;
 }
