@@ -29,6 +29,9 @@
 #       hangar vm create against cloud-localds + virt-install --import
 #   M1  issue 14 (bench/metrics_bench.sh): GET /metrics of 1,000 VMs on
 #       test-driver hosts against nginx serving the same bytes
+#   D1  issue 14: GET /v1/vms/{vm}/drift with BENCH_D1_VMS VMs on a
+#       test-driver host (one VM's drift asks for its own domain only)
+#       against GET /v1/drift (every domain listed and compared)
 #
 # Everything it starts (namespaced libvirtd, hangard, nginx, LXD) runs
 # from a temp dir, on loopback, and is stopped by pid at the end; the
@@ -45,7 +48,7 @@
 # BENCH_I1_ROUNDS (3); BENCH_I2_VMS (20); BENCH_I2_ROUNDS (2);
 # BENCH_I3_ROUNDS (5); BENCH_C1_ROUNDS (3); BENCH_C1_KEYS (20);
 # BENCH_S1_ROUNDS (2); BENCH_M1_HOSTS (10), BENCH_M1_VMS (1000),
-# BENCH_M1_RUNS (20).
+# BENCH_M1_RUNS (20); BENCH_D1_VMS (1000).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -55,7 +58,7 @@ BUILD=${BUILD:-build}
 # the rows that need no libvirt host first, then the three on one
 # namespaced libvirtd, then P6 (two hosts of its own); printed P1..P7,
 # then I1..I3 (on the same libvirtd as P1, a hangard of their own)
-ROWS=${*:-P3 P4 P5 M1 P1 P2 P7 I1 I2 I3 C1 S1 P6}
+ROWS=${*:-P3 P4 P5 M1 D1 P1 P2 P7 I1 I2 I3 C1 S1 P6}
 P1_ROUNDS=${BENCH_P1_ROUNDS:-4}
 P1_RUNS=${BENCH_P1_RUNS:-5}
 P2_SECS=${BENCH_P2_SECS:-10}
@@ -755,6 +758,39 @@ p7() {
 	note "P7: time from starting 'virsh suspend' (its own run, connect included, takes $vmed ms median) to GET /v1/vms/{id} showing paused (polled every ~10 ms with curl) and to the vm.paused event arriving on an open GET /v1/events?type=vm.* stream (read line by line, stamped on arrival). virsh resume the other way: GET $rgm / $rgp ms, stream $rsm / $rsp ms (median / p95)."
 }
 
+# ====================================================================== D1
+d1() {
+	local n=${BENCH_D1_VMS:-1000} out one all i
+	log "D1: drift of one VM among $n (test driver) vs GET /v1/drift"
+	if ! hangard_up d1 test:///default "cpu_ratio = 1000
+ram_ratio = 1000
+disk_ratio = 1000
+reserved_vcpus = 0
+reserved_memory_mib = 0"; then
+		row D1 "drift of one VM" "not run" "GET /v1/drift" "-" "-" "-" "-"
+		note "D1 not run: hangard did not start on test:///default"
+		return
+	fi
+	out=$("$BUILD/bench/httpload" -c 8 -d 300 -n "$n" -m POST \
+		${H_TOKEN:+-H "$(bearer "$H_TOKEN")"} \
+		-b '{"name":"d1-%d","vcpus":1,"memory_mib":64,"disk_gib":1}' \
+		"127.0.0.1:$H_PORT" /v1/vms)
+	for ((i = 0; i < 6000; i++)); do
+		p4_unfinished && break
+		sleep 0.05
+	done
+	one=$("$BUILD/bench/httpload" -c 1 -d 60 -n 200 \
+		${H_TOKEN:+-H "$(bearer "$H_TOKEN")"} "127.0.0.1:$H_PORT" /v1/vms/d1-7/drift)
+	all=$("$BUILD/bench/httpload" -c 1 -d 120 -n 10 \
+		${H_TOKEN:+-H "$(bearer "$H_TOKEN")"} "127.0.0.1:$H_PORT" /v1/drift)
+	stop_pid "$H_PID"
+	row D1 "GET /v1/vms/{vm}/drift, $(kv codes "$out" | sed 's/.*201:\([0-9]*\).*/\1/') VMs on a test-driver host, p50/p99" \
+		"$(kv p50_ms "$one")/$(kv p99_ms "$one") ms" "GET /v1/drift (every VM, every domain listed)" \
+		"$(kv p50_ms "$all") ms" "$(ratio "$(kv p50_ms "$one")" "$(kv p50_ms "$all")")" \
+		"does not grow with the VMs" "-"
+	note "D1: hangard on test:///default, $n VMs created through the API ($(kv codes "$out")); one VM's drift ($(kv codes "$one"), 200 requests on one connection) asks its host for its own domain (a lookup and its state), where GET /v1/drift ($(kv codes "$all"), 10 requests) lists every domain with its definition. Before issue 14 a VM's drift did the whole listing too."
+}
+
 # ================================================================== main
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "temp dir $T; rows: $ROWS"
@@ -777,6 +813,7 @@ for r in $ROWS; do
 	C1 | c1) c1 ;;
 	S1 | s1) s1 ;;
 	M1 | m1) m1 ;;
+	D1 | d1) d1 ;;
 	*) echo "bench: unknown row '$r'" >&2 ;;
 	esac
 done
@@ -791,7 +828,7 @@ lxd_down
 	echo
 	echo "| # | measure | hangar | peer | peer value | ratio | target | met |"
 	echo "|---|---|---|---|---|---|---|---|"
-	for r in P1 P2 P3 P4 P5 P6 P7 I1 I2 I3 C1 S1 M1; do
+	for r in P1 P2 P3 P4 P5 P6 P7 I1 I2 I3 C1 S1 M1 D1; do
 		if grep -q "^$r|" "$TABLE"; then
 			grep "^$r|" "$TABLE" | awk -F'|' '{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }'
 		fi

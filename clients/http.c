@@ -145,6 +145,10 @@ http_unreachable(struct http *h, const char *method, const char *path,
 {
 	char msg[HTTP_MSG_MAX];
 
+	if (h->h_quiet) {
+		h->h_unreached = true;
+		return;
+	}
 	http_unreachable_msg(h, method, path, cc, msg, sizeof(msg));
 	cli_fail(CLI_UNREACHABLE, "%s", msg);
 }
@@ -257,6 +261,22 @@ const char *
 http_target(const struct http *h)
 {
 	return h->h_target;
+}
+
+/*
+ * Quiet (on): a daemon that cannot be reached is not reported (nor its
+ * exit status recorded), only noted; returns whether it was since the
+ * last call.  For a caller with a better answer to it (a --watch redraw:
+ * wait for the stream to come back).
+ */
+bool
+http_set_quiet(struct http *h, bool on)
+{
+	bool was = h->h_unreached;
+
+	h->h_quiet = on;
+	h->h_unreached = false;
+	return was;
 }
 
 /* Have fn(arg) called while requests are in flight; fn NULL to stop. */

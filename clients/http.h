@@ -55,6 +55,7 @@ void		 http_close(struct http *);
 int		 http_set_auth(struct http *, const char *, const char *);
 const char	*http_target(const struct http *);
 void		 http_set_tick(struct http *, http_tick_fn *, void *);
+bool		 http_set_quiet(struct http *, bool);
 int		 http_request(struct http *, const char *, const char *,
 		    const json_t *, long, struct http_reply *);
 int		 http_call(struct http *, const char *, const char *,

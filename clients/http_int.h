@@ -24,6 +24,10 @@ struct http {
 	char		 h_cacert[HTTP_URL_MAX];	/* CA file for https, or "" */
 	http_tick_fn	*h_tick;
 	void		*h_tick_arg;
+	/* http_set_quiet(): an unreachable daemon is only noted, in
+	 * h_unreached, not reported */
+	bool		 h_quiet;
+	bool		 h_unreached;
 	char		 h_err[CURL_ERROR_SIZE];
 	/* While a stream is read (http_stream()): */
 	long		 h_idle;	/* give up after this many s silent */

@@ -70,8 +70,9 @@ watch_ms_since(const struct timespec *t)
 
 /*
  * Print the list once more.  The first failure is the command's (a bad
- * option, a VM that does not exist): -1 ends the watch.  Later ones (the
- * daemon restarting) are reported and the watch goes on.
+ * option, a VM that does not exist): -1 ends the watch.  Later ones are
+ * reported and the watch goes on, but for a daemon gone (restarting):
+ * that is the stream's to notice, and the list is drawn once it is back.
  */
 static int
 watch_draw(struct watch *w)
@@ -98,7 +99,10 @@ watch_draw(struct watch *w)
 		putchar('\n');
 	}
 	optind = 0;
+	http_set_quiet(w->w_cli->cli_http, w->w_draws > 0);
 	rc = w->w_cmd->c_handler(w->w_cli, w->w_argc, w->w_argv);
+	if (http_set_quiet(w->w_cli->cli_http, false))
+		w->w_pending = true;
 	if (fflush(stdout) == EOF || ferror(stdout))
 		return cli_fail(CLI_ERROR, "cannot write the output: %s",
 		    strerror(errno));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../common/error.h"
+#include "../common/utf8.h"
 #include "req.h"
 
 static const char *
@@ -43,6 +44,7 @@ body_check_object(json_t *obj, const char *prefix,
 	}
 	json_object_foreach(obj, key, v) {
 		const struct body_field *f = NULL;
+		size_t len;
 		int ok;
 
 		for (i = 0; i < n; i++)
@@ -85,11 +87,12 @@ body_check_object(json_t *obj, const char *prefix,
 			    "%s must be from %lld to %lld, not %lld", name,
 			    (long long)f->min, (long long)f->max,
 			    (long long)json_integer_value(v));
-		if (f->type == BODY_STRING &&
-		    json_string_length(v) > (size_t)f->max)
+		if (f->type == BODY_STRING && (len = utf8_chars(
+		    json_string_value(v), json_string_length(v))) >
+		    (size_t)f->max)
 			return err_set_field(ERR_INVALID, name,
-			    "%s must be at most %lld characters", name,
-			    (long long)f->max);
+			    "%s must be at most %lld characters (Unicode code "
+			    "points), not %zu", name, (long long)f->max, len);
 	}
 	for (i = 0; i < n; i++) {
 		if (!fields[i].required ||

@@ -6,8 +6,9 @@
  *   GET  /v1/hosts/{h}/orphans           {"orphans":[...]}
  *   POST /v1/hosts/{h}/orphans/{domain}/adopt  {"name"} -> 201 VM
  *
- * Each asks the hosts' libvirt now (one listing per host); nothing changes
- * except by adopt.
+ * Each asks the hosts' libvirt now (one listing per host; a VM's drift
+ * only its own host, for its own domain); nothing changes except by
+ * adopt.
  */
 #include <stdio.h>
 #include <string.h>

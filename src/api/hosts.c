@@ -271,10 +271,9 @@ hosts_check_path(const char *field, const char *p)
 	    (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0))
 		return err_set_field(ERR_INVALID, field, "%s must be an "
 		    "absolute directory without '.' or '..' parts", field);
-	for (const unsigned char *u = (const unsigned char *)p; *u; u++)
-		if (*u <= ' ' || *u == 0x7f || *u == '\'' || *u == '"')
-			return err_set_field(ERR_INVALID, field, "%s must not "
-			    "contain blanks, quotes or control characters", field);
+	if (strpbrk(p, " '\"") != NULL || utf8_control(p, "") >= 0)
+		return err_set_field(ERR_INVALID, field, "%s must not "
+		    "contain blanks, quotes or control characters", field);
 	if (!utf8_xml_text(p))
 		return err_set_field(ERR_INVALID, field, "%s must be UTF-8 "
 		    "text XML can carry", field);
@@ -304,10 +303,9 @@ hosts_check_uri(const char *uri)
 	if (scheme == 0 || uri[scheme] != ':')
 		return err_set_field(ERR_INVALID, "uri", "uri must be a libvirt "
 		    "URI such as qemu+tcp://host/system");
-	for (const unsigned char *p = (const unsigned char *)uri; *p; p++)
-		if (*p <= ' ' || *p == 0x7f)
-			return err_set_field(ERR_INVALID, "uri", "uri must not "
-			    "contain blanks or control characters");
+	if (strchr(uri, ' ') != NULL || utf8_control(uri, "") >= 0)
+		return err_set_field(ERR_INVALID, "uri", "uri must not "
+		    "contain blanks or control characters");
 	return 0;
 }
 

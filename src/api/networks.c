@@ -13,6 +13,7 @@
 
 #include "../common/error.h"
 #include "../common/netaddr.h"
+#include "../common/utf8.h"
 #include "req.h"
 
 static json_t *
@@ -77,7 +78,7 @@ static const struct body_field networks_fields[] = {
 	{ "mode", BODY_STRING, true, 0, 16 },
 	{ "ipv4", BODY_OBJECT, false, 0, 0 },
 	{ "bridge", BODY_STRING, false, 0, 64 },
-	{ "description", BODY_STRING, false, 0, NETWORK_DESC_MAX - 1 },
+	{ "description", BODY_STRING, false, 0, NETWORK_DESC_CHARS },
 };
 
 static const struct body_field networks_ipv4_fields[] = {
@@ -111,10 +112,9 @@ networks_check_bridge(const char *s)
 static int
 networks_check_desc(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return err_set_field(ERR_INVALID, "description",
-			    "description must not hold control characters");
+	if (utf8_control(s, "") >= 0)
+		return err_set_field(ERR_INVALID, "description",
+		    "description must not hold control characters");
 	return 0;
 }
 
@@ -206,7 +206,7 @@ networks_create(struct req *r)
 }
 
 static const struct body_field networks_patch_fields[] = {
-	{ "description", BODY_STRING, true, 0, NETWORK_DESC_MAX - 1 },
+	{ "description", BODY_STRING, true, 0, NETWORK_DESC_CHARS },
 };
 
 struct networks_patch {

@@ -2,14 +2,16 @@
  * placements.c - POST /v1/placements: the dry run of a VM create.  It
  * takes the same body, returns the host that would be chosen and every
  * host's verdict (the filter that refused it and why, or its score and
- * each weigher's part), and creates nothing.  Also the parsing of the
- * placement part of a create body, shared with vms.c.
+ * each weigher's part), and creates nothing.  Also the parsing of a
+ * create body, shared with vms_ops.c and envs.c: every field is checked
+ * here, so a dry run refuses exactly what a create refuses.
  */
 #include <string.h>
 
 #include "../common/error.h"
 #include "../daemon/place.h"
 #include "req.h"
+#include "vms_int.h"
 
 /* the fields of a VM create body */
 const struct body_field placements_fields[] = {
@@ -24,7 +26,9 @@ const struct body_field placements_fields[] = {
 	{ "force", BODY_BOOL, false, 0, 0 },
 	{ "group", BODY_STRING, false, 0, 63 },
 	{ "placement", BODY_OBJECT, false, 0, 0 },
-	/* a VM create's own settings, checked in vms.c */
+	/* the VM's own settings (schedules, on_drift): checked by
+	 * vms_schedule_parse() (vms.c) in placements_parse(), so a dry run
+	 * refuses what a create refuses; a new such field goes there */
 	{ "snapshot_schedule", BODY_STRING, false, 0, 128 },
 	{ "snapshot_retention", BODY_OBJECT, false, 0, 0 },
 	{ "on_drift", BODY_STRING, false, 0, 16 },
@@ -95,7 +99,8 @@ placements_parse(struct req *r, struct place_req *pr,
 	memset(&buf->vm, 0, sizeof(buf->vm));
 	if (disks_parse_create(r, &buf->vm, buf->disks, &buf->ndisks) < 0 ||
 	    cloud_init_parse(r, &buf->vm, buf->disks, &buf->ndisks) < 0 ||
-	    nics_parse_create(r, buf) < 0)
+	    nics_parse_create(r, buf) < 0 ||
+	    vms_schedule_parse(r->body, &buf->vm) < 0)
 		return -1;
 	pr->nics = buf->nics;
 	pr->nnics = buf->nnics;

@@ -106,12 +106,23 @@ struct route {
 	enum route_run run;
 };
 
-/* router.c: find the route for method + path; fills r->params. */
+/*
+ * router.c: find the route for method + path; fills r->params.  NULL
+ * with the error set when none: 405 with the methods the path has in
+ * allow (the Allow header), else 404; allow is "" whenever it is not a
+ * 405.
+ */
 const struct route *router_match(struct req *r, char *allow, size_t allow_len);
 /* router.c: where a ROUTE_STREAM route's body goes (NULL: not one). */
 const struct req_sink *router_sink(const struct route *rt);
 /* router.c: the whole table (*n rows), for --routes and the tests. */
 const struct route *router_table(size_t *n);
+
+/*
+ * limits.c: is the request's head (path and query, header fields) within
+ * hangar's limits?  0, or -1 with the error (414, 431).
+ */
+int limits_head(struct MHD_Connection *conn, const char *url);
 
 /* idem.c: Idempotency-Key.  A stored reply to send again: */
 struct idem_reply {

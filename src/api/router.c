@@ -188,6 +188,7 @@ router_match(struct req *r, char *allow, size_t allow_len)
 			found = rt;
 			break;
 		}
+		/* the methods of the path's other routes: for a 405 only */
 		if (off < allow_len) {
 			int w = snprintf(allow + off, allow_len - off, "%s%s",
 			    off ? ", " : "", rt->method);
@@ -195,13 +196,13 @@ router_match(struct req *r, char *allow, size_t allow_len)
 				off += (size_t)w;
 		}
 	}
-	if (found == NULL) {
-		if (allow[0])
-			err_set(ERR_METHOD, "%s is not allowed on '%s' (allowed: "
-			    "%s)", r->method, r->path, allow);
-		else
-			err_set(ERR_NOT_FOUND, "no resource at '%s'", r->path);
-	}
+	if (found != NULL)
+		allow[0] = '\0';     /* Allow goes on a 405 and nothing else */
+	else if (allow[0])
+		err_set(ERR_METHOD, "%s is not allowed on '%s' (allowed: %s)",
+		    r->method, r->path, allow);
+	else
+		err_set(ERR_NOT_FOUND, "no resource at '%s'", r->path);
 	return found;
 }
 

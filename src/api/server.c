@@ -66,7 +66,9 @@
  * zeroes the whole pool for each request on a kept-alive connection, so
  * every such request costs 2-3 us more (24-30 us of CPU per GET of /v1
  * instead of 22-28 us, 5,000 on one connection); 1 MiB cut the upload's
- * CPU further but cost ~23 us per request.
+ * CPU further but cost ~23 us per request.  A request's head must fit
+ * too: limits.c answers one over its limits (8-32 KiB) with problem+json,
+ * and only a head past this memory gets libmicrohttpd's own 414/431.
  */
 #define SERVER_CONN_MEMORY (128 * 1024)
 
@@ -99,6 +101,7 @@ struct api {
 /* Where a request is, across libmicrohttpd's calls. */
 enum server_state {
 	SERVER_READING = 0,      /* headers and body coming in */
+	SERVER_DEFERRED,         /* whole, its thread starts on the next call */
 	SERVER_RUNNING,          /* on its own thread, connection suspended */
 	SERVER_DONE,             /* that thread left the reply in resp */
 };
@@ -627,6 +630,8 @@ server_begin(struct server_listener *l, struct MHD_Connection *conn,
 	sc->method = method;
 	sc->t0 = metrics_now_ns();
 	err_clear();
+	if (limits_head(conn, url) < 0)
+		return server_refuse(sc, NULL);
 	if (server_authorize(l, conn, method, url, sc, &ext) < 0) {
 		enum MHD_Result ret;
 
@@ -696,7 +701,18 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url,
 	/* the whole request is in */
 	if (sc->state == SERVER_RUNNING)
 		return MHD_YES;              /* not expected: it is suspended */
-	if (server_own_thread(sc) && server_spawn(sc) == 0)
+	if (server_own_thread(sc) && sc->state == SERVER_READING) {
+		/*
+		 * Not suspended in the call that completes the request:
+		 * libmicrohttpd (0.9.75) would keep wanting to read it, read
+		 * as soon as it is resumed, and close a connection the client
+		 * half-closed (shutdown(SHUT_WR)) before the reply is queued.
+		 * Asked again on its next pass, with nothing left to read.
+		 */
+		sc->state = SERVER_DEFERRED;
+		return MHD_YES;
+	}
+	if (sc->state == SERVER_DEFERRED && server_spawn(sc) == 0)
 		return MHD_YES;
 	server_handle(sc);
 	resp = sc->resp;

@@ -120,17 +120,16 @@ snapshots_get(struct req *r)
 static const struct body_field snapshots_fields[] = {
 	{ "name", BODY_STRING, true, 0, 63 },
 	{ "memory", BODY_BOOL, false, 0, 0 },
-	{ "description", BODY_STRING, false, 0, 1023 },
+	{ "description", BODY_STRING, false, 0, SNAP_DESC_CHARS },
 };
 
 /* Printable text: no control characters but tab and newline. */
 static int
 snapshots_check_text(const char *field, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
-			return err_set_field(ERR_INVALID, field, "%s must not "
-			    "contain control characters", field);
+	if (utf8_control(s, "\t\n") >= 0)
+		return err_set_field(ERR_INVALID, field, "%s must not "
+		    "contain control characters", field);
 	if (!utf8_xml_text(s))
 		return err_set_field(ERR_INVALID, field, "%s must not contain "
 		    "characters XML cannot carry (U+FFFE, U+FFFF)", field);

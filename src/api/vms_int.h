@@ -21,8 +21,12 @@ struct place_req;
 struct placements_buf;
 void vms_new_row(struct place_req *pr, struct placements_buf *buf,
     const char *name, struct vm_rec *vm);
-/* The snapshot schedule and retention of body into v (400 naming the
- * field when malformed). */
+/*
+ * The VM's own settings in body (on_drift, the snapshot and backup
+ * schedules and retentions) into v (400 naming the field when
+ * malformed): the one validator of them for a create, a dry run
+ * (placements_parse) and a PATCH.  A new setting of a VM is checked here.
+ */
 int vms_schedule_parse(json_t *body, struct vm_rec *v);
 /* The VM's NICs into nics[VM_NICS_MAX]; their count, or -1. */
 int vms_nics(struct req *r, const struct vm_rec *v, struct nic_rec *nics);

@@ -128,6 +128,7 @@ vms_place_body(struct req *r, const struct vms_env_link *ln,
 		return -1;
 	memset(op, 0, sizeof(*op));
 	vms_new_row(&pr, buf, body_string(r, "name"), vm);
+	/* checked already in placements_parse(): now into the new row */
 	if (vms_schedule_parse(r->body, vm) < 0)
 		return -1;
 	start = body_bool(r, "start", ln != NULL);

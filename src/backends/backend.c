@@ -349,10 +349,11 @@ backend_free_strings(char **v, size_t n)
 }
 
 int
-backend_list_domains(struct backend_conn *bc, backend_domain_fn fn, void *arg)
+backend_list_domains(struct backend_conn *bc, backend_brief_fn brief,
+    backend_domain_fn fn, void *arg)
 {
-	return BACKEND_CALL(bc, domain, list_domains, "list its domains", fn,
-	    arg);
+	return BACKEND_CALL(bc, domain, list_domains, "list its domains",
+	    brief, fn, arg);
 }
 
 int

@@ -303,6 +303,8 @@ struct domain_info {
 };
 
 typedef int (*backend_domain_fn)(const struct domain_info *d, void *arg);
+/* May a listing describe domain uuid briefly (list_domains)? */
+typedef bool (*backend_brief_fn)(const char *uuid, void *arg);
 
 /*
  * A domain's counters as the hypervisor has them now (metrics), from one
@@ -446,9 +448,13 @@ struct backend_domain_ops {
 	/*
 	 * Every domain on the host (defined or only running), in no
 	 * particular order; fn's non-zero stops the walk (-1 is returned).
+	 * A domain that brief (NULL: none) says true of, called with the
+	 * same arg, comes with its uuid, name and state only (one call
+	 * lists every domain with its state): the rest (persistence, size,
+	 * definition, disk) costs five more calls for each domain.
 	 */
-	int (*list_domains)(struct backend_conn *bc, backend_domain_fn fn,
-	    void *arg);
+	int (*list_domains)(struct backend_conn *bc, backend_brief_fn brief,
+	    backend_domain_fn fn, void *arg);
 	/*
 	 * The counters of every domain on the host (state, CPU, balloon,
 	 * disks, interfaces) from one call, fn once per domain in no
@@ -864,8 +870,8 @@ int backend_volume_download(struct backend_conn *bc, const char *pool,
     const char *vol, int fd, int64_t *bytes);
 int backend_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len);
-int backend_list_domains(struct backend_conn *bc, backend_domain_fn fn,
-    void *arg);
+int backend_list_domains(struct backend_conn *bc, backend_brief_fn brief,
+    backend_domain_fn fn, void *arg);
 int backend_domain_stats(struct backend_conn *bc, backend_stats_fn fn,
     void *arg);
 int backend_disk_attach(struct backend_conn *bc, const char *uuid,

@@ -285,51 +285,69 @@ lv_domain_xml_facts(virDomainPtr d, struct domain_info *out)
 	xmlFreeDoc(doc);
 }
 
-int
-lv_list_domains(struct backend_conn *bc, backend_domain_fn fn, void *arg)
+/* What a brief listing leaves out: persistence, size, definition, disk. */
+static void
+lv_domain_details(virConnectPtr c, virDomainPtr d, struct domain_info *info)
 {
-	virConnectPtr c = lv_get(bc);
-	virDomainPtr *doms = NULL;
-	struct domain_info info;
 	virStorageVolPtr vol;
 	virStorageVolInfo vi;
 	virDomainInfo di;
-	int n, i, r = 0;
+
+	info->persistent = virDomainIsPersistent(d) == 1;
+	if (virDomainGetInfo(d, &di) == 0) {
+		info->vcpus = di.nrVirtCpu;
+		info->memory_mib = (int64_t)(di.maxMem / 1024);
+	}
+	lv_domain_xml_facts(d, info);
+	if (info->disk_path[0] &&
+	    (vol = virStorageVolLookupByPath(c, info->disk_path))) {
+		if (virStorageVolGetInfo(vol, &vi) == 0)
+			info->disk_gib = (int64_t)((vi.capacity +
+			    (1ULL << 30) - 1) >> 30);
+		virStorageVolFree(vol);
+	}
+}
+
+int
+lv_list_domains(struct backend_conn *bc, backend_brief_fn brief,
+    backend_domain_fn fn, void *arg)
+{
+	virConnectPtr c = lv_get(bc);
+	virDomainStatsRecordPtr *recs = NULL;
+	struct domain_info info;
+	int n, i, r = 0, st, why;
 
 	if (c == NULL)
 		return -1;
-	if ((n = virConnectListAllDomains(c, &doms, 0)) < 0) {
+	/* every domain with its state in one call */
+	if ((n = virConnectGetAllDomainStats(c, VIR_DOMAIN_STATS_STATE, &recs,
+	    0)) < 0) {
 		virConnectClose(c);
 		return lv_fail("list the domains");
 	}
 	for (i = 0; i < n; i++) {
+		virDomainPtr d = recs[i]->dom;
+
 		memset(&info, 0, sizeof(info));
-		if (virDomainGetUUIDString(doms[i], info.uuid) < 0)
+		if (virDomainGetUUIDString(d, info.uuid) < 0)
 			continue;
 		snprintf(info.name, sizeof(info.name), "%s",
-		    virDomainGetName(doms[i]) ? virDomainGetName(doms[i]) : "");
-		if (lv_do_state(doms[i], &info.state) < 0)
-			info.state = VM_UNKNOWN;
-		info.persistent = virDomainIsPersistent(doms[i]) == 1;
-		if (virDomainGetInfo(doms[i], &di) == 0) {
-			info.vcpus = di.nrVirtCpu;
-			info.memory_mib = (int64_t)(di.maxMem / 1024);
+		    virDomainGetName(d) ? virDomainGetName(d) : "");
+		info.state = VM_UNKNOWN;
+		if (virTypedParamsGetInt(recs[i]->params, recs[i]->nparams,
+		    "state.state", &st) == 1) {
+			why = 0;
+			virTypedParamsGetInt(recs[i]->params, recs[i]->nparams,
+			    "state.reason", &why);
+			info.state = lv_state_map(st, why);
 		}
-		lv_domain_xml_facts(doms[i], &info);
-		if (info.disk_path[0] &&
-		    (vol = virStorageVolLookupByPath(c, info.disk_path))) {
-			if (virStorageVolGetInfo(vol, &vi) == 0)
-				info.disk_gib = (int64_t)((vi.capacity +
-				    (1ULL << 30) - 1) >> 30);
-			virStorageVolFree(vol);
-		}
+		if (brief == NULL || !brief(info.uuid, arg))
+			lv_domain_details(c, d, &info);
 		virResetLastError();
 		if (r == 0 && fn(&info, arg) != 0)
 			r = -1;
 	}
-	for (i = 0; i < n; i++)
-		virDomainFree(doms[i]);
-	free(doms);
+	virDomainStatsRecordListFree(recs);
 	virConnectClose(c);
 	return r;
 }

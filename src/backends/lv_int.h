@@ -105,8 +105,8 @@ int lv_resume(struct backend_conn *bc, const char *uuid);
 int lv_reboot(struct backend_conn *bc, const char *uuid);
 int lv_reset(struct backend_conn *bc, const char *uuid);
 int lv_state(struct backend_conn *bc, const char *uuid, enum vm_state *out);
-int lv_list_domains(struct backend_conn *bc, backend_domain_fn fn,
-    void *arg);
+int lv_list_domains(struct backend_conn *bc, backend_brief_fn brief,
+    backend_domain_fn fn, void *arg);
 /* hangar's state for libvirt's state and reason (virDomainGetState) */
 enum vm_state lv_state_map(int state, int reason);
 /* lv_stats.c */

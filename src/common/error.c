@@ -32,6 +32,8 @@ static const struct {
 	[ERR_UNAUTHORIZED]  = { "unauthorized", 401, false },
 	[ERR_FORBIDDEN]     = { "forbidden", 403, false },
 	[ERR_INSUFFICIENT_STORAGE] = { "insufficient-storage", 507, true },
+	[ERR_URI_TOO_LONG]  = { "uri-too-long", 414, false },
+	[ERR_HEADERS_TOO_LARGE] = { "header-fields-too-large", 431, false },
 };
 
 static void

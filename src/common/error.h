@@ -33,6 +33,8 @@ enum err_code {
 	ERR_UNAUTHORIZED,   /* 401: no credentials, or not valid ones */
 	ERR_FORBIDDEN,      /* 403: valid credentials, not enough for this */
 	ERR_INSUFFICIENT_STORAGE,  /* 507: a disk of ours is full; retry later */
+	ERR_URI_TOO_LONG,   /* 414: the request's path and query */
+	ERR_HEADERS_TOO_LARGE,     /* 431: a header field, or all of them */
 	ERR__COUNT
 };
 

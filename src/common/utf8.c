@@ -2,7 +2,9 @@
  * utf8.c - keeping text that goes into JSON valid UTF-8.  jansson refuses
  * (returns NULL for) a string that is not, and a message may quote client
  * input cut short in the middle of a character (err_set truncates at
- * ERR_MSG_MAX bytes) or a path with any bytes in it.
+ * ERR_MSG_MAX bytes) or a path with any bytes in it.  And the one place
+ * a client's text is measured and screened: its length in characters
+ * (code points, not bytes) and its control characters (C0, DEL, C1).
  */
 #include <stdint.h>
 #include <string.h>
@@ -54,6 +56,28 @@ utf8_clean(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+size_t
+utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return n;
+}
+
+long
+utf8_control(const char *s, const char *allow)
+{
+	for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+		if ((*u < 0x20 && strchr(allow, *u) == NULL) || *u == 0x7f)
+			return *u;
+		/* U+0080-U+009F: 0xc2 0x80-0x9f */
+		if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+			return u[1];
+	}
+	return -1;
+}
 
 bool
 utf8_xml_text(const char *s)

@@ -602,7 +602,9 @@ void vm_list_free(struct vm_list *l);
  * Compare every VM (or vm, by name or id) and host (or host) with what
  * the hosts' libvirt has: *out = {"vms":[drift...], "orphans":[domain...],
  * "hosts":[{"host","listed","detail"}]} (owned by the caller).  Changes
- * nothing.  ERR_NOT_FOUND for an unknown vm.
+ * nothing.  ERR_NOT_FOUND for an unknown vm.  With vm, only its own host
+ * is asked, for its own domain (the others only when it is gone from
+ * there), and no orphans or hosts are listed.
  */
 int drift_scan(struct app *app, const char *vm, const char *host,
     struct json_t **out);

@@ -7,7 +7,8 @@
  * the one asked for ("state"), whose domain is gone ("missing") or on
  * another managed host ("elsewhere"), or whose host cannot be reached
  * ("unreachable"); and the domains no row knows (orphans).  It changes
- * nothing.  drift_adopt() takes an orphan into the inventory.
+ * nothing.  One VM's drift asks its own host for its own domain only.
+ * drift_adopt() takes an orphan into the inventory.
  * drift_act() applies a VM's on_drift policy when the sweep or a libvirt
  * event sees its state move away from the desired one: `record` does
  * nothing more (the drift shows in GET /v1/drift), `alert` appends a
@@ -25,8 +26,11 @@
 #include "../common/log.h"
 #include "app.h"
 
+struct drift_scan;
+
 /* One host's domains, as listed. */
 struct drift_host {
+	struct drift_scan *scan;   /* the scan it belongs to */
 	struct host_rec h;
 	bool listed;               /* reachable and listed */
 	char why[ERR_MSG_MAX];     /* why not */
@@ -39,6 +43,7 @@ struct drift_scan {
 	struct drift_host *hosts;
 	size_t nhosts, cap;
 	struct vm_list vms;
+	const char **uuids;        /* the rows' domains, sorted (strcmp) */
 };
 
 static int
@@ -86,7 +91,27 @@ drift_free(struct drift_scan *s)
 		free(s->hosts[i].known);
 	}
 	free(s->hosts);
+	free(s->uuids);
 	vm_list_free(&s->vms);
+}
+
+static int
+drift_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * A domain some VM row has is listed briefly (uuid, name, state: all its
+ * drift needs); only the others, the orphans, are described in full.
+ */
+static bool
+drift_brief(const char *uuid, void *arg)
+{
+	const struct drift_scan *s = ((struct drift_host *)arg)->scan;
+
+	return s->vms.n > 0 && bsearch(&uuid, s->uuids, s->vms.n,
+	    sizeof(s->uuids[0]), drift_cmp) != NULL;
 }
 
 /* Load the rows and list every host (host_name: only that one). */
@@ -103,15 +128,21 @@ drift_load(struct app *app, const char *host_name, struct drift_scan *s)
 	store_read_end(c);
 	if (r < 0)
 		return -1;
+	if ((s->uuids = calloc(s->vms.n + 1, sizeof(*s->uuids))) == NULL)
+		return err_set(ERR_INTERNAL, "out of memory");
+	for (size_t i = 0; i < s->vms.n; i++)
+		s->uuids[i] = s->vms.v[i].uuid;
+	qsort(s->uuids, s->vms.n, sizeof(*s->uuids), drift_cmp);
 	for (size_t i = 0; i < s->nhosts; i++) {
 		struct drift_host *dh = &s->hosts[i];
 		struct backend_conn *bc;
 
 		if (host_name && strcmp(dh->h.name, host_name) != 0)
 			continue;
+		dh->scan = s;
 		bc = fleet_conn(app->fleet, dh->h.id);
-		if (bc == NULL || backend_list_domains(bc, drift_add_domain,
-		    dh) < 0) {
+		if (bc == NULL || backend_list_domains(bc, drift_brief,
+		    drift_add_domain, dh) < 0) {
 			snprintf(dh->why, sizeof(dh->why), "%s", err_last()->msg);
 			err_clear();
 			continue;
@@ -121,6 +152,70 @@ drift_load(struct app *app, const char *host_name, struct drift_scan *s)
 		if (dh->known == NULL)
 			return err_set(ERR_INTERNAL, "out of memory");
 	}
+	return 0;
+}
+
+/*
+ * Ask host dh for domain uuid alone (a lookup and its state): dh is then
+ * listed with that domain, or with none when it has not got it; not
+ * listed (dh->why) when it cannot be asked.  -1 only when out of memory.
+ */
+static int
+drift_ask(struct app *app, struct drift_host *dh, const char *uuid)
+{
+	struct backend_conn *bc = fleet_conn(app->fleet, dh->h.id);
+	struct domain_info d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	rc = bc ? backend_state(bc, uuid, &d.state) : -1;
+	if (rc < 0 && (bc == NULL || err_last()->code != ERR_NOT_FOUND)) {
+		snprintf(dh->why, sizeof(dh->why), "%s", err_last()->msg);
+		err_clear();
+		return 0;
+	}
+	err_clear();
+	snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
+	if (rc == 0 && drift_add_domain(&d, dh) < 0)
+		return -1;
+	dh->listed = true;
+	dh->known = calloc(dh->n ? dh->n : 1, sizeof(*dh->known));
+	return dh->known ? 0 : err_set(ERR_INTERNAL, "out of memory");
+}
+
+/*
+ * Load one VM's row (by name or id) and ask its own host for its domain
+ * alone; only when the domain is gone from there are the other hosts
+ * asked for it (is it "elsewhere"?), again for that domain alone.  A
+ * VM's drift thus costs a lookup on its host, whatever the fleet holds.
+ */
+static int
+drift_load_vm(struct app *app, const char *vm, struct drift_scan *s)
+{
+	struct store_conn *c = store_read_begin(app->store);
+	struct vm_rec v;
+	size_t home;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = store_host_each(c, drift_add_host, s);
+	if (r == 0 && (r = store_vm_get(c, vm, &v)) == 0)
+		r = vm_list_add(&v, &s->vms);
+	store_read_end(c);
+	if (r < 0)
+		return -1;
+	for (home = 0; home < s->nhosts; home++)
+		if (s->hosts[home].h.id == v.host_id)
+			break;
+	if (home == s->nhosts)
+		return 0;
+	if (drift_ask(app, &s->hosts[home], v.uuid) < 0)
+		return -1;
+	if (!s->hosts[home].listed || s->hosts[home].n > 0)
+		return 0;
+	for (size_t i = 0; i < s->nhosts; i++)
+		if (i != home && drift_ask(app, &s->hosts[i], v.uuid) < 0)
+			return -1;
 	return 0;
 }
 
@@ -218,7 +313,7 @@ drift_scan(struct app *app, const char *vm, const char *host, json_t **out)
 	int r;
 
 	*out = NULL;
-	r = drift_load(app, host, &s);
+	r = vm ? drift_load_vm(app, vm, &s) : drift_load(app, host, &s);
 	for (size_t i = 0; r == 0 && i < s.vms.n; i++) {
 		const struct vm_rec *v = &s.vms.v[i];
 

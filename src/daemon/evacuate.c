@@ -213,6 +213,15 @@ struct evac_doms {
 	size_t n, cap;
 };
 
+/* Only a domain's uuid is wanted: every one is listed briefly. */
+static bool
+evac_brief(const char *uuid, void *arg)
+{
+	(void)uuid;
+	(void)arg;
+	return true;
+}
+
 static int
 evac_dom(const struct domain_info *d, void *arg)
 {
@@ -299,7 +308,7 @@ evacuate_sweep(struct store *s, struct backend_conn *bc, int64_t host_id,
 	err_clear();    /* not found: being registered, or gone */
 	if (r < 0 || h.fenced_at == 0)
 		return 0;
-	r = backend_list_domains(bc, evac_dom, &l);
+	r = backend_list_domains(bc, evac_brief, evac_dom, &l);
 	for (size_t i = 0; r == 0 && i < l.n; i++)
 		r = evac_sweep_one(s, bc, host_id, host, l.uuid[i]);
 	free(l.uuid);

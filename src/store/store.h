@@ -390,7 +390,8 @@ int store_cloudinit_put(struct store_conn *c, int64_t vm_id,
 int store_cloudinit_get(struct store_conn *c, int64_t vm_id, char **spec);
 
 /* --- networks (store_network.c) --- */
-#define NETWORK_DESC_MAX 256
+/* a description's limit, in characters (a character is up to 4 bytes) */
+#define NETWORK_DESC_CHARS 255
 #define NETWORK_BRIDGE_LEN 16      /* a Linux interface name: 15 + NUL */
 
 /*
@@ -409,7 +410,7 @@ struct network_rec {
 	char gateway[16];          /* the hosts' address in it, or "" */
 	bool dhcp;                 /* the hosts answer DHCP (nat/isolated) */
 	char bridge[NETWORK_BRIDGE_LEN];  /* bridge mode: the hosts' bridge */
-	char description[NETWORK_DESC_MAX];
+	char description[NETWORK_DESC_CHARS * 4 + 1];   /* UTF-8 */
 	int64_t created_at;
 	int nics;                  /* NICs on it (read-only) */
 };
@@ -509,11 +510,13 @@ int store_nic_each_running(struct store_conn *c,
 int store_nic_vm(struct store_conn *c, const char *mac, int64_t *vm_id);
 
 /* --- snapshots (store_snap.c) --- */
+/* a description's limit, in characters (a character is up to 4 bytes) */
+#define SNAP_DESC_CHARS 1023
 struct snap_rec {
 	int64_t id;
 	int64_t vm_id;
 	char name[NAME_MAX_LEN];
-	char description[1024];
+	char description[SNAP_DESC_CHARS * 4 + 1];   /* UTF-8 */
 	bool memory;               /* RAM state kept (as asked) */
 	char vm_state[16];         /* the VM's state when taken */
 	char parent[NAME_MAX_LEN]; /* "" for a root */

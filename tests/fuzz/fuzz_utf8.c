@@ -1,5 +1,6 @@
 /*
- * fuzz_utf8.c - libFuzzer target for utf8_clean (src/common/utf8.c), the
+ * fuzz_utf8.c - libFuzzer target for utf8_clean, utf8_chars and
+ * utf8_control (src/common/utf8.c): utf8_clean is the
  * guard between client bytes quoted in error messages and jansson, which
  * refuses invalid UTF-8 (a NULL problem body).
  *
@@ -11,7 +12,9 @@
  *  - it is a prefix of the input, valid UTF-8, accepted by json_string;
  *  - it is the longest such prefix that fits: it stops only at the end of
  *    the input, at an invalid sequence, or where the next character would
- *    not fit.
+ *    not fit;
+ *  - on that text, utf8_chars counts its code points and utf8_control
+ *    finds its first C0 (but tab and newline), DEL or C1 character.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,6 +71,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(k == want, "output is %zu bytes, the longest valid prefix "
 	    "that fits is %zu", k, want);
+
+	/* on that valid text: its characters, and its first control one */
+	{
+		size_t chars = 0, at = 0, s;
+		long ctl = -1;
+
+		for (; at < k && (s = fuzz_utf8_decode((const unsigned char *)
+		    out + at, k - at, &cp)) != 0; at += s, chars++)
+			if (ctl < 0 && ((cp < 0x20 && cp != '\t' && cp != '\n') ||
+			    (cp >= 0x7f && cp <= 0x9f)))
+				ctl = (long)cp;
+		FUZZ_CHECK(utf8_chars(out, k) == chars, "utf8_chars says %zu, "
+		    "the decoder %zu", utf8_chars(out, k), chars);
+		FUZZ_CHECK(utf8_control(out, "\t\n") == ctl, "utf8_control "
+		    "says %ld, the decoder %ld", utf8_control(out, "\t\n"), ctl);
+	}
 
 	free(buf);
 	free(in);

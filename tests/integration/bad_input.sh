@@ -173,6 +173,82 @@ bad "resume a stopped vm" 409 -- POST "/v1/vms/$OK/resume?$W"
 bad "duplicate name" 409 -- POST "/v1/vms?$W" "{\"name\":\"$OK\",\"memory_mib\":64,\"disk_gib\":1}"
 t_match "duplicate name: detail names the vm" "$(t_json .detail)" "$OK"
 
+# --- the same fields refused by a dry run as by a create
+bad "placements: on_drift destroy" 400 on_drift -- POST /v1/placements '{"name":"pl","on_drift":"destroy"}'
+bad "placements: snapshot_schedule garbage" 400 snapshot_schedule -- POST /v1/placements '{"name":"pl","snapshot_schedule":"garbage"}'
+bad "placements: snapshot_retention.keep a string" 400 snapshot_retention.keep -- POST /v1/placements '{"name":"pl","snapshot_retention":{"keep":"2"}}'
+t_http POST /v1/placements '{"name":"pl","on_drift":"alert","snapshot_schedule":"@every 6h","snapshot_retention":{"keep":2}}'
+t_expect_status 200 "placements: good VM settings pass"
+
+# --- Allow: on a 405 only, never on another reply of a path with more
+# than one method
+bad "POST /v1/vms, vcpus 0" 400 vcpus -- POST /v1/vms '{"name":"bad-al","vcpus":0}'
+t_eq "a 400 on POST /v1/vms carries no Allow" "$T_ALLOW" ""
+bad "DELETE /v1/vms/NAME/snapshots/none" 404 -- DELETE "/v1/vms/$OK/snapshots/none"
+t_eq "a 404 of a route that matched carries no Allow" "$T_ALLOW" ""
+t_http GET /v1/vms
+t_eq "a 200 on GET /v1/vms carries no Allow" "$T_ALLOW" ""
+bad "PATCH /v1/vms" 405 -- PATCH /v1/vms '{}'
+t_eq "a 405 names the methods in Allow" "$T_ALLOW" "GET, POST"
+
+# --- text: limits count characters, control characters include C1
+E512=$(printf '\xc3\xa9%.0s' {1..512})
+t_http POST "/v1/vms/$OK/snapshots?$W" "{\"name\":\"bad-e512\",\"description\":\"$E512\"}"
+t_expect_status 201 "a description of 512 'é' (1024 bytes, 512 characters) is taken"
+t_expect_json '.description | length' 512 "... and kept whole"
+t_http DELETE "/v1/vms/$OK/snapshots/bad-e512?$W"
+t_expect_status 200 "... and its snapshot deleted"
+E1024=$(printf '\xc3\xa9%.0s' {1..1024})
+bad "a description of 1024 'é'" 400 description -- POST "/v1/vms/$OK/snapshots" "{\"name\":\"bad-e\",\"description\":\"$E1024\"}"
+t_match "... says what it counts" "$(t_json .detail)" "at most 1023 characters.*not 1024"
+bad "a description with U+0085 (NEL)" 400 description -- POST "/v1/vms/$OK/snapshots" '{"name":"bad-c1","description":"a\u0085b"}'
+bad "a description with U+009B (CSI)" 400 description -- POST "/v1/vms/$OK/snapshots" '{"name":"bad-c1","description":"\u009b31m"}'
+bad "a description with DEL" 400 description -- POST "/v1/vms/$OK/snapshots" '{"name":"bad-c1","description":"a\u007fb"}'
+bad "a host pool_path with U+009B" 400 pool_path -- POST /v1/hosts '{"name":"bad-h","uri":"test:///default","pool_path":"/srv/\u009bx"}'
+
+# --- requests refused before a handler runs are problem+json too
+# rawone: the request written into $T_TMP/raw.req sent as it is; the reply
+# into T_STATUS, T_CTYPE, T_ALLOW, T_BODY (as t_http leaves them)
+rawone() {
+	local j
+	j=$(python3 tests/lib/rawhttp.py "$HANGARD_PORT" one <"$T_TMP/raw.req")
+	T_STATUS=$(jq -r .status <<<"$j")
+	T_CTYPE=$(jq -r .ctype <<<"$j")
+	T_ALLOW=$(jq -r .allow <<<"$j")
+	T_BODY=$(jq -r .body <<<"$j")
+}
+LONG=$(head -c 102400 /dev/zero | tr '\0' a)
+AUTH="Authorization: Bearer $HANGAR_TEST_TOKEN"
+printf 'GET /v1/vms/%s HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n' "$LONG" "$AUTH" >"$T_TMP/raw.req"
+rawone
+t_expect_problem 414 "a URL of 100 KB: 414"
+printf 'GET /v1/vms?x=%s HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n' "${LONG:0:9000}" "$AUTH" >"$T_TMP/raw.req"
+rawone
+t_expect_problem 414 "a query of 9 KB: 414"
+printf 'GET /v1/vms HTTP/1.1\r\nHost: x\r\n%s\r\nX-Pad: %s\r\n\r\n' "$AUTH" "${LONG:0:71680}" >"$T_TMP/raw.req"
+rawone
+t_expect_problem 431 "a header of 70 KB: 431"
+{
+	printf 'GET /v1/vms HTTP/1.1\r\nHost: x\r\n%s\r\n' "$AUTH"
+	for i in {1..40}; do printf 'X-Pad-%d: %s\r\n' "$i" "${LONG:0:1000}"; done
+	printf '\r\n'
+} >"$T_TMP/raw.req"
+rawone
+t_expect_problem 431 "40 headers of 1 KB: 431"
+printf 'GET /v1/vms/%s HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n' "${LONG:0:1000}" "$AUTH" >"$T_TMP/raw.req"
+rawone
+t_expect_problem 404 "a URL of 1 KB is looked up (404)"
+
+# --- a request sent whole and then half-closed still gets its reply, on
+# the pool and on a thread of its own (GET /v1/hosts)
+for path in /v1 /v1/hosts "/v1/vms?wait=1"; do
+	got=$(python3 tests/lib/rawhttp.py "$HANGARD_PORT" halfclose 20 GET "$path")
+	t_eq "20 half-closed GET $path: every one answered" "${got%% *}" 20/20
+done
+got=$(python3 tests/lib/rawhttp.py "$HANGARD_PORT" halfclose 10 POST /v1/vms '{"name":"bad-hc","vcpus":0}')
+t_eq "10 half-closed refused POST /v1/vms: every one answered" "$got" \
+	"10/10 $(printf '400,%.0s' {1..10} | sed 's/,$//')"
+
 # --- the edges that must pass
 MAX=$(printf 'b%.0s' {1..63})
 t_http POST "/v1/vms?$W" "{\"name\":\"$MAX\",\"memory_mib\":16,\"disk_gib\":1}"

@@ -191,6 +191,7 @@ t_http() {
 	T_BODY=$(cat "$out")
 	T_CTYPE=$(_t_header content-type "$hdr")
 	T_LOCATION=$(_t_header location "$hdr")
+	T_ALLOW=$(_t_header allow "$hdr")
 	if [ "$T_STATUS" = 000 ]; then
 		printf '# %s: no answer: %s\n' "$T_REQ" "$(_t_cut "$(cat "$out.err")")"
 	fi

@@ -24,6 +24,7 @@
 #include "api/jsonw.h"
 #include "api/req.h"
 #include "common/error.h"
+#include "common/utf8.h"
 
 /* The same table as POST /v1/vms (api/vms.c), per docs/api.md. */
 static const struct body_field create_fields[] = {
@@ -280,6 +281,48 @@ test_body_out_of_range(void **state)
 	assert_body_invalid(text, create_fields, NCREATE, "name");
 }
 
+/* A string's limit counts characters (code points), not bytes. */
+static void
+test_body_characters(void **state)
+{
+	char text[1200];
+	size_t off;
+
+	(void)state;
+	/* 255 'é' (510 bytes) pass a limit of 255 characters, 256 do not */
+	off = (size_t)snprintf(text, sizeof(text), "{\"name\":\"");
+	for (int i = 0; i < 255; i++, off += 2)
+		memcpy(text + off, "\xc3\xa9", 2);
+	snprintf(text + off, sizeof(text) - off, "\"}");
+	assert_body_ok(text, create_fields, NCREATE);
+	snprintf(text + off, sizeof(text) - off, "\xf0\x9f\x98\x80\"}");
+	assert_body_invalid(text, create_fields, NCREATE, "name");
+	assert_non_null(strstr(err_last()->msg, "at most 255 characters"));
+	assert_non_null(strstr(err_last()->msg, "not 256"));
+
+	assert_int_equal(utf8_chars("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10),
+	    4);
+	assert_int_equal(utf8_chars("a\0b", 3), 3);
+}
+
+/* Control characters: C0 (but those allowed), DEL, and C1. */
+static void
+test_utf8_control(void **state)
+{
+	(void)state;
+	assert_int_equal(utf8_control("caf\xc3\xa9 \xe2\x82\xac", ""), -1);
+	assert_int_equal(utf8_control("a\tb\nc", "\t\n"), -1);
+	assert_int_equal(utf8_control("a\tb", ""), '\t');
+	assert_int_equal(utf8_control("a\rb", "\t\n"), '\r');
+	assert_int_equal(utf8_control("a\x7f", ""), 0x7f);
+	assert_int_equal(utf8_control("a\xc2\x85z", ""), 0x85);   /* NEL */
+	assert_int_equal(utf8_control("\xc2\x9b[31m", ""), 0x9b); /* CSI */
+	assert_int_equal(utf8_control("\xc2\x80", ""), 0x80);
+	assert_int_equal(utf8_control("\xc2\x9f", ""), 0x9f);
+	/* U+00A0 and U+00FF are not control characters */
+	assert_int_equal(utf8_control("\xc2\xa0\xc3\xbf", ""), -1);
+}
+
 static void
 test_body_not_object(void **state)
 {
@@ -416,6 +459,10 @@ test_router_every_route(void **state)
 		assert_string_equal(rt->method, rc->method);
 		assert_string_equal(rq.params[0], rc->param ? rc->param : "");
 		assert_int_equal(err_last()->code, ERR_NONE);
+		/* POST /v1/vms passes GET /v1/vms on the way: no Allow */
+		if (allow[0])
+			fail_msg("%s %s: Allow '%s' on a match", rc->method,
+			    rc->path, allow);
 	}
 }
 
@@ -674,6 +721,8 @@ test_problem_every_code(void **state)
 		{ ERR_UNAUTHORIZED, "unauthorized", 401 },
 		{ ERR_FORBIDDEN, "forbidden", 403 },
 		{ ERR_INSUFFICIENT_STORAGE, "insufficient-storage", 507 },
+		{ ERR_URI_TOO_LONG, "uri-too-long", 414 },
+		{ ERR_HEADERS_TOO_LARGE, "header-fields-too-large", 431 },
 	};
 	char type[96];
 
@@ -1265,6 +1314,8 @@ main(void)
 		cmocka_unit_test(test_body_unknown_field),
 		cmocka_unit_test(test_body_wrong_type),
 		cmocka_unit_test(test_body_out_of_range),
+		cmocka_unit_test(test_body_characters),
+		cmocka_unit_test(test_utf8_control),
 		cmocka_unit_test(test_body_not_object),
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_name_invalid),

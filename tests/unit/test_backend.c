@@ -305,7 +305,7 @@ assert_all_unsupported(const struct backend_driver *drv)
 	    "download volumes");
 	assert_unsupported(backend_volume_path(&bc, "p", "v", path,
 	    sizeof(path)), "find volumes");
-	assert_unsupported(backend_list_domains(&bc, NULL, NULL),
+	assert_unsupported(backend_list_domains(&bc, NULL, NULL, NULL),
 	    "list its domains");
 	assert_unsupported(backend_domain_stats(&bc, NULL, NULL),
 	    "report domain statistics");
@@ -827,6 +827,47 @@ test_foreign_domain_untouched(void **state)
 	assert_int_equal(virDomainIsActive(d), 1);
 	assert_int_equal(virDomainIsPersistent(d), 1);
 	virDomainFree(d);
+}
+
+/* list_domains: the test driver's "test", in full and briefly. */
+static bool
+brief_all(const char *uuid, void *arg)
+{
+	(void)uuid;
+	(void)arg;
+	return true;
+}
+
+static int
+keep_test(const struct domain_info *d, void *arg)
+{
+	if (strcmp(d->name, "test") == 0)
+		*(struct domain_info *)arg = *d;
+	return 0;
+}
+
+static void
+test_list_domains_brief(void **state)
+{
+	struct fx *f = *state;
+	struct domain_info d;
+
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(backend_list_domains(f->bc, NULL, keep_test, &d), 0);
+	assert_string_equal(d.name, "test");
+	assert_int_equal(d.state, VM_RUNNING);
+	assert_true(d.persistent);
+	assert_true(d.vcpus > 0 && d.memory_mib > 0);
+	/* briefly: uuid, name and state, nothing that costs more calls */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(backend_list_domains(f->bc, brief_all, keep_test,
+	    &d), 0);
+	assert_string_equal(d.name, "test");
+	assert_int_equal(strlen(d.uuid), UUID_STR_LEN - 1);
+	assert_int_equal(d.state, VM_RUNNING);
+	assert_false(d.persistent);
+	assert_int_equal(d.vcpus, 0);
+	assert_int_equal(d.memory_mib, 0);
 }
 
 static void
@@ -2204,6 +2245,7 @@ main(void)
 		T(test_undefine_running),
 		T(test_state_unknown),
 		T(test_foreign_domain_untouched),
+		T(test_list_domains_brief),
 		T(test_define_escapes),
 		T(test_two_connections_one_host),
 		T(test_snapshot_stopped),
