@@ -32,6 +32,7 @@ static const struct {
 	[ERR_UNAUTHORIZED]  = { "unauthorized", 401, false },
 	[ERR_FORBIDDEN]     = { "forbidden", 403, false },
 	[ERR_INSUFFICIENT_STORAGE] = { "insufficient-storage", 507, true },
+	[ERR_PRECONDITION]  = { "precondition-failed", 412, false },
 };
 
 static void

@@ -33,6 +33,7 @@ enum err_code {
 	ERR_UNAUTHORIZED,   /* 401: no credentials, or not valid ones */
 	ERR_FORBIDDEN,      /* 403: valid credentials, not enough for this */
 	ERR_INSUFFICIENT_STORAGE,  /* 507: a disk of ours is full; retry later */
+	ERR_PRECONDITION,   /* 412: If-Match names a version that is gone */
 	ERR__COUNT
 };
 

@@ -674,6 +674,7 @@ test_problem_every_code(void **state)
 		{ ERR_UNAUTHORIZED, "unauthorized", 401 },
 		{ ERR_FORBIDDEN, "forbidden", 403 },
 		{ ERR_INSUFFICIENT_STORAGE, "insufficient-storage", 507 },
+		{ ERR_PRECONDITION, "precondition-failed", 412 },
 	};
 	char type[96];
 
