@@ -25,6 +25,8 @@ struct http {
 	http_tick_fn	*h_tick;
 	void		*h_tick_arg;
 	char		 h_err[CURL_ERROR_SIZE];
+	/* the last reply's Link rel="next" (a list's next page), or "" */
+	char		 h_next[HTTP_URL_MAX];
 	/* While a stream is read (http_stream()): */
 	long		 h_idle;	/* give up after this many s silent */
 	double		 h_last_rx;	/* when bytes last came (monotonic) */

@@ -54,10 +54,13 @@ store_version_get(struct store_conn *c, enum store_kind k, const char *key,
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, key2 ? key2 : "", -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
+	/* a statement left stepping would hold this snapshot past the
+	 * read (or write) transaction */
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
 		return 0;
-	}
 	if (rc != SQLITE_DONE)
 		return store_fail(c, rc, "get version");
 	return err_set(ERR_NOT_FOUND, "%s '%s' not found",
