@@ -29,38 +29,40 @@
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
 
+static const char *page_disk_key(json_t *item, char *buf, size_t len);
+static const char *page_nic_key(json_t *item, char *buf, size_t len);
+
+/* A list's sorts: by a member, ascending or newest first, or by a key
+ * made from the item */
+#define PAGE_BY(name, member) { name, member, false, NULL }
+#define PAGE_NEWEST(name, member) { name, member, true, NULL }
+#define PAGE_KEYED(name, fn) { name, NULL, false, fn }
+#define PAGE_NAME_CREATED \
+	{ PAGE_BY("name", "name"), PAGE_BY("created", "created_at") }
+
 static const struct page_list page_lists[] = {
-	{ "/v1/vms", "vms", "id", {
-	    { "name", "name", false }, { "created", "created_at", false } },
+	{ "/v1/vms", "vms", "id", PAGE_NAME_CREATED,
 	    { "host", "state", "image", "network", "group" } },
-	{ "/v1/operations", "operations", "id", {
-	    { "created", "created_at", true } }, { "vm", "status" } },
-	{ "/v1/hosts", "hosts", "name", {
-	    { "name", "name", false }, { "created", "created_at", false } },
+	{ "/v1/operations", "operations", "id",
+	    { PAGE_NEWEST("created", "created_at") }, { "vm", "status" } },
+	{ "/v1/hosts", "hosts", "name", PAGE_NAME_CREATED,
 	    { "state", "label" } },
-	{ "/v1/groups", "groups", "name", { { "name", "name", false },
-	    { "created", "created_at", false } }, { "policy" } },
-	{ "/v1/networks", "networks", "name", {
-	    { "name", "name", false }, { "created", "created_at", false } },
-	    { "mode" } },
-	{ "/v1/environments", "environments", "name", {
-	    { "name", "name", false }, { "created", "created_at", false } },
+	{ "/v1/groups", "groups", "name", PAGE_NAME_CREATED, { "policy" } },
+	{ "/v1/networks", "networks", "name", PAGE_NAME_CREATED, { "mode" } },
+	{ "/v1/environments", "environments", "name", PAGE_NAME_CREATED,
 	    { "state" } },
-	{ "/v1/images", "images", "name", {
-	    { "name", "name", false }, { "created", "created_at", false } },
+	{ "/v1/images", "images", "name", PAGE_NAME_CREATED,
 	    { "state", "os" } },
-	{ "/v1/tokens", "tokens", "name", {
-	    { "name", "name", false }, { "created", "created_at", false } },
-	    { "role" } },
-	{ "/v1/vms/*/disks", "disks", "dev", { { "dev", "dev", false } },
-	    { "image" } },
-	{ "/v1/vms/*/nics", "nics", "dev", { { "dev", "dev", false } },
-	    { "network" } },
-	{ "/v1/vms/*/snapshots", "snapshots", "name", {
-	    { "created", "created_at", false }, { "name", "name", false } },
+	{ "/v1/tokens", "tokens", "name", PAGE_NAME_CREATED, { "role" } },
+	{ "/v1/vms/*/disks", "disks", "dev",
+	    { PAGE_KEYED("boot", page_disk_key) }, { "image" } },
+	{ "/v1/vms/*/nics", "nics", "dev",
+	    { PAGE_KEYED("dev", page_nic_key) }, { "network" } },
+	{ "/v1/vms/*/snapshots", "snapshots", "name",
+	    { PAGE_BY("created", "created_at"), PAGE_BY("name", "name") },
 	    { "status" } },
-	{ "/v1/vms/*/backups", "backups", "id", {
-	    { "created", "created_at", false } }, { "mode", "status" } },
+	{ "/v1/vms/*/backups", "backups", "id",
+	    { PAGE_BY("created", "created_at") }, { "mode", "status" } },
 };
 
 const struct page_list *
@@ -314,8 +316,15 @@ page_next(struct req *r, const struct page *pg, const char *key,
 
 struct page_item {
 	json_t *item;
-	const char *key, *id;
+	const char *key, *id;    /* key NULL: it is buf (qsort moves it) */
+	char buf[64];            /* the key, when the sort makes it */
 };
+
+static const char *
+page_item_key(const struct page_item *x)
+{
+	return x->key ? x->key : x->buf;
+}
 
 /* A member as sort text ("" for null or not a string). */
 static const char *
@@ -324,6 +333,36 @@ page_text(json_t *item, const char *member)
 	const char *s = json_string_value(json_object_get(item, member));
 
 	return s ? s : "";
+}
+
+/* A device name in the order the store keeps them: vdb before vdaa. */
+static void
+page_dev_key(json_t *item, char *buf, size_t len, size_t off)
+{
+	const char *dev = page_text(item, "dev");
+
+	snprintf(buf + off, len - off, "%04zu%s", strlen(dev), dev);
+}
+
+/* A VM's disks as the store lists them: by boot order (none last), then
+ * by device name. */
+static const char *
+page_disk_key(json_t *item, char *buf, size_t len)
+{
+	json_int_t boot = json_integer_value(json_object_get(item,
+	    "boot_order"));
+	int w = snprintf(buf, len, "%d%010lld", boot <= 0,
+	    (long long)(boot > 0 ? boot : 0));
+
+	page_dev_key(item, buf, len, w > 0 ? (size_t)w : 0);
+	return buf;
+}
+
+static const char *
+page_nic_key(json_t *item, char *buf, size_t len)
+{
+	page_dev_key(item, buf, len, 0);
+	return buf;
 }
 
 int
@@ -338,7 +377,8 @@ static int
 page_item_cmp(const void *a, const void *b, void *desc)
 {
 	const struct page_item *x = a, *y = b;
-	int c = page_compare(x->key, x->id, y->key, y->id);
+	int c = page_compare(page_item_key(x), x->id, page_item_key(y),
+	    y->id);
 
 	return *(const bool *)desc ? -c : c;
 }
@@ -393,21 +433,25 @@ page_apply(struct req *r, const struct page *pg)
 		if (!page_keep(r, pl, item))
 			continue;
 		it[n].item = item;
-		it[n].key = page_text(item, pg->sort->member);
+		if (pg->sort->key)
+			pg->sort->key(item, it[n].buf, sizeof(it[n].buf));
+		else
+			it[n].key = page_text(item, pg->sort->member);
 		it[n++].id = page_text(item, pl->id);
 	}
 	qsort_r(it, n, sizeof(*it), page_item_cmp, &desc);
 	/* the first item after the cursor */
 	i = 0;
 	if (pg->after)
-		while (i < n && (page_compare(it[i].key, it[i].id, pg->key,
-		    pg->id) * (pg->sort->desc ? -1 : 1)) <= 0)
+		while (i < n && (page_compare(page_item_key(&it[i]), it[i].id,
+		    pg->key, pg->id) * (desc ? -1 : 1)) <= 0)
 			i++;
 	out = json_array();
 	for (; i < n && k < (size_t)pg->limit; i++, k++)
 		json_array_append(out, it[i].item);
 	if (i < n && k > 0)
-		rc = page_next(r, pg, it[i - 1].key, it[i - 1].id);
+		rc = page_next(r, pg, page_item_key(&it[i - 1]),
+		    it[i - 1].id);
 	json_object_set_new(r->reply, pl->items, out);
 	free(it);
 	return rc;

@@ -123,6 +123,8 @@ struct page_sort {
 	const char *name;        /* as ?sort= says it */
 	const char *member;      /* the item's member it sorts by */
 	bool desc;               /* newest first */
+	/* or, when set, the item's sort text made by this (into buf[len]) */
+	const char *(*key)(json_t *item, char *buf, size_t len);
 };
 struct page_list {
 	const char *pattern;     /* the list's GET route */

@@ -219,7 +219,9 @@ t_eq "groups, 2 at a time, by name, Link until the end" "$seen" "g1,g2;g3,g4;g5;
 
 # ================================================================= ETags
 echo "# --- ETag, If-None-Match, If-Match"
-vm=p00007
+vm=etag1
+t_http POST "/v1/vms?wait=30" "$(vm_body "$vm")"
+t_expect_status 201 "a VM of its own for the ETag checks"
 t_http GET "/v1/vms/$vm"
 t_expect_status 200
 etag=$T_ETAG
