@@ -149,23 +149,23 @@ page_cursor_decode(const char *text, char *sort, size_t slen, char *key,
     size_t klen, char *id, size_t ilen)
 {
 	unsigned char raw[PAGE_CURSOR_RAW + 1];
-	char *f[4], *p;
+	char *f[4];
 	long n = page_b64_decode(text, raw, sizeof(raw) - 1);
-	int k = 0;
+	int k = 1;
 
 	if (n < 0)
 		return -1;
 	raw[n] = '\0';
-	for (p = (char *)raw; k < 4; k++) {
-		f[k] = p;
-		p += strlen(p);
-		if (p == (char *)raw + n) {
-			k++;
-			break;
-		}
-		p++;
+	/* exactly four fields: three NULs between them, none after */
+	f[0] = (char *)raw;
+	for (long i = 0; i < n; i++) {
+		if (raw[i] != '\0')
+			continue;
+		if (k == 4)
+			return -1;
+		f[k++] = (char *)raw + i + 1;
 	}
-	if (k != 4 || p != (char *)raw + n || strcmp(f[0], "1") != 0 ||
+	if (k != 4 || strcmp(f[0], "1") != 0 ||
 	    strlen(f[1]) >= slen || strlen(f[2]) >= klen ||
 	    strlen(f[3]) >= ilen || f[3][0] == '\0')
 		return -1;

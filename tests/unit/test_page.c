@@ -75,6 +75,7 @@ test_cursor_refused(void **state)
 		"MgBuAGsAaQ",       /* "2\0n\0k\0i": version 2 */
 		"MQBuAGsA",         /* "1\0n\0k\0": an empty id */
 		"MQBuAGsAaQBq",     /* "1\0n\0k\0i\0j": five fields */
+		"MQBuAGsAaQA",      /* "1\0n\0k\0i\0": a NUL after the id (fuzz) */
 		"MQBuAGsAaQ==",     /* padding */
 		"MQBuAGsAaR",       /* leftover bits not zero */
 		"MQBu+GsAaQ",       /* '+': base64, not base64url */
