@@ -111,6 +111,17 @@ kv() { # kv KEY LINE: the value of KEY=... in a key=value line
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
 yesno() { if awk "BEGIN { exit !($1) }"; then echo yes; else echo no; fi; }
+# get_all BASE PATH ITEMS: the whole list, 1,000 a page, following the
+# Link headers, as one {"ITEMS": [...]} on stdout
+get_all() {
+	local url="$2?limit=1000" hdr
+	hdr=$(mktemp) || return 1
+	while [ -n "$url" ]; do
+		curl -fsS -D "$hdr" "$1$url" || break
+		url=$(sed -n 's/^[Ll]ink: <\([^>]*\)>; rel="next"\r*$/\1/p' "$hdr")
+	done | jq -s --arg k "$3" '{($k): (map(.[$k]) | add)}'
+	rm -f "$hdr"
+}
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 hwm_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
@@ -650,10 +661,10 @@ p5() {
 	sleep 2
 	rss=$(rss_kb "$H_PID") hwm=$(hwm_kb "$H_PID")
 	t0=$(now_us)
-	curl -fsS -o "$T/p5-hosts.json" "$H_URL/v1/hosts"
+	get_all "$H_URL" /v1/hosts hosts >"$T/p5-hosts.json"
 	ms_h=$((($(now_us) - t0) / 1000))
 	t0=$(now_us)
-	curl -fsS -o "$T/p5-vms.json" "$H_URL/v1/vms"
+	get_all "$H_URL" /v1/vms vms >"$T/p5-vms.json"
 	ms_v=$((($(now_us) - t0) / 1000))
 	sleep 1
 	rss2=$(rss_kb "$H_PID") hwm2=$(hwm_kb "$H_PID")
@@ -666,7 +677,7 @@ p5() {
 		"$([ "$lxd_kb" = - ] && echo "- ($LXD_WHY)" || mib "$lxd_kb")" \
 		"$([ "$lxd_kb" = - ] && echo - || ratio "$rss" "$lxd_kb")" "<= 64 MiB" \
 		"$(yesno "$rss <= 65536")"
-	note "P5: inventory written straight into SQLite by bench/p5_fill.c (${fill#p5_fill: }); every host's URI is test:///default (libvirt's test driver, one instance shared in process by all connections; hangard still opens one connection per host); the VMs' domains do not exist there, so they are stored as observed 'unknown', which is what hangard's sweep records anyway. hangard answered GET /v1 $(awk -v a="$t1" -v b="$T_P5_LAUNCH" 'BEGIN { printf "%.1f", (a - b) / 1e6 }') s after it was started, with ${nready:-?} hosts ready; after GET /v1/hosts (${ms_h} ms, $(wc -c <"$T/p5-hosts.json") bytes) and GET /v1/vms (${ms_v} ms, $(wc -c <"$T/p5-vms.json") bytes): RSS $(mib "$rss2") MiB, peak $(mib "$hwm2") MiB. LXD: VmRSS of the lxd process of P2, 3 s after its setup, before any load."
+	note "P5: inventory written straight into SQLite by bench/p5_fill.c (${fill#p5_fill: }); every host's URI is test:///default (libvirt's test driver, one instance shared in process by all connections; hangard still opens one connection per host); the VMs' domains do not exist there, so they are stored as observed 'unknown', which is what hangard's sweep records anyway. hangard answered GET /v1 $(awk -v a="$t1" -v b="$T_P5_LAUNCH" 'BEGIN { printf "%.1f", (a - b) / 1e6 }') s after it was started, with ${nready:-?} hosts ready; after GET /v1/hosts (every page, 1,000 a page: ${ms_h} ms in all, $(wc -c <"$T/p5-hosts.json") bytes) and GET /v1/vms (the same: ${ms_v} ms, $(wc -c <"$T/p5-vms.json") bytes): RSS $(mib "$rss2") MiB, peak $(mib "$hwm2") MiB. LXD: VmRSS of the lxd process of P2, 3 s after its setup, before any load."
 }
 
 # ====================================================================== P6

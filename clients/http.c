@@ -322,6 +322,34 @@ http_setup(struct http *h, const char *url, struct curl_slist *hdrs)
 }
 
 /*
+ * A header line of a reply: keep a Link to the next page of a list
+ * (`Link: </v1/vms?after=...>; rel="next"`) in h->h_next.
+ */
+static size_t
+http_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	static const char name[] = "link:";
+	struct http *h = arg;
+	size_t n = size * nmemb, i = sizeof(name) - 1, end;
+
+	if (n < i || strncasecmp(ptr, name, i) != 0)
+		return n;
+	while (i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
+		i++;
+	if (i == n || ptr[i] != '<')
+		return n;
+	for (end = ++i; end < n && ptr[end] != '>'; end++)
+		;
+	/* one link, to a path of this server, naming rel="next" */
+	if (end == n || end - i >= sizeof(h->h_next) || ptr[i] != '/' ||
+	    memmem(ptr + end, n - end, "rel=\"next\"", 10) == NULL)
+		return n;
+	memcpy(h->h_next, ptr + i, end - i);
+	h->h_next[end - i] = '\0';
+	return n;
+}
+
+/*
  * Send method path (path starts with "/v1", query included, already
  * escaped) with body as JSON if not NULL; give up after timeout seconds
  * (0: HTTP_TIMEOUT).  Fills *out with the status and the parsed body (NULL
@@ -378,6 +406,9 @@ http_request(struct http *h, const char *method, const char *path,
 	HTTP_SET(CURLOPT_WRITEFUNCTION, http_write);
 	HTTP_SET(CURLOPT_WRITEDATA, &buf);
 	HTTP_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_BODY_MAX);
+	h->h_next[0] = '\0';
+	HTTP_SET(CURLOPT_HEADERFUNCTION, http_header);
+	HTTP_SET(CURLOPT_HEADERDATA, h);
 	if (strcmp(method, "GET") == 0) {
 		HTTP_SET(CURLOPT_HTTPGET, 1L);
 	} else {
@@ -449,12 +480,11 @@ http_fail(const struct http_reply *r)
 }
 
 /*
- * Send a request that must succeed: on a 2xx reply with a JSON object,
- * *out is that object (the caller owns it) and 0 is returned; anything else
- * is reported (the problem's detail for an error status) and -1 returned.
+ * One request that must succeed (http_call): *out the reply's object
+ * (owned), or -1 after reporting.
  */
-int
-http_call(struct http *h, const char *method, const char *path,
+static int
+http_call_one(struct http *h, const char *method, const char *path,
     const json_t *body, json_t **out)
 {
 	struct http_reply r;
@@ -473,6 +503,53 @@ http_call(struct http *h, const char *method, const char *path,
 		    "object", method, path);
 	}
 	*out = r.hr_json;
+	return 0;
+}
+
+/* Does path ask for a number of items itself (?limit=)? */
+static bool
+http_limited(const char *path)
+{
+	const char *q = strchr(path, '?');
+
+	return q != NULL && (strstr(q, "?limit=") != NULL ||
+	    strstr(q, "&limit=") != NULL);
+}
+
+/*
+ * Send a request that must succeed: on a 2xx reply with a JSON object,
+ * *out is that object (the caller owns it) and 0 is returned; anything else
+ * is reported (the problem's detail for an error status) and -1 returned.
+ * A list ({"vms": [...]}) comes whole: the pages its Link headers name
+ * are fetched in turn and their arrays appended to the first's, unless
+ * path asks for ?limit= itself.
+ */
+int
+http_call(struct http *h, const char *method, const char *path,
+    const json_t *body, json_t **out)
+{
+	char next[HTTP_URL_MAX];
+	const char *key;
+	json_t *page, *arr;
+
+	if (http_call_one(h, method, path, body, out) == -1)
+		return -1;
+	if (strcmp(method, "GET") != 0 || http_limited(path))
+		return 0;
+	while (h->h_next[0] != '\0') {
+		snprintf(next, sizeof(next), "%s", h->h_next);
+		if (http_call_one(h, "GET", next, NULL, &page) == -1) {
+			json_decref(*out);
+			*out = NULL;
+			return -1;
+		}
+		json_object_foreach(page, key, arr)
+			if (json_is_array(arr) &&
+			    json_is_array(json_object_get(*out, key)))
+				json_array_extend(json_object_get(*out, key),
+				    arr);
+		json_decref(page);
+	}
 	return 0;
 }
 

@@ -29,6 +29,8 @@ struct http {
 	bool		 h_quiet;
 	bool		 h_unreached;
 	char		 h_err[CURL_ERROR_SIZE];
+	/* the last reply's Link rel="next" (a list's next page), or "" */
+	char		 h_next[HTTP_URL_MAX];
 	/* While a stream is read (http_stream()): */
 	long		 h_idle;	/* give up after this many s silent */
 	double		 h_last_rx;	/* when bytes last came (monotonic) */

@@ -7,6 +7,7 @@
  * ?wait=N once it has), anything else 409.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/error.h"
@@ -55,10 +56,27 @@ operations_json(const struct op_rec *o)
 	return j;
 }
 
+/* One page of operations (store_op_page's callback), until it is full. */
+struct operations_page {
+	json_t *arr;
+	int64_t n, limit;
+	bool more;
+	char key[32], id[UUID_STR_LEN];    /* the last one's */
+};
+
 static int
 operations_add(const struct op_rec *o, void *arg)
 {
-	json_array_append_new(arg, operations_json(o));
+	struct operations_page *p = arg;
+
+	if (p->n == p->limit) {
+		p->more = true;
+		return 1;
+	}
+	json_array_append_new(p->arr, operations_json(o));
+	snprintf(p->key, sizeof(p->key), "%lld", (long long)o->created_at);
+	snprintf(p->id, sizeof(p->id), "%s", o->id);
+	p->n++;
 	return 0;
 }
 
@@ -66,32 +84,44 @@ int
 operations_list(struct req *r)
 {
 	const char *vm = req_query(r, "vm"), *status = req_query(r, "status");
+	const struct page *pg = r->page;
+	struct operations_page p;
+	struct store_op_after after;
 	struct store_conn *c;
 	struct vm_rec v;
 	enum op_status st;
-	int64_t limit;
-	json_t *arr;
+	char *end;
 	int rc = 0;
 
-	if (req_query_int(r, "limit", 1, 1000, 100, &limit) < 0)
-		return -1;
+	if (pg == NULL)
+		return err_set(ERR_INTERNAL, "GET /v1/operations is not a list");
 	if (status && op_status_parse(status, &st) < 0)
 		return err_set_field(ERR_INVALID, "status", "status must be one "
 		    "of queued, running, succeeded, failed, cancelled");
+	after.created_at = strtoll(pg->key, &end, 10);
+	after.id = pg->id;
+	if (pg->after && (pg->key[0] == '\0' || *end != '\0'))
+		return err_set_field(ERR_INVALID, "after", "after must be a "
+		    "cursor from a Link header of this list");
+	r->paged = true;
+	memset(&p, 0, sizeof(p));
+	p.arr = json_array();
+	p.limit = pg->limit;
 	c = store_read_begin(r->app->store);
 	v.id = 0;
 	if (vm)
 		rc = store_vm_get(c, vm, &v);
-	arr = json_array();
 	if (rc == 0)
-		rc = store_op_each(c, v.id, status, (int)limit, operations_add,
-		    arr);
+		rc = store_op_page(c, v.id, status, pg->after ? &after : NULL,
+		    pg->limit + 1, operations_add, &p);
 	store_read_end(c);
+	if (rc == 0 && p.more)
+		rc = page_next(r, pg, p.key, p.id);
 	if (rc < 0) {
-		json_decref(arr);
+		json_decref(p.arr);
 		return -1;
 	}
-	return req_reply(r, 200, json_pack("{s:o}", "operations", arr));
+	return req_reply(r, 200, json_pack("{s:o}", "operations", p.arr));
 }
 
 int

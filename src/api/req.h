@@ -51,6 +51,12 @@ struct req {
 	 * client gone before a 101 was sent, too), or NULL */
 	void (*done)(void *arg);
 	void *done_arg;
+	/* headers of the reply besides the usual (around.c adds them) */
+	char etag[32];           /* the resource's ETag, quoted, or "" */
+	char *link;              /* a Link header (paging; owned), or NULL */
+	struct page *page;       /* a list's ?limit, ?sort, ?after (page.c),
+	                          * NULL when the route is no list */
+	bool paged;              /* the handler paged its list itself */
 };
 
 typedef int (*req_handler)(struct req *r);
@@ -105,6 +111,84 @@ struct route {
 	enum auth_role role;     /* the least role that may call it */
 	enum route_run run;
 };
+
+/* page.c: paging of lists (see there). */
+#define PAGE_SORTS_MAX 4
+#define PAGE_FILTERS_MAX 6
+#define PAGE_KEY_MAX 256
+/* the longest cursor, decoded and as text */
+#define PAGE_CURSOR_RAW (3 + 3 * PAGE_KEY_MAX)
+#define PAGE_CURSOR_TEXT ((PAGE_CURSOR_RAW + 2) / 3 * 4)
+struct page_sort {
+	const char *name;        /* as ?sort= says it */
+	const char *member;      /* the item's member it sorts by */
+	bool desc;               /* newest first */
+	/* or, when set, the item's sort text made by this (into buf[len]) */
+	const char *(*key)(json_t *item, char *buf, size_t len);
+};
+struct page_list {
+	const char *pattern;     /* the list's GET route */
+	const char *items;       /* the reply's member holding the array */
+	const char *id;          /* the member that tells items apart */
+	struct page_sort sorts[PAGE_SORTS_MAX];   /* [0]: the default */
+	const char *filters[PAGE_FILTERS_MAX];    /* query parameters that
+	                          * must equal the item's member of that name
+	                          * ("label": k or k=v in its labels) */
+};
+struct page {
+	const struct page_list *list;
+	int64_t limit;
+	const struct page_sort *sort;
+	bool after;              /* a cursor was given: start after it */
+	char key[PAGE_KEY_MAX];  /* the last item's sort value (text) */
+	char id[PAGE_KEY_MAX];   /* and its id */
+};
+/* The list route rt is, or NULL. */
+const struct page_list *page_list_find(const struct route *rt);
+/* ?limit, ?sort and ?after of r into pg; -1 with 400 naming the field. */
+int page_begin(struct req *r, const struct page_list *pl, struct page *pg);
+/* The reply's list (r->reply) cut down to the page, in memory: filtered,
+ * sorted, after the cursor, at most limit; sets the Link of the next. */
+int page_apply(struct req *r, const struct page *pg);
+/* There is a page after the item (key, id): its Link into r->link. */
+int page_next(struct req *r, const struct page *pg, const char *key,
+    const char *id);
+/* Order of (key, id) pairs, as a page is sorted (ascending). */
+int page_compare(const char *ka, const char *ia, const char *kb,
+    const char *ib);
+/* The cursor after (key, id) in sort: base64url text into out[len];
+ * 0, or -1 when it does not fit.  decode: 0, or -1 when text is none. */
+int page_cursor_encode(const char *sort, const char *key, const char *id,
+    char *out, size_t len);
+int page_cursor_decode(const char *text, char *sort, size_t slen,
+    char *key, size_t klen, char *id, size_t ilen);
+
+/* precond.c: conditional requests (ETag, If-Match, If-None-Match). */
+/* Before the handler: 0 to run it, 1 when the reply is a 304 (set), -1
+ * with the error (412; 400 for a malformed header). */
+int precond_before(struct req *r, const struct route *rt);
+/* After it (rc its result): drop an unused expectation; name the current
+ * ETag in a 412 that its transaction found. */
+void precond_after(struct req *r, const struct route *rt, int rc);
+/* Does the If-Match / If-None-Match value name etag (quoted)?  weak_ok:
+ * W/ tags match too.  1, 0, or -1 when it is malformed. */
+int precond_match(const char *header, const char *etag, bool weak_ok);
+
+/* around.c: a route's handler with what every route gets around it
+ * (paging, conditional requests); and their reply headers into resp. */
+int around_handler(struct req *r, const struct route *rt);
+void around_headers(struct req *r, struct MHD_Response *resp,
+    unsigned status);
+
+/* router.c: the resource a route acts on (ETag, If-Match). */
+struct route_resource {
+	const char *pattern;     /* the single resource's GET pattern */
+	enum store_kind kind;
+	int key, key2;           /* which r->params name it (-1: none) */
+};
+/* The resource rt acts on, or NULL; *exact: rt is its pattern itself. */
+const struct route_resource *router_resource(const struct route *rt,
+    bool *exact);
 
 /*
  * router.c: find the route for method + path; fills r->params.  NULL

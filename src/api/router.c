@@ -123,6 +123,50 @@ static const struct {
 	{ vms_import, &vms_import_sink },
 };
 
+/*
+ * Which resource each route acts on, for ETag and If-Match (precond.c):
+ * the longest pattern here that a route's pattern equals or extends (so
+ * a VM's actions and parts are the VM's; a route added under one of
+ * these is covered without a line of its own), and which of its '*'
+ * segments name the resource.  A GET of exactly such a pattern is a
+ * single resource and gets an ETag; any other method under it honours
+ * If-Match.  A disk is part of its VM (the VM's version covers it).
+ */
+static const struct route_resource router_resources[] = {
+	{ "/v1/hosts/*",            STORE_KIND_HOST,      0, -1 },
+	{ "/v1/groups/*",           STORE_KIND_GROUP,     0, -1 },
+	{ "/v1/networks/*",         STORE_KIND_NETWORK,   0, -1 },
+	{ "/v1/environments/*",     STORE_KIND_ENV,       0, -1 },
+	{ "/v1/vms/*",              STORE_KIND_VM,        0, -1 },
+	{ "/v1/vms/*/disks/*",      STORE_KIND_VM,        0, -1 },
+	{ "/v1/vms/*/snapshots/*",  STORE_KIND_SNAPSHOT,  0, 1 },
+	{ "/v1/vms/*/backups/*",    STORE_KIND_BACKUP,    0, 1 },
+	{ "/v1/operations/*",       STORE_KIND_OPERATION, 0, -1 },
+	{ "/v1/tokens/*",           STORE_KIND_TOKEN,     0, -1 },
+	{ "/v1/images/*",           STORE_KIND_IMAGE,     0, -1 },
+};
+
+const struct route_resource *
+router_resource(const struct route *rt, bool *exact)
+{
+	const struct route_resource *best = NULL;
+	size_t best_len = 0;
+
+	for (size_t i = 0; i < sizeof(router_resources) /
+	    sizeof(router_resources[0]); i++) {
+		const char *p = router_resources[i].pattern;
+		size_t n = strlen(p);
+
+		if (strncmp(rt->pattern, p, n) == 0 && n > best_len &&
+		    (rt->pattern[n] == '\0' || rt->pattern[n] == '/')) {
+			best = &router_resources[i];
+			best_len = n;
+		}
+	}
+	*exact = best != NULL && rt->pattern[best_len] == '\0';
+	return best;
+}
+
 const struct req_sink *
 router_sink(const struct route *rt)
 {

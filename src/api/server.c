@@ -464,7 +464,7 @@ server_handle(struct server_conn *sc)
 	} else if (iv == IDEM_REPLAY) {
 		status = (unsigned)rep.status;
 		sc->resp = server_replay(&rep);
-	} else if (rt->handler(&r) < 0) {
+	} else if (around_handler(&r, rt) < 0) {
 		idem_end(&r, err_code_http(err_last()->code), NULL);
 		sc->resp = server_problem(&status, sc->url, allow,
 		    r.problem_ext);
@@ -489,6 +489,7 @@ server_handle(struct server_conn *sc)
 		sc->resp = server_build(&status, r.reply, "application/json",
 		    r.location, NULL, NULL);
 	}
+	around_headers(&r, sc->resp, status);
 	sc->status = status;
 	sc->done = r.done;
 	sc->done_arg = r.done_arg;
@@ -500,6 +501,7 @@ server_handle(struct server_conn *sc)
 	json_decref(r.reply);
 	json_decref(r.problem_ext);
 	free(r.text);
+	free(r.link);
 }
 
 /* Does this request need a thread of its own (req.h, router.c)? */

@@ -343,18 +343,37 @@ vms_spec_json(struct req *r, const char *ref)
 	return j;
 }
 
-static int
-vms_add(const struct vm_rec *v, void *arg)
-{
-	json_array_append_new(arg, vms_json(v));
-	return 0;
-}
+/* One page of VMs as vms_list writes it (as text, or a jansson tree). */
+struct vms_page {
+	struct jw *w;            /* the text, or NULL: */
+	json_t *arr;             /* the tree */
+	const struct page *pg;
+	int64_t n;               /* VMs written */
+	bool more;               /* another page follows */
+	char key[PAGE_KEY_MAX], id[UUID_STR_LEN];   /* the last one's */
+};
 
-/* store_vm_each's callback of vms_list: one VM into the text (a jw). */
+/* store_vm_page's callback: one VM into the page, until it is full. */
 static int
-vms_add_text(const struct vm_rec *v, void *arg)
+vms_page_add(const struct vm_rec *v, void *arg)
 {
-	vms_write(arg, v, NULL, -1);
+	struct vms_page *p = arg;
+
+	if (p->n == p->pg->limit) {
+		p->more = true;
+		return 1;
+	}
+	if (p->w)
+		vms_write(p->w, v, NULL, -1);
+	else
+		json_array_append_new(p->arr, vms_json(v));
+	if (strcmp(p->pg->sort->name, "created") == 0)
+		snprintf(p->key, sizeof(p->key), "%lld",
+		    (long long)v->created_at);
+	else
+		snprintf(p->key, sizeof(p->key), "%s", v->name);
+	snprintf(p->id, sizeof(p->id), "%s", v->uuid);
+	p->n++;
 	return 0;
 }
 
@@ -372,44 +391,89 @@ vms_state_known(const char *s)
 	return false;
 }
 
-int
-vms_list(struct req *r)
+/* The page's query: the filters and where the cursor says to start. */
+static int
+vms_query(struct req *r, const struct page *pg, struct store_vm_query *q)
 {
-	const char *host = req_query(r, "host"), *state = req_query(r, "state");
-	struct store_conn *c;
-	struct jw w;
-	json_t *arr;
-	int rc;
+	char *end;
 
-	if (state && !vms_state_known(state))
+	memset(q, 0, sizeof(*q));
+	q->host = req_query(r, "host");
+	q->state = req_query(r, "state");
+	q->image = req_query(r, "image");
+	q->network = req_query(r, "network");
+	q->group = req_query(r, "group");
+	if (q->state && !vms_state_known(q->state))
 		return err_set_field(ERR_INVALID, "state", "state must be a VM "
 		    "state such as stopped, running, paused, crashed, unknown "
 		    "or creating");
+	q->by_created = strcmp(pg->sort->name, "created") == 0;
+	q->after_created = -1;
+	q->after_name = pg->after ? pg->key : "";
+	q->after_id = pg->after ? pg->id : "";
+	if (pg->after && q->by_created) {
+		q->after_created = strtoll(pg->key, &end, 10);
+		if (pg->key[0] == '\0' || *end != '\0')
+			return err_set_field(ERR_INVALID, "after", "after must be "
+			    "a cursor from a Link header of this list");
+	}
+	/* one more than shown: is there a next page? */
+	q->limit = pg->limit + 1;
+	return 0;
+}
+
+/* The page into p (its w or arr); the Link of the next one. */
+static int
+vms_page_read(struct req *r, const struct store_vm_query *q,
+    struct vms_page *p)
+{
+	struct store_conn *c = store_read_begin(r->app->store);
+	int rc = store_vm_page(c, q, vms_page_add, p);
+
+	store_read_end(c);
+	if (rc == 0 && p->more)
+		rc = page_next(r, p->pg, p->key, p->id);
+	return rc;
+}
+
+int
+vms_list(struct req *r)
+{
+	struct store_vm_query q;
+	struct vms_page p;
+	struct jw w;
+	json_t *arr;
+
+	if (r->page == NULL)
+		return err_set(ERR_INTERNAL, "GET /v1/vms is not a list");
+	if (vms_query(r, r->page, &q) < 0)
+		return -1;
+	r->paged = true;
 	/* written as text: with 100,000 VMs a jansson tree of the list
 	 * took ~400 MiB at its peak for a 40 MB reply */
 	jw_init(&w);
 	jw_begin(&w, '{');
 	jw_key(&w, "vms");
 	jw_begin(&w, '[');
-	c = store_read_begin(r->app->store);
-	rc = store_vm_each(c, host, state, vms_add_text, &w);
-	store_read_end(c);
-	jw_end(&w, ']');
-	jw_end(&w, '}');
-	if (rc < 0) {
+	memset(&p, 0, sizeof(p));
+	p.w = &w;
+	p.pg = r->page;
+	if (vms_page_read(r, &q, &p) < 0) {
 		jw_free(&w);
 		return -1;
 	}
+	jw_end(&w, ']');
+	jw_end(&w, '}');
 	if (!jw_failed(&w))
 		return req_reply_text(r, 200, &w);
 	/* not UTF-8 somewhere (or out of memory): jansson's tree, which
 	 * drops what it cannot encode, as vms_get does */
 	jw_free(&w);
 	arr = json_array();
-	c = store_read_begin(r->app->store);
-	rc = store_vm_each(c, host, state, vms_add, arr);
-	store_read_end(c);
-	if (rc < 0) {
+	memset(&p, 0, sizeof(p));
+	p.arr = arr;
+	p.pg = r->page;
+	if (vms_page_read(r, &q, &p) < 0) {
 		json_decref(arr);
 		return -1;
 	}

@@ -34,6 +34,7 @@ static const struct {
 	[ERR_INSUFFICIENT_STORAGE] = { "insufficient-storage", 507, true },
 	[ERR_URI_TOO_LONG]  = { "uri-too-long", 414, false },
 	[ERR_HEADERS_TOO_LARGE] = { "header-fields-too-large", 431, false },
+	[ERR_PRECONDITION]  = { "precondition-failed", 412, false },
 };
 
 static void

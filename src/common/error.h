@@ -35,6 +35,7 @@ enum err_code {
 	ERR_INSUFFICIENT_STORAGE,  /* 507: a disk of ours is full; retry later */
 	ERR_URI_TOO_LONG,   /* 414: the request's path and query */
 	ERR_HEADERS_TOO_LARGE,     /* 431: a header field, or all of them */
+	ERR_PRECONDITION,   /* 412: If-Match names a version that is gone */
 	ERR__COUNT
 };
 

@@ -231,6 +231,39 @@ int store_tx_wait(struct store_ticket *t);
 /* Make every commit so far durable; 0, or -1 with err_last() set. */
 int store_sync(struct store *s);
 
+/*
+ * --- versions (store_version.c): every resource's row has a version,
+ * bumped by triggers in the transaction of each change (a VM's also by
+ * changes of its disks, NICs and operation's status); the API's ETag.
+ */
+enum store_kind {
+	STORE_KIND_NONE = 0,
+	STORE_KIND_VM,           /* key: uuid or name */
+	STORE_KIND_HOST,         /* key: name (so are the next four) */
+	STORE_KIND_GROUP,
+	STORE_KIND_NETWORK,
+	STORE_KIND_ENV,
+	STORE_KIND_IMAGE,
+	STORE_KIND_SNAPSHOT,     /* key: its VM (uuid or name), key2: name */
+	STORE_KIND_BACKUP,       /* key: its VM (uuid or name), key2: id */
+	STORE_KIND_OPERATION,    /* key: id */
+	STORE_KIND_TOKEN,        /* key: name */
+	STORE_KIND__COUNT
+};
+/* The version of the resource; 0, or -1 with ERR_NOT_FOUND. */
+int store_version_get(struct store_conn *c, enum store_kind k,
+    const char *key, const char *key2, int64_t *out);
+/*
+ * If-Match inside the transaction: this thread's next write transaction
+ * (store_tx, store_tx_lazy, store_tx_post) first checks that the resource
+ * still has this version, and fails with ERR_PRECONDITION (its fn not
+ * run) when it has not.  One transaction takes it; store_expect_clear
+ * drops it when none came.
+ */
+void store_expect_version(enum store_kind k, const char *key,
+    const char *key2, int64_t version);
+void store_expect_clear(void);
+
 /* A read snapshot on a pooled reader connection.  Never returns NULL. */
 struct store_conn *store_read_begin(struct store *s);
 void store_read_end(struct store_conn *c);
@@ -328,6 +361,23 @@ typedef int (*store_vm_fn)(const struct vm_rec *v, void *arg);
 int store_vm_each(struct store_conn *c, const char *host, const char *state,
     store_vm_fn fn, void *arg);
 int store_vm_each_in_group(struct store_conn *c, int64_t group_id,
+    store_vm_fn fn, void *arg);
+/*
+ * One page of VMs, by name or by creation (then uuid), the first limit
+ * strictly after (after_name or after_created, after_id): keyset paging,
+ * stable while VMs come and go.  Filters NULL match every VM: host and
+ * group by name, state as shown, image (any disk made from it), network
+ * (any NIC on it, by name).
+ */
+struct store_vm_query {
+	const char *host, *state, *image, *network, *group;
+	bool by_created;
+	const char *after_name;      /* "" or NULL: from the first */
+	int64_t after_created;       /* -1: from the first */
+	const char *after_id;
+	int64_t limit;
+};
+int store_vm_page(struct store_conn *c, const struct store_vm_query *q,
     store_vm_fn fn, void *arg);
 /* Every VM with a snapshot schedule or retention. */
 int store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg);
@@ -623,6 +673,15 @@ int store_op_finish(struct store_conn *c, const char *id,
     enum op_status status, const struct err *e);
 typedef int (*store_op_fn)(const struct op_rec *o, void *arg);
 /* Newest first; vm_id 0 and status NULL mean "any"; limit <= 0 means 100. */
+/* One page of operations, newest first (created_at, then id), strictly
+ * after (older than) *after when it is not NULL: keyset paging. */
+struct store_op_after {
+	int64_t created_at;
+	const char *id;
+};
+int store_op_page(struct store_conn *c, int64_t vm_id, const char *status,
+    const struct store_op_after *after, int64_t limit, store_op_fn fn,
+    void *arg);
 int store_op_each(struct store_conn *c, int64_t vm_id, const char *status,
     int limit, store_op_fn fn, void *arg);
 /* Oldest first: every queued or running operation (for start-up recovery). */

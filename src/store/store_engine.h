@@ -33,6 +33,7 @@ struct store_req {
 	struct err e;              /* the error state fn (or the commit) left */
 	pthread_cond_t cond;       /* not for an asynchronous one */
 	void (*then)(void *arg, int r);     /* an asynchronous one's */
+	struct store_expect expect;   /* checked before fn (If-Match) */
 	struct store_req *next;
 };
 

@@ -35,6 +35,17 @@ struct store_conn {
  */
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
 
+/* What a write transaction checks before its fn (store_version.c). */
+struct store_expect {
+	enum store_kind kind;      /* STORE_KIND_NONE: nothing */
+	int64_t version;
+	char key[1024], key2[1024];
+};
+/* Move this thread's expectation into out (this thread's is cleared). */
+void store_expect_take(struct store_expect *out);
+/* 0 when x is nothing or holds; -1 with ERR_PRECONDITION or the error. */
+int store_expect_check(struct store_conn *c, const struct store_expect *x);
+
 /* the numbered schema migrations (store_schema.c) */
 extern const char *const store_migrations[];
 extern const int store_nmigrations;

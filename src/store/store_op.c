@@ -361,6 +361,31 @@ store_op_each(struct store_conn *c, int64_t vm_id, const char *status,
 }
 
 int
+store_op_page(struct store_conn *c, int64_t vm_id, const char *status,
+    const struct store_op_after *after, int64_t limit, store_op_fn fn,
+    void *arg)
+{
+	/* newest first; keyset: strictly older than the last one shown */
+	static const char sql[] = OP_COLS
+	    "WHERE (?1 IS NULL OR vm_id = ?1) AND (?2 IS NULL OR status = ?2)"
+	    " AND (?3 IS NULL OR (created_at, id) < (?3, ?4))"
+	    " ORDER BY created_at DESC, id DESC LIMIT ?5";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	if (vm_id)
+		sqlite3_bind_int64(st, 1, vm_id);
+	store_bind_text(st, 2, status);
+	if (after != NULL) {
+		sqlite3_bind_int64(st, 3, after->created_at);
+		sqlite3_bind_text(st, 4, after->id, -1, SQLITE_TRANSIENT);
+	}
+	sqlite3_bind_int64(st, 5, limit);
+	return op_each(c, st, fn, arg);
+}
+
+int
 store_op_each_child(struct store_conn *c, const char *parent_id,
     store_op_fn fn, void *arg)
 {

@@ -5,6 +5,32 @@
 #include "store_int.h"
 
 /*
+ * Migration 23's pieces (never edit them: they are part of a shipped
+ * migration).  A versioned table t: a version column and two triggers
+ * that give an inserted or changed row the next number of etag_seq (the
+ * WHEN keeps the update trigger from answering the insert trigger's own
+ * update).  A part of a VM (a disk, a NIC): its change bumps the VM.
+ */
+#define STORE_NEXT_VERSION(t, row) \
+	"UPDATE etag_seq SET n = n + 1;" \
+	" UPDATE " t " SET version = (SELECT n FROM etag_seq)" \
+	" WHERE rowid = " row ".rowid;"
+#define STORE_VERSIONED(t) \
+	"ALTER TABLE " t " ADD COLUMN version INTEGER NOT NULL DEFAULT 0;" \
+	"CREATE TRIGGER " t "_version_insert AFTER INSERT ON " t \
+	" BEGIN " STORE_NEXT_VERSION(t, "NEW") " END;" \
+	"CREATE TRIGGER " t "_version_update AFTER UPDATE ON " t \
+	" WHEN NEW.version = OLD.version" \
+	" BEGIN " STORE_NEXT_VERSION(t, "NEW") " END;"
+#define STORE_BUMP_VM(row) \
+	"UPDATE etag_seq SET n = n + 1;" \
+	" UPDATE vms SET version = (SELECT n FROM etag_seq)" \
+	" WHERE id = " row ".vm_id;"
+#define STORE_VM_PART(t, what, event, row) \
+	"CREATE TRIGGER " t "_vm_" what " AFTER " event " ON " t \
+	" BEGIN " STORE_BUMP_VM(row) " END;"
+
+/*
  * Numbered migrations: migration i brings user_version from i to i + 1.
  * Never edit one that has shipped; add a new one.
  */
@@ -399,6 +425,40 @@ const char *const store_migrations[] = {
 	"ALTER TABLE hosts ADD COLUMN fenced_at INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (fenced_at >= 0);"
 	"ALTER TABLE hosts ADD COLUMN fence TEXT NOT NULL DEFAULT '';",
+	/*
+	 * 23 (numbered at merge): a version on every resource, the API's
+	 * ETag (store_version.c).  Triggers bump it in the transaction of
+	 * every change, whoever writes, so no write path can forget it;
+	 * the numbers come from one counter (etag_seq), so a row deleted
+	 * and made again never shows a version it had before.  A VM's
+	 * version covers what GET /v1/vms/{vm} shows of other tables: its
+	 * disks, its NICs (and their addresses) and its operation's
+	 * status.  Rows older than this migration have version 0 until
+	 * they change.  (STORE_VERSIONED is part of this migration: never
+	 * edit it.)  And indexes for paging VMs and operations by creation
+	 * (keyset).
+	 */
+	"CREATE INDEX vms_created ON vms (created_at, uuid);"
+	"CREATE INDEX operations_created_id ON operations (created_at, id);"
+	"CREATE TABLE etag_seq (n INTEGER NOT NULL);"
+	"INSERT INTO etag_seq (n) VALUES (0);"
+	STORE_VERSIONED("vms") STORE_VERSIONED("hosts")
+	STORE_VERSIONED("groups") STORE_VERSIONED("networks")
+	STORE_VERSIONED("environments") STORE_VERSIONED("images")
+	STORE_VERSIONED("snapshots") STORE_VERSIONED("backups")
+	STORE_VERSIONED("operations") STORE_VERSIONED("tokens")
+	STORE_VM_PART("vm_disks", "insert", "INSERT", "NEW")
+	STORE_VM_PART("vm_disks", "update", "UPDATE", "NEW")
+	STORE_VM_PART("vm_disks", "delete", "DELETE", "OLD")
+	STORE_VM_PART("vm_nics", "insert", "INSERT", "NEW")
+	STORE_VM_PART("vm_nics", "update", "UPDATE", "NEW")
+	STORE_VM_PART("vm_nics", "delete", "DELETE", "OLD")
+	"CREATE TRIGGER operations_vm_insert AFTER INSERT ON operations"
+	"  WHEN NEW.vm_id IS NOT NULL BEGIN " STORE_BUMP_VM("NEW") " END;"
+	"CREATE TRIGGER operations_vm_status AFTER UPDATE OF status"
+	"  ON operations WHEN NEW.vm_id IS NOT NULL"
+	"  AND NEW.status IS NOT OLD.status BEGIN " STORE_BUMP_VM("NEW")
+	" END;",
 };
 
 const int store_nmigrations =

@@ -160,6 +160,15 @@ store_begin(struct store *s, bool durable)
 	return store_run(c, store_sql_begin_immediate);
 }
 
+/* q's fn, after the version its caller's If-Match expects (if any). */
+static int
+store_req_run(struct store_conn *c, struct store_req *q)
+{
+	if (store_expect_check(c, &q->expect) < 0)
+		return -1;
+	return q->fn(c, q->arg);
+}
+
 /*
  * One request in a transaction of its own (the writer held): BEGIN
  * IMMEDIATE, fn, COMMIT, retried with backoff while SQLite is busy.
@@ -185,7 +194,7 @@ store_solo(struct store *s, struct store_req *q, bool durable)
 			break;
 		}
 		err_clear();
-		q->r = q->fn(c, q->arg);
+		q->r = store_req_run(c, q);
 		if (q->r == 0) {
 			rc = store_run(c, store_sql_commit);
 			if (rc == SQLITE_OK) {
@@ -233,7 +242,7 @@ store_batch(struct store *s, struct store_req **q, int n, bool durable)
 			goto fail;
 		ev_before = c->ev_max;
 		err_clear();
-		q[i]->r = q[i]->fn(c, q[i]->arg);
+		q[i]->r = store_req_run(c, q[i]);
 		err_save(&q[i]->e);
 		if (sqlite3_get_autocommit(c->db))
 			goto fail;      /* the transaction is gone */
@@ -421,6 +430,8 @@ store_submit(struct store *s, store_tx_fn fn, void *arg, bool durable)
 	q.arg = arg;
 	q.durable = durable;
 	q.r = -1;
+	if (fn != NULL)
+		store_expect_take(&q.expect);
 	pthread_cond_init(&q.cond, NULL);
 	pthread_mutex_lock(&s->q_mu);
 	store_enqueue(s, &q);
@@ -445,6 +456,7 @@ store_tx_post(struct store *s, store_tx_fn fn, void *arg)
 	t->q.arg = arg;
 	t->q.durable = true;
 	t->q.r = -1;
+	store_expect_take(&t->q.expect);
 	pthread_cond_init(&t->q.cond, NULL);
 	pthread_mutex_lock(&s->q_mu);
 	store_enqueue(s, &t->q);

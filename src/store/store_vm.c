@@ -535,6 +535,46 @@ store_vm_each(struct store_conn *c, const char *host, const char *state,
 	return vm_each(c, st, fn, arg, "list vms");
 }
 
+/* store_vm_page's filters: NULL matches every VM */
+#define VM_PAGE_WHERE \
+	"WHERE (?1 IS NULL OR h.name = ?1) AND (?2 IS NULL OR vm_state = ?2)" \
+	" AND (?3 IS NULL OR EXISTS (SELECT 1 FROM vm_disks d" \
+	"  WHERE d.vm_id = v.id AND d.image = ?3))" \
+	" AND (?4 IS NULL OR EXISTS (SELECT 1 FROM vm_nics n" \
+	"  JOIN networks w ON w.id = n.network_id" \
+	"  WHERE n.vm_id = v.id AND w.name = ?4))" \
+	" AND (?5 IS NULL OR g.name = ?5)"
+
+int
+store_vm_page(struct store_conn *c, const struct store_vm_query *q,
+    store_vm_fn fn, void *arg)
+{
+	/* keyset: strictly after the last row of the page before */
+	static const char by_name[] = VM_COLS VM_PAGE_WHERE
+	    " AND (v.name, v.uuid) > (?6, ?7) ORDER BY v.name, v.uuid LIMIT ?8";
+	static const char by_created[] = VM_COLS VM_PAGE_WHERE
+	    " AND (v.created_at, v.uuid) > (?6, ?7)"
+	    " ORDER BY v.created_at, v.uuid LIMIT ?8";
+	sqlite3_stmt *st = store_stmt(c, q->by_created ? by_created : by_name);
+
+	if (st == NULL)
+		return -1;
+	store_bind_text(st, 1, q->host);
+	store_bind_text(st, 2, q->state);
+	store_bind_text(st, 3, q->image);
+	store_bind_text(st, 4, q->network);
+	store_bind_text(st, 5, q->group);
+	if (q->by_created)
+		sqlite3_bind_int64(st, 6, q->after_created);
+	else
+		sqlite3_bind_text(st, 6, q->after_name ? q->after_name : "", -1,
+		    SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, q->after_id ? q->after_id : "", -1,
+	    SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 8, q->limit);
+	return vm_each(c, st, fn, arg, "list vms");
+}
+
 int
 store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg)
 {

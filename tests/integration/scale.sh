@@ -21,7 +21,8 @@
 # every claim.  The whole run is bounded (about 1 min on 2 cores).
 #
 # Usage: BUILD=build tests/integration/scale.sh
-#   SCALE_HOSTS (default 1000), SCALE_VMS (unlabelled creates, default 300)
+#   SCALE_HOSTS (default 1000, at most 1000: one page of GET /v1/hosts),
+#   SCALE_VMS (unlabelled creates, default 300)
 # shellcheck disable=SC2317 # functions run through t_wait_for
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -108,7 +109,7 @@ echo "# registered $NH hosts in $ms ms ($PAR clients)"
 T_REG_MS=$ms
 t_eq "all $NH registrations got 201" "$(codes host)" "201:$NH"
 t0=$(t_ns_now)
-t_http GET /v1/hosts
+t_http GET "/v1/hosts?limit=1000"
 echo "# GET /v1/hosts with $NH hosts: $(($(t_ns_now) - t0)) ms, ${#T_BODY} bytes"
 hosts=$T_BODY
 t_expect_json '.hosts | length' "$NH" "GET /v1/hosts lists $NH hosts"
@@ -191,13 +192,13 @@ settled() {
 }
 t_check "every create settles within 60 s" t_wait_for 60 settled
 echo "# all $NV creates settled $(($(t_ns_now) - t0)) ms after the first was sent"
-t_http GET /v1/vms
+t_http GET "/v1/vms?limit=1000"
 t_expect_json '.vms | length' $((FIRST + NV)) "GET /v1/vms lists $((FIRST + NV)) VMs"
 t_expect_json '[.vms[] | select(.state != "stopped")] | length' 0 "all of them are stopped"
 
 # ========================================================= labelled burst
 echo "# --- $NZ concurrent creates for the $((NH / 20)) zone=z1 hosts"
-t_http GET /v1/hosts
+t_http GET "/v1/hosts?limit=1000"
 # how many 1 vCPU / 1024 MiB / 1 GiB VMs the zone's hosts can still take
 zcap=$(t_json '[.hosts[] | select(.labels.zone == "z1") | .resources |
 	[(.vcpus.free / 1 | floor), (.memory_mib.free / 1024 | floor),
@@ -225,11 +226,11 @@ t_check "the burst settles within 60 s" t_wait_for 60 settled
 
 # ================================================================ capacity
 echo "# --- capacity"
-t_http GET /v1/hosts
+t_http GET "/v1/hosts?limit=1000"
 hosts=$T_BODY
 t_expect_json '[.hosts[] | .resources | to_entries[] | select(.value.allocated > .value.capacity)] | length' 0 \
 	"no host has allocated > capacity"
-t_http GET /v1/vms
+t_http GET "/v1/vms?limit=1000"
 vms=$T_BODY
 t_expect_json '[.vms[] | select(.state != "stopped")] | length' 0 "every VM is stopped"
 t_eq "the hosts' allocations add up to the VMs' sizes" \
@@ -256,10 +257,10 @@ jq -r '.vms[].name' <<<"$vms" | xargs -P "$PAR" -n 16 sh -c '
 echo "# deleted $(jq '.vms | length' <<<"$vms") VMs in $(($(t_ns_now) - t0)) ms ($PAR clients, ?wait)"
 t_eq "every delete got 200" "$(sort "$T_TMP/deletes" | uniq -c | awk '{print $2 ":" $1}' | paste -sd ' ')" \
 	"200:$(jq '.vms | length' <<<"$vms")"
-t_http GET /v1/hosts
+t_http GET "/v1/hosts?limit=1000"
 t_expect_json '[.hosts[] | select(.vms != 0 or .allocated.vcpus != 0 or .allocated.memory_mib != 0 or .allocated.disk_gib != 0)] | length' 0 \
 	"every claim is released"
-t_http GET /v1/vms
+t_http GET "/v1/vms?limit=1000"
 t_expect_json '.vms | length' 0 "no VM left"
 
 echo "# timings: registration of $NH hosts ${T_REG_MS} ms; $NV creates ${T_CREATE_MS} ms"

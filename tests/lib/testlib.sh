@@ -46,8 +46,10 @@
 #
 # HTTP (curl; URL may be a path, which is put after $T_BASE):
 #   t_http METHOD URL [BODY]   sets T_STATUS, T_BODY, T_CTYPE, T_LOCATION,
+#                              T_ETAG, T_LINK (those headers),
 #                              T_ELAPSED (seconds, as a decimal) and
-#                              T_REQ ("METHOD URL").  A BODY is sent with
+#                              T_REQ ("METHOD URL"); sends T_HTTP_HDR as
+#                              one more header when set.  A BODY is sent with
 #                              Content-Type application/json unless
 #                              T_HTTP_CTYPE says otherwise; BODY "@FILE"
 #                              sends a file.  Bounded by T_HTTP_TIMEOUT
@@ -103,9 +105,9 @@ T_PASSED=0
 T_FAILED=0
 T_SCRIPT=$(basename "${0:-test}" .sh)
 T_BASE=${T_BASE:-}
-export T_ELAPSED T_LOCATION  # read by the test scripts
+export T_ELAPSED T_LOCATION T_ETAG T_LINK  # read by the test scripts
 T_HTTP_TIMEOUT=${T_HTTP_TIMEOUT:-120}
-T_STATUS='' T_BODY='' T_CTYPE='' T_LOCATION='' T_ELAPSED=0 T_REQ=''
+T_STATUS='' T_BODY='' T_CTYPE='' T_LOCATION='' T_ETAG='' T_LINK='' T_ELAPSED=0 T_REQ=''
 T_TMP='' T_LV_URI='' T_LV_DIR='' T_LV_OWN='' T_POOL='' T_PFX='' T_LV_HOSTS='' T_LV_SEGS=''
 HANGARD_PID='' HANGARD_PORT='' HANGARD_SOCK='' HANGARD_URL=''
 BUILD=${BUILD:-build}
@@ -180,6 +182,8 @@ t_http() {
 	hdr=$(mktemp "${T_TMP:-/tmp}/http.XXXXXX") || return 1
 	args=(-sS -o "$out" -D "$hdr" -X "$method" --max-time "$T_HTTP_TIMEOUT"
 		-w '%{http_code} %{time_total}' -H 'Expect:')
+	# T_HTTP_HDR: one more request header ("If-Match: \"3\""), if set
+	[ -z "${T_HTTP_HDR:-}" ] || args+=(-H "$T_HTTP_HDR")
 	if [ "$#" -ge 3 ]; then
 		args+=(-H "Content-Type: ${T_HTTP_CTYPE:-application/json}"
 			--data-binary "$3")
@@ -192,6 +196,8 @@ t_http() {
 	T_CTYPE=$(_t_header content-type "$hdr")
 	T_LOCATION=$(_t_header location "$hdr")
 	T_ALLOW=$(_t_header allow "$hdr")
+	T_ETAG=$(_t_header etag "$hdr")
+	T_LINK=$(_t_header link "$hdr")
 	if [ "$T_STATUS" = 000 ]; then
 		printf '# %s: no answer: %s\n' "$T_REQ" "$(_t_cut "$(cat "$out.err")")"
 	fi

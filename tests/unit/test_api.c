@@ -723,6 +723,7 @@ test_problem_every_code(void **state)
 		{ ERR_INSUFFICIENT_STORAGE, "insufficient-storage", 507 },
 		{ ERR_URI_TOO_LONG, "uri-too-long", 414 },
 		{ ERR_HEADERS_TOO_LARGE, "header-fields-too-large", 431 },
+		{ ERR_PRECONDITION, "precondition-failed", 412 },
 	};
 	char type[96];
 

@@ -2268,13 +2268,13 @@ expect_schema_v3(struct fx *f)
 	 * content; 11: provisioning; 12: clock, hyperv; 13: networks, NICs;
 	 * 14: a network's address cursor; 15: environments; 16: network
 	 * leftovers; 17: graphics; 18: backups; 19: max_vcpus,
-	 * max_memory_mib; 20: backup schedules; 21: fenced_at) come
-	 * after 3 */
-	assert_int_equal(store_schema_version(), 21);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 21);
+	 * max_memory_mib; 20: backup schedules; 21: fenced_at; 23:
+	 * versions, the ETag) come after 3 */
+	assert_int_equal(store_schema_version(), 22);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 22);
 	assert_string_equal(sql_columns(f->path, "backups", buf, sizeof(buf)),
 	    "id,vm_uuid,vm_name,mode,parent,checkpoint,checkpoint_xml,status,"
-	    "spec,disks,size,op_id,created_at,scheduled");
+	    "spec,disks,size,op_id,created_at,scheduled,version");
 	assert_string_equal(sql_columns(f->path, "vm_cloud_init", buf,
 	    sizeof(buf)), "vm_id,spec,created_at");
 	assert_string_equal(sql_columns(f->path, "vm_disks", buf,
@@ -2283,14 +2283,14 @@ expect_schema_v3(struct fx *f)
 	assert_string_equal(sql_columns(f->path, "network_leftovers", buf,
 	    sizeof(buf)), "host_id,name,uuid");
 	assert_string_equal(sql_columns(f->path, "tokens", buf, sizeof(buf)),
-	    "id,name,role,hash,created_at,revoked_at");
+	    "id,name,role,hash,created_at,revoked_at,version");
 	assert_string_equal(sql_columns(f->path, "plans", buf, sizeof(buf)),
 	    "id,kind,body,op_id,created_at");
 	assert_string_equal(sql_columns(f->path, "events", buf, sizeof(buf)),
 	    "id,ts,type,vm_uuid,vm_name,host,op_id,data");
 	assert_string_equal(sql_columns(f->path, "snapshots", buf,
 	    sizeof(buf)), "id,vm_id,name,description,memory,vm_state,parent,"
-	    "status,scheduled,created_at,consistency");
+	    "status,scheduled,created_at,consistency,version");
 	assert_string_equal(sql_columns(f->path, "idempotency", buf,
 	    sizeof(buf)), "key,request,status,location,body,created_at");
 	assert_string_equal(sql_columns(f->path, "vms", buf, sizeof(buf)),
@@ -2299,11 +2299,11 @@ expect_schema_v3(struct fx *f)
 	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at,on_drift,"
 	    "firmware,machine,domain_type,provisioning,clock,hyperv,"
 	    "graphics,max_vcpus,max_memory_mib,backup_schedule,backup_keep,"
-	    "backup_max_age_ms,backup_full_every,backup_last_at");
+	    "backup_max_age_ms,backup_full_every,backup_last_at,version");
 	assert_string_equal(sql_columns(f->path, "operations", buf,
 	    sizeof(buf)), "id,kind,vm_id,vm_uuid,vm_name,status,step,params,"
 	    "err_code,err_field,err_msg,created_at,started_at,finished_at,"
-	    "idem_key,progress,parent_id,host_id");
+	    "idem_key,progress,parent_id,host_id,version");
 	/* NOT NULL where the store relies on it */
 	assert_string_equal(sql_text(f->path, "SELECT group_concat(name, ',')"
 	    " FROM (SELECT name FROM pragma_table_info('events') WHERE"
