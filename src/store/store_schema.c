@@ -426,7 +426,7 @@ const char *const store_migrations[] = {
 	"  CHECK (fenced_at >= 0);"
 	"ALTER TABLE hosts ADD COLUMN fence TEXT NOT NULL DEFAULT '';",
 	/*
-	 * 23 (numbered at merge): a version on every resource, the API's
+	 * 22: a version on every resource, the API's
 	 * ETag (store_version.c).  Triggers bump it in the transaction of
 	 * every change, whoever writes, so no write path can forget it;
 	 * the numbers come from one counter (etag_seq), so a row deleted

@@ -2268,7 +2268,7 @@ expect_schema_v3(struct fx *f)
 	 * content; 11: provisioning; 12: clock, hyperv; 13: networks, NICs;
 	 * 14: a network's address cursor; 15: environments; 16: network
 	 * leftovers; 17: graphics; 18: backups; 19: max_vcpus,
-	 * max_memory_mib; 20: backup schedules; 21: fenced_at; 23:
+	 * max_memory_mib; 20: backup schedules; 21: fenced_at; 22:
 	 * versions, the ETag) come after 3 */
 	assert_int_equal(store_schema_version(), 22);
 	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 22);
