@@ -17,7 +17,8 @@
  *   lv_domain.c         define, undefine, lifecycle, state, listing
  *   lv_guest.c          the guest agent: what it says of the guest
  *   lv_snapshot.c       snapshots, and their metadata for a move
- *   lv_backup.c         backup jobs, checkpoints, fetching their files
+ *   lv_backup.c         backup jobs, checkpoints, fetching their files,
+ *                       whether a host sees a file of hangard's
  *   lv_migrate.c        migration and its job (stats, abort, post-copy)
  *   lv_migrate_check.c  the checks before a migration
  *   lv_storage.c        pools, volumes, copying volumes through streams
