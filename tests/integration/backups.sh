@@ -53,7 +53,7 @@ t_eq "import the tiny guest: 200" "$code" 200
 t_http POST "/v1/vms/${T_PFX}nope/backups" '{"mode":"full"}'
 t_expect_problem 404 "backup of an unknown vm: 404"
 
-t_http POST /v1/vms "{\"name\":\"$VM\",\"vcpus\":1,\"memory_mib\":128,\"image\":\"tiny\",\"disks\":[{\"size_gib\":1}],\"start\":false,\"placement\":{\"domain_type\":\"qemu\"}}"
+t_http POST "/v1/vms?wait=120" "{\"name\":\"$VM\",\"vcpus\":1,\"memory_mib\":128,\"image\":\"tiny\",\"disks\":[{\"size_gib\":1}],\"start\":false,\"placement\":{\"domain_type\":\"qemu\"}}"
 t_expect_status 201 "create $VM (stopped) with a data disk"
 ID=$(t_json .id)
 t_http POST "/v1/vms/$VM/start?wait=60"
