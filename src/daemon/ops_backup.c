@@ -59,6 +59,9 @@ struct bk_run {
 	struct backup_rec parent;
 	bool offline;                /* the VM was stopped: its domain is
 	                              * started paused for the job */
+	bool ours;                   /* ... and it was (a domain that
+	                              * refused to start may be running
+	                              * behind hangar's back: not ours) */
 	bool direct;                 /* the job writes into backup_dir */
 };
 
@@ -95,6 +98,7 @@ ops_backup_load(struct op_ctx *x, struct bk_run *k)
 	    ops_disks_paths(x, x->bc, x->pool, &k->d) < 0)
 		return -1;
 	k->offline = json_is_true(json_object_get(x->params, "offline"));
+	k->ours = k->offline && x->phase == BK_WAIT;
 	k->direct = json_is_true(json_object_get(x->params, "direct"));
 	for (int i = 0; i < x->ndisks && i < BACKUP_DISKS_MAX; i++) {
 		const struct disk_rec *dr = &x->disks[i];
@@ -150,7 +154,7 @@ ops_backup_undo(struct op_ctx *x, struct bk_run *k)
 	    x->backup.checkpoint, false) < 0)
 		log_warnx("op %s: cannot delete checkpoint '%s': %s", x->op.id,
 		    x->backup.checkpoint, err_last()->msg);
-	if (k->offline)
+	if (k->ours)
 		(void)ops_backup_power_off(x);
 	for (int i = 0; i < k->spec.ndisks && !k->direct; i++)
 		if (k->spec.disks[i].target &&
@@ -281,7 +285,7 @@ ops_backup_fetch(struct op_ctx *x, struct bk_run *k)
 		goto fail;
 	json_decref(x->backup.disks);
 	x->backup.disks = disks;
-	if (k->offline && ops_backup_power_off(x) < 0)
+	if (k->ours && ops_backup_power_off(x) < 0)
 		return -1;      /* disks is x->backup's now */
 	return ops_observe(x);
 fail:
@@ -330,6 +334,7 @@ ops_backup_step(struct op_ctx *x, struct bk_run *k)
 		ops_step(x, "starting the stopped vm paused for its backup");
 		if (backend_start_paused(x->bc, x->vm.uuid) < 0)
 			return -1;
+		k->ours = true;
 	}
 	if (k->spec.incremental && ops_backup_checkpoint(x, k) < 0)
 		return -1;
