@@ -16,6 +16,8 @@
 #     a large disk: after a restart the recovery finishes or undoes the
 #     backup, the domain is gone and the VM stopped, and what is kept is
 #     whole (or nothing is);
+#   - a backup cancelled while it copies leaves the VM stopped, and
+#     nothing of it;
 #   - with backup_direct = 0 the same backup goes beside the disk and
 #     through a libvirt stream, and leaves nothing in the host's pool.
 # Usage: BUILD=build tests/integration/backups_offline.sh
@@ -178,6 +180,20 @@ crash() {
 # it running or done); the stream route from then on
 crash paused ""
 crash job_runs "backup_direct = 0"
+
+# --- a backup of the stopped VM cancelled while its job copies
+t_http POST "/v1/vms/$VM/backups" '{"mode":"full"}'
+t_expect_status 202 "another full backup: accepted"
+OP=$(t_json .id)
+KBID=$(t_json .params.backup)
+t_check "... its job copies within 60 s" t_wait_for 60 job_runs
+t_http DELETE "/v1/operations/$OP?wait=120"
+t_match "cancelled while it copies: it ended $(t_json .status)" "$(t_json .status)" '^(cancelled|succeeded)$'
+t_check "... the vm is stopped (GET and virsh)" stopped_everywhere
+if [ "$(t_json .status)" = cancelled ]; then
+	t_http GET "/v1/vms/$VM/backups/$KBID"
+	t_expect_problem 404 "... nothing of it is kept"
+fi
 
 # --- through a stream (backup_direct = 0)
 backup full
