@@ -1,5 +1,7 @@
 # hangar - build, run and test.
-#   make          build build/hangard and build/hangar
+#   make          build build/hangard and build/hangar (and build/man/,
+#                 build/completion/)
+#   make install  install them under $(PREFIX) (/usr/local), $(DESTDIR)
 #   make run      install what is missing, start libvirt if needed, run hangard
 #   make check    install what is missing, build, run every test
 #   make check SANITIZE=1   the same under ASan + UBSan
@@ -36,7 +38,7 @@ CLI_OBJ       = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC      = $(wildcard tests/unit/test_*.c)
 UNIT_BIN      = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run check unit integration clean bench bench-place \
+.PHONY: all deps run check unit integration clean install bench bench-place \
         bench-plan bench-migrate
 all: $(BUILD)/hangard $(BUILD)/hangar
 
@@ -61,6 +63,44 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -MMD -MP -MF $@.d -o $@ \
 	    $< $(BUILD)/libhangar.a $(PKG_LIBS) -lcmocka
+
+# hangar(1) comes from the command table (`hangar manual`), as do the
+# completion scripts; hangard(8) is written by hand (docs/man/)
+MAN_PAGES  = $(BUILD)/man/hangar.1 $(BUILD)/man/hangard.8
+COMPLETION = $(BUILD)/completion/hangar.bash $(BUILD)/completion/_hangar
+all: $(MAN_PAGES) $(COMPLETION)
+
+$(BUILD)/man/hangar.1: $(BUILD)/hangar
+	@mkdir -p $(dir $@)
+	$(BUILD)/hangar manual >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/man/hangard.8: docs/man/hangard.8
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+$(BUILD)/completion/hangar.bash: $(BUILD)/hangar
+	@mkdir -p $(dir $@)
+	$(BUILD)/hangar completion bash >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/completion/_hangar: $(BUILD)/hangar
+	@mkdir -p $(dir $@)
+	$(BUILD)/hangar completion zsh >$@.tmp && mv $@.tmp $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the programs, their
+# manual pages and the completion scripts (systemd/hangard.service runs
+# $(PREFIX)/sbin/hangard)
+PREFIX ?= /usr/local
+install: all
+	install -D -m 755 $(BUILD)/hangard $(DESTDIR)$(PREFIX)/sbin/hangard
+	install -D -m 755 $(BUILD)/hangar $(DESTDIR)$(PREFIX)/bin/hangar
+	install -D -m 644 $(BUILD)/man/hangar.1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/hangar.1
+	install -D -m 644 $(BUILD)/man/hangard.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/hangard.8
+	install -D -m 644 $(BUILD)/completion/hangar.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hangar
+	install -D -m 644 $(BUILD)/completion/_hangar \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_hangar
 
 deps:
 	@scripts/deps build
@@ -94,6 +134,10 @@ $(BUILD)/bench/p5_fill: bench/p5_fill.c $(BUILD)/libhangar.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/bench/m1_writer: bench/m1_writer.c $(BUILD)/libhangar.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Isrc -o $@ $^ $(PKG_LIBS)
+
 $(BUILD)/bench/httpload: bench/httpload.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
@@ -109,7 +153,8 @@ bench-migrate: all
 	@scripts/deps check
 	@BUILD=$(BUILD) bench/migrate_bench.sh
 bench-tools: all $(BUILD)/bench/place_bench $(BUILD)/bench/p4_raw \
-        $(BUILD)/bench/p5_fill $(BUILD)/bench/httpload
+        $(BUILD)/bench/p5_fill $(BUILD)/bench/httpload \
+        $(BUILD)/bench/m1_writer
 # issue 7: hangar side by side with virsh, nginx and LXD, one table
 # (bench/run.sh; `make bench BENCH_ROWS="P2 P4"` runs only those rows)
 bench:

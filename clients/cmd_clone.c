@@ -1,7 +1,11 @@
 /*
  * cmd_clone.c - `hangar vm clone` and `hangar vm template`: a new VM
  * made from another's disks (POST /v1/vms/{vm}/clone), and a library
- * image made from a stopped VM's root disk (POST /v1/vms/{vm}/template).
+ * image made from a stopped VM's root disk (POST /v1/vms/{vm}/template);
+ * `hangar vm import`: a new VM from a backup archive (the file streamed
+ * as it is read) or a backup (POST /v1/vms/import), waited for with
+ * ?wait=300 and printed, the MACs and addresses it could not keep said
+ * on stderr.
  *
  * Both start an operation: unless --no-wait (here or before the
  * command), op_wait() follows it with its spinner, then clone prints the
@@ -9,11 +13,16 @@
  * operation as accepted.  A failed operation is reported by its
  * problem's detail, exit status 1.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "hangar.h"
 #include "http.h"
+#include "http_int.h"
 
 /* Send the request at path, follow its operation; then: print the VM it
  * made (image NULL) or image. */
@@ -129,5 +138,124 @@ vm_template(struct cli *cli, int argc, char **argv)
 	rc = clone_run(cli, path, body, argv[optind + 1]);
 done:
 	json_decref(body);
+	return rc;
+}
+
+/* The file of an import sent as it is read: the reply into *reply. */
+static int
+import_upload(struct cli *cli, const char *path, const char *file,
+    json_t **reply)
+{
+	struct http_file f;
+	struct http_reply r;
+	struct stat st;
+	int rc = -1;
+
+	memset(&f, 0, sizeof(f));
+	if ((f.hf_fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(f.hf_fd, &st) == -1) {
+		rc = cli_fail(CLI_USAGE, "%s: %s", file, strerror(errno));
+		goto done;
+	}
+	f.hf_size = (curl_off_t)st.st_size;
+	f.hf_file = file;
+	f.hf_what = file;
+	f.hf_ctype = "application/x-tar";
+	if (http_file(cli->cli_http, "POST", path, &f, &r) == -1)
+		goto done;
+	if (r.hr_status / 100 != 2 || !json_is_object(r.hr_json))
+		http_fail(&r);
+	else {
+		*reply = json_incref(r.hr_json);
+		rc = 0;
+	}
+	http_reply_free(&r);
+done:
+	if (f.hf_fd >= 0)
+		close(f.hf_fd);
+	return rc;
+}
+
+/* The MACs and addresses the import could not keep, said on stderr. */
+static void
+import_changed(const json_t *vm)
+{
+	json_t *c = json_object_get(json_object_get(vm, "import"), "changed");
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(c, i, e)
+		fprintf(stderr, "hangar: %s %s %s was taken: now %s\n",
+		    json_string_value(json_object_get(e, "nic")),
+		    json_string_value(json_object_get(e, "field")),
+		    json_string_value(json_object_get(e, "was")),
+		    json_is_string(json_object_get(e, "now")) ?
+		    json_string_value(json_object_get(e, "now")) : "none");
+}
+
+/* hangar vm import FILE --name N [--host H] [--stopped] [--no-wait]
+ * hangar vm import --backup ID --name N [...] */
+int
+vm_import(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "name", required_argument, NULL, 'N' },
+		{ "host", required_argument, NULL, 'h' },
+		{ "backup", required_argument, NULL, 'b' },
+		{ "stopped", no_argument, NULL, 's' },
+		{ "no-wait", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *name = NULL, *host = NULL, *backup = NULL;
+	char path[HANGAR_PATH_MAX] = "/v1/vms/import";
+	bool stopped = false;
+	json_t *vm = NULL, *body = NULL;
+	int ch, rc = -1;
+
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		switch (ch) {
+		case 'N':
+			name = optarg;
+			break;
+		case 'h':
+			host = optarg;
+			break;
+		case 'b':
+			backup = optarg;
+			break;
+		case 's':
+			stopped = true;
+			break;
+		case 'n':
+			cli->cli_wait = false;
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (cli_args(cli, argc, argv, backup ? 0 : 1, backup ? 0 : 1) == -1)
+		return -1;
+	if (name == NULL)
+		return cli_fail(CLI_USAGE, "vm import: --name NEW is required");
+	if (http_query(cli->cli_http, path, sizeof(path), "name", name) == -1 ||
+	    http_query(cli->cli_http, path, sizeof(path), "host", host) == -1 ||
+	    http_query(cli->cli_http, path, sizeof(path), "start",
+	    stopped ? "false" : NULL) == -1 ||
+	    http_query(cli->cli_http, path, sizeof(path), "wait",
+	    cli->cli_wait ? "300" : NULL) == -1)
+		return -1;
+	if (backup) {
+		body = json_pack("{s:s}", "backup", backup);
+		rc = body ? http_call(cli->cli_http, "POST", path, body, &vm) :
+		    cli_fail(CLI_ERROR, "out of memory");
+	} else {
+		rc = import_upload(cli, path, argv[optind], &vm);
+	}
+	if (rc == 0) {
+		import_changed(vm);
+		rc = output_object(stdout, cli->cli_format, vm);
+	}
+	json_decref(body);
+	json_decref(vm);
 	return rc;
 }

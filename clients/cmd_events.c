@@ -46,11 +46,18 @@
 #define EVENTS_MSG_MAX 1024
 
 struct events_ctx {
-	struct cli	*ec_cli;
-	struct sse	 ec_sse;
-	bool		 ec_headed;	/* the table's heading is printed */
-	bool		 ec_connected;	/* a stream has begun at least once */
-	bool		 ec_lost;	/* we said the connection was lost */
+	struct cli		*ec_cli;
+	const struct events_hooks *ec_hooks;
+	struct sse		 ec_sse;
+	bool			 ec_connected;	/* a stream has begun once */
+	bool			 ec_lost;	/* we said it was lost */
+	bool			 ec_live;	/* this connection has begun */
+};
+
+/* What `hangar events` keeps while it prints. */
+struct events_print {
+	struct cli	*ep_cli;
+	bool		 ep_headed;	/* the table's heading is printed */
 };
 
 /* A "gap" frame: {"from":N,"to":M,"detail":"..."}, as a warning. */
@@ -74,7 +81,7 @@ events_gap(const char *data)
 static int
 events_frame(void *arg, const char *type, const char *id, const char *data)
 {
-	struct events_ctx *ec = arg;
+	struct events_print *ep = arg;
 	json_error_t je;
 	json_t *ev;
 	int rc;
@@ -90,7 +97,7 @@ events_frame(void *arg, const char *type, const char *id, const char *data)
 		json_decref(ev);
 		return 0;
 	}
-	rc = output_event(stdout, ec->ec_cli->cli_format, ev, &ec->ec_headed);
+	rc = output_event(stdout, ep->ep_cli->cli_format, ev, &ep->ep_headed);
 	json_decref(ev);
 	if (rc == -1)
 		return -1;
@@ -112,6 +119,12 @@ events_chunk(void *arg, const char *data, size_t len)
 		    http_target(ec->ec_cli->cli_http));
 		ec->ec_lost = false;
 	}
+	if (!ec->ec_live) {
+		ec->ec_live = true;
+		if (ec->ec_hooks->eh_connected != NULL &&
+		    ec->ec_hooks->eh_connected(ec->ec_hooks->eh_arg) == -1)
+			return -1;
+	}
 	return sse_feed(&ec->ec_sse, data, len);
 }
 
@@ -132,11 +145,16 @@ events_pause(long ms)
 }
 
 /*
- * Read the stream at path until it ends (without follow) or SIGINT (with
- * it), connecting again as the head of this file says.
+ * Read the event stream at path (GET /v1/events?...) on cli's connection
+ * until it ends (without follow) or SIGINT (with it), connecting again as
+ * the head of this file says; each event goes to hooks->eh_frame,
+ * hooks->eh_connected (if set) is called when a connection begins to
+ * deliver and hooks->eh_lost (if set) when it has ended.  `hangar vm list
+ * --watch` (watch.c) reads the stream this way.
  */
-static int
-events_read(struct cli *cli, const char *path, bool follow)
+int
+events_follow(struct cli *cli, const char *path, bool follow,
+    const struct events_hooks *hooks)
 {
 	struct events_ctx ec;
 	struct http_reply r;
@@ -147,14 +165,18 @@ events_read(struct cli *cli, const char *path, bool follow)
 
 	memset(&ec, 0, sizeof(ec));
 	ec.ec_cli = cli;
-	sse_init(&ec.ec_sse, events_frame, &ec);
+	ec.ec_hooks = hooks;
+	sse_init(&ec.ec_sse, hooks->eh_frame, hooks->eh_arg);
 	for (;;) {
 		sse_reset(&ec.ec_sse);
+		ec.ec_live = false;
 		lastid = sse_last_id(&ec.ec_sse);
 		end = http_stream(cli->cli_http, path, "text/event-stream",
 		    *lastid != '\0' ? lastid : NULL,
 		    follow ? EVENTS_IDLE_S : 0, events_chunk, &ec, &r, why,
 		    sizeof(why));
+		if (ec.ec_live && hooks->eh_lost != NULL)
+			hooks->eh_lost(hooks->eh_arg);
 		if (end == HTTP_STREAM_FAILED)
 			break;
 		if (end == HTTP_STREAM_INTERRUPTED) {
@@ -223,6 +245,8 @@ events(struct cli *cli, int argc, char **argv)
 		{ "host", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct events_print ep = { .ep_cli = cli };
+	const struct events_hooks hooks = { events_frame, NULL, NULL, &ep };
 	char path[HANGAR_PATH_MAX] = "/v1/events", since[32];
 	char types[HANGAR_PATH_MAX] = "";
 	const char *vm = NULL, *host = NULL, *from = NULL;
@@ -277,7 +301,7 @@ events(struct cli *cli, int argc, char **argv)
 
 	cli_interrupted = 0;
 	cli_catch_interrupt(true);
-	rc = events_read(cli, path, follow);
+	rc = events_follow(cli, path, follow, &hooks);
 	cli_catch_interrupt(false);
 	return rc;
 }

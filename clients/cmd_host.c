@@ -1,6 +1,6 @@
 /*
  * cmd_host.c - `hangar host ...`: list, show, add, update, remove,
- * maintenance on|off, drain and undrain.
+ * maintenance on|off, drain and undrain, evacuate and unfence.
  *
  * add is POST /v1/hosts (hangard dials the URI first: one it cannot reach
  * is a 422 with libvirt's words), update and maintenance are PATCH
@@ -393,6 +393,75 @@ host_undrain(struct cli *cli, int argc, char **argv)
 	    cli_args(cli, argc, argv, 1, 1) == -1 ||
 	    http_path(cli->cli_http, path, sizeof(path), "/v1/hosts/",
 	    argv[optind], "/undrain") == -1)
+		return -1;
+	return host_send(cli, "POST", path, NULL);
+}
+
+/*
+ * hangar host evacuate NAME [--confirm-host-down] [--no-wait]
+ *
+ * POST /v1/hosts/{name}/evacuate: refused while the host answers (drain
+ * it instead); with --confirm-host-down the operator says it is down, the
+ * host is fenced and its VMs are made again on other hosts (from their
+ * latest backup, or their disks on shared storage).  Waits, then prints
+ * the operation (its progress says what each VM lost); exit 1 if a VM
+ * was not recovered.
+ */
+int
+host_evacuate(struct cli *cli, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "confirm-host-down", no_argument, NULL, 'c' },
+		{ "no-wait", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char path[HANGAR_PATH_MAX];
+	json_t *body, *op = NULL, *done_op = NULL;
+	const char *st;
+	int ch, rc = -1;
+
+	if ((body = json_object()) == NULL)
+		return cli_fail(CLI_ERROR, "out of memory");
+	while ((ch = cli_getopt(cli, argc, argv, ":", lo)) != -1) {
+		if (ch == 'c' && cli_set(body, "confirm_host_down",
+		    json_true()) == 0)
+			continue;
+		if (ch != 'n')
+			goto done;
+		cli->cli_wait = false;
+	}
+	if (cli_args(cli, argc, argv, 1, 1) == -1 ||
+	    http_path(cli->cli_http, path, sizeof(path), "/v1/hosts/",
+	    argv[optind], "/evacuate") == -1 ||
+	    http_call(cli->cli_http, "POST", path, body, &op) == -1)
+		goto done;
+	if (!cli->cli_wait) {
+		rc = output_operation(stdout, cli->cli_format, op);
+		goto done;
+	}
+	if (op_follow(cli, NULL, op, 0, &done_op) == -1)
+		goto done;
+	rc = output_operation(stdout, cli->cli_format, done_op);
+	st = json_string_value(json_object_get(done_op, "status"));
+	if (rc == 0 && (st == NULL || strcmp(st, "succeeded") != 0))
+		rc = op_failed(done_op);
+done:
+	json_decref(body);
+	json_decref(op);
+	json_decref(done_op);
+	return rc;
+}
+
+/* hangar host unfence NAME: a fenced host takes VMs again. */
+int
+host_unfence(struct cli *cli, int argc, char **argv)
+{
+	char path[HANGAR_PATH_MAX];
+
+	if (cli_getopt(cli, argc, argv, ":", cli_no_options) != -1 ||
+	    cli_args(cli, argc, argv, 1, 1) == -1 ||
+	    http_path(cli->cli_http, path, sizeof(path), "/v1/hosts/",
+	    argv[optind], "/unfence") == -1)
 		return -1;
 	return host_send(cli, "POST", path, NULL);
 }

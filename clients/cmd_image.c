@@ -208,7 +208,7 @@ image_prune_rows(const json_t *hosts, json_t *rows)
 }
 
 /* What a prune did, from its finished OPERATION: the copies as a table,
- * then the totals.  With -o json, the operation. */
+ * then the totals.  With -o json or yaml, the operation. */
 static int
 image_prune_print(struct cli *cli, const json_t *op)
 {
@@ -216,9 +216,9 @@ image_prune_print(struct cli *cli, const json_t *op)
 	json_t *rows = json_array();
 	int rc = 0;
 
-	if (cli->cli_format == OUTPUT_JSON || rows == NULL) {
+	if (OUTPUT_DATA(cli->cli_format) || rows == NULL) {
 		json_decref(rows);
-		return output_json(stdout, op);
+		return output_data(stdout, cli->cli_format, op);
 	}
 	if (image_prune_rows(json_object_get(p, "hosts"), rows) == -1 ||
 	    (json_array_size(rows) > 0 && output_table(stdout, rows,

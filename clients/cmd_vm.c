@@ -1,6 +1,6 @@
 /*
  * cmd_vm.c - `hangar vm ...`: list, show, create, update (the snapshot
- * schedule and retention: PATCH /v1/vms/{vm}), the actions start, stop,
+ * and backup schedules and retentions: PATCH /v1/vms/{vm}), the actions start, stop,
  * reboot, pause, resume and delete, and migrate (POST
  * /v1/vms/{vm}/migrate, or its dry run); and vm_spec(), the options that
  * describe a VM to place, which `hangar place` shares.
@@ -20,17 +20,6 @@
 
 #define VM_OPT_FORCE	0x1	/* takes --force */
 #define VM_OPT_TIMEOUT	0x2	/* takes --timeout-s S (alias --timeout) */
-
-/* The snapshot schedule options, as getopt_long() returns them. */
-#define VM_SCHED_SPEC	'S'	/* --snapshot-schedule SPEC */
-#define VM_SCHED_NONE	'N'	/* --no-snapshot-schedule */
-#define VM_SCHED_KEEP	'K'	/* --snapshot-keep N */
-#define VM_SCHED_AGE	'A'	/* --snapshot-max-age DURATION */
-#define VM_SCHED_OPTIONS						\
-	{ "snapshot-schedule", required_argument, NULL, VM_SCHED_SPEC },	\
-	{ "no-snapshot-schedule", no_argument, NULL, VM_SCHED_NONE },	\
-	{ "snapshot-keep", required_argument, NULL, VM_SCHED_KEEP },	\
-	{ "snapshot-max-age", required_argument, NULL, VM_SCHED_AGE }
 
 /* An action on one VM, as the API spells it. */
 static const struct vm_act {
@@ -76,53 +65,6 @@ vm_set_int(struct cli *cli, json_t *obj, const char *opt, const char *key)
 	if (cli_parse_long(cli, opt, optarg, 1, INT_MAX, &n) == -1)
 		return -1;
 	return cli_set(obj, key, json_integer(n));
-}
-
-/*
- * If ch is one of the snapshot schedule options, put its value (optarg)
- * into body ("snapshot_schedule": SPEC, or null for --no-snapshot-schedule,
- * which only update takes) or retention ({"keep": N, "max_age": "7d"}; an
- * age of "" or "none" is no limit).  Returns 1 if it was one, 0 if not, -1
- * after reporting.  The server parses SPEC and DURATION: its 400 names the
- * field.
- */
-static int
-vm_sched_opt(struct cli *cli, int ch, bool update, json_t *body,
-    json_t *retention)
-{
-	const json_t *had = json_object_get(body, "snapshot_schedule");
-	long n;
-
-	switch (ch) {
-	case VM_SCHED_SPEC:
-		if (json_is_null(had))
-			return cli_usage_error(cli, "--snapshot-schedule and "
-			    "--no-snapshot-schedule do not go together");
-		return cli_set_str(cli, body, "snapshot_schedule",
-		    "--snapshot-schedule", optarg) == -1 ? -1 : 1;
-	case VM_SCHED_NONE:
-		if (!update)
-			return cli_usage_error(cli, "invalid option "
-			    "'--no-snapshot-schedule': a new VM has no "
-			    "schedule unless given one");
-		if (json_is_string(had))
-			return cli_usage_error(cli, "--snapshot-schedule and "
-			    "--no-snapshot-schedule do not go together");
-		return cli_set(body, "snapshot_schedule", json_null()) == -1 ?
-		    -1 : 1;
-	case VM_SCHED_KEEP:
-		if (cli_parse_long(cli, "--snapshot-keep", optarg, 0, INT_MAX,
-		    &n) == -1)
-			return -1;
-		return cli_set(retention, "keep", json_integer(n)) == -1 ?
-		    -1 : 1;
-	case VM_SCHED_AGE:
-		return cli_set_str(cli, retention, "max_age",
-		    "--snapshot-max-age", strcmp(optarg, "none") == 0 ? "" :
-		    optarg) == -1 ? -1 : 1;
-	default:
-		return 0;
-	}
 }
 
 /* The VM's hardware options, as getopt_long() returns them. */
@@ -246,15 +188,6 @@ vm_hw_opt(struct cli *cli, int ch, bool create, json_t *body, json_t *disks)
 	return cli_set_str(cli, body, key, key, optarg) == -1 ? -1 : 1;
 }
 
-/* Put retention, if it says anything, into body as "snapshot_retention". */
-static int
-vm_sched_done(json_t *body, json_t *retention)
-{
-	if (json_object_size(retention) == 0)
-		return 0;
-	return cli_set(body, "snapshot_retention", json_incref(retention));
-}
-
 /* hangar vm list [--host HOST] [--state STATE] */
 int
 vm_list(struct cli *cli, int argc, char **argv)
@@ -313,8 +246,9 @@ vm_show(struct cli *cli, int argc, char **argv)
  * and, when create, [--start], the hardware options (--disk-bus,
  * --firmware, --machine, --clock, --[no-]hyperv: vm_hw_opt(); --from-ova
  * IMAGE: the rest from that image's ova_spec, image_ova_body()) and the
- * snapshot schedule options (vm_sched_opt(): "snapshot_schedule",
- * "snapshot_retention").  Labels and the policy go into "placement".
+ * snapshot and backup schedule options (vm_sched_opt():
+ * "snapshot_schedule", "snapshot_retention", "backup_schedule",
+ * "backup_retention", "backup_full_every").  Labels and the policy go into "placement".
  * Sizes are checked here only as positive integers, names not at all: the
  * server owns the ranges (docs/api.md) and its 400 names the field.
  * Returns 0, or -1 after reporting.
@@ -358,11 +292,13 @@ vm_spec(struct cli *cli, int argc, char **argv, bool create, json_t **out)
 		if ((r = vm_sched_opt(cli, ch, false, body, retention)) == -1)
 			goto fail;
 		if (r == 1 && !create) {
+			const struct option *o = lo;
+
+			while (o->name && o->val != ch)
+				o++;
 			cli_usage_error(cli, "invalid option '--%s': the "
-			    "snapshot options are for vm create",
-			    ch == VM_SCHED_SPEC ? "snapshot-schedule" :
-			    ch == VM_SCHED_KEEP ? "snapshot-keep" :
-			    "snapshot-max-age");
+			    "schedule options are for vm create", o->name ?
+			    o->name : "?");
 			goto fail;
 		}
 		if (r == 1)
@@ -477,6 +413,8 @@ fail:
  *     [--host HOST [--force]] [--group GROUP] [--label K=V]...
  *     [--policy spread|pack] [--snapshot-schedule SPEC]
  *     [--snapshot-keep N] [--snapshot-max-age DURATION]
+ *     [--backup-schedule SPEC] [--backup-keep N]
+ *     [--backup-max-age DURATION] [--backup-full-every N]
  *
  * A create no host can take fails with the server's 409 (no-capacity),
  * whose detail names every host and why; `hangar place` shows the same
@@ -622,6 +560,8 @@ done:
 /*
  * hangar vm update VM [--snapshot-schedule SPEC|--no-snapshot-schedule]
  *     [--snapshot-keep N] [--snapshot-max-age DURATION]
+ *     [--backup-schedule SPEC|--no-backup-schedule] [--backup-keep N]
+ *     [--backup-max-age DURATION] [--backup-full-every N]
  *
  * PATCH /v1/vms/{vm} with only what was given; prints the VM it returns.
  */
@@ -826,7 +766,7 @@ vm_migrate(struct cli *cli, int argc, char **argv)
 		goto done;
 	down = json_object_get(json_object_get(done_op, "progress"),
 	    "downtime_ms");
-	if (cli->cli_format == OUTPUT_TABLE && json_is_integer(down) &&
+	if (!OUTPUT_DATA(cli->cli_format) && json_is_integer(down) &&
 	    json_integer_value(down) > 0)
 		printf("downtime: %" JSON_INTEGER_FORMAT " ms\n",
 		    json_integer_value(down));

@@ -223,3 +223,43 @@ const struct output_col columns_plan_move[] = {
 	{ "MODE", "mode", OUTPUT_TEXT },
 };
 const size_t columns_nplan_move = NITEMS(columns_plan_move);
+
+/*
+ * -o wide: what each list shows after its own columns, from what its
+ * rows carry (a VM in a list has no disks or NICs: `vm show` has those).
+ */
+static const struct output_col columns_vm_more[] = {
+	{ "GROUP", "group", OUTPUT_TEXT },
+	{ "FIRMWARE", "firmware", OUTPUT_TEXT },
+	{ "MACHINE", "machine", OUTPUT_TEXT },
+	{ "PROVISIONING", "provisioning", OUTPUT_TEXT },
+	{ "OBSERVED", "observed_state", OUTPUT_TEXT },
+	{ "CREATED", "created_at", OUTPUT_TEXT },
+};
+static const struct output_col columns_host_more[] = {
+	{ "URI", "uri", OUTPUT_TEXT },
+	{ "STORAGE", "storage", OUTPUT_TEXT },
+};
+static const struct output_col columns_op_more[] = {
+	{ "STEP", "step", OUTPUT_TEXT },
+	{ "STARTED", "started_at", OUTPUT_TEXT },
+	{ "FINISHED", "finished_at", OUTPUT_TEXT },
+	{ "VM-ID", "vm_id", OUTPUT_TEXT },
+};
+static const struct output_col columns_image_more[] = {
+	{ "SHA256", "sha256", OUTPUT_TEXT },
+};
+static const struct output_col columns_network_more[] = {
+	{ "GATEWAY", "ipv4.gateway", OUTPUT_TEXT },
+	{ "DHCP", "ipv4.dhcp", OUTPUT_TEXT },
+	{ "DESCRIPTION", "description", OUTPUT_TEXT },
+};
+const struct output_wide columns_wide[] = {
+	{ columns_vm, columns_vm_more, NITEMS(columns_vm_more) },
+	{ columns_host, columns_host_more, NITEMS(columns_host_more) },
+	{ columns_op, columns_op_more, NITEMS(columns_op_more) },
+	{ columns_image, columns_image_more, NITEMS(columns_image_more) },
+	{ columns_network, columns_network_more,
+	    NITEMS(columns_network_more) },
+};
+const size_t columns_nwide = NITEMS(columns_wide);

@@ -2,14 +2,17 @@
  * hangar.c - the `hangar` command-line client: global options, the command
  * table, and the error slot every other file reports into.
  *
- *	hangar [--url URL] [--token TOKEN] [--cacert FILE] [-o table|json]
- *	    [--no-wait] [--timeout S] NOUN VERB ...
+ *	hangar [--url URL] [--token TOKEN] [--cacert FILE]
+ *	    [-o table|wide|json|yaml] [--no-wait] [--timeout S] NOUN VERB ...
  *
  * The command table below is data: {noun, verb, handler, usage, help}.  main()
  * parses the global options (they come before the noun), finds the row,
  * answers -h/--help for it centrally, and runs the handler with argv
- * starting at the verb.  Handlers parse their own options with cli_getopt()
- * and check their operands with cli_args().
+ * starting at the verb (cli_run(), watch.c, which also answers --watch on
+ * every `list` command).  Handlers parse their own options with
+ * cli_getopt() and check their operands with cli_args() (args.c).  The
+ * table is also what `hangar completion` (complete.c) and `hangar manual`
+ * (man.c) are made from: a row added here is completed and documented.
  *
  * Exit statuses: 0 success; 1 the server answered with an error or the
  * operation failed; 2 usage; 3 the daemon could not be reached; 130
@@ -18,7 +21,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,8 +54,8 @@ static const char help_vm_create[] =
     "Then: ssh debian@$(hangar vm ip NAME).\n";
 
 static const char help_vm_update[] =
-    "Change a VM's snapshot schedule and retention; what is not given\n"
-    "stays as it is.  Prints the VM.\n"
+    "Change a VM's snapshot and backup schedules and retentions; what is\n"
+    "not given stays as it is.  Prints the VM.\n"
     "\n"
     "  --snapshot-schedule SPEC     when to take a snapshot: an interval\n"
     "                               ('@every 6h' or just '6h'), a cron spec\n"
@@ -64,9 +66,18 @@ static const char help_vm_update[] =
     "                               (0: no limit)\n"
     "  --snapshot-max-age DURATION  delete scheduled snapshots older than\n"
     "                               this, e.g. 7d or 1d12h (none: no limit)\n"
+    "  --backup-schedule SPEC       when to back it up (as above); the\n"
+    "  --no-backup-schedule         --backup-* options are those of the\n"
+    "  --backup-keep N              --snapshot-* ones, for scheduled backups\n"
+    "  --backup-max-age DURATION    (the newest one is never deleted for its\n"
+    "                               age)\n"
+    "  --backup-full-every N        a full backup when the chain (the newest\n"
+    "                               and the ones it builds on) holds N; else\n"
+    "                               incremental (default 7)\n"
     "\n"
-    "Retention only ever deletes scheduled snapshots, never those taken by\n"
-    "'hangar snapshot create'.\n";
+    "Retention only ever deletes scheduled snapshots and backups, never\n"
+    "those taken by 'hangar snapshot create' or 'hangar vm backup'.  A\n"
+    "deleted backup that others build on is folded into them.\n";
 
 static const char help_vm_backup[] =
     "Back up every disk of running VM into hangard's backup_dir: a full\n"
@@ -125,6 +136,20 @@ static const char help_op_cancel[] =
     "           global --timeout); exit 1 if it finished before it could\n"
     "           be cancelled\n";
 
+static const char help_vm_import[] =
+    "Make VM NEW from a backup archive FILE (as `hangar backup archive`\n"
+    "writes it; sent as it is read) or from backup ID that hangar holds:\n"
+    "the same devices, networks, cloud-init settings, MACs and addresses,\n"
+    "unless taken (then new ones, said on stderr).  Placed like a create.\n"
+    "Waits (up to 300 s), then prints the new VM; a refused archive or a\n"
+    "failed import leaves nothing (exit 1).\n"
+    "\n"
+    "  --name NEW   the new VM's name (required)\n"
+    "  --backup ID  import a backup hangar holds instead of a file\n"
+    "  --host HOST  make it there (checked by the placement filters)\n"
+    "  --stopped    do not start it\n"
+    "  --no-wait    answer as soon as it is placed\n";
+
 static const char help_vm_clone[] =
     "Make VM NEW from VM SRC's disks, on SRC's host unless --host: new id,\n"
     "MACs and addresses, and a new cloud-init instance-id (the guest makes\n"
@@ -168,6 +193,19 @@ static const char help_vm_migrate[] =
     "  --no-wait              print the operation as accepted; do not wait\n"
     "  --cancel-on-interrupt  Ctrl-C cancels the migration (otherwise it\n"
     "                         goes on, and 'hangar op cancel ID' stops it)\n";
+
+static const char help_host_evacuate[] =
+    "Host NAME is lost: make its VMs again on other hosts, each from its\n"
+    "latest backup (what was written after it is lost: the operation says\n"
+    "how old it was) or from its disks when another host shares its\n"
+    "storage.  Refused while hangar still reaches the host (drain it\n"
+    "instead).  The host is fenced first: nothing is placed on it, and when\n"
+    "it answers again the stale copies of its VMs there are removed;\n"
+    "'hangar host unfence NAME' re-admits it.  Waits, then prints the\n"
+    "operation; exit 1 if a VM was not recovered.\n"
+    "\n"
+    "  --confirm-host-down  the host is down (powered off, its guests dead)\n"
+    "  --no-wait            print the operation as accepted; do not wait\n";
 
 static const char help_host_drain[] =
     "Put host NAME in maintenance and migrate its VMs away, each to the\n"
@@ -234,6 +272,19 @@ static const char help_image_import[] =
 static const char help_image_export[] =
     "Write image NAME to FILE, converted by hangard to --format (default\n"
     "qcow2).  A failed export leaves no FILE.\n";
+static const char help_completion[] =
+    "Print a completion script for bash or zsh, made from this command\n"
+    "table: nouns, verbs, options, their fixed values, and the names of\n"
+    "VMs, hosts, networks, images, groups and environments, asked of\n"
+    "hangard as you press TAB (with the --url and --token typed before\n"
+    "the command).  Load it with\n"
+    "  source <(hangar completion bash)                  (bash)\n"
+    "  hangar completion zsh > \"${fpath[1]}/_hangar\"    (zsh)\n"
+    "'hangar completion names vm|host|network|image|group|env' prints\n"
+    "the names the scripts offer, one a line, and never an error.\n";
+static const char help_manual[] =
+    "Print hangar(1), the manual page, as troff: man -l <(hangar manual).\n"
+    "Its COMMANDS section is made from the same table as --help.\n";
 static const char help_events[] =
     "Print hangard's events: VM state changes, operations, snapshots and\n"
     "hosts.  Without --follow: every event the daemon still keeps (or those\n"
@@ -253,8 +304,8 @@ static const char help_events[] =
     "as it arrives.  DETAIL: 'previous -> state' for vm.*; the kind, and the\n"
     "step or the error, for operation.*; the snapshot for snapshot.*; the\n"
     "data as JSON for the rest.  -o json: each event as one JSON object per\n"
-    "line (JSON Lines).  Events pruned before they could be read are named\n"
-    "in a warning on stderr.\n";
+    "line (JSON Lines); -o yaml: each a YAML document after '---'.  Events\n"
+    "pruned before they could be read are named in a warning on stderr.\n";
 
 static const char help_vm_type[] =
     "Type TEXT into the VM (POST /v1/vms/{vm}/console/type), with a newline\n"
@@ -289,12 +340,17 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--group GROUP]\n      [--label K=V]... [--policy spread|pack]\n"
 	    "      [--snapshot-schedule SPEC] [--snapshot-keep N]\n"
 	    "      [--snapshot-max-age DURATION]\n"
+	    "      [--backup-schedule SPEC] [--backup-keep N]\n"
+	    "      [--backup-max-age DURATION] [--backup-full-every N]\n"
 	    "      [--ssh-key FILE]... [--hostname NAME] [--user-data FILE]\n"
 	    "      [--vendor-data FILE] [--wait-ready] [--wait-ip]",
 	    help_vm_create },
 	{ "vm", "update", vm_update, "vm update VM "
 	    "[--snapshot-schedule SPEC|--no-snapshot-schedule]\n"
-	    "      [--snapshot-keep N] [--snapshot-max-age DURATION]",
+	    "      [--snapshot-keep N] [--snapshot-max-age DURATION]\n"
+	    "      [--backup-schedule SPEC|--no-backup-schedule] "
+	    "[--backup-keep N]\n"
+	    "      [--backup-max-age DURATION] [--backup-full-every N]",
 	    help_vm_update },
 	{ "vm", "resize", vm_resize, "vm resize VM [--vcpus N] [--memory MIB] "
 	    "[--next-boot] [--allow-move]\n      [--no-wait]", NULL },
@@ -316,6 +372,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    help_vm_migrate },
 	{ "vm", "clone", vm_clone, "vm clone SRC NEW [--full] [--start] "
 	    "[--host HOST] [--no-wait]", help_vm_clone },
+	{ "vm", "import", vm_import, "vm import FILE|--backup ID --name NEW "
+	    "[--host HOST] [--stopped] [--no-wait]", help_vm_import },
 	{ "vm", "template", vm_template, "vm template VM IMAGE [--no-wait]",
 	    help_vm_template },
 	{ "vm", "backup", vm_backup, "vm backup VM [--incremental] [--no-wait]",
@@ -357,6 +415,9 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--stopped stay|migrate] [--parallel N]\n      [--no-wait]",
 	    help_host_drain },
 	{ "host", "undrain", host_undrain, "host undrain NAME", NULL },
+	{ "host", "evacuate", host_evacuate, "host evacuate NAME "
+	    "[--confirm-host-down] [--no-wait]", help_host_evacuate },
+	{ "host", "unfence", host_unfence, "host unfence NAME", NULL },
 	{ "group", "create", group_create,
 	    "group create NAME --policy affinity|anti-affinity [--soft]",
 	    NULL },
@@ -415,10 +476,21 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "events", NULL, events, "events [--follow|-f] [--since ID] "
 	    "[--type T[,T...]]\n      [--vm VM] [--host HOST]", help_events },
 	{ "version", NULL, cli_version, "version", NULL },
+	{ "completion", NULL, completion, "completion bash|zsh",
+	    help_completion },
+	{ "manual", NULL, manual, "manual", help_manual },
 };
 #define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 
-static const char cli_options_help[] =
+/* The command table, for completion and the manual: *n rows. */
+const struct cli_cmd *
+cli_commands(size_t *n)
+{
+	*n = CLI_NCMDS;
+	return cli_cmds;
+}
+
+const char cli_options_help[] =
     "options (before the command):\n"
     "  --url URL       unix:/path/to.sock or http[s]://host:port (default:\n"
     "                  $HANGAR_URL, else " HANGAR_DEFAULT_URL ")\n"
@@ -426,11 +498,15 @@ static const char cli_options_help[] =
     "                  $HANGAR_TOKEN, better: arguments show in ps)\n"
     "  --cacert FILE   trust the CA certificates in FILE for https\n"
     "                  (default: $HANGAR_CACERT, else the system's)\n"
-    "  -o table|json   output format (default table)\n"
+    "  -o FORMAT       table (the default), wide (more columns), json or\n"
+    "                  yaml\n"
     "  --no-wait       do not wait for operations; print them as accepted\n"
     "  --timeout S     wait at most S seconds for an operation (default 600)\n"
     "  -h, --help      print this help\n"
     "  --version       print the client's version\n"
+    "\n"
+    "Every 'list' command takes --watch: print the list, then again each\n"
+    "time hangard's events say it changed, until Ctrl-C.\n"
     "\n"
     "exit status: 0 done; 1 the server refused or the operation failed;\n"
     "2 usage; 3 hangard could not be reached; 130 interrupted\n";
@@ -536,187 +612,6 @@ cli_usage_error(struct cli *cli, const char *fmt, ...)
 	return -1;
 }
 
-/*
- * Parse s as a decimal integer from min to max into *out; what names it in
- * the usage error, e.g. cli_parse_long(cli, "--vcpus", "4", 1, 256, &n).
- */
-int
-cli_parse_long(struct cli *cli, const char *what, const char *s, long min,
-    long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno == ERANGE || v < min ||
-	    v > max)
-		return cli_usage_error(cli, "invalid %s '%s': expected an "
-		    "integer from %ld to %ld", what, s, min, max);
-	*out = v;
-	return 0;
-}
-
-/*
- * Parse s as a decimal number (such as "4" or "1.5") into *out; what names
- * it in the usage error.  Only the syntax is checked: the server owns the
- * range and its 400 names the field, e.g.
- * cli_parse_number(cli, "--cpu-ratio", "1.5", &x).
- */
-int
-cli_parse_number(struct cli *cli, const char *what, const char *s,
-    double *out)
-{
-	char *end;
-	double v;
-
-	if (*s == '\0' || strspn(s, "0123456789.+-eE") != strlen(s))
-		return cli_usage_error(cli, "invalid %s '%s': expected a "
-		    "number such as 1.5", what, s);
-	errno = 0;
-	v = strtod(s, &end);
-	if (*end != '\0' || errno == ERANGE || !isfinite(v))
-		return cli_usage_error(cli, "invalid %s '%s': expected a "
-		    "number such as 1.5", what, s);
-	*out = v;
-	return 0;
-}
-
-/*
- * Parse arg, the value of option what, as KEY=VALUE (both non-empty) and
- * add it to the object labels; a key given twice is a usage error.  The
- * server checks the characters and lengths (its 400 names the field).
- * Example: cli_parse_label(cli, "--label", "rack=a", labels).
- */
-int
-cli_parse_label(struct cli *cli, const char *what, const char *arg,
-    json_t *labels)
-{
-	const char *eq = strchr(arg, '=');
-	json_t *utf8;
-	char key[256];
-
-	/* jansson takes only UTF-8; say so rather than "out of memory". */
-	if ((utf8 = json_string(arg)) == NULL)
-		return cli_usage_error(cli, "invalid %s: not UTF-8", what);
-	json_decref(utf8);
-	if (eq == NULL || eq == arg || eq[1] == '\0')
-		return cli_usage_error(cli, "invalid %s '%s': expected "
-		    "KEY=VALUE", what, arg);
-	if ((size_t)(eq - arg) >= sizeof(key))
-		return cli_usage_error(cli, "invalid %s '%s': the key is too "
-		    "long", what, arg);
-	memcpy(key, arg, (size_t)(eq - arg));
-	key[eq - arg] = '\0';
-	if (json_object_get(labels, key) != NULL)
-		return cli_usage_error(cli, "%s '%s' is given twice", what,
-		    key);
-	return cli_set(labels, key, json_string(eq + 1));
-}
-
-/*
- * Set key to value (a new reference, may be NULL when jansson ran out of
- * memory) in obj.  Returns 0, or -1 after reporting.
- */
-int
-cli_set(json_t *obj, const char *key, json_t *value)
-{
-	if (value == NULL || json_object_set_new(obj, key, value) == -1)
-		return cli_fail(CLI_ERROR, "out of memory");
-	return 0;
-}
-
-/*
- * Set key to the string s from the command line (what names it) in obj.
- * Returns 0, or -1 after reporting: a usage error if s is not UTF-8.
- */
-int
-cli_set_str(struct cli *cli, json_t *obj, const char *key, const char *what,
-    const char *s)
-{
-	json_t *v;
-
-	if ((v = json_string(s)) == NULL)
-		return cli_usage_error(cli, "invalid %s: not UTF-8", what);
-	return cli_set(obj, key, v);
-}
-
-/*
- * Whether the option getopt_long() just refused is a global one: a long
- * arg (maybe "--opt=value") is named by its word, a short one by optopt.
- */
-static bool
-cli_is_global(const char *arg)
-{
-	static const char *const globals[] = {
-		"--url", "--output", "--no-wait", "--timeout", "--token",
-		"--cacert",
-	};
-	size_t i, n = strcspn(arg, "=");
-
-	if (strncmp(arg, "--", 2) != 0)
-		return optopt == 'o';
-	for (i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
-		if (strlen(globals[i]) == n && strncmp(arg, globals[i], n) == 0)
-			return true;
-	return false;
-}
-
-/*
- * getopt_long() with our messages: returns the next option, -1 at the end,
- * or '?' after reporting an unknown option or a missing value.  Reset
- * optind to 0 before the first call on a new argv.
- */
-int
-cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
-    const struct option *lo)
-{
-	int ch;
-
-	opterr = 0;
-	ch = getopt_long(argc, argv, shortopts, lo, NULL);
-	if (ch == '?') {
-		/* A long option is named by its word, a short one by optopt. */
-		if (cli != NULL && cli_is_global(argv[optind - 1]))
-			cli_usage_error(cli, "'%s' is a global option: put it "
-			    "before the command", optopt == 'o' ? "-o" :
-			    argv[optind - 1]);
-		else if (strncmp(argv[optind - 1], "--", 2) == 0 ||
-		    optopt == 0)
-			cli_usage_error(cli, "invalid option '%s'",
-			    argv[optind - 1]);
-		else
-			cli_usage_error(cli, "invalid option '-%c'", optopt);
-		return '?';
-	}
-	if (ch == ':') {
-		cli_usage_error(cli, "option '%s' needs a value",
-		    argv[optind - 1]);
-		return '?';
-	}
-	return ch;
-}
-
-/*
- * Check the operands left after the options: from min to max of them, none
- * empty.  The first is argv[optind].
- */
-int
-cli_args(struct cli *cli, int argc, char **argv, int min, int max)
-{
-	int n = argc - optind, i;
-
-	if (n < min)
-		return cli_usage_error(cli, "missing argument");
-	if (n > max)
-		return cli_usage_error(cli, "unexpected argument '%s'",
-		    argv[optind + max]);
-	for (i = optind; i < argc; i++)
-		if (argv[i][0] == '\0')
-			return cli_usage_error(cli, "empty argument");
-	return 0;
-}
-
 static void
 cli_on_sigint(int sig)
 {
@@ -752,7 +647,7 @@ cli_version(struct cli *cli, int argc, char **argv)
 		return -1;
 	if (http_call(cli->cli_http, "GET", "/v1", NULL, &reply) == -1)
 		return -1;
-	if (cli->cli_format == OUTPUT_TABLE)
+	if (!OUTPUT_DATA(cli->cli_format))
 		printf("client_version: %s\n", HANGAR_VERSION);
 	rc = output_object(stdout, cli->cli_format, reply);
 	json_decref(reply);
@@ -864,7 +759,8 @@ main(int argc, char **argv)
 			if (output_parse_format(optarg,
 			    &cli.cli_format) == -1) {
 				cli_usage_error(NULL, "invalid output format "
-				    "'%s': use table or json", optarg);
+				    "'%s': use table, wide, json or yaml",
+				    optarg);
 				return CLI_USAGE;
 			}
 			break;
@@ -892,6 +788,9 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	cli.cli_url = url;
+	cli.cli_token = token;
+	cli.cli_cacert = cacert;
 	if ((cmd = cli_lookup(&cli, argc, argv, &nargs, &help)) == NULL)
 		return help ? CLI_OK : CLI_USAGE;
 	cli.cli_cmd = cmd;
@@ -910,7 +809,7 @@ main(int argc, char **argv)
 	    http_set_auth(cli.cli_http, token, cacert) == 0) {
 		/* The handler's argv[0] is the verb (or the lone noun). */
 		optind = 0;
-		rc = cmd->c_handler(&cli, argc - nargs + 1, argv + nargs - 1);
+		rc = cli_run(&cli, cmd, argc - nargs + 1, argv + nargs - 1);
 	}
 	http_close(cli.cli_http);
 	curl_global_cleanup();

@@ -7,7 +7,9 @@
  * problem+json), output.c (tables, `key: value`, JSON, the spinner),
  * migration.c (printing migrations, drains, plans and an operation's
  * progress), columns.c (which columns each list shows), sse.c (reading
- * the event stream) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c,
+ * the event stream), args.c (options, operands and their parsers), yaml.c
+ * (-o yaml), watch.c (--watch), complete.c (shell completion), man.c
+ * (hangar(1)) and one cmd_*.c per noun (cmd_vm.c, cmd_host.c,
  * cmd_group.c, cmd_env.c, cmd_network.c, cmd_place.c, cmd_op.c, cmd_snapshot.c, cmd_events.c,
  * cmd_plan.c, cmd_image.c, cmd_backup.c; http_file.c carries its files).
  *
@@ -48,12 +50,15 @@ struct cli_cmd;
 /* The global options and the connection, passed to every handler. */
 struct cli {
 	struct http		*cli_http;
-	enum output_format	 cli_format;	/* -o table|json */
+	enum output_format	 cli_format;	/* -o table|wide|json|yaml */
 	bool			 cli_wait;	/* false with --no-wait */
 	bool			 cli_wait_ready;	/* vm create --wait-ready */
 	bool			 cli_wait_ip;	/* vm create --wait-ip */
 	long			 cli_timeout;	/* --timeout, seconds */
 	const struct cli_cmd	*cli_cmd;	/* the command being run */
+	const char		*cli_url;	/* --url, for a second connection */
+	const char		*cli_token;	/* --token */
+	const char		*cli_cacert;	/* --cacert */
 };
 
 /*
@@ -72,6 +77,8 @@ struct cli_cmd {
 
 /* hangar.c */
 extern volatile sig_atomic_t cli_interrupted;
+extern const char cli_options_help[];
+const struct cli_cmd *cli_commands(size_t *);
 void	 cli_warnx(const char *, ...)
 	    __attribute__((format(printf, 1, 2)));
 int	 cli_fail(enum cli_exit, const char *, ...)
@@ -105,6 +112,8 @@ extern const size_t columns_nvm, columns_nhost, columns_nop, columns_ngroup,
     columns_nmove, columns_nplan_move, columns_ndisk, columns_nimage,
     columns_nguest_fs, columns_nprune, columns_nnetwork, columns_nenv,
     columns_nenvvm, columns_nbackup;
+extern const struct output_wide columns_wide[];
+extern const size_t columns_nwide;
 
 /* problem.c */
 void	 problem_message(const json_t *, long, char *, size_t);
@@ -122,6 +131,7 @@ int	 vm_print(struct cli *, const char *);
 
 /* cmd_clone.c */
 int	 vm_clone(struct cli *, int, char **);
+int	 vm_import(struct cli *, int, char **);
 int	 vm_template(struct cli *, int, char **);
 
 /* cmd_console.c */
@@ -137,6 +147,8 @@ int	 host_remove(struct cli *, int, char **);
 int	 host_maintenance(struct cli *, int, char **);
 int	 host_drain(struct cli *, int, char **);
 int	 host_undrain(struct cli *, int, char **);
+int	 host_evacuate(struct cli *, int, char **);
+int	 host_unfence(struct cli *, int, char **);
 
 /* cmd_env.c */
 int	 env_up(struct cli *, int, char **);
@@ -174,6 +186,35 @@ int	 backup_show(struct cli *, int, char **);
 int	 backup_delete(struct cli *, int, char **);
 int	 backup_archive(struct cli *, int, char **);
 int	 backup_restore(struct cli *, int, char **);
+
+/* cmd_vmsched.c: the snapshot and backup schedule options of vm create
+ * and update, as getopt_long() returns them (a backup one is its
+ * snapshot one + VM_SCHED_BACKUP).  vm_sched_opt: 1 when ch was one (its
+ * value put into body, or into its kind's object in retentions), 0 when
+ * not, -1 after reporting; vm_sched_done puts the retentions that say
+ * anything into body. */
+#define VM_SCHED_SPEC	'S'	/* --snapshot-schedule SPEC */
+#define VM_SCHED_NONE	'X'	/* --no-snapshot-schedule (not 'N': --network) */
+#define VM_SCHED_KEEP	'K'	/* --snapshot-keep N */
+#define VM_SCHED_AGE	'A'	/* --snapshot-max-age DURATION */
+#define VM_SCHED_BACKUP	0x200
+#define VM_SCHED_EVERY	0x300	/* --backup-full-every N */
+#define VM_SCHED_OPTIONS						\
+	{ "snapshot-schedule", required_argument, NULL, VM_SCHED_SPEC },	\
+	{ "no-snapshot-schedule", no_argument, NULL, VM_SCHED_NONE },	\
+	{ "snapshot-keep", required_argument, NULL, VM_SCHED_KEEP },	\
+	{ "snapshot-max-age", required_argument, NULL, VM_SCHED_AGE },	\
+	{ "backup-schedule", required_argument, NULL,			\
+	    VM_SCHED_BACKUP + VM_SCHED_SPEC },				\
+	{ "no-backup-schedule", no_argument, NULL,			\
+	    VM_SCHED_BACKUP + VM_SCHED_NONE },				\
+	{ "backup-keep", required_argument, NULL,			\
+	    VM_SCHED_BACKUP + VM_SCHED_KEEP },				\
+	{ "backup-max-age", required_argument, NULL,			\
+	    VM_SCHED_BACKUP + VM_SCHED_AGE },				\
+	{ "backup-full-every", required_argument, NULL, VM_SCHED_EVERY }
+int	 vm_sched_opt(struct cli *, int, bool, json_t *, json_t *);
+int	 vm_sched_done(json_t *, json_t *);
 
 /* cmd_cloudinit.c: the cloud-init options of vm create (long options
  * only); 1 when ch was one (its value put into body's "cloud_init"), 0
@@ -234,7 +275,28 @@ int	 snapshot_show(struct cli *, int, char **);
 int	 snapshot_revert(struct cli *, int, char **);
 int	 snapshot_delete(struct cli *, int, char **);
 
-/* cmd_events.c */
+/* cmd_events.c: events_follow() reads GET /v1/events (path) and hands
+ * each frame to eh_frame (sse.h's sse_event_fn, with eh_arg); eh_connected,
+ * if set, is called as each connection begins to deliver (-1 stops), and
+ * eh_lost as it ends. */
+struct events_hooks {
+	int	(*eh_frame)(void *, const char *, const char *, const char *);
+	int	(*eh_connected)(void *);
+	void	(*eh_lost)(void *);
+	void	*eh_arg;
+};
 int	 events(struct cli *, int, char **);
+int	 events_follow(struct cli *, const char *, bool,
+	    const struct events_hooks *);
+
+/* watch.c: run cmd, or with --watch on a `list` command, run it again
+ * each time an event says something changed */
+int	 cli_run(struct cli *, const struct cli_cmd *, int, char **);
+
+/* complete.c: `hangar completion bash|zsh`, and `completion names KIND` */
+int	 completion(struct cli *, int, char **);
+
+/* man.c: `hangar manual`, hangar(1) as troff, made from cli_commands() */
+int	 manual(struct cli *, int, char **);
 
 #endif

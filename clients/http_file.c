@@ -123,13 +123,17 @@ http_file_run(struct http_file *f, const char *method, const char *path,
 
 /* The headers of a file request; NULL after reporting. */
 static struct curl_slist *
-http_file_headers(struct http *h, bool up)
+http_file_headers(struct http *h, const struct http_file *f)
 {
+	char ct[96];
 	const char *fixed[] = { "Accept: application/json, "
 	    "application/problem+json, application/octet-stream",
-	    up ? "Content-Type: application/octet-stream" : "Content-Type:",
-	    h->h_auth[0] != '\0' ? h->h_auth : NULL };
+	    ct, h->h_auth[0] != '\0' ? h->h_auth : NULL };
 	struct curl_slist *hdrs = NULL, *t;
+
+	snprintf(ct, sizeof(ct), "Content-Type:%s%s", f->hf_up ? " " : "",
+	    f->hf_up ? (f->hf_ctype ? f->hf_ctype :
+	    "application/octet-stream") : "");
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		if (fixed[i] == NULL)
@@ -161,7 +165,7 @@ http_file(struct http *h, const char *method, const char *path,
 	n = snprintf(url, sizeof(url), "%s%s", h->h_base, path);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return cli_fail(CLI_USAGE, "the request URL is too long");
-	if ((hdrs = http_file_headers(h, f->hf_up)) == NULL)
+	if ((hdrs = http_file_headers(h, f)) == NULL)
 		return -1;
 	cc = http_setup(h, url, hdrs);
 	HTTP_SET(CURLOPT_TIMEOUT, 0L);            /* as long as it takes */

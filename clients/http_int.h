@@ -52,6 +52,7 @@ struct http_file {
 	curl_off_t	 hf_size;	/* upload: its size */
 	const char	*hf_file;	/* its name, for errors */
 	const char	*hf_what;	/* for the progress bar */
+	const char	*hf_ctype;	/* upload: its type (NULL: octets) */
 	/* set by http_file(): */
 	struct http	*hf_h;
 	bool		 hf_up;

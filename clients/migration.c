@@ -73,7 +73,7 @@ output_operation(FILE *fp, enum output_format format, const json_t *op)
 	json_t *rest, *p;
 	int rc;
 
-	if (format == OUTPUT_JSON || !json_is_object(op))
+	if (OUTPUT_DATA(format) || !json_is_object(op))
 		return output_object(fp, format, op);
 	if ((rest = json_copy((json_t *)(uintptr_t)op)) == NULL)
 		return cli_fail(CLI_ERROR, "out of memory");
@@ -121,8 +121,8 @@ output_checks(FILE *fp, enum output_format format, const json_t *reply)
 	char name[OUTPUT_CELL_MAX], mode[64];
 	size_t i, failed = 0;
 
-	if (format == OUTPUT_JSON)
-		return output_json(fp, reply);
+	if (OUTPUT_DATA(format))
+		return output_data(fp, format, reply);
 	if (output_list(fp, format, reply, "checks", columns_check,
 	    columns_ncheck) == -1)
 		return -1;
@@ -160,8 +160,8 @@ output_moves(FILE *fp, enum output_format format, const json_t *op)
 	const json_t *moves = json_object_get(progress, "moves");
 	json_int_t stayed = migration_int(progress, "stayed");
 
-	if (format == OUTPUT_JSON)
-		return output_json(fp, op);
+	if (OUTPUT_DATA(format))
+		return output_data(fp, format, op);
 	if (json_is_array(moves) && json_array_size(moves) > 0 &&
 	    output_table(fp, moves, columns_move, columns_nmove) == -1)
 		return -1;
@@ -225,7 +225,7 @@ output_plan(FILE *fp, enum output_format format, const json_t *plan)
 	size_t i;
 	int rc;
 
-	if (format == OUTPUT_JSON || !json_is_object(plan))
+	if (OUTPUT_DATA(format) || !json_is_object(plan))
 		return output_object(fp, format, plan);
 	if ((rest = json_copy((json_t *)(uintptr_t)plan)) == NULL)
 		return cli_fail(CLI_ERROR, "out of memory");

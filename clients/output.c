@@ -22,11 +22,15 @@
 #include <unistd.h>
 
 #include "hangar.h"
+#include "yaml.h"
 
 #define OUTPUT_COLS_MAX 16
 #define OUTPUT_GAP 3		/* spaces between table columns */
 #define OUTPUT_KEY_MAX 256	/* a flattened `a.b.c` key */
 #define OUTPUT_SPIN_MS 100	/* redraw the spinner at most this often */
+
+static int	output_rows(FILE *, const json_t *, const struct output_col *,
+		    size_t);
 
 static const char output_frames[] = "|/-\\";
 
@@ -82,8 +86,12 @@ output_parse_format(const char *s, enum output_format *out)
 {
 	if (strcmp(s, "table") == 0)
 		*out = OUTPUT_TABLE;
+	else if (strcmp(s, "wide") == 0)
+		*out = OUTPUT_WIDE;
 	else if (strcmp(s, "json") == 0)
 		*out = OUTPUT_JSON;
+	else if (strcmp(s, "yaml") == 0)
+		*out = OUTPUT_YAML;
 	else
 		return -1;
 	return 0;
@@ -225,6 +233,15 @@ output_json(FILE *fp, const json_t *v)
 	return 0;
 }
 
+/* The data whole, as JSON or (with -o yaml) as YAML. */
+int
+output_data(FILE *fp, enum output_format format, const json_t *v)
+{
+	if (format == OUTPUT_YAML)
+		return yaml_write(fp, v);
+	return output_json(fp, v);
+}
+
 /*
  * The member at a dotted path in obj, e.g. "resources.vcpus", or NULL if
  * any step is missing or not an object.
@@ -302,6 +319,39 @@ output_row_cell(const json_t *row, const struct output_col *col, char *buf,
  */
 int
 output_table(FILE *fp, const json_t *rows, const struct output_col *cols,
+    size_t ncols)
+{
+	return output_table_as(fp, OUTPUT_TABLE, rows, cols, ncols);
+}
+
+/*
+ * output_table() for format: with -o wide, the columns columns_wide[]
+ * adds to these after them.
+ */
+int
+output_table_as(FILE *fp, enum output_format format, const json_t *rows,
+    const struct output_col *base, size_t nbase)
+{
+	struct output_col cols[OUTPUT_COLS_MAX];
+	const struct output_wide *w;
+	size_t ncols = nbase, i;
+
+	if (nbase > OUTPUT_COLS_MAX)
+		return cli_fail(CLI_ERROR, "cannot print this reply as a table");
+	memcpy(cols, base, nbase * sizeof(*base));
+	for (i = 0; format == OUTPUT_WIDE && i < columns_nwide; i++) {
+		w = &columns_wide[i];
+		if (w->ow_base != base || w->ow_nmore > OUTPUT_COLS_MAX - ncols)
+			continue;
+		memcpy(cols + ncols, w->ow_more, w->ow_nmore * sizeof(*base));
+		ncols += w->ow_nmore;
+	}
+	return output_rows(fp, rows, cols, ncols);
+}
+
+/* output_table() of exactly these columns. */
+static int
+output_rows(FILE *fp, const json_t *rows, const struct output_col *cols,
     size_t ncols)
 {
 	size_t width[OUTPUT_COLS_MAX];
@@ -399,8 +449,8 @@ output_show(FILE *fp, const json_t *obj)
 int
 output_object(FILE *fp, enum output_format format, const json_t *obj)
 {
-	if (format == OUTPUT_JSON)
-		return output_json(fp, obj);
+	if (OUTPUT_DATA(format))
+		return output_data(fp, format, obj);
 	return output_show(fp, obj);
 }
 
@@ -414,12 +464,12 @@ output_list(FILE *fp, enum output_format format, const json_t *reply,
 {
 	const json_t *rows;
 
-	if (format == OUTPUT_JSON)
-		return output_json(fp, reply);
+	if (OUTPUT_DATA(format))
+		return output_data(fp, format, reply);
 	rows = json_object_get(reply, key);
 	if (!json_is_array(rows))
 		return cli_fail(CLI_ERROR, "the reply has no \"%s\" list", key);
-	return output_table(fp, rows, cols, ncols);
+	return output_table_as(fp, format, rows, cols, ncols);
 }
 
 /*
@@ -441,8 +491,8 @@ output_detail(FILE *fp, enum output_format format, const json_t *obj,
 	json_t *rest;
 	int rc;
 
-	if (format == OUTPUT_JSON)
-		return output_json(fp, obj);
+	if (OUTPUT_DATA(format))
+		return output_data(fp, format, obj);
 	if (!json_is_object(obj))
 		return output_show(fp, obj);
 	rows = json_object_get(obj, key);
@@ -453,7 +503,7 @@ output_detail(FILE *fp, enum output_format format, const json_t *obj,
 	json_decref(rest);
 	if (rc == 0 && json_array_size(rows) > 0) {
 		fputc('\n', fp);
-		rc = output_table(fp, rows, cols, ncols);
+		rc = output_table_as(fp, format, rows, cols, ncols);
 	}
 	return rc;
 }
@@ -471,8 +521,8 @@ output_placement(FILE *fp, enum output_format format, const json_t *reply,
 	const json_t *host = json_object_get(reply, "host");
 	char cell[OUTPUT_CELL_MAX];
 
-	if (format == OUTPUT_JSON)
-		return output_json(fp, reply);
+	if (OUTPUT_DATA(format))
+		return output_data(fp, format, reply);
 	if (output_list(fp, format, reply, "hosts", cols, ncols) == -1)
 		return -1;
 	if (json_is_string(host)) {
@@ -610,7 +660,8 @@ output_event_cell(char *line, size_t len, size_t *used, const char *cell,
 
 /*
  * Print one event as `hangar events` does: with -o json its object as one
- * compact line (JSON Lines); as a table, one line of ID, TIME, TYPE, VM,
+ * compact line (JSON Lines); with -o yaml as a YAML document after "---";
+ * as a table, one line of ID, TIME, TYPE, VM,
  * HOST and DETAIL (output_event_detail()), after the heading line the
  * first time (*headed says whether it was printed).  The caller flushes.
  */
@@ -626,6 +677,11 @@ output_event(FILE *fp, enum output_format format, const json_t *ev,
 		    fputc('\n', fp) == EOF)
 			return cli_fail(CLI_ERROR, "cannot write the output");
 		return 0;
+	}
+	if (format == OUTPUT_YAML) {
+		if (fputs("---\n", fp) == EOF)
+			return cli_fail(CLI_ERROR, "cannot write the output");
+		return yaml_write(fp, ev);
 	}
 	if (!*headed) {
 		used = 0;

@@ -1,11 +1,14 @@
 /*
  * output.h - how the hangar client prints what the server sent.
  *
- * `-o json` prints the server's JSON as it came, indented by two; `-o table`
- * prints lists as aligned columns (described by a table of output_col) and
- * single objects as `key: value` lines, nested objects flattened to
- * `parent.key: value`; `hangar events` prints each event as it comes, as
- * a line of fixed-width columns or one compact JSON line (output_event()).
+ * `-o json` prints the server's JSON as it came, indented by two, and
+ * `-o yaml` the same data as YAML (yaml.c); `-o table` prints lists as
+ * aligned columns (described by a table of output_col) and single objects
+ * as `key: value` lines, nested objects flattened to `parent.key: value`;
+ * `-o wide` is the table with the more columns columns_wide[] gives it
+ * (group, firmware, creation time...).  `hangar events` prints each event as it
+ * comes, as a line of fixed-width columns, one compact JSON line or one
+ * YAML document (output_event()).
  * The spinner (one per process) shows a running operation on stderr when
  * stderr is a terminal; cli_warnx() clears it before it prints, so
  * messages never land on the progress line.  migration.c prints what is
@@ -23,7 +26,11 @@
 
 #define OUTPUT_CELL_MAX 4096	/* a longer value is cut and ends in "..." */
 
-enum output_format { OUTPUT_TABLE, OUTPUT_JSON };
+/* -o: table (the default), wide (a table with more columns), json, yaml */
+enum output_format { OUTPUT_TABLE, OUTPUT_WIDE, OUTPUT_JSON, OUTPUT_YAML };
+
+/* Whether format prints the server's data whole (json, yaml). */
+#define OUTPUT_DATA(f) ((f) == OUTPUT_JSON || (f) == OUTPUT_YAML)
 
 enum output_unit {
 	OUTPUT_TEXT,		/* the value as it is */
@@ -49,11 +56,21 @@ struct output_col {
 	enum output_unit	 oc_unit;
 };
 
+/* -o wide: the columns a list's table (oc_base) shows after its own. */
+struct output_wide {
+	const struct output_col	*ow_base;
+	const struct output_col	*ow_more;
+	size_t			 ow_nmore;
+};
+
 int	 output_parse_format(const char *, enum output_format *);
 void	 output_cell(const json_t *, enum output_unit, char *, size_t);
 int	 output_json(FILE *, const json_t *);
+int	 output_data(FILE *, enum output_format, const json_t *);
 int	 output_table(FILE *, const json_t *, const struct output_col *,
 	    size_t);
+int	 output_table_as(FILE *, enum output_format, const json_t *,
+	    const struct output_col *, size_t);
 int	 output_show(FILE *, const json_t *);
 int	 output_object(FILE *, enum output_format, const json_t *);
 int	 output_list(FILE *, enum output_format, const json_t *, const char *,

@@ -242,6 +242,7 @@ main(int argc, char **argv)
 	struct reconcile *rec = NULL;
 	struct watch *watch = NULL;
 	struct ticker *sched = NULL, *prov = NULL, *envs = NULL;
+	struct ticker *bsched = NULL;
 	char errbuf[1024];
 	sigset_t set;
 	int sig, r, status = 1;
@@ -290,6 +291,7 @@ main(int argc, char **argv)
 	    watch_start(watch) < 0 ||
 	    (rec = reconcile_start(&app)) == NULL ||
 	    (sched = snapsched_start(&app)) == NULL ||
+	    (bsched = bsched_start(&app, api_backup_spec)) == NULL ||
 	    (prov = provision_start(&app)) == NULL ||
 	    (envs = envs_start(&app)) == NULL ||
 	    (api = api_start(&app)) == NULL) {
@@ -316,6 +318,7 @@ done:
 	api_quiesce(api);
 	ticker_stop(envs);
 	ticker_stop(prov);
+	ticker_stop(bsched);
 	ticker_stop(sched);
 	reconcile_stop(rec);
 	watch_stop(watch);

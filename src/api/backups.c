@@ -18,7 +18,9 @@
 #include <string.h>
 
 #include "../common/error.h"
+#include "api.h"
 #include "req.h"
+#include "vms_int.h"
 
 #define BACKUPS_WAIT_MAX 3600
 
@@ -36,6 +38,7 @@ backups_json(const struct backup_rec *b, bool with_spec)
 	    json_string(b->parent) : json_null());
 	json_object_set_new(j, "checkpoint", json_string(b->checkpoint));
 	json_object_set_new(j, "operation", json_string(b->op_id));
+	json_object_set_new(j, "scheduled", json_boolean(b->scheduled));
 	json_object_set_new(j, "created_at", req_time(b->created_at));
 	if (with_spec)
 		json_object_set(j, "spec", b->spec ? b->spec : json_null());
@@ -88,25 +91,31 @@ static const struct body_field backups_fields[] = {
 	{ "mode", BODY_STRING, false, 0, 16 },
 };
 
-/* The VM as it is shown, with its cloud-init settings. */
-static json_t *
-backups_spec(struct req *r)
+/* The VM as it is shown, with its cloud-init settings (also what a
+ * scheduled backup records: daemon/bsched.c is given it). */
+json_t *
+api_backup_spec(struct app *app, const char *vm)
 {
-	json_t *spec = vms_spec_json(r, r->params[0]), *ci;
-	struct store_conn *c;
+	struct disk_rec d[VM_DISKS_MAX];
+	struct nic_rec nics[VM_NICS_MAX];
+	struct store_conn *c = store_read_begin(app->store);
+	json_t *spec = NULL, *ci;
 	struct vm_rec v;
 	char *text = NULL;
+	int n = -1, k = -1;
 
-	if (spec == NULL)
-		return NULL;
-	c = store_read_begin(r->app->store);
-	if (store_vm_get(c, r->params[0], &v) == 0 &&
-	    store_cloudinit_get(c, v.id, &text) == 0 &&
+	if (store_vm_get(c, vm, &v) == 0 &&
+	    (n = store_disk_list(c, v.id, d, VM_DISKS_MAX)) >= 0 &&
+	    (k = store_nic_list(c, v.id, nics, VM_NICS_MAX)) >= 0 &&
+	    (spec = vms_json_nics(&v, d, n, nics, k)) == NULL)
+		err_set(ERR_INTERNAL, "out of memory");
+	if (spec && store_cloudinit_get(c, v.id, &text) == 0 &&
 	    (ci = json_loads(text, 0, NULL)) != NULL)
 		json_object_set_new(spec, "cloud_init", ci);
 	store_read_end(c);
 	free(text);
-	err_clear();
+	if (spec)
+		err_clear();
 	return spec;
 }
 
@@ -130,7 +139,7 @@ backups_create(struct req *r)
 		return err_set_field(ERR_INVALID, "mode", "mode must be 'full' "
 		    "or 'incremental'");
 	rq.idem_key = r->idem_key[0] ? r->idem_key : NULL;
-	if ((rq.spec = backups_spec(r)) == NULL)
+	if ((rq.spec = api_backup_spec(r->app, r->params[0])) == NULL)
 		return -1;
 	rc = backups_request(r->app, &rq, &op, id, sizeof(id));
 	json_decref(rq.spec);

@@ -1,8 +1,8 @@
 /*
  * hosts.c - the host resource: register (POST), list, show, change
- * (PATCH: labels, ratios, reserved resources, maintenance, pool_path
- * while no VM is there) and remove (DELETE, refused while VMs live
- * there).
+ * (PATCH: labels, ratios, reserved resources, maintenance, the fence
+ * action, pool_path while no VM is there) and remove (DELETE, refused
+ * while VMs live there).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +12,13 @@
 #include "../common/utf8.h"
 #include "req.h"
 
-/* The state a client sees: maintenance wins over the connection state. */
+/* The state a client sees: fenced, then maintenance, win over the
+ * connection state. */
 static const char *
 hosts_state(const struct host_rec *h)
 {
+	if (h->fenced_at > 0)
+		return "fenced";
 	return h->maintenance ? "maintenance" : h->state;
 }
 
@@ -30,6 +33,21 @@ hosts_resource(double physical, double reserved, double ratio,
 	return json_pack("{s:f, s:f, s:f, s:f, s:f}", "physical", physical,
 	    "reserved", reserved, "capacity", cap, "allocated", allocated,
 	    "free", cap - allocated > 0 ? cap - allocated : 0.0);
+}
+
+/* A fence action as shown: its program and how many arguments (they may
+ * hold a password: not shown), or null. */
+static json_t *
+hosts_fence_json(const struct host_rec *h)
+{
+	json_t *a = h->fence[0] ? json_loads(h->fence, 0, NULL) : NULL;
+	json_t *j = NULL;
+
+	if (json_array_size(a) > 0)
+		j = json_pack("{s:O, s:I}", "program", json_array_get(a, 0),
+		    "args", (json_int_t)json_array_size(a) - 1);
+	json_decref(a);
+	return j ? j : json_null();
 }
 
 json_t *
@@ -75,6 +93,10 @@ hosts_json(const struct host_rec *h)
 	    json_string(h->pool_path) : json_null());
 	json_object_set_new(j, "storage", h->storage[0] ?
 	    json_string(h->storage) : json_null());
+	json_object_set_new(j, "connection", json_string(h->state));
+	json_object_set_new(j, "fence", hosts_fence_json(h));
+	json_object_set_new(j, "fenced_at", h->fenced_at > 0 ?
+	    req_time(h->fenced_at) : json_null());
 	json_object_set_new(j, "created_at", req_time(h->created_at));
 	json_object_set_new(j, "updated_at", req_time(h->updated_at));
 	return j;
@@ -120,6 +142,52 @@ hosts_get(struct req *r)
 	if (hosts_load(r, &h) < 0)
 		return -1;
 	return req_reply(r, 200, hosts_json(&h));
+}
+
+static int hosts_check_path(const char *field, const char *p);
+
+/*
+ * A fence action: null or [] for none, else an argument vector of 1-32
+ * strings, the program by its absolute path, no control characters.
+ */
+static int
+hosts_fence(json_t *v, struct host_rec *h)
+{
+	size_t i, n = json_array_size(v);
+	const char *s;
+	char *text;
+	json_t *e;
+
+	h->fence[0] = '\0';
+	if (json_is_null(v) || (json_is_array(v) && n == 0))
+		return 0;
+	if (!json_is_array(v) || n > 32)
+		return err_set_field(ERR_INVALID, "fence", "fence must be an "
+		    "argument vector: an array of 1 to 32 strings, the program "
+		    "first (by its absolute path; no shell runs it), or null");
+	json_array_foreach(v, i, e) {
+		s = json_string_value(e);
+		if (s == NULL || s[0] == '\0' || strlen(s) > 1000)
+			return err_set_field(ERR_INVALID, "fence", "fence[%zu] "
+			    "must be a non-empty string of at most 1000 bytes",
+			    i);
+		for (const unsigned char *u = (const unsigned char *)s; *u; u++)
+			if (*u < ' ' || *u == 0x7f)
+				return err_set_field(ERR_INVALID, "fence",
+				    "fence[%zu] must not contain control "
+				    "characters", i);
+	}
+	if (hosts_check_path("fence", json_string_value(json_array_get(v,
+	    0))) < 0)
+		return -1;
+	text = json_dumps(v, JSON_COMPACT);
+	if (text == NULL || strlen(text) >= sizeof(h->fence)) {
+		free(text);
+		return err_set_field(ERR_INVALID, "fence", "fence is too long");
+	}
+	snprintf(h->fence, sizeof(h->fence), "%s", text);
+	free(text);
+	return 0;
 }
 
 static const struct body_field hosts_reserved_fields[] = {
@@ -182,6 +250,9 @@ hosts_settings(struct req *r, struct host_rec *h)
 	}
 	if (json_object_get(r->body, "maintenance"))
 		h->maintenance = body_bool(r, "maintenance", false);
+	if (json_object_get(r->body, "fence") &&
+	    hosts_fence(json_object_get(r->body, "fence"), h) < 0)
+		return -1;
 	if (json_object_get(r->body, "storage")) {
 		const char *st = body_string(r, "storage");
 
@@ -221,6 +292,7 @@ static const struct body_field hosts_create_fields[] = {
 	{ "maintenance", BODY_BOOL, false, 0, 0 },
 	{ "storage", BODY_STRING, false, 0, 63 },
 	{ "pool_path", BODY_STRING, false, 0, 1000 },
+	{ "fence", BODY_ANY, false, 0, 0 },
 };
 
 /* A libvirt URI: scheme, ':', no blanks or control characters. */
@@ -287,6 +359,7 @@ static const struct body_field hosts_update_fields[] = {
 	{ "maintenance", BODY_BOOL, false, 0, 0 },
 	{ "storage", BODY_STRING, false, 0, 63 },
 	{ "pool_path", BODY_STRING, false, 0, 1000 },
+	{ "fence", BODY_ANY, false, 0, 0 },
 };
 
 struct hosts_tx {

@@ -28,6 +28,9 @@ const struct body_field placements_fields[] = {
 	{ "snapshot_schedule", BODY_STRING, false, 0, 128 },
 	{ "snapshot_retention", BODY_OBJECT, false, 0, 0 },
 	{ "on_drift", BODY_STRING, false, 0, 16 },
+	{ "backup_schedule", BODY_STRING, false, 0, 128 },
+	{ "backup_retention", BODY_OBJECT, false, 0, 0 },
+	{ "backup_full_every", BODY_INT, false, 1, 1000 },
 	/* the VM's hardware, checked in disks.c */
 	{ "disk_bus", BODY_STRING, false, 0, 16 },
 	{ "disks", BODY_ARRAY, false, 0, 0 },

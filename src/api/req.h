@@ -301,6 +301,8 @@ json_t *snapshots_json(const struct snap_rec *s);
 
 /* Handlers (one file per resource). */
 int root_get(struct req *r);
+/* metrics.c: the Prometheus text of the whole fleet */
+int metrics_get(struct req *r);
 int hosts_list(struct req *r);
 int hosts_get(struct req *r);
 int hosts_create(struct req *r);
@@ -308,6 +310,9 @@ int hosts_update(struct req *r);
 int hosts_delete(struct req *r);
 int hosts_drain(struct req *r);
 int hosts_undrain(struct req *r);
+/* hosts_evacuate.c */
+int hosts_evacuate(struct req *r);
+int hosts_unfence(struct req *r);
 int vms_migrate(struct req *r);
 /* clone.c */
 int vms_clone(struct req *r);
@@ -402,6 +407,10 @@ int tokens_create(struct req *r);
 int tokens_delete(struct req *r);
 /* images.c, images_upload.c: the image library */
 extern const struct req_sink images_upload_sink;
+/* vms_import.c, vms_import_tar.c: POST /v1/vms/import (an archive, or
+ * {"backup": id}) and its sink */
+int vms_import(struct req *r);
+extern const struct req_sink vms_import_sink;
 int images_check_name(const char *name);
 int images_create(struct req *r);
 int images_list(struct req *r);

@@ -29,6 +29,7 @@
  */
 static const struct route router_routes[] = {
 	{ "GET",    "/v1",                          root_get,            AUTH_READER,   ROUTE_POOL },
+	{ "GET",    "/metrics",                     metrics_get,         AUTH_READER,   ROUTE_THREAD },
 	{ "GET",    "/v1/hosts",                    hosts_list,          AUTH_READER,   ROUTE_THREAD },
 	{ "POST",   "/v1/hosts",                    hosts_create,        AUTH_ADMIN,    ROUTE_THREAD },
 	{ "GET",    "/v1/hosts/*",                  hosts_get,           AUTH_READER,   ROUTE_THREAD },
@@ -36,6 +37,8 @@ static const struct route router_routes[] = {
 	{ "DELETE", "/v1/hosts/*",                  hosts_delete,        AUTH_ADMIN,    ROUTE_THREAD },
 	{ "POST",   "/v1/hosts/*/drain",            hosts_drain,         AUTH_ADMIN,    ROUTE_THREAD },
 	{ "POST",   "/v1/hosts/*/undrain",          hosts_undrain,       AUTH_ADMIN,    ROUTE_THREAD },
+	{ "POST",   "/v1/hosts/*/evacuate",         hosts_evacuate,      AUTH_ADMIN,    ROUTE_THREAD },
+	{ "POST",   "/v1/hosts/*/unfence",          hosts_unfence,       AUTH_ADMIN,    ROUTE_THREAD },
 	{ "GET",    "/v1/hosts/*/orphans",          drift_orphans,       AUTH_READER,   ROUTE_THREAD },
 	{ "POST",   "/v1/hosts/*/orphans/*/adopt",  drift_adopt,         AUTH_ADMIN,    ROUTE_THREAD },
 	{ "GET",    "/v1/drift",                    drift_list,          AUTH_READER,   ROUTE_THREAD },
@@ -56,6 +59,7 @@ static const struct route router_routes[] = {
 	{ "POST",   "/v1/placements",               placements_create,   AUTH_READER,   ROUTE_THREAD },
 	{ "GET",    "/v1/vms",                      vms_list,            AUTH_READER,   ROUTE_THREAD },
 	{ "POST",   "/v1/vms",                      vms_create,          AUTH_OPERATOR, ROUTE_THREAD },
+	{ "POST",   "/v1/vms/import",               vms_import,          AUTH_OPERATOR, ROUTE_STREAM },
 	{ "GET",    "/v1/vms/*",                    vms_get,             AUTH_READER,   ROUTE_POOL },
 	{ "PATCH",  "/v1/vms/*",                    vms_update,          AUTH_OPERATOR, ROUTE_THREAD },
 	{ "DELETE", "/v1/vms/*",                    vms_delete,          AUTH_OPERATOR, ROUTE_THREAD },
@@ -116,6 +120,7 @@ static const struct {
 	const struct req_sink *sink;
 } router_sinks[] = {
 	{ images_create, &images_upload_sink },
+	{ vms_import, &vms_import_sink },
 };
 
 const struct req_sink *

@@ -38,9 +38,11 @@
 
 #include "../common/error.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "api.h"
 #include "console_ws.h"
 #include "listen.h"
+#include "metrics_int.h"
 #include "req.h"
 
 #define SERVER_MAX_DAEMONS CONFIG_LISTEN_MAX
@@ -125,6 +127,8 @@ struct server_conn {
 	struct MHD_Response *resp;   /* owned until queued */
 	void (*done)(void *arg);     /* the handler's (struct req), or NULL */
 	void *done_arg;
+	int64_t t0;                  /* metrics: when its headers were in */
+	const char *route;           /* ... its route's pattern, or NULL */
 };
 
 /*
@@ -414,6 +418,7 @@ server_authorize(struct server_listener *l, struct MHD_Connection *conn,
 	err_clear();
 	/* no route: its 404 or 405 is quick */
 	sc->pool = rt == NULL || rt->run == ROUTE_POOL;
+	sc->route = rt ? rt->pattern : NULL;
 	sc->sink = router_sink(rt);
 	need = rt == NULL ? AUTH_READER : rt->role;
 	if (need == AUTH_NONE)          /* a row without its role: fail closed */
@@ -486,6 +491,8 @@ server_handle(struct server_conn *sc)
 	sc->done_arg = r.done_arg;
 	log_debug("%s %s -> %u (%s)", sc->method, sc->url, status,
 	    sc->who.name);
+	metrics_api_request(sc->method, rt ? rt->pattern : NULL, status,
+	    sc->t0);
 	json_decref(r.body);
 	json_decref(r.reply);
 	json_decref(r.problem_ext);
@@ -618,10 +625,14 @@ server_begin(struct server_listener *l, struct MHD_Connection *conn,
 	sc->conn = conn;
 	sc->url = url;
 	sc->method = method;
+	sc->t0 = metrics_now_ns();
 	err_clear();
 	if (server_authorize(l, conn, method, url, sc, &ext) < 0) {
 		enum MHD_Result ret;
 
+		metrics_api_request(method, sc->route ? sc->route :
+		    "(unauthenticated)", (unsigned)err_code_http(
+		    err_last()->code), sc->t0);
 		server_peer(l, conn, sc, peer, sizeof(peer));
 		log_info("api: %s %s from %s refused (%d): %s", method,
 		    url, peer, err_code_http(err_last()->code),
@@ -821,7 +832,8 @@ api_start(struct app *app)
 	auth_unix_init(&a->unix_roles, cfg);
 	if (server_tls_load(a, cfg) < 0 ||
 	    (a->tokens = auth_tokens_open(app->store)) == NULL ||
-	    (a->hub = events_hub_start(app)) == NULL)
+	    (a->hub = events_hub_start(app)) == NULL ||
+	    metrics_api_start(app) < 0)
 		goto fail;
 	for (size_t i = 0; i < cfg->n_listen && i < SERVER_MAX_DAEMONS; i++) {
 		const char *addr = cfg->listen[i];
@@ -899,6 +911,7 @@ api_stop(struct api *a)
 			unlink(a->unix_path[i]);
 	}
 	events_hub_free(a->hub);
+	metrics_api_stop();
 	auth_tokens_close(a->tokens);
 	listen_free_pem(a->tls_cert);
 	listen_free_pem(a->tls_key);

@@ -42,14 +42,36 @@ vms_duration(int64_t ms, char *buf, size_t len)
 }
 
 static json_t *
-vms_retention_json(const struct vm_rec *v)
+vms_retention_json(int keep, int64_t max_age_ms)
 {
 	char age[64];
 
-	vms_duration(v->snapshot_max_age_ms, age, sizeof(age));
-	return json_pack("{s:o, s:o}", "keep", v->snapshot_keep > 0 ?
-	    json_integer(v->snapshot_keep) : json_null(), "max_age",
-	    v->snapshot_max_age_ms > 0 ? json_string(age) : json_null());
+	vms_duration(max_age_ms, age, sizeof(age));
+	return json_pack("{s:o, s:o}", "keep", keep > 0 ?
+	    json_integer(keep) : json_null(), "max_age",
+	    max_age_ms > 0 ? json_string(age) : json_null());
+}
+
+/* The same, written as text. */
+static void
+vms_retention_write(struct jw *w, int keep, int64_t max_age_ms)
+{
+	char age[64];
+
+	jw_begin(w, '{');
+	jw_key(w, "keep");
+	if (keep > 0)
+		jw_int(w, keep);
+	else
+		jw_null(w);
+	jw_key(w, "max_age");
+	if (max_age_ms > 0) {
+		vms_duration(max_age_ms, age, sizeof(age));
+		jw_str(w, age);
+	} else {
+		jw_null(w);
+	}
+	jw_end(w, '}');
 }
 
 /* A VM's ceilings as shown: one made before they existed has its size. */
@@ -84,7 +106,14 @@ vms_json(const struct vm_rec *v)
 	    json_string(v->group) : json_null());
 	json_object_set_new(j, "snapshot_schedule", v->snapshot_schedule[0] ?
 	    json_string(v->snapshot_schedule) : json_null());
-	json_object_set_new(j, "snapshot_retention", vms_retention_json(v));
+	json_object_set_new(j, "snapshot_retention",
+	    vms_retention_json(v->snapshot_keep, v->snapshot_max_age_ms));
+	json_object_set_new(j, "backup_schedule", v->backup_schedule[0] ?
+	    json_string(v->backup_schedule) : json_null());
+	json_object_set_new(j, "backup_retention",
+	    vms_retention_json(v->backup_keep, v->backup_max_age_ms));
+	json_object_set_new(j, "backup_full_every",
+	    json_integer(v->backup_full_every));
 	json_object_set_new(j, "on_drift", json_string(v->on_drift[0] ?
 	    v->on_drift : "record"));
 	json_object_set_new(j, "firmware", json_string(v->firmware));
@@ -119,8 +148,6 @@ static void
 vms_write_open(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
     int n)
 {
-	char age[64];
-
 	jw_begin(w, '{');
 	jw_key(w, "id");
 	jw_str(w, v->uuid);
@@ -147,20 +174,13 @@ vms_write_open(struct jw *w, const struct vm_rec *v, const struct disk_rec *d,
 	jw_key(w, "snapshot_schedule");
 	jw_str_or_null(w, v->snapshot_schedule);
 	jw_key(w, "snapshot_retention");
-	jw_begin(w, '{');
-	jw_key(w, "keep");
-	if (v->snapshot_keep > 0)
-		jw_int(w, v->snapshot_keep);
-	else
-		jw_null(w);
-	jw_key(w, "max_age");
-	if (v->snapshot_max_age_ms > 0) {
-		vms_duration(v->snapshot_max_age_ms, age, sizeof(age));
-		jw_str(w, age);
-	} else {
-		jw_null(w);
-	}
-	jw_end(w, '}');
+	vms_retention_write(w, v->snapshot_keep, v->snapshot_max_age_ms);
+	jw_key(w, "backup_schedule");
+	jw_str_or_null(w, v->backup_schedule);
+	jw_key(w, "backup_retention");
+	vms_retention_write(w, v->backup_keep, v->backup_max_age_ms);
+	jw_key(w, "backup_full_every");
+	jw_int(w, v->backup_full_every);
 	jw_key(w, "on_drift");
 	jw_str(w, v->on_drift[0] ? v->on_drift : "record");
 	jw_key(w, "firmware");
@@ -403,19 +423,80 @@ static const struct body_field vms_retention_fields[] = {
 	{ "max_age", BODY_STRING, false, 0, 64 },
 };
 
+/* A schedule and its retention, and where they go in a vm_rec. */
+struct vms_sched {
+	const char *sched, *ret, *age;     /* the fields' names */
+	char *text;
+	size_t len;
+	int *keep;
+	int64_t *max_age_ms;
+};
+
 /*
- * snapshot_schedule ("" or null for none) and snapshot_retention
- * {"keep": N, "max_age": "7d"} from body into v; what body leaves out
- * stays as it is in v.
+ * The schedule ("" or null for none) and retention {"keep": N,
+ * "max_age": "7d"} (null for none) named by s from body; what body leaves
+ * out stays as it is.
+ */
+static int
+vms_sched_parse(json_t *body, const struct vms_sched *s)
+{
+	json_t *sch = json_object_get(body, s->sched);
+	json_t *ret = json_object_get(body, s->ret);
+	json_t *keep, *age;
+	struct schedule sc;
+	const char *t;
+
+	if (sch && !json_is_null(sch)) {
+		if (!json_is_string(sch))
+			return err_set_field(ERR_INVALID, s->sched, "%s must be "
+			    "a string or null", s->sched);
+		t = json_string_value(sch);
+		if (t[0] && schedule_parse(t, s->sched, &sc) < 0)
+			return -1;
+		snprintf(s->text, s->len, "%s", t);
+	} else if (sch) {
+		s->text[0] = '\0';
+	}
+	if (ret == NULL)
+		return 0;
+	if (json_is_null(ret)) {
+		*s->keep = 0;
+		*s->max_age_ms = 0;
+		return 0;
+	}
+	if (body_check_object(ret, s->ret, vms_retention_fields,
+	    sizeof(vms_retention_fields) / sizeof(vms_retention_fields[0])) < 0)
+		return -1;
+	if ((keep = json_object_get(ret, "keep")) != NULL)
+		*s->keep = (int)json_integer_value(keep);
+	if ((age = json_object_get(ret, "max_age")) != NULL) {
+		*s->max_age_ms = 0;
+		t = json_string_value(age);
+		if (t[0] && schedule_parse_duration(t, s->age,
+		    s->max_age_ms) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * on_drift, the snapshot schedule and retention, and the backup
+ * schedule, retention and backup_full_every from body into v; what body
+ * leaves out stays as it is in v.
  */
 int
 vms_schedule_parse(json_t *body, struct vm_rec *v)
 {
-	json_t *sch = json_object_get(body, "snapshot_schedule");
-	json_t *ret = json_object_get(body, "snapshot_retention");
+	const struct vms_sched snap = { "snapshot_schedule",
+	    "snapshot_retention", "snapshot_retention.max_age",
+	    v->snapshot_schedule, sizeof(v->snapshot_schedule),
+	    &v->snapshot_keep, &v->snapshot_max_age_ms };
+	const struct vms_sched backup = { "backup_schedule",
+	    "backup_retention", "backup_retention.max_age",
+	    v->backup_schedule, sizeof(v->backup_schedule),
+	    &v->backup_keep, &v->backup_max_age_ms };
 	json_t *od = json_object_get(body, "on_drift");
-	json_t *keep, *age;
-	struct schedule sc;
+	json_t *every = json_object_get(body, "backup_full_every");
 	const char *t;
 
 	if (od) {
@@ -426,46 +507,29 @@ vms_schedule_parse(json_t *body, struct vm_rec *v)
 			    "must be record, enforce or alert");
 		snprintf(v->on_drift, sizeof(v->on_drift), "%s", t);
 	}
-
-	if (sch && !json_is_null(sch)) {
-		if (!json_is_string(sch))
-			return err_set_field(ERR_INVALID, "snapshot_schedule",
-			    "snapshot_schedule must be a string or null");
-		t = json_string_value(sch);
-		if (t[0] && schedule_parse(t, "snapshot_schedule", &sc) < 0)
-			return -1;
-		snprintf(v->snapshot_schedule, sizeof(v->snapshot_schedule),
-		    "%s", t);
-	} else if (sch) {
-		v->snapshot_schedule[0] = '\0';
+	if (every) {
+		if (!json_is_integer(every) || json_integer_value(every) < 1 ||
+		    json_integer_value(every) > 1000)
+			return err_set_field(ERR_INVALID, "backup_full_every",
+			    "backup_full_every must be an integer from 1 to "
+			    "1000");
+		v->backup_full_every = (int)json_integer_value(every);
 	}
-	if (ret == NULL)
-		return 0;
-	if (json_is_null(ret)) {
-		v->snapshot_keep = 0;
-		v->snapshot_max_age_ms = 0;
-		return 0;
-	}
-	if (body_check_object(ret, "snapshot_retention", vms_retention_fields,
-	    sizeof(vms_retention_fields) / sizeof(vms_retention_fields[0])) < 0)
+	if (vms_sched_parse(body, &snap) < 0)
 		return -1;
-	if ((keep = json_object_get(ret, "keep")) != NULL)
-		v->snapshot_keep = (int)json_integer_value(keep);
-	if ((age = json_object_get(ret, "max_age")) != NULL) {
-		v->snapshot_max_age_ms = 0;
-		t = json_string_value(age);
-		if (t[0] && schedule_parse_duration(t,
-		    "snapshot_retention.max_age", &v->snapshot_max_age_ms) < 0)
-			return -1;
-	}
-	return 0;
+	return vms_sched_parse(body, &backup);
 }
 
 static const struct body_field vms_update_fields[] = {
 	{ "snapshot_schedule", BODY_STRING, false, 0, 128 },
 	{ "snapshot_retention", BODY_OBJECT, false, 0, 0 },
 	{ "on_drift", BODY_STRING, false, 0, 16 },
+	{ "backup_schedule", BODY_STRING, false, 0, 128 },
+	{ "backup_retention", BODY_OBJECT, false, 0, 0 },
+	{ "backup_full_every", BODY_INT, false, 1, 1000 },
 };
+/* the first of them that are the backup schedule's */
+#define VMS_UPDATE_BACKUP 3
 
 struct vms_update_tx {
 	const char *id;
@@ -477,20 +541,35 @@ static int
 vms_update_tx(struct store_conn *c, void *arg)
 {
 	struct vms_update_tx *t = arg;
+	bool snap = false, backup = false;
 
 	if (store_vm_get(c, t->id, &t->vm) < 0 ||
 	    vms_schedule_parse(t->body, &t->vm) < 0)
 		return -1;
-	return store_vm_set_schedule(c, &t->vm);
+	for (size_t i = 0; i < sizeof(vms_update_fields) /
+	    sizeof(vms_update_fields[0]); i++)
+		if (json_object_get(t->body, vms_update_fields[i].name)) {
+			if (i >= VMS_UPDATE_BACKUP)
+				backup = true;
+			else
+				snap = true;
+		}
+	if (snap && store_vm_set_schedule(c, &t->vm) < 0)
+		return -1;
+	return backup ? store_vm_set_backup_schedule(c, &t->vm) : 0;
 }
+
+/* null is allowed for a schedule and a retention ("none"): checked as
+ * absent, put back for vms_schedule_parse, which clears on null */
+static const char *const vms_nullable[] = { "snapshot_schedule",
+    "snapshot_retention", "backup_schedule", "backup_retention" };
+#define VMS_NNULLABLE (sizeof(vms_nullable) / sizeof(vms_nullable[0]))
 
 int
 vms_update(struct req *r)
 {
 	struct vms_update_tx t;
-	json_t *sch = json_object_get(r->body, "snapshot_schedule");
-	bool no_retention = json_is_null(json_object_get(r->body,
-	    "snapshot_retention"));
+	bool null[VMS_NNULLABLE];
 
 	if (resize_body(r->body)) {
 		/* a resize is an operation: it comes alone */
@@ -503,22 +582,24 @@ vms_update(struct req *r)
 				    vms_update_fields[i].name);
 		return resize_vm(r);
 	}
-	/* null is allowed for both: "none" (checked as absent, then put
-	 * back for vms_schedule_parse, which clears on null) */
-	if (sch && json_is_null(sch))
-		json_object_set_new(r->body, "snapshot_schedule",
-		    json_string(""));
-	if (no_retention)
-		json_object_del(r->body, "snapshot_retention");
+	for (size_t i = 0; i < VMS_NNULLABLE; i++) {
+		null[i] = json_is_null(json_object_get(r->body,
+		    vms_nullable[i]));
+		if (null[i])
+			json_object_del(r->body, vms_nullable[i]);
+	}
 	if (body_check(r, vms_update_fields, sizeof(vms_update_fields) /
 	    sizeof(vms_update_fields[0])) < 0)
 		return -1;
-	if (no_retention)
-		json_object_set_new(r->body, "snapshot_retention", json_null());
+	for (size_t i = 0; i < VMS_NNULLABLE; i++)
+		if (null[i])
+			json_object_set_new(r->body, vms_nullable[i],
+			    json_null());
 	if (r->body == NULL || json_object_size(r->body) == 0)
 		return err_set(ERR_INVALID, "nothing to change: send "
-		    "snapshot_schedule, snapshot_retention or on_drift, or "
-		    "vcpus and memory_mib to resize");
+		    "snapshot_schedule, snapshot_retention, on_drift, "
+		    "backup_schedule, backup_retention or backup_full_every, "
+		    "or vcpus and memory_mib to resize");
 	memset(&t, 0, sizeof(t));
 	t.id = r->params[0];
 	t.body = r->body;

@@ -15,6 +15,12 @@
 void vms_new_uuid(char *out);
 /* The error of failed operation o, set as this thread's; returns -1. */
 int vms_op_error(const struct op_rec *o);
+/* The new VM's row of a parsed create request (a new uuid, its
+ * hardware, its disks' volumes named; pr's disks pointed at buf's). */
+struct place_req;
+struct placements_buf;
+void vms_new_row(struct place_req *pr, struct placements_buf *buf,
+    const char *name, struct vm_rec *vm);
 /* The snapshot schedule and retention of body into v (400 naming the
  * field when malformed). */
 int vms_schedule_parse(json_t *body, struct vm_rec *v);

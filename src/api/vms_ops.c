@@ -88,6 +88,32 @@ vms_start_reply(struct req *r, struct op_rec *op, int64_t wait)
 
 /* --- create --- */
 
+void
+vms_new_row(struct place_req *pr, struct placements_buf *buf,
+    const char *name, struct vm_rec *vm)
+{
+	memset(vm, 0, sizeof(*vm));
+	vms_new_uuid(vm->uuid);
+	snprintf(vm->name, sizeof(vm->name), "%s", name);
+	vm->vcpus = pr->sr.vcpus;
+	vm->memory_mib = pr->sr.memory_mib;
+	vm->disk_gib = pr->sr.disk_gib;
+	memcpy(vm->firmware, buf->vm.firmware, sizeof(vm->firmware));
+	memcpy(vm->machine, buf->vm.machine, sizeof(vm->machine));
+	memcpy(vm->clock, buf->vm.clock, sizeof(vm->clock));
+	vm->hyperv = buf->vm.hyperv;
+	memcpy(vm->graphics, buf->vm.graphics, sizeof(vm->graphics));
+	vm->max_vcpus = buf->vm.max_vcpus;
+	vm->max_memory_mib = buf->vm.max_memory_mib;
+	/* a domain type asked for is the one it runs as, wherever it goes */
+	if (pr->sr.domain_type != 0)
+		snprintf(vm->domain_type, sizeof(vm->domain_type), "%s",
+		    pr->sr.domain_type == SCHED_DT_KVM ? "kvm" : "qemu");
+	disks_volumes(buf->disks, buf->ndisks, vm->uuid);
+	pr->disks = buf->disks;
+	pr->ndisks = buf->ndisks;
+}
+
 int
 vms_place_body(struct req *r, const struct vms_env_link *ln,
     struct placements_buf *buf, struct vm_rec *vm, struct op_rec *op)
@@ -100,27 +126,8 @@ vms_place_body(struct req *r, const struct vms_env_link *ln,
 
 	if (placements_parse(r, &pr, buf) < 0)
 		return -1;
-	memset(vm, 0, sizeof(*vm));
 	memset(op, 0, sizeof(*op));
-	vms_new_uuid(vm->uuid);
-	snprintf(vm->name, sizeof(vm->name), "%s", body_string(r, "name"));
-	vm->vcpus = pr.sr.vcpus;
-	vm->memory_mib = pr.sr.memory_mib;
-	vm->disk_gib = pr.sr.disk_gib;
-	memcpy(vm->firmware, buf->vm.firmware, sizeof(vm->firmware));
-	memcpy(vm->machine, buf->vm.machine, sizeof(vm->machine));
-	memcpy(vm->clock, buf->vm.clock, sizeof(vm->clock));
-	vm->hyperv = buf->vm.hyperv;
-	memcpy(vm->graphics, buf->vm.graphics, sizeof(vm->graphics));
-	vm->max_vcpus = buf->vm.max_vcpus;
-	vm->max_memory_mib = buf->vm.max_memory_mib;
-	/* a domain type asked for is the one it runs as, wherever it goes */
-	if (pr.sr.domain_type != 0)
-		snprintf(vm->domain_type, sizeof(vm->domain_type), "%s",
-		    pr.sr.domain_type == SCHED_DT_KVM ? "kvm" : "qemu");
-	disks_volumes(buf->disks, buf->ndisks, vm->uuid);
-	pr.disks = buf->disks;
-	pr.ndisks = buf->ndisks;
+	vms_new_row(&pr, buf, body_string(r, "name"), vm);
 	if (vms_schedule_parse(r->body, vm) < 0)
 		return -1;
 	start = body_bool(r, "start", ln != NULL);

@@ -363,6 +363,13 @@ backend_list_domains(struct backend_conn *bc, backend_domain_fn fn, void *arg)
 }
 
 int
+backend_domain_stats(struct backend_conn *bc, backend_stats_fn fn, void *arg)
+{
+	return BACKEND_CALL(bc, domain, domain_stats, "report domain "
+	    "statistics", fn, arg);
+}
+
+int
 backend_disk_attach(struct backend_conn *bc, const char *uuid,
     const struct vm_disk_spec *d, bool live)
 {

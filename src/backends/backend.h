@@ -304,6 +304,32 @@ struct domain_info {
 
 typedef int (*backend_domain_fn)(const struct domain_info *d, void *arg);
 
+/*
+ * A domain's counters as the hypervisor has them now (metrics), from one
+ * call for every domain of a host.  A value the hypervisor did not give
+ * (a stopped domain, a guest without a balloon driver) is -1.
+ */
+#define DOMAIN_STATS_DEVS 16
+struct domain_stats_dev {
+	char name[32];             /* disk target (vda) or interface (vnet0) */
+	int64_t rd_bytes, wr_bytes, rd_ops, wr_ops;   /* a disk's; a NIC's:
+	                                               * rx/tx bytes, packets */
+};
+struct domain_stats {
+	char uuid[UUID_STR_LEN];
+	enum vm_state state;
+	int64_t cpu_ns;            /* CPU time of all its vCPUs */
+	int64_t mem_used_kib;      /* in use by the guest (available - unused,
+	                            * as its balloon driver says), else the
+	                            * process's resident size */
+	int64_t mem_available_kib; /* what the guest sees, else its current
+	                            * balloon size */
+	int ndisks, nnics;
+	struct domain_stats_dev disks[DOMAIN_STATS_DEVS];
+	struct domain_stats_dev nics[DOMAIN_STATS_DEVS];
+};
+typedef int (*backend_stats_fn)(const struct domain_stats *d, void *arg);
+
 /* One disk of a domain as its definition has it (adoption). */
 #define DOMAIN_DISKS_MAX 16
 struct domain_disk {
@@ -429,6 +455,15 @@ struct backend_domain_ops {
 	 * particular order; fn's non-zero stops the walk (-1 is returned).
 	 */
 	int (*list_domains)(struct backend_conn *bc, backend_domain_fn fn,
+	    void *arg);
+	/*
+	 * The counters of every domain on the host (state, CPU, balloon,
+	 * disks, interfaces) from one call, fn once per domain in no
+	 * particular order; fn's non-zero stops the walk (-1 is returned).
+	 * Domains busy with a job are not waited for (they give what is
+	 * at hand).  Only reads: a repeat is harmless.
+	 */
+	int (*domain_stats)(struct backend_conn *bc, backend_stats_fn fn,
 	    void *arg);
 	/*
 	 * Internal (qcow2) snapshots.  create fills *out with what the
@@ -850,6 +885,8 @@ int backend_volume_download(struct backend_conn *bc, const char *pool,
 int backend_volume_path(struct backend_conn *bc, const char *pool,
     const char *vol, char *path_out, size_t path_len);
 int backend_list_domains(struct backend_conn *bc, backend_domain_fn fn,
+    void *arg);
+int backend_domain_stats(struct backend_conn *bc, backend_stats_fn fn,
     void *arg);
 int backend_disk_attach(struct backend_conn *bc, const char *uuid,
     const struct vm_disk_spec *d, bool live);

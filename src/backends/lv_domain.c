@@ -56,16 +56,23 @@ lv_do_undefine(virDomainPtr d, void *arg)
 	virErrorPtr e;
 
 	(void)arg;
-	/* hangar makes no checkpoints; snapshots it does */
-	if (virDomainUndefineFlags(d, flags) == 0)
-		return 0;
-	/* a UEFI domain's NVRAM (its variables) goes with it; asked only
-	 * then, as not every driver takes the flag (the test driver) */
-	e = virGetLastError();
-	if (e == NULL || e->code != VIR_ERR_OPERATION_INVALID ||
-	    e->message == NULL || strstr(e->message, "nvram") == NULL)
-		return -1;
-	return virDomainUndefineFlags(d, flags | VIR_DOMAIN_UNDEFINE_NVRAM);
+	/* a UEFI domain's NVRAM (its variables) goes with it, and a backed
+	 * up one's checkpoint metadata (the bitmaps stay in its disks); each
+	 * asked only when libvirt refuses without it, as not every driver
+	 * takes the flags (the test driver) */
+	for (int i = 0; virDomainUndefineFlags(d, flags) < 0; i++) {
+		e = virGetLastError();
+		if (i == 2 || e == NULL || e->code != VIR_ERR_OPERATION_INVALID ||
+		    e->message == NULL)
+			return -1;
+		if (strstr(e->message, "checkpoint"))
+			flags |= VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA;
+		else if (strstr(e->message, "nvram"))
+			flags |= VIR_DOMAIN_UNDEFINE_NVRAM;
+		else
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -164,6 +171,27 @@ lv_do_reset(virDomainPtr d, void *arg)
 	return virDomainReset(d, 0);
 }
 
+enum vm_state
+lv_state_map(int state, int reason)
+{
+	switch (state) {
+	case VIR_DOMAIN_RUNNING:
+	case VIR_DOMAIN_BLOCKED:
+	case VIR_DOMAIN_SHUTDOWN:       /* still running, shutting down */
+		return VM_RUNNING;
+	case VIR_DOMAIN_PAUSED:
+	case VIR_DOMAIN_PMSUSPENDED:
+		return VM_PAUSED;
+	case VIR_DOMAIN_SHUTOFF:
+		return reason == VIR_DOMAIN_SHUTOFF_CRASHED ? VM_CRASHED :
+		    VM_STOPPED;
+	case VIR_DOMAIN_CRASHED:
+		return VM_CRASHED;
+	default:
+		return VM_UNKNOWN;
+	}
+}
+
 static int
 lv_do_state(virDomainPtr d, void *arg)
 {
@@ -172,27 +200,7 @@ lv_do_state(virDomainPtr d, void *arg)
 
 	if (virDomainGetState(d, &state, &reason, 0) < 0)
 		return -1;
-	switch (state) {
-	case VIR_DOMAIN_RUNNING:
-	case VIR_DOMAIN_BLOCKED:
-	case VIR_DOMAIN_SHUTDOWN:       /* still running, shutting down */
-		*out = VM_RUNNING;
-		break;
-	case VIR_DOMAIN_PAUSED:
-	case VIR_DOMAIN_PMSUSPENDED:
-		*out = VM_PAUSED;
-		break;
-	case VIR_DOMAIN_SHUTOFF:
-		*out = reason == VIR_DOMAIN_SHUTOFF_CRASHED ? VM_CRASHED :
-		    VM_STOPPED;
-		break;
-	case VIR_DOMAIN_CRASHED:
-		*out = VM_CRASHED;
-		break;
-	default:
-		*out = VM_UNKNOWN;
-		break;
-	}
+	*out = lv_state_map(state, reason);
 	return 0;
 }
 

@@ -33,6 +33,7 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.reset = lv_reset,
 	.state = lv_state,
 	.list_domains = lv_list_domains,
+	.domain_stats = lv_domain_stats,
 	.snapshot_create = lv_snapshot_create,
 	.snapshot_get = lv_snapshot_get,
 	.snapshot_revert = lv_snapshot_revert,

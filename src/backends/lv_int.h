@@ -109,6 +109,10 @@ int lv_reset(struct backend_conn *bc, const char *uuid);
 int lv_state(struct backend_conn *bc, const char *uuid, enum vm_state *out);
 int lv_list_domains(struct backend_conn *bc, backend_domain_fn fn,
     void *arg);
+/* hangar's state for libvirt's state and reason (virDomainGetState) */
+enum vm_state lv_state_map(int state, int reason);
+/* lv_stats.c */
+int lv_domain_stats(struct backend_conn *bc, backend_stats_fn fn, void *arg);
 
 /* lv_device.c */
 int lv_disk_attach(struct backend_conn *bc, const char *uuid,

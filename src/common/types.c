@@ -46,6 +46,9 @@ static const struct {
 	[OP_BACKUP] = { "backup", "backing-up" },
 	[OP_RESTORE] = { "restore", "restoring" },
 	[OP_RESIZE] = { "resize", "resizing" },
+	[OP_VM_IMPORT] = { "vm_import", "importing" },
+	[OP_EVACUATE] = { "evacuate", "evacuating" },
+	[OP_EVACUATE_VM] = { "evacuate_vm", "evacuating" },
 };
 
 static const char *const op_status_names[OP_STATUS__COUNT] = {

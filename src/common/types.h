@@ -49,6 +49,9 @@ enum op_kind {
 	OP_BACKUP,           /* a backup of every disk to backup_dir */
 	OP_RESTORE,          /* a stopped VM's disks from a backup */
 	OP_RESIZE,           /* vCPUs and memory, live or at next boot */
+	OP_VM_IMPORT,        /* on the new VM: made from a backup (archive) */
+	OP_EVACUATE,         /* a lost host's VMs made again elsewhere: no VM */
+	OP_EVACUATE_VM,      /* one of them, from a backup or shared disks */
 	OP_KIND__COUNT
 };
 

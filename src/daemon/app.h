@@ -74,6 +74,12 @@ void fleet_unregister(struct fleet *f, int64_t host_id);
  */
 struct backend_conn *fleet_conn(struct fleet *f, int64_t host_id);
 /*
+ * Does host id answer now?  Asked at once, whatever its backoff (a host
+ * that answers is recorded ready, one that does not unreachable).  1, 0,
+ * or -1 (ERR_NOT_FOUND: not registered).
+ */
+int fleet_answers(struct fleet *f, int64_t host_id);
+/*
  * The name of host id's storage pool, the one at its pool_path, as its
  * last look found it (fleet_pool.c says how it is chosen), into out.
  * ERR_UNAVAILABLE when the host was never reached.  A VM's disk is made
@@ -253,6 +259,7 @@ struct backup_request {
 	struct json_t *spec;       /* the VM as GET /v1/vms/{vm} shows it
 	                            * (borrowed) */
 	const char *idem_key;      /* the request's Idempotency-Key, or NULL */
+	bool scheduled;            /* by the backup schedule (bsched.c) */
 };
 /*
  * Record a backup (its row, status creating) and its operation for
@@ -558,6 +565,38 @@ int console_type(struct app *app, const struct vm_rec *v, const char *text,
 int console_log(struct app *app, const struct vm_rec *v, char *buf,
     size_t *n);
 
+/* --- evacuate.c: a lost host fenced, and its VMs made again elsewhere --- */
+struct evacuate_request {
+	const char *host;
+	bool confirm_host_down;    /* the operator says it is down */
+	const char *idem_key;      /* the request's Idempotency-Key, or NULL */
+};
+/*
+ * Fence host rq->host and record its evacuation (ops_evacuate.c), handed
+ * to the engine; *op is the operation.  ERR_CONFLICT: the host answers
+ * (drain it instead), or is being evacuated; ERR_INVALID naming
+ * "confirm_host_down": it does not answer but nothing says it is down.
+ */
+int evacuate_request(struct app *app, const struct evacuate_request *rq,
+    struct op_rec *op);
+/*
+ * Re-admit fenced host name (its record into *h).  ERR_CONFLICT while it
+ * does not answer (its stale domains are removed only then) or is being
+ * evacuated.  Re-admitting a host that is not fenced changes nothing.
+ */
+int evacuate_unfence(struct app *app, const char *name, struct host_rec *h);
+/*
+ * On a fenced host (host_id at bc) that answers again: destroy and
+ * undefine every domain of a VM now placed on another host, before the
+ * host is used.  Nothing for a host that is not fenced.  0, or -1 (the
+ * host must then not be used).
+ */
+int evacuate_sweep(struct store *s, struct backend_conn *bc, int64_t host_id,
+    const char *host);
+/* fence.c: run host's fence action (fence: its argument vector as JSON);
+ * 0 when it exited 0, else -1 (ERR_CONFLICT saying how it ended). */
+int fence_run(const char *host, const char *fence);
+
 /* --- vm_list.c: VM records gathered from a store walk --- */
 struct vm_list {
 	struct vm_rec *v;          /* owned: vm_list_free */
@@ -629,6 +668,21 @@ unsigned tokens_generation(void);
 struct ticker;
 /* Its thread (common/ticker.h): stop it with ticker_stop(). */
 struct ticker *snapsched_start(struct app *app);
+
+/* --- bsched.c: scheduled backups and their retention --- */
+/* The VM vm as a backup records it (GET /v1/vms/{vm} with its cloud-init
+ * settings): the API's to make (api/backups.c), given at start. */
+typedef struct json_t *(*bsched_spec_fn)(struct app *app, const char *vm);
+/* Its thread (common/ticker.h): stop it with ticker_stop(). */
+struct ticker *bsched_start(struct app *app, bsched_spec_fn spec);
+/* Look at every backup schedule now (one pass of the thread). */
+void bsched_tick(struct app *app, bsched_spec_fn spec);
+/* What a schedule's next backup of the VM is: the mode its chain asks
+ * for (full or incremental), and the oldest scheduled backup past its
+ * retention, if any (out: "" for none). */
+const char *bsched_mode(struct store_conn *c, const struct vm_rec *v);
+int bsched_expired(struct store_conn *c, const struct vm_rec *v,
+    int64_t now, char *out, size_t len);
 
 /* --- envs.c: test environments (see there) --- */
 #define ENV_NAME_MAX 24            /* an environment's name, and a role's */

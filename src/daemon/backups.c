@@ -423,6 +423,7 @@ backups_tx(struct store_conn *c, void *arg)
 	snprintf(t->b.vm_uuid, sizeof(t->b.vm_uuid), "%s", v.uuid);
 	snprintf(t->b.vm_name, sizeof(t->b.vm_name), "%s", v.name);
 	snprintf(t->b.mode, sizeof(t->b.mode), "%s", t->rq->mode);
+	t->b.scheduled = t->rq->scheduled;
 	snprintf(t->b.checkpoint, sizeof(t->b.checkpoint), "hangar-%s",
 	    t->b.id);
 	if (incr) {

@@ -52,6 +52,8 @@ struct config_key {
 
 static int config_set_listen(struct config *, const struct config_key *,
     const char *, char *, size_t);
+static int config_set_metrics_listen(struct config *,
+    const struct config_key *, const char *, char *, size_t);
 static int config_set_path(struct config *, const struct config_key *,
     const char *, char *, size_t);
 static int config_set_uri(struct config *, const struct config_key *,
@@ -81,6 +83,8 @@ static int config_set_group(struct config *, const struct config_key *,
 
 static const struct config_key config_keys[] = {
 	CONFIG_STR("listen", config_set_listen, listen, CONFIG_STR_MAX - 1),
+	CONFIG_STR("metrics_listen", config_set_metrics_listen, metrics_listen,
+	    CONFIG_STR_MAX - 1),
 	CONFIG_STR("db", config_set_path, db_path, CONFIG_STR_MAX - 1),
 	CONFIG_STR("host_uri", config_set_uri, host_uri, CONFIG_STR_MAX - 1),
 	CONFIG_STR("pool_name", config_set_pool_name, pool_name,
@@ -325,6 +329,14 @@ config_check(const struct config *c, char *errbuf, size_t errlen)
 		    "tls_key: client certificates are checked over HTTPS only");
 		return -1;
 	}
+	for (size_t i = 0; c->metrics_listen[0] && i < c->n_listen; i++)
+		if (strcmp(c->metrics_listen, c->listen[i]) == 0) {
+			snprintf(errbuf, errlen, "metrics_listen '%.*s%s' is "
+			    "also a listen address: give metrics an address "
+			    "of their own", CONFIG_SHOW_MAX, c->metrics_listen,
+			    config_ellipsis(c->metrics_listen));
+			return -1;
+		}
 	if (tls)
 		return 0;
 	for (size_t i = 0; i < c->n_listen; i++) {
@@ -363,6 +375,33 @@ config_set_listen(struct config *c, const struct config_key *k,
 		return -1;
 	}
 	c->n_listen++;
+	return 0;
+}
+
+/* HOST:PORT for GET /metrics without credentials (metrics_listen.c);
+ * "" turns it off. */
+static int
+config_set_metrics_listen(struct config *c, const struct config_key *k,
+    const char *v, char *why, size_t whylen)
+{
+	const char *bad = NULL;
+
+	(void)k;
+	if (v[0] != '\0' && strncmp(v, "unix:", 5) == 0)
+		bad = "expected HOST:PORT (metrics are served over TCP only)";
+	else if (v[0] != '\0' && strchr(v, ':') == NULL)
+		bad = "expected HOST:PORT";
+	else if (v[0] != '\0')
+		bad = config_listen_why(v);
+	if (bad != NULL) {
+		snprintf(why, whylen, "address '%.*s%s' is not valid: %s",
+		    CONFIG_SHOW_MAX, v, config_ellipsis(v), bad);
+		return -1;
+	}
+	if (config_copy(c->metrics_listen, CONFIG_STR_MAX, v) == -1) {
+		snprintf(why, whylen, "is too long");
+		return -1;
+	}
 	return 0;
 }
 

@@ -20,6 +20,8 @@
 struct config {
 	char listen[CONFIG_LISTEN_MAX][CONFIG_STR_MAX]; /* "unix:PATH" or "HOST:PORT" */
 	size_t n_listen;
+	char metrics_listen[CONFIG_STR_MAX]; /* HOST:PORT serving GET /metrics
+	                                    * without credentials, or "" */
 	char db_path[CONFIG_STR_MAX];      /* default /var/lib/hangar/hangar.db */
 	char host_uri[CONFIG_STR_MAX];     /* default qemu:///system */
 	char pool_name[256];               /* default "hangar" */

@@ -420,6 +420,11 @@ fleet_connect(struct fleet *f, struct fleet_host *fh, struct fleet_batch *b)
 		return -1;
 	}
 	fleet_keep_pool(fh, &ff);
+	/* a fenced host back: its evacuated VMs' copies go first */
+	if (evacuate_sweep(f->store, fh->bc, fh->id, fh->name) < 0) {
+		fleet_down(f, fh, b);
+		return -1;
+	}
 	fh->reachable = true;
 	fh->backoff_ms = 0;
 	free(fh->last_err);
@@ -649,6 +654,29 @@ fleet_conn(struct fleet *f, int64_t host_id)
 		    fh->name, fleet_why(fh));
 	pthread_mutex_unlock(&fh->mu);
 	return bc;
+}
+
+int
+fleet_answers(struct fleet *f, int64_t host_id)
+{
+	struct fleet_host *fh = fleet_find(f, host_id);
+	int r;
+
+	if (fh == NULL)
+		return err_set(ERR_NOT_FOUND, "host #%lld is not registered",
+		    (long long)host_id);
+	pthread_mutex_lock(&fh->mu);
+	if (!fh->reachable)
+		r = fleet_connect(f, fh, NULL) == 0;
+	else if (fleet_look(f, fh) == 0)
+		r = 1;
+	else
+		r = err_last()->code != ERR_UNAVAILABLE;  /* else down */
+	if (fh->reachable && r == 0)
+		fleet_down(f, fh, NULL);
+	pthread_mutex_unlock(&fh->mu);
+	err_clear();
+	return r;
 }
 
 int

@@ -116,18 +116,18 @@ library_remove_image(const struct app *app, const struct image_rec *im)
 }
 
 /*
- * At start: a staged file whose operation is not queued or running was
- * left by an upload cut short by a crash (or an export): remove it.
+ * A file of staging directory dir whose operation (named by the first
+ * 36 characters of its name) is not queued or running was left by an
+ * upload cut short by a crash (or an export): remove it.
  */
-void
-library_sweep(struct app *app)
+static void
+library_sweep_dir(struct app *app, const char *dir)
 {
-	char dir[CONFIG_STR_MAX + 16], id[UUID_STR_LEN], path[CONFIG_STR_MAX + 300];
+	char id[UUID_STR_LEN], path[CONFIG_STR_MAX + 300];
 	struct dirent *de;
 	struct op_rec op;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/.staging", app->cfg.image_dir);
 	if ((d = opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
@@ -136,8 +136,8 @@ library_sweep(struct app *app)
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(id, sizeof(id), "%.*s", (int)strcspn(de->d_name, "."),
-		    de->d_name);
+		/* "<op id>.upload", "<op id>-<dev>.qcow2", ... */
+		snprintf(id, sizeof(id), "%.36s", de->d_name);
 		c = store_read_begin(app->store);
 		live = store_op_get(c, id, &op) == 0 &&
 		    (op.status == OP_QUEUED || op.status == OP_RUNNING);
@@ -151,6 +151,19 @@ library_sweep(struct app *app)
 	}
 	closedir(d);
 	err_clear();
+}
+
+/* At start: image_dir's staged files, and backup_dir's (an archive
+ * being imported, the disks of an import or a restore). */
+void
+library_sweep(struct app *app)
+{
+	char dir[CONFIG_STR_MAX + 16];
+
+	snprintf(dir, sizeof(dir), "%s/.staging", app->cfg.image_dir);
+	library_sweep_dir(app, dir);
+	snprintf(dir, sizeof(dir), "%s/.staging", app->cfg.backup_dir);
+	library_sweep_dir(app, dir);
 }
 
 /*

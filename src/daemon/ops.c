@@ -17,6 +17,7 @@
 
 #include "../common/error.h"
 #include "../common/log.h"
+#include "../common/metrics.h"
 #include "ops_engine.h"
 
 #define OPS_RECOVER_RETRY_MS 5000
@@ -606,6 +607,9 @@ finish:
 	run->ca.status = r < 0 ? (x->cancelled ? OP_CANCELLED : OP_FAILED) :
 	    OP_SUCCEEDED;
 	run->ca.e = &run->e;
+	metrics_op_done(op_kind_name(x->op.kind),
+	    op_status_name(run->ca.status),
+	    (double)(time_now_ms() - x->op.created_at) / 1e3);
 	ops_subject(x, subject, sizeof(subject));
 	if (r < 0)
 		log_warnx("op %s: %s %s %s: %s", x->op.id,

@@ -98,7 +98,7 @@ ops_disk_make(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
 
 /* Disk d's volume, from its image or empty; its path into path, a
  * linked clone's base into base ("" for none). */
-static int
+int
 ops_disk_one(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
     char *pool, const struct disk_rec *d, char *path, size_t len,
     char *base, size_t blen)

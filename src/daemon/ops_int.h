@@ -199,6 +199,30 @@ int ops_restore_recover(struct op_ctx *x);
 int ops_restore_close(struct store_conn *c, struct op_ctx *x, bool ok);
 void ops_restore_after(struct op_ctx *x, bool ok);
 
+/*
+ * ops_backup_disk.c: a backup's disk onto a host.  upload: the whole
+ * qcow2 at staged into a new volume vol in pool on bc (one of that name
+ * removed first), its path into path; staged is removed either way.
+ * write: disk dev of backup b flattened into backup_dir/.staging
+ * (named by x's operation and dev), then uploaded so.
+ */
+int ops_backup_disk_upload(struct backend_conn *bc, const char *pool,
+    const char *staged, const char *vol, char *path, size_t len);
+int ops_backup_disk_write(struct op_ctx *x, struct backend_conn *bc,
+    const char *pool, const struct backup_rec *b, const char *dev,
+    const char *vol, char *path, size_t len);
+/* ops_import.c: a new VM from a backup archive or a backup */
+int ops_import_run(struct op_ctx *x);
+int ops_import_recover(struct op_ctx *x);
+void ops_import_after(struct op_ctx *x, bool ok);
+/* ops_evacuate.c: a lost host's VMs made again elsewhere (evacuate.c) */
+int ops_evacuate_run(struct op_ctx *x);
+int ops_evacuate_recover(struct op_ctx *x);
+int ops_evacuate_vm_run(struct op_ctx *x);
+int ops_evacuate_vm_recover(struct op_ctx *x);
+int ops_evacuate_vm_close(struct store_conn *c, struct op_ctx *x, bool ok);
+void ops_evacuate_vm_after(struct op_ctx *x, bool ok);
+
 /* ops_snap.c: the snapshot runners */
 /* ops_disk.c: the VM's disks on a host, as a list */
 struct ops_disks {
@@ -211,8 +235,12 @@ struct ops_disks {
 	struct vm_nic_spec nic[VM_NICS_MAX];
 	struct network_names nic_names[VM_NICS_MAX];
 };
-/* The host's pool directory (its own, else the configured one). */
-const char *ops_pool_path(const struct op_ctx *x, const struct host_rec *h);
+/* Make disk d as a create does (the seed written, a clone of its image,
+ * or empty) in pool on bc (host_id's); its path (and a linked clone's
+ * base) into path and base. */
+int ops_disk_one(struct op_ctx *x, struct backend_conn *bc, int64_t host_id,
+    char *pool, const struct disk_rec *d, char *path, size_t len,
+    char *base, size_t blen);
 /* Make every disk's volume in pool (of host_id, on bc; made again if it
  * has gone, its name then updated in pool[FLEET_POOL_MAX]); their paths
  * into out. */

@@ -4,7 +4,7 @@
  *
  * Each of the VM's disks (not its NoCloud seed) is flattened out of the
  * backup's chain into backup_dir/.staging, then uploaded through a
- * libvirt stream as a new volume beside the old one
+ * libvirt stream (ops_backup_disk.c) as a new volume beside the old one
  * (<vm uuid>-<dev>-r<op id prefix>.qcow2, a whole image: no base).  Only
  * when every new volume is there is the domain defined again on them;
  * the closing transaction points the disk rows at them, and only after
@@ -14,12 +14,9 @@
  * next backup after a restore must be a full one.  Params:
  * {"backup": id}; the run adds {"replaced": [old volume, ...]}.
  */
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../common/error.h"
 #include "../common/log.h"
@@ -40,50 +37,17 @@ ops_restore_vol(const struct op_ctx *x, const struct disk_rec *d, char *out)
 	    d->dev, x->op.id);
 }
 
-/* The virtual size a qcow2 file's header says. */
-static int
-ops_restore_vsize(const char *path, int64_t *out)
-{
-	unsigned char h[32];
-	uint32_t hi, lo;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : pread(fd, h, sizeof(h), 0);
-
-	if (fd >= 0)
-		close(fd);
-	if (n != (ssize_t)sizeof(h) || memcmp(h, "QFI\xfb", 4) != 0)
-		return err_set(ERR_INTERNAL, "'%s' is not a qcow2 image", path);
-	memcpy(&hi, h + 24, 4);
-	memcpy(&lo, h + 28, 4);
-	*out = (int64_t)(((uint64_t)ntohl(hi) << 32) | ntohl(lo));
-	return 0;
-}
-
 /* Disk d out of backup b into its new volume on the host. */
 static int
 ops_restore_one(struct op_ctx *x, const struct backup_rec *b,
     const struct disk_rec *d, const char *vol)
 {
-	char staged[CONFIG_STR_MAX + 128], name[96], path[1024], step[64];
-	int64_t vsize = 0;
-	int r;
+	char path[1024], step[64];
 
 	snprintf(step, sizeof(step), "restoring disk %s", d->dev);
 	ops_step(x, step);
-	snprintf(name, sizeof(name), "%s-%s", x->op.id, d->dev);
-	if (backups_staged(x->app, name, staged, sizeof(staged)) < 0)
-		return -1;
-	r = backups_flatten_to(x->app, b, d->dev, staged);
-	if (r == 0)
-		r = ops_restore_vsize(staged, &vsize);
-	/* a volume left by an interrupted try first goes */
-	if (r == 0)
-		r = backend_volume_delete(x->bc, x->pool, vol);
-	if (r == 0)
-		r = backend_volume_upload(x->bc, x->pool, vol, staged, vsize,
-		    path, sizeof(path));
-	(void)unlink(staged);
-	return r;
+	return ops_backup_disk_write(x, x->bc, x->pool, b, d->dev, vol, path,
+	    sizeof(path));
 }
 
 /* Remove the new volumes (best effort; keeps the error). */

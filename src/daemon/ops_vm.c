@@ -316,6 +316,10 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	[OP_CLONE] = { .run = ops_clone_run, .recover = ops_clone_recover,
 	    .close = ops_close_create, .drop_if_unreached = true,
 	    .after = ops_after_disks },
+	/* an import is made like a create, and undone like one */
+	[OP_VM_IMPORT] = { .run = ops_import_run,
+	    .recover = ops_import_recover, .close = ops_close_create,
+	    .drop_if_unreached = true, .after = ops_import_after },
 	/* an interrupted template is failed and cleaned like an import */
 	[OP_TEMPLATE] = { .run = ops_template_run,
 	    .recover = ops_template_recover, .close = ops_image_close,
@@ -334,6 +338,13 @@ const struct op_runner ops_runners[OP_KIND__COUNT] = {
 	[OP_RESIZE] = { .run = ops_resize_run, .recover = ops_resize_recover,
 	    .close = ops_resize_close, .after = ops_resize_after,
 	    .cancellable = true, .restart = ops_resize_restart },
+	/* a lost host's VMs: the parent's children settle on their own; a
+	 * child's half-made VM on its new host is finished or undone */
+	[OP_EVACUATE] = { .run = ops_evacuate_run,
+	    .recover = ops_evacuate_recover, .no_vm = true },
+	[OP_EVACUATE_VM] = { .run = ops_evacuate_vm_run,
+	    .recover = ops_evacuate_vm_recover,
+	    .close = ops_evacuate_vm_close, .after = ops_evacuate_vm_after },
 	[OP_IMAGE_IMPORT] = { .run = ops_image_run,
 	    .recover = ops_image_recover, .close = ops_image_close,
 	    .after = ops_image_after, .cancellable = true, .no_vm = true,

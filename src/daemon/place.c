@@ -41,12 +41,20 @@ place_group_tx(struct store_conn *c, struct place_tx *t)
 	return 0;
 }
 
+struct place_move {
+	struct op_rec *op;
+	const struct vm_rec *vm;
+	int64_t to;                  /* the row moves there (0: it stays) */
+};
+
 static int
 place_move_tx(struct store_conn *c, void *arg)
 {
-	struct op_rec *op = arg;
+	struct place_move *m = arg;
 
-	return store_op_insert(c, op);
+	if (m->to && store_vm_set_host(c, m->vm->id, m->to, m->op->id) < 0)
+		return -1;
+	return store_op_insert(c, m->op);
 }
 
 static int
@@ -325,11 +333,17 @@ place_run(struct app *app, struct place_req *pr, struct place_out *out,
 			}
 			snprintf(mop->params, sizeof(mop->params), "%s", text);
 			free(text);
-			if (store_tx(app->store, place_move_tx, mop) < 0)
+			struct place_move m = { mop, move,
+			    pr->move_row ? dest->id : 0 };
+
+			if (store_tx(app->store, place_move_tx, &m) < 0)
 				goto done;
-			/* held on both hosts until the move settles */
+			/* held on both hosts until the move settles (or only
+			 * where the row now is) */
 			there.host_id = dest->id;
 			view_claim_locked(app->view, &there);
+			if (pr->move_row)
+				view_release_locked(app->view, move);
 		}
 	}
 	r = 0;

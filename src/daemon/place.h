@@ -37,6 +37,11 @@ struct place_req {
 	 * transaction (0: none) */
 	int64_t env_id;
 	const char *env_role;
+	/* a move whose source is lost (an evacuation): the VM's row points
+	 * at the destination in its operation's own transaction (the claim
+	 * is the row's from then on), and the view's claim on the source is
+	 * let go (place_move with an op) */
+	bool move_row;
 };
 
 /* Every host's verdict, for the explain output (owned; place_out_free). */

@@ -31,6 +31,8 @@ struct view {
 enum sched_state
 view_state_of(const struct host_rec *h)
 {
+	if (h->fenced_at > 0)
+		return SCHED_FENCED;
 	if (h->maintenance)
 		return SCHED_MAINTENANCE;
 	return strcmp(h->state, "ready") == 0 ? SCHED_READY :
@@ -245,6 +247,12 @@ void
 view_claim_locked(struct view *v, const struct vm_rec *vm)
 {
 	view_account(v, vm, 1);
+}
+
+void
+view_release_locked(struct view *v, const struct vm_rec *vm)
+{
+	view_account(v, vm, -1);
 }
 
 void

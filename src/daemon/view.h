@@ -49,6 +49,7 @@ void view_host_remove_locked(struct view *v, int64_t host_id);
  * _locked variants are for a caller holding it). */
 void view_claim_locked(struct view *v, const struct vm_rec *vm);
 void view_release(struct view *v, const struct vm_rec *vm);
+void view_release_locked(struct view *v, const struct vm_rec *vm);
 /*
  * A VM on host_id grows (delta > 0: a disk added or grown) or shrinks
  * (a disk removed, or a growth undone) by delta GiB of disk.

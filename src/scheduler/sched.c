@@ -64,7 +64,8 @@ sched_f_state(const struct sched_host *h, size_t i,
 	if (h->state == SCHED_READY)
 		return 1;
 	SCHED_WHY(why, "host is %s", h->state ==
-	    SCHED_MAINTENANCE ? "in maintenance" : "unreachable");
+	    SCHED_MAINTENANCE ? "in maintenance" : h->state == SCHED_FENCED ?
+	    "fenced (lost and evacuated)" : "unreachable");
 	return 0;
 }
 

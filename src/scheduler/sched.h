@@ -22,7 +22,8 @@
 #define SCHED_WHY_MAX 256
 #define SCHED_MAX_WEIGHERS 4
 
-enum sched_state { SCHED_READY = 0, SCHED_MAINTENANCE, SCHED_UNREACHABLE };
+enum sched_state { SCHED_READY = 0, SCHED_MAINTENANCE, SCHED_UNREACHABLE,
+	SCHED_FENCED };
 
 /* domain types a host offers, as bits */
 #define SCHED_DT_QEMU 0x1

@@ -29,6 +29,8 @@ struct store_conn;
 
 #define HOST_LABELS_MAX 2048
 
+#define HOST_FENCE_MAX 2048
+
 struct host_rec {
 	int64_t id;
 	char name[NAME_MAX_LEN];
@@ -53,6 +55,11 @@ struct host_rec {
 	 * with the same storage name see the same files at the same path */
 	char pool_path[1024];
 	char storage[NAME_MAX_LEN];
+	/* lost and evacuated: when it was fenced (ms), 0 if it is not; the
+	 * program that fences it: its argument vector as a JSON array of
+	 * strings, "" for none */
+	int64_t fenced_at;
+	char fence[HOST_FENCE_MAX];
 	int64_t created_at, updated_at;
 	/* derived from the VMs placed on it (read-only) */
 	int vms;
@@ -60,6 +67,7 @@ struct host_rec {
 };
 
 #define SNAPSHOT_SCHEDULE_MAX 129
+#define BACKUP_FULL_EVERY_DEFAULT 7  /* a weekly full one, daily backups */
 
 struct vm_rec {
 	int64_t id;
@@ -96,6 +104,13 @@ struct vm_rec {
 	 * (a VM made before these existed) */
 	int max_vcpus;
 	int64_t max_memory_mib;
+	/* scheduled backups (daemon/bsched.c): as the snapshots' above */
+	char backup_schedule[SNAPSHOT_SCHEDULE_MAX];
+	int backup_keep;                /* keep the newest N scheduled; 0 = all */
+	int64_t backup_max_age_ms;      /* delete older scheduled; 0 = never */
+	int backup_full_every;          /* a chain's length before a full one
+	                                 * (0 at insert: the default) */
+	int64_t backup_last_at;         /* when the schedule last fired */
 };
 
 /*
@@ -228,6 +243,12 @@ int store_host_update_settings(struct store_conn *c, const struct host_rec *h);
 /* ERR_CONFLICT while VMs are placed on it. */
 int store_host_delete(struct store_conn *c, int64_t id);
 int store_host_set_state(struct store_conn *c, int64_t id, const char *state);
+struct json_t;
+/* Fence host id (or re-admit it: fenced false), with event host.fenced
+ * or host.unfenced carrying data (borrowed, may be NULL); a repeat
+ * changes nothing. */
+int store_host_set_fenced(struct store_conn *c, int64_t id, bool fenced,
+    struct json_t *data);
 /* With the derived counters (vms, alloc_*): costs O(VMs on the host). */
 int store_host_get(struct store_conn *c, const char *name, struct host_rec *out);
 /*
@@ -295,6 +316,11 @@ int store_vm_set_size(struct store_conn *c, int64_t id, int vcpus,
     int64_t memory_mib);
 /* The schedule fired at ms. */
 int store_vm_schedule_ran(struct store_conn *c, int64_t id, int64_t at_ms);
+/* The backup schedule, retention and full_every from v; vm.updated. */
+int store_vm_set_backup_schedule(struct store_conn *c,
+    const struct vm_rec *v);
+/* The backup schedule fired at ms. */
+int store_vm_backup_ran(struct store_conn *c, int64_t id, int64_t at_ms);
 /* Remove the row (its snapshots' rows go with it); appends vm.deleted. */
 int store_vm_delete(struct store_conn *c, int64_t id, const char *op_id);
 /* host/state/group filters may be NULL. */
@@ -305,6 +331,9 @@ int store_vm_each_in_group(struct store_conn *c, int64_t group_id,
     store_vm_fn fn, void *arg);
 /* Every VM with a snapshot schedule or retention. */
 int store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg);
+/* Every VM with a backup schedule or retention. */
+int store_vm_each_backup_scheduled(struct store_conn *c, store_vm_fn fn,
+    void *arg);
 /* Every running VM whose provisioning is pending or running. */
 int store_vm_each_provisioning(struct store_conn *c, store_vm_fn fn,
     void *arg);
@@ -338,6 +367,12 @@ int store_disk_list(struct store_conn *c, int64_t vm_id, struct disk_rec *out,
     int max);
 int store_disk_get(struct store_conn *c, int64_t vm_id, const char *dev,
     struct disk_rec *out);
+/* fn(vm id, image) for every VM with a disk made from an image (the
+ * image of its first such disk), by VM id (metrics' vm_info). */
+typedef int (*store_vm_image_fn)(int64_t vm_id, const char *image,
+    void *arg);
+int store_disk_each_image(struct store_conn *c, store_vm_image_fn fn,
+    void *arg);
 /* How many disks are linked clones of image (0 when none). */
 int store_disk_count_image(struct store_conn *c, const char *image,
     int64_t *out);
@@ -428,6 +463,9 @@ struct nic_rec {
 	char ipv4[16];             /* its address, or "" (a network with no
 	                            * range) */
 	int64_t created_at;
+	bool wish;                 /* to insert: mac and ipv4 are wishes,
+	                            * replaced by new ones when taken or
+	                            * not of the network (an import) */
 };
 
 /*
@@ -440,6 +478,8 @@ struct nic_rec {
  * the range): ERR_INVALID / ERR_CONFLICT naming "<field>.mac" or
  * "<field>.ipv4" (field e.g. "nics[0]"; NULL: just "mac", "ipv4");
  * ERR_CONFLICT naming "<field>.network" when its range is exhausted.
+ * With n->wish, a taken or foreign mac or ipv4 is replaced by a new one
+ * instead (n then holds what was given).
  */
 int store_nic_insert(struct store_conn *c, int64_t vm_id, struct nic_rec *n,
     const char *mac_prefix, const char *field);
@@ -520,6 +560,7 @@ struct backup_rec {
 	int64_t size;                /* bytes of its files */
 	char op_id[UUID_STR_LEN];    /* the operation that made it */
 	int64_t created_at;
+	bool scheduled;              /* taken by the VM's backup_schedule */
 };
 
 /* Free what a row read holds (spec, disks); NULL is fine. */

@@ -15,7 +15,8 @@
 
 #define BACKUP_COLS \
 	"SELECT id, vm_uuid, vm_name, mode, parent, checkpoint," \
-	" checkpoint_xml, status, spec, disks, size, op_id, created_at" \
+	" checkpoint_xml, status, spec, disks, size, op_id, created_at," \
+	" scheduled" \
 	" FROM backups "
 
 static json_t *
@@ -46,6 +47,7 @@ backup_row(sqlite3_stmt *st, struct backup_rec *b)
 	b->size = sqlite3_column_int64(st, 10);
 	store_col_text(st, 11, b->op_id, sizeof(b->op_id));
 	b->created_at = sqlite3_column_int64(st, 12);
+	b->scheduled = sqlite3_column_int(st, 13) != 0;
 }
 
 void
@@ -75,8 +77,8 @@ int
 store_backup_insert(struct store_conn *c, struct backup_rec *b)
 {
 	static const char sql[] = "INSERT INTO backups (id, vm_uuid, vm_name,"
-	    " mode, parent, checkpoint, status, spec, op_id, created_at)"
-	    " VALUES (?1,?2,?3,?4,?5,?6,'creating',?7,?8,?9)";
+	    " mode, parent, checkpoint, status, spec, op_id, created_at,"
+	    " scheduled) VALUES (?1,?2,?3,?4,?5,?6,'creating',?7,?8,?9,?10)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -95,6 +97,7 @@ store_backup_insert(struct store_conn *c, struct backup_rec *b)
 	}
 	sqlite3_bind_text(st, 8, b->op_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, b->created_at);
+	sqlite3_bind_int(st, 10, b->scheduled ? 1 : 0);
 	return store_exec_stmt(c, st, "insert backup");
 }
 

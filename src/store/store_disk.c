@@ -206,6 +206,26 @@ store_disk_get(struct store_conn *c, int64_t vm_id, const char *dev,
 }
 
 int
+store_disk_each_image(struct store_conn *c, store_vm_image_fn fn, void *arg)
+{
+	/* SQLite: the bare column comes from the row of MIN(dev) */
+	static const char sql[] = "SELECT vm_id, image, MIN(dev) FROM vm_disks"
+	    " WHERE image <> '' GROUP BY vm_id ORDER BY vm_id";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int rc, stop = 0;
+
+	if (st == NULL)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = fn(sqlite3_column_int64(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), arg);
+	sqlite3_reset(st);
+	if (!stop && rc != SQLITE_DONE)
+		return store_fail(c, rc, "list the VMs' images");
+	return stop ? -1 : 0;
+}
+
+int
 store_disk_count_image(struct store_conn *c, const char *image, int64_t *out)
 {
 	/* full clones are copies: only linked clones hang on the image */

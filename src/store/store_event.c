@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../common/error.h"
+#include "../common/metrics.h"
 #include "store_int.h"
 
 /* The data object as compact JSON text; "{}" for none.  Caller frees. */
@@ -31,17 +32,21 @@ event_data_text(json_t *data)
 	return t ? t : strdup("{}");
 }
 
-/* Step an event insert and note its id for the commit's wake-up. */
+/* Step an event insert of type and note its id for the commit's
+ * wake-up. */
 static int
-event_insert(struct store_conn *c, sqlite3_stmt *st, char *text)
+event_insert(struct store_conn *c, sqlite3_stmt *st, const char *type,
+    char *text)
 {
 	int r = store_exec_stmt(c, st, "append event");
 
 	free(text);
 	if (r < 0)
 		return -1;
-	if (sqlite3_changes(c->db) > 0)
+	if (sqlite3_changes(c->db) > 0) {
 		c->ev_max = sqlite3_last_insert_rowid(c->db);
+		metrics_event(type);
+	}
 	return 0;
 }
 
@@ -64,7 +69,7 @@ store_event_vm(struct store_conn *c, int64_t vm_id, const char *type,
 	store_bind_text(st, 3, op_id);
 	sqlite3_bind_text(st, 4, text ? text : "{}", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, vm_id);
-	return event_insert(c, st, text);
+	return event_insert(c, st, type, text);
 }
 
 int
@@ -89,7 +94,7 @@ store_event_op(struct store_conn *c, const char *op_id, const char *type,
 	sqlite3_bind_text(st, 2, type, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, text ? text : "{}", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, op_id, -1, SQLITE_TRANSIENT);
-	return event_insert(c, st, text);
+	return event_insert(c, st, type, text);
 }
 
 int
@@ -108,7 +113,7 @@ store_event_host(struct store_conn *c, const char *host, const char *type,
 	sqlite3_bind_text(st, 2, type, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, host, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 4, text ? text : "{}", -1, SQLITE_TRANSIENT);
-	return event_insert(c, st, text);
+	return event_insert(c, st, type, text);
 }
 
 static int

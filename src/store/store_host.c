@@ -16,7 +16,8 @@
 #define HOST_COLS_B \
 	" h.maintenance, h.labels, h.cpu_ratio, h.ram_ratio, h.disk_ratio," \
 	" h.reserved_vcpus, h.reserved_memory_mib, h.reserved_disk_gib," \
-	" h.domain_types, h.disk_gib, h.disk_free_gib, h.pool_path, h.storage"
+	" h.domain_types, h.disk_gib, h.disk_free_gib, h.pool_path, h.storage," \
+	" h.fenced_at, h.fence"
 /* With the counters summed over the host's VMs: O(VMs on the host). */
 #define HOST_COLS \
 	HOST_COLS_A "COUNT(v.id), COALESCE(SUM(v.vcpus),0)," \
@@ -59,6 +60,8 @@ host_row(sqlite3_stmt *st, struct host_rec *h)
 	h->disk_free_gib = sqlite3_column_int64(st, 26);
 	store_col_text(st, 27, h->pool_path, sizeof(h->pool_path));
 	store_col_text(st, 28, h->storage, sizeof(h->storage));
+	h->fenced_at = sqlite3_column_int64(st, 29);
+	store_col_text(st, 30, h->fence, sizeof(h->fence));
 }
 
 /* Bind the settings a client chooses to ?2.. ?9 of sql. */
@@ -121,9 +124,9 @@ store_host_insert(struct store_conn *c, struct host_rec *h)
 	    " reserved_memory_mib, reserved_disk_gib, arch, domain_type, cpus,"
 	    " memory_mib, free_memory_mib, cpu_model, domain_types, disk_gib,"
 	    " disk_free_gib, created_at, updated_at, uri, state, pool_path,"
-	    " storage) VALUES"
+	    " storage, fence) VALUES"
 	    " (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,"
-	    "  ?19,?19,?20,?21,?22,?23)";
+	    "  ?19,?19,?20,?21,?22,?23,?24)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -137,6 +140,7 @@ store_host_insert(struct store_conn *c, struct host_rec *h)
 	    SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 22, h->pool_path, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 23, h->storage, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 24, h->fence, -1, SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "insert host") < 0) {
 		if (store_unique_broken(c, "hosts.name"))
 			err_set_field(ERR_CONFLICT, "name",
@@ -171,7 +175,7 @@ store_host_update_settings(struct store_conn *c, const struct host_rec *h)
 	static const char sql[] = "UPDATE hosts SET maintenance=?2, labels=?3,"
 	    " cpu_ratio=?4, ram_ratio=?5, disk_ratio=?6, reserved_vcpus=?7,"
 	    " reserved_memory_mib=?8, reserved_disk_gib=?9, updated_at=?10,"
-	    " storage=?11, pool_path=?12 WHERE id=?1";
+	    " storage=?11, pool_path=?12, fence=?13 WHERE id=?1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 	json_t *d;
 	int r;
@@ -183,6 +187,7 @@ store_host_update_settings(struct store_conn *c, const struct host_rec *h)
 	sqlite3_bind_int64(st, 10, time_now_ms());
 	sqlite3_bind_text(st, 11, h->storage, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 12, h->pool_path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 13, h->fence, -1, SQLITE_TRANSIENT);
 	if (store_exec_stmt(c, st, "update host") < 0 ||
 	    store_changed(c, "host") < 0)
 		return -1;
@@ -230,6 +235,28 @@ store_host_set_state(struct store_conn *c, int64_t id, const char *state)
 		return 0;
 	snprintf(type, sizeof(type), "host.%s", state);
 	return host_event(c, id, type, NULL);
+}
+
+int
+store_host_set_fenced(struct store_conn *c, int64_t id, bool fenced,
+    json_t *data)
+{
+	static const char sql[] = "UPDATE hosts SET fenced_at=?2,"
+	    " updated_at=?3 WHERE id=?1 AND (fenced_at > 0) <> (?2 > 0)";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	int64_t now = time_now_ms();
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, fenced ? now : 0);
+	sqlite3_bind_int64(st, 3, now);
+	if (store_exec_stmt(c, st, "fence host") < 0)
+		return -1;
+	if (sqlite3_changes(c->db) == 0)
+		return 0;
+	return host_event(c, id, fenced ? "host.fenced" : "host.unfenced",
+	    data);
 }
 
 static int

@@ -162,6 +162,10 @@ nic_ipv4(struct store_conn *c, struct nic_rec *n, const char *field,
 	*has = false;
 	if (nic_range(c, n->network_id, &r) < 0)
 		return -1;
+	if (n->wish && n->ipv4[0] && (r.prefix == 0 ||
+	    ipv4_parse(n->ipv4, out) < 0 || (*out & ipv4_mask(r.prefix)) !=
+	    r.net || *out == r.net || *out == r.bcast || *out == r.gw))
+		n->ipv4[0] = '\0';      /* not of this network: a new one */
 	if (r.prefix == 0) {
 		if (n->ipv4[0])
 			return err_set_field(ERR_INVALID, nic_field(f, sizeof(f),
@@ -249,6 +253,31 @@ nic_row_insert(struct store_conn *c, int64_t vm_id, const struct nic_rec *n,
 	return store_exec_stmt(c, st, "insert nic");
 }
 
+/*
+ * A wished-for address or MAC was taken (c's last constraint): a free
+ * address of the network instead, or a MAC to be picked.  0 to try
+ * again, -1 when that was not why (the error left as it was).
+ */
+static int
+nic_wish_taken(struct store_conn *c, struct nic_rec *n, const char *field,
+    uint32_t *ipv4, bool *pick_mac)
+{
+	struct nic_range r;
+
+	if (store_unique_broken(c, "vm_nics.ipv4")) {
+		if (nic_range(c, n->network_id, &r) < 0 ||
+		    nic_free_ipv4(c, n->network_id, &r, field, ipv4) < 0)
+			return -1;
+		ipv4_format(*ipv4, n->ipv4, sizeof(n->ipv4));
+		return 0;
+	}
+	if (store_unique_broken(c, "vm_nics.mac") && !*pick_mac) {
+		*pick_mac = true;
+		return 0;
+	}
+	return -1;
+}
+
 int
 store_nic_insert(struct store_conn *c, int64_t vm_id, struct nic_rec *n,
     const char *mac_prefix, const char *field)
@@ -274,6 +303,9 @@ store_nic_insert(struct store_conn *c, int64_t vm_id, struct nic_rec *n,
 			return -1;
 		if (nic_row_insert(c, vm_id, n, ipv4, has_ipv4) == 0)
 			return 0;
+		if (n->wish && nic_wish_taken(c, n, field, &ipv4, &pick_mac)
+		    == 0)
+			continue;
 		if (store_unique_broken(c, "vm_nics.ipv4"))
 			return err_set_field(ERR_CONFLICT, nic_field(f, sizeof(f),
 			    field, "ipv4"), "address %s is taken", n->ipv4);

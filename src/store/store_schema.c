@@ -370,6 +370,35 @@ const char *const store_migrations[] = {
 	"  CHECK (max_vcpus >= 0);"
 	"ALTER TABLE vms ADD COLUMN max_memory_mib INTEGER NOT NULL"
 	"  DEFAULT 0 CHECK (max_memory_mib >= 0);",
+	/*
+	 * 20: scheduled backups (daemon/bsched.c), like the snapshot
+	 * schedule of migration 10: the schedule ('' for none), the
+	 * retention (keep the newest N scheduled backups, none older than
+	 * max_age; 0: no limit), how many backups a chain holds before the
+	 * next one is full again, and when the schedule last fired.  A
+	 * backup taken by the schedule is marked: only those are pruned.
+	 */
+	"ALTER TABLE vms ADD COLUMN backup_schedule TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE vms ADD COLUMN backup_keep INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (backup_keep >= 0);"
+	"ALTER TABLE vms ADD COLUMN backup_max_age_ms INTEGER NOT NULL"
+	"  DEFAULT 0 CHECK (backup_max_age_ms >= 0);"
+	"ALTER TABLE vms ADD COLUMN backup_full_every INTEGER NOT NULL"
+	"  DEFAULT 7 CHECK (backup_full_every >= 1);"
+	"ALTER TABLE vms ADD COLUMN backup_last_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE backups ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (scheduled IN (0,1));",
+	/*
+	 * 21: a host lost and evacuated is fenced: nothing is placed on it,
+	 * and when it answers again the stale domains of its evacuated VMs
+	 * are destroyed and undefined there before anything else, until an
+	 * operator re-admits it (POST /v1/hosts/{h}/unfence).  fenced_at: when (ms), 0 if not;
+	 * fence: the program that fences it (a JSON array, its argument
+	 * vector), '' for none
+	 */
+	"ALTER TABLE hosts ADD COLUMN fenced_at INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (fenced_at >= 0);"
+	"ALTER TABLE hosts ADD COLUMN fence TEXT NOT NULL DEFAULT '';",
 };
 
 const int store_nmigrations =

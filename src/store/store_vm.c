@@ -32,13 +32,16 @@
 	"  WHEN 'template' THEN 'templating'" \
 	"  WHEN 'backup' THEN 'backing-up'" \
 	"  WHEN 'restore' THEN 'restoring'" \
-	"  WHEN 'resize' THEN 'resizing' END," \
+	"  WHEN 'resize' THEN 'resizing'" \
+	"  WHEN 'vm_import' THEN 'importing'" \
+	"  WHEN 'evacuate_vm' THEN 'evacuating' END," \
 	"  v.observed_state) AS vm_state," \
 	" o.id, v.created_at, v.updated_at, v.group_id, g.name," \
 	" v.snapshot_schedule, v.snapshot_keep, v.snapshot_max_age_ms," \
 	" v.snapshot_last_at, v.on_drift, v.firmware, v.machine," \
 	" v.domain_type, v.clock, v.hyperv, v.provisioning, v.graphics," \
-	" v.max_vcpus, v.max_memory_mib" \
+	" v.max_vcpus, v.max_memory_mib, v.backup_schedule, v.backup_keep," \
+	" v.backup_max_age_ms, v.backup_full_every, v.backup_last_at" \
 	" FROM vms v JOIN hosts h ON h.id = v.host_id" \
 	" LEFT JOIN groups g ON g.id = v.group_id" \
 	" LEFT JOIN operations o ON o.vm_id = v.id" \
@@ -79,6 +82,11 @@ vm_row(sqlite3_stmt *st, struct vm_rec *v)
 	store_col_text(st, 27, v->graphics, sizeof(v->graphics));
 	v->max_vcpus = sqlite3_column_int(st, 28);
 	v->max_memory_mib = sqlite3_column_int64(st, 29);
+	store_col_text(st, 30, v->backup_schedule, sizeof(v->backup_schedule));
+	v->backup_keep = sqlite3_column_int(st, 31);
+	v->backup_max_age_ms = sqlite3_column_int64(st, 32);
+	v->backup_full_every = sqlite3_column_int(st, 33);
+	v->backup_last_at = sqlite3_column_int64(st, 34);
 }
 
 int
@@ -90,9 +98,10 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v,
 	    " created_at, updated_at, group_id, snapshot_schedule,"
 	    " snapshot_keep, snapshot_max_age_ms, snapshot_last_at, on_drift,"
 	    " firmware, machine, domain_type, clock, hyperv, provisioning,"
-	    " graphics, max_vcpus, max_memory_mib)"
+	    " graphics, max_vcpus, max_memory_mib, backup_schedule,"
+	    " backup_keep, backup_max_age_ms, backup_full_every, backup_last_at)"
 	    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11,?12,?13,?9,?14,"
-	    " ?15,?16,?17,?18,?19,?20,?21,?22,?23)";
+	    " ?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?9)";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
 	if (st == NULL)
@@ -134,6 +143,11 @@ store_vm_insert(struct store_conn *c, struct vm_rec *v,
 	    SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 22, v->max_vcpus);
 	sqlite3_bind_int64(st, 23, v->max_memory_mib);
+	sqlite3_bind_text(st, 24, v->backup_schedule, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 25, v->backup_keep);
+	sqlite3_bind_int64(st, 26, v->backup_max_age_ms);
+	sqlite3_bind_int(st, 27, v->backup_full_every > 0 ?
+	    v->backup_full_every : BACKUP_FULL_EVERY_DEFAULT);
 	if (store_exec_stmt(c, st, "insert vm") < 0) {
 		if (store_unique_broken(c, "vms.name"))
 			err_set_field(ERR_CONFLICT, "name",
@@ -381,6 +395,39 @@ store_vm_set_schedule(struct store_conn *c, const struct vm_rec *v)
 }
 
 int
+store_vm_set_backup_schedule(struct store_conn *c, const struct vm_rec *v)
+{
+	/* as store_vm_set_schedule: a new schedule counts from now */
+	static const char sql[] = "UPDATE vms SET backup_schedule=?2,"
+	    " backup_keep=?3, backup_max_age_ms=?4, backup_full_every=?5,"
+	    " backup_last_at=CASE WHEN backup_schedule<>?2 THEN ?6"
+	    "  ELSE backup_last_at END,"
+	    " updated_at=MAX(?6, updated_at + 1) WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+	json_t *d;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, v->id);
+	sqlite3_bind_text(st, 2, v->backup_schedule, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, v->backup_keep);
+	sqlite3_bind_int64(st, 4, v->backup_max_age_ms);
+	sqlite3_bind_int(st, 5, v->backup_full_every);
+	sqlite3_bind_int64(st, 6, time_now_ms());
+	if (store_exec_stmt(c, st, "update vm") < 0 ||
+	    store_changed(c, "vm") < 0)
+		return -1;
+	d = json_pack("{s:s, s:i, s:I, s:i}", "backup_schedule",
+	    v->backup_schedule, "backup_keep", v->backup_keep,
+	    "backup_max_age_ms", (json_int_t)v->backup_max_age_ms,
+	    "backup_full_every", v->backup_full_every);
+	r = store_event_vm(c, v->id, "vm.updated", NULL, d);
+	json_decref(d);
+	return r;
+}
+
+int
 store_vm_set_size(struct store_conn *c, int64_t id, int vcpus,
     int64_t memory_mib)
 {
@@ -410,6 +457,20 @@ int
 store_vm_schedule_ran(struct store_conn *c, int64_t id, int64_t at_ms)
 {
 	static const char sql[] = "UPDATE vms SET snapshot_last_at=?2"
+	    " WHERE id=?1";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, at_ms);
+	return store_exec_stmt(c, st, "update vm");
+}
+
+int
+store_vm_backup_ran(struct store_conn *c, int64_t id, int64_t at_ms)
+{
+	static const char sql[] = "UPDATE vms SET backup_last_at=?2"
 	    " WHERE id=?1";
 	sqlite3_stmt *st = store_stmt(c, sql);
 
@@ -485,6 +546,20 @@ store_vm_each_scheduled(struct store_conn *c, store_vm_fn fn, void *arg)
 	if (st == NULL)
 		return -1;
 	return vm_each(c, st, fn, arg, "list scheduled vms");
+}
+
+int
+store_vm_each_backup_scheduled(struct store_conn *c, store_vm_fn fn,
+    void *arg)
+{
+	static const char sql[] = VM_COLS "WHERE v.backup_schedule <> ''"
+	    " OR v.backup_keep > 0 OR v.backup_max_age_ms > 0"
+	    " ORDER BY v.id";
+	sqlite3_stmt *st = store_stmt(c, sql);
+
+	if (st == NULL)
+		return -1;
+	return vm_each(c, st, fn, arg, "list vms with backup schedules");
 }
 
 int

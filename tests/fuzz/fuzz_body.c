@@ -183,26 +183,36 @@ label_ok(const char *s)
 	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
+/* A schedule, keep and max_age the daemon can use. */
+static void
+check_schedule(const char *text, size_t len, int keep, int64_t max_age_ms)
+{
+	struct schedule sc;
+
+	FUZZ_CHECK(memchr(text, '\0', len) != NULL, "schedule unterminated");
+	if (text[0]) {
+		err_clear();
+		FUZZ_CHECK(schedule_parse(text, NULL, &sc) == 0,
+		    "stored schedule '%s' does not parse: %s", text,
+		    err_last()->msg);
+	}
+	FUZZ_CHECK(keep >= 0 && keep <= 1000, "keep %d", keep);
+	FUZZ_CHECK(max_age_ms == 0 || (max_age_ms >= SCHEDULE_DURATION_MIN_MS &&
+	    max_age_ms <= SCHEDULE_DURATION_MAX_MS), "max_age %lld ms",
+	    (long long)max_age_ms);
+}
+
 /* What vms_schedule_parse left in v is something the daemon can use. */
 static void
 check_schedule_fields(const struct vm_rec *v)
 {
-	struct schedule sc;
-
-	FUZZ_CHECK(memchr(v->snapshot_schedule, '\0',
-	    sizeof(v->snapshot_schedule)) != NULL, "schedule unterminated");
-	if (v->snapshot_schedule[0]) {
-		err_clear();
-		FUZZ_CHECK(schedule_parse(v->snapshot_schedule, NULL, &sc) == 0,
-		    "stored schedule '%s' does not parse: %s",
-		    v->snapshot_schedule, err_last()->msg);
-	}
-	FUZZ_CHECK(v->snapshot_keep >= 0 && v->snapshot_keep <= 1000,
-	    "keep %d", v->snapshot_keep);
-	FUZZ_CHECK(v->snapshot_max_age_ms == 0 ||
-	    (v->snapshot_max_age_ms >= SCHEDULE_DURATION_MIN_MS &&
-	    v->snapshot_max_age_ms <= SCHEDULE_DURATION_MAX_MS),
-	    "max_age %lld ms", (long long)v->snapshot_max_age_ms);
+	check_schedule(v->snapshot_schedule, sizeof(v->snapshot_schedule),
+	    v->snapshot_keep, v->snapshot_max_age_ms);
+	check_schedule(v->backup_schedule, sizeof(v->backup_schedule),
+	    v->backup_keep, v->backup_max_age_ms);
+	FUZZ_CHECK(v->backup_full_every == 0 || (v->backup_full_every >= 1 &&
+	    v->backup_full_every <= 1000), "backup_full_every %d",
+	    v->backup_full_every);
 	FUZZ_CHECK(v->on_drift[0] == '\0' || strcmp(v->on_drift, "record") == 0 ||
 	    strcmp(v->on_drift, "enforce") == 0 ||
 	    strcmp(v->on_drift, "alert") == 0, "on_drift '%s'", v->on_drift);
@@ -295,9 +305,9 @@ vm_create(const json_t *body)
 static void
 vm_update(const json_t *body)
 {
+	bool null[VMS_NNULLABLE];
 	struct vm_rec vm;
 	struct req r;
-	json_t *sch;
 	int rc;
 
 	req_init(&r, body);
@@ -317,15 +327,19 @@ vm_update(const json_t *body)
 		req_done(&r, rc, "PATCH /v1/vms/{vm} (resize)");
 		return;
 	}
-	/* MIRROR of vms_update: null is allowed for both ("none") */
-	sch = json_object_get(r.body, "snapshot_schedule");
-	if (sch && json_is_null(sch))
-		json_object_set_new(r.body, "snapshot_schedule",
-		    json_string(""));
-	if (json_is_null(json_object_get(r.body, "snapshot_retention")))
-		json_object_set_new(r.body, "snapshot_retention",
-		    json_object());
+	/* MIRROR of vms_update: null is allowed for a schedule and a
+	 * retention ("none") */
+	for (size_t i = 0; i < VMS_NNULLABLE; i++) {
+		null[i] = json_is_null(json_object_get(r.body,
+		    vms_nullable[i]));
+		if (null[i])
+			json_object_del(r.body, vms_nullable[i]);
+	}
 	rc = body_check(&r, vms_update_fields, N(vms_update_fields));
+	for (size_t i = 0; rc == 0 && i < VMS_NNULLABLE; i++)
+		if (null[i])
+			json_object_set_new(r.body, vms_nullable[i],
+			    json_null());
 	if (rc == 0 && (r.body == NULL || json_object_size(r.body) == 0))
 		rc = err_set(ERR_INVALID, "nothing to change");
 	if (rc == 0) {
@@ -334,6 +348,11 @@ vm_update(const json_t *body)
 		    "@daily");
 		vm.snapshot_keep = 3;
 		vm.snapshot_max_age_ms = 86400000;
+		snprintf(vm.backup_schedule, sizeof(vm.backup_schedule),
+		    "@weekly");
+		vm.backup_keep = 4;
+		vm.backup_max_age_ms = 86400000;
+		vm.backup_full_every = 7;
 		rc = vms_schedule_parse(r.body, &vm);
 		if (rc == 0)
 			check_schedule_fields(&vm);

@@ -60,10 +60,7 @@ lv1() { lvhost_virsh "$LV" "$@"; }
 lv2() { lvhost_virsh "$LV2" "$@"; }
 # hosts NET [HOST]: the static DHCP hosts of network NET on host 1 (or
 # the lvhost HOST), "mac ip"
-hosts() {
-	lvhost_virsh "${2:-$LV}" net-dumpxml "hangar-$1" |
-		sed -nE "s/.*<host mac='([^']*)'( name='[^']*')? ip='([^']*)'.*/\1 \3/p" | sort
-}
+hosts() { t_dhcp_hosts "${2:-$LV}" "$1"; }
 # marker write|read PATTERN FILE: 64 KiB of PATTERN at 60 MiB (past the
 # tiny guest's boot partition, unused) of a stopped
 # VM's qcow2 disk (through its backing chain)

@@ -25,28 +25,11 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/guest.sh
 
 t_init cg nohost
-LV=${T_PFX}h
-if ! LVHOST_NETNS=1 t_lvhost_start "$LV"; then
-	t_fail "start a libvirt host in its own network namespace" "see above"
-	t_summary
-fi
-T_LV_URI=$(lvhost_uri "$LV") LV_DIR=$(lvhost_dir "$LV")
-NS_PID=$(cat "$LV_DIR/unshare.pid")
-HANGARD_CONF_EXTRA=$'reconcile_interval_s = 2\ncpu_ratio = 16' hangard_start || t_summary
+guest_netns_hangard
 W=wait=300
 
-hosts() {
-	lvhost_virsh "$LV" net-dumpxml "hangar-$1" |
-		sed -nE "s/.*<host mac='([^']*)'( name='[^']*')? ip='([^']*)'.*/\1 \3/p" | sort
-}
-gssh() {
-	local ip=$1
-	shift
-	timeout 60 nsenter -t "$NS_PID" -n ssh -i "$T_TMP/key/id" \
-		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR \
-		"debian@$ip" "$@"
-}
+hosts() { t_dhcp_hosts "$LV" "$1"; }
+gssh() { guest_ssh "$NS_PID" "$@"; }
 # hostkeys IP: the guest's SSH host keys, as ssh-keyscan sees them
 hostkeys() {
 	timeout 30 nsenter -t "$NS_PID" -n ssh-keyscan -T 10 "$1" 2>/dev/null |
@@ -60,19 +43,8 @@ since() { echo $((($(t_ns_now) - $1) / 1000)); }
 # --- 1. network, image, key, and the source A booted
 t_http POST /v1/networks '{"name":"lan","mode":"nat","ipv4":{"cidr":"10.81.0.0/24"}}'
 t_expect_status 201 "create nat network lan 10.81.0.0/24: 201"
-if ! DEB=$(guest_image debian); then
-	t_fail "build the Debian test guest from Debian packages" "see above"
-	t_summary
-fi
-code=$(curl -sS -m 600 -o "$T_TMP/import.json" -w '%{http_code}' -X POST \
-	-H 'Content-Type: application/octet-stream' -T "$DEB" \
-	"$T_BASE/v1/images?name=deb&format=qcow2&wait=600")
-t_eq "import the Debian image: 200, succeeded" \
-	"$code $(jq -r .status "$T_TMP/import.json")" "200 succeeded"
-mkdir -p "$T_TMP/key"
-ssh-keygen -q -t ed25519 -N '' -C "hangar-cg@$T_PFX" -f "$T_TMP/key/id" ||
-	t_fail "ssh-keygen" "failed"
-KEY=$(cat "$T_TMP/key/id.pub")
+guest_debian_import deb "wait=600"
+guest_ssh_key
 A=${T_PFX}a B=${T_PFX}b
 T0=$(t_ns_now)
 t_http POST "/v1/vms?$W" "$(jq -nc --arg n "$A" --arg k "$KEY" \

@@ -35,21 +35,11 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/guest.sh
 
 t_init gnet nohost
-LV=${T_PFX}h
-if ! LVHOST_NETNS=1 t_lvhost_start "$LV"; then
-	t_fail "start a libvirt host in its own network namespace" "see above"
-	t_summary
-fi
-T_LV_URI=$LVHOST_URI LV_DIR=$LVHOST_DIR
-NS_PID=$(cat "$LV_DIR/unshare.pid")
-HANGARD_CONF_EXTRA=$'reconcile_interval_s = 2\ncpu_ratio = 16' hangard_start || t_summary
+guest_netns_hangard
 W=wait=300
 
 # hosts NET: the static DHCP hosts of network NET on the host, "mac ip"
-hosts() {
-	lvhost_virsh "$LV" net-dumpxml "hangar-$1" |
-		sed -nE "s/.*<host mac='([^']*)'( name='[^']*')? ip='([^']*)'.*/\1 \3/p" | sort
-}
+hosts() { t_dhcp_hosts "$LV" "$1"; }
 # seen VM IDX IP: hangar shows NIC IDX of VM leased IP, and only that
 seen() {
 	curl -sf -m 5 "$T_BASE/v1/vms/$1" |
@@ -66,14 +56,7 @@ by() {
 is_by() { [ "$(by "$1" "$2" "$3")" = "$4" ]; }
 # gssh IP CMD...: run CMD in the guest at IP over SSH, from inside the
 # host's network namespace (where lan's bridge is)
-gssh() {
-	local ip=$1
-	shift
-	timeout 60 nsenter -t "$NS_PID" -n ssh -i "$T_TMP/key/id" \
-		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR \
-		"debian@$ip" "$@"
-}
+gssh() { guest_ssh "$NS_PID" "$@"; }
 # since T0: whole seconds since T0 (t_ns_now, ms)
 since() { echo $((($(t_ns_now) - $1) / 1000)); }
 
@@ -87,19 +70,8 @@ t_eq "virsh: both are active on the host" \
 	"hangar-iso hangar-lan "
 
 # --- 2. the image and a key
-if ! DEB=$(guest_image debian); then
-	t_fail "build the Debian test guest from Debian packages" "see above"
-	t_summary
-fi
-code=$(curl -sS -m 600 -o "$T_TMP/import.json" -w '%{http_code}' -X POST \
-	-H 'Content-Type: application/octet-stream' -T "$DEB" \
-	"$T_BASE/v1/images?name=deb&format=qcow2&$W")
-t_eq "import the Debian image: 200, succeeded" \
-	"$code $(jq -r .status "$T_TMP/import.json")" "200 succeeded"
-mkdir -p "$T_TMP/key"
-ssh-keygen -q -t ed25519 -N '' -C "hangar-gnet@$T_PFX" -f "$T_TMP/key/id" ||
-	t_fail "ssh-keygen" "failed"
-KEY=$(cat "$T_TMP/key/id.pub")
+guest_debian_import deb "$W"
+guest_ssh_key
 
 # --- 3. two guests, one command each
 UD=$'#cloud-config\nruncmd:\n  - [touch, /tmp/hangar-runcmd-marker]\n'

@@ -71,19 +71,14 @@ lv() {
 	lvhost_virsh "${LV[$h]}" "$@"
 }
 # hosts HOST NET: the static DHCP hosts of network NET on HOST, "mac ip"
-hosts() {
-	lv "$1" net-dumpxml "hangar-$2" |
-		sed -nE "s/.*<host mac='([^']*)'( name='[^']*')? ip='([^']*)'.*/\1 \3/p" | sort
-}
+hosts() { t_dhcp_hosts "${LV[$1]}" "$2"; }
 CLI_PID=$(lvhost_segment_pid "$SEG" cli)
 # cssh CMD...: run CMD in the guest at 10.213.0.2 over SSH from the client.
 # Patient: a TCG guest on a loaded machine was seen to take over 30 s
 # to send sshd's banner.
 cssh() {
-	timeout "${CSSH_TIMEOUT:-180}" nsenter -t "$CLI_PID" -n ssh -i "$T_TMP/key/id" \
-		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o BatchMode=yes -o ConnectTimeout=150 -o LogLevel=ERROR \
-		"debian@$GIP" "$@"
+	GUEST_SSH_TIMEOUT=${CSSH_TIMEOUT:-180} GUEST_SSH_CONNECT=150 \
+		guest_ssh "$CLI_PID" "$GIP" "$@"
 }
 # gaddrs: `ip -o -4 addr` in the guest (three tries)
 gaddrs() {
@@ -128,24 +123,14 @@ t_expect_status 201 "create nat network lan 10.77.0.0/24 (on every host): 201"
 for h in h1 h2; do
 	t_eq "virsh: lan is active on $h" "$(lv "$h" net-list --name | grep -c '^hangar-lan$')" 1
 done
-if ! DEB=$(guest_image debian); then
-	t_fail "build the Debian test guest from Debian packages" "see above"
-	t_summary
-fi
-code=$(curl -sS -m 600 -o "$T_TMP/import.json" -w '%{http_code}' -X POST \
-	-H 'Content-Type: application/octet-stream' -T "$DEB" \
-	"$T_BASE/v1/images?name=deb&format=qcow2&$W")
-t_eq "import the Debian image: 200, succeeded" \
-	"$code $(jq -r .status "$T_TMP/import.json")" "200 succeeded"
-mkdir -p "$T_TMP/key"
-ssh-keygen -q -t ed25519 -N '' -C "hangar-mnet@$T_PFX" -f "$T_TMP/key/id" ||
-	t_fail "ssh-keygen" "failed"
+guest_debian_import deb "$W"
+guest_ssh_key
 
 # --- 2. the guest, on h1, under TCG: this machine's nested KVM stops
 # the image's syslinux with "KVM internal error. Suberror: 1"
 A=${T_PFX}a
 T0=$(t_ns_now)
-t_http POST "/v1/vms?$W" "$(jq -nc --arg n "$A" --arg k "$(cat "$T_TMP/key/id.pub")" \
+t_http POST "/v1/vms?$W" "$(jq -nc --arg n "$A" --arg k "$KEY" \
 	'{name: $n, vcpus: 1, memory_mib: 512, image: "deb", start: true,
 	  host: "local", placement: {domain_type: "qemu"},
 	  nics: [{network: "seg"}, {network: "lan"}],

@@ -24,24 +24,10 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/guest.sh
 
 t_init rsz nohost
-LV=${T_PFX}h
-if ! LVHOST_NETNS=1 t_lvhost_start "$LV"; then
-	t_fail "start a libvirt host in its own network namespace" "see above"
-	t_summary
-fi
-T_LV_URI=$LVHOST_URI LV_DIR=$LVHOST_DIR
-NS_PID=$(cat "$LV_DIR/unshare.pid")
-HANGARD_CONF_EXTRA=$'reconcile_interval_s = 2\ncpu_ratio = 16' hangard_start || t_summary
+guest_netns_hangard
 W=wait=300
 
-gssh() {
-	local ip=$1
-	shift
-	timeout 120 nsenter -t "$NS_PID" -n ssh -i "$T_TMP/key/id" \
-		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		-o BatchMode=yes -o ConnectTimeout=60 -o LogLevel=ERROR \
-		"debian@$ip" "$@"
-}
+gssh() { GUEST_SSH_TIMEOUT=120 GUEST_SSH_CONNECT=60 guest_ssh "$NS_PID" "$@"; }
 # within SECS CMD...: CMD succeeds before SECS seconds have passed (by the
 # clock: a TCG guest's ssh can take a minute to answer one try)
 within() {
@@ -106,19 +92,10 @@ t_expect_json .status succeeded "delete $S"
 # --- 2. the Debian guest
 t_http POST /v1/networks '{"name":"lan","mode":"nat","ipv4":{"cidr":"10.79.0.0/24"}}'
 t_expect_status 201 "create nat network lan: 201"
-if ! DEB=$(guest_image debian); then
-	t_fail "build the Debian test guest" "see above"
-	t_summary
-fi
-code=$(curl -sS -m 600 -o "$T_TMP/import.json" -w '%{http_code}' -X POST \
-	-H 'Content-Type: application/octet-stream' -T "$DEB" \
-	"$T_BASE/v1/images?name=deb&format=qcow2&$W")
-t_eq "import the Debian image: 200" "$code" 200
-mkdir -p "$T_TMP/key"
-ssh-keygen -q -t ed25519 -N '' -C "hangar-rsz@$T_PFX" -f "$T_TMP/key/id" ||
-	t_fail "ssh-keygen" "failed"
+guest_debian_import deb "$W"
+guest_ssh_key
 A=${T_PFX}a IP=10.79.0.2
-t_http POST "/v1/vms?$W" "$(jq -nc --arg n "$A" --arg k "$(cat "$T_TMP/key/id.pub")" \
+t_http POST "/v1/vms?$W" "$(jq -nc --arg n "$A" --arg k "$KEY" \
 	'{name: $n, vcpus: 1, memory_mib: 512, max_vcpus: 2, max_memory_mib: 768,
 	  image: "deb", start: true, placement: {domain_type: "qemu"},
 	  nics: [{network: "lan"}], cloud_init: {ssh_authorized_keys: [$k]}}')"

@@ -26,6 +26,23 @@
 #       waited (e.g. "12.3") on stdout and returns 0; on timeout prints why
 #       and the log's last 20 lines to stderr and returns 1.
 #
+# For suites on a Debian guest over SSH (they source testlib.sh first):
+#   guest_netns_hangard
+#       A libvirt host ${T_PFX}h in a network namespace of its own, and
+#       hangard on it (reconcile every 2 s, cpu_ratio 16, plus
+#       HANGARD_CONF_EXTRA).  Sets LV, T_LV_URI, LV_DIR and NS_PID (a
+#       process in the host's namespace); ends the suite when either fails.
+#   guest_debian_import NAME QUERY
+#       Build (or take from the cache) the Debian image and import it into
+#       hangard as image NAME with QUERY (e.g. wait=600): a check.  Sets
+#       DEB; ends the suite when the image cannot be built.
+#   guest_ssh_key
+#       A new ed25519 key pair in $T_TMP/key/id; sets KEY (the public line).
+#   guest_ssh PID IP CMD...
+#       Run CMD as debian@IP, over SSH with that key, from the network
+#       namespace of process PID.  GUEST_SSH_TIMEOUT (default 60 s) bounds
+#       the whole, GUEST_SSH_CONNECT (default 10 s) the connection.
+#
 # Constants for the tests:
 #   GUEST_TINY_BANNER   the tiny guest's fixed line (a regex)
 #   GUEST_LOGIN_RE      a login prompt on the console (a regex; not
@@ -88,4 +105,45 @@ guest_wait_console() {
 		fi
 		sleep 0.2
 	done
+}
+
+guest_netns_hangard() {
+	LV=${T_PFX}h
+	if ! LVHOST_NETNS=1 t_lvhost_start "$LV"; then
+		t_fail "start a libvirt host in its own network namespace" "see above"
+		t_summary
+	fi
+	T_LV_URI=$(lvhost_uri "$LV") LV_DIR=$(lvhost_dir "$LV")
+	NS_PID=$(cat "$LV_DIR/unshare.pid")
+	HANGARD_CONF_EXTRA=$'reconcile_interval_s = 2\ncpu_ratio = 16'${HANGARD_CONF_EXTRA:+$'\n'$HANGARD_CONF_EXTRA} \
+		hangard_start || t_summary
+}
+
+guest_debian_import() {
+	local code
+	if ! DEB=$(guest_image debian); then
+		t_fail "build the Debian test guest from Debian packages" "see above"
+		t_summary
+	fi
+	code=$(curl -sS -m 600 -o "$T_TMP/import.json" -w '%{http_code}' -X POST \
+		-H 'Content-Type: application/octet-stream' -T "$DEB" \
+		"$T_BASE/v1/images?name=$1&format=qcow2&$2")
+	t_eq "import the Debian image: 200, succeeded" \
+		"$code $(jq -r .status "$T_TMP/import.json")" "200 succeeded"
+}
+
+guest_ssh_key() {
+	mkdir -p "$T_TMP/key"
+	ssh-keygen -q -t ed25519 -N '' -C "hangar-test@$T_PFX" -f "$T_TMP/key/id" ||
+		t_fail "ssh-keygen" "failed"
+	KEY=$(cat "$T_TMP/key/id.pub")
+}
+
+guest_ssh() {
+	local pid=$1 ip=$2
+	shift 2
+	timeout "${GUEST_SSH_TIMEOUT:-60}" nsenter -t "$pid" -n ssh -i "$T_TMP/key/id" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o BatchMode=yes -o ConnectTimeout="${GUEST_SSH_CONNECT:-10}" \
+		-o LogLevel=ERROR "debian@$ip" "$@"
 }

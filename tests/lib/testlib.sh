@@ -403,6 +403,13 @@ t_lvseg_start() {
 	T_LV_SEGS+=" $1"
 }
 
+# t_dhcp_hosts LVHOST NET: the static DHCP hosts of hangar network NET on
+# libvirt host LVHOST, one "mac ip" a line, sorted.
+t_dhcp_hosts() {
+	lvhost_virsh "$1" net-dumpxml "hangar-$2" |
+		sed -nE "s/.*<host mac='([^']*)'( name='[^']*')? ip='([^']*)'.*/\1 \3/p" | sort
+}
+
 # ------------------------------------------------------------------- hangard
 
 hangard_start() {

@@ -1144,6 +1144,12 @@ rand_vm(struct vm_rec *v, bool bad)
 	v->disk_gib = (int64_t)rng() >> (rng() % 64);
 	v->snapshot_keep = (int)(rng() % 4) - 1;
 	v->snapshot_max_age_ms = rng() % 3 ? 0 : (int64_t)(rng() % 4000000000ULL) - 1000;
+	if (rng() % 2)
+		rand_string(v->backup_schedule, sizeof(v->backup_schedule),
+		    bad && rng() % 8 == 0);
+	v->backup_keep = (int)(rng() % 4) - 1;
+	v->backup_max_age_ms = rng() % 3 ? 0 : (int64_t)(rng() % 4000000000ULL) - 1000;
+	v->backup_full_every = (int)(rng() % 10);
 	v->created_at = rng() % 4 ? (int64_t)(rng() % 4102444800000ULL) : 0;
 	v->updated_at = rng() % 4 ? (int64_t)(rng() % 4102444800000ULL) : 0;
 }
@@ -1186,7 +1192,7 @@ vm_utf8(const struct vm_rec *v, const struct disk_rec *d, int n)
 {
 	const char *const f[] = { v->uuid, v->name, v->host, v->state,
 	    v->desired, v->observed, v->op_id, v->group, v->snapshot_schedule,
-	    v->on_drift, v->firmware, v->machine, v->domain_type,
+	    v->backup_schedule, v->on_drift, v->firmware, v->machine, v->domain_type,
 	    v->provisioning, v->clock, v->graphics };
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)

@@ -309,6 +309,8 @@ assert_all_unsupported(const struct backend_driver *drv)
 	    sizeof(path)), "find volumes");
 	assert_unsupported(backend_list_domains(&bc, NULL, NULL),
 	    "list its domains");
+	assert_unsupported(backend_domain_stats(&bc, NULL, NULL),
+	    "report domain statistics");
 	assert_unsupported(backend_volume_put(&bc, "p", "v", "x", 1, path,
 	    sizeof(path)), "put files into volumes");
 	{

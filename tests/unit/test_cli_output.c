@@ -8,7 +8,8 @@
  *
  * Golden files: tests/golden/cli/NAME.json holds a list reply
  * ({"KEY":[...]}) for vms, hosts, groups, operations and snapshots: it is
- * printed as `-o table` and compared with NAME.table, and each of its
+ * printed as `-o table` and compared with NAME.table (NAME.wide with
+ * `-o wide`, NAME.yaml with `-o yaml`), and each of its
  * elements as `key: value` lines (a blank line between) compared with
  * NAME.show (so operations.show is `hangar op show` of snapshot,
  * migrate, drain and plan_execute operations, printed as output_operation()
@@ -46,6 +47,7 @@
 #include "../../clients/migration.c"
 #include "../../clients/problem.c"
 #include "../../clients/sse.c"
+#include "../../clients/yaml.c"
 
 static char test_msg[1024];
 static enum cli_exit test_code;
@@ -201,7 +203,11 @@ test_output_parse_format(void **state)
 	assert_int_equal(f, OUTPUT_JSON);
 	assert_int_equal(output_parse_format("table", &f), 0);
 	assert_int_equal(f, OUTPUT_TABLE);
-	assert_int_equal(output_parse_format("yaml", &f), -1);
+	assert_int_equal(output_parse_format("yaml", &f), 0);
+	assert_int_equal(f, OUTPUT_YAML);
+	assert_int_equal(output_parse_format("wide", &f), 0);
+	assert_int_equal(f, OUTPUT_WIDE);
+	assert_int_equal(output_parse_format("xml", &f), -1);
 	assert_int_equal(output_parse_format("", &f), -1);
 }
 
@@ -364,6 +370,24 @@ test_golden_case(const char *dir, const struct test_case *tc)
 	    tc->tc_cols, *tc->tc_ncols), 0);
 	assert_int_equal(fclose(fp), 0);
 	snprintf(file, sizeof(file), "%s.table", tc->tc_name);
+	test_golden(dir, file, buf);
+	free(buf);
+
+	/* -o wide and -o yaml of the same reply */
+	buf = NULL;
+	assert_non_null(fp = open_memstream(&buf, &len));
+	assert_int_equal(output_list(fp, OUTPUT_WIDE, reply, tc->tc_key,
+	    tc->tc_cols, *tc->tc_ncols), 0);
+	assert_int_equal(fclose(fp), 0);
+	snprintf(file, sizeof(file), "%s.wide", tc->tc_name);
+	test_golden(dir, file, buf);
+	free(buf);
+	buf = NULL;
+	assert_non_null(fp = open_memstream(&buf, &len));
+	assert_int_equal(output_list(fp, OUTPUT_YAML, reply, tc->tc_key,
+	    tc->tc_cols, *tc->tc_ncols), 0);
+	assert_int_equal(fclose(fp), 0);
+	snprintf(file, sizeof(file), "%s.yaml", tc->tc_name);
 	test_golden(dir, file, buf);
 	free(buf);
 

@@ -381,9 +381,9 @@ test_judge_resize(void **state)
 static void
 test_filter_state(void **state)
 {
-	struct sched_host h[3];
+	struct sched_host h[4];
 	struct sched_request r;
-	struct sched_verdict v[3];
+	struct sched_verdict v[4];
 
 	(void)state;
 	mkhost(&h[0], "maint", 64, 1 << 20, 1000);   /* the best, but... */
@@ -391,14 +391,18 @@ test_filter_state(void **state)
 	mkhost(&h[1], "down", 64, 1 << 20, 1000);
 	h[1].state = SCHED_UNREACHABLE;
 	mkhost(&h[2], "up", 2, 2048, 10);
+	mkhost(&h[3], "lost", 64, 1 << 20, 1000);
+	h[3].state = SCHED_FENCED;
 	mkreq(&r, 1, 256, 1);
-	stale(v, 3);
-	assert_int_equal(sched_pick(h, 3, &r, v), 2);
+	stale(v, 4);
+	assert_int_equal(sched_pick(h, 4, &r, v), 2);
 	assert_refused(&v[0], "state");
 	assert_has(v[0].why, "maintenance");
 	assert_refused(&v[1], "state");
 	assert_has(v[1].why, "unreachable");
 	assert_fits(&v[2]);
+	assert_refused(&v[3], "state");
+	assert_has(v[3].why, "fenced");
 }
 
 static void

@@ -563,6 +563,53 @@ test_host_update(void **state)
 	assert_int_equal(err_last()->code, ERR_NOT_FOUND);
 }
 
+struct fence_arg {
+	int64_t id;
+	bool fenced;
+};
+
+static int
+tx_host_fence(struct store_conn *c, void *arg)
+{
+	struct fence_arg *a = arg;
+
+	return store_host_set_fenced(c, a->id, a->fenced, NULL);
+}
+
+/* Fencing is a fact of its own: the connection state does not undo it. */
+static void
+test_host_fence(void **state)
+{
+	struct fx *f = *state;
+	struct fence_arg a = { add_host(f, "h", NULL), true };
+	struct host_rec h;
+	int64_t at;
+
+	assert_int_equal(get_host(f, "h", &h), 0);
+	assert_int_equal(h.fenced_at, 0);
+	assert_int_equal(store_tx(f->s, tx_host_fence, &a), 0);
+	assert_int_equal(get_host(f, "h", &h), 0);
+	assert_true(h.fenced_at > 0);
+	at = h.fenced_at;
+	/* a repeat keeps the first time and writes no second event */
+	sleep_ms(3);
+	assert_int_equal(store_tx(f->s, tx_host_fence, &a), 0);
+	assert_int_equal(get_host(f, "h", &h), 0);
+	assert_int_equal(h.fenced_at, at);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM events WHERE"
+	    " type = 'host.fenced'"), 1);
+	snprintf(h.state, sizeof(h.state), "ready");
+	assert_int_equal(store_tx(f->s, tx_host_facts, &h), 0);
+	assert_int_equal(get_host(f, "h", &h), 0);
+	assert_int_equal(h.fenced_at, at);
+	a.fenced = false;
+	assert_int_equal(store_tx(f->s, tx_host_fence, &a), 0);
+	assert_int_equal(get_host(f, "h", &h), 0);
+	assert_int_equal(h.fenced_at, 0);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM events WHERE"
+	    " type = 'host.unfenced'"), 1);
+}
+
 /* --- VMs --- */
 
 static void
@@ -798,7 +845,7 @@ test_vm_transitional_states(void **state)
 		/* host-, fleet- and library-level kinds have no VM to show
 		 * it on */
 		if (k == OP_DRAIN || k == OP_PLAN || k == OP_IMAGE_IMPORT ||
-		    k == OP_IMAGE_PRUNE)
+		    k == OP_IMAGE_PRUNE || k == OP_EVACUATE)
 			continue;
 		snprintf(id, sizeof(id), "op-%d", k);
 		assert_int_equal(add_op(f, id, (enum op_kind)k, &v), 0);
@@ -2365,6 +2412,7 @@ main(void)
 		cmocka_unit_test(test_open_bad_path),
 		T(test_host_insert_get_each),
 		T(test_host_update),
+		T(test_host_fence),
 		T(test_vm_insert_get),
 		T(test_host_allocation),
 		T(test_host_each_allocation),

@@ -2268,12 +2268,13 @@ expect_schema_v3(struct fx *f)
 	 * content; 11: provisioning; 12: clock, hyperv; 13: networks, NICs;
 	 * 14: a network's address cursor; 15: environments; 16: network
 	 * leftovers; 17: graphics; 18: backups; 19: max_vcpus,
-	 * max_memory_mib) come after 3 */
-	assert_int_equal(store_schema_version(), 19);
-	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 19);
+	 * max_memory_mib; 20: backup schedules; 21: fenced_at) come
+	 * after 3 */
+	assert_int_equal(store_schema_version(), 21);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 21);
 	assert_string_equal(sql_columns(f->path, "backups", buf, sizeof(buf)),
 	    "id,vm_uuid,vm_name,mode,parent,checkpoint,checkpoint_xml,status,"
-	    "spec,disks,size,op_id,created_at");
+	    "spec,disks,size,op_id,created_at,scheduled");
 	assert_string_equal(sql_columns(f->path, "vm_cloud_init", buf,
 	    sizeof(buf)), "vm_id,spec,created_at");
 	assert_string_equal(sql_columns(f->path, "vm_disks", buf,
@@ -2297,7 +2298,8 @@ expect_schema_v3(struct fx *f)
 	    "observed_state,created_at,updated_at,group_id,snapshot_schedule,"
 	    "snapshot_keep,snapshot_max_age_ms,snapshot_last_at,on_drift,"
 	    "firmware,machine,domain_type,provisioning,clock,hyperv,"
-	    "graphics,max_vcpus,max_memory_mib");
+	    "graphics,max_vcpus,max_memory_mib,backup_schedule,backup_keep,"
+	    "backup_max_age_ms,backup_full_every,backup_last_at");
 	assert_string_equal(sql_columns(f->path, "operations", buf,
 	    sizeof(buf)), "id,kind,vm_id,vm_uuid,vm_name,status,step,params,"
 	    "err_code,err_field,err_msg,created_at,started_at,finished_at,"
@@ -2450,6 +2452,12 @@ test_migrate_v2_to_v3(void **state)
 	assert_int_equal(v.snapshot_keep, 0);
 	assert_int_equal(v.snapshot_max_age_ms, 0);
 	assert_int_equal(v.snapshot_last_at, 0);
+	/* and what version 20 added */
+	assert_string_equal(v.backup_schedule, "");
+	assert_int_equal(v.backup_keep, 0);
+	assert_int_equal(v.backup_max_age_ms, 0);
+	assert_int_equal(v.backup_full_every, 7);
+	assert_int_equal(v.backup_last_at, 0);
 	assert_int_equal(get_op(f, "op-old", &o), 0);
 	assert_string_equal(o.idem_key, "");
 	assert_int_equal(o.status, OP_SUCCEEDED);

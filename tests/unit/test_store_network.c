@@ -410,6 +410,49 @@ leftovers(struct storetest_fx *f, const char *host, char buf[512])
 	return buf;
 }
 
+/* A wished MAC or address (an import's) is kept when free, replaced
+ * when taken or not of the network. */
+static void
+test_wishes(void **state)
+{
+	struct storetest_fx *f = *state;
+	struct network_rec n, br;
+	struct nic_rec a;
+	struct vm_tx t;
+
+	assert_int_equal(net(f, "lan", "nat", "192.168.77.0/24", "", &n), 0);
+	assert_int_equal(net(f, "br", "bridge", "", "", &br), 0);
+	assert_int_equal(vm1(f, "v1", n.id, "52:54:00:aa:bb:cc", "192.168.77.9",
+	    &a), 0);
+	/* free: kept */
+	vm_init(f, &t, "v2");
+	nic(&t, n.id, "52:54:00:aa:bb:dd", "192.168.77.10");
+	t.nic[0].wish = true;
+	assert_int_equal(store_tx(f->s, tx_vm, &t), 0);
+	assert_string_equal(t.nic[0].mac, "52:54:00:aa:bb:dd");
+	assert_string_equal(t.nic[0].ipv4, "192.168.77.10");
+	/* both taken: both new */
+	vm_init(f, &t, "v3");
+	nic(&t, n.id, "52:54:00:aa:bb:cc", "192.168.77.9");
+	t.nic[0].wish = true;
+	assert_int_equal(store_tx(f->s, tx_vm, &t), 0);
+	assert_string_not_equal(t.nic[0].mac, "52:54:00:aa:bb:cc");
+	assert_string_not_equal(t.nic[0].ipv4, "192.168.77.9");
+	assert_string_not_equal(t.nic[0].ipv4, "192.168.77.10");
+	assert_int_equal(strncmp(t.nic[0].ipv4, "192.168.77.", 11), 0);
+	/* not of the network (another range, a bridge with none) */
+	vm_init(f, &t, "v4");
+	nic(&t, n.id, "", "10.1.2.3");
+	nic(&t, br.id, "", "10.1.2.4");
+	t.nic[0].wish = t.nic[1].wish = true;
+	assert_int_equal(store_tx(f->s, tx_vm, &t), 0);
+	assert_int_equal(strncmp(t.nic[0].ipv4, "192.168.77.", 11), 0);
+	assert_string_equal(t.nic[1].ipv4, "");
+	/* without the wish, a taken MAC is still a conflict */
+	assert_int_equal(vm1(f, "v5", n.id, "52:54:00:aa:bb:cc", "", NULL), -1);
+	expect_err(ERR_CONFLICT, "nics[0].mac");
+}
+
 static void
 test_leftovers(void **state)
 {
@@ -453,6 +496,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_address_allocation, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_macs_and_delete, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_wishes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_leftovers, setup,
 		    teardown),

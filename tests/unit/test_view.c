@@ -823,6 +823,11 @@ test_state_of(void **state)
 	assert_int_equal(view_state_of(&h), SCHED_MAINTENANCE);
 	snprintf(h.state, sizeof(h.state), "ready");
 	assert_int_equal(view_state_of(&h), SCHED_MAINTENANCE);
+	/* fenced wins over both: a lost host back stays out */
+	h.fenced_at = 1;
+	assert_int_equal(view_state_of(&h), SCHED_FENCED);
+	h.maintenance = false;
+	assert_int_equal(view_state_of(&h), SCHED_FENCED);
 }
 
 /* The view feeds the scheduler: a strict anti-affinity pick. */
