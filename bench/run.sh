@@ -27,6 +27,10 @@
 #       trip, a key to its echo, over the WebSocket against virsh console
 #   S1  issue 12 (bench/ssh_bench.sh): the Debian image to SSH answering,
 #       hangar vm create against cloud-localds + virt-install --import
+#   B1  issue 13 (bench/backup_bench.sh): a full backup of a running VM
+#       with a 2 GiB disk against virsh backup-begin; B2 an incremental
+#       one after 64 MiB of writes against that full one; B3 a linked
+#       clone to running against virt-clone + virsh start
 #   M1  issue 14 (bench/metrics_bench.sh): GET /metrics of 1,000 VMs on
 #       test-driver hosts against nginx serving the same bytes
 #   D1  issue 14: GET /v1/vms/{vm}/drift with BENCH_D1_VMS VMs on a
@@ -48,7 +52,8 @@
 # BENCH_I1_ROUNDS (3); BENCH_I2_VMS (20); BENCH_I2_ROUNDS (2);
 # BENCH_I3_ROUNDS (5); BENCH_C1_ROUNDS (3); BENCH_C1_KEYS (20);
 # BENCH_S1_ROUNDS (2); BENCH_M1_HOSTS (10), BENCH_M1_VMS (1000),
-# BENCH_M1_RUNS (20); BENCH_D1_VMS (1000).
+# BENCH_M1_RUNS (20); BENCH_D1_VMS (1000); BENCH_B1_ROUNDS (3);
+# BENCH_B3_ROUNDS (2).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -58,7 +63,7 @@ BUILD=${BUILD:-build}
 # the rows that need no libvirt host first, then the three on one
 # namespaced libvirtd, then P6 (two hosts of its own); printed P1..P7,
 # then I1..I3 (on the same libvirtd as P1, a hangard of their own)
-ROWS=${*:-P3 P4 P5 M1 D1 P1 P2 P7 I1 I2 I3 C1 S1 P6}
+ROWS=${*:-P3 P4 P5 M1 D1 P1 P2 P7 I1 I2 I3 C1 B1 B2 B3 S1 P6}
 P1_ROUNDS=${BENCH_P1_ROUNDS:-4}
 P1_RUNS=${BENCH_P1_RUNS:-5}
 P2_SECS=${BENCH_P2_SECS:-10}
@@ -338,6 +343,8 @@ trap 'exit 130' INT TERM
 . bench/console_bench.sh
 # shellcheck source=bench/ssh_bench.sh
 . bench/ssh_bench.sh
+# shellcheck source=bench/backup_bench.sh
+. bench/backup_bench.sh
 # shellcheck source=bench/metrics_bench.sh
 . bench/metrics_bench.sh
 
@@ -823,6 +830,9 @@ for r in $ROWS; do
 	I3 | i3) i3 ;;
 	C1 | c1) c1 ;;
 	S1 | s1) s1 ;;
+	B1 | b1) b1 ;;
+	B2 | b2) b2 ;;
+	B3 | b3) b3 ;;
 	M1 | m1) m1 ;;
 	D1 | d1) d1 ;;
 	*) echo "bench: unknown row '$r'" >&2 ;;
@@ -839,7 +849,7 @@ lxd_down
 	echo
 	echo "| # | measure | hangar | peer | peer value | ratio | target | met |"
 	echo "|---|---|---|---|---|---|---|---|"
-	for r in P1 P2 P3 P4 P5 P6 P7 I1 I2 I3 C1 S1 M1 D1; do
+	for r in P1 P2 P3 P4 P5 P6 P7 I1 I2 I3 C1 S1 M1 D1 B1 B2 B3; do
 		if grep -q "^$r|" "$TABLE"; then
 			grep "^$r|" "$TABLE" | awk -F'|' '{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }'
 		fi

@@ -129,6 +129,13 @@ backend_start(struct backend_conn *bc, const char *uuid)
 }
 
 int
+backend_start_paused(struct backend_conn *bc, const char *uuid)
+{
+	return BACKEND_CALL(bc, domain, start_paused, "start domains paused",
+	    uuid);
+}
+
+int
 backend_shutdown(struct backend_conn *bc, const char *uuid, bool *by_agent)
 {
 	*by_agent = false;
@@ -626,4 +633,13 @@ backend_file_remove(struct backend_conn *bc, const char *path)
 {
 	return BACKEND_CALL(bc, storage, file_remove, "read files on hosts",
 	    path);
+}
+
+int
+backend_file_seen(struct backend_conn *bc, const char *path,
+    const void *want, size_t len, bool *seen)
+{
+	*seen = false;
+	return BACKEND_CALL(bc, storage, file_seen, "read files on hosts",
+	    path, want, len, seen);
 }

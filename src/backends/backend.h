@@ -395,6 +395,13 @@ struct backend_domain_ops {
 	int (*undefine)(struct backend_conn *bc, const char *uuid);
 	int (*start)(struct backend_conn *bc, const char *uuid);
 	/*
+	 * Start the domain with its vCPUs paused (VIR_DOMAIN_START_PAUSED):
+	 * QEMU opens its disks but the guest runs no instruction, so a
+	 * stopped VM's disks can be backed up with the backup API and the
+	 * domain then destroyed.  Fails (like start) when it runs.
+	 */
+	int (*start_paused)(struct backend_conn *bc, const char *uuid);
+	/*
 	 * Ask the guest to shut down: through its guest agent when one is
 	 * connected and answers (*by_agent true), else with the ACPI power
 	 * button.  Returns at once; the guest takes its time.
@@ -716,6 +723,18 @@ struct backend_storage_ops {
 	int (*file_fetch)(struct backend_conn *bc, const char *path,
 	    backend_sink_fn sink, void *arg, bool remove);
 	int (*file_remove)(struct backend_conn *bc, const char *path);
+	/*
+	 * Does the host see the file at path with exactly the len bytes of
+	 * want?  (hangard wrote them there on its own side: a probe of
+	 * whether the host shares that directory, so a backup job may write
+	 * into it directly.)  Read through a pool over the directory (a
+	 * transient one, "hangar-dir-<hash>", when none covers it).  A host
+	 * without that directory or file, or with other bytes in it, is
+	 * *seen false and no error; -1 only when the host cannot be asked.
+	 * Harmless to repeat.
+	 */
+	int (*file_seen)(struct backend_conn *bc, const char *path,
+	    const void *want, size_t len, bool *seen);
 };
 
 /* A libvirt network hangar keeps on every host (nat or isolated). */
@@ -820,6 +839,7 @@ int backend_volume_delete(struct backend_conn *bc, const char *pool,
 int backend_define(struct backend_conn *bc, const struct vm_spec *spec);
 int backend_undefine(struct backend_conn *bc, const char *uuid);
 int backend_start(struct backend_conn *bc, const char *uuid);
+int backend_start_paused(struct backend_conn *bc, const char *uuid);
 int backend_shutdown(struct backend_conn *bc, const char *uuid,
     bool *by_agent);
 int backend_destroy(struct backend_conn *bc, const char *uuid);
@@ -941,6 +961,8 @@ int backend_checkpoint_delete(struct backend_conn *bc, const char *uuid,
 int backend_file_fetch(struct backend_conn *bc, const char *path,
     backend_sink_fn sink, void *arg, bool remove);
 int backend_file_remove(struct backend_conn *bc, const char *path);
+int backend_file_seen(struct backend_conn *bc, const char *path,
+    const void *want, size_t len, bool *seen);
 /* Free an array from snapshot_export. */
 void backend_free_strings(char **v, size_t n);
 

@@ -3,7 +3,9 @@
  * (virDomainBackupBegin, with a checkpoint taken in the same step), its
  * progress and end (virDomainGetJobStats), checkpoints kept, defined
  * again and removed, and the job's target files brought back from the
- * host through a storage stream (so a remote host works as a local one).
+ * host through a storage stream (so a remote host works as a local one);
+ * and whether a host sees a file of hangard's at the same path (then a
+ * job may write into backup_dir directly).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +328,93 @@ lv_file_remove(struct backend_conn *bc, const char *path)
 			r = lv_fail("remove the backup file from the host");
 		virStorageVolFree(v);
 	}
+	virConnectClose(c);
+	return r;
+}
+
+/* What file_seen's sink compares the file with. */
+struct lv_seen_arg {
+	const unsigned char *want;
+	size_t len, at;
+	bool differs;
+};
+
+static int
+lv_seen_sink(void *arg, const char *data, size_t len)
+{
+	struct lv_seen_arg *a = arg;
+
+	if (a->differs || len > a->len - a->at ||
+	    memcmp(a->want + a->at, data, len) != 0)
+		a->differs = true;
+	else
+		a->at += len;
+	return 0;
+}
+
+/* The pool over dir on c, made (transient) when none covers it; NULL,
+ * with the error cleared, when the host has no such directory. */
+static virStoragePoolPtr
+lv_seen_pool(virConnectPtr c, const char *uri, const char *dir)
+{
+	virStoragePoolPtr p = lv_pool_by_path(c, uri, dir);
+	unsigned int h = 2166136261u;     /* FNV-1a of the directory */
+	char name[32], *xml;
+
+	if (p != NULL || err_last()->code != ERR_NOT_FOUND)
+		return p;
+	for (const char *s = dir; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	snprintf(name, sizeof(name), "hangar-dir-%08x", h);
+	if ((xml = domain_xml_pool(name, dir)) == NULL)
+		return NULL;
+	p = virStoragePoolCreateXML(c, xml, 0);
+	free(xml);
+	err_clear();
+	return p;
+}
+
+int
+lv_file_seen(struct backend_conn *bc, const char *path, const void *want,
+    size_t len, bool *seen)
+{
+	struct lv_seen_arg a = { .want = want, .len = len };
+	virConnectPtr c = lv_get(bc);
+	const char *slash = strrchr(path, '/');
+	virStoragePoolPtr p = NULL;
+	virStorageVolPtr v = NULL;
+	char dir[4096];
+	int r = -1;
+
+	*seen = false;
+	if (c == NULL)
+		return -1;
+	if (slash == NULL || slash == path ||
+	    (size_t)(slash - path) >= sizeof(dir)) {
+		err_set(ERR_INTERNAL, "'%s' is not a file's full path", path);
+		goto done;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if ((p = lv_seen_pool(c, bc->uri, dir)) == NULL) {
+		r = err_last()->code == ERR_NONE ? 0 : -1;
+		goto done;
+	}
+	r = 0;
+	if (virStoragePoolRefresh(p, 0) < 0 ||
+	    (v = virStorageVolLookupByPath(c, path)) == NULL) {
+		virResetLastError();
+		goto done;
+	}
+	if (lv_vol_fetch(c, v, lv_seen_sink, &a) < 0) {
+		err_clear();
+		goto done;
+	}
+	*seen = !a.differs && a.at == a.len;
+done:
+	if (v)
+		virStorageVolFree(v);
+	if (p)
+		virStoragePoolFree(p);
 	virConnectClose(c);
 	return r;
 }

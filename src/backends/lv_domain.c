@@ -82,6 +82,13 @@ lv_do_start(virDomainPtr d, void *arg)
 	return virDomainCreate(d);
 }
 
+static int
+lv_do_start_paused(virDomainPtr d, void *arg)
+{
+	(void)arg;
+	return virDomainCreateWithFlags(d, VIR_DOMAIN_START_PAUSED);
+}
+
 /*
  * The guest agent first, asked by itself so that we know which way it
  * went; when it is not there (not configured, not connected, or not
@@ -209,6 +216,13 @@ lv_start(struct backend_conn *bc, const char *uuid)
 {
 	return lv_with_domain(bc, uuid, "start the domain", 0, lv_do_start,
 	    NULL);
+}
+
+int
+lv_start_paused(struct backend_conn *bc, const char *uuid)
+{
+	return lv_with_domain(bc, uuid, "start the domain paused", 0,
+	    lv_do_start_paused, NULL);
 }
 
 int

@@ -19,6 +19,7 @@ static const struct backend_domain_ops lv_domain_ops = {
 	.define = lv_define,
 	.undefine = lv_undefine,
 	.start = lv_start,
+	.start_paused = lv_start_paused,
 	.shutdown = lv_shutdown,
 	.guest_info = lv_guest_info,
 	.fs_freeze = lv_fs_freeze,
@@ -81,6 +82,7 @@ static const struct backend_storage_ops lv_storage_ops = {
 	.file_tail = lv_file_tail,
 	.file_fetch = lv_file_fetch,
 	.file_remove = lv_file_remove,
+	.file_seen = lv_file_seen,
 };
 
 static const struct backend_network_ops lv_network_ops = {

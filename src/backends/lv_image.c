@@ -186,6 +186,26 @@ lv_volume_overlay(struct backend_conn *bc, const char *pool, const char *vol,
 	    gib, backing), path_out, path_len);
 }
 
+/*
+ * Grow v to gib GiB unless it is that big already: libvirt refuses any
+ * resize below the volume's allocation, even to its own size, and a
+ * copy of a disk whose every cluster is written (its data plus qcow2's
+ * tables) is allocated past its capacity.
+ */
+static int
+lv_vol_grow(virStorageVolPtr v, int64_t gib)
+{
+	unsigned long long want = (unsigned long long)gib << 30;
+	virStorageVolInfo info;
+
+	if (virStorageVolGetInfo(v, &info) == 0 && info.capacity >= want)
+		return 0;
+	virResetLastError();
+	if (virStorageVolResize(v, want, 0) < 0)
+		return lv_fail("grow the disk to its size");
+	return 0;
+}
+
 int
 lv_volume_clone(struct backend_conn *bc, const char *pool, const char *src,
     const char *vol, int64_t gib, char *path_out, size_t path_len)
@@ -205,9 +225,8 @@ lv_volume_clone(struct backend_conn *bc, const char *pool, const char *src,
 	if ((xml = domain_xml_volume(vol, gib)) != NULL &&
 	    (v = virStorageVolCreateXMLFrom(p, xml, sv, 0)) == NULL)
 		lv_fail("copy the image into the disk");
-	if (v && (virStorageVolResize(v, (unsigned long long)gib << 30, 0) < 0 ?
-	    lv_fail("grow the disk to its size") :
-	    lv_vol_path_of(v, path_out, path_len)) == 0)
+	if (v && lv_vol_grow(v, gib) == 0 &&
+	    lv_vol_path_of(v, path_out, path_len) == 0)
 		r = 0;
 	if (v && r < 0)
 		virStorageVolDelete(v, 0);

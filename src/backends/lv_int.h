@@ -17,7 +17,8 @@
  *   lv_domain.c         define, undefine, lifecycle, state, listing
  *   lv_guest.c          the guest agent: what it says of the guest
  *   lv_snapshot.c       snapshots, and their metadata for a move
- *   lv_backup.c         backup jobs, checkpoints, fetching their files
+ *   lv_backup.c         backup jobs, checkpoints, fetching their files,
+ *                       whether a host sees a file of hangard's
  *   lv_migrate.c        migration and its job (stats, abort, post-copy)
  *   lv_migrate_check.c  the checks before a migration
  *   lv_storage.c        pools, volumes, copying volumes through streams
@@ -98,6 +99,7 @@ int lv_vm_addresses(struct backend_conn *bc, const char *uuid,
 int lv_define(struct backend_conn *bc, const struct vm_spec *spec);
 int lv_undefine(struct backend_conn *bc, const char *uuid);
 int lv_start(struct backend_conn *bc, const char *uuid);
+int lv_start_paused(struct backend_conn *bc, const char *uuid);
 int lv_shutdown(struct backend_conn *bc, const char *uuid, bool *by_agent);
 int lv_destroy(struct backend_conn *bc, const char *uuid);
 int lv_suspend(struct backend_conn *bc, const char *uuid);
@@ -184,6 +186,8 @@ int lv_checkpoint_delete(struct backend_conn *bc, const char *uuid,
 int lv_file_fetch(struct backend_conn *bc, const char *path,
     backend_sink_fn sink, void *arg, bool remove);
 int lv_file_remove(struct backend_conn *bc, const char *path);
+int lv_file_seen(struct backend_conn *bc, const char *path, const void *want,
+    size_t len, bool *seen);
 
 /* lv_storage.c */
 virStoragePoolPtr lv_pool_by_path(virConnectPtr c, const char *uri,

@@ -264,11 +264,20 @@ struct backup_request {
 /*
  * Record a backup (its row, status creating) and its operation for
  * rq->vm and hand it to the engine; *op is the operation, id the new
- * backup's.  ERR_CONFLICT: the VM is busy or not running, or (naming
- * "mode") an incremental one has no backup to build on.
+ * backup's.  A stopped VM is backed up too (its domain started paused
+ * for the job: params "offline").  ERR_CONFLICT: the VM is busy or its
+ * state unknown, or (naming "mode") an incremental one has no backup to
+ * build on.
  */
 int backups_request(struct app *app, const struct backup_request *rq,
     struct op_rec *op, char *id, size_t idlen);
+/*
+ * backup_direct.c: does host_id see backup_dir at the same path (a
+ * probe, its verdict kept a while)?  Then a backup job there writes
+ * into backup_dir directly.  false when backup_direct is 0 or the host
+ * cannot be asked.
+ */
+bool backups_direct(struct app *app, int64_t host_id);
 /* Delete backup id of vm, folding it into the backups that build on it
  * first.  ERR_NOT_FOUND, ERR_CONFLICT (one is being made). */
 int backups_delete(struct app *app, const char *vm, const char *id);

@@ -401,23 +401,25 @@ struct backups_tx {
 	const struct backup_request *rq;
 	struct op_rec op;
 	struct backup_rec b;
+	int64_t direct_host;         /* the host that sees backup_dir, or 0 */
 };
 
 static int
 backups_tx(struct store_conn *c, void *arg)
 {
 	struct backups_tx *t = arg;
-	bool incr = strcmp(t->rq->mode, "incremental") == 0;
+	bool incr = strcmp(t->rq->mode, "incremental") == 0, offline;
 	struct backup_rec parent;
 	struct vm_rec v;
 	char *text;
 
 	if (vm_idle(c, t->rq->vm, &v) < 0)
 		return -1;
-	if (strcmp(v.observed, "running") != 0 &&
+	offline = strcmp(v.observed, "stopped") == 0;
+	if (!offline && strcmp(v.observed, "running") != 0 &&
 	    strcmp(v.observed, "paused") != 0)
 		return err_set(ERR_CONFLICT, "vm '%s' is %s: a backup is taken of "
-		    "a running or paused vm", v.name, v.observed);
+		    "a running, paused or stopped vm", v.name, v.observed);
 	snprintf(t->b.vm_uuid, sizeof(t->b.vm_uuid), "%s", v.uuid);
 	snprintf(t->b.vm_name, sizeof(t->b.vm_name), "%s", v.name);
 	snprintf(t->b.mode, sizeof(t->b.mode), "%s", t->rq->mode);
@@ -441,8 +443,10 @@ backups_tx(struct store_conn *c, void *arg)
 	t->op.vm_id = v.id;
 	snprintf(t->op.vm_uuid, sizeof(t->op.vm_uuid), "%s", v.uuid);
 	snprintf(t->op.vm_name, sizeof(t->op.vm_name), "%s", v.name);
-	json_t *params = json_pack("{s:s, s:s}", "backup", t->b.id, "mode",
-	    t->b.mode);
+	/* both decided now, for the run and for its recovery alike */
+	json_t *params = json_pack("{s:s, s:s, s:b, s:b}", "backup", t->b.id,
+	    "mode", t->b.mode, "offline", offline, "direct",
+	    t->direct_host != 0 && t->direct_host == v.host_id);
 	text = params ? json_dumps(params, JSON_COMPACT) : NULL;
 	json_decref(params);
 	if (text == NULL)
@@ -457,11 +461,21 @@ backups_request(struct app *app, const struct backup_request *rq,
     struct op_rec *op, char *id, size_t idlen)
 {
 	struct backups_tx t;
+	struct store_conn *c;
+	struct vm_rec v;
 	uuid_t u;
 	int r;
 
 	memset(&t, 0, sizeof(t));
 	t.rq = rq;
+	/* where the VM is now (checked again in the transaction): does its
+	 * host see backup_dir? */
+	c = store_read_begin(app->store);
+	r = store_vm_get(c, rq->vm, &v);
+	store_read_end(c);
+	if (r == 0 && backups_direct(app, v.host_id))
+		t.direct_host = v.host_id;
+	err_clear();
 	uuid_generate_random(u);
 	uuid_unparse_lower(u, t.op.id);
 	uuid_generate_random(u);

@@ -92,6 +92,7 @@ static const struct config_key config_keys[] = {
 	CONFIG_STR("pool_path", config_set_path, pool_path, CONFIG_STR_MAX - 1),
 	CONFIG_STR("image_dir", config_set_path, image_dir, CONFIG_STR_MAX - 1),
 	CONFIG_STR("backup_dir", config_set_path, backup_dir, CONFIG_STR_MAX - 1),
+	CONFIG_INT("backup_direct", config_set_int, backup_direct, 0, 1),
 	CONFIG_INT("image_max_gib", config_set_int, image_max_gib, 1, 65536),
 	CONFIG_INT("log_level", config_set_level, log_level, 0, 0),
 	CONFIG_INT("workers", config_set_int, workers, 1, 64),
@@ -180,6 +181,7 @@ config_defaults(struct config *c)
 	    "/var/lib/hangar/library");
 	(void)config_copy(c->backup_dir, sizeof(c->backup_dir),
 	    "/var/lib/hangar/backups");
+	c->backup_direct = 1;
 	c->image_max_gib = 256;
 	c->log_level = LOG_INFO;
 	c->workers = 4;

@@ -32,6 +32,9 @@ struct config {
 	/* backups: one directory per VM, one per backup in it (backups.c);
 	 * may be an NFS mount, need not be seen by the VMs' hosts */
 	char backup_dir[CONFIG_STR_MAX];   /* default /var/lib/hangar/backups */
+	/* 1: a host that sees backup_dir at the same path (probed) has the
+	 * backup job write there directly; 0: always through a stream */
+	int backup_direct;                 /* 0..1, default 1 */
 	int image_max_gib;                 /* largest upload and virtual size,
 	                                    * 1..65536 GiB, default 256 */
 	enum log_level log_level;          /* default info */

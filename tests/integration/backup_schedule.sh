@@ -199,8 +199,9 @@ t_check "... and the schedule goes on" t_wait_for 20 lines_ge $((BEFORE + 2))
 t_http GET "/v1/vms/$VM"
 t_expect_json .backup_schedule "@every 5s" "... GET still shows it"
 
-# --- a stopped VM: one try per due time, no storm (refused today: 409;
-# once stopped VMs can be backed up, one backup per due time)
+# --- a stopped VM: one try per due time, no storm (a stopped VM is
+# backed up offline, started paused: one backup per due time; were it
+# refused, one refusal logged per due time)
 # tries: scheduled backups asked for plus refusals logged, so far
 tries() {
 	echo $(($(scheduled_lines) + $(grep -c "scheduled backup of vm '$VM' not taken" "$T_TMP/hangard.log")))

@@ -254,6 +254,8 @@ assert_all_unsupported(const struct backend_driver *drv)
 	assert_unsupported(backend_define(&bc, &spec), "define domains");
 	assert_unsupported(backend_undefine(&bc, "u"), "undefine domains");
 	assert_unsupported(backend_start(&bc, "u"), "start domains");
+	assert_unsupported(backend_start_paused(&bc, "u"),
+	    "start domains paused");
 	assert_unsupported(backend_shutdown(&bc, "u", &by_agent), "shut domains down");
 	assert_unsupported(backend_destroy(&bc, "u"), "power domains off");
 	assert_unsupported(backend_guest_info(&bc, "u", &gi),
@@ -331,6 +333,7 @@ assert_all_unsupported(const struct backend_driver *drv)
 		struct backup_spec bs = { .ndisks = 0 };
 		struct backup_job bj;
 		char buf[8];
+		bool seen = true;
 
 		assert_unsupported(backend_backup_begin(&bc, "u", &bs),
 		    "back up domains");
@@ -347,6 +350,9 @@ assert_all_unsupported(const struct backend_driver *drv)
 		    false), "read files on hosts");
 		assert_unsupported(backend_file_remove(&bc, "/x/y"),
 		    "read files on hosts");
+		assert_unsupported(backend_file_seen(&bc, "/x/y", "z", 1,
+		    &seen), "read files on hosts");
+		assert_false(seen);
 	}
 	assert_all_network_unsupported(&bc);
 }
@@ -668,6 +674,11 @@ test_lifecycle(void **state)
 	/* ... and the shutdown is not through one */
 	assert_int_equal(backend_shutdown(f->bc, uuid, &by_agent), 0);
 	assert_false(by_agent);
+	assert_int_equal(state_of(f, uuid), VM_STOPPED);
+	/* started paused (a stopped VM's backup): the test driver takes no
+	 * flag there, so it refuses, naming the step, and nothing runs */
+	assert_int_equal(backend_start_paused(f->bc, uuid), -1);
+	assert_non_null(strstr(err_last()->msg, "start the domain paused"));
 	assert_int_equal(state_of(f, uuid), VM_STOPPED);
 	/* a stopped domain's agent cannot answer: a conflict */
 	assert_int_equal(backend_guest_info(f->bc, uuid, &gi), -1);
@@ -2226,6 +2237,20 @@ test_console_test_driver(void **state)
 	assert_int_equal(virStoragePoolIsPersistent(p), 0);
 	virStoragePoolDestroy(p);
 	virStoragePoolFree(p);
+	/* the test driver's pools hold no files: a probe hangard wrote is
+	 * not seen there, which is an answer, not an error */
+	{
+		bool seen = true;
+
+		snprintf(path, sizeof(path), "%s/probe", f->pool_dir);
+		assert_int_equal(backend_file_seen(f->bc, path, "x", 1, &seen),
+		    0);
+		assert_false(seen);
+		snprintf(path, sizeof(path), "/nonexistent-%d/probe", 1);
+		assert_int_equal(backend_file_seen(f->bc, path, "x", 1, &seen),
+		    0);
+		assert_false(seen);
+	}
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

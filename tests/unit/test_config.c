@@ -262,6 +262,7 @@ test_defaults(void **state)
 	assert_string_equal(c->pool_path, "/var/lib/hangar/images");
 	assert_string_equal(c->image_dir, "/var/lib/hangar/library");
 	assert_string_equal(c->backup_dir, "/var/lib/hangar/backups");
+	assert_int_equal(c->backup_direct, 1);
 	assert_int_equal(c->image_max_gib, 256);
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_int_equal(c->workers, 4);
@@ -365,6 +366,7 @@ test_pass_full(void **state)
 	assert_string_equal(c->pool_name, "vm-pool_2.a");
 	assert_string_equal(c->pool_path, "/srv/hangar/images");
 	assert_string_equal(c->backup_dir, "/mnt/nfs/hangar-backups");
+	assert_int_equal(c->backup_direct, 0);
 	assert_string_equal(c->image_dir, "/srv/hangar/library");
 	assert_int_equal(c->image_max_gib, 1024);
 	assert_int_equal(c->log_level, LOG_DEBUG);
