@@ -14,8 +14,9 @@
  *       goes on changing; a clone of a clone is one overlay deep too.
  *   full, or a disk over no image: the copy goes to a staging volume
  *       (<volume>.part), which libvirt's qemu-img then flattens into the
- *       clone's volume (its whole chain, no internal snapshots), and it
- *       is removed.
+ *       clone's volume (its whole chain, no internal snapshots, no dirty
+ *       bitmaps), and it is removed; a stopped source in the clone's
+ *       pool is flattened straight from its own volume (one pass).
  *
  * A running source is held still only while its disks are streamed:
  * its filesystems frozen through its guest agent when one answers (an
@@ -204,6 +205,14 @@ clone_copy_one(struct op_ctx *x, struct clone_src *s, int i,
 		memcpy(out->base[i], base, sizeof(out->base[i]));
 	else
 		out->base[i][0] = '\0';
+	if (*staged && s->state != VM_RUNNING && s->state != VM_PAUSED &&
+	    s->vm.host_id == x->vm.host_id && strcmp(s->pool, x->pool) == 0) {
+		/* a stopped source in the clone's pool: one qemu-img convert
+		 * of its volume, not a stream and then a flatten */
+		*staged = false;
+		return backend_volume_clone(x->bc, x->pool, sd->volume,
+		    d->volume, d->size_gib, out->path[i], sizeof(out->path[i]));
+	}
 	if (*staged)
 		clone_part(d, part, sizeof(part));
 	return backend_volume_copy(s->bc, s->pool, sd->volume, x->bc, x->pool,
