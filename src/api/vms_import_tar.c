@@ -83,8 +83,9 @@ vmi_open_tar(struct req *r, struct vmi_up *u)
 	/* makes backup_dir/.staging */
 	if (backups_staged(r->app, u->id, dir, sizeof(dir)) < 0)
 		return -1;
-	if ((size_t)snprintf(u->sp.path, sizeof(u->sp.path), "%s/.staging/%s.tar",
-	    r->app->cfg.backup_dir, u->id) >= sizeof(u->sp.path)) {
+	if ((size_t)snprintf(u->sp.path, sizeof(u->sp.path),
+	    "%s/.staging/%s.tar", r->app->cfg.backup_dir, u->id) >=
+	    sizeof(u->sp.path)) {
 		u->sp.path[0] = '\0';
 		return err_set(ERR_INTERNAL, "backup_dir is too long");
 	}
@@ -227,8 +228,8 @@ vmi_manifest(struct vmi_up *u, struct bkm *m)
 
 	memset(m, 0, sizeof(*m));
 	if ((fd = open(u->sp.path, O_RDONLY | O_CLOEXEC)) < 0)
-		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s", u->sp.path,
-		    strerror(errno));
+		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s",
+		    u->sp.path, strerror(errno));
 	if (ova_tar_scan(fd, u->len, &u->tl) < 0) {
 		close(fd);
 		return vmi_tar_refused();
@@ -396,8 +397,8 @@ vmi_disks(struct vmi_up *u, const struct bkm *m, const struct disk_rec *d,
 		    ": the vm's spec has %d disks, the archive %d", want,
 		    m->ndisks);
 	if ((fd = open(u->sp.path, O_RDONLY | O_CLOEXEC)) < 0)
-		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s", u->sp.path,
-		    strerror(errno));
+		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s",
+		    u->sp.path, strerror(errno));
 	for (int k = 0; r == 0 && k < m->ndisks; k++)
 		r = vmi_disk(u, fd, m, k, vmi_row(d, n, m->disks[k].dev));
 	close(fd);
