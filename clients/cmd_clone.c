@@ -13,12 +13,8 @@
  * operation as accepted.  A failed operation is reported by its
  * problem's detail, exit status 1.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "hangar.h"
 #include "http.h"
@@ -141,41 +137,6 @@ done:
 	return rc;
 }
 
-/* The file of an import sent as it is read: the reply into *reply. */
-static int
-import_upload(struct cli *cli, const char *path, const char *file,
-    json_t **reply)
-{
-	struct http_file f;
-	struct http_reply r;
-	struct stat st;
-	int rc = -1;
-
-	memset(&f, 0, sizeof(f));
-	if ((f.hf_fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(f.hf_fd, &st) == -1) {
-		rc = cli_fail(CLI_USAGE, "%s: %s", file, strerror(errno));
-		goto done;
-	}
-	f.hf_size = (curl_off_t)st.st_size;
-	f.hf_file = file;
-	f.hf_what = file;
-	f.hf_ctype = "application/x-tar";
-	if (http_file(cli->cli_http, "POST", path, &f, &r) == -1)
-		goto done;
-	if (r.hr_status / 100 != 2 || !json_is_object(r.hr_json))
-		http_fail(&r);
-	else {
-		*reply = json_incref(r.hr_json);
-		rc = 0;
-	}
-	http_reply_free(&r);
-done:
-	if (f.hf_fd >= 0)
-		close(f.hf_fd);
-	return rc;
-}
-
 /* The MACs and addresses the import could not keep, said on stderr. */
 static void
 import_changed(const json_t *vm)
@@ -249,7 +210,8 @@ vm_import(struct cli *cli, int argc, char **argv)
 		rc = body ? http_call(cli->cli_http, "POST", path, body, &vm) :
 		    cli_fail(CLI_ERROR, "out of memory");
 	} else {
-		rc = import_upload(cli, path, argv[optind], &vm);
+		rc = http_upload(cli->cli_http, path, argv[optind], argv[optind],
+		    "application/x-tar", &vm);
 	}
 	if (rc == 0) {
 		import_changed(vm);

@@ -416,8 +416,7 @@ host_evacuate(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	char path[HANGAR_PATH_MAX];
-	json_t *body, *op = NULL, *done_op = NULL;
-	const char *st;
+	json_t *body, *op = NULL;
 	int ch, rc = -1;
 
 	if ((body = json_object()) == NULL)
@@ -435,20 +434,10 @@ host_evacuate(struct cli *cli, int argc, char **argv)
 	    argv[optind], "/evacuate") == -1 ||
 	    http_call(cli->cli_http, "POST", path, body, &op) == -1)
 		goto done;
-	if (!cli->cli_wait) {
-		rc = output_operation(stdout, cli->cli_format, op);
-		goto done;
-	}
-	if (op_follow(cli, NULL, op, 0, &done_op) == -1)
-		goto done;
-	rc = output_operation(stdout, cli->cli_format, done_op);
-	st = json_string_value(json_object_get(done_op, "status"));
-	if (rc == 0 && (st == NULL || strcmp(st, "succeeded") != 0))
-		rc = op_failed(done_op);
+	rc = op_end(cli, op, op_print);
 done:
 	json_decref(body);
 	json_decref(op);
-	json_decref(done_op);
 	return rc;
 }
 

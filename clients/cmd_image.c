@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hangar.h"
@@ -42,40 +41,6 @@ image_print(struct cli *cli, const char *name)
 		return -1;
 	rc = output_object(stdout, cli->cli_format, reply);
 	json_decref(reply);
-	return rc;
-}
-
-/* The upload itself: the accepted operation into *op. */
-static int
-image_upload(struct cli *cli, const char *path, const char *file,
-    const char *name, json_t **op)
-{
-	struct http_file f;
-	struct http_reply r;
-	struct stat st;
-	int rc = -1;
-
-	memset(&f, 0, sizeof(f));
-	if ((f.hf_fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(f.hf_fd, &st) == -1) {
-		rc = cli_fail(CLI_USAGE, "%s: %s", file, strerror(errno));
-		goto done;
-	}
-	f.hf_size = (curl_off_t)st.st_size;
-	f.hf_file = file;
-	f.hf_what = name;
-	if (http_file(cli->cli_http, "POST", path, &f, &r) == -1)
-		goto done;
-	if (r.hr_status / 100 != 2 || !json_is_object(r.hr_json))
-		http_fail(&r);
-	else {
-		*op = json_incref(r.hr_json);
-		rc = 0;
-	}
-	http_reply_free(&r);
-done:
-	if (f.hf_fd >= 0)
-		close(f.hf_fd);
 	return rc;
 }
 
@@ -121,7 +86,8 @@ image_import(struct cli *cli, int argc, char **argv)
 	    http_query(cli->cli_http, path, sizeof(path), "format", fmt) == -1 ||
 	    http_query(cli->cli_http, path, sizeof(path), "sha256", sha) == -1 ||
 	    http_query(cli->cli_http, path, sizeof(path), "os", os) == -1 ||
-	    image_upload(cli, path, argv[optind + 1], name, &op) == -1)
+	    http_upload(cli->cli_http, path, argv[optind + 1], name, NULL,
+	    &op) == -1)
 		return -1;
 	if (!cli->cli_wait)
 		rc = output_operation(stdout, cli->cli_format, op);
@@ -245,8 +211,7 @@ image_prune(struct cli *cli, int argc, char **argv)
 		{ "no-wait", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
-	json_t *body = json_object(), *op = NULL, *done_op = NULL;
-	const char *st;
+	json_t *body = json_object(), *op = NULL;
 	int ch, rc = -1;
 
 	if (body == NULL)
@@ -264,20 +229,10 @@ image_prune(struct cli *cli, int argc, char **argv)
 	    http_call(cli->cli_http, "POST", "/v1/images/prune", body,
 	    &op) == -1)
 		goto done;
-	if (!cli->cli_wait) {
-		rc = output_operation(stdout, cli->cli_format, op);
-		goto done;
-	}
-	if (op_follow(cli, NULL, op, 0, &done_op) == -1)
-		goto done;
-	rc = image_prune_print(cli, done_op);
-	st = json_string_value(json_object_get(done_op, "status"));
-	if (rc == 0 && (st == NULL || strcmp(st, "succeeded") != 0))
-		rc = op_failed(done_op);
+	rc = op_end(cli, op, image_prune_print);
 done:
 	json_decref(body);
 	json_decref(op);
-	json_decref(done_op);
 	return rc;
 }
 

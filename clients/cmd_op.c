@@ -354,15 +354,16 @@ op_wait(struct cli *cli, const char *id, json_t *initial, unsigned flags,
 }
 
 /*
- * For `host drain` and `plan execute`: op, the operation that moves VMs as
- * the reply carried it (borrowed), is printed as accepted if not waiting;
- * else followed to its end and what it did printed (output_moves(): its
- * moves as a table and `moved N, failed N, stayed N`; -o json, the
- * operation), whatever its end.  One that failed or was cancelled is then
- * reported by its problem (exit 1): the table says which moves.
+ * For commands whose operation is printed whatever its end (`host
+ * evacuate`, `image prune`, and by op_moves() `host drain` and `plan
+ * execute`): op, as the reply carried it (borrowed), is printed as
+ * accepted if not waiting; else followed to its end and printed by print.
+ * One that failed or was cancelled is then reported by its problem (exit
+ * 1): what print said tells what it did.
  */
 int
-op_moves(struct cli *cli, json_t *op)
+op_end(struct cli *cli, json_t *op,
+    int (*print)(struct cli *, const json_t *))
 {
 	json_t *done_op;
 	int rc;
@@ -371,11 +372,35 @@ op_moves(struct cli *cli, json_t *op)
 		return output_operation(stdout, cli->cli_format, op);
 	if (op_follow(cli, NULL, op, 0, &done_op) == -1)
 		return -1;
-	rc = output_moves(stdout, cli->cli_format, done_op);
+	rc = print(cli, done_op);
 	if (rc == 0 && strcmp(op_str(done_op, "status", ""), "succeeded") != 0)
 		rc = op_failed(done_op);
 	json_decref(done_op);
 	return rc;
+}
+
+/* The finished operation as it is. */
+int
+op_print(struct cli *cli, const json_t *op)
+{
+	return output_operation(stdout, cli->cli_format, op);
+}
+
+static int
+op_print_moves(struct cli *cli, const json_t *op)
+{
+	return output_moves(stdout, cli->cli_format, op);
+}
+
+/*
+ * For `host drain` and `plan execute`, op_end() printing what the
+ * operation did with output_moves(): its moves as a table and `moved N,
+ * failed N, stayed N`; -o json, the operation.
+ */
+int
+op_moves(struct cli *cli, json_t *op)
+{
+	return op_end(cli, op, op_print_moves);
 }
 
 /* Fetch operation id into *out (the caller owns it). */

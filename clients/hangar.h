@@ -259,6 +259,9 @@ int	 op_cancel(struct cli *, int, char **);
 int	 op_follow(struct cli *, const char *, json_t *, unsigned, json_t **);
 int	 op_wait(struct cli *, const char *, json_t *, unsigned, json_t **);
 int	 op_fetch(struct cli *, const char *, json_t **);
+int	 op_end(struct cli *, json_t *,
+	    int (*)(struct cli *, const json_t *));
+int	 op_print(struct cli *, const json_t *);
 int	 op_moves(struct cli *, json_t *);
 int	 op_failed(const json_t *);
 

@@ -1,14 +1,17 @@
 /*
  * http_file.c - requests whose body is a file, not JSON: an image upload
  * (POST with the file streamed by libcurl's read callback, never read
- * into memory, a progress bar on a terminal) and an image download (GET
- * written straight to a file).  Error replies are problem+json as
+ * into memory, a progress bar on a terminal; http_upload() sends a file
+ * by its name, as image import and vm import do) and an image download
+ * (GET written straight to a file).  Error replies are problem+json as
  * everywhere, read into a bounded buffer.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -192,5 +195,39 @@ http_file(struct http *h, const char *method, const char *path,
 	curl_slist_free_all(hdrs);
 	free(f->hf_err.hb_data);
 	f->hf_err.hb_data = NULL;
+	return rc;
+}
+
+int
+http_upload(struct http *h, const char *path, const char *file,
+    const char *what, const char *ctype, json_t **reply)
+{
+	struct http_file f;
+	struct http_reply r;
+	struct stat st;
+	int rc = -1;
+
+	memset(&f, 0, sizeof(f));
+	if ((f.hf_fd = open(file, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(f.hf_fd, &st) == -1) {
+		rc = cli_fail(CLI_USAGE, "%s: %s", file, strerror(errno));
+		goto done;
+	}
+	f.hf_size = (curl_off_t)st.st_size;
+	f.hf_file = file;
+	f.hf_what = what;
+	f.hf_ctype = ctype;
+	if (http_file(h, "POST", path, &f, &r) == -1)
+		goto done;
+	if (r.hr_status / 100 != 2 || !json_is_object(r.hr_json))
+		http_fail(&r);
+	else {
+		*reply = json_incref(r.hr_json);
+		rc = 0;
+	}
+	http_reply_free(&r);
+done:
+	if (f.hf_fd >= 0)
+		close(f.hf_fd);
 	return rc;
 }

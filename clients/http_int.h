@@ -75,6 +75,16 @@ struct http_file {
 int	 http_file(struct http *, const char *, const char *,
 	    struct http_file *, struct http_reply *);
 
+/*
+ * POST path with file (named so in errors; what in the progress bar;
+ * ctype its Content-Type, NULL for octets) as the body, as http_file()
+ * sends it: a 2xx JSON object reply into *reply (the caller owns it).
+ * 0, or -1 after reporting (a file that cannot be read: CLI_USAGE; any
+ * other reply: its problem).
+ */
+int	 http_upload(struct http *, const char *, const char *, const char *,
+	    const char *, json_t **);
+
 /* The write callback that reads a reply into a struct http_buf. */
 size_t	 http_write(char *, size_t, size_t, void *);
 /* Reset the handle with what every request shares (http.c). */

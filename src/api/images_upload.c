@@ -44,6 +44,7 @@
 #include "../common/log.h"
 #include "../common/shapipe.h"
 #include "req.h"
+#include "spool.h"
 
 struct images_upload {
 	struct app *app;
@@ -52,8 +53,7 @@ struct images_upload {
 	char sha_claim[IMAGE_SHA256_LEN];   /* "" when not given */
 	char os[16];
 	char id[UUID_STR_LEN];     /* the import's id: names the staged file */
-	char path[CONFIG_STR_MAX + 64];     /* staged file; "" once taken */
-	int fd;
+	struct spool sp;           /* the staged file; path "" once taken */
 	uint64_t len, max;
 	struct shapipe *pipe;      /* hashes what is written; NULL once done */
 	int64_t t0_ms;             /* the first byte */
@@ -158,45 +158,19 @@ images_upload_open(struct req *r, void **state)
 		return err_set(ERR_INTERNAL, "out of memory");
 	*state = u;
 	u->app = r->app;
-	u->fd = -1;
+	u->sp.fd = -1;
+	u->sp.store = "the image store";
+	u->sp.what = "the upload";
 	u->max = (uint64_t)r->app->cfg.image_max_gib << 30;
 	req_new_id(u->id);
 	if (images_upload_query(r, u) < 0 || images_upload_headers(r, u) < 0 ||
 	    library_mkdirs(r->app) < 0 ||
-	    library_staged(r->app, u->id, "upload", u->path,
-	    sizeof(u->path)) < 0)
+	    library_staged(r->app, u->id, "upload", u->sp.path,
+	    sizeof(u->sp.path)) < 0)
 		return -1;
 	if ((u->pipe = shapipe_start()) == NULL)
 		return -1;
-	u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (u->fd < 0) {
-		err_set(errno == ENOSPC || errno == EDQUOT ?
-		    ERR_INSUFFICIENT_STORAGE : ERR_UNAVAILABLE, "cannot create "
-		    "'%s': %s", u->path, strerror(errno));
-		u->path[0] = '\0';
-		return -1;
-	}
-	return 0;
-}
-
-/* A write failed: the partial file goes at once (its space too). */
-static int
-images_upload_fail(struct images_upload *u, int e)
-{
-	if (e == ENOSPC || e == EDQUOT)
-		err_set(ERR_INSUFFICIENT_STORAGE, "the image store is full "
-		    "after %llu bytes of the upload; nothing of it was kept",
-		    (unsigned long long)u->len);
-	else
-		err_set(ERR_UNAVAILABLE, "cannot write the upload: %s",
-		    strerror(e));
-	if (u->fd >= 0)
-		close(u->fd);
-	u->fd = -1;
-	if (u->path[0])
-		unlink(u->path);
-	u->path[0] = '\0';
-	return -1;
+	return spool_create(&u->sp);
 }
 
 #define IMAGES_UPLOAD_WRITE (256U << 10)
@@ -205,19 +179,9 @@ images_upload_fail(struct images_upload *u, int e)
 static int
 images_upload_flush(struct images_upload *u, const struct shapipe_buf *b)
 {
-	size_t off = 0;
-
-	while (off < b->len) {
-		size_t k = b->len - off < IMAGES_UPLOAD_WRITE ? b->len - off :
-		    IMAGES_UPLOAD_WRITE;
-		ssize_t n = write(u->fd, b->data + off, k);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return images_upload_fail(u, errno);
-		off += (size_t)n;
-	}
+	if (spool_write(&u->sp, (const char *)b->data, b->len,
+	    IMAGES_UPLOAD_WRITE, u->len) < 0)
+		return -1;
 	shapipe_push(u->pipe);
 	return 0;
 }
@@ -227,10 +191,10 @@ images_upload_write(void *state, const char *buf, size_t len)
 {
 	struct images_upload *u = state;
 
-	if (u->fd < 0)
+	if (u->sp.fd < 0)
 		return err_set(ERR_INTERNAL, "the upload was already refused");
 	if (u->len + len > u->max) {
-		images_upload_fail(u, EFBIG);
+		spool_fail(&u->sp, EFBIG, u->len);
 		return err_set(ERR_TOO_LARGE, "the upload is larger than "
 		    "image_max_gib (%d GiB)", u->app->cfg.image_max_gib);
 	}
@@ -259,13 +223,10 @@ images_upload_close(void *state)
 
 	if (u == NULL)
 		return;
-	if (u->fd >= 0)
-		close(u->fd);
-	if (u->path[0]) {
+	if (u->sp.path[0])
 		log_debug("images: upload of '%s' did not finish: removing "
-		    "'%s'", u->name, u->path);
-		unlink(u->path);
-	}
+		    "'%s'", u->name, u->sp.path);
+	spool_discard(&u->sp);
 	shapipe_abort(u->pipe);
 	free(u);
 }
@@ -282,7 +243,7 @@ images_upload_end(void *state)
 	unsigned char dig[32];
 	int64_t t1_ms;
 
-	if (u->fd < 0) {
+	if (u->sp.fd < 0) {
 		err_set(ERR_INTERNAL, "the upload was already refused");
 		return NULL;
 	}
@@ -292,12 +253,12 @@ images_upload_end(void *state)
 	shapipe_finish(u->pipe, dig);
 	u->pipe = NULL;
 	library_hex(dig, u->sha);
-	if (fdatasync(u->fd) < 0) {
-		images_upload_fail(u, errno);
+	if (fdatasync(u->sp.fd) < 0) {
+		spool_fail(&u->sp, errno, u->len);
 		return NULL;
 	}
-	close(u->fd);
-	u->fd = -1;
+	close(u->sp.fd);
+	u->sp.fd = -1;
 	log_debug("images: upload of '%s': %llu bytes in %zu chunks received "
 	    "and written in %lld ms, then %lld ms for the hash and the "
 	    "fdatasync", u->name, (unsigned long long)u->len, u->chunks,
@@ -362,7 +323,7 @@ images_create(struct req *r)
 	free(params);
 	if (store_tx(r->app->store, images_create_tx, &t) < 0)
 		return -1;
-	u->path[0] = '\0';          /* the operation's now */
+	u->sp.path[0] = '\0';          /* the operation's now */
 	log_info("images: '%s' uploaded (%llu bytes, sha256 %s), import %s "
 	    "queued", u->name, (unsigned long long)u->len, u->sha, u->id);
 	ops_submit(r->app->ops, t.op.id);

@@ -11,6 +11,7 @@
 #include "../common/bkmanifest.h"
 #include "../common/imgprobe_int.h"
 #include "req.h"
+#include "spool.h"
 
 #define VMI_JSON_MAX (16u * 1024)    /* a {"backup": id} body, at most */
 
@@ -18,8 +19,7 @@ struct vmi_up {
 	struct app *app;
 	bool tar;                        /* the body is an archive */
 	char id[UUID_STR_LEN];           /* the import operation's, to be */
-	char path[CONFIG_STR_MAX + 64];  /* the staged tar; "" once gone */
-	int fd;
+	struct spool sp;                 /* the staged tar; path "" once gone */
 	uint64_t len, max;
 	char *json;                      /* a JSON body (malloc'd) */
 	size_t jlen;

@@ -83,20 +83,13 @@ vmi_open_tar(struct req *r, struct vmi_up *u)
 	/* makes backup_dir/.staging */
 	if (backups_staged(r->app, u->id, dir, sizeof(dir)) < 0)
 		return -1;
-	if ((size_t)snprintf(u->path, sizeof(u->path), "%s/.staging/%s.tar",
-	    r->app->cfg.backup_dir, u->id) >= sizeof(u->path)) {
-		u->path[0] = '\0';
+	if ((size_t)snprintf(u->sp.path, sizeof(u->sp.path),
+	    "%s/.staging/%s.tar", r->app->cfg.backup_dir, u->id) >=
+	    sizeof(u->sp.path)) {
+		u->sp.path[0] = '\0';
 		return err_set(ERR_INTERNAL, "backup_dir is too long");
 	}
-	u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (u->fd < 0) {
-		err_set(errno == ENOSPC || errno == EDQUOT ?
-		    ERR_INSUFFICIENT_STORAGE : ERR_UNAVAILABLE, "cannot create "
-		    "'%s': %s", u->path, strerror(errno));
-		u->path[0] = '\0';
-		return -1;
-	}
-	return 0;
+	return spool_create(&u->sp);
 }
 
 static int
@@ -110,7 +103,9 @@ vmi_open(struct req *r, void **state)
 		return err_set(ERR_INTERNAL, "out of memory");
 	*state = u;
 	u->app = r->app;
-	u->fd = -1;
+	u->sp.fd = -1;
+	u->sp.store = "backup_dir";
+	u->sp.what = "the archive";
 	req_new_id(u->id);
 	if (!vmi_ctype(ct, "application/x-tar") &&
 	    !vmi_ctype(ct, "application/json"))
@@ -126,26 +121,6 @@ vmi_open(struct req *r, void **state)
 	return vmi_open_tar(r, u);
 }
 
-/* A write failed: the partial tar goes at once. */
-static int
-vmi_fail(struct vmi_up *u, int e)
-{
-	if (e == ENOSPC || e == EDQUOT)
-		err_set(ERR_INSUFFICIENT_STORAGE, "backup_dir is full after %llu "
-		    "bytes of the archive; nothing of it was kept",
-		    (unsigned long long)u->len);
-	else
-		err_set(ERR_UNAVAILABLE, "cannot write the archive: %s",
-		    strerror(e));
-	if (u->fd >= 0)
-		close(u->fd);
-	u->fd = -1;
-	if (u->path[0])
-		unlink(u->path);
-	u->path[0] = '\0';
-	return -1;
-}
-
 static int
 vmi_write(void *state, const char *buf, size_t len)
 {
@@ -154,7 +129,7 @@ vmi_write(void *state, const char *buf, size_t len)
 
 	if (u->len + len > u->max) {
 		if (u->tar)
-			vmi_fail(u, EFBIG);
+			spool_fail(&u->sp, EFBIG, u->len);
 		return err_set(ERR_TOO_LARGE, u->tar ? "the archive is larger "
 		    "than 4 times image_max_gib" : "an import's JSON body is "
 		    "at most 16 KiB");
@@ -168,19 +143,9 @@ vmi_write(void *state, const char *buf, size_t len)
 		u->jlen += len;
 		return 0;
 	}
-	if (u->fd < 0)
+	if (u->sp.fd < 0)
 		return err_set(ERR_INTERNAL, "the archive was already refused");
-	while (len > 0) {
-		ssize_t n = write(u->fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return vmi_fail(u, errno);
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return spool_write(&u->sp, buf, len, 0, u->len);
 }
 
 static json_t *
@@ -200,12 +165,12 @@ vmi_end(void *state)
 		}
 		return json_is_object(j) ? j : NULL;
 	}
-	if (u->fd < 0) {
+	if (u->sp.fd < 0) {
 		err_set(ERR_INTERNAL, "the archive was already refused");
 		return NULL;
 	}
-	close(u->fd);
-	u->fd = -1;
+	close(u->sp.fd);
+	u->sp.fd = -1;
 	if (u->len == 0) {
 		err_set_field(ERR_UNPROCESSABLE, "archive", "the archive is "
 		    "empty");
@@ -222,10 +187,7 @@ vmi_close(void *state)
 
 	if (u == NULL)
 		return;
-	if (u->fd >= 0)
-		close(u->fd);
-	if (u->path[0])
-		unlink(u->path);
+	spool_discard(&u->sp);
 	for (int i = 0; i < u->nstaged; i++)
 		unlink(u->staged[i]);
 	free(u->json);
@@ -265,9 +227,9 @@ vmi_manifest(struct vmi_up *u, struct bkm *m)
 	int fd, r;
 
 	memset(m, 0, sizeof(*m));
-	if ((fd = open(u->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s", u->path,
-		    strerror(errno));
+	if ((fd = open(u->sp.path, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s",
+		    u->sp.path, strerror(errno));
 	if (ova_tar_scan(fd, u->len, &u->tl) < 0) {
 		close(fd);
 		return vmi_tar_refused();
@@ -434,16 +396,16 @@ vmi_disks(struct vmi_up *u, const struct bkm *m, const struct disk_rec *d,
 		return err_set_field(ERR_UNPROCESSABLE, "archive", "manifest.json"
 		    ": the vm's spec has %d disks, the archive %d", want,
 		    m->ndisks);
-	if ((fd = open(u->path, O_RDONLY | O_CLOEXEC)) < 0)
-		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s", u->path,
-		    strerror(errno));
+	if ((fd = open(u->sp.path, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_set(ERR_UNAVAILABLE, "cannot open '%s': %s",
+		    u->sp.path, strerror(errno));
 	for (int k = 0; r == 0 && k < m->ndisks; k++)
 		r = vmi_disk(u, fd, m, k, vmi_row(d, n, m->disks[k].dev));
 	close(fd);
 	if (r == 0) {
 		/* all of it is out: its space back before the copies */
-		unlink(u->path);
-		u->path[0] = '\0';
+		unlink(u->sp.path);
+		u->sp.path[0] = '\0';
 	}
 	return r;
 }

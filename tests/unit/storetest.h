@@ -1,9 +1,11 @@
 /*
  * storetest.h - what the store's unit tests (test_store_disk.c,
  * test_store_network.c, test_store_host_image.c, test_store_backup.c,
- * test_envs.c) share: a database in a temp dir of its own, opened and
- * removed with its WAL files, and a host row to hang VMs on; and the
- * cmocka fixture most of them use (storetest_setup, storetest_teardown).
+ * test_bsched.c, test_envs.c) share: a database in a temp dir of its
+ * own, opened and removed with its WAL files, a host row to hang VMs
+ * on, the store_tx callbacks of a backup row; and the cmocka fixture
+ * most of them use (storetest_setup, and storetest_teardown, a cmocka
+ * teardown as it is).
  * Include after cmocka.h.
  */
 #ifndef HANGAR_TEST_STORETEST_H
@@ -46,6 +48,19 @@ static inline int
 storetest_host_tx(struct store_conn *c, void *arg)
 {
 	return store_host_insert(c, arg);
+}
+
+/* store_tx callbacks for a backup row: inserted (creating), made ready. */
+static inline int
+storetest_backup_insert_tx(struct store_conn *c, void *arg)
+{
+	return store_backup_insert(c, arg);
+}
+
+static inline int
+storetest_backup_ready_tx(struct store_conn *c, void *arg)
+{
+	return store_backup_ready(c, arg, NULL);
 }
 
 /* Insert host name (test:///default, ratios 1) into h; 0 or -1. */

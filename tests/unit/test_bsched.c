@@ -32,24 +32,6 @@ setup(void **state)
 }
 
 static int
-teardown(void **state)
-{
-	return storetest_teardown(state);
-}
-
-static int
-tx_insert(struct store_conn *c, void *arg)
-{
-	return store_backup_insert(c, arg);
-}
-
-static int
-tx_ready(struct store_conn *c, void *arg)
-{
-	return store_backup_ready(c, arg, NULL);
-}
-
-static int
 tx_forget(struct store_conn *c, void *arg)
 {
 	(void)arg;
@@ -74,10 +56,11 @@ mk(struct storetest_fx *f, const char *id, const char *parent,
 	snprintf(b.checkpoint_xml, sizeof(b.checkpoint_xml),
 	    "<domaincheckpoint><name>hangar-%s</name></domaincheckpoint>", id);
 	b.scheduled = scheduled;
-	assert_int_equal(store_tx(f->s, tx_insert, &b), 0);
+	assert_int_equal(store_tx(f->s, storetest_backup_insert_tx, &b), 0);
 	b.disks = json_array();
 	if (ready)
-		assert_int_equal(store_tx(f->s, tx_ready, &b), 0);
+		assert_int_equal(store_tx(f->s, storetest_backup_ready_tx, &b),
+		    0);
 	store_backup_clear(&b);
 }
 
@@ -395,15 +378,15 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_mode_chain, setup,
-		    teardown),
+		    storetest_teardown),
 		cmocka_unit_test_setup_teardown(test_expired_keep, setup,
-		    teardown),
+		    storetest_teardown),
 		cmocka_unit_test_setup_teardown(test_expired_age, setup,
-		    teardown),
+		    storetest_teardown),
 		cmocka_unit_test_setup_teardown(test_store_fields, setup,
-		    teardown),
+		    storetest_teardown),
 		cmocka_unit_test_setup_teardown(test_mode_after_lost_checkpoint,
-		    setup, teardown),
+		    setup, storetest_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,24 +28,6 @@ setup(void **state)
 }
 
 static int
-teardown(void **state)
-{
-	return storetest_teardown(state);
-}
-
-static int
-tx_insert(struct store_conn *c, void *arg)
-{
-	return store_backup_insert(c, arg);
-}
-
-static int
-tx_ready(struct store_conn *c, void *arg)
-{
-	return store_backup_ready(c, arg, NULL);
-}
-
-static int
 tx_fold(struct store_conn *c, void *arg)
 {
 	struct backup_rec *b = arg;
@@ -71,7 +53,7 @@ mk(struct storetest_fx *f, struct backup_rec *b, const char *id, const char *mod
 	snprintf(b->parent, sizeof(b->parent), "%s", parent);
 	snprintf(b->checkpoint, sizeof(b->checkpoint), "hangar-%s", id);
 	b->spec = json_pack("{s:s, s:i}", "name", "web1", "vcpus", 2);
-	assert_int_equal(store_tx(f->s, tx_insert, b), 0);
+	assert_int_equal(store_tx(f->s, storetest_backup_insert_tx, b), 0);
 }
 
 static int
@@ -108,10 +90,10 @@ test_lifecycle(void **state)
 	a.size = 10;
 	snprintf(a.checkpoint_xml, sizeof(a.checkpoint_xml),
 	    "<domaincheckpoint><name>hangar-aaaa</name></domaincheckpoint>");
-	assert_int_equal(store_tx(f->s, tx_ready, &a), 0);
+	assert_int_equal(store_tx(f->s, storetest_backup_ready_tx, &a), 0);
 	mk(f, &b, "bbbb", "incremental", "aaaa");
 	b.disks = json_array();
-	assert_int_equal(store_tx(f->s, tx_ready, &b), 0);
+	assert_int_equal(store_tx(f->s, storetest_backup_ready_tx, &b), 0);
 
 	c = store_read_begin(f->s);
 	assert_int_equal(store_backup_latest(c, VMU, &got), 0);
@@ -150,7 +132,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifecycle, setup,
+		    storetest_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
