@@ -44,7 +44,10 @@ t_check "console/log shows the login prompt within 120 s" t_wait_for 120 log_has
 
 # 4001 lines of 8 bytes (with CR LF), and the shell's answer at the end
 t_http POST "$CON/type" "{\"text\":\"root\\n\"}"
-sleep 2
+# keys typed before the shell is up are lost (busybox's line editing
+# starts by asking the terminal where its cursor is): wait for its prompt
+t_check "root's shell prompt in console/log" t_wait_for 60 log_has '/root # '
+sleep 1
 t_http POST "$CON/type" "{\"text\":\"seq 100000 104000; echo end-\$((9+$R))\\n\"}"
 t_expect_status 200 "type a seq of 32 KiB"
 t_check "... its end in console/log" t_wait_for 60 log_has "^end-$((9 + R))"
