@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -63,10 +64,12 @@ storetest_backup_ready_tx(struct store_conn *c, void *arg)
 	return store_backup_ready(c, arg, NULL);
 }
 
-/* Insert host name (test:///default, ratios 1) into h; 0 or -1. */
+/* Insert host name (test:///default, ratios 1, the rest zero) into h;
+ * 0 or -1. */
 static inline int
 storetest_host(struct store *s, struct host_rec *h, const char *name)
 {
+	memset(h, 0, sizeof(*h));
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	snprintf(h->uri, sizeof(h->uri), "test:///default");
 	h->cpu_ratio = h->ram_ratio = h->disk_ratio = 1;
