@@ -20,8 +20,9 @@
 #       /v1/vms/{vm}/clone?wait {"mode":"linked","start":true} against
 #       `virt-clone --auto-clone` + `virsh start` of the same domain.
 #       hangar's clone keeps the root disk an overlay over the image and
-#       copies the data disk (over no image) whole, then flattens that
-#       copy; virt-clone copies every disk whole once.  BENCH_B3_ROUNDS rounds, the sides in turn.
+#       flattens the data disk (over no image) straight from the stopped
+#       source's volume, once; virt-clone copies every disk whole once.
+#       BENCH_B3_ROUNDS rounds, the sides in turn.
 #
 # Not a script of its own: bench/run.sh sources it and uses its helpers
 # (row, note, log, now_us, stop_pid, hangard_up, lv_up, $LV_URI, $T,
@@ -315,6 +316,6 @@ b3() {
 	row B3 "clone of a stopped VM (2 GiB data disk filled + tiny root) to running: s, median of $B3_ROUNDS" \
 		"$hm ($(paste -sd/ <"$T/b3.h"))" "virt-clone --auto-clone + virsh start" \
 		"$pm ($(paste -sd/ <"$T/b3.p"))" "$(ratio "$hm" "$pm")" "-" "-"
-	note "B3: hangar: POST /v1/vms/bk1/clone?wait {\"mode\":\"linked\",\"start\":true} timed start to reply (running): the root disk stays an overlay over the image (its overlay streamed), the data disk, over no image, is copied whole through a libvirt stream into a staging volume and then flattened from it into the clone's volume (qemu-img convert through libvirt, which drops internal snapshots: ops_clone.c), so its 2 GiB are written twice; new MAC, seed, domain, start. virt-clone copies both disks whole (libvirt's volume clone, qemu-img convert) and defines the domain; then virsh start. Both on the same libvirtd and pool directory."
+	note "B3: hangar: POST /v1/vms/bk1/clone?wait {\"mode\":\"linked\",\"start\":true} timed start to reply (running): the root disk stays an overlay over the image (its overlay streamed), the data disk, over no image, of this stopped source in the clone's pool, is flattened straight from the source's volume into the clone's (qemu-img convert through libvirt, which drops internal snapshots and dirty bitmaps: ops_clone.c), its 2 GiB written once (before d918251: streamed into a staging volume, then flattened, twice); new MAC, seed, domain, start. virt-clone copies both disks whole (libvirt's volume clone, qemu-img convert) and defines the domain; then virsh start. Both on the same libvirtd and pool directory."
 	bk_down_after B3
 }

@@ -24,6 +24,8 @@
 # shellcheck disable=SC2317 # functions run through t_wait_for
 # Six tiny guests booting under TCG on a shared 2-core machine; tests/run gives it
 # timeout: 900
+# Its own hosts: in the guest lane, it keeps the two lanes about as long
+# lane: guest
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/testlib.sh

@@ -13,6 +13,8 @@
 # down is removed from it when it comes back, unless the one there of
 # that name is not hangar's (another uuid).
 # Usage: BUILD=build tests/integration/networks.sh
+# Its own hosts: in the guest lane, it keeps the two lanes about as long
+# lane: guest
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/lib/testlib.sh
