@@ -347,9 +347,6 @@ void disks_write(struct jw *w, const struct disk_rec *d, int n);
 
 /* Resource renderers, shared between handlers. */
 json_t *vms_json(const struct vm_rec *v);
-/* The VM ref as GET /v1/vms/{vm} shows it (disks, NICs and addresses);
- * NULL with the error set. */
-json_t *vms_spec_json(struct req *r, const char *ref);
 /* With its disks (a VM on its own: GET, create). */
 json_t *vms_json_full(const struct vm_rec *v, const struct disk_rec *d,
     int n);

@@ -323,24 +323,6 @@ int
 vms_get(struct req *r)
 {
 	return vms_reply_one(r, r->params[0], 200);
-
-}
-
-json_t *
-vms_spec_json(struct req *r, const char *ref)
-{
-	struct disk_rec d[VM_DISKS_MAX];
-	struct nic_rec nics[VM_NICS_MAX];
-	struct vm_rec v;
-	json_t *j;
-	int n, k;
-
-	if (vms_load_full(r, ref, &v, d, &n) < 0 ||
-	    (k = vms_nics(r, &v, nics)) < 0)
-		return NULL;
-	if ((j = vms_json_nics(&v, d, n, nics, k)) == NULL)
-		err_set(ERR_INTERNAL, "out of memory");
-	return j;
 }
 
 /* One page of VMs as vms_list writes it (as text, or a jansson tree). */
